@@ -1,0 +1,39 @@
+# The two commands the README promises: `make run` and `make test`.
+# Both create the virtual environment on first use; `make test` also installs the
+# Debian packages the tests drive (Chromium), with apt-get as root or sudo otherwise.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test bench dist clean
+
+run: $(STAMP_RUN)
+	$(PY) -m onlinesupport serve
+
+test: $(STAMP_DEV)
+	sh scripts/install-system-deps.sh
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP_DEV)
+	$(PY) bench/store_write.py
+
+dist: $(STAMP_DEV)
+	$(VENV)/bin/pyinstaller --noconfirm --clean onlinesupport.spec
+
+$(VENV)/bin/python:
+	sh scripts/ensure-venv.sh $(PYTHON) $(VENV)
+
+$(STAMP_RUN): pyproject.toml $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,build]'
+	touch $@ $(STAMP_RUN)
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

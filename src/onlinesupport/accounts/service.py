@@ -1,0 +1,161 @@
+"""Agents and their desk sessions: create, change role, disable, authenticate, sign in and out."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
+from onlinesupport.clock import Clock, from_db, to_db
+from onlinesupport.store import Database
+from onlinesupport.store import agents as agents_repo
+from onlinesupport.store import sessions as sessions_repo
+from onlinesupport.store.agents import ROLES
+
+SESSION_LIFETIME = timedelta(hours=12)
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the address is unknown: a wrong address costs as long as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """The request about an account is not acceptable; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    csrf_token: str
+
+
+def _valid_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not _EMAIL.match(email):
+        raise AccountError("enter a valid email address")
+    return email
+
+
+def _valid_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    return role
+
+
+def _valid_password(password: str) -> str:
+    problem = check_strength(password or "")
+    if problem:
+        raise AccountError(problem)
+    return password
+
+
+class Accounts:
+    def __init__(self, db: Database, clock: Clock, secret_key: bytes) -> None:
+        self._db = db
+        self._clock = clock
+        self._secret_key = secret_key
+
+    def _now(self) -> str:
+        return to_db(self._clock.now())
+
+    async def create_agent(self, email: str, name: str, role: str, password: str) -> int:
+        return await self._create(email, name, role, password, first_admin=False)
+
+    async def create_first_admin(self, email: str, name: str, password: str) -> int:
+        """Create the first admin; refused once an active admin exists (the setup link is one-time)."""
+        return await self._create(email, name, "admin", password, first_admin=True)
+
+    async def _create(self, email: str, name: str, role: str, password: str,
+                      first_admin: bool) -> int:
+        email = _valid_email(email)
+        name = (name or "").strip()
+        if not name or len(name) > 200:
+            raise AccountError("enter a name of at most 200 characters")
+        role = _valid_role(role)
+        password_hash = await asyncio.to_thread(hash_password, _valid_password(password))
+        now = self._now()
+
+        def write(conn: sqlite3.Connection) -> int:
+            if first_admin and agents_repo.active_admins(conn) > 0:
+                raise AccountError("setup is finished already: sign in instead")
+            try:
+                return agents_repo.create(conn, email=email, name=name, role=role,
+                                          password_hash=password_hash, now=now)
+            except sqlite3.IntegrityError:
+                raise AccountError(f"an agent with the address {email} exists already") from None
+
+        return await self._db.write(write)
+
+    async def set_password(self, agent_id: int, password: str) -> None:
+        """Change the password and end every session of that agent."""
+        password_hash = await asyncio.to_thread(hash_password, _valid_password(password))
+
+        def write(conn: sqlite3.Connection) -> None:
+            agents_repo.update(conn, agent_id, password_hash=password_hash)
+            sessions_repo.delete_for_agent(conn, agent_id)
+
+        await self._db.write(write)
+
+    async def update_agent(self, agent_id: int, *, role: str, active: bool) -> None:
+        """Change role and active flag; the last active admin cannot be demoted or disabled."""
+        role = _valid_role(role)
+
+        def write(conn: sqlite3.Connection) -> None:
+            agents_repo.update(conn, agent_id, role=role, active=int(active))
+            if agents_repo.active_admins(conn) == 0:
+                raise AccountError("at least one active admin must remain")
+            if not active:
+                sessions_repo.delete_for_agent(conn, agent_id)
+
+        await self._db.write(write)
+
+    async def authenticate(self, email: str, password: str) -> dict[str, Any] | None:
+        """The active agent with these credentials, or None."""
+        agent = await agents_repo.credentials(self._db, (email or "").strip().lower())
+        stored = agent["password_hash"] if agent else _dummy_hash()
+        ok = await asyncio.to_thread(verify_password, password or "", stored)
+        if not ok or agent is None or not agent["active"]:
+            return None
+        agent.pop("password_hash")
+        return agent
+
+    def _session_id(self, token: str) -> str:
+        return hmac.new(self._secret_key, token.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+    async def start_session(self, agent_id: int, address: str) -> SignedIn:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self._clock.now()
+        await self._db.write(lambda conn: sessions_repo.create(
+            conn, session_id=self._session_id(token), agent_id=agent_id, csrf_token=csrf,
+            address=address[:64], now=to_db(now), expires_at=to_db(now + SESSION_LIFETIME)))
+        return SignedIn(token, csrf)
+
+    async def session(self, token: str) -> dict[str, Any] | None:
+        """The signed-in agent for a session token; sliding expiry, renewed past half-life."""
+        if not token or len(token) > 100:
+            return None
+        now = self._clock.now()
+        session_id = self._session_id(token)
+        found = await sessions_repo.active(self._db, session_id, to_db(now))
+        if found and from_db(found["expires_at"]) - now < SESSION_LIFETIME / 2:
+            await self._db.write(lambda conn: sessions_repo.extend(
+                conn, session_id, to_db(now + SESSION_LIFETIME)))
+        return found
+
+    async def end_session(self, token: str) -> None:
+        await self._db.write(lambda conn: sessions_repo.delete(conn, self._session_id(token)))
+
+    async def purge_expired_sessions(self) -> int:
+        now = self._now()
+        return await self._db.write(lambda conn: sessions_repo.delete_expired(conn, now))

@@ -1,0 +1,167 @@
+"""Builds the two aiohttp applications and runs them in one process.
+
+The public application (internet-facing) and the desk application (LAN) share one set of
+services but no routes. Both start and stop together with the services; SIGTERM or SIGINT stops
+accepting connections, closes websockets, lets in-flight requests and queued writes finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+import sys
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from aiohttp import WSCloseCode, web
+from aiohttp.abc import AbstractAccessLogger
+
+from onlinesupport import datadir
+from onlinesupport.clock import Clock
+from onlinesupport.config import Config
+from onlinesupport.services import Services, open_services
+from onlinesupport.store import agents as agents_repo
+from onlinesupport.web import auth
+from onlinesupport.web.desk import routes as desk_routes
+from onlinesupport.web.desk.signin import add_throttles
+from onlinesupport.web.keys import SERVICES, WEBSOCKETS
+from onlinesupport.web.public import routes as public_routes
+from onlinesupport.web.security import add_security_headers, errors, network_guard
+from onlinesupport.web.templates import TEMPLATES, environment
+
+log = logging.getLogger("onlinesupport")
+
+PUBLIC_MAX_BODY = 256 * 1024
+DESK_MAX_BODY = 1024 * 1024
+SHUTDOWN_TIMEOUT = 10.0
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request at DEBUG level."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.debug("%s %s %s %d %.1fms", request.remote, request.method, request.path,
+                          response.status, time * 1000)
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.DEBUG)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    for ws in list(app[WEBSOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+def _base_app(services: Services, max_body: int, middlewares: list) -> web.Application:
+    app = web.Application(client_max_size=max_body, middlewares=middlewares)
+    app[SERVICES] = services
+    app[TEMPLATES] = environment()
+    app[WEBSOCKETS] = weakref.WeakSet()
+    app.on_response_prepare.append(add_security_headers)
+    app.on_shutdown.append(_close_websockets)
+    return app
+
+
+def create_public_app(services: Services) -> web.Application:
+    app = _base_app(services, PUBLIC_MAX_BODY, [errors])
+    public_routes.setup_routes(app)
+    return app
+
+
+async def _session_cleanup(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired desk sessions once an hour."""
+    async def loop() -> None:
+        while True:
+            try:
+                removed = await app[SERVICES].accounts.purge_expired_sessions()
+                if removed:
+                    log.debug("removed %d expired sessions", removed)
+            except Exception:
+                log.exception("session cleanup failed")
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(loop(), name="session-cleanup")
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+def create_desk_app(services: Services) -> web.Application:
+    app = _base_app(services, DESK_MAX_BODY, [
+        errors, network_guard(services.config.desk_allowed_networks), auth.issue_csrf_cookie,
+        auth.authenticate, auth.csrf])
+    add_throttles(app)
+    app.cleanup_ctx.append(_session_cleanup)
+    desk_routes.setup_routes(app)
+    auth.check_declared(app)
+    return app
+
+
+def _tls(cert: str, key: str) -> ssl.SSLContext | None:
+    if not cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+@dataclass
+class Listening:
+    """Where a running server can be reached."""
+
+    public_url: str
+    desk_url: str
+
+
+async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = None) -> tuple[Services, Listening]:
+    """Open the services and both listeners; everything is closed when `stack` closes."""
+    services = await stack.enter_async_context(open_services(config, clock))
+    if not await agents_repo.admin_exists(services.db):
+        services.setup.issue()
+    urls = []
+    for side, app in (("public", create_public_app(services)), ("desk", create_desk_app(services))):
+        runner = web.AppRunner(app, access_log_class=AccessLogger,
+                               access_log=logging.getLogger(f"onlinesupport.access.{side}"),
+                               shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        tls = _tls(getattr(config, f"{side}_tls_cert"), getattr(config, f"{side}_tls_key"))
+        host = getattr(config, f"{side}_host")
+        site = web.TCPSite(runner, host, getattr(config, f"{side}_port"), ssl_context=tls)
+        await site.start()
+        port = runner.addresses[0][1]
+        shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+        urls.append(f"{'https' if tls else 'http'}://{shown}:{port}")
+    return services, Listening(*urls)
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if sys.platform != "win32":
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    datadir.prepare(config.data_dir)
+    with datadir.lock(config.data_dir):
+        async with AsyncExitStack() as stack:
+            services, listening = await start(stack, config)
+            log.info("data folder: %s", config.data_dir)
+            log.info("public listener: %s  (website widget, help centre)", listening.public_url)
+            log.info("desk listener:   %s  (agents sign in here)", listening.desk_url)
+            if services.setup.value:
+                link = f"{listening.desk_url}/setup?token={services.setup.value}"
+                log.warning("no admin yet: open this one-time link to create one: %s", link)
+                print(f"\n  First run: create the admin account at\n  {link}\n", flush=True)
+            try:
+                await stop.wait()
+            finally:
+                log.info("shutting down")

@@ -1,0 +1,167 @@
+"""The `onlinesupport` command: serve, init, backup, restore, user, config, version.
+
+The frozen build has no Python shell, so every operation an admin needs lives here. Start-up
+problems (bad setting, foreign database, port in use) end in one readable line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from onlinesupport import __version__, datadir, logs
+from onlinesupport.accounts import AccountError
+from onlinesupport.clock import Clock
+from onlinesupport.config import Config, ConfigError, load_config, render_toml, settings
+from onlinesupport.services import open_services
+from onlinesupport.store import StoreError
+from onlinesupport.store import agents as agents_repo
+from onlinesupport.store import backup as backup_store
+from onlinesupport.store.agents import ROLES
+
+log = logging.getLogger("onlinesupport")
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("settings (override the config file and environment)")
+    group.add_argument("--config", type=Path, metavar="FILE",
+                       help="config file (default: $ONLINESUPPORT_CONFIG or the platform's "
+                            "config folder)")
+    for s in settings():
+        group.add_argument(s.flag, dest=s.name, default=None, metavar=s.key.upper(),
+                           help=f"{s.help} [{s.env}]")
+
+    parser = argparse.ArgumentParser(prog="onlinesupport",
+                                     description="Self-hosted online customer service.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", parents=[common], help="run the server (both listeners)")
+    commands.add_parser("init", parents=[common],
+                        help="create the data folder, secret key and database, then exit")
+    p = commands.add_parser("backup", parents=[common],
+                            help="copy the database to FILE (safe while the server runs)")
+    p.add_argument("file", type=Path)
+    p = commands.add_parser("restore", parents=[common],
+                            help="replace the database with a backup (stop the server first)")
+    p.add_argument("file", type=Path)
+    p = commands.add_parser("config", parents=[common], help="print the effective settings")
+    p.add_argument("--sample", action="store_true",
+                   help="print a commented sample config file with every setting")
+    commands.add_parser("version", help="print the version")
+
+    user = commands.add_parser("user", help="manage desk accounts")
+    actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("add", parents=[common], help="add an agent, manager or admin")
+    p.add_argument("email")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", choices=ROLES, default="agent")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input instead of prompting")
+    p = actions.add_parser("passwd", parents=[common],
+                           help="set an account's password (signs it out everywhere)")
+    p.add_argument("email")
+    p.add_argument("--password-stdin", action="store_true")
+    actions.add_parser("list", parents=[common], help="list desk accounts")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides = {s.name: getattr(args, s.name, None) for s in settings()}
+    return load_config(args.config, overrides=overrides)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise CommandError("the two passwords are not the same")
+    return first
+
+
+async def _user(config: Config, args: argparse.Namespace) -> None:
+    async with open_services(config) as services:
+        if args.action == "list":
+            for agent in await agents_repo.list_all(services.db):
+                state = "" if agent["active"] else "  (disabled)"
+                print(f"{agent['email']:<40} {agent['role']:<8} {agent['name']}{state}")
+            return
+        if args.action == "add":
+            await services.accounts.create_agent(args.email, args.name, args.role,
+                                                 _read_password(args.password_stdin))
+            print(f"added {args.role} {args.email}")
+            return
+        found = await agents_repo.credentials(services.db, args.email.strip().lower())
+        if found is None:
+            raise CommandError(f"no account with the address {args.email}")
+        await services.accounts.set_password(found["id"], _read_password(args.password_stdin))
+        print(f"password changed for {args.email}")
+
+
+def _restore(config: Config, file: Path) -> None:
+    datadir.prepare(config.data_dir)
+    with datadir.lock(config.data_dir):
+        stamp = Clock().now().strftime("%Y%m%d-%H%M%S")
+        safety = config.data_dir / "backups" / f"before-restore-{stamp}.db"
+        version = backup_store.restore(file, config.database_path, safety)
+    print(f"restored {file} (schema version {version}) into {config.database_path}")
+    if safety.exists():
+        print(f"the database it replaced was saved as {safety}")
+
+
+async def _init(config: Config) -> None:
+    async with open_services(config):
+        pass
+    print(f"data folder ready: {config.data_dir}")
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "version":
+        print(f"onlinesupport {__version__}")
+        return
+    config = _config(args)
+    if args.command == "config":
+        print(render_toml(None if args.sample else config, commented=args.sample), end="")
+        return
+    serving = args.command == "serve"
+    logs.configure(config.log_level if serving else "warning",
+                   config.data_dir / "logs" if serving else None)
+    if config.config_file:
+        log.info("settings read from %s", config.config_file)
+    if serving:
+        from onlinesupport import app
+        asyncio.run(app.serve(config))
+    elif args.command == "init":
+        asyncio.run(_init(config))
+    elif args.command == "backup":
+        backup_store.backup(config.database_path, args.file)
+        print(f"backup written to {args.file.resolve()}")
+    elif args.command == "restore":
+        _restore(config, args.file)
+    elif args.command == "user":
+        asyncio.run(_user(config, args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        run(args)
+    except (ConfigError, StoreError, AccountError, CommandError, datadir.DataDirLocked) as exc:
+        print(f"onlinesupport: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"onlinesupport: error: {exc.strerror or exc}"
+              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,256 @@
+"""Bootstrap settings: one schema drives defaults, the TOML file, environment variables and CLI flags.
+
+Only what the process needs before it can open its database lives here (listeners, data folder,
+TLS, logging). Everything an admin changes later in the console is stored in the database.
+
+To add a setting, add a field to `Config` with `option(...)` metadata; the CLI flag
+(`--section-key`), the environment variable (`ONLINESUPPORT_SECTION_KEY`), the sample file and
+the docs check all follow from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "onlinesupport"
+ENV_PREFIX = "ONLINESUPPORT_"
+CONFIG_ENV = "ONLINESUPPORT_CONFIG"
+
+PRIVATE_NETWORKS = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing, unknown or invalid; the message names the source and the key."""
+
+
+def _parse_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, got {value!r}")
+    return value.strip()
+
+
+def _parse_port(value: Any) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a whole number, got {value!r}") from None
+    if isinstance(value, bool) or not 0 <= port <= 65535:
+        raise ValueError(f"must be between 0 and 65535, got {value!r}")
+    return port
+
+
+def _parse_networks(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError(f"must be a list of networks such as \"192.168.0.0/16\", got {value!r}")
+    networks = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(text, strict=False)))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a network such as \"192.168.0.0/16\"") from None
+    return tuple(networks)
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}; got {value!r}")
+        return text
+
+    return parse
+
+
+def option(section: str, help: str, parse: Callable[[Any], Any], default: Any) -> Any:
+    """Declare a setting: its TOML section, help text, parser and default."""
+    return field(default=default, metadata={"section": section, "help": help, "parse": parse})
+
+
+@dataclass(frozen=True)
+class Config:
+    public_host: str = option(
+        "public", "Address the public listener binds (website widget, help centre, health check).",
+        _parse_str, "0.0.0.0")
+    public_port: int = option(
+        "public", "Port of the public listener; 0 picks a free port.", _parse_port, 8080)
+    public_tls_cert: str = option(
+        "public", "PEM certificate file for HTTPS on the public listener; empty serves plain HTTP "
+        "(normal behind a reverse proxy).", _parse_str, "")
+    public_tls_key: str = option(
+        "public", "PEM private key file matching public.tls_cert.", _parse_str, "")
+    desk_host: str = option(
+        "desk", "Address the desk listener binds (agent desk, admin console, JSON API).",
+        _parse_str, "0.0.0.0")
+    desk_port: int = option(
+        "desk", "Port of the desk listener; 0 picks a free port.", _parse_port, 8081)
+    desk_tls_cert: str = option(
+        "desk", "PEM certificate file for HTTPS on the desk listener; empty serves plain HTTP.",
+        _parse_str, "")
+    desk_tls_key: str = option(
+        "desk", "PEM private key file matching desk.tls_cert.", _parse_str, "")
+    desk_allowed_networks: tuple[str, ...] = option(
+        "desk", "Client networks allowed to reach the desk listener (loopback and private "
+        "networks by default). A list in TOML, comma-separated in the environment.",
+        _parse_networks, PRIVATE_NETWORKS)
+    storage_data_dir: str = option(
+        "storage", "Folder for the database, secret key, logs and backups; empty uses the "
+        "platform's data folder.", _parse_str, "")
+    storage_synchronous: str = option(
+        "storage", "SQLite durability: full survives power loss, normal survives a crash of the "
+        "process only.", _choice("full", "normal"), "full")
+    log_level: str = option(
+        "log", "Log level for the console and the log file; debug adds one line per request.",
+        _choice("debug", "info", "warning", "error"), "info")
+
+    config_file: str = ""
+    """The file the settings were read from; empty when none was found."""
+
+    @property
+    def data_dir(self) -> Path:
+        if self.storage_data_dir:
+            return Path(self.storage_data_dir).expanduser()
+        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "onlinesupport.db"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    section: str
+    key: str
+    help: str
+    default: Any
+    parse: Callable[[Any], Any]
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def settings() -> list[Setting]:
+    """Every setting of the schema, in declaration order."""
+    result = []
+    for f in dataclasses.fields(Config):
+        if "section" not in f.metadata:
+            continue
+        section = f.metadata["section"]
+        result.append(Setting(f.name, section, f.name[len(section) + 1:], f.metadata["help"],
+                              f.default, f.metadata["parse"]))
+    return result
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / f"{APP_NAME}.toml"
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Config:
+    """Defaults, then the TOML file, then ONLINESUPPORT_* variables, then `overrides` (CLI flags).
+
+    `path` None means $ONLINESUPPORT_CONFIG or the platform's config folder; a missing default
+    file is fine, a missing file that was asked for is an error.
+    """
+    env = os.environ if env is None else env
+    explicit = path is not None or bool(env.get(CONFIG_ENV))
+    if path is None:
+        path = Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else default_config_path()
+    schema = {s.name: s for s in settings()}
+    values: dict[str, Any] = {}
+    loaded_from = ""
+    if path.is_file():
+        values.update(_read_file(path, schema))
+        loaded_from = str(path)
+    elif explicit:
+        raise ConfigError(f"config file {path} does not exist")
+    for s in schema.values():
+        if s.env in env:
+            values[s.name] = _parse(s, env[s.env], f"environment variable {s.env}")
+    for name, raw in (overrides or {}).items():
+        if raw is not None:
+            values[name] = _parse(schema[name], raw, f"option {schema[name].flag}")
+    config = Config(**values, config_file=loaded_from)
+    for side in ("public", "desk"):
+        cert, key = getattr(config, f"{side}_tls_cert"), getattr(config, f"{side}_tls_key")
+        if bool(cert) != bool(key):
+            raise ConfigError(f"[{side}] tls_cert and tls_key must be set together")
+    return config
+
+
+def _read_file(path: Path, schema: dict[str, Setting]) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot read it: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    values = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: {section!r} must be a [section]")
+        for key, raw in table.items():
+            name = f"{section}_{key}"
+            if name not in schema:
+                raise ConfigError(f"config file {path}: unknown setting [{section}] {key}")
+            values[name] = _parse(schema[name], raw, f"config file {path}: [{section}] {key}")
+    return values
+
+
+def _parse(setting: Setting, raw: Any, source: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_toml(config: Config | None = None, commented: bool = False) -> str:
+    """The settings as TOML: the effective values, or a commented sample of the defaults."""
+    lines: list[str] = []
+    section = None
+    for s in settings():
+        if s.section != section:
+            section = s.section
+            lines.extend(["", f"[{section}]"] if lines else [f"[{section}]"])
+        value = s.default if config is None else getattr(config, s.name)
+        if commented:
+            lines.append(f"# {s.help}")
+            lines.append(f"# {s.key} = {_toml_value(value)}")
+        else:
+            lines.append(f"{s.key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,234 @@
+"""The conversation commands: open, post, note, assign, resolve, reopen.
+
+Each command is one write transaction that changes the conversation and appends its events;
+the events are published on the hub only after the commit, in commit order. Channels, routing
+and the web handlers all change conversations through this class, never through SQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from onlinesupport.clock import Clock, to_db
+from onlinesupport.hub import Hub
+from onlinesupport.store import Database
+from onlinesupport.store import agents as agents_repo
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import messages as messages_repo
+from onlinesupport.store.events import Event
+from onlinesupport.store.messages import Message
+
+CHANNELS = ("chat", "email", "form", "phone")
+IDENTITY_KINDS = ("email", "visitor", "phone")
+MAX_BODY = 20_000
+MAX_SUBJECT = 200
+MAX_NAME = 200
+MAX_CLIENT_ID = 64
+DEFAULT_QUEUE = 1
+T = TypeVar("T")
+
+
+class InvalidCommand(ValueError):
+    """The command's input is not acceptable; the message is safe to show to the user."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: a customer, an agent or the system."""
+
+    type: str
+    id: int | None = None
+    name: str = ""
+
+    @classmethod
+    def agent(cls, agent_id: int, name: str) -> Actor:
+        return cls("agent", agent_id, name)
+
+    @classmethod
+    def customer(cls, customer_id: int | None = None, name: str = "") -> Actor:
+        return cls("customer", customer_id, name)
+
+
+@dataclass(frozen=True)
+class Opened:
+    conversation_id: int
+    customer_id: int
+    message: Message | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    duplicate: bool
+
+
+def _text(value: str, what: str, limit: int, required: bool = True) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidCommand(f"{what} is empty")
+    if len(text) > limit:
+        raise InvalidCommand(f"{what} is longer than {limit} characters")
+    return text
+
+
+def _client_id(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) > MAX_CLIENT_ID or not value.isprintable():
+        raise InvalidCommand(f"client_id must be at most {MAX_CLIENT_ID} printable characters")
+    return value
+
+
+class Conversations:
+    def __init__(self, db: Database, hub: Hub, clock: Clock) -> None:
+        self._db = db
+        self._hub = hub
+        self._clock = clock
+
+    async def _run(self, command: Callable[[sqlite3.Connection, str, list[Event]], T]) -> T:
+        """Write `command(conn, now, events)`, then publish the events it appended."""
+        def transaction(conn: sqlite3.Connection) -> tuple[T, list[Event]]:
+            events: list[Event] = []
+            return command(conn, to_db(self._clock.now()), events), events
+
+        result, events = await self._db.write(transaction)
+        self._hub.publish(events)
+        return result
+
+    async def open(self, *, channel: str, customer_name: str = "",
+                   identity: tuple[str, str] | None = None, subject: str = "",
+                   body: str = "", client_id: str | None = None, page_url: str = "",
+                   page_title: str = "", page_referrer: str = "",
+                   actor: Actor | None = None) -> Opened:
+        """Start a conversation for the customer owning `identity` (created if new).
+
+        `body`, when given, is the customer's first message; `actor` is who opened it (the
+        customer by default, or an agent logging a phone call).
+        """
+        if channel not in CHANNELS:
+            raise InvalidCommand(f"channel must be one of {', '.join(CHANNELS)}")
+        name = _text(customer_name, "name", MAX_NAME, required=False)
+        subject = _text(subject, "subject", MAX_SUBJECT, required=False)
+        body = _text(body, "message", MAX_BODY, required=False)
+        client_id = _client_id(client_id)
+        if identity is not None:
+            kind, value = identity
+            if kind not in IDENTITY_KINDS:
+                raise InvalidCommand(f"identity kind must be one of {', '.join(IDENTITY_KINDS)}")
+            value = _text(value, kind, 320).lower() if kind == "email" else _text(value, kind, 320)
+            identity = (kind, value)
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Opened:
+            if identity is None:
+                customer_id = customers_repo.create(conn, name, now)
+            else:
+                customer_id = customers_repo.find_or_create(conn, *identity, name, now)
+            opener = actor or Actor.customer(customer_id, name)
+            conversation_id = conversations_repo.insert(
+                conn, customer_id=customer_id, channel=channel, subject=subject,
+                queue_id=DEFAULT_QUEUE, now=now, page_url=page_url[:2000],
+                page_title=page_title[:500], page_referrer=page_referrer[:2000])
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.created", opener.type, opener.id, now,
+                {"channel": channel, "subject": subject, "customer_id": customer_id}))
+            message = None
+            if body:
+                message = self._insert_message(
+                    conn, now, events, conversation_id, Actor.customer(customer_id, name),
+                    "message", body, client_id)
+            return Opened(conversation_id, customer_id, message)
+
+        return await self._run(command)
+
+    def _insert_message(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                        conversation_id: int, actor: Actor, kind: str, body: str,
+                        client_id: str | None) -> Message:
+        seq = conversations_repo.next_seq(conn, conversation_id, now)
+        message = messages_repo.insert(
+            conn, conversation_id=conversation_id, seq=seq, author_type=actor.type,
+            author_id=actor.id, kind=kind, body=body, client_id=client_id, now=now,
+            author_name=actor.name)
+        events.append(events_repo.append(
+            conn, conversation_id, "message.posted", actor.type, actor.id, now,
+            {"seq": seq, "kind": kind, "message_id": message.id}))
+        return message
+
+    async def post(self, conversation_id: int, actor: Actor, body: str, *,
+                   kind: str = "message", client_id: str | None = None) -> Posted:
+        """Add a message or an internal note; a retry with the same `client_id` adds nothing."""
+        if kind not in ("message", "note"):
+            raise InvalidCommand("kind must be message or note")
+        if kind == "note" and actor.type != "agent":
+            raise InvalidCommand("only agents write internal notes")
+        body = _text(body, "message", MAX_BODY)
+        client_id = _client_id(client_id)
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Posted:
+            if client_id is not None:
+                existing = messages_repo.by_client_id(conn, conversation_id, client_id)
+                if existing is not None:
+                    return Posted(existing, duplicate=True)
+            conversation = conversations_repo.lock(conn, conversation_id)
+            if actor.type == "customer" and conversation["status"] in ("resolved", "closed"):
+                conversations_repo.update(conn, conversation_id, now, status="open")
+                events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
+                                                 actor.type, actor.id, now))
+            message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
+                                           client_id)
+            if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
+                conversations_repo.update(conn, conversation_id, now, first_response_at=now)
+                events.append(events_repo.append(conn, conversation_id, "conversation.first_response",
+                                                 actor.type, actor.id, now))
+            return Posted(message, duplicate=False)
+
+        return await self._run(command)
+
+    async def note(self, conversation_id: int, actor: Actor, body: str,
+                   client_id: str | None = None) -> Posted:
+        return await self.post(conversation_id, actor, body, kind="note", client_id=client_id)
+
+    async def assign(self, conversation_id: int, agent_id: int | None, actor: Actor) -> bool:
+        """Give the conversation to an agent (None: unassign); False when nothing changed."""
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+            conversation = conversations_repo.lock(conn, conversation_id)
+            agent_name = ""
+            if agent_id is not None:
+                agent = agents_repo.lock(conn, agent_id)
+                if not agent["active"]:
+                    raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
+                agent_name = agent["name"]
+            if conversation["assignee_id"] == agent_id:
+                return False
+            conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.assigned", actor.type, actor.id, now,
+                {"agent_id": agent_id, "agent_name": agent_name,
+                 "previous_agent_id": conversation["assignee_id"]}))
+            return True
+
+        return await self._run(command)
+
+    async def _set_status(self, conversation_id: int, actor: Actor, status: str,
+                          event: str) -> bool:
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+            conversation = conversations_repo.lock(conn, conversation_id)
+            if conversation["status"] == status:
+                return False
+            conversations_repo.update(conn, conversation_id, now, status=status)
+            events.append(events_repo.append(conn, conversation_id, event, actor.type, actor.id,
+                                             now, {"from": conversation["status"]}))
+            return True
+
+        return await self._run(command)
+
+    async def resolve(self, conversation_id: int, actor: Actor) -> bool:
+        return await self._set_status(conversation_id, actor, "resolved", "conversation.resolved")
+
+    async def reopen(self, conversation_id: int, actor: Actor) -> bool:
+        return await self._set_status(conversation_id, actor, "open", "conversation.reopened")
+

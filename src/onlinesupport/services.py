@@ -1,0 +1,61 @@
+"""The parts one running instance is made of, opened and closed together."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from onlinesupport import datadir
+from onlinesupport.accounts import Accounts
+from onlinesupport.clock import Clock
+from onlinesupport.config import Config
+from onlinesupport.conversations import Conversations
+from onlinesupport.hub import Hub
+from onlinesupport.store import Database
+
+
+@dataclass
+class SetupToken:
+    """The one-time token of the first-run link; only set while no admin exists."""
+
+    value: str | None = None
+
+    def issue(self) -> str:
+        self.value = secrets.token_urlsafe(24)
+        return self.value
+
+    def matches(self, candidate: str) -> bool:
+        return self.value is not None and secrets.compare_digest(self.value, candidate or "")
+
+    def spend(self) -> None:
+        self.value = None
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    db: Database
+    hub: Hub
+    conversations: Conversations
+    accounts: Accounts
+    setup: SetupToken = field(default_factory=SetupToken)
+
+
+@asynccontextmanager
+async def open_services(config: Config, clock: Clock | None = None) -> AsyncIterator[Services]:
+    """Prepare the data folder, open and migrate the store, and wire the services together."""
+    clock = clock or Clock()
+    datadir.prepare(config.data_dir)
+    key = datadir.secret_key(config.data_dir)
+    db = Database(config.database_path, clock, synchronous=config.storage_synchronous)
+    try:
+        await db.open()
+        hub = Hub()
+        yield Services(config=config, clock=clock, db=db, hub=hub,
+                       conversations=Conversations(db, hub, clock),
+                       accounts=Accounts(db, clock, key))
+    finally:
+        await db.close()

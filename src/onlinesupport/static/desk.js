@@ -1,0 +1,188 @@
+// The live desk: keeps the inbox and the open conversation current over the agent websocket.
+// The page works without this script (plain forms); this adds live updates and sending
+// without a reload. Every event carries a global id; after a dropped connection the socket
+// resumes from the last id seen, so nothing another agent did is missed.
+
+const body = document.body;
+const csrf = body.dataset.csrf;
+const view = body.dataset.view || "open";
+const conversationId = body.dataset.conversation ? Number(body.dataset.conversation) : null;
+let lastSeq = Number(body.dataset.lastSeq || 0);
+let lastEventId = Number(body.dataset.since || 0);
+const live = document.getElementById("live");
+
+function randomId() {
+  // crypto.randomUUID needs a secure context; the desk is often plain HTTP on the LAN.
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function formatTime(ts) {
+  return (ts || "").slice(0, 16).replace("T", " ");
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    credentials: "same-origin",
+    ...options,
+    headers: { Accept: "application/json", "X-CSRF-Token": csrf, ...(options.headers || {}) },
+  });
+  if (response.status === 401) {
+    location.href = "/signin?next=" + encodeURIComponent(location.pathname + location.search);
+    throw new Error("signed out");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `The server answered ${response.status}.`);
+  return data;
+}
+
+// ---- inbox list -------------------------------------------------------------------------
+
+function renderInbox(data) {
+  const list = document.getElementById("conversation-list");
+  if (!list) return;
+  const items = data.conversations.map((c) => {
+    const link = el("a", { href: `/conversations/${c.id}?view=${view}`, "data-conversation-id": String(c.id) },
+      el("span", { class: "row1" },
+        el("strong", { class: "who", text: c.customer_name || "Unknown customer" }),
+        el("span", { class: "channel", text: c.channel })),
+      el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
+      el("span", { class: "row3" },
+        el("span", { class: "assignee", text: c.assignee_name || "Unassigned" }),
+        el("time", { datetime: c.last_message_at, text: formatTime(c.last_message_at) })));
+    const item = el("li", {}, link);
+    if (c.id === conversationId) item.setAttribute("aria-current", "true");
+    return item;
+  });
+  if (items.length === 0) items.push(el("li", { class: "empty", id: "empty-inbox", text: "No conversations here." }));
+  list.replaceChildren(...items);
+  for (const [key, count] of Object.entries(data.counts)) {
+    const badge = document.querySelector(`[data-count="${key}"]`);
+    if (badge) badge.textContent = String(count);
+  }
+}
+
+let inboxTimer = null;
+function refreshInboxSoon() {
+  clearTimeout(inboxTimer);
+  inboxTimer = setTimeout(async () => {
+    try {
+      renderInbox(await api(`/api/conversations?view=${encodeURIComponent(view)}`));
+    } catch (error) {
+      console.warn("inbox refresh failed", error);
+    }
+  }, 150);
+}
+
+// ---- open conversation ------------------------------------------------------------------
+
+function appendMessage(m) {
+  const list = document.getElementById("messages");
+  if (!list || list.querySelector(`[data-seq="${m.seq}"]`)) return;
+  const head = el("div", { class: "msg-head" },
+    el("strong", { text: m.author_name || m.author_type }),
+    m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
+    el("time", { datetime: m.created_at, text: formatTime(m.created_at) }));
+  const item = el("li", { class: `msg msg-${m.author_type} msg-${m.kind}`, "data-seq": String(m.seq) },
+    head, el("div", { class: "msg-body", text: m.body }));
+  list.append(item);
+  lastSeq = Math.max(lastSeq, m.seq);
+  list.scrollTop = list.scrollHeight;
+}
+
+async function catchUpConversation() {
+  if (!conversationId) return;
+  const data = await api(`/api/conversations/${conversationId}?after=${lastSeq}`);
+  data.messages.forEach(appendMessage);
+  const status = document.getElementById("status");
+  if (status) { status.textContent = data.conversation.status; status.dataset.status = data.conversation.status; }
+  const assignee = document.getElementById("assignee");
+  if (assignee) assignee.textContent = data.conversation.assignee_name || "Unassigned";
+}
+
+const composer = document.getElementById("composer");
+if (composer) {
+  const textarea = composer.querySelector("textarea");
+  const error = document.getElementById("composer-error");
+  // One id per message being written: a retry after a network error cannot post it twice.
+  let pendingId = randomId();
+  let sending = false;
+  async function send(kind) {
+    const text = textarea.value;
+    if (!text.trim() || sending) return;
+    sending = true;
+    error.textContent = "";
+    try {
+      const data = await api(`/conversations/${conversationId}/messages`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ body: text, kind, client_id: pendingId }),
+      });
+      appendMessage(data.message);
+      if (textarea.value === text) textarea.value = "";
+      pendingId = randomId();
+    } catch (e) {
+      error.textContent = `Not sent: ${e.message} Your text is kept; try again.`;
+    } finally {
+      sending = false;
+    }
+  }
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send(event.submitter && event.submitter.value === "note" ? "note" : "message");
+  });
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      send("message");
+    }
+  });
+}
+
+// ---- websocket --------------------------------------------------------------------------
+
+function setLive(up) {
+  if (!live) return;
+  live.textContent = up ? "● Live" : "Reconnecting…";
+  live.classList.toggle("down", !up);
+  body.dataset.live = up ? "up" : "down";
+}
+
+let attempt = 0;
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/api/ws?since=${lastEventId}`);
+  socket.addEventListener("open", () => { attempt = 0; setLive(true); });
+  socket.addEventListener("message", (message) => {
+    const data = JSON.parse(message.data);
+    if (data.type === "reset") { location.reload(); return; }
+    if (data.type !== "event") return;
+    const event = data.event;
+    if (event.id <= lastEventId) return;
+    lastEventId = event.id;
+    refreshInboxSoon();
+    if (event.conversation_id === conversationId) {
+      catchUpConversation().catch((e) => console.warn("catch-up failed", e));
+    }
+  });
+  socket.addEventListener("close", () => {
+    setLive(false);
+    // Exponential backoff with jitter, at most 15 s between tries.
+    const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    attempt += 1;
+    setTimeout(connect, delay);
+  });
+}
+
+connect();

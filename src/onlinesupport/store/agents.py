@@ -1,0 +1,63 @@
+"""Agents: the people who use the desk, with a role and a capacity."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
+
+ROLES = ("agent", "manager", "admin")
+
+_PUBLIC = "id, email, name, role, active, capacity, created_at"
+
+
+def create(conn: sqlite3.Connection, *, email: str, name: str, role: str, password_hash: str,
+           now: str) -> int:
+    return conn.execute(
+        "INSERT INTO agents (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        (email, name, role, password_hash, now)).lastrowid
+
+
+def update(conn: sqlite3.Connection, agent_id: int, **columns: Any) -> None:
+    allowed = {"name", "role", "active", "password_hash", "capacity"}
+    unknown = set(columns) - allowed
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    changed = conn.execute(f"UPDATE agents SET {assignments} WHERE id = ?",
+                           (*columns.values(), agent_id)).rowcount
+    if not changed:
+        raise NotFound(f"agent {agent_id} does not exist")
+
+
+def active_admins(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM agents WHERE role = 'admin' AND active").fetchone()[0]
+
+
+def lock(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
+    row = conn.execute(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"agent {agent_id} does not exist")
+    return row
+
+
+async def get(db: Database, agent_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,))
+    return dict(row) if row else None
+
+
+async def credentials(db: Database, email: str) -> dict[str, Any] | None:
+    """The agent with this sign-in address, including the password hash."""
+    row = await db.fetch_one(f"SELECT {_PUBLIC}, password_hash FROM agents WHERE email = ?",
+                             (email,))
+    return dict(row) if row else None
+
+
+async def list_all(db: Database) -> list[dict[str, Any]]:
+    return [dict(r) for r in await db.fetch_all(f"SELECT {_PUBLIC} FROM agents ORDER BY name, id")]
+
+
+async def admin_exists(db: Database) -> bool:
+    return await db.fetch_one("SELECT 1 FROM agents WHERE role = 'admin' AND active") is not None

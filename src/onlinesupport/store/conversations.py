@@ -1,0 +1,95 @@
+"""Conversations: the thread of one customer's request, its status, queue and assignee."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
+
+VIEWS = ("open", "mine", "unassigned", "resolved")
+
+_VIEW_FILTERS = {
+    "open": "c.status IN ('open', 'pending')",
+    "mine": "c.status IN ('open', 'pending') AND c.assignee_id = :agent_id",
+    "unassigned": "c.status IN ('open', 'pending') AND c.assignee_id IS NULL",
+    "resolved": "c.status IN ('resolved', 'closed')",
+}
+
+_LIST_COLUMNS = """
+    c.id, c.channel, c.subject, c.status, c.priority, c.assignee_id, c.queue_id,
+    c.created_at, c.last_message_at, c.last_seq, c.customer_id,
+    cu.name AS customer_name, a.name AS assignee_name,
+    (SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'message'
+     ORDER BY m.seq DESC LIMIT 1) AS preview
+"""
+
+
+def insert(conn: sqlite3.Connection, *, customer_id: int, channel: str, subject: str,
+           queue_id: int, now: str, page_url: str = "", page_title: str = "",
+           page_referrer: str = "") -> int:
+    return conn.execute(
+        "INSERT INTO conversations (customer_id, channel, subject, queue_id, page_url, page_title,"
+        " page_referrer, created_at, updated_at, last_message_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (customer_id, channel, subject, queue_id, page_url, page_title, page_referrer,
+         now, now, now)).lastrowid
+
+
+def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+    """The conversation as it is inside the current write transaction."""
+    row = conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return row
+
+
+def next_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> int:
+    """Take the conversation's next message number; gap-free because only the writer calls it."""
+    return conn.execute(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, updated_at = ?"
+        " WHERE id = ? RETURNING last_seq", (now, now, conversation_id)).fetchone()[0]
+
+
+def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: Any) -> None:
+    allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority"}
+    unknown = set(columns) - allowed
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    conn.execute(f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
+                 (*columns.values(), now, conversation_id))
+
+
+async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one(
+        f"SELECT {_LIST_COLUMNS}, c.page_url, c.page_title, c.page_referrer, c.first_response_at,"
+        " q.name AS queue_name FROM conversations c"
+        " JOIN customers cu ON cu.id = c.customer_id"
+        " JOIN queues q ON q.id = c.queue_id"
+        " LEFT JOIN agents a ON a.id = c.assignee_id WHERE c.id = ?", (conversation_id,))
+    return dict(row) if row else None
+
+
+async def inbox(db: Database, view: str, agent_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """Conversations of one inbox view, most recent activity first."""
+    where = _VIEW_FILTERS[view]
+    rows = await db.fetch_all(
+        f"SELECT {_LIST_COLUMNS} FROM conversations c"
+        " JOIN customers cu ON cu.id = c.customer_id"
+        f" LEFT JOIN agents a ON a.id = c.assignee_id WHERE {where}"
+        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT :limit",
+        {"agent_id": agent_id, "limit": limit})
+    return [dict(r) for r in rows]
+
+
+async def view_counts(db: Database, agent_id: int) -> dict[str, int]:
+    row = await db.fetch_one(
+        "SELECT"
+        " sum(status IN ('open', 'pending')),"
+        " sum(status IN ('open', 'pending') AND assignee_id = :agent_id),"
+        " sum(status IN ('open', 'pending') AND assignee_id IS NULL),"
+        " sum(status IN ('resolved', 'closed'))"
+        " FROM conversations", {"agent_id": agent_id})
+    return {view: (row[i] or 0) if row else 0 for i, view in enumerate(VIEWS)}

@@ -1,0 +1,58 @@
+"""Append-only events: every change to a conversation, with a global increasing id."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from onlinesupport.store.database import Database
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    conversation_id: int | None
+    type: str
+    actor_type: str
+    actor_id: int | None
+    created_at: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "conversation_id": self.conversation_id, "type": self.type,
+                "actor_type": self.actor_type, "actor_id": self.actor_id,
+                "created_at": self.created_at, "data": self.data}
+
+
+def append(conn: sqlite3.Connection, conversation_id: int | None, type: str, actor_type: str,
+           actor_id: int | None, now: str, data: dict[str, Any] | None = None) -> Event:
+    data = data or {}
+    cursor = conn.execute(
+        "INSERT INTO events (conversation_id, type, actor_type, actor_id, data, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (conversation_id, type, actor_type, actor_id, json.dumps(data, separators=(",", ":")), now))
+    return Event(cursor.lastrowid, conversation_id, type, actor_type, actor_id, now, data)
+
+
+def _from_row(row: sqlite3.Row) -> Event:
+    return Event(row["id"], row["conversation_id"], row["type"], row["actor_type"],
+                 row["actor_id"], row["created_at"], json.loads(row["data"]))
+
+
+async def after(db: Database, after_id: int, limit: int) -> list[Event]:
+    rows = await db.fetch_all("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                              (after_id, limit))
+    return [_from_row(r) for r in rows]
+
+
+async def for_conversation(db: Database, conversation_id: int) -> list[Event]:
+    rows = await db.fetch_all("SELECT * FROM events WHERE conversation_id = ? ORDER BY id",
+                              (conversation_id,))
+    return [_from_row(r) for r in rows]
+
+
+async def latest_id(db: Database) -> int:
+    row = await db.fetch_one("SELECT coalesce(max(id), 0) FROM events")
+    return row[0] if row else 0

@@ -1,0 +1,66 @@
+"""Messages of a conversation, numbered by a gap-free `seq`, deduplicated by `client_id`."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from onlinesupport.store.database import Database
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: int
+    seq: int
+    author_type: str
+    author_id: int | None
+    kind: str
+    body: str
+    client_id: str | None
+    created_at: str
+    author_name: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "conversation_id": self.conversation_id, "seq": self.seq,
+                "author_type": self.author_type, "author_id": self.author_id,
+                "author_name": self.author_name, "kind": self.kind, "body": self.body,
+                "client_id": self.client_id, "created_at": self.created_at}
+
+
+_SELECT = ("SELECT m.*, CASE m.author_type WHEN 'agent' THEN a.name WHEN 'customer' THEN cu.name"
+           " ELSE 'System' END AS author_name FROM messages m"
+           " JOIN conversations c ON c.id = m.conversation_id"
+           " JOIN customers cu ON cu.id = c.customer_id"
+           " LEFT JOIN agents a ON a.id = m.author_id AND m.author_type = 'agent'")
+
+
+def _from_row(row: sqlite3.Row) -> Message:
+    return Message(row["id"], row["conversation_id"], row["seq"], row["author_type"],
+                   row["author_id"], row["kind"], row["body"], row["client_id"],
+                   row["created_at"], row["author_name"] or "")
+
+
+def by_client_id(conn: sqlite3.Connection, conversation_id: int, client_id: str) -> Message | None:
+    row = conn.execute(f"{_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?",
+                       (conversation_id, client_id)).fetchone()
+    return _from_row(row) if row else None
+
+
+def insert(conn: sqlite3.Connection, *, conversation_id: int, seq: int, author_type: str,
+           author_id: int | None, kind: str, body: str, client_id: str | None,
+           now: str, author_name: str = "") -> Message:
+    cursor = conn.execute(
+        "INSERT INTO messages (conversation_id, seq, author_type, author_id, kind, body,"
+        " client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, seq, author_type, author_id, kind, body, client_id, now))
+    return Message(cursor.lastrowid, conversation_id, seq, author_type, author_id, kind, body,
+                   client_id, now, author_name)
+
+
+async def after(db: Database, conversation_id: int, after_seq: int = 0,
+                limit: int = 1000) -> list[Message]:
+    rows = await db.fetch_all(f"{_SELECT} WHERE m.conversation_id = ? AND m.seq > ?"
+                              " ORDER BY m.seq LIMIT ?", (conversation_id, after_seq, limit))
+    return [_from_row(r) for r in rows]

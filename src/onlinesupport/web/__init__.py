@@ -1,0 +1,1 @@
+"""The two HTTP listeners: `public` (internet-facing) and `desk` (LAN), with shared plumbing."""

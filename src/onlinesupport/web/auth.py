@@ -1,0 +1,136 @@
+"""Desk authentication: who may reach each route, session cookies and CSRF tokens.
+
+Every desk handler declares its access with `@public` or `@requires(role)`; the desk application
+refuses to start with a handler that declares nothing (see `check_declared`). State-changing
+requests carry a CSRF token: the session's when signed in, else a double-submit cookie.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.security import Handler, wants_json
+
+ROLE_LEVEL = {"agent": 1, "manager": 2, "admin": 3}
+SESSION_COOKIE = "os_session"
+CSRF_COOKIE = "os_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+AGENT = web.RequestKey("agent", dict)
+NEW_CSRF = web.RequestKey("new_csrf", str)
+_ACCESS = "_onlinesupport_access"
+_PUBLIC = "public"
+
+
+def public(handler: Handler) -> Handler:
+    """Reachable without signing in."""
+    setattr(handler, _ACCESS, _PUBLIC)
+    return handler
+
+
+def requires(role: str) -> Callable[[Handler], Handler]:
+    """Reachable by signed-in agents with at least `role` (agent < manager < admin)."""
+    if role not in ROLE_LEVEL:
+        raise ValueError(f"unknown role {role!r}")
+
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, _ACCESS, role)
+        return handler
+
+    return mark
+
+
+def check_declared(app: web.Application) -> None:
+    """Fail at start-up if a route's handler does not say who may use it."""
+    for route in app.router.routes():
+        if isinstance(route.resource, web.StaticResource):
+            continue
+        if not hasattr(route.handler, _ACCESS):
+            raise RuntimeError(f"desk route {route.method} {route.resource.canonical} declares no access")
+
+
+def has_role(agent: dict[str, Any] | None, role: str) -> bool:
+    return agent is not None and ROLE_LEVEL[agent["role"]] >= ROLE_LEVEL[role]
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
+               max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="Strict",
+                        secure=request.secure)
+
+
+def form_csrf(request: web.Request) -> str:
+    """The CSRF token to put in a form on this page."""
+    agent = request.get(AGENT)
+    if agent is not None:
+        return agent["csrf_token"]
+    token = request.cookies.get(CSRF_COOKIE) or request.get(NEW_CSRF)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request[NEW_CSRF] = token
+    return token
+
+
+@web.middleware
+async def issue_csrf_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Send the double-submit cookie whose token a page's form was given."""
+    response = await handler(request)
+    token = request.get(NEW_CSRF)
+    if token and not response.prepared:
+        set_cookie(request, response, CSRF_COOKIE, token)
+    return response
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        agent = await request.app[SERVICES].accounts.session(token)
+        if agent is not None:
+            request[AGENT] = agent
+    route = request.match_info.route
+    if request.match_info.http_exception is not None or isinstance(route.resource, web.StaticResource):
+        return await handler(request)
+    access = getattr(route.handler, _ACCESS, None)
+    if access == _PUBLIC:
+        return await handler(request)
+    agent = request.get(AGENT)
+    if agent is None:
+        if request.method == "GET" and not wants_json(request):
+            raise web.HTTPSeeOther(f"/signin?next={quote(request.path_qs, safe='')}")
+        raise web.HTTPUnauthorized(text="Sign in first.")
+    if access is None or not has_role(agent, access):
+        raise web.HTTPForbidden(text=f"This needs the {access or 'admin'} role.")
+    return await handler(request)
+
+
+@web.middleware
+async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return await handler(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in ("application/x-www-form-urlencoded",
+                                                 "multipart/form-data"):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    agent = request.get(AGENT)
+    expected = agent["csrf_token"] if agent is not None else request.cookies.get(CSRF_COOKIE)
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        raise web.HTTPForbidden(text="This form has expired or did not come from this site. "
+                                     "Reload the page and try again.")
+    return await handler(request)
+
+
+async def form_data(request: web.Request) -> dict[str, str]:
+    """The request's form fields as text (file parts are ignored here)."""
+    form = await request.post()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+

@@ -1,0 +1,1 @@
+"""The desk listener (LAN only): sign-in, agent desk, admin console, JSON API, agent websocket."""

@@ -1,0 +1,190 @@
+"""The desk's inbox and conversation pages, and the commands an agent gives on a conversation.
+
+Every command answers a browser form with a redirect and a script (Accept: application/json)
+with JSON, so the desk works without JavaScript and live with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import messages as messages_repo
+from onlinesupport.store.conversations import VIEWS
+from onlinesupport.web.auth import AGENT, form_data, has_role, requires
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.responses import int_param, redirect
+from onlinesupport.web.security import wants_json
+from onlinesupport.web.templates import render
+
+_CALL_FIELDS = ("name", "email", "phone", "subject", "body")
+VIEW_LABELS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "resolved": "Resolved"}
+
+
+def actor(request: web.Request) -> Actor:
+    agent = request[AGENT]
+    return Actor.agent(agent["id"], agent["name"])
+
+
+def inbox_view(request: web.Request) -> str:
+    view = request.query.get("view", "open")
+    if view not in VIEWS:
+        raise web.HTTPBadRequest(text=f"view must be one of {', '.join(VIEWS)}")
+    return view
+
+
+def conversation_id(request: web.Request) -> int:
+    return int_param(request.match_info["id"], "conversation id", minimum=1)
+
+
+async def payload(request: web.Request) -> dict[str, Any]:
+    """The fields of a command, from a JSON body or a form."""
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text="the body must be a JSON object")
+        return data
+    return await form_data(request)
+
+
+def _text_field(data: dict[str, Any], name: str, default: str = "") -> str:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise web.HTTPBadRequest(text=f"{name} must be text")
+    return value
+
+
+async def _page(request: web.Request, selected: int | None) -> web.Response:
+    services = request.app[SERVICES]
+    db, agent = services.db, request[AGENT]
+    # Read the event position first: anything committed after it reaches the page over the socket.
+    since = await events_repo.latest_id(db)
+    view = inbox_view(request)
+    context: dict[str, Any] = {
+        "agent": agent, "view": view, "views": VIEW_LABELS, "since": since,
+        "items": await conversations_repo.inbox(db, view, agent["id"]),
+        "counts": await conversations_repo.view_counts(db, agent["id"]),
+        "conversation": None, "messages": [], "customer": None,
+        # A fresh id per rendered form: submitting the same form twice adds one message.
+        "client_id": secrets.token_urlsafe(12),
+    }
+    if selected is not None:
+        conversation = await conversations_repo.get(db, selected)
+        if conversation is None:
+            raise web.HTTPNotFound(text=f"conversation {selected} does not exist")
+        context.update(conversation=conversation,
+                       messages=await messages_repo.after(db, selected),
+                       customer=await customers_repo.get(db, conversation["customer_id"]))
+    return render(request, "desk/inbox.html", context)
+
+
+@requires("agent")
+async def home(request: web.Request) -> web.Response:
+    return redirect("/inbox")
+
+
+@requires("agent")
+async def inbox(request: web.Request) -> web.Response:
+    return await _page(request, None)
+
+
+@requires("agent")
+async def conversation(request: web.Request) -> web.Response:
+    return await _page(request, conversation_id(request))
+
+
+def _done(request: web.Request, cid: int, body: dict[str, Any]) -> web.Response:
+    if wants_json(request):
+        return web.json_response(body)
+    view = request.query.get("view", "open")
+    return redirect(f"/conversations/{cid}?view={view if view in VIEWS else 'open'}")
+
+
+@requires("agent")
+async def post_message(request: web.Request) -> web.Response:
+    cid = conversation_id(request)
+    data = await payload(request)
+    kind = _text_field(data, "kind", "message")
+    posted = await request.app[SERVICES].conversations.post(
+        cid, actor(request), _text_field(data, "body"), kind=kind,
+        client_id=_text_field(data, "client_id") or None)
+    return _done(request, cid, {"message": posted.message.to_json(),
+                                "duplicate": posted.duplicate})
+
+
+@requires("agent")
+async def assign(request: web.Request) -> web.Response:
+    """Take a conversation (`agent_id` "me"), give it away (managers), or release it ("")."""
+    cid = conversation_id(request)
+    data = await payload(request)
+    agent = request[AGENT]
+    target = str(data.get("agent_id", "me"))
+    agent_id = agent["id"] if target == "me" else (None if target == "" else
+                                                   int_param(target, "agent_id", minimum=1))
+    if agent_id not in (agent["id"], None) and not has_role(agent, "manager"):
+        raise web.HTTPForbidden(text="Only managers assign conversations to other agents.")
+    services = request.app[SERVICES]
+    if agent_id is None and not has_role(agent, "manager"):
+        current = await conversations_repo.get(services.db, cid)
+        if current is not None and current["assignee_id"] not in (agent["id"], None):
+            raise web.HTTPForbidden(text="Only managers release another agent's conversation.")
+    changed = await services.conversations.assign(cid, agent_id, actor(request))
+    return _done(request, cid, {"changed": changed, "assignee_id": agent_id})
+
+
+@requires("agent")
+async def resolve(request: web.Request) -> web.Response:
+    cid = conversation_id(request)
+    changed = await request.app[SERVICES].conversations.resolve(cid, actor(request))
+    return _done(request, cid, {"changed": changed, "status": "resolved"})
+
+
+@requires("agent")
+async def reopen(request: web.Request) -> web.Response:
+    cid = conversation_id(request)
+    changed = await request.app[SERVICES].conversations.reopen(cid, actor(request))
+    return _done(request, cid, {"changed": changed, "status": "open"})
+
+
+@requires("agent")
+async def new_conversation_page(request: web.Request) -> web.Response:
+    return render(request, "desk/new_conversation.html",
+                  {"agent": request[AGENT], "values": dict.fromkeys(_CALL_FIELDS, ""), "error": ""})
+
+
+@requires("agent")
+async def create_conversation(request: web.Request) -> web.Response:
+    """Log a phone call or walk-in as a conversation, assigned to the agent who took it."""
+    data = await payload(request)
+    values = {k: _text_field(data, k) for k in _CALL_FIELDS}
+    identity = None
+    if values["email"].strip():
+        identity = ("email", values["email"])
+    elif values["phone"].strip():
+        identity = ("phone", values["phone"])
+    services = request.app[SERVICES]
+    try:
+        if not values["body"].strip():
+            raise InvalidCommand("write down what the customer asked")
+        opened = await services.conversations.open(
+            channel="phone", customer_name=values["name"], identity=identity,
+            subject=values["subject"], body=values["body"], actor=actor(request))
+    except InvalidCommand as exc:
+        if wants_json(request):
+            raise
+        return render(request, "desk/new_conversation.html",
+                      {"agent": request[AGENT], "values": values, "error": str(exc)}, status=400)
+    await services.conversations.assign(opened.conversation_id, request[AGENT]["id"],
+                                        actor(request))
+    return _done(request, opened.conversation_id, {"conversation_id": opened.conversation_id})

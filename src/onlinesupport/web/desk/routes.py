@@ -1,0 +1,38 @@
+"""Every URL of the desk listener on one screen."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from onlinesupport.web.desk import admin, api, inbox, signin, socket
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_routes([
+        web.get("/healthz", signin.health, name="health"),
+        web.get("/signin", signin.signin_page, name="signin"),
+        web.post("/signin", signin.signin),
+        web.post("/signout", signin.signout, name="signout"),
+        web.get("/setup", signin.setup_page, name="setup"),
+        web.post("/setup", signin.setup),
+        web.get("/", inbox.home, name="home"),
+        web.get("/inbox", inbox.inbox, name="inbox"),
+        web.get("/conversations/new", inbox.new_conversation_page, name="new_conversation"),
+        web.post("/conversations", inbox.create_conversation),
+        web.get(r"/conversations/{id:\d+}", inbox.conversation, name="conversation"),
+        web.post(r"/conversations/{id:\d+}/messages", inbox.post_message),
+        web.post(r"/conversations/{id:\d+}/assign", inbox.assign),
+        web.post(r"/conversations/{id:\d+}/resolve", inbox.resolve),
+        web.post(r"/conversations/{id:\d+}/reopen", inbox.reopen),
+        web.get("/api/conversations", api.list_conversations),
+        web.get(r"/api/conversations/{id:\d+}", api.get_conversation),
+        web.get("/api/ws", socket.desk_socket, name="socket"),
+        web.get("/admin/agents", admin.agents_page, name="admin_agents"),
+        web.post("/admin/agents", admin.add_agent),
+        web.post(r"/admin/agents/{id:\d+}", admin.update_agent),
+        web.post(r"/admin/agents/{id:\d+}/password", admin.reset_password),
+    ])
+    static = resources.files("onlinesupport").joinpath("static")
+    app.router.add_static("/static", str(static), name="static", append_version=True)

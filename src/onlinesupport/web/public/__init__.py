@@ -1,0 +1,1 @@
+"""The public listener (internet-facing): only what customers and visitors may reach."""

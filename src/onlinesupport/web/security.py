@@ -1,0 +1,96 @@
+"""Plumbing both listeners share: security headers, clean error responses, the desk's network guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiohttp import web
+
+from onlinesupport.accounts import AccountError
+from onlinesupport.conversations import InvalidCommand
+from onlinesupport.store import NotFound, StoreClosed
+from onlinesupport.web.templates import TEMPLATES, render
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
+def error_response(request: web.Request, status: int, message: str) -> web.Response:
+    """A readable error: JSON for API callers, a small page for browsers; never a traceback."""
+    if wants_json(request):
+        return web.json_response({"error": message}, status=status)
+    if TEMPLATES not in request.app:
+        return web.Response(text=message, status=status)
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def _message(exc: web.HTTPException) -> str:
+    text = exc.text or ""
+    # aiohttp's own exceptions carry "404: Not Found"; ours carry a sentence.
+    if text.startswith(f"{exc.status}: "):
+        return exc.reason
+    if exc.status == 413:
+        return f"The request is too large. {text}"
+    return text or exc.reason
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(request, exc.status, _message(exc))
+        for name in ("Retry-After", "Allow"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except (InvalidCommand, AccountError) as exc:
+        return error_response(request, 400, str(exc))
+    except NotFound as exc:
+        return error_response(request, 404, str(exc))
+    except StoreClosed:
+        return error_response(request, 503, "The server is shutting down; try again in a moment.")
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(request, 500, "Something went wrong on the server; it was logged.")
+
+
+def network_guard(networks: Iterable[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Refuse clients outside the allowed networks (the desk is for the company's LAN)."""
+    allowed = [ipaddress.ip_network(n) for n in networks]
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            address = ipaddress.ip_address((request.remote or "").split("%")[0])
+        except ValueError:
+            address = None
+        if address is not None and getattr(address, "ipv4_mapped", None):
+            address = address.ipv4_mapped
+        if address is None or not any(address in net for net in allowed):
+            raise web.HTTPForbidden(text="The desk is not reachable from your network.")
+        return await handler(request)
+
+    return guard

@@ -1,0 +1,49 @@
+"""Jinja2 rendering with autoescaping; templates are read with importlib.resources."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+
+def _load(name: str) -> tuple[str, None, Any]:
+    path = resources.files("onlinesupport").joinpath("templates", *name.split("/"))
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise jinja2.TemplateNotFound(name) from None
+    return source, None, lambda: True
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FunctionLoader(_load), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters["when"] = lambda ts: (ts or "")[:16].replace("T", " ")
+    return env
+
+
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+
+
+def static_url(request: web.Request, filename: str) -> str:
+    """The versioned URL of a static file, or "" on a listener that serves none."""
+    resource = request.app.router.named_resources().get("static")
+    if resource is None:
+        return ""
+    return str(resource.url_for(filename=filename))
+
+
+def render_text(request: web.Request, name: str, context: dict[str, Any]) -> str:
+    env = request.app[TEMPLATES]
+    return env.get_template(name).render(
+        {"request": request, "static": lambda f: static_url(request, f), **context})
+
+
+def render(request: web.Request, name: str, context: dict[str, Any] | None = None,
+           status: int = 200) -> web.Response:
+    return web.Response(text=render_text(request, name, context or {}), status=status,
+                        content_type="text/html", charset="utf-8")

@@ -1,0 +1,49 @@
+"""Sliding-window counters of failures, to slow down password guessing."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from datetime import timedelta
+
+from onlinesupport.clock import Clock
+
+
+class Throttle:
+    """At most `limit` failures per key within `window`; keys beyond `max_keys` are forgotten oldest first."""
+
+    def __init__(self, clock: Clock, limit: int, window: timedelta, max_keys: int = 10_000) -> None:
+        self._clock = clock
+        self._limit = limit
+        self._window = window
+        self._max_keys = max_keys
+        self._failures: OrderedDict[str, deque] = OrderedDict()
+
+    def _recent(self, key: str) -> deque:
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
+        cutoff = self._clock.now() - self._window
+        while failures and failures[0] <= cutoff:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+        return failures
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until `key` may try again; 0 when it is not blocked."""
+        failures = self._recent(key)
+        if len(failures) < self._limit:
+            return 0
+        wait = failures[0] + self._window - self._clock.now()
+        return max(1, int(wait.total_seconds()) + 1)
+
+    def fail(self, key: str) -> None:
+        failures = self._recent(key)
+        failures.append(self._clock.now())
+        self._failures[key] = failures
+        self._failures.move_to_end(key)
+        while len(self._failures) > self._max_keys:
+            self._failures.popitem(last=False)
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)

@@ -1,0 +1,140 @@
+"""Shared fixtures: a real server on free ports with a fresh SQLite file, HTTP clients, personas."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from onlinesupport import app
+from onlinesupport.clock import Clock, ManualClock
+from onlinesupport.config import Config
+from onlinesupport.services import Services, open_services
+
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_config(data_dir: Path, **overrides: Any) -> Config:
+    values: dict[str, Any] = dict(storage_data_dir=str(data_dir), public_host="127.0.0.1",
+                                  public_port=0, desk_host="127.0.0.1", desk_port=0)
+    values.update(overrides)
+    return Config(**values)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path / "data")
+
+
+@pytest.fixture
+async def services(config: Config) -> AsyncIterator[Services]:
+    """The services on a fresh database, without listeners."""
+    async with open_services(config, ManualClock()) as s:
+        yield s
+
+
+@dataclass
+class Server:
+    services: Services
+    public_url: str
+    desk_url: str
+
+
+async def start_server(stack: AsyncExitStack, config: Config, clock: Clock | None = None) -> Server:
+    services, listening = await app.start(stack, config, clock)
+    return Server(services, listening.public_url.replace("localhost", "127.0.0.1"),
+                  listening.desk_url.replace("localhost", "127.0.0.1"))
+
+
+@pytest.fixture
+async def server(config: Config) -> AsyncIterator[Server]:
+    async with AsyncExitStack() as stack:
+        yield await start_server(stack, config)
+
+
+class Desk:
+    """An HTTP client that uses the desk as a browser would: cookies, forms, CSRF tokens."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+        self.csrf = ""
+
+    async def form_token(self, path: str) -> str:
+        async with self.session.get(self.base + path) as response:
+            html = await response.text()
+        match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    async def signin(self, email: str, password: str = PASSWORD) -> aiohttp.ClientResponse:
+        token = await self.form_token("/signin")
+        response = await self.session.post(self.base + "/signin", allow_redirects=False,
+                                           data={"csrf_token": token, "email": email,
+                                                 "password": password})
+        if response.status == 303:
+            self.csrf = await self.form_token("/inbox")
+        return response
+
+    async def post(self, path: str, data: dict[str, str] | None = None,
+                   **kwargs: Any) -> aiohttp.ClientResponse:
+        fields = {"csrf_token": self.csrf, **(data or {})}
+        return await self.session.post(self.base + path, data=fields, allow_redirects=False,
+                                       **kwargs)
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await self.session.post(self.base + path, json=body,
+                                       headers={"X-CSRF-Token": self.csrf,
+                                                "Accept": "application/json"})
+
+    async def get(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
+        return await self.session.get(self.base + path, allow_redirects=False, **kwargs)
+
+
+@pytest.fixture
+async def client_factory() -> AsyncIterator[Any]:
+    sessions: list[aiohttp.ClientSession] = []
+
+    def make(base: str) -> Desk:
+        # unsafe=True: keep cookies for an IP address host such as 127.0.0.1.
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        sessions.append(session)
+        return Desk(session, base)
+
+    yield make
+    for session in sessions:
+        await session.close()
+
+
+@dataclass
+class Personas:
+    """Named people for permission tests."""
+
+    admin: int
+    manager: int
+    agent: int
+    other_agent: int
+
+
+@pytest.fixture
+async def personas(server: Server) -> Personas:
+    accounts = server.services.accounts
+    return Personas(
+        admin=await accounts.create_agent("ada@example.com", "Ada Admin", "admin", PASSWORD),
+        manager=await accounts.create_agent("max@example.com", "Max Manager", "manager", PASSWORD),
+        agent=await accounts.create_agent("amy@example.com", "Amy Agent", "agent", PASSWORD),
+        other_agent=await accounts.create_agent("bob@example.com", "Bob Agent", "agent", PASSWORD),
+    )
