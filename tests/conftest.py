@@ -138,3 +138,37 @@ async def personas(server: Server) -> Personas:
         agent=await accounts.create_agent("amy@example.com", "Amy Agent", "agent", PASSWORD),
         other_agent=await accounts.create_agent("bob@example.com", "Bob Agent", "agent", PASSWORD),
     )
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def new_page(browser: Any) -> AsyncIterator[Any]:
+    """Pages in separate browser contexts (separate cookies), closed before the server stops."""
+    contexts = []
+
+    async def make() -> Any:
+        context = await browser.new_context(viewport={"width": 1366, "height": 768})
+        contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield make
+    for context in contexts:
+        await context.close()

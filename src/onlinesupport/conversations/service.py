@@ -147,8 +147,9 @@ class Conversations:
 
     def _insert_message(self, conn: sqlite3.Connection, now: str, events: list[Event],
                         conversation_id: int, actor: Actor, kind: str, body: str,
-                        client_id: str | None) -> Message:
-        seq = conversations_repo.next_seq(conn, conversation_id, now)
+                        client_id: str | None, seq: int | None = None) -> Message:
+        if seq is None:
+            seq = conversations_repo.take_seq(conn, conversation_id, now)["last_seq"]
         message = messages_repo.insert(
             conn, conversation_id=conversation_id, seq=seq, author_type=actor.type,
             author_id=actor.id, kind=kind, body=body, client_id=client_id, now=now,
@@ -173,13 +174,13 @@ class Conversations:
                 existing = messages_repo.by_client_id(conn, conversation_id, client_id)
                 if existing is not None:
                     return Posted(existing, duplicate=True)
-            conversation = conversations_repo.lock(conn, conversation_id)
+            conversation = conversations_repo.take_seq(conn, conversation_id, now)
             if actor.type == "customer" and conversation["status"] in ("resolved", "closed"):
                 conversations_repo.update(conn, conversation_id, now, status="open")
                 events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
                                                  actor.type, actor.id, now))
             message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
-                                           client_id)
+                                           client_id, seq=conversation["last_seq"])
             if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
                 conversations_repo.update(conn, conversation_id, now, first_response_at=now)
                 events.append(events_repo.append(conn, conversation_id, "conversation.first_response",

@@ -17,9 +17,16 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The server stores and renders UTC; agents read their own local time.
+const timeFormat = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" });
 function formatTime(ts) {
-  return (ts || "").slice(0, 16).replace("T", " ");
+  const date = new Date(ts);
+  return Number.isNaN(date.getTime()) ? "" : timeFormat.format(date);
 }
+function localiseTimes(root = document) {
+  for (const node of root.querySelectorAll("time[datetime]")) node.textContent = formatTime(node.dateTime);
+}
+localiseTimes();
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -45,11 +45,19 @@ def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     return row
 
 
-def next_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> int:
-    """Take the conversation's next message number; gap-free because only the writer calls it."""
-    return conn.execute(
+def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite3.Row:
+    """Take the conversation's next message number (gap-free: only the writer calls this).
+
+    Returns the row's `last_seq` (the number taken), `status` and `first_response_at`, so a
+    post needs one statement, not a read and a write.
+    """
+    row = conn.execute(
         "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, updated_at = ?"
-        " WHERE id = ? RETURNING last_seq", (now, now, conversation_id)).fetchone()[0]
+        " WHERE id = ? RETURNING last_seq, status, first_response_at",
+        (now, now, conversation_id)).fetchone()
+    if row is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return row
 
 
 def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: Any) -> None:

@@ -43,9 +43,12 @@ def _from_row(row: sqlite3.Row) -> Message:
 
 
 def by_client_id(conn: sqlite3.Connection, conversation_id: int, client_id: str) -> Message | None:
-    row = conn.execute(f"{_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?",
-                       (conversation_id, client_id)).fetchone()
-    return _from_row(row) if row else None
+    # A retry is rare: look the id up on its index first, join for the author only on a hit.
+    found = conn.execute("SELECT id FROM messages WHERE conversation_id = ? AND client_id = ?",
+                         (conversation_id, client_id)).fetchone()
+    if found is None:
+        return None
+    return _from_row(conn.execute(f"{_SELECT} WHERE m.id = ?", (found[0],)).fetchone())
 
 
 def insert(conn: sqlite3.Connection, *, conversation_id: int, seq: int, author_type: str,

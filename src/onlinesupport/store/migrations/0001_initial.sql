@@ -84,8 +84,9 @@ CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_id)
     WHERE client_id IS NOT NULL;
 
 -- Append-only: every change to a conversation, with a global increasing id the desk resumes from.
+-- No AUTOINCREMENT needed: rows are never deleted (trigger below), so an id is never reused.
 CREATE TABLE events (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               INTEGER PRIMARY KEY,
     conversation_id  INTEGER REFERENCES conversations(id),
     type             TEXT NOT NULL,
     actor_type       TEXT NOT NULL CHECK (actor_type IN ('customer', 'agent', 'system')),

@@ -1,0 +1,114 @@
+"""The desk in a real browser: first-run setup, signing in, replying, live updates between agents."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from conftest import PASSWORD, Personas, Server
+from onlinesupport.conversations import Actor
+
+pytestmark = pytest.mark.browser
+
+
+async def _sign_in(page, server: Server, email: str) -> None:  # type: ignore[no-untyped-def]
+    await page.goto(server.desk_url + "/signin")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#live")).to_have_text("● Live")
+
+
+async def test_first_run_setup_creates_the_admin_and_signs_in(server: Server, new_page) -> None:
+    page = await new_page()
+    await page.goto(server.desk_url + "/signin")
+    await expect(page.get_by_role("heading", name="Almost there")).to_be_visible()
+    await page.goto(f"{server.desk_url}/setup?token={server.services.setup.value}")
+    await page.get_by_label("Your name").fill("Ada Owner")
+    await page.get_by_label("Email address").fill("ada@example.com")
+    await page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    await page.get_by_label("Password again").fill(PASSWORD)
+    await page.get_by_role("button", name="Create admin account").click()
+    await expect(page).to_have_url(server.desk_url + "/inbox")
+    await expect(page.locator(".topbar")).to_contain_text("Ada Owner")
+    await page.get_by_role("link", name="Agents").click()
+    await page.get_by_label("Name", exact=True).fill("Amy Agent")
+    await page.locator("form.narrow-form").get_by_label("Email address").fill("amy@example.com")
+    await page.get_by_label("Initial password").fill(PASSWORD)
+    await page.get_by_role("button", name="Add agent").click()
+    await expect(page.locator(".notice")).to_have_text("Agent added.")
+    await expect(page.locator("table.agents")).to_contain_text("amy@example.com")
+
+
+async def test_an_agent_replies_and_a_second_agents_desk_updates_live(
+        server: Server, personas: Personas, new_page) -> None:
+    conversations = server.services.conversations
+    opened = await conversations.open(channel="chat", customer_name="Carla Customer",
+                                      identity=("email", "carla@example.com"),
+                                      subject="Where is order 1042?", body="It was due Monday.")
+    amy, bob = await new_page(), await new_page()
+    await _sign_in(amy, server, "amy@example.com")
+    await _sign_in(bob, server, "bob@example.com")
+
+    # Bob watches the inbox; a new conversation arrives without a reload.
+    second = await conversations.open(channel="email", customer_name="Dan Doe", subject="Refund")
+    await expect(bob.locator("#conversation-list")).to_contain_text("Dan Doe")
+    await expect(bob.locator('[data-count="open"]')).to_have_text("2")
+
+    # Amy opens Carla's conversation, takes it, and replies with the keyboard.
+    await amy.get_by_role("link", name="Carla Customer").click()
+    await expect(amy.locator("#messages")).to_contain_text("It was due Monday.")
+    await amy.get_by_role("button", name="Assign to me").click()
+    await expect(amy.locator("#assignee")).to_have_text("Amy Agent")
+    await expect(amy.locator("#live")).to_have_text("● Live")
+    await amy.get_by_label("Reply").fill("It ships today, sorry for the wait.")
+    await amy.get_by_label("Reply").press("Control+Enter")
+    await expect(amy.locator("#messages .msg-agent .msg-body")).to_have_text(
+        "It ships today, sorry for the wait.")
+    await expect(amy.get_by_label("Reply")).to_have_value("")
+
+    # Bob sees the assignment in his inbox, then opens the conversation and sees the reply.
+    carla_row = bob.locator("#conversation-list li", has_text="Carla Customer")
+    await expect(carla_row.locator(".assignee")).to_have_text("Amy Agent")
+    await carla_row.get_by_role("link").click()
+    await expect(bob.locator("#messages .msg-agent .msg-body")).to_have_text(
+        "It ships today, sorry for the wait.")
+
+    # Amy adds an internal note; the customer writes again: both appear live on Bob's page.
+    await amy.get_by_label("Reply").fill("Checked with the warehouse.")
+    await amy.get_by_role("button", name="Add internal note").click()
+    await conversations.post(opened.conversation_id, Actor.customer(opened.customer_id, "Carla"),
+                             "Thanks!")
+    await expect(bob.locator("#messages .msg-note .msg-body")).to_have_text("Checked with the warehouse.")
+    await expect(bob.locator("#messages .msg-customer .msg-body").last).to_have_text("Thanks!")
+    await expect(bob.locator("#messages li")).to_have_count(4)
+
+    # Resolving moves it out of the open view for everyone.
+    await amy.get_by_role("button", name="Resolve").click()
+    await expect(amy.locator("#status")).to_have_text("resolved")
+    await expect(bob.locator("#status")).to_have_text("resolved")
+    await expect(bob.locator("#conversation-list")).not_to_contain_text("Carla Customer")
+    assert second.conversation_id != opened.conversation_id
+
+
+async def test_a_reply_written_while_offline_is_sent_once_after_retry(
+        server: Server, personas: Personas, new_page) -> None:
+    opened = await server.services.conversations.open(channel="chat", customer_name="Carla",
+                                                      body="Hello?")
+    page = await new_page()
+    await _sign_in(page, server, "amy@example.com")
+    await page.goto(f"{server.desk_url}/conversations/{opened.conversation_id}")
+    await expect(page.locator("#live")).to_have_text("● Live")
+    await page.context.set_offline(True)
+    await page.get_by_label("Reply").fill("Are you still there?")
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(page.locator("#composer-error")).to_contain_text("Not sent")
+    await expect(page.get_by_label("Reply")).to_have_value("Are you still there?")
+    await page.context.set_offline(False)
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text("Are you still there?")
+    await expect(page.locator("#composer-error")).to_have_text("")
+    rows = await server.services.db.fetch_all(
+        "SELECT body FROM messages WHERE conversation_id = ? AND author_type = 'agent'",
+        (opened.conversation_id,))
+    assert [r["body"] for r in rows] == ["Are you still there?"]
