@@ -1,9 +1,10 @@
 #!/bin/sh
 # Install the Debian packages the test suite drives, only when they are missing:
-# Chromium (browser tests through Playwright).
+# Chromium (browser tests through Playwright) and openssl (test certificates).
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 [ -z "$missing" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "Please install:$missing (the tests need them)." >&2

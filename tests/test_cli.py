@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -11,9 +13,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from conftest import PASSWORD, free_port
+from conftest import PASSWORD, Desk, free_port
 
 COMMAND = [sys.executable, "-m", "onlinesupport"]
 
@@ -50,33 +53,61 @@ def no_config(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def test_serve_answers_on_both_ports_and_stops_cleanly_on_sigterm(no_config: Path) -> None:
+async def test_serve_answers_on_both_ports_and_stops_cleanly_on_sigterm(no_config: Path) -> None:
+    added = _run(["user", "add", "ada@example.com", "--name", "Ada", "--role", "admin",
+                  "--password-stdin"], no_config, stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    public, desk = free_port(), free_port()
+    process = subprocess.Popen(
+        COMMAND + ["serve", "--public-host", "127.0.0.1", "--public-port", str(public),
+                   "--desk-host", "127.0.0.1", "--desk-port", str(desk), "--log-level", "debug"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(no_config))
+    try:
+        assert _wait_for(f"http://127.0.0.1:{public}/healthz") == 200
+        assert _wait_for(f"http://127.0.0.1:{desk}/healthz") == 200
+        second = _run(["serve", "--public-port", "0", "--desk-port", "0"], no_config)
+        assert second.returncode == 1
+        assert "another OnlineSupport server is running" in second.stderr
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            desk_client = Desk(http, f"http://127.0.0.1:{desk}")
+            assert (await desk_client.signin("ada@example.com")).status == 303
+            async with http.ws_connect(f"http://127.0.0.1:{desk}/api/ws") as ws:
+                assert (await ws.receive_json())["type"] == "hello"
+                started = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+                closing = await ws.receive(timeout=10)
+                assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        out, err = await asyncio.to_thread(process.communicate, timeout=20)
+        assert process.returncode == 0, err
+        assert time.monotonic() - started < 5, "an open agent websocket does not delay shutdown"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "shutting down" in err
+    log = (no_config / "logs" / "onlinesupport.log").read_text()
+    assert log.count("desk listener") == 1
+    assert re.search(r"127\.0\.0\.1 GET /healthz 200 [\d.]+ms", log), "one line per request at debug"
+    key = no_config / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_first_run_prints_the_setup_link(no_config: Path) -> None:
     public, desk = free_port(), free_port()
     process = subprocess.Popen(
         COMMAND + ["serve", "--public-host", "127.0.0.1", "--public-port", str(public),
                    "--desk-host", "127.0.0.1", "--desk-port", str(desk)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(no_config))
     try:
-        assert _wait_for(f"http://127.0.0.1:{public}/healthz") == 200
-        assert _wait_for(f"http://127.0.0.1:{desk}/healthz") == 200
         assert _wait_for(f"http://127.0.0.1:{desk}/signin") == 200
-        second = _run(["serve", "--public-port", "0", "--desk-port", "0"], no_config)
-        assert second.returncode == 1
-        assert "another OnlineSupport server is running" in second.stderr
-        started = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=20)
-        assert process.returncode == 0, err
-        assert time.monotonic() - started < 5
+        out, _ = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert "/setup?token=" in out, "the first run prints the one-time setup link"
-    assert "shutting down" in err
-    assert (no_config / "logs" / "onlinesupport.log").read_text().count("desk listener") == 1
-    key = no_config / "secret_key"
-    assert key.stat().st_mode & 0o777 == 0o600
+    link = re.search(rf"http://127\.0\.0\.1:{desk}/setup\?token=[\w-]+", out)
+    assert link, out
 
 
 def test_a_bad_setting_is_one_clear_line_and_exit_code_1(no_config: Path, tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
+import subprocess
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -65,6 +67,39 @@ async def test_a_wrong_password_is_refused_and_repeated_failures_are_throttled(
     assert "Too many failed sign-ins" in await response.text()
     other = await desk.signin("bob@example.com", PASSWORD)
     assert other.status == 303, "other accounts from the same address still sign in"
+
+
+async def test_many_failures_from_one_address_block_that_address(
+        server: Server, personas: Personas, client_factory) -> None:
+    desk: Desk = client_factory(server.desk_url)
+    for n in range(20):
+        response = await desk.signin(f"guess{n}@example.com", "wrong password")
+        assert response.status == 401
+    response = await desk.signin("amy@example.com", PASSWORD)
+    assert response.status == 429
+
+
+async def test_the_desk_serves_https_with_secure_cookies(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    config = make_config(tmp_path / "data", desk_tls_cert=str(cert), desk_tls_key=str(key))
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, config)
+        assert server.desk_url.startswith("https://")
+        await server.services.accounts.create_agent("amy@example.com", "Amy", "admin", PASSWORD)
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context),
+                                         cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            desk = Desk(http, server.desk_url)
+            response = await desk.signin("amy@example.com")
+            assert response.status == 303
+            assert response.cookies["os_session"]["secure"]
+            page = await desk.get("/inbox")
+            assert page.status == 200
+            assert page.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 async def test_state_changing_requests_without_the_csrf_token_are_refused(
