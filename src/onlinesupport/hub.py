@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A passing signal that is not stored (someone is typing): lost if nobody is listening."""
+
+    conversation_id: int
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 class SubscriberLagged(Exception):
@@ -18,8 +28,9 @@ class SubscriberLagged(Exception):
 
 
 class Subscription:
-    def __init__(self, hub: Hub, maxsize: int) -> None:
+    def __init__(self, hub: Hub, maxsize: int, topic: int | None) -> None:
         self._hub = hub
+        self.topic = topic
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
         self.lagged = False
 
@@ -39,7 +50,7 @@ class Subscription:
         return await self._queue.get()
 
     def close(self) -> None:
-        self._hub._subscribers.discard(self)
+        self._hub._remove(self)
 
     def __enter__(self) -> Subscription:
         return self
@@ -49,15 +60,34 @@ class Subscription:
 
 
 class Hub:
-    def __init__(self) -> None:
-        self._subscribers: set[Subscription] = set()
+    """Items carry a `conversation_id`; a subscriber takes all of them or one conversation's."""
 
-    def subscribe(self, maxsize: int = 10_000) -> Subscription:
-        subscription = Subscription(self, maxsize)
-        self._subscribers.add(subscription)
+    def __init__(self) -> None:
+        self._everything: set[Subscription] = set()
+        self._by_topic: dict[int, set[Subscription]] = {}
+
+    def subscribe(self, topic: int | None = None, maxsize: int = 10_000) -> Subscription:
+        """All items (topic None), or only those of conversation `topic`."""
+        subscription = Subscription(self, maxsize, topic)
+        if topic is None:
+            self._everything.add(subscription)
+        else:
+            self._by_topic.setdefault(topic, set()).add(subscription)
         return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        if subscription.topic is None:
+            self._everything.discard(subscription)
+            return
+        subscribers = self._by_topic.get(subscription.topic)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._by_topic[subscription.topic]
 
     def publish(self, items: Iterable[Any]) -> None:
         for item in items:
-            for subscription in tuple(self._subscribers):
+            for subscription in tuple(self._everything):
+                subscription._offer(item)
+            for subscription in tuple(self._by_topic.get(getattr(item, "conversation_id", None), ())):
                 subscription._offer(item)

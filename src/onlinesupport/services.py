@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from onlinesupport import datadir
 from onlinesupport.accounts import Accounts
+from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.conversations import Conversations
@@ -41,6 +42,8 @@ class Services:
     hub: Hub
     conversations: Conversations
     accounts: Accounts
+    secret_key: bytes
+    presence: Presence = field(default_factory=Presence)
     setup: SetupToken = field(default_factory=SetupToken)
 
 
@@ -56,6 +59,6 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         hub = Hub()
         yield Services(config=config, clock=clock, db=db, hub=hub,
                        conversations=Conversations(db, hub, clock),
-                       accounts=Accounts(db, clock, key))
+                       accounts=Accounts(db, clock, key), secret_key=key)
     finally:
         await db.close()

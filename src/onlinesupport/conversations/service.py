@@ -59,6 +59,7 @@ class Opened:
     conversation_id: int
     customer_id: int
     message: Message | None
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class Conversations:
         """Start a conversation for the customer owning `identity` (created if new).
 
         `body`, when given, is the customer's first message; `actor` is who opened it (the
-        customer by default, or an agent logging a phone call).
+        customer by default, or an agent logging a phone call). A retry with the same
+        `client_id` for the same customer returns the conversation it opened the first time.
         """
         if channel not in CHANNELS:
             raise InvalidCommand(f"channel must be one of {', '.join(CHANNELS)}")
@@ -128,6 +130,10 @@ class Conversations:
                 customer_id = customers_repo.create(conn, name, now)
             else:
                 customer_id = customers_repo.find_or_create(conn, *identity, name, now)
+                if client_id is not None:
+                    earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
+                    if earlier is not None:
+                        return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
             opener = actor or Actor.customer(customer_id, name)
             conversation_id = conversations_repo.insert(
                 conn, customer_id=customer_id, channel=channel, subject=subject,
@@ -188,6 +194,17 @@ class Conversations:
             return Posted(message, duplicate=False)
 
         return await self._run(command)
+
+    async def record_page(self, conversation_id: int, actor: Actor, url: str, title: str) -> None:
+        """The visitor opened a page of the website during the conversation (the trail)."""
+        url, title = url[:2000], title[:500]
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            conversations_repo.lock(conn, conversation_id)
+            events.append(events_repo.append(conn, conversation_id, "page.viewed", actor.type,
+                                             actor.id, now, {"url": url, "title": title}))
+
+        await self._run(command)
 
     async def note(self, conversation_id: int, actor: Actor, body: str,
                    client_id: str | None = None) -> Posted:

@@ -97,6 +97,8 @@ function refreshInboxSoon() {
 function appendMessage(m) {
   const list = document.getElementById("messages");
   if (!list || list.querySelector(`[data-seq="${m.seq}"]`)) return;
+  const typing = document.getElementById("typing");
+  if (typing && m.author_type === "customer") typing.remove();
   const head = el("div", { class: "msg-head" },
     el("strong", { text: m.author_name || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
@@ -157,6 +159,71 @@ if (composer) {
   });
 }
 
+// ---- presence, typing, new-chat alerts ------------------------------------------------
+
+let socket = null;
+function sendFrame(frame) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+}
+
+const presence = document.getElementById("presence");
+if (presence) {
+  presence.hidden = false;
+  presence.value = localStorage.getItem("onlinesupport:presence") || "online";
+  presence.addEventListener("change", () => {
+    localStorage.setItem("onlinesupport:presence", presence.value);
+    sendFrame({ type: "presence", status: presence.value });
+  });
+}
+
+const replyBox = document.getElementById("reply-body");
+let typingSentAt = 0;
+if (replyBox && conversationId) {
+  replyBox.addEventListener("input", () => {
+    if (Date.now() - typingSentAt < 2000) return;
+    typingSentAt = Date.now();
+    sendFrame({ type: "typing", conversation_id: conversationId });
+  });
+}
+
+let typingTimer = null;
+function showTyping() {
+  const list = document.getElementById("messages");
+  if (!list) return;
+  let note = document.getElementById("typing");
+  if (!note) {
+    note = el("li", { id: "typing", class: "typing", text: "The customer is typing…" });
+    list.append(note);
+  }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => note.remove(), 4000);
+}
+
+const notifyButton = document.getElementById("notify");
+if (notifyButton && "Notification" in window && Notification.permission === "default") {
+  notifyButton.hidden = false;
+  notifyButton.addEventListener("click", async () => {
+    await Notification.requestPermission();
+    notifyButton.hidden = true;
+  });
+}
+
+function alertNewChat(event) {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 660;
+    gain.gain.value = 0.05;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.2);
+  } catch (e) { /* no audio */ }
+  if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+    new Notification("New chat", { body: event.data.subject || "A visitor started a chat" });
+  }
+}
+
 // ---- websocket --------------------------------------------------------------------------
 
 function setLive(up) {
@@ -169,16 +236,25 @@ function setLive(up) {
 let attempt = 0;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(`${scheme}//${location.host}/api/ws?since=${lastEventId}`);
-  socket.addEventListener("open", () => { attempt = 0; setLive(true); });
+  socket = new WebSocket(`${scheme}//${location.host}/api/ws?since=${lastEventId}`);
+  socket.addEventListener("open", () => {
+    attempt = 0;
+    setLive(true);
+    if (presence) sendFrame({ type: "presence", status: presence.value });
+  });
   socket.addEventListener("message", (message) => {
     const data = JSON.parse(message.data);
     if (data.type === "reset") { location.reload(); return; }
+    if (data.type === "notice") {
+      if (data.notice === "typing" && data.conversation_id === conversationId) showTyping();
+      return;
+    }
     if (data.type !== "event") return;
     const event = data.event;
     if (event.id <= lastEventId) return;
     lastEventId = event.id;
     refreshInboxSoon();
+    if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
     if (event.conversation_id === conversationId) {
       catchUpConversation().catch((e) => console.warn("catch-up failed", e));
     }

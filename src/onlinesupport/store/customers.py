@@ -34,3 +34,9 @@ async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
         "SELECT kind, value FROM customer_identities WHERE customer_id = ? ORDER BY id",
         (customer_id,))]
     return customer
+
+
+async def by_identity(db: Database, kind: str, value: str) -> int | None:
+    row = await db.fetch_one("SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?",
+                             (kind, value))
+    return row[0] if row else None

@@ -6,7 +6,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from onlinesupport.web.desk import admin, api, inbox, signin, socket
+from onlinesupport.web.desk import admin, api, inbox, signin, socket, widget_admin
 
 
 def setup_routes(app: web.Application) -> None:
@@ -33,6 +33,8 @@ def setup_routes(app: web.Application) -> None:
         web.post("/admin/agents", admin.add_agent),
         web.post(r"/admin/agents/{id:\d+}", admin.update_agent),
         web.post(r"/admin/agents/{id:\d+}/password", admin.reset_password),
+        web.get("/admin/widget", widget_admin.widget_page, name="admin_widget"),
+        web.post("/admin/widget", widget_admin.save_widget),
     ])
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)

@@ -21,7 +21,7 @@ from onlinesupport.web.auth import (
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect, safe_next
 from onlinesupport.web.templates import render
-from onlinesupport.web.throttle import Throttle
+from onlinesupport.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ async def signin(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     agent = await services.accounts.authenticate(email, password)
     if agent is None:
-        by_account.fail(email)
-        by_address.fail(address)
+        by_account.hit(email)
+        by_address.hit(address)
         log.warning("failed sign-in for %r from %s", email, address)
         return _signin_form(request, email=email, status=401,
                             error="Wrong email address or password.")

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from aiohttp import WSMsgType, web
 from yarl import URL
 
-from onlinesupport.hub import SubscriberLagged
+from onlinesupport.channels.chat.presence import STATUSES
+from onlinesupport.hub import Notice, SubscriberLagged
 from onlinesupport.store import events as events_repo
-from onlinesupport.web.auth import requires
+from onlinesupport.web.auth import AGENT, requires
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.responses import int_param
 
@@ -36,6 +38,7 @@ def _same_origin(request: web.Request) -> bool:
 
 async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) -> None:
     services = request.app[SERVICES]
+    me = request[AGENT]["id"]
     last = since
     while True:
         with services.hub.subscribe() as subscription:
@@ -49,6 +52,12 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) 
             try:
                 while True:
                     event = await subscription.get()
+                    if isinstance(event, Notice):
+                        if event.data.get("agent_id") != me:
+                            await ws.send_json({"type": "notice", "conversation_id":
+                                                event.conversation_id, "notice": event.type,
+                                                "data": event.data})
+                        continue
                     if event.id <= last:
                         continue
                     await ws.send_json({"type": "event", "event": event.to_json()})
@@ -67,6 +76,25 @@ async def _forward_then_close(request: web.Request, ws: web.WebSocketResponse, s
     await ws.close()
 
 
+async def _on_frame(request: web.Request, ws: web.WebSocketResponse, data: str) -> None:
+    """Frames from the desk: keep-alive, typing in a conversation, the agent's presence."""
+    if data == "ping":
+        await ws.send_str("pong")
+        return
+    try:
+        frame = json.loads(data)
+    except json.JSONDecodeError:
+        return
+    if not isinstance(frame, dict):
+        return
+    services, agent = request.app[SERVICES], request[AGENT]
+    if frame.get("type") == "typing" and isinstance(frame.get("conversation_id"), int):
+        services.hub.publish([Notice(frame["conversation_id"], "typing", {
+            "author_type": "agent", "agent_id": agent["id"], "name": agent["name"]})])
+    elif frame.get("type") == "presence" and frame.get("status") in STATUSES:
+        services.presence.set_status(agent["id"], frame["status"])
+
+
 @requires("agent")
 async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     if not _same_origin(request):
@@ -79,11 +107,14 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     request.app[WEBSOCKETS].add(ws)
     await ws.send_json({"type": "hello", "since": start})
     forwarder = asyncio.create_task(_forward_then_close(request, ws, start))
+    agent = request[AGENT]
+    services.presence.connected(agent["id"])
     try:
         async for message in ws:
-            if message.type == WSMsgType.TEXT and message.data == "ping":
-                await ws.send_str("pong")
+            if message.type == WSMsgType.TEXT:
+                await _on_frame(request, ws, message.data)
     finally:
+        services.presence.disconnected(agent["id"])
         forwarder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await forwarder

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from onlinesupport.web.public import widget
+
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "listener": "public"})
@@ -12,4 +14,7 @@ async def health(request: web.Request) -> web.Response:
 def setup_routes(app: web.Application) -> None:
     app.router.add_routes([
         web.get("/healthz", health, name="health"),
+        web.get("/widget.js", widget.widget_script, name="widget_script"),
+        web.get("/widget/ws", widget.visitor_socket, name="visitor_socket"),
     ])
+    widget.setup_chat(app)

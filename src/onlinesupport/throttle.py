@@ -1,4 +1,4 @@
-"""Sliding-window counters of failures, to slow down password guessing."""
+"""Sliding-window counters: failed sign-ins per account and address, messages per visitor."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from onlinesupport.clock import Clock
 
 
 class Throttle:
-    """At most `limit` failures per key within `window`; keys beyond `max_keys` are forgotten oldest first."""
+    """At most `limit` hits per key within `window`; keys beyond `max_keys` are forgotten oldest first."""
 
     def __init__(self, clock: Clock, limit: int, window: timedelta, max_keys: int = 10_000) -> None:
         self._clock = clock
@@ -37,7 +37,7 @@ class Throttle:
         wait = failures[0] + self._window - self._clock.now()
         return max(1, int(wait.total_seconds()) + 1)
 
-    def fail(self, key: str) -> None:
+    def hit(self, key: str) -> None:
         failures = self._recent(key)
         failures.append(self._clock.now())
         self._failures[key] = failures

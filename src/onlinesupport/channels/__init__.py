@@ -1,0 +1,1 @@
+"""Channels: adapters that turn outside traffic into conversation commands and back."""

@@ -1,0 +1,1 @@
+"""Website chat: the visitor protocol behind the widget, widget settings, agent presence."""

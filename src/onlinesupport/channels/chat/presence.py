@@ -1,0 +1,39 @@
+"""Which agents are connected to the desk and available for chats."""
+
+from __future__ import annotations
+
+STATUSES = ("online", "away")
+
+
+class Presence:
+    """An agent is online while at least one desk socket is open and they have not chosen away."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, int] = {}
+        self._away: set[int] = set()
+
+    def connected(self, agent_id: int) -> None:
+        self._sockets[agent_id] = self._sockets.get(agent_id, 0) + 1
+
+    def disconnected(self, agent_id: int) -> None:
+        left = self._sockets.get(agent_id, 0) - 1
+        if left > 0:
+            self._sockets[agent_id] = left
+        else:
+            self._sockets.pop(agent_id, None)
+
+    def set_status(self, agent_id: int, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        if status == "away":
+            self._away.add(agent_id)
+        else:
+            self._away.discard(agent_id)
+
+    def status(self, agent_id: int) -> str:
+        if agent_id not in self._sockets:
+            return "offline"
+        return "away" if agent_id in self._away else "online"
+
+    def anyone_online(self) -> bool:
+        return any(agent not in self._away for agent in self._sockets)

@@ -1,0 +1,250 @@
+"""The visitor side of chat: what a widget's websocket says and what the server answers.
+
+Client → server (JSON objects with a `type`):
+  hello   {token?, conversation_id?, last_seq?}  first frame; resumes a conversation after last_seq
+  start   {client_id, body, name?, email?, page?} open a chat with the first message
+  send    {client_id, body}                       a further message
+  leave   {client_id, body, name?, email}          the leave-a-message form (no agent online)
+  typing  {}                                       the visitor is typing
+  page    {url, title}                             the visitor opened another page of the site
+Server → client:
+  welcome {token, conversation_id, agents_online, widget}
+  message {seq, author_type, author_name, body, created_at, client_id}
+  ack     {client_id, conversation_id, seq}        sent only after the commit
+  typing  {name}                                   an agent is typing
+  error   {message}
+
+Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
+has and gets everything after it from the store. Each send carries a `client_id`, so a resend
+after a lost ack returns the first ack again instead of adding a message. Internal notes never
+reach the visitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from onlinesupport.channels.chat import tokens
+from onlinesupport.channels.chat.presence import Presence
+from onlinesupport.channels.chat.widget_settings import WidgetSettings
+from onlinesupport.clock import Clock
+from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.hub import Hub, Notice, SubscriberLagged
+from onlinesupport.store import Database
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import messages as messages_repo
+from onlinesupport.store.events import Event
+from onlinesupport.throttle import Throttle
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+TYPING_EVERY = timedelta(seconds=2)
+
+
+class ProtocolError(ValueError):
+    """The visitor's frame is not acceptable; the message is sent back as an error."""
+
+
+@dataclass
+class ChatContext:
+    """What every visitor session shares."""
+
+    db: Database
+    hub: Hub
+    clock: Clock
+    conversations: Conversations
+    presence: Presence
+    secret_key: bytes
+    message_limit: Throttle
+
+
+def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
+    value = frame.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ProtocolError(f"{name} must be text")
+    if required and not value.strip():
+        raise ProtocolError(f"{name} is empty")
+    if len(value) > limit:
+        raise ProtocolError(f"{name} is longer than {limit} characters")
+    return value
+
+
+class VisitorSession:
+    """One widget connection: authenticates the visitor, relays their chat both ways."""
+
+    def __init__(self, context: ChatContext, widget: WidgetSettings, send: Send) -> None:
+        self._ctx = context
+        self._widget = widget
+        self._send = send
+        self.visitor_id: str | None = None
+        self.customer_id: int | None = None
+        self.conversation_id: int | None = None
+        self._last_seq = 0
+        self._push_lock = asyncio.Lock()
+        self._listener: asyncio.Task[None] | None = None
+        self._last_typing = None
+
+    async def handle(self, frame: Any) -> None:
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            raise ProtocolError("each frame must be a JSON object with a type")
+        kind = frame["type"]
+        if kind == "hello":
+            await self._hello(frame)
+            return
+        if self.visitor_id is None:
+            raise ProtocolError("say hello first")
+        handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
+                   "typing": self._typing, "page": self._page}.get(kind)
+        if handler is None:
+            raise ProtocolError(f"unknown frame type {kind!r}")
+        await handler(frame)
+
+    async def _hello(self, frame: dict[str, Any]) -> None:
+        if self.visitor_id is not None:
+            raise ProtocolError("hello was said already")
+        token = frame.get("token")
+        visitor_id = tokens.verify(self._ctx.secret_key, token)
+        if visitor_id is None:
+            visitor_id, token = tokens.issue(self._ctx.secret_key)
+        self.visitor_id = visitor_id
+        self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
+        wanted = frame.get("conversation_id")
+        if isinstance(wanted, int) and self.customer_id is not None:
+            found = await conversations_repo.get(self._ctx.db, wanted)
+            # A visitor sees only their own conversations; anything else is as if it did not exist.
+            if found is not None and found["customer_id"] == self.customer_id:
+                self.conversation_id = wanted
+        last_seq = frame.get("last_seq")
+        self._last_seq = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+        await self._send({"type": "welcome", "token": token,
+                          "conversation_id": self.conversation_id,
+                          "agents_online": self._ctx.presence.anyone_online(),
+                          "widget": self._widget.for_visitor()})
+        if self.conversation_id is not None:
+            self._follow()
+
+    def _follow(self) -> None:
+        """Send what the visitor has not seen yet, then keep following the conversation."""
+        self._listener = asyncio.create_task(self._listen(self.conversation_id))
+
+    async def _listen(self, conversation_id: int | None) -> None:
+        assert conversation_id is not None
+        while True:
+            with self._ctx.hub.subscribe(conversation_id, maxsize=1000) as subscription:
+                await self._push_new()
+                try:
+                    while True:
+                        item = await subscription.get()
+                        if isinstance(item, Event) and item.type == "message.posted":
+                            await self._push_new()
+                        elif isinstance(item, Notice) and item.type == "typing" and \
+                                item.data.get("author_type") == "agent":
+                            await self._send({"type": "typing", "name": item.data.get("name", "")})
+                except SubscriberLagged:
+                    continue
+
+    async def _push_new(self) -> None:
+        """Messages after the last one sent, from the store; never one twice, never a note."""
+        assert self.conversation_id is not None
+        async with self._push_lock:
+            for message in await messages_repo.after(self._ctx.db, self.conversation_id,
+                                                     self._last_seq):
+                self._last_seq = message.seq
+                if message.kind != "message":
+                    continue
+                await self._send({
+                    "type": "message", "seq": message.seq, "author_type": message.author_type,
+                    "author_name": message.author_name if message.author_type == "agent" else "",
+                    "body": message.body, "created_at": message.created_at,
+                    "client_id": message.client_id if message.author_type == "customer" else None})
+
+    def _limit(self) -> None:
+        key = f"visitor:{self.visitor_id}"
+        if self._ctx.message_limit.retry_after(key):
+            raise ProtocolError("You are sending messages too quickly; wait a moment.")
+        self._ctx.message_limit.hit(key)
+
+    async def _start(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            await self._send_message(frame)
+            return
+        self._limit()
+        page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
+        name = _string(frame, "name", 200)
+        email = _string(frame, "email", 320).strip()
+        self._require(name, email)
+        opened = await self._ctx.conversations.open(
+            channel="chat", customer_name=name, identity=("visitor", self.visitor_id),
+            body=_string(frame, "body", 20_000, required=True),
+            client_id=_string(frame, "client_id", 64, required=True),
+            page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
+            page_referrer=_string(page, "referrer", 2000))
+        self.customer_id = opened.customer_id
+        self.conversation_id = opened.conversation_id
+        await self._ack(frame["client_id"], opened.message.seq if opened.message else 0)
+        self._follow()
+
+    def _require(self, name: str, email: str) -> None:
+        if self._widget.ask_name == "required" and not name.strip():
+            raise ProtocolError("Please tell us your name.")
+        if self._widget.ask_email == "required" and not email:
+            raise ProtocolError("Please give your email address.")
+        if email and ("@" not in email or " " in email):
+            raise ProtocolError("That email address does not look right.")
+
+    async def _ack(self, client_id: str, seq: int) -> None:
+        await self._send({"type": "ack", "client_id": client_id,
+                          "conversation_id": self.conversation_id, "seq": seq})
+
+    async def _send_message(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is None:
+            raise ProtocolError("start a chat first")
+        self._limit()
+        client_id = _string(frame, "client_id", 64, required=True)
+        posted = await self._ctx.conversations.post(
+            self.conversation_id, Actor.customer(self.customer_id),
+            _string(frame, "body", 20_000, required=True), client_id=client_id)
+        await self._ack(client_id, posted.message.seq)
+
+    async def _leave(self, frame: dict[str, Any]) -> None:
+        """The leave-a-message form: an email conversation the desk answers later."""
+        self._limit()
+        name = _string(frame, "name", 200)
+        email = _string(frame, "email", 320, required=True).strip()
+        self._require(name, email)
+        client_id = _string(frame, "client_id", 64, required=True)
+        opened = await self._ctx.conversations.open(
+            channel="form", customer_name=name, identity=("email", email),
+            subject="Message left on the website",
+            body=_string(frame, "body", 20_000, required=True), client_id=client_id)
+        await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
+                          "seq": opened.message.seq if opened.message else 0})
+
+    async def _typing(self, frame: dict[str, Any]) -> None:
+        now = self._ctx.clock.now()
+        if self.conversation_id is None or (
+                self._last_typing is not None and now - self._last_typing < TYPING_EVERY):
+            return
+        self._last_typing = now
+        self._ctx.hub.publish([Notice(self.conversation_id, "typing", {"author_type": "customer"})])
+
+    async def _page(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is None:
+            return
+        await self._ctx.conversations.record_page(
+            self.conversation_id, Actor.customer(self.customer_id),
+            _string(frame, "url", 2000, required=True), _string(frame, "title", 500))
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+

@@ -1,0 +1,259 @@
+// OnlineSupport chat widget. Add to a website with:
+//   <script src="https://SUPPORT-HOST:8080/widget.js" async></script>
+// Optional attributes: data-position="left", data-open="true".
+// No framework, no third-party request. Everything lives in a Shadow DOM so the page's CSS and
+// ours never meet. Messages not yet acknowledged by the server stay in localStorage and are sent
+// again (with the same client id) after a reconnect, a reload or a move to another page.
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  if (!script || window.__onlineSupportWidget) return;
+  window.__onlineSupportWidget = true;
+  const base = new URL(script.src);
+  const wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/widget/ws";
+  const storeKey = "onlinesupport:" + base.host;
+  const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } };
+  const state = Object.assign({ outbox: [], muted: false }, load());
+  const save = () => { try { localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode */ } };
+  const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+  const host = document.createElement("div");
+  host.setAttribute("data-onlinesupport", "");
+  const root = host.attachShadow({ mode: "open" });
+  const side = script.dataset.position === "left" ? "left" : "right";
+  root.innerHTML = `<style>
+:host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:15px}
+.launch{position:fixed;${side}:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;cursor:pointer;box-shadow:0 2px 10px rgba(0,0,0,.25);z-index:2147483646}
+.launch svg{width:28px;height:28px}
+.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d93025;color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}
+.panel{position:fixed;${side}:20px;bottom:88px;width:360px;height:520px;max-height:calc(100vh - 108px);background:#fff;color:#1d2330;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483647}
+.panel[hidden],[hidden]{display:none!important}
+header{background:var(--c);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}
+header h2{flex:1;margin:0;font-size:16px;font-weight:600}
+header button{background:none;border:0;color:#fff;cursor:pointer;font-size:18px;padding:2px 6px}
+.status{background:#fff4ce;color:#5c4500;font-size:13px;padding:4px 12px}
+.log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;margin:0;list-style:none}
+.m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef1f5;align-self:flex-start}
+.m.me{align-self:flex-end;background:var(--c);color:#fff}
+.m.pending{opacity:.6}
+.who{display:block;font-size:12px;opacity:.75;margin-bottom:2px}
+.note{font-size:13px;color:#5d6678;text-align:center}
+form{display:flex;flex-direction:column;gap:8px;padding:12px;border-top:1px solid #e3e6eb;margin:0}
+label{display:flex;flex-direction:column;gap:3px;font-size:13px;font-weight:600}
+input,textarea{font:inherit;font-weight:400;padding:7px 9px;border:1px solid #c9ced8;border-radius:8px;width:100%;color:#1d2330;background:#fff}
+textarea{resize:none}
+form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(--c);color:#fff;cursor:pointer;font-weight:600}
+.row{flex-direction:row;align-items:flex-end}
+.row button{width:auto;padding:8px 14px}
+.err{color:#b3261e;font-size:13px;margin:0}
+:focus-visible{outline:3px solid #8ab4f8;outline-offset:1px}
+@media (max-width:480px){.panel{left:0;right:0;bottom:0;width:100%;height:100%;max-height:100%;border-radius:0}}
+</style>
+<button class="launch" aria-label="Open chat" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
+<section class="panel" role="dialog" aria-label="Chat" hidden>
+<header><h2></h2><button class="mute" aria-pressed="false" title="Sound">🔔</button><button class="close" aria-label="Close chat">✕</button></header>
+<div class="status" role="status" hidden></div>
+<ol class="log" role="log" aria-live="polite"></ol>
+<form class="pre" hidden><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">Email<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>Your question<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Start chat</button></form>
+<form class="off" hidden><p class="note offtext"></p><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label>Email<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label>Message<textarea name="body" rows="4" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Send message</button></form>
+<form class="chat row" hidden><label style="flex:1">
+<span style="position:absolute;left:-9999px">Message</span><textarea name="body" rows="2" maxlength="20000" placeholder="Type a message…" required></textarea></label><button type="submit">Send</button></form>
+</section>`;
+  const $ = (s) => root.querySelector(s);
+  const launch = $(".launch"), panel = $(".panel"), log = $(".log"), badge = $(".badge"), status = $(".status");
+  const pre = $(".pre"), off = $(".off"), chat = $(".chat"), mute = $(".mute");
+  let ws = null, ready = false, attempt = 0, unread = 0, lastSeq = 0, typingAt = 0, typingNote = null, typingTimer = 0, widget = {};
+  const shown = new Set();
+
+  function bubble(cls, text, who) {
+    const li = document.createElement("li");
+    li.className = "m " + cls;
+    if (who) { const w = document.createElement("span"); w.className = "who"; w.textContent = who; li.append(w); }
+    li.append(document.createTextNode(text));
+    log.append(li);
+    log.scrollTop = log.scrollHeight;
+    return li;
+  }
+  function note(text) {
+    const li = document.createElement("li");
+    li.className = "note";
+    li.textContent = text;
+    log.append(li);
+    return li;
+  }
+  function show(form) {
+    for (const f of [pre, off, chat]) f.hidden = f !== form;
+  }
+  function beep() {
+    if (state.muted || !window.AudioContext) return;
+    try {
+      const ctx = new AudioContext(), osc = ctx.createOscillator(), gain = ctx.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.05;
+      osc.connect(gain).connect(ctx.destination); osc.start(); osc.stop(ctx.currentTime + 0.12);
+    } catch (e) { /* no audio */ }
+  }
+  function setUnread(n) {
+    unread = n;
+    badge.hidden = n === 0;
+    badge.textContent = String(n);
+  }
+  function open(yes) {
+    panel.hidden = !yes;
+    launch.setAttribute("aria-expanded", String(yes));
+    state.open = yes; save();
+    if (yes) { setUnread(0); const t = panel.querySelector("form:not([hidden]) textarea"); if (t) t.focus(); }
+  }
+  launch.addEventListener("click", () => open(panel.hidden));
+  $(".close").addEventListener("click", () => { open(false); launch.focus(); });
+  root.addEventListener("keydown", (e) => { if (e.key === "Escape" && !panel.hidden) { open(false); launch.focus(); } });
+  mute.addEventListener("click", () => { state.muted = !state.muted; save(); renderMute(); });
+  function renderMute() { mute.textContent = state.muted ? "🔕" : "🔔"; mute.setAttribute("aria-pressed", String(state.muted)); }
+
+  function send(frame) {
+    if (ws && ready) ws.send(JSON.stringify(frame));
+  }
+  function renderPending() {
+    for (const item of state.outbox) {
+      if (item.kind !== "leave" && !root.querySelector(`[data-cid="${item.client_id}"]`)) {
+        bubble("me pending", item.body).dataset.cid = item.client_id;
+      }
+    }
+  }
+  function queue(item) {
+    item.client_id = newId();
+    state.outbox.push(item); save();
+    renderPending();
+    send(item);
+  }
+  function onMessage(m) {
+    if (shown.has(m.seq)) return;
+    shown.add(m.seq);
+    lastSeq = Math.max(lastSeq, m.seq);
+    const mine = m.author_type === "customer";
+    const pending = m.client_id && root.querySelector(`[data-cid="${m.client_id}"]`);
+    if (pending) { pending.classList.remove("pending"); pending.removeAttribute("data-cid"); return; }
+    if (typingNote) { typingNote.remove(); typingNote = null; }
+    bubble(mine ? "me" : "", m.body, mine ? "" : m.author_name);
+    if (!mine) { beep(); if (panel.hidden) setUnread(unread + 1); }
+  }
+  function onAck(a) {
+    const item = state.outbox.find((i) => i.client_id === a.client_id);
+    state.outbox = state.outbox.filter((i) => i.client_id !== a.client_id);
+    if (a.conversation_id) state.conversation_id = a.conversation_id;
+    save();
+    if (item && item.kind === "leave") { show(null); note("Thank you! We will answer you by email."); }
+    else if (item && item.kind === "start") show(chat);
+  }
+  function fillForm(form) {
+    for (const label of form.querySelectorAll("[data-f]")) {
+      const mode = widget["ask_" + label.dataset.f];
+      label.hidden = mode === "hidden";
+      label.querySelector("input").required = mode === "required" || (form === off && label.dataset.f === "email");
+    }
+  }
+  function welcome(w) {
+    widget = w.widget;
+    root.host.style.setProperty("--c", widget.color);
+    $("h2").textContent = widget.title;
+    $(".offtext").textContent = widget.offline_text;
+    state.token = w.token;
+    if (w.conversation_id) state.conversation_id = w.conversation_id;
+    else delete state.conversation_id;
+    save();
+    if (!log.childElementCount) note(widget.greeting);
+    fillForm(pre); fillForm(off);
+    const leaving = state.outbox.some((i) => i.kind === "leave");
+    if (state.conversation_id || state.outbox.some((i) => i.kind === "start")) show(chat);
+    else if (!leaving) show(w.agents_online ? pre : off);
+    for (const item of state.outbox) send(item);
+    if (state.conversation_id && state.pageSent !== location.href) {
+      send({ type: "page", url: location.href, title: document.title });
+      state.pageSent = location.href; save();
+    }
+  }
+  function onTyping(t) {
+    if (!typingNote) typingNote = note("");
+    typingNote.textContent = (t.name || "Someone") + " is typing…";
+    log.append(typingNote);
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { if (typingNote) { typingNote.remove(); typingNote = null; } }, 4000);
+  }
+  function onError(f) {
+    // A refused message would be refused again: take it out of the outbox, give it back.
+    const item = state.outbox.find((i) => i.client_id === f.client_id);
+    if (!item) { note(f.message); return; }
+    state.outbox = state.outbox.filter((i) => i !== item); save();
+    const bubbleEl = root.querySelector(`[data-cid="${item.client_id}"]`);
+    if (bubbleEl) bubbleEl.remove();
+    const form = item.kind === "start" ? pre : item.kind === "leave" ? off : chat;
+    show(form);
+    form.querySelector("textarea").value = item.body;
+    if (item.kind === "start") { pre.elements.name.value = item.name; pre.elements.email.value = item.email; }
+    formError(form, f.message);
+    if (form === chat) note(f.message);
+  }
+  function formError(form, text) {
+    const p = form.querySelector(".err");
+    if (p) p.textContent = text;
+  }
+
+  pre.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const d = new FormData(pre);
+    formError(pre, "");
+    queue({ type: "start", kind: "start", body: d.get("body"), name: d.get("name") || "", email: d.get("email") || "",
+      page: { url: location.href, title: document.title, referrer: document.referrer } });
+    state.pageSent = location.href; save();
+    pre.reset(); show(chat);
+  });
+  off.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const d = new FormData(off);
+    formError(off, "");
+    queue({ type: "leave", kind: "leave", body: d.get("body"), name: d.get("name") || "", email: d.get("email") });
+  });
+  const input = chat.querySelector("textarea");
+  chat.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = input.value.trim();
+    if (!body) return;
+    queue({ type: state.conversation_id ? "send" : "start", kind: "send", body });
+    input.value = "";
+  });
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); chat.requestSubmit(); } });
+  input.addEventListener("input", () => {
+    if (Date.now() - typingAt > 2000) { typingAt = Date.now(); send({ type: "typing" }); }
+  });
+
+  function connect() {
+    ws = new WebSocket(wsUrl);
+    ws.onopen = () => {
+      attempt = 0; ready = true; status.hidden = true;
+      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq }));
+    };
+    ws.onmessage = (e) => {
+      const f = JSON.parse(e.data);
+      if (f.type === "welcome") welcome(f);
+      else if (f.type === "message") onMessage(f);
+      else if (f.type === "ack") onAck(f);
+      else if (f.type === "typing") onTyping(f);
+      else if (f.type === "error") onError(f);
+    };
+    ws.onclose = () => {
+      ready = false;
+      status.textContent = "Reconnecting…"; status.hidden = false;
+      const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      attempt += 1;
+      setTimeout(connect, delay);
+    };
+  }
+
+  function start() {
+    document.body.append(host);
+    renderMute();
+    renderPending();
+    if (state.open || script.dataset.open === "true") open(true);
+    connect();
+  }
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();

@@ -1,0 +1,243 @@
+"""The visitor websocket without a browser: origins, identity, idempotent sends, resume, typing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import aiohttp
+import pytest
+
+from conftest import Desk, Personas, Server
+from onlinesupport.channels.chat import widget_settings
+from onlinesupport.conversations import Actor
+from onlinesupport.store import messages as messages_repo
+
+SITE = "http://shop.example.com:8000"
+
+
+async def allow(server: Server, *origins: str) -> None:
+    current = await widget_settings.load(server.services.db)
+    await widget_settings.save(server.services.db, server.services.clock,
+                               dataclasses.replace(current, allowed_origins=tuple(origins)))
+
+
+class Visitor:
+    """A widget's websocket, spoken to by hand."""
+
+    def __init__(self, http: aiohttp.ClientSession, server: Server) -> None:
+        self.http = http
+        self.server = server
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.token: str | None = None
+        self.conversation_id: int | None = None
+
+    async def connect(self, last_seq: int = 0, **hello: Any) -> dict[str, Any]:
+        self.ws = await self.http.ws_connect(self.server.public_url + "/widget/ws", origin=SITE)
+        await self.ws.send_json({"type": "hello", "token": self.token,
+                                 "conversation_id": self.conversation_id, "last_seq": last_seq,
+                                 **hello})
+        welcome = await self.receive("welcome")
+        self.token = welcome["token"]
+        return welcome
+
+    async def receive(self, kind: str, timeout: float = 5) -> dict[str, Any]:
+        assert self.ws is not None
+        while True:
+            frame = await self.ws.receive_json(timeout=timeout)
+            if frame["type"] == kind:
+                return frame
+            if frame["type"] == "error" and kind != "error":
+                raise AssertionError(frame)
+
+    async def frames(self, seconds: float = 0.3) -> list[dict[str, Any]]:
+        """Everything that arrives within `seconds`."""
+        assert self.ws is not None
+        got = []
+        try:
+            while True:
+                got.append(await self.ws.receive_json(timeout=seconds))
+        except asyncio.TimeoutError:
+            return got
+
+    async def send(self, **frame: Any) -> None:
+        assert self.ws is not None
+        await self.ws.send_json(frame)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+@pytest.fixture
+async def visitor(server: Server) -> Any:
+    await allow(server, SITE)
+    async with aiohttp.ClientSession() as http:
+        made: list[Visitor] = []
+
+        def make() -> Visitor:
+            made.append(Visitor(http, server))
+            return made[-1]
+
+        yield make
+        for v in made:
+            await v.close()
+
+
+async def test_only_allowed_websites_may_open_the_visitor_socket(server: Server) -> None:
+    await allow(server, SITE)
+    async with aiohttp.ClientSession() as http:
+        for origin in ("https://evil.example.com", None):
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(server.public_url + "/widget/ws",
+                                      **({"origin": origin} if origin else {}))
+            assert refused.value.status == 403
+        async with http.get(server.public_url + "/widget.js") as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("application/javascript")
+
+
+async def test_a_chat_starts_and_a_retried_start_makes_nothing_twice(server: Server, visitor) -> None:
+    v = visitor()
+    welcome = await v.connect()
+    assert welcome["conversation_id"] is None and welcome["token"].startswith("v1.")
+    assert welcome["widget"]["title"] == "Chat with us"
+    start = {"type": "start", "client_id": "c1", "body": "Do you ship to Norway?", "name": "Nora",
+             "page": {"url": "https://shop.example.com/shipping", "title": "Shipping"}}
+    await v.send(**start)
+    ack = await v.receive("ack")
+    assert ack["client_id"] == "c1" and ack["seq"] == 1
+    v.conversation_id = ack["conversation_id"]
+    stored = await messages_repo.after(server.services.db, v.conversation_id)
+    assert [m.body for m in stored] == ["Do you ship to Norway?"], "acknowledged after commit"
+    # The network drops before the widget sees the ack: it sends the same start again.
+    await v.close()
+    await v.connect()
+    await v.send(**start)
+    again = await v.receive("ack")
+    assert again == ack
+    conversations = await server.services.db.fetch_all("SELECT id, page_url FROM conversations")
+    assert [tuple(r) for r in conversations] == [(v.conversation_id, "https://shop.example.com/shipping")]
+    await v.send(type="send", client_id="c2", body="And to Iceland?")
+    await v.send(type="send", client_id="c2", body="And to Iceland?")
+    acks = [await v.receive("ack"), await v.receive("ack")]
+    assert acks[0] == acks[1] and acks[0]["seq"] == 2
+    bodies = [m.body for m in await messages_repo.after(server.services.db, v.conversation_id)]
+    assert bodies == ["Do you ship to Norway?", "And to Iceland?"]
+
+
+async def test_a_reconnecting_visitor_gets_what_it_missed_and_never_a_note(
+        server: Server, personas: Personas, visitor) -> None:
+    v = visitor()
+    await v.connect()
+    await v.send(type="start", client_id="c1", body="Hello?")
+    v.conversation_id = (await v.receive("ack"))["conversation_id"]
+    first = await v.receive("message")
+    assert (first["seq"], first["client_id"], first["author_type"]) == (1, "c1", "customer")
+    await v.close()
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    conversations = server.services.conversations
+    await conversations.post(v.conversation_id, amy, "Hi, I'm here.")
+    await conversations.note(v.conversation_id, amy, "VIP customer, be nice")
+    await conversations.post(v.conversation_id, amy, "How can I help?")
+    welcome = await v.connect(last_seq=1)
+    assert welcome["conversation_id"] == v.conversation_id
+    missed = [f for f in await v.frames() if f["type"] == "message"]
+    assert [(m["seq"], m["body"], m["author_name"]) for m in missed] == [
+        (2, "Hi, I'm here.", "Amy Agent"), (4, "How can I help?", "Amy Agent")]
+    await conversations.post(v.conversation_id, amy, "Still there?")
+    live = await v.receive("message")
+    assert (live["seq"], live["body"]) == (5, "Still there?")
+    assert [f for f in await v.frames() if f["type"] == "message"] == []
+
+
+async def test_a_visitor_cannot_read_another_visitors_conversation(server: Server, visitor) -> None:
+    alice, mallory = visitor(), visitor()
+    await alice.connect()
+    await alice.send(type="start", client_id="a1", body="My address is 1 Main Street")
+    alice.conversation_id = (await alice.receive("ack"))["conversation_id"]
+    await mallory.connect()
+    await mallory.close()
+    mallory.conversation_id = alice.conversation_id
+    welcome = await mallory.connect()
+    assert welcome["conversation_id"] is None
+    assert [f for f in await mallory.frames() if f["type"] == "message"] == []
+    mallory.token = alice.token[:-4] + "AAAA"
+    forged = await mallory.connect()
+    assert forged["token"] != alice.token and forged["conversation_id"] is None
+    await mallory.send(type="send", client_id="m1", body="hijack")
+    error = await mallory.receive("error")
+    assert error["client_id"] == "m1" and "start a chat first" in error["message"]
+
+
+async def test_typing_goes_both_ways(server: Server, personas: Personas, visitor,
+                                     client_factory) -> None:
+    v = visitor()
+    await v.connect()
+    await v.send(type="start", client_id="c1", body="Hi")
+    v.conversation_id = (await v.receive("ack"))["conversation_id"]
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    async with desk.session.ws_connect(server.desk_url + "/api/ws") as agent_ws:
+        await agent_ws.receive_json()
+        await v.send(type="typing")
+        while True:
+            frame = await agent_ws.receive_json(timeout=5)
+            if frame["type"] == "notice":
+                break
+        assert frame == {"type": "notice", "conversation_id": v.conversation_id,
+                         "notice": "typing", "data": {"author_type": "customer"}}
+        await agent_ws.send_json({"type": "typing", "conversation_id": v.conversation_id})
+        typing = await v.receive("typing")
+        assert typing["name"] == "Amy Agent"
+
+
+async def test_the_leave_a_message_form_when_no_agent_is_online(server: Server, personas: Personas,
+                                                                visitor, client_factory) -> None:
+    v = visitor()
+    assert (await v.connect())["agents_online"] is False
+    await v.send(type="leave", client_id="l1", name="Lee", email="Lee@Example.com",
+                 body="Please call me back")
+    ack = await v.receive("ack")
+    assert ack["client_id"] == "l1"
+    row = await server.services.db.fetch_one(
+        "SELECT c.channel, c.subject, i.value FROM conversations c"
+        " JOIN customer_identities i ON i.customer_id = c.customer_id")
+    assert tuple(row) == ("form", "Message left on the website", "lee@example.com")
+    await v.send(type="leave", client_id="l2", name="Lee", email="not an address", body="x")
+    assert "does not look right" in (await v.receive("error"))["message"]
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    async with desk.session.ws_connect(server.desk_url + "/api/ws"):
+        assert (await visitor().connect())["agents_online"] is True
+
+
+async def test_bad_frames_get_an_error_and_the_socket_stays_open(server: Server, visitor) -> None:
+    v = visitor()
+    await v.connect()
+    assert v.ws is not None
+    await v.ws.send_str("not json")
+    assert "JSON" in (await v.receive("error"))["message"]
+    await v.send(type="shout")
+    assert "unknown frame type" in (await v.receive("error"))["message"]
+    await v.send(type="start", client_id="x" * 65, body="hi")
+    assert "client_id" in (await v.receive("error"))["message"]
+    await v.send(type="start", client_id="ok", body="")
+    assert "body is empty" in (await v.receive("error"))["message"]
+    await v.send(type="start", client_id="ok", body="still works")
+    assert (await v.receive("ack"))["seq"] == 1
+
+
+async def test_a_visitor_sending_too_fast_is_slowed_down(server: Server, visitor) -> None:
+    v = visitor()
+    await v.connect()
+    await v.send(type="start", client_id="c0", body="hi")
+    await v.receive("ack")
+    for n in range(1, 30):
+        await v.send(type="send", client_id=f"c{n}", body=f"m{n}")
+    await v.send(type="send", client_id="c30", body="one too many")
+    frames = await v.frames(1.0)
+    errors = [f for f in frames if f["type"] == "error"]
+    assert [e["client_id"] for e in errors] == ["c30"]
+    assert "too quickly" in errors[0]["message"]
