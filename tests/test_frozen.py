@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
+from onlinesupport.store.migrate import latest_version
 from test_cli import _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,4 +59,4 @@ def test_the_frozen_app_serves_health_checks_and_the_sign_in_page(frozen_app: Pa
             process.kill()
             process.communicate()
     assert "/setup?token=" in out
-    assert "migrated to schema version 1" in err
+    assert f"migrated to schema version {latest_version()}" in err

@@ -39,8 +39,9 @@ async def test_migrations_apply_on_an_empty_folder_and_again_on_restart(tmp_path
     assert conn.execute("PRAGMA user_version").fetchone()[0] == migrate.latest_version()
     assert conn.execute("PRAGMA application_id").fetchone()[0] == migrate.APPLICATION_ID
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-    assert rows == [(1, "0001_initial.sql")]
+    rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+    assert rows == [(m.version, m.name) for m in migrate.available_migrations()]
+    assert rows[0] == (1, "0001_initial.sql")
     conn.close()
 
 
@@ -148,7 +149,7 @@ async def test_restore_replaces_the_database_and_keeps_a_safety_copy(config: Con
     async with open_services(config, ManualClock()) as services:
         await services.conversations.open(channel="chat", body="after the backup")
     safety = tmp_path / "safety.db"
-    assert backup_store.restore(backup_file, config.database_path, safety) == 1
+    assert backup_store.restore(backup_file, config.database_path, safety) == migrate.latest_version()
     async with open_services(config, ManualClock()) as services:
         bodies = [r["body"] for r in await services.db.fetch_all("SELECT body FROM messages")]
     assert bodies == ["in the backup"]

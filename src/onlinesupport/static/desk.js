@@ -255,17 +255,33 @@ function connect() {
     lastEventId = event.id;
     refreshInboxSoon();
     if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
-    if (event.conversation_id === conversationId) {
-      catchUpConversation().catch((e) => console.warn("catch-up failed", e));
+    if (event.conversation_id !== conversationId) return;
+    if (event.type === "page.viewed") {
+      const trail = document.getElementById("trail");
+      if (trail) {
+        trail.append(el("li", { class: "wrap" }, document.createTextNode(event.data.title || event.data.url),
+          el("br"), el("small", { text: event.data.url })));
+      }
+      return;
     }
+    catchUpConversation().catch((e) => console.warn("catch-up failed", e));
   });
   socket.addEventListener("close", () => {
     setLive(false);
     // Exponential backoff with jitter, at most 15 s between tries.
     const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
     attempt += 1;
-    setTimeout(connect, delay);
+    clearTimeout(retry);
+    retry = setTimeout(connect, delay);
   });
 }
+
+let retry = 0;
+// A socket can look open long after the network went: trust the browser's word instead.
+window.addEventListener("offline", () => { if (socket) socket.close(); });
+window.addEventListener("online", () => {
+  attempt = 0;
+  if (socket && socket.readyState === WebSocket.CLOSED) { clearTimeout(retry); connect(); }
+});
 
 connect();

@@ -62,7 +62,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   const $ = (s) => root.querySelector(s);
   const launch = $(".launch"), panel = $(".panel"), log = $(".log"), badge = $(".badge"), status = $(".status");
   const pre = $(".pre"), off = $(".off"), chat = $(".chat"), mute = $(".mute");
-  let ws = null, ready = false, attempt = 0, unread = 0, lastSeq = 0, typingAt = 0, typingNote = null, typingTimer = 0, widget = {};
+  let ws = null, ready = false, attempt = 0, retry = 0, unread = 0, lastSeq = 0, typingAt = 0, typingNote = null, typingTimer = 0, widget = {};
   const shown = new Set();
 
   function bubble(cls, text, who) {
@@ -242,11 +242,19 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     ws.onclose = () => {
       ready = false;
       status.textContent = "Reconnecting…"; status.hidden = false;
+      // Exponential backoff with jitter, at most 15 s between tries.
       const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
       attempt += 1;
-      setTimeout(connect, delay);
+      clearTimeout(retry);
+      retry = setTimeout(connect, delay);
     };
   }
+  // A socket can look open long after the network went: trust the browser's word instead.
+  window.addEventListener("offline", () => { if (ws) ws.close(); });
+  window.addEventListener("online", () => {
+    attempt = 0;
+    if (!ready && ws && ws.readyState === WebSocket.CLOSED) { clearTimeout(retry); connect(); }
+  });
 
   function start() {
     document.body.append(host);

@@ -75,7 +75,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "agent": agent, "view": view, "views": VIEW_LABELS, "since": since,
         "items": await conversations_repo.inbox(db, view, agent["id"]),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
-        "conversation": None, "messages": [], "customer": None,
+        "conversation": None, "messages": [], "customer": None, "trail": [],
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
     }
@@ -85,7 +85,9 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
             raise web.HTTPNotFound(text=f"conversation {selected} does not exist")
         context.update(conversation=conversation,
                        messages=await messages_repo.after(db, selected),
-                       customer=await customers_repo.get(db, conversation["customer_id"]))
+                       customer=await customers_repo.get(db, conversation["customer_id"]),
+                       trail=[e.data for e in await events_repo.for_conversation(db, selected)
+                              if e.type == "page.viewed"])
     return render(request, "desk/inbox.html", context)
 
 

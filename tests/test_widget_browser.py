@@ -1,0 +1,208 @@
+"""The website widget in a real browser, with the desk on another origin: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import expect
+
+from conftest import PASSWORD, Personas, Server, free_port, make_config, start_server
+from onlinesupport.channels.chat import widget_settings
+from onlinesupport.conversations import Actor
+from onlinesupport.store import messages as messages_repo
+
+pytestmark = pytest.mark.browser
+
+PAGE = """<!doctype html><html><head><title>{title}</title>
+<style>* {{ color: red !important; font-size: 40px !important; }}</style></head>
+<body><h1>{title}</h1><a href="/second">Shipping</a>
+<script src="{support}/widget.js" async></script></body></html>"""
+
+
+async def start_website(stack: AsyncExitStack, support_url: str) -> str:
+    """A company website on its own origin, with the one script tag on every page."""
+    async def page(request: web.Request) -> web.Response:
+        title = "Our shop" if request.path == "/" else "Shipping"
+        return web.Response(text=PAGE.format(title=title, support=support_url),
+                            content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/second", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return f"http://127.0.0.1:{port}"
+
+
+async def allow(server: Server, origin: str) -> None:
+    current = await widget_settings.load(server.services.db)
+    await widget_settings.save(server.services.db, server.services.clock,
+                               dataclasses.replace(current, allowed_origins=(origin,)))
+
+
+@pytest.fixture
+async def website(server: Server) -> AsyncIterator[str]:
+    async with AsyncExitStack() as stack:
+        url = await start_website(stack, server.public_url)
+        await allow(server, url)
+        yield url
+
+
+async def desk_page(new_page: Any, server: Server, email: str = "amy@example.com") -> Any:
+    page = await new_page()
+    await page.goto(server.desk_url + "/signin")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#live")).to_have_text("● Live")
+    return page
+
+
+async def start_chat(visitor: Any, question: str) -> None:
+    await visitor.get_by_role("button", name="Open chat").click()
+    form = visitor.locator("[data-onlinesupport] form.pre")
+    await form.get_by_label("Name").fill("Nora")
+    await form.get_by_label("Your question").fill(question)
+    await form.get_by_role("button", name="Start chat").click()
+
+
+async def stored_bodies(server: Server, conversation_id: int) -> list[str]:
+    return [m.body for m in await messages_repo.after(server.services.db, conversation_id)]
+
+
+async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
+        server: Server, personas: Personas, website: str, new_page) -> None:
+    agent = await desk_page(new_page, server)
+    visitor = await new_page()
+    await visitor.goto(website + "/")
+    await start_chat(visitor, "Do you ship to Norway?")
+    log = visitor.locator("[data-onlinesupport] .log")
+    await expect(log.locator(".m.me")).to_have_text(["Do you ship to Norway?"])
+    await expect(log.locator(".m.me.pending")).to_have_count(0)
+    # The page's own CSS cannot reach into the widget.
+    assert await log.locator(".m.me").evaluate("e => getComputedStyle(e).fontSize") == "15px"
+
+    # The agent sees the new chat live, with the page it came from, and answers.
+    await expect(agent.locator("#conversation-list")).to_contain_text("Nora")
+    await agent.locator("#conversation-list a", has_text="Nora").click()
+    await expect(agent.locator(".customer")).to_contain_text(website + "/")
+    await agent.get_by_label("Reply").fill("Yes, in 3 days.")
+    await expect(visitor.locator("[data-onlinesupport] .note", has_text="Amy Agent is typing")).to_be_visible()
+    await agent.get_by_role("button", name="Send reply").click()
+    await expect(log.locator(".m:not(.me)")).to_have_text(["Amy AgentYes, in 3 days."])
+    await visitor.locator("[data-onlinesupport] .chat textarea").fill("Great")
+    await expect(agent.locator("#typing")).to_have_text("The customer is typing…")
+    await visitor.locator("[data-onlinesupport] .chat textarea").press("Enter")
+    await expect(agent.locator("#messages .msg-customer .msg-body")).to_have_text(
+        ["Do you ship to Norway?", "Great"])
+
+    # Reload, then move to another page of the site: the same history, nothing twice.
+    for step in ("reload", "navigate"):
+        if step == "reload":
+            await visitor.reload()
+        else:
+            await visitor.get_by_role("link", name="Shipping").click()
+            await expect(visitor).to_have_title("Shipping")
+        await expect(log.locator(".m")).to_have_text(
+            ["Do you ship to Norway?", "Amy AgentYes, in 3 days.", "Great"])
+    await expect(agent.locator(".trail")).to_contain_text("Shipping")
+
+
+async def test_messages_written_offline_are_delivered_exactly_once(
+        server: Server, personas: Personas, website: str, new_page) -> None:
+    await desk_page(new_page, server)
+    visitor = await new_page()
+    await visitor.goto(website + "/")
+    await start_chat(visitor, "First question")
+    log = visitor.locator("[data-onlinesupport] .log")
+    await expect(log.locator(".m.me:not(.pending)")).to_have_count(1)
+    await visitor.context.set_offline(True)
+    await expect(visitor.locator("[data-onlinesupport] .status")).to_have_text("Reconnecting…")
+    box = visitor.locator("[data-onlinesupport] .chat textarea")
+    for text in ("written offline 1", "written offline 2"):
+        await box.fill(text)
+        await box.press("Enter")
+    await expect(log.locator(".m.me.pending")).to_have_count(2)
+    await visitor.context.set_offline(False)
+    await expect(log.locator(".m.me.pending")).to_have_count(0, timeout=20_000)
+    await expect(log.locator(".m.me")).to_have_text(
+        ["First question", "written offline 1", "written offline 2"])
+    conversation_id = (await server.services.db.fetch_one("SELECT max(id) FROM conversations"))[0]
+    assert await stored_bodies(server, conversation_id) == [
+        "First question", "written offline 1", "written offline 2"]
+
+
+async def test_both_sides_resume_after_a_server_restart(tmp_path: Path, browser: Any,
+                                                        new_page) -> None:
+    config = make_config(tmp_path / "data", public_port=free_port(), desk_port=free_port())
+    outer = AsyncExitStack()
+    async with outer:
+        stack = AsyncExitStack()
+        server = await start_server(stack, config)
+        await server.services.accounts.create_agent("amy@example.com", "Amy Agent", "admin", PASSWORD)
+        website = await start_website(outer, server.public_url)
+        await allow(server, website)
+        agent = await desk_page(new_page, server)
+        visitor = await new_page()
+        await visitor.goto(website + "/")
+        await start_chat(visitor, "Before the restart")
+        log = visitor.locator("[data-onlinesupport] .log")
+        await expect(log.locator(".m.me:not(.pending)")).to_have_count(1)
+        await agent.locator("#conversation-list a", has_text="Nora").click()
+
+        await stack.aclose()
+        await expect(visitor.locator("[data-onlinesupport] .status")).to_have_text("Reconnecting…")
+        await expect(agent.locator("#live")).to_have_text("Reconnecting…")
+        async with AsyncExitStack() as again:
+            server = await start_server(again, config)
+            await expect(agent.locator("#live")).to_have_text("● Live", timeout=20_000)
+            await expect(visitor.locator("[data-onlinesupport] .status")).to_be_hidden(timeout=20_000)
+            box = visitor.locator("[data-onlinesupport] .chat textarea")
+            await box.fill("After the restart")
+            await box.press("Enter")
+            await expect(agent.locator("#messages .msg-customer .msg-body")).to_have_text(
+                ["Before the restart", "After the restart"])
+            await agent.get_by_label("Reply").fill("Welcome back")
+            await agent.get_by_role("button", name="Send reply").click()
+            await expect(log.locator(".m")).to_have_text(
+                ["Before the restart", "After the restart", "Amy AgentWelcome back"])
+            for context in browser.contexts:
+                await context.close()
+
+
+async def test_the_leave_a_message_form_when_nobody_is_online(
+        server: Server, personas: Personas, website: str, new_page) -> None:
+    visitor = await new_page()
+    await visitor.goto(website + "/")
+    await visitor.get_by_role("button", name="Open chat").click()
+    form = visitor.locator("[data-onlinesupport] form.off")
+    await expect(form).to_contain_text("We are not online right now")
+    await form.get_by_label("Name").fill("Lee")
+    await form.get_by_label("Email").fill("lee@example.com")
+    await form.get_by_label("Message").fill("Please call me back tomorrow")
+    await form.get_by_role("button", name="Send message").click()
+    await expect(visitor.locator("[data-onlinesupport] .log")).to_contain_text(
+        "We will answer you by email")
+    row = await server.services.db.fetch_one("SELECT channel FROM conversations")
+    assert row["channel"] == "form"
+
+
+async def test_a_website_not_on_the_list_gets_no_chat(server: Server, new_page) -> None:
+    async with AsyncExitStack() as stack:
+        website = await start_website(stack, server.public_url)
+        await allow(server, "https://somewhere-else.example.com")
+        visitor = await new_page()
+        await visitor.goto(website + "/")
+        await visitor.get_by_role("button", name="Open chat").click()
+        await expect(visitor.locator("[data-onlinesupport] .status")).to_have_text("Reconnecting…")
+        await expect(visitor.locator("[data-onlinesupport] form.pre")).to_be_hidden()
+        assert await server.services.db.fetch_one("SELECT 1 FROM customers") is None
