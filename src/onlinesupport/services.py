@@ -44,6 +44,8 @@ class Services:
     accounts: Accounts
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
+    public_port: int = 0
+    """The port the public listener is bound to (the configured one may be 0: any free port)."""
     setup: SetupToken = field(default_factory=SetupToken)
 
 

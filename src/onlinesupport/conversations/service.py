@@ -162,7 +162,7 @@ class Conversations:
             author_name=actor.name)
         events.append(events_repo.append(
             conn, conversation_id, "message.posted", actor.type, actor.id, now,
-            {"seq": seq, "kind": kind, "message_id": message.id}))
+            {"seq": seq, "kind": kind, "message_id": message.id}, message=message))
         return message
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,

@@ -51,7 +51,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 </style>
 <button class="launch" aria-label="Open chat" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
 <section class="panel" role="dialog" aria-label="Chat" hidden>
-<header><h2></h2><button class="mute" aria-pressed="false" title="Sound">🔔</button><button class="close" aria-label="Close chat">✕</button></header>
+<header><h2></h2><button class="mute" aria-pressed="false" aria-label="Mute sounds"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="Close chat">✕</button></header>
 <div class="status" role="status" hidden></div>
 <ol class="log" role="log" aria-live="polite"></ol>
 <form class="pre" hidden><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">Email<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>Your question<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Start chat</button></form>
@@ -107,7 +107,11 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   $(".close").addEventListener("click", () => { open(false); launch.focus(); });
   root.addEventListener("keydown", (e) => { if (e.key === "Escape" && !panel.hidden) { open(false); launch.focus(); } });
   mute.addEventListener("click", () => { state.muted = !state.muted; save(); renderMute(); });
-  function renderMute() { mute.textContent = state.muted ? "🔕" : "🔔"; mute.setAttribute("aria-pressed", String(state.muted)); }
+  function renderMute() {
+    mute.setAttribute("aria-pressed", String(state.muted));
+    mute.querySelector(".wave").style.display = state.muted ? "none" : "";
+    mute.querySelector(".x").style.display = state.muted ? "" : "none";
+  }
 
   function send(frame) {
     if (ws && ready) ws.send(JSON.stringify(frame));

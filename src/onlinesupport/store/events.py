@@ -19,6 +19,9 @@ class Event:
     actor_id: int | None
     created_at: str
     data: dict[str, Any] = field(default_factory=dict)
+    # In-process only, never stored: the message a `message.posted` event is about, so live
+    # subscribers need not read it back from the store.
+    message: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "conversation_id": self.conversation_id, "type": self.type,
@@ -27,13 +30,14 @@ class Event:
 
 
 def append(conn: sqlite3.Connection, conversation_id: int | None, type: str, actor_type: str,
-           actor_id: int | None, now: str, data: dict[str, Any] | None = None) -> Event:
+           actor_id: int | None, now: str, data: dict[str, Any] | None = None,
+           message: Any = None) -> Event:
     data = data or {}
     cursor = conn.execute(
         "INSERT INTO events (conversation_id, type, actor_type, actor_id, data, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (conversation_id, type, actor_type, actor_id, json.dumps(data, separators=(",", ":")), now))
-    return Event(cursor.lastrowid, conversation_id, type, actor_type, actor_id, now, data)
+    return Event(cursor.lastrowid, conversation_id, type, actor_type, actor_id, now, data, message)
 
 
 def _from_row(row: sqlite3.Row) -> Event:

@@ -40,6 +40,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.events import Event
+from onlinesupport.store.messages import Message
 from onlinesupport.throttle import Throttle
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -143,12 +144,21 @@ class VisitorSession:
                     while True:
                         item = await subscription.get()
                         if isinstance(item, Event) and item.type == "message.posted":
-                            await self._push_new()
+                            await self._push(item.message)
                         elif isinstance(item, Notice) and item.type == "typing" and \
                                 item.data.get("author_type") == "agent":
                             await self._send({"type": "typing", "name": item.data.get("name", "")})
                 except SubscriberLagged:
                     continue
+
+    async def _push(self, message: Message | None) -> None:
+        """Send a just-committed message; from the store instead if any before it is missing."""
+        if message is None or message.seq != self._last_seq + 1:
+            await self._push_new()
+            return
+        async with self._push_lock:
+            if message.seq == self._last_seq + 1:
+                await self._deliver(message)
 
     async def _push_new(self) -> None:
         """Messages after the last one sent, from the store; never one twice, never a note."""
@@ -156,14 +166,17 @@ class VisitorSession:
         async with self._push_lock:
             for message in await messages_repo.after(self._ctx.db, self.conversation_id,
                                                      self._last_seq):
-                self._last_seq = message.seq
-                if message.kind != "message":
-                    continue
-                await self._send({
-                    "type": "message", "seq": message.seq, "author_type": message.author_type,
-                    "author_name": message.author_name if message.author_type == "agent" else "",
-                    "body": message.body, "created_at": message.created_at,
-                    "client_id": message.client_id if message.author_type == "customer" else None})
+                await self._deliver(message)
+
+    async def _deliver(self, message: Message) -> None:
+        self._last_seq = message.seq
+        if message.kind != "message":
+            return
+        await self._send({
+            "type": "message", "seq": message.seq, "author_type": message.author_type,
+            "author_name": message.author_name if message.author_type == "agent" else "",
+            "body": message.body, "created_at": message.created_at,
+            "client_id": message.client_id if message.author_type == "customer" else None})
 
     def _limit(self) -> None:
         key = f"visitor:{self.visitor_id}"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import OrderedDict
 
 from aiohttp import WSMsgType, web
 from yarl import URL
@@ -19,12 +20,26 @@ from yarl import URL
 from onlinesupport.channels.chat.presence import STATUSES
 from onlinesupport.hub import Notice, SubscriberLagged
 from onlinesupport.store import events as events_repo
+from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, requires
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.responses import int_param
 
 log = logging.getLogger(__name__)
 REPLAY_LIMIT = 1000
+_ENCODED_KEEP = 1024
+_encoded: OrderedDict[int, str] = OrderedDict()
+
+
+def _encode(event: Event) -> str:
+    """The event as sent to desks; encoded once, however many desks are connected."""
+    text = _encoded.get(event.id)
+    if text is None:
+        text = json.dumps({"type": "event", "event": event.to_json()})
+        _encoded[event.id] = text
+        if len(_encoded) > _ENCODED_KEEP:
+            _encoded.popitem(last=False)
+    return text
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -47,7 +62,7 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) 
                 await ws.send_json({"type": "reset"})
                 return
             for event in missed:
-                await ws.send_json({"type": "event", "event": event.to_json()})
+                await ws.send_str(_encode(event))
                 last = event.id
             try:
                 while True:
@@ -60,7 +75,7 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) 
                         continue
                     if event.id <= last:
                         continue
-                    await ws.send_json({"type": "event", "event": event.to_json()})
+                    await ws.send_str(_encode(event))
                     last = event.id
             except SubscriberLagged:
                 log.info("desk socket fell behind at event %d; catching up from the store", last)

@@ -14,10 +14,10 @@ from onlinesupport.web.templates import render
 
 def _script_tag(request: web.Request) -> str:
     """The tag to paste into the website, pointing at the public listener."""
-    config = request.app[SERVICES].config
+    services = request.app[SERVICES]
     host = request.url.host or "localhost"
-    scheme = "https" if config.public_tls_cert else "http"
-    return f'<script src="{scheme}://{host}:{config.public_port}/widget.js" async></script>'
+    scheme = "https" if services.config.public_tls_cert else "http"
+    return f'<script src="{scheme}://{host}:{services.public_port}/widget.js" async></script>'
 
 
 async def _page(request: web.Request, values: dict[str, str], *, error: str = "",
