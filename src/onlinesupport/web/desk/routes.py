@@ -36,5 +36,6 @@ def setup_routes(app: web.Application) -> None:
         web.get("/admin/widget", widget_admin.widget_page, name="admin_widget"),
         web.post("/admin/widget", widget_admin.save_widget),
     ])
+    app[socket.ENCODED] = socket.EncodedEvents()
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)

@@ -28,18 +28,25 @@ from onlinesupport.web.responses import int_param
 log = logging.getLogger(__name__)
 REPLAY_LIMIT = 1000
 _ENCODED_KEEP = 1024
-_encoded: OrderedDict[int, str] = OrderedDict()
 
 
-def _encode(event: Event) -> str:
-    """The event as sent to desks; encoded once, however many desks are connected."""
-    text = _encoded.get(event.id)
-    if text is None:
-        text = json.dumps({"type": "event", "event": event.to_json()})
-        _encoded[event.id] = text
-        if len(_encoded) > _ENCODED_KEEP:
-            _encoded.popitem(last=False)
-    return text
+class EncodedEvents:
+    """Recent events as sent to desks: encoded once, however many desks are connected."""
+
+    def __init__(self) -> None:
+        self._texts: OrderedDict[int, str] = OrderedDict()
+
+    def __call__(self, event: Event) -> str:
+        text = self._texts.get(event.id)
+        if text is None:
+            text = json.dumps({"type": "event", "event": event.to_json()})
+            self._texts[event.id] = text
+            if len(self._texts) > _ENCODED_KEEP:
+                self._texts.popitem(last=False)
+        return text
+
+
+ENCODED = web.AppKey("encoded_events", EncodedEvents)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -54,6 +61,7 @@ def _same_origin(request: web.Request) -> bool:
 async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) -> None:
     services = request.app[SERVICES]
     me = request[AGENT]["id"]
+    encode = request.app[ENCODED]
     last = since
     while True:
         with services.hub.subscribe() as subscription:
@@ -62,7 +70,7 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) 
                 await ws.send_json({"type": "reset"})
                 return
             for event in missed:
-                await ws.send_str(_encode(event))
+                await ws.send_str(encode(event))
                 last = event.id
             try:
                 while True:
@@ -75,7 +83,7 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) 
                         continue
                     if event.id <= last:
                         continue
-                    await ws.send_str(_encode(event))
+                    await ws.send_str(encode(event))
                     last = event.id
             except SubscriberLagged:
                 log.info("desk socket fell behind at event %d; catching up from the store", last)
