@@ -298,3 +298,35 @@ async def test_security_headers_are_on_every_page(server: Server) -> None:
                 assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
                 assert "unsafe-inline" not in csp
                 assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_the_customer_panel_shows_history_across_channels_and_edits_the_profile(
+        server: Server, personas: Personas, client_factory) -> None:
+    conversations = server.services.conversations
+    email = await conversations.open(channel="email", customer_name="Carla",
+                                     identity=("email", "carla@example.com"), subject="Invoice",
+                                     body="Wrong total")
+    chat = await conversations.open(channel="chat", identity=("email", "carla@example.com"),
+                                    body="Me again, about the invoice")
+    other = await conversations.open(channel="chat", identity=("visitor", "v-123"), body="Hello")
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get(f"/conversations/{chat.conversation_id}")).text()
+    assert f'href="/conversations/{email.conversation_id}?view=open">#{email.conversation_id} email: Invoice' in page
+    assert "this chat" in page
+    path = f"/customers/{other.customer_id}"
+    fields = {"conversation_id": str(other.conversation_id), "name": "Oscar", "tier": "preferred",
+              "tags": "wholesale, Norway, wholesale", "email": "carla@example.com"}
+    taken = await desk.post(path, fields)
+    assert taken.status == 400 and "belongs to another customer" in await taken.text()
+    saved = await desk.post(path, {**fields, "email": "Oscar@Example.com"})
+    assert saved.status == 303
+    assert saved.headers["Location"] == f"/conversations/{other.conversation_id}?view=open"
+    from onlinesupport.store import customers as customers_repo
+    customer = await customers_repo.get(server.services.db, other.customer_id)
+    assert (customer["name"], customer["tier"], customer["tags"]) == ("Oscar", "preferred",
+                                                                      ["wholesale", "Norway"])
+    assert {(i["kind"], i["value"]) for i in customer["identities"]} == {
+        ("visitor", "v-123"), ("email", "oscar@example.com")}
+    bad = await desk.post(path, {**fields, "email": "", "tier": "gold"})
+    assert bad.status == 400 and "tier must be one of" in await bad.text()

@@ -13,6 +13,7 @@ from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.conversations import Conversations
+from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
 from onlinesupport.store import Database
 
@@ -42,6 +43,7 @@ class Services:
     hub: Hub
     conversations: Conversations
     accounts: Accounts
+    customers: Customers
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -61,6 +63,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         hub = Hub()
         yield Services(config=config, clock=clock, db=db, hub=hub,
                        conversations=Conversations(db, hub, clock),
-                       accounts=Accounts(db, clock, key), secret_key=key)
+                       accounts=Accounts(db, clock, key), customers=Customers(db),
+                       secret_key=key)
     finally:
         await db.close()

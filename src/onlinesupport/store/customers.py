@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
 
 
 def create(conn: sqlite3.Connection, name: str, now: str) -> int:
@@ -25,11 +27,41 @@ def find_or_create(conn: sqlite3.Connection, kind: str, value: str, name: str, n
     return customer_id
 
 
+def update(conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str,
+           tags: list[str]) -> None:
+    changed = conn.execute("UPDATE customers SET name = ?, tier = ?, tags = ? WHERE id = ?",
+                           (name, tier, json.dumps(tags), customer_id)).rowcount
+    if not changed:
+        raise NotFound(f"customer {customer_id} does not exist")
+
+
+def set_email(conn: sqlite3.Connection, customer_id: int, email: str) -> None:
+    """Make `email` the customer's only email identity; refused if another customer has it."""
+    owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = 'email'"
+                         " AND value = ?", (email,)).fetchone()
+    if owner is not None and owner[0] != customer_id:
+        raise ValueError(f"{email} belongs to another customer")
+    conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = 'email'",
+                 (customer_id,))
+    if email:
+        conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
+                     " VALUES (?, 'email', ?)", (customer_id, email))
+
+
+async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
+    """Every conversation of the customer, across channels, newest first."""
+    rows = await db.fetch_all(
+        "SELECT id, channel, subject, status, created_at, last_message_at FROM conversations"
+        " WHERE customer_id = ? ORDER BY last_message_at DESC, id DESC", (customer_id,))
+    return [dict(r) for r in rows]
+
+
 async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,))
     if row is None:
         return None
     customer = dict(row)
+    customer["tags"] = json.loads(customer["tags"])
     customer["identities"] = [dict(r) for r in await db.fetch_all(
         "SELECT kind, value FROM customer_identities WHERE customer_id = ? ORDER BY id",
         (customer_id,))]

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.customers import TIERS
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
@@ -75,7 +76,8 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "agent": agent, "view": view, "views": VIEW_LABELS, "since": since,
         "items": await conversations_repo.inbox(db, view, agent["id"]),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
-        "conversation": None, "messages": [], "customer": None, "trail": [],
+        "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
+        "tiers": TIERS,
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
     }
@@ -86,6 +88,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         context.update(conversation=conversation,
                        messages=await messages_repo.after(db, selected),
                        customer=await customers_repo.get(db, conversation["customer_id"]),
+                       history=await customers_repo.conversations(db, conversation["customer_id"]),
                        trail=[e.data for e in await events_repo.for_conversation(db, selected)
                               if e.type == "page.viewed"])
     return render(request, "desk/inbox.html", context)
@@ -190,3 +193,15 @@ async def create_conversation(request: web.Request) -> web.Response:
     await services.conversations.assign(opened.conversation_id, request[AGENT]["id"],
                                         actor(request))
     return _done(request, opened.conversation_id, {"conversation_id": opened.conversation_id})
+
+
+@requires("agent")
+async def update_customer(request: web.Request) -> web.Response:
+    """Edit the customer's profile from the conversation view, then go back to it."""
+    customer_id = int_param(request.match_info["id"], "customer id", minimum=1)
+    data = await payload(request)
+    await request.app[SERVICES].customers.update_profile(
+        customer_id, name=_text_field(data, "name"), email=_text_field(data, "email"),
+        tier=_text_field(data, "tier"), tags=_text_field(data, "tags"))
+    back = int_param(_text_field(data, "conversation_id"), "conversation_id", minimum=1)
+    return _done(request, back, {"customer_id": customer_id})

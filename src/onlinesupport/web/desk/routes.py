@@ -26,6 +26,7 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/conversations/{id:\d+}/assign", inbox.assign),
         web.post(r"/conversations/{id:\d+}/resolve", inbox.resolve),
         web.post(r"/conversations/{id:\d+}/reopen", inbox.reopen),
+        web.post(r"/customers/{id:\d+}", inbox.update_customer),
         web.get("/api/conversations", api.list_conversations),
         web.get(r"/api/conversations/{id:\d+}", api.get_conversation),
         web.get("/api/ws", socket.desk_socket, name="socket"),
