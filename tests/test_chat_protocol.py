@@ -241,3 +241,29 @@ async def test_a_visitor_sending_too_fast_is_slowed_down(server: Server, visitor
     errors = [f for f in frames if f["type"] == "error"]
     assert [e["client_id"] for e in errors] == ["c30"]
     assert "too quickly" in errors[0]["message"]
+
+
+async def test_ending_and_rating_a_chat(server: Server, personas: Personas, visitor) -> None:
+    v = visitor()
+    await v.connect()
+    await v.send(type="rate", score=5)
+    assert "no chat to rate" in (await v.receive("error"))["message"]
+    await v.send(type="start", client_id="c1", body="Hi")
+    v.conversation_id = (await v.receive("ack"))["conversation_id"]
+    await v.send(type="end")
+    await v.receive("ended")
+    for bad in (0, 6, "5", 4.5, True):
+        await v.send(type="rate", score=bad)
+        assert "from 1 to 5" in (await v.receive("error"))["message"]
+    await v.send(type="rate", score=4, comment="Quick and friendly")
+    await v.receive("rated")
+    from onlinesupport.store import events as events_repo
+    events = await events_repo.for_conversation(server.services.db, v.conversation_id)
+    assert [(e.type, e.actor_type) for e in events[-2:]] == [
+        ("conversation.resolved", "customer"), ("conversation.rated", "customer")]
+    assert events[-1].data == {"score": 4, "comment": "Quick and friendly"}
+    # The chat goes on: a new message reopens it; an agent ending it tells the visitor.
+    await v.send(type="send", client_id="c2", body="One more thing")
+    await v.receive("ack")
+    await server.services.conversations.resolve(v.conversation_id, Actor.agent(personas.agent, "Amy"))
+    await v.receive("ended")

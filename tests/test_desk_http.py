@@ -314,6 +314,8 @@ async def test_the_customer_panel_shows_history_across_channels_and_edits_the_pr
     page = await (await desk.get(f"/conversations/{chat.conversation_id}")).text()
     assert f'href="/conversations/{email.conversation_id}?view=open">#{email.conversation_id} email: Invoice' in page
     assert "this chat" in page
+    visitor_page = await desk.get(f"/conversations/{other.conversation_id}")
+    assert visitor_page.status == 200, "a customer without an email address shows too"
     path = f"/customers/{other.customer_id}"
     fields = {"conversation_id": str(other.conversation_id), "name": "Oscar", "tier": "preferred",
               "tags": "wholesale, Norway, wholesale", "email": "carla@example.com"}

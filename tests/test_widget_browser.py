@@ -206,3 +206,28 @@ async def test_a_website_not_on_the_list_gets_no_chat(server: Server, new_page) 
         await expect(visitor.locator("[data-onlinesupport] .status")).to_have_text("Reconnecting…")
         await expect(visitor.locator("[data-onlinesupport] form.pre")).to_be_hidden()
         assert await server.services.db.fetch_one("SELECT 1 FROM customers") is None
+
+
+async def test_the_visitor_ends_the_chat_and_rates_it(server: Server, personas: Personas,
+                                                     website: str, new_page) -> None:
+    agent = await desk_page(new_page, server)
+    visitor = await new_page()
+    await visitor.goto(website + "/")
+    await start_chat(visitor, "Can I return a jacket?")
+    await agent.locator("#conversation-list a", has_text="Nora").click()
+    await expect(agent.locator("#messages")).to_contain_text("Can I return a jacket?")
+    widget = visitor.locator("[data-onlinesupport]")
+    await widget.get_by_role("button", name="End chat").click()
+    await expect(widget.locator(".log")).to_contain_text("The chat has ended.")
+    await expect(agent.locator("#status")).to_have_text("resolved")
+    rate = widget.locator("form.rate")
+    await rate.get_by_role("button", name="Send rating").click()
+    await expect(rate.locator(".err")).to_have_text("Choose from 1 to 5 stars.")
+    await rate.get_by_role("button", name="4 of 5").click()
+    await rate.get_by_label("Anything to add?").fill("Quick answer, thanks")
+    await rate.get_by_role("button", name="Send rating").click()
+    await expect(widget.locator(".log")).to_contain_text("Thank you for your feedback!")
+    await expect(agent.locator("#rating")).to_have_text(" · rated 4/5: “Quick answer, thanks”")
+    await rate.get_by_role("button", name="Start a new chat").click()
+    await expect(widget.locator("form.pre")).to_be_visible()
+    await expect(widget.locator(".log .m")).to_have_count(0)

@@ -195,6 +195,20 @@ class Conversations:
 
         return await self._run(command)
 
+    async def rate(self, conversation_id: int, actor: Actor, score: object, comment: str) -> None:
+        """The customer's satisfaction with the conversation: 1 (bad) to 5 (great), and why."""
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise InvalidCommand("the rating must be a whole number from 1 to 5")
+        comment = _text(comment, "comment", 1000, required=False)
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            conversations_repo.lock(conn, conversation_id)
+            events.append(events_repo.append(conn, conversation_id, "conversation.rated",
+                                             actor.type, actor.id, now,
+                                             {"score": score, "comment": comment}))
+
+        await self._run(command)
+
     async def record_page(self, conversation_id: int, actor: Actor, url: str, title: str) -> None:
         """The visitor opened a page of the website during the conversation (the trail)."""
         url, title = url[:2000], title[:500]

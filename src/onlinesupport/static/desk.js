@@ -256,6 +256,13 @@ function connect() {
     refreshInboxSoon();
     if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
     if (event.conversation_id !== conversationId) return;
+    if (event.type === "conversation.rated") {
+      const rating = document.getElementById("rating");
+      if (rating) {
+        rating.textContent = ` · rated ${event.data.score}/5` + (event.data.comment ? `: “${event.data.comment}”` : "");
+      }
+      return;
+    }
     if (event.type === "page.viewed") {
       const trail = document.getElementById("trail");
       if (trail) {

@@ -31,6 +31,10 @@
 header{background:var(--c);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}
 header h2{flex:1;margin:0;font-size:16px;font-weight:600}
 header button{background:none;border:0;color:#fff;cursor:pointer;font-size:18px;padding:2px 6px}
+header .end{font-size:13px;border:1px solid rgba(255,255,255,.6);border-radius:6px}
+.stars{display:flex;gap:6px;justify-content:center}
+.stars button{width:44px;padding:6px 0;background:#eef1f5;color:#1d2330;border:1px solid #c9ced8}
+.stars button[aria-pressed=true]{background:var(--c);color:#fff}
 .status{background:#fff4ce;color:#5c4500;font-size:13px;padding:4px 12px}
 .log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;margin:0;list-style:none}
 .m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef1f5;align-self:flex-start}
@@ -51,17 +55,18 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 </style>
 <button class="launch" aria-label="Open chat" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
 <section class="panel" role="dialog" aria-label="Chat" hidden>
-<header><h2></h2><button class="mute" aria-pressed="false" aria-label="Mute sounds"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="Close chat">✕</button></header>
+<header><h2></h2><button class="end" hidden>End chat</button><button class="mute" aria-pressed="false" aria-label="Mute sounds"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="Close chat">✕</button></header>
 <div class="status" role="status" hidden></div>
 <ol class="log" role="log" aria-live="polite"></ol>
 <form class="pre" hidden><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">Email<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>Your question<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Start chat</button></form>
 <form class="off" hidden><p class="note offtext"></p><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label>Email<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label>Message<textarea name="body" rows="4" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Send message</button></form>
+<form class="rate" hidden><p class="note">How was this chat?</p><div class="stars" role="group" aria-label="Rating from 1 to 5"></div><label>Anything to add? (optional)<textarea name="comment" rows="2" maxlength="1000"></textarea></label><p class="err" role="alert"></p><button type="submit">Send rating</button><button type="button" class="again">Start a new chat</button></form>
 <form class="chat row" hidden><label style="flex:1">
 <span style="position:absolute;left:-9999px">Message</span><textarea name="body" rows="2" maxlength="20000" placeholder="Type a message…" required></textarea></label><button type="submit">Send</button></form>
 </section>`;
   const $ = (s) => root.querySelector(s);
   const launch = $(".launch"), panel = $(".panel"), log = $(".log"), badge = $(".badge"), status = $(".status");
-  const pre = $(".pre"), off = $(".off"), chat = $(".chat"), mute = $(".mute");
+  const pre = $(".pre"), off = $(".off"), chat = $(".chat"), rate = $(".rate"), mute = $(".mute"), end = $(".end");
   let ws = null, ready = false, attempt = 0, retry = 0, unread = 0, lastSeq = 0, typingAt = 0, typingNote = null, typingTimer = 0, widget = {};
   const shown = new Set();
 
@@ -82,7 +87,8 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     return li;
   }
   function show(form) {
-    for (const f of [pre, off, chat]) f.hidden = f !== form;
+    for (const f of [pre, off, chat, rate]) f.hidden = f !== form;
+    end.hidden = form !== chat;
   }
   function beep() {
     if (state.muted || !window.AudioContext) return;
@@ -229,6 +235,31 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (Date.now() - typingAt > 2000) { typingAt = Date.now(); send({ type: "typing" }); }
   });
 
+  let score = 0;
+  for (let n = 1; n <= 5; n++) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = n + "★"; b.setAttribute("aria-label", n + " of 5");
+    b.setAttribute("aria-pressed", "false");
+    b.addEventListener("click", () => {
+      score = n;
+      for (const other of rate.querySelectorAll(".stars button")) other.setAttribute("aria-pressed", String(other === b));
+    });
+    $(".stars").append(b);
+  }
+  end.addEventListener("click", () => send({ type: "end" }));
+  rate.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (!score) { formError(rate, "Choose from 1 to 5 stars."); return; }
+    formError(rate, "");
+    send({ type: "rate", score, comment: rate.elements.comment.value });
+  });
+  rate.querySelector(".again").addEventListener("click", () => {
+    delete state.conversation_id; delete state.pageSent; save();
+    log.replaceChildren(); shown.clear(); lastSeq = 0; score = 0;
+    rate.reset(); rate.querySelector("[type=submit]").hidden = false;
+    if (ws) ws.close();
+  });
+
   function connect() {
     ws = new WebSocket(wsUrl);
     ws.onopen = () => {
@@ -242,6 +273,8 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       else if (f.type === "ack") onAck(f);
       else if (f.type === "typing") onTyping(f);
       else if (f.type === "error") onError(f);
+      else if (f.type === "ended") { note("The chat has ended."); show(rate); }
+      else if (f.type === "rated") { note("Thank you for your feedback!"); rate.querySelector("[type=submit]").hidden = true; }
     };
     ws.onclose = () => {
       ready = false;

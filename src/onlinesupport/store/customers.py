@@ -65,6 +65,7 @@ async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
     customer["identities"] = [dict(r) for r in await db.fetch_all(
         "SELECT kind, value FROM customer_identities WHERE customer_id = ? ORDER BY id",
         (customer_id,))]
+    customer["email"] = next((i["value"] for i in customer["identities"] if i["kind"] == "email"), "")
     return customer
 
 

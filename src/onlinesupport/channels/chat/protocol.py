@@ -6,12 +6,16 @@ Client → server (JSON objects with a `type`):
   send    {client_id, body}                       a further message
   leave   {client_id, body, name?, email}          the leave-a-message form (no agent online)
   typing  {}                                       the visitor is typing
+  end     {}                                       the visitor ends the chat
+  rate    {score, comment?}                        satisfaction 1-5 for the chat
   page    {url, title}                             the visitor opened another page of the site
 Server → client:
   welcome {token, conversation_id, agents_online, widget}
   message {seq, author_type, author_name, body, created_at, client_id}
   ack     {client_id, conversation_id, seq}        sent only after the commit
   typing  {name}                                   an agent is typing
+  ended   {}                                       the chat was ended (by either side)
+  rated   {}                                       the rating was stored
   error   {message}
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
@@ -102,7 +106,8 @@ class VisitorSession:
         if self.visitor_id is None:
             raise ProtocolError("say hello first")
         handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
-                   "typing": self._typing, "page": self._page}.get(kind)
+                   "typing": self._typing, "page": self._page, "end": self._end,
+                   "rate": self._rate}.get(kind)
         if handler is None:
             raise ProtocolError(f"unknown frame type {kind!r}")
         await handler(frame)
@@ -145,6 +150,8 @@ class VisitorSession:
                         item = await subscription.get()
                         if isinstance(item, Event) and item.type == "message.posted":
                             await self._push(item.message)
+                        elif isinstance(item, Event) and item.type == "conversation.resolved":
+                            await self._send({"type": "ended"})
                         elif isinstance(item, Notice) and item.type == "typing" and \
                                 item.data.get("author_type") == "agent":
                             await self._send({"type": "typing", "name": item.data.get("name", "")})
@@ -239,6 +246,21 @@ class VisitorSession:
             body=_string(frame, "body", 20_000, required=True), client_id=client_id)
         await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
                           "seq": opened.message.seq if opened.message else 0})
+
+    async def _end(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is None:
+            raise ProtocolError("there is no chat to end")
+        changed = await self._ctx.conversations.resolve(self.conversation_id,
+                                                        Actor.customer(self.customer_id))
+        if not changed:
+            await self._send({"type": "ended"})
+
+    async def _rate(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is None:
+            raise ProtocolError("there is no chat to rate")
+        await self._ctx.conversations.rate(self.conversation_id, Actor.customer(self.customer_id),
+                                           frame.get("score"), _string(frame, "comment", 1000))
+        await self._send({"type": "rated"})
 
     async def _typing(self, frame: dict[str, Any]) -> None:
         now = self._ctx.clock.now()

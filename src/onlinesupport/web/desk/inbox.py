@@ -18,6 +18,7 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.conversations import VIEWS
+from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -77,6 +78,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "items": await conversations_repo.inbox(db, view, agent["id"]),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
+        "rating": None,
         "tiers": TIERS,
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
@@ -89,8 +91,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        messages=await messages_repo.after(db, selected),
                        customer=await customers_repo.get(db, conversation["customer_id"]),
                        history=await customers_repo.conversations(db, conversation["customer_id"]),
-                       trail=[e.data for e in await events_repo.for_conversation(db, selected)
-                              if e.type == "page.viewed"])
+                       **_from_events(await events_repo.for_conversation(db, selected)))
     return render(request, "desk/inbox.html", context)
 
 
@@ -107,6 +108,13 @@ async def inbox(request: web.Request) -> web.Response:
 @requires("agent")
 async def conversation(request: web.Request) -> web.Response:
     return await _page(request, conversation_id(request))
+
+
+def _from_events(events: list[Event]) -> dict[str, Any]:
+    """What the conversation view shows from the event log: the page trail, the latest rating."""
+    ratings = [e.data for e in events if e.type == "conversation.rated"]
+    return {"trail": [e.data for e in events if e.type == "page.viewed"],
+            "rating": ratings[-1] if ratings else None}
 
 
 def _done(request: web.Request, cid: int, body: dict[str, Any]) -> web.Response:
