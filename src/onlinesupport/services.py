@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from onlinesupport import datadir
 from onlinesupport.accounts import Accounts
+from onlinesupport.canned import CannedReplies
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
@@ -44,6 +45,7 @@ class Services:
     conversations: Conversations
     accounts: Accounts
     customers: Customers
+    canned: CannedReplies
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -64,6 +66,6 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         yield Services(config=config, clock=clock, db=db, hub=hub,
                        conversations=Conversations(db, hub, clock),
                        accounts=Accounts(db, clock, key), customers=Customers(db),
-                       secret_key=key)
+                       canned=CannedReplies(db, clock), secret_key=key)
     finally:
         await db.close()

@@ -159,6 +159,64 @@ if (composer) {
   });
 }
 
+// ---- canned replies: "/" in the reply box ---------------------------------------------
+
+function fillVariables(text) {
+  const customer = body.dataset.customerName || "";
+  return text
+    .replaceAll("{customer.name}", customer)
+    .replaceAll("{customer.first_name}", customer.split(" ")[0])
+    .replaceAll("{agent.name}", body.dataset.agentName || "");
+}
+
+const cannedMenu = document.getElementById("canned-menu");
+const cannedBox = document.getElementById("reply-body");
+if (cannedMenu && cannedBox) {
+  let replies = null;
+  let matches = [];
+  let active = 0;
+  const close = () => { cannedMenu.hidden = true; matches = []; cannedBox.removeAttribute("aria-activedescendant"); };
+  const choose = (reply) => {
+    cannedBox.value = fillVariables(reply.body);
+    close();
+    cannedBox.focus();
+  };
+  const render = () => {
+    cannedMenu.replaceChildren(...matches.map((reply, i) => {
+      const item = el("li", { role: "option", id: `canned-${reply.id}`, "aria-selected": String(i === active) },
+        el("code", { text: "/" + reply.shortcut }), document.createTextNode(" " + reply.title));
+      item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(reply); });
+      return item;
+    }));
+    cannedMenu.hidden = matches.length === 0;
+    if (matches.length) cannedBox.setAttribute("aria-activedescendant", `canned-${matches[active].id}`);
+  };
+  cannedBox.addEventListener("input", async () => {
+    const text = cannedBox.value;
+    if (!text.startsWith("/") || text.includes("\n") || text.length > 40) { close(); return; }
+    if (replies === null) replies = (await api("/api/canned")).replies;
+    const wanted = text.slice(1).toLowerCase();
+    matches = replies.filter((r) => r.shortcut.startsWith(wanted) || r.title.toLowerCase().includes(wanted)).slice(0, 8);
+    active = 0;
+    render();
+  });
+  cannedBox.addEventListener("keydown", (event) => {
+    if (cannedMenu.hidden) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      active = (active + (event.key === "ArrowDown" ? 1 : matches.length - 1)) % matches.length;
+      render();
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      choose(matches[active]);
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  cannedBox.addEventListener("blur", close);
+}
+
 // ---- presence, typing, new-chat alerts ------------------------------------------------
 
 let socket = null;

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from onlinesupport.accounts import AccountError
+from onlinesupport.canned import PermissionDenied
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.store import NotFound, StoreClosed
 from onlinesupport.web.templates import TEMPLATES, render
@@ -68,6 +69,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
     except (InvalidCommand, AccountError) as exc:
         return error_response(request, 400, str(exc))
+    except PermissionDenied as exc:
+        return error_response(request, 403, str(exc))
     except NotFound as exc:
         return error_response(request, 404, str(exc))
     except StoreClosed:

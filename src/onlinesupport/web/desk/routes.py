@@ -6,7 +6,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from onlinesupport.web.desk import admin, api, inbox, signin, socket, widget_admin
+from onlinesupport.web.desk import admin, api, canned_pages, inbox, signin, socket, widget_admin
 
 
 def setup_routes(app: web.Application) -> None:
@@ -27,6 +27,10 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/conversations/{id:\d+}/resolve", inbox.resolve),
         web.post(r"/conversations/{id:\d+}/reopen", inbox.reopen),
         web.post(r"/customers/{id:\d+}", inbox.update_customer),
+        web.get("/canned", canned_pages.canned_page, name="canned"),
+        web.post("/canned", canned_pages.add_canned),
+        web.post(r"/canned/{id:\d+}/delete", canned_pages.delete_canned),
+        web.get("/api/canned", canned_pages.canned_list),
         web.get("/api/conversations", api.list_conversations),
         web.get(r"/api/conversations/{id:\d+}", api.get_conversation),
         web.get("/api/ws", socket.desk_socket, name="socket"),
