@@ -157,3 +157,26 @@ async def test_assigning_a_disabled_agent_is_refused(services: Services) -> None
     with pytest.raises(InvalidCommand, match="disabled"):
         await services.conversations.assign(opened.conversation_id, agent.id,
                                             Actor.agent(admin, "Ada"))
+
+
+async def test_transfer_and_invite_record_events_and_tell_the_chat(services: Services) -> None:
+    amy = await _agent(services)
+    bob_id = await services.accounts.create_agent("bob@example.com", "Bob", "agent", "a long password")
+    opened = await services.conversations.open(channel="chat", customer_name="Carla", body="Hi")
+    cid = opened.conversation_id
+    await services.conversations.assign(cid, amy.id, amy)
+    assert await services.conversations.invite(cid, bob_id, amy)
+    assert not await services.conversations.invite(cid, bob_id, amy), "once is enough"
+    with pytest.raises(InvalidCommand, match="has this conversation already"):
+        await services.conversations.transfer(cid, amy.id, amy)
+    await services.conversations.transfer(cid, bob_id, amy, note="Over to you")
+    messages = await messages_repo.after(services.db, cid)
+    assert [(m.author_type, m.kind, m.body) for m in messages[1:]] == [
+        ("system", "message", "Bob joined the chat."),
+        ("agent", "note", "Over to you"),
+        ("system", "message", "Bob has taken over the chat.")]
+    types = [e.type for e in await events_repo.for_conversation(services.db, cid)]
+    assert "conversation.agent_joined" in types and "conversation.transferred" in types
+    from onlinesupport.store import conversations as conversations_repo
+    assert [c["id"] for c in await conversations_repo.inbox(services.db, "mine", bob_id)] == [cid]
+    assert [c["id"] for c in await conversations_repo.inbox(services.db, "mine", amy.id)] == []

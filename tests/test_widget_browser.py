@@ -231,3 +231,42 @@ async def test_the_visitor_ends_the_chat_and_rates_it(server: Server, personas: 
     await rate.get_by_role("button", name="Start a new chat").click()
     await expect(widget.locator("form.pre")).to_be_visible()
     await expect(widget.locator(".log .m")).to_have_count(0)
+
+
+async def test_two_agents_in_one_chat_and_a_transfer(server: Server, personas: Personas,
+                                                     website: str, new_page) -> None:
+    amy = await desk_page(new_page, server)
+    bob = await desk_page(new_page, server, "bob@example.com")
+    visitor = await new_page()
+    await visitor.goto(website + "/")
+    await start_chat(visitor, "My order arrived damaged")
+    await amy.locator("#conversation-list a", has_text="Nora").click()
+    await amy.get_by_role("button", name="Assign to me").click()
+    await expect(amy.locator("#assignee")).to_have_text("Amy Agent")
+
+    # Amy invites Bob: it lands in his Mine view live, the visitor sees him join.
+    await bob.get_by_role("link", name="Mine").click()
+    await expect(bob.locator("#conversation-list")).to_contain_text("No conversations here.")
+    await amy.get_by_text("Invite…").click()
+    await amy.locator("form[action*=invite]").get_by_label("Agent").select_option(label="Bob Agent")
+    await amy.get_by_role("button", name="Invite to this conversation").click()
+    await expect(amy.locator("#participants")).to_have_text(" with Bob Agent")
+    widget = visitor.locator("[data-onlinesupport]")
+    await expect(widget.locator(".log .note", has_text="Bob Agent joined the chat.")).to_be_visible()
+    await expect(bob.locator("#conversation-list")).to_contain_text("Nora")
+    await bob.locator("#conversation-list a", has_text="Nora").click()
+    await bob.get_by_label("Reply").fill("I'm from the warehouse team.")
+    await bob.get_by_role("button", name="Send reply").click()
+    await expect(widget.locator(".log .m:not(.me)")).to_have_text(["Bob AgentI'm from the warehouse team."])
+    await expect(amy.locator("#messages .msg-agent .msg-body")).to_have_text(["I'm from the warehouse team."])
+
+    # Amy transfers the chat to Max with a note the visitor never sees.
+    await amy.get_by_text("Transfer…").click()
+    form = amy.locator("form[action*=transfer]")
+    await form.get_by_label("To").select_option(label="Max Manager")
+    await form.get_by_label("Note for them").fill("Replacement approved, please ship")
+    await form.get_by_role("button", name="Transfer").click()
+    await expect(amy.locator("#assignee")).to_have_text("Max Manager")
+    await expect(amy.locator("#messages .msg-note .msg-body")).to_have_text(["Replacement approved, please ship"])
+    await expect(widget.locator(".log .note", has_text="Max Manager has taken over the chat.")).to_be_visible()
+    await expect(widget.locator(".log")).not_to_contain_text("Replacement approved")

@@ -85,6 +85,9 @@ def _client_id(value: str | None) -> str | None:
     return value
 
 
+SYSTEM = Actor("system", None, "")
+
+
 class Conversations:
     def __init__(self, db: Database, hub: Hub, clock: Clock) -> None:
         self._db = db
@@ -230,10 +233,7 @@ class Conversations:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent_name = ""
             if agent_id is not None:
-                agent = agents_repo.lock(conn, agent_id)
-                if not agent["active"]:
-                    raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
-                agent_name = agent["name"]
+                agent_name = self._active_agent(conn, agent_id)["name"]
             if conversation["assignee_id"] == agent_id:
                 return False
             conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
@@ -244,6 +244,53 @@ class Conversations:
             return True
 
         return await self._run(command)
+
+    async def transfer(self, conversation_id: int, agent_id: int, actor: Actor,
+                       note: str = "") -> None:
+        """Hand the conversation to another agent, with an internal note for them."""
+        note = _text(note, "note", MAX_BODY, required=False)
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            conversation = conversations_repo.lock(conn, conversation_id)
+            agent = self._active_agent(conn, agent_id)
+            if conversation["assignee_id"] == agent_id:
+                raise InvalidCommand(f"{agent['name']} has this conversation already")
+            conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.transferred", actor.type, actor.id, now,
+                {"agent_id": agent_id, "agent_name": agent["name"],
+                 "previous_agent_id": conversation["assignee_id"]}))
+            if note:
+                self._insert_message(conn, now, events, conversation_id, actor, "note", note, None)
+            if conversation["channel"] == "chat":
+                self._insert_message(conn, now, events, conversation_id, SYSTEM, "message",
+                                     f"{agent['name']} has taken over the chat.", None)
+
+        await self._run(command)
+
+    async def invite(self, conversation_id: int, agent_id: int, actor: Actor) -> bool:
+        """Bring a second agent into the conversation; False if they take part already."""
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+            conversation = conversations_repo.lock(conn, conversation_id)
+            agent = self._active_agent(conn, agent_id)
+            if conversation["assignee_id"] == agent_id or not conversations_repo.add_participant(
+                    conn, conversation_id, agent_id, actor.id, now):
+                return False
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.agent_joined", actor.type, actor.id, now,
+                {"agent_id": agent_id, "agent_name": agent["name"]}))
+            if conversation["channel"] == "chat":
+                self._insert_message(conn, now, events, conversation_id, SYSTEM, "message",
+                                     f"{agent['name']} joined the chat.", None)
+            return True
+
+        return await self._run(command)
+
+    def _active_agent(self, conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
+        agent = agents_repo.lock(conn, agent_id)
+        if not agent["active"]:
+            raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
+        return agent
 
     async def _set_status(self, conversation_id: int, actor: Actor, status: str,
                           event: str) -> bool:

@@ -118,6 +118,10 @@ async function catchUpConversation() {
   if (status) { status.textContent = data.conversation.status; status.dataset.status = data.conversation.status; }
   const assignee = document.getElementById("assignee");
   if (assignee) assignee.textContent = data.conversation.assignee_name || "Unassigned";
+  const participants = document.getElementById("participants");
+  if (participants) {
+    participants.textContent = data.participants.length ? " with " + data.participants.map((p) => p.name).join(", ") : "";
+  }
 }
 
 const composer = document.getElementById("composer");

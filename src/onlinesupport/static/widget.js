@@ -143,6 +143,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     const pending = m.client_id && root.querySelector(`[data-cid="${m.client_id}"]`);
     if (pending) { pending.classList.remove("pending"); pending.removeAttribute("data-cid"); return; }
     if (typingNote) { typingNote.remove(); typingNote = null; }
+    if (m.author_type === "system") { note(m.body); return; }
     bubble(mine ? "me" : "", m.body, mine ? "" : m.author_name);
     if (!mine) { beep(); if (panel.hidden) setUnread(unread + 1); }
   }

@@ -12,7 +12,9 @@ VIEWS = ("open", "mine", "unassigned", "resolved")
 
 _VIEW_FILTERS = {
     "open": "c.status IN ('open', 'pending')",
-    "mine": "c.status IN ('open', 'pending') AND c.assignee_id = :agent_id",
+    "mine": "c.status IN ('open', 'pending') AND (c.assignee_id = :agent_id OR EXISTS ("
+            "SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id"
+            " AND p.agent_id = :agent_id))",
     "unassigned": "c.status IN ('open', 'pending') AND c.assignee_id IS NULL",
     "resolved": "c.status IN ('resolved', 'closed')",
 }
@@ -70,6 +72,22 @@ def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: 
                  (*columns.values(), now, conversation_id))
 
 
+def add_participant(conn: sqlite3.Connection, conversation_id: int, agent_id: int,
+                    invited_by: int | None, now: str) -> bool:
+    """False when the agent takes part already."""
+    return conn.execute(
+        "INSERT INTO conversation_participants (conversation_id, agent_id, invited_by, joined_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (conversation_id, agent_id, invited_by, now)).rowcount == 1
+
+
+async def participants(db: Database, conversation_id: int) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(
+        "SELECT a.id, a.name FROM conversation_participants p JOIN agents a ON a.id = p.agent_id"
+        " WHERE p.conversation_id = ? ORDER BY p.joined_at", (conversation_id,))
+    return [dict(r) for r in rows]
+
+
 async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(
         f"SELECT {_LIST_COLUMNS}, c.page_url, c.page_title, c.page_referrer, c.first_response_at,"
@@ -96,7 +114,8 @@ async def view_counts(db: Database, agent_id: int) -> dict[str, int]:
     row = await db.fetch_one(
         "SELECT"
         " sum(status IN ('open', 'pending')),"
-        " sum(status IN ('open', 'pending') AND assignee_id = :agent_id),"
+        " sum(status IN ('open', 'pending') AND (assignee_id = :agent_id OR id IN ("
+        "SELECT conversation_id FROM conversation_participants WHERE agent_id = :agent_id))),"
         " sum(status IN ('open', 'pending') AND assignee_id IS NULL),"
         " sum(status IN ('resolved', 'closed'))"
         " FROM conversations", {"agent_id": agent_id})

@@ -33,4 +33,5 @@ async def get_conversation(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"conversation {cid} does not exist")
     after = int_param(request.query.get("after"), "after", default=0)
     messages = await messages_repo.after(db, cid, after)
-    return web.json_response({"conversation": found, "messages": [m.to_json() for m in messages]})
+    return web.json_response({"conversation": found, "messages": [m.to_json() for m in messages],
+                              "participants": await conversations_repo.participants(db, cid)})

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.customers import TIERS
+from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
@@ -78,7 +79,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "items": await conversations_repo.inbox(db, view, agent["id"]),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
-        "rating": None,
+        "rating": None, "participants": [], "colleagues": [],
         "tiers": TIERS,
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
@@ -91,6 +92,9 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        messages=await messages_repo.after(db, selected),
                        customer=await customers_repo.get(db, conversation["customer_id"]),
                        history=await customers_repo.conversations(db, conversation["customer_id"]),
+                       participants=await conversations_repo.participants(db, selected),
+                       colleagues=[a for a in await agents_repo.list_all(db)
+                                   if a["active"] and a["id"] != agent["id"]],
                        **_from_events(await events_repo.for_conversation(db, selected)))
     return render(request, "desk/inbox.html", context)
 
@@ -154,6 +158,27 @@ async def assign(request: web.Request) -> web.Response:
             raise web.HTTPForbidden(text="Only managers release another agent's conversation.")
     changed = await services.conversations.assign(cid, agent_id, actor(request))
     return _done(request, cid, {"changed": changed, "assignee_id": agent_id})
+
+
+@requires("agent")
+async def transfer(request: web.Request) -> web.Response:
+    """Hand a conversation to a colleague with a note only agents see."""
+    cid = conversation_id(request)
+    data = await payload(request)
+    to = int_param(str(data.get("agent_id", "")), "agent_id", minimum=1)
+    await request.app[SERVICES].conversations.transfer(cid, to, actor(request),
+                                                       _text_field(data, "note"))
+    return _done(request, cid, {"assignee_id": to})
+
+
+@requires("agent")
+async def invite(request: web.Request) -> web.Response:
+    """Bring a second agent into the conversation."""
+    cid = conversation_id(request)
+    data = await payload(request)
+    who = int_param(str(data.get("agent_id", "")), "agent_id", minimum=1)
+    joined = await request.app[SERVICES].conversations.invite(cid, who, actor(request))
+    return _done(request, cid, {"joined": joined})
 
 
 @requires("agent")

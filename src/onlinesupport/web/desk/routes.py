@@ -24,6 +24,8 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/conversations/{id:\d+}", inbox.conversation, name="conversation"),
         web.post(r"/conversations/{id:\d+}/messages", inbox.post_message),
         web.post(r"/conversations/{id:\d+}/assign", inbox.assign),
+        web.post(r"/conversations/{id:\d+}/transfer", inbox.transfer),
+        web.post(r"/conversations/{id:\d+}/invite", inbox.invite),
         web.post(r"/conversations/{id:\d+}/resolve", inbox.resolve),
         web.post(r"/conversations/{id:\d+}/reopen", inbox.reopen),
         web.post(r"/customers/{id:\d+}", inbox.update_customer),
