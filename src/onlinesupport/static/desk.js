@@ -8,7 +8,8 @@ const csrf = body.dataset.csrf;
 const view = body.dataset.view || "open";
 const conversationId = body.dataset.conversation ? Number(body.dataset.conversation) : null;
 let lastSeq = Number(body.dataset.lastSeq || 0);
-let lastEventId = Number(body.dataset.since || 0);
+// Pages that show no events (search) start from wherever the server is now.
+let lastEventId = body.dataset.since === undefined ? null : Number(body.dataset.since);
 const live = document.getElementById("live");
 
 function randomId() {
@@ -298,7 +299,8 @@ function setLive(up) {
 let attempt = 0;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  socket = new WebSocket(`${scheme}//${location.host}/api/ws?since=${lastEventId}`);
+  const since = lastEventId === null ? "" : `?since=${lastEventId}`;
+  socket = new WebSocket(`${scheme}//${location.host}/api/ws${since}`);
   socket.addEventListener("open", () => {
     attempt = 0;
     setLive(true);
@@ -307,6 +309,7 @@ function connect() {
   socket.addEventListener("message", (message) => {
     const data = JSON.parse(message.data);
     if (data.type === "reset") { location.reload(); return; }
+    if (data.type === "hello") { if (lastEventId === null) lastEventId = data.since; return; }
     if (data.type === "notice") {
       if (data.notice === "typing" && data.conversation_id === conversationId) showTyping();
       return;

@@ -7,6 +7,9 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
+
+from onlinesupport.store.search import MARK_END, MARK_START
 
 
 def _load(name: str) -> tuple[str, None, Any]:
@@ -23,7 +26,14 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters["when"] = lambda ts: (ts or "")[:16].replace("T", " ")
+    env.filters["highlight"] = highlight
     return env
+
+
+def highlight(snippet: str) -> Markup:
+    """A search snippet, escaped, with its match markers turned into <mark>."""
+    escaped = str(escape(snippet or ""))
+    return Markup(escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
 
 
 TEMPLATES = web.AppKey("templates", jinja2.Environment)

@@ -6,7 +6,16 @@ from importlib import resources
 
 from aiohttp import web
 
-from onlinesupport.web.desk import admin, api, canned_pages, inbox, signin, socket, widget_admin
+from onlinesupport.web.desk import (
+    admin,
+    api,
+    canned_pages,
+    inbox,
+    search_page,
+    signin,
+    socket,
+    widget_admin,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -29,6 +38,7 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/conversations/{id:\d+}/resolve", inbox.resolve),
         web.post(r"/conversations/{id:\d+}/reopen", inbox.reopen),
         web.post(r"/customers/{id:\d+}", inbox.update_customer),
+        web.get("/search", search_page.search_page, name="search"),
         web.get("/canned", canned_pages.canned_page, name="canned"),
         web.post("/canned", canned_pages.add_canned),
         web.post(r"/canned/{id:\d+}/delete", canned_pages.delete_canned),
