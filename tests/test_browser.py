@@ -112,3 +112,32 @@ async def test_a_reply_written_while_offline_is_sent_once_after_retry(
         "SELECT body FROM messages WHERE conversation_id = ? AND author_type = 'agent'",
         (opened.conversation_id,))
     assert [r["body"] for r in rows] == ["Are you still there?"]
+
+
+async def test_switching_chats_keeps_a_half_written_reply_and_shows_what_is_new(
+        server: Server, personas: Personas, new_page) -> None:
+    conversations = server.services.conversations
+    first = await conversations.open(channel="chat", customer_name="Ann", body="Question one")
+    await conversations.open(channel="chat", customer_name="Ben", body="Question two")
+    page = await new_page()
+    await _sign_in(page, server, "amy@example.com")
+    ann = page.locator("#conversation-list li", has_text="Ann")
+    ben = page.locator("#conversation-list li", has_text="Ben")
+    await expect(ann.locator(".unread")).to_have_text("1 new")
+    await ann.get_by_role("link").click()
+    await expect(ann.locator(".unread")).to_be_hidden()
+    await page.get_by_label("Reply").fill("Half a reply to Ann")
+    await ben.get_by_role("link").click()
+    await expect(page.locator("#messages")).to_contain_text("Question two")
+    await expect(page.get_by_label("Reply")).to_have_value("")
+    await expect(ann.locator(".unread")).to_be_hidden()
+    await conversations.post(first.conversation_id, Actor.customer(first.customer_id), "Hello?")
+    await expect(ann.locator(".unread")).to_have_text("1 new")
+    await expect(ben.locator(".unread")).to_be_hidden()
+    await ann.get_by_role("link").click()
+    await expect(page.get_by_label("Reply")).to_have_value("Half a reply to Ann")
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text(["Half a reply to Ann"])
+    await ben.get_by_role("link").click()
+    await ann.get_by_role("link").click()
+    await expect(page.get_by_label("Reply")).to_have_value("")

@@ -55,15 +55,40 @@ async function api(path, options = {}) {
   return data;
 }
 
+// ---- what this agent has seen, and unsent drafts (kept in this browser) -------------------
+
+const seenKey = (id) => `onlinesupport:seen:${id}`;
+const draftKey = (id) => `onlinesupport:draft:${id}`;
+
+function markUnread(link) {
+  const id = link.dataset.conversationId;
+  const total = Number(link.dataset.lastSeq || 0);
+  const seen = Number(localStorage.getItem(seenKey(id)) || 0);
+  const badge = link.querySelector(".unread");
+  const fresh = Number(id) === conversationId ? 0 : Math.max(0, total - seen);
+  badge.hidden = fresh === 0;
+  badge.textContent = `${fresh} new`;
+  link.classList.toggle("has-unread", fresh > 0);
+}
+
+function markSeen() {
+  if (conversationId) localStorage.setItem(seenKey(conversationId), String(lastSeq));
+}
+
+document.querySelectorAll("#conversation-list a[data-conversation-id]").forEach(markUnread);
+markSeen();
+
 // ---- inbox list -------------------------------------------------------------------------
 
 function renderInbox(data) {
   const list = document.getElementById("conversation-list");
   if (!list) return;
   const items = data.conversations.map((c) => {
-    const link = el("a", { href: `/conversations/${c.id}?view=${view}`, "data-conversation-id": String(c.id) },
+    const link = el("a", { href: `/conversations/${c.id}?view=${view}`, "data-conversation-id": String(c.id),
+      "data-last-seq": String(c.last_seq) },
       el("span", { class: "row1" },
         el("strong", { class: "who", text: c.customer_name || "Unknown customer" }),
+        el("span", { class: "unread", hidden: "" }),
         el("span", { class: "channel", text: c.channel })),
       el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
       el("span", { class: "row3" },
@@ -71,6 +96,7 @@ function renderInbox(data) {
         el("time", { datetime: c.last_message_at, text: formatTime(c.last_message_at) })));
     const item = el("li", {}, link);
     if (c.id === conversationId) item.setAttribute("aria-current", "true");
+    markUnread(link);
     return item;
   });
   if (items.length === 0) items.push(el("li", { class: "empty", id: "empty-inbox", text: "No conversations here." }));
@@ -108,6 +134,7 @@ function appendMessage(m) {
     head, el("div", { class: "msg-body", text: m.body }));
   list.append(item);
   lastSeq = Math.max(lastSeq, m.seq);
+  markSeen();
   list.scrollTop = list.scrollHeight;
 }
 
@@ -131,6 +158,12 @@ if (composer) {
   const error = document.getElementById("composer-error");
   // One id per message being written: a retry after a network error cannot post it twice.
   let pendingId = randomId();
+  // A half-written reply survives moving to another conversation and back.
+  textarea.value = localStorage.getItem(draftKey(conversationId)) || "";
+  textarea.addEventListener("input", () => {
+    if (textarea.value) localStorage.setItem(draftKey(conversationId), textarea.value);
+    else localStorage.removeItem(draftKey(conversationId));
+  });
   let sending = false;
   async function send(kind) {
     const text = textarea.value;
@@ -144,7 +177,10 @@ if (composer) {
         body: JSON.stringify({ body: text, kind, client_id: pendingId }),
       });
       appendMessage(data.message);
-      if (textarea.value === text) textarea.value = "";
+      if (textarea.value === text) {
+        textarea.value = "";
+        localStorage.removeItem(draftKey(conversationId));
+      }
       pendingId = randomId();
     } catch (e) {
       error.textContent = `Not sent: ${e.message} Your text is kept; try again.`;
