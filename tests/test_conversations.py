@@ -180,3 +180,36 @@ async def test_transfer_and_invite_record_events_and_tell_the_chat(services: Ser
     from onlinesupport.store import conversations as conversations_repo
     assert [c["id"] for c in await conversations_repo.inbox(services.db, "mine", bob_id)] == [cid]
     assert [c["id"] for c in await conversations_repo.inbox(services.db, "mine", amy.id)] == []
+
+
+async def test_a_script_asks_its_questions_one_answer_at_a_time(services: Services) -> None:
+    amy = await _agent(services)
+    script_id = await services.scripts.add("Returns", "Order number?\n\nWhat is wrong with it?\nPhoto?")
+    opened = await services.conversations.open(channel="chat", customer_name="Carla", body="Broken")
+    cid, carla = opened.conversation_id, Actor.customer(opened.customer_id)
+
+    async def bodies() -> list[str]:
+        return [m.body for m in await messages_repo.after(services.db, cid)]
+
+    await services.conversations.start_script(cid, script_id, amy)
+    assert (await bodies())[-1] == "Order number?"
+    with pytest.raises(InvalidCommand, match="running in this conversation already"):
+        await services.conversations.start_script(cid, script_id, amy)
+    await services.conversations.post(cid, carla, "1042")
+    assert (await bodies())[-2:] == ["1042", "What is wrong with it?"]
+    await services.conversations.skip_question(cid, amy)
+    assert (await bodies())[-1] == "Photo?"
+    await services.conversations.post(cid, carla, "no photo, sorry")
+    await services.conversations.post(cid, carla, "anything else?")
+    assert (await bodies())[-2:] == ["no photo, sorry", "anything else?"], "the script is done"
+    types = [e.type for e in await events_repo.for_conversation(services.db, cid)
+             if e.type.startswith("script.")]
+    assert types == ["script.started", "script.advanced", "script.advanced", "script.advanced",
+                     "script.finished"]
+    authors = {m.author_name for m in await messages_repo.after(services.db, cid)
+               if m.body.endswith("?") and m.author_type == "agent"}
+    assert authors == {"Amy"}
+    with pytest.raises(InvalidCommand, match="no script is running"):
+        await services.conversations.skip_question(cid, amy)
+    with pytest.raises(InvalidCommand, match="one per line"):
+        await services.scripts.add("Empty", "\n  \n")

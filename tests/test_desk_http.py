@@ -332,3 +332,25 @@ async def test_the_customer_panel_shows_history_across_channels_and_edits_the_pr
         ("visitor", "v-123"), ("email", "oscar@example.com")}
     bad = await desk.post(path, {**fields, "email": "", "tier": "gold"})
     assert bad.status == 400 and "tier must be one of" in await bad.text()
+
+
+async def test_managers_keep_the_scripts_and_agents_use_them(server: Server, personas: Personas,
+                                                             client_factory) -> None:
+    amy: Desk = client_factory(server.desk_url)
+    await amy.signin("amy@example.com")
+    fields = {"title": "Returns", "questions": "Order number?\nWhat is wrong?"}
+    assert (await amy.post("/scripts", fields)).status == 403
+    max_: Desk = client_factory(server.desk_url)
+    await max_.signin("max@example.com")
+    assert (await max_.post("/scripts", fields)).status == 303
+    duplicate = await max_.post("/scripts", fields)
+    assert duplicate.status == 400 and "exists already" in await duplicate.text()
+    page = await (await amy.get("/scripts")).text()
+    assert "<li>What is wrong?</li>" in page and "Add a script" not in page
+    opened = await server.services.conversations.open(channel="chat", body="hi")
+    response = await amy.post_json(f"/conversations/{opened.conversation_id}/script/start",
+                                   {"script_id": "1"})
+    assert response.status == 200
+    stop = await amy.post_json(f"/conversations/{opened.conversation_id}/script/stop", {})
+    assert stop.status == 200
+    assert (await amy.get(f"/conversations/{opened.conversation_id}/script/stop")).status == 405

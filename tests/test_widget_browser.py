@@ -270,3 +270,32 @@ async def test_two_agents_in_one_chat_and_a_transfer(server: Server, personas: P
     await expect(amy.locator("#messages .msg-note .msg-body")).to_have_text(["Replacement approved, please ship"])
     await expect(widget.locator(".log .note", has_text="Max Manager has taken over the chat.")).to_be_visible()
     await expect(widget.locator(".log")).not_to_contain_text("Replacement approved")
+
+
+async def test_an_agent_runs_a_scripted_question_sequence(server: Server, personas: Personas,
+                                                          website: str, new_page) -> None:
+    await server.services.scripts.add("Warranty", "What is the serial number?\nWhen did you buy it?")
+    agent = await desk_page(new_page, server)
+    visitor = await new_page()
+    await visitor.goto(website + "/")
+    await start_chat(visitor, "My kettle stopped working")
+    await agent.locator("#conversation-list a", has_text="Nora").click()
+    await agent.get_by_text("Script…").click()
+    await agent.get_by_role("button", name="Start script").click()
+    await expect(agent.locator("#script-progress")).to_have_text(
+        "Script “Warranty”: 1 of 2 questions sent")
+    widget = visitor.locator("[data-onlinesupport]")
+    answers = widget.locator(".log .m:not(.me)")
+    await expect(answers).to_have_text(["Amy AgentWhat is the serial number?"])
+    box = widget.locator(".chat textarea")
+    await box.fill("SN-778")
+    await box.press("Enter")
+    await expect(answers).to_have_text(["Amy AgentWhat is the serial number?",
+                                        "Amy AgentWhen did you buy it?"])
+    await expect(agent.locator("#script-progress")).to_have_text(
+        "Script “Warranty”: 2 of 2 questions sent")
+    await box.fill("In March")
+    await box.press("Enter")
+    await expect(agent.locator("#script-bar")).to_be_hidden()
+    await expect(agent.locator("#messages .msg-customer .msg-body")).to_have_text(
+        ["My kettle stopped working", "SN-778", "In March"])

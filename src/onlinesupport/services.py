@@ -16,6 +16,7 @@ from onlinesupport.config import Config
 from onlinesupport.conversations import Conversations
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
+from onlinesupport.scripts import Scripts
 from onlinesupport.store import Database
 
 
@@ -46,6 +47,7 @@ class Services:
     accounts: Accounts
     customers: Customers
     canned: CannedReplies
+    scripts: Scripts
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -66,6 +68,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         yield Services(config=config, clock=clock, db=db, hub=hub,
                        conversations=Conversations(db, hub, clock),
                        accounts=Accounts(db, clock, key), customers=Customers(db),
-                       canned=CannedReplies(db, clock), secret_key=key)
+                       canned=CannedReplies(db, clock), scripts=Scripts(db, clock),
+                       secret_key=key)
     finally:
         await db.close()

@@ -20,6 +20,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 
@@ -194,6 +195,8 @@ class Conversations:
                 conversations_repo.update(conn, conversation_id, now, first_response_at=now)
                 events.append(events_repo.append(conn, conversation_id, "conversation.first_response",
                                                  actor.type, actor.id, now))
+            if actor.type == "customer":
+                self._next_question(conn, now, events, conversation_id)
             return Posted(message, duplicate=False)
 
         return await self._run(command)
@@ -285,6 +288,61 @@ class Conversations:
             return True
 
         return await self._run(command)
+
+    async def start_script(self, conversation_id: int, script_id: int, actor: Actor) -> None:
+        """Send the script's first question; each customer answer sends the next one."""
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            conversations_repo.lock(conn, conversation_id)
+            if scripts_repo.running(conn, conversation_id) is not None:
+                raise InvalidCommand("a script is running in this conversation already; stop it first")
+            title, _ = scripts_repo.questions(conn, script_id)
+            scripts_repo.start(conn, conversation_id, script_id, actor.id, now)
+            events.append(events_repo.append(conn, conversation_id, "script.started", actor.type,
+                                             actor.id, now, {"script_id": script_id, "title": title}))
+            self._next_question(conn, now, events, conversation_id)
+
+        await self._run(command)
+
+    async def skip_question(self, conversation_id: int, actor: Actor) -> None:
+        """Send the script's next question now, without waiting for the answer."""
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            if scripts_repo.running(conn, conversation_id) is None:
+                raise InvalidCommand("no script is running in this conversation")
+            self._next_question(conn, now, events, conversation_id)
+
+        await self._run(command)
+
+    async def stop_script(self, conversation_id: int, actor: Actor) -> None:
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            if scripts_repo.running(conn, conversation_id) is None:
+                return
+            scripts_repo.stop(conn, conversation_id)
+            events.append(events_repo.append(conn, conversation_id, "script.stopped", actor.type,
+                                             actor.id, now))
+
+        await self._run(command)
+
+    def _next_question(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                       conversation_id: int) -> None:
+        """If a script runs here, send its next question as the agent who started it."""
+        state = scripts_repo.running(conn, conversation_id)
+        if state is None:
+            return
+        title, questions = scripts_repo.questions(conn, state["script_id"])
+        position = state["position"]
+        if position >= len(questions):
+            scripts_repo.stop(conn, conversation_id)
+            events.append(events_repo.append(conn, conversation_id, "script.finished", "system",
+                                             None, now, {"title": title}))
+            return
+        agent = agents_repo.lock(conn, state["agent_id"])
+        self._insert_message(conn, now, events, conversation_id,
+                             Actor.agent(agent["id"], agent["name"]), "message",
+                             questions[position], None)
+        scripts_repo.advance(conn, conversation_id, position + 1)
+        events.append(events_repo.append(conn, conversation_id, "script.advanced", "system", None,
+                                         now, {"title": title, "sent": position + 1,
+                                               "total": len(questions)}))
 
     def _active_agent(self, conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
         agent = agents_repo.lock(conn, agent_id)

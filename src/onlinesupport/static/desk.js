@@ -357,6 +357,14 @@ function connect() {
     refreshInboxSoon();
     if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
     if (event.conversation_id !== conversationId) return;
+    if (event.type === "script.advanced") {
+      const progress = document.getElementById("script-progress");
+      if (progress) progress.textContent = `Script “${event.data.title}”: ${event.data.sent} of ${event.data.total} questions sent`;
+    }
+    if (event.type === "script.finished" || event.type === "script.stopped") {
+      const bar = document.getElementById("script-bar");
+      if (bar) bar.hidden = true;
+    }
     if (event.type === "conversation.rated") {
       const rating = document.getElementById("rating");
       if (rating) {

@@ -18,6 +18,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.conversations import VIEWS
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
@@ -79,7 +80,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "items": await conversations_repo.inbox(db, view, agent["id"]),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
-        "rating": None, "participants": [], "colleagues": [],
+        "rating": None, "participants": [], "colleagues": [], "script": None, "scripts": [],
         "tiers": TIERS,
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
@@ -93,6 +94,8 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        customer=await customers_repo.get(db, conversation["customer_id"]),
                        history=await customers_repo.conversations(db, conversation["customer_id"]),
                        participants=await conversations_repo.participants(db, selected),
+                       script=await scripts_repo.progress(db, selected),
+                       scripts=await scripts_repo.list_all(db),
                        colleagues=[a for a in await agents_repo.list_all(db)
                                    if a["active"] and a["id"] != agent["id"]],
                        **_from_events(await events_repo.for_conversation(db, selected)))
@@ -121,7 +124,7 @@ def _from_events(events: list[Event]) -> dict[str, Any]:
             "rating": ratings[-1] if ratings else None}
 
 
-def _done(request: web.Request, cid: int, body: dict[str, Any]) -> web.Response:
+def respond(request: web.Request, cid: int, body: dict[str, Any]) -> web.Response:
     if wants_json(request):
         return web.json_response(body)
     view = request.query.get("view", "open")
@@ -136,7 +139,7 @@ async def post_message(request: web.Request) -> web.Response:
     posted = await request.app[SERVICES].conversations.post(
         cid, actor(request), _text_field(data, "body"), kind=kind,
         client_id=_text_field(data, "client_id") or None)
-    return _done(request, cid, {"message": posted.message.to_json(),
+    return respond(request, cid, {"message": posted.message.to_json(),
                                 "duplicate": posted.duplicate})
 
 
@@ -157,7 +160,7 @@ async def assign(request: web.Request) -> web.Response:
         if current is not None and current["assignee_id"] not in (agent["id"], None):
             raise web.HTTPForbidden(text="Only managers release another agent's conversation.")
     changed = await services.conversations.assign(cid, agent_id, actor(request))
-    return _done(request, cid, {"changed": changed, "assignee_id": agent_id})
+    return respond(request, cid, {"changed": changed, "assignee_id": agent_id})
 
 
 @requires("agent")
@@ -168,7 +171,7 @@ async def transfer(request: web.Request) -> web.Response:
     to = int_param(str(data.get("agent_id", "")), "agent_id", minimum=1)
     await request.app[SERVICES].conversations.transfer(cid, to, actor(request),
                                                        _text_field(data, "note"))
-    return _done(request, cid, {"assignee_id": to})
+    return respond(request, cid, {"assignee_id": to})
 
 
 @requires("agent")
@@ -178,21 +181,21 @@ async def invite(request: web.Request) -> web.Response:
     data = await payload(request)
     who = int_param(str(data.get("agent_id", "")), "agent_id", minimum=1)
     joined = await request.app[SERVICES].conversations.invite(cid, who, actor(request))
-    return _done(request, cid, {"joined": joined})
+    return respond(request, cid, {"joined": joined})
 
 
 @requires("agent")
 async def resolve(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     changed = await request.app[SERVICES].conversations.resolve(cid, actor(request))
-    return _done(request, cid, {"changed": changed, "status": "resolved"})
+    return respond(request, cid, {"changed": changed, "status": "resolved"})
 
 
 @requires("agent")
 async def reopen(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     changed = await request.app[SERVICES].conversations.reopen(cid, actor(request))
-    return _done(request, cid, {"changed": changed, "status": "open"})
+    return respond(request, cid, {"changed": changed, "status": "open"})
 
 
 @requires("agent")
@@ -225,7 +228,7 @@ async def create_conversation(request: web.Request) -> web.Response:
                       {"agent": request[AGENT], "values": values, "error": str(exc)}, status=400)
     await services.conversations.assign(opened.conversation_id, request[AGENT]["id"],
                                         actor(request))
-    return _done(request, opened.conversation_id, {"conversation_id": opened.conversation_id})
+    return respond(request, opened.conversation_id, {"conversation_id": opened.conversation_id})
 
 
 @requires("agent")
@@ -237,4 +240,4 @@ async def update_customer(request: web.Request) -> web.Response:
         customer_id, name=_text_field(data, "name"), email=_text_field(data, "email"),
         tier=_text_field(data, "tier"), tags=_text_field(data, "tags"))
     back = int_param(_text_field(data, "conversation_id"), "conversation_id", minimum=1)
-    return _done(request, back, {"customer_id": customer_id})
+    return respond(request, back, {"customer_id": customer_id})

@@ -1,0 +1,62 @@
+"""Scripted question sequences and the one a conversation is running."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
+
+
+def create(conn: sqlite3.Connection, title: str, questions: list[str], now: str) -> int:
+    return conn.execute("INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
+                        (title, json.dumps(questions), now)).lastrowid
+
+
+def delete(conn: sqlite3.Connection, script_id: int) -> None:
+    conn.execute("DELETE FROM scripts WHERE id = ?", (script_id,))
+
+
+def questions(conn: sqlite3.Connection, script_id: int) -> tuple[str, list[str]]:
+    row = conn.execute("SELECT title, questions FROM scripts WHERE id = ?", (script_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"script {script_id} does not exist")
+    return row[0], json.loads(row[1])
+
+
+def running(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM conversation_scripts WHERE conversation_id = ?",
+                        (conversation_id,)).fetchone()
+
+
+def start(conn: sqlite3.Connection, conversation_id: int, script_id: int, agent_id: int,
+          now: str) -> None:
+    conn.execute("INSERT INTO conversation_scripts (conversation_id, script_id, position, agent_id,"
+                 " started_at) VALUES (?, ?, 0, ?, ?)", (conversation_id, script_id, agent_id, now))
+
+
+def advance(conn: sqlite3.Connection, conversation_id: int, position: int) -> None:
+    conn.execute("UPDATE conversation_scripts SET position = ? WHERE conversation_id = ?",
+                 (position, conversation_id))
+
+
+def stop(conn: sqlite3.Connection, conversation_id: int) -> None:
+    conn.execute("DELETE FROM conversation_scripts WHERE conversation_id = ?", (conversation_id,))
+
+
+async def list_all(db: Database) -> list[dict[str, Any]]:
+    rows = await db.fetch_all("SELECT id, title, questions FROM scripts ORDER BY title")
+    return [{**dict(r), "questions": json.loads(r["questions"])} for r in rows]
+
+
+async def progress(db: Database, conversation_id: int) -> dict[str, Any] | None:
+    """The script a conversation runs: title, questions sent so far, how many in all."""
+    row = await db.fetch_one(
+        "SELECT s.title, s.questions, cs.position FROM conversation_scripts cs"
+        " JOIN scripts s ON s.id = cs.script_id WHERE cs.conversation_id = ?", (conversation_id,))
+    if row is None:
+        return None
+    return {"title": row["title"], "sent": row["position"],
+            "total": len(json.loads(row["questions"]))}
