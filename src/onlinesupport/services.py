@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from onlinesupport import datadir
 from onlinesupport.accounts import Accounts
+from onlinesupport.attachments import FileStore
 from onlinesupport.canned import CannedReplies
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock
@@ -48,6 +49,7 @@ class Services:
     customers: Customers
     canned: CannedReplies
     scripts: Scripts
+    files: FileStore
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -69,6 +71,6 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        conversations=Conversations(db, hub, clock),
                        accounts=Accounts(db, clock, key), customers=Customers(db),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock),
-                       secret_key=key)
+                       files=FileStore(config.data_dir / "attachments", key), secret_key=key)
     finally:
         await db.close()

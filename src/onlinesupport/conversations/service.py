@@ -8,19 +8,21 @@ and the web handlers all change conversations through this class, never through 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.hub import Hub
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
+from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import scripts as scripts_repo
+from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 
@@ -157,21 +159,38 @@ class Conversations:
 
     def _insert_message(self, conn: sqlite3.Connection, now: str, events: list[Event],
                         conversation_id: int, actor: Actor, kind: str, body: str,
-                        client_id: str | None, seq: int | None = None) -> Message:
+                        client_id: str | None, seq: int | None = None,
+                        files: Sequence[StoredFile] = ()) -> Message:
         if seq is None:
             seq = conversations_repo.take_seq(conn, conversation_id, now)["last_seq"]
         message = messages_repo.insert(
             conn, conversation_id=conversation_id, seq=seq, author_type=actor.type,
             author_id=actor.id, kind=kind, body=body, client_id=client_id, now=now,
             author_name=actor.name)
+        if files:
+            linked = []
+            for file in files:
+                attachment_id = attachments_repo.insert(
+                    conn, message_id=message.id, filename=file.filename,
+                    content_type=file.content_type, size=file.size, sha256=file.sha256,
+                    storage_name=file.storage_name, now=now)
+                linked.append({"id": attachment_id, "message_id": message.id,
+                               "filename": file.filename, "content_type": file.content_type,
+                               "size": file.size, "storage_name": file.storage_name})
+            message = replace(message, attachments=tuple(linked))
         events.append(events_repo.append(
             conn, conversation_id, "message.posted", actor.type, actor.id, now,
             {"seq": seq, "kind": kind, "message_id": message.id}, message=message))
         return message
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,
-                   kind: str = "message", client_id: str | None = None) -> Posted:
-        """Add a message or an internal note; a retry with the same `client_id` adds nothing."""
+                   kind: str = "message", client_id: str | None = None,
+                   files: Sequence[StoredFile] = ()) -> Posted:
+        """Add a message or an internal note; a retry with the same `client_id` adds nothing.
+
+        `files` are already in the data folder; they are linked to the message in the same
+        transaction. On a duplicate they are not linked, and the caller removes them.
+        """
         if kind not in ("message", "note"):
             raise InvalidCommand("kind must be message or note")
         if kind == "note" and actor.type != "agent":
@@ -190,7 +209,7 @@ class Conversations:
                 events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
                                                  actor.type, actor.id, now))
             message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
-                                           client_id, seq=conversation["last_seq"])
+                                           client_id, seq=conversation["last_seq"], files=files)
             if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
                 conversations_repo.update(conn, conversation_id, now, first_response_at=now)
                 events.append(events_repo.append(conn, conversation_id, "conversation.first_response",

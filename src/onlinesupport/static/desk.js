@@ -130,8 +130,14 @@ function appendMessage(m) {
     el("strong", { text: m.author_name || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
     el("time", { datetime: m.created_at, text: formatTime(m.created_at) }));
+  const content = m.attachments && m.attachments.length
+    ? el("div", { class: "files" }, ...m.attachments.map((a) => el("a",
+      { href: `/attachments/${a.id}`, class: "file", target: "_blank", rel: "noopener" },
+      a.content_type.startsWith("image/") ? el("img", { src: `/attachments/${a.id}`, alt: a.filename, class: "thumb" }) : null,
+      el("span", { text: `${a.filename} (${(a.size / 1024).toFixed(1)} KB)` }))))
+    : el("div", { class: "msg-body", text: m.body });
   const item = el("li", { class: `msg msg-${m.author_type} msg-${m.kind}`, "data-seq": String(m.seq) },
-    head, el("div", { class: "msg-body", text: m.body }));
+    head, content);
   list.append(item);
   lastSeq = Math.max(lastSeq, m.seq);
   markSeen();

@@ -50,6 +50,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 .row{flex-direction:row;align-items:flex-end}
 .row button{width:auto;padding:8px 14px}
 .err{color:#b3261e;font-size:13px;margin:0}
+.clip{background:none!important;color:#5d6678!important;padding:8px 4px!important}
+.m img{display:block;max-width:100%;max-height:200px;border-radius:8px;margin-top:4px}
+.m a{color:inherit}
 :focus-visible{outline:3px solid #8ab4f8;outline-offset:1px}
 @media (max-width:480px){.panel{left:0;right:0;bottom:0;width:100%;height:100%;max-height:100%;border-radius:0}}
 </style>
@@ -61,7 +64,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 <form class="pre" hidden><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">Email<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>Your question<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Start chat</button></form>
 <form class="off" hidden><p class="note offtext"></p><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label>Email<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label>Message<textarea name="body" rows="4" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Send message</button></form>
 <form class="rate" hidden><p class="note">How was this chat?</p><div class="stars" role="group" aria-label="Rating from 1 to 5"></div><label>Anything to add? (optional)<textarea name="comment" rows="2" maxlength="1000"></textarea></label><p class="err" role="alert"></p><button type="submit">Send rating</button><button type="button" class="again">Start a new chat</button></form>
-<form class="chat row" hidden><label style="flex:1">
+<form class="chat row" hidden><button type="button" class="clip" aria-label="Send a file" title="Send a file"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><input type="file" class="pick" hidden accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"><label style="flex:1">
 <span style="position:absolute;left:-9999px">Message</span><textarea name="body" rows="2" maxlength="20000" placeholder="Type a message…" required></textarea></label><button type="submit">Send</button></form>
 </section>`;
   const $ = (s) => root.querySelector(s);
@@ -144,7 +147,15 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (pending) { pending.classList.remove("pending"); pending.removeAttribute("data-cid"); return; }
     if (typingNote) { typingNote.remove(); typingNote = null; }
     if (m.author_type === "system") { note(m.body); return; }
-    bubble(mine ? "me" : "", m.body, mine ? "" : m.author_name);
+    const li = bubble(mine ? "me" : "", (m.attachments || []).length ? "" : m.body, mine ? "" : m.author_name);
+    for (const a of m.attachments || []) {
+      const link = document.createElement("a");
+      link.href = base.origin + a.url; link.target = "_blank"; link.rel = "noopener";
+      if (a.content_type.startsWith("image/")) {
+        const img = document.createElement("img"); img.src = link.href; img.alt = a.filename; link.append(img);
+      } else link.textContent = a.filename;
+      li.append(link);
+    }
     if (!mine) { beep(); if (panel.hidden) setUnread(unread + 1); }
   }
   function onAck(a) {
@@ -230,6 +241,22 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (!body) return;
     queue({ type: state.conversation_id ? "send" : "start", kind: "send", body });
     input.value = "";
+  });
+  const pick = chat.querySelector(".pick");
+  chat.querySelector(".clip").addEventListener("click", () => pick.click());
+  pick.addEventListener("change", async () => {
+    const file = pick.files[0];
+    pick.value = "";
+    if (!file || !state.conversation_id) return;
+    const sending = note("Sending " + file.name + "…");
+    const form = new FormData();
+    form.append("token", state.token); form.append("conversation_id", String(state.conversation_id));
+    form.append("client_id", newId()); form.append("file", file);
+    try {
+      const r = await fetch(base.origin + "/widget/upload", { method: "POST", body: form, headers: { Accept: "application/json" } });
+      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || "The file could not be sent.");
+      sending.remove();
+    } catch (e) { sending.textContent = e.message; }
   });
   input.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); chat.requestSubmit(); } });
   input.addEventListener("input", () => {

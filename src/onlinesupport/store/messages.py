@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store.database import Database
 
 
@@ -21,12 +22,16 @@ class Message:
     client_id: str | None
     created_at: str
     author_name: str = ""
+    attachments: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "conversation_id": self.conversation_id, "seq": self.seq,
                 "author_type": self.author_type, "author_id": self.author_id,
                 "author_name": self.author_name, "kind": self.kind, "body": self.body,
-                "client_id": self.client_id, "created_at": self.created_at}
+                "client_id": self.client_id, "created_at": self.created_at,
+                "attachments": [{"id": a["id"], "filename": a["filename"],
+                                 "content_type": a["content_type"], "size": a["size"]}
+                                for a in self.attachments]}
 
 
 _SELECT = ("SELECT m.*, CASE m.author_type WHEN 'agent' THEN a.name WHEN 'customer' THEN cu.name"
@@ -77,4 +82,6 @@ async def after(db: Database, conversation_id: int, after_seq: int = 0,
                 limit: int = 1000) -> list[Message]:
     rows = await db.fetch_all(f"{_SELECT} WHERE m.conversation_id = ? AND m.seq > ?"
                               " ORDER BY m.seq LIMIT ?", (conversation_id, after_seq, limit))
-    return [_from_row(r) for r in rows]
+    messages = [_from_row(r) for r in rows]
+    files = await attachments_repo.for_messages(db, [m.id for m in messages])
+    return [replace(m, attachments=tuple(files[m.id])) if m.id in files else m for m in messages]

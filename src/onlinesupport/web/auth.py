@@ -116,8 +116,10 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return await handler(request)
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.content_type in ("application/x-www-form-urlencoded",
-                                                 "multipart/form-data"):
+    if sent is None and request.content_type == "multipart/form-data":
+        # Uploads are streamed, never parsed here: their token rides in the query string.
+        sent = request.query.get(CSRF_FIELD)
+    elif sent is None and request.content_type == "application/x-www-form-urlencoded":
         form = await request.post()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None

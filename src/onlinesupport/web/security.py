@@ -63,7 +63,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise
         response = error_response(request, exc.status, _message(exc))
-        for name in ("Retry-After", "Allow"):
+        for name in ("Retry-After", "Allow", "Access-Control-Allow-Origin", "Vary"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response

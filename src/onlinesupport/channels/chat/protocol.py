@@ -11,7 +11,7 @@ Client → server (JSON objects with a `type`):
   page    {url, title}                             the visitor opened another page of the site
 Server → client:
   welcome {token, conversation_id, agents_online, widget}
-  message {seq, author_type, author_name, body, created_at, client_id}
+  message {seq, author_type, author_name, body, created_at, client_id, attachments}
   ack     {client_id, conversation_id, seq}        sent only after the commit
   typing  {name}                                   an agent is typing
   ended   {}                                       the chat was ended (by either side)
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from onlinesupport.attachments import FileStore
 from onlinesupport.channels.chat import tokens
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
@@ -65,6 +66,7 @@ class ChatContext:
     conversations: Conversations
     presence: Presence
     secret_key: bytes
+    files: FileStore
     message_limit: Throttle
 
 
@@ -183,7 +185,11 @@ class VisitorSession:
             "type": "message", "seq": message.seq, "author_type": message.author_type,
             "author_name": message.author_name if message.author_type == "agent" else "",
             "body": message.body, "created_at": message.created_at,
-            "client_id": message.client_id if message.author_type == "customer" else None})
+            "client_id": message.client_id if message.author_type == "customer" else None,
+            "attachments": [{"filename": a["filename"], "content_type": a["content_type"],
+                             "size": a["size"],
+                             "url": f"/widget/files/{a['id']}/{self._ctx.files.signature(a['id'])}"}
+                            for a in message.attachments]})
 
     def _limit(self) -> None:
         key = f"visitor:{self.visitor_id}"

@@ -16,5 +16,7 @@ def setup_routes(app: web.Application) -> None:
         web.get("/healthz", health, name="health"),
         web.get("/widget.js", widget.widget_script, name="widget_script"),
         web.get("/widget/ws", widget.visitor_socket, name="visitor_socket"),
+        web.post("/widget/upload", widget.visitor_upload),
+        web.get(r"/widget/files/{id:\d+}/{signature:[0-9a-f]{32}}", widget.visitor_file),
     ])
     widget.setup_chat(app)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from typing import TypeVar
 from importlib import resources
 
 from aiohttp import WSMsgType, web
 
-from onlinesupport.channels.chat import widget_settings
+from onlinesupport.channels.chat import tokens, widget_settings
 from onlinesupport.channels.chat.protocol import ChatContext, ProtocolError, VisitorSession
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.store import NotFound, StoreClosed
+from onlinesupport.store import attachments as attachments_repo
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
+from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 
 log = logging.getLogger(__name__)
@@ -29,7 +34,7 @@ def setup_chat(app: web.Application) -> None:
     app[CHAT] = ChatContext(
         db=services.db, hub=services.hub, clock=services.clock,
         conversations=services.conversations, presence=services.presence,
-        secret_key=services.secret_key,
+        secret_key=services.secret_key, files=services.files,
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)))
     app[WIDGET_SCRIPT] = resources.files("onlinesupport").joinpath("static", "widget.js").read_bytes()
 
@@ -39,6 +44,72 @@ async def widget_script(request: web.Request) -> web.Response:
                             charset="utf-8", headers={"Cache-Control": "public, max-age=300"})
     response.enable_compression()
     return response
+
+
+R = TypeVar("R", bound=web.StreamResponse)
+
+
+def _cors(origin: str, response: R) -> R:
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+async def visitor_upload(request: web.Request) -> web.StreamResponse:
+    """A file from the widget into the visitor's own conversation (token and origin checked)."""
+    services = request.app[SERVICES]
+    settings = await widget_settings.load(services.db)
+    origin = request.headers.get("Origin")
+    if not settings.allows(origin):
+        raise web.HTTPForbidden(text="This website is not allowed to use the chat.")
+    assert origin is not None
+    chat = request.app[CHAT]
+    owner: dict[str, int] = {}
+
+    async def visitors_own_conversation(fields: dict[str, str]) -> None:
+        visitor_id = tokens.verify(services.secret_key, fields.get("token"))
+        customer_id = visitor_id and await customers_repo.by_identity(services.db, "visitor",
+                                                                      visitor_id)
+        wanted = fields.get("conversation_id", "")
+        found = await conversations_repo.get(services.db, int(wanted)) if wanted.isdigit() else None
+        if not customer_id or found is None or found["customer_id"] != customer_id:
+            raise web.HTTPForbidden(text="Start a chat before sending a file.")
+        key = f"visitor:{visitor_id}"
+        if chat.message_limit.retry_after(key):
+            raise web.HTTPTooManyRequests(text="You are sending too quickly; wait a moment.")
+        chat.message_limit.hit(key)
+        owner.update(customer_id=customer_id, conversation_id=found["id"])
+
+    try:
+        fields, stored = await uploads.receive(request, services.files, visitors_own_conversation)
+        try:
+            posted = await services.conversations.post(
+                owner["conversation_id"], Actor.customer(owner["customer_id"]), stored.filename,
+                client_id=fields.get("client_id") or None, files=[stored])
+        except BaseException:
+            services.files.discard(stored)
+            raise
+    # Refusals carry the CORS header too, so the widget can show the visitor why.
+    except web.HTTPException as exc:
+        raise _cors(origin, exc) from None
+    except InvalidCommand as exc:
+        raise _cors(origin, web.HTTPBadRequest(text=str(exc))) from None
+    if posted.duplicate:
+        services.files.discard(stored)
+    return _cors(origin, web.json_response({"client_id": posted.message.client_id,
+                                            "seq": posted.message.seq}))
+
+
+async def visitor_file(request: web.Request) -> web.StreamResponse:
+    """A file of a visitor's conversation, by its signed address."""
+    services = request.app[SERVICES]
+    attachment_id = int(request.match_info["id"])
+    if not services.files.signature_ok(attachment_id, request.match_info["signature"]):
+        raise web.HTTPNotFound(text="that file does not exist")
+    attachment = await attachments_repo.get(services.db, attachment_id)
+    if attachment is None:
+        raise web.HTTPNotFound(text="that file does not exist")
+    return uploads.serve(services.files, attachment, "private, max-age=86400")
 
 
 async def visitor_socket(request: web.Request) -> web.WebSocketResponse:

@@ -1,0 +1,108 @@
+"""Files customers and agents send: checked by their content, size-limited, kept in the data folder.
+
+A file's type is what its first bytes say, never what the sender claims, and only images, PDF
+and plain text are taken. The bytes are written and flushed to disk before the message that
+carries them is committed. Visitors reach their files through capability URLs (the id signed
+with the instance's secret key), handed out only inside their own conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from onlinesupport.conversations import InvalidCommand
+from onlinesupport.store.attachments import StoredFile
+
+MAX_SIZE = 10 * 1024 * 1024
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+class FileTooLarge(InvalidCommand):
+    """The upload is over MAX_SIZE."""
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type the first bytes prove, or None for anything not accepted."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A multi-byte character cut by the end of the sample is still text.
+            if exc.start < len(head) - 3:
+                return None
+        return "text/plain"
+    return None
+
+
+def clean_filename(name: str) -> str:
+    """A file name safe to show and to put in a header: no path, no control characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*').strip(" .")
+    return name[:120] or "file"
+
+
+class FileStore:
+    def __init__(self, folder: Path, secret_key: bytes) -> None:
+        self.folder = folder
+        self._secret_key = secret_key
+
+    def path(self, storage_name: str) -> Path:
+        return self.folder / storage_name
+
+    async def receive(self, filename: str, chunks: AsyncIterator[bytes]) -> StoredFile:
+        """Write an upload to the data folder; refuses unknown types and files over MAX_SIZE."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        storage_name = secrets.token_hex(16)
+        path = self.path(storage_name)
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        try:
+            with open(path, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > MAX_SIZE:
+                        raise FileTooLarge(f"files can be at most {MAX_SIZE // (1024 * 1024)} MB")
+                    if len(head) < 512:
+                        head += chunk[:512 - len(head)]
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                await asyncio.to_thread(os.fsync, out.fileno())
+            if size == 0:
+                raise InvalidCommand("the file is empty")
+            content_type = sniff(head)
+            if content_type is None:
+                raise InvalidCommand("only images (PNG, JPEG, GIF, WebP), PDF and text files "
+                                     "can be sent")
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return StoredFile(storage_name, clean_filename(filename), content_type, size,
+                          digest.hexdigest())
+
+    def discard(self, stored: StoredFile) -> None:
+        self.path(stored.storage_name).unlink(missing_ok=True)
+
+    def signature(self, attachment_id: int) -> str:
+        return hmac.new(self._secret_key, f"attachment:{attachment_id}".encode(),
+                        hashlib.sha256).hexdigest()[:32]
+
+    def signature_ok(self, attachment_id: int, signature: str) -> bool:
+        return hmac.compare_digest(self.signature(attachment_id), signature)

@@ -1,0 +1,49 @@
+"""Attachments: the files a message carries."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from onlinesupport.store.database import Database
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An uploaded file already written to the data folder, waiting for its message."""
+
+    storage_name: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+_COLUMNS = "a.id, a.message_id, a.filename, a.content_type, a.size, a.storage_name"
+
+
+def insert(conn: sqlite3.Connection, *, message_id: int, filename: str, content_type: str,
+           size: int, sha256: str, storage_name: str, now: str) -> int:
+    return conn.execute(
+        "INSERT INTO attachments (message_id, filename, content_type, size, sha256, storage_name,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (message_id, filename, content_type, size, sha256, storage_name, now)).lastrowid
+
+
+async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not message_ids:
+        return {}
+    marks = ",".join("?" * len(message_ids))
+    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM attachments a WHERE a.message_id IN ({marks})"
+                              " ORDER BY a.id", message_ids)
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["message_id"], []).append(dict(row))
+    return found
+
+
+async def get(db: Database, attachment_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one(f"SELECT {_COLUMNS}, m.conversation_id FROM attachments a"
+                             " JOIN messages m ON m.id = a.message_id WHERE a.id = ?",
+                             (attachment_id,))
+    return dict(row) if row else None

@@ -1,0 +1,56 @@
+"""Reading multipart uploads as a stream: small text fields, then the file, never all in memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import BodyPartReader, web
+
+from onlinesupport.attachments import INLINE_TYPES, FileStore
+from onlinesupport.store.attachments import StoredFile
+
+MAX_FIELD = 1000
+
+
+async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(64 * 1024):
+        yield chunk
+
+
+async def receive(request: web.Request, files: FileStore,
+                  check: Callable[[dict[str, str]], Awaitable[None]]) -> tuple[dict[str, str], StoredFile]:
+    """The text fields sent before the file, and the file written to the data folder.
+
+    `check` sees the fields before a byte of the file is stored, and raises to refuse it.
+    Fields after the file are not read: clients send their fields first.
+    """
+    if request.content_type != "multipart/form-data":
+        raise web.HTTPBadRequest(text="send the file as multipart/form-data")
+    reader = await request.multipart()
+    fields: dict[str, str] = {}
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or not part.name:
+            raise web.HTTPBadRequest(text="nested multipart is not accepted")
+        if part.filename is None:
+            value = b""
+            while len(value) <= MAX_FIELD and (chunk := await part.read_chunk(1024)):
+                value += chunk
+            if len(value) > MAX_FIELD:
+                raise web.HTTPBadRequest(text=f"the field {part.name} is too long")
+            fields[part.name] = value.decode("utf-8", "replace")
+            continue
+        await check(fields)
+        return fields, await files.receive(part.filename, _chunks(part))
+    raise web.HTTPBadRequest(text="choose a file to send")
+
+
+def serve(files: FileStore, attachment: dict, cache: str) -> web.FileResponse:
+    """The stored file with its checked type; only images are shown inline."""
+    inline = attachment["content_type"] in INLINE_TYPES
+    disposition = "inline" if inline else "attachment"
+    name = attachment["filename"].encode("ascii", "replace").decode("ascii")
+    return web.FileResponse(files.path(attachment["storage_name"]), headers={
+        "Content-Type": attachment["content_type"],
+        "Content-Disposition": f'{disposition}; filename="{name}"',
+        "Cache-Control": cache,
+        "Content-Security-Policy": "default-src 'none'; sandbox"})
