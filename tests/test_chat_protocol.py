@@ -267,3 +267,21 @@ async def test_ending_and_rating_a_chat(server: Server, personas: Personas, visi
     await v.receive("ack")
     await server.services.conversations.resolve(v.conversation_id, Actor.agent(personas.agent, "Amy"))
     await v.receive("ended")
+
+
+async def test_a_waiting_visitor_learns_their_place_in_line(server: Server, personas: Personas,
+                                                            visitor) -> None:
+    amy = Actor.agent(personas.agent, "Amy")
+    first, second = visitor(), visitor()
+    for v, text in ((first, "one"), (second, "two")):
+        await v.connect()
+        await v.send(type="start", client_id="c", body=text)
+        v.conversation_id = (await v.receive("ack"))["conversation_id"]
+    await second.send(type="queue")
+    assert await second.receive("queue") == {"type": "queue", "position": 2, "wait_minutes": 4}
+    await server.services.conversations.post(first.conversation_id, amy, "Hello!")
+    await first.send(type="queue")
+    assert (await first.receive("queue"))["position"] is None
+    await second.send(type="queue")
+    place = await second.receive("queue")
+    assert place["position"] == 1 and place["wait_minutes"] >= 1

@@ -88,6 +88,8 @@ async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
     log = visitor.locator("[data-onlinesupport] .log")
     await expect(log.locator(".m.me")).to_have_text(["Do you ship to Norway?"])
     await expect(log.locator(".m.me.pending")).to_have_count(0)
+    queue = visitor.locator("[data-onlinesupport] .queue")
+    await expect(queue).to_contain_text("You are number 1 in line.")
     # The page's own CSS cannot reach into the widget.
     assert await log.locator(".m.me").evaluate("e => getComputedStyle(e).fontSize") == "15px"
 
@@ -99,6 +101,7 @@ async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
     await expect(visitor.locator("[data-onlinesupport] .note", has_text="Amy Agent is typing")).to_be_visible()
     await agent.get_by_role("button", name="Send reply").click()
     await expect(log.locator(".m:not(.me)")).to_have_text(["Amy AgentYes, in 3 days."])
+    await expect(queue).to_be_hidden()
     await visitor.locator("[data-onlinesupport] .chat textarea").fill("Great")
     await expect(agent.locator("#typing")).to_have_text("The customer is typing…")
     await visitor.locator("[data-onlinesupport] .chat textarea").press("Enter")
@@ -299,3 +302,23 @@ async def test_an_agent_runs_a_scripted_question_sequence(server: Server, person
     await expect(agent.locator("#script-bar")).to_be_hidden()
     await expect(agent.locator("#messages .msg-customer .msg-body")).to_have_text(
         ["My kettle stopped working", "SN-778", "In March"])
+
+
+async def test_the_visitor_sees_when_an_agent_has_read_their_messages(
+        server: Server, personas: Personas, website: str, new_page) -> None:
+    agent = await desk_page(new_page, server)
+    visitor = await new_page()
+    await visitor.goto(website + "/")
+    await start_chat(visitor, "Is anyone there?")
+    widget = visitor.locator("[data-onlinesupport]")
+    await expect(widget.locator(".m.me:not(.pending)")).to_have_count(1)
+    await expect(agent.locator("#conversation-list")).to_contain_text("Nora")
+    await expect(widget.locator(".readmark")).to_have_count(0)
+    await agent.locator("#conversation-list a", has_text="Nora").click()
+    await expect(widget.locator(".readmark")).to_have_text("Read")
+    await visitor.reload()
+    await expect(widget.locator(".readmark")).to_have_text("Read")
+    box = widget.locator(".chat textarea")
+    await box.fill("Hello?")
+    await box.press("Enter")
+    await expect(widget.locator(".m.me").last.locator("xpath=following-sibling::li[1]")).to_have_text("Read")

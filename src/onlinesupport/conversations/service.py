@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from onlinesupport.clock import Clock, to_db
-from onlinesupport.hub import Hub
+from onlinesupport.hub import Hub, Notice
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
@@ -233,6 +233,14 @@ class Conversations:
                                              {"score": score, "comment": comment}))
 
         await self._run(command)
+
+    async def mark_read(self, conversation_id: int, seq: int) -> None:
+        """An agent has seen the conversation up to message `seq` (tells the visitor, no event)."""
+        if seq < 1:
+            return
+        moved = await self._db.write(lambda conn: conversations_repo.mark_read(conn, conversation_id, seq))
+        if moved is not None:
+            self._hub.publish([Notice(conversation_id, "read", {"seq": moved})])
 
     async def record_page(self, conversation_id: int, actor: Actor, url: str, title: str) -> None:
         """The visitor opened a page of the website during the conversation (the trail)."""

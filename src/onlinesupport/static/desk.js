@@ -11,6 +11,7 @@ let lastSeq = Number(body.dataset.lastSeq || 0);
 // Pages that show no events (search) start from wherever the server is now.
 let lastEventId = body.dataset.since === undefined ? null : Number(body.dataset.since);
 const live = document.getElementById("live");
+let socket = null;
 
 function randomId() {
   // crypto.randomUUID needs a secure context; the desk is often plain HTTP on the LAN.
@@ -72,8 +73,12 @@ function markUnread(link) {
 }
 
 function markSeen() {
-  if (conversationId) localStorage.setItem(seenKey(conversationId), String(lastSeq));
+  if (!conversationId) return;
+  localStorage.setItem(seenKey(conversationId), String(lastSeq));
+  // Tell the customer only what an agent could actually see.
+  if (document.visibilityState === "visible") sendFrame({ type: "read", conversation_id: conversationId, seq: lastSeq });
 }
+document.addEventListener("visibilitychange", markSeen);
 
 document.querySelectorAll("#conversation-list a[data-conversation-id]").forEach(markUnread);
 markSeen();
@@ -266,7 +271,6 @@ if (cannedMenu && cannedBox) {
 
 // ---- presence, typing, new-chat alerts ------------------------------------------------
 
-let socket = null;
 function sendFrame(frame) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
 }
@@ -346,6 +350,7 @@ function connect() {
   socket.addEventListener("open", () => {
     attempt = 0;
     setLive(true);
+    markSeen();
     if (presence) sendFrame({ type: "presence", status: presence.value });
   });
   socket.addEventListener("message", (message) => {

@@ -35,11 +35,13 @@ header .end{font-size:13px;border:1px solid rgba(255,255,255,.6);border-radius:6
 .stars{display:flex;gap:6px;justify-content:center}
 .stars button{width:44px;padding:6px 0;background:#eef1f5;color:#1d2330;border:1px solid #c9ced8}
 .stars button[aria-pressed=true]{background:var(--c);color:#fff}
-.status{background:#fff4ce;color:#5c4500;font-size:13px;padding:4px 12px}
+.status,.queue{background:#fff4ce;color:#5c4500;font-size:13px;padding:4px 12px}
+.queue{background:#e8f0fd;color:#1d2330}
 .log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;margin:0;list-style:none}
 .m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef1f5;align-self:flex-start}
 .m.me{align-self:flex-end;background:var(--c);color:#fff}
 .m.pending{opacity:.6}
+.readmark{align-self:flex-end;font-size:12px;color:#5d6678;margin-top:-4px}
 .who{display:block;font-size:12px;opacity:.75;margin-bottom:2px}
 .note{font-size:13px;color:#5d6678;text-align:center}
 form{display:flex;flex-direction:column;gap:8px;padding:12px;border-top:1px solid #e3e6eb;margin:0}
@@ -59,7 +61,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 <button class="launch" aria-label="Open chat" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
 <section class="panel" role="dialog" aria-label="Chat" hidden>
 <header><h2></h2><button class="end" hidden>End chat</button><button class="mute" aria-pressed="false" aria-label="Mute sounds"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="Close chat">✕</button></header>
-<div class="status" role="status" hidden></div>
+<div class="status" role="status" hidden></div><div class="queue" role="status" hidden></div>
 <ol class="log" role="log" aria-live="polite"></ol>
 <form class="pre" hidden><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">Email<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>Your question<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Start chat</button></form>
 <form class="off" hidden><p class="note offtext"></p><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label>Email<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label>Message<textarea name="body" rows="4" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Send message</button></form>
@@ -68,8 +70,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 <span style="position:absolute;left:-9999px">Message</span><textarea name="body" rows="2" maxlength="20000" placeholder="Type a message…" required></textarea></label><button type="submit">Send</button></form>
 </section>`;
   const $ = (s) => root.querySelector(s);
-  const launch = $(".launch"), panel = $(".panel"), log = $(".log"), badge = $(".badge"), status = $(".status");
+  const launch = $(".launch"), panel = $(".panel"), log = $(".log"), badge = $(".badge"), status = $(".status"), queueBar = $(".queue");
   const pre = $(".pre"), off = $(".off"), chat = $(".chat"), rate = $(".rate"), mute = $(".mute"), end = $(".end");
+  let readSeq = 0, readMark = null;
   let ws = null, ready = false, attempt = 0, retry = 0, unread = 0, lastSeq = 0, typingAt = 0, typingNote = null, typingTimer = 0, widget = {};
   const shown = new Set();
 
@@ -144,10 +147,14 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     lastSeq = Math.max(lastSeq, m.seq);
     const mine = m.author_type === "customer";
     const pending = m.client_id && root.querySelector(`[data-cid="${m.client_id}"]`);
-    if (pending) { pending.classList.remove("pending"); pending.removeAttribute("data-cid"); return; }
+    if (pending) {
+      pending.classList.remove("pending"); pending.removeAttribute("data-cid"); pending.dataset.seq = m.seq;
+      showRead(); return;
+    }
     if (typingNote) { typingNote.remove(); typingNote = null; }
     if (m.author_type === "system") { note(m.body); return; }
     const li = bubble(mine ? "me" : "", (m.attachments || []).length ? "" : m.body, mine ? "" : m.author_name);
+    li.dataset.seq = m.seq;
     for (const a of m.attachments || []) {
       const link = document.createElement("a");
       link.href = base.origin + a.url; link.target = "_blank"; link.rel = "noopener";
@@ -156,13 +163,22 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       } else link.textContent = a.filename;
       li.append(link);
     }
-    if (!mine) { beep(); if (panel.hidden) setUnread(unread + 1); }
+    if (!mine) { queueBar.hidden = true; beep(); if (panel.hidden) setUnread(unread + 1); }
+    else showRead();
+  }
+  function showRead() {
+    // "Read" under the visitor's last message an agent has seen.
+    const read = Array.from(log.querySelectorAll(".m.me[data-seq]")).filter((b) => Number(b.dataset.seq) <= readSeq).pop();
+    if (!read) return;
+    if (!readMark) { readMark = document.createElement("li"); readMark.className = "readmark"; readMark.textContent = "Read"; }
+    read.after(readMark);
   }
   function onAck(a) {
     const item = state.outbox.find((i) => i.client_id === a.client_id);
     state.outbox = state.outbox.filter((i) => i.client_id !== a.client_id);
     if (a.conversation_id) state.conversation_id = a.conversation_id;
     save();
+    if (item && item.kind === "start") send({ type: "queue" });
     if (item && item.kind === "leave") { show(null); note("Thank you! We will answer you by email."); }
     else if (item && item.kind === "start") show(chat);
   }
@@ -188,6 +204,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (state.conversation_id || state.outbox.some((i) => i.kind === "start")) show(chat);
     else if (!leaving) show(w.agents_online ? pre : off);
     for (const item of state.outbox) send(item);
+    if (state.conversation_id) send({ type: "queue" });
     if (state.conversation_id && state.pageSent !== location.href) {
       send({ type: "page", url: location.href, title: document.title });
       state.pageSent = location.href; save();
@@ -283,10 +300,13 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   });
   rate.querySelector(".again").addEventListener("click", () => {
     delete state.conversation_id; delete state.pageSent; save();
-    log.replaceChildren(); shown.clear(); lastSeq = 0; score = 0;
+    log.replaceChildren(); shown.clear(); lastSeq = 0; score = 0; readSeq = 0;
     rate.reset(); rate.querySelector("[type=submit]").hidden = false;
     if (ws) ws.close();
   });
+
+  // While waiting for a first answer, ask now and then where we are in the line.
+  setInterval(() => { if (state.conversation_id && !queueBar.hidden) send({ type: "queue" }); }, 15000);
 
   function connect() {
     ws = new WebSocket(wsUrl);
@@ -301,6 +321,11 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       else if (f.type === "ack") onAck(f);
       else if (f.type === "typing") onTyping(f);
       else if (f.type === "error") onError(f);
+      else if (f.type === "read") { readSeq = Math.max(readSeq, f.seq); showRead(); }
+      else if (f.type === "queue") {
+        queueBar.hidden = f.position === null;
+        if (f.position !== null) queueBar.textContent = `You are number ${f.position} in line. Expected wait: about ${f.wait_minutes} min.`;
+      }
       else if (f.type === "ended") { note("The chat has ended."); show(rate); }
       else if (f.type === "rated") { note("Thank you for your feedback!"); rate.querySelector("[type=submit]").hidden = true; }
     };

@@ -72,6 +72,15 @@ def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: 
                  (*columns.values(), now, conversation_id))
 
 
+def mark_read(conn: sqlite3.Connection, conversation_id: int, seq: int) -> int | None:
+    """Move the agents' read position forward (never back, never past the last message)."""
+    row = conn.execute(
+        "UPDATE conversations SET agent_read_seq = ? WHERE id = ? AND agent_read_seq < ?"
+        " AND ? <= last_seq RETURNING agent_read_seq",
+        (seq, conversation_id, seq, seq)).fetchone()
+    return row[0] if row else None
+
+
 def add_participant(conn: sqlite3.Connection, conversation_id: int, agent_id: int,
                     invited_by: int | None, now: str) -> bool:
     """False when the agent takes part already."""
@@ -91,6 +100,7 @@ async def participants(db: Database, conversation_id: int) -> list[dict[str, Any
 async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(
         f"SELECT {_LIST_COLUMNS}, c.page_url, c.page_title, c.page_referrer, c.first_response_at,"
+        " c.agent_read_seq,"
         " q.name AS queue_name FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         " JOIN queues q ON q.id = c.queue_id"
@@ -120,3 +130,23 @@ async def view_counts(db: Database, agent_id: int) -> dict[str, int]:
         " sum(status IN ('resolved', 'closed'))"
         " FROM conversations", {"agent_id": agent_id})
     return {view: (row[i] or 0) if row else 0 for i, view in enumerate(VIEWS)}
+
+
+async def queue_position(db: Database, conversation_id: int) -> tuple[int, float | None] | None:
+    """Where a waiting chat stands among waiting chats (1 = next), and the recent mean wait.
+
+    None once the chat has an agent's answer or an assignee. The mean is of first responses to
+    chats in the 24 hours before the newest one, in minutes, or None without any.
+    """
+    row = await db.fetch_one(
+        "SELECT (SELECT count(*) FROM conversations w WHERE w.channel = 'chat'"
+        "   AND w.status = 'open' AND w.assignee_id IS NULL AND w.first_response_at IS NULL"
+        "   AND (w.created_at < c.created_at OR (w.created_at = c.created_at AND w.id <= c.id))),"
+        " (SELECT avg((julianday(r.first_response_at) - julianday(r.created_at)) * 1440)"
+        "   FROM conversations r WHERE r.channel = 'chat' AND r.first_response_at IS NOT NULL"
+        "   AND r.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', c.created_at, '-1 day')),"
+        " c.assignee_id IS NULL AND c.first_response_at IS NULL AND c.status = 'open'"
+        " FROM conversations c WHERE c.id = ?", (conversation_id,))
+    if row is None or not row[2]:
+        return None
+    return row[0], row[1]

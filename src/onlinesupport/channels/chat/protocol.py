@@ -9,6 +9,7 @@ Client → server (JSON objects with a `type`):
   end     {}                                       the visitor ends the chat
   rate    {score, comment?}                        satisfaction 1-5 for the chat
   page    {url, title}                             the visitor opened another page of the site
+  queue   {}                                       where am I in the queue?
 Server → client:
   welcome {token, conversation_id, agents_online, widget}
   message {seq, author_type, author_name, body, created_at, client_id, attachments}
@@ -16,6 +17,8 @@ Server → client:
   typing  {name}                                   an agent is typing
   ended   {}                                       the chat was ended (by either side)
   rated   {}                                       the rating was stored
+  queue   {position, wait_minutes}                 waiting for a first answer (position null: not waiting)
+  read    {seq}                                    agents have read the chat up to this message
   error   {message}
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
@@ -109,7 +112,7 @@ class VisitorSession:
             raise ProtocolError("say hello first")
         handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
                    "typing": self._typing, "page": self._page, "end": self._end,
-                   "rate": self._rate}.get(kind)
+                   "rate": self._rate, "queue": self._queue}.get(kind)
         if handler is None:
             raise ProtocolError(f"unknown frame type {kind!r}")
         await handler(frame)
@@ -124,11 +127,13 @@ class VisitorSession:
         self.visitor_id = visitor_id
         self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
         wanted = frame.get("conversation_id")
+        read_seq = 0
         if isinstance(wanted, int) and self.customer_id is not None:
             found = await conversations_repo.get(self._ctx.db, wanted)
             # A visitor sees only their own conversations; anything else is as if it did not exist.
             if found is not None and found["customer_id"] == self.customer_id:
                 self.conversation_id = wanted
+                read_seq = found["agent_read_seq"]
         last_seq = frame.get("last_seq")
         self._last_seq = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         await self._send({"type": "welcome", "token": token,
@@ -137,6 +142,8 @@ class VisitorSession:
                           "widget": self._widget.for_visitor()})
         if self.conversation_id is not None:
             self._follow()
+            if read_seq:
+                await self._send({"type": "read", "seq": read_seq})
 
     def _follow(self) -> None:
         """Send what the visitor has not seen yet, then keep following the conversation."""
@@ -157,6 +164,8 @@ class VisitorSession:
                         elif isinstance(item, Notice) and item.type == "typing" and \
                                 item.data.get("author_type") == "agent":
                             await self._send({"type": "typing", "name": item.data.get("name", "")})
+                        elif isinstance(item, Notice) and item.type == "read":
+                            await self._send({"type": "read", "seq": item.data["seq"]})
                 except SubscriberLagged:
                     continue
 
@@ -267,6 +276,18 @@ class VisitorSession:
         await self._ctx.conversations.rate(self.conversation_id, Actor.customer(self.customer_id),
                                            frame.get("score"), _string(frame, "comment", 1000))
         await self._send({"type": "rated"})
+
+    async def _queue(self, frame: dict[str, Any]) -> None:
+        place = None
+        if self.conversation_id is not None:
+            place = await conversations_repo.queue_position(self._ctx.db, self.conversation_id)
+        if place is None:
+            await self._send({"type": "queue", "position": None, "wait_minutes": None})
+            return
+        position, mean_wait = place
+        # Without recent answers to go by, assume two minutes a chat.
+        wait = round(position * (mean_wait if mean_wait is not None else 2.0))
+        await self._send({"type": "queue", "position": position, "wait_minutes": max(1, wait)})
 
     async def _typing(self, frame: dict[str, Any]) -> None:
         now = self._ctx.clock.now()

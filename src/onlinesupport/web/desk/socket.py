@@ -114,6 +114,9 @@ async def _on_frame(request: web.Request, ws: web.WebSocketResponse, data: str) 
     if frame.get("type") == "typing" and isinstance(frame.get("conversation_id"), int):
         services.hub.publish([Notice(frame["conversation_id"], "typing", {
             "author_type": "agent", "agent_id": agent["id"], "name": agent["name"]})])
+    elif frame.get("type") == "read" and isinstance(frame.get("conversation_id"), int) \
+            and isinstance(frame.get("seq"), int):
+        await services.conversations.mark_read(frame["conversation_id"], frame["seq"])
     elif frame.get("type") == "presence" and frame.get("status") in STATUSES:
         services.presence.set_status(agent["id"], frame["status"])
 
