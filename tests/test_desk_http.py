@@ -354,3 +354,24 @@ async def test_managers_keep_the_scripts_and_agents_use_them(server: Server, per
     stop = await amy.post_json(f"/conversations/{opened.conversation_id}/script/stop", {})
     assert stop.status == 200
     assert (await amy.get(f"/conversations/{opened.conversation_id}/script/stop")).status == 405
+
+
+async def test_admins_set_how_many_chats_an_agent_takes_at_once(server: Server, personas: Personas,
+                                                                client_factory) -> None:
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    opened = await server.services.conversations.open(channel="chat", body="hi")
+    from onlinesupport.conversations import Actor
+    await server.services.conversations.assign(opened.conversation_id, personas.agent,
+                                               Actor.agent(personas.admin, "Ada"))
+    page = await (await admin.get("/admin/agents")).text()
+    assert "offline · 1 of 5 chats" in page
+    ok = await admin.post(f"/admin/agents/{personas.agent}", {"role": "agent", "active": "on",
+                                                              "capacity": "3"})
+    assert ok.status == 303
+    assert "offline · 1 of 3 chats" in await (await admin.get("/admin/agents")).text()
+    bad = await admin.post(f"/admin/agents/{personas.agent}", {"role": "agent", "active": "on",
+                                                               "capacity": "99"})
+    assert bad.status == 400 and "from 1 to 50" in await bad.text()
+    async with admin.session.ws_connect(server.desk_url + "/api/ws"):
+        assert "online · 0 of 5 chats" in await (await admin.get("/admin/agents")).text()

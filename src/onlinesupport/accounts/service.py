@@ -21,6 +21,7 @@ from onlinesupport.store import sessions as sessions_repo
 from onlinesupport.store.agents import ROLES
 
 SESSION_LIFETIME = timedelta(hours=12)
+MAX_CAPACITY = 50
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
@@ -107,12 +108,21 @@ class Accounts:
 
         await self._db.write(write)
 
-    async def update_agent(self, agent_id: int, *, role: str, active: bool) -> None:
-        """Change role and active flag; the last active admin cannot be demoted or disabled."""
+    async def update_agent(self, agent_id: int, *, role: str, active: bool,
+                           capacity: int | None = None) -> None:
+        """Change role, active flag and capacity (most chats at once).
+
+        The last active admin cannot be demoted or disabled.
+        """
         role = _valid_role(role)
+        changes: dict[str, object] = {"role": role, "active": int(active)}
+        if capacity is not None:
+            if not 1 <= capacity <= MAX_CAPACITY:
+                raise AccountError(f"capacity must be from 1 to {MAX_CAPACITY} chats")
+            changes["capacity"] = capacity
 
         def write(conn: sqlite3.Connection) -> None:
-            agents_repo.update(conn, agent_id, role=role, active=int(active))
+            agents_repo.update(conn, agent_id, **changes)
             if agents_repo.active_admins(conn) == 0:
                 raise AccountError("at least one active admin must remain")
             if not active:

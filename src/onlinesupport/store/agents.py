@@ -56,7 +56,12 @@ async def credentials(db: Database, email: str) -> dict[str, Any] | None:
 
 
 async def list_all(db: Database) -> list[dict[str, Any]]:
-    return [dict(r) for r in await db.fetch_all(f"SELECT {_PUBLIC} FROM agents ORDER BY name, id")]
+    """Every agent, with `load`: the open chats assigned to them now."""
+    rows = await db.fetch_all(
+        f"SELECT {_PUBLIC}, (SELECT count(*) FROM conversations c WHERE c.assignee_id = agents.id"
+        " AND c.channel = 'chat' AND c.status IN ('open', 'pending')) AS load"
+        " FROM agents ORDER BY name, id")
+    return [dict(r) for r in rows]
 
 
 async def admin_exists(db: Database) -> bool:

@@ -18,6 +18,7 @@ async def _agents_page(request: web.Request, *, error: str = "", notice: str = "
     return render(request, "admin/agents.html", {
         "agent": request[AGENT], "agents": await agents_repo.list_all(request.app[SERVICES].db),
         "roles": ROLES, "error": error, "notice": notice,
+        "presence": request.app[SERVICES].presence.status,
         "values": values or {"email": "", "name": "", "role": "agent"}},
         status=status)
 
@@ -46,8 +47,10 @@ async def update_agent(request: web.Request) -> web.Response:
     agent_id = int_param(request.match_info["id"], "agent id", minimum=1)
     form = await form_data(request)
     try:
+        capacity = form.get("capacity", "")
         await request.app[SERVICES].accounts.update_agent(
-            agent_id, role=form.get("role", ""), active=form.get("active") == "on")
+            agent_id, role=form.get("role", ""), active=form.get("active") == "on",
+            capacity=int(capacity) if capacity.strip().isdigit() else None)
     except AccountError as exc:
         return await _agents_page(request, error=str(exc), status=400)
     return redirect("/admin/agents?done=saved")
