@@ -322,3 +322,32 @@ async def test_the_visitor_sees_when_an_agent_has_read_their_messages(
     await box.fill("Hello?")
     await box.press("Enter")
     await expect(widget.locator(".m.me").last.locator("xpath=following-sibling::li[1]")).to_have_text("Read")
+
+
+async def test_the_widget_speaks_the_language_asked_for(server: Server, personas: Personas,
+                                                        new_page) -> None:
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(content_type="text/html", text=(
+            f'<!doctype html><html lang="fr"><body><script src="{server.public_url}/widget.js" '
+            f'data-lang="{request.query.get("lang", "")}" data-position="left" data-open="true" '
+            'async></script></body></html>'))
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await allow(server, f"http://127.0.0.1:{port}")
+        visitor = await new_page()
+        await visitor.goto(f"http://127.0.0.1:{port}/?lang=de")
+        widget = visitor.locator("[data-onlinesupport]")
+        await expect(widget.locator("form.off")).to_be_visible()
+        await expect(widget.get_by_role("button", name="Nachricht senden")).to_be_visible()
+        box = widget.locator(".launch")
+        assert await box.evaluate("e => getComputedStyle(e).left") == "20px"
+        await visitor.goto(f"http://127.0.0.1:{port}/")
+        await expect(widget.get_by_role("button", name="Envoyer le message")).to_be_visible()
+    finally:
+        await runner.cleanup()

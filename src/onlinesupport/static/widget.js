@@ -12,6 +12,18 @@
   const base = new URL(script.src);
   const wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/widget/ws";
   const storeKey = "onlinesupport:" + base.host;
+  // The widget's own words; the admin's texts (title, greeting, offline text) come from the server.
+  const WORDS = {
+    en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone"],
+    de: ["Chat öffnen", "Chat", "Chat beenden", "Töne aus", "Chat schließen", "Name", "E-Mail", "Ihre Frage", "Chat starten", "Nachricht", "Nachricht senden", "Nachricht schreiben…", "Senden", "Datei senden", "Wie war dieser Chat?", "Möchten Sie etwas ergänzen? (optional)", "Bewertung senden", "Neuen Chat starten", "Verbindung wird wiederhergestellt…", "Sie sind Nummer {n} in der Warteschlange. Wartezeit: etwa {m} Min.", "Gelesen", "{name} schreibt…", "Danke! Wir antworten Ihnen per E-Mail.", "Der Chat wurde beendet.", "Danke für Ihre Rückmeldung!", "Bitte 1 bis 5 Sterne wählen.", "{name} wird gesendet…", "Die Datei konnte nicht gesendet werden.", "{n} von 5", "Jemand"],
+    fr: ["Ouvrir le chat", "Chat", "Terminer le chat", "Couper le son", "Fermer le chat", "Nom", "E-mail", "Votre question", "Démarrer le chat", "Message", "Envoyer le message", "Écrivez un message…", "Envoyer", "Envoyer un fichier", "Comment s'est passé ce chat ?", "Un commentaire ? (facultatif)", "Envoyer la note", "Nouveau chat", "Reconnexion…", "Vous êtes numéro {n} dans la file. Attente estimée : environ {m} min.", "Lu", "{name} écrit…", "Merci ! Nous vous répondrons par e-mail.", "Le chat est terminé.", "Merci pour votre avis !", "Choisissez de 1 à 5 étoiles.", "Envoi de {name}…", "Le fichier n'a pas pu être envoyé.", "{n} sur 5", "Quelqu'un"],
+    es: ["Abrir chat", "Chat", "Terminar chat", "Silenciar", "Cerrar chat", "Nombre", "Correo electrónico", "Su pregunta", "Iniciar chat", "Mensaje", "Enviar mensaje", "Escriba un mensaje…", "Enviar", "Enviar un archivo", "¿Qué tal fue este chat?", "¿Algo que añadir? (opcional)", "Enviar valoración", "Nuevo chat", "Reconectando…", "Es el número {n} en la cola. Espera estimada: unos {m} min.", "Leído", "{name} está escribiendo…", "¡Gracias! Le responderemos por correo electrónico.", "El chat ha terminado.", "¡Gracias por su opinión!", "Elija de 1 a 5 estrellas.", "Enviando {name}…", "No se pudo enviar el archivo.", "{n} de 5", "Alguien"],
+    nl: ["Chat openen", "Chat", "Chat beëindigen", "Geluid uit", "Chat sluiten", "Naam", "E-mail", "Uw vraag", "Chat starten", "Bericht", "Bericht versturen", "Typ een bericht…", "Versturen", "Bestand versturen", "Hoe was deze chat?", "Nog iets toe te voegen? (optioneel)", "Beoordeling versturen", "Nieuwe chat", "Opnieuw verbinden…", "U bent nummer {n} in de wachtrij. Verwachte wachttijd: ongeveer {m} min.", "Gelezen", "{name} typt…", "Bedankt! We antwoorden u per e-mail.", "De chat is beëindigd.", "Bedankt voor uw beoordeling!", "Kies 1 tot 5 sterren.", "{name} wordt verstuurd…", "Het bestand kon niet worden verstuurd.", "{n} van 5", "Iemand"],
+  };
+  const lang = (script.dataset.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
+  const words = WORDS[lang] || WORDS.en;
+  const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone"];
+  const t = (key, vars = {}) => words[KEYS.indexOf(key)].replace(/\{(\w+)\}/g, (_, k) => vars[k]);
   const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } };
   const state = Object.assign({ outbox: [], muted: false }, load());
   const save = () => { try { localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode */ } };
@@ -58,16 +70,16 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 :focus-visible{outline:3px solid #8ab4f8;outline-offset:1px}
 @media (max-width:480px){.panel{left:0;right:0;bottom:0;width:100%;height:100%;max-height:100%;border-radius:0}}
 </style>
-<button class="launch" aria-label="Open chat" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
-<section class="panel" role="dialog" aria-label="Chat" hidden>
-<header><h2></h2><button class="end" hidden>End chat</button><button class="mute" aria-pressed="false" aria-label="Mute sounds"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="Close chat">✕</button></header>
+<button class="launch" aria-label="${t("open")}" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
+<section class="panel" role="dialog" aria-label="${t("chat")}" lang="${lang}" hidden>
+<header><h2></h2><button class="end" hidden>${t("end")}</button><button class="mute" aria-pressed="false" aria-label="${t("mute")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="${t("close")}">✕</button></header>
 <div class="status" role="status" hidden></div><div class="queue" role="status" hidden></div>
 <ol class="log" role="log" aria-live="polite"></ol>
-<form class="pre" hidden><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">Email<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>Your question<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Start chat</button></form>
-<form class="off" hidden><p class="note offtext"></p><label data-f="name">Name<input name="name" autocomplete="name" maxlength="200"></label><label>Email<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label>Message<textarea name="body" rows="4" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">Send message</button></form>
-<form class="rate" hidden><p class="note">How was this chat?</p><div class="stars" role="group" aria-label="Rating from 1 to 5"></div><label>Anything to add? (optional)<textarea name="comment" rows="2" maxlength="1000"></textarea></label><p class="err" role="alert"></p><button type="submit">Send rating</button><button type="button" class="again">Start a new chat</button></form>
-<form class="chat row" hidden><button type="button" class="clip" aria-label="Send a file" title="Send a file"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><input type="file" class="pick" hidden accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"><label style="flex:1">
-<span style="position:absolute;left:-9999px">Message</span><textarea name="body" rows="2" maxlength="20000" placeholder="Type a message…" required></textarea></label><button type="submit">Send</button></form>
+<form class="pre" hidden><label data-f="name">${t("name")}<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">${t("email")}<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>${t("question")}<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">${t("start")}</button></form>
+<form class="off" hidden><p class="note offtext"></p><label data-f="name">${t("name")}<input name="name" autocomplete="name" maxlength="200"></label><label>${t("email")}<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label>${t("message")}<textarea name="body" rows="4" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">${t("sendMessage")}</button></form>
+<form class="rate" hidden><p class="note">${t("how")}</p><div class="stars" role="group" aria-label="Rating from 1 to 5"></div><label>${t("add")}<textarea name="comment" rows="2" maxlength="1000"></textarea></label><p class="err" role="alert"></p><button type="submit">${t("sendRating")}</button><button type="button" class="again">${t("again")}</button></form>
+<form class="chat row" hidden><button type="button" class="clip" aria-label="${t("file")}" title="${t("file")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><input type="file" class="pick" hidden accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"><label style="flex:1">
+<span style="position:absolute;left:-9999px">${t("message")}</span><textarea name="body" rows="2" maxlength="20000" placeholder="${t("placeholder")}" required></textarea></label><button type="submit">${t("send")}</button></form>
 </section>`;
   const $ = (s) => root.querySelector(s);
   const launch = $(".launch"), panel = $(".panel"), log = $(".log"), badge = $(".badge"), status = $(".status"), queueBar = $(".queue");
@@ -170,7 +182,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     // "Read" under the visitor's last message an agent has seen.
     const read = Array.from(log.querySelectorAll(".m.me[data-seq]")).filter((b) => Number(b.dataset.seq) <= readSeq).pop();
     if (!read) return;
-    if (!readMark) { readMark = document.createElement("li"); readMark.className = "readmark"; readMark.textContent = "Read"; }
+    if (!readMark) { readMark = document.createElement("li"); readMark.className = "readmark"; readMark.textContent = t("read"); }
     read.after(readMark);
   }
   function onAck(a) {
@@ -179,7 +191,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (a.conversation_id) state.conversation_id = a.conversation_id;
     save();
     if (item && item.kind === "start") send({ type: "queue" });
-    if (item && item.kind === "leave") { show(null); note("Thank you! We will answer you by email."); }
+    if (item && item.kind === "leave") { show(null); note(t("thanks")); }
     else if (item && item.kind === "start") show(chat);
   }
   function fillForm(form) {
@@ -210,9 +222,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       state.pageSent = location.href; save();
     }
   }
-  function onTyping(t) {
+  function onTyping(typing) {
     if (!typingNote) typingNote = note("");
-    typingNote.textContent = (t.name || "Someone") + " is typing…";
+    typingNote.textContent = t("typing", { name: typing.name || t("someone") });
     log.append(typingNote);
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => { if (typingNote) { typingNote.remove(); typingNote = null; } }, 4000);
@@ -265,13 +277,13 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     const file = pick.files[0];
     pick.value = "";
     if (!file || !state.conversation_id) return;
-    const sending = note("Sending " + file.name + "…");
+    const sending = note(t("sending", { name: file.name }));
     const form = new FormData();
     form.append("token", state.token); form.append("conversation_id", String(state.conversation_id));
     form.append("client_id", newId()); form.append("file", file);
     try {
       const r = await fetch(base.origin + "/widget/upload", { method: "POST", body: form, headers: { Accept: "application/json" } });
-      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || "The file could not be sent.");
+      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || t("fileFailed"));
       sending.remove();
     } catch (e) { sending.textContent = e.message; }
   });
@@ -283,7 +295,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   let score = 0;
   for (let n = 1; n <= 5; n++) {
     const b = document.createElement("button");
-    b.type = "button"; b.textContent = n + "★"; b.setAttribute("aria-label", n + " of 5");
+    b.type = "button"; b.textContent = n + "★"; b.setAttribute("aria-label", t("of5", { n }));
     b.setAttribute("aria-pressed", "false");
     b.addEventListener("click", () => {
       score = n;
@@ -294,7 +306,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   end.addEventListener("click", () => send({ type: "end" }));
   rate.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (!score) { formError(rate, "Choose from 1 to 5 stars."); return; }
+    if (!score) { formError(rate, t("stars")); return; }
     formError(rate, "");
     send({ type: "rate", score, comment: rate.elements.comment.value });
   });
@@ -324,14 +336,14 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       else if (f.type === "read") { readSeq = Math.max(readSeq, f.seq); showRead(); }
       else if (f.type === "queue") {
         queueBar.hidden = f.position === null;
-        if (f.position !== null) queueBar.textContent = `You are number ${f.position} in line. Expected wait: about ${f.wait_minutes} min.`;
+        if (f.position !== null) queueBar.textContent = t("queue", { n: f.position, m: f.wait_minutes });
       }
-      else if (f.type === "ended") { note("The chat has ended."); show(rate); }
-      else if (f.type === "rated") { note("Thank you for your feedback!"); rate.querySelector("[type=submit]").hidden = true; }
+      else if (f.type === "ended") { note(t("ended")); show(rate); }
+      else if (f.type === "rated") { note(t("rated")); rate.querySelector("[type=submit]").hidden = true; }
     };
     ws.onclose = () => {
       ready = false;
-      status.textContent = "Reconnecting…"; status.hidden = false;
+      status.textContent = t("reconnecting"); status.hidden = false;
       // Exponential backoff with jitter, at most 15 s between tries.
       const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
       attempt += 1;
