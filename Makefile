@@ -18,6 +18,7 @@ test: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(PY) bench/store_write.py
+	$(PY) bench/chat_load.py
 
 dist: $(STAMP_DEV)
 	$(VENV)/bin/pyinstaller --noconfirm --clean onlinesupport.spec

@@ -247,6 +247,15 @@ async def wait_until_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+async def print_widget_size(public: str) -> None:
+    """What a website's visitor downloads before opening the chat: the whole widget, gzipped."""
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        async with http.get(public + "/widget.js", headers={"Accept-Encoding": "gzip"}) as response:
+            wire = len(await response.read())
+            encoding = response.headers.get("Content-Encoding", "identity")
+    print(f"widget.js on the wire: {wire / 1024:.1f} KB ({encoding}); budget 10 KB gzipped")
+
+
 async def run_load(name: str, pid: int, public: str, desk: str, tokens: list[str],
                    args: argparse.Namespace) -> float:
     load = Load(public, desk, tokens)
@@ -283,6 +292,7 @@ async def main(args: argparse.Namespace) -> None:
              "--log-level", "warning"], env=env)
         try:
             await wait_until_up(f"http://127.0.0.1:{public}")
+            await print_widget_size(f"http://127.0.0.1:{public}")
             product = await run_load("product", server.pid, f"http://127.0.0.1:{public}",
                                      f"http://127.0.0.1:{desk}", tokens, args)
         finally:
