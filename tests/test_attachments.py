@@ -121,11 +121,7 @@ async def test_files_both_ways_in_the_browser(server: Server, personas: Personas
         website = await start_website(stack, server.public_url)
         await allow(server, website)
         agent = await desk_page(new_page, server)
-        visitor = await new_page()
-        await visitor.goto(website + "/")
-        await start_chat(visitor, "The box arrived crushed")
-        widget = visitor.locator("[data-onlinesupport]")
-        await expect(widget.locator(".m.me:not(.pending)")).to_have_count(1)
+        visitor, widget = await start_chat(new_page, website, "The box arrived crushed")
         photo = tmp_path / "crushed.png"
         photo.write_bytes(PNG)
         await widget.locator("input.pick").set_input_files(str(photo))

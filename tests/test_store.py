@@ -180,3 +180,18 @@ async def test_restore_refuses_foreign_and_newer_files(config: Config, tmp_path:
     with pytest.raises(StoreError, match="not an OnlineSupport backup"):
         backup_store.restore(empty, config.database_path, None)
     assert _digest(config.database_path) == before
+
+
+async def test_the_writer_survives_a_batch_that_fails_outside_sqlite(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    db = services.db
+    real = db._apply
+
+    def broken(fns):  # type: ignore[no-untyped-def]
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(db, "_apply", broken)
+    with pytest.raises(MemoryError):
+        await services.conversations.open(channel="chat", body="lost")
+    monkeypatch.setattr(db, "_apply", real)
+    opened = await services.conversations.open(channel="chat", body="kept")
+    assert [m.body for m in await messages_repo.after(db, opened.conversation_id)] == ["kept"]

@@ -14,7 +14,6 @@ from playwright.async_api import expect
 
 from conftest import PASSWORD, Personas, Server, free_port, make_config, start_server
 from onlinesupport.channels.chat import widget_settings
-from onlinesupport.conversations import Actor
 from onlinesupport.store import messages as messages_repo
 
 pytestmark = pytest.mark.browser
@@ -67,12 +66,18 @@ async def desk_page(new_page: Any, server: Server, email: str = "amy@example.com
     return page
 
 
-async def start_chat(visitor: Any, question: str) -> None:
+async def start_chat(new_page: Any, website: str, question: str) -> tuple[Any, Any]:
+    """A visitor opens the website and starts a chat; returns once the server has the question."""
+    visitor = await new_page()
+    await visitor.goto(website + "/")
     await visitor.get_by_role("button", name="Open chat").click()
-    form = visitor.locator("[data-onlinesupport] form.pre")
+    widget = visitor.locator("[data-onlinesupport]")
+    form = widget.locator("form.pre")
     await form.get_by_label("Name").fill("Nora")
     await form.get_by_label("Your question").fill(question)
     await form.get_by_role("button", name="Start chat").click()
+    await expect(widget.locator(".m.me:not(.pending)")).to_have_count(1)
+    return visitor, widget
 
 
 async def stored_bodies(server: Server, conversation_id: int) -> list[str]:
@@ -82,9 +87,7 @@ async def stored_bodies(server: Server, conversation_id: int) -> list[str]:
 async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
         server: Server, personas: Personas, website: str, new_page) -> None:
     agent = await desk_page(new_page, server)
-    visitor = await new_page()
-    await visitor.goto(website + "/")
-    await start_chat(visitor, "Do you ship to Norway?")
+    visitor, widget = await start_chat(new_page, website, "Do you ship to Norway?")
     log = visitor.locator("[data-onlinesupport] .log")
     await expect(log.locator(".m.me")).to_have_text(["Do you ship to Norway?"])
     await expect(log.locator(".m.me.pending")).to_have_count(0)
@@ -123,11 +126,8 @@ async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
 async def test_messages_written_offline_are_delivered_exactly_once(
         server: Server, personas: Personas, website: str, new_page) -> None:
     await desk_page(new_page, server)
-    visitor = await new_page()
-    await visitor.goto(website + "/")
-    await start_chat(visitor, "First question")
+    visitor, widget = await start_chat(new_page, website, "First question")
     log = visitor.locator("[data-onlinesupport] .log")
-    await expect(log.locator(".m.me:not(.pending)")).to_have_count(1)
     await visitor.context.set_offline(True)
     await expect(visitor.locator("[data-onlinesupport] .status")).to_have_text("Reconnecting…")
     box = visitor.locator("[data-onlinesupport] .chat textarea")
@@ -155,11 +155,8 @@ async def test_both_sides_resume_after_a_server_restart(tmp_path: Path, browser:
         website = await start_website(outer, server.public_url)
         await allow(server, website)
         agent = await desk_page(new_page, server)
-        visitor = await new_page()
-        await visitor.goto(website + "/")
-        await start_chat(visitor, "Before the restart")
+        visitor, widget = await start_chat(new_page, website, "Before the restart")
         log = visitor.locator("[data-onlinesupport] .log")
-        await expect(log.locator(".m.me:not(.pending)")).to_have_count(1)
         await agent.locator("#conversation-list a", has_text="Nora").click()
 
         await stack.aclose()
@@ -214,12 +211,9 @@ async def test_a_website_not_on_the_list_gets_no_chat(server: Server, new_page) 
 async def test_the_visitor_ends_the_chat_and_rates_it(server: Server, personas: Personas,
                                                      website: str, new_page) -> None:
     agent = await desk_page(new_page, server)
-    visitor = await new_page()
-    await visitor.goto(website + "/")
-    await start_chat(visitor, "Can I return a jacket?")
+    visitor, widget = await start_chat(new_page, website, "Can I return a jacket?")
     await agent.locator("#conversation-list a", has_text="Nora").click()
     await expect(agent.locator("#messages")).to_contain_text("Can I return a jacket?")
-    widget = visitor.locator("[data-onlinesupport]")
     await widget.get_by_role("button", name="End chat").click()
     await expect(widget.locator(".log")).to_contain_text("The chat has ended.")
     await expect(agent.locator("#status")).to_have_text("resolved")
@@ -240,9 +234,7 @@ async def test_two_agents_in_one_chat_and_a_transfer(server: Server, personas: P
                                                      website: str, new_page) -> None:
     amy = await desk_page(new_page, server)
     bob = await desk_page(new_page, server, "bob@example.com")
-    visitor = await new_page()
-    await visitor.goto(website + "/")
-    await start_chat(visitor, "My order arrived damaged")
+    visitor, widget = await start_chat(new_page, website, "My order arrived damaged")
     await amy.locator("#conversation-list a", has_text="Nora").click()
     await amy.get_by_role("button", name="Assign to me").click()
     await expect(amy.locator("#assignee")).to_have_text("Amy Agent")
@@ -254,7 +246,6 @@ async def test_two_agents_in_one_chat_and_a_transfer(server: Server, personas: P
     await amy.locator("form[action*=invite]").get_by_label("Agent").select_option(label="Bob Agent")
     await amy.get_by_role("button", name="Invite to this conversation").click()
     await expect(amy.locator("#participants")).to_have_text(" with Bob Agent")
-    widget = visitor.locator("[data-onlinesupport]")
     await expect(widget.locator(".log .note", has_text="Bob Agent joined the chat.")).to_be_visible()
     await expect(bob.locator("#conversation-list")).to_contain_text("Nora")
     await bob.locator("#conversation-list a", has_text="Nora").click()
@@ -279,15 +270,12 @@ async def test_an_agent_runs_a_scripted_question_sequence(server: Server, person
                                                           website: str, new_page) -> None:
     await server.services.scripts.add("Warranty", "What is the serial number?\nWhen did you buy it?")
     agent = await desk_page(new_page, server)
-    visitor = await new_page()
-    await visitor.goto(website + "/")
-    await start_chat(visitor, "My kettle stopped working")
+    visitor, widget = await start_chat(new_page, website, "My kettle stopped working")
     await agent.locator("#conversation-list a", has_text="Nora").click()
     await agent.get_by_text("Script…").click()
     await agent.get_by_role("button", name="Start script").click()
     await expect(agent.locator("#script-progress")).to_have_text(
         "Script “Warranty”: 1 of 2 questions sent")
-    widget = visitor.locator("[data-onlinesupport]")
     answers = widget.locator(".log .m:not(.me)")
     await expect(answers).to_have_text(["Amy AgentWhat is the serial number?"])
     box = widget.locator(".chat textarea")
@@ -307,11 +295,7 @@ async def test_an_agent_runs_a_scripted_question_sequence(server: Server, person
 async def test_the_visitor_sees_when_an_agent_has_read_their_messages(
         server: Server, personas: Personas, website: str, new_page) -> None:
     agent = await desk_page(new_page, server)
-    visitor = await new_page()
-    await visitor.goto(website + "/")
-    await start_chat(visitor, "Is anyone there?")
-    widget = visitor.locator("[data-onlinesupport]")
-    await expect(widget.locator(".m.me:not(.pending)")).to_have_count(1)
+    visitor, widget = await start_chat(new_page, website, "Is anyone there?")
     await expect(agent.locator("#conversation-list")).to_contain_text("Nora")
     await expect(widget.locator(".readmark")).to_have_count(0)
     await agent.locator("#conversation-list a", has_text="Nora").click()

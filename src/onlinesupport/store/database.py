@@ -104,7 +104,13 @@ class Database:
                     stopping = True
                     break
                 batch.append(item)
-            outcomes = await loop.run_in_executor(self._executor, self._apply, [fn for fn, _ in batch])
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._apply,
+                                                      [fn for fn, _ in batch])
+            except Exception as exc:
+                # Never let one bad batch stop the writer: its callers get the error, others go on.
+                log.exception("write batch failed")
+                outcomes = [(False, exc)] * len(batch)
             self.batches += 1
             self.commands += len(batch)
             for (_, future), (ok, value) in zip(batch, outcomes):
