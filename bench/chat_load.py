@@ -282,7 +282,9 @@ async def main(args: argparse.Namespace) -> None:
         data = Path(tmp) / "data"
         tokens = await prepare_instance(data, args.agents)
         public, desk = free_port(), free_port()
+        # All visitors come from 127.0.0.1 here: lift the per-address limit meant for the internet.
         env = {**os.environ, "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
+               "ONLINESUPPORT_PUBLIC_VISITOR_MESSAGES_PER_ADDRESS": "0",
                "ONLINESUPPORT_CONFIG": str(Path(tmp) / "none.toml")}
         (Path(tmp) / "none.toml").touch()
         server = subprocess.Popen(

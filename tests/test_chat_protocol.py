@@ -285,3 +285,29 @@ async def test_a_waiting_visitor_learns_their_place_in_line(server: Server, pers
     await second.send(type="queue")
     place = await second.receive("queue")
     assert place["position"] == 1 and place["wait_minutes"] >= 1
+
+
+async def test_one_address_cannot_escape_the_limit_by_starting_over(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from contextlib import AsyncExitStack
+
+    from conftest import make_config, start_server
+    config = make_config(tmp_path / "data", public_visitor_messages_per_address=5)
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, config)
+        await allow(server, SITE)
+        async with aiohttp.ClientSession() as http:
+            replies = []
+            for n in range(3):
+                v = Visitor(http, server)
+                await v.connect()  # a new visitor each time: counts once
+                await v.send(type="start", client_id=f"c{n}", body="hi")  # and its message again
+                replies.append((await v.frames(0.5))[0]["type"])
+                await v.close()
+            assert replies == ["ack", "ack", "error"]
+            fresh = Visitor(http, server)
+            assert fresh.ws is None
+            fresh.ws = await http.ws_connect(server.public_url + "/widget/ws", origin=SITE)
+            await fresh.ws.send_json({"type": "hello"})
+            refused = await fresh.ws.receive_json(timeout=5)
+            assert refused["type"] == "error" and "from your network" in refused["message"]
+            await fresh.ws.close()

@@ -57,6 +57,16 @@ def _parse_port(value: Any) -> int:
     return port
 
 
+def _parse_count(value: Any) -> int:
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a whole number, got {value!r}") from None
+    if isinstance(value, bool) or count < 0:
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return count
+
+
 def _parse_networks(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
@@ -100,6 +110,9 @@ class Config:
         "(normal behind a reverse proxy).", _parse_str, "")
     public_tls_key: str = option(
         "public", "PEM private key file matching public.tls_cert.", _parse_str, "")
+    public_visitor_messages_per_address: int = option(
+        "public", "Most chat messages and new visitors a minute from one internet address (a "
+        "whole office or carrier network can share one); 0 means no limit.", _parse_count, 300)
     desk_host: str = option(
         "desk", "Address the desk listener binds (agent desk, admin console, JSON API).",
         _parse_str, "0.0.0.0")

@@ -71,6 +71,7 @@ class ChatContext:
     secret_key: bytes
     files: FileStore
     message_limit: Throttle
+    address_limit: Throttle
 
 
 def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
@@ -89,10 +90,12 @@ def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False
 class VisitorSession:
     """One widget connection: authenticates the visitor, relays their chat both ways."""
 
-    def __init__(self, context: ChatContext, widget: WidgetSettings, send: Send) -> None:
+    def __init__(self, context: ChatContext, widget: WidgetSettings, send: Send,
+                 address: str) -> None:
         self._ctx = context
         self._widget = widget
         self._send = send
+        self._address = f"address:{address}"
         self.visitor_id: str | None = None
         self.customer_id: int | None = None
         self.conversation_id: int | None = None
@@ -123,6 +126,8 @@ class VisitorSession:
         token = frame.get("token")
         visitor_id = tokens.verify(self._ctx.secret_key, token)
         if visitor_id is None:
+            # New visitors cost the address too, so nobody escapes the limits by starting over.
+            self._count_address()
             visitor_id, token = tokens.issue(self._ctx.secret_key)
         self.visitor_id = visitor_id
         self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
@@ -204,7 +209,13 @@ class VisitorSession:
         key = f"visitor:{self.visitor_id}"
         if self._ctx.message_limit.retry_after(key):
             raise ProtocolError("You are sending messages too quickly; wait a moment.")
+        self._count_address()
         self._ctx.message_limit.hit(key)
+
+    def _count_address(self) -> None:
+        if self._ctx.address_limit.retry_after(self._address):
+            raise ProtocolError("Too many messages from your network; wait a minute.")
+        self._ctx.address_limit.hit(self._address)
 
     async def _start(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is not None:

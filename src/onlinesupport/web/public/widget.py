@@ -35,7 +35,10 @@ def setup_chat(app: web.Application) -> None:
         db=services.db, hub=services.hub, clock=services.clock,
         conversations=services.conversations, presence=services.presence,
         secret_key=services.secret_key, files=services.files,
-        message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)))
+        message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
+        address_limit=Throttle(services.clock,
+                               services.config.public_visitor_messages_per_address or 10**12,
+                               timedelta(minutes=1)))
     app[WIDGET_SCRIPT] = resources.files("onlinesupport").joinpath("static", "widget.js").read_bytes()
 
 
@@ -74,10 +77,11 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
         found = await conversations_repo.get(services.db, int(wanted)) if wanted.isdigit() else None
         if not customer_id or found is None or found["customer_id"] != customer_id:
             raise web.HTTPForbidden(text="Start a chat before sending a file.")
-        key = f"visitor:{visitor_id}"
-        if chat.message_limit.retry_after(key):
+        key, address = f"visitor:{visitor_id}", f"address:{request.remote}"
+        if chat.message_limit.retry_after(key) or chat.address_limit.retry_after(address):
             raise web.HTTPTooManyRequests(text="You are sending too quickly; wait a moment.")
         chat.message_limit.hit(key)
+        chat.address_limit.hit(address)
         owner.update(customer_id=customer_id, conversation_id=found["id"])
 
     try:
@@ -122,7 +126,7 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
-    session = VisitorSession(request.app[CHAT], settings, ws.send_json)
+    session = VisitorSession(request.app[CHAT], settings, ws.send_json, request.remote or "")
     try:
         async for message in ws:
             if message.type != WSMsgType.TEXT:
