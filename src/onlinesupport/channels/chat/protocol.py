@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from onlinesupport.attachments import FileStore
@@ -102,7 +102,7 @@ class VisitorSession:
         self._last_seq = 0
         self._push_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
-        self._last_typing = None
+        self._last_typing: datetime | None = None
 
     async def handle(self, frame: Any) -> None:
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -318,6 +318,7 @@ class VisitorSession:
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # A socket that went away mid-send ends the listener with a connection error.
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self._listener
 
