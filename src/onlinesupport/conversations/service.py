@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.hub import Hub, Notice
@@ -168,16 +168,8 @@ class Conversations:
             author_id=actor.id, kind=kind, body=body, client_id=client_id, now=now,
             author_name=actor.name)
         if files:
-            linked = []
-            for file in files:
-                attachment_id = attachments_repo.insert(
-                    conn, message_id=message.id, filename=file.filename,
-                    content_type=file.content_type, size=file.size, sha256=file.sha256,
-                    storage_name=file.storage_name, now=now)
-                linked.append({"id": attachment_id, "message_id": message.id,
-                               "filename": file.filename, "content_type": file.content_type,
-                               "size": file.size, "storage_name": file.storage_name})
-            message = replace(message, attachments=tuple(linked))
+            message = replace(message, attachments=tuple(
+                attachments_repo.insert(conn, message.id, file, now) for file in files))
         events.append(events_repo.append(
             conn, conversation_id, "message.posted", actor.type, actor.id, now,
             {"seq": seq, "kind": kind, "message_id": message.id}, message=message))
@@ -220,38 +212,37 @@ class Conversations:
 
         return await self._run(command)
 
+    async def _record(self, conversation_id: int, actor: Actor, type: str,
+                      data: dict[str, Any]) -> None:
+        """A command that changes nothing but the record: one event on the conversation."""
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            conversations_repo.lock(conn, conversation_id)
+            events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
+                                             now, data))
+
+        await self._run(command)
+
     async def rate(self, conversation_id: int, actor: Actor, score: object, comment: str) -> None:
         """The customer's satisfaction with the conversation: 1 (bad) to 5 (great), and why."""
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise InvalidCommand("the rating must be a whole number from 1 to 5")
         comment = _text(comment, "comment", 1000, required=False)
-
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
-            conversations_repo.lock(conn, conversation_id)
-            events.append(events_repo.append(conn, conversation_id, "conversation.rated",
-                                             actor.type, actor.id, now,
-                                             {"score": score, "comment": comment}))
-
-        await self._run(command)
+        await self._record(conversation_id, actor, "conversation.rated",
+                           {"score": score, "comment": comment})
 
     async def mark_read(self, conversation_id: int, seq: int) -> None:
         """An agent has seen the conversation up to message `seq` (tells the visitor, no event)."""
         if seq < 1:
             return
-        moved = await self._db.write(lambda conn: conversations_repo.mark_read(conn, conversation_id, seq))
+        moved = await self._db.write(
+            lambda conn: conversations_repo.mark_read(conn, conversation_id, seq))
         if moved is not None:
             self._hub.publish([Notice(conversation_id, "read", {"seq": moved})])
 
     async def record_page(self, conversation_id: int, actor: Actor, url: str, title: str) -> None:
         """The visitor opened a page of the website during the conversation (the trail)."""
-        url, title = url[:2000], title[:500]
-
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
-            conversations_repo.lock(conn, conversation_id)
-            events.append(events_repo.append(conn, conversation_id, "page.viewed", actor.type,
-                                             actor.id, now, {"url": url, "title": title}))
-
-        await self._run(command)
+        await self._record(conversation_id, actor, "page.viewed",
+                           {"url": url[:2000], "title": title[:500]})
 
     async def note(self, conversation_id: int, actor: Actor, body: str,
                    client_id: str | None = None) -> Posted:
@@ -292,9 +283,8 @@ class Conversations:
                  "previous_agent_id": conversation["assignee_id"]}))
             if note:
                 self._insert_message(conn, now, events, conversation_id, actor, "note", note, None)
-            if conversation["channel"] == "chat":
-                self._insert_message(conn, now, events, conversation_id, SYSTEM, "message",
-                                     f"{agent['name']} has taken over the chat.", None)
+            self._tell_chat(conn, now, events, conversation,
+                            f"{agent['name']} has taken over the chat.")
 
         await self._run(command)
 
@@ -309,9 +299,7 @@ class Conversations:
             events.append(events_repo.append(
                 conn, conversation_id, "conversation.agent_joined", actor.type, actor.id, now,
                 {"agent_id": agent_id, "agent_name": agent["name"]}))
-            if conversation["channel"] == "chat":
-                self._insert_message(conn, now, events, conversation_id, SYSTEM, "message",
-                                     f"{agent['name']} joined the chat.", None)
+            self._tell_chat(conn, now, events, conversation, f"{agent['name']} joined the chat.")
             return True
 
         return await self._run(command)
@@ -370,6 +358,13 @@ class Conversations:
         events.append(events_repo.append(conn, conversation_id, "script.advanced", "system", None,
                                          now, {"title": title, "sent": position + 1,
                                                "total": len(questions)}))
+
+    def _tell_chat(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                   conversation: sqlite3.Row, text: str) -> None:
+        """A line from the system that the visitor sees, in chats only (not emailed)."""
+        if conversation["channel"] == "chat":
+            self._insert_message(conn, now, events, conversation["id"], SYSTEM, "message", text,
+                                 None)
 
     def _active_agent(self, conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
         agent = agents_repo.lock(conn, agent_id)

@@ -22,12 +22,16 @@ class StoredFile:
 _COLUMNS = "a.id, a.message_id, a.filename, a.content_type, a.size, a.storage_name"
 
 
-def insert(conn: sqlite3.Connection, *, message_id: int, filename: str, content_type: str,
-           size: int, sha256: str, storage_name: str, now: str) -> int:
-    return conn.execute(
+def insert(conn: sqlite3.Connection, message_id: int, file: StoredFile, now: str) -> dict[str, Any]:
+    """Link a stored file to its message; returns the row as `for_messages` gives it."""
+    attachment_id = conn.execute(
         "INSERT INTO attachments (message_id, filename, content_type, size, sha256, storage_name,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (message_id, filename, content_type, size, sha256, storage_name, now)).lastrowid
+        (message_id, file.filename, file.content_type, file.size, file.sha256, file.storage_name,
+         now)).lastrowid
+    return {"id": attachment_id, "message_id": message_id, "filename": file.filename,
+            "content_type": file.content_type, "size": file.size,
+            "storage_name": file.storage_name}
 
 
 async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

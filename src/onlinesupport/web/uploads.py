@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import BodyPartReader, web
 
 from onlinesupport.attachments import INLINE_TYPES, FileStore
+from onlinesupport.conversations import Actor, Conversations, Posted
 from onlinesupport.store.attachments import StoredFile
 
 MAX_FIELD = 1000
@@ -42,6 +43,21 @@ async def receive(request: web.Request, files: FileStore,
         await check(fields)
         return fields, await files.receive(part.filename, _chunks(part))
     raise web.HTTPBadRequest(text="choose a file to send")
+
+
+async def post_file(conversations: Conversations, files: FileStore, conversation_id: int,
+                    actor: Actor, stored: StoredFile, *, kind: str = "message",
+                    client_id: str | None = None) -> Posted:
+    """Post a received file as a message; the stored bytes go if they end up in no message."""
+    try:
+        posted = await conversations.post(conversation_id, actor, stored.filename, kind=kind,
+                                          client_id=client_id, files=[stored])
+    except BaseException:
+        files.discard(stored)
+        raise
+    if posted.duplicate:
+        files.discard(stored)
+    return posted
 
 
 def serve(files: FileStore, attachment: dict, cache: str) -> web.FileResponse:

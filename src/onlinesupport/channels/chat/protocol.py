@@ -73,6 +73,22 @@ class ChatContext:
     message_limit: Throttle
     address_limit: Throttle
 
+    def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
+        """Why this send is refused (too fast for the visitor or the address), or None.
+
+        A send that is let through counts against both; `visitor_id` None counts a new visitor
+        against the address only.
+        """
+        visitor_key, address_key = f"visitor:{visitor_id}", f"address:{address}"
+        if visitor_id is not None and self.message_limit.retry_after(visitor_key):
+            return "You are sending messages too quickly; wait a moment."
+        if self.address_limit.retry_after(address_key):
+            return "Too many messages from your network; wait a minute."
+        self.address_limit.hit(address_key)
+        if visitor_id is not None:
+            self.message_limit.hit(visitor_key)
+        return None
+
 
 def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
     value = frame.get(name, "")
@@ -95,7 +111,7 @@ class VisitorSession:
         self._ctx = context
         self._widget = widget
         self._send = send
-        self._address = f"address:{address}"
+        self._address = address
         self.visitor_id: str | None = None
         self.customer_id: int | None = None
         self.conversation_id: int | None = None
@@ -127,7 +143,7 @@ class VisitorSession:
         visitor_id = tokens.verify(self._ctx.secret_key, token)
         if visitor_id is None:
             # New visitors cost the address too, so nobody escapes the limits by starting over.
-            self._count_address()
+            self._limit(None)
             visitor_id, token = tokens.issue(self._ctx.secret_key)
         self.visitor_id = visitor_id
         self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
@@ -205,23 +221,16 @@ class VisitorSession:
                              "url": f"/widget/files/{a['id']}/{self._ctx.files.signature(a['id'])}"}
                             for a in message.attachments]})
 
-    def _limit(self) -> None:
-        key = f"visitor:{self.visitor_id}"
-        if self._ctx.message_limit.retry_after(key):
-            raise ProtocolError("You are sending messages too quickly; wait a moment.")
-        self._count_address()
-        self._ctx.message_limit.hit(key)
-
-    def _count_address(self) -> None:
-        if self._ctx.address_limit.retry_after(self._address):
-            raise ProtocolError("Too many messages from your network; wait a minute.")
-        self._ctx.address_limit.hit(self._address)
+    def _limit(self, visitor_id: str | None) -> None:
+        refused = self._ctx.refuse_rate(visitor_id, self._address)
+        if refused:
+            raise ProtocolError(refused)
 
     async def _start(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is not None:
             await self._send_message(frame)
             return
-        self._limit()
+        self._limit(self.visitor_id)
         page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
         name = _string(frame, "name", 200)
         email = _string(frame, "email", 320).strip()
@@ -252,7 +261,7 @@ class VisitorSession:
     async def _send_message(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             raise ProtocolError("start a chat first")
-        self._limit()
+        self._limit(self.visitor_id)
         client_id = _string(frame, "client_id", 64, required=True)
         posted = await self._ctx.conversations.post(
             self.conversation_id, Actor.customer(self.customer_id),
@@ -261,7 +270,7 @@ class VisitorSession:
 
     async def _leave(self, frame: dict[str, Any]) -> None:
         """The leave-a-message form: an email conversation the desk answers later."""
-        self._limit()
+        self._limit(self.visitor_id)
         name = _string(frame, "name", 200)
         email = _string(frame, "email", 320, required=True).strip()
         self._require(name, email)

@@ -25,15 +25,9 @@ async def upload(request: web.Request) -> web.Response:
             raise web.HTTPNotFound(text=f"conversation {cid} does not exist")
 
     fields, stored = await uploads.receive(request, services.files, conversation_exists)
-    try:
-        posted = await services.conversations.post(
-            cid, actor(request), stored.filename, kind=fields.get("kind", "message"),
-            client_id=fields.get("client_id") or None, files=[stored])
-    except BaseException:
-        services.files.discard(stored)
-        raise
-    if posted.duplicate:
-        services.files.discard(stored)
+    posted = await uploads.post_file(
+        services.conversations, services.files, cid, actor(request), stored,
+        kind=fields.get("kind", "message"), client_id=fields.get("client_id") or None)
     return respond(request, cid, {"message": posted.message.to_json(),
                                   "duplicate": posted.duplicate})
 

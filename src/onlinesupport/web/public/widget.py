@@ -77,29 +77,22 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
         found = await conversations_repo.get(services.db, int(wanted)) if wanted.isdigit() else None
         if not customer_id or found is None or found["customer_id"] != customer_id:
             raise web.HTTPForbidden(text="Start a chat before sending a file.")
-        key, address = f"visitor:{visitor_id}", f"address:{request.remote}"
-        if chat.message_limit.retry_after(key) or chat.address_limit.retry_after(address):
-            raise web.HTTPTooManyRequests(text="You are sending too quickly; wait a moment.")
-        chat.message_limit.hit(key)
-        chat.address_limit.hit(address)
+        refused = chat.refuse_rate(visitor_id, request.remote or "")
+        if refused:
+            raise web.HTTPTooManyRequests(text=refused)
         owner.update(customer_id=customer_id, conversation_id=found["id"])
 
     try:
         fields, stored = await uploads.receive(request, services.files, visitors_own_conversation)
-        try:
-            posted = await services.conversations.post(
-                owner["conversation_id"], Actor.customer(owner["customer_id"]), stored.filename,
-                client_id=fields.get("client_id") or None, files=[stored])
-        except BaseException:
-            services.files.discard(stored)
-            raise
+        posted = await uploads.post_file(
+            services.conversations, services.files, owner["conversation_id"],
+            Actor.customer(owner["customer_id"]), stored,
+            client_id=fields.get("client_id") or None)
     # Refusals carry the CORS header too, so the widget can show the visitor why.
     except web.HTTPException as exc:
         raise _cors(origin, exc) from None
     except InvalidCommand as exc:
         raise _cors(origin, web.HTTPBadRequest(text=str(exc))) from None
-    if posted.duplicate:
-        services.files.discard(stored)
     return _cors(origin, web.json_response({"client_id": posted.message.client_id,
                                             "seq": posted.message.seq}))
 
