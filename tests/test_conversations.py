@@ -68,7 +68,7 @@ async def test_two_hundred_concurrent_posters_leave_no_gap_in_seq(services: Serv
 
 async def test_every_command_records_its_event(services: Services) -> None:
     agent = await _agent(services)
-    opened = await services.conversations.open(channel="email", customer_name="Carla",
+    opened = await services.conversations.open(channel="phone", customer_name="Carla",
                                                body="My invoice is wrong")
     cid = opened.conversation_id
     await services.conversations.note(cid, agent, "Checking with billing")

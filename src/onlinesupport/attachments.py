@@ -97,6 +97,28 @@ class FileStore:
         return StoredFile(storage_name, clean_filename(filename), content_type, size,
                           digest.hexdigest())
 
+    async def keep(self, filename: str, data: bytes) -> StoredFile:
+        """Store a file that arrived inside a mail (already size-limited by the mail).
+
+        Any type is kept, since mail carries documents of every kind; the type is still what
+        the bytes prove, and anything unproven is served only as a download.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        storage_name = secrets.token_hex(16)
+        path = self.path(storage_name)
+
+        def write() -> None:
+            with open(path, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+
+        await asyncio.to_thread(write)
+        content_type = sniff(data[:512]) if data else None
+        return StoredFile(storage_name, clean_filename(filename),
+                          content_type or "application/octet-stream", len(data),
+                          hashlib.sha256(data).hexdigest())
+
     def discard(self, stored: StoredFile) -> None:
         self.path(stored.storage_name).unlink(missing_ok=True)
 

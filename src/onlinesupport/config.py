@@ -67,6 +67,16 @@ def _parse_count(value: Any) -> int:
     return count
 
 
+def _parse_seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a number of seconds, got {value!r}") from None
+    if isinstance(value, bool) or not 0 < seconds <= 86400:
+        raise ValueError(f"must be more than 0 and at most 86400 seconds, got {value!r}")
+    return seconds
+
+
 def _parse_networks(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
@@ -127,6 +137,35 @@ class Config:
         "desk", "Client networks allowed to reach the desk listener (loopback and private "
         "networks by default). A list in TOML, comma-separated in the environment.",
         _parse_networks, PRIVATE_NETWORKS)
+    email_smtp_port: int = option(
+        "email", "Port of the built-in SMTP receiver that the company's mail server forwards "
+        "support mail to; 0 turns it off.", _parse_port, 0)
+    email_smtp_host: str = option(
+        "email", "Address the built-in SMTP receiver binds.", _parse_str, "0.0.0.0")
+    email_smtp_max_size: int = option(
+        "email", "Largest mail the SMTP receiver accepts, in bytes (bigger is refused with 552).",
+        _parse_count, 25 * 1024 * 1024)
+    email_smtp_allowed_hosts: tuple[str, ...] = option(
+        "email", "Networks allowed to hand mail to the SMTP receiver (e.g. your mail server's "
+        "address); empty allows any. A list in TOML, comma-separated in the environment.",
+        _parse_networks, ())
+    email_smtp_tls_cert: str = option(
+        "email", "PEM certificate file offered with STARTTLS by the SMTP receiver; empty offers "
+        "no STARTTLS.", _parse_str, "")
+    email_smtp_tls_key: str = option(
+        "email", "PEM private key file matching email.smtp_tls_cert.", _parse_str, "")
+    email_imap_poll_seconds: float = option(
+        "email", "How often mailboxes are checked when the IMAP server cannot push new mail "
+        "(IDLE).", _parse_seconds, 60.0)
+    email_retry_seconds: float = option(
+        "email", "Wait before the first retry of a mail the outgoing server refused for now; "
+        "it doubles with each attempt, up to an hour.", _parse_seconds, 60.0)
+    email_max_attempts: int = option(
+        "email", "Attempts before an outgoing mail is marked failed (agents can resend it).",
+        _parse_count, 10)
+    email_acks_per_hour: int = option(
+        "email", "Most acknowledgements sent to one address in an hour (a guard against mail "
+        "loops); 0 sends none.", _parse_count, 3)
     storage_data_dir: str = option(
         "storage", "Folder for the database, secret key, logs and backups; empty uses the "
         "platform's data folder.", _parse_str, "")

@@ -12,6 +12,7 @@ from onlinesupport.accounts import Accounts
 from onlinesupport.attachments import FileStore
 from onlinesupport.canned import CannedReplies
 from onlinesupport.channels.chat.presence import Presence
+from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.conversations import Conversations
@@ -50,6 +51,7 @@ class Services:
     canned: CannedReplies
     scripts: Scripts
     files: FileStore
+    email: EmailChannel
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -67,10 +69,12 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
     try:
         await db.open()
         hub = Hub()
-        yield Services(config=config, clock=clock, db=db, hub=hub,
-                       conversations=Conversations(db, hub, clock),
+        conversations = Conversations(db, hub, clock)
+        files = FileStore(config.data_dir / "attachments", key)
+        yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=Accounts(db, clock, key), customers=Customers(db),
-                       canned=CannedReplies(db, clock), scripts=Scripts(db, clock),
-                       files=FileStore(config.data_dir / "attachments", key), secret_key=key)
+                       canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
+                       email=EmailChannel(config, db, hub, conversations, files, key, clock),
+                       secret_key=key)
     finally:
         await db.close()

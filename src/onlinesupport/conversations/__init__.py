@@ -2,6 +2,7 @@
 
 from onlinesupport.conversations.service import (
     CHANNELS,
+    SYSTEM,
     Actor,
     Conversations,
     InvalidCommand,
@@ -9,4 +10,4 @@ from onlinesupport.conversations.service import (
     Posted,
 )
 
-__all__ = ["CHANNELS", "Actor", "Conversations", "InvalidCommand", "Opened", "Posted"]
+__all__ = ["CHANNELS", "SYSTEM", "Actor", "Conversations", "InvalidCommand", "Opened", "Posted"]

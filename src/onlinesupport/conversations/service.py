@@ -3,6 +3,11 @@
 Each command is one write transaction that changes the conversation and appends its events;
 the events are published on the hub only after the commit, in commit order. Channels, routing
 and the web handlers all change conversations through this class, never through SQL.
+
+A channel whose intake is more than one step (an email: find the thread, the customer, record
+the mail) writes its own command with `run`, and builds it from `open_in` and `post_in`, so the
+whole intake is one transaction. Channels that deliver agents' messages elsewhere (email) add
+an `outbound` hook, called inside the transaction that creates each agent message.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ MAX_NAME = 200
 MAX_CLIENT_ID = 64
 DEFAULT_QUEUE = 1
 T = TypeVar("T")
+Command = Callable[[sqlite3.Connection, str, list[Event]], T]
+OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 
 
 class InvalidCommand(ValueError):
@@ -96,8 +103,10 @@ class Conversations:
         self._db = db
         self._hub = hub
         self._clock = clock
+        self.outbound: list[OutboundHook] = []
+        """Called as hook(conn, now, events, conversation_id, message) for each agent message."""
 
-    async def _run(self, command: Callable[[sqlite3.Connection, str, list[Event]], T]) -> T:
+    async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
         def transaction(conn: sqlite3.Connection) -> tuple[T, list[Event]]:
             events: list[Event] = []
@@ -140,14 +149,10 @@ class Conversations:
                     earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
                     if earlier is not None:
                         return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
-            opener = actor or Actor.customer(customer_id, name)
-            conversation_id = conversations_repo.insert(
-                conn, customer_id=customer_id, channel=channel, subject=subject,
-                queue_id=DEFAULT_QUEUE, now=now, page_url=page_url[:2000],
-                page_title=page_title[:500], page_referrer=page_referrer[:2000])
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.created", opener.type, opener.id, now,
-                {"channel": channel, "subject": subject, "customer_id": customer_id}))
+            conversation_id = self.open_in(
+                conn, now, events, channel=channel, customer_id=customer_id, subject=subject,
+                opener=actor or Actor.customer(customer_id, name), page_url=page_url,
+                page_title=page_title, page_referrer=page_referrer)
             message = None
             if body:
                 message = self._insert_message(
@@ -155,7 +160,20 @@ class Conversations:
                     "message", body, client_id)
             return Opened(conversation_id, customer_id, message)
 
-        return await self._run(command)
+        return await self.run(command)
+
+    def open_in(self, conn: sqlite3.Connection, now: str, events: list[Event], *, channel: str,
+                customer_id: int, subject: str, opener: Actor, queue_id: int = DEFAULT_QUEUE,
+                page_url: str = "", page_title: str = "", page_referrer: str = "") -> int:
+        """Inside a command: create the conversation (the caller checked the input)."""
+        conversation_id = conversations_repo.insert(
+            conn, customer_id=customer_id, channel=channel, subject=subject, queue_id=queue_id,
+            now=now, page_url=page_url[:2000], page_title=page_title[:500],
+            page_referrer=page_referrer[:2000])
+        events.append(events_repo.append(
+            conn, conversation_id, "conversation.created", opener.type, opener.id, now,
+            {"channel": channel, "subject": subject, "customer_id": customer_id}))
+        return conversation_id
 
     def _insert_message(self, conn: sqlite3.Connection, now: str, events: list[Event],
                         conversation_id: int, actor: Actor, kind: str, body: str,
@@ -173,6 +191,9 @@ class Conversations:
         events.append(events_repo.append(
             conn, conversation_id, "message.posted", actor.type, actor.id, now,
             {"seq": seq, "kind": kind, "message_id": message.id}, message=message))
+        if actor.type == "agent" and kind == "message":
+            for hook in self.outbound:
+                hook(conn, now, events, conversation_id, message)
         return message
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,
@@ -195,22 +216,29 @@ class Conversations:
                 existing = messages_repo.by_client_id(conn, conversation_id, client_id)
                 if existing is not None:
                     return Posted(existing, duplicate=True)
-            conversation = conversations_repo.take_seq(conn, conversation_id, now)
-            if actor.type == "customer" and conversation["status"] in ("resolved", "closed"):
-                conversations_repo.update(conn, conversation_id, now, status="open")
-                events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
-                                                 actor.type, actor.id, now))
-            message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
-                                           client_id, seq=conversation["last_seq"], files=files)
-            if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
-                conversations_repo.update(conn, conversation_id, now, first_response_at=now)
-                events.append(events_repo.append(conn, conversation_id, "conversation.first_response",
-                                                 actor.type, actor.id, now))
-            if actor.type == "customer":
-                self._next_question(conn, now, events, conversation_id)
-            return Posted(message, duplicate=False)
+            return Posted(self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
+                                       client_id=client_id, files=files), duplicate=False)
 
-        return await self._run(command)
+        return await self.run(command)
+
+    def post_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                conversation_id: int, actor: Actor, body: str, *, kind: str = "message",
+                client_id: str | None = None, files: Sequence[StoredFile] = ()) -> Message:
+        """Inside a command: add a message (a customer's reopens a resolved conversation)."""
+        conversation = conversations_repo.take_seq(conn, conversation_id, now)
+        if actor.type == "customer" and conversation["status"] in ("resolved", "closed"):
+            conversations_repo.update(conn, conversation_id, now, status="open")
+            events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
+                                             actor.type, actor.id, now))
+        message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
+                                       client_id, seq=conversation["last_seq"], files=files)
+        if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
+            conversations_repo.update(conn, conversation_id, now, first_response_at=now)
+            events.append(events_repo.append(conn, conversation_id, "conversation.first_response",
+                                             actor.type, actor.id, now))
+        if actor.type == "customer":
+            self._next_question(conn, now, events, conversation_id)
+        return message
 
     async def _record(self, conversation_id: int, actor: Actor, type: str,
                       data: dict[str, Any]) -> None:
@@ -220,7 +248,7 @@ class Conversations:
             events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
                                              now, data))
 
-        await self._run(command)
+        await self.run(command)
 
     async def rate(self, conversation_id: int, actor: Actor, score: object, comment: str) -> None:
         """The customer's satisfaction with the conversation: 1 (bad) to 5 (great), and why."""
@@ -264,7 +292,7 @@ class Conversations:
                  "previous_agent_id": conversation["assignee_id"]}))
             return True
 
-        return await self._run(command)
+        return await self.run(command)
 
     async def transfer(self, conversation_id: int, agent_id: int, actor: Actor,
                        note: str = "") -> None:
@@ -286,7 +314,7 @@ class Conversations:
             self._tell_chat(conn, now, events, conversation,
                             f"{agent['name']} has taken over the chat.")
 
-        await self._run(command)
+        await self.run(command)
 
     async def invite(self, conversation_id: int, agent_id: int, actor: Actor) -> bool:
         """Bring a second agent into the conversation; False if they take part already."""
@@ -302,7 +330,7 @@ class Conversations:
             self._tell_chat(conn, now, events, conversation, f"{agent['name']} joined the chat.")
             return True
 
-        return await self._run(command)
+        return await self.run(command)
 
     async def start_script(self, conversation_id: int, script_id: int, actor: Actor) -> None:
         """Send the script's first question; each customer answer sends the next one."""
@@ -316,7 +344,7 @@ class Conversations:
                                              actor.id, now, {"script_id": script_id, "title": title}))
             self._next_question(conn, now, events, conversation_id)
 
-        await self._run(command)
+        await self.run(command)
 
     async def skip_question(self, conversation_id: int, actor: Actor) -> None:
         """Send the script's next question now, without waiting for the answer."""
@@ -325,7 +353,7 @@ class Conversations:
                 raise InvalidCommand("no script is running in this conversation")
             self._next_question(conn, now, events, conversation_id)
 
-        await self._run(command)
+        await self.run(command)
 
     async def stop_script(self, conversation_id: int, actor: Actor) -> None:
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
@@ -335,7 +363,7 @@ class Conversations:
             events.append(events_repo.append(conn, conversation_id, "script.stopped", actor.type,
                                              actor.id, now))
 
-        await self._run(command)
+        await self.run(command)
 
     def _next_question(self, conn: sqlite3.Connection, now: str, events: list[Event],
                        conversation_id: int) -> None:
@@ -383,7 +411,7 @@ class Conversations:
                                              now, {"from": conversation["status"]}))
             return True
 
-        return await self._run(command)
+        return await self.run(command)
 
     async def resolve(self, conversation_id: int, actor: Actor) -> bool:
         return await self._set_status(conversation_id, actor, "resolved", "conversation.resolved")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from onlinesupport.store import attachments as attachments_repo
+from onlinesupport.store import email as email_repo
 from onlinesupport.store.database import Database
 
 
@@ -23,6 +24,8 @@ class Message:
     created_at: str
     author_name: str = ""
     attachments: tuple[dict[str, Any], ...] = ()
+    email: dict[str, Any] | None = None
+    """For mail: where it came from (inbound) or how its sending goes (outbound)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "conversation_id": self.conversation_id, "seq": self.seq,
@@ -31,7 +34,8 @@ class Message:
                 "client_id": self.client_id, "created_at": self.created_at,
                 "attachments": [{"id": a["id"], "filename": a["filename"],
                                  "content_type": a["content_type"], "size": a["size"]}
-                                for a in self.attachments]}
+                                for a in self.attachments],
+                "email": self.email}
 
 
 _SELECT = ("SELECT m.*, CASE m.author_type WHEN 'agent' THEN a.name WHEN 'customer' THEN cu.name"
@@ -83,5 +87,8 @@ async def after(db: Database, conversation_id: int, after_seq: int = 0,
     rows = await db.fetch_all(f"{_SELECT} WHERE m.conversation_id = ? AND m.seq > ?"
                               " ORDER BY m.seq LIMIT ?", (conversation_id, after_seq, limit))
     messages = [_from_row(r) for r in rows]
-    files = await attachments_repo.for_messages(db, [m.id for m in messages])
-    return [replace(m, attachments=tuple(files[m.id])) if m.id in files else m for m in messages]
+    ids = [m.id for m in messages]
+    files = await attachments_repo.for_messages(db, ids)
+    mails = await email_repo.details(db, ids)
+    return [replace(m, attachments=tuple(files.get(m.id, ())), email=mails.get(m.id))
+            if m.id in files or m.id in mails else m for m in messages]

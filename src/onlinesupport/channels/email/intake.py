@@ -1,0 +1,180 @@
+"""Mail in, conversation out: one transaction per mail, whichever way it arrived.
+
+IMAP and the SMTP receiver both hand raw bytes to `EmailIntake`. A mail's attachments are
+written to the data folder first; then one transaction finds the customer and the thread,
+adds the message, records the mail (raw included), moves the mailbox's IMAP position past it
+and queues the acknowledgement. So a mail is either wholly imported or not at all, and the
+IMAP position can never run ahead of what is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from onlinesupport.attachments import FileStore
+from onlinesupport.channels.email import acknowledgement, threads
+from onlinesupport.channels.email.parse import ParsedMail, parse
+from onlinesupport.clock import Clock, to_db
+from onlinesupport.conversations import SYSTEM, Actor, Conversations
+from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import email as email_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.store.attachments import StoredFile
+from onlinesupport.store.events import Event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Imported:
+    conversation_id: int
+    message_id: int | None
+    new_conversation: bool = False
+    duplicate: bool = False
+    bounce: bool = False
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One mail to import: its bytes, and where it came from."""
+
+    raw: bytes
+    uid: int | None = None
+    uidvalidity: int | None = None
+    return_path: str | None = None
+
+
+class EmailIntake:
+    def __init__(self, conversations: Conversations, files: FileStore, key: bytes, clock: Clock,
+                 acks_per_hour: int) -> None:
+        self._conversations = conversations
+        self._files = files
+        self._key = key
+        self._clock = clock
+        self._acks_per_hour = acks_per_hour
+
+    async def receive(self, mailbox: dict[str, Any], mail: Incoming) -> Imported:
+        return (await self.receive_many(mailbox, [mail]))[0]
+
+    async def receive_many(self, mailbox: dict[str, Any], mails: Sequence[Incoming]) -> list[Imported]:
+        """Import mails in order; they share commits (group commit), each its own transaction."""
+        prepared = [await self._prepare(mail) for mail in mails]
+        # Commands are queued in order before any is awaited, so a reply later in the batch
+        # sees the conversation an earlier mail of the batch opened.
+        pending = [asyncio.ensure_future(self._conversations.run(
+            self._command(mailbox, mail, parsed, files))) for mail, (parsed, files) in zip(mails, prepared)]
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        outcomes = []
+        for (parsed, files), result in zip(prepared, results):
+            if isinstance(result, BaseException) or result.duplicate or result.bounce:
+                for stored in files:
+                    self._files.discard(stored)
+            if isinstance(result, BaseException):
+                raise result
+            outcomes.append(result)
+        return outcomes
+
+    async def _prepare(self, mail: Incoming) -> tuple[ParsedMail, list[tuple[StoredFile, str]]]:
+        parsed = parse(mail.raw, mail.return_path)
+        files = [(await self._files.keep(part.filename, part.data), part.content_id)
+                 for part in parsed.files if parsed.bounce is None]
+        return parsed, files
+
+    def _command(self, mailbox: dict[str, Any], mail: Incoming, parsed: ParsedMail,
+                 files: list[tuple[StoredFile, str]]):
+        mailbox_id = mailbox["id"]
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Imported:
+            mailboxes_repo.record_import(conn, mailbox_id, mail.uidvalidity, mail.uid, now)
+            earlier = email_repo.already_imported(conn, mailbox_id, parsed.message_id, parsed.sha256)
+            if earlier is not None:
+                return Imported(earlier, None, duplicate=True)
+            if parsed.bounce is not None:
+                bounced = self._bounce(conn, now, events, parsed, mail.raw)
+                if bounced is not None:
+                    return bounced
+            sender = parsed.from_address or f"unknown.{parsed.sha256[:12]}@onlinesupport.invalid"
+            customer_id = customers_repo.find_or_create(conn, "email", sender, parsed.from_name, now)
+            customer = Actor.customer(customer_id, parsed.from_name)
+            conversation_id = threads.find_conversation(conn, self._key, parsed.thread_ids,
+                                                        parsed.subject, customer_id)
+            new = conversation_id is None
+            if conversation_id is None:
+                conversation_id = self._conversations.open_in(
+                    conn, now, events, channel="email", customer_id=customer_id,
+                    subject=parsed.subject or "(no subject)", opener=customer,
+                    queue_id=mailbox["queue_id"])
+            message = self._conversations.post_in(
+                conn, now, events, conversation_id, customer, parsed.text,
+                files=[stored for stored, _ in files])
+            for attachment, (_, content_id) in zip(message.attachments, files):
+                if content_id:
+                    email_repo.set_content_id(conn, attachment["id"], content_id)
+            email_repo.record(
+                conn, message.id, mailbox_id, rfc_message_id=parsed.message_id,
+                raw_sha256=parsed.sha256, from_address=parsed.from_address,
+                subject=parsed.subject, refs=" ".join(parsed.thread_ids), quote_at=parsed.quote_at,
+                html=parsed.html, warning=parsed.warning, raw=mail.raw)
+            reply_to = parsed.reply_to or parsed.from_address
+            if reply_to and not parsed.automatic:
+                email_repo.set_thread(conn, conversation_id, mailbox_id, reply_to,
+                                      parsed.subject if new else "")
+            if new and reply_to and not parsed.automatic:
+                self._acknowledge(conn, now, events, mailbox, conversation_id, parsed, reply_to)
+            return Imported(conversation_id, message.id, new_conversation=new)
+
+        return command
+
+    def _bounce(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                parsed: ParsedMail, raw: bytes) -> Imported | None:
+        """A delivery report about one of our mails: a failure on its conversation."""
+        bounce = parsed.bounce
+        assert bounce is not None
+        row = outbox_repo.bounced(conn, bounce.original_message_id, bounce.reason)
+        conversation_id = row["conversation_id"] if row else threads.find_conversation(
+            conn, self._key, [bounce.original_message_id], "", 0)
+        if conversation_id is None:
+            return None
+        message = self._conversations.post_in(
+            conn, now, events, conversation_id, SYSTEM,
+            f"Mail to {bounce.recipient or 'the customer'} could not be delivered: {bounce.reason}",
+            kind="event")
+        email_repo.record(conn, message.id, None, rfc_message_id=parsed.message_id,
+                          raw_sha256=parsed.sha256, from_address=parsed.from_address,
+                          subject=parsed.subject, refs="", quote_at=None, html="",
+                          warning="", raw=raw)
+        events.append(events_repo.append(
+            conn, conversation_id, "email.failed", "system", None, now,
+            {"outbox_id": row["id"] if row else None,
+             "message_id": row["message_id"] if row else None, "error": bounce.reason,
+             "permanent": True}))
+        return Imported(conversation_id, message.id, bounce=True)
+
+    def _acknowledge(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                     mailbox: dict[str, Any], conversation_id: int, parsed: ParsedMail,
+                     to: str) -> None:
+        if not mailbox["ack_enabled"] or self._acks_per_hour == 0:
+            return
+        since = to_db(self._clock.now() - timedelta(hours=1))
+        if outbox_repo.acks_since(conn, to, since) >= self._acks_per_hour:
+            log.info("no acknowledgement to %s: %d sent in the last hour", to, self._acks_per_hour)
+            return
+        subject, body = acknowledgement.render(conn, mailbox, conversation_id, parsed.from_name,
+                                               parsed.subject)
+        outbox_id = outbox_repo.enqueue(
+            conn, conversation_id=conversation_id, message_id=None, mailbox_id=mailbox["id"],
+            purpose="ack", to_address=to, subject=subject, body=body,
+            rfc_message_id=threads.new_message_id(self._key, conversation_id,
+                                                  mailbox["address"].rsplit("@", 1)[-1]),
+            in_reply_to=parsed.message_id,
+            refs=" ".join([*parsed.references[-10:], parsed.message_id]), now=now)
+        events.append(events_repo.append(conn, conversation_id, "email.queued", "system", None,
+                                         now, {"outbox_id": outbox_id, "purpose": "ack", "to": to}))

@@ -1,0 +1,144 @@
+"""Support mailboxes as admins edit them: checked, passwords sealed, and tested live."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from onlinesupport.channels.email.connect import close_imap, explain, imap_client, select, smtp_client
+from onlinesupport.clock import Clock, to_db
+from onlinesupport.secretbox import SecretBox
+from onlinesupport.store import Database
+from onlinesupport.store import mailboxes as mailboxes_repo
+
+SECURITY = ("tls", "starttls", "none")
+FIELDS = {  # name: (kind, limit)
+    "address": ("text", 320), "display_name": ("text", 200), "active": ("flag", 0),
+    "imap_host": ("text", 255), "imap_port": ("port", 0), "imap_security": ("security", 0),
+    "imap_user": ("text", 320), "imap_password": ("secret", 500), "imap_folder": ("text", 200),
+    "imap_after": ("after", 0), "imap_move_to": ("text", 200), "smtp_receive": ("flag", 0),
+    "smtp_host": ("text", 255), "smtp_port": ("port", 0), "smtp_security": ("security", 0),
+    "smtp_user": ("text", 320), "smtp_password": ("secret", 500), "ack_enabled": ("flag", 0),
+    "ack_subject": ("text", 200), "ack_body": ("text", 5000),
+}
+
+
+class MailboxError(ValueError):
+    """The admin's input is not acceptable; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of a connection test: what was tried, whether it worked, and the details."""
+
+    step: str
+    ok: bool
+    detail: str
+
+
+def _clean(form: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, (kind, limit) in FIELDS.items():
+        raw = form.get(name, "")
+        if kind == "flag":
+            values[name] = 1 if raw in ("on", "1", "true") else 0
+            continue
+        raw = raw if kind == "secret" else raw.strip()
+        if kind in ("text", "secret") and len(raw) > limit:
+            raise MailboxError(f"{name.replace('_', ' ')} is longer than {limit} characters")
+        if kind == "port":
+            if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+                raise MailboxError(f"{name.replace('_', ' ')} must be a port from 1 to 65535")
+            values[name] = int(raw)
+        elif kind == "security" and raw not in SECURITY:
+            raise MailboxError(f"{name.replace('_', ' ')} must be one of {', '.join(SECURITY)}")
+        elif kind == "after" and raw not in ("seen", "move"):
+            raise MailboxError("after import must be 'seen' or 'move'")
+        else:
+            values[name] = raw
+    address = values["address"].lower()
+    if address.count("@") != 1 or address.startswith("@") or address.endswith("@") \
+            or any(ch.isspace() for ch in address):
+        raise MailboxError("the support address must be an email address such as help@example.com")
+    values["address"] = address
+    if not values["imap_host"] and not values["smtp_receive"]:
+        raise MailboxError("choose how mail comes in: an IMAP server, the built-in SMTP "
+                           "receiver, or both")
+    if values["imap_after"] == "move" and not values["imap_move_to"]:
+        raise MailboxError("name the folder imported mail is moved to")
+    values["imap_folder"] = values["imap_folder"] or "INBOX"
+    return values
+
+
+class Mailboxes:
+    def __init__(self, db: Database, secrets: SecretBox, clock: Clock) -> None:
+        self._db = db
+        self._secrets = secrets
+        self._clock = clock
+
+    def _seal(self, values: dict[str, Any], keep_empty: bool) -> dict[str, Any]:
+        """Encrypt the passwords; an empty one on edit means "unchanged" (it is never shown)."""
+        for name in ("imap_password", "smtp_password"):
+            if keep_empty and values[name] == "":
+                del values[name]
+            else:
+                values[name] = self._secrets.seal(values[name], f"mailbox {name.replace('_', ' ')}")
+        return values
+
+    async def create(self, form: dict[str, str]) -> int:
+        values = self._seal(_clean(form), keep_empty=False)
+        now = to_db(self._clock.now())
+        try:
+            return await self._db.write(lambda conn: mailboxes_repo.insert(conn, values, now))
+        except sqlite3.IntegrityError:
+            raise MailboxError(f"{values['address']} is set up already") from None
+
+    async def update(self, mailbox_id: int, form: dict[str, str]) -> None:
+        values = self._seal(_clean(form), keep_empty=True)
+        now = to_db(self._clock.now())
+        try:
+            await self._db.write(lambda conn: mailboxes_repo.update(conn, mailbox_id, values, now))
+        except sqlite3.IntegrityError:
+            raise MailboxError(f"{values['address']} is set up already") from None
+
+    async def delete(self, mailbox_id: int) -> None:
+        await self._db.write(lambda conn: mailboxes_repo.delete(conn, mailbox_id))
+
+    async def test(self, mailbox: dict[str, Any]) -> list[Check]:
+        """Log in to the mailbox's IMAP and SMTP servers as the services would, step by step."""
+        checks = []
+        if mailbox["imap_host"]:
+            checks.append(await self._test_imap(mailbox))
+        if mailbox["smtp_host"]:
+            checks.append(await self._test_smtp(mailbox))
+        if not checks:
+            checks.append(Check("servers", False, "no IMAP or SMTP server is set up"))
+        return checks
+
+    async def _test_imap(self, mailbox: dict[str, Any]) -> Check:
+        server = f"{mailbox['imap_host']}:{mailbox['imap_port']}"
+        try:
+            password = self._secrets.open(mailbox["imap_password"], "mailbox imap password")
+            client = await imap_client(mailbox, password)
+            try:
+                await select(client, mailbox["imap_folder"], server)
+                if mailbox["imap_after"] == "move":
+                    await select(client, mailbox["imap_move_to"], server)
+            finally:
+                await close_imap(client)
+        except Exception as exc:  # noqa: BLE001 - the admin is shown what failed
+            return Check("IMAP", False, explain(exc, server))
+        return Check("IMAP", True, f"logged in to {server} and opened {mailbox['imap_folder']}")
+
+    async def _test_smtp(self, mailbox: dict[str, Any]) -> Check:
+        server = f"{mailbox['smtp_host']}:{mailbox['smtp_port']}"
+        try:
+            password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")
+            client = await asyncio.wait_for(smtp_client(mailbox, password), 60)
+            client.close()
+        except Exception as exc:  # noqa: BLE001
+            return Check("SMTP", False, explain(exc, server))
+        login = " and logged in" if mailbox["smtp_user"] else ""
+        return Check("SMTP", True, f"connected to {server}{login}")

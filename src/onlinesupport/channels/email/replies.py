@@ -1,0 +1,63 @@
+"""Agent messages in email and web-form conversations become mail in the outbox.
+
+Called inside the transaction that creates the message, so the reply and its outbox row are
+committed together: a reply the desk shows is a reply that will be sent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from onlinesupport.channels.email import threads
+from onlinesupport.store import email as email_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.store.events import Event
+from onlinesupport.store.messages import Message
+
+MAILED_CHANNELS = ("email", "form")
+
+
+class ReplyMailer:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def __call__(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                 conversation_id: int, message: Message) -> None:
+        conversation = conn.execute("SELECT channel, subject, customer_id FROM conversations"
+                                    " WHERE id = ?", (conversation_id,)).fetchone()
+        if conversation["channel"] not in MAILED_CHANNELS:
+            return
+        thread = email_repo.thread(conn, conversation_id)
+        to = thread["reply_to"] if thread else _customer_address(conn, conversation["customer_id"])
+        if not to:
+            events.append(events_repo.append(
+                conn, conversation_id, "email.failed", "system", None, now,
+                {"message_id": message.id, "outbox_id": None, "permanent": True,
+                 "error": "the customer has no email address; add one to their profile"}))
+            return
+        mailbox = None
+        if thread and thread["mailbox_id"]:
+            mailbox = conn.execute("SELECT * FROM mailboxes WHERE id = ?",
+                                   (thread["mailbox_id"],)).fetchone()
+        mailbox = mailbox or mailboxes_repo.default_sender(conn)
+        domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else ""
+        last = email_repo.last_inbound(conn, conversation_id)
+        refs = (last["refs"].split() + [last["rfc_message_id"]])[-10:] if last else []
+        subject = (thread["subject"] if thread and thread["subject"] else conversation["subject"])
+        outbox_id = outbox_repo.enqueue(
+            conn, conversation_id=conversation_id, message_id=message.id,
+            mailbox_id=mailbox["id"] if mailbox else None, purpose="reply", to_address=to,
+            subject=threads.reply_subject(subject, conversation_id), body=message.body,
+            rfc_message_id=threads.new_message_id(self._key, conversation_id, domain),
+            in_reply_to=last["rfc_message_id"] if last else "", refs=" ".join(refs), now=now)
+        events.append(events_repo.append(
+            conn, conversation_id, "email.queued", "system", None, now,
+            {"outbox_id": outbox_id, "message_id": message.id, "purpose": "reply", "to": to}))
+
+
+def _customer_address(conn: sqlite3.Connection, customer_id: int) -> str:
+    row = conn.execute("SELECT value FROM customer_identities WHERE customer_id = ?"
+                       " AND kind = 'email' ORDER BY id LIMIT 1", (customer_id,)).fetchone()
+    return row[0] if row else ""

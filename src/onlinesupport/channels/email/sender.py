@@ -1,0 +1,182 @@
+"""Sends the outbox: claims due mails, sends them, records sent / retry / failed as events.
+
+Temporary failures (4xx answers, servers down, timeouts) are retried with a doubling wait;
+permanent ones (5xx) fail at once, and so does a mail that runs out of attempts; an agent can
+resend a failed mail. Every outcome is an event on the conversation, so the desk shows it live.
+A mail is claimed before it is sent; after a crash, claims are released and the mail is sent
+again with the same Message-ID (at least once: a receiving client shows one mail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+import aiosmtplib
+
+from onlinesupport.attachments import FileStore
+from onlinesupport.channels.email.compose import compose
+from onlinesupport.channels.email.connect import explain, smtp_client
+from onlinesupport.clock import Clock, from_db, to_db
+from onlinesupport.conversations import Conversations
+from onlinesupport.hub import Hub
+from onlinesupport.secretbox import SecretBox
+from onlinesupport.store import Database
+from onlinesupport.store import attachments as attachments_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.store.events import Event
+
+log = logging.getLogger(__name__)
+MAX_WAIT = 3600.0
+
+
+class TemporaryFailure(Exception):
+    """Worth trying again later."""
+
+
+class OutboxSender:
+    def __init__(self, db: Database, hub: Hub, conversations: Conversations, files: FileStore,
+                 secrets: SecretBox, clock: Clock, *, retry_seconds: float, max_attempts: int) -> None:
+        self._db = db
+        self._hub = hub
+        self._conversations = conversations
+        self._files = files
+        self._secrets = secrets
+        self._clock = clock
+        self._retry_seconds = retry_seconds
+        self._max_attempts = max(1, max_attempts)
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the mail being sent, then return from `run` (a cancel could send it twice)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until stopped; wakes on new outbox rows and when a retry falls due."""
+        await self._db.write(outbox_repo.release_claims)
+        listener = asyncio.create_task(self._listen(), name="outbox-listener")
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    while await self.send_due():
+                        pass
+                except Exception:
+                    log.exception("outbox round failed")
+                await self._sleep()
+        finally:
+            listener.cancel()
+
+    async def _listen(self) -> None:
+        with self._hub.subscribe() as subscription:
+            while True:
+                try:
+                    item = await subscription.get()
+                except Exception:  # lagged: wake anyway, the store is the truth
+                    self.wake()
+                    return await self._listen()
+                if isinstance(item, Event) and item.type == "email.queued":
+                    self.wake()
+
+    async def _sleep(self) -> None:
+        due = await outbox_repo.next_due(self._db)
+        wait = MAX_WAIT
+        if due is not None:
+            wait = max(0.0, (from_db(due) - self._clock.now()).total_seconds())
+        try:
+            await asyncio.wait_for(self._wake.wait(), min(wait, MAX_WAIT) + 0.01)
+        except asyncio.TimeoutError:
+            pass
+
+    async def send_due(self) -> int:
+        """Send what is due now; returns how many mails were tried."""
+        now = to_db(self._clock.now())
+        if self._stopping:
+            return 0
+        rows = await self._db.write(lambda conn: outbox_repo.claim_due(conn, now, 1))
+        for row in rows:
+            await self._send(dict(row))
+        return len(rows)
+
+    async def _send(self, row: dict[str, Any]) -> None:
+        try:
+            mailbox = await mailboxes_repo.get(self._db, row["mailbox_id"]) if row["mailbox_id"] \
+                else None
+            if mailbox is None or not mailbox["smtp_host"]:
+                raise TemporaryFailure("no mailbox is set up to send mail yet (Admin → Mailboxes)")
+            files = await self._attachments(row["message_id"])
+            message = compose(row, mailbox, self._clock.now(), files)
+            password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")
+            client = await smtp_client(mailbox, password)
+            try:
+                await client.send_message(message)
+            finally:
+                client.close()
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the mail
+            await self._failed(row, exc)
+        else:
+            await self._record(row, "email.sent", {}, lambda conn, now: outbox_repo.sent(
+                conn, row["id"], now))
+            log.info("sent mail %s to %s", row["rfc_message_id"], row["to_address"])
+
+    async def _attachments(self, message_id: int | None) -> list[tuple[str, str, bytes]]:
+        if message_id is None:
+            return []
+        found = (await attachments_repo.for_messages(self._db, [message_id])).get(message_id, [])
+        return [(a["filename"], a["content_type"],
+                 await asyncio.to_thread(self._files.path(a["storage_name"]).read_bytes))
+                for a in found]
+
+    async def _failed(self, row: dict[str, Any], exc: Exception) -> None:
+        server = "the outgoing mail server"
+        reason = str(exc) if isinstance(exc, TemporaryFailure) else explain(exc, server)
+        code = getattr(exc, "code", None)
+        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+            code = exc.recipients[0].code
+            reason = f"{server} refused the address: {exc.recipients[0].code} {exc.recipients[0].message}"
+        permanent = isinstance(code, int) and 500 <= code < 600
+        if permanent or row["attempts"] >= self._max_attempts:
+            log.warning("giving up on mail %s to %s: %s", row["id"], row["to_address"], reason)
+            await self._record(row, "email.failed", {"error": reason, "permanent": True},
+                               lambda conn, now: outbox_repo.failed(conn, row["id"], reason))
+            return
+        wait = min(MAX_WAIT, self._retry_seconds * 2 ** (row["attempts"] - 1))
+        when = to_db(self._clock.now() + timedelta(seconds=wait))
+        log.info("mail %s to %s not sent (%s); retrying in %.0f s", row["id"], row["to_address"],
+                 reason, wait)
+        await self._record(row, "email.deferred", {"error": reason, "retry_at": when},
+                           lambda conn, now: outbox_repo.retry_later(conn, row["id"], when, reason))
+
+    async def _record(self, row: dict[str, Any], type: str, data: dict[str, Any], change) -> None:
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            change(conn, now)
+            events.append(events_repo.append(
+                conn, row["conversation_id"], type, "system", None, now,
+                {"outbox_id": row["id"], "message_id": row["message_id"],
+                 "purpose": row["purpose"], "to": row["to_address"], **data}))
+
+        await self._conversations.run(command)
+
+    async def resend(self, outbox_id: int, actor_id: int) -> bool:
+        """An agent asks to send a failed mail again; False if it is not failed."""
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+            row = outbox_repo.resend(conn, outbox_id, now)
+            if row is None:
+                return False
+            events.append(events_repo.append(
+                conn, row["conversation_id"], "email.queued", "agent", actor_id, now,
+                {"outbox_id": outbox_id, "message_id": row["message_id"],
+                 "purpose": row["purpose"], "to": row["to_address"], "resend": True}))
+            return True
+
+        return await self._conversations.run(command)

@@ -1,0 +1,105 @@
+"""The email channel as one part of the running instance: intake, pollers, receiver, sender.
+
+`running()` starts the background services with the application and stops them with it;
+`reload()` restarts the IMAP pollers after an admin changes a mailbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from onlinesupport.attachments import FileStore
+from onlinesupport.channels.email.imap import ImapPoller, MailboxState
+from onlinesupport.channels.email.intake import EmailIntake
+from onlinesupport.channels.email.mailboxes import Mailboxes
+from onlinesupport.channels.email.replies import ReplyMailer
+from onlinesupport.channels.email.sender import OutboxSender
+from onlinesupport.channels.email.smtp_receive import SupportMailHandler, start_receiver
+from onlinesupport.clock import Clock
+from onlinesupport.config import Config
+from onlinesupport.conversations import Conversations
+from onlinesupport.hub import Hub
+from onlinesupport.secretbox import SecretBox
+from onlinesupport.store import Database
+from onlinesupport.store import mailboxes as mailboxes_repo
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 15.0
+
+
+class EmailChannel:
+    def __init__(self, config: Config, db: Database, hub: Hub, conversations: Conversations,
+                 files: FileStore, key: bytes, clock: Clock) -> None:
+        self._config = config
+        self._db = db
+        self._clock = clock
+        self.secrets = SecretBox(key)
+        self.mailboxes = Mailboxes(db, self.secrets, clock)
+        self.intake = EmailIntake(conversations, files, key, clock, config.email_acks_per_hour)
+        self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock,
+                                   retry_seconds=config.email_retry_seconds,
+                                   max_attempts=config.email_max_attempts)
+        conversations.outbound.append(ReplyMailer(key))
+        self.states: dict[int, MailboxState] = {}
+        self.smtp_port = 0
+        """The port the SMTP receiver listens on; 0 when it is off."""
+        self._pollers: dict[int, asyncio.Task[None]] = {}
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        sender = asyncio.create_task(self.sender.run(), name="outbox-sender")
+        receiver = None
+        if self._config.email_smtp_port:
+            handler = SupportMailHandler(self._db, self.intake, self._config.email_smtp_allowed_hosts)
+            receiver = await start_receiver(handler, self._config.email_smtp_host,
+                                            self._config.email_smtp_port,
+                                            self._config.email_smtp_max_size, self._tls())
+            self.smtp_port = receiver.sockets[0].getsockname()[1]
+            log.info("SMTP receiver: %s:%d", self._config.email_smtp_host, self.smtp_port)
+        await self.reload()
+        try:
+            yield
+        finally:
+            await self._stop_pollers()
+            if receiver is not None:
+                receiver.close()
+                await receiver.wait_closed()
+            self.sender.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(sender), STOP_TIMEOUT)
+            except asyncio.TimeoutError:
+                sender.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sender
+
+    def _tls(self) -> ssl.SSLContext | None:
+        if not self._config.email_smtp_tls_cert:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self._config.email_smtp_tls_cert, self._config.email_smtp_tls_key)
+        return context
+
+    async def reload(self) -> None:
+        """(Re)start one IMAP poller per active mailbox with an IMAP server."""
+        await self._stop_pollers()
+        for mailbox in await mailboxes_repo.list_all(self._db):
+            if not mailbox["active"] or not mailbox["imap_host"]:
+                continue
+            state = self.states.setdefault(mailbox["id"], MailboxState())
+            poller = ImapPoller(mailbox, self._db, self.intake, self.secrets, self._clock, state,
+                                self._config.email_imap_poll_seconds)
+            self._pollers[mailbox["id"]] = asyncio.create_task(
+                poller.run(), name=f"imap-{mailbox['address']}")
+
+    async def _stop_pollers(self) -> None:
+        tasks = list(self._pollers.values())
+        self._pollers.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task

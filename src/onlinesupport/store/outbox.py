@@ -1,0 +1,81 @@
+"""Mail waiting to be sent, claimed atomically by the sender, retried until sent or given up."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from onlinesupport.store.database import Database
+
+
+def enqueue(conn: sqlite3.Connection, *, conversation_id: int, message_id: int | None,
+            mailbox_id: int | None, purpose: str, to_address: str, subject: str, body: str,
+            rfc_message_id: str, in_reply_to: str, refs: str, now: str) -> int:
+    return conn.execute(
+        "INSERT INTO outbox (conversation_id, message_id, mailbox_id, purpose, to_address, subject,"
+        " body, rfc_message_id, in_reply_to, refs, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, message_id, mailbox_id, purpose, to_address, subject, body,
+         rfc_message_id, in_reply_to, refs, now, now)).lastrowid
+
+
+def claim_due(conn: sqlite3.Connection, now: str, limit: int) -> list[sqlite3.Row]:
+    """Take up to `limit` due mails for sending; each is claimed by exactly one sender."""
+    return conn.execute(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN ("
+        " SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
+        " ORDER BY next_attempt_at, id LIMIT ?) RETURNING *", (now, limit)).fetchall()
+
+
+def release_claims(conn: sqlite3.Connection) -> int:
+    """After a crash: mails caught mid-send go back to the queue (same Message-ID on resend)."""
+    return conn.execute("UPDATE outbox SET status = 'queued' WHERE status = 'sending'").rowcount
+
+
+def sent(conn: sqlite3.Connection, outbox_id: int, now: str) -> None:
+    conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?",
+                 (now, outbox_id))
+
+
+def retry_later(conn: sqlite3.Connection, outbox_id: int, when: str, error: str) -> None:
+    conn.execute("UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?"
+                 " WHERE id = ?", (when, error[:500], outbox_id))
+
+
+def failed(conn: sqlite3.Connection, outbox_id: int, error: str) -> None:
+    conn.execute("UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
+                 (error[:500], outbox_id))
+
+
+def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> sqlite3.Row | None:
+    """Queue a failed mail again (an agent's resend); None if it is not failed."""
+    return conn.execute(
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error = ''"
+        " WHERE id = ? AND status = 'failed' RETURNING *", (now, outbox_id)).fetchone()
+
+
+def bounced(conn: sqlite3.Connection, rfc_message_id: str, error: str) -> sqlite3.Row | None:
+    """A delivery report says this sent mail never arrived: mark it failed."""
+    return conn.execute("UPDATE outbox SET status = 'failed', last_error = ?"
+                        " WHERE rfc_message_id = ? RETURNING *",
+                        (error[:500], rfc_message_id)).fetchone()
+
+
+def acks_since(conn: sqlite3.Connection, to_address: str, since: str) -> int:
+    return conn.execute("SELECT count(*) FROM outbox WHERE to_address = ? AND purpose = 'ack'"
+                        " AND created_at >= ?", (to_address, since)).fetchone()[0]
+
+
+async def next_due(db: Database) -> str | None:
+    row = await db.fetch_one("SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'")
+    return row[0] if row else None
+
+
+async def get(db: Database, outbox_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one("SELECT * FROM outbox WHERE id = ?", (outbox_id,))
+    return dict(row) if row else None
+
+
+async def counts(db: Database) -> dict[str, int]:
+    rows = await db.fetch_all("SELECT status, count(*) FROM outbox GROUP BY status")
+    return {r[0]: r[1] for r in rows}
