@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -172,3 +174,30 @@ async def new_page(browser: Any) -> AsyncIterator[Any]:
     yield make
     for context in contexts:
         await context.close()
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Any:
+    """A private Dovecot on a free port (Debian's dovecot-imapd), stopped after the test."""
+    from mail_servers import Dovecot
+
+    # Not under tmp_path: Dovecot's auth and mail processes run as other users, and pytest's
+    # temp folders are private to root.
+    folder = Path(tempfile.mkdtemp(prefix="onlinesupport-dovecot-"))
+    folder.chmod(0o755)
+    server = Dovecot(folder, free_port())
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def relay() -> Any:
+    """A capturing SMTP relay on a free port, for outgoing mail."""
+    from mail_servers import Relay
+
+    server = Relay(free_port())
+    server.up()
+    yield server
+    server.down()

@@ -135,18 +135,67 @@ function appendMessage(m) {
     el("strong", { text: m.author_name || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
     el("time", { datetime: m.created_at, text: formatTime(m.created_at) }));
-  const content = m.attachments && m.attachments.length
+  const hasFiles = m.attachments && m.attachments.length;
+  const files = hasFiles
     ? el("div", { class: "files" }, ...m.attachments.map((a) => el("a",
       { href: `/attachments/${a.id}`, class: "file", target: "_blank", rel: "noopener" },
       a.content_type.startsWith("image/") ? el("img", { src: `/attachments/${a.id}`, alt: a.filename, class: "thumb" }) : null,
       el("span", { text: `${a.filename} (${(a.size / 1024).toFixed(1)} KB)` }))))
-    : el("div", { class: "msg-body", text: m.body });
-  const item = el("li", { class: `msg msg-${m.author_type} msg-${m.kind}`, "data-seq": String(m.seq) },
-    head, content);
+    : null;
+  const mail = m.email;
+  let body = [];
+  if (m.body && (!hasFiles || mail)) {
+    // quote_at counts characters (code points), as the server does.
+    const chars = Array.from(m.body);
+    const cut = mail && mail.quote_at ? mail.quote_at : chars.length;
+    body = [el("div", { class: "msg-body", text: chars.slice(0, cut).join("") })];
+    if (cut < chars.length) {
+      body.push(el("details", { class: "quoted" }, el("summary", { text: "Quoted text" }),
+        el("div", { class: "msg-body", text: chars.slice(cut).join("") })));
+    }
+  }
+  const item = el("li", { class: `msg msg-${m.author_type} msg-${m.kind}`, "data-seq": String(m.seq),
+    "data-message-id": String(m.id) },
+    head, mail && mail.warning ? el("p", { class: "mail-warning", role: "note", text: mail.warning }) : null,
+    ...body, files, mail ? el("div", { class: "mail-meta" }, ...mailMeta(m.id, mail)) : null);
   list.append(item);
   lastSeq = Math.max(lastSeq, m.seq);
   markSeen();
   list.scrollTop = list.scrollHeight;
+}
+
+function mailMeta(messageId, mail) {
+  if (mail.direction === "in") {
+    return [el("a", { href: `/mail/${messageId}/original`, text: "Original mail" }),
+      mail.has_html ? document.createTextNode(" · ") : null,
+      mail.has_html ? el("a", { href: `/mail/${messageId}/formatted`, target: "_blank", rel: "noopener", text: "Formatted" }) : null];
+  }
+  const text = mail.status === "sent" ? `Emailed to ${mail.to}`
+    : mail.status === "failed" ? `Not delivered: ${mail.error}`
+      : mail.error ? `Not sent yet (${mail.error}); retrying` : "Email queued";
+  const parts = [el("span", { class: `delivery delivery-${mail.status}`, text })];
+  if (mail.status === "failed" && mail.outbox_id) {
+    const button = el("button", { type: "button", text: "Resend" });
+    button.addEventListener("click", () => {
+      api(`/outbox/${mail.outbox_id}/resend`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+        .catch((e) => { button.replaceWith(el("span", { class: "error", text: e.message })); });
+    });
+    parts.push(document.createTextNode(" "), button);
+  }
+  return parts;
+}
+
+const MAIL_STATUS = { "email.queued": "queued", "email.deferred": "queued", "email.sent": "sent", "email.failed": "failed" };
+
+function showDelivery(event) {
+  const status = MAIL_STATUS[event.type];
+  if (!status || event.data.purpose === "ack" || !event.data.message_id) return;
+  const meta = document.querySelector(`[data-message-id="${event.data.message_id}"] .mail-meta`);
+  if (!meta) return;
+  meta.replaceChildren(...mailMeta(event.data.message_id, {
+    direction: "out", status, to: event.data.to, outbox_id: event.data.outbox_id,
+    error: event.type === "email.queued" ? "" : (event.data.error || "") }));
 }
 
 async function catchUpConversation() {
@@ -381,6 +430,10 @@ function connect() {
       if (rating) {
         rating.textContent = ` · rated ${event.data.score}/5` + (event.data.comment ? `: “${event.data.comment}”` : "");
       }
+      return;
+    }
+    if (event.type in MAIL_STATUS) {
+      showDelivery(event);
       return;
     }
     if (event.type === "page.viewed") {

@@ -61,6 +61,18 @@ def bounced(conn: sqlite3.Connection, rfc_message_id: str, error: str) -> sqlite
                         (error[:500], rfc_message_id)).fetchone()
 
 
+def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:
+    """Address a mail that had none to the customer's email address, if they have one now."""
+    row = conn.execute(
+        "SELECT i.value FROM outbox o JOIN conversations c ON c.id = o.conversation_id"
+        " JOIN customer_identities i ON i.customer_id = c.customer_id AND i.kind = 'email'"
+        " WHERE o.id = ? ORDER BY i.id LIMIT 1", (outbox_id,)).fetchone()
+    if row is None:
+        return ""
+    conn.execute("UPDATE outbox SET to_address = ? WHERE id = ?", (row[0], outbox_id))
+    return row[0]
+
+
 def acks_since(conn: sqlite3.Connection, to_address: str, since: str) -> int:
     return conn.execute("SELECT count(*) FROM outbox WHERE to_address = ? AND purpose = 'ack'"
                         " AND created_at >= ?", (to_address, since)).fetchone()[0]

@@ -83,6 +83,10 @@ async def imap_client(mailbox: dict[str, Any], password: str) -> aioimaplib.IMAP
                                       ssl_context=ssl.create_default_context())
     else:
         client = aioimaplib.IMAP4(host=host, port=port, timeout=TIMEOUT)
+    # aioimaplib does not fail waiting commands when the server hangs up: watch for it.
+    lost = asyncio.Event()
+    client.protocol.conn_lost_cb = lambda exc: lost.set()
+    client.lost = lost  # type: ignore[attr-defined]
     try:
         await asyncio.wait_for(client.wait_hello_from_server(), TIMEOUT)
         if security == "starttls":

@@ -6,7 +6,7 @@ committed, so a crash or a dropped connection at any point loses nothing and imp
 twice (the Message-ID + hash guard catches a mail moved back by hand).
 
 aioimaplib 2.0.3 overflows its stack on a UID FETCH of ~1,000 mails (upstream issue #118), so
-fetches go in small batches and every command runs under `asyncio.wait_for`.
+fetches go in small batches and every command runs under a time limit (`_command`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aioimaplib
 
@@ -28,6 +28,7 @@ from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 FETCH_BATCH = 50
 MAX_BACKOFF = 300.0
 IDLE_SECONDS = 25 * 60
@@ -116,21 +117,44 @@ class ImapPoller:
                 await self._idle(client)
             else:
                 await asyncio.sleep(self._poll_seconds)
-                await asyncio.wait_for(client.noop(), TIMEOUT)
+                await self._command(client, client.noop())
 
     async def _idle(self, client: aioimaplib.IMAP4) -> None:
         """Wait for the server to announce new mail (or for the poll interval to pass)."""
-        waiter = await asyncio.wait_for(client.idle_start(timeout=IDLE_SECONDS), TIMEOUT)
+        waiter = await self._command(client, client.idle_start(timeout=IDLE_SECONDS))
+        while True:
+            try:
+                lines = await self._command(client, client.wait_server_push(
+                    timeout=min(IDLE_SECONDS, self._poll_seconds)), timeout=None)
+            except asyncio.TimeoutError:
+                break
+            if lines == aioimaplib.STOP_WAIT_SERVER_PUSH or any(
+                    b"EXISTS" in bytes(line) for line in lines):
+                break
+        client.idle_done()
+        await self._command(client, waiter)
+
+    async def _command(self, client: aioimaplib.IMAP4, step: Awaitable[T],
+                       timeout: float | None = TIMEOUT) -> T:
+        """Run one IMAP step under a time limit; fail at once if the server hangs up.
+
+        aioimaplib leaves a command waiting forever when the connection drops.
+        """
+        lost: asyncio.Event = client.lost  # type: ignore[attr-defined]
+        task = asyncio.ensure_future(step)
+        hung_up = asyncio.ensure_future(lost.wait())
         try:
-            while True:
-                push = await client.wait_server_push(timeout=min(IDLE_SECONDS, self._poll_seconds))
-                if any(b"EXISTS" in bytes(line) for line in push) or push == aioimaplib.STOP_WAIT_SERVER_PUSH:
-                    break
-        except asyncio.TimeoutError:
-            pass
+            done, _ = await asyncio.wait({task, hung_up}, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                return task.result()
+            if hung_up in done:
+                raise MailServerError(f"{self._server} closed the connection")
+            raise asyncio.TimeoutError()
         finally:
-            client.idle_done()
-            await asyncio.wait_for(waiter, TIMEOUT)
+            hung_up.cancel()
+            if not task.done():
+                task.cancel()
 
     async def import_new(self, client: aioimaplib.IMAP4, uidvalidity: int) -> int:
         """Import every mail after the last imported UID; returns how many were new."""
@@ -146,7 +170,7 @@ class ImapPoller:
             await self._db.write(lambda conn: mailboxes_repo.reset_position(conn, mailbox_id,
                                                                             uidvalidity))
             last_uid = 0
-        response = await asyncio.wait_for(client.uid_search(f"UID {last_uid + 1}:*"), TIMEOUT)
+        response = await self._command(client, client.uid_search(f"UID {last_uid + 1}:*"))
         if response.result != "OK":
             raise MailServerError(f"search refused by {self._server}")
         uids = sorted(int(u) for line in response.lines[:-1] for u in bytes(line).split()
@@ -154,8 +178,8 @@ class ImapPoller:
         imported = 0
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start:start + FETCH_BATCH]
-            fetched = await asyncio.wait_for(
-                client.uid("fetch", ",".join(map(str, batch)), "(UID BODY.PEEK[])"), TIMEOUT * 4)
+            fetched = await self._command(client, client.uid(
+                "fetch", ",".join(map(str, batch)), "(UID BODY.PEEK[])"), TIMEOUT * 4)
             if fetched.result != "OK":
                 raise MailServerError(f"fetch refused by {self._server}")
             mails = [Incoming(raw, uid=uid, uidvalidity=uidvalidity)
@@ -182,7 +206,7 @@ class ImapPoller:
         else:
             steps = [("store", uid_set, "+FLAGS.SILENT (\\Seen)")]
         for command, *args in steps:
-            response = await asyncio.wait_for(client.uid(command, *args), TIMEOUT)
+            response = await self._command(client, client.uid(command, *args))
             if response.result != "OK":
                 # The mails are safely imported; only the tidying failed. Say so once per batch.
                 log.warning("mailbox %s: %s of imported mails refused: %s",

@@ -199,6 +199,11 @@ def _walk(part: Message, plain: list[str], html: list[str], files: list[Part],
         for sub in part.get_payload():
             _walk(sub, plain, html, files, warnings)
         return
+    if part.get_content_maintype() == "multipart":
+        # The parts could not be found (a wrong boundary): show the body as it arrived.
+        warnings.append("The mail's structure is broken; its text is shown as it arrived.")
+        plain.append(str(part.get_payload()))
+        return
     try:
         disposition = part.get_content_disposition()
         filename = part.get_filename() or ""

@@ -30,13 +30,9 @@ class ReplyMailer:
         if conversation["channel"] not in MAILED_CHANNELS:
             return
         thread = email_repo.thread(conn, conversation_id)
-        to = thread["reply_to"] if thread else _customer_address(conn, conversation["customer_id"])
-        if not to:
-            events.append(events_repo.append(
-                conn, conversation_id, "email.failed", "system", None, now,
-                {"message_id": message.id, "outbox_id": None, "permanent": True,
-                 "error": "the customer has no email address; add one to their profile"}))
-            return
+        # No address yet (a phone contact, say): the sender fails it visibly, and a resend
+        # after the agent adds one to the customer's profile goes to that address.
+        to = thread["reply_to"] if thread else customer_address(conn, conversation["customer_id"])
         mailbox = None
         if thread and thread["mailbox_id"]:
             mailbox = conn.execute("SELECT * FROM mailboxes WHERE id = ?",
@@ -57,7 +53,7 @@ class ReplyMailer:
             {"outbox_id": outbox_id, "message_id": message.id, "purpose": "reply", "to": to}))
 
 
-def _customer_address(conn: sqlite3.Connection, customer_id: int) -> str:
+def customer_address(conn: sqlite3.Connection, customer_id: int) -> str:
     row = conn.execute("SELECT value FROM customer_identities WHERE customer_id = ?"
                        " AND kind = 'email' ORDER BY id LIMIT 1", (customer_id,)).fetchone()
     return row[0] if row else ""

@@ -39,6 +39,10 @@ class TemporaryFailure(Exception):
     """Worth trying again later."""
 
 
+class PermanentFailure(Exception):
+    """Trying again will not help until someone changes something."""
+
+
 class OutboxSender:
     def __init__(self, db: Database, hub: Hub, conversations: Conversations, files: FileStore,
                  secrets: SecretBox, clock: Clock, *, retry_seconds: float, max_attempts: int) -> None:
@@ -114,6 +118,12 @@ class OutboxSender:
                 else None
             if mailbox is None or not mailbox["smtp_host"]:
                 raise TemporaryFailure("no mailbox is set up to send mail yet (Admin → Mailboxes)")
+            if not row["to_address"]:
+                row["to_address"] = await self._db.write(
+                    lambda conn: outbox_repo.address_from_profile(conn, row["id"]))
+                if not row["to_address"]:
+                    raise PermanentFailure("the customer has no email address; add one to "
+                                           "their profile, then resend")
             files = await self._attachments(row["message_id"])
             message = compose(row, mailbox, self._clock.now(), files)
             password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")
@@ -139,12 +149,13 @@ class OutboxSender:
 
     async def _failed(self, row: dict[str, Any], exc: Exception) -> None:
         server = "the outgoing mail server"
-        reason = str(exc) if isinstance(exc, TemporaryFailure) else explain(exc, server)
+        ours = isinstance(exc, (TemporaryFailure, PermanentFailure))
+        reason = str(exc) if ours else explain(exc, server)
         code = getattr(exc, "code", None)
         if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
             code = exc.recipients[0].code
             reason = f"{server} refused the address: {exc.recipients[0].code} {exc.recipients[0].message}"
-        permanent = isinstance(code, int) and 500 <= code < 600
+        permanent = isinstance(exc, PermanentFailure) or (isinstance(code, int) and 500 <= code < 600)
         if permanent or row["attempts"] >= self._max_attempts:
             log.warning("giving up on mail %s to %s: %s", row["id"], row["to_address"], reason)
             await self._record(row, "email.failed", {"error": reason, "permanent": True},

@@ -12,6 +12,8 @@ from onlinesupport.web.desk import (
     canned_pages,
     files,
     inbox,
+    mailbox_admin,
+    mail_views,
     script_pages,
     search_page,
     signin,
@@ -60,6 +62,15 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/admin/agents/{id:\d+}/password", admin.reset_password),
         web.get("/admin/widget", widget_admin.widget_page, name="admin_widget"),
         web.post("/admin/widget", widget_admin.save_widget),
+        web.get("/admin/mailboxes", mailbox_admin.mailboxes_page, name="admin_mailboxes"),
+        web.post("/admin/mailboxes", mailbox_admin.add_mailbox),
+        web.get(r"/admin/mailboxes/{id:\d+}", mailbox_admin.mailbox_page, name="admin_mailbox"),
+        web.post(r"/admin/mailboxes/{id:\d+}", mailbox_admin.update_mailbox),
+        web.post(r"/admin/mailboxes/{id:\d+}/test", mailbox_admin.test_mailbox),
+        web.post(r"/admin/mailboxes/{id:\d+}/delete", mailbox_admin.delete_mailbox),
+        web.get(r"/mail/{id:\d+}/original", mail_views.original, name="mail_original"),
+        web.get(r"/mail/{id:\d+}/formatted", mail_views.formatted, name="mail_formatted"),
+        web.post(r"/outbox/{id:\d+}/resend", mail_views.resend),
     ])
     app[socket.ENCODED] = socket.EncodedEvents()
     static = resources.files("onlinesupport").joinpath("static")

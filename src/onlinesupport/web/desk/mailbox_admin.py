@@ -1,0 +1,125 @@
+"""Admin pages for support mailboxes: add, edit, test the connection, see their state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from onlinesupport.channels.email.acknowledgement import DEFAULT_BODY, DEFAULT_SUBJECT, PLACEHOLDERS
+from onlinesupport.channels.email.mailboxes import FIELDS, SECURITY, Check, MailboxError
+from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.web.auth import AGENT, form_data, requires
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.responses import int_param, redirect
+from onlinesupport.web.templates import render
+
+NEW = {"address": "", "display_name": "", "active": 1, "imap_host": "", "imap_port": 993,
+       "imap_security": "tls", "imap_user": "", "imap_folder": "INBOX", "imap_after": "seen",
+       "imap_move_to": "", "smtp_receive": 0, "smtp_host": "", "smtp_port": 587,
+       "smtp_security": "starttls", "smtp_user": "", "ack_enabled": 1,
+       "ack_subject": DEFAULT_SUBJECT, "ack_body": DEFAULT_BODY}
+
+
+def _without_secrets(values: dict[str, Any]) -> dict[str, Any]:
+    """Never send a password back to the browser, not even encrypted; say whether one is set."""
+    shown = {k: v for k, v in values.items() if not k.endswith("_password")}
+    shown["has_imap_password"] = bool(values.get("imap_password"))
+    shown["has_smtp_password"] = bool(values.get("smtp_password"))
+    return shown
+
+
+async def _list_page(request: web.Request, *, values: dict[str, Any] | None = None,
+                     error: str = "", notice: str = "", status: int = 200) -> web.Response:
+    services = request.app[SERVICES]
+    return render(request, "admin/mailboxes.html", {
+        "agent": request[AGENT], "error": error, "notice": notice,
+        "mailboxes": [_without_secrets(m) for m in await mailboxes_repo.list_all(services.db)],
+        "states": services.email.states, "outbox": await outbox_repo.counts(services.db),
+        "smtp_port": services.email.smtp_port, "values": _without_secrets(values or NEW),
+        "security": SECURITY, "placeholders": PLACEHOLDERS}, status=status)
+
+
+async def _edit_page(request: web.Request, mailbox_id: int, *, values: dict[str, Any] | None = None,
+                     error: str = "", notice: str = "", checks: list[Check] | None = None,
+                     status: int = 200) -> web.Response:
+    services = request.app[SERVICES]
+    stored = await mailboxes_repo.get(services.db, mailbox_id)
+    if stored is None:
+        raise web.HTTPNotFound(text=f"mailbox {mailbox_id} does not exist")
+    return render(request, "admin/mailbox.html", {
+        "agent": request[AGENT], "mailbox": _without_secrets(stored),
+        "values": _without_secrets(values or stored), "state": services.email.states.get(mailbox_id),
+        "error": error, "notice": notice, "checks": checks or [], "security": SECURITY,
+        "placeholders": PLACEHOLDERS}, status=status)
+
+
+def _form_values(form: dict[str, str]) -> dict[str, Any]:
+    """What the admin typed, to show again after an error (passwords are not shown back)."""
+    return {k: form.get(k, "")[:5000] for k in FIELDS}
+
+
+@requires("admin")
+async def mailboxes_page(request: web.Request) -> web.Response:
+    notice = {"added": "Mailbox added.", "deleted": "Mailbox removed."}
+    return await _list_page(request, notice=notice.get(request.query.get("done", ""), ""))
+
+
+@requires("admin")
+async def add_mailbox(request: web.Request) -> web.Response:
+    form = await form_data(request)
+    services = request.app[SERVICES]
+    try:
+        mailbox_id = await services.email.mailboxes.create(form)
+    except MailboxError as exc:
+        return await _list_page(request, values=_form_values(form), error=str(exc), status=400)
+    await services.email.reload()
+    return redirect(f"/admin/mailboxes/{mailbox_id}?done=added")
+
+
+def _mailbox_id(request: web.Request) -> int:
+    return int_param(request.match_info["id"], "mailbox id", minimum=1)
+
+
+@requires("admin")
+async def mailbox_page(request: web.Request) -> web.Response:
+    notice = {"added": "Mailbox added. Test the connection to check the settings.",
+              "saved": "Changes saved."}
+    return await _edit_page(request, _mailbox_id(request),
+                            notice=notice.get(request.query.get("done", ""), ""))
+
+
+@requires("admin")
+async def update_mailbox(request: web.Request) -> web.Response:
+    mailbox_id = _mailbox_id(request)
+    form = await form_data(request)
+    services = request.app[SERVICES]
+    if await mailboxes_repo.get(services.db, mailbox_id) is None:
+        raise web.HTTPNotFound(text=f"mailbox {mailbox_id} does not exist")
+    try:
+        await services.email.mailboxes.update(mailbox_id, form)
+    except MailboxError as exc:
+        return await _edit_page(request, mailbox_id, values=_form_values(form), error=str(exc),
+                                status=400)
+    await services.email.reload()
+    return redirect(f"/admin/mailboxes/{mailbox_id}?done=saved")
+
+
+@requires("admin")
+async def test_mailbox(request: web.Request) -> web.Response:
+    """Log in to the mailbox's servers with the saved settings and show each step's result."""
+    mailbox_id = _mailbox_id(request)
+    services = request.app[SERVICES]
+    stored = await mailboxes_repo.get(services.db, mailbox_id)
+    if stored is None:
+        raise web.HTTPNotFound(text=f"mailbox {mailbox_id} does not exist")
+    return await _edit_page(request, mailbox_id, checks=await services.email.mailboxes.test(stored))
+
+
+@requires("admin")
+async def delete_mailbox(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await services.email.mailboxes.delete(_mailbox_id(request))
+    await services.email.reload()
+    return redirect("/admin/mailboxes?done=deleted")

@@ -1,0 +1,67 @@
+"""Fixtures' building blocks for email tests: servers, a configured mailbox, mails, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any, TypeVar
+
+from mail_servers import PASSWORD, USER, Dovecot, Relay
+from onlinesupport.services import Services
+
+T = TypeVar("T")
+
+
+def mailbox_form(dovecot: Dovecot | None, relay: Relay | None, **overrides: Any) -> dict[str, str]:
+    form = {"address": USER, "display_name": "Shop Support", "active": "on",
+            "imap_host": "", "imap_port": "993", "imap_security": "none", "imap_user": USER,
+            "imap_password": PASSWORD, "imap_folder": "INBOX", "imap_after": "seen",
+            "imap_move_to": "", "smtp_host": "", "smtp_port": "25", "smtp_security": "none",
+            "smtp_user": "", "smtp_password": "", "ack_enabled": "on", "ack_subject": "",
+            "ack_body": ""}
+    if dovecot is not None:
+        form.update(imap_host="127.0.0.1", imap_port=str(dovecot.port))
+    if relay is not None:
+        form.update(smtp_host="127.0.0.1", smtp_port=str(relay.port))
+    form.update(overrides)
+    return form
+
+
+async def add_mailbox(services: Services, form: dict[str, str]) -> int:
+    mailbox_id = await services.email.mailboxes.create(form)
+    await services.email.reload()
+    return mailbox_id
+
+
+def mail(sender: str = "carla@customer.test", subject: str = "My order is late",
+         body: str = "Order 1234 has not arrived.", **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Carla Customer <{sender}>"
+    msg["To"] = USER
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain="customer.test")
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0,
+                     what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def scalar(services: Services, sql: str, params: tuple = ()) -> Any:
+    row = await services.db.fetch_one(sql, params)
+    return row[0] if row else None
