@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, TypeVar
@@ -46,7 +47,7 @@ def mail(sender: str = "carla@customer.test", subject: str = "My order is late",
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=policy.SMTP)
 
 
 async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0,
