@@ -1,10 +1,12 @@
 #!/bin/sh
 # Install the Debian packages the test suite drives, only when they are missing:
-# Chromium (browser tests through Playwright) and openssl (test certificates).
+# Chromium (browser tests through Playwright), Dovecot (a private IMAP server for the email
+# tests) and openssl (test certificates).
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+[ -x /usr/sbin/dovecot ] || missing="$missing dovecot-imapd"
 [ -z "$missing" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "Please install:$missing (the tests need them)." >&2

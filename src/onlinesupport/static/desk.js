@@ -191,8 +191,11 @@ const MAIL_STATUS = { "email.queued": "queued", "email.deferred": "queued", "ema
 function showDelivery(event) {
   const status = MAIL_STATUS[event.type];
   if (!status || event.data.purpose === "ack" || !event.data.message_id) return;
-  const meta = document.querySelector(`[data-message-id="${event.data.message_id}"] .mail-meta`);
-  if (!meta) return;
+  const item = document.querySelector(`[data-message-id="${event.data.message_id}"]`);
+  if (!item) return;
+  // A reply this desk just sent was drawn before its mail was queued: add the line for it.
+  let meta = item.querySelector(".mail-meta");
+  if (!meta) meta = item.appendChild(el("div", { class: "mail-meta" }));
   meta.replaceChildren(...mailMeta(event.data.message_id, {
     direction: "out", status, to: event.data.to, outbox_id: event.data.outbox_id,
     error: event.type === "email.queued" ? "" : (event.data.error || "") }));

@@ -128,10 +128,12 @@ async def select(client: aioimaplib.IMAP4, folder: str, server: str) -> int:
     raise MailServerError(f"{server} gave no UIDVALIDITY for {folder!r}")
 
 
-async def close_imap(client: aioimaplib.IMAP4) -> None:
+async def close_imap(client: aioimaplib.IMAP4, polite: bool = True) -> None:
+    """Log out (`polite`) or just hang up, as when the server stops."""
     try:
-        if client.protocol is not None and client.protocol.transport is not None \
-                and not client.protocol.transport.is_closing():
+        if polite and client.protocol is not None and client.protocol.transport is not None \
+                and not client.protocol.transport.is_closing() \
+                and not client.protocol.has_pending_idle_command():
             await asyncio.wait_for(client.logout(), 5)
     except Exception:  # noqa: BLE001 - closing a broken connection: nothing left to do
         pass

@@ -82,6 +82,7 @@ class ImapPoller:
         last_logged = ""
         while True:
             client = None
+            polite = True
             try:
                 client = await imap_client(self._mailbox, self._secrets.open(
                     self._mailbox["imap_password"], "mailbox imap password"))
@@ -92,6 +93,7 @@ class ImapPoller:
                 log.info("mailbox %s: connected to %s", self._mailbox["address"], self._server)
                 await self._follow(client, uidvalidity)
             except asyncio.CancelledError:
+                polite = False
                 raise
             except Exception as exc:  # noqa: BLE001 - a mail server going away must not stop us
                 reason = explain(exc, self._server)
@@ -104,7 +106,7 @@ class ImapPoller:
             finally:
                 self.state.connected = False
                 if client is not None:
-                    await close_imap(client)
+                    await close_imap(client, polite)
             await asyncio.sleep(backoff)
             backoff = min(MAX_BACKOFF, backoff * 2)
 
