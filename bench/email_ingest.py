@@ -119,7 +119,7 @@ async def ingest_rate(port: int, data: Path, count: int) -> tuple[float, int]:
         finally:
             await close_imap(client)
         conversations = (await services.db.fetch_one("SELECT count(*) FROM conversations"))[0]
-    assert imported == count, (imported, count)
+    assert imported == count, (imported, count)  # none of them duplicates
     return count / elapsed, conversations
 
 

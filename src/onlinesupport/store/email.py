@@ -33,14 +33,15 @@ def conversation_of(conn: sqlite3.Connection, rfc_message_ids: list[str]) -> int
 
 def record(conn: sqlite3.Connection, message_id: int, mailbox_id: int | None, *,
            rfc_message_id: str, raw_sha256: str, from_address: str, subject: str, refs: str,
-           quote_at: int | None, html: str, warning: str, raw: bytes) -> None:
+           quote_at: int | None, html: str, warning: str, packed_raw: bytes) -> None:
+    """Record the mail behind message `message_id`; `packed_raw` is the raw mail, zlib-compressed."""
     conn.execute(
         "INSERT INTO email_messages (message_id, mailbox_id, rfc_message_id, raw_sha256,"
         " from_address, subject, refs, quote_at, html, warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (message_id, mailbox_id, rfc_message_id, raw_sha256, from_address, subject, refs,
          quote_at, html, warning))
     conn.execute("INSERT INTO email_raw (message_id, raw) VALUES (?, ?)",
-                 (message_id, zlib.compress(raw, 6)))
+                 (message_id, packed_raw))
 
 
 def set_thread(conn: sqlite3.Connection, conversation_id: int, mailbox_id: int | None,

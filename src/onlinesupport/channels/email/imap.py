@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aioimaplib
 
 from onlinesupport.channels.email.connect import TIMEOUT, MailServerError, close_imap, explain, imap_client, select
-from onlinesupport.channels.email.intake import EmailIntake, Incoming
+from onlinesupport.channels.email.intake import EmailIntake, Imported, Incoming
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
@@ -64,8 +64,7 @@ def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
 
 class ImapPoller:
     def __init__(self, mailbox: dict[str, Any], db: Database, intake: EmailIntake,
-                 secrets: SecretBox, clock: Clock, state: MailboxState, poll_seconds: float,
-                 on_import: Callable[[int], None] | None = None) -> None:
+                 secrets: SecretBox, clock: Clock, state: MailboxState, poll_seconds: float) -> None:
         self._mailbox = mailbox
         self._db = db
         self._intake = intake
@@ -73,7 +72,6 @@ class ImapPoller:
         self._clock = clock
         self.state = state
         self._poll_seconds = poll_seconds
-        self._on_import = on_import
         self._server = f"{mailbox['imap_host']}:{mailbox['imap_port']}"
 
     async def run(self) -> None:
@@ -113,7 +111,11 @@ class ImapPoller:
     async def _follow(self, client: aioimaplib.IMAP4, uidvalidity: int) -> None:
         idle = client.has_capability("IDLE")
         while True:
-            await self.import_new(client, uidvalidity)
+            # Again until a round finds nothing: a mail announced while we were tidying the
+            # last batch was reported in that command's answer (which aioimaplib drops), and
+            # would otherwise wait for the next mail or poll.
+            while await self.import_new(client, uidvalidity):
+                pass
             self.state.last_check_at = to_db(self._clock.now())
             if idle:
                 await self._idle(client)
@@ -159,7 +161,7 @@ class ImapPoller:
                 task.cancel()
 
     async def import_new(self, client: aioimaplib.IMAP4, uidvalidity: int) -> int:
-        """Import every mail after the last imported UID; returns how many were new."""
+        """Import every mail after the last imported UID; returns how many it fetched."""
         mailbox_id = self._mailbox["id"]
         stored = await mailboxes_repo.get(self._db, mailbox_id)
         if stored is None:
@@ -177,7 +179,9 @@ class ImapPoller:
             raise MailServerError(f"search refused by {self._server}")
         uids = sorted(int(u) for line in response.lines[:-1] for u in bytes(line).split()
                       if u.isdigit() and int(u) > last_uid)
-        imported = 0
+        handled = 0
+        # A pipeline: while one batch is being written, the next is fetched and parsed.
+        writing: tuple[Awaitable[list[Imported]], list[int | None]] | None = None
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start:start + FETCH_BATCH]
             fetched = await self._command(client, client.uid(
@@ -186,12 +190,20 @@ class ImapPoller:
                 raise MailServerError(f"fetch refused by {self._server}")
             mails = [Incoming(raw, uid=uid, uidvalidity=uidvalidity)
                      for uid, raw in parse_fetch(fetched.lines)]
-            outcomes = await self._intake.receive_many(self._mailbox, mails)
-            imported += sum(1 for o in outcomes if not o.duplicate)
-            await self._after_import(client, [m.uid for m in mails])
-            if self._on_import:
-                self._on_import(len(mails))
-        return imported
+            committing = self._intake.commit(self._mailbox, await self._intake.prepare(mails))
+            if writing is not None:
+                handled += await self._finish(client, *writing)
+            writing = (committing, [m.uid for m in mails])
+        if writing is not None:
+            handled += await self._finish(client, *writing)
+        return handled
+
+    async def _finish(self, client: aioimaplib.IMAP4, committing: Awaitable[list[Imported]],
+                      uids: list[int | None]) -> int:
+        """Wait for a batch's commit, then tidy its mails on the server."""
+        outcomes = await committing
+        await self._after_import(client, uids)
+        return len(outcomes)
 
     async def _after_import(self, client: aioimaplib.IMAP4, uids: list[int | None]) -> None:
         """Mark as seen or move, only now that the mails are committed."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Sequence
+import zlib
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from onlinesupport.channels.email import acknowledgement, threads
 from onlinesupport.channels.email.parse import ParsedMail, parse
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import SYSTEM, Actor, Conversations
+from onlinesupport.conversations.service import Command
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
@@ -40,6 +42,17 @@ class Imported:
     new_conversation: bool = False
     duplicate: bool = False
     bounce: bool = False
+
+
+@dataclass
+class Prepared:
+    """A mail ready for its transaction: parsed, files stored, raw copy compressed."""
+
+    mail: Incoming
+    parsed: ParsedMail
+    files: list[tuple[StoredFile, str]]
+    packed: Any
+    """The zlib-compressed raw mail (a future until `prepare` has finished)."""
 
 
 @dataclass(frozen=True)
@@ -66,31 +79,49 @@ class EmailIntake:
 
     async def receive_many(self, mailbox: dict[str, Any], mails: Sequence[Incoming]) -> list[Imported]:
         """Import mails in order; they share commits (group commit), each its own transaction."""
-        prepared = [await self._prepare(mail) for mail in mails]
-        # Commands are queued in order before any is awaited, so a reply later in the batch
-        # sees the conversation an earlier mail of the batch opened.
-        pending = [asyncio.ensure_future(self._conversations.run(
-            self._command(mailbox, mail, parsed, files))) for mail, (parsed, files) in zip(mails, prepared)]
+        return await self.commit(mailbox, await self.prepare(mails))
+
+    async def prepare(self, mails: Sequence[Incoming]) -> list[Prepared]:
+        """Parse the mails and store their files: everything that need not wait for the writer."""
+        prepared = []
+        for mail in mails:
+            parsed = parse(mail.raw, mail.return_path)
+            # Compressing in a thread overlaps with parsing the next mail (zlib frees the GIL).
+            packed = asyncio.ensure_future(asyncio.to_thread(zlib.compress, mail.raw, 1))
+            files = [(await self._files.keep(part.filename, part.data), part.content_id)
+                     for part in parsed.files if parsed.bounce is None]
+            prepared.append(Prepared(mail, parsed, files, packed))
+        for item in prepared:
+            item.packed = await item.packed
+        return prepared
+
+    def commit(self, mailbox: dict[str, Any], prepared: list[Prepared]) -> Awaitable[list[Imported]]:
+        """Queue the mails' transactions now, in order; await the result for their outcomes.
+
+        Queued in order before anything is awaited, so a reply later in the batch (or in the
+        next batch) sees the conversation an earlier mail opened; a caller may prepare the next
+        batch while these are written.
+        """
+        pending = [asyncio.ensure_future(self._conversations.run(self._command(mailbox, item)))
+                   for item in prepared]
+        return self._outcomes(prepared, pending)
+
+    async def _outcomes(self, prepared: list[Prepared],
+                        pending: list[asyncio.Future[Imported]]) -> list[Imported]:
         results = await asyncio.gather(*pending, return_exceptions=True)
         outcomes = []
-        for (parsed, files), result in zip(prepared, results):
+        for item, result in zip(prepared, results):
             if isinstance(result, BaseException) or result.duplicate or result.bounce:
-                for stored in files:
+                for stored, _ in item.files:
                     self._files.discard(stored)
             if isinstance(result, BaseException):
                 raise result
             outcomes.append(result)
         return outcomes
 
-    async def _prepare(self, mail: Incoming) -> tuple[ParsedMail, list[tuple[StoredFile, str]]]:
-        parsed = parse(mail.raw, mail.return_path)
-        files = [(await self._files.keep(part.filename, part.data), part.content_id)
-                 for part in parsed.files if parsed.bounce is None]
-        return parsed, files
-
-    def _command(self, mailbox: dict[str, Any], mail: Incoming, parsed: ParsedMail,
-                 files: list[tuple[StoredFile, str]]):
+    def _command(self, mailbox: dict[str, Any], item: Prepared) -> Command[Imported]:
         mailbox_id = mailbox["id"]
+        mail, parsed, files = item.mail, item.parsed, item.files
 
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Imported:
             mailboxes_repo.record_import(conn, mailbox_id, mail.uidvalidity, mail.uid, now)
@@ -98,7 +129,7 @@ class EmailIntake:
             if earlier is not None:
                 return Imported(earlier, None, duplicate=True)
             if parsed.bounce is not None:
-                bounced = self._bounce(conn, now, events, parsed, mail.raw)
+                bounced = self._bounce(conn, now, events, parsed, item.packed)
                 if bounced is not None:
                     return bounced
             sender = parsed.from_address or f"unknown.{parsed.sha256[:12]}@onlinesupport.invalid"
@@ -122,7 +153,7 @@ class EmailIntake:
                 conn, message.id, mailbox_id, rfc_message_id=parsed.message_id,
                 raw_sha256=parsed.sha256, from_address=parsed.from_address,
                 subject=parsed.subject, refs=" ".join(parsed.thread_ids), quote_at=parsed.quote_at,
-                html=parsed.html, warning=parsed.warning, raw=mail.raw)
+                html=parsed.html, warning=parsed.warning, packed_raw=item.packed)
             reply_to = parsed.reply_to or parsed.from_address
             if reply_to and not parsed.automatic:
                 email_repo.set_thread(conn, conversation_id, mailbox_id, reply_to,
@@ -134,7 +165,7 @@ class EmailIntake:
         return command
 
     def _bounce(self, conn: sqlite3.Connection, now: str, events: list[Event],
-                parsed: ParsedMail, raw: bytes) -> Imported | None:
+                parsed: ParsedMail, packed_raw: bytes) -> Imported | None:
         """A delivery report about one of our mails: a failure on its conversation."""
         bounce = parsed.bounce
         assert bounce is not None
@@ -150,7 +181,7 @@ class EmailIntake:
         email_repo.record(conn, message.id, None, rfc_message_id=parsed.message_id,
                           raw_sha256=parsed.sha256, from_address=parsed.from_address,
                           subject=parsed.subject, refs="", quote_at=None, html="",
-                          warning="", raw=raw)
+                          warning="", packed_raw=packed_raw)
         events.append(events_repo.append(
             conn, conversation_id, "email.failed", "system", None, now,
             {"outbox_id": row["id"] if row else None,
