@@ -55,6 +55,9 @@ async def test_a_mailbox_set_up_in_the_desk_brings_mail_in_and_sends_replies_out
     mine = agent.locator("li.msg-agent").last
     await expect(mine.locator(".delivery")).to_have_text("Emailed to carla@customer.test",
                                                          timeout=15_000)
+    await agent.reload()  # the same, drawn by the server
+    await expect(agent.locator("li.msg-agent").last.locator(".delivery")).to_have_text(
+        "Emailed to carla@customer.test")
     received = await relay.wait_for(2)  # the acknowledgement, then the reply
     reply = next(m for m in received if "Auto-Submitted" not in m)
     assert "A new jacket is on its way." in reply.get_body(("plain",)).get_content()

@@ -41,6 +41,14 @@ async def _dialog(port: int, mail_from: str, data: bytes) -> list[bytes]:
     return answers
 
 
+async def _agent_replies(services, text: str) -> int:
+    """An agent answers conversation 1; returns the agent's id."""
+    agent = await services.accounts.create_agent("amy@shop.test", "Amy", "agent",
+                                                 "correct horse battery")
+    await services.conversations.post(1, Actor.agent(agent, "Amy"), text)
+    return agent
+
+
 async def _start(stack: AsyncExitStack, tmp_path: Path, relay: Relay | None, **overrides):
     server = await start_server(stack, _config(tmp_path, **overrides))
     await add_mailbox(server.services, mailbox_form(None, relay, smtp_receive="on"))
@@ -103,9 +111,7 @@ async def test_relay_down_keeps_the_reply_queued_and_sends_it_once_when_back(
     async with AsyncExitStack() as stack:
         services = await _start(stack, tmp_path, relay, email_acks_per_hour=0)
         await _send(services.email.smtp_port, mail())
-        agent = await services.accounts.create_agent("amy@shop.test", "Amy", "agent",
-                                                     "correct horse battery")
-        await services.conversations.post(1, Actor.agent(agent, "Amy"), "On its way.")
+        await _agent_replies(services, "On its way.")
         await eventually(lambda: scalar(services, "SELECT attempts >= 2 FROM outbox"),
                          what="retries")
         row = await services.db.fetch_one("SELECT status, last_error FROM outbox")
@@ -124,9 +130,7 @@ async def test_a_queued_reply_survives_a_restart_and_goes_out_once(
         services = (await start_server(stack, config)).services
         await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
         await _send(services.email.smtp_port, mail())
-        agent = await services.accounts.create_agent("amy@shop.test", "Amy", "agent",
-                                                     "correct horse battery")
-        await services.conversations.post(1, Actor.agent(agent, "Amy"), "On its way.")
+        await _agent_replies(services, "On its way.")
         await eventually(lambda: scalar(services, "SELECT attempts = 1 FROM outbox"))
     relay.up()
     async with AsyncExitStack() as stack:
@@ -147,9 +151,7 @@ async def test_a_permanent_refusal_fails_visibly_and_resend_delivers(
     async with AsyncExitStack() as stack:
         services = await _start(stack, tmp_path, relay, email_acks_per_hour=0)
         await _send(services.email.smtp_port, mail())
-        agent = await services.accounts.create_agent("amy@shop.test", "Amy", "agent",
-                                                     "correct horse battery")
-        await services.conversations.post(1, Actor.agent(agent, "Amy"), "On its way.")
+        agent = await _agent_replies(services, "On its way.")
         await eventually(lambda: scalar(services, "SELECT status = 'failed' FROM outbox"))
         assert "550" in await scalar(services, "SELECT last_error FROM outbox")
         assert await scalar(services, "SELECT attempts FROM outbox") == 1, "no retry of a 5xx"
@@ -202,9 +204,7 @@ async def test_a_bounce_marks_the_reply_failed_instead_of_opening_a_conversation
         services = await _start(stack, tmp_path, relay, email_acks_per_hour=0)
         port = services.email.smtp_port
         await _send(port, mail(sender="gone@customer.test"), sender="gone@customer.test")
-        agent = await services.accounts.create_agent("amy@shop.test", "Amy", "agent",
-                                                     "correct horse battery")
-        await services.conversations.post(1, Actor.agent(agent, "Amy"), "Here is your answer.")
+        await _agent_replies(services, "Here is your answer.")
         [reply] = await relay.wait_for(1)
         bounce = _bounce_for(reply["Message-ID"], "gone@customer.test")
         answers = await _dialog(port, "", bounce + b".\r\n")
@@ -226,3 +226,35 @@ def _bounce_for(message_id: str, recipient: str) -> bytes:
             "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
             f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\n"
             "Subject: Re: x\r\n\r\n--B--\r\n").encode()
+
+
+async def test_an_agent_mails_a_chat_transcript_and_sees_its_delivery(
+        tmp_path: Path, relay: Relay, client_factory) -> None:
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, _config(tmp_path))
+        services = server.services
+        await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
+        chat = await services.conversations.open(channel="chat", customer_name="Nora",
+                                                 identity=("email", "nora@customer.test"),
+                                                 body="Do you ship to Norway?")
+        await _agent_replies(services, "Yes, in 3 days.")
+        await services.conversations.note(1, Actor.agent(1, "Amy"), "internal: check rates")
+        nobody = await services.conversations.open(channel="chat", customer_name="Anon", body="hi")
+        await services.accounts.create_agent("ada@shop.test", "Ada", "admin", "correct horse battery")
+        desk = client_factory(server.desk_url)
+        await desk.signin("ada@shop.test")
+        response = await desk.post_json(f"/conversations/{chat.conversation_id}/transcript", {})
+        assert response.status == 200, await response.text()
+        [mail_sent] = await relay.wait_for(1)
+        text = mail_sent.get_body(("plain",)).get_content()
+        assert mail_sent["To"] == "nora@customer.test"
+        assert "Do you ship to Norway?" in text and "Yes, in 3 days." in text
+        assert "internal" not in text, "internal notes stay internal"
+        assert f"[#{chat.conversation_id}]" in mail_sent["Subject"]
+        await eventually(lambda: scalar(services, "SELECT status = 'sent' FROM outbox"))
+        page = await (await desk.get(f"/conversations/{chat.conversation_id}")).text()
+        assert "Transcript emailed to nora@customer.test by Ada" in page
+        assert "Emailed to nora@customer.test" in page
+        refused = await desk.post_json(f"/conversations/{nobody.conversation_id}/transcript", {})
+        assert refused.status == 400
+        assert "no email address" in (await refused.json())["error"]

@@ -82,6 +82,12 @@ def insert(conn: sqlite3.Connection, *, conversation_id: int, seq: int, author_t
                    client_id, now, author_name)
 
 
+def transcript(conn: sqlite3.Connection, conversation_id: int) -> list[sqlite3.Row]:
+    """What the customer saw of a conversation: its messages (no notes), with authors."""
+    return conn.execute(f"{_SELECT} WHERE m.conversation_id = ? AND m.kind = 'message'"
+                        " ORDER BY m.seq", (conversation_id,)).fetchall()
+
+
 async def after(db: Database, conversation_id: int, after_seq: int = 0,
                 limit: int = 1000) -> list[Message]:
     rows = await db.fetch_all(f"{_SELECT} WHERE m.conversation_id = ? AND m.seq > ?"

@@ -19,6 +19,7 @@ from onlinesupport.channels.email.mailboxes import Mailboxes
 from onlinesupport.channels.email.replies import ReplyMailer
 from onlinesupport.channels.email.sender import OutboxSender
 from onlinesupport.channels.email.smtp_receive import SupportMailHandler, start_receiver
+from onlinesupport.channels.email.transcripts import Transcripts
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.conversations import Conversations
@@ -43,6 +44,7 @@ class EmailChannel:
         self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock,
                                    retry_seconds=config.email_retry_seconds,
                                    max_attempts=config.email_max_attempts)
+        self.transcripts = Transcripts(conversations, key)
         conversations.outbound.append(ReplyMailer(key))
         self.states: dict[int, MailboxState] = {}
         self.smtp_port = 0

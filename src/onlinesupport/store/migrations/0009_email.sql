@@ -71,7 +71,7 @@ CREATE TABLE outbox (
     conversation_id  INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     message_id       INTEGER REFERENCES messages(id) ON DELETE CASCADE,
     mailbox_id       INTEGER REFERENCES mailboxes(id) ON DELETE SET NULL,
-    purpose          TEXT NOT NULL CHECK (purpose IN ('reply', 'ack')),
+    purpose          TEXT NOT NULL CHECK (purpose IN ('reply', 'ack', 'transcript')),
     to_address       TEXT NOT NULL,
     subject          TEXT NOT NULL,
     body             TEXT NOT NULL,

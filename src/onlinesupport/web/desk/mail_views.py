@@ -1,4 +1,4 @@
-"""What agents open from a mail in a conversation: the original, its formatting; and resend."""
+"""Agents and mail: the original of a mail, its formatting, resending, a chat's transcript."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aiohttp import web
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.web.auth import AGENT, requires
-from onlinesupport.web.desk.inbox import respond
+from onlinesupport.web.desk.inbox import actor, conversation_id, respond
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param
 
@@ -60,3 +60,11 @@ async def resend(request: web.Request) -> web.Response:
     if not queued:
         raise web.HTTPConflict(text="only a failed mail can be sent again")
     return respond(request, row["conversation_id"], {"queued": True, "outbox_id": outbox_id})
+
+
+@requires("agent")
+async def transcript(request: web.Request) -> web.Response:
+    """Mail the chat's transcript to the customer."""
+    cid = conversation_id(request)
+    to = await request.app[SERVICES].email.transcripts.send(cid, actor(request))
+    return respond(request, cid, {"queued": True, "to": to})

@@ -71,6 +71,7 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/mail/{id:\d+}/original", mail_views.original, name="mail_original"),
         web.get(r"/mail/{id:\d+}/formatted", mail_views.formatted, name="mail_formatted"),
         web.post(r"/outbox/{id:\d+}/resend", mail_views.resend),
+        web.post(r"/conversations/{id:\d+}/transcript", mail_views.transcript),
     ])
     app[socket.ENCODED] = socket.EncodedEvents()
     static = resources.files("onlinesupport").joinpath("static")
