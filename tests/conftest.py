@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -177,19 +178,39 @@ async def new_page(browser: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Any:
-    """A private Dovecot on a free port (Debian's dovecot-imapd), stopped after the test."""
+def tls_cert(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (certificate file, key file)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def _dovecot(tls: tuple[Path, Path] | None) -> Any:
     from mail_servers import Dovecot
 
     # Not under tmp_path: Dovecot's auth and mail processes run as other users, and pytest's
     # temp folders are private to root.
     folder = Path(tempfile.mkdtemp(prefix="onlinesupport-dovecot-"))
     folder.chmod(0o755)
-    server = Dovecot(folder, free_port())
+    server = Dovecot(folder, free_port(), tls)
     server.start()
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot() -> Any:
+    """A private Dovecot on a free port (Debian's dovecot-imapd), stopped after the test."""
+    yield from _dovecot(None)
+
+
+@pytest.fixture
+def dovecot_tls(tls_cert: tuple[Path, Path]) -> Any:
+    """The same, offering STARTTLS with `tls_cert`."""
+    yield from _dovecot(tls_cert)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-import subprocess
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -79,11 +78,8 @@ async def test_many_failures_from_one_address_block_that_address(
     assert response.status == 429
 
 
-async def test_the_desk_serves_https_with_secure_cookies(tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+async def test_the_desk_serves_https_with_secure_cookies(tmp_path: Path, tls_cert) -> None:
+    cert, key = tls_cert
     config = make_config(tmp_path / "data", desk_tls_cert=str(cert), desk_tls_key=str(key))
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config)

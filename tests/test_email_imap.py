@@ -151,3 +151,18 @@ async def test_imported_mail_can_be_moved_to_a_folder(tmp_path: Path, dovecot: D
 
 async def _empty_inbox(dovecot: Dovecot) -> bool:
     return await dovecot.uids() == []
+
+
+async def test_imap_starttls_is_verified_and_then_works(
+        tmp_path: Path, dovecot_tls: Dovecot, tls_cert, monkeypatch) -> None:
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, _config(tmp_path))
+        services = server.services
+        form = mailbox_form(dovecot_tls, None, imap_security="starttls", active="")
+        mailbox_id = await services.email.mailboxes.create(form)
+        mailbox = await services.db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
+        [untrusted] = await services.email.mailboxes.test(dict(mailbox))
+        assert not untrusted.ok and untrusted.detail.startswith("TLS:"), untrusted
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls_cert[0]))  # trust the test certificate
+        [trusted] = await services.email.mailboxes.test(dict(mailbox))
+        assert trusted.ok, trusted

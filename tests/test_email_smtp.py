@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -258,3 +259,15 @@ async def test_an_agent_mails_a_chat_transcript_and_sees_its_delivery(
         refused = await desk.post_json(f"/conversations/{nobody.conversation_id}/transcript", {})
         assert refused.status == 400
         assert "no email address" in (await refused.json())["error"]
+
+
+async def test_the_receiver_offers_starttls_when_given_a_certificate(
+        tmp_path: Path, tls_cert) -> None:
+    cert, key = tls_cert
+    async with AsyncExitStack() as stack:
+        services = await _start(stack, tmp_path, None, email_smtp_tls_cert=str(cert),
+                                email_smtp_tls_key=str(key))
+        context = ssl.create_default_context(cafile=str(cert))
+        await aiosmtplib.send(mail(), sender=SENDER, recipients=[USER], hostname="127.0.0.1",
+                              port=services.email.smtp_port, start_tls=True, tls_context=context)
+        assert await scalar(services, "SELECT count(*) FROM conversations") == 1

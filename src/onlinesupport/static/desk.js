@@ -159,6 +159,7 @@ function appendMessage(m) {
     head, mail && mail.warning ? el("p", { class: "mail-warning", role: "note", text: mail.warning }) : null,
     ...body, files, mail ? el("div", { class: "mail-meta" }, ...mailMeta(m.id, mail)) : null);
   list.append(item);
+  if (earlyDelivery.has(m.id)) showDelivery(earlyDelivery.get(m.id));
   lastSeq = Math.max(lastSeq, m.seq);
   markSeen();
   list.scrollTop = list.scrollHeight;
@@ -188,11 +189,19 @@ function mailMeta(messageId, mail) {
 
 const MAIL_STATUS = { "email.queued": "queued", "email.deferred": "queued", "email.sent": "sent", "email.failed": "failed" };
 
+// Delivery news that came before its message was drawn (the socket can beat the reply's own
+// response): kept here and applied when the message appears.
+const earlyDelivery = new Map();
+
 function showDelivery(event) {
   const status = MAIL_STATUS[event.type];
   if (!status || event.data.purpose === "ack" || !event.data.message_id) return;
   const item = document.querySelector(`[data-message-id="${event.data.message_id}"]`);
-  if (!item) return;
+  if (!item) {
+    earlyDelivery.set(event.data.message_id, event);
+    return;
+  }
+  earlyDelivery.delete(event.data.message_id);
   // A reply this desk just sent was drawn before its mail was queued: add the line for it.
   let meta = item.querySelector(".mail-meta");
   if (!meta) meta = item.appendChild(el("div", { class: "mail-meta" }));
