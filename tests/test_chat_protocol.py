@@ -13,6 +13,7 @@ from conftest import Desk, Personas, Server
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.conversations import Actor
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import queues as queues_repo
 
 SITE = "http://shop.example.com:8000"
 
@@ -211,6 +212,12 @@ async def test_the_leave_a_message_form_when_no_agent_is_online(server: Server, 
     await desk.signin("amy@example.com")
     async with desk.session.ws_connect(server.desk_url + "/api/ws"):
         assert (await visitor().connect())["agents_online"] is True
+        # Outside business hours (today is a holiday) the form is offered, agents or not.
+        today = server.services.clock.now().date().isoformat()
+        await server.services.db.write(lambda conn: queues_repo.update(
+            conn, 1, first_response_minutes=60, next_response_minutes=240, timezone="UTC",
+            hours="mon-sun 00:00-24:00", holidays=today))
+        assert (await visitor().connect())["agents_online"] is False
 
 
 async def test_bad_frames_get_an_error_and_the_socket_stays_open(server: Server, visitor) -> None:

@@ -271,3 +271,22 @@ async def test_the_receiver_offers_starttls_when_given_a_certificate(
         await aiosmtplib.send(mail(), sender=SENDER, recipients=[USER], hostname="127.0.0.1",
                               port=services.email.smtp_port, start_tls=True, tls_context=context)
         assert await scalar(services, "SELECT count(*) FROM conversations") == 1
+
+
+async def test_a_form_reply_waits_for_a_mailbox_and_goes_out_once_one_is_set_up(
+        tmp_path: Path, relay: Relay) -> None:
+    async with AsyncExitStack() as stack:
+        services = (await start_server(stack, _config(tmp_path))).services
+        await services.conversations.open(channel="form", customer_name="Lee",
+                                          identity=("email", "lee@customer.test"),
+                                          body="Please call me back")
+        await _agent_replies(services, "We will call you at 3.")
+        await eventually(lambda: scalar(services, "SELECT attempts >= 1 FROM outbox"))
+        assert "no mailbox is set up" in await scalar(services, "SELECT last_error FROM outbox")
+        await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
+        services.email.sender.wake()
+        await services.db.write(lambda conn: conn.execute(
+            "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'"))
+        services.email.sender.wake()
+        [reply] = await relay.wait_for(1)
+        assert reply["To"] == "lee@customer.test" and reply["From"] == "Shop Support <support@shop.test>"

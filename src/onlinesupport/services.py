@@ -18,6 +18,7 @@ from onlinesupport.config import Config
 from onlinesupport.conversations import Conversations
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
+from onlinesupport.routing.due import set_first_response_due
 from onlinesupport.scripts import Scripts
 from onlinesupport.store import Database
 
@@ -70,6 +71,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         await db.open()
         hub = Hub()
         conversations = Conversations(db, hub, clock)
+        conversations.opened.append(set_first_response_due)
         files = FileStore(config.data_dir / "attachments", key)
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=Accounts(db, clock, key), customers=Customers(db),

@@ -7,7 +7,8 @@ and the web handlers all change conversations through this class, never through 
 A channel whose intake is more than one step (an email: find the thread, the customer, record
 the mail) writes its own command with `run`, and builds it from `open_in` and `post_in`, so the
 whole intake is one transaction. Channels that deliver agents' messages elsewhere (email) add
-an `outbound` hook, called inside the transaction that creates each agent message.
+an `outbound` hook, called inside the transaction that creates each agent message; routing adds
+an `opened` hook, called inside the transaction that creates each conversation.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ DEFAULT_QUEUE = 1
 T = TypeVar("T")
 Command = Callable[[sqlite3.Connection, str, list[Event]], T]
 OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
+OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
 
 
 class InvalidCommand(ValueError):
@@ -105,6 +107,8 @@ class Conversations:
         self._clock = clock
         self.outbound: list[OutboundHook] = []
         """Called as hook(conn, now, events, conversation_id, message) for each agent message."""
+        self.opened: list[OpenedHook] = []
+        """Called as hook(conn, now, events, conversation_id) for each new conversation."""
 
     async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
@@ -173,6 +177,8 @@ class Conversations:
         events.append(events_repo.append(
             conn, conversation_id, "conversation.created", opener.type, opener.id, now,
             {"channel": channel, "subject": subject, "customer_id": customer_id}))
+        for hook in self.opened:
+            hook(conn, now, events, conversation_id)
         return conversation_id
 
     def _insert_message(self, conn: sqlite3.Connection, now: str, events: list[Event],

@@ -58,10 +58,21 @@ def reset_position(conn: sqlite3.Connection, mailbox_id: int, uidvalidity: int) 
                  (uidvalidity, mailbox_id))
 
 
+_DEFAULT_SENDER = ("SELECT * FROM mailboxes WHERE active = 1 AND smtp_host != ''"
+                   " ORDER BY id LIMIT 1")
+
+
 def default_sender(conn: sqlite3.Connection) -> sqlite3.Row | None:
     """The mailbox that answers conversations not started by mail (the leave-a-message form)."""
-    return conn.execute("SELECT * FROM mailboxes WHERE active = 1 AND smtp_host != ''"
-                        " ORDER BY id LIMIT 1").fetchone()
+    return conn.execute(_DEFAULT_SENDER).fetchone()
+
+
+async def sender(db: Database, mailbox_id: int | None) -> dict[str, Any] | None:
+    """The mailbox a mail goes out from: its own, or the default one if it has none (any more)."""
+    row = await db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)) \
+        if mailbox_id is not None else None
+    row = row or await db.fetch_one(_DEFAULT_SENDER)
+    return dict(row) if row else None
 
 
 async def get(db: Database, mailbox_id: int) -> dict[str, Any] | None:

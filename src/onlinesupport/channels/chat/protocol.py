@@ -42,9 +42,12 @@ from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.conversations.service import DEFAULT_QUEUE
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
 from onlinesupport.store import Database
+from onlinesupport.routing.due import calendar
 from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.events import Event
@@ -157,9 +160,12 @@ class VisitorSession:
                 read_seq = found["agent_read_seq"]
         last_seq = frame.get("last_seq")
         self._last_seq = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+        # Outside the chat queue's business hours the widget offers the leave-a-message form.
+        queue = await queues_repo.get(self._ctx.db, DEFAULT_QUEUE)
+        open_now = queue is None or calendar(queue).is_open(self._ctx.clock.now())
         await self._send({"type": "welcome", "token": token,
                           "conversation_id": self.conversation_id,
-                          "agents_online": self._ctx.presence.anyone_online(),
+                          "agents_online": open_now and self._ctx.presence.anyone_online(),
                           "widget": self._widget.for_visitor()})
         if self.conversation_id is not None:
             self._follow()

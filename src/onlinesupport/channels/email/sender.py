@@ -114,8 +114,7 @@ class OutboxSender:
 
     async def _send(self, row: dict[str, Any]) -> None:
         try:
-            mailbox = await mailboxes_repo.get(self._db, row["mailbox_id"]) if row["mailbox_id"] \
-                else None
+            mailbox = await mailboxes_repo.sender(self._db, row["mailbox_id"])
             if mailbox is None or not mailbox["smtp_host"]:
                 raise TemporaryFailure("no mailbox is set up to send mail yet (Admin → Mailboxes)")
             if not row["to_address"]:

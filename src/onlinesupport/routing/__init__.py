@@ -1,0 +1,1 @@
+"""Routing: queues' business hours and response-time targets, due times of conversations."""

@@ -1,0 +1,41 @@
+"""Queues (workgroups): response-time targets and business hours."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
+
+
+def lock(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"queue {queue_id} does not exist")
+    return row
+
+
+def update(conn: sqlite3.Connection, queue_id: int, *, first_response_minutes: int,
+           next_response_minutes: int, timezone: str, hours: str, holidays: str) -> None:
+    changed = conn.execute(
+        "UPDATE queues SET first_response_minutes = ?, next_response_minutes = ?, timezone = ?,"
+        " hours = ?, holidays = ? WHERE id = ?",
+        (first_response_minutes, next_response_minutes, timezone, hours, holidays,
+         queue_id)).rowcount
+    if not changed:
+        raise NotFound(f"queue {queue_id} does not exist")
+
+
+def set_due(conn: sqlite3.Connection, conversation_id: int, due_at: str) -> None:
+    conn.execute("UPDATE conversations SET first_response_due_at = ? WHERE id = ?",
+                 (due_at, conversation_id))
+
+
+async def list_all(db: Database) -> list[dict[str, Any]]:
+    return [dict(r) for r in await db.fetch_all("SELECT * FROM queues ORDER BY name")]
+
+
+async def get(db: Database, queue_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one("SELECT * FROM queues WHERE id = ?", (queue_id,))
+    return dict(row) if row else None

@@ -1,0 +1,61 @@
+"""Admin page for queues: response-time targets and business hours."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from onlinesupport.routing.due import calendar
+from onlinesupport.routing.hours import BusinessHours, InvalidHours
+from onlinesupport.store import queues as queues_repo
+from onlinesupport.web.auth import AGENT, form_data, requires
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.responses import int_param, redirect
+from onlinesupport.web.templates import render
+
+MAX_MINUTES = 60 * 24 * 60
+
+
+async def _page(request: web.Request, *, error: str = "", notice: str = "",
+                edited: dict | None = None, status: int = 200) -> web.Response:
+    services = request.app[SERVICES]
+    queues = await queues_repo.list_all(services.db)
+    now = services.clock.now()
+    for queue in queues:
+        if edited is not None and queue["id"] == edited["id"]:
+            queue.update(edited)  # show what the admin typed, with the error
+        queue["open_now"] = calendar(queue).is_open(now)
+    return render(request, "admin/queues.html", {
+        "agent": request[AGENT], "queues": queues, "error": error, "notice": notice},
+        status=status)
+
+
+@requires("admin")
+async def queues_page(request: web.Request) -> web.Response:
+    return await _page(request, notice="Saved." if request.query.get("done") == "saved" else "")
+
+
+def _minutes(form: dict[str, str], name: str, label: str) -> int:
+    text = form.get(name, "").strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_MINUTES:
+        raise InvalidHours(f"{label} must be a number of minutes from 1 to {MAX_MINUTES}")
+    return int(text)
+
+
+@requires("admin")
+async def save_queue(request: web.Request) -> web.Response:
+    queue_id = int_param(request.match_info["id"], "queue id", minimum=1)
+    form = await form_data(request)
+    services = request.app[SERVICES]
+    if await queues_repo.get(services.db, queue_id) is None:
+        raise web.HTTPNotFound(text=f"queue {queue_id} does not exist")
+    values = {"timezone": form.get("timezone", "UTC").strip()[:64] or "UTC",
+              "hours": form.get("hours", "")[:2000], "holidays": form.get("holidays", "")[:5000]}
+    try:
+        BusinessHours.parse(values["timezone"], values["hours"], values["holidays"])
+        first = _minutes(form, "first_response_minutes", "The first answer target")
+        following = _minutes(form, "next_response_minutes", "The next answer target")
+    except InvalidHours as exc:
+        return await _page(request, error=str(exc), edited={"id": queue_id, **values}, status=400)
+    await services.db.write(lambda conn: queues_repo.update(
+        conn, queue_id, first_response_minutes=first, next_response_minutes=following, **values))
+    return redirect("/admin/queues?done=saved")
