@@ -13,6 +13,7 @@ from onlinesupport.attachments import FileStore
 from onlinesupport.canned import CannedReplies
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.email.service import EmailChannel
+from onlinesupport.channels.forms.contact import ContactForm
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.conversations import Conversations
@@ -53,6 +54,7 @@ class Services:
     scripts: Scripts
     files: FileStore
     email: EmailChannel
+    contact: ContactForm
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -77,6 +79,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        accounts=Accounts(db, clock, key), customers=Customers(db),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
                        email=EmailChannel(config, db, hub, conversations, files, key, clock),
+                       contact=ContactForm(db, conversations, clock, key),
                        secret_key=key)
     finally:
         await db.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
 from onlinesupport.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import queues as queues_repo
@@ -26,3 +28,26 @@ def set_first_response_due(conn: sqlite3.Connection, now: str, events: list[Even
                          " WHERE c.id = ?", (conversation_id,)).fetchone()
     due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
     queues_repo.set_due(conn, conversation_id, to_db(due))
+
+
+def within(minutes: int) -> str:
+    """'within 2 hours' from a response target in minutes."""
+    if minutes < 60:
+        return f"within {minutes} minutes"
+    if minutes < 24 * 60:
+        hours = round(minutes / 60)
+        return "within 1 hour" if hours == 1 else f"within {hours} hours"
+    days = round(minutes / (24 * 60))
+    return "within 1 day" if days == 1 else f"within {days} days"
+
+
+def promise_for(conn: sqlite3.Connection, conversation_id: int) -> str:
+    """When the customer can expect the first answer, in words: counted in business hours."""
+    row = conn.execute("SELECT c.first_response_due_at AS due, q.* FROM conversations c"
+                       " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+                       (conversation_id,)).fetchone()
+    hours = calendar(row)
+    if hours.always_open or not row["due"]:
+        return within(row["first_response_minutes"])
+    due = from_db(row["due"]).astimezone(ZoneInfo(hours.zone))
+    return f"by {due:%A} {due.day} {due:%B}, {due:%H:%M} ({hours.zone})"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from onlinesupport.channels.email.threads import tag_subject
-from onlinesupport.clock import from_db
-from onlinesupport.routing.due import calendar
+from onlinesupport.routing.due import promise_for
 
 DEFAULT_SUBJECT = "We have received your message: {subject}"
 DEFAULT_BODY = """Hello {name},
@@ -24,26 +22,6 @@ PLACEHOLDERS = ("name", "subject", "ticket", "expected", "team")
 """{expected}: the queue's first-response target counted in its business hours."""
 
 
-def expected(minutes: int) -> str:
-    """'within 2 hours' from a response target in minutes."""
-    if minutes < 60:
-        return f"within {minutes} minutes"
-    if minutes < 24 * 60:
-        hours = round(minutes / 60)
-        return "within 1 hour" if hours == 1 else f"within {hours} hours"
-    days = round(minutes / (24 * 60))
-    return "within 1 day" if days == 1 else f"within {days} days"
-
-
-def _expected(row: sqlite3.Row) -> str:
-    """'within 2 hours', or 'by Monday 30 November, 10:00 (Europe/Berlin)' with business hours."""
-    hours = calendar(row)
-    if hours.always_open or not row["due"]:
-        return expected(row["first_response_minutes"])
-    due = from_db(row["due"]).astimezone(ZoneInfo(hours.zone))
-    return f"by {due:%A} {due.day} {due:%B}, {due:%H:%M} ({hours.zone})"
-
-
 def fill(template: str, values: dict[str, str]) -> str:
     """Replace {placeholders}; other braces stay as written (a template is never an error)."""
     for name, value in values.items():
@@ -54,11 +32,8 @@ def fill(template: str, values: dict[str, str]) -> str:
 def render(conn: sqlite3.Connection, mailbox: dict[str, Any] | sqlite3.Row, conversation_id: int,
            name: str, subject: str) -> tuple[str, str]:
     """Subject and body of the acknowledgement for a new conversation."""
-    row = conn.execute("SELECT c.first_response_due_at AS due, q.* FROM conversations c"
-                       " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-                       (conversation_id,)).fetchone()
     values = {"name": name or "there", "subject": subject or "(no subject)",
-              "ticket": str(conversation_id), "expected": _expected(row),
+              "ticket": str(conversation_id), "expected": promise_for(conn, conversation_id),
               "team": mailbox["display_name"] or mailbox["address"]}
     return (tag_subject(fill(mailbox["ack_subject"] or DEFAULT_SUBJECT, values)[:200],
                         conversation_id),

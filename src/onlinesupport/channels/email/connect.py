@@ -87,6 +87,7 @@ async def imap_client(mailbox: dict[str, Any], password: str) -> aioimaplib.IMAP
     lost = asyncio.Event()
     client.protocol.conn_lost_cb = lambda exc: lost.set()
     client.lost = lost  # type: ignore[attr-defined]
+    client.announced = _watch_new_mail(client.protocol)  # type: ignore[attr-defined]
     try:
         await asyncio.wait_for(client.wait_hello_from_server(), TIMEOUT)
         if security == "starttls":
@@ -99,6 +100,25 @@ async def imap_client(mailbox: dict[str, Any], password: str) -> aioimaplib.IMAP
         await close_imap(client)
         raise
     return client
+
+
+def _watch_new_mail(protocol: aioimaplib.IMAP4ClientProtocol) -> asyncio.Event:
+    """An event set whenever the server announces new mail ("* n EXISTS").
+
+    aioimaplib drops an announcement that arrives with the answer to another command (say the
+    SEARCH that was just too early to see the mail), and a server says it only once: the poller
+    would then sleep until the next mail. So every line is looked at on its way in.
+    """
+    announced = asyncio.Event()
+    handle = protocol._handle_line
+
+    def watch(line: bytes, current: Any) -> Any:
+        if line.startswith(b"* ") and line.rstrip().endswith(b" EXISTS"):
+            announced.set()
+        return handle(line, current)
+
+    protocol._handle_line = watch
+    return announced
 
 
 async def _starttls(client: aioimaplib.IMAP4, host: str, server: str) -> None:

@@ -110,12 +110,13 @@ class ImapPoller:
 
     async def _follow(self, client: aioimaplib.IMAP4, uidvalidity: int) -> None:
         idle = client.has_capability("IDLE")
+        announced: asyncio.Event = client.announced  # type: ignore[attr-defined]
         while True:
-            # Again until a round finds nothing: a mail announced while we were tidying the
-            # last batch was reported in that command's answer (which aioimaplib drops), and
-            # would otherwise wait for the next mail or poll.
-            while await self.import_new(client, uidvalidity):
-                pass
+            # Again until a round finds nothing and no new mail was announced meanwhile: an
+            # announcement comes once, and may come with the answer to another command.
+            announced.clear()
+            while await self.import_new(client, uidvalidity) or announced.is_set():
+                announced.clear()
             self.state.last_check_at = to_db(self._clock.now())
             if idle:
                 await self._idle(client)

@@ -1,9 +1,11 @@
-"""Admin page for queues: response-time targets and business hours."""
+"""Admin page for queues (response-time targets, business hours) and the contact form's choices."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from onlinesupport.channels.forms.contact import FormRejected
+from onlinesupport.clock import to_db
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import queues as queues_repo
@@ -25,8 +27,8 @@ async def _page(request: web.Request, *, error: str = "", notice: str = "",
             queue.update(edited)  # show what the admin typed, with the error
         queue["open_now"] = calendar(queue).is_open(now)
     return render(request, "admin/queues.html", {
-        "agent": request[AGENT], "queues": queues, "error": error, "notice": notice},
-        status=status)
+        "agent": request[AGENT], "queues": queues, "error": error, "notice": notice,
+        "question_types": "\n".join(await services.contact.question_types())}, status=status)
 
 
 @requires("admin")
@@ -58,4 +60,17 @@ async def save_queue(request: web.Request) -> web.Response:
         return await _page(request, error=str(exc), edited={"id": queue_id, **values}, status=400)
     await services.db.write(lambda conn: queues_repo.update(
         conn, queue_id, first_response_minutes=first, next_response_minutes=following, **values))
+    return redirect("/admin/queues?done=saved")
+
+
+@requires("admin")
+async def save_question_types(request: web.Request) -> web.Response:
+    """The choices of "What is your question about?" on the public contact form."""
+    form = await form_data(request)
+    services = request.app[SERVICES]
+    try:
+        await services.contact.set_question_types(form.get("question_types", "")[:5000],
+                                                  to_db(services.clock.now()))
+    except FormRejected as exc:
+        return await _page(request, error=str(exc), status=400)
     return redirect("/admin/queues?done=saved")

@@ -65,6 +65,7 @@ def setup_routes(app: web.Application) -> None:
         web.post("/admin/widget", widget_admin.save_widget),
         web.get("/admin/queues", queue_admin.queues_page, name="admin_queues"),
         web.post(r"/admin/queues/{id:\d+}", queue_admin.save_queue),
+        web.post("/admin/contact-form", queue_admin.save_question_types),
         web.get("/admin/mailboxes", mailbox_admin.mailboxes_page, name="admin_mailboxes"),
         web.post("/admin/mailboxes", mailbox_admin.add_mailbox),
         web.get(r"/admin/mailboxes/{id:\d+}", mailbox_admin.mailbox_page, name="admin_mailbox"),

@@ -1,0 +1,1 @@
+"""Web-form intake: the public contact form becomes a routed conversation."""

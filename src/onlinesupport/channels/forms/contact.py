@@ -1,0 +1,152 @@
+"""The public contact form: checked, protected from spam without third parties, routed.
+
+Spam protection: a honeypot field people never see, a signed token that says when the form
+was handed out (robots post instantly or replay old forms), and a limit per internet address.
+The token also ties a post to a form this server rendered (what CSRF protection asks of a
+form without a session).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+
+from onlinesupport.clock import Clock
+from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.routing.due import promise_for
+from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import settings as settings_repo
+from onlinesupport.store.database import Database
+from onlinesupport.store.events import Event
+from onlinesupport.throttle import Throttle
+
+SETTINGS_KEY = "contact_form"
+DEFAULT_TYPES = ("General question", "Order or delivery", "Billing", "Technical problem")
+URGENCY = {"no-rush": "No rush", "today": "Today, please", "urgent": "Urgent (within the hour)"}
+MIN_SECONDS = 3
+MAX_AGE = 24 * 3600
+POSTS_PER_HOUR = 10
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+LIMITS = {"name": 200, "email": 320, "subject": 200, "message": 20_000, "page": 2000}
+
+
+class FormRejected(ValueError):
+    """The form is not accepted; `errors` maps each field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class LooksLikeSpam(Exception):
+    """A robot: answered without saying which check it failed."""
+
+
+class TooSoon(Exception):
+    """Sent too fast after the form was shown, with an expired form, or too often."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    conversation_id: int
+    promise: str
+    """When the answer will come: "within 2 hours", "by Monday 30 November, 11:00 (…)"."""
+
+
+class ContactForm:
+    def __init__(self, db: Database, conversations: Conversations, clock: Clock, key: bytes) -> None:
+        self._db = db
+        self._conversations = conversations
+        self._clock = clock
+        self._key = key
+        self._posts = Throttle(clock, POSTS_PER_HOUR, timedelta(hours=1))
+
+    async def question_types(self) -> list[str]:
+        stored = await settings_repo.get(self._db, SETTINGS_KEY)
+        return list(stored["question_types"]) if stored else list(DEFAULT_TYPES)
+
+    async def set_question_types(self, text: str, now: str) -> list[str]:
+        types = [line.strip()[:100] for line in text.splitlines() if line.strip()][:30]
+        if not types:
+            raise FormRejected({"question_types": "give at least one question type"})
+        await self._db.write(lambda conn: settings_repo.put(
+            conn, SETTINGS_KEY, {"question_types": types}, now))
+        return types
+
+    def token(self) -> str:
+        """A token for one rendering of the form: when it was handed out, signed."""
+        issued = str(int(self._clock.now().timestamp()))
+        return f"{issued}.{self._sign(issued)}"
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._key, f"contact-form:{text}".encode(), hashlib.sha256).hexdigest()[:24]
+
+    def _check_robot(self, fields: dict[str, str]) -> int:
+        """Signs no person leaves: the hidden field filled in, a token we never handed out."""
+        if fields.get("website", ""):
+            raise LooksLikeSpam("honeypot filled")
+        issued, _, signature = fields.get("token", "").partition(".")
+        if not issued.isdigit() or not hmac.compare_digest(self._sign(issued), signature):
+            raise LooksLikeSpam("no valid form token")
+        return int(issued)
+
+    def _check_pace(self, issued: int, address: str) -> None:
+        """Too fast, too old, too many: a person may do this too, and is asked to send again."""
+        age = self._clock.now().timestamp() - issued
+        if age < MIN_SECONDS or age > MAX_AGE:
+            raise TooSoon(f"form sent {age:.0f} s after it was shown")
+        if self._posts.retry_after(address):
+            raise TooSoon("too many posts from one address")
+
+    async def submit(self, fields: dict[str, str], address: str) -> Submitted:
+        """Check the form and open its conversation.
+
+        Raises LooksLikeSpam (a robot), FormRejected (fields to correct) or TooSoon.
+        """
+        issued = self._check_robot(fields)
+        values = {name: fields.get(name, "").strip() for name in (*LIMITS, "question_type", "urgency")}
+        errors = {}
+        for name, limit in LIMITS.items():
+            if len(values[name]) > limit:
+                errors[name] = f"at most {limit} characters, please"
+        if not values["name"]:
+            errors["name"] = "tell us your name"
+        if not _EMAIL.match(values["email"]):
+            errors["email"] = "this does not look like an email address"
+        if not values["message"]:
+            errors["message"] = "write your question"
+        types = await self.question_types()
+        if values["question_type"] not in types:
+            errors["question_type"] = "choose what your question is about"
+        if values["urgency"] not in URGENCY:
+            errors["urgency"] = "choose how soon you need an answer"
+        if errors:
+            raise FormRejected(errors)
+        self._check_pace(issued, address)
+        self._posts.hit(address)
+        return await self._conversations.run(self._command(values))
+
+    def _command(self, values: dict[str, str]):
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Submitted:
+            email = values["email"].lower()
+            customer_id = customers_repo.find_or_create(conn, "email", email, values["name"], now)
+            customer = Actor.customer(customer_id, values["name"])
+            conversation_id = self._conversations.open_in(
+                conn, now, events, channel="form", customer_id=customer_id,
+                subject=values["subject"] or values["question_type"], opener=customer,
+                page_url=values["page"])
+            events.append(events_repo.append(
+                conn, conversation_id, "form.submitted", "customer", customer_id, now,
+                {"question_type": values["question_type"], "urgency": values["urgency"]}))
+            body = (f"{values['message']}\n\n— Question type: {values['question_type']}; "
+                    f"needs an answer: {URGENCY[values['urgency']]}")
+            self._conversations.post_in(conn, now, events, conversation_id, customer, body)
+            return Submitted(conversation_id, promise_for(conn, conversation_id))
+
+        return command
+

@@ -1,0 +1,86 @@
+"""The public contact form page: show, check, confirm with the promised answer time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from importlib import resources
+
+from aiohttp import web
+
+from onlinesupport.channels.forms.contact import (
+    LIMITS,
+    URGENCY,
+    FormRejected,
+    LooksLikeSpam,
+    TooSoon,
+)
+from onlinesupport.web.auth import form_data
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.responses import redirect
+from onlinesupport.web.templates import render
+
+log = logging.getLogger(__name__)
+STYLESHEET = web.AppKey("contact_css", bytes)
+
+
+async def _form(request: web.Request, values: dict[str, str], errors: dict[str, str],
+                status: int = 200) -> web.Response:
+    contact = request.app[SERVICES].contact
+    return render(request, "public/contact.html", {
+        "values": values, "errors": errors, "types": await contact.question_types(),
+        "urgency": URGENCY, "limits": LIMITS, "token": contact.token()}, status=status)
+
+
+def _typed(fields: dict[str, str]) -> dict[str, str]:
+    """What the person typed, to show again (never the form's token or the trap field)."""
+    return {k: v for k, v in fields.items() if k not in ("token", "website")}
+
+
+async def contact_page(request: web.Request) -> web.Response:
+    page = request.query.get("page", "") or request.headers.get("Referer", "")
+    return await _form(request, {"page": page[:LIMITS["page"]], "urgency": "no-rush"}, {})
+
+
+def _signature(request: web.Request, conversation_id: int, promise: str) -> str:
+    key = request.app[SERVICES].secret_key
+    return hmac.new(key, f"contact-sent:{conversation_id}:{promise}".encode(),
+                    hashlib.sha256).hexdigest()[:24]
+
+
+async def submit(request: web.Request) -> web.Response:
+    fields = await form_data(request)
+    try:
+        sent = await request.app[SERVICES].contact.submit(fields, request.remote or "")
+    except FormRejected as exc:
+        return await _form(request, _typed(fields), exc.errors, status=400)
+    except TooSoon as exc:
+        log.info("contact form from %s held back: %s", request.remote, exc)
+        return await _form(request, _typed(fields), {"form": "Your message was not sent yet: "
+                           "please check it and press Send again in a moment."}, status=429)
+    except LooksLikeSpam as exc:
+        log.info("contact form from %s refused: %s", request.remote, exc)
+        raise web.HTTPTooManyRequests(text="Your message could not be accepted. Please wait a "
+                                           "moment and send the form again.") from None
+    query = {"n": str(sent.conversation_id), "when": sent.promise,
+             "s": _signature(request, sent.conversation_id, sent.promise)}
+    return redirect(str(request.app.router["contact_sent"].url_for().with_query(query)))
+
+
+async def sent_page(request: web.Request) -> web.Response:
+    """The confirmation (after a redirect, so a reload does not send the form twice)."""
+    number, when = request.query.get("n", ""), request.query.get("when", "")
+    if not number.isdigit() or not hmac.compare_digest(
+            _signature(request, int(number), when), request.query.get("s", "")):
+        raise web.HTTPNotFound(text="There is no such confirmation.")
+    return render(request, "public/contact_sent.html", {"number": number, "when": when})
+
+
+async def stylesheet(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[STYLESHEET], content_type="text/css",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+
+def setup_contact(app: web.Application) -> None:
+    app[STYLESHEET] = resources.files("onlinesupport").joinpath("static", "public.css").read_bytes()
