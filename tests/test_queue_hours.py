@@ -23,7 +23,8 @@ async def test_a_mail_on_friday_evening_is_due_after_the_weekend_and_the_holiday
     config = make_config(tmp_path / "data", email_smtp_port=free_port(),
                          email_smtp_host="127.0.0.1")
     async with AsyncExitStack() as stack:
-        server = await start_server(stack, config, ManualClock(FRIDAY_EVENING))
+        clock = ManualClock(FRIDAY_EVENING)
+        server = await start_server(stack, config, clock)
         services = server.services
         await services.accounts.create_agent("ada@example.com", "Ada", "admin", PASSWORD)
         desk = client_factory(server.desk_url)
@@ -46,6 +47,13 @@ async def test_a_mail_on_friday_evening_is_due_after_the_weekend_and_the_holiday
             ack.get_body(("plain",)).get_content()
         view = await (await desk.get("/conversations/1")).text()
         assert 'first answer due <time datetime="2026-12-01T10:00:00.000Z">' in view
+        # Tuesday 11:01 in Berlin, still unanswered: overdue, and it says so everywhere.
+        clock.advance(days=3, hours=16, minutes=31)
+        assert await services.sla.check() == 1
+        await desk.signin("ada@example.com")  # days later: a new desk session
+        view = await (await desk.get("/conversations/1")).text()
+        assert "overdue: first answer due" in view
+        assert '<span class="tag urgent">overdue</span>' in view
 
 
 async def test_without_hours_the_target_counts_plain_time(tmp_path: Path, relay: Relay) -> None:

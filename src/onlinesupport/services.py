@@ -20,6 +20,7 @@ from onlinesupport.conversations import Conversations
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
 from onlinesupport.routing.due import set_first_response_due
+from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.store import Database
 
@@ -55,6 +56,7 @@ class Services:
     files: FileStore
     email: EmailChannel
     contact: ContactForm
+    sla: SlaWatch
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -80,6 +82,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
                        email=EmailChannel(config, db, hub, conversations, files, key, clock),
                        contact=ContactForm(db, conversations, clock, key),
+                       sla=SlaWatch(conversations, clock),
                        secret_key=key)
     finally:
         await db.close()

@@ -94,6 +94,7 @@ function renderInbox(data) {
       el("span", { class: "row1" },
         el("strong", { class: "who", text: c.customer_name || "Unknown customer" }),
         el("span", { class: "unread", hidden: "" }),
+        c.priority > 0 ? el("span", { class: "tag urgent", text: "overdue" }) : null,
         el("span", { class: "channel", text: c.channel })),
       el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
       el("span", { class: "row3" },

@@ -100,7 +100,7 @@ async def participants(db: Database, conversation_id: int) -> list[dict[str, Any
 async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(
         f"SELECT {_LIST_COLUMNS}, c.page_url, c.page_title, c.page_referrer, c.first_response_at,"
-        " c.agent_read_seq, c.first_response_due_at,"
+        " c.agent_read_seq, c.first_response_due_at, c.sla_breached_at,"
         " q.name AS queue_name FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         " JOIN queues q ON q.id = c.queue_id"
