@@ -27,6 +27,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.events import Event
@@ -334,6 +335,25 @@ class Conversations:
                 conn, conversation_id, "conversation.agent_joined", actor.type, actor.id, now,
                 {"agent_id": agent_id, "agent_name": agent["name"]}))
             self._tell_chat(conn, now, events, conversation, f"{agent['name']} joined the chat.")
+            return True
+
+        return await self.run(command)
+
+    async def move(self, conversation_id: int, queue_id: int, actor: Actor) -> bool:
+        """Put the conversation in another queue (a manager moving work); False if it is there.
+
+        Its due time stays: it is what the customer was promised.
+        """
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+            conversation = conversations_repo.lock(conn, conversation_id)
+            queue = queues_repo.lock(conn, queue_id)
+            if conversation["queue_id"] == queue_id:
+                return False
+            conversations_repo.update(conn, conversation_id, now, queue_id=queue_id)
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.moved", actor.type, actor.id, now,
+                {"queue_id": queue_id, "queue_name": queue["name"],
+                 "previous_queue_id": conversation["queue_id"]}))
             return True
 
         return await self.run(command)

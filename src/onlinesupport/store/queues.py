@@ -57,3 +57,21 @@ def mark_sla(conn: sqlite3.Connection, conversation_id: int, column: str, now: s
     if column not in ("sla_warned_at", "sla_breached_at"):
         raise ValueError(column)
     conn.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", (now, conversation_id))
+
+
+def insert(conn: sqlite3.Connection, name: str, now: str) -> int:
+    return conn.execute("INSERT INTO queues (name, created_at) VALUES (?, ?)", (name, now)).lastrowid
+
+
+def set_members(conn: sqlite3.Connection, queue_id: int, agent_ids: list[int]) -> None:
+    conn.execute("DELETE FROM queue_members WHERE queue_id = ?", (queue_id,))
+    conn.executemany("INSERT INTO queue_members (queue_id, agent_id) VALUES (?, ?)",
+                     [(queue_id, agent_id) for agent_id in agent_ids])
+
+
+async def members(db: Database) -> dict[int, set[int]]:
+    """Queue id → the ids of its member agents."""
+    found: dict[int, set[int]] = {}
+    for row in await db.fetch_all("SELECT queue_id, agent_id FROM queue_members"):
+        found.setdefault(row[0], set()).add(row[1])
+    return found

@@ -12,6 +12,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import queues as queues_repo
 
 SECURITY = ("tls", "starttls", "none")
 FIELDS = {  # name: (kind, limit)
@@ -21,7 +22,7 @@ FIELDS = {  # name: (kind, limit)
     "imap_after": ("after", 0), "imap_move_to": ("text", 200), "smtp_receive": ("flag", 0),
     "smtp_host": ("text", 255), "smtp_port": ("port", 0), "smtp_security": ("security", 0),
     "smtp_user": ("text", 320), "smtp_password": ("secret", 500), "ack_enabled": ("flag", 0),
-    "ack_subject": ("text", 200), "ack_body": ("text", 5000),
+    "ack_subject": ("text", 200), "ack_body": ("text", 5000), "queue_id": ("queue", 0),
 }
 
 
@@ -56,6 +57,8 @@ def _clean(form: dict[str, str]) -> dict[str, Any]:
             raise MailboxError(f"{name.replace('_', ' ')} must be one of {', '.join(SECURITY)}")
         elif kind == "after" and raw not in ("seen", "move"):
             raise MailboxError("after import must be 'seen' or 'move'")
+        elif kind == "queue":
+            values[name] = int(raw) if raw.isdigit() else 1
         else:
             values[name] = raw
     address = values["address"].lower()
@@ -87,8 +90,14 @@ class Mailboxes:
                 values[name] = self._secrets.seal(values[name], f"mailbox {name.replace('_', ' ')}")
         return values
 
+    async def _checked(self, form: dict[str, str], keep_empty: bool) -> dict[str, Any]:
+        values = self._seal(_clean(form), keep_empty=keep_empty)
+        if await queues_repo.get(self._db, values["queue_id"]) is None:
+            raise MailboxError("choose one of the queues")
+        return values
+
     async def create(self, form: dict[str, str]) -> int:
-        values = self._seal(_clean(form), keep_empty=False)
+        values = await self._checked(form, keep_empty=False)
         now = to_db(self._clock.now())
         try:
             return await self._db.write(lambda conn: mailboxes_repo.insert(conn, values, now))
@@ -96,7 +105,7 @@ class Mailboxes:
             raise MailboxError(f"{values['address']} is set up already") from None
 
     async def update(self, mailbox_id: int, form: dict[str, str]) -> None:
-        values = self._seal(_clean(form), keep_empty=True)
+        values = await self._checked(form, keep_empty=True)
         now = to_db(self._clock.now())
         try:
             await self._db.write(lambda conn: mailboxes_repo.update(conn, mailbox_id, values, now))

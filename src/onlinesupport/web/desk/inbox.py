@@ -18,6 +18,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.conversations import VIEWS
 from onlinesupport.store.events import Event
@@ -81,6 +82,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
         "rating": None, "participants": [], "colleagues": [], "script": None, "scripts": [],
+        "queues": [],
         "tiers": TIERS,
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
@@ -96,6 +98,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        participants=await conversations_repo.participants(db, selected),
                        script=await scripts_repo.progress(db, selected),
                        scripts=await scripts_repo.list_all(db),
+                       queues=await queues_repo.list_all(db),
                        colleagues=[a for a in await agents_repo.list_all(db)
                                    if a["active"] and a["id"] != agent["id"]],
                        **_from_events(await events_repo.for_conversation(db, selected)))
@@ -182,6 +185,16 @@ async def invite(request: web.Request) -> web.Response:
     who = int_param(str(data.get("agent_id", "")), "agent_id", minimum=1)
     joined = await request.app[SERVICES].conversations.invite(cid, who, actor(request))
     return respond(request, cid, {"joined": joined})
+
+
+@requires("manager")
+async def move(request: web.Request) -> web.Response:
+    """Move a conversation to another queue (managers balance the work between queues)."""
+    cid = conversation_id(request)
+    data = await payload(request)
+    queue = int_param(str(data.get("queue_id", "")), "queue_id", minimum=1)
+    changed = await request.app[SERVICES].conversations.move(cid, queue, actor(request))
+    return respond(request, cid, {"changed": changed, "queue_id": queue})
 
 
 @requires("agent")

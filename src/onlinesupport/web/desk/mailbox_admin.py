@@ -10,6 +10,7 @@ from onlinesupport.channels.email.acknowledgement import DEFAULT_BODY, DEFAULT_S
 from onlinesupport.channels.email.mailboxes import FIELDS, SECURITY, Check, MailboxError
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -19,7 +20,7 @@ NEW = {"address": "", "display_name": "", "active": 1, "imap_host": "", "imap_po
        "imap_security": "tls", "imap_user": "", "imap_folder": "INBOX", "imap_after": "seen",
        "imap_move_to": "", "smtp_receive": 0, "smtp_host": "", "smtp_port": 587,
        "smtp_security": "starttls", "smtp_user": "", "ack_enabled": 1,
-       "ack_subject": DEFAULT_SUBJECT, "ack_body": DEFAULT_BODY}
+       "ack_subject": DEFAULT_SUBJECT, "ack_body": DEFAULT_BODY, "queue_id": 1}
 
 
 def _without_secrets(values: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +39,8 @@ async def _list_page(request: web.Request, *, values: dict[str, Any] | None = No
         "mailboxes": [_without_secrets(m) for m in await mailboxes_repo.list_all(services.db)],
         "states": services.email.states, "outbox": await outbox_repo.counts(services.db),
         "smtp_port": services.email.smtp_port, "values": _without_secrets(values or NEW),
-        "security": SECURITY, "placeholders": PLACEHOLDERS}, status=status)
+        "security": SECURITY, "placeholders": PLACEHOLDERS,
+        "queues": await queues_repo.list_all(services.db)}, status=status)
 
 
 async def _edit_page(request: web.Request, mailbox_id: int, *, values: dict[str, Any] | None = None,
@@ -52,7 +54,8 @@ async def _edit_page(request: web.Request, mailbox_id: int, *, values: dict[str,
         "agent": request[AGENT], "mailbox": _without_secrets(stored),
         "values": _without_secrets(values or stored), "state": services.email.states.get(mailbox_id),
         "error": error, "notice": notice, "checks": checks or [], "security": SECURITY,
-        "placeholders": PLACEHOLDERS}, status=status)
+        "placeholders": PLACEHOLDERS, "queues": await queues_repo.list_all(services.db)},
+        status=status)
 
 
 def _form_values(form: dict[str, str]) -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from aiohttp import web
 
 from onlinesupport.channels.forms.contact import FormRejected
 from onlinesupport.clock import to_db
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
+from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
@@ -26,8 +29,12 @@ async def _page(request: web.Request, *, error: str = "", notice: str = "",
         if edited is not None and queue["id"] == edited["id"]:
             queue.update(edited)  # show what the admin typed, with the error
         queue["open_now"] = calendar(queue).is_open(now)
+    members = await queues_repo.members(services.db)
+    for queue in queues:
+        queue["members"] = members.get(queue["id"], set())
     return render(request, "admin/queues.html", {
         "agent": request[AGENT], "queues": queues, "error": error, "notice": notice,
+        "agents": [a for a in await agents_repo.list_all(services.db) if a["active"]],
         "question_types": "\n".join(await services.contact.question_types())}, status=status)
 
 
@@ -58,8 +65,34 @@ async def save_queue(request: web.Request) -> web.Response:
         following = _minutes(form, "next_response_minutes", "The next answer target")
     except InvalidHours as exc:
         return await _page(request, error=str(exc), edited={"id": queue_id, **values}, status=400)
-    await services.db.write(lambda conn: queues_repo.update(
-        conn, queue_id, first_response_minutes=first, next_response_minutes=following, **values))
+    # Checkbox lists repeat their name: read all of them (request.post() is cached).
+    chosen = (await request.post()).getall("member", [])
+    agent_ids = sorted({int(v) for v in chosen if isinstance(v, str) and v.isdigit()})
+
+    def save(conn) -> None:
+        queues_repo.update(conn, queue_id, first_response_minutes=first,
+                           next_response_minutes=following, **values)
+        queues_repo.set_members(conn, queue_id, agent_ids)
+
+    try:
+        await services.db.write(save)
+    except sqlite3.IntegrityError:
+        return await _page(request, error="a member chosen is not an agent", status=400)
+    return redirect("/admin/queues?done=saved")
+
+
+@requires("admin")
+async def add_queue(request: web.Request) -> web.Response:
+    form = await form_data(request)
+    name = " ".join(form.get("name", "").split())[:100]
+    services = request.app[SERVICES]
+    if not name:
+        return await _page(request, error="give the new queue a name", status=400)
+    try:
+        await services.db.write(lambda conn: queues_repo.insert(conn, name,
+                                                                to_db(services.clock.now())))
+    except sqlite3.IntegrityError:
+        return await _page(request, error=f"a queue named {name!r} exists already", status=400)
     return redirect("/admin/queues?done=saved")
 
 
