@@ -127,6 +127,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     services = await stack.enter_async_context(open_services(config, clock))
     await stack.enter_async_context(services.email.running())
     await stack.enter_async_context(services.sla.running())
+    await stack.enter_async_context(services.backups.running())
     if not await agents_repo.admin_exists(services.db):
         services.setup.issue()
     urls = []

@@ -172,6 +172,9 @@ class Config:
     storage_synchronous: str = option(
         "storage", "SQLite durability: full survives power loss, normal survives a crash of the "
         "process only.", _choice("full", "normal"), "full")
+    storage_backups_keep: int = option(
+        "storage", "Daily backups kept in the data folder's backups/ folder (one a day, the "
+        "oldest removed); 0 turns them off.", _parse_count, 7)
     log_level: str = option(
         "log", "Log level for the console and the log file; debug adds one line per request.",
         _choice("debug", "info", "warning", "error"), "info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
+from onlinesupport.daily_backups import DailyBackups
 from onlinesupport.conversations import Conversations
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
@@ -57,11 +59,13 @@ class Services:
     email: EmailChannel
     contact: ContactForm
     sla: SlaWatch
+    backups: DailyBackups
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
     """The port the public listener is bound to (the configured one may be 0: any free port)."""
     setup: SetupToken = field(default_factory=SetupToken)
+    started_at: float = field(default_factory=time.monotonic)
 
 
 @asynccontextmanager
@@ -83,6 +87,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        email=EmailChannel(config, db, hub, conversations, files, key, clock),
                        contact=ContactForm(db, conversations, clock, key),
                        sla=SlaWatch(conversations, clock),
+                       backups=DailyBackups(config.database_path, config.data_dir / "backups",
+                                            config.storage_backups_keep, clock),
                        secret_key=key)
     finally:
         await db.close()

@@ -1,0 +1,65 @@
+"""Automatic daily backups into the data folder's backups/ folder, keeping the newest N.
+
+A backup is taken once per calendar day (UTC), whenever the server first notices the day has
+none: a server that was off at night catches up when it starts. Made with SQLite's online
+backup API, so agents keep working meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+
+from onlinesupport.clock import Clock
+from onlinesupport.store import backup as backup_store
+
+log = logging.getLogger(__name__)
+CHECK_SECONDS = 600
+PREFIX = "daily-"
+
+
+class DailyBackups:
+    def __init__(self, database: Path, folder: Path, keep: int, clock: Clock) -> None:
+        self._database = database
+        self.folder = folder
+        self._keep = keep
+        self._clock = clock
+
+    def existing(self) -> list[Path]:
+        """The daily backups on disk, oldest first."""
+        return sorted(self.folder.glob(f"{PREFIX}*.db"))
+
+    async def run_once(self) -> Path | None:
+        """Take today's backup if there is none yet, then drop the oldest beyond `keep`."""
+        if self._keep == 0:
+            return None
+        target = self.folder / f"{PREFIX}{self._clock.now():%Y-%m-%d}.db"
+        if target.exists():
+            return None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(backup_store.backup, self._database, target)
+        for old in self.existing()[:-self._keep]:
+            old.unlink(missing_ok=True)
+        log.info("daily backup written to %s", target)
+        return target
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("the daily backup failed; retrying in %d s", CHECK_SECONDS)
+                await asyncio.sleep(CHECK_SECONDS)
+
+        task = asyncio.create_task(loop(), name="daily-backups")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task

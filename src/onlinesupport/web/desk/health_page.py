@@ -1,0 +1,66 @@
+"""The admins' health page: is everything running, and is anything about to go wrong?"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from onlinesupport import __version__
+from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.web.auth import AGENT, requires
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.templates import render
+
+LOW_DISK = 1024 ** 3
+OLD_BACKUP_DAYS = 2
+
+
+def _size(path: Any) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+@requires("admin")
+async def health_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    config = services.config
+    database = config.database_path
+    db_bytes = _size(database) + _size(database.with_name(database.name + "-wal"))
+    disk = shutil.disk_usage(config.data_dir)
+    backups = services.backups.existing()
+    last_backup = None
+    warnings = []
+    if backups:
+        stamp = datetime.fromtimestamp(backups[-1].stat().st_mtime, timezone.utc)
+        last_backup = {"name": backups[-1].name, "at": stamp.isoformat(timespec="minutes")}
+        if (services.clock.now() - stamp).days >= OLD_BACKUP_DAYS:
+            warnings.append(f"The newest backup is more than {OLD_BACKUP_DAYS} days old.")
+    elif config.storage_backups_keep:
+        warnings.append("No daily backup has been made yet.")
+    else:
+        warnings.append("Daily backups are off (storage.backups_keep = 0).")
+    if disk.free < LOW_DISK:
+        warnings.append("Less than 1 GB of disk space is left for the data folder.")
+    mailboxes = []
+    for mailbox in await mailboxes_repo.list_all(services.db):
+        state = services.email.states.get(mailbox["id"])
+        mailboxes.append({"address": mailbox["address"], "active": mailbox["active"],
+                          "imap": bool(mailbox["imap_host"]), "state": state,
+                          "last_import_at": mailbox["last_import_at"]})
+        if mailbox["active"] and mailbox["imap_host"] and state and state.last_error:
+            warnings.append(f"{mailbox['address']}: {state.last_error}")
+    outbox = await outbox_repo.counts(services.db)
+    if outbox.get("failed"):
+        failed = outbox["failed"]
+        warnings.append(f"{failed} outgoing mail{'s' if failed > 1 else ''} could not be "
+                        "delivered.")
+    return render(request, "admin/health.html", {
+        "agent": request[AGENT], "version": __version__, "warnings": warnings,
+        "uptime_minutes": int((time.monotonic() - services.started_at) // 60),
+        "database": str(database), "db_mb": db_bytes / 1e6, "disk_free_gb": disk.free / 1e9,
+        "data_dir": str(config.data_dir), "backups": len(backups), "last_backup": last_backup,
+        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox})
