@@ -24,6 +24,7 @@ from onlinesupport.hub import Hub
 from onlinesupport.routing.due import set_first_response_due
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
+from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.store import Database
 
 
@@ -60,6 +61,7 @@ class Services:
     contact: ContactForm
     sla: SlaWatch
     backups: DailyBackups
+    customer_access: CustomerAccess
     secret_key: bytes
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
@@ -81,14 +83,16 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations = Conversations(db, hub, clock)
         conversations.opened.append(set_first_response_due)
         files = FileStore(config.data_dir / "attachments", key)
+        email = EmailChannel(config, db, hub, conversations, files, key, clock)
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=Accounts(db, clock, key), customers=Customers(db),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
-                       email=EmailChannel(config, db, hub, conversations, files, key, clock),
+                       email=email,
                        contact=ContactForm(db, conversations, clock, key),
                        sla=SlaWatch(conversations, clock),
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
+                       customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
                        secret_key=key)
     finally:
         await db.close()

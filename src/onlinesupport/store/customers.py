@@ -51,7 +51,8 @@ def set_email(conn: sqlite3.Connection, customer_id: int, email: str) -> None:
 async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
     """Every conversation of the customer, across channels, newest first."""
     rows = await db.fetch_all(
-        "SELECT id, channel, subject, status, created_at, last_message_at FROM conversations"
+        "SELECT id, channel, subject, status, created_at, last_message_at, first_response_at,"
+        " first_response_due_at FROM conversations"
         " WHERE customer_id = ? ORDER BY last_message_at DESC, id DESC", (customer_id,))
     return [dict(r) for r in rows]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sqlite3
 from datetime import timedelta
 from typing import Any
@@ -137,6 +138,23 @@ class OutboxSender:
             await self._record(row, "email.sent", {}, lambda conn, now: outbox_repo.sent(
                 conn, row["id"], now))
             log.info("sent mail %s to %s", row["rfc_message_id"], row["to_address"])
+
+    async def send_now(self, to: str, subject: str, body: str) -> None:
+        """A mail that belongs to no conversation (a sign-in link): sent at once, not queued,
+        since it is only useful for minutes; raises with the reason when it cannot go out."""
+        mailbox = await mailboxes_repo.sender(self._db, None)
+        if mailbox is None:
+            raise TemporaryFailure("no mailbox is set up to send mail yet (Admin → Mailboxes)")
+        row = {"to_address": to, "subject": subject, "body": body, "purpose": "notice",
+               "rfc_message_id": f"notice.{secrets.token_hex(8)}@{mailbox['address'].rsplit('@', 1)[-1]}",
+               "in_reply_to": "", "refs": ""}
+        message = compose(row, mailbox, self._clock.now(), [])
+        client = await smtp_client(mailbox, self._secrets.open(mailbox["smtp_password"],
+                                                                "mailbox smtp password"))
+        try:
+            await client.send_message(message)
+        finally:
+            client.close()
 
     async def _attachments(self, message_id: int | None) -> list[tuple[str, str, bytes]]:
         if message_id is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.web.public import contact, widget
+from onlinesupport.web.public import contact, my_page, widget
 
 
 async def health(request: web.Request) -> web.Response:
@@ -22,6 +22,13 @@ def setup_routes(app: web.Application) -> None:
         web.post("/contact", contact.submit),
         web.get("/contact/sent", contact.sent_page, name="contact_sent"),
         web.get("/contact.css", contact.stylesheet, name="contact_css"),
+        web.get("/my", my_page.my_page, name="my"),
+        web.post("/my/signin", my_page.ask_for_link),
+        web.get(r"/my/link/{token:[A-Za-z0-9_-]{20,100}}", my_page.open_link),
+        web.post("/my/link", my_page.use_link),
+        web.post("/my/signout", my_page.sign_out),
+        web.get(r"/my/conversations/{id:\d+}", my_page.conversation_page),
+        web.post(r"/my/conversations/{id:\d+}", my_page.reply),
     ])
     widget.setup_chat(app)
     contact.setup_contact(app)

@@ -1,0 +1,99 @@
+"""Customers sign in to their own conversation page with a single-use link sent by mail.
+
+No passwords and no account enumeration: asking for a link gets the same answer, in the same
+time, whether or not the address is known (the mail goes out in the background). Links expire
+after 30 minutes and work once; only their hashes are stored. Opening a link asks for a click
+before it is spent, so a mail scanner that follows links cannot use it up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from onlinesupport.clock import Clock, to_db
+from onlinesupport.store import customer_access as access_repo
+from onlinesupport.store import customers as customers_repo
+from onlinesupport.store.database import Database
+from onlinesupport.throttle import Throttle
+
+log = logging.getLogger(__name__)
+LINK_LIFETIME = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(days=7)
+REQUESTS_PER_HOUR = 5
+Send = Callable[[str, str, str], Awaitable[None]]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CustomerAccess:
+    def __init__(self, db: Database, clock: Clock, key: bytes, send: Send) -> None:
+        self._db = db
+        self._clock = clock
+        self._key = key
+        self._send = send
+        self._requests = Throttle(clock, REQUESTS_PER_HOUR, timedelta(hours=1))
+        self._mailing: set[asyncio.Task[None]] = set()
+
+    async def request_link(self, email: str, address: str, link_base: str) -> None:
+        """Mail a sign-in link if `email` belongs to a customer; silent either way."""
+        email = email.strip().lower()[:320]
+        keys = (f"address:{address}", f"email:{email}")
+        if any(self._requests.retry_after(k) for k in keys):
+            log.info("sign-in link for %s not sent: too many requests", email)
+            return
+        for key in keys:
+            self._requests.hit(key)
+        customer_id = await customers_repo.by_identity(self._db, "email", email)
+        if customer_id is None:
+            return
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        await self._db.write(lambda conn: access_repo.add_link(
+            conn, _hash(token), customer_id, to_db(now), to_db(now + LINK_LIFETIME)))
+        body = (f"Hello,\n\nopen this link to see your conversations with us:\n\n"
+                f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If you "
+                f"did not ask for it, you can ignore this mail.\n")
+        task = asyncio.create_task(self._mail(email, body))
+        self._mailing.add(task)
+        task.add_done_callback(self._mailing.discard)
+
+    async def _mail(self, email: str, body: str) -> None:
+        try:
+            await self._send(email, "Your link to your conversations", body)
+        except Exception as exc:  # noqa: BLE001 - logged for the admin; the customer can ask again
+            log.warning("sign-in link to %s not sent: %s", email, exc)
+
+    async def redeem(self, token: str) -> str | None:
+        """Spend a link; returns a new session token, or None if the link is unknown, used or old."""
+        now = self._clock.now()
+        session = secrets.token_urlsafe(32)
+
+        def spend(conn) -> int | None:
+            customer_id = access_repo.use_link(conn, _hash(token), to_db(now))
+            if customer_id is not None:
+                access_repo.add_session(conn, _hash(session), customer_id, to_db(now),
+                                        to_db(now + SESSION_LIFETIME))
+            return customer_id
+
+        return session if await self._db.write(spend) is not None else None
+
+    async def customer(self, session: str) -> int | None:
+        if not session:
+            return None
+        return await access_repo.session_customer(self._db, _hash(session),
+                                                  to_db(self._clock.now()))
+
+    async def sign_out(self, session: str) -> None:
+        await self._db.write(lambda conn: access_repo.end_session(conn, _hash(session)))
+
+    def csrf(self, session: str) -> str:
+        """The form token of a session (forms post only with it)."""
+        return hmac.new(self._key, f"customer-csrf:{session}".encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,116 @@
+"""The customer's own conversation page on the public listener: sign in by mail, read, reply."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from aiohttp import web
+
+from onlinesupport.conversations import Actor
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import messages as messages_repo
+from onlinesupport.web.auth import form_data, set_cookie
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.responses import int_param, redirect
+from onlinesupport.web.templates import render
+
+COOKIE = "os_customer"
+
+
+def _link_base(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+async def _signed_in(request: web.Request) -> tuple[int, str] | None:
+    session = request.cookies.get(COOKIE, "")
+    customer_id = await request.app[SERVICES].customer_access.customer(session)
+    return (customer_id, session) if customer_id is not None else None
+
+
+async def _require(request: web.Request, form: dict[str, str] | None = None) -> tuple[int, str]:
+    signed_in = await _signed_in(request)
+    if signed_in is None:
+        raise web.HTTPSeeOther("/my")
+    if form is not None and not hmac.compare_digest(
+            form.get("csrf_token", ""), request.app[SERVICES].customer_access.csrf(signed_in[1])):
+        raise web.HTTPForbidden(text="This form is out of date; reload the page and try again.")
+    return signed_in
+
+
+async def my_page(request: web.Request) -> web.Response:
+    signed_in = await _signed_in(request)
+    if signed_in is None:
+        return render(request, "public/my_signin.html", {})
+    customer_id, session = signed_in
+    services = request.app[SERVICES]
+    return render(request, "public/my_list.html", {
+        "customer": await customers_repo.get(services.db, customer_id),
+        "conversations": await customers_repo.conversations(services.db, customer_id),
+        "csrf": services.customer_access.csrf(session)})
+
+
+async def ask_for_link(request: web.Request) -> web.Response:
+    form = await form_data(request)
+    await request.app[SERVICES].customer_access.request_link(
+        form.get("email", ""), request.remote or "", _link_base(request))
+    return render(request, "public/my_sent.html", {})
+
+
+async def open_link(request: web.Request) -> web.Response:
+    """Ask for a click before spending the link (mail scanners follow links too)."""
+    return render(request, "public/my_link.html", {"token": request.match_info["token"]})
+
+
+async def use_link(request: web.Request) -> web.Response:
+    form = await form_data(request)
+    session = await request.app[SERVICES].customer_access.redeem(form.get("token", "")[:100])
+    if session is None:
+        return render(request, "public/my_signin.html", {
+            "error": "This link has been used or is too old. Ask for a new one below."},
+            status=400)
+    response = redirect("/my")
+    set_cookie(request, response, COOKIE, session, max_age=7 * 24 * 3600)
+    return response
+
+
+async def _own_conversation(request: web.Request, customer_id: int) -> dict:
+    cid = int_param(request.match_info["id"], "conversation id", minimum=1)
+    conversation = await conversations_repo.get(request.app[SERVICES].db, cid)
+    # Someone else's conversation is answered exactly like one that does not exist.
+    if conversation is None or conversation["customer_id"] != customer_id:
+        raise web.HTTPNotFound(text="There is no such conversation.")
+    return conversation
+
+
+async def conversation_page(request: web.Request) -> web.Response:
+    customer_id, session = await _require(request)
+    conversation = await _own_conversation(request, customer_id)
+    services = request.app[SERVICES]
+    messages = [m for m in await messages_repo.after(services.db, conversation["id"])
+                if m.kind == "message"]
+    return render(request, "public/my_conversation.html", {
+        "conversation": conversation, "messages": messages,
+        "csrf": services.customer_access.csrf(session),
+        # A fresh id per rendered form: sending the same form twice adds one message.
+        "client_id": secrets.token_urlsafe(12)})
+
+
+async def reply(request: web.Request) -> web.Response:
+    form = await form_data(request)
+    customer_id, _ = await _require(request, form)
+    conversation = await _own_conversation(request, customer_id)
+    await request.app[SERVICES].conversations.post(
+        conversation["id"], Actor.customer(customer_id), form.get("body", ""),
+        client_id=form.get("client_id") or None)
+    return redirect(f"/my/conversations/{conversation['id']}")
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    form = await form_data(request)
+    _, session = await _require(request, form)
+    await request.app[SERVICES].customer_access.sign_out(session)
+    response = redirect("/my")
+    response.del_cookie(COOKIE, path="/")
+    return response
