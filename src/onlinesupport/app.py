@@ -24,6 +24,7 @@ from aiohttp.abc import AbstractAccessLogger
 from onlinesupport import datadir
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
+from onlinesupport.periodic import every
 from onlinesupport.services import Services, open_services
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.web import auth
@@ -76,23 +77,13 @@ def create_public_app(services: Services) -> web.Application:
 
 async def _session_cleanup(app: web.Application) -> AsyncIterator[None]:
     """Delete expired desk sessions once an hour."""
-    async def loop() -> None:
-        while True:
-            try:
-                removed = await app[SERVICES].accounts.purge_expired_sessions()
-                if removed:
-                    log.debug("removed %d expired sessions", removed)
-            except Exception:
-                log.exception("session cleanup failed")
-            await asyncio.sleep(3600)
+    async def purge() -> None:
+        removed = await app[SERVICES].accounts.purge_expired_sessions()
+        if removed:
+            log.debug("removed %d expired sessions", removed)
 
-    task = asyncio.create_task(loop(), name="session-cleanup")
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with every(3600, purge, "session-cleanup"):
+        yield
 
 
 def create_desk_app(services: Services) -> web.Application:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from onlinesupport.clock import Clock
+from onlinesupport.periodic import every
 from onlinesupport.store import backup as backup_store
 
 log = logging.getLogger(__name__)
@@ -46,20 +46,5 @@ class DailyBackups:
         log.info("daily backup written to %s", target)
         return target
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    await self.run_once()
-                except Exception:
-                    log.exception("the daily backup failed; retrying in %d s", CHECK_SECONDS)
-                await asyncio.sleep(CHECK_SECONDS)
-
-        task = asyncio.create_task(loop(), name="daily-backups")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+    def running(self) -> AbstractAsyncContextManager[None]:
+        return every(CHECK_SECONDS, self.run_once, "daily-backups")

@@ -7,21 +7,18 @@ The watch runs on the instance's clock, every `interval` seconds.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Conversations
+from onlinesupport.periodic import every
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
 
-log = logging.getLogger(__name__)
 WARN_AT = 0.8
 """Warn when this share of the time between arrival and due time has gone."""
 ESCALATED_PRIORITY = 1
@@ -59,20 +56,5 @@ class SlaWatch:
 
         return await self._conversations.run(command)
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    await self.check()
-                except Exception:
-                    log.exception("checking response-time targets failed")
-                await asyncio.sleep(self._interval)
-
-        task = asyncio.create_task(loop(), name="sla-watch")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+    def running(self) -> AbstractAsyncContextManager[None]:
+        return every(self._interval, self.check, "sla-watch")
