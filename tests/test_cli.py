@@ -179,3 +179,10 @@ def test_config_prints_effective_settings_and_a_sample(no_config: Path) -> None:
     assert "# port = 8081" in sample.stdout
     version = _run(["version"], no_config)
     assert version.stdout.startswith("onlinesupport ")
+
+
+def test_selftest_starts_a_throwaway_instance_and_passes(no_config: Path, tmp_path: Path) -> None:
+    result = _run(["selftest"], tmp_path / "unused")
+    assert result.returncode == 0, result.stderr
+    assert "selftest passed" in result.stdout
+    assert not (tmp_path / "unused").exists(), "the real data folder is not touched"

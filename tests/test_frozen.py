@@ -60,3 +60,11 @@ def test_the_frozen_app_serves_health_checks_and_the_sign_in_page(frozen_app: Pa
             process.communicate()
     assert "/setup?token=" in out
     assert f"migrated to schema version {latest_version()}" in err
+
+
+def test_the_frozen_app_passes_its_selftest(frozen_app: Path) -> None:
+    """Templates, static files, migrations and mail libraries all made it into the build."""
+    result = subprocess.run([str(frozen_app), "selftest"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "selftest passed" in result.stdout

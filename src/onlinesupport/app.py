@@ -13,6 +13,7 @@ import logging
 import signal
 import ssl
 import sys
+import tempfile
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -27,6 +28,7 @@ from onlinesupport.config import Config
 from onlinesupport.periodic import every
 from onlinesupport.services import Services, open_services
 from onlinesupport.store import agents as agents_repo
+from onlinesupport.store import messages as messages_repo
 from onlinesupport.web import auth
 from onlinesupport.web.desk import routes as desk_routes
 from onlinesupport.web.desk.signin import add_throttles
@@ -175,3 +177,39 @@ async def serve(config: Config) -> None:
                 await stop.wait()
             finally:
                 log.info("shutting down")
+
+
+async def selftest() -> list[str]:
+    """Start a throwaway instance on free local ports, use it, and say what did not work.
+
+    For a freshly installed (or frozen) program: proves the package is complete (templates,
+    static files, migrations) and that both listeners, the store and the core work here.
+    """
+    import aiohttp
+
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="onlinesupport-selftest-") as folder:
+        config = Config(storage_data_dir=folder, public_host="127.0.0.1", public_port=0,
+                        desk_host="127.0.0.1", desk_port=0, storage_backups_keep=0)
+        async with AsyncExitStack() as stack:
+            services, listening = await start(stack, config)
+            public = listening.public_url.replace("localhost", "127.0.0.1")
+            desk = listening.desk_url.replace("localhost", "127.0.0.1")
+            checks = [(public, "/healthz", "public"), (public, "/widget.js", "function"),
+                      (public, "/contact", "Contact us"), (desk, "/healthz", "desk"),
+                      (desk, "/signin", "OnlineSupport")]
+            async with aiohttp.ClientSession() as http:
+                for base, path, expected in checks:
+                    try:
+                        async with http.get(base + path) as response:
+                            text = await response.text()
+                            if response.status != 200 or expected not in text:
+                                problems.append(f"GET {base}{path}: {response.status}")
+                    except aiohttp.ClientError as exc:
+                        problems.append(f"GET {base}{path}: {exc}")
+            opened = await services.conversations.open(channel="phone", customer_name="Selftest",
+                                                       body="Hello from the selftest")
+            stored = await messages_repo.after(services.db, opened.conversation_id)
+            if [m.body for m in stored] != ["Hello from the selftest"]:
+                problems.append("a message written to the database could not be read back")
+    return problems

@@ -1,4 +1,4 @@
-"""The `onlinesupport` command: serve, init, backup, restore, user, config, version.
+"""The `onlinesupport` command: serve, init, backup, restore, user, config, version, selftest.
 
 The frozen build has no Python shell, so every operation an admin needs lives here. Start-up
 problems (bad setting, foreign database, port in use) end in one readable line and exit code 1.
@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", action="store_true",
                    help="print a commented sample config file with every setting")
     commands.add_parser("version", help="print the version")
+    commands.add_parser("selftest", help="start a throwaway instance on free local ports, use "
+                        "it, and exit 0 if everything works")
 
     user = commands.add_parser("user", help="manage desk accounts")
     actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -127,6 +129,14 @@ async def _init(config: Config) -> None:
 def run(args: argparse.Namespace) -> None:
     if args.command == "version":
         print(f"onlinesupport {__version__}")
+        return
+    if args.command == "selftest":
+        from onlinesupport import app
+        logs.configure("warning", None)
+        problems = asyncio.run(app.selftest())
+        if problems:
+            raise CommandError("selftest failed: " + "; ".join(problems))
+        print(f"onlinesupport {__version__}: selftest passed")
         return
     config = _config(args)
     if args.command == "config":
