@@ -89,7 +89,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
                        email=email,
                        contact=ContactForm(db, conversations, clock, key),
-                       sla=SlaWatch(conversations, clock),
+                       sla=SlaWatch(db, conversations, clock),
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
                        customer_access=CustomerAccess(db, clock, key, email.sender.send_now),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
-from onlinesupport.store import queues as queues_repo
+from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store.events import Event
 
 
@@ -27,7 +27,7 @@ def set_first_response_due(conn: sqlite3.Connection, now: str, events: list[Even
     queue = conn.execute("SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id"
                          " WHERE c.id = ?", (conversation_id,)).fetchone()
     due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
-    queues_repo.set_due(conn, conversation_id, to_db(due))
+    conversations_repo.update(conn, conversation_id, now, first_response_due_at=to_db(due))
 
 
 def within(minutes: int) -> str:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Conversations
 from onlinesupport.periodic import every
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
-from onlinesupport.store import queues as queues_repo
+from onlinesupport.store import Database
 from onlinesupport.store.events import Event
 
 WARN_AT = 0.8
@@ -26,35 +26,53 @@ LOOKAHEAD = timedelta(days=7)
 
 
 class SlaWatch:
-    def __init__(self, conversations: Conversations, clock: Clock, interval: float = 30.0) -> None:
+    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
+                 interval: float = 30.0) -> None:
+        self._db = db
         self._conversations = conversations
         self._clock = clock
         self._interval = interval
 
     async def check(self) -> int:
-        """Record the warnings and breaches that are due now; returns how many were recorded."""
+        """Record the warnings and breaches that are due now; returns how many were recorded.
+
+        Looks first with a reader, so the writer is only asked for a transaction when there is
+        something to record (the watch runs every 30 s, mostly finding nothing).
+        """
+        moment = self._clock.now()
+        cutoff = to_db(moment + LOOKAHEAD)
+        waiting = await conversations_repo.waiting_for_answer_now(self._db, cutoff)
+        if not any(_mark(row, moment) for row in waiting):
+            return 0
+
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
-            moment = from_db(now)
             recorded = 0
-            for row in queues_repo.waiting_for_answer(conn, to_db(moment + LOOKAHEAD)):
-                due, created = from_db(row["first_response_due_at"]), from_db(row["created_at"])
-                data = {"target": "first_response", "due_at": row["first_response_due_at"]}
-                if moment >= due:
-                    queues_repo.mark_sla(conn, row["id"], "sla_breached_at", now)
-                    if row["priority"] < ESCALATED_PRIORITY:
-                        conversations_repo.update(conn, row["id"], now,
-                                                  priority=ESCALATED_PRIORITY)
-                    events.append(events_repo.append(conn, row["id"], "sla.breached", "system",
-                                                     None, now, data))
-                    recorded += 1
-                elif not row["sla_warned_at"] and moment >= created + (due - created) * WARN_AT:
-                    queues_repo.mark_sla(conn, row["id"], "sla_warned_at", now)
-                    events.append(events_repo.append(conn, row["id"], "sla.warning", "system",
-                                                     None, now, data))
-                    recorded += 1
+            for row in conversations_repo.waiting_for_answer(conn, cutoff):
+                mark = _mark(row, from_db(now))
+                if mark is None:
+                    continue
+                changes = {mark: now}
+                if mark == "sla_breached_at" and row["priority"] < ESCALATED_PRIORITY:
+                    changes["priority"] = ESCALATED_PRIORITY
+                conversations_repo.update(conn, row["id"], now, **changes)
+                events.append(events_repo.append(
+                    conn, row["id"], "sla.breached" if mark == "sla_breached_at" else "sla.warning",
+                    "system", None, now,
+                    {"target": "first_response", "due_at": row["first_response_due_at"]}))
+                recorded += 1
             return recorded
 
         return await self._conversations.run(command)
 
     def running(self) -> AbstractAsyncContextManager[None]:
         return every(self._interval, self.check, "sla-watch")
+
+
+def _mark(row: sqlite3.Row, moment: datetime) -> str | None:
+    """Which mark a waiting conversation needs now: breached, warned, or none."""
+    due, created = from_db(row["first_response_due_at"]), from_db(row["created_at"])
+    if moment >= due:
+        return "sla_breached_at"
+    if not row["sla_warned_at"] and moment >= created + (due - created) * WARN_AT:
+        return "sla_warned_at"
+    return None

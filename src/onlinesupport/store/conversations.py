@@ -63,13 +63,30 @@ def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite
 
 
 def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: Any) -> None:
-    allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority"}
+    allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority",
+               "first_response_due_at", "sla_warned_at", "sla_breached_at"}
     unknown = set(columns) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
     assignments = ", ".join(f"{name} = ?" for name in columns)
     conn.execute(f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
                  (*columns.values(), now, conversation_id))
+
+
+_WAITING = ("SELECT id, created_at, first_response_due_at, sla_warned_at, priority FROM conversations"
+            " WHERE first_response_at IS NULL AND sla_breached_at IS NULL"
+            " AND first_response_due_at IS NOT NULL AND status IN ('open', 'pending')"
+            " AND first_response_due_at <= ?")
+
+
+def waiting_for_answer(conn: sqlite3.Connection, due_before: str) -> list[sqlite3.Row]:
+    """Open conversations without a first answer, due before `due_before`, not yet breached."""
+    return conn.execute(_WAITING, (due_before,)).fetchall()
+
+
+async def waiting_for_answer_now(db: Database, due_before: str) -> list[sqlite3.Row]:
+    """The same, read outside the writer (to see whether anything needs writing at all)."""
+    return await db.fetch_all(_WAITING, (due_before,))
 
 
 def mark_read(conn: sqlite3.Connection, conversation_id: int, seq: int) -> int | None:

@@ -27,11 +27,6 @@ def update(conn: sqlite3.Connection, queue_id: int, *, first_response_minutes: i
         raise NotFound(f"queue {queue_id} does not exist")
 
 
-def set_due(conn: sqlite3.Connection, conversation_id: int, due_at: str) -> None:
-    conn.execute("UPDATE conversations SET first_response_due_at = ? WHERE id = ?",
-                 (due_at, conversation_id))
-
-
 async def list_all(db: Database) -> list[dict[str, Any]]:
     return [dict(r) for r in await db.fetch_all("SELECT * FROM queues ORDER BY name")]
 
@@ -39,24 +34,6 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
 async def get(db: Database, queue_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one("SELECT * FROM queues WHERE id = ?", (queue_id,))
     return dict(row) if row else None
-
-
-def waiting_for_answer(conn: sqlite3.Connection, warn_before: str) -> list[sqlite3.Row]:
-    """Open conversations without a first answer whose warning or breach is not recorded yet.
-
-    `warn_before`: the latest due time that is close enough to warn about (a caller's cut-off).
-    """
-    return conn.execute(
-        "SELECT id, created_at, first_response_due_at, sla_warned_at, priority FROM conversations"
-        " WHERE first_response_at IS NULL AND sla_breached_at IS NULL"
-        " AND first_response_due_at IS NOT NULL AND status IN ('open', 'pending')"
-        " AND first_response_due_at <= ?", (warn_before,)).fetchall()
-
-
-def mark_sla(conn: sqlite3.Connection, conversation_id: int, column: str, now: str) -> None:
-    if column not in ("sla_warned_at", "sla_breached_at"):
-        raise ValueError(column)
-    conn.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", (now, conversation_id))
 
 
 def insert(conn: sqlite3.Connection, name: str, now: str) -> int:
