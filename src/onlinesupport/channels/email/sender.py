@@ -34,6 +34,7 @@ from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 3600.0
+NO_MAILBOX = "no mailbox is set up to send mail yet (Admin → Mailboxes)"
 
 
 class TemporaryFailure(Exception):
@@ -117,21 +118,14 @@ class OutboxSender:
         try:
             mailbox = await mailboxes_repo.sender(self._db, row["mailbox_id"])
             if mailbox is None or not mailbox["smtp_host"]:
-                raise TemporaryFailure("no mailbox is set up to send mail yet (Admin → Mailboxes)")
+                raise TemporaryFailure(NO_MAILBOX)
             if not row["to_address"]:
                 row["to_address"] = await self._db.write(
                     lambda conn: outbox_repo.address_from_profile(conn, row["id"]))
                 if not row["to_address"]:
                     raise PermanentFailure("the customer has no email address; add one to "
                                            "their profile, then resend")
-            files = await self._attachments(row["message_id"])
-            message = compose(row, mailbox, self._clock.now(), files)
-            password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")
-            client = await smtp_client(mailbox, password)
-            try:
-                await client.send_message(message)
-            finally:
-                client.close()
+            await self._deliver(row, mailbox, await self._attachments(row["message_id"]))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the mail
             await self._failed(row, exc)
         else:
@@ -144,13 +138,18 @@ class OutboxSender:
         since it is only useful for minutes; raises with the reason when it cannot go out."""
         mailbox = await mailboxes_repo.sender(self._db, None)
         if mailbox is None:
-            raise TemporaryFailure("no mailbox is set up to send mail yet (Admin → Mailboxes)")
+            raise TemporaryFailure(NO_MAILBOX)
         row = {"to_address": to, "subject": subject, "body": body, "purpose": "notice",
                "rfc_message_id": f"notice.{secrets.token_hex(8)}@{mailbox['address'].rsplit('@', 1)[-1]}",
                "in_reply_to": "", "refs": ""}
-        message = compose(row, mailbox, self._clock.now(), [])
-        client = await smtp_client(mailbox, self._secrets.open(mailbox["smtp_password"],
-                                                                "mailbox smtp password"))
+        await self._deliver(row, mailbox, [])
+
+    async def _deliver(self, row: dict[str, Any], mailbox: dict[str, Any],
+                       files: list[tuple[str, str, bytes]]) -> None:
+        """Compose the mail of `row` and hand it to the mailbox's outgoing server."""
+        message = compose(row, mailbox, self._clock.now(), files)
+        password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")
+        client = await smtp_client(mailbox, password)
         try:
             await client.send_message(message)
         finally:
