@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from onlinesupport.conversations import InvalidCommand
+from onlinesupport.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
 
 MAX_SIZE = 10 * 1024 * 1024
@@ -123,8 +123,7 @@ class FileStore:
         self.path(stored.storage_name).unlink(missing_ok=True)
 
     def signature(self, attachment_id: int) -> str:
-        return hmac.new(self._secret_key, f"attachment:{attachment_id}".encode(),
-                        hashlib.sha256).hexdigest()[:32]
+        return sign(self._secret_key, "attachment", attachment_id, 32)
 
     def signature_ok(self, attachment_id: int, signature: str) -> bool:
-        return hmac.compare_digest(self.signature(attachment_id), signature)
+        return verify(self._secret_key, "attachment", attachment_id, signature, 32)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.signing import sign, verify
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store.database import Database
@@ -96,4 +96,7 @@ class CustomerAccess:
 
     def csrf(self, session: str) -> str:
         """The form token of a session (forms post only with it)."""
-        return hmac.new(self._key, f"customer-csrf:{session}".encode(), hashlib.sha256).hexdigest()
+        return sign(self._key, "customer-csrf", session)
+
+    def csrf_ok(self, session: str, token: str) -> bool:
+        return verify(self._key, "customer-csrf", session, token)

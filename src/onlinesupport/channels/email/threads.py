@@ -9,25 +9,21 @@ easy to guess, a signed Message-ID is not).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
 import sqlite3
 
+from onlinesupport.signing import sign, verify
 from onlinesupport.store import email as email_repo
 
 _OURS = re.compile(r"^os\.(\d+)\.[0-9a-z]+\.([0-9a-f]{12})@")
 _TOKEN = re.compile(r"\[#(\d{1,12})\]")
 
 
-def _signature(key: bytes, conversation_id: int) -> str:
-    return hmac.new(key, f"message-id:{conversation_id}".encode(), hashlib.sha256).hexdigest()[:12]
-
-
 def new_message_id(key: bytes, conversation_id: int, domain: str) -> str:
     """A Message-ID (without angle brackets) that names its conversation, signed."""
-    return (f"os.{conversation_id}.{secrets.token_hex(6)}.{_signature(key, conversation_id)}"
+    signature = sign(key, "message-id", conversation_id, 12)
+    return (f"os.{conversation_id}.{secrets.token_hex(6)}.{signature}"
             f"@{domain or 'onlinesupport.invalid'}")
 
 
@@ -36,7 +32,7 @@ def signed_conversation(key: bytes, message_id: str) -> int | None:
     if found is None:
         return None
     conversation_id = int(found.group(1))
-    return conversation_id if hmac.compare_digest(found.group(2), _signature(key, conversation_id)) else None
+    return conversation_id if verify(key, "message-id", conversation_id, found.group(2), 12) else None
 
 
 def tag_subject(subject: str, conversation_id: int) -> str:

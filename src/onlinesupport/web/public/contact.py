@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from importlib import resources
 
@@ -16,6 +14,7 @@ from onlinesupport.channels.forms.contact import (
     LooksLikeSpam,
     TooSoon,
 )
+from onlinesupport.signing import sign, verify
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -43,12 +42,6 @@ async def contact_page(request: web.Request) -> web.Response:
     return await _form(request, {"page": page[:LIMITS["page"]], "urgency": "no-rush"}, {})
 
 
-def _signature(request: web.Request, conversation_id: int, promise: str) -> str:
-    key = request.app[SERVICES].secret_key
-    return hmac.new(key, f"contact-sent:{conversation_id}:{promise}".encode(),
-                    hashlib.sha256).hexdigest()[:24]
-
-
 async def submit(request: web.Request) -> web.Response:
     fields = await form_data(request)
     try:
@@ -64,15 +57,16 @@ async def submit(request: web.Request) -> web.Response:
         raise web.HTTPTooManyRequests(text="Your message could not be accepted. Please wait a "
                                            "moment and send the form again.") from None
     query = {"n": str(sent.conversation_id), "when": sent.promise,
-             "s": _signature(request, sent.conversation_id, sent.promise)}
+             "s": sign(request.app[SERVICES].secret_key, "contact-sent",
+                       f"{sent.conversation_id}:{sent.promise}", 24)}
     return redirect(str(request.app.router["contact_sent"].url_for().with_query(query)))
 
 
 async def sent_page(request: web.Request) -> web.Response:
     """The confirmation (after a redirect, so a reload does not send the form twice)."""
     number, when = request.query.get("n", ""), request.query.get("when", "")
-    if not number.isdigit() or not hmac.compare_digest(
-            _signature(request, int(number), when), request.query.get("s", "")):
+    if not number.isdigit() or not verify(request.app[SERVICES].secret_key, "contact-sent",
+                                          f"{number}:{when}", request.query.get("s", ""), 24):
         raise web.HTTPNotFound(text="There is no such confirmation.")
     return render(request, "public/contact_sent.html", {"number": number, "when": when})
 

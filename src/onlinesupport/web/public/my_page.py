@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from aiohttp import web
@@ -33,8 +32,8 @@ async def _require(request: web.Request, form: dict[str, str] | None = None) -> 
     signed_in = await _signed_in(request)
     if signed_in is None:
         raise web.HTTPSeeOther("/my")
-    if form is not None and not hmac.compare_digest(
-            form.get("csrf_token", ""), request.app[SERVICES].customer_access.csrf(signed_in[1])):
+    if form is not None and not request.app[SERVICES].customer_access.csrf_ok(
+            signed_in[1], form.get("csrf_token", "")):
         raise web.HTTPForbidden(text="This form is out of date; reload the page and try again.")
     return signed_in
 
