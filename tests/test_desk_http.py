@@ -98,6 +98,26 @@ async def test_the_desk_serves_https_with_secure_cookies(tmp_path: Path, tls_cer
             assert page.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
+async def test_the_desk_makes_and_keeps_a_self_signed_certificate(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "data", desk_tls_self_signed=True)
+    cert = config.data_dir / "tls" / "desk-cert.pem"
+    made = []
+    for _ in range(2):
+        async with AsyncExitStack() as stack:
+            server = await start_server(stack, config)
+            assert server.desk_url.startswith("https://")
+            assert server.public_url.startswith("http://"), "the public side stays as configured"
+            # Verified against the made certificate, including the name "localhost".
+            context = ssl.create_default_context(cafile=str(cert))
+            url = server.desk_url.replace("127.0.0.1", "localhost") + "/healthz"
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
+                async with http.get(url) as response:
+                    assert response.status == 200
+        made.append(cert.read_bytes())
+    assert made[0] == made[1], "the same certificate after a restart"
+    assert oct((config.data_dir / "tls" / "desk-key.pem").stat().st_mode & 0o777) == "0o600"
+
+
 async def test_state_changing_requests_without_the_csrf_token_are_refused(
         server: Server, personas: Personas, client_factory) -> None:
     desk: Desk = client_factory(server.desk_url)

@@ -86,6 +86,34 @@ async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> Non
         await _open_and_close(path)
 
 
+async def test_an_upgrade_copies_the_database_before_changing_its_schema(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, backups = tmp_path / "onlinesupport.db", tmp_path / "backups"
+    every = migrate.available_migrations()
+    with monkeypatch.context() as older_program:
+        older_program.setattr(migrate, "available_migrations", lambda: every[:-1])
+        await _open_and_close(path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO customers (name, created_at) VALUES ('Kept', '2026-01-01')")
+    conn.commit()
+    conn.close()
+
+    db = Database(path, ManualClock(), upgrade_backups=backups)
+    await db.open()
+    await db.close()
+    [copy] = backups.glob(f"before-upgrade-v{len(every) - 1}-*.db")
+    assert migrate.inspect(copy) == len(every) - 1
+    assert migrate.inspect(path) == len(every)
+    old = sqlite3.connect(copy)
+    assert old.execute("SELECT name FROM customers").fetchall() == [("Kept",)]
+    old.close()
+
+    db = Database(path, ManualClock(), upgrade_backups=backups)
+    await db.open()
+    await db.close()
+    assert len(list(backups.glob("*.db"))) == 1, "no copy when nothing is upgraded"
+
+
 def test_statements_split_keeps_trigger_bodies_whole() -> None:
     sql = ("-- leading comment\nCREATE TABLE t (a);\nCREATE TRIGGER x BEFORE DELETE ON t\n"
            "BEGIN\n  SELECT RAISE(ABORT, 'no; never');\nEND;\n-- trailing comment\n")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 
-from onlinesupport import datadir
+from onlinesupport import datadir, tls_certs
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.periodic import every
@@ -99,12 +99,13 @@ def create_desk_app(services: Services) -> web.Application:
     return app
 
 
-def _tls(cert: str, key: str) -> ssl.SSLContext | None:
-    if not cert:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context
+def _tls(config: Config, side: str) -> ssl.SSLContext | None:
+    cert, key = getattr(config, f"{side}_tls_cert"), getattr(config, f"{side}_tls_key")
+    if cert:
+        return tls_certs.server_context(cert, key)
+    if side == "desk" and config.desk_tls_self_signed:
+        return tls_certs.server_context(*tls_certs.self_signed(config.data_dir / "tls"))
+    return None
 
 
 @dataclass
@@ -121,7 +122,9 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     await stack.enter_async_context(services.email.running())
     await stack.enter_async_context(services.sla.running())
     await stack.enter_async_context(services.backups.running())
-    if not await agents_repo.admin_exists(services.db):
+    if await agents_repo.admin_exists(services.db):
+        services.setup.spend()
+    else:
         services.setup.issue()
     urls = []
     for side, app in (("public", create_public_app(services)), ("desk", create_desk_app(services))):
@@ -130,7 +133,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
                                shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
-        tls = _tls(getattr(config, f"{side}_tls_cert"), getattr(config, f"{side}_tls_key"))
+        tls = _tls(config, side)
         host = getattr(config, f"{side}_host")
         site = web.TCPSite(runner, host, getattr(config, f"{side}_port"), ssl_context=tls)
         await site.start()

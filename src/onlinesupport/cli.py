@@ -1,4 +1,5 @@
-"""The `onlinesupport` command: serve, init, backup, restore, user, config, version, selftest.
+"""The `onlinesupport` command: serve, init, backup, restore, user, config, setup-link, version,
+selftest.
 
 The frozen build has no Python shell, so every operation an admin needs lives here. Start-up
 problems (bad setting, foreign database, port in use) end in one readable line and exit code 1.
@@ -10,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("config", parents=[common], help="print the effective settings")
     p.add_argument("--sample", action="store_true",
                    help="print a commented sample config file with every setting")
+    commands.add_parser("setup-link", parents=[common],
+                        help="print the one-time link that creates the first admin account")
     commands.add_parser("version", help="print the version")
     commands.add_parser("selftest", help="start a throwaway instance on free local ports, use "
                         "it, and exit 0 if everything works")
@@ -120,6 +124,24 @@ def _restore(config: Config, file: Path) -> None:
         print(f"the database it replaced was saved as {safety}")
 
 
+def desk_url(config: Config) -> str:
+    """How people on the LAN reach the desk listener of this machine."""
+    host = config.desk_host
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    scheme = "https" if config.desk_tls_cert or config.desk_tls_self_signed else "http"
+    return f"{scheme}://{host}:{config.desk_port}"
+
+
+async def _setup_link(config: Config) -> None:
+    async with open_services(config) as services:
+        if await agents_repo.admin_exists(services.db):
+            print(f"An admin account exists already: sign in at {desk_url(config)}/signin")
+            return
+        token = services.setup.issue()
+    print(f"Create the first admin account at {desk_url(config)}/setup?token={token}")
+
+
 async def _init(config: Config) -> None:
     async with open_services(config):
         pass
@@ -150,6 +172,8 @@ def run(args: argparse.Namespace) -> None:
     if serving:
         from onlinesupport import app
         asyncio.run(app.serve(config))
+    elif args.command == "setup-link":
+        asyncio.run(_setup_link(config))
     elif args.command == "init":
         asyncio.run(_init(config))
     elif args.command == "backup":

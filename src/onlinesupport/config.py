@@ -77,6 +77,17 @@ def _parse_seconds(value: Any) -> float:
     return seconds
 
 
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0", ""):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
+
+
 def _parse_networks(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
@@ -133,6 +144,10 @@ class Config:
         _parse_str, "")
     desk_tls_key: str = option(
         "desk", "PEM private key file matching desk.tls_cert.", _parse_str, "")
+    desk_tls_self_signed: bool = option(
+        "desk", "Serve the desk over HTTPS with a certificate made on first run (kept in the data "
+        "folder's tls/ folder) when desk.tls_cert is empty; browsers ask once to trust it.",
+        _parse_bool, False)
     desk_allowed_networks: tuple[str, ...] = option(
         "desk", "Client networks allowed to reach the desk listener (loopback and private "
         "networks by default). A list in TOML, comma-separated in the environment.",
@@ -289,6 +304,8 @@ def _parse(setting: Setting, raw: Any, source: str) -> Any:
 def _toml_value(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

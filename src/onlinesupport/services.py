@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,24 +24,8 @@ from onlinesupport.routing.due import set_first_response_due
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.selfservice.access import CustomerAccess
+from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import Database
-
-
-@dataclass
-class SetupToken:
-    """The one-time token of the first-run link; only set while no admin exists."""
-
-    value: str | None = None
-
-    def issue(self) -> str:
-        self.value = secrets.token_urlsafe(24)
-        return self.value
-
-    def matches(self, candidate: str) -> bool:
-        return self.value is not None and secrets.compare_digest(self.value, candidate or "")
-
-    def spend(self) -> None:
-        self.value = None
 
 
 @dataclass
@@ -63,10 +46,10 @@ class Services:
     backups: DailyBackups
     customer_access: CustomerAccess
     secret_key: bytes
+    setup: SetupToken
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
     """The port the public listener is bound to (the configured one may be 0: any free port)."""
-    setup: SetupToken = field(default_factory=SetupToken)
     started_at: float = field(default_factory=time.monotonic)
 
 
@@ -76,7 +59,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
     clock = clock or Clock()
     datadir.prepare(config.data_dir)
     key = datadir.secret_key(config.data_dir)
-    db = Database(config.database_path, clock, synchronous=config.storage_synchronous)
+    db = Database(config.database_path, clock, synchronous=config.storage_synchronous,
+                  upgrade_backups=config.data_dir / "backups")
     try:
         await db.open()
         hub = Hub()
@@ -93,6 +77,6 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
                        customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
-                       secret_key=key)
+                       secret_key=key, setup=SetupToken(config.data_dir))
     finally:
         await db.close()

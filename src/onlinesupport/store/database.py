@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from onlinesupport.clock import Clock
+from onlinesupport.store import backup as backup_store
 from onlinesupport.store import migrate
 from onlinesupport.store.errors import StoreClosed
 
@@ -35,8 +36,10 @@ _STOP = object()
 
 class Database:
     def __init__(self, path: Path, clock: Clock, *, synchronous: str = "full",
-                 readers: int = 2, max_batch: int = 1000) -> None:
+                 readers: int = 2, max_batch: int = 1000,
+                 upgrade_backups: Path | None = None) -> None:
         self.path = path
+        self._upgrade_backups = upgrade_backups
         self._clock = clock
         self._synchronous = synchronous.upper()
         self._reader_count = readers
@@ -66,7 +69,9 @@ class Database:
 
     def _open_writer(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        migrate.inspect(self.path)
+        version = migrate.inspect(self.path)
+        if self._upgrade_backups is not None and 0 < version < migrate.latest_version():
+            self._back_up_before_upgrade(version, self._upgrade_backups)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             conn.row_factory = sqlite3.Row
@@ -81,6 +86,14 @@ class Database:
         if applied:
             log.info("database %s migrated to schema version %d", self.path, applied[-1])
         self._conn = conn
+
+    def _back_up_before_upgrade(self, version: int, folder: Path) -> None:
+        """Copy the database before a newer program changes its schema (a way back)."""
+        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+        target = folder / f"before-upgrade-v{version}-{stamp}.db"
+        backup_store.backup(self.path, target)
+        log.warning("schema version %d will be upgraded to %d; the database was first copied "
+                    "to %s", version, migrate.latest_version(), target)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in a write transaction; returns its result once it has committed."""
