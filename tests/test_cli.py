@@ -108,6 +108,15 @@ def test_the_first_run_prints_the_setup_link(no_config: Path) -> None:
             process.communicate()
     link = re.search(rf"http://127\.0\.0\.1:{desk}/setup\?token=[\w-]+", out)
     assert link, out
+    # The same link is printed on demand (the package installer does this), restarts keep it,
+    # and once an admin exists it is spent.
+    again = _run(["setup-link", "--desk-host", "127.0.0.1", "--desk-port", str(desk)], no_config)
+    assert again.returncode == 0 and link.group(0) in again.stdout, again.stdout
+    _run(["user", "add", "ada@example.com", "--name", "Ada", "--role", "admin",
+          "--password-stdin"], no_config, stdin=PASSWORD + "\n")
+    spent = _run(["setup-link", "--desk-host", "127.0.0.1", "--desk-port", str(desk)], no_config)
+    assert "An admin account exists already" in spent.stdout
+    assert "token=" not in spent.stdout
 
 
 def test_a_bad_setting_is_one_clear_line_and_exit_code_1(no_config: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
+from onlinesupport import __version__
 from onlinesupport.store.migrate import latest_version
 from test_cli import _wait_for
 
@@ -25,7 +26,8 @@ def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "--distpath", str(work / "dist"), "--workpath", str(work / "build"),
                     str(ROOT / "onlinesupport.spec")],
                    check=True, capture_output=True, timeout=600, cwd=ROOT)
-    binary = work / "dist" / "onlinesupport" / ("onlinesupport.exe" if os.name == "nt" else "onlinesupport")
+    [folder] = (work / "dist").glob(f"onlinesupport-{__version__}-*")
+    binary = folder / ("onlinesupport.exe" if os.name == "nt" else "onlinesupport")
     assert binary.is_file()
     return binary
 

@@ -19,7 +19,8 @@ def test_origins_are_normalised(given: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("bad", ["shop.example.com", "ftp://x.example.com",
-                                 "https://x.example.com/contact", "https://u@x.example.com"])
+                                 "https://x.example.com/contact", "https://u@x.example.com",
+                                 "https://x.example.com:port", "https://x.example.com:99999"])
 def test_anything_but_a_site_address_is_refused(bad: str) -> None:
     with pytest.raises(InvalidSettings):
         normalise_origin(bad)

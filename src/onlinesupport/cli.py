@@ -21,6 +21,7 @@ from onlinesupport.accounts import AccountError
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config, ConfigError, load_config, render_toml, settings
 from onlinesupport.services import open_services
+from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import StoreError
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import backup as backup_store
@@ -133,12 +134,13 @@ def desk_url(config: Config) -> str:
     return f"{scheme}://{host}:{config.desk_port}"
 
 
-async def _setup_link(config: Config) -> None:
-    async with open_services(config) as services:
-        if await agents_repo.admin_exists(services.db):
-            print(f"An admin account exists already: sign in at {desk_url(config)}/signin")
-            return
-        token = services.setup.issue()
+def _setup_link(config: Config) -> None:
+    # Read-only: the server may be starting (and migrating) at the same moment.
+    if agents_repo.admin_exists_in(config.database_path):
+        print(f"An admin account exists already: sign in at {desk_url(config)}/signin")
+        return
+    datadir.prepare(config.data_dir)
+    token = SetupToken(config.data_dir).issue()
     print(f"Create the first admin account at {desk_url(config)}/setup?token={token}")
 
 
@@ -173,7 +175,7 @@ def run(args: argparse.Namespace) -> None:
         from onlinesupport import app
         asyncio.run(app.serve(config))
     elif args.command == "setup-link":
-        asyncio.run(_setup_link(config))
+        _setup_link(config)
     elif args.command == "init":
         asyncio.run(_init(config))
     elif args.command == "backup":

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from onlinesupport import datadir
 from onlinesupport.accounts import Accounts
 from onlinesupport.attachments import FileStore
+from onlinesupport.branding import Branding
 from onlinesupport.canned import CannedReplies
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.email.service import EmailChannel
@@ -47,6 +48,7 @@ class Services:
     customer_access: CustomerAccess
     secret_key: bytes
     setup: SetupToken
+    branding: Branding
     presence: Presence = field(default_factory=Presence)
     public_port: int = 0
     """The port the public listener is bound to (the configured one may be 0: any free port)."""
@@ -68,6 +70,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.opened.append(set_first_response_due)
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
+        branding = Branding(db, config.data_dir / "branding", clock)
+        await branding.load()
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=Accounts(db, clock, key), customers=Customers(db),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
@@ -77,6 +81,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
                        customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
-                       secret_key=key, setup=SetupToken(config.data_dir))
+                       secret_key=key, setup=SetupToken(config.data_dir),
+                       branding=branding)
     finally:
         await db.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
+from onlinesupport.store import migrate
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 
@@ -64,5 +66,19 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+_ADMIN_EXISTS = "SELECT 1 FROM agents WHERE role = 'admin' AND active"
+
+
 async def admin_exists(db: Database) -> bool:
-    return await db.fetch_one("SELECT 1 FROM agents WHERE role = 'admin' AND active") is not None
+    return await db.fetch_one(_ADMIN_EXISTS) is not None
+
+
+def admin_exists_in(path: Path) -> bool:
+    """Whether the database file has an admin, read without migrating or writing anything."""
+    if migrate.inspect(path) == 0:
+        return False
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute(_ADMIN_EXISTS).fetchone() is not None
+    finally:
+        conn.close()

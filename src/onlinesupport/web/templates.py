@@ -10,6 +10,7 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from onlinesupport.store.search import MARK_END, MARK_START
+from onlinesupport.web.keys import SERVICES
 
 
 def _load(name: str) -> tuple[str, None, Any]:
@@ -50,7 +51,8 @@ def static_url(request: web.Request, filename: str) -> str:
 def render_text(request: web.Request, name: str, context: dict[str, Any]) -> str:
     env = request.app[TEMPLATES]
     return env.get_template(name).render(
-        {"request": request, "static": lambda f: static_url(request, f), **context})
+        {"request": request, "static": lambda f: static_url(request, f),
+         "company": request.app[SERVICES].branding.current, **context})
 
 
 def render(request: web.Request, name: str, context: dict[str, Any] | None = None,

@@ -25,13 +25,17 @@ class InvalidSettings(ValueError):
 def normalise_origin(text: str) -> str:
     """`https://Shop.Example.com:443/` → `https://shop.example.com`; raises for anything else."""
     parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port = parts.port
+    except ValueError:  # "https://shop:x"
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise InvalidSettings(f"{text.strip()!r} is not a website address such as https://www.example.com")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise InvalidSettings(f"{text.strip()!r}: give only the address of the site, without a page")
     default = {"http": 80, "https": 443}[parts.scheme]
-    port = f":{parts.port}" if parts.port and parts.port != default else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    shown = f":{port}" if port and port != default else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{shown}"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.conversations import VIEWS
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
+from onlinesupport.web.desk import first_run
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.security import wants_json
@@ -84,6 +85,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "rating": None, "participants": [], "colleagues": [], "script": None, "scripts": [],
         "queues": [],
         "tiers": TIERS,
+        "setup": None if selected is not None else await first_run.checklist_for(request),
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
     }

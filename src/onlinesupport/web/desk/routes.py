@@ -6,11 +6,13 @@ from importlib import resources
 
 from aiohttp import web
 
+from onlinesupport.web import logo
 from onlinesupport.web.desk import (
     admin,
     api,
     canned_pages,
     files,
+    first_run,
     health_page,
     inbox,
     mailbox_admin,
@@ -32,6 +34,12 @@ def setup_routes(app: web.Application) -> None:
         web.post("/signout", signin.signout, name="signout"),
         web.get("/setup", signin.setup_page, name="setup"),
         web.post("/setup", signin.setup),
+        web.get("/logo", logo.logo),
+        web.get("/welcome", first_run.welcome, name="welcome"),
+        web.get("/welcome/{step:company|website|mailbox|team|done}", first_run.step_page),
+        web.post("/welcome/{step:company|website|team}", first_run.save_step),
+        web.post("/welcome/finish", first_run.finish),
+        web.post("/welcome/hide-checklist", first_run.hide_checklist),
         web.get("/", inbox.home, name="home"),
         web.get("/inbox", inbox.inbox, name="inbox"),
         web.get("/conversations/new", inbox.new_conversation_page, name="new_conversation"),

@@ -140,7 +140,7 @@ async def setup(request: web.Request) -> web.Response:
     services.setup.spend()
     log.info("first admin %s created; the setup link is spent", values["email"])
     signed_in = await services.accounts.start_session(agent_id, request.remote or "")
-    response = redirect("/inbox")
+    response = redirect("/welcome")
     set_cookie(request, response, SESSION_COOKIE, signed_in.token)
     return response
 

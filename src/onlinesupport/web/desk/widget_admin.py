@@ -12,19 +12,24 @@ from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
 
 
-def _script_tag(request: web.Request) -> str:
-    """The tag to paste into the website, pointing at the public listener."""
+def public_base(request: web.Request) -> str:
+    """The public listener's address, on the host name the desk was reached by."""
     services = request.app[SERVICES]
     host = request.url.host or "localhost"
     scheme = "https" if services.config.public_tls_cert else "http"
-    return f'<script src="{scheme}://{host}:{services.public_port}/widget.js" async></script>'
+    return f"{scheme}://{host}:{services.public_port}"
+
+
+def script_tag(request: web.Request) -> str:
+    """The tag to paste into the website, pointing at the public listener."""
+    return f'<script src="{public_base(request)}/widget.js" async></script>'
 
 
 async def _page(request: web.Request, values: dict[str, str], *, error: str = "",
                 notice: str = "", status: int = 200) -> web.Response:
     return render(request, "admin/widget.html", {
         "agent": request[AGENT], "values": values, "modes": FIELD_MODES, "error": error,
-        "notice": notice, "script_tag": _script_tag(request)}, status=status)
+        "notice": notice, "script_tag": script_tag(request)}, status=status)
 
 
 @requires("admin")

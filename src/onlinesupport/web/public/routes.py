@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from onlinesupport.web import logo
 from onlinesupport.web.public import contact, my_page, widget
 
 
@@ -15,6 +16,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes([
         web.get("/healthz", health, name="health"),
         web.get("/widget.js", widget.widget_script, name="widget_script"),
+        web.get("/widget/test", widget.test_page, name="widget_test"),
+        web.get("/logo", logo.logo),
         web.get("/widget/ws", widget.visitor_socket, name="visitor_socket"),
         web.post("/widget/upload", widget.visitor_upload),
         web.get(r"/widget/files/{id:\d+}/{signature:[0-9a-f]{32}}", widget.visitor_file),

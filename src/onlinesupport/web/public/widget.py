@@ -20,6 +20,7 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
+from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,17 @@ async def widget_script(request: web.Request) -> web.Response:
     return response
 
 
+async def test_page(request: web.Request) -> web.Response:
+    """A page that shows the chat as the website will (the first-run wizard links here)."""
+    return render(request, "public/widget_test.html")
+
+
+def _allowed(request: web.Request, settings: widget_settings.WidgetSettings,
+             origin: str | None) -> bool:
+    """An allowed website, or this listener's own pages (the test page)."""
+    return settings.allows(origin) or origin == f"{request.scheme}://{request.host}"
+
+
 R = TypeVar("R", bound=web.StreamResponse)
 
 
@@ -63,7 +75,7 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     settings = await widget_settings.load(services.db)
     origin = request.headers.get("Origin")
-    if not settings.allows(origin):
+    if not _allowed(request, settings, origin):
         raise web.HTTPForbidden(text="This website is not allowed to use the chat.")
     assert origin is not None
     chat = request.app[CHAT]
@@ -112,7 +124,7 @@ async def visitor_file(request: web.Request) -> web.StreamResponse:
 async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
     settings = await widget_settings.load(request.app[SERVICES].db)
     origin = request.headers.get("Origin")
-    if not settings.allows(origin):
+    if not _allowed(request, settings, origin):
         log.warning("visitor websocket from %r refused: not an allowed website", origin)
         raise web.HTTPForbidden(text="This website is not allowed to use the chat. An admin adds "
                                      "it under Widget in the desk.")

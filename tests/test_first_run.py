@@ -1,0 +1,105 @@
+"""The first-run wizard, the company's name and logo, the test page and the desk's checklist."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from conftest import PASSWORD, Desk, Personas, Server
+from onlinesupport.store import queues as queues_repo
+
+# The smallest valid PNG: a 1x1 transparent pixel.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082")
+
+
+async def _upload(desk: Desk, data: dict[str, object]) -> aiohttp.ClientResponse:
+    form = aiohttp.FormData(default_to_multipart=True)
+    for name, value in data.items():
+        if isinstance(value, bytes):
+            form.add_field(name, value, filename="logo.png", content_type="image/png")
+        else:
+            form.add_field(name, str(value))
+    return await desk.session.post(f"{desk.base}/welcome/company?csrf_token={desk.csrf}",
+                                   data=form, allow_redirects=False)
+
+
+async def test_the_wizard_sets_company_hours_website_and_team(server: Server, personas: Personas,
+                                                             client_factory) -> None:
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    assert (await admin.get("/welcome")).headers["Location"] == "/welcome/company"
+    page = await (await admin.get("/welcome/company")).text()
+    assert "mon-fri 09:00-17:00" in page, "suggested opening hours"
+
+    refused = await _upload(admin, {"name": "Acme", "timezone": "Mars/Olympus", "hours": ""})
+    assert refused.status == 400 and "Mars/Olympus" in await refused.text()
+    refused = await _upload(admin, {"name": "Acme", "timezone": "UTC", "hours": "",
+                                    "logo": b"<svg onload=alert(1)>"})
+    assert refused.status == 400 and "PNG, JPEG, GIF or WebP" in await refused.text()
+    saved = await _upload(admin, {"name": "Acme  Tools", "timezone": "Europe/Berlin",
+                                  "hours": "mon-fri 08:00-18:00", "logo": PNG})
+    assert saved.status == 303 and saved.headers["Location"] == "/welcome/website"
+    general = await queues_repo.get(server.services.db, 1)
+    assert (general["timezone"], general["hours"]) == ("Europe/Berlin", "mon-fri 08:00-18:00")
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.public_url + "/contact") as response:
+            contact = await response.text()
+        assert "Acme Tools" in contact
+        logo_url = server.services.branding.current.logo_url
+        assert f'src="{logo_url}"' in contact
+        async with http.get(server.public_url + logo_url) as response:
+            assert response.content_type == "image/png" and await response.read() == PNG
+
+    website = await admin.post("/welcome/website", {"website": "mailto:x", "title": "Chat"})
+    assert website.status == 400 and "not a website address" in await website.text()
+    # Typed as people do: no scheme, a page on the site.
+    website = await admin.post("/welcome/website", {"website": "Shop.example.com/contact",
+                                                    "title": "Chat with Acme"})
+    assert website.status == 303
+    page = await (await admin.get("/welcome/website?done=saved")).text()
+    assert "https://shop.example.com" in page
+    assert f"{server.public_url.split(':')[0]}:" in page and "/widget.js" in page
+    async with aiohttp.ClientSession() as http:
+        # The allowed website may open the chat; so may the test page on the public listener.
+        for origin in ("https://shop.example.com", server.public_url):
+            ws = await http.ws_connect(server.public_url + "/widget/ws", origin=origin)
+            await ws.send_json({"type": "hello"})
+            assert (await ws.receive_json())["type"] == "welcome"
+            await ws.close()
+        async with http.get(server.public_url + "/widget/test") as response:
+            assert response.status == 200 and '<script src="/widget.js"' in await response.text()
+
+    team = await admin.post("/welcome/team", {"name": "Cleo", "email": "cleo@example.com",
+                                              "role": "agent", "password": "short"})
+    assert team.status == 400
+    team = await admin.post("/welcome/team", {"name": "Cleo", "email": "cleo@example.com",
+                                              "role": "agent", "password": PASSWORD})
+    assert team.status == 303
+    cleo: Desk = client_factory(server.desk_url)
+    assert (await cleo.signin("cleo@example.com")).status == 303
+    assert (await cleo.get("/welcome/company")).status == 403, "admins only"
+
+    done = await (await admin.get("/welcome/done")).text()
+    assert "Connect your support mailbox" in done
+    assert "Add the chat to your website" not in done and "name and logo" not in done
+    assert (await admin.post("/welcome/finish")).headers["Location"] == "/inbox"
+
+
+async def test_the_inbox_checklist_follows_what_is_set_up(server: Server, personas: Personas,
+                                                          client_factory) -> None:
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    inbox = await (await admin.get("/inbox")).text()
+    assert "Finish setting up" in inbox and "Continue the setup steps" in inbox
+    assert "Add the chat to your website" in inbox and "Add your colleagues" not in inbox
+    agent: Desk = client_factory(server.desk_url)
+    await agent.signin("amy@example.com")
+    assert "Finish setting up" not in await (await agent.get("/inbox")).text()
+
+    await admin.post("/welcome/website", {"website": "https://shop.example.com", "title": "Chat"})
+    inbox = await (await admin.get("/inbox")).text()
+    assert "Add the chat to your website" not in inbox
+    await admin.post("/welcome/hide-checklist")
+    assert "Finish setting up" not in await (await admin.get("/inbox")).text()
