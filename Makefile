@@ -20,8 +20,14 @@ bench: $(STAMP_DEV)
 	$(PY) bench/store_write.py
 	$(PY) bench/chat_load.py
 
+# The one-folder app in dist/onlinesupport-VERSION-PLATFORM/, a .tar.gz of it, and on Debian
+# and Ubuntu the .deb (installer/linux/build-deb.sh).
 dist: $(STAMP_DEV)
 	$(VENV)/bin/pyinstaller --noconfirm --clean onlinesupport.spec
+	cd dist && for app in onlinesupport-*-*/; do tar -czf "$${app%/}.tar.gz" "$${app%/}"; done
+	if command -v dpkg-deb >/dev/null 2>&1; then \
+		for app in dist/onlinesupport-*-linux-*/; do sh installer/linux/build-deb.sh "$$app" dist; done; \
+	fi
 
 $(VENV)/bin/python:
 	sh scripts/ensure-venv.sh $(PYTHON) $(VENV)

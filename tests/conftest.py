@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -16,12 +18,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from onlinesupport import app
+from onlinesupport import __version__, app
 from onlinesupport.clock import Clock, ManualClock
 from onlinesupport.config import Config
 from onlinesupport.services import Services, open_services
 
 PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -222,3 +225,17 @@ def relay() -> Any:
     server.up()
     yield server
     server.down()
+
+
+@pytest.fixture(scope="session")
+def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The PyInstaller one-folder build of this checkout, built once per test run."""
+    work = tmp_path_factory.mktemp("pyinstaller")
+    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
+                    "--distpath", str(work / "dist"), "--workpath", str(work / "build"),
+                    str(ROOT / "onlinesupport.spec")],
+                   check=True, capture_output=True, timeout=600, cwd=ROOT)
+    [folder] = (work / "dist").glob(f"onlinesupport-{__version__}-*")
+    binary = folder / ("onlinesupport.exe" if os.name == "nt" else "onlinesupport")
+    assert binary.is_file()
+    return binary

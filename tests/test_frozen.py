@@ -11,25 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
-from onlinesupport import __version__
 from onlinesupport.store.migrate import latest_version
 from test_cli import _wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.frozen
-
-
-@pytest.fixture(scope="module")
-def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("pyinstaller")
-    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
-                    "--distpath", str(work / "dist"), "--workpath", str(work / "build"),
-                    str(ROOT / "onlinesupport.spec")],
-                   check=True, capture_output=True, timeout=600, cwd=ROOT)
-    [folder] = (work / "dist").glob(f"onlinesupport-{__version__}-*")
-    binary = folder / ("onlinesupport.exe" if os.name == "nt" else "onlinesupport")
-    assert binary.is_file()
-    return binary
 
 
 def test_the_frozen_app_reports_its_version(frozen_app: Path) -> None:

@@ -28,9 +28,11 @@ install -m 0644 "$top/README.md" "$top/LICENSE" "$root/usr/share/doc/onlinesuppo
     echo "#   systemctl restart onlinesupport"
     echo "# Everything else is set in the admin pages of the desk."
     echo
-    "$app/onlinesupport" config --sample --config /dev/null \
+    : > "$root/empty.toml"
+    env -i PATH="$PATH" "$app/onlinesupport" config --sample --config "$root/empty.toml" \
         | sed 's|^# data_dir = ""$|data_dir = "/var/lib/onlinesupport"|'
 } > "$root/etc/onlinesupport/onlinesupport.toml"
+rm "$root/empty.toml"
 grep -q '^data_dir = "/var/lib/onlinesupport"$' "$root/etc/onlinesupport/onlinesupport.toml"
 
 for script in postinst prerm postrm; do
