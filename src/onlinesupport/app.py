@@ -8,6 +8,7 @@ accepting connections, closes websockets, lets in-flight requests and queued wri
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import signal
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 
-from onlinesupport import datadir, tls_certs
+from onlinesupport import datadir, restores, tls_certs
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.periodic import every
@@ -157,29 +158,61 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-async def serve(config: Config) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully."""
-    stop = asyncio.Event()
+async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT (or `stop`), then shut down gracefully.
+
+    When an admin restores a backup, everything stops, the database is swapped while nothing
+    holds it, and the server starts again on the same ports.
+    """
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     if sys.platform != "win32":
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+    try:
+        await _serve_until_stopped(config, stop)
+    finally:
+        if sys.platform != "win32":
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+
+async def _serve_until_stopped(config: Config, stop: asyncio.Event) -> None:
     datadir.prepare(config.data_dir)
     with datadir.lock(config.data_dir):
-        async with AsyncExitStack() as stack:
-            services, listening = await start(stack, config)
-            tune_garbage_collector()
-            log.info("data folder: %s", config.data_dir)
-            log.info("public listener: %s  (website widget, help centre)", listening.public_url)
-            log.info("desk listener:   %s  (agents sign in here)", listening.desk_url)
-            if services.setup.value:
-                link = f"{listening.desk_url}/setup?token={services.setup.value}"
-                log.warning("no admin yet: open this one-time link to create one: %s", link)
-                print(f"\n  First run: create the admin account at\n  {link}\n", flush=True)
-            try:
-                await stop.wait()
-            finally:
-                log.info("shutting down")
+        while True:
+            restores.apply_pending(config.data_dir, config.database_path, Clock())
+            async with AsyncExitStack() as stack:
+                services, listening = await start(stack, config)
+                tune_garbage_collector()
+                _announce(config, services, listening)
+                stopping = asyncio.ensure_future(stop.wait())
+                restarting = asyncio.ensure_future(services.restart.wait())
+                try:
+                    await asyncio.wait([stopping, restarting], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopping.cancel()
+                    restarting.cancel()
+                    log.info("shutting down" if stop.is_set() else "restarting")
+            if stop.is_set():
+                return
+            # The same ports again, even where the settings said "any free port".
+            config = dataclasses.replace(config, public_port=_port(listening.public_url),
+                                         desk_port=_port(listening.desk_url))
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _announce(config: Config, services: Services, listening: Listening) -> None:
+    log.info("data folder: %s", config.data_dir)
+    log.info("public listener: %s  (website widget, help centre)", listening.public_url)
+    log.info("desk listener:   %s  (agents sign in here)", listening.desk_url)
+    if services.setup.value:
+        link = f"{listening.desk_url}/setup?token={services.setup.value}"
+        log.warning("no admin yet: open this one-time link to create one: %s", link)
+        print(f"\n  First run: create the admin account at\n  {link}\n", flush=True)
 
 
 async def selftest() -> list[str]:

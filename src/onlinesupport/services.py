@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +51,8 @@ class Services:
     setup: SetupToken
     branding: Branding
     presence: Presence = field(default_factory=Presence)
+    restart: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set to have `serve` stop everything and start again (used to swap in a backup)."""
     public_port: int = 0
     """The port the public listener is bound to (the configured one may be 0: any free port)."""
     started_at: float = field(default_factory=time.monotonic)

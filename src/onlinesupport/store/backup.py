@@ -51,18 +51,24 @@ def backup(db_path: Path, dest: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def restore(backup_file: Path, db_path: Path, safety_copy: Path | None) -> int:
-    """Replace the database with a backup; returns the backup's schema version.
-
-    Refuses a file that is not an OnlineSupport database, is damaged or comes from a newer
-    version. The current database, if any, is first copied to `safety_copy`.
-    """
+def check(backup_file: Path) -> int:
+    """The schema version of a usable backup; refuses a file that is not an OnlineSupport
+    database, is damaged or comes from a newer version."""
     if not backup_file.is_file():
         raise StoreError(f"{backup_file}: no such file")
     version = migrate.inspect(backup_file)
     if version == 0:
         raise StoreError(f"{backup_file}: not an OnlineSupport backup")
     _quick_check(backup_file)
+    return version
+
+
+def restore(backup_file: Path, db_path: Path, safety_copy: Path | None) -> int:
+    """Replace the database with a checked backup; returns the backup's schema version.
+
+    The current database, if any, is first copied to `safety_copy`.
+    """
+    version = check(backup_file)
     if safety_copy is not None and migrate.inspect(db_path) > 0:
         backup(db_path, safety_copy)
     db_path.parent.mkdir(parents=True, exist_ok=True)
