@@ -19,7 +19,9 @@ async def _sign_in(page, server: Server, email: str) -> None:  # type: ignore[no
     await expect(page.locator("#live")).to_have_text("● Live")
 
 
-async def test_first_run_setup_creates_the_admin_and_signs_in(server: Server, new_page) -> None:
+async def test_first_run_setup_link_wizard_and_the_widget_test_page(server: Server,
+                                                                    new_page) -> None:
+    """A fresh install: setup link -> admin -> company -> website -> test page shows the chat."""
     page = await new_page()
     await page.goto(server.desk_url + "/signin")
     await expect(page.get_by_role("heading", name="Almost there")).to_be_visible()
@@ -29,15 +31,40 @@ async def test_first_run_setup_creates_the_admin_and_signs_in(server: Server, ne
     await page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
     await page.get_by_label("Password again").fill(PASSWORD)
     await page.get_by_role("button", name="Create admin account").click()
-    await expect(page).to_have_url(server.desk_url + "/inbox")
+    await expect(page).to_have_url(server.desk_url + "/welcome/company")
     await expect(page.locator(".topbar")).to_contain_text("Ada Owner")
-    await page.get_by_role("link", name="Agents").click()
+
+    await page.get_by_label("Company name").fill("Acme Tools")
+    await page.get_by_label("Time zone").fill("Europe/Berlin")
+    await page.get_by_role("button", name="Save and continue").click()
+    await expect(page).to_have_url(server.desk_url + "/welcome/website")
+    await page.get_by_label("Website address").fill("www.acme-tools.example")
+    await expect(page.get_by_label("Title of the chat window")).to_have_value("Chat with Acme Tools")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator(".notice")).to_contain_text("Saved")
+    await expect(page.locator("#script-tag")).to_contain_text("/widget.js")
+    async with page.context.expect_page() as opened:
+        await page.get_by_role("link", name="Test it: open a page that shows the chat").click()
+    test_page = await opened.value
+    await test_page.get_by_role("button", name="Open chat").click()
+    await expect(test_page.locator("[data-onlinesupport]")).to_contain_text("Chat with Acme Tools")
+    await test_page.close()
+
+    await page.get_by_role("link", name="Continue").click()
+    await expect(page.get_by_role("heading", name="Support mailbox")).to_be_visible()
+    await page.get_by_role("link", name="Skip this step").click()
     await page.get_by_label("Name", exact=True).fill("Amy Agent")
-    await page.locator("form.narrow-form").get_by_label("Email address").fill("amy@example.com")
-    await page.get_by_label("Initial password").fill(PASSWORD)
-    await page.get_by_role("button", name="Add agent").click()
-    await expect(page.locator(".notice")).to_have_text("Agent added.")
-    await expect(page.locator("table.agents")).to_contain_text("amy@example.com")
+    await page.get_by_label("Email address").fill("amy@example.com")
+    await page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    await page.get_by_role("button", name="Add this colleague").click()
+    await expect(page.locator(".notice")).to_have_text("Account added.")
+    await page.get_by_role("link", name="Continue").click()
+    await expect(page.locator(".checks")).to_contain_text("Connect your support mailbox")
+    await page.get_by_role("button", name="Go to the inbox").click()
+    await expect(page).to_have_url(server.desk_url + "/inbox")
+    checklist = page.locator(".setup-checklist")
+    await expect(checklist).to_contain_text("Connect your support mailbox")
+    await expect(checklist).not_to_contain_text("Add your colleagues")
 
 
 async def test_an_agent_replies_and_a_second_agents_desk_updates_live(

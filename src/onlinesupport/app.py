@@ -158,7 +158,8 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
+async def serve(config: Config, stop: asyncio.Event | None = None, *,
+                handle_signals: bool = True) -> None:
     """Run until SIGTERM or SIGINT (or `stop`), then shut down gracefully.
 
     When an admin restores a backup, everything stops, the database is swapped while nothing
@@ -166,15 +167,15 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    if sys.platform != "win32":
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    # Windows has no such signals; a Windows service is stopped through `stop` instead.
+    signals = (signal.SIGTERM, signal.SIGINT) if handle_signals and sys.platform != "win32" else ()
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
     try:
         await _serve_until_stopped(config, stop)
     finally:
-        if sys.platform != "win32":
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
 
 
 async def _serve_until_stopped(config: Config, stop: asyncio.Event) -> None:
