@@ -23,15 +23,9 @@ install -m 0644 "$here/onlinesupport.service" "$root/lib/systemd/system/onlinesu
 install -m 0644 "$top/README.md" "$top/LICENSE" "$root/usr/share/doc/onlinesupport/"
 
 # The config file: every setting, commented, with the package's data folder filled in.
-{
-    echo "# OnlineSupport settings. Uncomment a line to change it, then:"
-    echo "#   systemctl restart onlinesupport"
-    echo "# Everything else is set in the admin pages of the desk."
-    echo
-    : > "$root/empty.toml"
-    env -i PATH="$PATH" "$app/onlinesupport" config --sample --config "$root/empty.toml" \
-        | sed 's|^# data_dir = ""$|data_dir = "/var/lib/onlinesupport"|'
-} > "$root/etc/onlinesupport/onlinesupport.toml"
+: > "$root/empty.toml"
+env -i PATH="$PATH" "$app/onlinesupport" config --sample --for-service --config "$root/empty.toml" \
+    > "$root/etc/onlinesupport/onlinesupport.toml"
 rm "$root/empty.toml"
 grep -q '^data_dir = "/var/lib/onlinesupport"$' "$root/etc/onlinesupport/onlinesupport.toml"
 

@@ -1,5 +1,5 @@
-"""The `onlinesupport` command: serve, init, backup, restore, user, config, setup-link, version,
-selftest.
+"""The `onlinesupport` command: serve, init, backup, restore, user, config, setup-link, service,
+version, selftest.
 
 The frozen build has no Python shell, so every operation an admin needs lives here. Start-up
 problems (bad setting, foreign database, port in use) end in one readable line and exit code 1.
@@ -13,6 +13,7 @@ import getpass
 import logging
 import socket
 import sys
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from onlinesupport import __version__, datadir, logs
 from onlinesupport.accounts import AccountError
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config, ConfigError, load_config, render_toml, settings
+from onlinesupport.platform_support import SERVICE_ACTIONS, service_config_text, service_layout
 from onlinesupport.services import open_services
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import StoreError
@@ -59,8 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("config", parents=[common], help="print the effective settings")
     p.add_argument("--sample", action="store_true",
                    help="print a commented sample config file with every setting")
-    commands.add_parser("setup-link", parents=[common],
-                        help="print the one-time link that creates the first admin account")
+    p.add_argument("--for-service", action="store_true",
+                   help="with --sample: the installed service's file (its data folder filled in)")
+    p = commands.add_parser("setup-link", parents=[common],
+                            help="print the one-time link that creates the first admin account")
+    p.add_argument("--open", action="store_true",
+                   help="also open it in this computer's web browser (the Windows installer "
+                        "does this)")
+    p = commands.add_parser("service", help="manage the Windows service (installers use it; on "
+                            "Linux the .deb's systemd unit runs the server)")
+    p.add_argument("action", choices=SERVICE_ACTIONS)
     commands.add_parser("version", help="print the version")
     commands.add_parser("selftest", help="start a throwaway instance on free local ports, use "
                         "it, and exit 0 if everything works")
@@ -134,14 +144,27 @@ def desk_url(config: Config) -> str:
     return f"{scheme}://{host}:{config.desk_port}"
 
 
-def _setup_link(config: Config) -> None:
+def _setup_link(config: Config, open_browser: bool) -> None:
     # Read-only: the server may be starting (and migrating) at the same moment.
     if agents_repo.admin_exists_in(config.database_path):
-        print(f"An admin account exists already: sign in at {desk_url(config)}/signin")
-        return
-    datadir.prepare(config.data_dir)
-    token = SetupToken(config.data_dir).issue()
-    print(f"Create the first admin account at {desk_url(config)}/setup?token={token}")
+        link = f"{desk_url(config)}/signin"
+        print(f"An admin account exists already: sign in at {link}")
+    else:
+        datadir.prepare(config.data_dir)
+        link = f"{desk_url(config)}/setup?token={SetupToken(config.data_dir).issue()}"
+        print(f"Create the first admin account at {link}")
+    if open_browser:
+        webbrowser.open(link.replace(f"//{socket.gethostname()}:", "//localhost:", 1))
+
+
+def _service(action: str) -> None:
+    if sys.platform != "win32":
+        raise CommandError("`service` manages the Windows service. On Linux the .deb package "
+                           "installs a systemd unit: systemctl start|stop|status onlinesupport")
+    from onlinesupport import windows_service
+    message = windows_service.command(action)
+    if message:
+        print(message)
 
 
 async def _init(config: Config) -> None:
@@ -154,6 +177,9 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "version":
         print(f"onlinesupport {__version__}")
         return
+    if args.command == "service":
+        _service(args.action)
+        return
     if args.command == "selftest":
         from onlinesupport import app
         logs.configure("warning", None)
@@ -164,7 +190,10 @@ def run(args: argparse.Namespace) -> None:
         return
     config = _config(args)
     if args.command == "config":
-        print(render_toml(None if args.sample else config, commented=args.sample), end="")
+        if args.sample and args.for_service:
+            print(service_config_text(service_layout()), end="")
+        else:
+            print(render_toml(None if args.sample else config, commented=args.sample), end="")
         return
     serving = args.command == "serve"
     logs.configure(config.log_level if serving else "warning",
@@ -175,7 +204,7 @@ def run(args: argparse.Namespace) -> None:
         from onlinesupport import app
         asyncio.run(app.serve(config))
     elif args.command == "setup-link":
-        _setup_link(config)
+        _setup_link(config, args.open)
     elif args.command == "init":
         asyncio.run(_init(config))
     elif args.command == "backup":

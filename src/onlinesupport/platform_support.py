@@ -20,6 +20,7 @@ from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from onlinesupport.config import Config, render_toml
 
 SERVICE_NAME = "OnlineSupport"
+SERVICE_ACTIONS = ("install", "start", "stop", "remove", "run")
 
 
 @dataclass(frozen=True)
