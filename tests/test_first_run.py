@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import AsyncExitStack
+
 import aiohttp
 
-from conftest import PASSWORD, Desk, Personas, Server
+from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
+from email_helpers import add_mailbox, mailbox_form
+from onlinesupport.clock import ManualClock
 from onlinesupport.store import queues as queues_repo
 
 # The smallest valid PNG: a 1x1 transparent pixel.
@@ -103,3 +108,52 @@ async def test_the_inbox_checklist_follows_what_is_set_up(server: Server, person
     assert "Add the chat to your website" not in inbox
     await admin.post("/welcome/hide-checklist")
     assert "Finish setting up" not in await (await admin.get("/inbox")).text()
+
+
+async def test_a_colleague_is_invited_by_mail_and_chooses_a_password(
+        server: Server, personas: Personas, client_factory, relay) -> None:
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    fields = {"name": "Cleo", "email": "cleo@example.com", "role": "agent", "password": ""}
+    refused = await admin.post("/welcome/team", fields)
+    assert refused.status == 400 and "no mailbox can send" in await refused.text()
+    await add_mailbox(server.services, mailbox_form(None, relay, smtp_receive="on", ack_enabled=""))
+    invited = await admin.post("/welcome/team", fields)
+    assert invited.headers["Location"] == "/welcome/team?done=invited"
+    [mail] = await relay.wait_for(1)
+    assert mail["To"] == "cleo@example.com" and "Ada Admin invited you" in mail["Subject"]
+    link = re.search(r"(/invitation\?token=[\w.-]+)", mail.get_body(("plain",)).get_content())
+    assert link
+
+    cleo: Desk = client_factory(server.desk_url)
+    assert (await cleo.signin("cleo@example.com", "")).status == 401, "no usable password yet"
+    page = await cleo.get(link.group(1))
+    assert page.status == 200 and "Welcome, Cleo" in await page.text()
+    token = link.group(1).split("=", 1)[1]
+    csrf = await cleo.form_token(link.group(1))
+    mismatch = await cleo.session.post(server.desk_url + "/invitation", allow_redirects=False,
+                                       data={"csrf_token": csrf, "token": token,
+                                             "password": PASSWORD, "password_again": "other one!"})
+    assert mismatch.status == 400
+    accepted = await cleo.session.post(server.desk_url + "/invitation", allow_redirects=False,
+                                       data={"csrf_token": csrf, "token": token,
+                                             "password": PASSWORD, "password_again": PASSWORD})
+    assert accepted.status == 303 and accepted.headers["Location"] == "/inbox"
+    assert (await cleo.get("/inbox")).status == 200
+
+    again: Desk = client_factory(server.desk_url)
+    assert (await again.get(link.group(1))).status == 410, "the link works once"
+    assert (await again.get("/invitation?token=1.99999999999.abc")).status == 410
+    assert (await again.signin("cleo@example.com")).status == 303
+
+
+async def test_an_invitation_expires_after_a_week(tmp_path, client_factory) -> None:
+    clock = ManualClock()
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, make_config(tmp_path / "data"), clock)
+        _, token = await server.services.invitations.invite("dan@example.com", "Dan", "agent")
+        assert await server.services.invitations.agent_for(token) is not None
+        clock.advance(days=7, seconds=1)
+        assert await server.services.invitations.agent_for(token) is None
+        tampered = token.replace(token.split(".")[1], str(int(token.split(".")[1]) + 86400))
+        assert await server.services.invitations.agent_for(tampered) is None

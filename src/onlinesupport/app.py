@@ -35,7 +35,12 @@ from onlinesupport.web.desk import routes as desk_routes
 from onlinesupport.web.desk.signin import add_throttles
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.public import routes as public_routes
-from onlinesupport.web.security import add_security_headers, errors, network_guard
+from onlinesupport.web.security import (
+    add_security_headers,
+    errors,
+    forwarded_by,
+    network_guard,
+)
 from onlinesupport.web.templates import TEMPLATES, environment
 
 log = logging.getLogger("onlinesupport")
@@ -73,7 +78,8 @@ def _base_app(services: Services, max_body: int, middlewares: list) -> web.Appli
 
 
 def create_public_app(services: Services) -> web.Application:
-    app = _base_app(services, PUBLIC_MAX_BODY, [errors])
+    app = _base_app(services, PUBLIC_MAX_BODY,
+                    [errors, forwarded_by(services.config.public_trusted_proxies)])
     public_routes.setup_routes(app)
     return app
 

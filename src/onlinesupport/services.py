@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from onlinesupport import datadir
 from onlinesupport.accounts import Accounts
+from onlinesupport.accounts.invitations import Invitations
 from onlinesupport.attachments import FileStore
 from onlinesupport.branding import Branding
 from onlinesupport.canned import CannedReplies
@@ -50,6 +51,7 @@ class Services:
     secret_key: bytes
     setup: SetupToken
     branding: Branding
+    invitations: Invitations
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -73,10 +75,11 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.opened.append(set_first_response_due)
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
+        accounts = Accounts(db, clock, key)
         branding = Branding(db, config.data_dir / "branding", clock)
         await branding.load()
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
-                       accounts=Accounts(db, clock, key), customers=Customers(db),
+                       accounts=accounts, customers=Customers(db),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
                        email=email,
                        contact=ContactForm(db, conversations, clock, key),
@@ -85,6 +88,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                             config.storage_backups_keep, clock),
                        customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
                        secret_key=key, setup=SetupToken(config.data_dir),
-                       branding=branding)
+                       branding=branding,
+                       invitations=Invitations(accounts, db, clock, key))
     finally:
         await db.close()

@@ -80,6 +80,46 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(request, 500, "Something went wrong on the server; it was logged.")
 
 
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip().split("%")[0])
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def forwarded_by(proxies: Iterable[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Behind a trusted reverse proxy: the visitor's address and scheme from its headers.
+
+    X-Forwarded-For is read from the right: the first address that is not one of our proxies
+    is the visitor (anything left of it was sent by the visitor and proves nothing).
+    """
+    trusted = [ipaddress.ip_network(n) for n in proxies]
+
+    def is_proxy(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        return address is not None and any(address in net for net in trusted)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not is_proxy(_address(request.remote or "")):
+            return await handler(request)
+        changes: dict[str, str] = {}
+        hops = [h for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        for hop in reversed(hops[-20:]):
+            address = _address(hop)
+            if address is None:
+                break
+            changes["remote"] = str(address)
+            if not is_proxy(address):
+                break
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            changes["scheme"] = proto
+        return await handler(request.clone(**changes) if changes else request)
+
+    return middleware
+
+
 def network_guard(networks: Iterable[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Refuse clients outside the allowed networks (the desk is for the company's LAN)."""
     allowed = [ipaddress.ip_network(n) for n in networks]

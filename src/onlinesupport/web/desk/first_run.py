@@ -18,6 +18,7 @@ from onlinesupport.accounts import AccountError
 from onlinesupport.branding import InvalidBranding
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.channels.chat.widget_settings import InvalidSettings, normalise_origin
+from onlinesupport.channels.email.connect import explain
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -142,14 +143,40 @@ async def _save_website(request: web.Request) -> web.Response:
 
 
 async def _add_colleague(request: web.Request) -> web.Response:
+    """With a password: the account is ready. Without: they are mailed an invitation link to
+    choose their own."""
     form = await form_data(request)
     values = {k: form.get(k, "")[:320] for k in ("email", "name", "role")}
+    password = form.get("password", "")
+    services = request.app[SERVICES]
     try:
-        await request.app[SERVICES].accounts.create_agent(
-            values["email"], values["name"], values["role"], form.get("password", ""))
+        if password:
+            await services.accounts.create_agent(values["email"], values["name"], values["role"],
+                                                 password)
+            return redirect("/welcome/team?done=added")
+        if await mailboxes_repo.sender(services.db, None) is None:
+            raise AccountError("no mailbox can send the invitation yet: give a password "
+                               "instead, or connect the support mailbox first")
+        _, token = await services.invitations.invite(values["email"], values["name"],
+                                                     values["role"])
     except AccountError as exc:
         return await _page(request, "team", values, error=str(exc), status=400)
-    return redirect("/welcome/team?done=added")
+    inviter = request[AGENT]["name"]
+    company = services.branding.current.name or "your company"
+    link = f"{request.scheme}://{request.host}/invitation?token={token}"
+    try:
+        await services.email.sender.send_now(
+            values["email"].strip(), f"{inviter} invited you to OnlineSupport",
+            f"Hello {values['name'].strip()},\n\n{inviter} made you an account to answer "
+            f"{company}'s customers. Open this link on the office network to choose your "
+            f"password:\n\n{link}\n\nIt works once, within the next 7 days.\n")
+    except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
+        reason = explain(exc, "the outgoing mail server")
+        return await _page(request, "team", {"email": "", "name": "", "role": "agent"},
+                           status=502, error=f"The account for {values['email']} was made, but "
+                           f"the invitation could not be mailed ({reason}). Set a password for "
+                           "it under Agents instead.")
+    return redirect("/welcome/team?done=invited")
 
 
 @requires("admin")
