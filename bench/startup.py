@@ -6,7 +6,6 @@ and again on an existing one. Prints the figures for docs/performance.md.
 
 from __future__ import annotations
 
-import glob
 import os
 import signal
 import socket
@@ -58,7 +57,10 @@ def folder_mb(folder: Path) -> float:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(sorted(glob.glob("dist/onlinesupport-*-*[!z]"))[-1])
+    if len(sys.argv) > 1:
+        folder = Path(sys.argv[1])
+    else:
+        folder = next(p for p in sorted(Path("dist").glob("onlinesupport-*-*")) if p.is_dir())
     binary = folder / ("onlinesupport.exe" if os.name == "nt" else "onlinesupport")
     print(f"app folder: {folder} ({folder_mb(folder):.0f} MB unpacked)")
     for package in sorted(folder.parent.glob("onlinesupport*")):

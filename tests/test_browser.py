@@ -55,7 +55,8 @@ async def test_first_run_setup_link_wizard_and_the_widget_test_page(server: Serv
     await page.get_by_role("link", name="Skip this step").click()
     await page.get_by_label("Name", exact=True).fill("Amy Agent")
     await page.get_by_label("Email address").fill("amy@example.com")
-    await page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    await page.get_by_label("Password (at least 10 characters; empty: send an invitation)") \
+        .fill(PASSWORD)
     await page.get_by_role("button", name="Add this colleague").click()
     await expect(page.locator(".notice")).to_have_text("Account added.")
     await page.get_by_role("link", name="Continue").click()

@@ -157,3 +157,20 @@ async def test_an_invitation_expires_after_a_week(tmp_path, client_factory) -> N
         assert await server.services.invitations.agent_for(token) is None
         tampered = token.replace(token.split(".")[1], str(int(token.split(".")[1]) + 86400))
         assert await server.services.invitations.agent_for(tampered) is None
+
+
+async def test_health_warnings_show_in_the_admins_inbox(tmp_path, client_factory) -> None:
+    config = make_config(tmp_path / "data", storage_backups_keep=0)
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, config)
+        await server.services.accounts.create_agent("ada@example.com", "Ada", "admin", PASSWORD)
+        await server.services.accounts.create_agent("amy@example.com", "Amy", "agent", PASSWORD)
+        admin: Desk = client_factory(server.desk_url)
+        await admin.signin("ada@example.com")
+        await admin.post("/welcome/hide-checklist")
+        inbox = await (await admin.get("/inbox")).text()
+        assert "Needs attention" in inbox and "Daily backups are off" in inbox
+        assert "Finish setting up" not in inbox
+        agent: Desk = client_factory(server.desk_url)
+        await agent.signin("amy@example.com")
+        assert "Needs attention" not in await (await agent.get("/inbox")).text()

@@ -25,6 +25,7 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.agents import ROLES
 from onlinesupport.web.auth import AGENT, form_data, requires
+from onlinesupport.web.desk import health_page
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -206,15 +207,19 @@ async def hide_checklist(request: web.Request) -> web.Response:
 
 
 async def checklist_for(request: web.Request) -> dict[str, Any] | None:
-    """What the inbox shows an admin while setup is unfinished, or None."""
+    """What the inbox shows an admin: health warnings, and the setup checklist until it is done
+    or hidden; None when there is nothing to show."""
     agent = request[AGENT]
     if agent["role"] != "admin":
         return None
     services = request.app[SERVICES]
+    warnings = (await health_page.report(services))["warnings"]
     progress = await setup_progress.state(services.db)
-    if progress["checklist_hidden"]:
+    items: list[setup_progress.Item] = []
+    if not progress["checklist_hidden"]:
+        items = await setup_progress.checklist(services.db, services.branding.current.name)
+    unfinished = not progress["checklist_hidden"] and (items or not progress["finished"])
+    if not warnings and not unfinished:
         return None
-    items = await setup_progress.checklist(services.db, services.branding.current.name)
-    if not items and progress["finished"]:
-        return None
-    return {"items": items, "wizard_finished": progress["finished"]}
+    return {"items": items, "wizard_finished": progress["finished"], "warnings": warnings,
+            "unfinished": unfinished}

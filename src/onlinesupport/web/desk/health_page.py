@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from onlinesupport import __version__
+from onlinesupport.services import Services
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.web.auth import AGENT, requires
@@ -24,9 +25,8 @@ def _size(path: Any) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-@requires("admin")
-async def health_page(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+async def report(services: Services) -> dict[str, Any]:
+    """Everything the health page shows, with "warnings": what needs the admin's attention."""
     config = services.config
     database = config.database_path
     db_bytes = _size(database) + _size(database.with_name(database.name + "-wal"))
@@ -58,9 +58,15 @@ async def health_page(request: web.Request) -> web.Response:
         failed = outbox["failed"]
         warnings.append(f"{failed} outgoing mail{'s' if failed > 1 else ''} could not be "
                         "delivered.")
-    return render(request, "admin/health.html", {
-        "agent": request[AGENT], "version": __version__, "warnings": warnings,
+    return {
+        "version": __version__, "warnings": warnings,
         "uptime_minutes": int((time.monotonic() - services.started_at) // 60),
         "database": str(database), "db_mb": db_bytes / 1e6, "disk_free_gb": disk.free / 1e9,
         "data_dir": str(config.data_dir), "backups": len(backups), "last_backup": last_backup,
-        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox})
+        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox}
+
+
+@requires("admin")
+async def health_page(request: web.Request) -> web.Response:
+    return render(request, "admin/health.html",
+                  {"agent": request[AGENT], **await report(request.app[SERVICES])})
