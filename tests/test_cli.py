@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from conftest import PASSWORD, Desk, free_port
+from onlinesupport.cli import EXIT_CONFIG
 
 COMMAND = [sys.executable, "-m", "onlinesupport"]
 
@@ -119,15 +120,15 @@ def test_the_first_run_prints_the_setup_link(no_config: Path) -> None:
     assert "token=" not in spent.stdout
 
 
-def test_a_bad_setting_is_one_clear_line_and_exit_code_1(no_config: Path, tmp_path: Path) -> None:
+def test_a_bad_setting_is_one_clear_line_and_exit_code_78(no_config: Path, tmp_path: Path) -> None:
     result = _run(["serve"], no_config, ONLINESUPPORT_DESK_PORT="99999")
-    assert result.returncode == 1
+    assert result.returncode == EXIT_CONFIG, "the service manager does not retry it"
     assert result.stderr.strip() == ("onlinesupport: error: environment variable "
                                      "ONLINESUPPORT_DESK_PORT: must be between 0 and 65535, got '99999'")
     config = tmp_path / "os.toml"
     config.write_text("[desk]\nprot = 8081\n")
     result = _run(["serve", "--config", str(config)], no_config)
-    assert result.returncode == 1
+    assert result.returncode == EXIT_CONFIG
     assert result.stderr.strip() == f"onlinesupport: error: config file {config}: unknown setting [desk] prot"
 
 
@@ -137,7 +138,7 @@ def test_a_foreign_database_stops_the_server_with_a_clear_message(no_config: Pat
     conn.execute("CREATE TABLE other (x)")
     conn.close()
     result = _run(["serve", "--public-port", "0", "--desk-port", "0"], no_config)
-    assert result.returncode == 1
+    assert result.returncode == EXIT_CONFIG
     assert "not an OnlineSupport database" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -175,7 +176,7 @@ def test_user_commands_backup_and_restore(no_config: Path, tmp_path: Path) -> No
     foreign = tmp_path / "foreign.db"
     sqlite3.connect(foreign).execute("CREATE TABLE x (a)").connection.close()
     refused = _run(["restore", str(foreign)], no_config)
-    assert refused.returncode == 1 and "not an OnlineSupport database" in refused.stderr
+    assert refused.returncode == EXIT_CONFIG and "not an OnlineSupport database" in refused.stderr
     changed = _run(["user", "passwd", "ada@example.com", "--password-stdin"], no_config,
                    stdin="another long password\n")
     assert changed.returncode == 0, changed.stderr

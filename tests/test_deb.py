@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import aiohttp
@@ -199,13 +200,15 @@ async def test_install_run_upgrade_remove_and_purge(packages: tuple[Path, Path],
     finally:
         server.stop()
 
-    # A database from a newer version (a downgrade) is refused with a clear message.
+    # A database from a newer version (a downgrade) is refused with a clear message, with the
+    # exit status the unit does not restart on.
     database = DATA / "onlinesupport.db"
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database)) as conn:
         conn.execute(f"PRAGMA user_version = {latest_version() + 1}")
     refused = Installed().run("serve")
-    assert refused.returncode == 1 and "newer than this program" in refused.stderr
-    with sqlite3.connect(database) as conn:
+    assert "RestartPreventExitStatus=78" in UNIT.read_text()
+    assert refused.returncode == 78 and "newer than this program" in refused.stderr
+    with closing(sqlite3.connect(database)) as conn:
         conn.execute(f"PRAGMA user_version = {latest_version()}")
 
     _dpkg("-r", "onlinesupport")

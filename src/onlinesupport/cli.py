@@ -2,7 +2,8 @@
 version, selftest.
 
 The frozen build has no Python shell, so every operation an admin needs lives here. Start-up
-problems (bad setting, foreign database, port in use) end in one readable line and exit code 1.
+problems end in one readable line: exit code 78 when the settings or the database must be fixed
+first (bad setting, foreign or newer database), 1 otherwise (port in use, server running).
 """
 
 from __future__ import annotations
@@ -216,11 +217,19 @@ def run(args: argparse.Namespace) -> None:
         asyncio.run(_user(config, args))
 
 
+EXIT_CONFIG = 78
+"""sysexits' EX_CONFIG: the settings or the data must be fixed first; the systemd unit does not
+restart on it (RestartPreventExitStatus), so a refused database is not retried every few seconds."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         run(args)
-    except (ConfigError, StoreError, AccountError, CommandError, datadir.DataDirLocked) as exc:
+    except (ConfigError, StoreError) as exc:
+        print(f"onlinesupport: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (AccountError, CommandError, datadir.DataDirLocked) as exc:
         print(f"onlinesupport: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
