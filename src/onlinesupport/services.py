@@ -23,6 +23,7 @@ from onlinesupport.daily_backups import DailyBackups
 from onlinesupport.conversations import Conversations
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
+from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.routing.due import set_first_response_due
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
@@ -52,6 +53,7 @@ class Services:
     setup: SetupToken
     branding: Branding
     invitations: Invitations
+    knowledge: KnowledgeBase
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -89,6 +91,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
-                       invitations=Invitations(accounts, db, clock, key))
+                       invitations=Invitations(accounts, db, clock, key),
+                       knowledge=KnowledgeBase(db, clock, files, key))
     finally:
         await db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.web import logo
-from onlinesupport.web.public import contact, my_page, widget
+from onlinesupport.web.public import contact, help_center, my_page, widget
 
 
 async def health(request: web.Request) -> web.Response:
@@ -35,3 +35,4 @@ def setup_routes(app: web.Application) -> None:
     ])
     widget.setup_chat(app)
     contact.setup_contact(app)
+    help_center.setup_help_center(app)

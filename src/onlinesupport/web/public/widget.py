@@ -55,7 +55,7 @@ async def test_page(request: web.Request) -> web.Response:
     return render(request, "public/widget_test.html")
 
 
-def _allowed(request: web.Request, settings: widget_settings.WidgetSettings,
+def allowed_origin(request: web.Request, settings: widget_settings.WidgetSettings,
              origin: str | None) -> bool:
     """An allowed website, or this listener's own pages (the test page)."""
     return settings.allows(origin) or origin == f"{request.scheme}://{request.host}"
@@ -64,7 +64,7 @@ def _allowed(request: web.Request, settings: widget_settings.WidgetSettings,
 R = TypeVar("R", bound=web.StreamResponse)
 
 
-def _cors(origin: str, response: R) -> R:
+def with_cors(origin: str, response: R) -> R:
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Vary"] = "Origin"
     return response
@@ -75,7 +75,7 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     settings = await widget_settings.load(services.db)
     origin = request.headers.get("Origin")
-    if not _allowed(request, settings, origin):
+    if not allowed_origin(request, settings, origin):
         raise web.HTTPForbidden(text="This website is not allowed to use the chat.")
     assert origin is not None
     chat = request.app[CHAT]
@@ -102,10 +102,10 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
             client_id=fields.get("client_id") or None)
     # Refusals carry the CORS header too, so the widget can show the visitor why.
     except web.HTTPException as exc:
-        raise _cors(origin, exc) from None
+        raise with_cors(origin, exc) from None
     except InvalidCommand as exc:
-        raise _cors(origin, web.HTTPBadRequest(text=str(exc))) from None
-    return _cors(origin, web.json_response({"client_id": posted.message.client_id,
+        raise with_cors(origin, web.HTTPBadRequest(text=str(exc))) from None
+    return with_cors(origin, web.json_response({"client_id": posted.message.client_id,
                                             "seq": posted.message.seq}))
 
 
@@ -124,7 +124,7 @@ async def visitor_file(request: web.Request) -> web.StreamResponse:
 async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
     settings = await widget_settings.load(request.app[SERVICES].db)
     origin = request.headers.get("Origin")
-    if not _allowed(request, settings, origin):
+    if not allowed_origin(request, settings, origin):
         log.warning("visitor websocket from %r refused: not an allowed website", origin)
         raise web.HTTPForbidden(text="This website is not allowed to use the chat. An admin adds "
                                      "it under Widget in the desk.")

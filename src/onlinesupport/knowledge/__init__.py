@@ -1,0 +1,1 @@
+"""The knowledge base: articles in Markdown, search, import and export, self-service records."""

@@ -1,0 +1,37 @@
+"""Markdown to safe HTML, and the plain text that is searched.
+
+markdown-it renders CommonMark (plus tables and strikethrough) with raw HTML switched off; nh3
+then keeps only known-harmless tags and attributes, so neither a pasted <script> nor a
+javascript: link nor an onerror= attribute can reach a reader's browser.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+
+_RENDERER = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+    ["table", "strikethrough"])
+_TAGS = {"a", "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s",
+         "code", "pre", "blockquote", "ul", "ol", "li", "img", "table", "thead", "tbody", "tr",
+         "th", "td"}
+_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"},
+               "th": {"style"}, "td": {"style"}}
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def to_html(markdown: str) -> str:
+    rendered = _RENDERER.render(markdown)
+    return nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
+                     filter_style_properties={"text-align"})
+
+
+def to_plain(safe_html: str) -> str:
+    """The words of rendered HTML, for the search index and snippets."""
+    text = _TAG.sub(" ", safe_html.replace("</p>", "\n").replace("<br>", "\n"))
+    return _SPACE.sub(" ", html.unescape(text)).strip()

@@ -1,0 +1,212 @@
+"""Knowledge-base commands: write and publish articles, search them, record what self-service
+did (votes, searches that found nothing, questions an article answered)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections.abc import AsyncIterator
+from typing import Any
+
+from onlinesupport import signing
+from onlinesupport.attachments import INLINE_TYPES, FileStore
+from onlinesupport.clock import Clock, to_db
+from onlinesupport.conversations import InvalidCommand
+from onlinesupport.knowledge.markdown import to_html, to_plain
+from onlinesupport.store import Database
+from onlinesupport.store import kb as kb_repo
+
+LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
+MAX_TITLE = 200
+MAX_BODY = 200_000
+MAX_QUERY = 200
+STATUSES = ("draft", "published")
+VISIBILITIES = ("public", "internal")
+SOURCES = ("help", "widget", "form", "desk", "email")
+
+
+class ArticleRejected(ValueError):
+    """An article, category or file cannot be saved; the message says why."""
+
+
+def slugify(text: str) -> str:
+    """"Where is my order?" -> "where-is-my-order" (ASCII, at most 80 characters)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
+    return slug or "article"
+
+
+def language_of(text: str) -> str:
+    language = (text or "en").strip().lower()
+    if not LANGUAGE.match(language):
+        raise ArticleRejected(f"{text!r} is not a language code such as en, de or pt-br")
+    return language
+
+
+class KnowledgeBase:
+    def __init__(self, db: Database, clock: Clock, files: FileStore, key: bytes) -> None:
+        self._db = db
+        self._clock = clock
+        self._files = files
+        self._key = key
+
+    def _now(self) -> str:
+        return to_db(self._clock.now())
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def fields(self, form: dict[str, Any]) -> dict[str, Any]:
+        """Checked article fields from an editor form or an imported file."""
+        title = " ".join(str(form.get("title", "")).split())
+        if not title or len(title) > MAX_TITLE:
+            raise ArticleRejected(f"give the article a title of at most {MAX_TITLE} characters")
+        body = str(form.get("body", "")).replace("\r\n", "\n")
+        if len(body) > MAX_BODY:
+            raise ArticleRejected(f"the text is longer than {MAX_BODY:,} characters")
+        status = form.get("status") or "draft"
+        visibility = form.get("visibility") or "public"
+        if status not in STATUSES or visibility not in VISIBILITIES:
+            raise ArticleRejected("status must be draft or published, visibility public or "
+                                  "internal")
+        category = str(form.get("category_id") or "")
+        original = str(form.get("original_id") or "")
+        rendered = to_html(body)
+        return {"title": title, "body": body, "html": rendered, "plain": to_plain(rendered),
+                "status": status, "visibility": visibility,
+                "language": language_of(str(form.get("language") or "en")),
+                "slug": slugify(str(form.get("slug") or title)),
+                "category_id": int(category) if category.isdigit() else None,
+                "original_id": int(original) if original.isdigit() else None}
+
+    async def save(self, article_id: int | None, form: dict[str, Any],
+                   agent_id: int | None) -> int:
+        """Create (article_id None) or change an article; returns its id."""
+        fields = self.fields(form)
+        now = self._now()
+
+        def write(conn: sqlite3.Connection) -> int:
+            taken = kb_repo.article_id_by_slug(conn, fields["slug"], fields["language"])
+            if taken is not None and taken != article_id:
+                raise ArticleRejected(f"another {fields['language']} article has the address "
+                                      f"{fields['slug']!r}; change the title or the address")
+            try:
+                if article_id is None:
+                    return kb_repo.insert_article(conn, fields, agent_id, now)
+                kb_repo.update_article(conn, article_id, fields, agent_id, now)
+                return article_id
+            except sqlite3.IntegrityError:
+                raise ArticleRejected("the category or original article does not exist") from None
+
+        return await self._db.write(write)
+
+    async def set_original(self, article_id: int, original_id: int) -> None:
+        """Mark an article as a translation of another."""
+        await self._db.write(lambda conn: kb_repo.set_original(conn, article_id, original_id))
+
+    async def delete(self, article_id: int) -> None:
+        await self._db.write(lambda conn: kb_repo.delete_article(conn, article_id))
+
+    async def add_category(self, name: str) -> int:
+        name = " ".join(name.split())
+        if not name or len(name) > 100:
+            raise ArticleRejected("give the category a name of at most 100 characters")
+        now = self._now()
+
+        def write(conn: sqlite3.Connection) -> int:
+            try:
+                return kb_repo.insert_category(conn, name, slugify(name), 0, now)
+            except sqlite3.IntegrityError:
+                raise ArticleRejected(f"a category named {name!r} exists already") from None
+
+        return await self._db.write(write)
+
+    async def add_file(self, filename: str, chunks: AsyncIterator[bytes]) -> str:
+        """Store an image or document for articles; returns the Markdown that shows it."""
+        try:
+            stored = await self._files.receive(filename, chunks)
+        except InvalidCommand as exc:
+            raise ArticleRejected(str(exc)) from None
+        now = self._now()
+        file_id = await self._db.write(lambda conn: kb_repo.insert_file(
+            conn, stored.filename, stored.content_type, stored.size, stored.storage_name, now))
+        url = self.file_url(file_id, stored.filename)
+        image = "!" if stored.content_type in INLINE_TYPES else ""
+        label = re.sub(r"[\[\]()]", "", stored.filename)  # would end the Markdown link early
+        return f"{image}[{label}]({url})"
+
+    def file_url(self, file_id: int, filename: str) -> str:
+        signature = signing.sign(self._key, "kb file", file_id, 16)
+        return f"/help/files/{file_id}-{signature}/{re.sub(r'[^A-Za-z0-9._-]', '_', filename)}"
+
+    def file_signature_ok(self, file_id: int, signature: str) -> bool:
+        return signing.verify(self._key, "kb file", file_id, signature, 16)
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    async def search(self, query: str, language: str = "en", *, public_only: bool = True,
+                     source: str = "help", limit: int = 10) -> list[dict[str, Any]]:
+        """Published articles for what someone typed, best first; a search that finds nothing
+        is recorded for the reports (suggestion sources record only finished questions)."""
+        query = query.strip()[:MAX_QUERY]
+        try:
+            language = language_of(language)
+        except ArticleRejected:
+            language = "en"
+        words = re.findall(r"\w+", query)[:12]
+        if not words:
+            return []
+        found = await kb_repo.search(self._db, _all_of(words, prefix=True),
+                                     _all_of(words, prefix=False), language,
+                                     public_only=public_only, limit=limit)
+        if not found and source in SOURCES:
+            now = self._now()
+            await self._db.write(lambda conn: kb_repo.add_unanswered_search(
+                conn, query, language, source, now))
+        return found
+
+    async def suggest(self, question: str, language: str = "en",
+                      limit: int = 3) -> list[dict[str, Any]]:
+        """Articles for a question being typed (widget, contact form): nothing is recorded,
+        since every pause in typing asks again."""
+        words = [w for w in re.findall(r"\w+", question.lower())
+                 if w not in _STOP_WORDS and len(w) > 1][:10]
+        if not words:
+            return []
+        return await kb_repo.search(self._db, _any_of(words, prefix=True),
+                                    _any_of(words, prefix=False), language, public_only=True,
+                                    limit=limit)
+
+    async def vote(self, article_id: int, helpful: bool) -> None:
+        now = self._now()
+        await self._db.write(lambda conn: kb_repo.add_feedback(conn, article_id, helpful, now))
+
+    async def deflected(self, article_id: int | None, source: str, question: str,
+                        conversation_id: int | None = None) -> int:
+        """Record that an article answered a question that then never reached (or left) the
+        queue."""
+        now = self._now()
+        return await self._db.write(lambda conn: kb_repo.add_deflection(
+            conn, article_id, source, conversation_id, question[:2000], now))
+
+
+_STOP_WORDS = frozenset(
+    "a an and are as at be but by can could do does for from have how i if in is it me my of "
+    "on or our please should so that the there this to was we what when where which who why "
+    "will with would you your hello hi thanks thank".split())
+
+
+def _quoted(words: list[str], prefix: bool) -> list[str]:
+    # Quoting makes every word a plain term: no input is read as FTS5 syntax.
+    return [f'"{w}"' + ("*" if prefix else "") for w in words]
+
+
+def _all_of(words: list[str], prefix: bool) -> str:
+    """The search box: every word must occur."""
+    return " ".join(_quoted(words, prefix))
+
+
+def _any_of(words: list[str], prefix: bool) -> str:
+    """A question being typed: any of the words that say what it is about; bm25 puts articles
+    with more of them first. Requiring every word would miss most questions."""
+    return " OR ".join(_quoted(words, prefix))
