@@ -469,6 +469,42 @@ function connect() {
   });
 }
 
+// ---- knowledge base: search from a conversation, insert a link or the text -----------------
+
+function insertIntoReply(text) {
+  const box = document.getElementById("reply-body");
+  const at = box.selectionStart ?? box.value.length;
+  const before = box.value.slice(0, at);
+  const gap = before && !before.endsWith("\n") ? "\n" : "";
+  box.value = `${before}${gap}${text}${box.value.slice(at)}`;
+  box.focus();
+}
+
+const kbSearch = document.getElementById("kb-search");
+kbSearch?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const list = document.getElementById("kb-results");
+  const q = document.getElementById("kb-q").value.trim();
+  if (!q) return;
+  const { articles } = await api(`/api/kb/search?q=${encodeURIComponent(q)}`);
+  list.replaceChildren(...articles.map((a) => {
+    const snippet = el("div", { class: "hint" });
+    snippet.innerHTML = a.snippet; // escaped by the server, with <mark> around the matches
+    const item = el("li", {}, el("strong", { text: a.title }),
+      a.internal ? el("small", { text: " (agents only)" }) : null, snippet);
+    if (a.url) {
+      const link = el("button", { type: "button", text: "Insert link" });
+      link.addEventListener("click", () => insertIntoReply(`${a.title}: ${a.url}`));
+      item.append(link, " ");
+    }
+    const text = el("button", { type: "button", text: "Insert text" });
+    text.addEventListener("click", () => insertIntoReply(a.text));
+    item.append(text);
+    return item;
+  }));
+  if (!articles.length) list.replaceChildren(el("li", { text: "No article matches." }));
+});
+
 let retry = 0;
 // A socket can look open long after the network went: trust the browser's word instead.
 window.addEventListener("offline", () => { if (socket) socket.close(); });

@@ -14,15 +14,15 @@
   const storeKey = "onlinesupport:" + base.host;
   // The widget's own words; the admin's texts (title, greeting, offline text) come from the server.
   const WORDS = {
-    en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone"],
-    de: ["Chat öffnen", "Chat", "Chat beenden", "Töne aus", "Chat schließen", "Name", "E-Mail", "Ihre Frage", "Chat starten", "Nachricht", "Nachricht senden", "Nachricht schreiben…", "Senden", "Datei senden", "Wie war dieser Chat?", "Möchten Sie etwas ergänzen? (optional)", "Bewertung senden", "Neuen Chat starten", "Verbindung wird wiederhergestellt…", "Sie sind Nummer {n} in der Warteschlange. Wartezeit: etwa {m} Min.", "Gelesen", "{name} schreibt…", "Danke! Wir antworten Ihnen per E-Mail.", "Der Chat wurde beendet.", "Danke für Ihre Rückmeldung!", "Bitte 1 bis 5 Sterne wählen.", "{name} wird gesendet…", "Die Datei konnte nicht gesendet werden.", "{n} von 5", "Jemand"],
-    fr: ["Ouvrir le chat", "Chat", "Terminer le chat", "Couper le son", "Fermer le chat", "Nom", "E-mail", "Votre question", "Démarrer le chat", "Message", "Envoyer le message", "Écrivez un message…", "Envoyer", "Envoyer un fichier", "Comment s'est passé ce chat ?", "Un commentaire ? (facultatif)", "Envoyer la note", "Nouveau chat", "Reconnexion…", "Vous êtes numéro {n} dans la file. Attente estimée : environ {m} min.", "Lu", "{name} écrit…", "Merci ! Nous vous répondrons par e-mail.", "Le chat est terminé.", "Merci pour votre avis !", "Choisissez de 1 à 5 étoiles.", "Envoi de {name}…", "Le fichier n'a pas pu être envoyé.", "{n} sur 5", "Quelqu'un"],
-    es: ["Abrir chat", "Chat", "Terminar chat", "Silenciar", "Cerrar chat", "Nombre", "Correo electrónico", "Su pregunta", "Iniciar chat", "Mensaje", "Enviar mensaje", "Escriba un mensaje…", "Enviar", "Enviar un archivo", "¿Qué tal fue este chat?", "¿Algo que añadir? (opcional)", "Enviar valoración", "Nuevo chat", "Reconectando…", "Es el número {n} en la cola. Espera estimada: unos {m} min.", "Leído", "{name} está escribiendo…", "¡Gracias! Le responderemos por correo electrónico.", "El chat ha terminado.", "¡Gracias por su opinión!", "Elija de 1 a 5 estrellas.", "Enviando {name}…", "No se pudo enviar el archivo.", "{n} de 5", "Alguien"],
-    nl: ["Chat openen", "Chat", "Chat beëindigen", "Geluid uit", "Chat sluiten", "Naam", "E-mail", "Uw vraag", "Chat starten", "Bericht", "Bericht versturen", "Typ een bericht…", "Versturen", "Bestand versturen", "Hoe was deze chat?", "Nog iets toe te voegen? (optioneel)", "Beoordeling versturen", "Nieuwe chat", "Opnieuw verbinden…", "U bent nummer {n} in de wachtrij. Verwachte wachttijd: ongeveer {m} min.", "Gelezen", "{name} typt…", "Bedankt! We antwoorden u per e-mail.", "De chat is beëindigd.", "Bedankt voor uw beoordeling!", "Kies 1 tot 5 sterren.", "{name} wordt verstuurd…", "Het bestand kon niet worden verstuurd.", "{n} van 5", "Iemand"],
+    en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone", "These articles may answer your question:", "This answered my question", "Glad that helped!"],
+    de: ["Chat öffnen", "Chat", "Chat beenden", "Töne aus", "Chat schließen", "Name", "E-Mail", "Ihre Frage", "Chat starten", "Nachricht", "Nachricht senden", "Nachricht schreiben…", "Senden", "Datei senden", "Wie war dieser Chat?", "Möchten Sie etwas ergänzen? (optional)", "Bewertung senden", "Neuen Chat starten", "Verbindung wird wiederhergestellt…", "Sie sind Nummer {n} in der Warteschlange. Wartezeit: etwa {m} Min.", "Gelesen", "{name} schreibt…", "Danke! Wir antworten Ihnen per E-Mail.", "Der Chat wurde beendet.", "Danke für Ihre Rückmeldung!", "Bitte 1 bis 5 Sterne wählen.", "{name} wird gesendet…", "Die Datei konnte nicht gesendet werden.", "{n} von 5", "Jemand", "Diese Artikel beantworten vielleicht Ihre Frage:", "Das hat meine Frage beantwortet", "Schön, dass es geholfen hat!"],
+    fr: ["Ouvrir le chat", "Chat", "Terminer le chat", "Couper le son", "Fermer le chat", "Nom", "E-mail", "Votre question", "Démarrer le chat", "Message", "Envoyer le message", "Écrivez un message…", "Envoyer", "Envoyer un fichier", "Comment s'est passé ce chat ?", "Un commentaire ? (facultatif)", "Envoyer la note", "Nouveau chat", "Reconnexion…", "Vous êtes numéro {n} dans la file. Attente estimée : environ {m} min.", "Lu", "{name} écrit…", "Merci ! Nous vous répondrons par e-mail.", "Le chat est terminé.", "Merci pour votre avis !", "Choisissez de 1 à 5 étoiles.", "Envoi de {name}…", "Le fichier n'a pas pu être envoyé.", "{n} sur 5", "Quelqu'un", "Ces articles répondent peut-être à votre question :", "Cela a répondu à ma question", "Ravi que cela vous ait aidé !"],
+    es: ["Abrir chat", "Chat", "Terminar chat", "Silenciar", "Cerrar chat", "Nombre", "Correo electrónico", "Su pregunta", "Iniciar chat", "Mensaje", "Enviar mensaje", "Escriba un mensaje…", "Enviar", "Enviar un archivo", "¿Qué tal fue este chat?", "¿Algo que añadir? (opcional)", "Enviar valoración", "Nuevo chat", "Reconectando…", "Es el número {n} en la cola. Espera estimada: unos {m} min.", "Leído", "{name} está escribiendo…", "¡Gracias! Le responderemos por correo electrónico.", "El chat ha terminado.", "¡Gracias por su opinión!", "Elija de 1 a 5 estrellas.", "Enviando {name}…", "No se pudo enviar el archivo.", "{n} de 5", "Alguien", "Estos artículos pueden responder a su pregunta:", "Esto respondió a mi pregunta", "¡Nos alegra haberle ayudado!"],
+    nl: ["Chat openen", "Chat", "Chat beëindigen", "Geluid uit", "Chat sluiten", "Naam", "E-mail", "Uw vraag", "Chat starten", "Bericht", "Bericht versturen", "Typ een bericht…", "Versturen", "Bestand versturen", "Hoe was deze chat?", "Nog iets toe te voegen? (optioneel)", "Beoordeling versturen", "Nieuwe chat", "Opnieuw verbinden…", "U bent nummer {n} in de wachtrij. Verwachte wachttijd: ongeveer {m} min.", "Gelezen", "{name} typt…", "Bedankt! We antwoorden u per e-mail.", "De chat is beëindigd.", "Bedankt voor uw beoordeling!", "Kies 1 tot 5 sterren.", "{name} wordt verstuurd…", "Het bestand kon niet worden verstuurd.", "{n} van 5", "Iemand", "Deze artikelen beantwoorden misschien uw vraag:", "Dit beantwoordde mijn vraag", "Fijn dat het geholpen heeft!"],
   };
   const lang = (script.dataset.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   const words = WORDS[lang] || WORDS.en;
-  const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone"];
+  const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone", "maybe", "answered", "glad"];
   const t = (key, vars = {}) => words[KEYS.indexOf(key)].replace(/\{(\w+)\}/g, (_, k) => vars[k]);
   const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } };
   const state = Object.assign({ outbox: [], muted: false }, load());
@@ -64,6 +64,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 .row{flex-direction:row;align-items:flex-end}
 .row button{width:auto;padding:8px 14px}
 .err{color:#b3261e;font-size:13px;margin:0}
+.kb{font-size:13px;background:#f4f5f7;border-radius:8px;padding:6px 10px}
+.kb ul{margin:4px 0;padding-left:18px}.kb li{margin:4px 0}
+.kb button{display:block;margin-top:2px;padding:3px 8px;font-size:12px;background:#fff;color:var(--c);border:1px solid var(--c);border-radius:6px;cursor:pointer}
 .clip{background:none!important;color:#5d6678!important;padding:8px 4px!important}
 .m img{display:block;max-width:100%;max-height:200px;border-radius:8px;margin-top:4px}
 .m a{color:inherit}
@@ -73,9 +76,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 <button class="launch" aria-label="${t("open")}" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
 <section class="panel" role="dialog" aria-label="${t("chat")}" lang="${lang}" hidden>
 <header><h2></h2><button class="end" hidden>${t("end")}</button><button class="mute" aria-pressed="false" aria-label="${t("mute")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="${t("close")}">✕</button></header>
-<div class="status" role="status" hidden></div><div class="queue" role="status" hidden></div>
+<div class="status" role="status" hidden></div><div class="queue" role="status" hidden></div><div class="kb waiting" aria-live="polite" hidden></div>
 <ol class="log" role="log" aria-live="polite"></ol>
-<form class="pre" hidden><label data-f="name">${t("name")}<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">${t("email")}<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>${t("question")}<textarea name="body" rows="3" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">${t("start")}</button></form>
+<form class="pre" hidden><label data-f="name">${t("name")}<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">${t("email")}<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>${t("question")}<textarea name="body" rows="3" maxlength="20000" required></textarea></label><div class="kb" aria-live="polite" hidden></div><p class="err" role="alert"></p><button type="submit">${t("start")}</button></form>
 <form class="off" hidden><p class="note offtext"></p><label data-f="name">${t("name")}<input name="name" autocomplete="name" maxlength="200"></label><label>${t("email")}<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label>${t("message")}<textarea name="body" rows="4" maxlength="20000" required></textarea></label><p class="err" role="alert"></p><button type="submit">${t("sendMessage")}</button></form>
 <form class="rate" hidden><p class="note">${t("how")}</p><div class="stars" role="group" aria-label="Rating from 1 to 5"></div><label>${t("add")}<textarea name="comment" rows="2" maxlength="1000"></textarea></label><p class="err" role="alert"></p><button type="submit">${t("sendRating")}</button><button type="button" class="again">${t("again")}</button></form>
 <form class="chat row" hidden><button type="button" class="clip" aria-label="${t("file")}" title="${t("file")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><input type="file" class="pick" hidden accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"><label style="flex:1">
@@ -248,6 +251,38 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (p) p.textContent = text;
   }
 
+  // Knowledge-base answers for the question being typed; "answered" ends it before (or while)
+  // it waits in the queue.
+  const preKb = pre.querySelector(".kb"), waitKb = $(".kb.waiting");
+  let kbTimer = 0, kbAsked = "";
+  async function suggest(question, box) {
+    if (question.length < 12 || question === kbAsked) return;
+    kbAsked = question;
+    try {
+      const r = await fetch(`${base.origin}/help/suggest?lang=${lang}&q=${encodeURIComponent(question)}`);
+      const found = r.ok ? (await r.json()).articles : [];
+      box.replaceChildren();
+      box.hidden = !found.length;
+      if (!found.length) return;
+      const list = document.createElement("ul");
+      for (const a of found) {
+        const li = document.createElement("li"), link = document.createElement("a"), yes = document.createElement("button");
+        Object.assign(link, { href: base.origin + a.url, target: "_blank", rel: "noopener", textContent: a.title });
+        Object.assign(yes, { type: "button", textContent: t("answered") });
+        yes.onclick = () => send({ type: "answered", article_id: a.id, question });
+        li.append(link, yes);
+        list.append(li);
+      }
+      const p = document.createElement("p");
+      p.textContent = t("maybe");
+      p.style.margin = "0";
+      box.append(p, list);
+    } catch (e) { /* suggestions are a help, never in the way */ }
+  }
+  pre.elements.body.addEventListener("input", () => {
+    clearTimeout(kbTimer);
+    kbTimer = setTimeout(() => suggest(pre.elements.body.value.trim(), preKb), 500);
+  });
   pre.addEventListener("submit", (e) => {
     e.preventDefault();
     const d = new FormData(pre);
@@ -255,7 +290,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     queue({ type: "start", kind: "start", body: d.get("body"), name: d.get("name") || "", email: d.get("email") || "",
       page: { url: location.href, title: document.title, referrer: document.referrer } });
     state.pageSent = location.href; save();
-    pre.reset(); show(chat);
+    // The same answers stay offered above the chat while it waits for an agent.
+    if (!preKb.hidden) { waitKb.replaceChildren(...preKb.childNodes); waitKb.hidden = false; }
+    pre.reset(); preKb.hidden = true; kbAsked = ""; show(chat);
   });
   off.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -336,9 +373,11 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       else if (f.type === "read") { readSeq = Math.max(readSeq, f.seq); showRead(); }
       else if (f.type === "queue") {
         queueBar.hidden = f.position === null;
+        if (f.position === null) waitKb.hidden = true;
         if (f.position !== null) queueBar.textContent = t("queue", { n: f.position, m: f.wait_minutes });
       }
-      else if (f.type === "ended") { note(t("ended")); show(rate); }
+      else if (f.type === "ended") { note(t("ended")); waitKb.hidden = true; show(rate); }
+      else if (f.type === "answered") { note(t("glad")); preKb.hidden = waitKb.hidden = true; pre.reset(); kbAsked = ""; }
       else if (f.type === "rated") { note(t("rated")); rate.querySelector("[type=submit]").hidden = true; }
     };
     ws.onclose = () => {

@@ -10,6 +10,9 @@ Client → server (JSON objects with a `type`):
   rate    {score, comment?}                        satisfaction 1-5 for the chat
   page    {url, title}                             the visitor opened another page of the site
   queue   {}                                       where am I in the queue?
+  answered {article_id, question?}                 a suggested article answered the question
+                                                   (a chat still waiting for its first answer
+                                                   leaves the queue: it is resolved)
 Server → client:
   welcome {token, conversation_id, agents_online, widget}
   message {seq, author_type, author_name, body, created_at, client_id, attachments}
@@ -19,6 +22,8 @@ Server → client:
   rated   {}                                       the rating was stored
   queue   {position, wait_minutes}                 waiting for a first answer (position null: not waiting)
   read    {seq}                                    agents have read the chat up to this message
+  answered {conversation_id}                        the deflection was recorded (and the waiting
+                                                   chat, if any, resolved)
   error   {message}
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
@@ -44,11 +49,13 @@ from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.conversations.service import DEFAULT_QUEUE
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
+from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.store import Database
 from onlinesupport.routing.due import calendar
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
@@ -75,6 +82,7 @@ class ChatContext:
     files: FileStore
     message_limit: Throttle
     address_limit: Throttle
+    knowledge: KnowledgeBase
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
         """Why this send is refused (too fast for the visitor or the address), or None.
@@ -134,7 +142,8 @@ class VisitorSession:
             raise ProtocolError("say hello first")
         handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
                    "typing": self._typing, "page": self._page, "end": self._end,
-                   "rate": self._rate, "queue": self._queue}.get(kind)
+                   "rate": self._rate, "queue": self._queue,
+                   "answered": self._answered}.get(kind)
         if handler is None:
             raise ProtocolError(f"unknown frame type {kind!r}")
         await handler(frame)
@@ -314,6 +323,25 @@ class VisitorSession:
         # Without recent answers to go by, assume two minutes a chat.
         wait = round(position * (mean_wait if mean_wait is not None else 2.0))
         await self._send({"type": "queue", "position": position, "wait_minutes": max(1, wait)})
+
+    async def _answered(self, frame: dict[str, Any]) -> None:
+        article_id = frame.get("article_id")
+        if not isinstance(article_id, int) or isinstance(article_id, bool):
+            raise ProtocolError("article_id must be a number")
+        self._limit(self.visitor_id)
+        article = await kb_repo.article(self._ctx.db, article_id)
+        if article is None or article["status"] != "published" or article["visibility"] != "public":
+            raise ProtocolError("there is no such article")
+        resolved = None
+        if self.conversation_id is not None and await conversations_repo.queue_position(
+                self._ctx.db, self.conversation_id) is not None:
+            # Still waiting for a first answer: the article answered it, so it leaves the queue.
+            await self._ctx.conversations.resolve(self.conversation_id,
+                                                  Actor.customer(self.customer_id))
+            resolved = self.conversation_id
+        await self._ctx.knowledge.deflected(article_id, "widget",
+                                            _string(frame, "question", 2000), resolved)
+        await self._send({"type": "answered", "conversation_id": resolved})
 
     async def _typing(self, frame: dict[str, Any]) -> None:
         now = self._ctx.clock.now()

@@ -82,14 +82,19 @@ class ContactForm:
         issued = str(int(self._clock.now().timestamp()))
         return f"{issued}.{sign(self._key, 'contact-form', issued, 24)}"
 
+    def token_ok(self, token: str) -> bool:
+        """Whether `token` is one this form handed out (any age)."""
+        issued, _, signature = token.partition(".")
+        return issued.isdigit() and verify(self._key, "contact-form", issued, signature, 24)
+
     def _check_robot(self, fields: dict[str, str]) -> int:
         """Signs no person leaves: the hidden field filled in, a token we never handed out."""
         if fields.get("website", ""):
             raise LooksLikeSpam("honeypot filled")
-        issued, _, signature = fields.get("token", "").partition(".")
-        if not issued.isdigit() or not verify(self._key, "contact-form", issued, signature, 24):
+        token = fields.get("token", "")
+        if not self.token_ok(token):
             raise LooksLikeSpam("no valid form token")
-        return int(issued)
+        return int(token.partition(".")[0])
 
     def _check_pace(self, issued: int, address: str) -> None:
         """Too fast, too old, too many: a person may do this too, and is asked to send again."""
@@ -99,12 +104,12 @@ class ContactForm:
         if self._posts.retry_after(address):
             raise TooSoon("too many posts from one address")
 
-    async def submit(self, fields: dict[str, str], address: str) -> Submitted:
-        """Check the form and open its conversation.
+    async def check(self, fields: dict[str, str]) -> dict[str, str]:
+        """The form's values when a person filled it in correctly.
 
-        Raises LooksLikeSpam (a robot), FormRejected (fields to correct) or TooSoon.
+        Raises LooksLikeSpam (a robot) or FormRejected (fields to correct).
         """
-        issued = self._check_robot(fields)
+        self._check_robot(fields)
         values = {name: fields.get(name, "").strip() for name in (*LIMITS, "question_type", "urgency")}
         errors = {}
         for name, limit in LIMITS.items():
@@ -123,7 +128,15 @@ class ContactForm:
             errors["urgency"] = "choose how soon you need an answer"
         if errors:
             raise FormRejected(errors)
-        self._check_pace(issued, address)
+        return values
+
+    async def submit(self, fields: dict[str, str], address: str) -> Submitted:
+        """Check the form and open its conversation.
+
+        Raises LooksLikeSpam (a robot), FormRejected (fields to correct) or TooSoon.
+        """
+        values = await self.check(fields)
+        self._check_pace(self._check_robot(fields), address)
         self._posts.hit(address)
         return await self._conversations.run(self._command(values))
 

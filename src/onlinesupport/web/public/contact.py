@@ -15,6 +15,7 @@ from onlinesupport.channels.forms.contact import (
     TooSoon,
 )
 from onlinesupport.signing import sign, verify
+from onlinesupport.store import kb as kb_repo
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -22,6 +23,7 @@ from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
 STYLESHEET = web.AppKey("contact_css", bytes)
+SCRIPT = web.AppKey("contact_js", bytes)
 
 
 async def _form(request: web.Request, values: dict[str, str], errors: dict[str, str],
@@ -44,8 +46,17 @@ async def contact_page(request: web.Request) -> web.Response:
 
 async def submit(request: web.Request) -> web.Response:
     fields = await form_data(request)
+    services = request.app[SERVICES]
     try:
-        sent = await request.app[SERVICES].contact.submit(fields, request.remote or "")
+        if fields.get("suggested") != "1":
+            # Before the question joins the queue: articles that may answer it already.
+            values = await services.contact.check(fields)
+            articles = await services.knowledge.suggest(f"{values['subject']} {values['message']}")
+            if articles:
+                return render(request, "public/contact_suggestions.html", {
+                    "articles": articles, "fields": _typed(fields) | {"token": fields["token"]},
+                    "question": f"{values['subject']}\n{values['message']}".strip()})
+        sent = await services.contact.submit(fields, request.remote or "")
     except FormRejected as exc:
         return await _form(request, _typed(fields), exc.errors, status=400)
     except TooSoon as exc:
@@ -62,6 +73,20 @@ async def submit(request: web.Request) -> web.Response:
     return redirect(str(request.app.router["contact_sent"].url_for().with_query(query)))
 
 
+async def answered(request: web.Request) -> web.Response:
+    """"This answered my question": nothing joins the queue; the article gets the credit."""
+    fields = await form_data(request)
+    services = request.app[SERVICES]
+    article_id = fields.get("article_id", "")
+    found = await kb_repo.article(services.db, int(article_id)) if article_id.isdigit() else None
+    if found is None or found["status"] != "published" or found["visibility"] != "public":
+        raise web.HTTPBadRequest(text="Choose one of the articles shown.")
+    if not services.contact.token_ok(fields.get("token", "")):
+        raise web.HTTPBadRequest(text="This form has expired; please start again.")
+    await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000])
+    return render(request, "public/contact_answered.html", {"article": found})
+
+
 async def sent_page(request: web.Request) -> web.Response:
     """The confirmation (after a redirect, so a reload does not send the form twice)."""
     number, when = request.query.get("n", ""), request.query.get("when", "")
@@ -76,5 +101,12 @@ async def stylesheet(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "public, max-age=3600"})
 
 
+async def script(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[SCRIPT], content_type="application/javascript",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+
 def setup_contact(app: web.Application) -> None:
-    app[STYLESHEET] = resources.files("onlinesupport").joinpath("static", "public.css").read_bytes()
+    static = resources.files("onlinesupport").joinpath("static")
+    app[STYLESHEET] = static.joinpath("public.css").read_bytes()
+    app[SCRIPT] = static.joinpath("contact.js").read_bytes()

@@ -23,6 +23,8 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/widget/files/{id:\d+}/{signature:[0-9a-f]{32}}", widget.visitor_file),
         web.get("/contact", contact.contact_page, name="contact"),
         web.post("/contact", contact.submit),
+        web.post("/contact/answered", contact.answered),
+        web.get("/contact.js", contact.script, name="contact_js"),
         web.get("/contact/sent", contact.sent_page, name="contact_sent"),
         web.get("/contact.css", contact.stylesheet, name="contact_css"),
         web.get("/my", my_page.my_page, name="my"),
