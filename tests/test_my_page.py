@@ -13,6 +13,7 @@ from conftest import Server, make_config, start_server
 from email_helpers import add_mailbox, mailbox_form, scalar
 from mail_servers import Relay
 from onlinesupport.clock import ManualClock
+from onlinesupport.conversations import Actor
 
 
 async def _link(relay: Relay, count: int) -> str:
@@ -100,3 +101,74 @@ async def test_links_expire_and_requests_are_limited(shop, relay: Relay, client_
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
     late = await lee.session.post(server.public_url + "/my/link", data={"token": token})
     assert late.status == 400 and "too old" in await late.text()
+
+
+async def _signed_in(server: Server, relay: Relay, client_factory, email: str):  # type: ignore[no-untyped-def]
+    customer = client_factory(server.public_url)
+    await customer.session.post(server.public_url + "/my/signin", data={"email": email})
+    link = await _link(relay, len(relay.received) + 1)
+    confirm = await (await customer.get(link)).text()
+    token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
+    listing = await (await customer.session.post(server.public_url + "/my/link",
+                                                 data={"token": token})).text()
+    return customer, re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
+
+
+async def test_a_customer_downloads_their_data_and_an_admin_erases_it(
+        shop, relay: Relay, client_factory, personas) -> None:
+    server, _ = shop
+    services = server.services
+    opened = await services.conversations.open(
+        channel="chat", customer_name="Lee Person", identity=("email", "lee@customer.test"),
+        subject="Refund for order 77", body="My address is 1 Main Street",
+        page_url="https://shop.example.com/orders/77")
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    await services.conversations.post(opened.conversation_id, amy, "Refunded, Lee.")
+    await services.conversations.note(opened.conversation_id, amy, "Lee is a VIP")
+    await services.conversations.rate(opened.conversation_id, Actor.customer(opened.customer_id),
+                                      5, "Lovely, thanks Amy")
+    other = await services.conversations.open(channel="form", customer_name="Kim",
+                                              identity=("email", "kim@customer.test"),
+                                              body="Kim's question")
+
+    lee, csrf = await _signed_in(server, relay, client_factory, "lee@customer.test")
+    data = await (await lee.get("/my/data")).json()
+    assert data["customer"]["name"] == "Lee Person"
+    assert data["customer"]["addresses"] == [{"kind": "email", "value": "lee@customer.test"}]
+    [conversation] = data["conversations"]
+    assert [(m["from"], m["text"]) for m in conversation["messages"]] == [
+        ("you", "My address is 1 Main Street"), ("Amy Agent", "Refunded, Lee.")], \
+        "no internal notes, nobody else's data"
+    asked = await lee.post("/my/erase", {"csrf_token": csrf})
+    assert asked.status == 303
+    assert "You asked on" in await (await lee.get("/my")).text()
+
+    admin = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    inbox = await (await admin.get("/inbox")).text()
+    assert "asked for their data to be erased" in inbox
+    page = await (await admin.get("/admin/privacy")).text()
+    assert "lee@customer.test" in page
+    request_id = await scalar(services, "SELECT id FROM erasure_requests")
+    erased = await admin.post(f"/admin/privacy/{request_id}", {"decision": "erase"})
+    assert erased.status == 303
+    again = await admin.post(f"/admin/privacy/{request_id}", {"decision": "erase"})
+    assert again.status == 409
+
+    db = services.db
+    assert await scalar(services, "SELECT name FROM customers WHERE id = ?",
+                        (opened.customer_id,)) == ""
+    bodies = [r[0] for r in await db.fetch_all(
+        "SELECT body FROM messages WHERE conversation_id = ?", (opened.conversation_id,))]
+    assert set(bodies) == {"(erased)"} and len(bodies) == 3, "messages and notes, still counted"
+    row = await db.fetch_one("SELECT subject, page_url, status, channel FROM conversations"
+                             " WHERE id = ?", (opened.conversation_id,))
+    assert tuple(row) == ("", "", "open", "chat")
+    rated = await scalar(services, "SELECT data FROM events WHERE type = 'conversation.rated'")
+    assert "Lovely" not in rated and '"score":5' in rated, "the rating counts, its words go"
+    assert await db.fetch_all("SELECT 1 FROM messages_fts WHERE messages_fts MATCH 'Main'") == []
+    assert await db.fetch_one("SELECT 1 FROM customer_identities WHERE value = ?",
+                              ("lee@customer.test",)) is None
+    assert (await lee.get("/my/data")).status == 303, "signed out"
+    assert await scalar(services, "SELECT body FROM messages WHERE conversation_id = ?",
+                        (other.conversation_id,)) == "Kim's question"

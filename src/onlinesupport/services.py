@@ -28,6 +28,7 @@ from onlinesupport.routing.due import set_first_response_due
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.selfservice.access import CustomerAccess
+from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import Database
 
@@ -54,6 +55,7 @@ class Services:
     branding: Branding
     invitations: Invitations
     knowledge: KnowledgeBase
+    erasure: Erasure
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -92,6 +94,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),
-                       knowledge=KnowledgeBase(db, clock, files, key))
+                       knowledge=KnowledgeBase(db, clock, files, key),
+                       erasure=Erasure(db, clock, files))
     finally:
         await db.close()

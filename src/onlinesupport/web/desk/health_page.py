@@ -11,6 +11,7 @@ from aiohttp import web
 
 from onlinesupport import __version__
 from onlinesupport.services import Services
+from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.web.auth import AGENT, requires
@@ -53,6 +54,10 @@ async def report(services: Services) -> dict[str, Any]:
                           "last_import_at": mailbox["last_import_at"]})
         if mailbox["active"] and mailbox["imap_host"] and state and state.last_error:
             warnings.append(f"{mailbox['address']}: {state.last_error}")
+    waiting = await erasure_repo.pending_count(services.db)
+    if waiting:
+        warnings.append(f"{waiting} customer{'s' if waiting > 1 else ''} asked for their data "
+                        "to be erased (Admin → Privacy).")
     outbox = await outbox_repo.counts(services.db)
     if outbox.get("failed"):
         failed = outbox["failed"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from aiohttp import web
 from onlinesupport.conversations import Actor
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.web.auth import form_data, set_cookie
 from onlinesupport.web.keys import SERVICES
@@ -47,7 +49,25 @@ async def my_page(request: web.Request) -> web.Response:
     return render(request, "public/my_list.html", {
         "customer": await customers_repo.get(services.db, customer_id),
         "conversations": await customers_repo.conversations(services.db, customer_id),
+        "erasure": await erasure_repo.pending_for(services.db, customer_id),
         "csrf": services.customer_access.csrf(session)})
+
+
+async def download(request: web.Request) -> web.Response:
+    """Everything the customer gave us and was told, as JSON."""
+    customer_id, _ = await _require(request)
+    data = await request.app[SERVICES].erasure.export(customer_id)
+    return web.Response(text=json.dumps(data, indent=2, ensure_ascii=False),
+                        content_type="application/json", headers={
+                            "Content-Disposition": 'attachment; filename="my-data.json"',
+                            "Cache-Control": "no-store"})
+
+
+async def ask_for_erasure(request: web.Request) -> web.Response:
+    form = await form_data(request)
+    customer_id, _ = await _require(request, form)
+    await request.app[SERVICES].erasure.request(customer_id)
+    return redirect("/my")
 
 
 async def ask_for_link(request: web.Request) -> web.Response:

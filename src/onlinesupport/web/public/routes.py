@@ -32,6 +32,8 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/my/link/{token:[A-Za-z0-9_-]{20,100}}", my_page.open_link),
         web.post("/my/link", my_page.use_link),
         web.post("/my/signout", my_page.sign_out),
+        web.get("/my/data", my_page.download),
+        web.post("/my/erase", my_page.ask_for_erasure),
         web.get(r"/my/conversations/{id:\d+}", my_page.conversation_page),
         web.post(r"/my/conversations/{id:\d+}", my_page.reply),
     ])
