@@ -134,6 +134,10 @@ class Config:
     public_visitor_messages_per_address: int = option(
         "public", "Most chat messages and new visitors a minute from one internet address (a "
         "whole office or carrier network can share one); 0 means no limit.", _parse_count, 300)
+    public_url: str = option(
+        "public", "The address customers reach the public listener by (e.g. "
+        "https://support.example.com); links in mail use it. Empty: mails carry no help-center "
+        "links.", _parse_str, "")
     public_trusted_proxies: tuple[str, ...] = option(
         "public", "Reverse proxies in front of the public listener (e.g. \"127.0.0.1/32\"): "
         "from these, X-Forwarded-For and X-Forwarded-Proto name the visitor's address and "

@@ -169,8 +169,7 @@ class KnowledgeBase:
                       limit: int = 3) -> list[dict[str, Any]]:
         """Articles for a question being typed (widget, contact form): nothing is recorded,
         since every pause in typing asks again."""
-        words = [w for w in re.findall(r"\w+", question.lower())
-                 if w not in _STOP_WORDS and len(w) > 1][:10]
+        words = keywords(question)
         if not words:
             return []
         return await kb_repo.search(self._db, _any_of(words, prefix=True),
@@ -194,6 +193,25 @@ _STOP_WORDS = frozenset(
     "a an and are as at be but by can could do does for from have how i if in is it me my of "
     "on or our please should so that the there this to was we what when where which who why "
     "will with would you your hello hi thanks thank".split())
+
+
+def keywords(question: str) -> list[str]:
+    """The words of a question that say what it is about."""
+    return [w for w in re.findall(r"\w+", question.lower())
+            if w not in _STOP_WORDS and len(w) > 1][:10]
+
+
+def suggest_in(conn: sqlite3.Connection, question: str, limit: int = 3) -> list[dict[str, Any]]:
+    """Public articles for a question, inside a write transaction (an acknowledgement)."""
+    words = keywords(question)
+    if not words:
+        return []
+    return kb_repo.search_in(conn, _any_of(words, prefix=True), _any_of(words, prefix=False),
+                             "en", limit=limit)
+
+
+def article_url(base: str, article: dict[str, Any]) -> str:
+    return f"{base.rstrip('/')}/help/articles/{article['id']}-{article['slug']}"
 
 
 def _quoted(words: list[str], prefix: bool) -> list[str]:

@@ -129,30 +129,53 @@ async def translations(db: Database, article: dict[str, Any]) -> list[dict[str, 
     return [dict(r) for r in rows]
 
 
-async def search(db: Database, words: str, stemmed: str | None, language: str, *,
-                 public_only: bool, limit: int = 10) -> list[dict[str, Any]]:
-    """Published articles matching FTS5 expressions, best first (title weighs 10x the text),
-    with a highlighted snippet: `words` against the unstemmed index (prefixes as typed),
-    `stemmed` (English only) against the porter index; an article found by both keeps its
-    better score."""
-    searches = [("kb_fts_words", words)]
-    if stemmed is not None and language == "en":
-        searches.append(("kb_fts_en", stemmed))
+def _search_sql(table: str, public_only: bool) -> str:
     visibility = "AND a.visibility = 'public'" if public_only else ""
-    best: dict[int, dict[str, Any]] = {}
-    for table, expression in searches:
-        rows = await db.fetch_all(
-            f"SELECT a.id, a.slug, a.title, a.language, a.visibility, c.name AS category_name,"
+    return (f"SELECT a.id, a.slug, a.title, a.language, a.visibility, c.name AS category_name,"
             f" snippet({table}, 1, '{MARK_START}', '{MARK_END}', '…', 16) AS snippet,"
             f" bm25({table}, 10.0, 1.0) AS score"
             f" FROM {table} f JOIN kb_articles a ON a.id = f.rowid"
             f" LEFT JOIN kb_categories c ON c.id = a.category_id"
             f" WHERE {table} MATCH ? AND a.status = 'published' AND a.language = ? {visibility}"
-            f" ORDER BY score LIMIT ?", (expression, language, limit))
-        for row in rows:
-            if row["id"] not in best or row["score"] < best[row["id"]]["score"]:
-                best[row["id"]] = dict(row)
+            f" ORDER BY score LIMIT ?")
+
+
+def _searches(words: str, stemmed: str | None, language: str) -> list[tuple[str, str]]:
+    """`words` against the unstemmed index (prefixes as typed), `stemmed` (English only)
+    against the porter index."""
+    searches = [("kb_fts_words", words)]
+    if stemmed is not None and language == "en":
+        searches.append(("kb_fts_en", stemmed))
+    return searches
+
+
+def _best(found: list[Any], limit: int) -> list[dict[str, Any]]:
+    """One hit per article, keeping its better score, best first."""
+    best: dict[int, dict[str, Any]] = {}
+    for row in found:
+        if row["id"] not in best or row["score"] < best[row["id"]]["score"]:
+            best[row["id"]] = dict(row)
     return sorted(best.values(), key=lambda hit: hit["score"])[:limit]
+
+
+async def search(db: Database, words: str, stemmed: str | None, language: str, *,
+                 public_only: bool, limit: int = 10) -> list[dict[str, Any]]:
+    """Published articles matching FTS5 expressions, best first (title weighs 10x the text),
+    with a highlighted snippet."""
+    found: list[Any] = []
+    for table, expression in _searches(words, stemmed, language):
+        found += await db.fetch_all(_search_sql(table, public_only),
+                                    (expression, language, limit))
+    return _best(found, limit)
+
+
+def search_in(conn: sqlite3.Connection, words: str, stemmed: str | None, language: str, *,
+              limit: int = 3) -> list[dict[str, Any]]:
+    """`search` of public articles inside a write transaction (an acknowledgement)."""
+    found: list[Any] = []
+    for table, expression in _searches(words, stemmed, language):
+        found += conn.execute(_search_sql(table, True), (expression, language, limit)).fetchall()
+    return _best(found, limit)
 
 
 # ---- files, votes, searches, deflections ---------------------------------------------------

@@ -11,7 +11,8 @@ from onlinesupport.store.errors import NotFound
 SETTINGS = ("address", "display_name", "active", "queue_id", "imap_host", "imap_port",
             "imap_security", "imap_user", "imap_password", "imap_folder", "imap_after",
             "imap_move_to", "smtp_receive", "smtp_host", "smtp_port", "smtp_security",
-            "smtp_user", "smtp_password", "ack_enabled", "ack_subject", "ack_body")
+            "smtp_user", "smtp_password", "ack_enabled", "ack_subject", "ack_body",
+            "ack_articles", "notify_link")
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:

@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.channels.email.threads import tag_subject
+from onlinesupport.knowledge.service import article_url, suggest_in
 from onlinesupport.routing.due import promise_for
 
 DEFAULT_SUBJECT = "We have received your message: {subject}"
@@ -30,11 +31,17 @@ def fill(template: str, values: dict[str, str]) -> str:
 
 
 def render(conn: sqlite3.Connection, mailbox: dict[str, Any] | sqlite3.Row, conversation_id: int,
-           name: str, subject: str) -> tuple[str, str]:
-    """Subject and body of the acknowledgement for a new conversation."""
+           name: str, subject: str, question: str = "", public_url: str = "") -> tuple[str, str]:
+    """Subject and body of the acknowledgement for a new conversation; with the mailbox's
+    ack_articles and a public address, help-center articles that may answer the question."""
     values = {"name": name or "there", "subject": subject or "(no subject)",
               "ticket": str(conversation_id), "expected": promise_for(conn, conversation_id),
               "team": mailbox["display_name"] or mailbox["address"]}
+    body = fill(mailbox["ack_body"] or DEFAULT_BODY, values)
+    articles = suggest_in(conn, f"{subject} {question[:2000]}") \
+        if mailbox["ack_articles"] and public_url else []
+    if articles:
+        body = body.rstrip("\n") + "\n\nThese articles may already answer your question:\n" + \
+            "".join(f"- {a['title']}: {article_url(public_url, a)}\n" for a in articles)
     return (tag_subject(fill(mailbox["ack_subject"] or DEFAULT_SUBJECT, values)[:200],
-                        conversation_id),
-            fill(mailbox["ack_body"] or DEFAULT_BODY, values))
+                        conversation_id), body)

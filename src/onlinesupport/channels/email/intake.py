@@ -67,12 +67,13 @@ class Incoming:
 
 class EmailIntake:
     def __init__(self, conversations: Conversations, files: FileStore, key: bytes, clock: Clock,
-                 acks_per_hour: int) -> None:
+                 acks_per_hour: int, public_url: str = "") -> None:
         self._conversations = conversations
         self._files = files
         self._key = key
         self._clock = clock
         self._acks_per_hour = acks_per_hour
+        self._public_url = public_url
 
     async def receive(self, mailbox: dict[str, Any], mail: Incoming) -> Imported:
         return (await self.receive_many(mailbox, [mail]))[0]
@@ -199,7 +200,7 @@ class EmailIntake:
             log.info("no acknowledgement to %s: %d sent in the last hour", to, self._acks_per_hour)
             return
         subject, body = acknowledgement.render(conn, mailbox, conversation_id, parsed.from_name,
-                                               parsed.subject)
+                                               parsed.subject, parsed.text, self._public_url)
         outbox_id = outbox_repo.enqueue(
             conn, conversation_id=conversation_id, message_id=None, mailbox_id=mailbox["id"],
             purpose="ack", to_address=to, subject=subject, body=body,

@@ -23,6 +23,7 @@ FIELDS = {  # name: (kind, limit)
     "smtp_host": ("text", 255), "smtp_port": ("port", 0), "smtp_security": ("security", 0),
     "smtp_user": ("text", 320), "smtp_password": ("secret", 500), "ack_enabled": ("flag", 0),
     "ack_subject": ("text", 200), "ack_body": ("text", 5000), "queue_id": ("queue", 0),
+    "ack_articles": ("flag", 0), "notify_link": ("text", 300),
 }
 
 
@@ -72,6 +73,9 @@ def _clean(form: dict[str, str]) -> dict[str, Any]:
     if values["imap_after"] == "move" and not values["imap_move_to"]:
         raise MailboxError("name the folder imported mail is moved to")
     values["imap_folder"] = values["imap_folder"] or "INBOX"
+    if values["notify_link"] and not values["notify_link"].startswith(("https://", "http://")):
+        raise MailboxError("the link to the customers' page must start with https:// (for "
+                           "example https://support.example.com/my)")
     return values
 
 

@@ -42,15 +42,26 @@ class ReplyMailer:
         last = email_repo.last_inbound(conn, conversation_id)
         refs = (last["refs"].split() + [last["rfc_message_id"]])[-10:] if last else []
         subject = (thread["subject"] if thread and thread["subject"] else conversation["subject"])
+        link = mailbox["notify_link"] if mailbox else ""
+        purpose, body = ("notify", notice(conversation_id, subject, link)) if link \
+            else ("reply", message.body)
         outbox_id = outbox_repo.enqueue(
             conn, conversation_id=conversation_id, message_id=message.id,
-            mailbox_id=mailbox["id"] if mailbox else None, purpose="reply", to_address=to,
-            subject=threads.reply_subject(subject, conversation_id), body=message.body,
+            mailbox_id=mailbox["id"] if mailbox else None, purpose=purpose, to_address=to,
+            subject=threads.reply_subject(subject, conversation_id), body=body,
             rfc_message_id=threads.new_message_id(self._key, conversation_id, domain),
             in_reply_to=last["rfc_message_id"] if last else "", refs=" ".join(refs), now=now)
         events.append(events_repo.append(
             conn, conversation_id, "email.queued", "system", None, now,
-            {"outbox_id": outbox_id, "message_id": message.id, "purpose": "reply", "to": to}))
+            {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to}))
+
+
+def notice(conversation_id: int, subject: str, link: str) -> str:
+    """The mail that says an answer is waiting, without the answer."""
+    about = f": {subject}" if subject else ""
+    return (f"Hello,\n\nthere is a new answer to your question #{conversation_id}{about}.\n\n"
+            f"Read it, and reply if you like, on your page:\n{link}\n\nSign in there with "
+            f"this email address; we send you a link to open the page.\n")
 
 
 def customer_address(conn: sqlite3.Connection, customer_id: int) -> str:

@@ -125,7 +125,9 @@ class OutboxSender:
                 if not row["to_address"]:
                     raise PermanentFailure("the customer has no email address; add one to "
                                            "their profile, then resend")
-            await self._deliver(row, mailbox, await self._attachments(row["message_id"]))
+            # A notice says an answer is waiting; the answer's files stay with the answer.
+            files = [] if row["purpose"] == "notify" else await self._attachments(row["message_id"])
+            await self._deliver(row, mailbox, files)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the mail
             await self._failed(row, exc)
         else:

@@ -40,7 +40,8 @@ class EmailChannel:
         self._clock = clock
         self.secrets = SecretBox(key)
         self.mailboxes = Mailboxes(db, self.secrets, clock)
-        self.intake = EmailIntake(conversations, files, key, clock, config.email_acks_per_hour)
+        self.intake = EmailIntake(conversations, files, key, clock, config.email_acks_per_hour,
+                                  config.public_url)
         self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock,
                                    retry_seconds=config.email_retry_seconds,
                                    max_attempts=config.email_max_attempts)
