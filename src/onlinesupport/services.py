@@ -15,6 +15,7 @@ from onlinesupport.attachments import FileStore
 from onlinesupport.branding import Branding
 from onlinesupport.canned import CannedReplies
 from onlinesupport.channels.chat.presence import Presence
+from onlinesupport.channels.chat.proactive import Proactive
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
 from onlinesupport.clock import Clock
@@ -56,6 +57,7 @@ class Services:
     invitations: Invitations
     knowledge: KnowledgeBase
     erasure: Erasure
+    proactive: Proactive
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -95,6 +97,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),
                        knowledge=KnowledgeBase(db, clock, files, key),
-                       erasure=Erasure(db, clock, files))
+                       erasure=Erasure(db, clock, files),
+                       proactive=Proactive(db, clock))
     finally:
         await db.close()

@@ -14,15 +14,15 @@
   const storeKey = "onlinesupport:" + base.host;
   // The widget's own words; the admin's texts (title, greeting, offline text) come from the server.
   const WORDS = {
-    en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone", "These articles may answer your question:", "This answered my question", "Glad that helped!"],
-    de: ["Chat öffnen", "Chat", "Chat beenden", "Töne aus", "Chat schließen", "Name", "E-Mail", "Ihre Frage", "Chat starten", "Nachricht", "Nachricht senden", "Nachricht schreiben…", "Senden", "Datei senden", "Wie war dieser Chat?", "Möchten Sie etwas ergänzen? (optional)", "Bewertung senden", "Neuen Chat starten", "Verbindung wird wiederhergestellt…", "Sie sind Nummer {n} in der Warteschlange. Wartezeit: etwa {m} Min.", "Gelesen", "{name} schreibt…", "Danke! Wir antworten Ihnen per E-Mail.", "Der Chat wurde beendet.", "Danke für Ihre Rückmeldung!", "Bitte 1 bis 5 Sterne wählen.", "{name} wird gesendet…", "Die Datei konnte nicht gesendet werden.", "{n} von 5", "Jemand", "Diese Artikel beantworten vielleicht Ihre Frage:", "Das hat meine Frage beantwortet", "Schön, dass es geholfen hat!"],
-    fr: ["Ouvrir le chat", "Chat", "Terminer le chat", "Couper le son", "Fermer le chat", "Nom", "E-mail", "Votre question", "Démarrer le chat", "Message", "Envoyer le message", "Écrivez un message…", "Envoyer", "Envoyer un fichier", "Comment s'est passé ce chat ?", "Un commentaire ? (facultatif)", "Envoyer la note", "Nouveau chat", "Reconnexion…", "Vous êtes numéro {n} dans la file. Attente estimée : environ {m} min.", "Lu", "{name} écrit…", "Merci ! Nous vous répondrons par e-mail.", "Le chat est terminé.", "Merci pour votre avis !", "Choisissez de 1 à 5 étoiles.", "Envoi de {name}…", "Le fichier n'a pas pu être envoyé.", "{n} sur 5", "Quelqu'un", "Ces articles répondent peut-être à votre question :", "Cela a répondu à ma question", "Ravi que cela vous ait aidé !"],
-    es: ["Abrir chat", "Chat", "Terminar chat", "Silenciar", "Cerrar chat", "Nombre", "Correo electrónico", "Su pregunta", "Iniciar chat", "Mensaje", "Enviar mensaje", "Escriba un mensaje…", "Enviar", "Enviar un archivo", "¿Qué tal fue este chat?", "¿Algo que añadir? (opcional)", "Enviar valoración", "Nuevo chat", "Reconectando…", "Es el número {n} en la cola. Espera estimada: unos {m} min.", "Leído", "{name} está escribiendo…", "¡Gracias! Le responderemos por correo electrónico.", "El chat ha terminado.", "¡Gracias por su opinión!", "Elija de 1 a 5 estrellas.", "Enviando {name}…", "No se pudo enviar el archivo.", "{n} de 5", "Alguien", "Estos artículos pueden responder a su pregunta:", "Esto respondió a mi pregunta", "¡Nos alegra haberle ayudado!"],
-    nl: ["Chat openen", "Chat", "Chat beëindigen", "Geluid uit", "Chat sluiten", "Naam", "E-mail", "Uw vraag", "Chat starten", "Bericht", "Bericht versturen", "Typ een bericht…", "Versturen", "Bestand versturen", "Hoe was deze chat?", "Nog iets toe te voegen? (optioneel)", "Beoordeling versturen", "Nieuwe chat", "Opnieuw verbinden…", "U bent nummer {n} in de wachtrij. Verwachte wachttijd: ongeveer {m} min.", "Gelezen", "{name} typt…", "Bedankt! We antwoorden u per e-mail.", "De chat is beëindigd.", "Bedankt voor uw beoordeling!", "Kies 1 tot 5 sterren.", "{name} wordt verstuurd…", "Het bestand kon niet worden verstuurd.", "{n} van 5", "Iemand", "Deze artikelen beantwoorden misschien uw vraag:", "Dit beantwoordde mijn vraag", "Fijn dat het geholpen heeft!"],
+    en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone", "These articles may answer your question:", "This answered my question", "Glad that helped!", "Dismiss"],
+    de: ["Chat öffnen", "Chat", "Chat beenden", "Töne aus", "Chat schließen", "Name", "E-Mail", "Ihre Frage", "Chat starten", "Nachricht", "Nachricht senden", "Nachricht schreiben…", "Senden", "Datei senden", "Wie war dieser Chat?", "Möchten Sie etwas ergänzen? (optional)", "Bewertung senden", "Neuen Chat starten", "Verbindung wird wiederhergestellt…", "Sie sind Nummer {n} in der Warteschlange. Wartezeit: etwa {m} Min.", "Gelesen", "{name} schreibt…", "Danke! Wir antworten Ihnen per E-Mail.", "Der Chat wurde beendet.", "Danke für Ihre Rückmeldung!", "Bitte 1 bis 5 Sterne wählen.", "{name} wird gesendet…", "Die Datei konnte nicht gesendet werden.", "{n} von 5", "Jemand", "Diese Artikel beantworten vielleicht Ihre Frage:", "Das hat meine Frage beantwortet", "Schön, dass es geholfen hat!", "Ausblenden"],
+    fr: ["Ouvrir le chat", "Chat", "Terminer le chat", "Couper le son", "Fermer le chat", "Nom", "E-mail", "Votre question", "Démarrer le chat", "Message", "Envoyer le message", "Écrivez un message…", "Envoyer", "Envoyer un fichier", "Comment s'est passé ce chat ?", "Un commentaire ? (facultatif)", "Envoyer la note", "Nouveau chat", "Reconnexion…", "Vous êtes numéro {n} dans la file. Attente estimée : environ {m} min.", "Lu", "{name} écrit…", "Merci ! Nous vous répondrons par e-mail.", "Le chat est terminé.", "Merci pour votre avis !", "Choisissez de 1 à 5 étoiles.", "Envoi de {name}…", "Le fichier n'a pas pu être envoyé.", "{n} sur 5", "Quelqu'un", "Ces articles répondent peut-être à votre question :", "Cela a répondu à ma question", "Ravi que cela vous ait aidé !", "Masquer"],
+    es: ["Abrir chat", "Chat", "Terminar chat", "Silenciar", "Cerrar chat", "Nombre", "Correo electrónico", "Su pregunta", "Iniciar chat", "Mensaje", "Enviar mensaje", "Escriba un mensaje…", "Enviar", "Enviar un archivo", "¿Qué tal fue este chat?", "¿Algo que añadir? (opcional)", "Enviar valoración", "Nuevo chat", "Reconectando…", "Es el número {n} en la cola. Espera estimada: unos {m} min.", "Leído", "{name} está escribiendo…", "¡Gracias! Le responderemos por correo electrónico.", "El chat ha terminado.", "¡Gracias por su opinión!", "Elija de 1 a 5 estrellas.", "Enviando {name}…", "No se pudo enviar el archivo.", "{n} de 5", "Alguien", "Estos artículos pueden responder a su pregunta:", "Esto respondió a mi pregunta", "¡Nos alegra haberle ayudado!", "Descartar"],
+    nl: ["Chat openen", "Chat", "Chat beëindigen", "Geluid uit", "Chat sluiten", "Naam", "E-mail", "Uw vraag", "Chat starten", "Bericht", "Bericht versturen", "Typ een bericht…", "Versturen", "Bestand versturen", "Hoe was deze chat?", "Nog iets toe te voegen? (optioneel)", "Beoordeling versturen", "Nieuwe chat", "Opnieuw verbinden…", "U bent nummer {n} in de wachtrij. Verwachte wachttijd: ongeveer {m} min.", "Gelezen", "{name} typt…", "Bedankt! We antwoorden u per e-mail.", "De chat is beëindigd.", "Bedankt voor uw beoordeling!", "Kies 1 tot 5 sterren.", "{name} wordt verstuurd…", "Het bestand kon niet worden verstuurd.", "{n} van 5", "Iemand", "Deze artikelen beantwoorden misschien uw vraag:", "Dit beantwoordde mijn vraag", "Fijn dat het geholpen heeft!", "Verbergen"],
   };
   const lang = (script.dataset.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   const words = WORDS[lang] || WORDS.en;
-  const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone", "maybe", "answered", "glad"];
+  const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone", "maybe", "answered", "glad", "dismiss"];
   const t = (key, vars = {}) => words[KEYS.indexOf(key)].replace(/\{(\w+)\}/g, (_, k) => vars[k]);
   const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } };
   const state = Object.assign({ outbox: [], muted: false }, load());
@@ -64,6 +64,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 .row{flex-direction:row;align-items:flex-end}
 .row button{width:auto;padding:8px 14px}
 .err{color:#b3261e;font-size:13px;margin:0}
+.bal{position:fixed;${side}:20px;bottom:86px;max-width:260px;background:#fff;color:#1d2330;border-radius:12px;padding:10px 30px 10px 12px;box-shadow:0 2px 12px rgba(0,0,0,.25);font-size:14px;z-index:2147483646}
+.bal p{margin:0 0 6px;cursor:pointer}.bal .x{position:absolute;top:4px;${side === "left" ? "left" : "right"}:4px;border:0;background:none;cursor:pointer;font-size:14px}
+.bal .go{border:0;border-radius:8px;background:var(--c);color:#fff;padding:5px 10px;cursor:pointer}
 .kb{font-size:13px;background:#f4f5f7;border-radius:8px;padding:6px 10px}
 .kb ul{margin:4px 0;padding-left:18px}.kb li{margin:4px 0}
 .kb button{display:block;margin-top:2px;padding:3px 8px;font-size:12px;background:#fff;color:var(--c);border:1px solid var(--c);border-radius:6px;cursor:pointer}
@@ -74,6 +77,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
 @media (max-width:480px){.panel{left:0;right:0;bottom:0;width:100%;height:100%;max-height:100%;border-radius:0}}
 </style>
 <button class="launch" aria-label="${t("open")}" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
+<div class="bal" role="status" hidden><p></p><button class="go" hidden></button><button class="x" aria-label="${t("dismiss")}">✕</button></div>
 <section class="panel" role="dialog" aria-label="${t("chat")}" lang="${lang}" hidden>
 <header><h2></h2><button class="end" hidden>${t("end")}</button><button class="mute" aria-pressed="false" aria-label="${t("mute")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="${t("close")}">✕</button></header>
 <div class="status" role="status" hidden></div><div class="queue" role="status" hidden></div><div class="kb waiting" aria-live="polite" hidden></div>
@@ -130,7 +134,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     state.open = yes; save();
     if (yes) { setUnread(0); const t = panel.querySelector("form:not([hidden]) textarea"); if (t) t.focus(); }
   }
-  launch.addEventListener("click", () => open(panel.hidden));
+  launch.addEventListener("click", () => { bal.hidden = true; open(panel.hidden); });
   $(".close").addEventListener("click", () => { open(false); launch.focus(); });
   root.addEventListener("keydown", (e) => { if (e.key === "Escape" && !panel.hidden) { open(false); launch.focus(); } });
   mute.addEventListener("click", () => { state.muted = !state.muted; save(); renderMute(); });
@@ -204,6 +208,31 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       label.querySelector("input").required = mode === "required" || (form === off && label.dataset.f === "email");
     }
   }
+  // A proactive message: at most one per page view, never again once dismissed.
+  const bal = $(".bal");
+  let balShown = false;
+  function proactive(list) {
+    const dismissed = state.dismissed || [];
+    const glob = (p) => new RegExp("^" + p.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+    const m = (list || []).find((p) => !dismissed.includes(p.id) && glob(p.url).test(location.href) &&
+      (p.audience === "all" || (p.audience === "returning") === (state.visits > 1)));
+    if (!m || balShown || state.conversation_id) return;
+    balShown = true;
+    const event = (name) => send({ type: "proactive", message_id: m.id, event: name });
+    const go = () => { bal.hidden = true; state.proactive = m.id; save(); event("clicked"); open(true); };
+    setTimeout(() => {
+      if (!panel.hidden) return;
+      bal.querySelector("p").textContent = m.text;
+      const button = bal.querySelector(".go");
+      button.textContent = m.button; button.hidden = !m.button;
+      bal.querySelector("p").onclick = button.onclick = go;
+      bal.querySelector(".x").onclick = () => {
+        bal.hidden = true; state.dismissed = [...dismissed, m.id].slice(-50); save(); event("dismissed");
+      };
+      bal.hidden = false;
+      event("shown");
+    }, Math.max(0, m.seconds * 1000 - performance.now()));
+  }
   function welcome(w) {
     widget = w.widget;
     root.host.style.setProperty("--c", widget.color);
@@ -219,6 +248,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (state.conversation_id || state.outbox.some((i) => i.kind === "start")) show(chat);
     else if (!leaving) show(w.agents_online ? pre : off);
     for (const item of state.outbox) send(item);
+    proactive(w.proactive);
     if (state.conversation_id) send({ type: "queue" });
     if (state.conversation_id && state.pageSent !== location.href) {
       send({ type: "page", url: location.href, title: document.title });
@@ -289,7 +319,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     formError(pre, "");
     queue({ type: "start", kind: "start", body: d.get("body"), name: d.get("name") || "", email: d.get("email") || "",
       page: { url: location.href, title: document.title, referrer: document.referrer } });
-    state.pageSent = location.href; save();
+    state.pageSent = location.href;
+    if (state.proactive) { send({ type: "proactive", message_id: state.proactive, event: "chat_started" }); delete state.proactive; }
+    save();
     // The same answers stay offered above the chat while it waits for an agent.
     if (!preKb.hidden) { waitKb.replaceChildren(...preKb.childNodes); waitKb.hidden = false; }
     pre.reset(); preKb.hidden = true; kbAsked = ""; show(chat);
@@ -398,6 +430,10 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   });
 
   function start() {
+    // A visit is a browser session: pages within it are the same visit.
+    try {
+      if (!sessionStorage.getItem(storeKey)) { sessionStorage.setItem(storeKey, "1"); state.visits = (state.visits || 0) + 1; save(); }
+    } catch (e) { /* storage blocked */ }
     document.body.append(host);
     renderMute();
     renderPending();

@@ -10,11 +10,13 @@ Client → server (JSON objects with a `type`):
   rate    {score, comment?}                        satisfaction 1-5 for the chat
   page    {url, title}                             the visitor opened another page of the site
   queue   {}                                       where am I in the queue?
+  proactive {message_id, event}                    a proactive message was shown, clicked,
+                                                   dismissed, or led to a chat
   answered {article_id, question?}                 a suggested article answered the question
                                                    (a chat still waiting for its first answer
                                                    leaves the queue: it is resolved)
 Server → client:
-  welcome {token, conversation_id, agents_online, widget}
+  welcome {token, conversation_id, agents_online, widget, proactive}
   message {seq, author_type, author_name, body, created_at, client_id, attachments}
   ack     {client_id, conversation_id, seq}        sent only after the commit
   typing  {name}                                   an agent is typing
@@ -44,6 +46,7 @@ from typing import Any
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.chat import tokens
 from onlinesupport.channels.chat.presence import Presence
+from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
@@ -83,6 +86,7 @@ class ChatContext:
     message_limit: Throttle
     address_limit: Throttle
     knowledge: KnowledgeBase
+    proactive: Proactive
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
         """Why this send is refused (too fast for the visitor or the address), or None.
@@ -143,7 +147,7 @@ class VisitorSession:
         handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
                    "typing": self._typing, "page": self._page, "end": self._end,
                    "rate": self._rate, "queue": self._queue,
-                   "answered": self._answered}.get(kind)
+                   "answered": self._answered, "proactive": self._proactive}.get(kind)
         if handler is None:
             raise ProtocolError(f"unknown frame type {kind!r}")
         await handler(frame)
@@ -172,10 +176,13 @@ class VisitorSession:
         # Outside the chat queue's business hours the widget offers the leave-a-message form.
         queue = await queues_repo.get(self._ctx.db, DEFAULT_QUEUE)
         open_now = queue is None or calendar(queue).is_open(self._ctx.clock.now())
+        customer = self.customer_id and await customers_repo.get(self._ctx.db, self.customer_id)
         await self._send({"type": "welcome", "token": token,
                           "conversation_id": self.conversation_id,
                           "agents_online": open_now and self._ctx.presence.anyone_online(),
-                          "widget": self._widget.for_visitor()})
+                          "widget": self._widget.for_visitor(),
+                          "proactive": await self._ctx.proactive.for_visitor(
+                              customer["tier"] if customer else None, open_now)})
         if self.conversation_id is not None:
             self._follow()
             if read_seq:
@@ -323,6 +330,16 @@ class VisitorSession:
         # Without recent answers to go by, assume two minutes a chat.
         wait = round(position * (mean_wait if mean_wait is not None else 2.0))
         await self._send({"type": "queue", "position": position, "wait_minutes": max(1, wait)})
+
+    async def _proactive(self, frame: dict[str, Any]) -> None:
+        message_id, event = frame.get("message_id"), frame.get("event")
+        if not isinstance(message_id, int) or not isinstance(event, str):
+            raise ProtocolError("a proactive frame needs message_id and event")
+        self._limit(self.visitor_id)
+        try:
+            await self._ctx.proactive.record(message_id, event)
+        except InvalidProactive as exc:
+            raise ProtocolError(str(exc)) from None
 
     async def _answered(self, frame: dict[str, Any]) -> None:
         article_id = frame.get("article_id")

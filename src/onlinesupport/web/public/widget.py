@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from datetime import timedelta
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 CHAT = web.AppKey("chat", ChatContext)
 WIDGET_SCRIPT = web.AppKey("widget_script", bytes)
+WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
 MAX_FRAME = 64 * 1024
 MESSAGES_PER_MINUTE = 30
 
@@ -36,18 +38,30 @@ def setup_chat(app: web.Application) -> None:
         db=services.db, hub=services.hub, clock=services.clock,
         conversations=services.conversations, presence=services.presence,
         secret_key=services.secret_key, files=services.files, knowledge=services.knowledge,
+        proactive=services.proactive,
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
                                timedelta(minutes=1)))
-    app[WIDGET_SCRIPT] = resources.files("onlinesupport").joinpath("static", "widget.js").read_bytes()
+    source = resources.files("onlinesupport").joinpath("static", "widget.js").read_text("utf-8")
+    app[WIDGET_SCRIPT] = compact(source).encode("utf-8")
+    app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
+
+
+def compact(source: str) -> str:
+    """The widget as served: without comment lines and indentation (every website's visitors
+    download it, so every byte counts; the source keeps its comments)."""
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
 
 
 async def widget_script(request: web.Request) -> web.Response:
-    response = web.Response(body=request.app[WIDGET_SCRIPT], content_type="application/javascript",
-                            charset="utf-8", headers={"Cache-Control": "public, max-age=300"})
-    response.enable_compression()
-    return response
+    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=request.app[WIDGET_GZIP], content_type="application/javascript",
+                            charset="utf-8", headers={**headers, "Content-Encoding": "gzip"})
+    return web.Response(body=request.app[WIDGET_SCRIPT], content_type="application/javascript",
+                        charset="utf-8", headers=headers)
 
 
 async def test_page(request: web.Request) -> web.Response:

@@ -1,0 +1,77 @@
+"""Proactive messages: which ones a visitor's widget may show, and checking an admin's edit.
+
+The server picks by what it knows (active, the visitor's tier, business hours); the widget
+then checks what only the page knows (address pattern, time on the page, first or returning
+visit), shows at most one per page view and never one the visitor dismissed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from onlinesupport.clock import Clock, to_db
+from onlinesupport.store import Database
+from onlinesupport.store import proactive as proactive_repo
+
+AUDIENCES = ("all", "new", "returning")
+MAX_TEXT = 300
+
+
+class InvalidProactive(ValueError):
+    """An admin's proactive message cannot be saved; the message says why."""
+
+
+def clean(form: dict[str, str]) -> dict[str, Any]:
+    text = " ".join(form.get("text", "").split())
+    if not text or len(text) > MAX_TEXT:
+        raise InvalidProactive(f"write a message of at most {MAX_TEXT} characters")
+    seconds = form.get("seconds_on_page", "0").strip() or "0"
+    if not seconds.isdigit() or int(seconds) > 3600:
+        raise InvalidProactive("time on the page must be 0 to 3600 seconds")
+    audience = form.get("audience", "all")
+    if audience not in AUDIENCES:
+        raise InvalidProactive("show it to all, new or returning visitors")
+    pattern = form.get("url_pattern", "").strip() or "*"
+    if len(pattern) > 500:
+        raise InvalidProactive("the page address pattern is longer than 500 characters")
+    return {"active": int(form.get("active") == "on"), "url_pattern": pattern,
+            "seconds_on_page": int(seconds), "audience": audience,
+            "tier": form.get("tier", "").strip()[:40],
+            "business_hours_only": int(form.get("business_hours_only") == "on"),
+            "text": text, "button": " ".join(form.get("button", "").split())[:40]}
+
+
+class Proactive:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def save(self, message_id: int | None, form: dict[str, str]) -> int:
+        values = clean(form)
+        now = to_db(self._clock.now())
+
+        def write(conn: sqlite3.Connection) -> int:
+            if message_id is None:
+                return proactive_repo.insert(conn, values, now)
+            proactive_repo.update(conn, message_id, values, now)
+            return message_id
+
+        return await self._db.write(write)
+
+    async def delete(self, message_id: int) -> None:
+        await self._db.write(lambda conn: proactive_repo.delete(conn, message_id))
+
+    async def for_visitor(self, tier: str | None, open_now: bool) -> list[dict[str, Any]]:
+        """What the widget needs to decide on the page itself."""
+        return [{"id": m["id"], "url": m["url_pattern"], "seconds": m["seconds_on_page"],
+                 "audience": m["audience"], "text": m["text"], "button": m["button"]}
+                for m in await proactive_repo.active(self._db)
+                if (not m["tier"] or m["tier"] == tier)
+                and (open_now or not m["business_hours_only"])]
+
+    async def record(self, message_id: int, kind: str) -> None:
+        if kind not in proactive_repo.EVENT_KINDS:
+            raise InvalidProactive(f"unknown event {kind!r}")
+        now = to_db(self._clock.now())
+        await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now))
