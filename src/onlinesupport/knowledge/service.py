@@ -153,12 +153,17 @@ class KnowledgeBase:
             language = language_of(language)
         except ArticleRejected:
             language = "en"
-        words = re.findall(r"\w+", query)[:12]
+        words = re.findall(r"\w+", query.lower())[:12]
+        if len(words) > 1 and len(words[-1]) < 2:
+            words.pop()  # one letter typed of the next word: says nothing yet, costs much
         if not words:
             return []
-        found = await kb_repo.search(self._db, _all_of(words, prefix=True),
-                                     _all_of(words, prefix=False), language,
-                                     public_only=public_only, limit=limit)
+        # Every word must occur; the last may be half typed. English also matches word forms.
+        searches = [(kb_repo.WORDS_INDEX, " ".join(_quoted(words, last_prefix=True)))]
+        if language == "en":
+            searches.append((kb_repo.STEMMED_INDEX, " ".join(_quoted(words))))
+        found = await kb_repo.search(self._db, searches, language, public_only=public_only,
+                                     limit=limit)
         if not found and source in SOURCES:
             now = self._now()
             await self._db.write(lambda conn: kb_repo.add_unanswered_search(
@@ -169,12 +174,10 @@ class KnowledgeBase:
                       limit: int = 3) -> list[dict[str, Any]]:
         """Articles for a question being typed (widget, contact form): nothing is recorded,
         since every pause in typing asks again."""
-        words = keywords(question)
-        if not words:
+        searches = _question(question, language)
+        if not searches:
             return []
-        return await kb_repo.search(self._db, _any_of(words, prefix=True),
-                                    _any_of(words, prefix=False), language, public_only=True,
-                                    limit=limit)
+        return await kb_repo.search(self._db, searches, language, public_only=True, limit=limit)
 
     async def vote(self, article_id: int, helpful: bool) -> None:
         now = self._now()
@@ -201,30 +204,33 @@ def keywords(question: str) -> list[str]:
             if w not in _STOP_WORDS and len(w) > 1][:10]
 
 
-def suggest_in(conn: sqlite3.Connection, question: str, limit: int = 3) -> list[dict[str, Any]]:
-    """Public articles for a question, inside a write transaction (an acknowledgement)."""
+def _question(question: str, language: str) -> kb_repo.Searches:
+    """A question as searches: any of the words that say what it is about; bm25 puts articles
+    with more of them first (requiring every word would miss most questions). A question is
+    asked after a pause in typing, so its words are whole: English searches the stemmed index
+    only, which also halves the work."""
     words = keywords(question)
     if not words:
         return []
-    return kb_repo.search_in(conn, _any_of(words, prefix=True), _any_of(words, prefix=False),
-                             "en", limit=limit)
+    if language == "en":
+        return [(kb_repo.STEMMED_INDEX, " OR ".join(_quoted(words)))]
+    return [(kb_repo.WORDS_INDEX, " OR ".join(_quoted(words, last_prefix=True)))]
+
+
+def suggest_in(conn: sqlite3.Connection, question: str, limit: int = 3) -> list[dict[str, Any]]:
+    """Public articles for a question, inside a write transaction (an acknowledgement)."""
+    searches = _question(question, "en")
+    return kb_repo.search_in(conn, searches, "en", limit=limit) if searches else []
 
 
 def article_url(base: str, article: dict[str, Any]) -> str:
     return f"{base.rstrip('/')}/help/articles/{article['id']}-{article['slug']}"
 
 
-def _quoted(words: list[str], prefix: bool) -> list[str]:
-    # Quoting makes every word a plain term: no input is read as FTS5 syntax.
-    return [f'"{w}"' + ("*" if prefix else "") for w in words]
-
-
-def _all_of(words: list[str], prefix: bool) -> str:
-    """The search box: every word must occur."""
-    return " ".join(_quoted(words, prefix))
-
-
-def _any_of(words: list[str], prefix: bool) -> str:
-    """A question being typed: any of the words that say what it is about; bm25 puts articles
-    with more of them first. Requiring every word would miss most questions."""
-    return " OR ".join(_quoted(words, prefix))
+def _quoted(words: list[str], last_prefix: bool = False) -> list[str]:
+    """Words as FTS5 terms: quoting makes every word a plain term, so no input is read as
+    query syntax; the last may be a prefix (still being typed)."""
+    terms = [f'"{w}"' for w in words]
+    if last_prefix and terms:
+        terms[-1] += "*"
+    return terms

@@ -129,53 +129,106 @@ async def translations(db: Database, article: dict[str, Any]) -> list[dict[str, 
     return [dict(r) for r in rows]
 
 
-def _search_sql(table: str, public_only: bool) -> str:
+CANDIDATES = 300
+"""Best matches taken from the index before the published/language filter: ranking is done
+inside FTS5 (ORDER BY rank LIMIT), which is what keeps a search fast with many articles."""
+
+
+def _ranked_sql(table: str, public_only: bool) -> str:
     visibility = "AND a.visibility = 'public'" if public_only else ""
     return (f"SELECT a.id, a.slug, a.title, a.language, a.visibility, c.name AS category_name,"
-            f" snippet({table}, 1, '{MARK_START}', '{MARK_END}', '…', 16) AS snippet,"
-            f" bm25({table}, 10.0, 1.0) AS score"
-            f" FROM {table} f JOIN kb_articles a ON a.id = f.rowid"
-            f" LEFT JOIN kb_categories c ON c.id = a.category_id"
-            f" WHERE {table} MATCH ? AND a.status = 'published' AND a.language = ? {visibility}"
-            f" ORDER BY score LIMIT ?")
+            f" m.rank AS score FROM (SELECT rowid AS id, rank FROM {table}"
+            f"  WHERE {table} MATCH ? AND rank MATCH 'bm25(10.0, 1.0)'"
+            f"  ORDER BY rank LIMIT {CANDIDATES}) m"
+            f" JOIN kb_articles a ON a.id = m.id LEFT JOIN kb_categories c ON c.id = a.category_id"
+            f" WHERE a.status = 'published' AND a.language = ? {visibility}"
+            f" ORDER BY m.rank LIMIT ?")
 
 
-def _searches(words: str, stemmed: str | None, language: str) -> list[tuple[str, str]]:
-    """`words` against the unstemmed index (prefixes as typed), `stemmed` (English only)
-    against the porter index."""
-    searches = [("kb_fts_words", words)]
-    if stemmed is not None and language == "en":
-        searches.append(("kb_fts_en", stemmed))
-    return searches
+def _snippet_sql(table: str, count: int) -> str:
+    return (f"SELECT rowid AS id, snippet({table}, 1, '{MARK_START}', '{MARK_END}', '…', 16)"
+            f" AS snippet FROM {table} WHERE {table} MATCH ?"
+            f" AND rowid IN ({', '.join('?' * count)})")
 
 
-def _best(found: list[Any], limit: int) -> list[dict[str, Any]]:
-    """One hit per article, keeping its better score, best first."""
+WORDS_INDEX = "kb_fts_words"
+"""Every language, words as written (with prefix indexes for what is being typed)."""
+STEMMED_INDEX = "kb_fts_en"
+"""English only, stemmed with porter."""
+Searches = list[tuple[str, str]]
+"""(index, FTS5 expression) pairs, tried in order until enough articles are found; an article
+found by several keeps its best score."""
+
+
+def _in_titles(expression: str) -> str:
+    """The expression limited to titles. Titles weigh ten times the text, so when enough
+    titles match, those are the best answers; ranking only them is several times cheaper than
+    ranking every article whose text mentions a common word."""
+    return f"{{title}} : ({expression})"
+
+
+def _best(found: list[tuple[str, str, Any]], limit: int) -> list[dict[str, Any]]:
+    """One hit per article, keeping its better score (and which index found it), best first."""
     best: dict[int, dict[str, Any]] = {}
-    for row in found:
+    for table, expression, row in found:
         if row["id"] not in best or row["score"] < best[row["id"]]["score"]:
-            best[row["id"]] = dict(row)
+            best[row["id"]] = {**dict(row), "_table": table, "_expression": expression}
     return sorted(best.values(), key=lambda hit: hit["score"])[:limit]
 
 
-async def search(db: Database, words: str, stemmed: str | None, language: str, *,
+def _with_snippets(hits: list[dict[str, Any]], snippets: dict[int, str]) -> list[dict[str, Any]]:
+    for hit in hits:
+        hit["snippet"] = snippets.get(hit["id"], "")
+        del hit["_table"], hit["_expression"]
+    return hits
+
+
+def _snippet_queries(hits: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """Snippets only for the articles shown, from the index that found each."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for hit in hits:
+        groups.setdefault((hit["_table"], hit["_expression"]), []).append(hit["id"])
+    return [(_snippet_sql(table, len(ids)), [expression, *ids])
+            for (table, expression), ids in groups.items()]
+
+
+async def search(db: Database, searches: Searches, language: str, *,
                  public_only: bool, limit: int = 10) -> list[dict[str, Any]]:
     """Published articles matching FTS5 expressions, best first (title weighs 10x the text),
     with a highlighted snippet."""
-    found: list[Any] = []
-    for table, expression in _searches(words, stemmed, language):
-        found += await db.fetch_all(_search_sql(table, public_only),
-                                    (expression, language, limit))
-    return _best(found, limit)
+    found: list[tuple[str, str, Any]] = []
+    for table, expression in searches:
+        if len({row["id"] for _, _, row in found}) >= limit:
+            break  # later searches are fallbacks (word forms): enough found already
+        sql = _ranked_sql(table, public_only)
+        rows = await db.fetch_all(sql, (_in_titles(expression), language, limit))
+        if len(rows) < limit:
+            rows = await db.fetch_all(sql, (expression, language, limit))
+        found += [(table, expression, row) for row in rows]
+    hits = _best(found, limit)
+    snippets = {}
+    for sql, params in _snippet_queries(hits):
+        snippets.update({r["id"]: r["snippet"] for r in await db.fetch_all(sql, params)})
+    return _with_snippets(hits, snippets)
 
 
-def search_in(conn: sqlite3.Connection, words: str, stemmed: str | None, language: str, *,
+def search_in(conn: sqlite3.Connection, searches: Searches, language: str, *,
               limit: int = 3) -> list[dict[str, Any]]:
     """`search` of public articles inside a write transaction (an acknowledgement)."""
-    found: list[Any] = []
-    for table, expression in _searches(words, stemmed, language):
-        found += conn.execute(_search_sql(table, True), (expression, language, limit)).fetchall()
-    return _best(found, limit)
+    found: list[tuple[str, str, Any]] = []
+    for table, expression in searches:
+        if len({row["id"] for _, _, row in found}) >= limit:
+            break
+        sql = _ranked_sql(table, True)
+        rows = conn.execute(sql, (_in_titles(expression), language, limit)).fetchall()
+        if len(rows) < limit:
+            rows = conn.execute(sql, (expression, language, limit)).fetchall()
+        found += [(table, expression, row) for row in rows]
+    hits = _best(found, limit)
+    snippets = {}
+    for sql, params in _snippet_queries(hits):
+        snippets.update({r["id"]: r["snippet"] for r in conn.execute(sql, params)})
+    return _with_snippets(hits, snippets)
 
 
 # ---- files, votes, searches, deflections ---------------------------------------------------
