@@ -26,6 +26,7 @@ from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.routing.due import set_first_response_due
+from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.selfservice.access import CustomerAccess
@@ -58,6 +59,7 @@ class Services:
     knowledge: KnowledgeBase
     erasure: Erasure
     proactive: Proactive
+    rules: RoutingRules
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -79,6 +81,9 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         hub = Hub()
         conversations = Conversations(db, hub, clock)
         conversations.opened.append(set_first_response_due)
+        rules = RoutingRules(db, clock, conversations)
+        await rules.load()
+        conversations.received.append(rules.received)
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
         accounts = Accounts(db, clock, key)
@@ -98,6 +103,6 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        invitations=Invitations(accounts, db, clock, key),
                        knowledge=KnowledgeBase(db, clock, files, key),
                        erasure=Erasure(db, clock, files),
-                       proactive=Proactive(db, clock))
+                       proactive=Proactive(db, clock), rules=rules)
     finally:
         await db.close()

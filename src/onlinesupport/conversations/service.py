@@ -44,6 +44,7 @@ T = TypeVar("T")
 Command = Callable[[sqlite3.Connection, str, list[Event]], T]
 OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
+ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
 
 
 class InvalidCommand(ValueError):
@@ -110,16 +111,40 @@ class Conversations:
         """Called as hook(conn, now, events, conversation_id, message) for each agent message."""
         self.opened: list[OpenedHook] = []
         """Called as hook(conn, now, events, conversation_id) for each new conversation."""
+        self.received: list[ReceivedHook] = []
+        """Called as hook(conn, now, events, conversation_id, message, new) for each customer
+        message a command stored, after the command (so everything the channel records about
+        it is there); `new` when the command also created the conversation."""
 
     async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
         def transaction(conn: sqlite3.Connection) -> tuple[T, list[Event]]:
             events: list[Event] = []
-            return command(conn, to_db(self._clock.now()), events), events
+            now = to_db(self._clock.now())
+            result = command(conn, now, events)
+            if self.received:
+                self._run_received(conn, now, events)
+            return result, events
 
         result, events = await self._db.write(transaction)
         self._hub.publish(events)
         return result
+
+    def _run_received(self, conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        created = {e.conversation_id for e in events if e.type == "conversation.created"}
+        arrived = [e for e in events if e.type == "message.posted" and e.actor_type == "customer"
+                   and e.data.get("kind") == "message" and e.message is not None]
+        for event in arrived:
+            for hook in self.received:
+                hook(conn, now, events, event.conversation_id, event.message,
+                     event.conversation_id in created)
+
+    def auto_reply_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                      conversation_id: int, text: str, name: str) -> Message:
+        """Inside a command: an automatic answer the customer receives like an agent's (mailed
+        in mail conversations), which is not the first response an agent owes."""
+        return self._insert_message(conn, now, events, conversation_id,
+                                    Actor("agent", None, name), "message", text, None)
 
     async def open(self, *, channel: str, customer_name: str = "",
                    identity: tuple[str, str] | None = None, subject: str = "",

@@ -64,7 +64,7 @@ def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite
 
 def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: Any) -> None:
     allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority",
-               "first_response_due_at", "sla_warned_at", "sla_breached_at"}
+               "first_response_due_at", "sla_warned_at", "sla_breached_at", "tags"}
     unknown = set(columns) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
@@ -117,7 +117,7 @@ async def participants(db: Database, conversation_id: int) -> list[dict[str, Any
 async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(
         f"SELECT {_LIST_COLUMNS}, c.page_url, c.page_title, c.page_referrer, c.first_response_at,"
-        " c.agent_read_seq, c.first_response_due_at, c.sla_breached_at,"
+        " c.agent_read_seq, c.first_response_due_at, c.sla_breached_at, c.tags,"
         " q.name AS queue_name FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         " JOIN queues q ON q.id = c.queue_id"

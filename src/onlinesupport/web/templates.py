@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import Any
 
@@ -28,6 +29,7 @@ def environment() -> jinja2.Environment:
                              lstrip_blocks=True)
     env.filters["when"] = lambda ts: (ts or "")[:16].replace("T", " ")
     env.filters["highlight"] = highlight
+    env.filters["from_json"] = json.loads
     return env
 
 

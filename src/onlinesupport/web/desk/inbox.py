@@ -82,8 +82,8 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "items": await conversations_repo.inbox(db, view, agent["id"]),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
-        "rating": None, "participants": [], "colleagues": [], "script": None, "scripts": [],
-        "queues": [],
+        "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
+        "scripts": [], "queues": [],
         "tiers": TIERS,
         "setup": None if selected is not None else await first_run.checklist_for(request),
         # A fresh id per rendered form: submitting the same form twice adds one message.
@@ -126,6 +126,7 @@ def _from_events(events: list[Event]) -> dict[str, Any]:
     """What the conversation view shows from the event log: the page trail, the latest rating."""
     ratings = [e.data for e in events if e.type == "conversation.rated"]
     return {"trail": [e.data for e in events if e.type == "page.viewed"],
+            "routed": [e.data for e in events if e.type == "rule.fired"],
             "rating": ratings[-1] if ratings else None}
 
 

@@ -1,0 +1,199 @@
+"""Routing rules at work: kept compiled in memory, run inside the transaction that stores a
+customer's message, and every rule that fires recorded on the conversation.
+
+Hooked into `Conversations.received`, so every channel (chat, mail, the contact form, a
+logged call) is routed the same way, and the routing commits with the message or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from onlinesupport.clock import Clock, from_db, to_db
+from onlinesupport.conversations import Conversations
+from onlinesupport.routing.due import calendar
+from onlinesupport.routing.rules import (
+    TRIGGERS,
+    Facts,
+    InvalidRule,
+    Rule,
+    evaluate,
+    parse_actions,
+    parse_conditions,
+)
+from onlinesupport.store import Database
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import routing_rules as rules_repo
+from onlinesupport.store.events import Event
+from onlinesupport.store.messages import Message
+
+AUTO_REPLY_NAME = "Automatic reply"
+
+
+def compile_rule(row: dict[str, Any]) -> Rule:
+    return Rule(id=row["id"], name=row["name"], trigger=row["trigger"],
+                conditions=parse_conditions(row["conditions"]),
+                actions=parse_actions(row["actions"]), active=bool(row["active"]))
+
+
+def facts_for(conn: sqlite3.Connection, conversation_id: int, message: Message | None,
+              now: str) -> Facts:
+    """What the rules see of a conversation and the customer message that arrived."""
+    row = conn.execute(
+        "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, cu.tier, cu.tags AS ctags,"
+        " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
+        "  AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS sender,"
+        " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
+        "  WHERE t.conversation_id = c.id) AS mailbox,"
+        " (SELECT data FROM events e WHERE e.conversation_id = c.id AND e.type = 'form.submitted'"
+        "  ORDER BY e.id DESC LIMIT 1) AS form"
+        " FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?",
+        (conversation_id,)).fetchone()
+    form = json.loads(row["form"]) if row["form"] else {}
+
+    def open_now() -> bool:
+        queue = conn.execute("SELECT * FROM queues WHERE id = ?", (row["queue_id"],)).fetchone()
+        return calendar(queue).is_open(from_db(now))
+
+    return Facts(channel=row["channel"], mailbox=row["mailbox"] or "", sender=row["sender"] or "",
+                 tier=row["tier"], tags=tuple(json.loads(row["ctags"]) + json.loads(row["tags"])),
+                 subject=row["subject"], body=message.body if message else "",
+                 page=row["page_url"], question_type=form.get("question_type", ""),
+                 urgency=form.get("urgency", ""), open_now=open_now)
+
+
+class RoutingRules:
+    def __init__(self, db: Database, clock: Clock, conversations: Conversations) -> None:
+        self._db = db
+        self._clock = clock
+        self._conversations = conversations
+        self.rules: list[Rule] = []
+
+    async def load(self) -> None:
+        self.rules = [compile_rule(r) for r in await rules_repo.list_all(self._db)]
+
+    async def check(self, form: dict[str, str]) -> dict[str, Any]:
+        """The rule as written, checked (names of queues and agents must exist)."""
+        name = " ".join(form.get("name", "").split())[:100]
+        if not name:
+            raise InvalidRule("give the rule a name")
+        trigger = form.get("trigger", "new")
+        if trigger not in TRIGGERS:
+            raise InvalidRule("run it for new conversations, every customer message, or both")
+        values = {"name": name, "active": int(form.get("active") == "on"), "trigger": trigger,
+                  "conditions": form.get("conditions", "")[:5000].strip(),
+                  "actions": form.get("actions", "")[:5000].strip()}
+        parse_conditions(values["conditions"])
+        for action in parse_actions(values["actions"]):
+            if action.kind == "queue" and await self._db.fetch_one(
+                    "SELECT 1 FROM queues WHERE name = ? COLLATE NOCASE", (action.value,)) is None:
+                raise InvalidRule(f"there is no queue named {action.value!r}")
+            if action.kind == "assign" and await self._db.fetch_one(
+                    "SELECT 1 FROM agents WHERE email = ? AND active", (action.value,)) is None:
+                raise InvalidRule(f"there is no active agent with the address {action.value!r}")
+        return values
+
+    async def save(self, rule_id: int | None, form: dict[str, str]) -> int:
+        values = await self.check(form)
+        now = to_db(self._clock.now())
+
+        def write(conn: sqlite3.Connection) -> int:
+            if rule_id is None:
+                return rules_repo.insert(conn, values, now)
+            rules_repo.update(conn, rule_id, values, now)
+            return rule_id
+
+        saved = await self._db.write(write)
+        await self.load()
+        return saved
+
+    async def delete(self, rule_id: int) -> None:
+        await self._db.write(lambda conn: rules_repo.delete(conn, rule_id))
+        await self.load()
+
+    async def move(self, rule_id: int, step: int) -> None:
+        await self._db.write(lambda conn: rules_repo.move(conn, rule_id, step))
+        await self.load()
+
+    def received(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                 conversation_id: int, message: Message, new: bool) -> None:
+        """A `Conversations.received` hook: route by the rules that fire."""
+        if not self.rules:
+            return
+        fired = evaluate(self.rules, facts_for(conn, conversation_id, message, now),
+                         "new" if new else "message")
+        for rule in fired:
+            done = [self._apply(conn, now, events, conversation_id, action.kind, action.value, new)
+                    for action in rule.actions]
+            events.append(events_repo.append(
+                conn, conversation_id, "rule.fired", "system", None, now,
+                {"rule_id": rule.id, "name": rule.name, "actions": [d for d in done if d]}))
+
+    def _apply(self, conn: sqlite3.Connection, now: str, events: list[Event],
+               conversation_id: int, kind: str, value: str, new: bool) -> str:
+        """Carry out one action; returns what was done, in words (empty: nothing)."""
+        conversation = conversations_repo.lock(conn, conversation_id)
+        if kind == "queue":
+            queue = conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE",
+                                 (value,)).fetchone()
+            if queue is None or queue["id"] == conversation["queue_id"]:
+                return ""
+            conversations_repo.update(conn, conversation_id, now, queue_id=queue["id"])
+            if not conversation["first_response_at"]:
+                # Promised by the queue it is now in, counted from when it arrived.
+                due = calendar(queue).add(from_db(conversation["created_at"]),
+                                          queue["first_response_minutes"])
+                conversations_repo.update(conn, conversation_id, now,
+                                          first_response_due_at=to_db(due))
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.moved", "system", None, now,
+                {"queue_id": queue["id"], "queue_name": queue["name"],
+                 "previous_queue_id": conversation["queue_id"]}))
+            return f"queue {queue['name']}"
+        if kind == "priority":
+            conversations_repo.update(conn, conversation_id, now, priority=int(value))
+            return f"priority {value}"
+        if kind == "tag":
+            tags = json.loads(conversation["tags"])
+            if value not in tags:
+                conversations_repo.update(conn, conversation_id, now,
+                                          tags=json.dumps([*tags, value]))
+            return f"tag {value}"
+        if kind == "first_response":
+            if conversation["first_response_at"]:
+                return ""
+            queue = conn.execute("SELECT * FROM queues WHERE id = ?",
+                                 (conversation["queue_id"],)).fetchone()
+            due = calendar(queue).add(from_db(conversation["created_at"]), int(value))
+            conversations_repo.update(conn, conversation_id, now, first_response_due_at=to_db(due))
+            return f"first answer within {value} minutes"
+        if kind == "assign":
+            agent = conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
+                                 (value,)).fetchone()
+            if agent is None or agent["id"] == conversation["assignee_id"]:
+                return ""
+            conversations_repo.update(conn, conversation_id, now, assignee_id=agent["id"])
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.assigned", "system", None, now,
+                {"agent_id": agent["id"], "agent_name": agent["name"],
+                 "previous_agent_id": conversation["assignee_id"]}))
+            return f"assigned to {agent['name']}"
+        if kind == "reply":
+            if not new:
+                return ""  # once per conversation: never a conversation with a robot
+            text = value.replace("{ticket}", str(conversation_id))
+            self._conversations.auto_reply_in(conn, now, events, conversation_id, text,
+                                              AUTO_REPLY_NAME)
+            return "automatic reply"
+        if kind == "spam":
+            conversations_repo.update(conn, conversation_id, now, status="closed")
+            tags = json.loads(conversation["tags"])
+            conversations_repo.update(conn, conversation_id, now,
+                                      tags=json.dumps([*tags, "spam"] if "spam" not in tags else tags))
+            events.append(events_repo.append(conn, conversation_id, "conversation.closed",
+                                             "system", None, now, {"status": "closed"}))
+            return "closed as spam"
+        return "stop"
