@@ -125,42 +125,49 @@ class RoutingRules:
             return
         fired = evaluate(self.rules, facts_for(conn, conversation_id, message, now),
                          "new" if new else "message")
+        # Read once; each action keeps this copy up to date with what it changed.
+        conversation = dict(conversations_repo.lock(conn, conversation_id)) if fired else {}
         for rule in fired:
-            done = [self._apply(conn, now, events, conversation_id, action.kind, action.value, new)
+            done = [self._apply(conn, now, events, conversation, action.kind, action.value, new)
                     for action in rule.actions]
             events.append(events_repo.append(
                 conn, conversation_id, "rule.fired", "system", None, now,
                 {"rule_id": rule.id, "name": rule.name, "actions": [d for d in done if d]}))
 
     def _apply(self, conn: sqlite3.Connection, now: str, events: list[Event],
-               conversation_id: int, kind: str, value: str, new: bool) -> str:
+               conversation: dict[str, Any], kind: str, value: str, new: bool) -> str:
         """Carry out one action; returns what was done, in words (empty: nothing)."""
-        conversation = conversations_repo.lock(conn, conversation_id)
+        conversation_id = conversation["id"]
+
+        def change(**columns: Any) -> None:
+            conversations_repo.update(conn, conversation_id, now, **columns)
+            conversation.update(columns)
+
         if kind == "queue":
             queue = conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE",
                                  (value,)).fetchone()
             if queue is None or queue["id"] == conversation["queue_id"]:
                 return ""
-            conversations_repo.update(conn, conversation_id, now, queue_id=queue["id"])
+            previous = conversation["queue_id"]
+            change(queue_id=queue["id"])
             if not conversation["first_response_at"]:
                 # Promised by the queue it is now in, counted from when it arrived.
                 due = calendar(queue).add(from_db(conversation["created_at"]),
                                           queue["first_response_minutes"])
-                conversations_repo.update(conn, conversation_id, now,
-                                          first_response_due_at=to_db(due))
+                change(first_response_due_at=to_db(due))
             events.append(events_repo.append(
                 conn, conversation_id, "conversation.moved", "system", None, now,
                 {"queue_id": queue["id"], "queue_name": queue["name"],
-                 "previous_queue_id": conversation["queue_id"]}))
+                 "previous_queue_id": previous}))
             return f"queue {queue['name']}"
         if kind == "priority":
-            conversations_repo.update(conn, conversation_id, now, priority=int(value))
+            if conversation["priority"] != int(value):
+                change(priority=int(value))
             return f"priority {value}"
         if kind == "tag":
             tags = json.loads(conversation["tags"])
             if value not in tags:
-                conversations_repo.update(conn, conversation_id, now,
-                                          tags=json.dumps([*tags, value]))
+                change(tags=json.dumps([*tags, value]))
             return f"tag {value}"
         if kind == "first_response":
             if conversation["first_response_at"]:
@@ -168,18 +175,19 @@ class RoutingRules:
             queue = conn.execute("SELECT * FROM queues WHERE id = ?",
                                  (conversation["queue_id"],)).fetchone()
             due = calendar(queue).add(from_db(conversation["created_at"]), int(value))
-            conversations_repo.update(conn, conversation_id, now, first_response_due_at=to_db(due))
+            change(first_response_due_at=to_db(due))
             return f"first answer within {value} minutes"
         if kind == "assign":
             agent = conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
                                  (value,)).fetchone()
             if agent is None or agent["id"] == conversation["assignee_id"]:
                 return ""
-            conversations_repo.update(conn, conversation_id, now, assignee_id=agent["id"])
+            previous = conversation["assignee_id"]
+            change(assignee_id=agent["id"])
             events.append(events_repo.append(
                 conn, conversation_id, "conversation.assigned", "system", None, now,
                 {"agent_id": agent["id"], "agent_name": agent["name"],
-                 "previous_agent_id": conversation["assignee_id"]}))
+                 "previous_agent_id": previous}))
             return f"assigned to {agent['name']}"
         if kind == "reply":
             if not new:
@@ -189,10 +197,8 @@ class RoutingRules:
                                               AUTO_REPLY_NAME)
             return "automatic reply"
         if kind == "spam":
-            conversations_repo.update(conn, conversation_id, now, status="closed")
             tags = json.loads(conversation["tags"])
-            conversations_repo.update(conn, conversation_id, now,
-                                      tags=json.dumps([*tags, "spam"] if "spam" not in tags else tags))
+            change(status="closed", tags=json.dumps(tags if "spam" in tags else [*tags, "spam"]))
             events.append(events_repo.append(conn, conversation_id, "conversation.closed",
                                              "system", None, now, {"status": "closed"}))
             return "closed as spam"

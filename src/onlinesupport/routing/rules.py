@@ -86,6 +86,20 @@ class Facts:
     urgency: str = ""
     language: str = ""
     open_now: Callable[[], bool] = field(default=lambda: True)
+    _text: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def text_of(self, name: str) -> str:
+        """A field as conditions compare it (subject and body together for "text"), made once
+        per message however many rules look at it."""
+        if name not in self._text:
+            raw = f"{self.subject}\n{self.body}" if name == "text" else str(getattr(self, name))
+            self._text[name] = raw[:MAX_MATCHED_TEXT]
+            self._text[name + ".lower"] = self._text[name].lower()
+        return self._text[name]
+
+    def lower_of(self, name: str) -> str:
+        self.text_of(name)
+        return self._text[name + ".lower"]
 
 
 def parse_conditions(text: str) -> tuple[Condition, ...]:
@@ -149,14 +163,10 @@ def _holds(condition: Condition, facts: Facts) -> bool:
         return any(v in (t.lower() for t in facts.tags) for v in values)
     if name == "page":
         return any(fnmatch.fnmatchcase(facts.page.lower(), v) for v in values)
-    if name == "text":
-        text = f"{facts.subject}\n{facts.body}"
-    else:
-        text = str(getattr(facts, name))
     if op == "matches":
         assert condition.pattern is not None
-        return condition.pattern.search(text[:MAX_MATCHED_TEXT]) is not None
-    text = text.lower()
+        return condition.pattern.search(facts.text_of(name)) is not None
+    text = facts.lower_of(name)
     if op == "is":
         return text in values
     if op == "domain":
