@@ -27,6 +27,7 @@ from onlinesupport.hub import Hub
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.routing.due import set_first_response_due
 from onlinesupport.routing.engine import RoutingRules
+from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.selfservice.access import CustomerAccess
@@ -60,6 +61,7 @@ class Services:
     erasure: Erasure
     proactive: Proactive
     rules: RoutingRules
+    escalations: Escalations
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -103,6 +105,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        invitations=Invitations(accounts, db, clock, key),
                        knowledge=KnowledgeBase(db, clock, files, key),
                        erasure=Erasure(db, clock, files),
-                       proactive=Proactive(db, clock), rules=rules)
+                       proactive=Proactive(db, clock), rules=rules,
+                       escalations=Escalations(conversations))
     finally:
         await db.close()

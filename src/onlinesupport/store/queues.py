@@ -40,6 +40,10 @@ def insert(conn: sqlite3.Connection, name: str, now: str) -> int:
     return conn.execute("INSERT INTO queues (name, created_at) VALUES (?, ?)", (name, now)).lastrowid
 
 
+def set_internal(conn: sqlite3.Connection, queue_id: int, internal: bool) -> None:
+    conn.execute("UPDATE queues SET internal = ? WHERE id = ?", (int(internal), queue_id))
+
+
 def set_members(conn: sqlite3.Connection, queue_id: int, agent_ids: list[int]) -> None:
     conn.execute("DELETE FROM queue_members WHERE queue_id = ?", (queue_id,))
     conn.executemany("INSERT INTO queue_members (queue_id, agent_id) VALUES (?, ?)",

@@ -73,6 +73,7 @@ async def save_queue(request: web.Request) -> web.Response:
         queues_repo.update(conn, queue_id, first_response_minutes=first,
                            next_response_minutes=following, **values)
         queues_repo.set_members(conn, queue_id, agent_ids)
+        queues_repo.set_internal(conn, queue_id, form.get("internal") == "on")
 
     try:
         await services.db.write(save)

@@ -12,6 +12,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import problems as problems_repo
 from onlinesupport.web.auth import form_data, set_cookie
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -111,6 +112,7 @@ async def conversation_page(request: web.Request) -> web.Response:
                 if m.kind == "message"]
     return render(request, "public/my_conversation.html", {
         "conversation": conversation, "messages": messages,
+        "problems": await problems_repo.for_conversation(services.db, conversation["id"]),
         "csrf": services.customer_access.csrf(session),
         # A fresh id per rendered form: sending the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12)})

@@ -1,0 +1,55 @@
+"""Problem records: what back-end staff work on for a customer's conversation."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
+
+TYPES = ("question", "problem", "rma")
+STATUSES = ("new", "in progress", "waiting for parts", "solved")
+EDITABLE = ("type", "product", "serial_number", "rma_number", "summary", "status")
+_SELECT = ("SELECT p.*, q.name AS queue_name, c.subject, c.assignee_id, a.name AS owner_name,"
+           " g.name AS created_by_name FROM problems p JOIN queues q ON q.id = p.queue_id"
+           " JOIN conversations c ON c.id = p.conversation_id"
+           " LEFT JOIN agents a ON a.id = c.assignee_id LEFT JOIN agents g ON g.id = p.created_by")
+
+
+def insert(conn: sqlite3.Connection, conversation_id: int, queue_id: int,
+           values: dict[str, str], agent_id: int | None, now: str) -> int:
+    return conn.execute(
+        "INSERT INTO problems (conversation_id, queue_id, type, product, serial_number,"
+        " rma_number, summary, created_by, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, queue_id, values["type"], values["product"], values["serial_number"],
+         values["rma_number"], values["summary"], agent_id, now, now)).lastrowid
+
+
+def update(conn: sqlite3.Connection, problem_id: int, values: dict[str, str],
+           now: str) -> sqlite3.Row:
+    row = conn.execute(
+        f"UPDATE problems SET {', '.join(f'{k} = ?' for k in EDITABLE)}, updated_at = ?"
+        f" WHERE id = ? RETURNING *", (*[values[k] for k in EDITABLE], now, problem_id)).fetchone()
+    if row is None:
+        raise NotFound(f"problem {problem_id} does not exist")
+    return row
+
+
+async def get(db: Database, problem_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one(f"{_SELECT} WHERE p.id = ?", (problem_id,))
+    return dict(row) if row else None
+
+
+async def for_conversation(db: Database, conversation_id: int) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(f"{_SELECT} WHERE p.conversation_id = ? ORDER BY p.id",
+                              (conversation_id,))
+    return [dict(r) for r in rows]
+
+
+async def open_ones(db: Database) -> list[dict[str, Any]]:
+    """Every problem not solved, oldest first, with its queue."""
+    rows = await db.fetch_all(f"{_SELECT} WHERE p.status <> 'solved'"
+                              " ORDER BY q.name, p.created_at")
+    return [dict(r) for r in rows]
