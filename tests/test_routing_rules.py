@@ -224,3 +224,36 @@ async def test_the_conversation_shows_why_it_landed_where_it_did(shop, client_fa
     page = await (await agent.get(f"/conversations/{opened.conversation_id}")).text()
     assert "Routed by" in page and "Billing words: queue Billing, tag money" in page
     assert "Tags: money" in page
+
+
+async def test_automatic_assignment_respects_presence_and_capacity(shop) -> None:
+    server, clock = shop
+    services = server.services
+    cid = await services.accounts.create_agent("cid@shop.test", "Cid", "agent", PASSWORD)
+    bea = (await services.db.fetch_one("SELECT id FROM agents WHERE email = 'bea@shop.test'"))[0]
+    ada = (await services.db.fetch_one("SELECT id FROM agents WHERE email = 'ada@shop.test'"))[0]
+    await services.accounts.update_agent(bea, role="agent", active=True, capacity=1)
+    await services.db.write(lambda conn: queues_repo.set_members(conn, 1, [bea, cid]))
+    await services.rules.save(None, {"name": "Everyone gets someone", "active": "on",
+                                     "conditions": "channel is chat", "actions": "assign auto"})
+    services.presence.connected(bea)
+    services.presence.connected(cid)
+    services.presence.connected(ada)  # online, but not a member of the queue
+    services.presence.set_status(cid, "away")
+
+    async def new_chat() -> int | None:
+        clock.advance(seconds=1)
+        opened = await services.conversations.open(channel="chat", body="Hi")
+        return await scalar(services, "SELECT assignee_id FROM conversations WHERE id = ?",
+                            (opened.conversation_id,))
+
+    assert await new_chat() == bea
+    assert await new_chat() is None, "Bea is full (capacity 1), Cid is away, Ada not a member"
+    services.presence.set_status(cid, "online")
+    assert await new_chat() == cid
+    assert await new_chat() == cid, "Bea is still full"
+    await services.accounts.update_agent(bea, role="agent", active=True, capacity=5)
+    assert await new_chat() == bea, "the least loaded"
+    fired = await server.services.db.fetch_all(
+        "SELECT data FROM events WHERE type = 'rule.fired' ORDER BY id")
+    assert json.loads(fired[1]["data"])["actions"] == ["waits: nobody online with room"]

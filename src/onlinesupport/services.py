@@ -83,7 +83,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         hub = Hub()
         conversations = Conversations(db, hub, clock)
         conversations.opened.append(set_first_response_due)
-        rules = RoutingRules(db, clock, conversations)
+        presence = Presence()
+        rules = RoutingRules(db, clock, conversations, presence.online)
         await rules.load()
         conversations.received.append(rules.received)
         files = FileStore(config.data_dir / "attachments", key)
@@ -105,7 +106,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        invitations=Invitations(accounts, db, clock, key),
                        knowledge=KnowledgeBase(db, clock, files, key),
                        erasure=Erasure(db, clock, files),
-                       proactive=Proactive(db, clock), rules=rules,
+                       proactive=Proactive(db, clock), rules=rules, presence=presence,
                        escalations=Escalations(conversations))
     finally:
         await db.close()

@@ -7,8 +7,10 @@ logged call) is routed the same way, and the routing commits with the message or
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from onlinesupport.clock import Clock, from_db, to_db
@@ -65,11 +67,31 @@ def facts_for(conn: sqlite3.Connection, conversation_id: int, message: Message |
                  urgency=form.get("urgency", ""), open_now=open_now)
 
 
+def pick_agent(conn: sqlite3.Connection, queue_id: int, online: set[int],
+               last_assigned: dict[int, int]) -> sqlite3.Row | None:
+    """The online member of the queue (any agent, if it has no members) with free capacity
+    and the fewest open conversations; among equals the one who got one longest ago."""
+    candidates = conn.execute(
+        "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
+        "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load"
+        " FROM agents a WHERE a.active AND (a.id IN (SELECT agent_id FROM queue_members"
+        "  WHERE queue_id = :q) OR NOT EXISTS (SELECT 1 FROM queue_members WHERE queue_id = :q))",
+        {"q": queue_id}).fetchall()
+    free = [c for c in candidates if c["id"] in online and c["load"] < c["capacity"]]
+    if not free:
+        return None
+    return min(free, key=lambda c: (c["load"], last_assigned.get(c["id"], 0)))
+
+
 class RoutingRules:
-    def __init__(self, db: Database, clock: Clock, conversations: Conversations) -> None:
+    def __init__(self, db: Database, clock: Clock, conversations: Conversations,
+                 online: Callable[[], set[int]] = set) -> None:
         self._db = db
         self._clock = clock
         self._conversations = conversations
+        self._online = online
+        self._assignments = itertools.count(1)
+        self._last_assigned: dict[int, int] = {}
         self.rules: list[Rule] = []
 
     async def load(self) -> None:
@@ -91,7 +113,7 @@ class RoutingRules:
             if action.kind == "queue" and await self._db.fetch_one(
                     "SELECT 1 FROM queues WHERE name = ? COLLATE NOCASE", (action.value,)) is None:
                 raise InvalidRule(f"there is no queue named {action.value!r}")
-            if action.kind == "assign" and await self._db.fetch_one(
+            if action.kind == "assign" and action.value != "auto" and await self._db.fetch_one(
                     "SELECT 1 FROM agents WHERE email = ? AND active", (action.value,)) is None:
                 raise InvalidRule(f"there is no active agent with the address {action.value!r}")
         return values
@@ -178,10 +200,19 @@ class RoutingRules:
             change(first_response_due_at=to_db(due))
             return f"first answer within {value} minutes"
         if kind == "assign":
-            agent = conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
-                                 (value,)).fetchone()
+            if value == "auto":
+                if conversation["assignee_id"]:
+                    return ""
+                agent = pick_agent(conn, conversation["queue_id"], self._online(),
+                                   self._last_assigned)
+                if agent is None:
+                    return "waits: nobody online with room"
+            else:
+                agent = conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
+                                     (value,)).fetchone()
             if agent is None or agent["id"] == conversation["assignee_id"]:
                 return ""
+            self._last_assigned[agent["id"]] = next(self._assignments)
             previous = conversation["assignee_id"]
             change(assignee_id=agent["id"])
             events.append(events_repo.append(

@@ -9,7 +9,7 @@ conditions (all must hold) and its actions, each written one per line:
     question_type is Billing            hours outside
 
     queue Billing      priority 2      tag vip      first_response 30
-    assign amy@example.com      reply Thanks! We answer billing questions within 2 hours.
+    assign amy@example.com (or: assign auto)   reply Thanks! We answer billing questions soon.
     spam      stop
 
 Evaluation is pure and in memory (no database), so routing one conversation against hundreds

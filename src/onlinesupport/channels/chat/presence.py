@@ -35,5 +35,9 @@ class Presence:
             return "offline"
         return "away" if agent_id in self._away else "online"
 
+    def online(self) -> set[int]:
+        """The agents online now (connected and not away)."""
+        return {agent for agent in self._sockets if agent not in self._away}
+
     def anyone_online(self) -> bool:
         return any(agent not in self._away for agent in self._sockets)
