@@ -257,3 +257,26 @@ async def test_automatic_assignment_respects_presence_and_capacity(shop) -> None
     fired = await server.services.db.fetch_all(
         "SELECT data FROM events WHERE type = 'rule.fired' ORDER BY id")
     assert json.loads(fired[1]["data"])["actions"] == ["waits: nobody online with room"]
+
+
+async def test_the_inbox_sorts_by_the_answer_due_first(shop, client_factory) -> None:
+    server, clock = shop
+    services = server.services
+    await services.rules.save(None, {"name": "Urgent mail", "active": "on",
+                                     "conditions": "subject contains urgent",
+                                     "actions": "first_response 5\npriority 2"})
+    fast = await services.conversations.open(channel="email", subject="Urgent!", body="y")
+    clock.advance(minutes=1)
+    slow = await services.conversations.open(channel="email", subject="Question", body="x")
+    agent = client_factory(server.desk_url)
+    await agent.signin("bea@shop.test")
+    recent = await (await agent.get("/api/conversations?view=open")).json()
+    assert [c["id"] for c in recent["conversations"]] == [slow.conversation_id,
+                                                          fast.conversation_id]
+    due = await (await agent.get("/api/conversations?view=open&sort=due")).json()
+    assert [c["id"] for c in due["conversations"]] == [fast.conversation_id,
+                                                       slow.conversation_id]
+    assert due["conversations"][0]["answer_due_at"] < due["conversations"][1]["answer_due_at"]
+    page = await (await agent.get("/inbox?sort=due")).text()
+    assert "<strong>answer due first</strong>" in page and ">P2<" in page, "priority, not overdue"
+    assert (await agent.get("/api/conversations?sort=sideways")).status == 400

@@ -1,4 +1,4 @@
-"""First-answer targets: a warning before, a breach after, each recorded once, on the clock."""
+"""Answer targets (first and next): a warning before, a breach after, each recorded once."""
 
 from __future__ import annotations
 
@@ -42,3 +42,42 @@ async def test_a_warning_at_80_percent_then_a_breach_that_raises_priority(tmp_pa
         clock.advance(hours=5)
         assert await services.sla.check() == 0, "a breach is recorded once"
         assert await _types(services, answered.conversation_id) == [], "answered in time"
+
+
+async def test_the_next_answer_is_owed_when_the_customer_writes_again(tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with open_services(make_config(tmp_path / "data"), clock) as services:
+        agent = Actor.agent(await services.accounts.create_agent(
+            "amy@shop.test", "Amy", "agent", "correct horse battery"), "Amy")
+        opened = await services.conversations.open(channel="email", customer_name="Carla",
+                                                   body="Hello?")
+        cid, customer = opened.conversation_id, Actor.customer(opened.customer_id)
+        await services.conversations.post(cid, agent, "Hello Carla")
+
+        async def due() -> tuple:
+            row = await services.db.fetch_one(
+                "SELECT next_response_due_at, next_breached_at, priority FROM conversations"
+                " WHERE id = ?", (cid,))
+            return tuple(row)
+
+        assert (await due())[0] is None, "nothing owed after an answer"
+        clock.advance(minutes=10)
+        await services.conversations.post(cid, customer, "Thanks, one more question")
+        clock.advance(minutes=5)
+        await services.conversations.post(cid, customer, "Are you there?")
+        next_due = (await due())[0]
+        assert next_due == "2026-01-05T13:10:00.000Z", "240 minutes from the first unanswered"
+        clock.advance(minutes=200)
+        assert await services.sla.check() == 1
+        clock.advance(minutes=40)
+        assert await services.sla.check() == 1
+        events = [(e.type, e.data["target"]) for e in
+                  await events_repo.for_conversation(services.db, cid) if e.type.startswith("sla.")]
+        assert events == [("sla.warning", "next_response"), ("sla.breached", "next_response")]
+        _, breached_at, priority = await due()
+        assert breached_at is not None and priority == 1
+        await services.conversations.post(cid, agent, "Sorry for the wait")
+        assert (await due())[0] is None, "answered: nothing owed"
+        clock.advance(minutes=1)
+        await services.conversations.post(cid, customer, "Another thing")
+        assert (await due())[1] is None, "a new wait starts clean"

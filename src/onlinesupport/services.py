@@ -25,7 +25,7 @@ from onlinesupport.conversations import Conversations
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
 from onlinesupport.knowledge.service import KnowledgeBase
-from onlinesupport.routing.due import set_first_response_due
+from onlinesupport.routing.due import answered, set_first_response_due, set_next_response_due
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.sla import SlaWatch
@@ -87,6 +87,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         rules = RoutingRules(db, clock, conversations, presence.online)
         await rules.load()
         conversations.received.append(rules.received)
+        conversations.received.append(set_next_response_due)
+        conversations.outbound.append(answered)
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
         accounts = Accounts(db, clock, key)

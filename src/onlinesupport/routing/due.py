@@ -30,6 +30,27 @@ def set_first_response_due(conn: sqlite3.Connection, now: str, events: list[Even
     conversations_repo.update(conn, conversation_id, now, first_response_due_at=to_db(due))
 
 
+def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event],
+                          conversation_id: int, message: Any, new: bool) -> None:
+    """A `Conversations.received` hook: a customer writing again after an answer is owed the
+    next answer within the queue's next-response time (the earliest unanswered message counts)."""
+    row = conn.execute(
+        "SELECT c.first_response_at, c.next_response_due_at, q.* FROM conversations c"
+        " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?", (conversation_id,)).fetchone()
+    if new or not row["first_response_at"] or row["next_response_due_at"]:
+        return
+    due = calendar(row).add(from_db(now), row["next_response_minutes"])
+    conversations_repo.update(conn, conversation_id, now, next_response_due_at=to_db(due),
+                              next_waiting_since=now, next_warned_at=None, next_breached_at=None)
+
+
+def answered(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,
+             message: Any) -> None:
+    """A `Conversations.outbound` hook: an agent's answer settles the next answer owed."""
+    conversations_repo.update(conn, conversation_id, now, next_response_due_at=None,
+                              next_waiting_since=None)
+
+
 def within(minutes: int) -> str:
     """'within 2 hours' from a response target in minutes."""
     if minutes < 60:

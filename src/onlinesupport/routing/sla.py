@@ -1,4 +1,5 @@
-"""Watches first-answer targets: a warning when one is close, a breach when it has passed.
+"""Watches answer targets (the first answer, and the next one after a customer writes again):
+a warning when one is close, a breach when it has passed.
 
 Each is an event on the conversation, recorded once, so the desk shows it live and reports can
 count breaches. A breach also raises the conversation's priority (escalation), so it sorts up.
@@ -51,14 +52,15 @@ class SlaWatch:
                 mark = _mark(row, from_db(now))
                 if mark is None:
                     continue
-                changes = {mark: now}
-                if mark == "sla_breached_at" and row["priority"] < ESCALATED_PRIORITY:
+                breached = mark == "breached"
+                column = MARKS[row["target"]][breached]
+                changes = {column: now}
+                if breached and row["priority"] < ESCALATED_PRIORITY:
                     changes["priority"] = ESCALATED_PRIORITY
                 conversations_repo.update(conn, row["id"], now, **changes)
                 events.append(events_repo.append(
-                    conn, row["id"], "sla.breached" if mark == "sla_breached_at" else "sla.warning",
-                    "system", None, now,
-                    {"target": "first_response", "due_at": row["first_response_due_at"]}))
+                    conn, row["id"], "sla.breached" if breached else "sla.warning",
+                    "system", None, now, {"target": row["target"], "due_at": row["due_at"]}))
                 recorded += 1
             return recorded
 
@@ -68,11 +70,16 @@ class SlaWatch:
         return every(self._interval, self.check, "sla-watch")
 
 
+MARKS = {"first_response": ("sla_warned_at", "sla_breached_at"),
+         "next_response": ("next_warned_at", "next_breached_at")}
+"""The conversation columns of each target's (warning, breach) marks."""
+
+
 def _mark(row: sqlite3.Row, moment: datetime) -> str | None:
-    """Which mark a waiting conversation needs now: breached, warned, or none."""
-    due, created = from_db(row["first_response_due_at"]), from_db(row["created_at"])
+    """Which mark a waiting answer needs now: breached, warned, or none."""
+    due, since = from_db(row["due_at"]), from_db(row["since"])
     if moment >= due:
-        return "sla_breached_at"
-    if not row["sla_warned_at"] and moment >= created + (due - created) * WARN_AT:
-        return "sla_warned_at"
+        return "breached"
+    if not row["warned_at"] and moment >= since + (due - since) * WARN_AT:
+        return "warned"
     return None

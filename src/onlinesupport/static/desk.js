@@ -6,6 +6,7 @@
 const body = document.body;
 const csrf = body.dataset.csrf;
 const view = body.dataset.view || "open";
+const sort = body.dataset.sort || "recent";
 const conversationId = body.dataset.conversation ? Number(body.dataset.conversation) : null;
 let lastSeq = Number(body.dataset.lastSeq || 0);
 // Pages that show no events (search) start from wherever the server is now.
@@ -94,7 +95,8 @@ function renderInbox(data) {
       el("span", { class: "row1" },
         el("strong", { class: "who", text: c.customer_name || "Unknown customer" }),
         el("span", { class: "unread", hidden: "" }),
-        c.priority > 0 ? el("span", { class: "tag urgent", text: "overdue" }) : null,
+        c.overdue ? el("span", { class: "tag urgent", text: "overdue" })
+          : c.priority > 0 ? el("span", { class: "tag", text: `P${c.priority}` }) : null,
         el("span", { class: "channel", text: c.channel })),
       el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
       el("span", { class: "row3" },
@@ -118,7 +120,7 @@ function refreshInboxSoon() {
   clearTimeout(inboxTimer);
   inboxTimer = setTimeout(async () => {
     try {
-      renderInbox(await api(`/api/conversations?view=${encodeURIComponent(view)}`));
+      renderInbox(await api(`/api/conversations?view=${encodeURIComponent(view)}&sort=${sort}`));
     } catch (error) {
       console.warn("inbox refresh failed", error);
     }

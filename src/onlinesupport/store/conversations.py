@@ -22,6 +22,10 @@ _VIEW_FILTERS = {
 _LIST_COLUMNS = """
     c.id, c.channel, c.subject, c.status, c.priority, c.assignee_id, c.queue_id,
     c.created_at, c.last_message_at, c.last_seq, c.customer_id,
+    coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL
+             THEN c.first_response_due_at END) AS answer_due_at,
+    (c.sla_breached_at IS NOT NULL AND c.first_response_at IS NULL)
+     OR (c.next_breached_at IS NOT NULL AND c.next_response_due_at IS NOT NULL) AS overdue,
     cu.name AS customer_name, a.name AS assignee_name,
     (SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'message'
      ORDER BY m.seq DESC LIMIT 1) AS preview
@@ -64,7 +68,9 @@ def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite
 
 def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: Any) -> None:
     allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority",
-               "first_response_due_at", "sla_warned_at", "sla_breached_at", "tags"}
+               "first_response_due_at", "sla_warned_at", "sla_breached_at", "tags",
+               "next_response_due_at", "next_waiting_since", "next_warned_at",
+               "next_breached_at"}
     unknown = set(columns) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
@@ -73,20 +79,28 @@ def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: 
                  (*columns.values(), now, conversation_id))
 
 
-_WAITING = ("SELECT id, created_at, first_response_due_at, sla_warned_at, priority FROM conversations"
-            " WHERE first_response_at IS NULL AND sla_breached_at IS NULL"
-            " AND first_response_due_at IS NOT NULL AND status IN ('open', 'pending')"
-            " AND first_response_due_at <= ?")
+# One row per answer a customer waits for: the first (since the conversation arrived) or the
+# next (since they wrote again after an answer), with the columns of its marks.
+_WAITING = (
+    "SELECT id, priority, 'first_response' AS target, created_at AS since,"
+    " first_response_due_at AS due_at, sla_warned_at AS warned_at FROM conversations"
+    " WHERE first_response_at IS NULL AND sla_breached_at IS NULL"
+    " AND first_response_due_at IS NOT NULL AND status IN ('open', 'pending')"
+    " AND first_response_due_at <= :before"
+    " UNION ALL SELECT id, priority, 'next_response', next_waiting_since, next_response_due_at,"
+    " next_warned_at FROM conversations WHERE next_response_due_at IS NOT NULL"
+    " AND next_breached_at IS NULL AND status IN ('open', 'pending')"
+    " AND next_response_due_at <= :before")
 
 
 def waiting_for_answer(conn: sqlite3.Connection, due_before: str) -> list[sqlite3.Row]:
-    """Open conversations without a first answer, due before `due_before`, not yet breached."""
-    return conn.execute(_WAITING, (due_before,)).fetchall()
+    """Answers customers wait for (first or next), due before `due_before`, not yet breached."""
+    return conn.execute(_WAITING, {"before": due_before}).fetchall()
 
 
 async def waiting_for_answer_now(db: Database, due_before: str) -> list[sqlite3.Row]:
     """The same, read outside the writer (to see whether anything needs writing at all)."""
-    return await db.fetch_all(_WAITING, (due_before,))
+    return await db.fetch_all(_WAITING, {"before": due_before})
 
 
 def mark_read(conn: sqlite3.Connection, conversation_id: int, seq: int) -> int | None:
@@ -118,6 +132,7 @@ async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(
         f"SELECT {_LIST_COLUMNS}, c.page_url, c.page_title, c.page_referrer, c.first_response_at,"
         " c.agent_read_seq, c.first_response_due_at, c.sla_breached_at, c.tags,"
+        " c.next_response_due_at, c.next_breached_at,"
         " q.name AS queue_name FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         " JOIN queues q ON q.id = c.queue_id"
@@ -125,14 +140,23 @@ async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-async def inbox(db: Database, view: str, agent_id: int, limit: int = 200) -> list[dict[str, Any]]:
-    """Conversations of one inbox view, most recent activity first."""
+SORTS = {"recent": "c.last_message_at DESC, c.id DESC",
+         # The answer owed soonest first; conversations owing none after them, newest first.
+         "due": "coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
+                " THEN c.first_response_due_at END) IS NULL, coalesce(c.next_response_due_at,"
+                " CASE WHEN c.first_response_at IS NULL THEN c.first_response_due_at END),"
+                " c.last_message_at DESC"}
+
+
+async def inbox(db: Database, view: str, agent_id: int, limit: int = 200,
+                sort: str = "recent") -> list[dict[str, Any]]:
+    """Conversations of one inbox view, most recent activity (or soonest due answer) first."""
     where = _VIEW_FILTERS[view]
     rows = await db.fetch_all(
         f"SELECT {_LIST_COLUMNS} FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         f" LEFT JOIN agents a ON a.id = c.assignee_id WHERE {where}"
-        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT :limit",
+        f" ORDER BY {SORTS[sort]} LIMIT :limit",
         {"agent_id": agent_id, "limit": limit})
     return [dict(r) for r in rows]
 

@@ -46,6 +46,13 @@ def inbox_view(request: web.Request) -> str:
     return view
 
 
+def inbox_sort(request: web.Request) -> str:
+    sort = request.query.get("sort", "recent")
+    if sort not in conversations_repo.SORTS:
+        raise web.HTTPBadRequest(text=f"sort must be one of {', '.join(conversations_repo.SORTS)}")
+    return sort
+
+
 def conversation_id(request: web.Request) -> int:
     return int_param(request.match_info["id"], "conversation id", minimum=1)
 
@@ -77,10 +84,10 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
     db, agent = services.db, request[AGENT]
     # Read the event position first: anything committed after it reaches the page over the socket.
     since = await events_repo.latest_id(db)
-    view = inbox_view(request)
+    view, sort = inbox_view(request), inbox_sort(request)
     context: dict[str, Any] = {
-        "agent": agent, "view": view, "views": VIEW_LABELS, "since": since,
-        "items": await conversations_repo.inbox(db, view, agent["id"]),
+        "agent": agent, "view": view, "views": VIEW_LABELS, "since": since, "sort": sort,
+        "items": await conversations_repo.inbox(db, view, agent["id"], sort=sort),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
         "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
