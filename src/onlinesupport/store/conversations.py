@@ -27,6 +27,7 @@ _LIST_COLUMNS = """
     (c.sla_breached_at IS NOT NULL AND c.first_response_at IS NULL)
      OR (c.next_breached_at IS NOT NULL AND c.next_response_due_at IS NOT NULL) AS overdue,
     cu.name AS customer_name, a.name AS assignee_name,
+    (SELECT name FROM queues WHERE id = c.queue_id) AS queue,
     (SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'message'
      ORDER BY m.seq DESC LIMIT 1) AS preview
 """

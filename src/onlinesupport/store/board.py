@@ -1,0 +1,59 @@
+"""The manager's live board: per queue, what waits, for how long, and who is there to answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onlinesupport.store.database import Database
+
+_QUEUE_FIGURES = """
+SELECT q.id, q.name, q.internal,
+  sum(c.id IS NOT NULL AND c.first_response_at IS NULL) AS waiting,
+  min(CASE WHEN c.first_response_at IS NULL THEN c.created_at END) AS oldest_waiting,
+  sum(c.id IS NOT NULL AND c.first_response_at IS NULL AND c.sla_warned_at IS NOT NULL
+      AND c.sla_breached_at IS NULL) + sum(c.next_warned_at IS NOT NULL
+      AND c.next_breached_at IS NULL AND c.next_response_due_at IS NOT NULL) AS at_risk,
+  sum(c.id IS NOT NULL AND c.first_response_at IS NULL AND c.sla_breached_at IS NOT NULL)
+    + sum(c.next_breached_at IS NOT NULL AND c.next_response_due_at IS NOT NULL) AS breached,
+  count(c.id) AS open
+FROM queues q LEFT JOIN conversations c ON c.queue_id = q.id AND c.status IN ('open', 'pending')
+GROUP BY q.id ORDER BY q.name
+"""
+
+
+async def queues(db: Database, today_start: str) -> list[dict[str, Any]]:
+    """Each queue's open work, and its average first response for conversations since
+    `today_start`, in minutes."""
+    figures = [dict(r) for r in await db.fetch_all(_QUEUE_FIGURES)]
+    averages = {r["queue_id"]: r["minutes"] for r in await db.fetch_all(
+        "SELECT queue_id, avg((julianday(first_response_at) - julianday(created_at)) * 1440)"
+        " AS minutes FROM conversations WHERE first_response_at IS NOT NULL AND created_at >= ?"
+        " GROUP BY queue_id", (today_start,))}
+    for queue in figures:
+        queue["first_response_minutes_today"] = averages.get(queue["id"])
+        for key in ("waiting", "at_risk", "breached"):
+            queue[key] = queue[key] or 0
+    return figures
+
+
+async def open_conversations(db: Database, per_queue: int = 50) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(
+        "SELECT * FROM (SELECT c.id, c.queue_id, c.subject, c.channel, c.priority,"
+        " c.created_at, cu.name AS customer_name, a.name AS assignee_name,"
+        " coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
+        "  THEN c.first_response_due_at END) AS answer_due_at,"
+        " row_number() OVER (PARTITION BY c.queue_id ORDER BY c.created_at) AS n"
+        " FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
+        " LEFT JOIN agents a ON a.id = c.assignee_id WHERE c.status IN ('open', 'pending'))"
+        " WHERE n <= ? ORDER BY answer_due_at IS NULL, answer_due_at, created_at", (per_queue,))
+    return [dict(r) for r in rows]
+
+
+async def agent_loads(db: Database) -> list[dict[str, Any]]:
+    """Active agents with their open conversations and the queues they are members of."""
+    rows = await db.fetch_all(
+        "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
+        "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load,"
+        " (SELECT json_group_array(queue_id) FROM queue_members m WHERE m.agent_id = a.id)"
+        "  AS queues FROM agents a WHERE a.active ORDER BY a.name")
+    return [dict(r) for r in rows]

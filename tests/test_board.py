@@ -1,0 +1,81 @@
+"""The managers' live board: figures per queue, and moving work between queues by dragging
+(or with the keyboard), pushed live to the board and to the assigned agent's inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from conftest import PASSWORD, Desk, Personas, Server
+from onlinesupport.clock import to_db
+from onlinesupport.conversations import Actor
+from onlinesupport.store import queues as queues_repo
+
+
+async def _sign_in(page: Any, server: Server, email: str) -> None:
+    await page.goto(server.desk_url + "/signin")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def _billing(server: Server) -> int:
+    now = to_db(server.services.clock.now())
+    return await server.services.db.write(lambda conn: queues_repo.insert(conn, "Billing", now))
+
+
+async def test_the_board_shows_each_queue_and_is_for_managers(
+        server: Server, personas: Personas, client_factory) -> None:
+    billing = await _billing(server)
+    conversations = server.services.conversations
+    await conversations.open(channel="email", customer_name="Carla", subject="Late parcel",
+                             body="Where is it?")
+    answered = await conversations.open(channel="chat", customer_name="Dan", body="Hi")
+    await conversations.post(answered.conversation_id, Actor.agent(personas.agent, "Amy"), "Hi!")
+    manager: Desk = client_factory(server.desk_url)
+    await manager.signin("max@example.com")
+    page = await (await manager.get("/board")).text()
+    general = page.split('aria-labelledby="lane-1"')[1].split("</section>")[0]
+    assert '<span data-figure="waiting">1</span> waiting' in general
+    assert "first answer today 0 min" in general and "Late parcel" in general
+    assert f'data-queue="{billing}"' in page
+    agent: Desk = client_factory(server.desk_url)
+    await agent.signin("amy@example.com")
+    assert (await agent.get("/board")).status == 403
+
+
+@pytest.mark.browser
+async def test_a_manager_drags_a_conversation_and_the_agents_inbox_follows(
+        server: Server, personas: Personas, new_page: Any) -> None:
+    billing = await _billing(server)
+    conversations = server.services.conversations
+    opened = await conversations.open(channel="email", customer_name="Carla",
+                                      subject="Double charge", body="Charged twice")
+    await conversations.assign(opened.conversation_id, personas.agent,
+                               Actor.agent(personas.agent, "Amy"))
+    other = await conversations.open(channel="email", customer_name="Dan", subject="Refund",
+                                     body="Refund please")
+    amy, max_ = await new_page(), await new_page()
+    await _sign_in(amy, server, "amy@example.com")
+    await expect(amy.locator("#live")).to_have_text("● Live")
+    row = amy.locator(f'[data-conversation-id="{opened.conversation_id}"]')
+    await expect(row.locator(".queue")).to_have_text("General")
+
+    await _sign_in(max_, server, "max@example.com")
+    await max_.goto(server.desk_url + "/board")
+    card = max_.locator(f'[data-conversation="{opened.conversation_id}"]')
+    lane = max_.locator(f'.lane[data-queue="{billing}"]')
+    await card.drag_to(lane)
+    await expect(lane.locator(f'[data-conversation="{opened.conversation_id}"]')).to_be_visible()
+    await expect(row.locator(".queue")).to_have_text("Billing")  # live, no reload
+
+    # The keyboard way: the card's own Move form.
+    other_card = max_.locator(f'[data-conversation="{other.conversation_id}"]')
+    await other_card.get_by_label(f"Move #{other.conversation_id} to").select_option(str(billing))
+    await other_card.get_by_role("button", name="Move").press("Enter")
+    await expect(lane.locator(f'[data-conversation="{other.conversation_id}"]')).to_be_visible()
+    moved = await server.services.db.fetch_all(
+        "SELECT conversation_id FROM events WHERE type = 'conversation.moved' ORDER BY id")
+    assert [r[0] for r in moved] == [opened.conversation_id, other.conversation_id]
