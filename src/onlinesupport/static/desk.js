@@ -100,7 +100,7 @@ function renderInbox(data) {
         el("span", { class: "channel", text: c.channel })),
       el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
       el("span", { class: "row3" },
-        el("span", { class: "assignee", text: `${c.assignee_name || "Unassigned"} · ` },
+        el("span", {}, el("span", { class: "assignee", text: c.assignee_name || "Unassigned" }), " · ",
           el("span", { class: "queue", text: c.queue })),
         el("time", { datetime: c.last_message_at, text: formatTime(c.last_message_at) })));
     const item = el("li", {}, link);
