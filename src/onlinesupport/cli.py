@@ -136,23 +136,14 @@ def _restore(config: Config, file: Path) -> None:
         print(f"the database it replaced was saved as {safety}")
 
 
-def desk_url(config: Config) -> str:
-    """How people on the LAN reach the desk listener of this machine."""
-    host = config.desk_host
-    if host in ("0.0.0.0", "::", ""):
-        host = socket.gethostname()
-    scheme = "https" if config.desk_tls_cert or config.desk_tls_self_signed else "http"
-    return f"{scheme}://{host}:{config.desk_port}"
-
-
 def _setup_link(config: Config, open_browser: bool) -> None:
     # Read-only: the server may be starting (and migrating) at the same moment.
     if agents_repo.admin_exists_in(config.database_path):
-        link = f"{desk_url(config)}/signin"
+        link = f"{config.desk_url()}/signin"
         print(f"An admin account exists already: sign in at {link}")
     else:
         datadir.prepare(config.data_dir)
-        link = f"{desk_url(config)}/setup?token={SetupToken(config.data_dir).issue()}"
+        link = f"{config.desk_url()}/setup?token={SetupToken(config.data_dir).issue()}"
         print(f"Create the first admin account at {link}")
     if open_browser:
         webbrowser.open(link.replace(f"//{socket.gethostname()}:", "//localhost:", 1))

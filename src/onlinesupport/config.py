@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -214,6 +215,14 @@ class Config:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "onlinesupport.db"
+
+    def desk_url(self) -> str:
+        """How people on the LAN reach the desk listener of this machine."""
+        host = self.desk_host
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
+        scheme = "https" if self.desk_tls_cert or self.desk_tls_self_signed else "http"
+        return f"{scheme}://{host}:{self.desk_port}"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,16 @@ def calendar(queue: sqlite3.Row | dict[str, Any]) -> BusinessHours:
         return BusinessHours()
 
 
+def chat_calendar(queue: sqlite3.Row | dict[str, Any]) -> BusinessHours:
+    """When the queue offers chat: its chat hours if set (chat may close before mail does)."""
+    if not queue["chat_hours"].strip():
+        return calendar(queue)
+    try:
+        return BusinessHours.parse(queue["timezone"], queue["chat_hours"], queue["holidays"])
+    except InvalidHours:
+        return calendar(queue)
+
+
 def set_first_response_due(conn: sqlite3.Connection, now: str, events: list[Event],
                            conversation_id: int) -> None:
     """A `Conversations.opened` hook: stamp the first-response due time on a new conversation."""

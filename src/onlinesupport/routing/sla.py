@@ -2,13 +2,17 @@
 a warning when one is close, a breach when it has passed.
 
 Each is an event on the conversation, recorded once, so the desk shows it live and reports can
-count breaches. A breach also raises the conversation's priority (escalation), so it sorts up.
-The watch runs on the instance's clock, every `interval` seconds.
+count breaches. Escalation: the queue's managers are alerted (named in the event, so their
+desks notify them, and by mail); a breach raises the conversation's priority, so it sorts up,
+and moves it to the queue's breach queue when one is set. The watch runs on the instance's
+clock, every `interval` seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
@@ -17,22 +21,30 @@ from onlinesupport.conversations import Conversations
 from onlinesupport.periodic import every
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import Database
 from onlinesupport.store.events import Event
 
+log = logging.getLogger(__name__)
 WARN_AT = 0.8
 """Warn when this share of the time between arrival and due time has gone."""
 ESCALATED_PRIORITY = 1
 LOOKAHEAD = timedelta(days=7)
 
 
+Alert = Callable[[str, str, str], Awaitable[None]]
+"""Send a mail: (to, subject, body)."""
+
+
 class SlaWatch:
     def __init__(self, db: Database, conversations: Conversations, clock: Clock,
-                 interval: float = 30.0) -> None:
+                 interval: float = 30.0, alert: Alert | None = None, desk_url: str = "") -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock
         self._interval = interval
+        self._alert = alert
+        self._desk_url = desk_url
 
     async def check(self) -> int:
         """Record the warnings and breaches that are due now; returns how many were recorded.
@@ -46,6 +58,8 @@ class SlaWatch:
         if not any(_mark(row, moment) for row in waiting):
             return 0
 
+        mails: list[tuple[str, str, str]] = []
+
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
             recorded = 0
             for row in conversations_repo.waiting_for_answer(conn, cutoff):
@@ -58,13 +72,52 @@ class SlaWatch:
                 if breached and row["priority"] < ESCALATED_PRIORITY:
                     changes["priority"] = ESCALATED_PRIORITY
                 conversations_repo.update(conn, row["id"], now, **changes)
+                managers = queues_repo.managers_of(conn, row["queue_id"])
                 events.append(events_repo.append(
                     conn, row["id"], "sla.breached" if breached else "sla.warning",
-                    "system", None, now, {"target": row["target"], "due_at": row["due_at"]}))
+                    "system", None, now, {"target": row["target"], "due_at": row["due_at"],
+                                          "notify": [m["id"] for m in managers]}))
+                if breached:
+                    self._move_late(conn, now, events, row)
+                mails.extend(self._alert_mail(m, row, breached) for m in managers)
                 recorded += 1
             return recorded
 
-        return await self._conversations.run(command)
+        recorded = await self._conversations.run(command)
+        for to, subject, body in mails:
+            await self._send(to, subject, body)
+        return recorded
+
+    def _move_late(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                   row: sqlite3.Row) -> None:
+        target = conn.execute("SELECT b.id, b.name FROM queues q JOIN queues b"
+                              " ON b.id = q.breach_queue_id WHERE q.id = ?",
+                              (row["queue_id"],)).fetchone()
+        if target is None:
+            return
+        conversations_repo.update(conn, row["id"], now, queue_id=target["id"])
+        events.append(events_repo.append(
+            conn, row["id"], "conversation.moved", "system", None, now,
+            {"queue_id": target["id"], "queue_name": target["name"],
+             "previous_queue_id": row["queue_id"], "reason": "late"}))
+
+    def _alert_mail(self, manager: sqlite3.Row, row: sqlite3.Row,
+                    breached: bool) -> tuple[str, str, str]:
+        what = "first answer" if row["target"] == "first_response" else "next answer"
+        state = "is late" if breached else "is due soon"
+        subject = f"#{row['id']}: the {what} {state}"
+        body = (f"Hello {manager['name']},\n\nthe {what} to conversation #{row['id']} "
+                f"({row['subject'] or 'no subject'}) {state}: it was due {row['due_at'][:16]} UTC."
+                f"\n\n{self._desk_url}/conversations/{row['id']}\n")
+        return manager["email"], subject, body
+
+    async def _send(self, to: str, subject: str, body: str) -> None:
+        if self._alert is None:
+            return
+        try:
+            await self._alert(to, subject, body)
+        except Exception as exc:  # noqa: BLE001 - the desk shows the alert anyway; mail is extra
+            log.warning("alert to %s not mailed: %s", to, exc)
 
     def running(self) -> AbstractAsyncContextManager[None]:
         return every(self._interval, self.check, "sla-watch")

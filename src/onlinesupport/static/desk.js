@@ -398,6 +398,18 @@ function alertNewChat(event) {
   }
 }
 
+// A manager of the conversation's queue hears of answers about to be late, and late ones.
+function alertLate(event) {
+  const me = Number(body.dataset.agent);
+  if (!(event.data.notify || []).includes(me)) return;
+  const text = `#${event.conversation_id}: the ${event.data.target === "next_response" ? "next" : "first"} answer ` +
+    (event.type === "sla.breached" ? "is late" : "is due soon");
+  if (live) live.title = text;
+  const note = document.getElementById("late-alert");
+  if (note) { note.textContent = text; note.hidden = false; }
+  if ("Notification" in window && Notification.permission === "granted") new Notification(text);
+}
+
 // ---- websocket --------------------------------------------------------------------------
 
 function setLive(up) {
@@ -432,6 +444,7 @@ function connect() {
     lastEventId = event.id;
     refreshInboxSoon();
     if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
+    if (event.type === "sla.warning" || event.type === "sla.breached") alertLate(event);
     if (event.conversation_id !== conversationId) return;
     if (event.type === "script.advanced") {
       const progress = document.getElementById("script-progress");

@@ -83,12 +83,13 @@ def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: 
 # One row per answer a customer waits for: the first (since the conversation arrived) or the
 # next (since they wrote again after an answer), with the columns of its marks.
 _WAITING = (
-    "SELECT id, priority, 'first_response' AS target, created_at AS since,"
+    "SELECT id, priority, queue_id, subject, 'first_response' AS target, created_at AS since,"
     " first_response_due_at AS due_at, sla_warned_at AS warned_at FROM conversations"
     " WHERE first_response_at IS NULL AND sla_breached_at IS NULL"
     " AND first_response_due_at IS NOT NULL AND status IN ('open', 'pending')"
     " AND first_response_due_at <= :before"
-    " UNION ALL SELECT id, priority, 'next_response', next_waiting_since, next_response_due_at,"
+    " UNION ALL SELECT id, priority, queue_id, subject, 'next_response', next_waiting_since,"
+    " next_response_due_at,"
     " next_warned_at FROM conversations WHERE next_response_due_at IS NOT NULL"
     " AND next_breached_at IS NULL AND status IN ('open', 'pending')"
     " AND next_response_due_at <= :before")

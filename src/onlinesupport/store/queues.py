@@ -44,15 +44,39 @@ def set_internal(conn: sqlite3.Connection, queue_id: int, internal: bool) -> Non
     conn.execute("UPDATE queues SET internal = ? WHERE id = ?", (int(internal), queue_id))
 
 
-def set_members(conn: sqlite3.Connection, queue_id: int, agent_ids: list[int]) -> None:
+def set_members(conn: sqlite3.Connection, queue_id: int, agent_ids: list[int],
+                managers: list[int] = ()) -> None:  # type: ignore[assignment]
+    """The queue's members; `managers` among them (a manager not listed as member joins)."""
     conn.execute("DELETE FROM queue_members WHERE queue_id = ?", (queue_id,))
-    conn.executemany("INSERT INTO queue_members (queue_id, agent_id) VALUES (?, ?)",
-                     [(queue_id, agent_id) for agent_id in agent_ids])
+    everyone = sorted(set(agent_ids) | set(managers))
+    conn.executemany("INSERT INTO queue_members (queue_id, agent_id, manager) VALUES (?, ?, ?)",
+                     [(queue_id, agent_id, int(agent_id in managers)) for agent_id in everyone])
+
+
+def set_escalation(conn: sqlite3.Connection, queue_id: int, breach_queue_id: int | None,
+                   chat_hours: str) -> None:
+    conn.execute("UPDATE queues SET breach_queue_id = ?, chat_hours = ? WHERE id = ?",
+                 (breach_queue_id, chat_hours, queue_id))
+
+
+def managers_of(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:
+    """The active managers of a queue: id, name, email."""
+    return conn.execute(
+        "SELECT a.id, a.name, a.email FROM queue_members m JOIN agents a ON a.id = m.agent_id"
+        " WHERE m.queue_id = ? AND m.manager AND a.active ORDER BY a.name", (queue_id,)).fetchall()
 
 
 async def members(db: Database) -> dict[int, set[int]]:
     """Queue id → the ids of its member agents."""
     found: dict[int, set[int]] = {}
     for row in await db.fetch_all("SELECT queue_id, agent_id FROM queue_members"):
+        found.setdefault(row[0], set()).add(row[1])
+    return found
+
+
+async def managers(db: Database) -> dict[int, set[int]]:
+    """Queue id → the ids of its managers."""
+    found: dict[int, set[int]] = {}
+    for row in await db.fetch_all("SELECT queue_id, agent_id FROM queue_members WHERE manager"):
         found.setdefault(row[0], set()).add(row[1])
     return found

@@ -54,7 +54,7 @@ from onlinesupport.conversations.service import DEFAULT_QUEUE
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.store import Database
-from onlinesupport.routing.due import calendar
+from onlinesupport.routing.due import chat_calendar
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
@@ -175,7 +175,7 @@ class VisitorSession:
         self._last_seq = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         # Outside the chat queue's business hours the widget offers the leave-a-message form.
         queue = await queues_repo.get(self._ctx.db, DEFAULT_QUEUE)
-        open_now = queue is None or calendar(queue).is_open(self._ctx.clock.now())
+        open_now = queue is None or chat_calendar(queue).is_open(self._ctx.clock.now())
         customer = self.customer_id and await customers_repo.get(self._ctx.db, self.customer_id)
         await self._send({"type": "welcome", "token": token,
                           "conversation_id": self.conversation_id,

@@ -30,8 +30,10 @@ async def _page(request: web.Request, *, error: str = "", notice: str = "",
             queue.update(edited)  # show what the admin typed, with the error
         queue["open_now"] = calendar(queue).is_open(now)
     members = await queues_repo.members(services.db)
+    managers = await queues_repo.managers(services.db)
     for queue in queues:
         queue["members"] = members.get(queue["id"], set())
+        queue["managers"] = managers.get(queue["id"], set())
     return render(request, "admin/queues.html", {
         "agent": request[AGENT], "queues": queues, "error": error, "notice": notice,
         "agents": [a for a in await agents_repo.list_all(services.db) if a["active"]],
@@ -66,14 +68,27 @@ async def save_queue(request: web.Request) -> web.Response:
     except InvalidHours as exc:
         return await _page(request, error=str(exc), edited={"id": queue_id, **values}, status=400)
     # Checkbox lists repeat their name: read all of them (request.post() is cached).
-    chosen = (await request.post()).getall("member", [])
-    agent_ids = sorted({int(v) for v in chosen if isinstance(v, str) and v.isdigit()})
+    posted = await request.post()
+
+    def ids(name: str) -> list[int]:
+        return sorted({int(v) for v in posted.getall(name, []) if isinstance(v, str) and v.isdigit()})
+
+    agent_ids, manager_ids = ids("member"), ids("manager")
+    chat_hours = form.get("chat_hours", "")[:2000]
+    try:
+        BusinessHours.parse(values["timezone"], chat_hours, values["holidays"])
+    except InvalidHours as exc:
+        return await _page(request, error=f"Chat hours: {exc}",
+                           edited={"id": queue_id, **values}, status=400)
+    target = form.get("breach_queue_id", "")
+    breach_queue = int(target) if target.isdigit() and int(target) != queue_id else None
 
     def save(conn) -> None:
         queues_repo.update(conn, queue_id, first_response_minutes=first,
                            next_response_minutes=following, **values)
-        queues_repo.set_members(conn, queue_id, agent_ids)
+        queues_repo.set_members(conn, queue_id, agent_ids, manager_ids)
         queues_repo.set_internal(conn, queue_id, form.get("internal") == "on")
+        queues_repo.set_escalation(conn, queue_id, breach_queue, chat_hours)
 
     try:
         await services.db.write(save)
