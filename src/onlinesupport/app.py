@@ -128,6 +128,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     services = await stack.enter_async_context(open_services(config, clock))
     await stack.enter_async_context(services.email.running())
     await stack.enter_async_context(services.sla.running())
+    await stack.enter_async_context(services.offers.running())
     await stack.enter_async_context(services.backups.running())
     if await agents_repo.admin_exists(services.db):
         services.setup.spend()

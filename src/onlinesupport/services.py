@@ -28,6 +28,7 @@ from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.routing.due import answered, set_first_response_due, set_next_response_due
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
+from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.selfservice.access import CustomerAccess
@@ -62,6 +63,7 @@ class Services:
     proactive: Proactive
     rules: RoutingRules
     escalations: Escalations
+    offers: ChatOffers
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -110,6 +112,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        knowledge=KnowledgeBase(db, clock, files, key),
                        erasure=Erasure(db, clock, files),
                        proactive=Proactive(db, clock), rules=rules, presence=presence,
-                       escalations=Escalations(conversations))
+                       escalations=Escalations(conversations),
+                       offers=ChatOffers(db, conversations, clock, presence))
     finally:
         await db.close()

@@ -67,20 +67,28 @@ def facts_for(conn: sqlite3.Connection, conversation_id: int, message: Message |
                  urgency=form.get("urgency", ""), open_now=open_now)
 
 
-def pick_agent(conn: sqlite3.Connection, queue_id: int, online: set[int],
-               last_assigned: dict[int, int]) -> sqlite3.Row | None:
-    """The online member of the queue (any agent, if it has no members) with free capacity
-    and the fewest open conversations; among equals the one who got one longest ago."""
-    candidates = conn.execute(
-        "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
-        "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load"
-        " FROM agents a WHERE a.active AND (a.id IN (SELECT agent_id FROM queue_members"
-        "  WHERE queue_id = :q) OR NOT EXISTS (SELECT 1 FROM queue_members WHERE queue_id = :q))",
-        {"q": queue_id}).fetchall()
-    free = [c for c in candidates if c["id"] in online and c["load"] < c["capacity"]]
+CANDIDATES = (
+    "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
+    "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load"
+    " FROM agents a WHERE a.active AND (a.id IN (SELECT agent_id FROM queue_members"
+    "  WHERE queue_id = :q) OR NOT EXISTS (SELECT 1 FROM queue_members WHERE queue_id = :q))")
+"""The agents who may take a queue's work: its members (anyone, if it has none), with load."""
+
+
+def choose(candidates: list[Any], online: set[int], last_assigned: dict[int, int],
+           excluded: set[int] = frozenset()) -> Any | None:  # type: ignore[assignment]
+    """The online candidate with free capacity and the fewest open conversations; among
+    equals the one who got one longest ago."""
+    free = [c for c in candidates if c["id"] in online and c["load"] < c["capacity"]
+            and c["id"] not in excluded]
     if not free:
         return None
     return min(free, key=lambda c: (c["load"], last_assigned.get(c["id"], 0)))
+
+
+def pick_agent(conn: sqlite3.Connection, queue_id: int, online: set[int],
+               last_assigned: dict[int, int]) -> sqlite3.Row | None:
+    return choose(conn.execute(CANDIDATES, {"q": queue_id}).fetchall(), online, last_assigned)
 
 
 class RoutingRules:

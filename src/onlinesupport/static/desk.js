@@ -410,6 +410,55 @@ function alertLate(event) {
   if ("Notification" in window && Notification.permission === "granted") new Notification(text);
 }
 
+// ---- chat offers: a new chat offered to this agent, to accept or pass on ------------------
+
+let offerTimer = 0;
+function hideOffer(conversation) {
+  const box = document.getElementById("offer");
+  if (box && (conversation === undefined || Number(box.dataset.conversation) === conversation)) {
+    box.hidden = true;
+    clearInterval(offerTimer);
+  }
+}
+
+function showOffer(event) {
+  const box = document.getElementById("offer");
+  if (!box) return;
+  const until = Date.now() + event.data.seconds * 1000;
+  box.dataset.conversation = String(event.conversation_id);
+  box.querySelector(".who").textContent = event.data.customer_name || "A visitor";
+  const left = box.querySelector(".left");
+  const tick = () => {
+    const seconds = Math.max(0, Math.round((until - Date.now()) / 1000));
+    left.textContent = `${seconds} s`;
+    if (!seconds) hideOffer(event.conversation_id);
+  };
+  clearInterval(offerTimer);
+  tick();
+  offerTimer = setInterval(tick, 1000);
+  box.hidden = false;
+  alertNewChat(event);
+}
+
+document.getElementById("offer")?.addEventListener("click", async (e) => {
+  const action = e.target.closest("button")?.dataset.action;
+  if (!action) return;
+  const box = document.getElementById("offer");
+  const id = Number(box.dataset.conversation);
+  hideOffer(id);
+  try {
+    await api(`/conversations/${id}/offer`, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ action }) });
+    if (action === "accept") location.href = `/conversations/${id}?view=mine`;
+  } catch (error) { if (live) live.title = error.message; }
+});
+
+function onOfferEvent(event) {
+  const me = Number(body.dataset.agent);
+  if (event.type === "offer.made" && event.data.agent_id === me) showOffer(event);
+  else if (event.type.startsWith("offer.") || event.type === "conversation.assigned") hideOffer(event.conversation_id);
+}
+
 // ---- websocket --------------------------------------------------------------------------
 
 function setLive(up) {
@@ -445,6 +494,7 @@ function connect() {
     refreshInboxSoon();
     if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
     if (event.type === "sla.warning" || event.type === "sla.breached") alertLate(event);
+    if (event.type.startsWith("offer.") || event.type === "conversation.assigned") onOfferEvent(event);
     if (event.conversation_id !== conversationId) return;
     if (event.type === "script.advanced") {
       const progress = document.getElementById("script-progress");

@@ -59,6 +59,11 @@ def set_escalation(conn: sqlite3.Connection, queue_id: int, breach_queue_id: int
                  (breach_queue_id, chat_hours, queue_id))
 
 
+def set_offers(conn: sqlite3.Connection, queue_id: int, on: bool, seconds: int) -> None:
+    conn.execute("UPDATE queues SET chat_offers = ?, offer_seconds = ? WHERE id = ?",
+                 (int(on), seconds, queue_id))
+
+
 def managers_of(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:
     """The active managers of a queue: id, name, email."""
     return conn.execute(

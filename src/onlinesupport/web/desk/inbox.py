@@ -210,6 +210,20 @@ async def move(request: web.Request) -> web.Response:
 
 
 @requires("agent")
+async def answer_offer(request: web.Request) -> web.Response:
+    """Accept or decline a chat offered to this agent."""
+    cid = conversation_id(request)
+    data = await payload(request)
+    action = data.get("action")
+    if action not in ("accept", "decline"):
+        raise web.HTTPBadRequest(text="action must be accept or decline")
+    done = await request.app[SERVICES].offers.answer(cid, actor(request), action == "accept")
+    if not done:
+        raise web.HTTPConflict(text="This chat is no longer offered to you.")
+    return respond(request, cid, {"action": action})
+
+
+@requires("agent")
 async def resolve(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     changed = await request.app[SERVICES].conversations.resolve(cid, actor(request))

@@ -80,6 +80,10 @@ async def save_queue(request: web.Request) -> web.Response:
     except InvalidHours as exc:
         return await _page(request, error=f"Chat hours: {exc}",
                            edited={"id": queue_id, **values}, status=400)
+    seconds = form.get("offer_seconds", "30").strip()
+    if not seconds.isdigit() or not 5 <= int(seconds) <= 600:
+        return await _page(request, error="an offer lasts 5 to 600 seconds",
+                           edited={"id": queue_id, **values}, status=400)
     target = form.get("breach_queue_id", "")
     breach_queue = int(target) if target.isdigit() and int(target) != queue_id else None
 
@@ -89,6 +93,7 @@ async def save_queue(request: web.Request) -> web.Response:
         queues_repo.set_members(conn, queue_id, agent_ids, manager_ids)
         queues_repo.set_internal(conn, queue_id, form.get("internal") == "on")
         queues_repo.set_escalation(conn, queue_id, breach_queue, chat_hours)
+        queues_repo.set_offers(conn, queue_id, form.get("chat_offers") == "on", int(seconds))
 
     try:
         await services.db.write(save)

@@ -63,6 +63,7 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/conversations/{id:\d+}/invite", inbox.invite),
         web.post(r"/conversations/{id:\d+}/resolve", inbox.resolve),
         web.post(r"/conversations/{id:\d+}/move", inbox.move),
+        web.post(r"/conversations/{id:\d+}/offer", inbox.answer_offer),
         web.post(r"/conversations/{id:\d+}/escalate", problem_pages.escalate),
         web.get("/problems", problem_pages.problems_page, name="problems"),
         web.get("/board", board.board_page, name="board"),

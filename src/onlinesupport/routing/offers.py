@@ -1,0 +1,113 @@
+"""Chat offers: in queues that offer chats, each new chat goes to one agent at a time (the
+online member with room and the fewest open conversations), who accepts it within the queue's
+offer time; declined or unanswered, it moves on to the next. Nobody free: it waits (the
+visitor sees their place in line) and is offered as soon as someone is.
+
+Offers live in memory (a restart simply offers again); each offer, decline and expiry is an
+event on the conversation, which is how the offered agent's desk learns of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from onlinesupport.channels.chat.presence import Presence
+from onlinesupport.clock import Clock, to_db
+from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.periodic import every
+from onlinesupport.routing.engine import CANDIDATES, choose
+from onlinesupport.store import Database
+from onlinesupport.store import events as events_repo
+from onlinesupport.store.events import Event
+
+_WAITING_CHATS = (
+    "SELECT c.id, c.queue_id, q.offer_seconds, cu.name AS customer_name FROM conversations c"
+    " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
+    " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
+    " AND c.assignee_id IS NULL ORDER BY c.created_at")
+
+
+@dataclass
+class Offer:
+    agent_id: int
+    expires: datetime
+
+
+class ChatOffers:
+    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
+                 presence: Presence, interval: float = 1.0) -> None:
+        self._db = db
+        self._conversations = conversations
+        self._clock = clock
+        self._presence = presence
+        self._interval = interval
+        self.offers: dict[int, Offer] = {}
+        self._passed: dict[int, set[int]] = {}
+        self._order = itertools.count(1)
+        self._last_offered: dict[int, int] = {}
+
+    async def tick(self) -> None:
+        """Expire offers nobody answered, and offer every waiting chat that has none."""
+        now = self._clock.now()
+        for cid, offer in list(self.offers.items()):
+            if now >= offer.expires:
+                del self.offers[cid]
+                self._passed.setdefault(cid, set()).add(offer.agent_id)
+                await self._record(cid, "offer.expired", offer.agent_id)
+        waiting = await self._db.fetch_all(_WAITING_CHATS)
+        live = {row["id"] for row in waiting}
+        for cid in list(self._passed):
+            if cid not in live:
+                del self._passed[cid]
+        online = self._presence.online()
+        busy = {offer.agent_id for offer in self.offers.values()}
+        for row in waiting:
+            if row["id"] in self.offers:
+                continue
+            candidates = await self._db.fetch_all(CANDIDATES, {"q": row["queue_id"]})
+            passed = self._passed.get(row["id"], set())
+            agent = choose(candidates, online, self._last_offered, passed | busy)
+            if agent is None and passed:
+                # Everyone passed: start another round (the chat must not be stranded).
+                self._passed[row["id"]] = set()
+                agent = choose(candidates, online, self._last_offered, busy)
+            if agent is None:
+                continue
+            self.offers[row["id"]] = Offer(agent["id"],
+                                           now + timedelta(seconds=row["offer_seconds"]))
+            self._last_offered[agent["id"]] = next(self._order)
+            busy.add(agent["id"])
+            await self._record(row["id"], "offer.made", agent["id"], {
+                "agent_name": agent["name"], "customer_name": row["customer_name"],
+                "seconds": row["offer_seconds"],
+                "expires_at": to_db(self.offers[row["id"]].expires)})
+
+    async def answer(self, conversation_id: int, agent: Actor, accept: bool) -> bool:
+        """The offered agent takes the chat or passes it on; False if it is not theirs now."""
+        offer = self.offers.get(conversation_id)
+        if offer is None or offer.agent_id != agent.id:
+            return False
+        del self.offers[conversation_id]
+        if accept:
+            await self._conversations.assign(conversation_id, agent.id, agent)
+            self._passed.pop(conversation_id, None)
+            return True
+        self._passed.setdefault(conversation_id, set()).add(agent.id)
+        await self._record(conversation_id, "offer.declined", agent.id)
+        await self.tick()
+        return True
+
+    async def _record(self, conversation_id: int, kind: str, agent_id: int,
+                      data: dict | None = None) -> None:
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            events.append(events_repo.append(conn, conversation_id, kind, "system", None, now,
+                                             {"agent_id": agent_id, **(data or {})}))
+
+        await self._conversations.run(command)
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        return every(self._interval, self.tick, "chat-offers")
