@@ -79,3 +79,20 @@ async def test_a_manager_drags_a_conversation_and_the_agents_inbox_follows(
     moved = await server.services.db.fetch_all(
         "SELECT conversation_id FROM events WHERE type = 'conversation.moved' ORDER BY id")
     assert [r[0] for r in moved] == [opened.conversation_id, other.conversation_id]
+
+
+async def test_the_inbox_narrows_to_one_queue(server: Server, personas: Personas,
+                                              client_factory) -> None:
+    billing = await _billing(server)
+    conversations = server.services.conversations
+    kept = await conversations.open(channel="email", customer_name="Carla", body="Invoice?")
+    await conversations.move(kept.conversation_id, billing, Actor.agent(personas.manager, "Max"))
+    await conversations.open(channel="email", customer_name="Dan", body="Hello")
+    agent: Desk = client_factory(server.desk_url)
+    await agent.signin("amy@example.com")
+    only = await (await agent.get(f"/api/conversations?view=open&queue={billing}")).json()
+    assert [c["customer_name"] for c in only["conversations"]] == ["Carla"]
+    everything = await (await agent.get("/api/conversations?view=open")).json()
+    assert len(everything["conversations"]) == 2
+    page = await (await agent.get(f"/inbox?queue={billing}")).text()
+    assert "Carla" in page and "Dan" not in page.split('id="conversation-list"')[1]

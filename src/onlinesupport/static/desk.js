@@ -7,6 +7,7 @@ const body = document.body;
 const csrf = body.dataset.csrf;
 const view = body.dataset.view || "open";
 const sort = body.dataset.sort || "recent";
+const queueFilter = body.dataset.queue || "";
 const conversationId = body.dataset.conversation ? Number(body.dataset.conversation) : null;
 let lastSeq = Number(body.dataset.lastSeq || 0);
 // Pages that show no events (search) start from wherever the server is now.
@@ -121,7 +122,7 @@ function refreshInboxSoon() {
   clearTimeout(inboxTimer);
   inboxTimer = setTimeout(async () => {
     try {
-      renderInbox(await api(`/api/conversations?view=${encodeURIComponent(view)}&sort=${sort}`));
+      renderInbox(await api(`/api/conversations?view=${encodeURIComponent(view)}&sort=${sort}&queue=${queueFilter}`));
     } catch (error) {
       console.warn("inbox refresh failed", error);
     }

@@ -151,15 +151,16 @@ SORTS = {"recent": "c.last_message_at DESC, c.id DESC",
 
 
 async def inbox(db: Database, view: str, agent_id: int, limit: int = 200,
-                sort: str = "recent") -> list[dict[str, Any]]:
-    """Conversations of one inbox view, most recent activity (or soonest due answer) first."""
-    where = _VIEW_FILTERS[view]
+                sort: str = "recent", queue_id: int | None = None) -> list[dict[str, Any]]:
+    """Conversations of one inbox view (in one queue, if given), most recent activity (or
+    soonest due answer) first."""
+    where = _VIEW_FILTERS[view] + (" AND c.queue_id = :queue_id" if queue_id else "")
     rows = await db.fetch_all(
         f"SELECT {_LIST_COLUMNS} FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         f" LEFT JOIN agents a ON a.id = c.assignee_id WHERE {where}"
         f" ORDER BY {SORTS[sort]} LIMIT :limit",
-        {"agent_id": agent_id, "limit": limit})
+        {"agent_id": agent_id, "limit": limit, "queue_id": queue_id})
     return [dict(r) for r in rows]
 
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.web.auth import AGENT, requires
-from onlinesupport.web.desk.inbox import conversation_id, inbox_sort, inbox_view
+from onlinesupport.web.desk.inbox import conversation_id, inbox_queue, inbox_sort, inbox_view
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param
 
@@ -18,7 +18,8 @@ async def list_conversations(request: web.Request) -> web.Response:
     view, sort = inbox_view(request), inbox_sort(request)
     return web.json_response({
         "view": view,
-        "conversations": await conversations_repo.inbox(db, view, agent["id"], sort=sort),
+        "conversations": await conversations_repo.inbox(db, view, agent["id"], sort=sort,
+                                                        queue_id=inbox_queue(request)),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
     })
 

@@ -53,6 +53,12 @@ def inbox_sort(request: web.Request) -> str:
     return sort
 
 
+def inbox_queue(request: web.Request) -> int | None:
+    """The queue the inbox is narrowed to (?queue=ID), or None for all."""
+    raw = request.query.get("queue", "")
+    return int_param(raw, "queue", minimum=1) if raw else None
+
+
 def conversation_id(request: web.Request) -> int:
     return int_param(request.match_info["id"], "conversation id", minimum=1)
 
@@ -84,10 +90,12 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
     db, agent = services.db, request[AGENT]
     # Read the event position first: anything committed after it reaches the page over the socket.
     since = await events_repo.latest_id(db)
-    view, sort = inbox_view(request), inbox_sort(request)
+    view, sort, queue_id = inbox_view(request), inbox_sort(request), inbox_queue(request)
     context: dict[str, Any] = {
         "agent": agent, "view": view, "views": VIEW_LABELS, "since": since, "sort": sort,
-        "items": await conversations_repo.inbox(db, view, agent["id"], sort=sort),
+        "queue_filter": queue_id, "all_queues": await queues_repo.list_all(db),
+        "items": await conversations_repo.inbox(db, view, agent["id"], sort=sort,
+                                                queue_id=queue_id),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
         "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
