@@ -14,6 +14,7 @@ from playwright.async_api import expect
 from conftest import PASSWORD, Personas, Server, make_config, start_server
 from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
+from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.store import queues as queues_repo
 
 
@@ -121,3 +122,30 @@ async def test_a_chat_is_offered_declined_and_re_offered_in_the_desk(
     await expect(first).to_have_url(f"{server.desk_url}/conversations/{chat.conversation_id}?view=mine")
     await expect(first.locator("#messages")).to_contain_text("Is anyone there?")
 
+
+
+async def test_an_agent_gone_offline_hands_chats_back_where_the_queue_says_so(shop) -> None:
+    server, _, amy, bob = shop
+    services = server.services
+    # The test does not wait the minute a reload is allowed.
+    services.offers = ChatOffers(services.db, services.conversations, services.clock,
+                                 services.presence, grace=0)
+    chat = await services.conversations.open(channel="chat", body="Hello")
+    mail = await services.conversations.open(channel="email", body="Hello by mail")
+    for cid in (chat.conversation_id, mail.conversation_id):
+        await services.conversations.assign(cid, amy, Actor.agent(amy, "Amy"))
+    services.presence.connected(amy)
+    services.presence.disconnected(amy)
+    await services.offers.tick()
+    kept = await services.db.fetch_one("SELECT assignee_id FROM conversations WHERE id = ?",
+                                       (chat.conversation_id,))
+    assert kept[0] == amy, "the queue keeps them"
+    await services.db.write(lambda conn: queues_repo.set_offers(conn, 1, True, 30, True))
+    services.presence.connected(amy)
+    services.presence.disconnected(amy)
+    services.presence.connected(bob)
+    await services.offers.tick()
+    rows = await services.db.fetch_all("SELECT id, assignee_id FROM conversations ORDER BY id")
+    assert [tuple(r) for r in rows] == [(chat.conversation_id, None),
+                                        (mail.conversation_id, amy)], "chats only"
+    assert (await _offered(server, chat.conversation_id))[-1] == ("offer.made", bob)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.periodic import every
 from onlinesupport.routing.engine import CANDIDATES, choose
 from onlinesupport.store import Database
@@ -31,6 +31,14 @@ _WAITING_CHATS = (
     " AND c.assignee_id IS NULL ORDER BY c.created_at")
 
 
+# An agent's open chats in queues that take chats back when their agent goes offline. The
+# grace period lets a reload or a network blip pass without losing the chats.
+_HELD_BY = (
+    "SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id"
+    " WHERE c.assignee_id = ? AND c.channel = 'chat' AND c.status IN ('open', 'pending')"
+    " AND q.release_offline")
+
+
 @dataclass
 class Offer:
     agent_id: int
@@ -39,19 +47,24 @@ class Offer:
 
 class ChatOffers:
     def __init__(self, db: Database, conversations: Conversations, clock: Clock,
-                 presence: Presence, interval: float = 1.0) -> None:
+                 presence: Presence, interval: float = 1.0, grace: float = 60.0) -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock
         self._presence = presence
         self._interval = interval
+        self._grace = grace
         self.offers: dict[int, Offer] = {}
         self._passed: dict[int, set[int]] = {}
         self._order = itertools.count(1)
         self._last_offered: dict[int, int] = {}
 
     async def tick(self) -> None:
-        """Expire offers nobody answered, and offer every waiting chat that has none."""
+        """Take chats back from agents gone offline (where their queue says so), expire offers
+        nobody answered, and offer every waiting chat that has none."""
+        for agent_id in self._presence.gone_for(self._grace):
+            for row in await self._db.fetch_all(_HELD_BY, (agent_id,)):
+                await self._conversations.assign(row["id"], None, SYSTEM)
         now = self._clock.now()
         for cid, offer in list(self.offers.items()):
             if now >= offer.expires:

@@ -59,9 +59,10 @@ def set_escalation(conn: sqlite3.Connection, queue_id: int, breach_queue_id: int
                  (breach_queue_id, chat_hours, queue_id))
 
 
-def set_offers(conn: sqlite3.Connection, queue_id: int, on: bool, seconds: int) -> None:
-    conn.execute("UPDATE queues SET chat_offers = ?, offer_seconds = ? WHERE id = ?",
-                 (int(on), seconds, queue_id))
+def set_offers(conn: sqlite3.Connection, queue_id: int, on: bool, seconds: int,
+               release_offline: bool = False) -> None:
+    conn.execute("UPDATE queues SET chat_offers = ?, offer_seconds = ?, release_offline = ?"
+                 " WHERE id = ?", (int(on), seconds, int(release_offline), queue_id))
 
 
 def managers_of(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 STATUSES = ("online", "away")
 
 
@@ -11,9 +13,11 @@ class Presence:
     def __init__(self) -> None:
         self._sockets: dict[int, int] = {}
         self._away: set[int] = set()
+        self._gone: dict[int, float] = {}
 
     def connected(self, agent_id: int) -> None:
         self._sockets[agent_id] = self._sockets.get(agent_id, 0) + 1
+        self._gone.pop(agent_id, None)
 
     def disconnected(self, agent_id: int) -> None:
         left = self._sockets.get(agent_id, 0) - 1
@@ -21,6 +25,16 @@ class Presence:
             self._sockets[agent_id] = left
         else:
             self._sockets.pop(agent_id, None)
+            self._gone[agent_id] = time.monotonic()
+
+    def gone_for(self, seconds: float) -> list[int]:
+        """Agents whose last desk closed at least `seconds` ago (and who have not come back);
+        each is reported once."""
+        now = time.monotonic()
+        gone = [agent for agent, since in self._gone.items() if now - since >= seconds]
+        for agent in gone:
+            del self._gone[agent]
+        return gone
 
     def set_status(self, agent_id: int, status: str) -> None:
         if status not in STATUSES:

@@ -93,7 +93,8 @@ async def save_queue(request: web.Request) -> web.Response:
         queues_repo.set_members(conn, queue_id, agent_ids, manager_ids)
         queues_repo.set_internal(conn, queue_id, form.get("internal") == "on")
         queues_repo.set_escalation(conn, queue_id, breach_queue, chat_hours)
-        queues_repo.set_offers(conn, queue_id, form.get("chat_offers") == "on", int(seconds))
+        queues_repo.set_offers(conn, queue_id, form.get("chat_offers") == "on", int(seconds),
+                               form.get("release_offline") == "on")
 
     try:
         await services.db.write(save)
