@@ -206,6 +206,20 @@ async def test_the_leave_a_message_form_when_no_agent_is_online(server: Server, 
         "SELECT c.channel, c.subject, i.value FROM conversations c"
         " JOIN customer_identities i ON i.customer_id = c.customer_id")
     assert tuple(row) == ("form", "Message left on the website", "lee@example.com")
+    welcome = await visitor().connect()
+    assert "Billing" in welcome["form"]["question_types"] and "today" in welcome["form"]["urgency"]
+    for _ in range(2):  # a resend after a lost ack stores it once
+        await v.send(type="leave", client_id="l3", name="Lee", email="lee@example.com",
+                     subject="Invoice 7", question_type="Billing", urgency="today",
+                     body="Charged twice", page={"url": "https://shop.example.com/orders"})
+        assert (await v.receive("ack"))["client_id"] == "l3"
+    form = await server.services.db.fetch_all(
+        "SELECT c.subject, c.page_url, e.data FROM conversations c JOIN events e"
+        " ON e.conversation_id = c.id AND e.type = 'form.submitted'")
+    assert [tuple(r) for r in form] == [
+        ("Message left on the website", "", '{"question_type":"","urgency":"no-rush"}'),
+        ("Invoice 7", "https://shop.example.com/orders",
+         '{"question_type":"Billing","urgency":"today"}')]
     await v.send(type="leave", client_id="l2", name="Lee", email="not an address", body="x")
     assert "does not look right" in (await v.receive("error"))["message"]
     desk: Desk = client_factory(server.desk_url)

@@ -188,12 +188,19 @@ async def test_the_leave_a_message_form_when_nobody_is_online(
     await expect(form).to_contain_text("We are not online right now")
     await form.get_by_label("Name").fill("Lee")
     await form.get_by_label("Email").fill("lee@example.com")
+    await form.get_by_label("What is it about?").select_option("Billing")
+    await form.get_by_label("Subject").fill("Invoice 7")
     await form.get_by_label("Message").fill("Please call me back tomorrow")
+    await form.get_by_label("How soon do you need an answer?").select_option("today")
     await form.get_by_role("button", name="Send message").click()
     await expect(visitor.locator("[data-onlinesupport] .log")).to_contain_text(
         "We will answer you by email")
-    row = await server.services.db.fetch_one("SELECT channel FROM conversations")
-    assert row["channel"] == "form"
+    row = await server.services.db.fetch_one(
+        "SELECT c.channel, c.subject, c.page_url, e.data FROM conversations c"
+        " JOIN events e ON e.conversation_id = c.id AND e.type = 'form.submitted'")
+    assert tuple(row) == ("form", "Invoice 7", website + "/",
+                          '{"question_type":"Billing","urgency":"today"}'), \
+        "routed like the page's contact form"
 
 
 async def test_a_website_not_on_the_list_gets_no_chat(server: Server, new_page) -> None:

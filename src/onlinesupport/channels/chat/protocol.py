@@ -4,7 +4,9 @@ Client → server (JSON objects with a `type`):
   hello   {token?, conversation_id?, last_seq?}  first frame; resumes a conversation after last_seq
   start   {client_id, body, name?, email?, page?} open a chat with the first message
   send    {client_id, body}                       a further message
-  leave   {client_id, body, name?, email}          the leave-a-message form (no agent online)
+  leave   {client_id, body, name?, email, subject?, question_type?, urgency?, page?}
+                                                   the leave-a-message form (the contact form
+                                                   inside the widget, when no agent is online)
   typing  {}                                       the visitor is typing
   end     {}                                       the visitor ends the chat
   rate    {score, comment?}                        satisfaction 1-5 for the chat
@@ -16,7 +18,7 @@ Client → server (JSON objects with a `type`):
                                                    (a chat still waiting for its first answer
                                                    leaves the queue: it is resolved)
 Server → client:
-  welcome {token, conversation_id, agents_online, widget, proactive}
+  welcome {token, conversation_id, agents_online, widget, proactive, form}
   message {seq, author_type, author_name, body, created_at, client_id, attachments}
   ack     {client_id, conversation_id, seq}        sent only after the commit
   typing  {name}                                   an agent is typing
@@ -48,6 +50,7 @@ from onlinesupport.channels.chat import tokens
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
+from onlinesupport.channels.forms.contact import URGENCY, ContactForm
 from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.conversations.service import DEFAULT_QUEUE
@@ -87,6 +90,7 @@ class ChatContext:
     address_limit: Throttle
     knowledge: KnowledgeBase
     proactive: Proactive
+    contact: ContactForm
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
         """Why this send is refused (too fast for the visitor or the address), or None.
@@ -181,6 +185,8 @@ class VisitorSession:
                           "conversation_id": self.conversation_id,
                           "agents_online": open_now and self._ctx.presence.anyone_online(),
                           "widget": self._widget.for_visitor(),
+                          "form": {"question_types": await self._ctx.contact.question_types(),
+                                   "urgency": URGENCY},
                           "proactive": await self._ctx.proactive.for_visitor(
                               customer["tier"] if customer else None, open_now)})
         if self.conversation_id is not None:
@@ -297,12 +303,15 @@ class VisitorSession:
         email = _string(frame, "email", 320, required=True).strip()
         self._require(name, email)
         client_id = _string(frame, "client_id", 64, required=True)
-        opened = await self._ctx.conversations.open(
-            channel="form", customer_name=name, identity=("email", email),
-            subject="Message left on the website",
-            body=_string(frame, "body", 20_000, required=True), client_id=client_id)
+        page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
+        await self._ctx.contact.leave_message({
+            "name": name, "email": email, "subject": _string(frame, "subject", 200),
+            "message": _string(frame, "body", 20_000, required=True),
+            "question_type": _string(frame, "question_type", 100),
+            "urgency": _string(frame, "urgency", 20),
+            "page": _string(page, "url", 2000)}, client_id)
         await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
-                          "seq": opened.message.seq if opened.message else 0})
+                          "seq": 1})
 
     async def _end(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:

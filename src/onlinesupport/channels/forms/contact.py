@@ -18,6 +18,7 @@ from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.routing.due import promise_for
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.database import Database
@@ -140,21 +141,39 @@ class ContactForm:
         self._posts.hit(address)
         return await self._conversations.run(self._command(values))
 
-    def _command(self, values: dict[str, str]):
+    async def leave_message(self, values: dict[str, str], client_id: str) -> Submitted:
+        """The form inside the chat widget (a visitor already checked by the chat's limits):
+        the same conversation as the page's form; a resend with the same `client_id` returns
+        the first one."""
+        if values["question_type"] not in await self.question_types():
+            values = {**values, "question_type": ""}
+        if values["urgency"] not in URGENCY:
+            values = {**values, "urgency": "no-rush"}
+        return await self._conversations.run(self._command(values, client_id))
+
+    def _command(self, values: dict[str, str], client_id: str | None = None):
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Submitted:
             email = values["email"].lower()
             customer_id = customers_repo.find_or_create(conn, "email", email, values["name"], now)
+            if client_id is not None:
+                earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
+                if earlier is not None:
+                    return Submitted(earlier.conversation_id,
+                                     promise_for(conn, earlier.conversation_id))
             customer = Actor.customer(customer_id, values["name"])
             conversation_id = self._conversations.open_in(
                 conn, now, events, channel="form", customer_id=customer_id,
-                subject=values["subject"] or values["question_type"], opener=customer,
+                subject=values["subject"] or values["question_type"] or "Message left on the website",
+                opener=customer,
                 page_url=values["page"])
             events.append(events_repo.append(
                 conn, conversation_id, "form.submitted", "customer", customer_id, now,
                 {"question_type": values["question_type"], "urgency": values["urgency"]}))
-            body = (f"{values['message']}\n\n— Question type: {values['question_type']}; "
-                    f"needs an answer: {URGENCY[values['urgency']]}")
-            self._conversations.post_in(conn, now, events, conversation_id, customer, body)
+            about = f"Question type: {values['question_type']}; " if values["question_type"] else ""
+            body = (f"{values['message']}\n\n— {about}needs an answer: "
+                    f"{URGENCY[values['urgency']]}")
+            self._conversations.post_in(conn, now, events, conversation_id, customer, body,
+                                        client_id=client_id)
             return Submitted(conversation_id, promise_for(conn, conversation_id))
 
         return command
