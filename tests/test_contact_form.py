@@ -105,3 +105,33 @@ async def test_the_admin_edits_the_question_types(form_server, client_factory) -
     page = await (await public.get("/contact")).text()
     assert "<option>Returns</option>" in page and "Billing" not in page
     assert (await public.get("/admin/queues")).status == 404
+
+
+async def test_a_file_comes_with_the_form_only_when_the_form_is_good(
+        form_server, client_factory) -> None:
+    import aiohttp
+
+    server, clock = form_server
+    public = client_factory(server.public_url)
+    attachments = server.services.files.folder
+
+    async def send(extra: dict[str, str], filename: str, data: bytes) -> aiohttp.ClientResponse:
+        form = aiohttp.FormData(default_to_multipart=True)
+        for name, value in {**GOOD, "token": await _token(public, clock), **extra}.items():
+            form.add_field(name, value)
+        form.add_field("file", data, filename=filename, content_type="application/octet-stream")
+        return await public.session.post(server.public_url + "/contact", data=form,
+                                         allow_redirects=False)
+
+    robot = await send({"website": "http://spam.example"}, "a.txt", b"hello")
+    assert robot.status == 429
+    mistaken = await send({"email": "nope"}, "a.txt", b"hello")
+    assert mistaken.status == 400 and "does not look like an email" in await mistaken.text()
+    wrong_type = await send({}, "tool.exe", b"MZ\x90\x00" + b"\x00" * 100)
+    assert wrong_type.status == 400 and "can be sent" in await wrong_type.text()
+    assert not attachments.exists() or list(attachments.iterdir()) == [], "nothing kept"
+    sent = await send({"suggested": "1"}, "receipt.txt", b"Order 77, paid twice")
+    assert sent.status == 303
+    row = await server.services.db.fetch_one(
+        "SELECT a.filename, a.content_type FROM attachments a JOIN messages m ON m.id = a.message_id")
+    assert tuple(row) == ("receipt.txt", "text/plain")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.routing.due import promise_for
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import settings as settings_repo
@@ -131,15 +133,16 @@ class ContactForm:
             raise FormRejected(errors)
         return values
 
-    async def submit(self, fields: dict[str, str], address: str) -> Submitted:
-        """Check the form and open its conversation.
+    async def submit(self, fields: dict[str, str], address: str,
+                     files: Sequence[StoredFile] = ()) -> Submitted:
+        """Check the form and open its conversation (with the files already stored).
 
         Raises LooksLikeSpam (a robot), FormRejected (fields to correct) or TooSoon.
         """
         values = await self.check(fields)
         self._check_pace(self._check_robot(fields), address)
         self._posts.hit(address)
-        return await self._conversations.run(self._command(values))
+        return await self._conversations.run(self._command(values, files=files))
 
     async def leave_message(self, values: dict[str, str], client_id: str) -> Submitted:
         """The form inside the chat widget (a visitor already checked by the chat's limits):
@@ -151,7 +154,8 @@ class ContactForm:
             values = {**values, "urgency": "no-rush"}
         return await self._conversations.run(self._command(values, client_id))
 
-    def _command(self, values: dict[str, str], client_id: str | None = None):
+    def _command(self, values: dict[str, str], client_id: str | None = None,
+                 files: Sequence[StoredFile] = ()):
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Submitted:
             email = values["email"].lower()
             customer_id = customers_repo.find_or_create(conn, "email", email, values["name"], now)
@@ -173,7 +177,7 @@ class ContactForm:
             body = (f"{values['message']}\n\n— {about}needs an answer: "
                     f"{URGENCY[values['urgency']]}")
             self._conversations.post_in(conn, now, events, conversation_id, customer, body,
-                                        client_id=client_id)
+                                        client_id=client_id, files=files)
             return Submitted(conversation_id, promise_for(conn, conversation_id))
 
         return command

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from onlinesupport.channels.forms.contact import (
     LIMITS,
@@ -14,7 +14,9 @@ from onlinesupport.channels.forms.contact import (
     LooksLikeSpam,
     TooSoon,
 )
+from onlinesupport.conversations import InvalidCommand
 from onlinesupport.signing import sign, verify
+from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES
@@ -23,6 +25,7 @@ from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
 STYLESHEET = web.AppKey("contact_css", bytes)
+MAX_FIELD = 25_000
 SCRIPT = web.AppKey("contact_js", bytes)
 
 
@@ -44,11 +47,46 @@ async def contact_page(request: web.Request) -> web.Response:
     return await _form(request, {"page": page[:LIMITS["page"]], "urgency": "no-rush"}, {})
 
 
-async def submit(request: web.Request) -> web.Response:
-    fields = await form_data(request)
+async def _fields_and_file(request: web.Request) -> tuple[dict[str, str], StoredFile | None]:
+    """The form's fields, and its attachment stored once the fields have been checked (a
+    robot's or a mistaken form's file is never written). The file input comes last."""
+    if request.content_type != "multipart/form-data":
+        return await form_data(request), None
     services = request.app[SERVICES]
+    fields: dict[str, str] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or not part.name:
+            raise web.HTTPBadRequest(text="nested multipart is not accepted")
+        if part.filename is None:
+            value = await part.read_chunk(MAX_FIELD + 1)
+            if len(value) > MAX_FIELD:
+                raise web.HTTPRequestEntityTooLarge(max_size=MAX_FIELD, actual_size=len(value),
+                                                    text=f"the field {part.name} is too long")
+            fields[part.name] = value.decode("utf-8", "replace")
+            continue
+        if not part.filename:
+            continue  # no file chosen
+        await services.contact.check(fields)
+
+        async def chunks():  # type: ignore[no-untyped-def]
+            while chunk := await part.read_chunk(64 * 1024):
+                yield chunk
+
+        try:
+            return fields, await services.files.receive(part.filename, chunks())
+        except InvalidCommand as exc:
+            raise FormRejected({"file": str(exc)}) from None
+    return fields, None
+
+
+async def submit(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    fields: dict[str, str] = {}
+    stored = None
     try:
-        if fields.get("suggested") != "1":
+        fields, stored = await _fields_and_file(request)
+        if fields.get("suggested") != "1" and stored is None:
             # Before the question joins the queue: articles that may answer it already.
             values = await services.contact.check(fields)
             articles = await services.knowledge.suggest(f"{values['subject']} {values['message']}")
@@ -56,7 +94,9 @@ async def submit(request: web.Request) -> web.Response:
                 return render(request, "public/contact_suggestions.html", {
                     "articles": articles, "fields": _typed(fields) | {"token": fields["token"]},
                     "question": f"{values['subject']}\n{values['message']}".strip()})
-        sent = await services.contact.submit(fields, request.remote or "")
+        sent = await services.contact.submit(fields, request.remote or "",
+                                             [stored] if stored else [])
+        stored = None  # it belongs to the message now
     except FormRejected as exc:
         return await _form(request, _typed(fields), exc.errors, status=400)
     except TooSoon as exc:
@@ -67,6 +107,9 @@ async def submit(request: web.Request) -> web.Response:
         log.info("contact form from %s refused: %s", request.remote, exc)
         raise web.HTTPTooManyRequests(text="Your message could not be accepted. Please wait a "
                                            "moment and send the form again.") from None
+    finally:
+        if stored is not None:
+            services.files.discard(stored)
     query = {"n": str(sent.conversation_id), "when": sent.promise,
              "s": sign(request.app[SERVICES].secret_key, "contact-sent",
                        f"{sent.conversation_id}:{sent.promise}", 24)}
