@@ -81,3 +81,34 @@ async def test_the_next_answer_is_owed_when_the_customer_writes_again(tmp_path: 
         clock.advance(minutes=1)
         await services.conversations.post(cid, customer, "Another thing")
         assert (await due())[1] is None, "a new wait starts clean"
+
+
+async def test_a_rule_gives_preferred_customers_their_own_targets(tmp_path: Path) -> None:
+    clock = ManualClock()  # Monday 2026-01-05 09:00 UTC; the General queue is always open
+    async with open_services(make_config(tmp_path / "data"), clock) as services:
+        [example] = [r for r in services.rules.rules if "preferred" in r.name]
+        await services.rules.save(example.id, {
+            "name": example.name, "active": "on", "trigger": "new",
+            "conditions": "tier is preferred",
+            "actions": "first_response 5\nnext_response 15\npriority 1"})
+        agent = Actor.agent(await services.accounts.create_agent(
+            "amy@shop.test", "Amy", "agent", "correct horse battery"), "Amy")
+        first = await services.conversations.open(channel="chat", customer_name="Vera",
+                                                  identity=("email", "vera@vip.test"), body="Hi")
+        await services.customers.update_profile(first.customer_id, name="Vera",
+                                                email="vera@vip.test", tier="preferred", tags="")
+        opened = await services.conversations.open(channel="chat", customer_name="Vera",
+                                                   identity=("email", "vera@vip.test"),
+                                                   body="Hello again")
+        cid = opened.conversation_id
+
+        async def column(name: str) -> str:
+            row = await services.db.fetch_one(f"SELECT {name} FROM conversations WHERE id = ?",
+                                              (cid,))
+            return row[0]
+
+        assert await column("first_response_due_at") == "2026-01-05T09:05:00.000Z"
+        await services.conversations.post(cid, agent, "Hi Vera")
+        clock.advance(minutes=1)
+        await services.conversations.post(cid, Actor.customer(opened.customer_id), "And?")
+        assert await column("next_response_due_at") == "2026-01-05T09:16:00.000Z"

@@ -45,11 +45,13 @@ def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event
     """A `Conversations.received` hook: a customer writing again after an answer is owed the
     next answer within the queue's next-response time (the earliest unanswered message counts)."""
     row = conn.execute(
-        "SELECT c.first_response_at, c.next_response_due_at, q.* FROM conversations c"
-        " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?", (conversation_id,)).fetchone()
+        "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
+        " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+        (conversation_id,)).fetchone()
     if new or not row["first_response_at"] or row["next_response_due_at"]:
         return
-    due = calendar(row).add(from_db(now), row["next_response_minutes"])
+    # The conversation's own target (a rule's, e.g. for a tier) or its queue's.
+    due = calendar(row).add(from_db(now), row["own"] or row["next_response_minutes"])
     conversations_repo.update(conn, conversation_id, now, next_response_due_at=to_db(due),
                               next_waiting_since=now, next_warned_at=None, next_breached_at=None)
 

@@ -207,6 +207,9 @@ class RoutingRules:
             due = calendar(queue).add(from_db(conversation["created_at"]), int(value))
             change(first_response_due_at=to_db(due))
             return f"first answer within {value} minutes"
+        if kind == "next_response":
+            change(next_response_minutes=int(value))
+            return f"next answers within {value} minutes"
         if kind == "assign":
             if value == "auto":
                 if conversation["assignee_id"]:

@@ -8,7 +8,7 @@ conditions (all must hold) and its actions, each written one per line:
     tier is preferred                   page matches */pricing*
     question_type is Billing            hours outside
 
-    queue Billing      priority 2      tag vip      first_response 30
+    queue Billing      priority 2      tag vip      first_response 30      next_response 60
     assign amy@example.com (or: assign auto)   reply Thanks! We answer billing questions soon.
     spam      stop
 
@@ -31,8 +31,9 @@ CONDITIONS = {
     "question_type": ("is",), "urgency": ("is",), "language": ("is",),
     "hours": ("inside", "outside"),
 }
-ACTIONS = ("queue", "priority", "tag", "first_response", "assign", "reply", "spam", "stop")
-NEEDS_VALUE = ("queue", "priority", "tag", "first_response", "assign", "reply")
+ACTIONS = ("queue", "priority", "tag", "first_response", "next_response", "assign", "reply",
+           "spam", "stop")
+NEEDS_VALUE = ("queue", "priority", "tag", "first_response", "next_response", "assign", "reply")
 MAX_MATCHED_TEXT = 20_000
 
 
@@ -147,7 +148,8 @@ def parse_actions(text: str) -> tuple[Action, ...]:
             raise InvalidRule(f"action line {number}: {kind!r} is not one of {', '.join(ACTIONS)}")
         if kind in NEEDS_VALUE and not value:
             raise InvalidRule(f"action line {number}: {kind} what?")
-        if kind in ("priority", "first_response") and not (value.isdigit() and int(value) <= 100000):
+        if kind in ("priority", "first_response", "next_response") and not (
+                value.isdigit() and int(value) <= 100000):
             raise InvalidRule(f"action line {number}: {kind} takes a whole number")
         found.append(Action(kind, value))
     if not found:

@@ -71,7 +71,7 @@ def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: 
     allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority",
                "first_response_due_at", "sla_warned_at", "sla_breached_at", "tags",
                "next_response_due_at", "next_waiting_since", "next_warned_at",
-               "next_breached_at"}
+               "next_breached_at", "next_response_minutes"}
     unknown = set(columns) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
