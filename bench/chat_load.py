@@ -50,11 +50,14 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def prepare_instance(data_dir: Path, agents: int) -> list[str]:
-    """Allow the benchmark origin, create the agents and sign each in; returns session tokens."""
+async def prepare_instance(data_dir: Path, agents: int, rules: int = 0) -> list[str]:
+    """Allow the benchmark origin, create the agents and sign each in, and load `rules` routing
+    rules (those of bench/routing.py); returns session tokens."""
     from onlinesupport.channels.chat import widget_settings
+    from onlinesupport.clock import to_db
     from onlinesupport.config import Config
     from onlinesupport.services import open_services
+    from onlinesupport.store import queues as queues_repo
 
     async with open_services(Config(storage_data_dir=str(data_dir))) as services:
         await widget_settings.save(services.db, services.clock,
@@ -64,6 +67,15 @@ async def prepare_instance(data_dir: Path, agents: int) -> list[str]:
             agent_id = await services.accounts.create_agent(
                 f"agent{n}@example.com", f"Agent {n}", "agent", PASSWORD)
             tokens.append((await services.accounts.start_session(agent_id, "127.0.0.1")).token)
+        if rules:
+            import routing  # bench/routing.py, beside this script
+
+            now = to_db(services.clock.now())
+            await services.db.write(lambda conn: [queues_repo.insert(conn, f"Queue {n}", now)
+                                                  for n in range(routing.QUEUES)])
+            for n in range(rules):
+                await services.rules.save(None, routing.rule_form(
+                    n, "agent{n}@example.com"))
         return tokens
 
 
@@ -290,7 +302,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} cores; server in its own process, load in this one")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        tokens = await prepare_instance(data, args.agents)
+        tokens = await prepare_instance(data, args.agents, args.rules)
         public, desk = free_port(), free_port()
         # All visitors come from 127.0.0.1 here: lift the per-address limit meant for the internet.
         env = {**os.environ, "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
@@ -332,6 +344,8 @@ if __name__ == "__main__":
     parser.add_argument("--saturate-seconds", type=float, default=10.0)
     parser.add_argument("--window", type=int, default=200, help="unacknowledged sends at once")
     parser.add_argument("--no-relay", action="store_true", help="skip the relay run (the limit)")
+    parser.add_argument("--rules", type=int, default=0,
+                        help="routing rules in the instance (those of bench/routing.py)")
     parser.add_argument("--relay", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.relay:

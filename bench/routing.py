@@ -42,7 +42,7 @@ FILLER = ("hello please thanks my the order is not a with and when can you help 
 DOMAINS = [f"customer{n}.example" for n in range(40)]
 
 
-def rule_form(n: int) -> dict[str, str]:
+def rule_form(n: int, agent_email: str = "agent{n}@shop.example") -> dict[str, str]:
     """A rule of the kinds small businesses write: words, senders, pages, tiers, channels."""
     conditions = []
     kind = n % 5
@@ -63,8 +63,9 @@ def rule_form(n: int) -> dict[str, str]:
         conditions.append("hours inside")
     actions = [f"queue Queue {n % QUEUES}", f"priority {n % 3}", f"tag t{n % 20}"]
     if n % 10 == 0:
-        actions.append(f"assign agent{n % AGENTS}@shop.example")
-    return {"name": f"Rule {n}", "active": "on", "trigger": "both",
+        actions.append("assign " + agent_email.format(n=n % AGENTS))
+    # Most routing rules place new conversations; one in four also looks at later messages.
+    return {"name": f"Rule {n}", "active": "on", "trigger": "both" if n % 4 == 0 else "new",
             "conditions": "\n".join(conditions), "actions": "\n".join(actions)}
 
 

@@ -59,8 +59,8 @@ def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event
 def answered(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,
              message: Any) -> None:
     """A `Conversations.outbound` hook: an agent's answer settles the next answer owed."""
-    conversations_repo.update(conn, conversation_id, now, next_response_due_at=None,
-                              next_waiting_since=None)
+    conn.execute("UPDATE conversations SET next_response_due_at = NULL, next_waiting_since = NULL"
+                 " WHERE id = ? AND next_response_due_at IS NOT NULL", (conversation_id,))
 
 
 def within(minutes: int) -> str:

@@ -49,12 +49,16 @@ def facts_for(conn: sqlite3.Connection, conversation_id: int, message: Message |
         " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
         "  AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS sender,"
         " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
-        "  WHERE t.conversation_id = c.id) AS mailbox,"
-        " (SELECT data FROM events e WHERE e.conversation_id = c.id AND e.type = 'form.submitted'"
-        "  ORDER BY e.id DESC LIMIT 1) AS form"
+        "  WHERE t.conversation_id = c.id) AS mailbox"
         " FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?",
         (conversation_id,)).fetchone()
-    form = json.loads(row["form"]) if row["form"] else {}
+    form: dict[str, Any] = {}
+    if row["channel"] == "form":
+        # Only forms have one; a long chat has thousands of events to skip.
+        found = conn.execute("SELECT data FROM events WHERE conversation_id = ?"
+                             " AND type = 'form.submitted' ORDER BY id LIMIT 1",
+                             (conversation_id,)).fetchone()
+        form = json.loads(found[0]) if found else {}
 
     def open_now() -> bool:
         queue = conn.execute("SELECT * FROM queues WHERE id = ?", (row["queue_id"],)).fetchone()
@@ -101,9 +105,11 @@ class RoutingRules:
         self._assignments = itertools.count(1)
         self._last_assigned: dict[int, int] = {}
         self.rules: list[Rule] = []
+        self._active: list[Rule] = []
 
     async def load(self) -> None:
         self.rules = [compile_rule(r) for r in await rules_repo.list_all(self._db)]
+        self._active = [r for r in self.rules if r.active]
 
     async def check(self, form: dict[str, str]) -> dict[str, Any]:
         """The rule as written, checked (names of queues and agents must exist)."""
@@ -151,18 +157,21 @@ class RoutingRules:
     def received(self, conn: sqlite3.Connection, now: str, events: list[Event],
                  conversation_id: int, message: Message, new: bool) -> None:
         """A `Conversations.received` hook: route by the rules that fire."""
-        if not self.rules:
-            return
-        fired = evaluate(self.rules, facts_for(conn, conversation_id, message, now),
+        if not self._active:
+            return  # most small shops start without rules: not even the facts are read
+        fired = evaluate(self._active, facts_for(conn, conversation_id, message, now),
                          "new" if new else "message")
         # Read once; each action keeps this copy up to date with what it changed.
         conversation = dict(conversations_repo.lock(conn, conversation_id)) if fired else {}
         for rule in fired:
             done = [self._apply(conn, now, events, conversation, action.kind, action.value, new)
                     for action in rule.actions]
-            events.append(events_repo.append(
-                conn, conversation_id, "rule.fired", "system", None, now,
-                {"rule_id": rule.id, "name": rule.name, "actions": [d for d in done if d]}))
+            done = [d for d in done if d]
+            if done or new:
+                # A rule that changes nothing on a later message (all already so) is not news.
+                events.append(events_repo.append(
+                    conn, conversation_id, "rule.fired", "system", None, now,
+                    {"rule_id": rule.id, "name": rule.name, "actions": done}))
 
     def _apply(self, conn: sqlite3.Connection, now: str, events: list[Event],
                conversation: dict[str, Any], kind: str, value: str, new: bool) -> str:
@@ -191,23 +200,29 @@ class RoutingRules:
                  "previous_queue_id": previous}))
             return f"queue {queue['name']}"
         if kind == "priority":
-            if conversation["priority"] != int(value):
-                change(priority=int(value))
+            if conversation["priority"] == int(value):
+                return ""
+            change(priority=int(value))
             return f"priority {value}"
         if kind == "tag":
             tags = json.loads(conversation["tags"])
-            if value not in tags:
-                change(tags=json.dumps([*tags, value]))
+            if value in tags:
+                return ""
+            change(tags=json.dumps([*tags, value]))
             return f"tag {value}"
         if kind == "first_response":
             if conversation["first_response_at"]:
                 return ""
             queue = conn.execute("SELECT * FROM queues WHERE id = ?",
                                  (conversation["queue_id"],)).fetchone()
-            due = calendar(queue).add(from_db(conversation["created_at"]), int(value))
-            change(first_response_due_at=to_db(due))
+            due = to_db(calendar(queue).add(from_db(conversation["created_at"]), int(value)))
+            if conversation["first_response_due_at"] == due:
+                return ""
+            change(first_response_due_at=due)
             return f"first answer within {value} minutes"
         if kind == "next_response":
+            if conversation["next_response_minutes"] == int(value):
+                return ""
             change(next_response_minutes=int(value))
             return f"next answers within {value} minutes"
         if kind == "assign":
@@ -239,6 +254,8 @@ class RoutingRules:
                                               AUTO_REPLY_NAME)
             return "automatic reply"
         if kind == "spam":
+            if conversation["status"] == "closed":
+                return ""
             tags = json.loads(conversation["tags"])
             change(status="closed", tags=json.dumps(tags if "spam" in tags else [*tags, "spam"]))
             events.append(events_repo.append(conn, conversation_id, "conversation.closed",
