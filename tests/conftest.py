@@ -239,3 +239,14 @@ def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     binary = folder / ("onlinesupport.exe" if os.name == "nt" else "onlinesupport")
     assert binary.is_file()
     return binary
+
+
+async def sign_in_page(page: Any, server: Server, email: str) -> None:
+    """Sign in through the desk's sign-in page in a browser; returns once the desk is live."""
+    from playwright.async_api import expect
+
+    await page.goto(server.desk_url + "/signin")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#live")).to_have_text("● Live")

@@ -8,17 +8,10 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from conftest import PASSWORD, Desk, Personas, Server
+from conftest import Desk, Personas, Server, sign_in_page
 from onlinesupport.clock import to_db
 from onlinesupport.conversations import Actor
 from onlinesupport.store import queues as queues_repo
-
-
-async def _sign_in(page: Any, server: Server, email: str) -> None:
-    await page.goto(server.desk_url + "/signin")
-    await page.get_by_label("Email address").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
 
 
 async def _billing(server: Server) -> int:
@@ -58,12 +51,11 @@ async def test_a_manager_drags_a_conversation_and_the_agents_inbox_follows(
     other = await conversations.open(channel="email", customer_name="Dan", subject="Refund",
                                      body="Refund please")
     amy, max_ = await new_page(), await new_page()
-    await _sign_in(amy, server, "amy@example.com")
-    await expect(amy.locator("#live")).to_have_text("● Live")
+    await sign_in_page(amy, server, "amy@example.com")
     row = amy.locator(f'[data-conversation-id="{opened.conversation_id}"]')
     await expect(row.locator(".queue")).to_have_text("General")
 
-    await _sign_in(max_, server, "max@example.com")
+    await sign_in_page(max_, server, "max@example.com")
     await max_.goto(server.desk_url + "/board")
     card = max_.locator(f'[data-conversation="{opened.conversation_id}"]')
     lane = max_.locator(f'.lane[data-queue="{billing}"]')

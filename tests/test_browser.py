@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from conftest import PASSWORD, Personas, Server
+from conftest import PASSWORD, Personas, Server, sign_in_page
 from onlinesupport.conversations import Actor
 
 pytestmark = pytest.mark.browser
-
-
-async def _sign_in(page, server: Server, email: str) -> None:  # type: ignore[no-untyped-def]
-    await page.goto(server.desk_url + "/signin")
-    await page.get_by_label("Email address").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator("#live")).to_have_text("● Live")
 
 
 async def test_first_run_setup_link_wizard_and_the_widget_test_page(server: Server,
@@ -75,8 +67,8 @@ async def test_an_agent_replies_and_a_second_agents_desk_updates_live(
                                       identity=("email", "carla@example.com"),
                                       subject="Where is order 1042?", body="It was due Monday.")
     amy, bob = await new_page(), await new_page()
-    await _sign_in(amy, server, "amy@example.com")
-    await _sign_in(bob, server, "bob@example.com")
+    await sign_in_page(amy, server, "amy@example.com")
+    await sign_in_page(bob, server, "bob@example.com")
 
     # Bob watches the inbox; a new conversation arrives without a reload.
     second = await conversations.open(channel="email", customer_name="Dan Doe", subject="Refund")
@@ -124,7 +116,7 @@ async def test_a_reply_written_while_offline_is_sent_once_after_retry(
     opened = await server.services.conversations.open(channel="chat", customer_name="Carla",
                                                       body="Hello?")
     page = await new_page()
-    await _sign_in(page, server, "amy@example.com")
+    await sign_in_page(page, server, "amy@example.com")
     await page.goto(f"{server.desk_url}/conversations/{opened.conversation_id}")
     await expect(page.locator("#live")).to_have_text("● Live")
     await page.context.set_offline(True)
@@ -148,7 +140,7 @@ async def test_switching_chats_keeps_a_half_written_reply_and_shows_what_is_new(
     first = await conversations.open(channel="chat", customer_name="Ann", body="Question one")
     await conversations.open(channel="chat", customer_name="Ben", body="Question two")
     page = await new_page()
-    await _sign_in(page, server, "amy@example.com")
+    await sign_in_page(page, server, "amy@example.com")
     ann = page.locator("#conversation-list li", has_text="Ann")
     ben = page.locator("#conversation-list li", has_text="Ben")
     await expect(ann.locator(".unread")).to_have_text("1 new")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from conftest import PASSWORD, Personas, Server, make_config, start_server
+from conftest import PASSWORD, Personas, Server, make_config, start_server, sign_in_page
 from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
 from onlinesupport.routing.offers import ChatOffers
@@ -92,13 +92,8 @@ async def test_a_chat_is_offered_declined_and_re_offered_in_the_desk(
     await _offers_on(server, 5)
     pages = {}
     for email in ("amy@example.com", "bob@example.com"):
-        page = await new_page()
-        await page.goto(server.desk_url + "/signin")
-        await page.get_by_label("Email address").fill(email)
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.locator("#live")).to_have_text("● Live")
-        pages[email] = page
+        pages[email] = await new_page()
+        await sign_in_page(pages[email], server, email)
     chat = await server.services.conversations.open(channel="chat", customer_name="Nora",
                                                     body="Is anyone there?")
     offered = list(pages.values())

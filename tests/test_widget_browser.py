@@ -12,7 +12,15 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
-from conftest import PASSWORD, Personas, Server, free_port, make_config, start_server
+from conftest import (
+    PASSWORD,
+    Personas,
+    Server,
+    free_port,
+    make_config,
+    sign_in_page,
+    start_server,
+)
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.store import messages as messages_repo
 
@@ -58,11 +66,7 @@ async def website(server: Server) -> AsyncIterator[str]:
 
 async def desk_page(new_page: Any, server: Server, email: str = "amy@example.com") -> Any:
     page = await new_page()
-    await page.goto(server.desk_url + "/signin")
-    await page.get_by_label("Email address").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator("#live")).to_have_text("● Live")
+    await sign_in_page(page, server, email)
     return page
 
 
