@@ -72,6 +72,12 @@ async def test_a_manager_drags_a_conversation_and_the_agents_inbox_follows(
         "SELECT conversation_id FROM events WHERE type = 'conversation.moved' ORDER BY id")
     assert [r[0] for r in moved] == [opened.conversation_id, other.conversation_id]
 
+    # Dropped on an agent online in the lane, it is theirs.
+    other_card = lane.locator(f'[data-conversation="{other.conversation_id}"]')
+    await other_card.drag_to(lane.locator(f'[data-agent="{personas.agent}"]'))
+    await expect(amy.locator(f'[data-conversation-id="{other.conversation_id}"]')
+                 .locator(".assignee")).to_have_text("Amy Agent")
+
 
 async def test_the_inbox_narrows_to_one_queue(server: Server, personas: Personas,
                                               client_factory) -> None:

@@ -15,16 +15,19 @@ function refreshSoon() {
   timer = setTimeout(refresh, 200);
 }
 
-async function move(conversationId, queueId) {
-  status.textContent = "Moving…";
-  const response = await fetch(`/conversations/${conversationId}/move`, {
+async function post(path, body, done) {
+  status.textContent = "Working…";
+  const response = await fetch(path, {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
-    body: JSON.stringify({ queue_id: Number(queueId) }),
+    body: JSON.stringify(body),
   });
-  status.textContent = response.ok ? "Moved." : `Not moved: ${await response.text()}`;
+  status.textContent = response.ok ? done : `Not done: ${await response.text()}`;
   refreshSoon();
 }
+
+const move = (id, queueId) => post(`/conversations/${id}/move`, { queue_id: Number(queueId) }, "Moved.");
+const give = (id, agentId) => post(`/conversations/${id}/assign`, { agent_id: String(agentId) }, "Given.");
 
 board.addEventListener("dragstart", (event) => {
   const card = event.target.closest("[data-conversation]");
@@ -33,18 +36,23 @@ board.addEventListener("dragstart", (event) => {
 board.addEventListener("dragover", (event) => {
   if (event.target.closest(".lane")) event.preventDefault();
 });
+// Dropped on an agent: theirs; anywhere else in a lane: that queue.
 board.addEventListener("drop", (event) => {
   const lane = event.target.closest(".lane");
   const id = event.dataTransfer.getData("text/plain");
   if (!lane || !id) return;
   event.preventDefault();
-  move(id, lane.dataset.queue);
+  const agent = event.target.closest("[data-agent]");
+  if (agent) give(id, agent.dataset.agent);
+  else move(id, lane.dataset.queue);
 });
 board.addEventListener("submit", (event) => {
-  const form = event.target.closest("form.move");
+  const form = event.target.closest("form.move, form.give");
   if (!form) return;
   event.preventDefault();
-  move(form.closest("[data-conversation]").dataset.conversation, form.elements.queue_id.value);
+  const id = form.closest("[data-conversation]").dataset.conversation;
+  if (form.classList.contains("give")) give(id, form.elements.agent_id.value);
+  else move(id, form.elements.queue_id.value);
 });
 
 let attempt = 0;

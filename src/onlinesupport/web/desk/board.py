@@ -31,9 +31,10 @@ async def board_data(request: web.Request) -> dict[str, Any]:
             if oldest else None
         queue["conversations"] = [c for c in conversations if c["queue_id"] == queue["id"]]
         members = [a for a in agents if queue["id"] in a["queues"]] or agents
-        queue["agents"] = [{"name": a["name"], "load": a["load"], "capacity": a["capacity"]}
-                           for a in members if a["online"]]
-    return {"queues": queues, "now": to_db(now)}
+        queue["agents"] = [{"id": a["id"], "name": a["name"], "load": a["load"],
+                            "capacity": a["capacity"]} for a in members if a["online"]]
+    return {"queues": queues, "now": to_db(now),
+            "everyone": [a for a in agents if a["online"]]}
 
 
 @requires("manager")
