@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from conftest import PASSWORD, Server, make_config, start_server
@@ -23,6 +24,7 @@ from onlinesupport.routing.rules import (
     parse_conditions,
 )
 from onlinesupport.store import queues as queues_repo
+from test_chat_protocol import SITE, Visitor, allow
 
 
 def rule(conditions: str, actions: str = "priority 1", trigger: str = "new", rule_id: int = 1,
@@ -282,3 +284,22 @@ async def test_the_inbox_sorts_by_the_answer_due_first(shop, client_factory) -> 
     page = await (await agent.get("/inbox?sort=due")).text()
     assert "<strong>answer due first</strong>" in page and ">P2<" in page, "priority, not overdue"
     assert (await agent.get("/api/conversations?sort=sideways")).status == 400
+
+
+async def test_a_chat_in_german_goes_to_the_german_queue(shop) -> None:
+    server, clock = shop
+    services = server.services
+    now = to_db(clock.now())
+    await services.db.write(lambda conn: queues_repo.insert(conn, "Deutsch", now))
+    await services.rules.save(None, {"name": "German", "active": "on",
+                                     "conditions": "language is de", "actions": "queue Deutsch"})
+    await allow(server, SITE)
+    async with aiohttp.ClientSession() as http:
+        v = Visitor(http, server)
+        await v.connect()
+        await v.send(type="start", client_id="c1", body="Hallo", language="de")
+        german = (await v.receive("ack"))["conversation_id"]
+    english = await services.conversations.open(channel="chat", body="Hello", language="en")
+    rows = await services.db.fetch_all(
+        "SELECT c.id, q.name FROM conversations c JOIN queues q ON q.id = c.queue_id ORDER BY c.id")
+    assert [tuple(r) for r in rows] == [(german, "Deutsch"), (english.conversation_id, "General")]

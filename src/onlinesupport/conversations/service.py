@@ -149,7 +149,7 @@ class Conversations:
     async def open(self, *, channel: str, customer_name: str = "",
                    identity: tuple[str, str] | None = None, subject: str = "",
                    body: str = "", client_id: str | None = None, page_url: str = "",
-                   page_title: str = "", page_referrer: str = "",
+                   page_title: str = "", page_referrer: str = "", language: str = "",
                    actor: Actor | None = None) -> Opened:
         """Start a conversation for the customer owning `identity` (created if new).
 
@@ -182,7 +182,7 @@ class Conversations:
             conversation_id = self.open_in(
                 conn, now, events, channel=channel, customer_id=customer_id, subject=subject,
                 opener=actor or Actor.customer(customer_id, name), page_url=page_url,
-                page_title=page_title, page_referrer=page_referrer)
+                page_title=page_title, page_referrer=page_referrer, language=language)
             message = None
             if body:
                 message = self._insert_message(
@@ -194,12 +194,13 @@ class Conversations:
 
     def open_in(self, conn: sqlite3.Connection, now: str, events: list[Event], *, channel: str,
                 customer_id: int, subject: str, opener: Actor, queue_id: int = DEFAULT_QUEUE,
-                page_url: str = "", page_title: str = "", page_referrer: str = "") -> int:
+                page_url: str = "", page_title: str = "", page_referrer: str = "",
+                language: str = "") -> int:
         """Inside a command: create the conversation (the caller checked the input)."""
         conversation_id = conversations_repo.insert(
             conn, customer_id=customer_id, channel=channel, subject=subject, queue_id=queue_id,
             now=now, page_url=page_url[:2000], page_title=page_title[:500],
-            page_referrer=page_referrer[:2000])
+            page_referrer=page_referrer[:2000], language=language.strip().lower()[:10])
         events.append(events_repo.append(
             conn, conversation_id, "conversation.created", opener.type, opener.id, now,
             {"channel": channel, "subject": subject, "customer_id": customer_id}))

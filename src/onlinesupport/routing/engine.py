@@ -45,7 +45,8 @@ def facts_for(conn: sqlite3.Connection, conversation_id: int, message: Message |
               now: str) -> Facts:
     """What the rules see of a conversation and the customer message that arrived."""
     row = conn.execute(
-        "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, cu.tier, cu.tags AS ctags,"
+        "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, c.language, cu.tier,"
+        " cu.tags AS ctags,"
         " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
         "  AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS sender,"
         " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
@@ -68,7 +69,7 @@ def facts_for(conn: sqlite3.Connection, conversation_id: int, message: Message |
                  tier=row["tier"], tags=tuple(json.loads(row["ctags"]) + json.loads(row["tags"])),
                  subject=row["subject"], body=message.body if message else "",
                  page=row["page_url"], question_type=form.get("question_type", ""),
-                 urgency=form.get("urgency", ""), open_now=open_now)
+                 urgency=form.get("urgency", ""), language=row["language"], open_now=open_now)
 
 
 CANDIDATES = (

@@ -325,7 +325,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     const d = new FormData(pre);
     formError(pre, "");
     queue({ type: "start", kind: "start", body: d.get("body"), name: d.get("name") || "", email: d.get("email") || "",
-      page: { url: location.href, title: document.title, referrer: document.referrer } });
+      language: lang, page: { url: location.href, title: document.title, referrer: document.referrer } });
     state.pageSent = location.href;
     if (state.proactive) { send({ type: "proactive", message_id: state.proactive, event: "chat_started" }); delete state.proactive; }
     save();

@@ -35,12 +35,12 @@ _LIST_COLUMNS = """
 
 def insert(conn: sqlite3.Connection, *, customer_id: int, channel: str, subject: str,
            queue_id: int, now: str, page_url: str = "", page_title: str = "",
-           page_referrer: str = "") -> int:
+           page_referrer: str = "", language: str = "") -> int:
     return conn.execute(
         "INSERT INTO conversations (customer_id, channel, subject, queue_id, page_url, page_title,"
-        " page_referrer, created_at, updated_at, last_message_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (customer_id, channel, subject, queue_id, page_url, page_title, page_referrer,
+        " page_referrer, language, created_at, updated_at, last_message_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (customer_id, channel, subject, queue_id, page_url, page_title, page_referrer, language,
          now, now, now)).lastrowid
 
 

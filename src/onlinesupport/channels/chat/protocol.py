@@ -2,7 +2,8 @@
 
 Client → server (JSON objects with a `type`):
   hello   {token?, conversation_id?, last_seq?}  first frame; resumes a conversation after last_seq
-  start   {client_id, body, name?, email?, page?} open a chat with the first message
+  start   {client_id, body, name?, email?, page?, language?}
+                                                   open a chat with the first message
   send    {client_id, body}                       a further message
   leave   {client_id, body, name?, email, subject?, question_type?, urgency?, page?}
                                                    the leave-a-message form (the contact form
@@ -268,7 +269,7 @@ class VisitorSession:
             body=_string(frame, "body", 20_000, required=True),
             client_id=_string(frame, "client_id", 64, required=True),
             page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
-            page_referrer=_string(page, "referrer", 2000))
+            page_referrer=_string(page, "referrer", 2000), language=_string(frame, "language", 10))
         self.customer_id = opened.customer_id
         self.conversation_id = opened.conversation_id
         await self._ack(frame["client_id"], opened.message.seq if opened.message else 0)
