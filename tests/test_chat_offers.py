@@ -144,3 +144,24 @@ async def test_an_agent_gone_offline_hands_chats_back_where_the_queue_says_so(sh
     assert [tuple(r) for r in rows] == [(chat.conversation_id, None),
                                         (mail.conversation_id, amy)], "chats only"
     assert (await _offered(server, chat.conversation_id))[-1] == ("offer.made", bob)
+
+
+async def test_round_robin_takes_turns_whatever_the_load(shop) -> None:
+    server, _, amy, bob = shop
+    services = server.services
+    await services.db.write(lambda conn: queues_repo.set_offers(
+        conn, 1, True, 30, assignment="round-robin"))
+    await services.rules.save(None, {"name": "Everyone", "active": "on",
+                                     "conditions": "channel is email", "actions": "assign auto"})
+    services.presence.connected(amy)
+    services.presence.connected(bob)
+    for n in range(2):  # Amy is busier: least-loaded would give Bob the next ones
+        busy = await services.conversations.open(channel="chat", body=f"Chat {n}")
+        await services.conversations.assign(busy.conversation_id, amy, Actor.agent(amy, "Amy"))
+    given = []
+    for n in range(4):
+        opened = await services.conversations.open(channel="email", body=f"Mail {n}")
+        row = await services.db.fetch_one("SELECT assignee_id FROM conversations WHERE id = ?",
+                                          (opened.conversation_id,))
+        given.append(row[0])
+    assert given == [amy, bob, amy, bob], "in turn, not by load"

@@ -81,19 +81,25 @@ CANDIDATES = (
 
 
 def choose(candidates: list[Any], online: set[int], last_assigned: dict[int, int],
-           excluded: set[int] = frozenset()) -> Any | None:  # type: ignore[assignment]
-    """The online candidate with free capacity and the fewest open conversations; among
-    equals the one who got one longest ago."""
+           excluded: set[int] = frozenset(),  # type: ignore[assignment]
+           mode: str = "least-loaded") -> Any | None:
+    """The online candidate with free capacity: the one with the fewest open conversations
+    (among equals the one who got one longest ago), or, round-robin, simply the one whose turn
+    it is (who got one longest ago)."""
     free = [c for c in candidates if c["id"] in online and c["load"] < c["capacity"]
             and c["id"] not in excluded]
     if not free:
         return None
+    if mode == "round-robin":
+        return min(free, key=lambda c: (last_assigned.get(c["id"], 0), c["id"]))
     return min(free, key=lambda c: (c["load"], last_assigned.get(c["id"], 0)))
 
 
 def pick_agent(conn: sqlite3.Connection, queue_id: int, online: set[int],
                last_assigned: dict[int, int]) -> sqlite3.Row | None:
-    return choose(conn.execute(CANDIDATES, {"q": queue_id}).fetchall(), online, last_assigned)
+    mode = conn.execute("SELECT assignment FROM queues WHERE id = ?", (queue_id,)).fetchone()[0]
+    return choose(conn.execute(CANDIDATES, {"q": queue_id}).fetchall(), online, last_assigned,
+                  mode=mode)
 
 
 class RoutingRules:

@@ -25,7 +25,8 @@ from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
 
 _WAITING_CHATS = (
-    "SELECT c.id, c.queue_id, q.offer_seconds, cu.name AS customer_name FROM conversations c"
+    "SELECT c.id, c.queue_id, q.offer_seconds, q.assignment, cu.name AS customer_name"
+    " FROM conversations c"
     " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
     " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
     " AND c.assignee_id IS NULL ORDER BY c.created_at")
@@ -83,11 +84,12 @@ class ChatOffers:
                 continue
             candidates = await self._db.fetch_all(CANDIDATES, {"q": row["queue_id"]})
             passed = self._passed.get(row["id"], set())
-            agent = choose(candidates, online, self._last_offered, passed | busy)
+            agent = choose(candidates, online, self._last_offered, passed | busy,
+                           row["assignment"])
             if agent is None and passed:
                 # Everyone passed: start another round (the chat must not be stranded).
                 self._passed[row["id"]] = set()
-                agent = choose(candidates, online, self._last_offered, busy)
+                agent = choose(candidates, online, self._last_offered, busy, row["assignment"])
             if agent is None:
                 continue
             self.offers[row["id"]] = Offer(agent["id"],

@@ -60,9 +60,10 @@ def set_escalation(conn: sqlite3.Connection, queue_id: int, breach_queue_id: int
 
 
 def set_offers(conn: sqlite3.Connection, queue_id: int, on: bool, seconds: int,
-               release_offline: bool = False) -> None:
-    conn.execute("UPDATE queues SET chat_offers = ?, offer_seconds = ?, release_offline = ?"
-                 " WHERE id = ?", (int(on), seconds, int(release_offline), queue_id))
+               release_offline: bool = False, assignment: str = "least-loaded") -> None:
+    conn.execute("UPDATE queues SET chat_offers = ?, offer_seconds = ?, release_offline = ?,"
+                 " assignment = ? WHERE id = ?",
+                 (int(on), seconds, int(release_offline), assignment, queue_id))
 
 
 def managers_of(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:

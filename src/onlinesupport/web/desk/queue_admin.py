@@ -94,7 +94,9 @@ async def save_queue(request: web.Request) -> web.Response:
         queues_repo.set_internal(conn, queue_id, form.get("internal") == "on")
         queues_repo.set_escalation(conn, queue_id, breach_queue, chat_hours)
         queues_repo.set_offers(conn, queue_id, form.get("chat_offers") == "on", int(seconds),
-                               form.get("release_offline") == "on")
+                               form.get("release_offline") == "on",
+                               "round-robin" if form.get("assignment") == "round-robin"
+                               else "least-loaded")
 
     try:
         await services.db.write(save)
