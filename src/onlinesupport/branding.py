@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from onlinesupport.attachments import INLINE_TYPES, sniff
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.database import Database
@@ -20,8 +21,6 @@ from onlinesupport.store.database import Database
 SETTINGS_KEY = "company"
 MAX_LOGO_BYTES = 256 * 1024
 MAX_NAME = 100
-_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
-               (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
 
 
 class InvalidBranding(ValueError):
@@ -30,12 +29,10 @@ class InvalidBranding(ValueError):
 
 def image_type(data: bytes) -> str:
     """The content type of a PNG, JPEG, GIF or WebP image, else InvalidBranding."""
-    for signature, content_type in _SIGNATURES:
-        if data.startswith(signature):
-            return content_type
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    raise InvalidBranding("the logo must be a PNG, JPEG, GIF or WebP image")
+    content_type = sniff(data[:512])
+    if content_type not in INLINE_TYPES:
+        raise InvalidBranding("the logo must be a PNG, JPEG, GIF or WebP image")
+    return content_type
 
 
 @dataclass(frozen=True)
