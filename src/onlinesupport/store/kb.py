@@ -92,6 +92,14 @@ async def article(db: Database, article_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+async def published(db: Database, article_id: int) -> dict[str, Any] | None:
+    """The article if everyone may read it (published, public), else None."""
+    found = await article(db, article_id)
+    if found is None or found["status"] != "published" or found["visibility"] != "public":
+        return None
+    return found
+
+
 async def articles(db: Database, *, published_public: bool = False,
                    category_id: int | None = None, language: str | None = None
                    ) -> list[dict[str, Any]]:

@@ -356,8 +356,7 @@ class VisitorSession:
         if not isinstance(article_id, int) or isinstance(article_id, bool):
             raise ProtocolError("article_id must be a number")
         self._limit(self.visitor_id)
-        article = await kb_repo.article(self._ctx.db, article_id)
-        if article is None or article["status"] != "published" or article["visibility"] != "public":
+        if await kb_repo.published(self._ctx.db, article_id) is None:
             raise ProtocolError("there is no such article")
         resolved = None
         if self.conversation_id is not None and await conversations_repo.queue_position(

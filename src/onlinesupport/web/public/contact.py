@@ -121,8 +121,8 @@ async def answered(request: web.Request) -> web.Response:
     fields = await form_data(request)
     services = request.app[SERVICES]
     article_id = fields.get("article_id", "")
-    found = await kb_repo.article(services.db, int(article_id)) if article_id.isdigit() else None
-    if found is None or found["status"] != "published" or found["visibility"] != "public":
+    found = await kb_repo.published(services.db, int(article_id)) if article_id.isdigit() else None
+    if found is None:
         raise web.HTTPBadRequest(text="Choose one of the articles shown.")
     if not services.contact.token_ok(fields.get("token", "")):
         raise web.HTTPBadRequest(text="This form has expired; please start again.")

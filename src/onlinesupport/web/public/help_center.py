@@ -14,6 +14,7 @@ from aiohttp import web
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.throttle import Throttle
+from onlinesupport.web import uploads
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.public.widget import allowed_origin, with_cors
@@ -64,8 +65,8 @@ async def category(request: web.Request) -> web.Response:
 async def article(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     article_id = int_param(request.match_info["id"], "article", minimum=1)
-    found = await kb_repo.article(services.db, article_id)
-    if found is None or found["status"] != "published" or found["visibility"] != "public":
+    found = await kb_repo.published(services.db, article_id)
+    if found is None:
         raise web.HTTPNotFound(text="There is no such article.")
     if request.match_info["slug"] != found["slug"]:
         raise web.HTTPMovedPermanently(_article_path(found))
@@ -80,8 +81,8 @@ async def article(request: web.Request) -> web.Response:
 async def feedback(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     article_id = int_param(request.match_info["id"], "article", minimum=1)
-    found = await kb_repo.article(services.db, article_id)
-    if found is None or found["status"] != "published" or found["visibility"] != "public":
+    found = await kb_repo.published(services.db, article_id)
+    if found is None:
         raise web.HTTPNotFound(text="There is no such article.")
     form = await form_data(request)
     if form.get("helpful") not in ("yes", "no"):
@@ -109,12 +110,7 @@ async def article_file(request: web.Request) -> web.StreamResponse:
     found = await kb_repo.file(services.db, file_id)
     if found is None:
         raise web.HTTPNotFound(text="There is no such file.")
-    inline = found["content_type"].startswith("image/")
-    return web.FileResponse(services.files.path(found["storage_name"]), headers={
-        "Content-Type": found["content_type"],
-        "Content-Disposition": "inline" if inline else "attachment",
-        "Cache-Control": "public, max-age=86400",
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    return uploads.serve(services.files, found, "public, max-age=86400")
 
 
 async def suggest(request: web.Request) -> web.Response:
