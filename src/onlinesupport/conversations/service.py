@@ -14,7 +14,7 @@ an `opened` hook, called inside the transaction that creates each conversation.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -313,19 +313,24 @@ class Conversations:
         """Give the conversation to an agent (None: unassign); False when nothing changed."""
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
-            agent_name = ""
-            if agent_id is not None:
-                agent_name = self._active_agent(conn, agent_id)["name"]
-            if conversation["assignee_id"] == agent_id:
-                return False
-            conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.assigned", actor.type, actor.id, now,
-                {"agent_id": agent_id, "agent_name": agent_name,
-                 "previous_agent_id": conversation["assignee_id"]}))
-            return True
+            agent = self._active_agent(conn, agent_id) if agent_id is not None else None
+            return self.assign_in(conn, now, events, conversation, agent, actor)
 
         return await self.run(command)
+
+    def assign_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                  conversation: Mapping[str, Any], agent: Mapping[str, Any] | None,
+                  actor: Actor) -> bool:
+        """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
+        agent_id = agent["id"] if agent is not None else None
+        if conversation["assignee_id"] == agent_id:
+            return False
+        conversations_repo.update(conn, conversation["id"], now, assignee_id=agent_id)
+        events.append(events_repo.append(
+            conn, conversation["id"], "conversation.assigned", actor.type, actor.id, now,
+            {"agent_id": agent_id, "agent_name": agent["name"] if agent is not None else "",
+             "previous_agent_id": conversation["assignee_id"]}))
+        return True
 
     async def transfer(self, conversation_id: int, agent_id: int, actor: Actor,
                        note: str = "") -> None:
@@ -372,17 +377,23 @@ class Conversations:
         """
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
-            queue = queues_repo.lock(conn, queue_id)
-            if conversation["queue_id"] == queue_id:
-                return False
-            conversations_repo.update(conn, conversation_id, now, queue_id=queue_id)
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.moved", actor.type, actor.id, now,
-                {"queue_id": queue_id, "queue_name": queue["name"],
-                 "previous_queue_id": conversation["queue_id"]}))
-            return True
+            return self.move_in(conn, now, events, conversation, queues_repo.lock(conn, queue_id),
+                                actor)
 
         return await self.run(command)
+
+    def move_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                conversation: Mapping[str, Any], queue: Mapping[str, Any], actor: Actor,
+                **why: Any) -> bool:
+        """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
+        if conversation["queue_id"] == queue["id"]:
+            return False
+        conversations_repo.update(conn, conversation["id"], now, queue_id=queue["id"])
+        events.append(events_repo.append(
+            conn, conversation["id"], "conversation.moved", actor.type, actor.id, now,
+            {"queue_id": queue["id"], "queue_name": queue["name"],
+             "previous_queue_id": conversation["queue_id"], **why}))
+        return True
 
     async def start_script(self, conversation_id: int, script_id: int, actor: Actor) -> None:
         """Send the script's first question; each customer answer sends the next one."""

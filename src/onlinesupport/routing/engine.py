@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations import Conversations
+from onlinesupport.conversations import SYSTEM, Conversations
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.rules import (
     TRIGGERS,
@@ -192,19 +192,15 @@ class RoutingRules:
         if kind == "queue":
             queue = conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE",
                                  (value,)).fetchone()
-            if queue is None or queue["id"] == conversation["queue_id"]:
+            if queue is None or not self._conversations.move_in(conn, now, events, conversation,
+                                                                queue, SYSTEM):
                 return ""
-            previous = conversation["queue_id"]
-            change(queue_id=queue["id"])
+            conversation["queue_id"] = queue["id"]
             if not conversation["first_response_at"]:
                 # Promised by the queue it is now in, counted from when it arrived.
                 due = calendar(queue).add(from_db(conversation["created_at"]),
                                           queue["first_response_minutes"])
                 change(first_response_due_at=to_db(due))
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.moved", "system", None, now,
-                {"queue_id": queue["id"], "queue_name": queue["name"],
-                 "previous_queue_id": previous}))
             return f"queue {queue['name']}"
         if kind == "priority":
             if conversation["priority"] == int(value):
@@ -243,15 +239,11 @@ class RoutingRules:
             else:
                 agent = conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
                                      (value,)).fetchone()
-            if agent is None or agent["id"] == conversation["assignee_id"]:
+            if agent is None or not self._conversations.assign_in(conn, now, events, conversation,
+                                                                  agent, SYSTEM):
                 return ""
+            conversation["assignee_id"] = agent["id"]
             self._last_assigned[agent["id"]] = next(self._assignments)
-            previous = conversation["assignee_id"]
-            change(assignee_id=agent["id"])
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.assigned", "system", None, now,
-                {"agent_id": agent["id"], "agent_name": agent["name"],
-                 "previous_agent_id": previous}))
             return f"assigned to {agent['name']}"
         if kind == "reply":
             if not new:

@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations import Conversations
+from onlinesupport.conversations import SYSTEM, Conversations
 from onlinesupport.periodic import every
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
@@ -93,13 +93,8 @@ class SlaWatch:
         target = conn.execute("SELECT b.id, b.name FROM queues q JOIN queues b"
                               " ON b.id = q.breach_queue_id WHERE q.id = ?",
                               (row["queue_id"],)).fetchone()
-        if target is None:
-            return
-        conversations_repo.update(conn, row["id"], now, queue_id=target["id"])
-        events.append(events_repo.append(
-            conn, row["id"], "conversation.moved", "system", None, now,
-            {"queue_id": target["id"], "queue_name": target["name"],
-             "previous_queue_id": row["queue_id"], "reason": "late"}))
+        if target is not None:
+            self._conversations.move_in(conn, now, events, row, target, SYSTEM, reason="late")
 
     def _alert_mail(self, manager: sqlite3.Row, row: sqlite3.Row,
                     breached: bool) -> tuple[str, str, str]:
