@@ -109,7 +109,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),
-                       knowledge=KnowledgeBase(db, clock, files, key),
+                       knowledge=KnowledgeBase(db, clock, key),
                        erasure=Erasure(db, clock, files),
                        proactive=Proactive(db, clock), rules=rules, presence=presence,
                        escalations=Escalations(conversations),

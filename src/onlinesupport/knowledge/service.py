@@ -6,16 +6,15 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
-from collections.abc import AsyncIterator
 from typing import Any
 
 from onlinesupport import signing
-from onlinesupport.attachments import INLINE_TYPES, FileStore
+from onlinesupport.attachments import INLINE_TYPES
 from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import InvalidCommand
 from onlinesupport.knowledge.markdown import to_html, to_plain
 from onlinesupport.store import Database
 from onlinesupport.store import kb as kb_repo
+from onlinesupport.store.attachments import StoredFile
 
 LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 MAX_TITLE = 200
@@ -45,10 +44,9 @@ def language_of(text: str) -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, db: Database, clock: Clock, files: FileStore, key: bytes) -> None:
+    def __init__(self, db: Database, clock: Clock, key: bytes) -> None:
         self._db = db
         self._clock = clock
-        self._files = files
         self._key = key
 
     def _now(self) -> str:
@@ -121,12 +119,8 @@ class KnowledgeBase:
 
         return await self._db.write(write)
 
-    async def add_file(self, filename: str, chunks: AsyncIterator[bytes]) -> str:
-        """Store an image or document for articles; returns the Markdown that shows it."""
-        try:
-            stored = await self._files.receive(filename, chunks)
-        except InvalidCommand as exc:
-            raise ArticleRejected(str(exc)) from None
+    async def add_file(self, stored: StoredFile) -> str:
+        """Keep an uploaded file for articles; returns the Markdown that shows it."""
         now = self._now()
         file_id = await self._db.write(lambda conn: kb_repo.insert_file(
             conn, stored.filename, stored.content_type, stored.size, stored.storage_name, now))

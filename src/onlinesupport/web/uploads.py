@@ -13,18 +13,35 @@ from onlinesupport.store.attachments import StoredFile
 MAX_FIELD = 1000
 
 
-async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+Check = Callable[[dict[str, str]], Awaitable[object]]
+"""Sees the fields before the file is stored; raises to refuse it."""
+
+
+async def _no_check(fields: dict[str, str]) -> None:
+    return None
+
+
+async def chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
     while chunk := await part.read_chunk(64 * 1024):
         yield chunk
 
 
 async def receive(request: web.Request, files: FileStore,
-                  check: Callable[[dict[str, str]], Awaitable[None]]) -> tuple[dict[str, str], StoredFile]:
+                  check: Check = _no_check) -> tuple[dict[str, str], StoredFile]:
     """The text fields sent before the file, and the file written to the data folder.
 
     `check` sees the fields before a byte of the file is stored, and raises to refuse it.
     Fields after the file are not read: clients send their fields first.
     """
+    fields, stored = await receive_form(request, files, check)
+    if stored is None:
+        raise web.HTTPBadRequest(text="choose a file to send")
+    return fields, stored
+
+
+async def receive_form(request: web.Request, files: FileStore, check: Check = _no_check, *,
+                       max_field: int = MAX_FIELD) -> tuple[dict[str, str], StoredFile | None]:
+    """`receive` for a form whose file is optional (None when none was chosen)."""
     if request.content_type != "multipart/form-data":
         raise web.HTTPBadRequest(text="send the file as multipart/form-data")
     reader = await request.multipart()
@@ -34,15 +51,17 @@ async def receive(request: web.Request, files: FileStore,
             raise web.HTTPBadRequest(text="nested multipart is not accepted")
         if part.filename is None:
             value = b""
-            while len(value) <= MAX_FIELD and (chunk := await part.read_chunk(1024)):
+            while len(value) <= max_field and (chunk := await part.read_chunk(1024)):
                 value += chunk
-            if len(value) > MAX_FIELD:
+            if len(value) > max_field:
                 raise web.HTTPBadRequest(text=f"the field {part.name} is too long")
             fields[part.name] = value.decode("utf-8", "replace")
             continue
+        if not part.filename:
+            continue  # a file input left empty
         await check(fields)
-        return fields, await files.receive(part.filename, _chunks(part))
-    raise web.HTTPBadRequest(text="choose a file to send")
+        return fields, await files.receive(part.filename, chunks(part))
+    return fields, None
 
 
 async def post_file(conversations: Conversations, files: FileStore, conversation_id: int,

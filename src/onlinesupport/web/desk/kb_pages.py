@@ -13,6 +13,7 @@ from onlinesupport.knowledge.service import STATUSES, VISIBILITIES, ArticleRejec
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.web import uploads
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.desk.widget_admin import public_base
 from onlinesupport.web.keys import SERVICES
@@ -132,30 +133,12 @@ async def add_category(request: web.Request) -> web.Response:
     return redirect("/kb?done=category")
 
 
-async def _one_file(request: web.Request) -> BodyPartReader:
-    if request.content_type != "multipart/form-data":
-        raise web.HTTPBadRequest(text="send the file as multipart/form-data")
-    part = await (await request.multipart()).next()
-    if not isinstance(part, BodyPartReader) or not part.filename:
-        raise web.HTTPBadRequest(text="choose a file")
-    return part
-
-
 @requires("manager")
 async def upload_file(request: web.Request) -> web.Response:
     """An image or document for an article; answers the Markdown that shows it."""
-    part = await _one_file(request)
-
-    async def chunks():  # type: ignore[no-untyped-def]
-        while chunk := await part.read_chunk(64 * 1024):
-            yield chunk
-
-    try:
-        markdown = await request.app[SERVICES].knowledge.add_file(part.filename or "file",
-                                                                  chunks())
-    except ArticleRejected as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
-    return web.json_response({"markdown": markdown})
+    services = request.app[SERVICES]
+    _, stored = await uploads.receive(request, services.files)
+    return web.json_response({"markdown": await services.knowledge.add_file(stored)})
 
 
 @requires("manager")
@@ -168,11 +151,17 @@ async def export(request: web.Request) -> web.Response:
 
 @requires("manager")
 async def import_zip(request: web.Request) -> web.Response:
-    part = await _one_file(request)
-    data = await part.read(decode=False)
-    if len(data) > MAX_IMPORT:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_IMPORT, actual_size=len(data),
-                                            text="the .zip is larger than 20 MB")
+    if request.content_type != "multipart/form-data":
+        raise web.HTTPBadRequest(text="send the file as multipart/form-data")
+    part = await (await request.multipart()).next()
+    if not isinstance(part, BodyPartReader) or not part.filename:
+        raise web.HTTPBadRequest(text="choose a file")
+    data = bytearray()
+    async for chunk in uploads.chunks(part):  # read no further than the limit
+        data += chunk
+        if len(data) > MAX_IMPORT:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_IMPORT, actual_size=len(data),
+                                                text="the .zip is larger than 20 MB")
     services = request.app[SERVICES]
     try:
         files = transfer.read_zip(bytes(data))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from onlinesupport.channels.forms.contact import (
     LIMITS,
@@ -17,6 +17,7 @@ from onlinesupport.channels.forms.contact import (
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
+from onlinesupport.web import uploads
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES
@@ -53,31 +54,11 @@ async def _fields_and_file(request: web.Request) -> tuple[dict[str, str], Stored
     if request.content_type != "multipart/form-data":
         return await form_data(request), None
     services = request.app[SERVICES]
-    fields: dict[str, str] = {}
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or not part.name:
-            raise web.HTTPBadRequest(text="nested multipart is not accepted")
-        if part.filename is None:
-            value = await part.read_chunk(MAX_FIELD + 1)
-            if len(value) > MAX_FIELD:
-                raise web.HTTPRequestEntityTooLarge(max_size=MAX_FIELD, actual_size=len(value),
-                                                    text=f"the field {part.name} is too long")
-            fields[part.name] = value.decode("utf-8", "replace")
-            continue
-        if not part.filename:
-            continue  # no file chosen
-        await services.contact.check(fields)
-
-        async def chunks():  # type: ignore[no-untyped-def]
-            while chunk := await part.read_chunk(64 * 1024):
-                yield chunk
-
-        try:
-            return fields, await services.files.receive(part.filename, chunks())
-        except InvalidCommand as exc:
-            raise FormRejected({"file": str(exc)}) from None
-    return fields, None
+    try:
+        return await uploads.receive_form(request, services.files, services.contact.check,
+                                          max_field=MAX_FIELD)
+    except InvalidCommand as exc:
+        raise FormRejected({"file": str(exc)}) from None
 
 
 async def submit(request: web.Request) -> web.Response:
