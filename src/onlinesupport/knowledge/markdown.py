@@ -21,6 +21,7 @@ _TAGS = {"a", "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em
 _ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"},
                "th": {"style"}, "td": {"style"}}
 _TAG = re.compile(r"<[^>]+>")
+_INLINE_TAG = re.compile(r"</?(?:a|strong|em|code|del|s)\b[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 
@@ -33,5 +34,7 @@ def to_html(markdown: str) -> str:
 
 def to_plain(safe_html: str) -> str:
     """The words of rendered HTML, for the search index and snippets."""
-    text = _TAG.sub(" ", safe_html.replace("</p>", "\n").replace("<br>", "\n"))
+    # Inline tags vanish ("<strong>30 days</strong>." is "30 days."); others separate words.
+    text = _INLINE_TAG.sub("", safe_html)
+    text = _TAG.sub(" ", text.replace("</p>", "\n").replace("<br>", "\n"))
     return _SPACE.sub(" ", html.unescape(text)).strip()
