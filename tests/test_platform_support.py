@@ -1,7 +1,7 @@
 """The platform-specific parts that can run here: service folders and settings file for Linux
 and Windows, the runner a service manager stops from another thread, the service's logging,
-its firewall rules, folder permissions and recovery settings, the admin commands' default
-settings, and the `service` and `setup-link` commands.
+its firewall rules and recovery settings, the admin commands' default settings, and the
+`service` and `setup-link` commands (the folder's permissions: security/test_windows_data_folder).
 
 The pywin32 calls themselves run only on Windows (.github/workflows/windows.yml).
 """
@@ -26,14 +26,12 @@ from conftest import free_port, make_config
 from onlinesupport import cli
 from onlinesupport.config import Config, ConfigError, load_config
 from onlinesupport.platform_support import (
-    SERVICE_ACCOUNT,
     EventLogHandler,
     ServiceLayout,
     ServiceRunner,
     admin_config_default,
     firewall_delete_arguments,
     firewall_rules,
-    folder_acl_commands,
     recovery_commands,
     serve_as_service,
     service_config_text,
@@ -169,7 +167,7 @@ def root_logging() -> Iterator[None]:
 def _service_layout(tmp_path: Path, settings: str) -> ServiceLayout:
     layout = ServiceLayout(tmp_path / "data", tmp_path / "onlinesupport.toml")
     Path(layout.config_file).write_text(
-        f'[storage]\ndata_dir = "{tmp_path / "data"}"\n' + settings)
+        f"[storage]\ndata_dir = '{tmp_path / 'data'}'\n" + settings)  # literal: Windows paths
     return layout
 
 
@@ -273,18 +271,6 @@ def test_the_firewall_follows_the_settings(tmp_path: Path) -> None:
     local = load_config(None, env={}, overrides={"desk_host": "127.0.0.1",
                                                  "public_host": "::1"})
     assert firewall_rules(local) == []
-
-
-def test_the_folder_is_left_to_system_administrators_and_the_service() -> None:
-    folder = PureWindowsPath(r"C:\ProgramData\OnlineSupport")
-    protect, reset = folder_acl_commands(folder)
-    assert protect[:4] == ["icacls", str(folder), "/inheritance:r", "/grant:r"]
-    # SYSTEM and Administrators by SID (names differ on a localized Windows), and the service.
-    assert protect[4:] == ["*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F",
-                           rf"{SERVICE_ACCOUNT}:(OI)(CI)M"]
-    assert SERVICE_ACCOUNT == r"NT SERVICE\OnlineSupport"
-    # What an older version left in it inherits only these from now on.
-    assert reset == ["icacls", str(folder / "*"), "/reset", "/T", "/C", "/Q"]
 
 
 def test_a_failed_start_counts_as_a_failure_for_the_restart() -> None:
