@@ -209,6 +209,22 @@ def test_a_server_that_cannot_start_is_in_the_event_log_and_fails_the_service(
     assert "8081" in (tmp_path / "data" / "logs" / "onlinesupport.log").read_text()
 
 
+def test_an_error_while_stopping_as_asked_is_logged_but_not_a_failure(
+        tmp_path: Path, root_logging: None) -> None:
+    layout = _service_layout(tmp_path, "")
+    runner: ServiceRunner
+
+    async def fails_on_the_way_out(config: Config, stop: asyncio.Event) -> None:
+        runner.stop()
+        await stop.wait()
+        raise RuntimeError("a mailbox connection would not close")
+
+    runner = ServiceRunner(fails_on_the_way_out)
+    events = EventLog()
+    serve_as_service(layout, runner, events.handler())  # no exception: no restart follows
+    assert len(events.errors) == 1 and "would not close" in events.errors[0]
+
+
 def test_a_bad_settings_file_is_in_the_event_log_though_there_is_no_log_folder_yet(
         tmp_path: Path, root_logging: None) -> None:
     layout = _service_layout(tmp_path, "[desk]\nport = 99999\n")

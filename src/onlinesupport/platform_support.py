@@ -106,7 +106,6 @@ class ServiceRunner:
         finally:
             with self._lock:
                 self._finished = True
-                self._loop = None
             self._done.set()
 
     async def _main(self, config: Config) -> None:
@@ -116,11 +115,19 @@ class ServiceRunner:
             self._stop_event = stop
             if self._stopping:
                 stop.set()
-        if self._serve is not None:
-            await self._serve(config, stop)
-            return
-        from onlinesupport import app
-        await app.serve(config, stop, handle_signals=False)
+        try:
+            if self._serve is not None:
+                await self._serve(config, stop)
+            else:
+                from onlinesupport import app
+                await app.serve(config, stop, handle_signals=False)
+        finally:
+            with self._lock:  # before the loop closes: a later stop() must not call into it
+                self._loop = None
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stopping
 
     def stop(self, progress: Callable[[], None] | None = None,
              every: float = CHECKPOINT_EVERY) -> None:
@@ -192,10 +199,13 @@ def serve_as_service(layout: ServiceLayout, runner: ServiceRunner,
         runner.run(config)
     except (ConfigError, StoreError, DataDirLocked, OSError) as exc:
         log.error("OnlineSupport cannot run: %s (log: %s)", exc, log_dir / "onlinesupport.log")
-        raise
+        if not runner.stop_requested:
+            raise
     except Exception:
         log.exception("OnlineSupport stopped on an unexpected error")
-        raise
+        # An error while stopping as asked is logged, but is no failure to restart after.
+        if not runner.stop_requested:
+            raise
     log.info("OnlineSupport has stopped")
 
 

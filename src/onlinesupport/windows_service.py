@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PureWindowsPath
 
 import pywintypes
@@ -101,8 +103,8 @@ def _program() -> tuple[str, str]:
     return sys.executable, "-m onlinesupport service run"
 
 
-def _run(args: list[str] | str, what: str) -> None:
-    done = subprocess.run(args, capture_output=True, text=True)
+def _run(args: list[str], what: str) -> None:
+    done = subprocess.run(args, capture_output=True, text=True, errors="replace")
     if done.returncode != 0:
         raise ServiceError(f"{what} failed (exit code {done.returncode}): "
                            f"{(done.stdout + done.stderr).strip()}")
@@ -110,7 +112,8 @@ def _run(args: list[str] | str, what: str) -> None:
 
 def _netsh(arguments: str) -> subprocess.CompletedProcess[str]:
     netsh = os.path.join(os.environ.get("SystemRoot", r"C:\Windows"), "System32", "netsh.exe")
-    return subprocess.run(f'"{netsh}" {arguments}', capture_output=True, text=True)
+    return subprocess.run(f'"{netsh}" {arguments}', capture_output=True, text=True,
+                          errors="replace")
 
 
 def _register(display: str, description: str) -> str:
@@ -135,18 +138,23 @@ def _register(display: str, description: str) -> str:
             time.sleep(1)
 
 
-def _set_preshutdown_timeout() -> None:
+@contextmanager
+def _service_handle(access: int) -> Iterator[object]:
     manager = win32service.OpenSCManager(None, None, win32service.SC_MANAGER_CONNECT)
     try:
-        service = win32service.OpenService(manager, SERVICE_NAME,
-                                           win32service.SERVICE_CHANGE_CONFIG)
+        service = win32service.OpenService(manager, SERVICE_NAME, access)
         try:
-            win32service.ChangeServiceConfig2(
-                service, win32service.SERVICE_CONFIG_PRESHUTDOWN_INFO, STOP_WAIT_HINT_MS)
+            yield service
         finally:
             win32service.CloseServiceHandle(service)
     finally:
         win32service.CloseServiceHandle(manager)
+
+
+def _set_preshutdown_timeout() -> None:
+    with _service_handle(win32service.SERVICE_CHANGE_CONFIG) as service:
+        win32service.ChangeServiceConfig2(service, win32service.SERVICE_CONFIG_PRESHUTDOWN_INFO,
+                                          STOP_WAIT_HINT_MS)
 
 
 def _install(layout: ServiceLayout) -> str:
@@ -182,16 +190,8 @@ def _open_firewall(config: Config) -> str:
 
 
 def _process_id() -> int:
-    manager = win32service.OpenSCManager(None, None, win32service.SC_MANAGER_CONNECT)
-    try:
-        service = win32service.OpenService(manager, SERVICE_NAME,
-                                           win32service.SERVICE_QUERY_STATUS)
-        try:
-            return int(win32service.QueryServiceStatusEx(service)["ProcessId"])
-        finally:
-            win32service.CloseServiceHandle(service)
-    finally:
-        win32service.CloseServiceHandle(manager)
+    with _service_handle(win32service.SERVICE_QUERY_STATUS) as service:
+        return int(win32service.QueryServiceStatusEx(service)["ProcessId"])
 
 
 def _stop(terminate_if_stuck: bool = False) -> None:
