@@ -129,6 +129,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     await stack.enter_async_context(services.email.running())
     await stack.enter_async_context(services.sla.running())
     await stack.enter_async_context(services.offers.running())
+    await stack.enter_async_context(services.snoozes.running())
     await stack.enter_async_context(services.backups.running())
     if await agents_repo.admin_exists(services.db):
         services.setup.spend()

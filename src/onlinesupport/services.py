@@ -22,9 +22,13 @@ from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.daily_backups import DailyBackups
 from onlinesupport.conversations import Conversations
+from onlinesupport.conversations.mentions import record_mentions
+from onlinesupport.conversations.snooze import SnoozeWatch
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
+from onlinesupport.inbox_views import SavedViews
 from onlinesupport.knowledge.service import KnowledgeBase
+from onlinesupport.notifications import Notifications
 from onlinesupport.routing.due import answered, set_first_response_due, set_next_response_due
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
@@ -35,6 +39,7 @@ from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import Database
+from onlinesupport.viewers import Viewers
 
 
 @dataclass
@@ -64,6 +69,10 @@ class Services:
     rules: RoutingRules
     escalations: Escalations
     offers: ChatOffers
+    snoozes: SnoozeWatch
+    saved_views: SavedViews
+    notifications: Notifications
+    viewers: Viewers
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -91,6 +100,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.received.append(rules.received)
         conversations.received.append(set_next_response_due)
         conversations.outbound.append(answered)
+        conversations.noted.append(record_mentions)
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
         accounts = Accounts(db, clock, key)
@@ -113,6 +123,9 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        erasure=Erasure(db, clock, files),
                        proactive=Proactive(db, clock), rules=rules, presence=presence,
                        escalations=Escalations(conversations),
-                       offers=ChatOffers(db, conversations, clock, presence))
+                       offers=ChatOffers(db, conversations, clock, presence),
+                       snoozes=SnoozeWatch(db, conversations, clock),
+                       saved_views=SavedViews(db, clock), notifications=Notifications(db),
+                       viewers=Viewers(hub))
     finally:
         await db.close()

@@ -44,6 +44,7 @@ T = TypeVar("T")
 Command = Callable[[sqlite3.Connection, str, list[Event]], T]
 OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
+NotedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
 
 
@@ -111,6 +112,8 @@ class Conversations:
         """Called as hook(conn, now, events, conversation_id, message) for each agent message."""
         self.opened: list[OpenedHook] = []
         """Called as hook(conn, now, events, conversation_id) for each new conversation."""
+        self.noted: list[NotedHook] = []
+        """Called as hook(conn, now, events, conversation_id, message) for each agent's note."""
         self.received: list[ReceivedHook] = []
         """Called as hook(conn, now, events, conversation_id, message, new) for each customer
         message a command stored, after the command (so everything the channel records about
@@ -227,6 +230,9 @@ class Conversations:
         if actor.type == "agent" and kind == "message":
             for hook in self.outbound:
                 hook(conn, now, events, conversation_id, message)
+        if actor.type == "agent" and kind == "note":
+            for hook in self.noted:
+                hook(conn, now, events, conversation_id, message)
         return message
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,
@@ -257,12 +263,17 @@ class Conversations:
     def post_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
                 conversation_id: int, actor: Actor, body: str, *, kind: str = "message",
                 client_id: str | None = None, files: Sequence[StoredFile] = ()) -> Message:
-        """Inside a command: add a message (a customer's reopens a resolved conversation)."""
+        """Inside a command: add a message (a customer's reopens a resolved conversation and
+        wakes a snoozed one; in a merged one, it is copied to the conversation it went into)."""
         conversation = conversations_repo.take_seq(conn, conversation_id, now)
-        if actor.type == "customer" and conversation["status"] in ("resolved", "closed"):
+        merged = actor.type == "customer" and conversation["merged_into"] is not None
+        if actor.type == "customer" and conversation["status"] in ("resolved", "closed") \
+                and not merged:
             conversations_repo.update(conn, conversation_id, now, status="open")
             events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
                                              actor.type, actor.id, now))
+        if actor.type == "customer" and conversation["snoozed_at"]:
+            self.wake_in(conn, now, events, conversation_id, "reply", actor)
         message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
                                        client_id, seq=conversation["last_seq"], files=files)
         if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
@@ -271,7 +282,19 @@ class Conversations:
                                              actor.type, actor.id, now))
         if actor.type == "customer":
             self._next_question(conn, now, events, conversation_id)
+        if merged:
+            # The sender's client follows this conversation by seq, so the message stays here;
+            # agents answer in the conversation it was merged into, so a copy goes there.
+            self.post_in(conn, now, events, conversations_repo.merge_target(conn, conversation_id),
+                         actor, body, kind=kind)
         return message
+
+    def wake_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                conversation_id: int, reason: str, actor: Actor) -> None:
+        """Inside a command: end the conversation's snooze (`reason`: reply, time or agent)."""
+        conversations_repo.update(conn, conversation_id, now, snoozed_at=None, snoozed_until=None)
+        events.append(events_repo.append(conn, conversation_id, "conversation.woke", actor.type,
+                                         actor.id, now, {"reason": reason}))
 
     async def _record(self, conversation_id: int, actor: Actor, type: str,
                       data: dict[str, Any]) -> None:
@@ -466,15 +489,28 @@ class Conversations:
     async def _set_status(self, conversation_id: int, actor: Actor, status: str,
                           event: str) -> bool:
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
-            conversation = conversations_repo.lock(conn, conversation_id)
-            if conversation["status"] == status:
-                return False
-            conversations_repo.update(conn, conversation_id, now, status=status)
-            events.append(events_repo.append(conn, conversation_id, event, actor.type, actor.id,
-                                             now, {"from": conversation["status"]}))
-            return True
+            return self.set_status_in(conn, now, events,
+                                      conversations_repo.lock(conn, conversation_id), actor,
+                                      status, event)
 
         return await self.run(command)
+
+    def set_status_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                      conversation: Mapping[str, Any], actor: Actor, status: str,
+                      event: str) -> bool:
+        """Inside a command: change the status (False if it is that already). Resolving ends
+        a snooze: the conversation needs nothing more until the customer writes."""
+        if conversation["status"] == status:
+            return False
+        changes: dict[str, Any] = {"status": status}
+        data: dict[str, Any] = {"from": conversation["status"]}
+        if status in ("resolved", "closed") and conversation["snoozed_at"]:
+            changes.update(snoozed_at=None, snoozed_until=None)
+            data["snooze_ended"] = True
+        conversations_repo.update(conn, conversation["id"], now, **changes)
+        events.append(events_repo.append(conn, conversation["id"], event, actor.type, actor.id,
+                                         now, data))
+        return True
 
     async def resolve(self, conversation_id: int, actor: Actor) -> bool:
         return await self._set_status(conversation_id, actor, "resolved", "conversation.resolved")

@@ -13,7 +13,8 @@ ERASED = "(erased)"
 KEPT_EVENT_KEYS = ("score", "question_type", "urgency", "queue_id", "previous_queue_id",
                    "agent_id", "previous_agent_id", "agent_name", "queue_name", "status", "seq",
                    "message_id", "outbox_id", "purpose", "channel", "kind", "due_at",
-                   "article_id", "permanent", "script_id")
+                   "article_id", "permanent", "script_id", "from", "into", "via", "up_to_seq",
+                   "reason")
 
 
 def request(conn: sqlite3.Connection, customer_id: int, now: str) -> bool:

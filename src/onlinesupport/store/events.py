@@ -60,3 +60,10 @@ async def for_conversation(db: Database, conversation_id: int) -> list[Event]:
 async def latest_id(db: Database) -> int:
     row = await db.fetch_one("SELECT coalesce(max(id), 0) FROM events")
     return row[0] if row else 0
+
+
+def of_type(conn: sqlite3.Connection, conversation_id: int, type: str) -> list[Event]:
+    """Inside a write: the conversation's events of one type, oldest first."""
+    rows = conn.execute("SELECT * FROM events WHERE conversation_id = ? AND type = ? ORDER BY id",
+                        (conversation_id, type)).fetchall()
+    return [_from_row(r) for r in rows]

@@ -9,6 +9,7 @@ from typing import Any
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,11 @@ async def after(db: Database, conversation_id: int, after_seq: int = 0,
     mails = await email_repo.details(db, ids)
     return [replace(m, attachments=tuple(files.get(m.id, ())), email=mails.get(m.id))
             if m.id in files or m.id in mails else m for m in messages]
+
+
+def lock(conn: sqlite3.Connection, message_id: int) -> Message:
+    """Inside a write: one message, with its author's name."""
+    row = conn.execute(f"{_SELECT} WHERE m.id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"message {message_id} does not exist")
+    return _from_row(row)

@@ -24,6 +24,7 @@ from onlinesupport.channels.email.parse import ParsedMail, parse
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.conversations.service import Command
+from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
@@ -138,6 +139,8 @@ class EmailIntake:
             customer = Actor.customer(customer_id, parsed.from_name)
             conversation_id = threads.find_conversation(conn, self._key, parsed.thread_ids,
                                                         parsed.subject, customer_id)
+            if conversation_id is not None:  # a merged conversation's replies go to its target
+                conversation_id = conversations_repo.merge_target(conn, conversation_id)
             new = conversation_id is None
             if conversation_id is None:
                 conversation_id = self._conversations.open_in(

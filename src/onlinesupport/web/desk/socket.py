@@ -1,9 +1,10 @@
 """The agent websocket: live events, resumable from the last event id the desk saw.
 
-On connect the desk sends `?since=<event id>`; it receives every event after that id from the
-store, then live events from the hub, each exactly once and in id order. A socket that falls too
-far behind catches up from the store again; a gap too large to replay is answered with `reset`,
-and the desk reloads.
+On connect the desk sends `?since=<event id>` (and `&viewing=<conversation id>` when its page
+shows one, for collision detection); it receives who views what now, every event after that
+id from the store, then live events from the hub, each exactly once and in id order. A socket
+that falls too far behind catches up from the store again; a gap too large to replay is
+answered with `reset`, and the desk reloads.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class EncodedEvents:
 ENCODED = web.AppKey("encoded_events", EncodedEvents)
 
 
+def _notice(notice: Notice) -> dict:
+    return {"type": "notice", "conversation_id": notice.conversation_id, "notice": notice.type,
+            "data": notice.data}
+
+
 def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
@@ -63,8 +69,13 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) 
     me = request[AGENT]["id"]
     encode = request.app[ENCODED]
     last = since
+    told_viewers = False
     while True:
         with services.hub.subscribe() as subscription:
+            if not told_viewers:  # who views what now; changes come as notices from here on
+                for notice in services.viewers.notices():
+                    await ws.send_json(_notice(notice))
+                told_viewers = True
             missed = await events_repo.after(services.db, last, REPLAY_LIMIT + 1)
             if len(missed) > REPLAY_LIMIT:
                 await ws.send_json({"type": "reset"})
@@ -77,9 +88,7 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int) 
                     event = await subscription.get()
                     if isinstance(event, Notice):
                         if event.data.get("agent_id") != me:
-                            await ws.send_json({"type": "notice", "conversation_id":
-                                                event.conversation_id, "notice": event.type,
-                                                "data": event.data})
+                            await ws.send_json(_notice(event))
                         continue
                     if event.id <= last:
                         continue
@@ -128,6 +137,8 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     since = request.query.get("since")
     services = request.app[SERVICES]
     start = int_param(since, "since") if since else await events_repo.latest_id(services.db)
+    viewing = request.query.get("viewing")
+    viewed = int_param(viewing, "viewing", minimum=1) if viewing else None
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=4096)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
@@ -135,11 +146,14 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     forwarder = asyncio.create_task(_forward_then_close(request, ws, start))
     agent = request[AGENT]
     services.presence.connected(agent["id"])
+    if viewed is not None:
+        services.viewers.open(ws, viewed, agent["id"], agent["name"])
     try:
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 await _on_frame(request, ws, message.data)
     finally:
+        services.viewers.close(ws)
         services.presence.disconnected(agent["id"])
         forwarder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
