@@ -36,6 +36,7 @@ from onlinesupport.web.desk.signin import add_throttles
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.public import routes as public_routes
 from onlinesupport.web.security import (
+    ServerLog,
     add_security_headers,
     errors,
     forwarded_by,
@@ -138,6 +139,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     for side, app in (("public", create_public_app(services)), ("desk", create_desk_app(services))):
         runner = web.AppRunner(app, access_log_class=AccessLogger,
                                access_log=logging.getLogger(f"onlinesupport.access.{side}"),
+                               logger=ServerLog(logging.getLogger("aiohttp.server")),
                                shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

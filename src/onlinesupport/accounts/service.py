@@ -15,6 +15,7 @@ from typing import Any
 
 from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
 from onlinesupport.clock import Clock, from_db, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
@@ -31,7 +32,7 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """The request about an account is not acceptable; the message is safe to show."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
@@ -47,7 +48,7 @@ OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
 ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
 
 
-class InvalidCommand(ValueError):
+class InvalidCommand(UserError):
     """The command's input is not acceptable; the message is safe to show to the user."""
 
 

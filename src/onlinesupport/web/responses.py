@@ -6,6 +6,8 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from onlinesupport.inputs import MAX_ID
+
 # Printable ASCII but space and backslash: a browser reads such a path the way we do. It drops
 # tabs and newlines anywhere in an address ("/\t/evil" becomes "//evil", another host) and reads
 # a backslash as a slash, so a path with either is refused rather than repaired.
@@ -44,6 +46,6 @@ def int_param(value: str | None, name: str, default: int | None = None, minimum:
         number = int(value)
     except ValueError:
         raise web.HTTPBadRequest(text=f"{name} must be a whole number") from None
-    if number < minimum or number > 2**62:
+    if number < minimum or number > MAX_ID:
         raise web.HTTPBadRequest(text=f"{name} is out of range")
     return number

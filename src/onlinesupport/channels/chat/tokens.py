@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import secrets
 
+from onlinesupport.signing import same
+
 _PREFIX = "v1"
 
 
@@ -27,11 +29,11 @@ def issue(secret_key: bytes) -> tuple[str, str]:
 
 def verify(secret_key: bytes, token: object) -> str | None:
     """The visitor id the token was issued for, or None if it is not a valid token."""
-    if not isinstance(token, str) or len(token) > 100:
+    if not isinstance(token, str) or len(token) > 100 or not token.isascii():
         return None
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != _PREFIX:
         return None
-    if not hmac.compare_digest(parts[2], _signature(secret_key, parts[1])):
+    if not same(_signature(secret_key, parts[1]), parts[2]):
         return None
     return parts[1]

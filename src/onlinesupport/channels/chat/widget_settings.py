@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.store import Database
 from onlinesupport.store import settings as settings_repo
 
@@ -18,7 +19,7 @@ FIELD_MODES = ("required", "optional", "hidden")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-class InvalidSettings(ValueError):
+class InvalidSettings(UserError):
     """A widget setting is not acceptable; the message names it."""
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.errors import UserError
 from onlinesupport.routing.due import promise_for
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customers as customers_repo
@@ -37,11 +38,11 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 LIMITS = {"name": 200, "email": 320, "subject": 200, "message": 20_000, "page": 2000}
 
 
-class FormRejected(ValueError):
+class FormRejected(UserError):
     """The form is not accepted; `errors` maps each field to what is wrong with it."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(errors.values()), field=next(iter(errors), None))
         self.errors = errors
 
 
