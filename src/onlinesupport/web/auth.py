@@ -80,13 +80,23 @@ def form_csrf(request: web.Request) -> str:
     return token
 
 
-@web.middleware
-async def issue_csrf_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Send the double-submit cookie whose token a page's form was given."""
-    response = await handler(request)
+def send_csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """Send the double-submit cookie whose token this page's form was given (if new)."""
     token = request.get(NEW_CSRF)
     if token and not response.prepared:
         set_cookie(request, response, CSRF_COOKIE, token)
+
+
+def double_submit_ok(request: web.Request, sent: str | None) -> bool:
+    """Whether a form sent before signing in carries the token of our own cookie."""
+    expected = request.cookies.get(CSRF_COOKIE)
+    return bool(sent and expected) and same(expected, sent or "")
+
+
+@web.middleware
+async def issue_csrf_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    send_csrf_cookie(request, response)
     return response
 
 
