@@ -221,7 +221,7 @@ async def test_the_leave_a_message_form_when_no_agent_is_online(server: Server, 
         ("Invoice 7", "https://shop.example.com/orders",
          '{"question_type":"Billing","urgency":"today"}')]
     await v.send(type="leave", client_id="l2", name="Lee", email="not an address", body="x")
-    assert "does not look right" in (await v.receive("error"))["message"]
+    assert "does not look like an email address" in (await v.receive("error"))["message"]
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     async with desk.session.ws_connect(server.desk_url + "/api/ws"):

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.inputs import email_address
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
@@ -43,8 +44,12 @@ class CustomerAccess:
         self._mailing: set[asyncio.Task[None]] = set()
 
     async def request_link(self, email: str, address: str, link_base: str) -> None:
-        """Mail a sign-in link if `email` belongs to a customer; silent either way."""
-        email = email.strip().lower()[:320]
+        """Mail a sign-in link if `email` belongs to a customer; silent either way.
+
+        Raises InvalidAddress for anything but one plain address (that tells nothing about
+        who is a customer).
+        """
+        email = email_address(email).lower()
         keys = (f"address:{address}", f"email:{email}")
         if any(self._requests.retry_after(k) for k in keys):
             log.info("sign-in link for %s not sent: too many requests", email)

@@ -57,7 +57,7 @@ from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.conversations.service import DEFAULT_QUEUE
 from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
-from onlinesupport.inputs import MAX_ID, row_id, whole_number
+from onlinesupport.inputs import MAX_ID, email_address, row_id, whole_number
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.store import Database
 from onlinesupport.routing.due import chat_calendar
@@ -295,8 +295,8 @@ class VisitorSession:
             raise ProtocolError("Please tell us your name.")
         if self._widget.ask_email == "required" and not email:
             raise ProtocolError("Please give your email address.")
-        if email and ("@" not in email or " " in email):
-            raise ProtocolError("That email address does not look right.")
+        if email:
+            email_address(email)
 
     async def _ack(self, client_id: str, seq: int) -> None:
         await self._send({"type": "ack", "client_id": client_id,

@@ -10,7 +10,7 @@ from typing import Any
 from onlinesupport.channels.email.connect import close_imap, explain, imap_client, select, smtp_client
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
-from onlinesupport.inputs import row_id, whole_number
+from onlinesupport.inputs import is_email_address, row_id, whole_number
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -65,11 +65,10 @@ def _clean(form: dict[str, str]) -> dict[str, Any]:
             values[name] = row_id(raw) or 1
         else:
             values[name] = raw
-    address = values["address"].lower()
-    if address.count("@") != 1 or address.startswith("@") or address.endswith("@") \
-            or any(ch.isspace() for ch in address):
-        raise MailboxError("the support address must be an email address such as help@example.com")
-    values["address"] = address
+    if not is_email_address(values["address"]):
+        raise MailboxError("the support address must be an email address such as "
+                           "help@example.com", "address")
+    values["address"] = values["address"].lower()
     if not values["imap_host"] and not values["smtp_receive"]:
         raise MailboxError("choose how mail comes in: an IMAP server, the built-in SMTP "
                            "receiver, or both")

@@ -8,7 +8,6 @@ form without a session).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import timedelta
 from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.errors import UserError
+from onlinesupport.inputs import InvalidAddress, email_address
 from onlinesupport.routing.due import promise_for
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customers as customers_repo
@@ -34,7 +34,6 @@ URGENCY = {"no-rush": "No rush", "today": "Today, please", "urgent": "Urgent (wi
 MIN_SECONDS = 3
 MAX_AGE = 24 * 3600
 POSTS_PER_HOUR = 10
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 LIMITS = {"name": 200, "email": 320, "subject": 200, "message": 20_000, "page": 2000}
 
 
@@ -121,8 +120,10 @@ class ContactForm:
                 errors[name] = f"at most {limit} characters, please"
         if not values["name"]:
             errors["name"] = "tell us your name"
-        if not _EMAIL.match(values["email"]):
-            errors["email"] = "this does not look like an email address"
+        try:
+            email_address(values["email"])
+        except InvalidAddress as exc:
+            errors["email"] = exc.message
         if not values["message"]:
             errors["message"] = "write your question"
         types = await self.question_types()

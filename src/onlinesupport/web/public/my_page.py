@@ -8,6 +8,7 @@ import secrets
 from aiohttp import web
 
 from onlinesupport.conversations import Actor
+from onlinesupport.inputs import InvalidAddress
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import erasure as erasure_repo
@@ -79,8 +80,13 @@ async def ask_for_erasure(request: web.Request) -> web.Response:
 
 async def ask_for_link(request: web.Request) -> web.Response:
     form = await form_data(request)
-    await request.app[SERVICES].customer_access.request_link(
-        form.get("email", ""), request.remote or "", _link_base(request))
+    try:
+        await request.app[SERVICES].customer_access.request_link(
+            form.get("email", ""), request.remote or "", _link_base(request))
+    except InvalidAddress as exc:
+        return render(request, "public/my_signin.html", {
+            "error": f"Please check the address: {exc}.", "email": form.get("email", "")[:320]},
+            status=400)
     return render(request, "public/my_sent.html", {})
 
 
