@@ -102,7 +102,7 @@ async def test_only_allowed_websites_may_open_the_visitor_socket(server: Server)
 async def test_a_chat_starts_and_a_retried_start_makes_nothing_twice(server: Server, visitor) -> None:
     v = visitor()
     welcome = await v.connect()
-    assert welcome["conversation_id"] is None and welcome["token"].startswith("v1.")
+    assert welcome["conversation_id"] is None and welcome["token"].startswith("v2.")
     assert welcome["widget"]["title"] == "Chat with us"
     start = {"type": "start", "client_id": "c1", "body": "Do you ship to Norway?", "name": "Nora",
              "page": {"url": "https://shop.example.com/shipping", "title": "Shipping"}}

@@ -40,6 +40,7 @@ from onlinesupport.web.security import (
     add_security_headers,
     errors,
     forwarded_by,
+    name_no_versions,
     network_guard,
 )
 from onlinesupport.web.templates import TEMPLATES, environment
@@ -69,6 +70,7 @@ async def _close_websockets(app: web.Application) -> None:
 
 
 def _base_app(services: Services, max_body: int, middlewares: list) -> web.Application:
+    name_no_versions()
     app = web.Application(client_max_size=max_body, middlewares=middlewares)
     app[SERVICES] = services
     app[TEMPLATES] = environment()

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from aiohttp import web
+from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 
 from onlinesupport.errors import UserError
@@ -16,9 +16,20 @@ from onlinesupport.web.templates import TEMPLATES, render
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+SERVER = "OnlineSupport"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
+
+
+def name_no_versions() -> None:
+    """Make every Server header say only "OnlineSupport".
+
+    aiohttp's default names its own and Python's versions (which known flaws to try). There is
+    no setting for it, and the 400s aiohttp sends for requests it cannot parse never reach an
+    application's hooks, so the default itself is replaced.
+    """
+    web_response.SERVER_SOFTWARE = SERVER
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -174,12 +174,13 @@ class VisitorSession:
         last_seq = whole_number(frame.get("last_seq") or 0, 0, MAX_ID)
         if last_seq is None:
             raise ProtocolError(f"last_seq must be a whole number from 0 to {MAX_ID}", "last_seq")
-        token = frame.get("token")
-        visitor_id = tokens.verify(self._ctx.secret_key, token)
+        now = self._ctx.clock.now()
+        visitor_id = tokens.verify(self._ctx.secret_key, frame.get("token"), now)
         if visitor_id is None:
             # New visitors cost the address too, so nobody escapes the limits by starting over.
             self._limit(None)
-            visitor_id, token = tokens.issue(self._ctx.secret_key)
+        # A returning visitor gets the next token: theirs lasts as long as they keep coming.
+        visitor_id, token = tokens.issue(self._ctx.secret_key, now, visitor_id)
         self.visitor_id = visitor_id
         self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
         read_seq = 0
@@ -262,7 +263,7 @@ class VisitorSession:
             "client_id": message.client_id if message.author_type == "customer" else None,
             "attachments": [{"filename": a["filename"], "content_type": a["content_type"],
                              "size": a["size"],
-                             "url": f"/widget/files/{a['id']}/{self._ctx.files.signature(a['id'])}"}
+                             "url": self._ctx.files.visitor_link(a["id"], self._ctx.clock.now())}
                             for a in message.attachments]})
 
     def _limit(self, visitor_id: str | None) -> None:

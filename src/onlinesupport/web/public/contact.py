@@ -106,9 +106,11 @@ async def answered(request: web.Request) -> web.Response:
     found = await kb_repo.published(services.db, article_id) if article_id else None
     if found is None:
         raise web.HTTPBadRequest(text="Choose one of the articles shown.")
-    if not services.contact.token_ok(fields.get("token", "")):
+    token = fields.get("token", "")
+    if not services.contact.token_ok(token):
         raise web.HTTPBadRequest(text="This form has expired; please start again.")
-    await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000])
+    if services.contact.spend(token):
+        await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000])
     return render(request, "public/contact_answered.html", {"article": found})
 
 

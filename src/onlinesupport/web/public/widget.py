@@ -97,7 +97,7 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
     owner: dict[str, int] = {}
 
     async def visitors_own_conversation(fields: dict[str, str]) -> None:
-        visitor_id = tokens.verify(services.secret_key, fields.get("token"))
+        visitor_id = tokens.verify(services.secret_key, fields.get("token"), services.clock.now())
         customer_id = visitor_id and await customers_repo.by_identity(services.db, "visitor",
                                                                       visitor_id)
         wanted = row_id(fields.get("conversation_id", ""))
@@ -125,11 +125,15 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
 
 
 async def visitor_file(request: web.Request) -> web.StreamResponse:
-    """A file of a visitor's conversation, by its signed address."""
+    """A file of a visitor's conversation, by its signed address (while it lasts)."""
     services = request.app[SERVICES]
-    attachment_id = int(request.match_info["id"])
-    if not services.files.signature_ok(attachment_id, request.match_info["signature"]):
+    attachment_id, expires = row_id(request.match_info["id"]), row_id(request.match_info["expires"])
+    if attachment_id is None or expires is None or not services.files.link_ok(
+            attachment_id, expires, request.match_info["signature"]):
         raise web.HTTPNotFound(text="that file does not exist")
+    if expires <= services.clock.now().timestamp():
+        raise web.HTTPNotFound(text="This file's address has expired; reload the page to see "
+                                    "the file again.")
     attachment = await attachments_repo.get(services.db, attachment_id)
     if attachment is None:
         raise web.HTTPNotFound(text="that file does not exist")
