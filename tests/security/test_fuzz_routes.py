@@ -200,12 +200,22 @@ async def fuzz_http(http: aiohttp.ClientSession, base: str, app: web.Application
                 async with http.get(url, allow_redirects=False) as response:
                     findings.check(who, method, path, what, response.status,
                                    await response.text(errors="replace"))
+                    if signed_out(response):
+                        break
             continue
         for what, body, headers in bodies(names, csrf):
             async with http.post(URL(base + path, encoded=True), data=body, headers=headers,
                                  allow_redirects=False) as response:
                 findings.check(who, method, path, what, response.status,
                                await response.text(errors="replace"))
+                if signed_out(response):
+                    break
+
+
+def signed_out(response: aiohttp.ClientResponse) -> bool:
+    """Whether the route wants a signed-in agent (its handler is never reached without one)."""
+    return response.status == 401 or (
+        response.status == 303 and response.headers["Location"].startswith("/signin?next="))
 
 
 async def refused_csrf(http: aiohttp.ClientSession, url: str, names: list[str], who: str,
