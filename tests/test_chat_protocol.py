@@ -43,6 +43,13 @@ class Visitor:
         self.token = welcome["token"]
         return welcome
 
+    async def start_chat(self, body: str = "Hello") -> int:
+        """Connect as a new visitor and open a chat; its conversation id."""
+        await self.connect()
+        await self.send(type="start", client_id="first", body=body)
+        self.conversation_id = (await self.receive("ack"))["conversation_id"]
+        return self.conversation_id
+
     async def receive(self, kind: str, timeout: float = 5) -> dict[str, Any]:
         assert self.ws is not None
         while True:

@@ -19,6 +19,7 @@ import pytest
 from conftest import PASSWORD, Desk, Server, make_config, start_server
 from email_helpers import add_mailbox, eventually, mailbox_form, scalar
 from mail_servers import Relay
+from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
 from onlinesupport.inputs import InvalidAddress, email_address, one_line
 from test_chat_protocol import SITE, Visitor, allow
@@ -74,7 +75,9 @@ async def test_the_widget_refuses_a_list_of_addresses_and_keeps_subjects_on_one_
 async def _contact_form(server: Server, http: aiohttp.ClientSession, **fields: str) -> Any:
     page = await (await http.get(server.public_url + "/contact")).text()
     token = re.search(r'name="token" value="([^"]+)"', page).group(1)
-    server.services.clock.advance(seconds=5)  # type: ignore[attr-defined]  # a person's pace
+    clock = server.services.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(seconds=5)  # people take a moment to fill in a form
     return await http.post(server.public_url + "/contact", data={
         "token": token, "name": "Lee", "question_type": "Billing", "urgency": "today",
         "message": "Where is my refund?", "suggested": "1", **fields}, allow_redirects=False)
@@ -84,8 +87,6 @@ async def _contact_form(server: Server, http: aiohttp.ClientSession, **fields: s
 async def shop(tmp_path: Path, relay: Relay) -> AsyncIterator[Server]:
     """A server whose clock the test moves (the contact form wants a few seconds), sending
     mail through the relay."""
-    from onlinesupport.clock import ManualClock
-
     async with AsyncExitStack() as stack:
         server = await start_server(stack, make_config(tmp_path / "data"), ManualClock())
         await add_mailbox(server.services, mailbox_form(None, relay, smtp_receive="on",
@@ -94,7 +95,8 @@ async def shop(tmp_path: Path, relay: Relay) -> AsyncIterator[Server]:
         yield server
 
 
-async def test_the_contact_form_refuses_a_list_and_strips_control_characters(shop) -> None:  # type: ignore[no-untyped-def]
+async def test_the_contact_form_refuses_a_list_and_strips_control_characters(
+        shop: Server) -> None:
     async with aiohttp.ClientSession() as http:
         for email in ("lee,eve@attacker.example", TWO):
             refused = await _contact_form(shop, http, email=email, subject="Refund")
@@ -107,14 +109,14 @@ async def test_the_contact_form_refuses_a_list_and_strips_control_characters(sho
         "Refund Bcc: eve@attacker.example"
 
 
-async def test_the_customer_page_sign_in_refuses_a_list(shop) -> None:  # type: ignore[no-untyped-def]
+async def test_the_customer_page_sign_in_refuses_a_list(shop: Server) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(shop.public_url + "/my/signin", data={"email": TWO}) as response:
             assert response.status == 400
             assert "one email address" in await response.text()
 
 
-async def test_desk_forms_refuse_a_list(shop, client_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_desk_forms_refuse_a_list(shop: Server, client_factory: Any) -> None:
     services = shop.services
     opened = await services.conversations.open(channel="phone", customer_name="Lee",
                                                body="Called about a refund")
@@ -139,7 +141,7 @@ async def test_desk_forms_refuse_a_list(shop, client_factory) -> None:  # type: 
 
 
 async def test_the_outbox_refuses_an_address_that_got_in_before_and_sends_odd_subjects_on_one_line(
-        shop, relay: Relay) -> None:  # type: ignore[no-untyped-def]
+        shop: Server, relay: Relay) -> None:
     services = shop.services
     amy = Actor.agent(1, "Amy")
     broken = await services.conversations.open(channel="form", customer_name="Lee",

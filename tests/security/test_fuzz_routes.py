@@ -238,8 +238,11 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert not bad, "\n".join(f"{r.name}: {r.getMessage()}" for r in bad[:20])
 
 
+Shop = tuple[Server, ManualClock]
+
+
 @pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock]]:
+async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
     """A server on a clock the test moves (so rate limits never hide a route), with a
     conversation, an article, a canned reply and a spare agent to be fuzzed at."""
     clock = ManualClock()
@@ -276,7 +279,7 @@ async def customer_session(services: Any, clock: ManualClock) -> str:
 
 
 async def test_no_route_of_either_listener_answers_malformed_input_with_a_server_error(
-        shop, client_factory, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+        shop: Shop, client_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
     server, clock = shop
     services = server.services
     findings = Findings()
@@ -347,7 +350,7 @@ class Socket:
 
 
 async def test_no_visitor_frame_breaks_the_socket_or_stops_delivery(
-        shop, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+        shop: Shop, caplog: pytest.LogCaptureFixture) -> None:
     server, clock = shop
     services = server.services
     types, fields = frame_types(), frame_fields()
@@ -407,7 +410,7 @@ async def test_no_visitor_frame_breaks_the_socket_or_stops_delivery(
 
 
 async def test_no_desk_socket_frame_breaks_the_socket(
-        shop, client_factory, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+        shop: Shop, client_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
     server, _ = shop
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")

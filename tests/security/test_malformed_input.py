@@ -44,7 +44,7 @@ def article(server: Server) -> Any:
 
 
 async def test_form_bodies_that_are_not_utf8_are_answered_400(
-        server: Server, article, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+        server: Server, article: Any, caplog: pytest.LogCaptureFixture) -> None:
     article_id = await article()
     async with aiohttp.ClientSession() as http:
         for base, path in [(server.public_url, "/my/signin"), (server.public_url, "/contact"),
@@ -69,7 +69,7 @@ async def test_form_bodies_that_are_not_utf8_are_answered_400(
 
 
 async def test_tokens_and_signatures_with_letters_outside_ascii_are_refused_not_crashed(
-        server: Server, article, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+        server: Server, article: Any, caplog: pytest.LogCaptureFixture) -> None:
     article_id = await article()
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         setup = await http.get(server.desk_url + "/setup?token=é☃")
@@ -106,9 +106,7 @@ async def test_ids_of_twenty_and_thirty_digits_are_refused(
             async with http.post(server.desk_url + "/invitation", data={"token": token}) as r:
                 assert r.status in (403, 410), token  # no CSRF cookie: refused before it
         v = Visitor(http, server)
-        await v.connect()
-        await v.send(type="start", client_id="c1", body="Hello")
-        await v.receive("ack")
+        await v.start_chat()
         for conversation_id in (HUGE, "9" * 20):
             form = aiohttp.FormData()
             form.add_field("token", v.token or "")
@@ -131,9 +129,7 @@ async def test_the_visitor_socket_refuses_bad_hello_and_ids_and_stays_usable(
     services = server.services
     async with aiohttp.ClientSession() as http:
         v = Visitor(http, server)
-        await v.connect()
-        await v.send(type="start", client_id="c1", body="Hello")
-        v.conversation_id = (await v.receive("ack"))["conversation_id"]
+        await v.start_chat()
         await v.close()
         for hello in ({"conversation_id": 10**30}, {"last_seq": 10**30},
                       {"conversation_id": -1}, {"last_seq": -5}, {"conversation_id": True},
@@ -179,8 +175,8 @@ async def test_the_visitor_socket_refuses_bad_hello_and_ids_and_stays_usable(
 
 
 async def test_the_desk_socket_ignores_huge_ids_and_stays_open(
-        server: Server, personas: Personas, client_factory,
-        caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+        server: Server, personas: Personas, client_factory: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
     desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com", PASSWORD)
     async with desk.session.ws_connect(server.desk_url + "/api/ws") as ws:

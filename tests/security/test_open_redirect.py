@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -48,7 +49,7 @@ def test_letters_outside_ascii_are_kept_percent_encoded() -> None:
 
 
 async def test_signing_in_with_a_hostile_next_ends_on_the_desk(
-        server: Server, personas: Personas, client_factory) -> None:  # type: ignore[no-untyped-def]
+        server: Server, personas: Personas, client_factory: Any) -> None:
     for target in ("/\t/evil.example/phish", "//evil.example", "/\\evil.example"):
         desk = client_factory(server.desk_url)
         page = await (await desk.get("/signin?next=" + quote(target, safe="/"))).text()

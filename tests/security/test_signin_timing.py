@@ -48,7 +48,7 @@ async def _ask(http: aiohttp.ClientSession, url: str, email: str) -> float:
 
 
 async def test_asking_for_a_link_takes_as_long_for_a_known_address_as_for_an_unknown_one(
-        shop) -> None:  # type: ignore[no-untyped-def]
+        shop: tuple[Server, ManualClock]) -> None:
     server, clock = shop
     url = server.public_url + "/my/signin"
     chance = random.Random(13)

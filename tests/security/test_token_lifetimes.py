@@ -31,11 +31,15 @@ GOOD = {"name": "Lee Customer", "email": "lee@customer.test", "question_type": "
         "subject": "Double charge", "message": "I was charged twice.", "urgency": "today",
         "suggested": "1"}
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082")
+                    "1f15c4890000000d49444154789c6300010000000500010d0a2db4"
+                    "0000000049454e44ae426082")
+
+
+Shop = tuple[Server, ManualClock]
 
 
 @pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock]]:
+async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
     clock = ManualClock()
     async with AsyncExitStack() as stack:
         server = await start_server(stack, make_config(tmp_path / "data"), clock)
@@ -49,7 +53,7 @@ async def _form_token(http: aiohttp.ClientSession, server: Server, clock: Manual
     return re.search(r'name="token" value="([^"]+)"', page).group(1)
 
 
-async def test_a_contact_form_token_sends_one_message(shop) -> None:  # type: ignore[no-untyped-def]
+async def test_a_contact_form_token_sends_one_message(shop: Shop) -> None:
     server, clock = shop
     async with aiohttp.ClientSession() as http:
         first = await _form_token(http, server, clock)
@@ -86,13 +90,13 @@ async def test_a_contact_form_token_sends_one_message(shop) -> None:  # type: ig
             "a spent form comes back filled in, with a fresh token"
 
 
-async def test_visitor_tokens_expire_unless_used_and_are_replaced_at_every_visit(shop) -> None:  # type: ignore[no-untyped-def]
+async def test_visitor_tokens_expire_unless_used_and_are_replaced_at_every_visit(
+        shop: Shop) -> None:
     server, clock = shop
     async with aiohttp.ClientSession() as http:
         v = Visitor(http, server)
-        first = (await v.connect())["token"]
-        await v.send(type="start", client_id="c1", body="Hello")
-        v.conversation_id = (await v.receive("ack"))["conversation_id"]
+        await v.start_chat()
+        first = v.token
         await v.close()
         for days in (20, 20, 20, 20):  # an active visitor: back every few weeks, for months
             clock.advance(days=days)
@@ -112,7 +116,7 @@ async def test_visitor_tokens_expire_unless_used_and_are_replaced_at_every_visit
         await v.close()
 
 
-async def test_a_token_from_before_lifetimes_is_accepted_once_and_replaced(shop) -> None:  # type: ignore[no-untyped-def]
+async def test_a_token_from_before_lifetimes_is_accepted_once_and_replaced(shop: Shop) -> None:
     server, _ = shop
     key = server.services.secret_key
     visitor_id = "oldvisitor1234567890ab"
@@ -130,14 +134,12 @@ async def test_a_token_from_before_lifetimes_is_accepted_once_and_replaced(shop)
         await v.close()
 
 
-async def test_file_addresses_expire_and_a_new_visit_gets_working_ones(shop) -> None:  # type: ignore[no-untyped-def]
+async def test_file_addresses_expire_and_a_new_visit_gets_working_ones(shop: Shop) -> None:
     server, clock = shop
     services = server.services
     async with aiohttp.ClientSession() as http:
         v = Visitor(http, server)
-        await v.connect()
-        await v.send(type="start", client_id="c1", body="Hello")
-        v.conversation_id = (await v.receive("ack"))["conversation_id"]
+        await v.start_chat()
         amy = await services.accounts.create_agent("amy@example.com", "Amy", "agent", PASSWORD)
         stored = await services.files.receive("box.png", _chunks(PNG))
         await services.conversations.post(v.conversation_id, Actor.agent(amy, "Amy"),
@@ -165,7 +167,7 @@ async def test_file_addresses_expire_and_a_new_visit_gets_working_ones(shop) -> 
         await v.close()
 
 
-async def _chunks(data: bytes):  # type: ignore[no-untyped-def]
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
