@@ -57,9 +57,12 @@ def parse_json(text: str | bytes) -> Any:
     """JSON that came from outside, with every lone surrogate in its texts made U+FFFD.
 
     JSON's "\\ud800" escapes are the one way such text gets past a UTF-8 decoder; raises
-    ValueError for anything that is not JSON.
+    ValueError for anything that is not JSON, or nests deeper than Python's parser goes.
     """
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
     escaped = text if isinstance(text, str) else text.decode("utf-8", "replace")
     return _without_surrogates(value) if _ESCAPED_SURROGATE.search(escaped) else value
 

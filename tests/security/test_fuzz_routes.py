@@ -157,6 +157,8 @@ def bodies(names: list[str], csrf: str) -> Iterator[tuple[str, bytes, dict[str, 
         "csrf_token": csrf}), form
     yield "JSON that is not an object", b"[1, 2", {"Content-Type": "application/json",
                                                       "X-CSRF-Token": csrf}
+    yield "JSON nested too deeply", b"[" * 50_000, {"Content-Type": "application/json",
+                                                    "X-CSRF-Token": csrf}
     data, content_type = multipart({n: b"\xed\xa0\x80" if n == "name" else HUGE.encode()
                                     for n in names})
     yield "multipart", data, {"Content-Type": content_type, "X-CSRF-Token": csrf}
@@ -393,7 +395,8 @@ async def test_no_visitor_frame_breaks_the_socket_or_stops_delivery(
                 await chat.still_answers(frame)
                 sent += 1
         for raw in ("", "null", "[]", '"hello"', "{", '{"type": null}', "1e999999",
-                    '{"type": "send", "body": "\\ud800\\udfff\\ud800"}'):
+                    '{"type": "send", "body": "\\ud800\\udfff\\ud800"}', "[" * 60_000,
+                    '{"type": "send", "body": ' + "[" * 5000 + "]" * 5000 + "}"):
             await ws.send_str(raw)
             await chat.still_answers(raw)
             sent += 1
@@ -424,7 +427,7 @@ async def test_no_desk_socket_frame_breaks_the_socket(
                   for kind in types for name in names for value in TYPED]
         # Longer than the desk's frame limit closes the socket, as it should; not fuzzed here.
         frames = [f for f in frames if len(f) < 4000]
-        frames += ["", "{", "[]", "null", '{"type": []}', "x" * 4000]
+        frames += ["", "{", "[]", "null", '{"type": []}', "x" * 4000, "[" * 4000]
         for frame in frames:
             await ws.send_str(frame)
             await ws.send_str("ping")

@@ -112,13 +112,12 @@ async def _on_frame(request: web.Request, ws: web.WebSocketResponse, data: str) 
     if not isinstance(frame, dict):
         return
     services, agent = request.app[SERVICES], request[AGENT]
-    conversation_id = row_id(frame.get("conversation_id"))
+    conversation_id, seq = row_id(frame.get("conversation_id")), row_id(frame.get("seq"))
     if frame.get("type") == "typing" and conversation_id is not None:
         services.hub.publish([Notice(conversation_id, "typing", {
             "author_type": "agent", "agent_id": agent["id"], "name": agent["name"]})])
-    elif frame.get("type") == "read" and conversation_id is not None \
-            and row_id(frame.get("seq")) is not None:
-        await services.conversations.mark_read(conversation_id, frame["seq"])
+    elif frame.get("type") == "read" and conversation_id is not None and seq is not None:
+        await services.conversations.mark_read(conversation_id, seq)
     elif frame.get("type") == "presence" and isinstance(frame.get("status"), str) \
             and frame["status"] in STATUSES:
         services.presence.set_status(agent["id"], frame["status"])
