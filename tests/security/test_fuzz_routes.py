@@ -164,6 +164,16 @@ def bodies(names: list[str], csrf: str) -> Iterator[tuple[str, bytes, dict[str, 
     yield "multipart", data, {"Content-Type": content_type, "X-CSRF-Token": csrf}
 
 
+# Headers anyone can set, with values that are not what they should be.
+HOSTILE_HEADERS = [
+    {"Origin": "http://[::1"}, {"Origin": "null"}, {"Origin": "https://évil.example:99999"},
+    {"Referer": "http://[", "Accept": "application/json;q=é"},
+    {"Cookie": 'os_session=é☃; os_customer=%ff%fe; os_csrf="\\\\"'},
+    {"X-Forwarded-For": "é, ::::, 999.1.1.1", "X-Forwarded-Proto": "gopher"},
+    {"Accept-Encoding": "gzip;" * 200, "Accept-Language": "*" * 3000},
+]
+
+
 def queries(names: list[str]) -> Iterator[tuple[str, str]]:
     """(what, raw query string) for one GET route."""
     yield "no query", ""
@@ -196,6 +206,15 @@ async def fuzz_http(http: aiohttp.ClientSession, base: str, app: web.Application
             if method == "POST":
                 await refused_csrf(http, base + path, names, who, findings)
             continue
+        for headers in HOSTILE_HEADERS:
+            what = "headers " + ", ".join(headers)
+            data = urlencoded({"csrf_token": csrf}) if method == "POST" else None
+            async with http.request(method, URL(base + path, encoded=True), data=data,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded",
+                                             **headers},
+                                    allow_redirects=False) as response:
+                findings.check(who, method, path, what, response.status,
+                               await response.text(errors="replace"))
         if method == "GET":
             for what, query in queries(names):
                 url = URL(base + path + ("?" + query if query else ""), encoded=True)

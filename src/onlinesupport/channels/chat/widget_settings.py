@@ -25,11 +25,11 @@ class InvalidSettings(UserError):
 
 def normalise_origin(text: str) -> str:
     """`https://Shop.Example.com:443/` → `https://shop.example.com`; raises for anything else."""
-    parts = urlsplit(text.strip())
     try:
+        parts = urlsplit(text.strip())
         port = parts.port
-    except ValueError:  # "https://shop:x"
-        port = -1
+    except ValueError:  # "https://shop:x", "http://[::1" (any Origin header may say so)
+        parts, port = urlsplit(""), -1
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise InvalidSettings(f"{text.strip()!r} is not a website address such as https://www.example.com")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:

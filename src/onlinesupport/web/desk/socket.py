@@ -54,7 +54,10 @@ def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser; the session cookie still has to be valid
-    url = URL(origin)
+    try:
+        url = URL(origin)
+    except ValueError:  # "http://[::1": not an address at all
+        return False
     return url.host is not None and f"{url.host}:{url.port}" == \
         f"{request.url.host}:{request.url.port}"
 
