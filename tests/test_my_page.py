@@ -56,12 +56,15 @@ async def test_a_customer_signs_in_by_mail_reads_and_replies(shop, relay: Relay,
 
     confirm = await (await lee.get(link)).text()
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
     assert await scalar(services, "SELECT used_at FROM customer_links") is None, \
         "opening the link (a mail scanner) does not spend it"
-    signed_in = await lee.session.post(server.public_url + "/my/link", data={"token": token})
+    signed_in = await lee.session.post(server.public_url + "/my/link",
+                                       data={"token": token, "csrf_token": csrf})
     listing = await signed_in.text()
     assert "#1 Refund" in listing and "Secret" not in listing
-    again = await lee.session.post(server.public_url + "/my/link", data={"token": token},
+    again = await lee.session.post(server.public_url + "/my/link",
+                                   data={"token": token, "csrf_token": csrf},
                                    allow_redirects=False)
     assert again.status == 400, "a link works once"
 
@@ -99,7 +102,9 @@ async def test_links_expire_and_requests_are_limited(shop, relay: Relay, client_
     clock.advance(minutes=31)
     confirm = await (await lee.get(link)).text()
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
-    late = await lee.session.post(server.public_url + "/my/link", data={"token": token})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
+    late = await lee.session.post(server.public_url + "/my/link",
+                                  data={"token": token, "csrf_token": csrf})
     assert late.status == 400 and "too old" in await late.text()
 
 
@@ -109,8 +114,10 @@ async def _signed_in(server: Server, relay: Relay, client_factory, email: str): 
     link = await _link(relay, len(relay.received) + 1)
     confirm = await (await customer.get(link)).text()
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
     listing = await (await customer.session.post(server.public_url + "/my/link",
-                                                 data={"token": token})).text()
+                                                 data={"token": token,
+                                                       "csrf_token": csrf})).text()
     return customer, re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
 
 

@@ -36,9 +36,11 @@ from onlinesupport.web.desk.signin import add_throttles
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.public import routes as public_routes
 from onlinesupport.web.security import (
+    ServerLog,
     add_security_headers,
     errors,
     forwarded_by,
+    name_no_versions,
     network_guard,
 )
 from onlinesupport.web.templates import TEMPLATES, environment
@@ -68,6 +70,7 @@ async def _close_websockets(app: web.Application) -> None:
 
 
 def _base_app(services: Services, max_body: int, middlewares: list) -> web.Application:
+    name_no_versions()
     app = web.Application(client_max_size=max_body, middlewares=middlewares)
     app[SERVICES] = services
     app[TEMPLATES] = environment()
@@ -139,6 +142,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     for side, app in (("public", create_public_app(services)), ("desk", create_desk_app(services))):
         runner = web.AppRunner(app, access_log_class=AccessLogger,
                                access_log=logging.getLogger(f"onlinesupport.access.{side}"),
+                               logger=ServerLog(logging.getLogger("aiohttp.server")),
                                shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

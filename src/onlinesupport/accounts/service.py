@@ -6,7 +6,6 @@ import asyncio
 import functools
 import hashlib
 import hmac
-import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from typing import Any
 
 from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
 from onlinesupport.clock import Clock, from_db, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import InvalidAddress, email_address
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
@@ -22,7 +23,6 @@ from onlinesupport.store.agents import ROLES
 
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_CAPACITY = 50
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
 @functools.cache
@@ -31,7 +31,7 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """The request about an account is not acceptable; the message is safe to show."""
 
 
@@ -42,10 +42,10 @@ class SignedIn:
 
 
 def _valid_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if not _EMAIL.match(email):
-        raise AccountError("enter a valid email address")
-    return email
+    try:
+        return email_address(email or "").lower()
+    except InvalidAddress as exc:
+        raise AccountError(f"enter a valid email address: {exc}", "email") from None
 
 
 def _valid_role(role: str) -> str:

@@ -19,7 +19,9 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice
+from onlinesupport.inputs import is_email_address, one_line
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
@@ -48,7 +50,7 @@ NotedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
 
 
-class InvalidCommand(ValueError):
+class InvalidCommand(UserError):
     """The command's input is not acceptable; the message is safe to show to the user."""
 
 
@@ -170,7 +172,12 @@ class Conversations:
             kind, value = identity
             if kind not in IDENTITY_KINDS:
                 raise InvalidCommand(f"identity kind must be one of {', '.join(IDENTITY_KINDS)}")
-            value = _text(value, kind, 320).lower() if kind == "email" else _text(value, kind, 320)
+            value = _text(value, kind, 320)
+            if kind == "email":
+                if not is_email_address(value):
+                    raise InvalidCommand("the customer's email address must be one address "
+                                         "such as name@example.com", "email")
+                value = value.lower()
             identity = (kind, value)
 
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Opened:
@@ -200,6 +207,8 @@ class Conversations:
                 page_url: str = "", page_title: str = "", page_referrer: str = "",
                 language: str = "") -> int:
         """Inside a command: create the conversation (the caller checked the input)."""
+        # Every channel's subject ends up in mail headers, where a line break breaks the mail.
+        subject = one_line(subject)
         conversation_id = conversations_repo.insert(
             conn, customer_id=customer_id, channel=channel, subject=subject, queue_id=queue_id,
             now=now, page_url=page_url[:2000], page_title=page_title[:500],

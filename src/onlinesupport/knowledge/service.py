@@ -11,6 +11,8 @@ from typing import Any
 from onlinesupport import signing
 from onlinesupport.attachments import INLINE_TYPES
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import row_id
 from onlinesupport.knowledge.markdown import to_html, to_plain
 from onlinesupport.store import Database
 from onlinesupport.store import kb as kb_repo
@@ -25,7 +27,7 @@ VISIBILITIES = ("public", "internal")
 SOURCES = ("help", "widget", "form", "desk", "email")
 
 
-class ArticleRejected(ValueError):
+class ArticleRejected(UserError):
     """An article, category or file cannot be saved; the message says why."""
 
 
@@ -74,8 +76,8 @@ class KnowledgeBase:
                 "status": status, "visibility": visibility,
                 "language": language_of(str(form.get("language") or "en")),
                 "slug": slugify(str(form.get("slug") or title)),
-                "category_id": int(category) if category.isdigit() else None,
-                "original_id": int(original) if original.isdigit() else None}
+                "category_id": row_id(category),
+                "original_id": row_id(original)}
 
     async def save(self, article_id: int | None, form: dict[str, Any],
                    agent_id: int | None) -> int:

@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from onlinesupport.errors import UserError
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LINE = re.compile(r"^(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:,[a-z]{3}(?:-[a-z]{3})?)*)\s+(?P<spans>.+)$")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 SEARCH_DAYS = 400
 
 
-class InvalidHours(ValueError):
+class InvalidHours(UserError):
     """The calendar text is not understood; the message names the line."""
 
 

@@ -1,9 +1,9 @@
 """Customers sign in to their own conversation page with a single-use link sent by mail.
 
 No passwords and no account enumeration: asking for a link gets the same answer, in the same
-time, whether or not the address is known (the mail goes out in the background). Links expire
-after 30 minutes and work once; only their hashes are stored. Opening a link asks for a click
-before it is spent, so a mail scanner that follows links cannot use it up.
+time, whether or not the address is known (everything that differs happens after the answer).
+Links expire after 30 minutes and work once; only their hashes are stored. Opening a link asks
+for a click before it is spent, so a mail scanner that follows links cannot use it up.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.inputs import email_address
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
@@ -43,30 +44,36 @@ class CustomerAccess:
         self._mailing: set[asyncio.Task[None]] = set()
 
     async def request_link(self, email: str, address: str, link_base: str) -> None:
-        """Mail a sign-in link if `email` belongs to a customer; silent either way."""
-        email = email.strip().lower()[:320]
+        """Mail a sign-in link if `email` belongs to a customer; silent either way.
+
+        Everything that depends on whether the address is known (the lookup, the link written
+        with its fsync, the mail) happens after the answer, so the answer takes the same time
+        either way. Raises InvalidAddress for anything but one plain address (that tells
+        nothing about who is a customer).
+        """
+        email = email_address(email).lower()
         keys = (f"address:{address}", f"email:{email}")
         if any(self._requests.retry_after(k) for k in keys):
             log.info("sign-in link for %s not sent: too many requests", email)
             return
         for key in keys:
             self._requests.hit(key)
-        customer_id = await customers_repo.by_identity(self._db, "email", email)
-        if customer_id is None:
-            return
-        token = secrets.token_urlsafe(32)
-        now = self._clock.now()
-        await self._db.write(lambda conn: access_repo.add_link(
-            conn, _hash(token), customer_id, to_db(now), to_db(now + LINK_LIFETIME)))
-        body = (f"Hello,\n\nopen this link to see your conversations with us:\n\n"
-                f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If you "
-                f"did not ask for it, you can ignore this mail.\n")
-        task = asyncio.create_task(self._mail(email, body))
+        task = asyncio.create_task(self._send_link(email, link_base))
         self._mailing.add(task)
         task.add_done_callback(self._mailing.discard)
 
-    async def _mail(self, email: str, body: str) -> None:
+    async def _send_link(self, email: str, link_base: str) -> None:
         try:
+            customer_id = await customers_repo.by_identity(self._db, "email", email)
+            if customer_id is None:
+                return
+            token = secrets.token_urlsafe(32)
+            now = self._clock.now()
+            await self._db.write(lambda conn: access_repo.add_link(
+                conn, _hash(token), customer_id, to_db(now), to_db(now + LINK_LIFETIME)))
+            body = (f"Hello,\n\nopen this link to see your conversations with us:\n\n"
+                    f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If "
+                    f"you did not ask for it, you can ignore this mail.\n")
             await self._send(email, "Your link to your conversations", body)
         except Exception as exc:  # noqa: BLE001 - logged for the admin; the customer can ask again
             log.warning("sign-in link to %s not sent: %s", email, exc)

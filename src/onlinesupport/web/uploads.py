@@ -21,6 +21,13 @@ async def _no_check(fields: dict[str, str]) -> None:
     return None
 
 
+def _text(name: str, value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text=f"the field {name} is not UTF-8 text") from None
+
+
 async def chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
     while chunk := await part.read_chunk(64 * 1024):
         yield chunk
@@ -55,7 +62,7 @@ async def receive_form(request: web.Request, files: FileStore, check: Check = _n
                 value += chunk
             if len(value) > max_field:
                 raise web.HTTPBadRequest(text=f"the field {part.name} is too long")
-            fields[part.name] = value.decode("utf-8", "replace")
+            fields[part.name] = _text(part.name, value)
             continue
         if not part.filename:
             continue  # a file input left empty

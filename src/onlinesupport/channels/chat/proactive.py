@@ -11,6 +11,8 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import whole_number
 from onlinesupport.store import Database
 from onlinesupport.store import proactive as proactive_repo
 
@@ -18,7 +20,7 @@ AUDIENCES = ("all", "new", "returning")
 MAX_TEXT = 300
 
 
-class InvalidProactive(ValueError):
+class InvalidProactive(UserError):
     """An admin's proactive message cannot be saved; the message says why."""
 
 
@@ -26,8 +28,8 @@ def clean(form: dict[str, str]) -> dict[str, Any]:
     text = " ".join(form.get("text", "").split())
     if not text or len(text) > MAX_TEXT:
         raise InvalidProactive(f"write a message of at most {MAX_TEXT} characters")
-    seconds = form.get("seconds_on_page", "0").strip() or "0"
-    if not seconds.isdigit() or int(seconds) > 3600:
+    seconds = whole_number(form.get("seconds_on_page", "0").strip() or "0", 0, 3600)
+    if seconds is None:
         raise InvalidProactive("time on the page must be 0 to 3600 seconds")
     audience = form.get("audience", "all")
     if audience not in AUDIENCES:
@@ -36,7 +38,7 @@ def clean(form: dict[str, str]) -> dict[str, Any]:
     if len(pattern) > 500:
         raise InvalidProactive("the page address pattern is longer than 500 characters")
     return {"active": int(form.get("active") == "on"), "url_pattern": pattern,
-            "seconds_on_page": int(seconds), "audience": audience,
+            "seconds_on_page": seconds, "audience": audience,
             "tier": form.get("tier", "").strip()[:40],
             "business_hours_only": int(form.get("business_hours_only") == "on"),
             "text": text, "button": " ".join(form.get("button", "").split())[:40]}

@@ -55,7 +55,9 @@ from onlinesupport.channels.forms.contact import URGENCY, ContactForm
 from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.conversations.service import DEFAULT_QUEUE
+from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
+from onlinesupport.inputs import MAX_ID, email_address, row_id, whole_number
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.store import Database
 from onlinesupport.routing.due import chat_calendar
@@ -72,7 +74,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
 
 
-class ProtocolError(ValueError):
+class ProtocolError(UserError):
     """The visitor's frame is not acceptable; the message is sent back as an error."""
 
 
@@ -123,6 +125,13 @@ def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False
     return value
 
 
+def _id(frame: dict[str, Any], name: str) -> int:
+    found = row_id(frame.get(name))
+    if found is None:
+        raise ProtocolError(f"{name} must be a whole number from 1 to {MAX_ID}", name)
+    return found
+
+
 class VisitorSession:
     """One widget connection: authenticates the visitor, relays their chat both ways."""
 
@@ -160,24 +169,31 @@ class VisitorSession:
     async def _hello(self, frame: dict[str, Any]) -> None:
         if self.visitor_id is not None:
             raise ProtocolError("hello was said already")
-        token = frame.get("token")
-        visitor_id = tokens.verify(self._ctx.secret_key, token)
+        # Checked before anything is kept: a refused hello leaves the socket ready for another.
+        wanted = None if frame.get("conversation_id") is None else _id(frame, "conversation_id")
+        last_seq = whole_number(frame.get("last_seq") or 0, 0, MAX_ID)
+        if last_seq is None:
+            raise ProtocolError(f"last_seq must be a whole number from 0 to {MAX_ID}", "last_seq")
+        now = self._ctx.clock.now()
+        visitor_id = tokens.verify(self._ctx.secret_key, frame.get("token"), now)
         if visitor_id is None:
             # New visitors cost the address too, so nobody escapes the limits by starting over.
             self._limit(None)
-            visitor_id, token = tokens.issue(self._ctx.secret_key)
+        # A returning visitor gets the next token: theirs lasts as long as they keep coming.
+        visitor_id, token = tokens.issue(self._ctx.secret_key, now, visitor_id)
         self.visitor_id = visitor_id
         self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
-        wanted = frame.get("conversation_id")
         read_seq = 0
-        if isinstance(wanted, int) and self.customer_id is not None:
+        if wanted is not None and self.customer_id is not None:
             found = await conversations_repo.get(self._ctx.db, wanted)
             # A visitor sees only their own conversations; anything else is as if it did not exist.
             if found is not None and found["customer_id"] == self.customer_id:
                 self.conversation_id = wanted
                 read_seq = found["agent_read_seq"]
-        last_seq = frame.get("last_seq")
-        self._last_seq = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+                # A widget ahead of the store (a backup was restored) would wait for a seq that
+                # never comes: it gets everything after the store's last message instead.
+                last_seq = min(last_seq, found["last_seq"])
+        self._last_seq = last_seq
         # Outside the chat queue's business hours the widget offers the leave-a-message form.
         queue = await queues_repo.get(self._ctx.db, DEFAULT_QUEUE)
         open_now = queue is None or chat_calendar(queue).is_open(self._ctx.clock.now())
@@ -247,7 +263,7 @@ class VisitorSession:
             "client_id": message.client_id if message.author_type == "customer" else None,
             "attachments": [{"filename": a["filename"], "content_type": a["content_type"],
                              "size": a["size"],
-                             "url": f"/widget/files/{a['id']}/{self._ctx.files.signature(a['id'])}"}
+                             "url": self._ctx.files.visitor_link(a["id"], self._ctx.clock.now())}
                             for a in message.attachments]})
 
     def _limit(self, visitor_id: str | None) -> None:
@@ -280,8 +296,8 @@ class VisitorSession:
             raise ProtocolError("Please tell us your name.")
         if self._widget.ask_email == "required" and not email:
             raise ProtocolError("Please give your email address.")
-        if email and ("@" not in email or " " in email):
-            raise ProtocolError("That email address does not look right.")
+        if email:
+            email_address(email)
 
     async def _ack(self, client_id: str, seq: int) -> None:
         await self._send({"type": "ack", "client_id": client_id,
@@ -342,9 +358,9 @@ class VisitorSession:
         await self._send({"type": "queue", "position": position, "wait_minutes": max(1, wait)})
 
     async def _proactive(self, frame: dict[str, Any]) -> None:
-        message_id, event = frame.get("message_id"), frame.get("event")
-        if not isinstance(message_id, int) or not isinstance(event, str):
-            raise ProtocolError("a proactive frame needs message_id and event")
+        message_id, event = _id(frame, "message_id"), frame.get("event")
+        if not isinstance(event, str):
+            raise ProtocolError("a proactive frame needs message_id and event", "event")
         self._limit(self.visitor_id)
         try:
             await self._ctx.proactive.record(message_id, event)
@@ -352,9 +368,7 @@ class VisitorSession:
             raise ProtocolError(str(exc)) from None
 
     async def _answered(self, frame: dict[str, Any]) -> None:
-        article_id = frame.get("article_id")
-        if not isinstance(article_id, int) or isinstance(article_id, bool):
-            raise ProtocolError("article_id must be a number")
+        article_id = _id(frame, "article_id")
         self._limit(self.visitor_id)
         if await kb_repo.published(self._ctx.db, article_id) is None:
             raise ProtocolError("there is no such article")

@@ -9,6 +9,8 @@ from email.utils import format_datetime, formataddr
 from datetime import datetime
 from typing import Any
 
+from onlinesupport.inputs import one_line
+
 _LINK = re.compile(r"(https?://[^\s<>\"']+)")
 
 
@@ -29,7 +31,7 @@ def compose(row: dict[str, Any], mailbox: dict[str, Any], sent_at: datetime,
     msg = EmailMessage()
     msg["From"] = formataddr((mailbox["display_name"], mailbox["address"]))
     msg["To"] = row["to_address"]
-    msg["Subject"] = row["subject"]
+    msg["Subject"] = one_line(row["subject"])
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = f"<{row['rfc_message_id']}>"
     if row["in_reply_to"]:

@@ -24,6 +24,7 @@ from onlinesupport.channels.email.connect import explain, smtp_client
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Conversations
 from onlinesupport.hub import Hub
+from onlinesupport.inputs import is_email_address
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import attachments as attachments_repo
@@ -125,6 +126,11 @@ class OutboxSender:
                 if not row["to_address"]:
                     raise PermanentFailure("the customer has no email address; add one to "
                                            "their profile, then resend")
+            if not is_email_address(row["to_address"]):
+                # Stored before addresses were checked strictly: a list or a line break here
+                # would send the reply to strangers or break the mail.
+                raise PermanentFailure(f"{row['to_address']!r} is not a valid email address; "
+                                       "correct it on the customer's profile, then resend")
             # A notice says an answer is waiting; the answer's files stay with the answer.
             files = [] if row["purpose"] == "notify" else await self._attachments(row["message_id"])
             await self._deliver(row, mailbox, files)

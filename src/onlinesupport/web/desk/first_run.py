@@ -24,7 +24,7 @@ from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.agents import ROLES
-from onlinesupport.web.auth import AGENT, form_data, requires
+from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.desk import health_page
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
@@ -96,7 +96,7 @@ async def step_page(request: web.Request) -> web.Response:
 
 async def _save_company(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await request.post()
+    form = await posted_form(request)
     values = {k: str(form.get(k, ""))[:2000] for k in ("name", "timezone", "hours")}
     values["timezone"] = values["timezone"].strip()[:64] or "UTC"
     logo = form.get("logo")

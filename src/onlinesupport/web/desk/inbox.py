@@ -16,6 +16,7 @@ from onlinesupport.clock import to_db
 from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.customers import TIERS
 from onlinesupport.inbox_views import InboxQuery
+from onlinesupport.inputs import parse_json
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -67,7 +68,7 @@ async def payload(request: web.Request) -> dict[str, Any]:
     """The fields of a command, from a JSON body or a form."""
     if request.content_type == "application/json":
         try:
-            data = await request.json()
+            data = await request.json(loads=parse_json)
         except ValueError:
             raise web.HTTPBadRequest(text="the body is not valid JSON") from None
         if not isinstance(data, dict):

@@ -20,6 +20,7 @@ from yarl import URL
 
 from onlinesupport.channels.chat.presence import STATUSES
 from onlinesupport.hub import Notice, SubscriberLagged
+from onlinesupport.inputs import parse_json, row_id
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, requires
@@ -59,7 +60,10 @@ def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser; the session cookie still has to be valid
-    url = URL(origin)
+    try:
+        url = URL(origin)
+    except ValueError:  # "http://[::1": not an address at all
+        return False
     return url.host is not None and f"{url.host}:{url.port}" == \
         f"{request.url.host}:{request.url.port}"
 
@@ -114,19 +118,20 @@ async def _on_frame(request: web.Request, ws: web.WebSocketResponse, data: str) 
         await ws.send_str("pong")
         return
     try:
-        frame = json.loads(data)
-    except json.JSONDecodeError:
+        frame = parse_json(data)
+    except ValueError:
         return
     if not isinstance(frame, dict):
         return
     services, agent = request.app[SERVICES], request[AGENT]
-    if frame.get("type") == "typing" and isinstance(frame.get("conversation_id"), int):
-        services.hub.publish([Notice(frame["conversation_id"], "typing", {
+    conversation_id, seq = row_id(frame.get("conversation_id")), row_id(frame.get("seq"))
+    if frame.get("type") == "typing" and conversation_id is not None:
+        services.hub.publish([Notice(conversation_id, "typing", {
             "author_type": "agent", "agent_id": agent["id"], "name": agent["name"]})])
-    elif frame.get("type") == "read" and isinstance(frame.get("conversation_id"), int) \
-            and isinstance(frame.get("seq"), int):
-        await services.conversations.mark_read(frame["conversation_id"], frame["seq"])
-    elif frame.get("type") == "presence" and frame.get("status") in STATUSES:
+    elif frame.get("type") == "read" and conversation_id is not None and seq is not None:
+        await services.conversations.mark_read(conversation_id, seq)
+    elif frame.get("type") == "presence" and isinstance(frame.get("status"), str) \
+            and frame["status"] in STATUSES:
         services.presence.set_status(agent["id"], frame["status"])
 
 

@@ -8,12 +8,19 @@ import secrets
 from aiohttp import web
 
 from onlinesupport.conversations import Actor
+from onlinesupport.inputs import InvalidAddress
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import problems as problems_repo
-from onlinesupport.web.auth import form_data, set_cookie
+from onlinesupport.web.auth import (
+    double_submit_ok,
+    form_csrf,
+    form_data,
+    send_csrf_cookie,
+    set_cookie,
+)
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
@@ -73,18 +80,30 @@ async def ask_for_erasure(request: web.Request) -> web.Response:
 
 async def ask_for_link(request: web.Request) -> web.Response:
     form = await form_data(request)
-    await request.app[SERVICES].customer_access.request_link(
-        form.get("email", ""), request.remote or "", _link_base(request))
+    try:
+        await request.app[SERVICES].customer_access.request_link(
+            form.get("email", ""), request.remote or "", _link_base(request))
+    except InvalidAddress as exc:
+        return render(request, "public/my_signin.html", {
+            "error": f"Please check the address: {exc}.", "email": form.get("email", "")[:320]},
+            status=400)
     return render(request, "public/my_sent.html", {})
 
 
 async def open_link(request: web.Request) -> web.Response:
     """Ask for a click before spending the link (mail scanners follow links too)."""
-    return render(request, "public/my_link.html", {"token": request.match_info["token"]})
+    response = render(request, "public/my_link.html", {"token": request.match_info["token"],
+                                                       "csrf": form_csrf(request)})
+    send_csrf_cookie(request, response)
+    return response
 
 
 async def use_link(request: web.Request) -> web.Response:
     form = await form_data(request)
+    # Only our link page hands out the token: a foreign page cannot sign anyone in (as itself).
+    if not double_submit_ok(request, form.get("csrf_token")):
+        raise web.HTTPForbidden(text="This form has expired or did not come from this site. "
+                                     "Open the link from your mail again.")
     session = await request.app[SERVICES].customer_access.redeem(form.get("token", "")[:100])
     if session is None:
         return render(request, "public/my_signin.html", {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 from datetime import timedelta
 from typing import TypeVar
@@ -12,8 +11,10 @@ from importlib import resources
 from aiohttp import WSMsgType, web
 
 from onlinesupport.channels.chat import tokens, widget_settings
-from onlinesupport.channels.chat.protocol import ChatContext, ProtocolError, VisitorSession
+from onlinesupport.channels.chat.protocol import ChatContext, VisitorSession
 from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import parse_json, row_id
 from onlinesupport.store import NotFound, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
@@ -96,11 +97,11 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
     owner: dict[str, int] = {}
 
     async def visitors_own_conversation(fields: dict[str, str]) -> None:
-        visitor_id = tokens.verify(services.secret_key, fields.get("token"))
+        visitor_id = tokens.verify(services.secret_key, fields.get("token"), services.clock.now())
         customer_id = visitor_id and await customers_repo.by_identity(services.db, "visitor",
                                                                       visitor_id)
-        wanted = fields.get("conversation_id", "")
-        found = await conversations_repo.get(services.db, int(wanted)) if wanted.isdigit() else None
+        wanted = row_id(fields.get("conversation_id", ""))
+        found = await conversations_repo.get(services.db, wanted) if wanted else None
         if not customer_id or found is None or found["customer_id"] != customer_id:
             raise web.HTTPForbidden(text="Start a chat before sending a file.")
         refused = chat.refuse_rate(visitor_id, request.remote or "")
@@ -124,11 +125,15 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
 
 
 async def visitor_file(request: web.Request) -> web.StreamResponse:
-    """A file of a visitor's conversation, by its signed address."""
+    """A file of a visitor's conversation, by its signed address (while it lasts)."""
     services = request.app[SERVICES]
-    attachment_id = int(request.match_info["id"])
-    if not services.files.signature_ok(attachment_id, request.match_info["signature"]):
+    attachment_id, expires = row_id(request.match_info["id"]), row_id(request.match_info["expires"])
+    if attachment_id is None or expires is None or not services.files.link_ok(
+            attachment_id, expires, request.match_info["signature"]):
         raise web.HTTPNotFound(text="that file does not exist")
+    if expires <= services.clock.now().timestamp():
+        raise web.HTTPNotFound(text="This file's address has expired; reload the page to see "
+                                    "the file again.")
     attachment = await attachments_repo.get(services.db, attachment_id)
     if attachment is None:
         raise web.HTTPNotFound(text="that file does not exist")
@@ -151,8 +156,8 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
             if message.type != WSMsgType.TEXT:
                 continue
             try:
-                frame = json.loads(message.data)
-            except json.JSONDecodeError:
+                frame = parse_json(message.data)
+            except ValueError:
                 await ws.send_json({"type": "error", "message": "frames must be JSON"})
                 continue
             try:
@@ -160,7 +165,7 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
             except StoreClosed:
                 break
             except Exception as exc:
-                known = isinstance(exc, (ProtocolError, InvalidCommand, NotFound))
+                known = isinstance(exc, (UserError, NotFound))
                 if not known:
                     log.exception("visitor frame failed")
                 # The refused frame's client_id lets the widget give that message back.
