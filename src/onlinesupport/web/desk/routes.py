@@ -6,7 +6,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from onlinesupport.web import logo
+from onlinesupport.web import favicon, logo
 from onlinesupport.web.desk import (
     admin,
     api,
@@ -133,6 +133,7 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/outbox/{id:\d+}/resend", mail_views.resend),
         web.post(r"/conversations/{id:\d+}/transcript", mail_views.transcript),
     ])
+    favicon.add_routes(app)
     app[socket.ENCODED] = socket.EncodedEvents()
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.web import logo
+from onlinesupport.web import favicon, logo
 from onlinesupport.web.public import contact, help_center, my_page, widget
 
 
@@ -37,6 +37,7 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/my/conversations/{id:\d+}", my_page.conversation_page),
         web.post(r"/my/conversations/{id:\d+}", my_page.reply),
     ])
+    favicon.add_routes(app)
     widget.setup_chat(app)
     contact.setup_contact(app)
     help_center.setup_help_center(app)
