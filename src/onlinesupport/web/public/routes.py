@@ -16,6 +16,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes([
         web.get("/healthz", health, name="health"),
         web.get("/widget.js", widget.widget_script, name="widget_script"),
+        web.get("/widget.css", widget.widget_stylesheet, name="widget_css"),
         web.get("/widget/test", widget.test_page, name="widget_test"),
         web.get("/logo", logo.logo),
         web.get("/widget/ws", widget.visitor_socket, name="visitor_socket"),
