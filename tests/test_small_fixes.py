@@ -9,6 +9,8 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
+import pytest
+from playwright.async_api import expect
 
 from conftest import PASSWORD, ROOT, Desk, Personas, Server, make_config, start_server
 from onlinesupport.conversations import Actor
@@ -97,3 +99,20 @@ async def test_the_board_shows_a_chat_by_its_first_message_like_the_inbox(
     assert "My brakes squeal in the rain" in inbox
     assert "My brakes squeal in the rain" in board
     assert "(no subject)" not in board
+
+
+@pytest.mark.browser
+async def test_the_contact_form_shows_no_empty_suggestions_box(server: Server, new_page) -> None:
+    await server.services.knowledge.save(None, {
+        "title": "Returns and refunds", "status": "published", "visibility": "public",
+        "body": "You can return any item within 30 days and get a full refund."}, None)
+    page = await new_page()
+    await page.goto(server.public_url + "/contact")
+    message = page.get_by_label("Your message")
+    await message.fill("My parcel never arrived at the office")
+    await page.wait_for_timeout(1200)
+    await expect(page.locator("#suggestions")).to_have_count(0)
+    await message.fill("Can I get a refund for a return?")
+    await expect(page.locator("#suggestions")).to_contain_text("Returns and refunds")
+    await message.fill("My parcel never arrived at the office, still")
+    await expect(page.locator("#suggestions")).to_have_count(0)
