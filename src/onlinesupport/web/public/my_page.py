@@ -73,9 +73,11 @@ async def ask_for_erasure(request: web.Request) -> web.Response:
 
 async def ask_for_link(request: web.Request) -> web.Response:
     form = await form_data(request)
-    await request.app[SERVICES].customer_access.request_link(
-        form.get("email", ""), request.remote or "", _link_base(request))
-    return render(request, "public/my_sent.html", {})
+    access = request.app[SERVICES].customer_access
+    await access.request_link(form.get("email", ""), request.remote or "", _link_base(request))
+    # Whether mail can go out at all says nothing about the address; a promise it cannot keep
+    # would.
+    return render(request, "public/my_sent.html", {"mail_ready": await access.can_mail()})
 
 
 async def open_link(request: web.Request) -> web.Response:
