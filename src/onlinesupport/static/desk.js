@@ -21,17 +21,6 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// The server stores and renders UTC; agents read their own local time.
-const timeFormat = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" });
-function formatTime(ts) {
-  const date = new Date(ts);
-  return Number.isNaN(date.getTime()) ? "" : timeFormat.format(date);
-}
-function localiseTimes(root = document) {
-  for (const node of root.querySelectorAll("time[datetime]")) node.textContent = formatTime(node.dateTime);
-}
-localiseTimes();
-
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -103,7 +92,7 @@ function renderInbox(data) {
       el("span", { class: "row3" },
         el("span", {}, el("span", { class: "assignee", text: c.assignee_name || "Unassigned" }), " · ",
           el("span", { class: "queue", text: c.queue })),
-        el("time", { datetime: c.last_message_at, text: formatTime(c.last_message_at) })));
+        el("time", { datetime: c.last_message_at })));  // times.js writes the text
     const item = el("li", {}, link);
     if (c.id === conversationId) item.setAttribute("aria-current", "true");
     markUnread(link);
@@ -139,7 +128,7 @@ function appendMessage(m) {
   const head = el("div", { class: "msg-head" },
     el("strong", { text: m.author_name || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
-    el("time", { datetime: m.created_at, text: formatTime(m.created_at) }));
+    el("time", { datetime: m.created_at }));
   const hasFiles = m.attachments && m.attachments.length;
   const files = hasFiles
     ? el("div", { class: "files" }, ...m.attachments.map((a) => el("a",

@@ -31,6 +31,7 @@ from onlinesupport.web.desk import (
     signin,
     socket,
     widget_admin,
+    zone,
 )
 
 
@@ -134,6 +135,7 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/conversations/{id:\d+}/transcript", mail_views.transcript),
     ])
     favicon.add_routes(app)
+    zone.setup(app)
     app[socket.ENCODED] = socket.EncodedEvents()
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)
