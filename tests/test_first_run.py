@@ -205,6 +205,9 @@ async def test_the_last_step_tells_the_truth_and_the_mailbox_step_has_a_way_back
     assert 'href="/welcome/mailbox"' in mailbox_page
 
     await eventually(lambda: _imap_failed(services), what="the IMAP login to fail")
+    step = await admin.get("/welcome/mailbox")
+    assert step.status == 200, "the mailbox step with a mailbox (it read a column that is not there)"
+    assert "help@acme.test" in await step.text()
     invited = await admin.post("/welcome/team", {"name": "Cleo", "email": "cleo@example.com",
                                                  "role": "agent", "password": ""})
     assert invited.status == 502 and "could not be mailed" in await invited.text()

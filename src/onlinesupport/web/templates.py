@@ -49,8 +49,8 @@ def highlight(snippet: str) -> Markup:
 
 
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
-BUSINESS_ZONE = "business_zone"
-"""Request key: the business's time zone, set on desk requests (see web.desk.zone)."""
+BUSINESS_ZONE = web.RequestKey("business_zone", str)
+"""The business's time zone, set on desk requests (see web.desk.zone)."""
 
 
 def static_url(request: web.Request, filename: str) -> str:
