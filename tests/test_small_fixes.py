@@ -116,3 +116,15 @@ async def test_the_contact_form_shows_no_empty_suggestions_box(server: Server, n
     await expect(page.locator("#suggestions")).to_contain_text("Returns and refunds")
     await message.fill("My parcel never arrived at the office, still")
     await expect(page.locator("#suggestions")).to_have_count(0)
+
+
+async def test_the_widget_stays_small_on_the_wire(server: Server) -> None:
+    """Every visitor of every customer's website downloads it: 9.1 + 1.8 KB gzipped today."""
+    sizes = {}
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        for name in ("widget.js", "widget.css"):
+            async with http.get(f"{server.public_url}/{name}",
+                                headers={"Accept-Encoding": "gzip"}) as response:
+                assert response.headers["Content-Encoding"] == "gzip"
+                sizes[name] = len(await response.read())
+    assert sizes["widget.js"] < 10_000 and sizes["widget.css"] < 2_500, sizes
