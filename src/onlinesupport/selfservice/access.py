@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -65,7 +66,7 @@ class CustomerAccess:
                 f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If you "
                 f"did not ask for it, you can ignore this mail.\n")
 
-        def write(conn) -> None:
+        def write(conn: sqlite3.Connection) -> None:
             access_repo.add_link(conn, _hash(token), customer_id, now, expires)
             mailbox = mailboxes_repo.default_sender(conn)
             domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else "localhost"

@@ -393,8 +393,8 @@
     send({ type: "rate", score, comment: rate.elements.comment.value });
   });
   rate.querySelector(".again").addEventListener("click", () => {
-    delete state.conversation_id; delete state.pageSent; save();
-    log.replaceChildren(); shown.clear(); lastSeq = 0; score = 0; readSeq = 0; delete state.heard;
+    delete state.conversation_id; delete state.pageSent; delete state.heard; save();
+    log.replaceChildren(); shown.clear(); lastSeq = 0; score = 0; readSeq = 0;
     queueBar.hidden = true; renderFailed();
     rate.reset(); rate.querySelector("[type=submit]").hidden = false;
     if (ws) ws.close();
