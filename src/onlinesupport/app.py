@@ -224,7 +224,9 @@ def _announce(config: Config, services: Services, listening: Listening) -> None:
     log.info("desk listener:   %s  (agents sign in here)", listening.desk_url)
     if services.setup.value:
         link = f"{listening.desk_url}/setup?token={services.setup.value}"
-        log.warning("no admin yet: open this one-time link to create one: %s", link)
+        # The link once, on stdout; the log (also the journal's) only says where to find it.
+        log.warning("no admin yet: the one-time link to create one is printed on the console; "
+                    "`onlinesupport setup-link` shows it again")
         print(f"\n  First run: create the admin account at\n  {link}\n", flush=True)
 
 

@@ -161,6 +161,10 @@ class Config:
         "desk", "Client networks allowed to reach the desk listener (loopback and private "
         "networks by default). A list in TOML, comma-separated in the environment.",
         _parse_networks, PRIVATE_NETWORKS)
+    desk_assign_on_reply: bool = option(
+        "desk", "An agent who replies to an unassigned conversation takes it (becomes its "
+        "assignee), so colleagues see it is being handled. Notes do not count.", _parse_bool,
+        True)
     email_smtp_port: int = option(
         "email", "Port of the built-in SMTP receiver that the company's mail server forwards "
         "support mail to; 0 turns it off.", _parse_port, 0)

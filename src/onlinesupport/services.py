@@ -115,7 +115,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                     desk_url=config.desk_url()),
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
-                       customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
+                       customer_access=CustomerAccess(db, clock, key, email.sender.wake),
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),

@@ -246,11 +246,12 @@ class Conversations:
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,
                    kind: str = "message", client_id: str | None = None,
-                   files: Sequence[StoredFile] = ()) -> Posted:
+                   files: Sequence[StoredFile] = (), take: bool = False) -> Posted:
         """Add a message or an internal note; a retry with the same `client_id` adds nothing.
 
         `files` are already in the data folder; they are linked to the message in the same
-        transaction. On a duplicate they are not linked, and the caller removes them.
+        transaction. On a duplicate they are not linked, and the caller removes them. With
+        `take`, an agent's message to an unassigned conversation also assigns it to them.
         """
         if kind not in ("message", "note"):
             raise InvalidCommand("kind must be message or note")
@@ -264,8 +265,14 @@ class Conversations:
                 existing = messages_repo.by_client_id(conn, conversation_id, client_id)
                 if existing is not None:
                     return Posted(existing, duplicate=True)
-            return Posted(self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
-                                       client_id=client_id, files=files), duplicate=False)
+            message = self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
+                                   client_id=client_id, files=files)
+            if take and actor.type == "agent" and kind == "message":
+                conversation = conversations_repo.lock(conn, conversation_id)
+                if conversation["assignee_id"] is None:
+                    self.assign_in(conn, now, events, conversation,
+                                   {"id": actor.id, "name": actor.name}, actor)
+            return Posted(message, duplicate=False)
 
         return await self.run(command)
 

@@ -155,11 +155,16 @@ class KnowledgeBase:
         if not words:
             return []
         # Every word must occur; the last may be half typed. English also matches word forms.
+        # Only when that finds nothing, any of the words that say what it is about.
         searches = [(kb_repo.WORDS_INDEX, " ".join(_quoted(words, last_prefix=True)))]
         if language == "en":
             searches.append((kb_repo.STEMMED_INDEX, " ".join(_quoted(words))))
         found = await kb_repo.search(self._db, searches, language, public_only=public_only,
                                      limit=limit)
+        if not found and (any_word := _question(query, language)):
+            # No article has every word ("brake noise"): rank those with any of them.
+            found = await kb_repo.search(self._db, any_word, language, public_only=public_only,
+                                         limit=limit)
         if not found and source in SOURCES:
             now = self._now()
             await self._db.write(lambda conn: kb_repo.add_unanswered_search(

@@ -26,16 +26,6 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// The server stores and renders UTC; agents read their own local time.
-const timeFormat = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" });
-function formatTime(ts) {
-  const date = new Date(ts);
-  return Number.isNaN(date.getTime()) ? "" : timeFormat.format(date);
-}
-function localiseTimes(root = document) {
-  for (const node of root.querySelectorAll("time[datetime]")) node.textContent = formatTime(node.dateTime);
-}
-localiseTimes();
 
 // ---- what this agent has seen, and unsent drafts (kept in this browser) -------------------
 
@@ -84,7 +74,7 @@ function renderInbox(data) {
       el("span", { class: "row3" },
         el("span", {}, el("span", { class: "assignee", text: c.assignee_name || "Unassigned" }), " · ",
           el("span", { class: "queue", text: c.queue })),
-        el("time", { datetime: c.last_message_at, text: formatTime(c.last_message_at) })));
+        el("time", { datetime: c.last_message_at })));  // times.js writes the text
     const item = el("li", {}, el("input", { type: "checkbox", class: "select", form: "bulk", name: "ids",
       value: String(c.id), "aria-label": `Select ${c.customer_name || "Unknown customer"}` }), link);
     if (c.id === conversationId) item.setAttribute("aria-current", "true");
@@ -122,7 +112,7 @@ function appendMessage(m) {
   const head = el("div", { class: "msg-head" },
     el("strong", { text: m.author_name || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
-    el("time", { datetime: m.created_at, text: formatTime(m.created_at) }));
+    el("time", { datetime: m.created_at }));
   const hasFiles = m.attachments && m.attachments.length;
   const files = hasFiles
     ? el("div", { class: "files" }, ...m.attachments.map((a) => el("a",

@@ -88,6 +88,10 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
                      (json.dumps({**kept, "erased": 1}, separators=(",", ":")), event_id))
     conn.execute(f"UPDATE conversations SET subject = '', page_url = '', page_title = '',"
                  f" page_referrer = '' WHERE id IN ({conversations})", p)
+    # Sign-in links mailed to the customer belong to no conversation: found by address.
+    conn.execute("DELETE FROM outbox WHERE conversation_id IS NULL AND to_address IN ("
+                 " SELECT value FROM customer_identities WHERE customer_id = :c AND kind = 'email')",
+                 p)
     conn.execute("DELETE FROM customer_identities WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_links WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_sessions WHERE customer_id = :c", p)

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,9 +54,9 @@ from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.channels.forms.contact import URGENCY, ContactForm
-from onlinesupport.clock import Clock
+from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import Actor, Conversations
-from onlinesupport.conversations.service import DEFAULT_QUEUE
+from onlinesupport.conversations.service import DEFAULT_QUEUE, SYSTEM
 from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
 from onlinesupport.inputs import MAX_ID, email_address, row_id, whole_number
@@ -72,6 +74,8 @@ from onlinesupport.throttle import Throttle
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
+GIVEN_UP_AFTER = timedelta(hours=1)
+"""A waiting visitor who has written nothing for this long has left: not counted in line."""
 
 
 class ProtocolError(UserError):
@@ -278,7 +282,7 @@ class VisitorSession:
         self._limit(self.visitor_id)
         page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
         name = _string(frame, "name", 200)
-        email = _string(frame, "email", 320).strip()
+        email = _string(frame, "email", 320).strip().lower()
         self._require(name, email)
         opened = await self._ctx.conversations.open(
             channel="chat", customer_name=name, identity=("visitor", self.visitor_id),
@@ -288,8 +292,26 @@ class VisitorSession:
             page_referrer=_string(page, "referrer", 2000), language=_string(frame, "language", 10))
         self.customer_id = opened.customer_id
         self.conversation_id = opened.conversation_id
+        if email and not opened.duplicate:
+            await self._keep_email(opened.customer_id, opened.conversation_id, email)
         await self._ack(frame["client_id"], opened.message.seq if opened.message else 0)
         self._follow()
+
+    async def _keep_email(self, customer_id: int, conversation_id: int, email: str) -> None:
+        """The address from the pre-chat form goes on the customer record (transcripts, answers
+        by mail, history across channels). An address another customer has is not taken over,
+        since anyone can type one: the agents get a note to check it is them."""
+        def command(conn: Any, now: str, events: list[Event]) -> None:
+            owner = customers_repo.add_email(conn, customer_id, email)
+            if owner is not None:
+                self._ctx.conversations.post_in(
+                    conn, now, events, conversation_id, SYSTEM,
+                    f"The visitor gave the email address {email}, which belongs to "
+                    f"{owner['name'] or 'another customer'} (customer #{owner['id']}). It was "
+                    "not added to this chat's customer: anyone can type an address, so check "
+                    "it is them before sending anything there.", kind="note")
+
+        await self._ctx.conversations.run(command)
 
     def _require(self, name: str, email: str) -> None:
         if self._widget.ask_name == "required" and not name.strip():
@@ -348,14 +370,21 @@ class VisitorSession:
     async def _queue(self, frame: dict[str, Any]) -> None:
         place = None
         if self.conversation_id is not None:
-            place = await conversations_repo.queue_position(self._ctx.db, self.conversation_id)
+            gave_up = to_db(self._ctx.clock.now() - GIVEN_UP_AFTER)
+            place = await conversations_repo.queue_position(self._ctx.db, self.conversation_id,
+                                                            gave_up)
         if place is None:
             await self._send({"type": "queue", "position": None, "wait_minutes": None})
             return
-        position, mean_wait = place
-        # Without recent answers to go by, assume two minutes a chat.
-        wait = round(position * (mean_wait if mean_wait is not None else 2.0))
-        await self._send({"type": "queue", "position": position, "wait_minutes": max(1, wait)})
+        position, waits = place
+        # The typical (median) first answer of the last day, not the mean: one chat answered
+        # the next morning must not promise every visitor a wait of hours. Without recent
+        # answers, two minutes a chat; the agents online share the line.
+        each = statistics.median(waits) if waits else 2.0
+        agents = max(1, len(self._ctx.presence.online()))
+        wait = math.ceil(position / agents) * each
+        await self._send({"type": "queue", "position": position,
+                          "wait_minutes": max(1, round(wait))})
 
     async def _proactive(self, frame: dict[str, Any]) -> None:
         message_id, event = _id(frame, "message_id"), frame.get("event")

@@ -117,6 +117,8 @@ class OutboxSender:
 
     async def _send(self, row: dict[str, Any]) -> None:
         try:
+            if row["expires_at"] and from_db(row["expires_at"]) <= self._clock.now():
+                raise PermanentFailure("it expired before it could be sent")
             mailbox = await mailboxes_repo.sender(self._db, row["mailbox_id"])
             if mailbox is None or not mailbox["smtp_host"]:
                 raise TemporaryFailure(NO_MAILBOX)
@@ -195,6 +197,10 @@ class OutboxSender:
     async def _record(self, row: dict[str, Any], type: str, data: dict[str, Any], change) -> None:
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
             change(conn, now)
+            if type != "email.deferred":
+                outbox_repo.forget_body(conn, row["id"])
+            if row["conversation_id"] is None:
+                return  # a sign-in link: its state is on the outbox row (health page), no event
             events.append(events_repo.append(
                 conn, row["conversation_id"], type, "system", None, now,
                 {"outbox_id": row["id"], "message_id": row["message_id"],

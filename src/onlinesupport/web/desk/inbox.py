@@ -162,9 +162,11 @@ async def post_message(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     data = await payload(request)
     kind = _text_field(data, "kind", "message")
-    posted = await request.app[SERVICES].conversations.post(
+    services = request.app[SERVICES]
+    posted = await services.conversations.post(
         cid, actor(request), _text_field(data, "body"), kind=kind,
-        client_id=_text_field(data, "client_id") or None)
+        client_id=_text_field(data, "client_id") or None,
+        take=services.config.desk_assign_on_reply)
     return respond(request, cid, {"message": posted.message.to_json(),
                                 "duplicate": posted.duplicate})
 

@@ -6,7 +6,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from onlinesupport.web import logo
+from onlinesupport.web import favicon, logo
 from onlinesupport.web.desk import (
     admin,
     api,
@@ -34,6 +34,7 @@ from onlinesupport.web.desk import (
     signin,
     socket,
     widget_admin,
+    zone,
 )
 
 
@@ -147,6 +148,8 @@ def setup_routes(app: web.Application) -> None:
         web.get("/api/preferences", preferences.preferences_json),
         web.get("/api/agents", preferences.colleagues),
     ])
+    favicon.add_routes(app)
+    zone.setup(app)
     app[socket.ENCODED] = socket.EncodedEvents()
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)

@@ -80,14 +80,16 @@ async def ask_for_erasure(request: web.Request) -> web.Response:
 
 async def ask_for_link(request: web.Request) -> web.Response:
     form = await form_data(request)
+    access = request.app[SERVICES].customer_access
     try:
-        await request.app[SERVICES].customer_access.request_link(
-            form.get("email", ""), request.remote or "", _link_base(request))
+        await access.request_link(form.get("email", ""), request.remote or "", _link_base(request))
     except InvalidAddress as exc:
         return render(request, "public/my_signin.html", {
             "error": f"Please check the address: {exc}.", "email": form.get("email", "")[:320]},
             status=400)
-    return render(request, "public/my_sent.html", {})
+    # Whether mail can go out at all says nothing about the address; a promise it cannot keep
+    # would.
+    return render(request, "public/my_sent.html", {"mail_ready": await access.can_mail()})
 
 
 async def open_link(request: web.Request) -> web.Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.web import logo
+from onlinesupport.web import favicon, logo
 from onlinesupport.web.public import contact, help_center, my_page, widget
 
 
@@ -16,6 +16,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes([
         web.get("/healthz", health, name="health"),
         web.get("/widget.js", widget.widget_script, name="widget_script"),
+        web.get("/widget.css", widget.widget_stylesheet, name="widget_css"),
         web.get("/widget/test", widget.test_page, name="widget_test"),
         web.get("/logo", logo.logo),
         web.get("/widget/ws", widget.visitor_socket, name="visitor_socket"),
@@ -38,6 +39,7 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/my/conversations/{id:\d+}", my_page.conversation_page),
         web.post(r"/my/conversations/{id:\d+}", my_page.reply),
     ])
+    favicon.add_routes(app)
     widget.setup_chat(app)
     contact.setup_contact(app)
     help_center.setup_help_center(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 from datetime import timedelta
 from typing import TypeVar
 from importlib import resources
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 CHAT = web.AppKey("chat", ChatContext)
 WIDGET_SCRIPT = web.AppKey("widget_script", bytes)
 WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
+WIDGET_CSS = web.AppKey("widget_css", bytes)
+WIDGET_CSS_GZIP = web.AppKey("widget_css_gzip", bytes)
 MAX_FRAME = 64 * 1024
 MESSAGES_PER_MINUTE = 30
 
@@ -44,9 +47,12 @@ def setup_chat(app: web.Application) -> None:
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
                                timedelta(minutes=1)))
-    source = resources.files("onlinesupport").joinpath("static", "widget.js").read_text("utf-8")
-    app[WIDGET_SCRIPT] = compact(source).encode("utf-8")
+    static = resources.files("onlinesupport").joinpath("static")
+    app[WIDGET_SCRIPT] = compact(static.joinpath("widget.js").read_text("utf-8")).encode("utf-8")
     app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
+    css = re.sub(r"/\*.*?\*/\s*", "", static.joinpath("widget.css").read_text("utf-8"), flags=re.S)
+    app[WIDGET_CSS] = css.encode("utf-8")
+    app[WIDGET_CSS_GZIP] = gzip.compress(app[WIDGET_CSS], compresslevel=9, mtime=0)
 
 
 def compact(source: str) -> str:
@@ -56,13 +62,22 @@ def compact(source: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
 
 
-async def widget_script(request: web.Request) -> web.Response:
+def _asset(request: web.Request, plain: bytes, gzipped: bytes, content_type: str) -> web.Response:
     headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
-        return web.Response(body=request.app[WIDGET_GZIP], content_type="application/javascript",
-                            charset="utf-8", headers={**headers, "Content-Encoding": "gzip"})
-    return web.Response(body=request.app[WIDGET_SCRIPT], content_type="application/javascript",
-                        charset="utf-8", headers=headers)
+        return web.Response(body=gzipped, content_type=content_type, charset="utf-8",
+                            headers={**headers, "Content-Encoding": "gzip"})
+    return web.Response(body=plain, content_type=content_type, charset="utf-8", headers=headers)
+
+
+async def widget_script(request: web.Request) -> web.Response:
+    return _asset(request, request.app[WIDGET_SCRIPT], request.app[WIDGET_GZIP],
+                  "application/javascript")
+
+
+async def widget_stylesheet(request: web.Request) -> web.Response:
+    """The widget's look, linked from inside its shadow root (no inline styles: see widget.js)."""
+    return _asset(request, request.app[WIDGET_CSS], request.app[WIDGET_CSS_GZIP], "text/css")
 
 
 async def test_page(request: web.Request) -> web.Response:
