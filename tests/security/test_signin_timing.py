@@ -22,6 +22,8 @@ import aiohttp
 import pytest
 
 from conftest import Server, make_config, start_server
+from email_helpers import add_mailbox, mailbox_form
+from mail_servers import Relay
 from onlinesupport.clock import ManualClock
 
 PAIRS = 150
@@ -29,10 +31,14 @@ KNOWN, UNKNOWN = "lee@customer.test", "nobody@customer.test"
 
 
 @pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock]]:
+async def shop(tmp_path: Path, relay: Relay) -> AsyncIterator[tuple[Server, ManualClock]]:
     clock = ManualClock()
     async with AsyncExitStack() as stack:
         server = await start_server(stack, make_config(tmp_path / "data"), clock)
+        # A mailbox that can send, so the page promises a link (and the known address's mail
+        # really goes out, after the answer).
+        await add_mailbox(server.services, mailbox_form(None, relay, smtp_receive="on",
+                                                        ack_enabled=""))
         await server.services.conversations.open(
             channel="form", customer_name="Lee", identity=("email", KNOWN), body="Hello")
         yield server, clock
