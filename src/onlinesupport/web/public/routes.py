@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.web import logo
-from onlinesupport.web.public import contact, help_center, my_page, widget
+from onlinesupport.web.public import callbacks, contact, help_center, my_page, widget
 
 
 async def health(request: web.Request) -> web.Response:
@@ -16,6 +16,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_routes([
         web.get("/healthz", health, name="health"),
         web.get("/widget.js", widget.widget_script, name="widget_script"),
+        web.get("/widget-call.js", widget.call_script),
         web.get("/widget/test", widget.test_page, name="widget_test"),
         web.get("/logo", logo.logo),
         web.get("/widget/ws", widget.visitor_socket, name="visitor_socket"),
@@ -27,6 +28,9 @@ def setup_routes(app: web.Application) -> None:
         web.get("/contact.js", contact.script, name="contact_js"),
         web.get("/contact/sent", contact.sent_page, name="contact_sent"),
         web.get("/contact.css", contact.stylesheet, name="contact_css"),
+        web.get("/contact/callback", callbacks.callback_page, name="callback"),
+        web.post("/contact/callback", callbacks.request_callback),
+        web.get("/contact/callback/sent", callbacks.sent_page, name="callback_sent"),
         web.get("/my", my_page.my_page, name="my"),
         web.post("/my/signin", my_page.ask_for_link),
         web.get(r"/my/link/{token:[A-Za-z0-9_-]{20,100}}", my_page.open_link),
@@ -36,6 +40,8 @@ def setup_routes(app: web.Application) -> None:
         web.post("/my/erase", my_page.ask_for_erasure),
         web.get(r"/my/conversations/{id:\d+}", my_page.conversation_page),
         web.post(r"/my/conversations/{id:\d+}", my_page.reply),
+        web.get("/my/callback", my_page.callback_page),
+        web.post("/my/callback", my_page.ask_for_callback),
     ])
     widget.setup_chat(app)
     contact.setup_contact(app)

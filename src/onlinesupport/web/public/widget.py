@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 CHAT = web.AppKey("chat", ChatContext)
 WIDGET_SCRIPT = web.AppKey("widget_script", bytes)
 WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
+CALL_SCRIPT = web.AppKey("widget_call_script", tuple)
+"""The callback form's script (compacted, gzipped), fetched by the widget when wanted."""
 MAX_FRAME = 64 * 1024
 MESSAGES_PER_MINUTE = 30
 
@@ -39,6 +41,7 @@ def setup_chat(app: web.Application) -> None:
         conversations=services.conversations, presence=services.presence,
         secret_key=services.secret_key, files=services.files, knowledge=services.knowledge,
         proactive=services.proactive, contact=services.contact,
+        identity=services.identity, callbacks=services.callbacks,
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
@@ -46,6 +49,9 @@ def setup_chat(app: web.Application) -> None:
     source = resources.files("onlinesupport").joinpath("static", "widget.js").read_text("utf-8")
     app[WIDGET_SCRIPT] = compact(source).encode("utf-8")
     app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
+    call = compact(resources.files("onlinesupport").joinpath("static", "widget-call.js")
+                   .read_text("utf-8")).encode("utf-8")
+    app[CALL_SCRIPT] = (call, gzip.compress(call, compresslevel=9, mtime=0))
 
 
 def compact(source: str) -> str:
@@ -56,11 +62,19 @@ def compact(source: str) -> str:
 
 
 async def widget_script(request: web.Request) -> web.Response:
+    return _script(request, request.app[WIDGET_SCRIPT], request.app[WIDGET_GZIP])
+
+
+async def call_script(request: web.Request) -> web.Response:
+    return _script(request, *request.app[CALL_SCRIPT])
+
+
+def _script(request: web.Request, plain: bytes, gzipped: bytes) -> web.Response:
     headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
-        return web.Response(body=request.app[WIDGET_GZIP], content_type="application/javascript",
+        return web.Response(body=gzipped, content_type="application/javascript",
                             charset="utf-8", headers={**headers, "Content-Encoding": "gzip"})
-    return web.Response(body=request.app[WIDGET_SCRIPT], content_type="application/javascript",
+    return web.Response(body=plain, content_type="application/javascript",
                         charset="utf-8", headers=headers)
 
 
