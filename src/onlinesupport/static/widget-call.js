@@ -37,7 +37,19 @@
     field(t("email"), make("input", { name: "email", type: "email", autocomplete: "email", maxLength: 320 }), "email"),
     error, make("button", { type: "submit", textContent: t("request") }), back);
   api.panel.append(form);
-  let chosen = "";
+  let chosen = "", zoneName = "";
+  // Days and times in the visitor's language on the queue's clock (the server's English words
+  // where the browser cannot).
+  const DAY = { weekday: "long", day: "numeric", month: "long" }, TIME = { hour: "2-digit", minute: "2-digit" };
+  const local = (at, opts) => new Intl.DateTimeFormat(api.lang, { timeZone: zoneName, ...opts }).format(new Date(at));
+  const span = (start, end) => `${local(start, TIME)}–${local(end, TIME)}`;
+  function day(start) {
+    const date = (at) => local(at, { year: "numeric", month: "numeric", day: "numeric" });
+    const ahead = [0, 1].find((n) => date(Date.now() + n * 864e5) === date(start));
+    if (ahead === undefined) return local(start, DAY);
+    const word = new Intl.RelativeTimeFormat(api.lang, { numeric: "auto" }).format(ahead, "day");
+    return word[0].toUpperCase() + word.slice(1);
+  }
 
   function open() {
     api.show(form);
@@ -56,19 +68,24 @@
     }
     const keep = chosen || select.value;
     let group = null;
+    zoneName = o.zone;
     select.replaceChildren();
     for (const w of o.windows) {
-      if (!group || group.label !== w.day) { group = make("optgroup", { label: w.day }); select.append(group); }
-      group.append(new Option(w.time, w.key));
+      let label = w.day, time = w.time;
+      try { label = day(w.key); time = span(w.key, w.end); } catch (e) { /* the server's words */ }
+      if (!group || group.label !== label) { group = make("optgroup", { label }); select.append(group); }
+      group.append(new Option(time, w.key));
     }
     if (o.windows.some((w) => w.key === keep)) select.value = keep;
     zone.textContent = "(" + t("zone", { zone: o.zone }) + ")";
     error.textContent = o.windows.length ? "" : t("none");
   }
   function done(callback) {
+    let when = callback.window;
+    try { if (zoneName) when = `${local(callback.start, DAY)}, ${span(callback.start, callback.end)}`; } catch (e) { /* as the server said */ }
     form.reset(); chosen = "";
     api.show(null);
-    api.note(t("thanks", callback || {}));
+    api.note(t("thanks", { phone: callback.phone, window: when }));
   }
   // A refused request comes back with everything typed, and the reason.
   function refill(item, reason) {

@@ -31,7 +31,8 @@ Server → client:
                                                    what the pre-chat form need not ask;
                                                    `callbacks` the offer's words ("" while off)
   message {seq, author_type, author_name, body, created_at, client_id, attachments}
-  ack     {client_id, conversation_id, seq}        sent only after the commit
+  ack     {client_id, conversation_id, seq}        sent only after the commit (a callback's
+                                                   also has callback {phone, window, start, end})
   typing  {name}                                   an agent is typing
   ended   {}                                       the chat was ended (by either side)
   rated   {}                                       the rating was stored
@@ -40,7 +41,8 @@ Server → client:
   answered {conversation_id}                        the deflection was recorded (and the waiting
                                                    chat, if any, resolved)
   callback_options {enabled, countries?, country?, zone?, windows?}
-                                                   windows: [{key, day, label, time}]
+                                                   windows: [{key, end, day, label, time}]
+                                                   (key: the start; both in UTC)
   error   {message}
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
@@ -401,7 +403,8 @@ class VisitorSession:
             raise ProtocolError("Too many callback requests from your network; please try "
                                 "again later.") from None
         await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
-                          "seq": 1, "callback": {"phone": done.phone, "window": done.window}})
+                          "seq": 1, "callback": {"phone": done.phone, "window": done.window,
+                                                 "start": done.start, "end": done.end}})
 
     async def _end(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:

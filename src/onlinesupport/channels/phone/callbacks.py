@@ -129,6 +129,9 @@ class Requested:
     """When we call, with the time zone: 'Tue 6 Jan, 14:00–14:30 (Europe/Berlin)'."""
     mailed: bool
     """Whether a confirmation was queued."""
+    start: str = ""
+    end: str = ""
+    """The window in UTC as stored (a widget writes it in its own language)."""
 
 
 def when(moment: datetime, zone: str, now: datetime) -> str:
@@ -199,8 +202,9 @@ class Callbacks:
         hours = calendar(await self._queue(settings))
         windows = self._windows(hours, now)
         return {"countries": numbers.choices(), "country": settings.country, "zone": hours.zone,
-                "windows": [{"key": w.key, "day": w.day(now), "label": w.label(),
-                             "time": w.label().split(", ", 1)[1]} for w in windows]}
+                "windows": [{"key": w.key, "end": to_db(w.end), "day": w.day(now),
+                             "label": w.label(), "time": w.label().split(", ", 1)[1]}
+                            for w in windows]}
 
     def _check(self, fields: dict[str, Any], windows: list[Window],
                name_known: bool) -> dict[str, Any]:
@@ -251,6 +255,7 @@ class Callbacks:
         self.limit.hit(address)
         window: Window = values["window"]
         shown = f"{window.label()} ({hours.zone})"
+        stored = {"start": to_db(window.start), "end": to_db(window.end)}
 
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Requested:
             phone, country = values["phone"], values["country"]
@@ -265,7 +270,8 @@ class Callbacks:
             if client_id:
                 earlier = messages_repo.by_customer_client_id(conn, who, client_id)
                 if earlier is not None:
-                    return Requested(earlier.conversation_id, numbers.display(phone), shown, False)
+                    return Requested(earlier.conversation_id, numbers.display(phone), shown, False,
+                                     **stored)
             customer = Actor.customer(who, values["name"])
             conversation_id = self._conversations.open_in(
                 conn, now, events, channel="phone", customer_id=who, subject=SUBJECT,
@@ -275,18 +281,18 @@ class Callbacks:
                                   window_end=to_db(window.end), source=source, now=now)
             # The customer's window is the promise, whatever the queue's target says.
             conversations_repo.update(conn, conversation_id, now,
-                                      first_response_due_at=to_db(window.end))
+                                      first_response_due_at=stored["end"])
             events.append(events_repo.append(
                 conn, conversation_id, "callback.requested", "customer", who, now,
-                {"phone": phone, "country": country.code, "window_start": to_db(window.start),
-                 "window_end": to_db(window.end), "source": source, "customer_id": who,
-                 "due_at": to_db(window.end)}))
+                {"phone": phone, "country": country.code, "window_start": stored["start"],
+                 "window_end": stored["end"], "source": source, "customer_id": who,
+                 "due_at": stored["end"]}))
             body = (f"{values['about']}\n\n— Please call {numbers.display(phone)} "
                     f"({country.name}), {shown}.")
             self._conversations.post_in(conn, now, events, conversation_id, customer, body,
                                         client_id=client_id)
             mailed = self._confirm(conn, now, events, conversation_id, who, values, shown)
-            return Requested(conversation_id, numbers.display(phone), shown, mailed)
+            return Requested(conversation_id, numbers.display(phone), shown, mailed, **stored)
 
         return await self._conversations.run(command)
 
