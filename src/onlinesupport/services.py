@@ -14,10 +14,12 @@ from onlinesupport.accounts.invitations import Invitations
 from onlinesupport.attachments import FileStore
 from onlinesupport.branding import Branding
 from onlinesupport.canned import CannedReplies
+from onlinesupport.channels.chat.identity import WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import Proactive
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
+from onlinesupport.channels.phone.callbacks import Callbacks
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.daily_backups import DailyBackups
@@ -35,6 +37,7 @@ from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
+from onlinesupport.secretbox import SecretBox
 from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
@@ -73,6 +76,8 @@ class Services:
     saved_views: SavedViews
     notifications: Notifications
     viewers: Viewers
+    identity: WebsiteIdentity
+    callbacks: Callbacks
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -106,6 +111,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         accounts = Accounts(db, clock, key)
         branding = Branding(db, config.data_dir / "branding", clock)
         await branding.load()
+        identity = WebsiteIdentity(db, clock, conversations, SecretBox(key))
+        await identity.load()
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=accounts, customers=Customers(db),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
@@ -126,6 +133,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        offers=ChatOffers(db, conversations, clock, presence),
                        snoozes=SnoozeWatch(db, conversations, clock),
                        saved_views=SavedViews(db, clock), notifications=Notifications(db),
-                       viewers=Viewers(hub))
+                       viewers=Viewers(hub), identity=identity,
+                       callbacks=Callbacks(db, conversations, clock, key))
     finally:
         await db.close()

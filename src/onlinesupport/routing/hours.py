@@ -99,6 +99,30 @@ class BusinessHours:
             left -= end - begin
         return start + timedelta(minutes=minutes)  # never open (all holidays): count plain time
 
+    def windows(self, start: datetime, minutes: int, until: datetime,
+                limit: int) -> list[tuple[datetime, datetime]]:
+        """Open time cut into windows of `minutes` on the calendar's clock (14:00-14:30,
+        14:30-15:00 …), clipped to opening and closing times, from the one `start` falls in
+        until `until`; a piece shorter than half a window is left out. At most `limit`,
+        earliest first, in UTC. The same window is the same pair however late it is asked."""
+        step = timedelta(minutes=minutes)
+        local = start.astimezone(ZoneInfo(self.zone))
+        since_midnight = local.hour * 60 + local.minute
+        aligned = (local - timedelta(minutes=since_midnight % minutes, seconds=local.second,
+                                     microseconds=local.microsecond)).astimezone(timezone.utc)
+        intervals = [(aligned, until)] if self.always_open else self._intervals(aligned)
+        found: list[tuple[datetime, datetime]] = []
+        for begin, end in intervals:
+            slot = aligned + step * ((begin - aligned) // step)
+            while slot < min(end, until) and len(found) < limit:
+                piece = (max(slot, begin), min(slot + step, end))
+                if piece[1] - piece[0] >= step / 2:
+                    found.append(piece)
+                slot += step
+            if begin >= until or len(found) >= limit:
+                break
+        return found
+
 
 def _span(text: str, line: int) -> tuple[time, time]:
     found = _SPAN.match(text)

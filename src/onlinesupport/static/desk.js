@@ -71,6 +71,7 @@ function renderInbox(data) {
           : c.priority > 0 ? el("span", { class: "tag", text: `P${c.priority}` }) : null,
         el("span", { class: "channel", text: c.channel })),
       el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
+      c.callback_by ? el("span", { class: "callback-by", text: c.callback_by }) : null,
       el("span", { class: "row3" },
         el("span", {}, el("span", { class: "assignee", text: c.assignee_name || "Unassigned" }), " · ",
           el("span", { class: "queue", text: c.queue })),

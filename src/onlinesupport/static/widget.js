@@ -1,6 +1,7 @@
 // OnlineSupport chat widget. Add to a website with:
 //   <script src="https://SUPPORT-HOST:8080/widget.js" async></script>
-// Optional attributes: data-position="left", data-open="true".
+// Optional attributes: data-position="left", data-open="true", and the website's signed-in
+// user: data-user-id, data-user-email, data-user-name, data-user-hash (docs/website-chat.md).
 // No framework, no third-party request. Everything lives in a Shadow DOM so the page's CSS and
 // ours never meet. Messages not yet acknowledged by the server stay in localStorage and are sent
 // again (with the same client id) after a reconnect, a reload or a move to another page.
@@ -27,6 +28,20 @@
   const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } };
   const state = Object.assign({ outbox: [], muted: false }, load());
   const save = () => { try { localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode */ } };
+  // The website's signed-in user: data-user-* on the script tag, window.OnlineSupport.user set
+  // before it, or OnlineSupport.identify(user) at any time (null: signed out). The server
+  // believes only a correct hash. A chat belongs to the user it was started by: when another
+  // one (or nobody) is signed in, this browser starts afresh.
+  const tag = script.dataset;
+  let user = null;
+  function forUser(next) {
+    user = next && next.id != null && next.id !== "" ? { ...next, id: String(next.id) } : null;
+    if (!state.user || state.user === (user ? user.id : "")) return false;
+    for (const key of ["token", "conversation_id", "pageSent", "user"]) delete state[key];
+    state.outbox = []; save();
+    return true;
+  }
+  forUser((window.OnlineSupport || {}).user || { id: tag.userId, email: tag.userEmail, name: tag.userName, hash: tag.userHash });
   const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 
   const host = document.createElement("div");
@@ -58,6 +73,29 @@
   let ws = null, ready = false, attempt = 0, retry = 0, unread = 0, lastSeq = 0, typingAt = 0, typingNote = null, typingTimer = 0, widget = {};
   const shown = new Set();
 
+  // Callback requests (channels/phone/callbacks.py): offered under the pre-chat and
+  // leave-a-message forms while they are on; the form (widget-call.js) is fetched when wanted.
+  // The server names the offer in the widget's language (welcome.callbacks; empty while off).
+  let visitor = {}, call = null, callFrom = pre;
+  const callWaiting = [];
+  const offers = [pre, off].map((form) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "clip"; b.hidden = true;
+    b.addEventListener("click", () => { callFrom = form; withCall((c) => c.open()); });
+    form.append(b);
+    return b;
+  });
+  function withCall(fn) {
+    if (call) { fn(call); return; }
+    callWaiting.push(fn);
+    if (callWaiting.length > 1) return;
+    window.__onlineSupportCall = { lang, panel, state, send, queue, show, note, visitor: () => visitor,
+      back: () => show(callFrom), ready(c) { call = c; for (const f of callWaiting.splice(0)) f(c); } };
+    const s = document.createElement("script");
+    s.src = base.origin + "/widget-call.js"; s.async = true;
+    document.head.append(s);
+  }
+
   function bubble(cls, text, who) {
     const li = document.createElement("li");
     li.className = "m " + cls;
@@ -79,7 +117,7 @@
     return li;
   }
   function show(form) {
-    for (const f of [pre, off, chat, rate]) f.hidden = f !== form;
+    for (const f of [pre, off, chat, rate, call && call.form]) if (f) f.hidden = f !== form;
     end.hidden = form !== chat;
   }
   // Sounds only once the visitor has used the chat on this page: never on arrival.
@@ -119,7 +157,7 @@
   }
   function renderPending() {
     for (const item of state.outbox) {
-      if (item.kind !== "leave" && !root.querySelector(`[data-cid="${item.client_id}"]`)) {
+      if (item.kind !== "leave" && item.kind !== "callback" && !root.querySelector(`[data-cid="${item.client_id}"]`)) {
         bubble("me pending", item.body).dataset.cid = item.client_id;
       }
     }
@@ -173,13 +211,14 @@
     save();
     if (item && item.kind === "start") send({ type: "queue" });
     if (item && item.kind === "leave") { show(null); note(t("thanks")); }
+    else if (item && item.kind === "callback") withCall((c) => c.done(a.callback));
     else if (item && item.kind === "start") show(chat);
   }
   function fillForm(form) {
     for (const label of form.querySelectorAll("[data-f]")) {
-      const mode = widget["ask_" + label.dataset.f];
-      label.hidden = mode === "hidden";
-      label.querySelector("input").required = mode === "required" || (form === off && label.dataset.f === "email");
+      const mode = widget["ask_" + label.dataset.f], known = !!visitor[label.dataset.f];
+      label.hidden = mode === "hidden" || known;
+      label.querySelector("input").required = !known && (mode === "required" || (form === off && label.dataset.f === "email"));
     }
   }
   // A proactive message: at most one per page view, never again once dismissed.
@@ -215,6 +254,11 @@
     root.host.style.setProperty("--on-c", rgb[0] * 0.299 + rgb[1] * 0.587 + rgb[2] * 0.114 > 160 ? "#1d2330" : "#fff");
     $("h2").textContent = widget.title;
     $(".offtext").textContent = widget.offline_text;
+    // A signed-in user the server believed: the pre-chat form skips what it knows.
+    visitor = w.visitor || {};
+    if (visitor.verified && user) state.user = user.id; else delete state.user;
+    if (visitor.unverified) console.warn("OnlineSupport: wrong user hash, chatting anonymously");
+    for (const b of offers) { b.hidden = !w.callbacks; b.textContent = w.callbacks; }
     state.token = w.token;
     if (w.conversation_id) state.conversation_id = w.conversation_id;
     else delete state.conversation_id;
@@ -230,7 +274,7 @@
     fillForm(pre); fillForm(off);
     const leaving = state.outbox.some((i) => i.kind === "leave");
     if (state.conversation_id || state.outbox.some((i) => i.kind === "start")) show(chat);
-    else if (!leaving) show(w.agents_online ? pre : off);
+    else if (!leaving && !(call && !call.form.hidden)) show(w.agents_online ? pre : off);
     for (const item of state.outbox) send(item);
     proactive(w.proactive);
     if (state.conversation_id) send({ type: "queue" });
@@ -260,6 +304,7 @@
       renderFailed(); return;
     }
     save();
+    if (item.kind === "callback") { withCall((c) => c.refill(item, f.message)); return; }
     const form = item.kind === "start" ? pre : off;
     show(form);
     form.querySelector("textarea").value = item.body;
@@ -340,7 +385,7 @@
     e.preventDefault();
     const d = new FormData(off);
     formError(off, "");
-    queue({ type: "leave", kind: "leave", body: d.get("body"), name: d.get("name") || "", email: d.get("email"),
+    queue({ type: "leave", kind: "leave", body: d.get("body"), name: d.get("name") || visitor.name || "", email: d.get("email") || visitor.email,
       subject: d.get("subject") || "", question_type: d.get("question_type") || "", urgency: d.get("urgency") || "",
       page: { url: location.href } });
   });
@@ -407,7 +452,7 @@
     ws = new WebSocket(wsUrl);
     ws.onopen = () => {
       attempt = 0; ready = true; status.hidden = true;
-      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq }));
+      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq, user: user || undefined, lang }));
     };
     ws.onmessage = (e) => {
       const f = JSON.parse(e.data);
@@ -416,6 +461,7 @@
       else if (f.type === "ack") onAck(f);
       else if (f.type === "typing") onTyping(f);
       else if (f.type === "error") onError(f);
+      else if (f.type === "callback_options") withCall((c) => c.options(f));
       else if (f.type === "read") { readSeq = Math.max(readSeq, f.seq); showRead(); }
       else if (f.type === "queue") {
         queueBar.hidden = f.position === null;
@@ -441,6 +487,14 @@
   window.addEventListener("online", () => {
     attempt = 0;
     if (!ready && ws && ws.readyState === WebSocket.CLOSED) { clearTimeout(retry); connect(); }
+  });
+
+  window.OnlineSupport = Object.assign(window.OnlineSupport || {}, {
+    // The page's user signed in or out: a new hello says so (another user's chat is cleared).
+    identify(next) {
+      if (forUser(next || null)) { log.replaceChildren(); shown.clear(); lastSeq = 0; readSeq = 0; }
+      if (ws) ws.close();
+    },
   });
 
   function start() {

@@ -14,7 +14,7 @@ KEPT_EVENT_KEYS = ("score", "question_type", "urgency", "queue_id", "previous_qu
                    "agent_id", "previous_agent_id", "agent_name", "queue_name", "status", "seq",
                    "message_id", "outbox_id", "purpose", "channel", "kind", "due_at",
                    "article_id", "permanent", "script_id", "from", "into", "via", "up_to_seq",
-                   "reason")
+                   "reason", "outcome", "attempt", "source")
 
 
 def request(conn: sqlite3.Connection, customer_id: int, now: str) -> bool:
@@ -78,6 +78,8 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
                  f" status = CASE WHEN status IN ('queued', 'sending') THEN 'failed' ELSE status END,"
                  f" last_error = CASE WHEN status IN ('queued', 'sending') THEN 'erased'"
                  f" ELSE last_error END WHERE conversation_id IN ({conversations})", p)
+    conn.execute(f"UPDATE callbacks SET phone = '' WHERE conversation_id IN ({conversations})",
+                 p)
     conn.execute(f"UPDATE kb_deflections SET question = ''"
                  f" WHERE conversation_id IN ({conversations})", p)
     for event_id, data in conn.execute(

@@ -1,7 +1,11 @@
 """The visitor side of chat: what a widget's websocket says and what the server answers.
 
 Client → server (JSON objects with a `type`):
-  hello   {token?, conversation_id?, last_seq?}  first frame; resumes a conversation after last_seq
+  hello   {token?, conversation_id?, last_seq?, user?, lang?}
+                                                   first frame; resumes a conversation after
+                                                   last_seq; `user` {id, email?, name?, hash} is
+                                                   the website's signed-in user (identity.py);
+                                                   `lang` the widget's language
   start   {client_id, body, name?, email?, page?, language?}
                                                    open a chat with the first message
   send    {client_id, body}                       a further message
@@ -18,10 +22,17 @@ Client → server (JSON objects with a `type`):
   answered {article_id, question?}                 a suggested article answered the question
                                                    (a chat still waiting for its first answer
                                                    leaves the queue: it is resolved)
+  callback_options {}                              what the callback form offers now
+  callback {client_id, phone, country, about, window, name?, email?}
+                                                   ask to be called back (channels/phone)
 Server → client:
-  welcome {token, conversation_id, agents_online, widget, proactive, form}
+  welcome {token, conversation_id, agents_online, widget, proactive, form, visitor, callbacks}
+                                                   `visitor` {verified, unverified, name, email}:
+                                                   what the pre-chat form need not ask;
+                                                   `callbacks` the offer's words ("" while off)
   message {seq, author_type, author_name, body, created_at, client_id, attachments}
-  ack     {client_id, conversation_id, seq}        sent only after the commit
+  ack     {client_id, conversation_id, seq}        sent only after the commit (a callback's
+                                                   also has callback {phone, window, start, end})
   typing  {name}                                   an agent is typing
   ended   {}                                       the chat was ended (by either side)
   rated   {}                                       the rating was stored
@@ -29,6 +40,9 @@ Server → client:
   read    {seq}                                    agents have read the chat up to this message
   answered {conversation_id}                        the deflection was recorded (and the waiting
                                                    chat, if any, resolved)
+  callback_options {enabled, countries?, country?, zone?, windows?}
+                                                   windows: [{key, end, day, label, time}]
+                                                   (key: the start; both in UTC)
   error   {message}
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
@@ -50,10 +64,12 @@ from typing import Any
 
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.chat import tokens
+from onlinesupport.channels.chat.identity import NOBODY, Claim, WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.channels.forms.contact import URGENCY, ContactForm
+from onlinesupport.channels.phone.callbacks import Callbacks, TooManyCallbacks
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.conversations.service import DEFAULT_QUEUE, SYSTEM
@@ -68,6 +84,7 @@ from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 from onlinesupport.throttle import Throttle
@@ -98,6 +115,8 @@ class ChatContext:
     knowledge: KnowledgeBase
     proactive: Proactive
     contact: ContactForm
+    identity: WebsiteIdentity
+    callbacks: Callbacks
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
         """Why this send is refused (too fast for the visitor or the address), or None.
@@ -148,6 +167,7 @@ class VisitorSession:
         self.visitor_id: str | None = None
         self.customer_id: int | None = None
         self.conversation_id: int | None = None
+        self.claim: Claim = NOBODY
         self._last_seq = 0
         self._push_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
@@ -165,7 +185,9 @@ class VisitorSession:
         handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
                    "typing": self._typing, "page": self._page, "end": self._end,
                    "rate": self._rate, "queue": self._queue,
-                   "answered": self._answered, "proactive": self._proactive}.get(kind)
+                   "answered": self._answered, "proactive": self._proactive,
+                   "callback_options": self._callback_options,
+                   "callback": self._callback}.get(kind)
         if handler is None:
             raise ProtocolError(f"unknown frame type {kind!r}")
         await handler(frame)
@@ -179,14 +201,17 @@ class VisitorSession:
         if last_seq is None:
             raise ProtocolError(f"last_seq must be a whole number from 0 to {MAX_ID}", "last_seq")
         now = self._ctx.clock.now()
+        self.claim = self._ctx.identity.check(frame.get("user"))
         visitor_id = tokens.verify(self._ctx.secret_key, frame.get("token"), now)
+        customer_id = visitor_id and await customers_repo.by_identity(self._ctx.db, "visitor",
+                                                                      visitor_id)
+        visitor_id, self.customer_id = await self._as_signed_in(visitor_id, customer_id)
         if visitor_id is None:
             # New visitors cost the address too, so nobody escapes the limits by starting over.
             self._limit(None)
         # A returning visitor gets the next token: theirs lasts as long as they keep coming.
         visitor_id, token = tokens.issue(self._ctx.secret_key, now, visitor_id)
         self.visitor_id = visitor_id
-        self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
         read_seq = 0
         if wanted is not None and self.customer_id is not None:
             found = await conversations_repo.get(self._ctx.db, wanted)
@@ -202,6 +227,7 @@ class VisitorSession:
         queue = await queues_repo.get(self._ctx.db, DEFAULT_QUEUE)
         open_now = queue is None or chat_calendar(queue).is_open(self._ctx.clock.now())
         customer = self.customer_id and await customers_repo.get(self._ctx.db, self.customer_id)
+        user = self.claim.user
         await self._send({"type": "welcome", "token": token,
                           "conversation_id": self.conversation_id,
                           "agents_online": open_now and self._ctx.presence.anyone_online(),
@@ -209,11 +235,40 @@ class VisitorSession:
                           "form": {"question_types": await self._ctx.contact.question_types(),
                                    "urgency": URGENCY},
                           "proactive": await self._ctx.proactive.for_visitor(
-                              customer["tier"] if customer else None, open_now)})
+                              customer["tier"] if customer else None, open_now),
+                          "visitor": {"verified": user is not None,
+                                      "unverified": self.claim.unverified,
+                                      "name": self._known(user, customer, "name"),
+                                      "email": self._known(user, customer, "email")},
+                          "callbacks": await self._ctx.callbacks.offer(frame.get("lang"))})
         if self.conversation_id is not None:
             self._follow()
             if read_seq:
                 await self._send({"type": "read", "seq": read_seq})
+
+    async def _as_signed_in(self, visitor_id: str | None,
+                            customer_id: int | None) -> tuple[str | None, int | None]:
+        """The visitor's token and customer as the page's user allows. A verified user's
+        browser is theirs (a chat in progress moves with them); a token of a verified customer
+        is refused (None) when the page does not name them: they signed out, or another
+        website user signed in on the same computer."""
+        user = self.claim.user
+        if user is None:
+            if customer_id is not None and await users_repo.verified(self._ctx.db, customer_id):
+                return None, None
+            return visitor_id, customer_id
+        verified_id = await self._ctx.identity.customer(user)
+        if visitor_id is None or customer_id is None or customer_id == verified_id:
+            return visitor_id, verified_id
+        adopted = await self._ctx.identity.sign_in(user, visitor_id)
+        return (visitor_id, adopted) if adopted is not None else (None, verified_id)
+
+    @staticmethod
+    def _known(user: Any, customer: Any, field: str) -> str:
+        """A verified visitor's name or email, from the website or their profile."""
+        if user is None:
+            return ""
+        return getattr(user, field) or (customer[field] if customer else "")
 
     def _follow(self) -> None:
         """Send what the visitor has not seen yet, then keep following the conversation."""
@@ -283,17 +338,24 @@ class VisitorSession:
         page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
         name = _string(frame, "name", 200)
         email = _string(frame, "email", 320).strip().lower()
-        self._require(name, email)
-        opened = await self._ctx.conversations.open(
-            channel="chat", customer_name=name, identity=("visitor", self.visitor_id),
-            body=_string(frame, "body", 20_000, required=True),
-            client_id=_string(frame, "client_id", 64, required=True),
-            page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
-            page_referrer=_string(page, "referrer", 2000), language=_string(frame, "language", 10))
+        user = self.claim.user
+        self._require(name or (user.name if user else ""), email or (user.email if user else ""))
+        chat = dict(body=_string(frame, "body", 20_000, required=True),
+                    client_id=_string(frame, "client_id", 64, required=True),
+                    page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
+                    page_referrer=_string(page, "referrer", 2000),
+                    language=_string(frame, "language", 10))
+        if user is not None or self.claim.unverified:
+            assert self.visitor_id is not None
+            opened = await self._ctx.identity.open_chat(self.claim, self.visitor_id, name=name,
+                                                        email=email, **chat)
+        else:
+            opened = await self._ctx.conversations.open(
+                channel="chat", customer_name=name, identity=("visitor", self.visitor_id), **chat)
+            if email and not opened.duplicate:
+                await self._keep_email(opened.customer_id, opened.conversation_id, email)
         self.customer_id = opened.customer_id
         self.conversation_id = opened.conversation_id
-        if email and not opened.duplicate:
-            await self._keep_email(opened.customer_id, opened.conversation_id, email)
         await self._ack(frame["client_id"], opened.message.seq if opened.message else 0)
         self._follow()
 
@@ -351,6 +413,36 @@ class VisitorSession:
             "page": _string(page, "url", 2000)}, client_id)
         await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
                           "seq": 1})
+
+    async def _callback_options(self, frame: dict[str, Any]) -> None:
+        options = await self._ctx.callbacks.options()
+        await self._send({"type": "callback_options", "enabled": options is not None,
+                          **(options or {})})
+
+    async def _callback(self, frame: dict[str, Any]) -> None:
+        """The widget's callback form: a verified visitor's lands on their customer, anyone
+        else's on the customer with that email address or number (as a left message does)."""
+        self._limit(self.visitor_id)
+        client_id = _string(frame, "client_id", 64, required=True)
+        fields = {name: _string(frame, name, limit) for name, limit in (
+            ("name", 200), ("email", 320), ("phone", 40), ("country", 10), ("about", 2000),
+            ("window", 40))}
+        user, customer_id = self.claim.user, None
+        if user is not None:
+            assert self.visitor_id is not None
+            customer_id = self.customer_id or await self._ctx.identity.sign_in(user,
+                                                                               self.visitor_id)
+            self.customer_id = customer_id
+        try:
+            done = await self._ctx.callbacks.request(
+                fields, source="widget", address=self._address, customer_id=customer_id,
+                client_id=client_id)
+        except TooManyCallbacks:
+            raise ProtocolError("Too many callback requests from your network; please try "
+                                "again later.") from None
+        await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
+                          "seq": 1, "callback": {"phone": done.phone, "window": done.window,
+                                                 "start": done.start, "end": done.end}})
 
     async def _end(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:

@@ -128,11 +128,19 @@ class ContactForm:
 
     def _check_pace(self, issued: int, address: str) -> None:
         """Too fast, too old, too many: a person may do this too, and is asked to send again."""
+        self._check_age(issued)
+        if self._posts.retry_after(address):
+            raise TooSoon("too many posts from one address")
+
+    def _check_age(self, issued: int) -> None:
         age = self._clock.now().timestamp() - issued
         if age < MIN_SECONDS or age > MAX_AGE:
             raise TooSoon(f"form sent {age:.0f} s after it was shown")
-        if self._posts.retry_after(address):
-            raise TooSoon("too many posts from one address")
+
+    def screen(self, fields: dict[str, str]) -> None:
+        """This form's checks against robots, for another public form rendered with `token()`
+        and a trap field (the callback request): raises LooksLikeSpam or TooSoon."""
+        self._check_age(self._check_robot(fields))
 
     async def check(self, fields: dict[str, str]) -> dict[str, str]:
         """The form's values when a person filled it in correctly.

@@ -36,7 +36,8 @@ async def _form(request: web.Request, values: dict[str, str], errors: dict[str, 
     contact = request.app[SERVICES].contact
     return render(request, "public/contact.html", {
         "values": values, "errors": errors, "types": await contact.question_types(),
-        "urgency": URGENCY, "limits": LIMITS, "token": contact.token()}, status=status)
+        "urgency": URGENCY, "limits": LIMITS, "token": contact.token(),
+        "callbacks": (await request.app[SERVICES].callbacks.settings()).enabled}, status=status)
 
 
 def _typed(fields: dict[str, str]) -> dict[str, str]:

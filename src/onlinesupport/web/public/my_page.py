@@ -7,6 +7,7 @@ import secrets
 
 from aiohttp import web
 
+from onlinesupport.channels.phone.callbacks import CallbackRejected, TooManyCallbacks
 from onlinesupport.conversations import Actor
 from onlinesupport.inputs import InvalidAddress
 from onlinesupport.store import conversations as conversations_repo
@@ -21,6 +22,7 @@ from onlinesupport.web.auth import (
     send_csrf_cookie,
     set_cookie,
 )
+from onlinesupport.web.public import callbacks
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
@@ -58,6 +60,7 @@ async def my_page(request: web.Request) -> web.Response:
         "customer": await customers_repo.get(services.db, customer_id),
         "conversations": await customers_repo.conversations(services.db, customer_id),
         "erasure": await erasure_repo.pending_for(services.db, customer_id),
+        "callbacks": (await services.callbacks.settings()).enabled,
         "csrf": services.customer_access.csrf(session)})
 
 
@@ -156,3 +159,34 @@ async def sign_out(request: web.Request) -> web.Response:
     response = redirect("/my")
     response.del_cookie(COOKIE, path="/")
     return response
+
+
+async def _callback_form(request: web.Request, customer_id: int, session: str,
+                         values: dict[str, str], errors: dict[str, str],
+                         status: int = 200) -> web.Response:
+    services = request.app[SERVICES]
+    return render(request, "public/my_callback.html", {
+        "options": await callbacks.options(request), "values": values, "errors": errors,
+        "customer": await customers_repo.get(services.db, customer_id),
+        "csrf": services.customer_access.csrf(session)}, status=status)
+
+
+async def callback_page(request: web.Request) -> web.Response:
+    customer_id, session = await _require(request)
+    return await _callback_form(request, customer_id, session, {}, {})
+
+
+async def ask_for_callback(request: web.Request) -> web.Response:
+    """A signed-in customer asks for a call: the conversation joins their page."""
+    form = await form_data(request)
+    customer_id, session = await _require(request, form)
+    typed = callbacks.typed(form)
+    try:
+        done = await request.app[SERVICES].callbacks.request(
+            form, source="my-page", address=request.remote or "", customer_id=customer_id)
+    except TooManyCallbacks as exc:
+        return callbacks.with_retry_after(await _callback_form(
+            request, customer_id, session, typed, {"form": callbacks.TOO_MANY}, 429), exc)
+    except CallbackRejected as exc:
+        return await _callback_form(request, customer_id, session, typed, exc.errors, 400)
+    return redirect(f"/my/conversations/{done.conversation_id}")

@@ -32,6 +32,8 @@ WIDGET_SCRIPT = web.AppKey("widget_script", bytes)
 WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
 WIDGET_CSS = web.AppKey("widget_css", bytes)
 WIDGET_CSS_GZIP = web.AppKey("widget_css_gzip", bytes)
+CALL_SCRIPT = web.AppKey("widget_call_script", tuple)
+"""The callback form's script (compacted, gzipped), fetched by the widget when wanted."""
 MAX_FRAME = 64 * 1024
 MESSAGES_PER_MINUTE = 30
 
@@ -43,6 +45,7 @@ def setup_chat(app: web.Application) -> None:
         conversations=services.conversations, presence=services.presence,
         secret_key=services.secret_key, files=services.files, knowledge=services.knowledge,
         proactive=services.proactive, contact=services.contact,
+        identity=services.identity, callbacks=services.callbacks,
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
@@ -53,6 +56,8 @@ def setup_chat(app: web.Application) -> None:
     css = re.sub(r"/\*.*?\*/\s*", "", static.joinpath("widget.css").read_text("utf-8"), flags=re.S)
     app[WIDGET_CSS] = css.encode("utf-8")
     app[WIDGET_CSS_GZIP] = gzip.compress(app[WIDGET_CSS], compresslevel=9, mtime=0)
+    call = compact(static.joinpath("widget-call.js").read_text("utf-8")).encode("utf-8")
+    app[CALL_SCRIPT] = (call, gzip.compress(call, compresslevel=9, mtime=0))
 
 
 def compact(source: str) -> str:
@@ -73,6 +78,11 @@ def _asset(request: web.Request, plain: bytes, gzipped: bytes, content_type: str
 async def widget_script(request: web.Request) -> web.Response:
     return _asset(request, request.app[WIDGET_SCRIPT], request.app[WIDGET_GZIP],
                   "application/javascript")
+
+
+async def call_script(request: web.Request) -> web.Response:
+    """The callback form, fetched by the widget only when a visitor asks for a call."""
+    return _asset(request, *request.app[CALL_SCRIPT], "application/javascript")
 
 
 async def widget_stylesheet(request: web.Request) -> web.Response:
