@@ -102,9 +102,11 @@ async def test_a_signed_in_customer_asks_from_their_own_page(shop, client_factor
     await lee.session.post(server.public_url + "/my/signin", data={"email": "lee@customer.test"})
     link = re.search(r"(/my/link/[A-Za-z0-9_-]+)", (await relay.wait_for(1))[0]
                      .get_body(("plain",)).get_content()).group(1)
-    token = re.search(r'name="token" value="([^"]+)"', await (await lee.get(link)).text()).group(1)
+    confirm = await (await lee.get(link)).text()
+    token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
     listing = await (await lee.session.post(server.public_url + "/my/link",
-                                            data={"token": token})).text()
+                                            data={"token": token, "csrf_token": csrf})).text()
     assert 'href="/my/callback"' in listing
     page = await (await lee.get("/my/callback")).text()
     assert 'name="name"' not in page and 'name="email"' not in page, "known already"

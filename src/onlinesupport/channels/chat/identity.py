@@ -29,6 +29,7 @@ from typing import Any
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import Actor, Conversations, Opened
+from onlinesupport.inputs import InvalidAddress, email_address
 from onlinesupport.secretbox import SecretBox, SecretUnreadable
 from onlinesupport.store import Database
 from onlinesupport.store import customers as customers_repo
@@ -43,7 +44,6 @@ SETTINGS_KEY = "website_identity"
 SEALED_AS = "website identity secret"
 MAX_ID = 200
 _HASH = re.compile(r"^[0-9a-fA-F]{64}$")
-_EMAIL = re.compile(r"^[^@\s<>]{1,64}@[^@\s<>]+\.[^@\s<>]+$")
 
 
 def signature(secret: str, user_id: str) -> str:
@@ -95,8 +95,7 @@ def check(secret: str, claim: Any) -> Claim:
     if not secret or not isinstance(given, str) or not _HASH.match(given) or \
             not hmac.compare_digest(signature(secret, user_id), given.lower()):
         return Claim(claimed_id=user_id)
-    email = _text(claim.get("email"), 320).lower()
-    return Claim(WebsiteUser(user_id, email if _EMAIL.match(email) else "",
+    return Claim(WebsiteUser(user_id, _valid_address(_text(claim.get("email"), 320)),
                              _text(claim.get("name"), 200)), user_id)
 
 
@@ -214,3 +213,11 @@ class WebsiteIdentity:
             return Opened(conversation_id, customer_id, message)
 
         return await self._conversations.run(command)
+
+
+def _valid_address(text: str) -> str:
+    """The website's address for its user when it is one plain address, else ""."""
+    try:
+        return email_address(text).lower() if text else ""
+    except InvalidAddress:
+        return ""

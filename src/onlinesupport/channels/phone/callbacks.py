@@ -17,7 +17,6 @@ and `callback.outcome` {outcome, notes, retry_at, attempt}.
 from __future__ import annotations
 
 import dataclasses
-import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,8 @@ from onlinesupport.channels.phone import numbers
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.conversations.service import DEFAULT_QUEUE
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import InvalidAddress, email_address, row_id
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours
 from onlinesupport.store import Database
@@ -65,7 +66,6 @@ OFFER = {"en": "Call me back instead", "de": "Lieber zurückrufen lassen",
          "fr": "Être rappelé plutôt", "es": "Prefiero que me llamen",
          "nl": "Liever teruggebeld worden"}
 """The widget's link to the callback form, in the languages the widget speaks."""
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 class CallbackRejected(InvalidCommand):
@@ -76,8 +76,10 @@ class CallbackRejected(InvalidCommand):
         self.errors = errors
 
 
-class TooManyCallbacks(Exception):
+class TooManyCallbacks(UserError):
     """Too many requests from one internet address; `retry_after` in seconds."""
+
+    status = 429
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many callback requests; try again in {retry_after} s")
@@ -163,13 +165,13 @@ class Callbacks:
 
     async def save_settings(self, form: dict[str, str]) -> CallbackSettings:
         """The admin's choice: on or off, the queue, the country chosen first."""
-        queue_id = form.get("queue_id", "")
-        if not queue_id.isdigit() or await queues_repo.get(self._db, int(queue_id)) is None:
+        queue_id = row_id(form.get("queue_id", ""))
+        if queue_id is None or await queues_repo.get(self._db, queue_id) is None:
             raise InvalidCommand("choose one of the queues")
         country = form.get("country", "").strip().upper()
         if country and country not in numbers.COUNTRIES:
             raise InvalidCommand("choose one of the countries listed")
-        chosen = CallbackSettings(enabled=form.get("enabled") == "on", queue_id=int(queue_id),
+        chosen = CallbackSettings(enabled=form.get("enabled") == "on", queue_id=queue_id,
                                   country=country)
         now = to_db(self._clock.now())
         await self._db.write(lambda conn: settings_repo.put(
@@ -215,8 +217,11 @@ class Callbacks:
                   if len(values.get(k, "")) > n}
         if not values["name"] and not name_known:
             errors.setdefault("name", "tell us whom to ask for")
-        if values["email"] and not _EMAIL.match(values["email"]):
-            errors.setdefault("email", "this does not look like an email address")
+        if values["email"]:
+            try:
+                values["email"] = email_address(values["email"]).lower()
+            except InvalidAddress as exc:
+                errors.setdefault("email", exc.message)
         if not values["about"]:
             errors["about"] = "tell us what the call is about"
         try:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from onlinesupport.errors import UserError
 
-class InvalidPhone(ValueError):
+
+class InvalidPhone(UserError):
     """The number cannot be called as typed; the message says why, for the customer."""
 
 
