@@ -52,7 +52,7 @@ ROLE_LEVEL = {"agent": 1, "manager": 2, "admin": 3}
 NOT_PAGES = {"/healthz", "/logo", "/favicon.ico", "/favicon.svg", "/attachments/{id}",
              "/kb/export", "/mail/{id}/original", "/api/kb/search", "/api/canned", "/api/conversations",
              "/api/conversations/{id}", "/api/ws", "/admin/backups/{name}", "/widget.js",
-             "/widget.css", "/widget/ws", "/widget/files/{id}/{expires}/{signature}", "/contact.js",
+             "/widget.css", "/widget-call.js", "/widget-words/{lang}.js", "/widget/ws", "/widget/files/{id}/{expires}/{signature}", "/contact.js",
              "/contact.css", "/my/data", "/help/suggest", "/help/files/{id}-{signature}/{name}"}
 # Pages met signed out, or on the way in (their own tests cover their flows).
 SIGNED_OUT_DESK = {"/signin", "/setup", "/invitation"}
@@ -147,6 +147,8 @@ async def _seed(server: Server) -> Site:
     site.agent_id = await accounts.create_agent(ROLES["agent"], "Amy Agent", "agent", PASSWORD)
     ada = Actor.agent(admin, "Ada Admin")
     await services.branding.save("Brakes & Bikes", None)
+    # Callback requests on, so their pages (contact form, customer's page, widget) are laid out.
+    await services.callbacks.save_settings({"enabled": "on", "queue_id": "1", "country": "DE"})
     now = to_db(services.clock.now())
     workshop = await services.db.write(lambda conn: queues_repo.insert(conn, "Workshop", now))
     await services.db.write(lambda conn: conn.execute(
@@ -233,12 +235,15 @@ async def _seed(server: Server) -> Site:
         conn, digest(link), chat.customer_id, now, later))
     site.customer_session = session
     sent = sign(services.secret_key, "contact-sent", "2:within 2 hours", 24)
+    called = sign(services.secret_key, "callback-sent", "3:+49301234567:Tuesday 14:00", 24)
     public_ids = {"/my/link/{token}": f"/my/link/{link}",
                   "/my/conversations/{id}": f"/my/conversations/{chat.conversation_id}",
                   "/help/categories/{slug}": "/help/categories/brakes",
                   "/help/articles/{id}-{slug}": f"/help/articles/{article}-squealing-brakes",
                   "/help/search": "/help/search?q=brake+noise",
-                  "/contact/sent": f"/contact/sent?n=2&when=within+2+hours&s={sent}"}
+                  "/contact/sent": f"/contact/sent?n=2&when=within+2+hours&s={sent}",
+                  "/contact/callback/sent": f"/contact/callback/sent?n=3&phone=%2B49301234567"
+                                            f"&when=Tuesday+14%3A00&s={called}"}
     for route in create_public_app(services).router.routes():
         path = route.resource.canonical
         if route.method != "GET" or path in NOT_PAGES:

@@ -16,13 +16,11 @@
   // The widget's own words; the admin's texts (title, greeting, offline text) come from the server.
   const WORDS = {
     en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone", "These articles may answer your question:", "This answered my question", "Glad that helped!", "Dismiss", "Subject", "What is it about?", "How soon do you need an answer?", "Not sent", "Retry", "Edit", "Discard", "Choose…"],
-    de: ["Chat öffnen", "Chat", "Chat beenden", "Töne aus", "Chat schließen", "Name", "E-Mail", "Ihre Frage", "Chat starten", "Nachricht", "Nachricht senden", "Nachricht schreiben…", "Senden", "Datei senden", "Wie war dieser Chat?", "Möchten Sie etwas ergänzen? (optional)", "Bewertung senden", "Neuen Chat starten", "Verbindung wird wiederhergestellt…", "Sie sind Nummer {n} in der Warteschlange. Wartezeit: etwa {m} Min.", "Gelesen", "{name} schreibt…", "Danke! Wir antworten Ihnen per E-Mail.", "Der Chat wurde beendet.", "Danke für Ihre Rückmeldung!", "Bitte 1 bis 5 Sterne wählen.", "{name} wird gesendet…", "Die Datei konnte nicht gesendet werden.", "{n} von 5", "Jemand", "Diese Artikel beantworten vielleicht Ihre Frage:", "Das hat meine Frage beantwortet", "Schön, dass es geholfen hat!", "Ausblenden", "Betreff", "Worum geht es?", "Wie schnell brauchen Sie eine Antwort?", "Nicht gesendet", "Erneut senden", "Bearbeiten", "Verwerfen", "Bitte wählen…"],
-    fr: ["Ouvrir le chat", "Chat", "Terminer le chat", "Couper le son", "Fermer le chat", "Nom", "E-mail", "Votre question", "Démarrer le chat", "Message", "Envoyer le message", "Écrivez un message…", "Envoyer", "Envoyer un fichier", "Comment s'est passé ce chat ?", "Un commentaire ? (facultatif)", "Envoyer la note", "Nouveau chat", "Reconnexion…", "Vous êtes numéro {n} dans la file. Attente estimée : environ {m} min.", "Lu", "{name} écrit…", "Merci ! Nous vous répondrons par e-mail.", "Le chat est terminé.", "Merci pour votre avis !", "Choisissez de 1 à 5 étoiles.", "Envoi de {name}…", "Le fichier n'a pas pu être envoyé.", "{n} sur 5", "Quelqu'un", "Ces articles répondent peut-être à votre question :", "Cela a répondu à ma question", "Ravi que cela vous ait aidé !", "Masquer", "Objet", "De quoi s’agit-il ?", "Quand vous faut-il une réponse ?", "Non envoyé", "Réessayer", "Modifier", "Supprimer", "Choisir…"],
-    es: ["Abrir chat", "Chat", "Terminar chat", "Silenciar", "Cerrar chat", "Nombre", "Correo electrónico", "Su pregunta", "Iniciar chat", "Mensaje", "Enviar mensaje", "Escriba un mensaje…", "Enviar", "Enviar un archivo", "¿Qué tal fue este chat?", "¿Algo que añadir? (opcional)", "Enviar valoración", "Nuevo chat", "Reconectando…", "Es el número {n} en la cola. Espera estimada: unos {m} min.", "Leído", "{name} está escribiendo…", "¡Gracias! Le responderemos por correo electrónico.", "El chat ha terminado.", "¡Gracias por su opinión!", "Elija de 1 a 5 estrellas.", "Enviando {name}…", "No se pudo enviar el archivo.", "{n} de 5", "Alguien", "Estos artículos pueden responder a su pregunta:", "Esto respondió a mi pregunta", "¡Nos alegra haberle ayudado!", "Descartar", "Asunto", "¿De qué se trata?", "¿Cuándo necesita una respuesta?", "No enviado", "Reintentar", "Editar", "Descartar", "Elegir…"],
-    nl: ["Chat openen", "Chat", "Chat beëindigen", "Geluid uit", "Chat sluiten", "Naam", "E-mail", "Uw vraag", "Chat starten", "Bericht", "Bericht versturen", "Typ een bericht…", "Versturen", "Bestand versturen", "Hoe was deze chat?", "Nog iets toe te voegen? (optioneel)", "Beoordeling versturen", "Nieuwe chat", "Opnieuw verbinden…", "U bent nummer {n} in de wachtrij. Verwachte wachttijd: ongeveer {m} min.", "Gelezen", "{name} typt…", "Bedankt! We antwoorden u per e-mail.", "De chat is beëindigd.", "Bedankt voor uw beoordeling!", "Kies 1 tot 5 sterren.", "{name} wordt verstuurd…", "Het bestand kon niet worden verstuurd.", "{n} van 5", "Iemand", "Deze artikelen beantwoorden misschien uw vraag:", "Dit beantwoordde mijn vraag", "Fijn dat het geholpen heeft!", "Verbergen", "Onderwerp", "Waar gaat het over?", "Hoe snel heeft u een antwoord nodig?", "Niet verzonden", "Opnieuw", "Bewerken", "Verwijderen", "Kies…"],
   };
   const lang = (script.dataset.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
-  const words = WORDS[lang] || WORDS.en;
+  // English is built in; the other languages' words come from /widget-words/LANG.js, fetched
+  // only for the visitors who read them (see boot() at the end), so the script stays small.
+  let words = WORDS.en;
   const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone", "maybe", "answered", "glad", "dismiss", "subject", "about", "soon", "notSent", "retry", "edit", "discard", "choose"];
   const t = (key, vars = {}) => words[KEYS.indexOf(key)].replace(/\{(\w+)\}/g, (_, k) => vars[k]);
   const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } };
@@ -44,6 +42,8 @@
   forUser((window.OnlineSupport || {}).user || { id: tag.userId, email: tag.userEmail, name: tag.userName, hash: tag.userHash });
   const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 
+  // Everything below runs once the words are here (unindented so its history stays readable).
+  function boot() {
   const host = document.createElement("div");
   host.setAttribute("data-onlinesupport", "");
   const root = host.attachShadow({ mode: "open" });
@@ -489,13 +489,10 @@
     if (!ready && ws && ws.readyState === WebSocket.CLOSED) { clearTimeout(retry); connect(); }
   });
 
-  window.OnlineSupport = Object.assign(window.OnlineSupport || {}, {
-    // The page's user signed in or out: a new hello says so (another user's chat is cleared).
-    identify(next) {
-      if (forUser(next || null)) { log.replaceChildren(); shown.clear(); lastSeq = 0; readSeq = 0; }
-      if (ws) ws.close();
-    },
-  });
+  reset = (changed) => {
+    if (changed) { log.replaceChildren(); shown.clear(); lastSeq = 0; readSeq = 0; }
+    if (ws) ws.close();
+  };
 
   function start() {
     // A visit is a browser session: pages within it are the same visit.
@@ -511,4 +508,15 @@
     connect();
   }
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+  }
+  // The page's user signed in or out: a new hello says so (another user's chat is cleared).
+  let reset = () => {};
+  window.OnlineSupport = Object.assign(window.OnlineSupport || {}, { identify(next) { reset(forUser(next || null)); } });
+  if (["de", "fr", "es", "nl"].includes(lang)) {
+    window.__onlineSupportWords = (w) => { words = w; };
+    const s = document.createElement("script");
+    s.src = `${base.origin}/widget-words/${lang}.js`; s.async = true;
+    s.onload = s.onerror = boot;  // should they not come, English
+    document.head.append(s);
+  } else boot();
 })();

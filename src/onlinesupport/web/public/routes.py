@@ -18,6 +18,7 @@ def setup_routes(app: web.Application) -> None:
         web.get("/widget.js", widget.widget_script, name="widget_script"),
         web.get("/widget.css", widget.widget_stylesheet, name="widget_css"),
         web.get("/widget-call.js", widget.call_script),
+        web.get(r"/widget-words/{lang:[a-z]{2}}.js", widget.words_script),
         web.get("/widget/test", widget.test_page, name="widget_test"),
         web.get("/logo", logo.logo),
         web.get("/widget/ws", widget.visitor_socket, name="visitor_socket"),

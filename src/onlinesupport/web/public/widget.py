@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import re
 from datetime import timedelta
@@ -33,6 +34,8 @@ WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
 WIDGET_CSS = web.AppKey("widget_css", bytes)
 WIDGET_CSS_GZIP = web.AppKey("widget_css_gzip", bytes)
 CALL_SCRIPT = web.AppKey("widget_call_script", tuple)
+WORDS_SCRIPTS = web.AppKey("widget_words_scripts", dict)
+"""Per language, a script handing the widget its words (plain, gzipped); English is built in."""
 """The callback form's script (compacted, gzipped), fetched by the widget when wanted."""
 MAX_FRAME = 64 * 1024
 MESSAGES_PER_MINUTE = 30
@@ -58,6 +61,11 @@ def setup_chat(app: web.Application) -> None:
     app[WIDGET_CSS_GZIP] = gzip.compress(app[WIDGET_CSS], compresslevel=9, mtime=0)
     call = compact(static.joinpath("widget-call.js").read_text("utf-8")).encode("utf-8")
     app[CALL_SCRIPT] = (call, gzip.compress(call, compresslevel=9, mtime=0))
+    app[WORDS_SCRIPTS] = {}
+    for language, words in json.loads(static.joinpath("widget-words.json").read_text("utf-8")).items():
+        script = f"window.__onlineSupportWords({json.dumps(words, ensure_ascii=False)});\n"
+        plain = script.encode("utf-8")
+        app[WORDS_SCRIPTS][language] = (plain, gzip.compress(plain, compresslevel=9, mtime=0))
 
 
 def compact(source: str) -> str:
@@ -83,6 +91,14 @@ async def widget_script(request: web.Request) -> web.Response:
 async def call_script(request: web.Request) -> web.Response:
     """The callback form, fetched by the widget only when a visitor asks for a call."""
     return _asset(request, *request.app[CALL_SCRIPT], "application/javascript")
+
+
+async def words_script(request: web.Request) -> web.Response:
+    """The widget's words in one language, fetched by the widget only for its readers."""
+    found = request.app[WORDS_SCRIPTS].get(request.match_info["lang"])
+    if found is None:
+        raise web.HTTPNotFound(text="The chat does not speak that language.")
+    return _asset(request, *found, "application/javascript")
 
 
 async def widget_stylesheet(request: web.Request) -> web.Response:
