@@ -47,3 +47,11 @@ class Throttle:
 
     def clear(self, key: str) -> None:
         self._failures.pop(key, None)
+
+    def release(self, key: str) -> None:
+        """Take back the latest hit of `key` (one reserved before an outcome was known)."""
+        failures = self._failures.get(key)
+        if failures:
+            failures.pop()
+            if not failures:
+                del self._failures[key]

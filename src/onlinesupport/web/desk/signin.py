@@ -68,15 +68,17 @@ async def signin(request: web.Request) -> web.Response:
             error=f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minute(s).")
         response.headers["Retry-After"] = str(wait)
         return response
+    # Counted as a failure before the hash is checked: guesses sent at once all see it.
+    by_account.hit(email)
+    by_address.hit(address)
     services = request.app[SERVICES]
     agent = await services.accounts.authenticate(email, password)
     if agent is None:
-        by_account.hit(email)
-        by_address.hit(address)
         log.warning("failed sign-in for %r from %s", email, address)
         return _signin_form(request, email=email, status=401,
                             error="Wrong email address or password.")
     by_account.clear(email)
+    by_address.release(address)
     signed_in = await services.accounts.start_session(agent["id"], address)
     target = safe_next(form.get("next"))
     response = redirect(target)
