@@ -12,7 +12,8 @@ import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from onlinesupport.conversations import InvalidCommand
@@ -108,10 +109,14 @@ class FileStore:
         path = self.path(storage_name)
 
         def write() -> None:
-            with open(path, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                with open(path, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException:
+                path.unlink(missing_ok=True)  # a full disk leaves no half-written file
+                raise
 
         await asyncio.to_thread(write)
         content_type = sniff(data[:512]) if data else None
@@ -121,6 +126,16 @@ class FileStore:
 
     def discard(self, stored: StoredFile) -> None:
         self.path(stored.storage_name).unlink(missing_ok=True)
+
+    @contextmanager
+    def kept_only_if_stored(self, *stored: StoredFile) -> Iterator[None]:
+        """Discard the files when the block fails: their row was never committed."""
+        try:
+            yield
+        except BaseException:
+            for item in stored:
+                self.discard(item)
+            raise
 
     def signature(self, attachment_id: int) -> str:
         return sign(self._secret_key, "attachment", attachment_id, 32)
