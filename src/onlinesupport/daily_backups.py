@@ -43,6 +43,10 @@ class DailyBackups:
         await asyncio.to_thread(backup_store.backup, self._database, target)
         for old in self.existing()[:-self._keep]:
             old.unlink(missing_ok=True)
+        # Left by versions that copied in WAL mode: a checked copy kept its -wal and -shm.
+        for suffix in ("-wal", "-shm"):
+            for stray in self.folder.glob(f"{PREFIX}*{suffix}"):
+                stray.unlink(missing_ok=True)
         log.info("daily backup written to %s", target)
         return target
 

@@ -139,6 +139,8 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 await _on_frame(request, ws, message.data)
+    except ConnectionError:
+        log.debug("desk socket of agent %d closed while answering a frame", agent["id"])
     finally:
         services.presence.disconnected(agent["id"])
         forwarder.cancel()

@@ -159,6 +159,11 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
                 await session.handle(frame)
             except StoreClosed:
                 break
+            except ConnectionError:
+                # The visitor went away while we answered: ordinary, and they resume by seq.
+                log.debug("visitor at %s left before the answer to a %r frame", request.remote,
+                          frame.get("type") if isinstance(frame, dict) else None)
+                break
             except Exception as exc:
                 known = isinstance(exc, (ProtocolError, InvalidCommand, NotFound))
                 if not known:
