@@ -101,8 +101,13 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (who) { const w = document.createElement("span"); w.className = "who"; w.textContent = who; li.append(w); }
     li.append(document.createTextNode(text));
     log.append(li);
-    log.scrollTop = log.scrollHeight;
+    scrollDown();
     return li;
+  }
+  let scrolling = 0;
+  function scrollDown() {
+    // Once a frame: scrolling after each of a thousand caught-up messages lays the log out each time.
+    if (!scrolling) scrolling = requestAnimationFrame(() => { scrolling = 0; log.scrollTop = log.scrollHeight; });
   }
   function note(text) {
     const li = document.createElement("li");
@@ -115,8 +120,11 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     for (const f of [pre, off, chat, rate]) f.hidden = f !== form;
     end.hidden = form !== chat;
   }
+  let lastBeep = 0;
   function beep() {
-    if (state.muted || !window.AudioContext) return;
+    // Once for a burst (a long chat caught up after a reload), not once for each message.
+    if (state.muted || !window.AudioContext || Date.now() - lastBeep < 2000) return;
+    lastBeep = Date.now();
     try {
       const ctx = new AudioContext(), osc = ctx.createOscillator(), gain = ctx.createGain();
       osc.frequency.value = 880; gain.gain.value = 0.05;

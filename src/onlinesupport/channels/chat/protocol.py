@@ -70,6 +70,7 @@ from onlinesupport.throttle import Throttle
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
+CATCH_UP_PAGE = 500
 
 
 class ProtocolError(ValueError):
@@ -229,12 +230,17 @@ class VisitorSession:
                 await self._deliver(message)
 
     async def _push_new(self) -> None:
-        """Messages after the last one sent, from the store; never one twice, never a note."""
+        """Messages after the last one sent, from the store, a page at a time until none is
+        left (a reloaded long chat starts from 0); never one twice, never a note."""
         assert self.conversation_id is not None
         async with self._push_lock:
-            for message in await messages_repo.after(self._ctx.db, self.conversation_id,
-                                                     self._last_seq):
-                await self._deliver(message)
+            while True:
+                page = await messages_repo.after(self._ctx.db, self.conversation_id,
+                                                 self._last_seq, CATCH_UP_PAGE)
+                for message in page:
+                    await self._deliver(message)
+                if len(page) < CATCH_UP_PAGE:
+                    return
 
     async def _deliver(self, message: Message) -> None:
         self._last_seq = message.seq
