@@ -526,7 +526,9 @@ function connect() {
     }
     catchUpConversation().catch((e) => console.warn("catch-up failed", e));
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (closed) => {
+    // Signed out (here or elsewhere), disabled, or given another role: the page follows.
+    if (closed.code === 4401) { location.reload(); return; }
     setLive(false);
     // Exponential backoff with jitter, at most 15 s between tries.
     const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);

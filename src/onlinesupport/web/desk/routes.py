@@ -133,6 +133,6 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/outbox/{id:\d+}/resend", mail_views.resend),
         web.post(r"/conversations/{id:\d+}/transcript", mail_views.transcript),
     ])
-    app[socket.ENCODED] = socket.EncodedEvents()
+    socket.setup_sockets(app)
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)
