@@ -117,6 +117,14 @@ function renderInbox(data) {
   }
 }
 
+// Events that change no row of the list: a visitor's page views and rating, delivery news,
+// offers (an accepted one comes with its assignment), scripts and routing notes.
+const QUIET_EVENTS = new Set(["page.viewed", "conversation.rated", "rule.fired",
+  "email.queued", "email.deferred", "email.sent", "email.failed"]);
+function changesInbox(type) {
+  return !QUIET_EVENTS.has(type) && !type.startsWith("offer.") && !type.startsWith("script.");
+}
+
 let inboxTimer = null;
 function refreshInboxSoon() {
   clearTimeout(inboxTimer);
@@ -492,7 +500,7 @@ function connect() {
     const event = data.event;
     if (event.id <= lastEventId) return;
     lastEventId = event.id;
-    refreshInboxSoon();
+    if (changesInbox(event.type)) refreshInboxSoon();
     if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
     if (event.type === "sla.warning" || event.type === "sla.breached") alertLate(event);
     if (event.type.startsWith("offer.") || event.type === "conversation.assigned") onOfferEvent(event);

@@ -40,6 +40,12 @@ def append(conn: sqlite3.Connection, conversation_id: int | None, type: str, act
     return Event(cursor.lastrowid, conversation_id, type, actor_type, actor_id, now, data, message)
 
 
+def has(conn: sqlite3.Connection, conversation_id: int, type: str) -> bool:
+    """Whether the conversation has an event of this type."""
+    return conn.execute("SELECT 1 FROM events WHERE conversation_id = ? AND type = ? LIMIT 1",
+                        (conversation_id, type)).fetchone() is not None
+
+
 def _from_row(row: sqlite3.Row) -> Event:
     return Event(row["id"], row["conversation_id"], row["type"], row["actor_type"],
                  row["actor_id"], row["created_at"], json.loads(row["data"]))

@@ -10,8 +10,9 @@ Client → server (JSON objects with a `type`):
                                                    inside the widget, when no agent is online)
   typing  {}                                       the visitor is typing
   end     {}                                       the visitor ends the chat
-  rate    {score, comment?}                        satisfaction 1-5 for the chat
+  rate    {score, comment?}                        satisfaction 1-5 for the chat (once)
   page    {url, title}                             the visitor opened another page of the site
+                                                   (at most 10 a minute are recorded)
   queue   {}                                       where am I in the queue?
   proactive {message_id, event}                    a proactive message was shown, clicked,
                                                    dismissed, or led to a chat
@@ -71,6 +72,8 @@ from onlinesupport.throttle import Throttle
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
 CATCH_UP_PAGE = 500
+PAGE_VIEWS_PER_MINUTE = 10
+"""Pages a visitor's trail records a minute; more is a script, not a person reading."""
 
 
 class ProtocolError(ValueError):
@@ -90,6 +93,7 @@ class ChatContext:
     files: FileStore
     message_limit: Throttle
     address_limit: Throttle
+    page_views: Throttle
     knowledge: KnowledgeBase
     proactive: Proactive
     contact: ContactForm
@@ -140,6 +144,7 @@ class VisitorSession:
         self._push_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._last_typing: datetime | None = None
+        self._last_page = ""
 
     async def handle(self, frame: Any) -> None:
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -353,7 +358,7 @@ class VisitorSession:
             raise ProtocolError("a proactive frame needs message_id and event")
         self._limit(self.visitor_id)
         try:
-            await self._ctx.proactive.record(message_id, event)
+            await self._ctx.proactive.record(message_id, event, f"visitor:{self.visitor_id}")
         except InvalidProactive as exc:
             raise ProtocolError(str(exc)) from None
 
@@ -372,7 +377,8 @@ class VisitorSession:
                                                   Actor.customer(self.customer_id))
             resolved = self.conversation_id
         await self._ctx.knowledge.deflected(article_id, "widget",
-                                            _string(frame, "question", 2000), resolved)
+                                            _string(frame, "question", 2000), resolved,
+                                            asker=f"visitor:{self.visitor_id}")
         await self._send({"type": "answered", "conversation_id": resolved})
 
     async def _typing(self, frame: dict[str, Any]) -> None:
@@ -386,9 +392,15 @@ class VisitorSession:
     async def _page(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             return
+        url = _string(frame, "url", 2000, required=True)
+        # The same page again (a reload) is no step of the trail; a flood is dropped quietly.
+        if url == self._last_page or \
+                not self._ctx.page_views.allow(f"visitor:{self.visitor_id}"):
+            return
+        self._last_page = url
         await self._ctx.conversations.record_page(
-            self.conversation_id, Actor.customer(self.customer_id),
-            _string(frame, "url", 2000, required=True), _string(frame, "title", 500))
+            self.conversation_id, Actor.customer(self.customer_id), url,
+            _string(frame, "title", 500))
 
     async def close(self) -> None:
         if self._listener is not None:

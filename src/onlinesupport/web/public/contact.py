@@ -107,7 +107,8 @@ async def answered(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="Choose one of the articles shown.")
     if not services.contact.token_ok(fields.get("token", "")):
         raise web.HTTPBadRequest(text="This form has expired; please start again.")
-    await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000])
+    await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000],
+                                       asker=f"address:{request.remote}")
     return render(request, "public/contact_answered.html", {"article": found})
 
 

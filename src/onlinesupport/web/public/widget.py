@@ -12,7 +12,12 @@ from importlib import resources
 from aiohttp import WSMsgType, web
 
 from onlinesupport.channels.chat import tokens, widget_settings
-from onlinesupport.channels.chat.protocol import ChatContext, ProtocolError, VisitorSession
+from onlinesupport.channels.chat.protocol import (
+    PAGE_VIEWS_PER_MINUTE,
+    ChatContext,
+    ProtocolError,
+    VisitorSession,
+)
 from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.store import NotFound, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
@@ -42,7 +47,8 @@ def setup_chat(app: web.Application) -> None:
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
-                               timedelta(minutes=1)))
+                               timedelta(minutes=1)),
+        page_views=Throttle(services.clock, PAGE_VIEWS_PER_MINUTE, timedelta(minutes=1)))
     source = resources.files("onlinesupport").joinpath("static", "widget.js").read_text("utf-8")
     app[WIDGET_SCRIPT] = compact(source).encode("utf-8")
     app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
