@@ -19,6 +19,7 @@ from pathlib import Path
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
+from onlinesupport.store.errors import StorageFull, is_full
 
 MAX_SIZE = 10 * 1024 * 1024
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -92,8 +93,10 @@ class FileStore:
             if content_type is None:
                 raise InvalidCommand("only images (PNG, JPEG, GIF, WebP), PDF and text files "
                                      "can be sent")
-        except BaseException:
+        except BaseException as exc:
             path.unlink(missing_ok=True)
+            if is_full(exc):
+                raise StorageFull() from exc
             raise
         return StoredFile(storage_name, clean_filename(filename), content_type, size,
                           digest.hexdigest())
@@ -114,8 +117,10 @@ class FileStore:
                     out.write(data)
                     out.flush()
                     os.fsync(out.fileno())
-            except BaseException:
+            except BaseException as exc:
                 path.unlink(missing_ok=True)  # a full disk leaves no half-written file
+                if is_full(exc):
+                    raise StorageFull() from exc
                 raise
 
         await asyncio.to_thread(write)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -16,7 +17,7 @@ from typing import Any
 
 from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
 from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.store import Database
+from onlinesupport.store import Database, StorageFull
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
 from onlinesupport.store.agents import ROLES
@@ -179,8 +180,10 @@ class Accounts:
         session_id = self._session_id(token)
         found = await sessions_repo.active(self._db, session_id, to_db(now))
         if renew and found and from_db(found["expires_at"]) - now < SESSION_LIFETIME / 2:
-            await self._db.write(lambda conn: sessions_repo.extend(
-                conn, session_id, to_db(now + SESSION_LIFETIME)))
+            # A full disk must not sign anyone out: the session is still good for hours.
+            with contextlib.suppress(StorageFull):
+                await self._db.write(lambda conn: sessions_repo.extend(
+                    conn, session_id, to_db(now + SESSION_LIFETIME)))
         return found
 
     async def end_session(self, token: str) -> None:

@@ -278,6 +278,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     typingTimer = setTimeout(() => { if (typingNote) { typingNote.remove(); typingNote = null; } }, 4000);
   }
   function onError(f) {
+    if (f.retry) { holdOutbox(f.message); return; }
     // A refused message would be refused again: take it out of the outbox, give it back.
     const item = state.outbox.find((i) => i.client_id === f.client_id);
     if (!item) { note(f.message); return; }
@@ -290,6 +291,18 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (item.kind === "start") { pre.elements.name.value = item.name; pre.elements.email.value = item.email; }
     formError(form, f.message);
     if (form === chat) note(f.message);
+  }
+  // The server cannot store anything now (its disk is full): nothing was refused, so the
+  // outbox keeps every message, says why, and is sent again in a while.
+  let holding = 0;
+  function holdOutbox(message) {
+    status.textContent = message; status.hidden = false;
+    if (holding) return;
+    holding = setTimeout(() => {
+      holding = 0;
+      if (ready) status.hidden = true;
+      for (const item of state.outbox) send(item);
+    }, 10000);
   }
   function formError(form, text) {
     const p = form.querySelector(".err");

@@ -44,7 +44,10 @@ async def report(services: Services) -> dict[str, Any]:
         warnings.append("No daily backup has been made yet.")
     else:
         warnings.append("Daily backups are off (storage.backups_keep = 0).")
-    if disk.free < LOW_DISK:
+    if services.db.full:
+        warnings.append("The disk is full: new messages cannot be stored until there is room "
+                        "(visitors' messages wait in their browsers, mail servers try again).")
+    elif disk.free < LOW_DISK:
         warnings.append("Less than 1 GB of disk space is left for the data folder.")
     mailboxes = []
     for mailbox in await mailboxes_repo.list_all(services.db):

@@ -18,6 +18,7 @@ from onlinesupport.web.auth import (
     requires,
     set_cookie,
 )
+from onlinesupport.web.health import healthz
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect, safe_next
 from onlinesupport.web.templates import render
@@ -149,4 +150,4 @@ async def setup(request: web.Request) -> web.Response:
 
 @public
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "listener": "desk"})
+    return healthz(request, "desk")

@@ -25,6 +25,7 @@ from yarl import URL
 from onlinesupport.accounts.service import Revoked
 from onlinesupport.channels.chat.presence import STATUSES
 from onlinesupport.hub import Notice, SubscriberLagged
+from onlinesupport.store import StorageFull
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, SESSION_COOKIE, requires
@@ -185,7 +186,8 @@ async def _on_frame(request: web.Request, ws: web.WebSocketResponse, data: str) 
             "author_type": "agent", "agent_id": agent["id"], "name": agent["name"]})])
     elif frame.get("type") == "read" and isinstance(frame.get("conversation_id"), int) \
             and isinstance(frame.get("seq"), int):
-        await services.conversations.mark_read(frame["conversation_id"], frame["seq"])
+        with contextlib.suppress(StorageFull):  # a read mark can wait for a disk with room
+            await services.conversations.mark_read(frame["conversation_id"], frame["seq"])
     elif frame.get("type") == "presence" and frame.get("status") in STATUSES:
         services.presence.set_status(agent["id"], frame["status"])
 

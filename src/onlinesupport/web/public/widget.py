@@ -19,7 +19,7 @@ from onlinesupport.channels.chat.protocol import (
     VisitorSession,
 )
 from onlinesupport.conversations import Actor, InvalidCommand
-from onlinesupport.store import NotFound, StoreClosed
+from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -125,6 +125,8 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
         raise with_cors(origin, exc) from None
     except InvalidCommand as exc:
         raise with_cors(origin, web.HTTPBadRequest(text=str(exc))) from None
+    except StorageFull as exc:
+        raise with_cors(origin, web.HTTPServiceUnavailable(text=str(exc))) from None
     return with_cors(origin, web.json_response({"client_id": posted.message.client_id,
                                             "seq": posted.message.seq}))
 
@@ -165,6 +167,12 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
                 await session.handle(frame)
             except StoreClosed:
                 break
+            except StorageFull as exc:
+                # Not refused: the widget keeps the message and sends it again in a while.
+                await ws.send_json({
+                    "type": "error", "retry": True,
+                    "message": f"{exc} Your message is kept and sent as soon as it can be.",
+                    "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
             except ConnectionError:
                 # The visitor went away while we answered: ordinary, and they resume by seq.
                 log.debug("visitor at %s left before the answer to a %r frame", request.remote,
