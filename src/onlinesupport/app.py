@@ -8,6 +8,7 @@ accepting connections, closes websockets, lets in-flight requests and queued wri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -48,6 +49,7 @@ log = logging.getLogger("onlinesupport")
 PUBLIC_MAX_BODY = 256 * 1024
 DESK_MAX_BODY = 1024 * 1024
 SHUTDOWN_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 2.0
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -64,7 +66,10 @@ class AccessLogger(AbstractAccessLogger):
 
 async def _close_websockets(app: web.Application) -> None:
     for ws in list(app[WEBSOCKETS]):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        # A peer that does not read would hold the close frame, and the shutdown, forever.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY,
+                                            message=b"server shutdown"), CLOSE_TIMEOUT)
 
 
 def _base_app(services: Services, max_body: int, middlewares: list) -> web.Application:

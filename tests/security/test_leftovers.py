@@ -4,9 +4,7 @@ tracebacks for a visitor who simply went away."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import socket
 import struct
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Server, make_config
+import raw_websocket
 from onlinesupport.clock import ManualClock
 from onlinesupport.services import open_services
 from onlinesupport.store import backup as backup_store
@@ -36,28 +35,15 @@ async def test_daily_backups_leave_nothing_but_the_backups(tmp_path: Path) -> No
             "daily-2026-01-07.db", "daily-2026-01-08.db"], "checking a backup leaves nothing"
 
 
-def _masked(payload: bytes) -> bytes:
-    """A client's text frame (clients must mask what they send)."""
-    mask = os.urandom(4)
-    header = bytes([0x81]) + (bytes([0x80 | len(payload)]) if len(payload) < 126
-                              else bytes([0x80 | 126]) + struct.pack("!H", len(payload)))
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
 async def test_a_visitor_who_hangs_up_before_the_ack_is_no_error(
         server: Server, caplog: pytest.LogCaptureFixture) -> None:
     await allow(server, SITE)
-    host, port = server.public_url.removeprefix("http://").split(":")
     for n in range(20):
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(f"GET /widget/ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     f"Sec-WebSocket-Version: 13\r\nOrigin: {SITE}\r\n\r\n".encode())
-        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
-        writer.write(_masked(json.dumps({"type": "hello"}).encode()))
-        assert b"welcome" in await reader.read(65536)
-        writer.write(_masked(json.dumps({"type": "start", "client_id": f"c{n}",
-                                         "body": "Hello, then gone"}).encode()))
+        reader, writer = await raw_websocket.connect(server.public_url, "/widget/ws", SITE)
+        raw_websocket.send(writer, {"type": "hello"})
+        assert (await raw_websocket.read_frame(reader))["type"] == "welcome"
+        raw_websocket.send(writer, {"type": "start", "client_id": f"c{n}",
+                                    "body": "Hello, then gone"})
         await writer.drain()
         # Gone at once, with a reset: the ack is written to a connection that is no more.
         sock = writer.get_extra_info("socket")

@@ -23,6 +23,12 @@ class Event:
     # subscribers need not read it back from the store.
     message: Any = field(default=None, compare=False, repr=False)
 
+    @property
+    def weight(self) -> int:
+        """Roughly the bytes this event holds while it waits for a subscriber (the hub's
+        budget per socket): a message's body dominates."""
+        return 256 + (len(self.message.body) if self.message is not None else 0)
+
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "conversation_id": self.conversation_id, "type": self.type,
                 "actor_type": self.actor_type, "actor_id": self.actor_id,

@@ -94,6 +94,8 @@ class ChatContext:
     message_limit: Throttle
     address_limit: Throttle
     page_views: Throttle
+    socket_buffer: int
+    """Most bytes of events waiting for one visitor's socket (more: caught up from the store)."""
     knowledge: KnowledgeBase
     proactive: Proactive
     contact: ContactForm
@@ -208,7 +210,8 @@ class VisitorSession:
     async def _listen(self, conversation_id: int | None) -> None:
         assert conversation_id is not None
         while True:
-            with self._ctx.hub.subscribe(conversation_id, maxsize=1000) as subscription:
+            with self._ctx.hub.subscribe(conversation_id, maxsize=1000,
+                                         max_bytes=self._ctx.socket_buffer) as subscription:
                 await self._push_new()
                 try:
                     while True:

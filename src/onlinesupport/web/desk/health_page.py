@@ -71,7 +71,8 @@ async def report(services: Services) -> dict[str, Any]:
         "uptime_minutes": int((time.monotonic() - services.started_at) // 60),
         "database": str(database), "db_mb": db_bytes / 1e6, "disk_free_gb": disk.free / 1e9,
         "data_dir": str(config.data_dir), "backups": len(backups), "last_backup": last_backup,
-        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox}
+        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox,
+        "turned_away": sorted(services.tally.totals.items())}
 
 
 @requires("admin")

@@ -31,6 +31,7 @@ from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, SESSION_COOKIE, requires
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.responses import int_param
+from onlinesupport.web.sockets import Sender
 
 log = logging.getLogger(__name__)
 REPLAY_LIMIT = 1000
@@ -105,14 +106,14 @@ def _same_origin(request: web.Request) -> bool:
         f"{request.url.host}:{request.url.port}"
 
 
-async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int,
-                   ended: asyncio.Event) -> None:
+async def _forward(request: web.Request, ws: Sender, since: int, ended: asyncio.Event) -> None:
     services = request.app[SERVICES]
     me = request[AGENT]["id"]
     encode = request.app[ENCODED]
     last = since
+    budget = services.config.limits_socket_buffer_kb * 1024
     while True:
-        with services.hub.subscribe() as subscription:
+        with services.hub.subscribe(max_bytes=budget) as subscription:
             missed = await events_repo.after(services.db, last, REPLAY_LIMIT + 1)
             if len(missed) > REPLAY_LIMIT:
                 await ws.send_json({"type": "reset"})
@@ -141,10 +142,10 @@ async def _forward(request: web.Request, ws: web.WebSocketResponse, since: int,
                 log.info("desk socket fell behind at event %d; catching up from the store", last)
 
 
-async def _forward_then_close(request: web.Request, ws: web.WebSocketResponse, since: int,
-                              ended: asyncio.Event) -> None:
+async def _forward_then_close(request: web.Request, ws: web.WebSocketResponse, sender: Sender,
+                              since: int, ended: asyncio.Event) -> None:
     try:
-        await _forward(request, ws, since, ended)
+        await _forward(request, sender, since, ended)
     except ConnectionError:
         pass
     except Exception:
@@ -169,7 +170,7 @@ async def _watch(request: web.Request, ws: web.WebSocketResponse, ended: asyncio
     await ws.close(code=SESSION_ENDED, message=b"session ended")
 
 
-async def _on_frame(request: web.Request, ws: web.WebSocketResponse, data: str) -> None:
+async def _on_frame(request: web.Request, ws: Sender, data: str) -> None:
     """Frames from the desk: keep-alive, typing in a conversation, the agent's presence."""
     if data == "ping":
         await ws.send_str("pong")
@@ -203,9 +204,10 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
     agent = request[AGENT]
+    sender = Sender(request, ws, services.config.limits_unread_seconds, services.tally)
     with request.app[LIVE_SOCKETS].opened(agent["id"], agent["session_id"]) as ended:
-        await ws.send_json({"type": "hello", "since": start})
-        tasks = [asyncio.create_task(_forward_then_close(request, ws, start, ended)),
+        await sender.send_json({"type": "hello", "since": start})
+        tasks = [asyncio.create_task(_forward_then_close(request, ws, sender, start, ended)),
                  asyncio.create_task(_watch(request, ws, ended))]
         services.presence.connected(agent["id"])
         try:
@@ -213,7 +215,7 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
                 if ended.is_set():
                     break  # no more writes from a session that has ended
                 if message.type == WSMsgType.TEXT:
-                    await _on_frame(request, ws, message.data)
+                    await _on_frame(request, sender, message.data)
         except ConnectionError:
             log.debug("desk socket of agent %d closed while answering a frame", agent["id"])
         finally:

@@ -26,6 +26,7 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
+from onlinesupport.web.sockets import Sender
 from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ def setup_chat(app: web.Application) -> None:
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
                                timedelta(minutes=1)),
-        page_views=Throttle(services.clock, PAGE_VIEWS_PER_MINUTE, timedelta(minutes=1)))
+        page_views=Throttle(services.clock, PAGE_VIEWS_PER_MINUTE, timedelta(minutes=1)),
+        socket_buffer=services.config.limits_socket_buffer_kb * 1024)
     source = resources.files("onlinesupport").joinpath("static", "widget.js").read_text("utf-8")
     app[WIDGET_SCRIPT] = compact(source).encode("utf-8")
     app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
@@ -150,10 +152,12 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
         log.warning("visitor websocket from %r refused: not an allowed website", origin)
         raise web.HTTPForbidden(text="This website is not allowed to use the chat. An admin adds "
                                      "it under Widget in the desk.")
+    services = request.app[SERVICES]
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
-    session = VisitorSession(request.app[CHAT], settings, ws.send_json, request.remote or "")
+    sender = Sender(request, ws, services.config.limits_unread_seconds, services.tally)
+    session = VisitorSession(request.app[CHAT], settings, sender.send_json, request.remote or "")
     try:
         async for message in ws:
             if message.type != WSMsgType.TEXT:
@@ -161,7 +165,7 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
             try:
                 frame = json.loads(message.data)
             except json.JSONDecodeError:
-                await ws.send_json({"type": "error", "message": "frames must be JSON"})
+                await sender.send_json({"type": "error", "message": "frames must be JSON"})
                 continue
             try:
                 await session.handle(frame)
@@ -169,7 +173,7 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
                 break
             except StorageFull as exc:
                 # Not refused: the widget keeps the message and sends it again in a while.
-                await ws.send_json({
+                await sender.send_json({
                     "type": "error", "retry": True,
                     "message": f"{exc} Your message is kept and sent as soon as it can be.",
                     "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
@@ -183,7 +187,7 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
                 if not known:
                     log.exception("visitor frame failed")
                 # The refused frame's client_id lets the widget give that message back.
-                await ws.send_json({
+                await sender.send_json({
                     "type": "error",
                     "message": str(exc) if known else "Something went wrong; please try again.",
                     "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
