@@ -304,9 +304,12 @@ async def main(args: argparse.Namespace) -> None:
         data = Path(tmp) / "data"
         tokens = await prepare_instance(data, args.agents, args.rules)
         public, desk = free_port(), free_port()
-        # All visitors come from 127.0.0.1 here: lift the per-address limit meant for the internet.
+        # All visitors come from 127.0.0.1 here: lift the per-address limits meant for the
+        # internet (messages a minute, connections and chat websockets at once).
         env = {**os.environ, "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
                "ONLINESUPPORT_PUBLIC_VISITOR_MESSAGES_PER_ADDRESS": "0",
+               "ONLINESUPPORT_LIMITS_PUBLIC_CONNECTIONS_PER_ADDRESS": "0",
+               "ONLINESUPPORT_LIMITS_PUBLIC_WEBSOCKETS_PER_ADDRESS": "0",
                "ONLINESUPPORT_CONFIG": str(Path(tmp) / "none.toml")}
         (Path(tmp) / "none.toml").touch()
         server = subprocess.Popen(

@@ -21,6 +21,8 @@ from onlinesupport.config import Config, render_toml
 
 SERVICE_NAME = "OnlineSupport"
 SERVICE_ACTIONS = ("install", "start", "stop", "remove", "run")
+OPEN_FILES_WANTED = 65536
+"""Open files the server asks for at start-up (every connection holds one)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,53 @@ def service_config_text(layout: ServiceLayout) -> str:
     return ("# OnlineSupport settings. Uncomment a line to change it, then restart the service.\n"
             "# Everything else is set in the admin pages of the desk.\n\n"
             + sample.replace('# data_dir = ""', f'data_dir = "{data_dir}"', 1))
+
+
+def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> tuple[int | None, int | None]:
+    """Raise this process's soft limit of open files toward its hard limit, up to `wanted`.
+
+    Returns the limit before and after; None where the system sets no such limit per process
+    (Windows). Linux services often start with 1,024 (the .deb's unit asks for 65,536).
+    """
+    try:
+        import resource
+    except ImportError:
+        return None, None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None, None
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    # macOS refuses more than its own per-process maximum (often 10,240), whatever `hard` says.
+    for candidate in (target, min(target, 10_240)):
+        if candidate <= soft:
+            break
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (candidate, hard))
+        except (ValueError, OSError):
+            continue
+        return soft, candidate
+    return soft, soft
+
+
+def open_file_limit() -> int | None:
+    """This process's soft limit of open files; None where there is none (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def open_files() -> int | None:
+    """How many files (sockets too) this process has open, where the system says (Linux:
+    /proc/self/fd, macOS: /dev/fd)."""
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return len(os.listdir(folder))
+        except OSError:
+            continue
+    return None
 
 
 class ServiceRunner:

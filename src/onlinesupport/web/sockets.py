@@ -10,14 +10,38 @@ so nothing is lost. (What waits to be sent is bounded in bytes by the hub subscr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
 
 from onlinesupport.tally import Tally
+from onlinesupport.web.connections import AddressCounts
 
 NOT_READING = "closed a websocket whose peer stopped reading what it was sent"
+SLOTS = web.AppKey("websocket_slots", AddressCounts)
+"""The listener's websockets per address (`limits.*_websockets_per_address`)."""
+
+
+def setup_slots(app: web.Application, per_address: int) -> None:
+    app[SLOTS] = AddressCounts(per_address or None)
+
+
+@contextlib.contextmanager
+def slot(request: web.Request, tally: Tally, refusal: str) -> Iterator[None]:
+    """Hold one of the address's websockets for the block; 429 with `refusal` when it has
+    as many open as it may."""
+    slots, address = request.app[SLOTS], request.remote or ""
+    if not slots.take(address):
+        tally.add(f"refused a websocket: more than {slots.cap} at once from one address",
+                  address)
+        raise web.HTTPTooManyRequests(text=refusal, headers={"Retry-After": "60"})
+    try:
+        yield
+    finally:
+        slots.give_back(address)
 
 
 class PeerNotReading(ConnectionResetError):

@@ -31,7 +31,7 @@ from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, SESSION_COOKIE, requires
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.responses import int_param
-from onlinesupport.web.sockets import Sender
+from onlinesupport.web.sockets import Sender, slot
 
 log = logging.getLogger(__name__)
 REPLAY_LIMIT = 1000
@@ -200,6 +200,13 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     since = request.query.get("since")
     services = request.app[SERVICES]
     start = int_param(since, "since") if since else await events_repo.latest_id(services.db)
+    with slot(request, services.tally, "Too many desk tabs are open from your computer; close "
+                                       "one and reload this one."):
+        return await _desk_session(request, start)
+
+
+async def _desk_session(request: web.Request, start: int) -> web.WebSocketResponse:
+    services = request.app[SERVICES]
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=4096)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)

@@ -26,7 +26,7 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
-from onlinesupport.web.sockets import Sender
+from onlinesupport.web.sockets import Sender, slot
 from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,13 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
         log.warning("visitor websocket from %r refused: not an allowed website", origin)
         raise web.HTTPForbidden(text="This website is not allowed to use the chat. An admin adds "
                                      "it under Widget in the desk.")
+    with slot(request, request.app[SERVICES].tally,
+              "Too many chats are open from your network; close one and try again."):
+        return await _visitor_session(request, settings)
+
+
+async def _visitor_session(request: web.Request,
+                           settings: widget_settings.WidgetSettings) -> web.WebSocketResponse:
     services = request.app[SERVICES]
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
