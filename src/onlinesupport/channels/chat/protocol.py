@@ -30,7 +30,9 @@ Server → client:
   read    {seq}                                    agents have read the chat up to this message
   answered {conversation_id}                        the deflection was recorded (and the waiting
                                                    chat, if any, resolved)
-  error   {message}
+  error   {message, client_id?, retry?}           the frame (the message of client_id) is refused;
+                                                   with retry true it is not refused but could
+                                                   not be stored (a full disk): send it again later
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
 has and gets everything after it from the store. Each send carries a `client_id`, so a resend
