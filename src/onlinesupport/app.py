@@ -86,7 +86,9 @@ def _base_app(services: Services, max_body: int, middlewares: list) -> web.Appli
 def create_public_app(services: Services) -> web.Application:
     app = _base_app(services, PUBLIC_MAX_BODY,
                     [errors, forwarded_by(services.config.public_trusted_proxies)])
-    sockets.setup_slots(app, services.config.limits_public_websockets_per_address)
+    sockets.setup(app, unread_seconds=services.config.limits_unread_seconds,
+                  per_address=services.config.limits_public_websockets_per_address,
+                  tally=services.tally)
     public_routes.setup_routes(app)
     return app
 
@@ -107,7 +109,9 @@ def create_desk_app(services: Services) -> web.Application:
         errors, network_guard(services.config.desk_allowed_networks), auth.issue_csrf_cookie,
         auth.authenticate, auth.csrf])
     add_throttles(app)
-    sockets.setup_slots(app, services.config.limits_desk_websockets_per_address)
+    sockets.setup(app, unread_seconds=services.config.limits_unread_seconds,
+                  per_address=services.config.limits_desk_websockets_per_address,
+                  tally=services.tally)
     app.cleanup_ctx.append(_session_cleanup)
     desk_routes.setup_routes(app)
     auth.check_declared(app)

@@ -43,17 +43,15 @@ class Subscription:
         self._bytes = 0
         self.lagged = False
 
-    def _offer(self, item: Any) -> None:
+    def _offer(self, item: Any, size: int) -> None:
         if self.lagged:
             return
-        size = weight(item)
-        # An empty queue takes any item: its consumer may be waiting on it.
-        if self._max_bytes is not None and not self._queue.empty() and \
-                self._bytes + size > self._max_bytes:
+        # An empty queue (no bytes waiting) takes any item: its consumer may be waiting on it.
+        if self._max_bytes is not None and self._bytes and self._bytes + size > self._max_bytes:
             self._lag()
             return
         try:
-            self._queue.put_nowait(item)
+            self._queue.put_nowait((item, size))
         except asyncio.QueueFull:
             self._lag()
             return
@@ -68,8 +66,8 @@ class Subscription:
     async def get(self) -> Any:
         if self.lagged:
             raise SubscriberLagged()
-        item = await self._queue.get()
-        self._bytes -= weight(item)
+        item, size = await self._queue.get()
+        self._bytes -= size
         return item
 
     def close(self) -> None:
@@ -112,7 +110,8 @@ class Hub:
 
     def publish(self, items: Iterable[Any]) -> None:
         for item in items:
+            size = weight(item)
             for subscription in tuple(self._everything):
-                subscription._offer(item)
+                subscription._offer(item, size)
             for subscription in tuple(self._by_topic.get(getattr(item, "conversation_id", None), ())):
-                subscription._offer(item)
+                subscription._offer(item, size)

@@ -31,7 +31,7 @@ from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, SESSION_COOKIE, requires
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.responses import int_param
-from onlinesupport.web.sockets import Sender, slot
+from onlinesupport.web.sockets import UNREAD, Sender, slot
 
 log = logging.getLogger(__name__)
 REPLAY_LIMIT = 1000
@@ -211,7 +211,7 @@ async def _desk_session(request: web.Request, start: int) -> web.WebSocketRespon
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
     agent = request[AGENT]
-    sender = Sender(request, ws, services.config.limits_unread_seconds, services.tally)
+    sender = request.app[UNREAD].sender(request, ws)
     with request.app[LIVE_SOCKETS].opened(agent["id"], agent["session_id"]) as ended:
         await sender.send_json({"type": "hello", "since": start})
         tasks = [asyncio.create_task(_forward_then_close(request, ws, sender, start, ended)),

@@ -26,7 +26,7 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
-from onlinesupport.web.sockets import Sender, slot
+from onlinesupport.web.sockets import UNREAD, slot
 from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
@@ -159,11 +159,10 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def _visitor_session(request: web.Request,
                            settings: widget_settings.WidgetSettings) -> web.WebSocketResponse:
-    services = request.app[SERVICES]
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
-    sender = Sender(request, ws, services.config.limits_unread_seconds, services.tally)
+    sender = request.app[UNREAD].sender(request, ws)
     session = VisitorSession(request.app[CHAT], settings, sender.send_json, request.remote or "")
     try:
         async for message in ws:
