@@ -12,13 +12,15 @@ import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
+from onlinesupport.store.errors import StorageFull, is_full
 
 MAX_SIZE = 10 * 1024 * 1024
 LINK_DAYS = 7
@@ -93,8 +95,10 @@ class FileStore:
             if content_type is None:
                 raise InvalidCommand("only images (PNG, JPEG, GIF, WebP), PDF and text files "
                                      "can be sent")
-        except BaseException:
+        except BaseException as exc:
             path.unlink(missing_ok=True)
+            if is_full(exc):
+                raise StorageFull() from exc
             raise
         return StoredFile(storage_name, clean_filename(filename), content_type, size,
                           digest.hexdigest())
@@ -110,10 +114,16 @@ class FileStore:
         path = self.path(storage_name)
 
         def write() -> None:
-            with open(path, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                with open(path, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException as exc:
+                path.unlink(missing_ok=True)  # a full disk leaves no half-written file
+                if is_full(exc):
+                    raise StorageFull() from exc
+                raise
 
         await asyncio.to_thread(write)
         content_type = sniff(data[:512]) if data else None
@@ -123,6 +133,16 @@ class FileStore:
 
     def discard(self, stored: StoredFile) -> None:
         self.path(stored.storage_name).unlink(missing_ok=True)
+
+    @contextmanager
+    def kept_only_if_stored(self, *stored: StoredFile) -> Iterator[None]:
+        """Discard the files when the block fails: their row was never committed."""
+        try:
+            yield
+        except BaseException:
+            for item in stored:
+                self.discard(item)
+            raise
 
     def visitor_link(self, attachment_id: int, now: datetime) -> str:
         """The address a visitor opens a file of their own conversation by.

@@ -42,6 +42,7 @@ from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import Database
+from onlinesupport.tally import Tally
 from onlinesupport.viewers import Viewers
 
 
@@ -84,6 +85,8 @@ class Services:
     public_port: int = 0
     """The port the public listener is bound to (the configured one may be 0: any free port)."""
     started_at: float = field(default_factory=time.monotonic)
+    tally: Tally = field(default_factory=Tally)
+    """Connections refused and sockets closed under load, for the log and the health page."""
 
 
 @asynccontextmanager

@@ -313,10 +313,13 @@ class Conversations:
                                          actor.id, now, {"reason": reason}))
 
     async def _record(self, conversation_id: int, actor: Actor, type: str,
-                      data: dict[str, Any]) -> None:
-        """A command that changes nothing but the record: one event on the conversation."""
+                      data: dict[str, Any], *, once: str | None = None) -> None:
+        """A command that changes nothing but the record: one event on the conversation
+        (refused with the message `once` when the conversation has one of that type)."""
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
+            if once is not None and events_repo.has(conn, conversation_id, type):
+                raise InvalidCommand(once)
             events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
                                              now, data))
 
@@ -327,8 +330,10 @@ class Conversations:
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise InvalidCommand("the rating must be a whole number from 1 to 5")
         comment = _text(comment, "comment", 1000, required=False)
+        # One rating a conversation: a flood of them must not fill the event log.
         await self._record(conversation_id, actor, "conversation.rated",
-                           {"score": score, "comment": comment})
+                           {"score": score, "comment": comment},
+                           once="this conversation has been rated already")
 
     async def mark_read(self, conversation_id: int, seq: int) -> None:
         """An agent has seen the conversation up to message `seq` (tells the visitor, no event)."""

@@ -90,6 +90,14 @@ function renderInbox(data) {
   }
 }
 
+// Events that change no row of the list: a visitor's page views and rating, delivery news,
+// offers (an accepted one comes with its assignment), scripts and routing notes.
+const QUIET_EVENTS = new Set(["page.viewed", "conversation.rated", "rule.fired",
+  "email.queued", "email.deferred", "email.sent", "email.failed"]);
+function changesInbox(type) {
+  return !QUIET_EVENTS.has(type) && !type.startsWith("offer.") && !type.startsWith("script.");
+}
+
 let inboxTimer = null;
 function refreshInboxSoon() {
   clearTimeout(inboxTimer);
@@ -417,7 +425,7 @@ function connect() {
     if (event.id <= lastEventId) return;
     lastEventId = event.id;
     tell();
-    refreshInboxSoon();
+    if (changesInbox(event.type)) refreshInboxSoon();
     if (event.type === "sla.warning" || event.type === "sla.breached") alertLate(event);
     if (event.type.startsWith("offer.") || event.type === "conversation.assigned") onOfferEvent(event);
     if (event.conversation_id !== conversationId) return;
@@ -450,7 +458,9 @@ function connect() {
     }
     catchUpConversation().catch((e) => console.warn("catch-up failed", e));
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (closed) => {
+    // Signed out (here or elsewhere), disabled, or given another role: the page follows.
+    if (closed.code === 4401) { location.reload(); return; }
     setLive(false);
     // Exponential backoff with jitter, at most 15 s between tries.
     const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);

@@ -106,8 +106,13 @@
     log.append(li);
     // What the server has not confirmed stays last, below everything it has.
     for (const mine of log.querySelectorAll(".pending, .failed")) log.append(mine);
-    scroller.scrollTop = scroller.scrollHeight;
+    scrollDown();
     return li;
+  }
+  let scrolling = 0;
+  function scrollDown() {
+    // Once a frame: scrolling after each of a thousand caught-up messages lays the log out each time.
+    if (!scrolling) scrolling = requestAnimationFrame(() => { scrolling = 0; scroller.scrollTop = scroller.scrollHeight; });
   }
   function note(text) {
     const li = document.createElement("li");
@@ -123,8 +128,11 @@
   // Sounds only once the visitor has used the chat on this page: never on arrival.
   let touched = false;
   for (const type of ["pointerdown", "keydown"]) root.addEventListener(type, () => { touched = true; });
+  let lastBeep = 0;
   function beep() {
-    if (state.muted || !touched || !window.AudioContext) return;
+    // Once for a burst (a long chat caught up after a reload), not once for each message.
+    if (state.muted || !touched || !window.AudioContext || Date.now() - lastBeep < 2000) return;
+    lastBeep = Date.now();
     try {
       const ctx = new AudioContext(), osc = ctx.createOscillator(), gain = ctx.createGain();
       osc.frequency.value = 880; gain.gain.value = 0.05;
@@ -291,6 +299,7 @@
     typingTimer = setTimeout(() => { if (typingNote) { typingNote.remove(); typingNote = null; } }, 4000);
   }
   function onError(f) {
+    if (f.retry) { holdOutbox(f.message); return; }
     // A refused message would be refused again: out of the outbox. A chat message stays in
     // the conversation (and in localStorage) as "not sent" until the visitor retries,
     // edits or discards it; a form's text goes back into its form.
@@ -331,6 +340,18 @@
       }
       li.append(line);
     }
+  }
+  // The server cannot store anything now (its disk is full): nothing was refused, so the
+  // outbox keeps every message, says why, and is sent again in a while.
+  let holding = 0;
+  function holdOutbox(message) {
+    status.textContent = message; status.hidden = false;
+    if (holding) return;
+    holding = setTimeout(() => {
+      holding = 0;
+      if (ready) status.hidden = true;
+      for (const item of state.outbox) send(item);
+    }, 10000);
   }
   function formError(form, text) {
     const p = form.querySelector(".err");

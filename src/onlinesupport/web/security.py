@@ -10,7 +10,7 @@ from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 
 from onlinesupport.errors import UserError
-from onlinesupport.store import NotFound, StoreClosed
+from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.web.templates import TEMPLATES, render
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(request, 404, str(exc))
     except StoreClosed:
         return error_response(request, 503, "The server is shutting down; try again in a moment.")
+    except StorageFull as exc:
+        # Logged once by the store, not once a request; nothing was stored, so try again later.
+        response = error_response(request, 503, str(exc))
+        response.headers["Retry-After"] = "60"
+        return response
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(request, 500, "Something went wrong on the server; it was logged.")

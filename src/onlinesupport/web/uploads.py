@@ -75,12 +75,9 @@ async def post_file(conversations: Conversations, files: FileStore, conversation
                     actor: Actor, stored: StoredFile, *, kind: str = "message",
                     client_id: str | None = None) -> Posted:
     """Post a received file as a message; the stored bytes go if they end up in no message."""
-    try:
+    with files.kept_only_if_stored(stored):
         posted = await conversations.post(conversation_id, actor, stored.filename, kind=kind,
                                           client_id=client_id, files=[stored])
-    except BaseException:
-        files.discard(stored)
-        raise
     if posted.duplicate:
         files.discard(stored)
     return posted

@@ -8,6 +8,7 @@ visit), shows at most one per page view and never one the visitor dismissed.
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from typing import Any
 
 from onlinesupport.clock import Clock, to_db
@@ -15,6 +16,7 @@ from onlinesupport.errors import UserError
 from onlinesupport.inputs import whole_number
 from onlinesupport.store import Database
 from onlinesupport.store import proactive as proactive_repo
+from onlinesupport.throttle import Throttle
 
 AUDIENCES = ("all", "new", "returning")
 MAX_TEXT = 300
@@ -48,6 +50,7 @@ class Proactive:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._once = Throttle(clock, 1, timedelta(days=1))
 
     async def save(self, message_id: int | None, form: dict[str, str]) -> int:
         values = clean(form)
@@ -72,8 +75,11 @@ class Proactive:
                 if (not m["tier"] or m["tier"] == tier)
                 and (open_now or not m["business_hours_only"])]
 
-    async def record(self, message_id: int, kind: str) -> None:
+    async def record(self, message_id: int, kind: str, viewer: str) -> None:
+        """A message was shown, clicked, dismissed or led to a chat: once a day per viewer."""
         if kind not in proactive_repo.EVENT_KINDS:
             raise InvalidProactive(f"unknown event {kind!r}")
+        if not self._once.allow(f"{viewer}:{message_id}:{kind}"):
+            return
         now = to_db(self._clock.now())
         await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now))

@@ -14,8 +14,9 @@ Client → server (JSON objects with a `type`):
                                                    inside the widget, when no agent is online)
   typing  {}                                       the visitor is typing
   end     {}                                       the visitor ends the chat
-  rate    {score, comment?}                        satisfaction 1-5 for the chat
+  rate    {score, comment?}                        satisfaction 1-5 for the chat (once)
   page    {url, title}                             the visitor opened another page of the site
+                                                   (at most 10 a minute are recorded)
   queue   {}                                       where am I in the queue?
   proactive {message_id, event}                    a proactive message was shown, clicked,
                                                    dismissed, or led to a chat
@@ -43,7 +44,9 @@ Server → client:
   callback_options {enabled, countries?, country?, zone?, windows?}
                                                    windows: [{key, end, day, label, time}]
                                                    (key: the start; both in UTC)
-  error   {message}
+  error   {message, client_id?, retry?}           the frame (the message of client_id) is refused;
+                                                   with retry true it is not refused but could
+                                                   not be stored (a full disk): send it again later
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
 has and gets everything after it from the store. Each send carries a `client_id`, so a resend
@@ -93,6 +96,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
 GIVEN_UP_AFTER = timedelta(hours=1)
 """A waiting visitor who has written nothing for this long has left: not counted in line."""
+CATCH_UP_PAGE = 500
+PAGE_VIEWS_PER_MINUTE = 10
+"""Pages a visitor's trail records a minute; more is a script, not a person reading."""
 
 
 class ProtocolError(UserError):
@@ -112,6 +118,9 @@ class ChatContext:
     files: FileStore
     message_limit: Throttle
     address_limit: Throttle
+    page_views: Throttle
+    socket_buffer: int
+    """Most bytes of events waiting for one visitor's socket (more: caught up from the store)."""
     knowledge: KnowledgeBase
     proactive: Proactive
     contact: ContactForm
@@ -172,6 +181,7 @@ class VisitorSession:
         self._push_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._last_typing: datetime | None = None
+        self._last_page = ""
 
     async def handle(self, frame: Any) -> None:
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -277,7 +287,8 @@ class VisitorSession:
     async def _listen(self, conversation_id: int | None) -> None:
         assert conversation_id is not None
         while True:
-            with self._ctx.hub.subscribe(conversation_id, maxsize=1000) as subscription:
+            with self._ctx.hub.subscribe(conversation_id, maxsize=1000,
+                                         max_bytes=self._ctx.socket_buffer) as subscription:
                 await self._push_new()
                 try:
                     while True:
@@ -304,12 +315,17 @@ class VisitorSession:
                 await self._deliver(message)
 
     async def _push_new(self) -> None:
-        """Messages after the last one sent, from the store; never one twice, never a note."""
+        """Messages after the last one sent, from the store, a page at a time until none is
+        left (a reloaded long chat starts from 0); never one twice, never a note."""
         assert self.conversation_id is not None
         async with self._push_lock:
-            for message in await messages_repo.after(self._ctx.db, self.conversation_id,
-                                                     self._last_seq):
-                await self._deliver(message)
+            while True:
+                page = await messages_repo.after(self._ctx.db, self.conversation_id,
+                                                 self._last_seq, CATCH_UP_PAGE)
+                for message in page:
+                    await self._deliver(message)
+                if len(page) < CATCH_UP_PAGE:
+                    return
 
     async def _deliver(self, message: Message) -> None:
         self._last_seq = message.seq
@@ -484,7 +500,7 @@ class VisitorSession:
             raise ProtocolError("a proactive frame needs message_id and event", "event")
         self._limit(self.visitor_id)
         try:
-            await self._ctx.proactive.record(message_id, event)
+            await self._ctx.proactive.record(message_id, event, f"visitor:{self.visitor_id}")
         except InvalidProactive as exc:
             raise ProtocolError(str(exc)) from None
 
@@ -501,7 +517,8 @@ class VisitorSession:
                                                   Actor.customer(self.customer_id))
             resolved = self.conversation_id
         await self._ctx.knowledge.deflected(article_id, "widget",
-                                            _string(frame, "question", 2000), resolved)
+                                            _string(frame, "question", 2000), resolved,
+                                            asker=f"visitor:{self.visitor_id}")
         await self._send({"type": "answered", "conversation_id": resolved})
 
     async def _typing(self, frame: dict[str, Any]) -> None:
@@ -515,9 +532,15 @@ class VisitorSession:
     async def _page(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             return
+        url = _string(frame, "url", 2000, required=True)
+        # The same page again (a reload) is no step of the trail; a flood is dropped quietly.
+        if url == self._last_page or \
+                not self._ctx.page_views.allow(f"visitor:{self.visitor_id}"):
+            return
+        self._last_page = url
         await self._ctx.conversations.record_page(
-            self.conversation_id, Actor.customer(self.customer_id),
-            _string(frame, "url", 2000, required=True), _string(frame, "title", 500))
+            self.conversation_id, Actor.customer(self.customer_id), url,
+            _string(frame, "title", 500))
 
     async def close(self) -> None:
         if self._listener is not None:

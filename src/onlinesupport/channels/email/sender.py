@@ -26,7 +26,7 @@ from onlinesupport.conversations import Conversations
 from onlinesupport.hub import Hub
 from onlinesupport.inputs import is_email_address
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database
+from onlinesupport.store import Database, StorageFull
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -35,6 +35,7 @@ from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 3600.0
+FULL_DISK_WAIT = 30.0
 NO_MAILBOX = "no mailbox is set up to send mail yet (Admin → Mailboxes)"
 
 
@@ -78,6 +79,9 @@ class OutboxSender:
                 try:
                     while await self.send_due():
                         pass
+                except StorageFull:
+                    # Said once by the store; the mails wait in the outbox until there is room.
+                    await asyncio.sleep(FULL_DISK_WAIT)
                 except Exception:
                     log.exception("outbox round failed")
                 await self._sleep()

@@ -154,6 +154,6 @@ def setup_routes(app: web.Application) -> None:
     ])
     favicon.add_routes(app)
     zone.setup(app)
-    app[socket.ENCODED] = socket.EncodedEvents()
+    socket.setup_sockets(app)
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)

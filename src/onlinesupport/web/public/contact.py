@@ -111,7 +111,8 @@ async def answered(request: web.Request) -> web.Response:
     if not services.contact.token_ok(token):
         raise web.HTTPBadRequest(text="This form has expired; please start again.")
     if services.contact.spend(token):
-        await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000])
+        await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000],
+                                           asker=f"address:{request.remote}")
     return render(request, "public/contact_answered.html", {"article": found})
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.web import favicon, logo
+from onlinesupport.web.health import healthz
 from onlinesupport.web.public import callbacks, contact, help_center, my_page, widget
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "listener": "public"})
+    return healthz(request, "public")
 
 
 def setup_routes(app: web.Application) -> None:

@@ -13,17 +13,22 @@ from importlib import resources
 from aiohttp import WSMsgType, web
 
 from onlinesupport.channels.chat import tokens, widget_settings
-from onlinesupport.channels.chat.protocol import ChatContext, VisitorSession
+from onlinesupport.channels.chat.protocol import (
+    PAGE_VIEWS_PER_MINUTE,
+    ChatContext,
+    VisitorSession,
+)
 from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import parse_json, row_id
-from onlinesupport.store import NotFound, StoreClosed
+from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
+from onlinesupport.web.sockets import UNREAD, slot
 from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
@@ -52,7 +57,9 @@ def setup_chat(app: web.Application) -> None:
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
-                               timedelta(minutes=1)))
+                               timedelta(minutes=1)),
+        page_views=Throttle(services.clock, PAGE_VIEWS_PER_MINUTE, timedelta(minutes=1)),
+        socket_buffer=services.config.limits_socket_buffer_kb * 1024)
     static = resources.files("onlinesupport").joinpath("static")
     app[WIDGET_SCRIPT] = compact(static.joinpath("widget.js").read_text("utf-8")).encode("utf-8")
     app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
@@ -161,6 +168,8 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
         raise with_cors(origin, exc) from None
     except InvalidCommand as exc:
         raise with_cors(origin, web.HTTPBadRequest(text=str(exc))) from None
+    except StorageFull as exc:
+        raise with_cors(origin, web.HTTPServiceUnavailable(text=str(exc))) from None
     return with_cors(origin, web.json_response({"client_id": posted.message.client_id,
                                             "seq": posted.message.seq}))
 
@@ -188,10 +197,18 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
         log.warning("visitor websocket from %r refused: not an allowed website", origin)
         raise web.HTTPForbidden(text="This website is not allowed to use the chat. An admin adds "
                                      "it under Widget in the desk.")
+    with slot(request, request.app[SERVICES].tally,
+              "Too many chats are open from your network; close one and try again."):
+        return await _visitor_session(request, settings)
+
+
+async def _visitor_session(request: web.Request,
+                           settings: widget_settings.WidgetSettings) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
-    session = VisitorSession(request.app[CHAT], settings, ws.send_json, request.remote or "")
+    sender = request.app[UNREAD].sender(request, ws)
+    session = VisitorSession(request.app[CHAT], settings, sender.send_json, request.remote or "")
     try:
         async for message in ws:
             if message.type != WSMsgType.TEXT:
@@ -199,18 +216,29 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
             try:
                 frame = parse_json(message.data)
             except ValueError:
-                await ws.send_json({"type": "error", "message": "frames must be JSON"})
+                await sender.send_json({"type": "error", "message": "frames must be JSON"})
                 continue
             try:
                 await session.handle(frame)
             except StoreClosed:
+                break
+            except StorageFull as exc:
+                # Not refused: the widget keeps the message and sends it again in a while.
+                await sender.send_json({
+                    "type": "error", "retry": True,
+                    "message": f"{exc} Your message is kept and sent as soon as it can be.",
+                    "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
+            except ConnectionError:
+                # The visitor went away while we answered: ordinary, and they resume by seq.
+                log.debug("visitor at %s left before the answer to a %r frame", request.remote,
+                          frame.get("type") if isinstance(frame, dict) else None)
                 break
             except Exception as exc:
                 known = isinstance(exc, (UserError, NotFound))
                 if not known:
                     log.exception("visitor frame failed")
                 # The refused frame's client_id lets the widget give that message back.
-                await ws.send_json({
+                await sender.send_json({
                     "type": "error",
                     "message": str(exc) if known else "Something went wrong; please try again.",
                     "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
