@@ -1,0 +1,68 @@
+"""Mail addresses as headers carry them: found on the raw header, names decoded afterwards.
+
+A display name is decoded only after the address list has been split, so a name that decodes
+to a comma ("Büro, Vertrieb") or to an address (`=?utf-8?q?customer@example.com?=`) can never
+become a mailbox of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import getaddresses
+
+from onlinesupport.channels.email.charsets import decode_words
+
+# RFC 5321 mailbox: a dot-atom local part and a domain of dotted labels (letters beyond ASCII
+# allowed, RFC 6531) or an address literal. Quoted local parts are legal but unused in practice.
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
+                    r"(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+)*")
+_LABEL = re.compile(r"[A-Za-z0-9\u0080-\U0010ffff]([A-Za-z0-9\u0080-\U0010ffff-]{0,61}"
+                    r"[A-Za-z0-9\u0080-\U0010ffff])?")
+_LITERAL = re.compile(r"\[(\d{1,3}(\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+)\]")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[qQbB]\?[^?\r\n]*?\?=")
+
+
+def usable(address: str) -> bool:
+    """Whether mail can be sent to `address`: one mailbox, nothing around it."""
+    if not address or len(address) > 254 or not address.isprintable():
+        return False
+    local, at, domain = address.rpartition("@")
+    if not at or len(local) > 64 or not _LOCAL.fullmatch(local):
+        return False
+    if _LITERAL.fullmatch(domain):
+        return True
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels) \
+        and not labels[-1].isdigit()
+
+
+def mailboxes(raw: str) -> list[tuple[str, str]]:
+    """(display name, address) of each mailbox in a raw address header, names decoded."""
+    if not raw:
+        return []
+    unfolded = re.sub(r"\r?\n[ \t]|\r[ \t]", " ", raw)
+    # Encoded words stand in as plain atoms while the list is split: their text may hold '@',
+    # ',' or '<' once decoded, and the stdlib's parser reads a raw '@' in one as an address.
+    words: list[str] = []
+    marker = "encodedword"
+    while marker in unfolded.lower():
+        marker += "x"
+
+    def stand_in(found: re.Match[str]) -> str:
+        words.append(found.group(0))
+        return f"{marker}{len(words) - 1}n"
+
+    atoms = _ENCODED_WORD.sub(stand_in, unfolded)
+    found = []
+    for name, address in getaddresses([atoms]):
+        name = re.sub(rf"{marker}(\d+)n", lambda m: words[int(m.group(1))], name)
+        found.append((" ".join(decode_words(name).split()), address.strip()))
+    return found
+
+
+def first_usable(raw: str) -> tuple[str, str] | None:
+    """The first mailbox of `raw` that mail can be sent to, its address lowercased."""
+    for name, address in mailboxes(raw):
+        if usable(address):
+            return name, address.lower()
+    return None
