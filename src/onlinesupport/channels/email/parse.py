@@ -90,7 +90,7 @@ def parse(raw: bytes, return_path: str | None = None) -> ParsedMail:
     try:
         # compat32 leaves headers as text until asked: several times faster than
         # policy.default's header objects, and every header is decoded by `_header` anyway.
-        msg = email.message_from_bytes(raw, policy=policy.compat32)
+        msg = email.message_from_bytes(_line_feeds(raw), policy=policy.compat32)
         mail = _from_message(msg, digest)
     except Exception as exc:  # noqa: BLE001 - any parser failure must still give a conversation
         mail = _unparsed(raw, digest, f"This mail could not be read ({type(exc).__name__}); "
@@ -98,6 +98,17 @@ def parse(raw: bytes, return_path: str | None = None) -> ParsedMail:
     if return_path is not None and not mail.automatic and return_path.strip("<> ") == "":
         mail.automatic = "empty return path"
     return mail
+
+
+def _line_feeds(raw: bytes) -> bytes:
+    """A mail with bare CR line endings (old Mac scripts, some gateways) as LF lines, which the
+    stdlib reads like CRLF; its quoted-printable decoder knows no bare CR and stops at the first
+    soft line break. Bare LF and CRLF mails are left as they are."""
+    first = re.search(rb"[\r\n]", raw)
+    if first is None or raw[first.start()] == ord("\n") \
+            or raw[first.start():first.start() + 2] == b"\r\n":
+        return raw  # the first line ends in LF or CRLF
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def _unparsed(raw: bytes, digest: str, warning: str) -> ParsedMail:
@@ -347,8 +358,17 @@ def _alternative(subparts: list[Message], files: list[Part], warnings: list[str]
 
 
 def _part_filename(part: Message) -> str:
-    """The file name of a part: RFC 2231 parameters, or RFC 2047 words in the name (common)."""
+    """The file name of a part: RFC 2231 parameters, RFC 2047 words in the name, or raw 8-bit
+    text (the last two are not MIME, but common)."""
     name = part.get_filename() or ""
+    if not name.isascii():
+        # The stdlib replaced the raw bytes by U+FFFD: read the parameter again from the
+        # header's text, decoded like any raw 8-bit header.
+        holder = Message()
+        for header in ("Content-Disposition", "Content-Type"):
+            if header in part:
+                holder[header] = _raw(part, header)
+        name = holder.get_filename() or name
     return charsets.decode_words(name) if "=?" in name else name
 
 
