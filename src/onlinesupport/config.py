@@ -187,6 +187,9 @@ class Config:
     email_max_attempts: int = option(
         "email", "Attempts before an outgoing mail is marked failed (agents can resend it).",
         _parse_count, 10)
+    email_max_attachments: int = option(
+        "email", "Most files kept from one mail (attachments and inline images); the rest stay "
+        "in the original mail, and the desk says so.", _parse_count, 100)
     email_acks_per_hour: int = option(
         "email", "Most acknowledgements sent to one address in an hour (a guard against mail "
         "loops); 0 sends none.", _parse_count, 3)

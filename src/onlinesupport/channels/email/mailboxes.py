@@ -23,7 +23,7 @@ FIELDS = {  # name: (kind, limit)
     "smtp_host": ("text", 255), "smtp_port": ("port", 0), "smtp_security": ("security", 0),
     "smtp_user": ("text", 320), "smtp_password": ("secret", 500), "ack_enabled": ("flag", 0),
     "ack_subject": ("text", 200), "ack_body": ("text", 5000), "queue_id": ("queue", 0),
-    "ack_articles": ("flag", 0), "notify_link": ("text", 300),
+    "ack_articles": ("flag", 0), "notify_link": ("text", 300), "signed_return_path": ("flag", 0),
 }
 
 

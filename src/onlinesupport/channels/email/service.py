@@ -16,6 +16,7 @@ from onlinesupport.attachments import FileStore
 from onlinesupport.channels.email.imap import ImapPoller, MailboxState
 from onlinesupport.channels.email.intake import EmailIntake
 from onlinesupport.channels.email.mailboxes import Mailboxes
+from onlinesupport.channels.email.recipients import Recipients
 from onlinesupport.channels.email.replies import ReplyMailer
 from onlinesupport.channels.email.sender import OutboxSender
 from onlinesupport.channels.email.smtp_receive import SupportMailHandler, start_receiver
@@ -41,11 +42,12 @@ class EmailChannel:
         self.secrets = SecretBox(key)
         self.mailboxes = Mailboxes(db, self.secrets, clock)
         self.intake = EmailIntake(conversations, files, key, clock, config.email_acks_per_hour,
-                                  config.public_url)
-        self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock,
+                                  config.public_url, config.email_max_attachments)
+        self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock, key,
                                    retry_seconds=config.email_retry_seconds,
                                    max_attempts=config.email_max_attempts)
         self.transcripts = Transcripts(conversations, key)
+        self.recipients = Recipients(conversations)
         conversations.outbound.append(ReplyMailer(key))
         self.states: dict[int, MailboxState] = {}
         self.smtp_port = 0

@@ -1,9 +1,10 @@
 """The built-in SMTP receiver: the company's mail server forwards support mail here.
 
-Thin protocol wiring: recipients that are not support mailboxes are refused at RCPT (550),
-senders outside the allowed networks at MAIL (550), oversized mail by aiosmtpd (552). The
-DATA answer is 250 only after the conversation is committed; any failure answers 451 so the
-sending server keeps the mail and tries again. Parsing and threading are the intake's job.
+Thin protocol wiring: recipients that are not support mailboxes (or their plus addresses, where
+signed return paths bring delivery reports) are refused at RCPT (550), clients outside the
+allowed networks at MAIL (550), oversized mail by aiosmtpd (552). The DATA answer is 250 only
+after the conversation is committed; any failure answers 451 so the sending server keeps the
+mail and tries again. Parsing and threading are the intake's job.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from onlinesupport.channels.email.intake import EmailIntake, Incoming
+from onlinesupport.channels.email.threads import base_address
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
 
@@ -52,9 +54,14 @@ class SupportMailHandler:
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
 
+    async def _mailbox(self, address: str) -> dict[str, Any] | None:
+        address = address.strip().lower()
+        return (await mailboxes_repo.receiving(self._db, address)
+                or await mailboxes_repo.receiving(self._db, base_address(address)))
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
-        if await mailboxes_repo.receiving(self._db, address.strip().lower()) is None:
+        if await self._mailbox(address) is None:
             return NO_SUCH_MAILBOX
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -65,11 +72,13 @@ class SupportMailHandler:
         try:
             seen: set[int] = set()
             for address in envelope.rcpt_tos:
-                mailbox = await mailboxes_repo.receiving(self._db, address.strip().lower())
+                mailbox = await self._mailbox(address)
                 if mailbox is None or mailbox["id"] in seen:
                     continue
                 seen.add(mailbox["id"])
-                await self._intake.receive(mailbox, Incoming(raw, return_path=envelope.mail_from or ""))
+                await self._intake.receive(mailbox, Incoming(
+                    raw, return_path=envelope.mail_from or "",
+                    recipients=tuple(envelope.rcpt_tos)))
         except Exception:
             log.exception("could not store mail from %s", envelope.mail_from)
             return TRY_LATER

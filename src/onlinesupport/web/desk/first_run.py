@@ -56,6 +56,7 @@ async def _page(request: web.Request, step: str, values: dict[str, Any], *, erro
         context["origins"] = (await widget_settings.load(services.db)).allowed_origins
     elif step == "mailbox":
         context["mailboxes"] = await mailboxes_repo.list_all(services.db)
+        context["states"] = services.email.states
     elif step == "team":
         context["agents"] = await agents_repo.list_all(services.db)
         context["roles"] = ROLES

@@ -16,6 +16,7 @@ from onlinesupport.customers import TIERS
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import problems as problems_repo
@@ -99,7 +100,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
         "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
-        "scripts": [], "queues": [], "problems": [],
+        "scripts": [], "queues": [], "problems": [], "mail": None,
         "tiers": TIERS,
         "setup": None if selected is not None else await first_run.checklist_for(request),
         # A fresh id per rendered form: submitting the same form twice adds one message.
@@ -118,6 +119,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        scripts=await scripts_repo.list_all(db),
                        queues=await queues_repo.list_all(db),
                        problems=await problems_repo.for_conversation(db, selected),
+                       mail=await email_repo.recipients(db, selected),
                        colleagues=[a for a in await agents_repo.list_all(db)
                                    if a["active"] and a["id"] != agent["id"]],
                        **_from_events(await events_repo.for_conversation(db, selected)))

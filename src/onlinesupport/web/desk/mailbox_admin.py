@@ -21,7 +21,7 @@ NEW = {"address": "", "display_name": "", "active": 1, "imap_host": "", "imap_po
        "imap_move_to": "", "smtp_receive": 0, "smtp_host": "", "smtp_port": 587,
        "smtp_security": "starttls", "smtp_user": "", "ack_enabled": 1,
        "ack_subject": DEFAULT_SUBJECT, "ack_body": DEFAULT_BODY, "queue_id": 1,
-       "ack_articles": 0, "notify_link": ""}
+       "ack_articles": 0, "notify_link": "", "signed_return_path": 0}
 
 
 def _without_secrets(values: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,7 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/mail/{id:\d+}/formatted", mail_views.formatted, name="mail_formatted"),
         web.post(r"/outbox/{id:\d+}/resend", mail_views.resend),
         web.post(r"/conversations/{id:\d+}/transcript", mail_views.transcript),
+        web.post(r"/conversations/{id:\d+}/reply-to", mail_views.reply_to),
     ])
     app[socket.ENCODED] = socket.EncodedEvents()
     static = resources.files("onlinesupport").joinpath("static")
