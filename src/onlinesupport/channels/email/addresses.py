@@ -19,6 +19,9 @@ _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
 _LABEL = re.compile(r"[A-Za-z0-9\u0080-\U0010ffff]([A-Za-z0-9\u0080-\U0010ffff-]{0,61}"
                     r"[A-Za-z0-9\u0080-\U0010ffff])?")
 _LITERAL = re.compile(r"\[(\d{1,3}(\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+)\]")
+# One mailbox with a plain name (letters, digits, spaces) or none: "Ann Lee <ann@example.com>".
+_SIMPLE = re.compile(r"\s*(?:([A-Za-z0-9 ]*?)\s*<([^<>()\[\]\\,;:@\"\s]+@[^<>()\[\]\\,;:@\"\s]+)>"
+                     r"|([^<>()\[\]\\,;:@\"\s]+@[^<>()\[\]\\,;:@\"\s]+))\s*")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[qQbB]\?[^?\r\n]*?\?=")
 
 
@@ -40,6 +43,9 @@ def mailboxes(raw: str) -> list[tuple[str, str]]:
     """(display name, address) of each mailbox in a raw address header, names decoded."""
     if not raw:
         return []
+    simple = _SIMPLE.fullmatch(raw)
+    if simple:  # most headers: the stdlib's parser costs ~0.2 ms, this ~1 µs
+        return [(" ".join((simple.group(1) or "").split()), simple.group(2) or simple.group(3))]
     unfolded = re.sub(r"\r?\n[ \t]|\r[ \t]", " ", raw)
     # Encoded words stand in as plain atoms while the list is split: their text may hold '@',
     # ',' or '<' once decoded, and the stdlib's parser reads a raw '@' in one as an address.

@@ -64,7 +64,7 @@ class ParsedMail:
     """Every usable address on To and Cc."""
     cc: list[str] = field(default_factory=list)
     delivered_to: list[str] = field(default_factory=list)
-    """Where the mail was delivered (Delivered-To, X-Original-To, Envelope-To, To)."""
+    """Where a delivery report was delivered (Delivered-To, X-Original-To, Envelope-To, To)."""
     subject: str = ""
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
@@ -175,7 +175,7 @@ def _sender(msg: Message, warnings: list[str]) -> tuple[str, str]:
     a mail must read the same however it came in."""
     written = addresses.mailboxes(_raw(msg, "From"))
     name = next((n for n, _ in written if n), "")
-    found = addresses.first_usable(_raw(msg, "From"))
+    found = next(((n, a.lower()) for n, a in written if addresses.usable(a)), None)
     if found is not None:
         shown = _NAMED_ADDRESS.search(found[0])
         if shown and shown.group(0).lower() != found[1]:
@@ -207,12 +207,11 @@ def _from_message(msg: Message, digest: str) -> ParsedMail:
     name, address = _sender(msg, warnings)
     reply_to = addresses.first_usable(_raw(msg, "Reply-To"))
     message_ids = _ids(_raw(msg, "Message-ID"))
+    to, cc = _addresses(msg, "To"), _addresses(msg, "Cc")
     mail = ParsedMail(
         message_id=message_ids[0] if message_ids else _synthetic_id(digest), sha256=digest,
         from_address=address, from_name=_clean(name, 200),
-        reply_to=reply_to[1] if reply_to else "",
-        to=_addresses(msg, "To", "Cc"), cc=_addresses(msg, "Cc"),
-        delivered_to=_addresses(msg, "Delivered-To", "X-Original-To", "Envelope-To", "To"),
+        reply_to=reply_to[1] if reply_to else "", to=to + cc, cc=cc,
         subject=_clean(_header(msg, "Subject"), 200),
         in_reply_to=_ids(_raw(msg, "In-Reply-To")), references=_ids(_raw(msg, "References")))
     mail.automatic = _automatic(msg, mail.from_address)
@@ -232,6 +231,7 @@ def _from_message(msg: Message, digest: str) -> ParsedMail:
     if report in ("delivery-status", "global-delivery-status") or _DAEMONS.match(mail.from_address):
         mail.bounce = _bounce(msg, mail)
         mail.automatic = mail.automatic or "delivery report"
+        mail.delivered_to = _addresses(msg, "Delivered-To", "X-Original-To", "Envelope-To") + to
     elif report:  # abuse feedback (ARF), read receipts: reports, but about no failed delivery
         mail.automatic = mail.automatic or f"{report} report"
     mail.warning = " ".join(dict.fromkeys(warnings))
