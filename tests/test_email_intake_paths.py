@@ -6,33 +6,16 @@ The same parser serves both; what an agent sees must not depend on how the mail 
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from conftest import free_port, make_config, start_server
-from email_helpers import add_mailbox, eventually, mailbox_form, scalar
+from email_helpers import add_mailbox, eventually, mailbox_form, scalar, smtp_raw
 from mail_cases import READING, Case
 from mail_servers import Dovecot
 from onlinesupport.channels.email.parse import parse
 
 BY_SMTP = "smtp@shop.test"
-
-
-async def smtp_raw(port: int, mail_from: str, rcpt: str, data: bytes) -> list[bytes]:
-    """One SMTP session with `data` sent exactly as it is (a client library would repair its
-    line endings), dot-stuffed and ended with CRLF.CRLF."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    stuffed = b"".join(b"." + line if line.startswith(b".") else line
-                       for line in data.splitlines(keepends=True))
-    for line in (b"EHLO test\r\n", f"MAIL FROM:<{mail_from}>\r\n".encode(),
-                 f"RCPT TO:<{rcpt}>\r\n".encode(), b"DATA\r\n", stuffed + b"\r\n.\r\n",
-                 b"QUIT\r\n"):
-        writer.write(line)
-        await writer.drain()
-    answers = (await reader.read()).splitlines()
-    writer.close()
-    return answers
 
 
 async def _seen(services, mailbox_id: int, file: str, case: Case) -> None:

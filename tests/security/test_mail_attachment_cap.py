@@ -14,10 +14,8 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-import aiosmtplib
-
 from conftest import free_port, make_config, start_server
-from email_helpers import add_mailbox, mailbox_form, scalar
+from email_helpers import add_mailbox, mailbox_form, scalar, smtp_send
 from mail_servers import USER
 
 
@@ -42,8 +40,7 @@ async def test_a_mail_with_2000_attachments_stores_only_the_configured_number(
     async with AsyncExitStack() as stack:
         services = (await start_server(stack, config)).services
         await add_mailbox(services, mailbox_form(None, None, smtp_receive="on"))
-        await aiosmtplib.send(raw, sender="flood@elsewhere.test", recipients=[USER],
-                              hostname="127.0.0.1", port=services.email.smtp_port, start_tls=False)
+        await smtp_send(services.email.smtp_port, raw, "flood@elsewhere.test")
         assert await scalar(services, "SELECT count(*) FROM attachments") == 25
         stored = [p for p in (config.data_dir / "attachments").rglob("*") if p.is_file()]
         assert len(stored) == 25

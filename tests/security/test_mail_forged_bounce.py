@@ -4,14 +4,11 @@ path (VERP, `support+bounce-<id>-<signature>@`) does; any other is noted as unve
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-import aiosmtplib
-
 from conftest import PASSWORD, free_port, make_config, start_server
-from email_helpers import add_mailbox, mail, mailbox_form, scalar
+from email_helpers import add_mailbox, mail, mailbox_form, scalar, smtp_raw, smtp_send
 from mail_servers import USER, Relay
 from onlinesupport.conversations import Actor
 
@@ -28,17 +25,6 @@ def _report(message_id: str, to: str) -> bytes:
             "Subject: Re: x\r\n\r\n--B--\r\n").encode()
 
 
-async def _deliver(port: int, raw: bytes, to: str) -> list[bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    for line in (b"EHLO mx\r\n", b"MAIL FROM:<>\r\n", f"RCPT TO:<{to}>\r\n".encode(),
-                 b"DATA\r\n", raw + b".\r\n", b"QUIT\r\n"):
-        writer.write(line)
-        await writer.drain()
-    answers = (await reader.read()).splitlines()
-    writer.close()
-    return answers
-
-
 async def test_a_forged_bounce_does_not_mark_a_sent_reply_failed(tmp_path: Path,
                                                                  relay: Relay) -> None:
     config = make_config(tmp_path / "data", email_smtp_port=free_port(),
@@ -48,8 +34,7 @@ async def test_a_forged_bounce_does_not_mark_a_sent_reply_failed(tmp_path: Path,
         await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on",
                                                  signed_return_path="on"))
         port = services.email.smtp_port
-        await aiosmtplib.send(mail(), sender="carla@customer.test", recipients=[USER],
-                              hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp_send(port, mail(), "carla@customer.test")
         amy = await services.accounts.create_agent("amy@shop.test", "Amy", "agent", PASSWORD)
         await services.conversations.post(1, Actor.agent(amy, "Amy"), "Here is your answer.")
         [reply] = await relay.wait_for(1)
@@ -58,7 +43,7 @@ async def test_a_forged_bounce_does_not_mark_a_sent_reply_failed(tmp_path: Path,
         # address, or to a return path with a made-up signature.
         forged = return_path.rsplit("-", 1)[0] + "-0123456789abcdef@shop.test"
         for to in (USER, forged):
-            answers = await _deliver(port, _report(reply["Message-ID"], to), to)
+            answers = await smtp_raw(port, "", to, _report(reply["Message-ID"], to))
             assert any(a.startswith(b"250 2.0.0") for a in answers), answers
         assert await scalar(services, "SELECT status FROM outbox") == "sent"
         notes = [r[0] for r in await services.db.fetch_all(
@@ -66,5 +51,5 @@ async def test_a_forged_bounce_does_not_mark_a_sent_reply_failed(tmp_path: Path,
         assert len(notes) == 2 and all("may be forged" in n for n in notes)
         assert await scalar(services, "SELECT count(*) FROM conversations") == 1
         # The real report comes back to the signed return path.
-        await _deliver(port, _report(reply["Message-ID"], return_path), return_path)
+        await smtp_raw(port, "", return_path, _report(reply["Message-ID"], return_path))
         assert await scalar(services, "SELECT status FROM outbox") == "failed"

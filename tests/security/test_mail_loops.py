@@ -6,17 +6,10 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-import aiosmtplib
-
 from conftest import PASSWORD, free_port, make_config, start_server
-from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar
+from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar, smtp_send
 from mail_servers import USER, Relay
 from onlinesupport.conversations import Actor
-
-
-async def _send(port: int, raw: bytes, sender: str) -> None:
-    await aiosmtplib.send(raw, sender=sender, recipients=[USER], hostname="127.0.0.1", port=port,
-                          start_tls=False)
 
 
 async def test_mail_from_our_own_or_an_agents_address_is_never_acknowledged(
@@ -28,10 +21,10 @@ async def test_mail_from_our_own_or_an_agents_address_is_never_acknowledged(
         await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
         amy = await services.accounts.create_agent("amy@shop.test", "Amy", "agent", PASSWORD)
         port = services.email.smtp_port
-        await _send(port, mail(sender=USER, subject="Looped back"), USER)
-        await _send(port, mail(sender="Support+x@shop.test", subject="Plus address"), USER)
-        await _send(port, mail(sender="amy@shop.test", subject="From an agent"), "amy@shop.test")
-        await _send(port, mail(subject="From a customer"), "carla@customer.test")
+        await smtp_send(port, mail(sender=USER, subject="Looped back"), USER)
+        await smtp_send(port, mail(sender="Support+x@shop.test", subject="Plus address"), USER)
+        await smtp_send(port, mail(sender="amy@shop.test", subject="From an agent"), "amy@shop.test")
+        await smtp_send(port, mail(subject="From a customer"), "carla@customer.test")
         [ack] = await relay.wait_for(1)
         assert ack["To"] == "carla@customer.test"
         assert await scalar(services, "SELECT count(*) FROM outbox") == 1

@@ -10,17 +10,10 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-import aiosmtplib
-
 from conftest import PASSWORD, free_port, make_config, start_server
-from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar
+from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar, smtp_send
 from mail_servers import USER, Relay
 from onlinesupport.conversations import Actor
-
-
-async def _send(port: int, raw: bytes, sender: str) -> None:
-    await aiosmtplib.send(raw, sender=sender, recipients=[USER], hostname="127.0.0.1", port=port,
-                          start_tls=False)
 
 
 def _message_id(raw: bytes) -> str:
@@ -50,9 +43,9 @@ async def test_a_stranger_quoting_the_customers_message_id_opens_a_linked_conver
         server, amy = await _start(stack, tmp_path, relay)
         services, port = server.services, server.services.email.smtp_port
         first = mail(body="Where is order 1234?", Cc="Dora <dora@customer.test>")
-        await _send(port, first, "carla@customer.test")
+        await smtp_send(port, first, "carla@customer.test")
         # The attack: a stranger answers the customer's own mail.
-        await _send(port, mail(sender="mallory@elsewhere.test", subject="Re: My order is late",
+        await smtp_send(port, mail(sender="mallory@elsewhere.test", subject="Re: My order is late",
                                body="Please send it to my address instead.",
                                In_Reply_To=_message_id(first)), "mallory@elsewhere.test")
         assert await scalar(services, "SELECT count(*) FROM messages WHERE conversation_id = 1") == 1
@@ -67,10 +60,10 @@ async def test_a_stranger_quoting_the_customers_message_id_opens_a_linked_conver
         # Someone Carla forwarded our reply to answers it: our signed Message-ID lets them in,
         # as a participant; replies still go to Carla.
         ours = relay.received[-1]["Message-ID"]
-        await _send(port, mail(sender="bob@partner.test", body="I handle this for Carla now.",
+        await smtp_send(port, mail(sender="bob@partner.test", body="I handle this for Carla now.",
                                In_Reply_To=ours), "bob@partner.test")
         # Dora, whom Carla copied, answers Carla's mail: she joins too.
-        await _send(port, mail(sender="dora@customer.test", body="Mine is late as well.",
+        await smtp_send(port, mail(sender="dora@customer.test", body="Mine is late as well.",
                                In_Reply_To=_message_id(first)), "dora@customer.test")
         assert await scalar(services, "SELECT count(*) FROM conversations") == 2
         assert await scalar(services, "SELECT count(*) FROM messages WHERE conversation_id = 1"
@@ -96,7 +89,7 @@ async def test_a_stranger_quoting_the_customers_message_id_opens_a_linked_conver
         assert refused.status == 400
         assert await _reply_goes_to(services, relay, amy, "Sent to you, Bob.") == "bob@partner.test"
         # Carla writes again: the agent's choice stays.
-        await _send(port, mail(body="Any news?", In_Reply_To=ours), "carla@customer.test")
+        await smtp_send(port, mail(body="Any news?", In_Reply_To=ours), "carla@customer.test")
         await eventually(lambda: scalar(services, "SELECT count(*) = 4 FROM messages WHERE"
                                                   " conversation_id = 1 AND author_type = 'customer'"))
         assert await _reply_goes_to(services, relay, amy, "Still Bob.") == "bob@partner.test"
@@ -108,13 +101,13 @@ async def test_an_address_hidden_in_an_encoded_name_is_recorded_as_the_attacker(
         server, amy = await _start(stack, tmp_path, relay)
         services, port = server.services, server.services.email.smtp_port
         first = mail(sender="customer@example.com", body="My order, please.")
-        await _send(port, first, "customer@example.com")
+        await smtp_send(port, first, "customer@example.com")
         forged = (b"From: =?utf-8?q?customer@example.com?= <attacker@example.net>\r\n"
                   b"To: support@shop.test\r\nSubject: Re: My order is late\r\n"
                   b"Message-ID: <forged-1@example.net>\r\n"
                   b"In-Reply-To: " + _message_id(first).encode() + b"\r\n\r\n"
                   b"Send everything to my new address from now on.\r\n")
-        await _send(port, forged, "attacker@example.net")
+        await smtp_send(port, forged, "attacker@example.net")
         row = await services.db.fetch_one(
             "SELECT c.id, i.value, e.warning FROM email_messages e JOIN messages m"
             " ON m.id = e.message_id JOIN conversations c ON c.id = m.conversation_id"

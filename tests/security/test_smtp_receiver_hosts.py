@@ -11,14 +11,8 @@ import aiosmtplib
 import pytest
 
 from conftest import PASSWORD, free_port, make_config, start_server
-from email_helpers import add_mailbox, mail, mailbox_form, scalar
-from mail_servers import USER
+from email_helpers import add_mailbox, mail, mailbox_form, scalar, smtp_send
 from onlinesupport.config import PRIVATE_NETWORKS, Config
-
-
-async def _send(port: int) -> None:
-    await aiosmtplib.send(mail(), sender="carla@customer.test", recipients=[USER],
-                          hostname="127.0.0.1", port=port, start_tls=False)
 
 
 def test_the_default_takes_mail_from_the_lan_only() -> None:
@@ -36,7 +30,7 @@ async def test_only_the_mail_servers_an_admin_named_may_hand_over_mail(
         services = server.services
         await add_mailbox(services, mailbox_form(None, None, smtp_receive="on"))
         with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
-            await _send(services.email.smtp_port)
+            await smtp_send(services.email.smtp_port, mail(), "carla@customer.test")
         assert refused.value.code == 550
         await services.accounts.create_agent("ada@shop.test", "Ada", "admin", PASSWORD)
         admin = client_factory(server.desk_url)
@@ -49,7 +43,7 @@ async def test_only_the_mail_servers_an_admin_named_may_hand_over_mail(
         assert anyone.status == 400 and "anyone on the internet" in await anyone.text()
         saved = await admin.post("/welcome/mailbox", {"mail_servers": "127.0.0.1\n192.0.2.7"})
         assert saved.status == 303
-        await _send(services.email.smtp_port)
+        await smtp_send(services.email.smtp_port, mail(), "carla@customer.test")
         assert await scalar(services, "SELECT count(*) FROM conversations") == 1
         listed = await (await admin.get("/admin/mailboxes")).text()
         assert "192.0.2.7" in listed

@@ -98,8 +98,9 @@ def add_participant(conn: sqlite3.Connection, conversation_id: int, address: str
 
 def copied(conn: sqlite3.Connection, conversation_id: int, address: str) -> bool:
     """Whether the customer's own mail in this conversation was also addressed to `address`."""
-    return conn.execute("SELECT 1 FROM email_participants WHERE conversation_id = ?"
-                        " AND address = ? AND copied", (conversation_id, address)).fetchone() is not None
+    row = conn.execute("SELECT 1 FROM email_participants WHERE conversation_id = ?"
+                       " AND address = ? AND copied", (conversation_id, address)).fetchone()
+    return row is not None
 
 
 def known_addresses(conn: sqlite3.Connection, conversation_id: int) -> set[str]:

@@ -32,7 +32,8 @@ _ALIASES = {
 }
 # When the (superset of the) label fails: the charsets such text really is, most likely first.
 _NEIGHBOURS = {
-    _CP50220: ("iso2022_jp_2004", "iso2022_jp_2", "iso2022_jp_ext", "utf-8", "euc_jis_2004", "cp932"),
+    _CP50220: ("iso2022_jp_2004", "iso2022_jp_2", "iso2022_jp_ext", "utf-8", "euc_jis_2004",
+               "cp932"),
     "cp932": ("shift_jis_2004", "euc_jis_2004", "utf-8"),
     "euc_jp": ("euc_jis_2004", "cp932", "utf-8"),
     "gb18030": ("utf-8", "big5hkscs"),
@@ -110,7 +111,8 @@ def _undeclared(data: bytes, unknown_label: str = "") -> tuple[str, str]:
         return data.decode("ascii"), ""
     text, warning = _utf8(data, unknown_label)
     if unknown_label and not warning:
-        warning = f"The text named an unknown character set ({unknown_label[:40]}); it was read as UTF-8."
+        warning = (f"The text named an unknown character set ({unknown_label[:40]}); it was "
+                   "read as UTF-8.")
     return text, warning
 
 

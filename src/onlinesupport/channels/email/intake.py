@@ -150,8 +150,9 @@ class EmailIntake:
             address = parsed.from_address
             own = email_repo.own_address(conn, address) if address else ""
             warnings = [parsed.warning, _OWN_WARNINGS.get(own, "").format(address=address)]
-            customer_id = (customers_repo.find_or_create(conn, "email", address, parsed.from_name, now)
-                           if address else customers_repo.create(conn, parsed.from_name, now))
+            customer_id = (
+                customers_repo.find_or_create(conn, "email", address, parsed.from_name, now)
+                if address else customers_repo.create(conn, parsed.from_name, now))
             sender = Actor.customer(customer_id, parsed.from_name)
             named = threads.named_conversation(conn, self._key, parsed.thread_ids, parsed.subject)
             role = _role(conn, named, customer_id, address)
