@@ -74,11 +74,10 @@ def own_address(conn: sqlite3.Connection, address: str) -> str:
     it is an agent's, else ''. Mail from either is never acknowledged: a loop risk."""
     local, _, domain = address.rpartition("@")
     base = f"{local.split('+', 1)[0]}@{domain}"
-    if conn.execute("SELECT 1 FROM mailboxes WHERE address IN (?, ?)", (address, base)).fetchone():
-        return "support"
-    if conn.execute("SELECT 1 FROM agents WHERE email = ?", (address,)).fetchone():
-        return "agent"
-    return ""
+    return conn.execute(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM mailboxes WHERE address IN (?, ?)) THEN 'support'"
+        " WHEN EXISTS (SELECT 1 FROM agents WHERE email = ?) THEN 'agent' ELSE '' END",
+        (address, base, address)).fetchone()[0]
 
 
 def add_participant(conn: sqlite3.Connection, conversation_id: int, address: str, name: str,

@@ -194,11 +194,14 @@ class EmailIntake:
         """The conversation's own customer wrote: replies go to them, colleagues they copied
         become participants, and a new conversation is acknowledged."""
         for address in dict.fromkeys(parsed.to):
-            if address != parsed.from_address and not email_repo.own_address(conn, address):
+            if address not in (parsed.from_address, mailbox["address"]) \
+                    and not email_repo.own_address(conn, address):
                 email_repo.add_participant(conn, conversation_id, address, "", now, copied=True)
         reply_to = parsed.reply_to or parsed.from_address
-        if reply_to and email_repo.own_address(conn, reply_to) == "support":
-            reply_to = parsed.from_address if own != "support" else ""
+        if reply_to == parsed.from_address:
+            reply_to = "" if own == "support" else reply_to
+        elif email_repo.own_address(conn, reply_to) == "support":
+            reply_to = "" if own == "support" else parsed.from_address
         if not reply_to or parsed.automatic:
             return
         email_repo.set_thread(conn, conversation_id, mailbox["id"], reply_to,

@@ -218,7 +218,9 @@ def _from_message(msg: Message, digest: str) -> ParsedMail:
     body = _Body()
     _walk(msg, body, mail.files, warnings)
     if body.has_html:
-        mail.html = nh3.clean("\n".join(body.views), tags=_SAFE_TAGS,
+        views = (text if is_html else f"<pre>{html.escape(text)}</pre>"
+                 for is_html, text in body.views)
+        mail.html = nh3.clean("\n".join(views), tags=_SAFE_TAGS,
                               url_schemes={"http", "https", "mailto", "cid"},
                               link_rel="noopener noreferrer nofollow")
     text = "\n\n".join(t for t in body.texts if t)
@@ -272,7 +274,8 @@ class _Body:
     Formatted view shows of them (HTML as sent, plain text in <pre>)."""
 
     texts: list[str] = field(default_factory=list)
-    views: list[str] = field(default_factory=list)
+    views: list[tuple[bool, str]] = field(default_factory=list)
+    """(is HTML, text) of each part, made into HTML only if the mail has an HTML part."""
     has_html: bool = False
 
     def add(self, other: _Body) -> None:
@@ -312,7 +315,7 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
         warnings.append("The mail's structure is broken; its text is shown as it arrived.")
         text = _lines(str(part.get_payload()))
         body.texts.append(text.strip())
-        body.views.append(f"<pre>{html.escape(text)}</pre>")
+        body.views.append((False, text))
         return
     try:
         disposition = part.get_content_disposition()
@@ -323,11 +326,11 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
         text = _lines(_decode(part, warnings))
         if content_type == "text/html":
             body.texts.append(html_to_text(text))
-            body.views.append(text)
+            body.views.append((True, text))
             body.has_html = True
         else:
             body.texts.append(text.strip())
-            body.views.append(f"<pre>{html.escape(text)}</pre>")
+            body.views.append((False, text))
         return
     try:
         data = part.get_payload(decode=True) or b""
