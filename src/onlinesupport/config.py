@@ -179,14 +179,18 @@ class Config:
         "email", "Port of the built-in SMTP receiver that the company's mail server forwards "
         "support mail to; 0 turns it off.", _parse_port, 0)
     email_smtp_host: str = option(
-        "email", "Address the built-in SMTP receiver binds.", _parse_str, "0.0.0.0")
+        "email", "Address the built-in SMTP receiver binds (0.0.0.0: every address of this "
+        "machine; only allowed mail servers may hand over mail, see email.smtp_allowed_hosts).",
+        _parse_str, "0.0.0.0")
     email_smtp_max_size: int = option(
         "email", "Largest mail the SMTP receiver accepts, in bytes (bigger is refused with 552).",
         _parse_count, 25 * 1024 * 1024)
     email_smtp_allowed_hosts: tuple[str, ...] = option(
-        "email", "Networks allowed to hand mail to the SMTP receiver (e.g. your mail server's "
-        "address); empty allows any. A list in TOML, comma-separated in the environment.",
-        _parse_networks, ())
+        "email", "Networks allowed to hand mail to the SMTP receiver, besides the mail servers "
+        "named under Admin → Mailboxes (loopback and private networks by default; "
+        "[\"0.0.0.0/0\", \"::/0\"] allows anyone, which lets anyone on the internet write into "
+        "the inbox). A list in TOML, comma-separated in the environment.",
+        _parse_networks, PRIVATE_NETWORKS)
     email_smtp_tls_cert: str = option(
         "email", "PEM certificate file offered with STARTTLS by the SMTP receiver; empty offers "
         "no STARTTLS.", _parse_str, "")
@@ -201,6 +205,9 @@ class Config:
     email_max_attempts: int = option(
         "email", "Attempts before an outgoing mail is marked failed (agents can resend it).",
         _parse_count, 10)
+    email_max_attachments: int = option(
+        "email", "Most files kept from one mail (attachments and inline images); the rest stay "
+        "in the original mail, and the desk says so.", _parse_count, 100)
     email_acks_per_hour: int = option(
         "email", "Most acknowledgements sent to one address in an hour (a guard against mail "
         "loops); 0 sends none.", _parse_count, 3)

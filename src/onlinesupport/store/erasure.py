@@ -74,6 +74,9 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
     conn.execute(f"UPDATE messages SET body = '{ERASED}' WHERE id IN ({messages})", p)
     conn.execute(f"UPDATE email_threads SET reply_to = '', subject = ''"
                  f" WHERE conversation_id IN ({conversations})", p)
+    conn.execute(f"DELETE FROM email_participants WHERE conversation_id IN ({conversations})"
+                 " OR address IN (SELECT value FROM customer_identities WHERE customer_id = :c"
+                 " AND kind = 'email')", p)
     conn.execute(f"UPDATE outbox SET to_address = '', subject = '', body = '',"
                  f" status = CASE WHEN status IN ('queued', 'sending') THEN 'failed' ELSE status END,"
                  f" last_error = CASE WHEN status IN ('queued', 'sending') THEN 'erased'"

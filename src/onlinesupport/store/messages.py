@@ -39,10 +39,13 @@ class Message:
                 "email": self.email}
 
 
+# A customer message is named after its author: in a mail conversation that may be someone
+# the customer copied, not the conversation's customer.
 _SELECT = ("SELECT m.*, CASE m.author_type WHEN 'agent' THEN a.name WHEN 'customer' THEN cu.name"
            " ELSE 'System' END AS author_name FROM messages m"
            " JOIN conversations c ON c.id = m.conversation_id"
-           " JOIN customers cu ON cu.id = c.customer_id"
+           " JOIN customers cu ON cu.id = CASE WHEN m.author_type = 'customer'"
+           " THEN coalesce(m.author_id, c.customer_id) ELSE c.customer_id END"
            " LEFT JOIN agents a ON a.id = m.author_id AND m.author_type = 'agent'")
 
 

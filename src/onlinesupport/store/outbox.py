@@ -64,11 +64,15 @@ def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
     conn.execute("UPDATE outbox SET body = '' WHERE id = ? AND purpose = 'signin'", (outbox_id,))
 
 
-def bounced(conn: sqlite3.Connection, rfc_message_id: str, error: str) -> sqlite3.Row | None:
-    """A delivery report says this sent mail never arrived: mark it failed."""
+def bounced(conn: sqlite3.Connection, outbox_id: int, error: str) -> sqlite3.Row | None:
+    """A (verified) delivery report says this sent mail never arrived: mark it failed."""
     return conn.execute("UPDATE outbox SET status = 'failed', last_error = ?"
-                        " WHERE rfc_message_id = ? RETURNING *",
-                        (error[:500], rfc_message_id)).fetchone()
+                        " WHERE id = ? RETURNING *", (error[:500], outbox_id)).fetchone()
+
+
+def by_message_id(conn: sqlite3.Connection, rfc_message_id: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?",
+                        (rfc_message_id,)).fetchone()
 
 
 def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:

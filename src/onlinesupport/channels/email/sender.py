@@ -19,6 +19,7 @@ from typing import Any
 import aiosmtplib
 
 from onlinesupport.attachments import FileStore
+from onlinesupport.channels.email import addresses, threads
 from onlinesupport.channels.email.compose import compose
 from onlinesupport.channels.email.connect import explain, smtp_client
 from onlinesupport.clock import Clock, from_db, to_db
@@ -49,8 +50,10 @@ class PermanentFailure(Exception):
 
 class OutboxSender:
     def __init__(self, db: Database, hub: Hub, conversations: Conversations, files: FileStore,
-                 secrets: SecretBox, clock: Clock, *, retry_seconds: float, max_attempts: int) -> None:
+                 secrets: SecretBox, clock: Clock, key: bytes, *, retry_seconds: float,
+                 max_attempts: int) -> None:
         self._db = db
+        self._key = key
         self._hub = hub
         self._conversations = conversations
         self._files = files
@@ -132,11 +135,7 @@ class OutboxSender:
                 if not row["to_address"]:
                     raise PermanentFailure("the customer has no email address; add one to "
                                            "their profile, then resend")
-            if not is_email_address(row["to_address"]):
-                # Stored before addresses were checked strictly: a list or a line break here
-                # would send the reply to strangers or break the mail.
-                raise PermanentFailure(f"{row['to_address']!r} is not a valid email address; "
-                                       "correct it on the customer's profile, then resend")
+            await self._check_recipient(row["to_address"])
             # A notice says an answer is waiting; the answer's files stay with the answer.
             files = [] if row["purpose"] == "notify" else await self._attachments(row["message_id"])
             await self._deliver(row, mailbox, files)
@@ -146,6 +145,15 @@ class OutboxSender:
             await self._record(row, "email.sent", {}, lambda conn, now: outbox_repo.sent(
                 conn, row["id"], now))
             log.info("sent mail %s to %s", row["rfc_message_id"], row["to_address"])
+
+    async def _check_recipient(self, to: str) -> None:
+        """Refuse what is no address, and our own support addresses (a mail loop)."""
+        if not addresses.usable(to):
+            raise PermanentFailure(f"{to[:100]!r} is not a valid email address; correct it in "
+                                   "the customer's profile, then resend")
+        if await mailboxes_repo.owns(self._db, threads.base_address(to.lower())):
+            raise PermanentFailure(f"{to} is a support address of this server; mail to it would "
+                                   "come straight back (a mail loop)")
 
     async def send_now(self, to: str, subject: str, body: str) -> None:
         """A mail that belongs to no conversation (a sign-in link): sent at once, not queued,
@@ -163,9 +171,12 @@ class OutboxSender:
         """Compose the mail of `row` and hand it to the mailbox's outgoing server."""
         message = compose(row, mailbox, self._clock.now(), files)
         password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")
+        # A signed return path (VERP) lets a delivery report prove it is one (see intake).
+        envelope_sender = threads.return_path(self._key, mailbox["address"], row["id"]) \
+            if mailbox.get("signed_return_path") and row.get("id") else None
         client = await smtp_client(mailbox, password)
         try:
-            await client.send_message(message)
+            await client.send_message(message, sender=envelope_sender)
         finally:
             client.close()
 

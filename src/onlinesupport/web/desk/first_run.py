@@ -25,7 +25,7 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.agents import ROLES
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
-from onlinesupport.web.desk import health_page
+from onlinesupport.web.desk import health_page, mailbox_admin
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -44,7 +44,7 @@ def _next(step: str) -> str:
 
 
 async def _page(request: web.Request, step: str, values: dict[str, Any], *, error: str = "",
-                status: int = 200) -> web.Response:
+                status: int = 200, mail_servers: dict[str, Any] | None = None) -> web.Response:
     services = request.app[SERVICES]
     context: dict[str, Any] = {
         "agent": request[AGENT], "step": step, "steps": STEPS, "titles": TITLES,
@@ -57,6 +57,7 @@ async def _page(request: web.Request, step: str, values: dict[str, Any], *, erro
     elif step == "mailbox":
         context["mailboxes"] = await mailboxes_repo.list_all(services.db)
         context["states"] = services.email.states
+        context["receiver"] = mail_servers or await mailbox_admin.receiver(request, "/welcome/mailbox")
     elif step == "team":
         context["agents"] = await agents_repo.list_all(services.db)
         context["roles"] = ROLES
@@ -192,6 +193,13 @@ async def save_step(request: web.Request) -> web.Response:
         return await _save_website(request)
     if step == "team":
         return await _add_colleague(request)
+    if step == "mailbox":
+        typed, error = await mailbox_admin.save_mail_servers(request)
+        if error:
+            return await _page(request, "mailbox", {}, status=400, mail_servers=await
+                               mailbox_admin.receiver(request, "/welcome/mailbox", typed=typed,
+                                                      error=error))
+        return redirect("/welcome/mailbox?done=servers#mail-servers")
     raise web.HTTPNotFound(text=f"the step {step!r} has nothing to save")
 
 

@@ -20,6 +20,7 @@ from onlinesupport.inputs import parse_json
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import problems as problems_repo
@@ -108,6 +109,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
         "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
         "scripts": [], "queues": [], "problems": [], "callback": None, "verification": None,
+        "mail": None,
         "tiers": TIERS,
         "setup": None if selected is not None else await first_run.checklist_for(request),
         # A fresh id per rendered form: submitting the same form twice adds one message.
@@ -128,6 +130,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        queues=await queues_repo.list_all(db),
                        problems=await problems_repo.for_conversation(db, selected),
                        callback=await services.callbacks.for_desk(selected),
+                       mail=await email_repo.recipients(db, selected),
                        colleagues=[a for a in await agents_repo.list_all(db)
                                    if a["active"] and a["id"] != agent["id"]],
                        **_from_events(events))

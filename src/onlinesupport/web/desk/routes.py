@@ -52,7 +52,7 @@ def setup_routes(app: web.Application) -> None:
         web.post("/invitation", invitation.accept),
         web.get("/welcome", first_run.welcome, name="welcome"),
         web.get("/welcome/{step:company|website|mailbox|team|done}", first_run.step_page),
-        web.post("/welcome/{step:company|website|team}", first_run.save_step),
+        web.post("/welcome/{step:company|website|mailbox|team}", first_run.save_step),
         web.post("/welcome/finish", first_run.finish),
         web.post("/welcome/hide-checklist", first_run.hide_checklist),
         web.get("/", inbox.home, name="home"),
@@ -132,6 +132,7 @@ def setup_routes(app: web.Application) -> None:
         web.post("/admin/queues", queue_admin.add_queue),
         web.get("/admin/mailboxes", mailbox_admin.mailboxes_page, name="admin_mailboxes"),
         web.post("/admin/mailboxes", mailbox_admin.add_mailbox),
+        web.post("/admin/mailboxes/mail-servers", mailbox_admin.mail_servers),
         web.get(r"/admin/mailboxes/{id:\d+}", mailbox_admin.mailbox_page, name="admin_mailbox"),
         web.post(r"/admin/mailboxes/{id:\d+}", mailbox_admin.update_mailbox),
         web.post(r"/admin/mailboxes/{id:\d+}/test", mailbox_admin.test_mailbox),
@@ -151,6 +152,7 @@ def setup_routes(app: web.Application) -> None:
         web.post("/preferences", preferences.save_preferences),
         web.get("/api/preferences", preferences.preferences_json),
         web.get("/api/agents", preferences.colleagues),
+        web.post(r"/conversations/{id:\d+}/reply-to", mail_views.reply_to),
     ])
     favicon.add_routes(app)
     zone.setup(app)
