@@ -195,7 +195,10 @@ async def test_the_last_step_tells_the_truth_and_the_mailbox_step_has_a_way_back
     add = re.search(r'class="button" href="(/admin/mailboxes[^"]*)"', step).group(1)
     page = await (await admin.get(add)).text()
     assert 'href="/welcome/mailbox"' in page, "the mailbox page leads back to the setup steps"
-    action = re.search(r'<form method="post" action="(/admin/mailboxes[^"]*)"', page).group(1)
+    assert 'action="/admin/mailboxes/mail-servers?from=welcome"' in page, \
+        "saving the mail servers keeps the way back too"
+    action = re.search(r'<form method="post" action="(/admin/mailboxes(?:\?[^"]*)?)"',
+                       page).group(1)
     closed = str(free_port())
     added = await admin.post(action.replace("&amp;", "&"), mailbox_form(
         None, None, imap_host="127.0.0.1", imap_port=closed, smtp_host="127.0.0.1",

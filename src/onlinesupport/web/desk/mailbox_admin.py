@@ -60,7 +60,7 @@ async def _list_page(request: web.Request, *, values: dict[str, Any] | None = No
                      mail_servers: dict[str, Any] | None = None) -> web.Response:
     services = request.app[SERVICES]
     return render(request, "admin/mailboxes.html", {
-        "receiver": mail_servers or await receiver(request, "/admin/mailboxes/mail-servers"),
+        "receiver": mail_servers or await receiver(request, _servers_action(request)),
         "agent": request[AGENT], "error": error, "notice": notice,
         "mailboxes": [_without_secrets(m) for m in await mailboxes_repo.list_all(services.db)],
         "states": services.email.states, "outbox": await outbox_repo.counts(services.db),
@@ -101,8 +101,15 @@ async def mail_servers(request: web.Request) -> web.Response:
     typed, error = await save_mail_servers(request)
     if error:
         return await _list_page(request, status=400, mail_servers=await receiver(
-            request, "/admin/mailboxes/mail-servers", typed=typed, error=error))
-    return redirect("/admin/mailboxes?done=servers#mail-servers")
+            request, _servers_action(request), typed=typed, error=error))
+    wizard = "&from=welcome" if request.query.get("from") == "welcome" else ""
+    return redirect(f"/admin/mailboxes?done=servers{wizard}#mail-servers")
+
+
+def _servers_action(request: web.Request) -> str:
+    """Where the mail-servers form posts; opened from the setup steps, it keeps their way back."""
+    wizard = "?from=welcome" if request.query.get("from") == "welcome" else ""
+    return f"/admin/mailboxes/mail-servers{wizard}"
 
 
 @requires("admin")
