@@ -131,6 +131,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     await stack.enter_async_context(services.offers.running())
     await stack.enter_async_context(services.snoozes.running())
     await stack.enter_async_context(services.backups.running())
+    await stack.enter_async_context(services.webhooks.running())
     if await agents_repo.admin_exists(services.db):
         services.setup.spend()
     else:
@@ -147,6 +148,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
         site = web.TCPSite(runner, host, getattr(config, f"{side}_port"), ssl_context=tls)
         await site.start()
         port = runner.addresses[0][1]
+        services.listener_ports.add(port)
         if side == "public":
             services.public_port = port
         shown = "localhost" if host in ("0.0.0.0", "::", "") else host

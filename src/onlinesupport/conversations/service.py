@@ -46,6 +46,7 @@ OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], No
 OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
 NotedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
+CommittingHook = Callable[[sqlite3.Connection, str, list[Event]], None]
 
 
 class InvalidCommand(ValueError):
@@ -118,6 +119,9 @@ class Conversations:
         """Called as hook(conn, now, events, conversation_id, message, new) for each customer
         message a command stored, after the command (so everything the channel records about
         it is there); `new` when the command also created the conversation."""
+        self.committing: list[CommittingHook] = []
+        """Called as hook(conn, now, events) last in every command's transaction, with all the
+        events it appended (the hook may append more): the webhooks' outbox."""
 
     async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
@@ -127,6 +131,8 @@ class Conversations:
             result = command(conn, now, events)
             if self.received:
                 self._run_received(conn, now, events)
+            for hook in self.committing:
+                hook(conn, now, events)
             return result, events
 
         result, events = await self._db.write(transaction)

@@ -37,15 +37,37 @@ def update(conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str,
 
 def set_email(conn: sqlite3.Connection, customer_id: int, email: str) -> None:
     """Make `email` the customer's only email identity; refused if another customer has it."""
-    owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = 'email'"
-                         " AND value = ?", (email,)).fetchone()
+    set_identity(conn, customer_id, "email", email)
+
+
+def set_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str) -> None:
+    """Make `value` the customer's only identity of `kind` (empty: none); refused with
+    ValueError if another customer has it."""
+    owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ?"
+                         " AND value = ?", (kind, value)).fetchone()
     if owner is not None and owner[0] != customer_id:
-        raise ValueError(f"{email} belongs to another customer")
-    conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = 'email'",
-                 (customer_id,))
-    if email:
+        raise ValueError(f"{value} belongs to another customer")
+    conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = ?",
+                 (customer_id, kind))
+    if value:
         conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
-                     " VALUES (?, 'email', ?)", (customer_id, email))
+                     " VALUES (?, ?, ?)", (customer_id, kind, value))
+
+
+def set_external_id(conn: sqlite3.Connection, customer_id: int, external_id: str | None) -> None:
+    """The id another system (a shop, a CRM) knows the customer by; ValueError if taken."""
+    owner = conn.execute("SELECT id FROM customers WHERE external_id = ?",
+                         (external_id,)).fetchone()
+    if owner is not None and owner[0] != customer_id:
+        raise ValueError(f"external id {external_id} belongs to another customer")
+    conn.execute("UPDATE customers SET external_id = ? WHERE id = ?", (external_id, customer_id))
+
+
+def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    return row
 
 
 async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
