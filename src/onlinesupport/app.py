@@ -31,6 +31,7 @@ from onlinesupport.services import Services, open_services
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.web import auth
+from onlinesupport.web.api import routes as api_routes
 from onlinesupport.web.desk import routes as desk_routes
 from onlinesupport.web.desk.signin import add_throttles
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
@@ -81,6 +82,8 @@ def create_public_app(services: Services) -> web.Application:
     app = _base_app(services, PUBLIC_MAX_BODY,
                     [errors, forwarded_by(services.config.public_trusted_proxies)])
     public_routes.setup_routes(app)
+    if services.config.api_public:
+        api_routes.mount(app, services, tokens_only=True)
     return app
 
 
@@ -102,6 +105,7 @@ def create_desk_app(services: Services) -> web.Application:
     add_throttles(app)
     app.cleanup_ctx.append(_session_cleanup)
     desk_routes.setup_routes(app)
+    api_routes.mount(app, services)
     auth.check_declared(app)
     return app
 
