@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from onlinesupport.conversations import Actor
 from onlinesupport.conversations.bulk import BulkAction, apply
@@ -205,7 +206,11 @@ async def upload(call: Call) -> web.Response:
         if fields.get("author", "agent") not in ("agent", "customer"):
             raise ApiError(422, "author must be agent or customer", field="author")
 
-    fields, stored = await uploads.receive(call.request, services.files, fields_ok)
+    try:
+        fields, stored = await uploads.receive(call.request, services.files, fields_ok)
+    except (ValueError, HttpProcessingError):
+        raise ApiError(400, "send the file as multipart/form-data (fields first, then the "
+                            "file)") from None
     kind = fields.get("kind", "message")
     author = fields.get("author", "agent")
     if kind == "note" and author != "agent":

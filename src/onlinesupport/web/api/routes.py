@@ -112,7 +112,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "Reopen", "Conversations", ok("The conversation", s.CHANGED)),
     Operation("GET", "/attachments/{id}", conversations.download, "read",
               "Download a file", "Conversations", ok("The file", None),
-              download="application/octet-stream"),
+              download="*/*"),
     # Customers
     Operation("GET", "/customers", customers.list_customers, "read",
               "Find customers by email, phone or external id, or list them", "Customers",

@@ -5,7 +5,7 @@ The route table (`routes.py`) is built from these declarations and so is the Ope
 the document says is what the server does. The schemas use the subset of JSON Schema that
 `validate` understands: type (one or a list), enum, const, minLength, maxLength, pattern,
 format date-time, minimum, maximum, properties, required, additionalProperties false, items,
-maxItems, $ref to `#/components/schemas/...`, and oneOf of such schemas.
+minItems, maxItems, $ref to `#/components/schemas/...`, and oneOf of such schemas.
 """
 
 from __future__ import annotations
@@ -161,12 +161,12 @@ def validate(value: Any, schema: Schema, components: Mapping[str, Schema], at: s
         kinds = [kinds] if isinstance(kinds, str) else kinds
         if not any(_type_ok(value, k) for k in kinds):
             raise Invalid(where, f"{where} must be {' or '.join(kinds)}")
-    if value is None:
-        return None
     if "const" in schema and value != schema["const"]:
         raise Invalid(where, f"{where} must be {schema['const']!r}")
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and (value not in schema["enum"] or isinstance(value, bool)):
         raise Invalid(where, f"{where} must be one of {', '.join(map(str, schema['enum']))}")
+    if value is None:
+        return None
     if isinstance(value, str):
         return _string(value, schema, where)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -178,6 +178,8 @@ def validate(value: Any, schema: Schema, components: Mapping[str, Schema], at: s
     if isinstance(value, list):
         if len(value) > schema.get("maxItems", 10_000):
             raise Invalid(where, f"{where} has more than {schema['maxItems']} items")
+        if len(value) < schema.get("minItems", 0):
+            raise Invalid(where, f"{where} needs at least {schema['minItems']} items")
         items = schema.get("items", {})
         return [validate(v, items, components, f"{at}[{i}]" if at else f"[{i}]")
                 for i, v in enumerate(value)]
