@@ -26,7 +26,7 @@ class Receiver:
     port: int
     secrets: list[str] = field(default_factory=list)
     """Secrets a request may be signed with; empty: accept without verifying."""
-    status: int = 204
+    status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)

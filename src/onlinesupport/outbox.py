@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from onlinesupport.clock import Clock, from_db, to_db
@@ -25,6 +26,7 @@ from onlinesupport.store.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 3600.0
+RETRY_BROKEN = 60.0
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -116,5 +118,17 @@ class OutboxWorker:
         now = to_db(self._clock.now())
         rows = await self._db.write(
             lambda conn: work_queue.claim_due(conn, self._queue, now, self._batch))
-        await asyncio.gather(*(self._deliver(dict(row)) for row in rows))
+        results = await asyncio.gather(*(self._deliver(dict(row)) for row in rows),
+                                       return_exceptions=True)
+        for row, result in zip(rows, results):
+            if isinstance(result, Exception):
+                await self._put_back(row["id"], result)
         return len(rows)
+
+    async def _put_back(self, row_id: int, error: Exception) -> None:
+        """A delivery that broke (not one that failed: `deliver` records those) is tried
+        again later instead of staying claimed."""
+        log.error("%s: sending %s failed unexpectedly", self._name, row_id, exc_info=error)
+        when = to_db(self._clock.now() + timedelta(seconds=RETRY_BROKEN))
+        await self._db.write(lambda conn: work_queue.retry_later(
+            conn, self._queue, row_id, when, f"internal error: {error}"))

@@ -33,6 +33,10 @@ class TargetRefused(Exception):
     """The URL may not be sent to; the message says why, for the admin."""
 
 
+class ResolvedToRefused(OSError):
+    """A name resolved to an address that may not be sent to (raised inside the connector)."""
+
+
 def check_url(url: str) -> tuple[str, int]:
     """The host and port of a webhook URL, or TargetRefused if it cannot be one."""
     if len(url) > 2000:
@@ -84,13 +88,14 @@ class TargetGuard:
             raise TargetRefused(f"{address} is a cloud metadata address")
         if address.is_link_local:
             raise TargetRefused(f"{address} is a link-local address")
-        if address.is_unspecified or address.is_multicast or address.is_reserved:
-            raise TargetRefused(f"{address} is not an address to send to")
         own = address.is_loopback or address in self._own_addresses
         if own and port in set(self._own_ports()):
             raise TargetRefused(f"{address}:{port} is this server's own listener")
-        if address.is_loopback and not self._allow_loopback:
-            raise TargetRefused(f"{address} is this machine (loopback)")
+        if address.is_loopback:
+            if not self._allow_loopback:
+                raise TargetRefused(f"{address} is this machine (loopback)")
+        elif address.is_unspecified or address.is_multicast or address.is_reserved:
+            raise TargetRefused(f"{address} is not an address to send to")
         if self._allowed and not any(address in net for net in self._allowed):
             raise TargetRefused(f"{address} is outside the networks webhooks may reach")
 
@@ -121,7 +126,7 @@ class GuardedResolver(AbstractResolver):
             try:
                 self._guard.check_address(ipaddress.ip_address(result["host"]), port)
             except TargetRefused as exc:
-                raise OSError(f"{host} resolves to a refused address: {exc}") from None
+                raise ResolvedToRefused(f"{host} resolves to a refused address: {exc}") from None
         return results
 
     async def close(self) -> None:

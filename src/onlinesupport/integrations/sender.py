@@ -22,7 +22,12 @@ import aiohttp
 from onlinesupport import __version__
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.hub import Hub
-from onlinesupport.integrations.guard import GuardedResolver, TargetGuard, TargetRefused
+from onlinesupport.integrations.guard import (
+    GuardedResolver,
+    ResolvedToRefused,
+    TargetGuard,
+    TargetRefused,
+)
 from onlinesupport.integrations.public_events import PUBLIC_TYPES
 from onlinesupport.integrations.signature import signature_header
 from onlinesupport.outbox import OutboxWorker, scheduled_wait
@@ -148,6 +153,9 @@ class WebhookSender:
             error = f"refused: {exc}"
         except asyncio.TimeoutError:
             error = f"no answer within {TIMEOUT:.0f} s"
+        except aiohttp.ClientConnectorError as exc:
+            refused = isinstance(exc.os_error, ResolvedToRefused)
+            error = f"refused: {exc.os_error}" if refused else f"could not connect: {exc}"[:300]
         except aiohttp.ClientError as exc:
             error = f"could not connect: {exc}"[:300]
         except OSError as exc:
