@@ -2,8 +2,8 @@
 
 Outgoing mail and webhook deliveries are rows written in the same transaction as the event
 that causes them (see `store/work_queue.py`). An `OutboxWorker` claims due rows of one queue
-and hands each to its channel's `deliver`, which sends it and records the outcome (sent, retry
-later, failed) with the queue's functions. The worker wakes when a published event says new
+and hands them to its channel's `deliver`, which sends them and records the outcomes (sent,
+retry later, failed) with the queue's functions. The worker wakes when a published event says new
 work may be there, and otherwise sleeps until the next retry falls due. On start it releases
 claims left by a crash, so a row caught mid-send is sent again (at least once).
 """
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = 3600.0
 RETRY_BROKEN = 60.0
 
-Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+Deliver = Callable[[list[dict[str, Any]]], Awaitable[None]]
+"""Sends claimed rows and records how each went."""
 
 
 def doubling_wait(first: float, attempts: int, cap: float) -> float:
@@ -47,7 +48,8 @@ def scheduled_wait(schedule: Sequence[float], attempts: int, jitter: float = 0.1
 
 class OutboxWorker:
     def __init__(self, db: Database, hub: Hub, clock: Clock, queue: WorkQueue, deliver: Deliver,
-                 *, wakes_on: Callable[[Event], bool], batch: int = 1, name: str) -> None:
+                 *, wakes_on: Callable[[Event], bool], batch: int = 1, gather: float = 0.0,
+                 concurrency: int = 1, name: str) -> None:
         self._db = db
         self._hub = hub
         self._clock = clock
@@ -55,6 +57,11 @@ class OutboxWorker:
         self._deliver = deliver
         self._wakes_on = wakes_on
         self._batch = batch
+        self._gather = gather
+        """Seconds to let new rows gather after a wake, so they go in fewer, larger batches."""
+        self._concurrency = concurrency
+        """Batches in flight at once (an ordered queue never claims a row behind one that is
+        being sent, so batches never overlap in what must stay in order)."""
         self._name = name
         self._wake = asyncio.Event()
         self._stopping = False
@@ -68,20 +75,30 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Send until stopped; wakes on new rows and when a retry falls due."""
+        """Send until stopped; wakes on new rows, when a batch lands and when a retry falls
+        due."""
         await self._db.write(lambda conn: work_queue.release_claims(conn, self._queue))
         listener = asyncio.create_task(self._listen(), name=f"{self._name}-listener")
+        flying: set[asyncio.Task[None]] = set()
+
+        def landed(task: asyncio.Task[None]) -> None:
+            flying.discard(task)
+            self.wake()
+
         try:
             while not self._stopping:
                 self._wake.clear()
                 try:
-                    while await self.send_due():
-                        pass
+                    while len(flying) < self._concurrency and (rows := await self._claim()):
+                        task = asyncio.create_task(self._send(rows), name=f"{self._name}-batch")
+                        flying.add(task)
+                        task.add_done_callback(landed)
                 except Exception:
                     log.exception("%s round failed", self._name)
                 await self._sleep()
         finally:
             listener.cancel()
+            await asyncio.gather(*flying, return_exceptions=True)
 
     async def _listen(self) -> None:
         while True:
@@ -107,28 +124,38 @@ class OutboxWorker:
             await asyncio.wait_for(self._wake.wait(), wait + 0.01)
         except asyncio.TimeoutError:
             pass
+        else:
+            if self._gather and not self._stopping:
+                await asyncio.sleep(self._gather)
 
     async def send_due(self) -> int:
-        """Send what is due now; returns how many rows were tried."""
+        """Send what is due now (one batch); returns how many rows were tried."""
+        rows = await self._claim()
+        if rows:
+            await self._send(rows)
+        return len(rows)
+
+    async def _claim(self) -> list[dict[str, Any]]:
         if self._stopping:
-            return 0
+            return []
         wait = await self._seconds_to_next()  # a read first: the writer is asked only for work
         if wait is None or wait > 0:
-            return 0
+            return []
         now = to_db(self._clock.now())
         rows = await self._db.write(
             lambda conn: work_queue.claim_due(conn, self._queue, now, self._batch))
-        results = await asyncio.gather(*(self._deliver(dict(row)) for row in rows),
-                                       return_exceptions=True)
-        for row, result in zip(rows, results):
-            if isinstance(result, Exception):
-                await self._put_back(row["id"], result)
-        return len(rows)
+        return [dict(row) for row in rows]
 
-    async def _put_back(self, row_id: int, error: Exception) -> None:
-        """A delivery that broke (not one that failed: `deliver` records those) is tried
-        again later instead of staying claimed."""
-        log.error("%s: sending %s failed unexpectedly", self._name, row_id, exc_info=error)
+    async def _send(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            await self._deliver(rows)
+        except Exception as exc:  # noqa: BLE001 - a broken batch must not stay claimed
+            await self._put_back([row["id"] for row in rows], exc)
+
+    async def _put_back(self, row_ids: list[int], error: Exception) -> None:
+        """Rows whose sending broke (not failed: `deliver` records those) are tried again
+        later instead of staying claimed."""
+        log.error("%s: sending %s failed unexpectedly", self._name, row_ids, exc_info=error)
         when = to_db(self._clock.now() + timedelta(seconds=RETRY_BROKEN))
-        await self._db.write(lambda conn: work_queue.retry_later(
-            conn, self._queue, row_id, when, f"internal error: {error}"))
+        await self._db.write(lambda conn: work_queue.put_back(
+            conn, self._queue, row_ids, when, f"internal error: {error}"))

@@ -110,7 +110,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.received.append(set_next_response_due)
         conversations.outbound.append(answered)
         conversations.noted.append(record_mentions)
-        conversations.committing.append(PublicEvents())
+        public_events = PublicEvents()
+        conversations.committing.append(public_events)
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
         accounts = Accounts(db, clock, key)
@@ -122,7 +123,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                             own_ports=lambda: {*ports, email.smtp_port})
         sender = WebhookSender(db, hub, clock, email.secrets, guard,
                                schedule=config.webhooks_retry_seconds,
-                               notify=mail_admins(db, email.sender.send_now))
+                               notify=mail_admins(db, email.sender.send_now),
+                               endpoints_changed=public_events.forget_endpoints)
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=accounts, customers=Customers(conversations),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
@@ -144,7 +146,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        snoozes=SnoozeWatch(db, conversations, clock),
                        saved_views=SavedViews(db, clock), notifications=Notifications(db),
                        viewers=Viewers(hub), api_tokens=ApiTokens(db, clock),
-                       webhooks=Webhooks(db, clock, email.secrets, guard, sender),
+                       webhooks=Webhooks(db, clock, email.secrets, guard, sender,
+                                         public_events.forget_endpoints),
                        listener_ports=ports)
     finally:
         await db.close()

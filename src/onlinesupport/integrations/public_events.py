@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from onlinesupport.clock import from_db
 from onlinesupport.integrations import objects
 from onlinesupport.store import integration_reads
 from onlinesupport.store import messages as messages_repo
@@ -83,8 +82,7 @@ def new_msg_id() -> str:
 
 def payload(type: str, timestamp: str, data: dict[str, Any]) -> str:
     """The body sent: {type, timestamp, data}, at most MAX_PAYLOAD bytes (a bigger one keeps
-    only what names its objects; the API has the rest)."""
-    timestamp = from_db(timestamp).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    only what names its objects; the API has the rest). `timestamp` as stored is RFC 3339."""
     body = json.dumps({"type": type, "timestamp": timestamp, "data": data},
                       separators=(",", ":"), ensure_ascii=False)
     if len(body.encode()) <= MAX_PAYLOAD:
@@ -101,16 +99,27 @@ def event_json(event: PublicEvent) -> dict[str, Any]:
 
 
 class PublicEvents:
-    """The `Conversations.committing` hook that records public events and their deliveries."""
+    """The `Conversations.committing` hook that records public events and their deliveries.
+
+    The enabled endpoints are kept between transactions (every chat message comes here);
+    whatever changes an endpoint calls `forget_endpoints` inside its own write, on the
+    writer's thread, so the next transaction reads them again.
+    """
+
+    def __init__(self) -> None:
+        self._endpoints: list[Endpoint] | None = None
+
+    def forget_endpoints(self) -> None:
+        self._endpoints = None
 
     def __call__(self, conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
-        endpoints: list[Endpoint] | None = None
         for event in list(events):
             public = PUBLIC_TYPES.get(event.type)
             if public is None:
                 continue
-            if endpoints is None:
-                endpoints = webhooks_repo.enabled_endpoints(conn)
+            if self._endpoints is None:
+                self._endpoints = webhooks_repo.enabled_endpoints(conn)
+            endpoints = self._endpoints
             if event.type == "conversation.created":
                 self._announce_customer(conn, now, event, endpoints)
             self._write(conn, now, event, public, endpoints)
@@ -151,14 +160,15 @@ class PublicEvents:
             if record is None:
                 return None, None
             return {"customer": objects.customer(record), "actor": actor}, record.id
+        if public == "message.created":
+            message = event.message or messages_repo.lock(conn, event.data["message_id"])
+            customer_id = integration_reads.customers_of(conn, [message.conversation_id])
+            return ({"message": objects.message(message, BODY_LIMIT),
+                     "note": message.kind == "note", "actor": actor},
+                    customer_id.get(message.conversation_id))
         conversation = integration_reads.conversation_in(conn, event.conversation_id)
         if conversation is None:
             return None, None
-        if public == "message.created":
-            message = event.message or messages_repo.lock(conn, event.data["message_id"])
-            return ({"message": objects.message(message, BODY_LIMIT),
-                     "note": message.kind == "note", "actor": actor},
-                    conversation.customer_id)
         data: dict[str, Any] = {"conversation": objects.conversation(conversation),
                                 "actor": actor}
         data.update({k: event.data[k] for k in _DETAILS.get(public, ()) if k in event.data})

@@ -46,8 +46,10 @@ class EndpointFields:
 
 class Webhooks:
     def __init__(self, db: Database, clock: Clock, box: SecretBox, guard: TargetGuard,
-                 sender: WebhookSender) -> None:
+                 sender: WebhookSender, endpoints_changed: Callable[[], None]) -> None:
         self._db = db
+        self._endpoints_changed = endpoints_changed
+        """Called inside every write that changes endpoints (see `PublicEvents`)."""
         self._clock = clock
         self._box = box
         self._guard = guard
@@ -88,6 +90,7 @@ class Webhooks:
         def write(conn: sqlite3.Connection) -> int:
             if len(webhooks_repo.enabled_endpoints(conn)) >= MAX_ENDPOINTS:
                 raise InvalidCommand(f"at most {MAX_ENDPOINTS} enabled endpoints")
+            self._endpoints_changed()
             return webhooks_repo.insert_endpoint(
                 conn, url=fields.url or "", description=fields.description or "",
                 event_types=fields.event_types or (),
@@ -101,6 +104,7 @@ class Webhooks:
         now = self._now()
 
         def write(conn: sqlite3.Connection) -> None:
+            self._endpoints_changed()
             current = webhooks_repo.lock_endpoint(conn, endpoint_id)
             webhooks_repo.update_endpoint(
                 conn, endpoint_id, now, url=fields.url or current.url,
@@ -113,7 +117,11 @@ class Webhooks:
         await self._db.write(write)
 
     async def delete(self, endpoint_id: int) -> None:
-        await self._db.write(lambda conn: webhooks_repo.delete_endpoint(conn, endpoint_id))
+        def write(conn: sqlite3.Connection) -> None:
+            self._endpoints_changed()
+            webhooks_repo.delete_endpoint(conn, endpoint_id)
+
+        await self._db.write(write)
 
     async def rotate_secret(self, endpoint_id: int) -> None:
         """A new secret; the old one signs too for 24 hours, so receivers can switch."""

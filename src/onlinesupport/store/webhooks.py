@@ -57,6 +57,7 @@ class Delivery:
     id: int
     endpoint_id: int
     webhook_event_id: int
+    ordering_key: str | None
     msg_id: str
     type: str
     status: str
@@ -95,7 +96,8 @@ def _event(row: sqlite3.Row) -> PublicEvent:
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:
-    return Delivery(row["id"], row["endpoint_id"], row["webhook_event_id"], row["msg_id"],
+    return Delivery(row["id"], row["endpoint_id"], row["webhook_event_id"],
+                    row["ordering_key"], row["msg_id"],
                     row["type"], row["status"], row["attempts"], row["next_attempt_at"],
                     row["last_error"], row["last_status_code"], row["sent_at"],
                     row["created_at"])
@@ -283,14 +285,39 @@ def redeliver(conn: sqlite3.Connection, endpoint_id: int, delivery_id: int, now:
                  " AND status = 'queued'", (now, delivery_id))
 
 
+def _first_after(conn: sqlite3.Connection, table: str, moment: str) -> int | None:
+    """The first id of `table` (ids grow with created_at) created at or after `moment`,
+    found by bisecting ids, so the tables need no index on the time."""
+    low, high = conn.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()
+    if low is None:
+        return None
+    if conn.execute(f"SELECT created_at FROM {table} WHERE id = ?", (high,)).fetchone()[0] \
+            < moment:
+        return high + 1
+    while low < high:
+        middle = (low + high) // 2
+        row = conn.execute(f"SELECT id, created_at FROM {table} WHERE id >= ? ORDER BY id"
+                           f" LIMIT 1", (middle,)).fetchone()
+        if row[1] < moment:
+            low = row[0] + 1
+        else:
+            high = middle if row[0] > middle else row[0]
+    return low
+
+
 def prune(conn: sqlite3.Connection, deliveries_before: str, events_before: str) -> int:
     """Forget finished deliveries (and their attempts) and public events older than the
     given times; returns how many deliveries went."""
-    gone = conn.execute("DELETE FROM webhook_deliveries WHERE created_at < ?"
-                        " AND status IN ('sent', 'failed')", (deliveries_before,)).rowcount
-    conn.execute("DELETE FROM webhook_events WHERE created_at < ? AND NOT EXISTS ("
-                 " SELECT 1 FROM webhook_deliveries d WHERE d.webhook_event_id ="
-                 " webhook_events.id)", (events_before,))
+    gone = 0
+    first = _first_after(conn, "webhook_deliveries", deliveries_before)
+    if first is not None:
+        gone = conn.execute("DELETE FROM webhook_deliveries WHERE id < ?"
+                            " AND status IN ('sent', 'failed')", (first,)).rowcount
+    first = _first_after(conn, "webhook_events", events_before)
+    if first is not None:
+        conn.execute("DELETE FROM webhook_events WHERE id < min(:first, coalesce(("
+                     " SELECT min(webhook_event_id) FROM webhook_deliveries"
+                     " WHERE status IN ('queued', 'sending')), :first))", {"first": first})
     return gone
 
 
@@ -298,18 +325,26 @@ _DELIVERY = ("SELECT d.*, e.msg_id, e.type FROM webhook_deliveries d"
              " JOIN webhook_events e ON e.id = d.webhook_event_id")
 
 
-async def for_sending(db: Database, delivery_id: int) -> tuple[Delivery, Endpoint,
-                                                                PublicEvent] | None:
-    """A claimed delivery with its endpoint and event."""
-    row = await db.fetch_one(f"{_DELIVERY} WHERE d.id = ?", (delivery_id,))
-    if row is None:
-        return None
-    endpoint = await get_endpoint(db, row["endpoint_id"])
-    event = await db.fetch_one("SELECT * FROM webhook_events WHERE id = ?",
-                               (row["webhook_event_id"],))
-    if endpoint is None or event is None:
-        return None
-    return _delivery(row), endpoint, _event(event)
+async def for_sending(db: Database, delivery_ids: Sequence[int]) -> list[tuple[
+        Delivery, Endpoint, PublicEvent]]:
+    """Claimed deliveries with their endpoints and events, in id order."""
+    if not delivery_ids:
+        return []
+    marks = ",".join("?" * len(delivery_ids))
+    rows = await db.fetch_all(
+        f"SELECT d.*, e.msg_id, e.type, e.event_id, e.conversation_id, e.customer_id,"
+        f" e.created_at AS event_created_at, e.payload FROM webhook_deliveries d"
+        f" JOIN webhook_events e ON e.id = d.webhook_event_id WHERE d.id IN ({marks})"
+        f" ORDER BY d.id", list(delivery_ids))
+    wanted = sorted({r["endpoint_id"] for r in rows})
+    endpoints = {r["id"]: _endpoint(r) for r in await db.fetch_all(
+        f"SELECT * FROM webhook_endpoints WHERE id IN ({','.join('?' * len(wanted))})",
+        wanted)} if wanted else {}
+    return [(_delivery(r), endpoints[r["endpoint_id"]],
+             PublicEvent(r["webhook_event_id"], r["event_id"], r["msg_id"], r["type"],
+                         r["conversation_id"], r["customer_id"], r["event_created_at"],
+                         r["payload"]))
+            for r in rows if r["endpoint_id"] in endpoints]
 
 
 async def deliveries(db: Database, endpoint_id: int, limit: int = 50,

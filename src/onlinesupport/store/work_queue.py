@@ -20,25 +20,46 @@ from onlinesupport.store.database import Database
 class WorkQueue:
     table: str
     ordered_by: tuple[str, ...] = ()
-    """Columns whose rows go out one at a time in id order; empty: no order is kept."""
+    """Columns whose rows go out in id order; empty: no order is kept."""
+
+    def _same(self, alias: str) -> str:
+        return " AND ".join(f"e.{c} IS {alias}.{c}" for c in self.ordered_by)
 
     def _head(self, alias: str) -> str:
         """SQL: the row `alias` has no earlier unfinished row with the same ordering columns."""
         if not self.ordered_by:
             return ""
-        same = " AND ".join(f"e.{c} IS {alias}.{c}" for c in self.ordered_by)
-        return (f" AND NOT EXISTS (SELECT 1 FROM {self.table} e WHERE {same} AND e.id < {alias}.id"
-                f" AND e.status IN ('queued', 'sending'))")
+        return (f" AND NOT EXISTS (SELECT 1 FROM {self.table} e WHERE {self._same(alias)}"
+                f" AND e.id < {alias}.id AND e.status IN ('queued', 'sending'))")
+
+    def _free(self, alias: str) -> str:
+        """SQL: nothing earlier with the same ordering columns is being sent or waits for a
+        later retry, so `alias` may go in this claim right behind its elders."""
+        if not self.ordered_by:
+            return ""
+        return (f" AND NOT EXISTS (SELECT 1 FROM {self.table} e WHERE {self._same(alias)}"
+                f" AND e.id < {alias}.id AND (e.status = 'sending' OR (e.status = 'queued'"
+                f" AND e.next_attempt_at > :now)))")
 
 
 def claim_due(conn: sqlite3.Connection, queue: WorkQueue, now: str,
               limit: int) -> list[sqlite3.Row]:
-    """Take up to `limit` due rows; each is claimed by exactly one worker."""
+    """Take up to `limit` due rows; each is claimed by exactly one worker. In an ordered
+    queue, rows with the same ordering columns come as a run in id order, which the worker
+    sends one after the other (see `unclaim` for the rest of a run that stopped)."""
+    order = "d.id" if queue.ordered_by else "d.next_attempt_at, d.id"
     return conn.execute(
         f"UPDATE {queue.table} SET status = 'sending', attempts = attempts + 1 WHERE id IN ("
-        f" SELECT d.id FROM {queue.table} d WHERE d.status = 'queued' AND d.next_attempt_at <= ?"
-        f"{queue._head('d')} ORDER BY d.next_attempt_at, d.id LIMIT ?) RETURNING *",
-        (now, limit)).fetchall()
+        f" SELECT d.id FROM {queue.table} d WHERE d.status = 'queued'"
+        f" AND d.next_attempt_at <= :now{queue._free('d')} ORDER BY {order} LIMIT :limit)"
+        f" RETURNING *", {"now": now, "limit": limit}).fetchall()
+
+
+def unclaim(conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int]) -> None:
+    """Rows claimed but not tried (the row before them failed) wait again, uncounted."""
+    marks = ",".join("?" * len(row_ids))
+    conn.execute(f"UPDATE {queue.table} SET status = 'queued', attempts = attempts - 1"
+                 f" WHERE id IN ({marks}) AND status = 'sending'", row_ids)
 
 
 def release_claims(conn: sqlite3.Connection, queue: WorkQueue) -> int:
@@ -56,6 +77,15 @@ def retry_later(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, when: s
                 error: str) -> None:
     conn.execute(f"UPDATE {queue.table} SET status = 'queued', next_attempt_at = ?,"
                  f" last_error = ? WHERE id = ?", (when, error[:500], row_id))
+
+
+def put_back(conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int], when: str,
+             error: str) -> None:
+    """Rows still claimed after their sending broke go back to the queue, due at `when`."""
+    marks = ",".join("?" * len(row_ids))
+    conn.execute(f"UPDATE {queue.table} SET status = 'queued', next_attempt_at = ?,"
+                 f" last_error = ? WHERE id IN ({marks}) AND status = 'sending'",
+                 (when, error[:500], *row_ids))
 
 
 def failed(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, error: str) -> None:

@@ -58,7 +58,7 @@ class OutboxSender:
         self._clock = clock
         self._retry_seconds = retry_seconds
         self._max_attempts = max(1, max_attempts)
-        self._worker = OutboxWorker(db, hub, clock, MAIL, self._send,
+        self._worker = OutboxWorker(db, hub, clock, MAIL, self._send_each,
                                     wakes_on=lambda event: event.type == "email.queued",
                                     name="outbox")
 
@@ -76,6 +76,10 @@ class OutboxSender:
     async def send_due(self) -> int:
         """Send what is due now; returns how many mails were tried."""
         return await self._worker.send_due()
+
+    async def _send_each(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            await self._send(row)
 
     async def _send(self, row: dict[str, Any]) -> None:
         try:
