@@ -146,10 +146,10 @@ class PublicEvents:
             conn, event_id=event.id if from_event else None, msg_id=new_msg_id(), type=public,
             conversation_id=event.conversation_id, customer_id=customer_id, now=now,
             payload=payload(public, event.created_at, data))
-        key = f"customer:{customer_id}" if customer_id is not None else None
-        for endpoint in endpoints:
-            if endpoint.wants(public):
-                webhooks_repo.insert_delivery(conn, endpoint.id, row_id, key, now)
+        wanted = [endpoint.id for endpoint in endpoints if endpoint.wants(public)]
+        if wanted:
+            key = f"customer:{customer_id}" if customer_id is not None else None
+            webhooks_repo.insert_deliveries(conn, wanted, row_id, key, now)
 
     def _data(self, conn: sqlite3.Connection, event: Event,
               public: str) -> tuple[dict[str, Any] | None, int | None]:

@@ -250,6 +250,14 @@ async def latest_id(db: Database) -> int:
 
 # Deliveries
 
+def insert_deliveries(conn: sqlite3.Connection, endpoint_ids: Sequence[int],
+                      webhook_event_id: int, ordering_key: str | None, now: str) -> None:
+    conn.executemany(
+        "INSERT INTO webhook_deliveries (endpoint_id, webhook_event_id, ordering_key,"
+        " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
+        [(endpoint_id, webhook_event_id, ordering_key, now, now) for endpoint_id in endpoint_ids])
+
+
 def insert_delivery(conn: sqlite3.Connection, endpoint_id: int, webhook_event_id: int,
                     ordering_key: str | None, now: str) -> int:
     return conn.execute(
