@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from onlinesupport.conversations import Actor
+from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.conversations.bulk import BulkAction, apply
 from onlinesupport.customers import CustomerChanges
 from onlinesupport.integrations import objects
@@ -230,55 +231,46 @@ async def download(call: Call) -> web.StreamResponse:
     return uploads.serve(services.files, attachment, "private, max-age=3600")
 
 
-async def _changed(call: Call, changed: bool) -> web.Response:
-    return web.json_response({"conversation": await _conversation(call, call.path["id"]),
+Change = Callable[[Conversations, int, Actor], Awaitable[object]]
+
+
+async def _command(call: Call, change: Change) -> web.Response:
+    """Run one conversation command; answer with the conversation and whether it changed."""
+    cid = call.path["id"]
+    changed = await change(call.request.app[SERVICES].conversations, cid, caller(call).actor())
+    return web.json_response({"conversation": await _conversation(call, cid),
                               "changed": bool(changed)})
 
 
 async def assign(call: Call) -> web.Response:
-    cid = call.path["id"]
-    await _conversation(call, cid)
-    changed = await call.request.app[SERVICES].conversations.assign(
-        cid, call.body["agent_id"], caller(call).actor())
-    return await _changed(call, changed)
+    return await _command(call, lambda c, cid, who: c.assign(cid, call.body["agent_id"], who))
 
 
 async def move(call: Call) -> web.Response:
-    cid = call.path["id"]
-    await _conversation(call, cid)
-    changed = await call.request.app[SERVICES].conversations.move(
-        cid, call.body["queue_id"], caller(call).actor())
-    return await _changed(call, changed)
+    return await _command(call, lambda c, cid, who: c.move(cid, call.body["queue_id"], who))
 
 
 async def add_tags(call: Call) -> web.Response:
-    cid = call.path["id"]
-    await _conversation(call, cid)
-    services = call.request.app[SERVICES]
+    tags = call.body["tags"]
+    return await _command(call, lambda c, cid, who: _tag_each(c, cid, tags, who))
+
+
+async def _tag_each(conversations: Conversations, cid: int, tags: list[str],
+                     who: Actor) -> int:
     changed = 0
-    for tag in call.body["tags"]:
-        changed += await apply(services.conversations, [cid], BulkAction("tag", tag=tag),
-                               caller(call).actor())
-    return await _changed(call, changed > 0)
+    for tag in tags:
+        changed += await apply(conversations, [cid], BulkAction("tag", tag=tag), who)
+    return changed
 
 
 async def set_priority(call: Call) -> web.Response:
-    cid = call.path["id"]
-    await _conversation(call, cid)
-    changed = await call.request.app[SERVICES].conversations.set_priority(
-        cid, call.body["priority"], caller(call).actor())
-    return await _changed(call, changed)
+    return await _command(call, lambda c, cid, who: c.set_priority(cid, call.body["priority"],
+                                                                   who))
 
 
 async def resolve(call: Call) -> web.Response:
-    cid = call.path["id"]
-    await _conversation(call, cid)
-    changed = await call.request.app[SERVICES].conversations.resolve(cid, caller(call).actor())
-    return await _changed(call, changed)
+    return await _command(call, lambda c, cid, who: c.resolve(cid, who))
 
 
 async def reopen(call: Call) -> web.Response:
-    cid = call.path["id"]
-    await _conversation(call, cid)
-    changed = await call.request.app[SERVICES].conversations.reopen(cid, caller(call).actor())
-    return await _changed(call, changed)
+    return await _command(call, lambda c, cid, who: c.reopen(cid, who))
