@@ -138,10 +138,9 @@ class OutboxWorker:
     async def _claim(self) -> list[dict[str, Any]]:
         if self._stopping:
             return []
-        wait = await self._seconds_to_next()  # a read first: the writer is asked only for work
-        if wait is None or wait > 0:
-            return []
         now = to_db(self._clock.now())
+        if not await work_queue.any_due(self._db, self._queue, now):
+            return []  # a read first: the writer is asked only when there may be work
         rows = await self._db.write(
             lambda conn: work_queue.claim_due(conn, self._queue, now, self._batch))
         return [dict(row) for row in rows]

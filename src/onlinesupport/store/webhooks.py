@@ -243,11 +243,6 @@ async def feed_floor(db: Database) -> int:
     return row[0]
 
 
-async def latest_id(db: Database) -> int:
-    row = await db.fetch_one("SELECT coalesce(max(id), 0) FROM webhook_events")
-    return row[0]
-
-
 # Deliveries
 
 def insert_deliveries(conn: sqlite3.Connection, endpoint_ids: Sequence[int],
@@ -375,10 +370,3 @@ async def attempts(db: Database, delivery_id: int) -> list[Attempt]:
                               (delivery_id,))
     return [Attempt(r["id"], r["delivery_id"], r["attempt"], r["status_code"], r["response"],
                     r["error"], r["duration_ms"], r["created_at"]) for r in rows]
-
-
-async def counts(db: Database, endpoint_id: int) -> dict[str, int]:
-    rows = await db.fetch_all("SELECT status, count(*) FROM webhook_deliveries"
-                              " WHERE endpoint_id = ? GROUP BY status", (endpoint_id,))
-    return {r[0]: r[1] for r in rows}
-

@@ -22,37 +22,29 @@ class WorkQueue:
     ordered_by: tuple[str, ...] = ()
     """Columns whose rows go out in id order; empty: no order is kept."""
 
-    def _same(self, alias: str) -> str:
-        return " AND ".join(f"e.{c} IS {alias}.{c}" for c in self.ordered_by)
-
-    def _head(self, alias: str) -> str:
-        """SQL: the row `alias` has no earlier unfinished row with the same ordering columns."""
-        if not self.ordered_by:
-            return ""
-        return (f" AND NOT EXISTS (SELECT 1 FROM {self.table} e WHERE {self._same(alias)}"
-                f" AND e.id < {alias}.id AND e.status IN ('queued', 'sending'))")
-
-    def _free(self, alias: str) -> str:
-        """SQL: nothing earlier with the same ordering columns is being sent or waits for a
-        later retry, so `alias` may go in this claim right behind its elders."""
-        if not self.ordered_by:
-            return ""
-        return (f" AND NOT EXISTS (SELECT 1 FROM {self.table} e WHERE {self._same(alias)}"
-                f" AND e.id < {alias}.id AND (e.status = 'sending' OR (e.status = 'queued'"
-                f" AND e.next_attempt_at > :now)))")
+    def _partition(self) -> str:
+        return ", ".join(self.ordered_by)
 
 
 def claim_due(conn: sqlite3.Connection, queue: WorkQueue, now: str,
               limit: int) -> list[sqlite3.Row]:
     """Take up to `limit` due rows; each is claimed by exactly one worker. In an ordered
-    queue, rows with the same ordering columns come as a run in id order, which the worker
-    sends one after the other (see `unclaim` for the rest of a run that stopped)."""
-    order = "d.id" if queue.ordered_by else "d.next_attempt_at, d.id"
+    queue, rows with the same ordering columns come as a run in id order, behind nothing that
+    is being sent or waits for a later retry; the worker sends a run one after the other (see
+    `unclaim` for the rest of a run that stopped)."""
+    if not queue.ordered_by:
+        due = (f"SELECT id FROM {queue.table} WHERE status = 'queued'"
+               f" AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit")
+    else:
+        # One pass over the unfinished rows: a row may go when neither it nor anything before
+        # it with the same ordering columns is being sent or waits for later.
+        due = (f"SELECT id FROM (SELECT id, sum(status = 'sending' OR next_attempt_at > :now)"
+               f" OVER (PARTITION BY {queue._partition()} ORDER BY id) AS blocked"
+               f" FROM {queue.table} WHERE status IN ('queued', 'sending'))"
+               f" WHERE blocked = 0 ORDER BY id LIMIT :limit")
     return conn.execute(
-        f"UPDATE {queue.table} SET status = 'sending', attempts = attempts + 1 WHERE id IN ("
-        f" SELECT d.id FROM {queue.table} d WHERE d.status = 'queued'"
-        f" AND d.next_attempt_at <= :now{queue._free('d')} ORDER BY {order} LIMIT :limit)"
-        f" RETURNING *", {"now": now, "limit": limit}).fetchall()
+        f"UPDATE {queue.table} SET status = 'sending', attempts = attempts + 1"
+        f" WHERE id IN ({due}) RETURNING *", {"now": now, "limit": limit}).fetchall()
 
 
 def unclaim(conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int]) -> None:
@@ -93,8 +85,21 @@ def failed(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, error: str) 
                  (error[:500], row_id))
 
 
+async def any_due(db: Database, queue: WorkQueue, now: str) -> bool:
+    """Whether any queued row is due (cheap: it may still wait behind another in its run)."""
+    return await db.fetch_one(f"SELECT 1 FROM {queue.table} WHERE status = 'queued'"
+                              f" AND next_attempt_at <= ? LIMIT 1", (now,)) is not None
+
+
 async def next_due(db: Database, queue: WorkQueue) -> str | None:
-    """When the earliest row that could be claimed falls due (None: nothing is waiting)."""
-    row = await db.fetch_one(f"SELECT min(d.next_attempt_at) FROM {queue.table} d"
-                             f" WHERE d.status = 'queued'{queue._head('d')}")
+    """When the earliest row that could be claimed falls due (None: nothing is waiting). In an
+    ordered queue that is the first unfinished row of each run, if it is not being sent."""
+    if not queue.ordered_by:
+        sql = f"SELECT min(next_attempt_at) FROM {queue.table} WHERE status = 'queued'"
+    else:
+        sql = (f"SELECT min(next_attempt_at) FROM (SELECT status, next_attempt_at, row_number()"
+               f" OVER (PARTITION BY {queue._partition()} ORDER BY id) AS place"
+               f" FROM {queue.table} WHERE status IN ('queued', 'sending'))"
+               f" WHERE place = 1 AND status = 'queued'")
+    row = await db.fetch_one(sql)
     return row[0] if row else None

@@ -79,7 +79,9 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
     WHERE status = 'queued';
-CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, ordering_key, id)
+-- Covers what claiming reads (see work_queue.claim_due), in the order runs are read.
+CREATE INDEX webhook_deliveries_order
+    ON webhook_deliveries(endpoint_id, ordering_key, id, status, next_attempt_at)
     WHERE status IN ('queued', 'sending');
 
 -- Each attempt of a delivery, for the endpoint's log: the answer's code and first 1 KB.
