@@ -290,3 +290,24 @@ async def test_a_server_killed_mid_delivery_loses_nothing(tmp_path: Path,
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
+
+
+async def test_the_log_keeps_14_days_and_the_events_30(manual: tuple[Server, ManualClock],
+                                                       receiver: Receiver) -> None:
+    server, clock = manual
+    endpoint_id = await add_endpoint(server, receiver)
+    webhooks = server.services.webhooks
+    sent = []
+    for day in range(40):
+        sent.append(await webhooks.send_test(endpoint_id))
+        await receiver.wait_for(day + 1)
+        clock.advance(days=1)
+    for _ in range(100):
+        if (await webhooks.delivery(endpoint_id, sent[-1]))[0].status == "sent":
+            break
+        await asyncio.sleep(0.05)
+    assert await webhooks.prune() == 26  # older than 14 days
+    kept = [d.id for d in await webhooks.deliveries(endpoint_id, 100)]
+    assert kept == sorted(sent[26:], reverse=True)
+    events = await server.services.db.fetch_all("SELECT created_at FROM webhook_events")
+    assert len(events) == 30 and min(e[0] for e in events) >= "2026-01-15"
