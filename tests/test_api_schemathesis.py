@@ -64,6 +64,7 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document
             "--checks", "all", "--exclude-checks", "positive_data_acceptance",
             "--max-examples", "10", "--seed", "18", "--no-color", "--workers", "2",
             "--report-dir", str(tmp_path / "report"),
+            cwd=tmp_path,  # its example cache goes there, not into the checkout
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         output, _ = await asyncio.wait_for(process.communicate(), 600)
     text = output.decode(errors="replace")
