@@ -9,13 +9,13 @@ import sqlite3
 from dataclasses import dataclass
 
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.inputs import is_email_address
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
 
 TIERS = ("standard", "preferred")
 MAX_TAGS = 20
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _TAG = re.compile(r"^[\w .&+-]{1,30}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 
@@ -45,16 +45,18 @@ def _checked(changes: CustomerChanges) -> CustomerChanges:
             raise InvalidCommand("the name is longer than 200 characters")
     if changes.email is not None:
         email = changes.email.strip().lower()
-        if email and not _EMAIL.match(email):
-            raise InvalidCommand("enter a valid email address or leave it empty")
+        if email and not is_email_address(email):
+            raise InvalidCommand("enter a valid email address or leave it empty", "email")
     if changes.phone is not None:
         phone = changes.phone.strip()
         if phone and not _PHONE.match(phone):
-            raise InvalidCommand("a phone number takes digits, spaces and + ( ) . / - only")
+            raise InvalidCommand("a phone number takes digits, spaces and + ( ) . / - only",
+                                 "phone")
     if changes.external_id is not None:
         external_id = changes.external_id.strip()
         if len(external_id) > 200 or not external_id.isprintable():
-            raise InvalidCommand("an external id takes at most 200 printable characters")
+            raise InvalidCommand("an external id takes at most 200 printable characters",
+                                 "external_id")
     if changes.tier is not None and changes.tier not in TIERS:
         raise InvalidCommand(f"tier must be one of {', '.join(TIERS)}")
     tags = None

@@ -5,7 +5,9 @@ that causes them (see `store/work_queue.py`). An `OutboxWorker` claims due rows 
 and hands them to its channel's `deliver`, which sends them and records the outcomes (sent,
 retry later, failed) with the queue's functions. The worker wakes when a published event says new
 work may be there, and otherwise sleeps until the next retry falls due. On start it releases
-claims left by a crash, so a row caught mid-send is sent again (at least once).
+claims left by a crash, so a row caught mid-send is sent again (at least once). While the disk
+is full (`StorageFull`, logged once by the store) it pauses, and rows whose outcome could not be
+recorded go back to their queue once it has room.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.hub import Hub
-from onlinesupport.store import Database
+from onlinesupport.store import Database, StorageFull
 from onlinesupport.store import work_queue
 from onlinesupport.store.events import Event
 from onlinesupport.store.work_queue import WorkQueue
@@ -27,6 +29,7 @@ from onlinesupport.store.work_queue import WorkQueue
 log = logging.getLogger(__name__)
 MAX_SLEEP = 3600.0
 RETRY_BROKEN = 60.0
+FULL_DISK_WAIT = 30.0
 
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[None]]
 """Sends claimed rows and records how each went."""
@@ -65,6 +68,7 @@ class OutboxWorker:
         self._name = name
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
@@ -72,6 +76,7 @@ class OutboxWorker:
     def stop(self) -> None:
         """Finish the rows being sent, then return from `run` (a cancel could send one twice)."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     async def run(self) -> None:
@@ -93,6 +98,8 @@ class OutboxWorker:
                         task = asyncio.create_task(self._send(rows), name=f"{self._name}-batch")
                         flying.add(task)
                         task.add_done_callback(landed)
+                except StorageFull:
+                    await self._pause(FULL_DISK_WAIT)
                 except Exception:
                     log.exception("%s round failed", self._name)
                 await self._sleep()
@@ -128,6 +135,13 @@ class OutboxWorker:
             if self._gather and not self._stopping:
                 await asyncio.sleep(self._gather)
 
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the worker is stopped."""
+        try:
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
     async def send_due(self) -> int:
         """Send what is due now (one batch); returns how many rows were tried."""
         rows = await self._claim()
@@ -148,6 +162,8 @@ class OutboxWorker:
     async def _send(self, rows: list[dict[str, Any]]) -> None:
         try:
             await self._deliver(rows)
+        except StorageFull:
+            await self._put_back_when_room([row["id"] for row in rows])
         except Exception as exc:  # noqa: BLE001 - a broken batch must not stay claimed
             await self._put_back([row["id"] for row in rows], exc)
 
@@ -158,3 +174,17 @@ class OutboxWorker:
         when = to_db(self._clock.now() + timedelta(seconds=RETRY_BROKEN))
         await self._db.write(lambda conn: work_queue.put_back(
             conn, self._queue, row_ids, when, f"internal error: {error}"))
+
+    async def _put_back_when_room(self, row_ids: list[int]) -> None:
+        """Rows whose outcome the full disk kept from being recorded go back to the queue once
+        a write succeeds again (a sent one is sent again: at least once). Stopping first leaves
+        them claimed, and the next start releases them."""
+        while not self._stopping:
+            await self._pause(FULL_DISK_WAIT)
+            when = to_db(self._clock.now())
+            try:
+                await self._db.write(lambda conn: work_queue.put_back(
+                    conn, self._queue, row_ids, when, "not recorded: the disk was full"))
+                return
+            except StorageFull:
+                continue

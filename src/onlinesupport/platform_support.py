@@ -29,6 +29,8 @@ SERVICE_NAME = "OnlineSupport"
 SERVICE_ACCOUNT = rf"NT SERVICE\{SERVICE_NAME}"
 """The service's virtual account: no password, no rights beyond what is granted to it."""
 SERVICE_ACTIONS = ("install", "start", "stop", "remove", "run")
+OPEN_FILES_WANTED = 65536
+"""Open files the server asks for at start-up (every connection holds one)."""
 
 STOP_WAIT_HINT_MS = 30_000
 """How long a stop may take, told to the service manager with every checkpoint: each listener
@@ -78,6 +80,51 @@ def admin_config_default(layout: ServiceLayout, *, system: str, frozen: bool) ->
         return None
     path = Path(layout.config_file)
     return path if path.is_file() else None
+def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> tuple[int | None, int | None]:
+    """Raise this process's soft limit of open files toward its hard limit, up to `wanted`.
+
+    Returns the limit before and after; None where the system sets no such limit per process
+    (Windows). Linux services often start with 1,024 (the .deb's unit asks for 65,536).
+    """
+    try:
+        import resource
+    except ImportError:
+        return None, None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None, None
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    # macOS refuses more than its own per-process maximum (often 10,240), whatever `hard` says.
+    for candidate in (target, min(target, 10_240)):
+        if candidate <= soft:
+            break
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (candidate, hard))
+        except (ValueError, OSError):
+            continue
+        return soft, candidate
+    return soft, soft
+
+
+def open_file_limit() -> int | None:
+    """This process's soft limit of open files; None where there is none (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def open_files() -> int | None:
+    """How many files (sockets too) this process has open, where the system says (Linux:
+    /proc/self/fd, macOS: /dev/fd)."""
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return len(os.listdir(folder))
+        except OSError:
+            continue
+    return None
 
 
 class ServiceRunner:

@@ -14,10 +14,12 @@ from onlinesupport.accounts.invitations import Invitations
 from onlinesupport.attachments import FileStore
 from onlinesupport.branding import Branding
 from onlinesupport.canned import CannedReplies
+from onlinesupport.channels.chat.identity import WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import Proactive
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
+from onlinesupport.channels.phone.callbacks import Callbacks
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.daily_backups import DailyBackups
@@ -40,10 +42,12 @@ from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
+from onlinesupport.secretbox import SecretBox
 from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import Database
+from onlinesupport.tally import Tally
 from onlinesupport.viewers import Viewers
 
 
@@ -80,6 +84,8 @@ class Services:
     viewers: Viewers
     api_tokens: ApiTokens
     webhooks: Webhooks
+    identity: WebsiteIdentity
+    callbacks: Callbacks
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -88,6 +94,8 @@ class Services:
     listener_ports: set[int] = field(default_factory=set)
     """Every port this server listens on (webhooks may not be sent to them)."""
     started_at: float = field(default_factory=time.monotonic)
+    tally: Tally = field(default_factory=Tally)
+    """Connections refused and sockets closed under load, for the log and the health page."""
 
 
 @asynccontextmanager
@@ -125,6 +133,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                schedule=config.webhooks_retry_seconds,
                                notify=mail_admins(db, email.sender.send_now),
                                endpoints_changed=public_events.forget_endpoints)
+        identity = WebsiteIdentity(db, clock, conversations, SecretBox(key))
+        await identity.load()
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=accounts, customers=Customers(conversations),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
@@ -134,7 +144,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                     desk_url=config.desk_url()),
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
-                       customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
+                       customer_access=CustomerAccess(db, clock, key, email.sender.wake),
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),
@@ -148,6 +158,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        viewers=Viewers(hub), api_tokens=ApiTokens(db, clock),
                        webhooks=Webhooks(db, clock, email.secrets, guard, sender,
                                          public_events.forget_endpoints),
+                       identity=identity, callbacks=Callbacks(db, conversations, clock, key),
                        listener_ports=ports)
     finally:
         await db.close()

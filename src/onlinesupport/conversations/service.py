@@ -19,7 +19,9 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice
+from onlinesupport.inputs import is_email_address, one_line
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
@@ -49,7 +51,7 @@ ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, boo
 CommittingHook = Callable[[sqlite3.Connection, str, list[Event]], None]
 
 
-class InvalidCommand(ValueError):
+class InvalidCommand(UserError):
     """The command's input is not acceptable; the message is safe to show to the user."""
 
 
@@ -177,7 +179,12 @@ class Conversations:
             kind, value = identity
             if kind not in IDENTITY_KINDS:
                 raise InvalidCommand(f"identity kind must be one of {', '.join(IDENTITY_KINDS)}")
-            value = _text(value, kind, 320).lower() if kind == "email" else _text(value, kind, 320)
+            value = _text(value, kind, 320)
+            if kind == "email":
+                if not is_email_address(value):
+                    raise InvalidCommand("the customer's email address must be one address "
+                                         "such as name@example.com", "email")
+                value = value.lower()
             identity = (kind, value)
 
         known = customer_id
@@ -211,6 +218,8 @@ class Conversations:
                 page_url: str = "", page_title: str = "", page_referrer: str = "",
                 language: str = "") -> int:
         """Inside a command: create the conversation (the caller checked the input)."""
+        # Every channel's subject ends up in mail headers, where a line break breaks the mail.
+        subject = one_line(subject)
         conversation_id = conversations_repo.insert(
             conn, customer_id=customer_id, channel=channel, subject=subject, queue_id=queue_id,
             now=now, page_url=page_url[:2000], page_title=page_title[:500],
@@ -248,11 +257,12 @@ class Conversations:
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,
                    kind: str = "message", client_id: str | None = None,
-                   files: Sequence[StoredFile] = ()) -> Posted:
+                   files: Sequence[StoredFile] = (), take: bool = False) -> Posted:
         """Add a message or an internal note; a retry with the same `client_id` adds nothing.
 
         `files` are already in the data folder; they are linked to the message in the same
-        transaction. On a duplicate they are not linked, and the caller removes them.
+        transaction. On a duplicate they are not linked, and the caller removes them. With
+        `take`, an agent's message to an unassigned conversation also assigns it to them.
         """
         if kind not in ("message", "note"):
             raise InvalidCommand("kind must be message or note")
@@ -266,8 +276,14 @@ class Conversations:
                 existing = messages_repo.by_client_id(conn, conversation_id, client_id)
                 if existing is not None:
                     return Posted(existing, duplicate=True)
-            return Posted(self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
-                                       client_id=client_id, files=files), duplicate=False)
+            message = self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
+                                   client_id=client_id, files=files)
+            if take and actor.type == "agent" and kind == "message":
+                conversation = conversations_repo.lock(conn, conversation_id)
+                if conversation["assignee_id"] is None:
+                    self.assign_in(conn, now, events, conversation,
+                                   {"id": actor.id, "name": actor.name}, actor)
+            return Posted(message, duplicate=False)
 
         return await self.run(command)
 
@@ -308,10 +324,13 @@ class Conversations:
                                          actor.id, now, {"reason": reason}))
 
     async def _record(self, conversation_id: int, actor: Actor, type: str,
-                      data: dict[str, Any]) -> None:
-        """A command that changes nothing but the record: one event on the conversation."""
+                      data: dict[str, Any], *, once: str | None = None) -> None:
+        """A command that changes nothing but the record: one event on the conversation
+        (refused with the message `once` when the conversation has one of that type)."""
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
+            if once is not None and events_repo.has(conn, conversation_id, type):
+                raise InvalidCommand(once)
             events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
                                              now, data))
 
@@ -322,8 +341,10 @@ class Conversations:
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise InvalidCommand("the rating must be a whole number from 1 to 5")
         comment = _text(comment, "comment", 1000, required=False)
+        # One rating a conversation: a flood of them must not fill the event log.
         await self._record(conversation_id, actor, "conversation.rated",
-                           {"score": score, "comment": comment})
+                           {"score": score, "comment": comment},
+                           once="this conversation has been rated already")
 
     async def mark_read(self, conversation_id: int, seq: int) -> None:
         """An agent has seen the conversation up to message `seq` (tells the visitor, no event)."""

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
+from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store.events import Event
 
@@ -38,6 +39,12 @@ def set_first_response_due(conn: sqlite3.Connection, now: str, events: list[Even
                          " WHERE c.id = ?", (conversation_id,)).fetchone()
     due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
     conversations_repo.update(conn, conversation_id, now, first_response_due_at=to_db(due))
+
+
+def chosen_by_customer(conn: sqlite3.Connection, conversation_id: int) -> bool:
+    """Whether the first answer is due when the customer asked for it (a callback request's
+    window), which neither a queue's target nor a rule moves."""
+    return callbacks_repo.window_end(conn, conversation_id) is not None
 
 
 def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event],

@@ -26,16 +26,6 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// The server stores and renders UTC; agents read their own local time.
-const timeFormat = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" });
-function formatTime(ts) {
-  const date = new Date(ts);
-  return Number.isNaN(date.getTime()) ? "" : timeFormat.format(date);
-}
-function localiseTimes(root = document) {
-  for (const node of root.querySelectorAll("time[datetime]")) node.textContent = formatTime(node.dateTime);
-}
-localiseTimes();
 
 // ---- what this agent has seen, and unsent drafts (kept in this browser) -------------------
 
@@ -81,10 +71,11 @@ function renderInbox(data) {
           : c.priority > 0 ? el("span", { class: "tag", text: `P${c.priority}` }) : null,
         el("span", { class: "channel", text: c.channel })),
       el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
+      c.callback_by ? el("span", { class: "callback-by", text: c.callback_by }) : null,
       el("span", { class: "row3" },
         el("span", {}, el("span", { class: "assignee", text: c.assignee_name || "Unassigned" }), " · ",
           el("span", { class: "queue", text: c.queue })),
-        el("time", { datetime: c.last_message_at, text: formatTime(c.last_message_at) })));
+        el("time", { datetime: c.last_message_at })));  // times.js writes the text
     const item = el("li", {}, el("input", { type: "checkbox", class: "select", form: "bulk", name: "ids",
       value: String(c.id), "aria-label": `Select ${c.customer_name || "Unknown customer"}` }), link);
     if (c.id === conversationId) item.setAttribute("aria-current", "true");
@@ -97,6 +88,14 @@ function renderInbox(data) {
     const badge = document.querySelector(`[data-count="${key}"]`);
     if (badge) badge.textContent = String(count);
   }
+}
+
+// Events that change no row of the list: a visitor's page views and rating, delivery news,
+// offers (an accepted one comes with its assignment), scripts and routing notes.
+const QUIET_EVENTS = new Set(["page.viewed", "conversation.rated", "rule.fired",
+  "email.queued", "email.deferred", "email.sent", "email.failed"]);
+function changesInbox(type) {
+  return !QUIET_EVENTS.has(type) && !type.startsWith("offer.") && !type.startsWith("script.");
 }
 
 let inboxTimer = null;
@@ -122,7 +121,7 @@ function appendMessage(m) {
   const head = el("div", { class: "msg-head" },
     el("strong", { text: m.author_name || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
-    el("time", { datetime: m.created_at, text: formatTime(m.created_at) }));
+    el("time", { datetime: m.created_at }));
   const hasFiles = m.attachments && m.attachments.length;
   const files = hasFiles
     ? el("div", { class: "files" }, ...m.attachments.map((a) => el("a",
@@ -426,7 +425,7 @@ function connect() {
     if (event.id <= lastEventId) return;
     lastEventId = event.id;
     tell();
-    refreshInboxSoon();
+    if (changesInbox(event.type)) refreshInboxSoon();
     if (event.type === "sla.warning" || event.type === "sla.breached") alertLate(event);
     if (event.type.startsWith("offer.") || event.type === "conversation.assigned") onOfferEvent(event);
     if (event.conversation_id !== conversationId) return;
@@ -459,7 +458,9 @@ function connect() {
     }
     catchUpConversation().catch((e) => console.warn("catch-up failed", e));
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (closed) => {
+    // Signed out (here or elsewhere), disabled, or given another role: the page follows.
+    if (closed.code === 4401) { location.reload(); return; }
     setLive(false);
     // Exponential backoff with jitter, at most 15 s between tries.
     const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);

@@ -237,24 +237,30 @@ async def view_counts(db: Database, agent_id: int) -> dict[str, int]:
     return {view: (row[i] or 0) if row else 0 for i, view in enumerate(VIEWS)}
 
 
-async def queue_position(db: Database, conversation_id: int) -> tuple[int, float | None] | None:
-    """Where a waiting chat stands among waiting chats (1 = next), and the recent mean wait.
+async def queue_position(db: Database, conversation_id: int, waiting_since: str = ""
+                         ) -> tuple[int, list[float]] | None:
+    """Where a waiting chat stands among waiting chats of its queue (1 = next), and the first
+    response times of chats in the 24 hours before it, in minutes.
 
-    None once the chat has an agent's answer or an assignee. The mean is of first responses to
-    chats in the 24 hours before the newest one, in minutes, or None without any.
+    None once the chat has an agent's answer or an assignee. Chats whose customer has said
+    nothing since `waiting_since` have been given up on and are not counted ahead of anyone.
     """
     row = await db.fetch_one(
         "SELECT (SELECT count(*) FROM conversations w WHERE w.channel = 'chat'"
         "   AND w.status = 'open' AND w.assignee_id IS NULL AND w.first_response_at IS NULL"
+        "   AND w.queue_id = c.queue_id AND (w.id = c.id OR w.last_message_at >= ?)"
         "   AND (w.created_at < c.created_at OR (w.created_at = c.created_at AND w.id <= c.id))),"
-        " (SELECT avg((julianday(r.first_response_at) - julianday(r.created_at)) * 1440)"
-        "   FROM conversations r WHERE r.channel = 'chat' AND r.first_response_at IS NOT NULL"
-        "   AND r.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', c.created_at, '-1 day')),"
         " c.assignee_id IS NULL AND c.first_response_at IS NULL AND c.status = 'open'"
-        " FROM conversations c WHERE c.id = ?", (conversation_id,))
-    if row is None or not row[2]:
+        " FROM conversations c WHERE c.id = ?", (waiting_since, conversation_id))
+    if row is None or not row[1]:
         return None
-    return row[0], row[1]
+    waits = await db.fetch_all(
+        "SELECT (julianday(r.first_response_at) - julianday(r.created_at)) * 1440"
+        " FROM conversations r, conversations c WHERE c.id = ? AND r.channel = 'chat'"
+        " AND r.first_response_at IS NOT NULL"
+        " AND r.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', c.created_at, '-1 day')",
+        (conversation_id,))
+    return row[0], [w[0] for w in waits]
 
 
 def merge_target(conn: sqlite3.Connection, conversation_id: int) -> int:

@@ -85,17 +85,29 @@ class EmailIntake:
 
     async def prepare(self, mails: Sequence[Incoming]) -> list[Prepared]:
         """Parse the mails and store their files: everything that need not wait for the writer."""
-        prepared = []
-        for mail in mails:
-            parsed = parse(mail.raw, mail.return_path)
-            # Compressing in a thread overlaps with parsing the next mail (zlib frees the GIL).
-            packed = asyncio.ensure_future(asyncio.to_thread(zlib.compress, mail.raw, 1))
-            files = [(await self._files.keep(part.filename, part.data), part.content_id)
-                     for part in parsed.files if parsed.bounce is None]
-            prepared.append(Prepared(mail, parsed, files, packed))
-        for item in prepared:
-            item.packed = await item.packed
+        prepared: list[Prepared] = []
+        try:
+            for mail in mails:
+                parsed = parse(mail.raw, mail.return_path)
+                # Compressing in a thread overlaps with parsing the next mail (zlib frees the GIL).
+                packed = asyncio.ensure_future(asyncio.to_thread(zlib.compress, mail.raw, 1))
+                item = Prepared(mail, parsed, [], packed)
+                prepared.append(item)
+                for part in parsed.files if parsed.bounce is None else ():
+                    item.files.append((await self._files.keep(part.filename, part.data),
+                                       part.content_id))
+            for item in prepared:
+                item.packed = await item.packed
+        except BaseException:
+            # No transaction will own these files (a full disk, a mail that cannot be read).
+            self._discard(prepared)
+            raise
         return prepared
+
+    def _discard(self, prepared: Sequence[Prepared]) -> None:
+        for item in prepared:
+            for stored, _ in item.files:
+                self._files.discard(stored)
 
     def commit(self, mailbox: dict[str, Any], prepared: list[Prepared]) -> Awaitable[list[Imported]]:
         """Queue the mails' transactions now, in order; await the result for their outcomes.
@@ -111,11 +123,11 @@ class EmailIntake:
     async def _outcomes(self, prepared: list[Prepared],
                         pending: list[asyncio.Future[Imported]]) -> list[Imported]:
         results = await asyncio.gather(*pending, return_exceptions=True)
+        # Every mail whose files no message owns gives them up, also after the first failure.
+        self._discard([item for item, result in zip(prepared, results)
+                       if isinstance(result, BaseException) or result.duplicate or result.bounce])
         outcomes = []
-        for item, result in zip(prepared, results):
-            if isinstance(result, BaseException) or result.duplicate or result.bounce:
-                for stored, _ in item.files:
-                    self._files.discard(stored)
+        for result in results:
             if isinstance(result, BaseException):
                 raise result
             outcomes.append(result)

@@ -9,6 +9,8 @@ from typing import Any
 
 from onlinesupport.channels.email.connect import close_imap, explain, imap_client, select, smtp_client
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import is_email_address, row_id, whole_number
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -27,7 +29,7 @@ FIELDS = {  # name: (kind, limit)
 }
 
 
-class MailboxError(ValueError):
+class MailboxError(UserError):
     """The admin's input is not acceptable; the message is safe to show."""
 
 
@@ -51,22 +53,22 @@ def _clean(form: dict[str, str]) -> dict[str, Any]:
         if kind in ("text", "secret") and len(raw) > limit:
             raise MailboxError(f"{name.replace('_', ' ')} is longer than {limit} characters")
         if kind == "port":
-            if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+            port = whole_number(raw, 1, 65535)
+            if port is None:
                 raise MailboxError(f"{name.replace('_', ' ')} must be a port from 1 to 65535")
-            values[name] = int(raw)
+            values[name] = port
         elif kind == "security" and raw not in SECURITY:
             raise MailboxError(f"{name.replace('_', ' ')} must be one of {', '.join(SECURITY)}")
         elif kind == "after" and raw not in ("seen", "move"):
             raise MailboxError("after import must be 'seen' or 'move'")
         elif kind == "queue":
-            values[name] = int(raw) if raw.isdigit() else 1
+            values[name] = row_id(raw) or 1
         else:
             values[name] = raw
-    address = values["address"].lower()
-    if address.count("@") != 1 or address.startswith("@") or address.endswith("@") \
-            or any(ch.isspace() for ch in address):
-        raise MailboxError("the support address must be an email address such as help@example.com")
-    values["address"] = address
+    if not is_email_address(values["address"]):
+        raise MailboxError("the support address must be an email address such as "
+                           "help@example.com", "address")
+    values["address"] = values["address"].lower()
     if not values["imap_host"] and not values["smtp_receive"]:
         raise MailboxError("choose how mail comes in: an IMAP server, the built-in SMTP "
                            "receiver, or both")

@@ -21,9 +21,10 @@ import aiosmtplib
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.email.compose import compose
 from onlinesupport.channels.email.connect import explain, smtp_client
-from onlinesupport.clock import Clock, to_db
+from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Conversations
 from onlinesupport.hub import Hub
+from onlinesupport.inputs import is_email_address
 from onlinesupport.outbox import OutboxWorker, doubling_wait
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
@@ -83,6 +84,8 @@ class OutboxSender:
 
     async def _send(self, row: dict[str, Any]) -> None:
         try:
+            if row["expires_at"] and from_db(row["expires_at"]) <= self._clock.now():
+                raise PermanentFailure("it expired before it could be sent")
             mailbox = await mailboxes_repo.sender(self._db, row["mailbox_id"])
             if mailbox is None or not mailbox["smtp_host"]:
                 raise TemporaryFailure(NO_MAILBOX)
@@ -92,6 +95,11 @@ class OutboxSender:
                 if not row["to_address"]:
                     raise PermanentFailure("the customer has no email address; add one to "
                                            "their profile, then resend")
+            if not is_email_address(row["to_address"]):
+                # Stored before addresses were checked strictly: a list or a line break here
+                # would send the reply to strangers or break the mail.
+                raise PermanentFailure(f"{row['to_address']!r} is not a valid email address; "
+                                       "correct it on the customer's profile, then resend")
             # A notice says an answer is waiting; the answer's files stay with the answer.
             files = [] if row["purpose"] == "notify" else await self._attachments(row["message_id"])
             await self._deliver(row, mailbox, files)
@@ -157,6 +165,10 @@ class OutboxSender:
     async def _record(self, row: dict[str, Any], type: str, data: dict[str, Any], change) -> None:
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
             change(conn, now)
+            if type != "email.deferred":
+                outbox_repo.forget_body(conn, row["id"])
+            if row["conversation_id"] is None:
+                return  # a sign-in link: its state is on the outbox row (health page), no event
             events.append(events_repo.append(
                 conn, row["conversation_id"], type, "system", None, now,
                 {"outbox_id": row["id"], "message_id": row["message_id"],

@@ -17,7 +17,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from onlinesupport.channels.email.intake import EmailIntake, Incoming
-from onlinesupport.store import Database
+from onlinesupport.store import Database, StorageFull
 from onlinesupport.store import mailboxes as mailboxes_repo
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ OK = "250 2.0.0 OK: received"
 NO_SUCH_MAILBOX = "550 5.1.1 No support mailbox with that address here"
 HOST_NOT_ALLOWED = "550 5.7.1 This server does not take mail from your address"
 TRY_LATER = "451 4.3.0 Could not store the mail now; please try again later"
+NO_ROOM = "452 4.3.1 Insufficient system storage; please try again later"
 
 
 class _Receiver(SMTP):
@@ -70,6 +71,8 @@ class SupportMailHandler:
                     continue
                 seen.add(mailbox["id"])
                 await self._intake.receive(mailbox, Incoming(raw, return_path=envelope.mail_from or ""))
+        except StorageFull:
+            return NO_ROOM  # the store logs a full disk once; the sending server retries
         except Exception:
             log.exception("could not store mail from %s", envelope.mail_from)
             return TRY_LATER

@@ -24,7 +24,7 @@ from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.agents import ROLES
-from onlinesupport.web.auth import AGENT, form_data, requires
+from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.desk import health_page
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
@@ -56,6 +56,7 @@ async def _page(request: web.Request, step: str, values: dict[str, Any], *, erro
         context["origins"] = (await widget_settings.load(services.db)).allowed_origins
     elif step == "mailbox":
         context["mailboxes"] = await mailboxes_repo.list_all(services.db)
+        context["states"] = services.email.states
     elif step == "team":
         context["agents"] = await agents_repo.list_all(services.db)
         context["roles"] = ROLES
@@ -90,13 +91,14 @@ async def step_page(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         return render(request, "desk/welcome_done.html", {
             "agent": request[AGENT], "steps": STEPS, "titles": TITLES,
-            "items": await setup_progress.checklist(services.db, services.branding.current.name)})
+            "items": await setup_progress.checklist(services.db, services.branding.current.name,
+                                                    services.email.states)})
     return await _page(request, step, await _defaults(request, step))
 
 
 async def _save_company(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await request.post()
+    form = await posted_form(request)
     values = {k: str(form.get(k, ""))[:2000] for k in ("name", "timezone", "hours")}
     values["timezone"] = values["timezone"].strip()[:64] or "UTC"
     logo = form.get("logo")
@@ -158,8 +160,8 @@ async def _add_colleague(request: web.Request) -> web.Response:
         if await mailboxes_repo.sender(services.db, None) is None:
             raise AccountError("no mailbox can send the invitation yet: give a password "
                                "instead, or connect the support mailbox first")
-        _, token = await services.invitations.invite(values["email"], values["name"],
-                                                     values["role"])
+        agent_id, token = await services.invitations.invite(values["email"], values["name"],
+                                                            values["role"])
     except AccountError as exc:
         return await _page(request, "team", values, error=str(exc), status=400)
     inviter = request[AGENT]["name"]
@@ -173,6 +175,7 @@ async def _add_colleague(request: web.Request) -> web.Response:
             f"password:\n\n{link}\n\nIt works once, within the next 7 days.\n")
     except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
         reason = explain(exc, "the outgoing mail server")
+        await setup_progress.invitation_not_sent(services.db, services.clock, agent_id)
         return await _page(request, "team", {"email": "", "name": "", "role": "agent"},
                            status=502, error=f"The account for {values['email']} was made, but "
                            f"the invitation could not be mailed ({reason}). Set a password for "
@@ -217,7 +220,8 @@ async def checklist_for(request: web.Request) -> dict[str, Any] | None:
     progress = await setup_progress.state(services.db)
     items: list[setup_progress.Item] = []
     if not progress["checklist_hidden"]:
-        items = await setup_progress.checklist(services.db, services.branding.current.name)
+        items = await setup_progress.checklist(services.db, services.branding.current.name,
+                                               services.email.states)
     unfinished = not progress["checklist_hidden"] and (items or not progress["finished"])
     if not warnings and not unfinished:
         return None

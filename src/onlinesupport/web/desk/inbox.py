@@ -16,6 +16,7 @@ from onlinesupport.clock import to_db
 from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.customers import TIERS
 from onlinesupport.inbox_views import InboxQuery
+from onlinesupport.inputs import parse_json
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -34,6 +35,9 @@ from onlinesupport.web.security import wants_json
 from onlinesupport.web.templates import render
 
 _CALL_FIELDS = ("name", "email", "phone", "subject", "body")
+VERIFICATION = {"identity.verified": True, "conversation.customer_verified": True,
+                "identity.unverified": False}
+"""Events that say whether a chat's visitor is a user the website vouched for."""
 VIEW_LABELS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "snoozed": "Snoozed",
                "mentions": "Mentions", "resolved": "Resolved"}
 
@@ -54,9 +58,13 @@ async def inbox_query(request: web.Request) -> InboxQuery:
 
 async def inbox_items(request: web.Request, query: InboxQuery) -> list[dict[str, Any]]:
     services = request.app[SERVICES]
-    return await conversations_repo.inbox(services.db, query.view, request[AGENT]["id"],
-                                          sort=query.sort, narrow=query.narrow,
-                                          now=to_db(services.clock.now()))
+    items = await conversations_repo.inbox(services.db, query.view, request[AGENT]["id"],
+                                           sort=query.sort, narrow=query.narrow,
+                                           now=to_db(services.clock.now()))
+    calls = await services.callbacks.due_labels([i["id"] for i in items if i["channel"] == "phone"])
+    for item in items:
+        item["callback_by"] = calls.get(item["id"], "")
+    return items
 
 
 def conversation_id(request: web.Request) -> int:
@@ -67,7 +75,7 @@ async def payload(request: web.Request) -> dict[str, Any]:
     """The fields of a command, from a JSON body or a form."""
     if request.content_type == "application/json":
         try:
-            data = await request.json()
+            data = await request.json(loads=parse_json)
         except ValueError:
             raise web.HTTPBadRequest(text="the body is not valid JSON") from None
         if not isinstance(data, dict):
@@ -99,7 +107,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
         "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
-        "scripts": [], "queues": [], "problems": [],
+        "scripts": [], "queues": [], "problems": [], "callback": None, "verification": None,
         "tiers": TIERS,
         "setup": None if selected is not None else await first_run.checklist_for(request),
         # A fresh id per rendered form: submitting the same form twice adds one message.
@@ -119,6 +127,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        scripts=await scripts_repo.list_all(db),
                        queues=await queues_repo.list_all(db),
                        problems=await problems_repo.for_conversation(db, selected),
+                       callback=await services.callbacks.for_desk(selected),
                        colleagues=[a for a in await agents_repo.list_all(db)
                                    if a["active"] and a["id"] != agent["id"]],
                        **_from_events(events))
@@ -142,11 +151,15 @@ async def conversation(request: web.Request) -> web.Response:
 
 
 def _from_events(events: list[Event]) -> dict[str, Any]:
-    """What the conversation view shows from the event log: the page trail, the latest rating."""
+    """What the conversation view shows from the event log: the page trail, the latest rating,
+    whether the website vouched for the visitor."""
     ratings = [e.data for e in events if e.type == "conversation.rated"]
+    checks = [e for e in events if e.type in VERIFICATION]
     return {"trail": [e.data for e in events if e.type == "page.viewed"],
             "routed": [e.data for e in events if e.type == "rule.fired"],
-            "rating": ratings[-1] if ratings else None}
+            "rating": ratings[-1] if ratings else None,
+            "verification": {"verified": VERIFICATION[checks[-1].type], **checks[-1].data}
+            if checks else None}
 
 
 def respond(request: web.Request, cid: int, body: dict[str, Any]) -> web.Response:
@@ -161,9 +174,11 @@ async def post_message(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     data = await payload(request)
     kind = _text_field(data, "kind", "message")
-    posted = await request.app[SERVICES].conversations.post(
+    services = request.app[SERVICES]
+    posted = await services.conversations.post(
         cid, actor(request), _text_field(data, "body"), kind=kind,
-        client_id=_text_field(data, "client_id") or None)
+        client_id=_text_field(data, "client_id") or None,
+        take=services.config.desk_assign_on_reply)
     return respond(request, cid, {"message": posted.message.to_json(),
                                 "duplicate": posted.duplicate})
 

@@ -79,7 +79,8 @@ async def add_mailbox(request: web.Request) -> web.Response:
     except MailboxError as exc:
         return await _list_page(request, values=_form_values(form), error=str(exc), status=400)
     await services.email.reload()
-    return redirect(f"/admin/mailboxes/{mailbox_id}?done=added")
+    wizard = "&from=welcome" if request.query.get("from") == "welcome" else ""
+    return redirect(f"/admin/mailboxes/{mailbox_id}?done=added{wizard}")
 
 
 def _mailbox_id(request: web.Request) -> int:
@@ -107,7 +108,8 @@ async def update_mailbox(request: web.Request) -> web.Response:
         return await _edit_page(request, mailbox_id, values=_form_values(form), error=str(exc),
                                 status=400)
     await services.email.reload()
-    return redirect(f"/admin/mailboxes/{mailbox_id}?done=saved")
+    wizard = "&from=welcome" if request.query.get("from") == "welcome" else ""
+    return redirect(f"/admin/mailboxes/{mailbox_id}?done=saved{wizard}")
 
 
 @requires("admin")

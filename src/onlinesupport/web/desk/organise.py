@@ -14,7 +14,7 @@ from aiohttp import web
 from onlinesupport.conversations import bulk, merging, snooze
 from onlinesupport.conversations.service import DEFAULT_QUEUE
 from onlinesupport.store import queues as queues_repo
-from onlinesupport.web.auth import AGENT, has_role, requires
+from onlinesupport.web.auth import AGENT, has_role, posted_form, requires
 from onlinesupport.web.desk.inbox import (
     _text_field,
     actor,
@@ -89,7 +89,7 @@ async def _bulk_fields(request: web.Request) -> tuple[list[int], dict[str, Any]]
         if not isinstance(raw, list):
             raise web.HTTPBadRequest(text="ids must be a list of conversation numbers")
         return [int_param(str(i), "ids", minimum=1) for i in raw[:bulk.MAX_SELECTED + 1]], data
-    form = await request.post()
+    form = await posted_form(request)
     ids = [int_param(str(i), "ids", minimum=1)
            for i in form.getall("ids", [])[:bulk.MAX_SELECTED + 1]]
     return ids, {k: v for k, v in form.items() if isinstance(v, str) and k != "ids"}

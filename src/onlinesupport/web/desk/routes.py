@@ -6,12 +6,13 @@ from importlib import resources
 
 from aiohttp import web
 
-from onlinesupport.web import logo
+from onlinesupport.web import favicon, logo
 from onlinesupport.web.desk import (
     admin,
     api,
     backup_admin,
     board,
+    callbacks,
     canned_pages,
     files,
     first_run,
@@ -35,6 +36,7 @@ from onlinesupport.web.desk import (
     signin,
     socket,
     widget_admin,
+    zone,
 )
 
 
@@ -73,6 +75,7 @@ def setup_routes(app: web.Application) -> None:
         web.get("/board", board.board_page, name="board"),
         web.post(r"/problems/{id:\d+}", problem_pages.update),
         web.post(r"/conversations/{id:\d+}/reopen", inbox.reopen),
+        web.post(r"/conversations/{id:\d+}/callback", callbacks.log_call),
         web.post(r"/customers/{id:\d+}", inbox.update_customer),
         web.get("/search", search_page.search_page, name="search"),
         web.get("/kb", kb_pages.list_page, name="kb"),
@@ -103,6 +106,8 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/admin/agents/{id:\d+}/password", admin.reset_password),
         web.get("/admin/widget", widget_admin.widget_page, name="admin_widget"),
         web.post("/admin/widget", widget_admin.save_widget),
+        web.post("/admin/widget/identity", widget_admin.rotate_identity_secret),
+        web.post("/admin/widget/callbacks", widget_admin.save_callbacks),
         web.get("/admin/health", health_page.health_page, name="admin_health"),
         web.get("/admin/privacy", privacy_admin.privacy_page, name="admin_privacy"),
         web.get("/admin/proactive", proactive_admin.proactive_page, name="admin_proactive"),
@@ -158,6 +163,8 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/admin/webhooks/{id:\d+}/{action:rotate|test|redeliver|delete}",
                  integrations_admin.endpoint_action),
     ])
-    app[socket.ENCODED] = socket.EncodedEvents()
+    favicon.add_routes(app)
+    zone.setup(app)
+    socket.setup_sockets(app)
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)
