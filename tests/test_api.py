@@ -13,8 +13,10 @@ import pytest
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 
+from onlinesupport.channels.chat.identity import signature
 from onlinesupport.clock import ManualClock
 from onlinesupport.web.api.routes import OPERATIONS, PREFIX, create_api_app
+from test_chat_protocol import visitor  # noqa: F401  (the fixture: visitors on an allowed site)
 
 
 @pytest.fixture
@@ -192,6 +194,44 @@ async def test_conversation_commands_and_customers(server: Server, http: aiohttp
     assert (await client.get("/agents"))[1]["agents"][0].keys() >= {"id", "name", "role"}
     assert {q["name"] for q in (await client.get("/queues"))[1]["queues"]} == {"General",
                                                                                "Billing"}
+
+
+async def test_the_external_id_is_the_user_id_the_website_signs(
+        server: Server, http: aiohttp.ClientSession, personas: Personas, visitor) -> None:
+    client = await api(server, http, "write")
+    secret = server.services.identity.secret
+    status, made = await client.post("/customers", {"name": "Nora Kunde", "external_id": "42"})
+    assert status == 201 and made["customer"]["external_id"] == "42"
+    nora = visitor()
+    welcome = await nora.connect(user={"id": "42", "hash": signature(secret, "42")})
+    assert welcome["visitor"]["verified"] and welcome["visitor"]["name"] == "Nora Kunde"
+    await nora.send(type="start", client_id="c1", body="Where is order 77?")
+    chat = (await nora.receive("ack"))["conversation_id"]
+    status, theirs = await client.get(f"/customers/{made['customer']['id']}/conversations")
+    assert [c["id"] for c in theirs["conversations"]] == [chat], \
+        "the signed user's chat is on the customer the shop added"
+
+    otto = visitor()
+    await otto.connect(user={"id": "43", "name": "Otto", "hash": signature(secret, "43")})
+    await otto.send(type="start", client_id="c2", body="Hello")
+    await otto.receive("ack")
+    status, found = await client.get("/customers?external_id=43")
+    assert [(c["name"], c["external_id"]) for c in found["customers"]] == [("Otto", "43")], \
+        "a customer the website brought is found by the id it signed"
+    opened = await client.post("/conversations", {"body": "Your parcel",
+                                                  "customer": {"external_id": " 43 "}})
+    assert opened[1]["conversation"]["customer"]["id"] == found["customers"][0]["id"]
+
+    status, body = await client.call("PATCH", f"/customers/{made['customer']['id']}",
+                                     {"external_id": "43"})
+    assert status == 409 and body["error"]["code"] == "conflict"
+    assert "external id 43" in body["error"]["message"]
+    status, body = await client.call("PATCH", f"/customers/{made['customer']['id']}",
+                                     {"external_id": ""})
+    assert status == 200 and body["customer"]["external_id"] is None
+    assert (await client.get("/customers?external_id=42"))[1]["customers"] == []
+    assert await server.services.db.fetch_one(
+        "SELECT 1 FROM customer_identities WHERE kind = 'external' AND value = '42'") is None
 
 
 async def test_articles_are_written_published_and_deleted(server: Server,

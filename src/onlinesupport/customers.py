@@ -78,12 +78,10 @@ def _apply(conn: sqlite3.Connection, customer_id: int, changes: CustomerChanges)
         tier=changes.tier or row["tier"],
         tags=json.loads(row["tags"]) if changes.tags is None else changes.tags)
     try:
-        for kind in ("email", "phone"):
-            value = getattr(changes, kind)
+        for kind, value in (("email", changes.email), ("phone", changes.phone),
+                            ("external", changes.external_id)):
             if value is not None:
                 customers_repo.set_identity(conn, customer_id, kind, value)
-        if changes.external_id is not None:
-            customers_repo.set_external_id(conn, customer_id, changes.external_id or None)
     except ValueError as exc:
         raise IdentityTaken(str(exc)) from None
 

@@ -9,6 +9,9 @@ from typing import Any
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 
+_SHOWN = {"phone": "phone number ", "external": "external id "}
+"""How a refusal names an identity of a kind (an email address speaks for itself)."""
+
 
 def create(conn: sqlite3.Connection, name: str, now: str) -> int:
     return conn.execute("INSERT INTO customers (name, created_at) VALUES (?, ?)",
@@ -35,32 +38,18 @@ def update(conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str,
         raise NotFound(f"customer {customer_id} does not exist")
 
 
-def set_email(conn: sqlite3.Connection, customer_id: int, email: str) -> None:
-    """Make `email` the customer's only email identity; refused if another customer has it."""
-    set_identity(conn, customer_id, "email", email)
-
-
 def set_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str) -> None:
     """Make `value` the customer's only identity of `kind` (empty: none); refused with
     ValueError if another customer has it."""
     owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ?"
                          " AND value = ?", (kind, value)).fetchone()
     if owner is not None and owner[0] != customer_id:
-        raise ValueError(f"{value} belongs to another customer")
+        raise ValueError(f"{_SHOWN.get(kind, '')}{value} belongs to another customer")
     conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = ?",
                  (customer_id, kind))
     if value:
         conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
                      " VALUES (?, ?, ?)", (customer_id, kind, value))
-
-
-def set_external_id(conn: sqlite3.Connection, customer_id: int, external_id: str | None) -> None:
-    """The id another system (a shop, a CRM) knows the customer by; ValueError if taken."""
-    owner = conn.execute("SELECT id FROM customers WHERE external_id = ?",
-                         (external_id,)).fetchone()
-    if owner is not None and owner[0] != customer_id:
-        raise ValueError(f"external id {external_id} belongs to another customer")
-    conn.execute("UPDATE customers SET external_id = ? WHERE id = ?", (external_id, customer_id))
 
 
 def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:

@@ -98,8 +98,8 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
     conn.execute("DELETE FROM customer_identities WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_links WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_sessions WHERE customer_id = :c", p)
-    conn.execute("UPDATE customers SET name = '', tags = '[]', external_id = NULL,"
-                 " erased_at = :now WHERE id = :c", {**p, "now": now})
+    conn.execute("UPDATE customers SET name = '', tags = '[]', erased_at = :now WHERE id = :c",
+                 {**p, "now": now})
     webhooks_repo.erase_customer(conn, customer_id, json.dumps({"data": {"erased": True}}))
     return files
 

@@ -77,12 +77,14 @@ _CONVERSATION = (
     " JOIN queues q ON q.id = c.queue_id LEFT JOIN agents a ON a.id = c.assignee_id")
 
 _CUSTOMER = (
-    "SELECT cu.id, cu.name, cu.tier, cu.tags, cu.external_id, cu.created_at,"
+    "SELECT cu.id, cu.name, cu.tier, cu.tags, cu.created_at,"
     " cu.erased_at IS NOT NULL AS erased,"
     " (SELECT value FROM customer_identities i WHERE i.customer_id = cu.id AND i.kind = 'email'"
     "  ORDER BY i.id LIMIT 1) AS email,"
     " (SELECT value FROM customer_identities i WHERE i.customer_id = cu.id AND i.kind = 'phone'"
-    "  ORDER BY i.id LIMIT 1) AS phone FROM customers cu")
+    "  ORDER BY i.id LIMIT 1) AS phone,"
+    " (SELECT value FROM customer_identities i WHERE i.customer_id = cu.id"
+    "  AND i.kind = 'external') AS external_id FROM customers cu")
 
 
 def _conversation(row: sqlite3.Row) -> ConversationRecord:
@@ -173,16 +175,16 @@ async def conversations_updated(db: Database, narrow: ConversationFilter,
 async def customers_by(db: Database, *, email: str | None = None, phone: str | None = None,
                        external_id: str | None = None, after_id: int = 0,
                        limit: int = 50) -> list[CustomerRecord]:
-    """Customers found by an identity, or all of them by id after `after_id`."""
-    if email is not None or phone is not None:
-        kind, value = ("email", email) if email is not None else ("phone", phone)
+    """Customers found by an identity (the external id is the identity a website's signed
+    users have too), or all of them by id after `after_id`."""
+    given = [(kind, value) for kind, value in
+             (("email", email), ("phone", phone), ("external", external_id)) if value is not None]
+    if given:
+        kind, value = given[0]
         rows = await db.fetch_all(
             f"{_CUSTOMER} WHERE cu.id IN (SELECT customer_id FROM customer_identities"
             " WHERE kind = ? AND value = ?) AND cu.id > ? ORDER BY cu.id LIMIT ?",
             (kind, value, after_id, limit))
-    elif external_id is not None:
-        rows = await db.fetch_all(f"{_CUSTOMER} WHERE cu.external_id = ? AND cu.id > ?"
-                                  " ORDER BY cu.id LIMIT ?", (external_id, after_id, limit))
     else:
         rows = await db.fetch_all(f"{_CUSTOMER} WHERE cu.id > ? ORDER BY cu.id LIMIT ?",
                                   (after_id, limit))

@@ -17,10 +17,6 @@ CREATE TABLE api_tokens (
     revoked_at    TEXT
 );
 
--- The shop's or CRM's own id for a customer (find and update them by it).
-ALTER TABLE customers ADD COLUMN external_id TEXT;
-CREATE UNIQUE INDEX customers_external_id ON customers(external_id) WHERE external_id IS NOT NULL;
-
 -- Listing conversations through the API: by status, or by last change for syncing.
 CREATE INDEX conversations_status_id ON conversations(status, id);
 CREATE INDEX conversations_updated ON conversations(updated_at, id);

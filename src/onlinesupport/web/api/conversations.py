@@ -128,7 +128,7 @@ async def _customer_for(call: Call, given: dict[str, Any]) -> tuple[int | None,
     services = call.request.app[SERVICES]
     if "id" in given:
         return given["id"], None
-    external = given.get("external_id")
+    external = given.get("external_id", "").strip()
     if external:
         found = await integration_reads.customers_by(services.db, external_id=external, limit=1)
         if found:

@@ -120,7 +120,8 @@ OPERATIONS: tuple[Operation, ...] = (
                   Param("email", string(320, min_length=1), "Only the customer with this email."),
                   Param("phone", string(40, min_length=1), "Only the customer with this phone."),
                   Param("external_id", string(200, min_length=1),
-                        "Only the customer with this external id."),
+                        "Only the customer with this external id (the user id your website "
+                        "signs for the chat is the same id)."),
                   CURSOR, limit(25, 100))),
     Operation("POST", "/customers", customers.create_customer, "write", "Add a customer",
               "Customers", {201: ("Added", s.CUSTOMER), 409: (
