@@ -15,6 +15,9 @@ from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 
 from onlinesupport.channels.chat.identity import signature
 from onlinesupport.clock import ManualClock
+from onlinesupport.errors import UserError
+from onlinesupport.store import StorageFull
+from onlinesupport.web.api.errors import to_api_error
 from onlinesupport.web.api.routes import OPERATIONS, PREFIX, create_api_app
 from test_chat_protocol import visitor  # noqa: F401  (the fixture: visitors on an allowed site)
 
@@ -292,9 +295,11 @@ async def test_every_documented_error_has_the_error_shape(tmp_path: Path) -> Non
             ("GET", "/conversations?limit=0", None, 422, "invalid", "limit"),
             ("GET", "/conversations?updated_since=yesterday", None, 422, "invalid",
              "updated_since"),
-            ("POST", "/customers", {"email": "c0@example.com"}, 409, "conflict", ""),
+            ("POST", "/customers", {"email": "c0@example.com"}, 409, "conflict", "email"),
             ("PATCH", f"/customers/{other['customer']['id']}", {"email": "c0@example.com"}, 409,
-             "conflict", ""),
+             "conflict", "email"),
+            ("PATCH", f"/customers/{other['customer']['id']}", {"email": "a,b@example.com"},
+             422, "invalid", "email"),
             ("POST", "/webhooks", {"url": "http://169.254.169.254/latest"}, 422, "invalid", ""),
             ("POST", "/conversations", {"body": "x", "customer": {}}, 422, "invalid",
              "customer"),
@@ -331,6 +336,24 @@ async def test_the_document_lists_every_route(server: Server, http: aiohttp.Clie
     assert documented - routed == set()
     assert document["openapi"] == "3.1.0"
     assert len(documented) == len(OPERATIONS)
+
+
+def test_every_user_error_is_an_api_error_with_its_status_message_and_field() -> None:
+    class Crowded(UserError):
+        status = 429
+
+    def shown(exc: Exception) -> tuple:
+        error = to_api_error(exc)
+        assert error is not None
+        return error.status, error.code, error.message, error.field, error.headers
+
+    assert shown(Crowded("one at a time", "body")) == (
+        429, "rate_limited", "one at a time", "body", {})
+    assert shown(UserError("that is no date", "due")) == (
+        422, "invalid", "that is no date", "due", {}), "a plain 400 is the API's 422"
+    assert shown(StorageFull())[:2] == (503, "unavailable")
+    assert shown(StorageFull())[4] == {"Retry-After": "60"}
+    assert to_api_error(KeyError("a bug")) is None
 
 
 async def test_a_desk_session_calls_the_api_only_with_its_csrf_token(

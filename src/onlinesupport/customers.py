@@ -23,6 +23,8 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 class IdentityTaken(InvalidCommand):
     """The email address, phone number or external id belongs to another customer."""
 
+    status = 409
+
 
 @dataclass(frozen=True)
 class CustomerChanges:
@@ -77,13 +79,15 @@ def _apply(conn: sqlite3.Connection, customer_id: int, changes: CustomerChanges)
         conn, customer_id, name=row["name"] if changes.name is None else changes.name,
         tier=changes.tier or row["tier"],
         tags=json.loads(row["tags"]) if changes.tags is None else changes.tags)
-    try:
-        for kind, value in (("email", changes.email), ("phone", changes.phone),
-                            ("external", changes.external_id)):
-            if value is not None:
-                customers_repo.set_identity(conn, customer_id, kind, value)
-    except ValueError as exc:
-        raise IdentityTaken(str(exc)) from None
+    for kind, field, value in (("email", "email", changes.email),
+                               ("phone", "phone", changes.phone),
+                               ("external", "external_id", changes.external_id)):
+        if value is None:
+            continue
+        try:
+            customers_repo.set_identity(conn, customer_id, kind, value)
+        except ValueError as exc:
+            raise IdentityTaken(str(exc), field) from None
 
 
 class Customers:

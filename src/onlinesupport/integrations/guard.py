@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from onlinesupport.errors import UserError
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 METADATA = tuple(ipaddress.ip_address(a) for a in (
@@ -29,7 +31,7 @@ METADATA = tuple(ipaddress.ip_address(a) for a in (
 refused as link-local anyway."""
 
 
-class TargetRefused(Exception):
+class TargetRefused(UserError):
     """The URL may not be sent to; the message says why, for the admin."""
 
 

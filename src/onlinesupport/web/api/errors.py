@@ -1,8 +1,9 @@
 """The API's one error mapping: every failure becomes {"error": {code, message, field?}} with
 its 4xx (or a 5xx that is logged), never a traceback or an HTML page.
 
-Domain errors are mapped here and nowhere else; when the project's common user-error base
-class arrives, it joins `_DOMAIN` with its status.
+Any `UserError` (the project's one kind of error that input causes, raised by any layer) is
+answered with its status, message and field, so a new domain error needs nothing here. Its
+plain 400 is the API's 422 `invalid`: in the API, 400 means a body that cannot be read at all.
 """
 
 from __future__ import annotations
@@ -12,13 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.accounts import AccountError
-from onlinesupport.canned import PermissionDenied
-from onlinesupport.conversations import InvalidCommand
-from onlinesupport.customers import IdentityTaken
-from onlinesupport.knowledge.service import ArticleRejected
-from onlinesupport.store import NotFound, StoreClosed
-from onlinesupport.web.api.spec import Invalid
+from onlinesupport.errors import UserError
+from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.web.security import Handler
 
 log = logging.getLogger(__name__)
@@ -28,28 +24,22 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
          415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
          500: "server_error", 503: "unavailable"}
 
-# Most specific first: IdentityTaken is an InvalidCommand.
-_DOMAIN: tuple[tuple[type[Exception], int], ...] = (
-    (IdentityTaken, 409),
-    (InvalidCommand, 422),
-    (ArticleRejected, 422),
-    (AccountError, 422),
-    (PermissionDenied, 403),
-    (NotFound, 404),
-    (StoreClosed, 503),
+# What the store raises that is not a UserError; the disk full is said once by the store.
+_STORE: tuple[tuple[type[Exception], int, dict[str, str]], ...] = (
+    (NotFound, 404, {}),
+    (StoreClosed, 503, {}),
+    (StorageFull, 503, {"Retry-After": "60"}),
 )
 
 
-class ApiError(Exception):
+class ApiError(UserError):
     """Answer with this status, code and message (and the field it is about)."""
 
     def __init__(self, status: int, message: str, *, code: str = "", field: str = "",
                  headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, field)
         self.status = status
         self.code = code or CODES.get(status, "error")
-        self.message = message
-        self.field = field
         self.headers = headers or {}
 
 
@@ -77,14 +67,16 @@ def to_api_error(exc: Exception) -> ApiError | None:
     """The API error an exception means; None for one that is a bug."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, Invalid):
-        return ApiError(422, exc.message, field=exc.field)
     if isinstance(exc, web.HTTPException):
         return _from_http(exc)
-    for kind, status in _DOMAIN:
+    if isinstance(exc, UserError):
+        status = 422 if exc.status == UserError.status else exc.status
+        return ApiError(status, exc.message or CODES.get(status, "error").replace("_", " "),
+                        field=exc.field or "")
+    for kind, status, headers in _STORE:
         if isinstance(exc, kind):
             message = str(exc).strip("'\"") or CODES[status].replace("_", " ")
-            return ApiError(status, message)
+            return ApiError(status, message, headers=headers)
     return None
 
 

@@ -33,7 +33,7 @@ def _errors(operation: Operation) -> dict[int, str]:
         found.setdefault(404, "Something named in the request does not exist")
         found.setdefault(422, "The change is not acceptable")
         found[409] = "The change conflicts with what is stored"
-    found[503] = "The server is shutting down: try again shortly"
+    found[503] = "The server is shutting down, or its disk is full: try again shortly"
     return found
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from onlinesupport.errors import UserError
+
 MAX_ID = 2**63 - 1
 Schema = dict[str, Any]
 
@@ -111,13 +113,13 @@ class Operation:
         return re.findall(r"{(\w+)}", self.path)
 
 
-class Invalid(Exception):
+class Invalid(UserError):
     """A request's input does not match its schema."""
 
+    status = 422
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+        super().__init__(message, field)
 
 
 def _resolve(schema: Schema, components: Mapping[str, Schema]) -> Schema:
