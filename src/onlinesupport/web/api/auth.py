@@ -6,13 +6,13 @@ gets the same 404 as any unknown address there.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from aiohttp import web
 
 from onlinesupport.clock import Clock
 from onlinesupport.integrations.tokens import Caller
+from onlinesupport.signing import same
 from onlinesupport.throttle import Throttle
 from onlinesupport.web.api.errors import ApiError, respond
 from onlinesupport.web.auth import CSRF_HEADER, SESSION_COOKIE
@@ -34,7 +34,7 @@ async def _session_caller(request: web.Request) -> Caller:
     if agent is None:
         raise _unauthorized("send an API token: Authorization: Bearer <token>")
     sent = request.headers.get(CSRF_HEADER, "")
-    if not sent or not secrets.compare_digest(sent, agent["csrf_token"]):
+    if not sent or not same(agent["csrf_token"], sent):
         raise ApiError(403, f"a desk session calls the API only with its {CSRF_HEADER} header")
     return Caller(f"{agent['name']} (desk)", SESSION_SCOPES[agent["role"]], agent["id"],
                   agent["name"])

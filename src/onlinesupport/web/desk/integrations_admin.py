@@ -15,7 +15,7 @@ from onlinesupport.store import agents as agents_repo
 from onlinesupport.web.api.openapi import document
 from onlinesupport.web.api.routes import OPERATIONS, PREFIX
 from onlinesupport.web.api.schemas import COMPONENTS
-from onlinesupport.web.auth import AGENT, form_data, requires
+from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
@@ -81,7 +81,7 @@ async def webhooks_page(request: web.Request) -> web.Response:
 
 @requires("admin")
 async def add_endpoint(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await posted_form(request)
     types = [t for t in form.getall("event_types", []) if isinstance(t, str)]
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
@@ -122,7 +122,7 @@ async def endpoint_page(request: web.Request) -> web.Response:
 
 @requires("admin")
 async def update_endpoint(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await posted_form(request)
     types = [t for t in form.getall("event_types", []) if isinstance(t, str)]
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     endpoint_id = _endpoint_id(request)
