@@ -15,6 +15,7 @@ from conftest import Server, make_config, start_server
 
 from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
+from test_callbacks import ask, enable, set_hours
 
 
 async def consume(client: Api, cursor: int, into: list[dict[str, Any]],
@@ -98,3 +99,25 @@ async def test_a_cursor_older_than_the_kept_events_is_refused(tmp_path: Path) ->
         assert status == 200
         assert [e["data"].get("customer", {}).get("email") for e in body["events"]][:1] == \
             ["d@example.com"]
+
+
+async def test_a_callback_request_reaches_the_feed_with_its_number_and_window(
+        server: Server) -> None:
+    services = server.services
+    await set_hours(services)
+    await enable(services)
+    done, chosen = await ask(services)
+    async with aiohttp.ClientSession() as http:
+        client = Api(http, server.desk_url, await make_token(services, "read"))
+        status, page = await client.get("/events?limit=100")
+    assert status == 200
+    requested = [e for e in page["events"] if e["type"] == "callback.requested"]
+    assert len(requested) == 1
+    data = requested[0]["data"]
+    assert data["conversation"]["id"] == done.conversation_id
+    assert data["conversation"]["channel"] == "phone"
+    assert data["callback"]["phone"] == "+49301234567"
+    assert data["callback"]["window_start"] == done.start and data["callback"]["source"] == "form"
+    types = [e["type"] for e in page["events"]]
+    assert types.index("customer.created") < types.index("conversation.created") < \
+        types.index("callback.requested")
