@@ -102,7 +102,8 @@ class OutboxWorker:
                     await self._pause(FULL_DISK_WAIT)
                 except Exception:
                     log.exception("%s round failed", self._name)
-                await self._sleep()
+                # With every slot taken, only a landing batch (or a stop) makes room.
+                await self._sleep(busy=len(flying) >= self._concurrency)
         finally:
             listener.cancel()
             await asyncio.gather(*flying, return_exceptions=True)
@@ -124,8 +125,8 @@ class OutboxWorker:
             return None
         return (from_db(due) - self._clock.now()).total_seconds()
 
-    async def _sleep(self) -> None:
-        wait = await self._seconds_to_next()
+    async def _sleep(self, *, busy: bool = False) -> None:
+        wait = None if busy else await self._seconds_to_next()
         wait = MAX_SLEEP if wait is None else min(max(0.0, wait), MAX_SLEEP)
         try:
             await asyncio.wait_for(self._wake.wait(), wait + 0.01)
