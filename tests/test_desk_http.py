@@ -337,7 +337,7 @@ async def test_the_customer_panel_shows_history_across_channels_and_edits_the_pr
     fields = {"conversation_id": str(other.conversation_id), "name": "Oscar", "tier": "preferred",
               "tags": "wholesale, Norway, wholesale", "email": "carla@example.com"}
     taken = await desk.post(path, fields)
-    assert taken.status == 400 and "belongs to another customer" in await taken.text()
+    assert taken.status == 409 and "belongs to another customer" in await taken.text()
     saved = await desk.post(path, {**fields, "email": "Oscar@Example.com"})
     assert saved.status == 303
     assert saved.headers["Location"] == f"/conversations/{other.conversation_id}?view=open"

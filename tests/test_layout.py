@@ -33,6 +33,7 @@ from onlinesupport.app import create_desk_app, create_public_app
 from onlinesupport.channels.email.intake import Incoming
 from onlinesupport.clock import to_db
 from onlinesupport.conversations import Actor
+from onlinesupport.integrations.webhooks import EndpointFields
 from onlinesupport.signing import sign
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -195,11 +196,18 @@ async def _seed(server: Server) -> Site:
         (email_conversation,))
     backup = await services.backups.run_once() or services.backups.existing()[-1]
     _, invitation = await services.invitations.invite("cleo@example.com", "Cleo", "agent")
+    await services.api_tokens.create(name="Web shop", scope="write", agent_id=site.agent_id,
+                                     created_by=admin, expires_at=None)
+    endpoint = await services.webhooks.add(EndpointFields(
+        url="http://127.0.0.1:9/crm/hooks/onlinesupport-" + "x" * 60,
+        description="CRM: new conversations and customers"))
+    await services.webhooks.send_test(endpoint)
 
     ids = {"/conversations/{id}": f"/conversations/{chat.conversation_id}",
            "/kb/{id}": f"/kb/{article}",
            "/admin/mailboxes/{id}": f"/admin/mailboxes/{mailbox_id}",
            "/admin/backups/{name}/restore": f"/admin/backups/{backup.name}/restore",
+           "/admin/webhooks/{id}": f"/admin/webhooks/{endpoint}",
            "/mail/{id}/formatted": f"/mail/{message[0]}/formatted",
            "/invitation": f"/invitation?token={invitation}",
            "/search": "/search?q=brakes",
@@ -210,8 +218,8 @@ async def _seed(server: Server) -> Site:
         if route.method != "GET" or isinstance(route.resource, _static()):
             continue
         path = route.resource.canonical
-        if path in NOT_PAGES or path.startswith("/api/"):  # JSON for scripts, not pages
-            continue
+        if path in NOT_PAGES or (path.startswith("/api/") and path != "/api/reference"):
+            continue  # JSON for scripts and integrations, not pages
         role = getattr(route.handler, "_onlinesupport_access")
         if path == "/welcome/{step}":
             for step in steps:
@@ -260,7 +268,9 @@ def _static() -> type:
 
 @pytest.fixture(scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    config = make_config(tmp_path_factory.mktemp("layout") / "data")
+    # Webhooks may go to 127.0.0.1, where the endpoint's test ping is refused: a log entry.
+    config = make_config(tmp_path_factory.mktemp("layout") / "data",
+                         webhooks_allow_loopback=True)
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config)
         yield await _seed(server)

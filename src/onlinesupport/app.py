@@ -33,6 +33,7 @@ from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.tally import Tally
 from onlinesupport.web import auth, connections, sockets
+from onlinesupport.web.api import routes as api_routes
 from onlinesupport.web.desk import routes as desk_routes
 from onlinesupport.web.desk.signin import add_throttles
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
@@ -93,6 +94,8 @@ def create_public_app(services: Services) -> web.Application:
                   per_address=services.config.limits_public_websockets_per_address,
                   tally=services.tally)
     public_routes.setup_routes(app)
+    if services.config.api_public:
+        api_routes.mount(app, services, tokens_only=True)
     return app
 
 
@@ -117,6 +120,7 @@ def create_desk_app(services: Services) -> web.Application:
                   tally=services.tally)
     app.cleanup_ctx.append(_session_cleanup)
     desk_routes.setup_routes(app)
+    api_routes.mount(app, services)
     auth.check_declared(app)
     return app
 
@@ -146,6 +150,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     await stack.enter_async_context(services.offers.running())
     await stack.enter_async_context(services.snoozes.running())
     await stack.enter_async_context(services.backups.running())
+    await stack.enter_async_context(services.webhooks.running())
     if await agents_repo.admin_exists(services.db):
         services.setup.spend()
     else:
@@ -167,6 +172,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
                                           getattr(config, f"{side}_port"), tls)
         stack.push_async_callback(_stop_listening, server)
         port = server.sockets[0].getsockname()[1]
+        services.listener_ports.add(port)
         if side == "public":
             services.public_port = port
         shown = "localhost" if host in ("0.0.0.0", "::", "") else host

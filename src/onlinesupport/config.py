@@ -115,6 +115,13 @@ def _parse_networks(value: Any) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def _parse_schedule(value: Any) -> tuple[float, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ValueError(f"must be a list of waits in seconds such as [5, 300], got {value!r}")
+    return tuple(_parse_seconds(item) for item in items)
+
+
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip().lower()
@@ -211,6 +218,26 @@ class Config:
     email_acks_per_hour: int = option(
         "email", "Most acknowledgements sent to one address in an hour (a guard against mail "
         "loops); 0 sends none.", _parse_count, 3)
+    api_public: bool = option(
+        "api", "Serve the JSON API (/api/v1/) on the public listener too, for cloud "
+        "integrations; it answers there only requests with an API token (everything else gets "
+        "404). It is always on the desk listener.", _parse_bool, False)
+    api_requests_per_minute: int = option(
+        "api", "Most API requests a minute with one token (more get 429 with Retry-After); 0 "
+        "means no limit.", _parse_count, 600)
+    webhooks_allowed_networks: tuple[str, ...] = option(
+        "webhooks", "The only networks webhooks may be sent to (e.g. [\"203.0.113.0/24\"]); "
+        "empty allows any address except link-local, metadata and this machine's. A list in "
+        "TOML, comma-separated in the environment.", _parse_networks, ())
+    webhooks_allow_loopback: bool = option(
+        "webhooks", "Allow webhooks to this machine's loopback addresses (127.0.0.1, ::1), "
+        "e.g. a receiver running beside the server; the server's own listeners stay refused.",
+        _parse_bool, False)
+    webhooks_retry_seconds: tuple[float, ...] = option(
+        "webhooks", "Waits between the attempts of a webhook delivery, in seconds, each spread "
+        "by 10% (Standard Webhooks' schedule); after the last, the delivery has failed.",
+        _parse_schedule, (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0,
+                          86400.0))
     storage_data_dir: str = option(
         "storage", "Folder for the database, secret key, logs and backups; empty uses the "
         "platform's data folder.", _parse_str, "")

@@ -1,48 +1,125 @@
-"""Customer profiles as agents edit them: name, email, tier and tags."""
+"""Customer profiles as agents and integrations edit them: name, email, phone, external id,
+tier and tags. Each change is an event (customer.created, customer.updated)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from dataclasses import dataclass
 
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.inputs import is_email_address
-from onlinesupport.store import Database
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store.events import Event
 
 TIERS = ("standard", "preferred")
 MAX_TAGS = 20
 _TAG = re.compile(r"^[\w .&+-]{1,30}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 
 
-class Customers:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+class IdentityTaken(InvalidCommand):
+    """The email address, phone number or external id belongs to another customer."""
 
-    async def update_profile(self, customer_id: int, *, name: str, email: str, tier: str,
-                             tags: str) -> None:
-        """Change what the desk knows about a customer; `tags` is comma-separated."""
-        name = name.strip()
+    status = 409
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    """What to change on a profile; None leaves a field as it is."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    """"" removes it."""
+    tier: str | None = None
+    tags: list[str] | None = None
+
+
+def _checked(changes: CustomerChanges) -> CustomerChanges:
+    name = email = phone = external_id = None
+    if changes.name is not None:
+        name = changes.name.strip()
         if len(name) > 200:
             raise InvalidCommand("the name is longer than 200 characters")
-        email = email.strip().lower()
+    if changes.email is not None:
+        email = changes.email.strip().lower()
         if email and not is_email_address(email):
             raise InvalidCommand("enter a valid email address or leave it empty", "email")
-        if tier not in TIERS:
-            raise InvalidCommand(f"tier must be one of {', '.join(TIERS)}")
-        tag_list = list(dict.fromkeys(t.strip() for t in tags.split(",") if t.strip()))
-        if len(tag_list) > MAX_TAGS:
+    if changes.phone is not None:
+        phone = changes.phone.strip()
+        if phone and not _PHONE.match(phone):
+            raise InvalidCommand("a phone number takes digits, spaces and + ( ) . / - only",
+                                 "phone")
+    if changes.external_id is not None:
+        external_id = changes.external_id.strip()
+        if len(external_id) > 200 or not external_id.isprintable():
+            raise InvalidCommand("an external id takes at most 200 printable characters",
+                                 "external_id")
+    if changes.tier is not None and changes.tier not in TIERS:
+        raise InvalidCommand(f"tier must be one of {', '.join(TIERS)}")
+    tags = None
+    if changes.tags is not None:
+        tags = list(dict.fromkeys(t.strip() for t in changes.tags if t.strip()))
+        if len(tags) > MAX_TAGS:
             raise InvalidCommand(f"at most {MAX_TAGS} tags")
-        for tag in tag_list:
+        for tag in tags:
             if not _TAG.match(tag):
                 raise InvalidCommand(f"tag {tag[:40]!r}: letters, digits, spaces and .&+- only, "
                                      "at most 30 characters")
+    return CustomerChanges(name, email, phone, external_id, changes.tier, tags)
 
-        def write(conn: sqlite3.Connection) -> None:
-            customers_repo.update(conn, customer_id, name=name, tier=tier, tags=tag_list)
-            try:
-                customers_repo.set_email(conn, customer_id, email)
-            except ValueError as exc:
-                raise InvalidCommand(str(exc)) from None
 
-        await self._db.write(write)
+def _apply(conn: sqlite3.Connection, customer_id: int, changes: CustomerChanges) -> None:
+    row = customers_repo.lock(conn, customer_id)
+    customers_repo.update(
+        conn, customer_id, name=row["name"] if changes.name is None else changes.name,
+        tier=changes.tier or row["tier"],
+        tags=json.loads(row["tags"]) if changes.tags is None else changes.tags)
+    for kind, field, value in (("email", "email", changes.email),
+                               ("phone", "phone", changes.phone),
+                               ("external", "external_id", changes.external_id)):
+        if value is None:
+            continue
+        try:
+            customers_repo.set_identity(conn, customer_id, kind, value)
+        except ValueError as exc:
+            raise IdentityTaken(str(exc), field) from None
+
+
+class Customers:
+    def __init__(self, conversations: Conversations) -> None:
+        self._conversations = conversations
+
+    async def create(self, changes: CustomerChanges, actor: Actor) -> int:
+        """A new customer with what `changes` sets (an integration adding a contact)."""
+        changes = _checked(changes)
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+            customer_id = customers_repo.create(conn, changes.name or "", now)
+            _apply(conn, customer_id, changes)
+            events.append(events_repo.append(conn, None, "customer.created", actor.type,
+                                             actor.id, now, {"customer_id": customer_id}))
+            return customer_id
+
+        return await self._conversations.run(command)
+
+    async def update(self, customer_id: int, changes: CustomerChanges, actor: Actor) -> None:
+        changes = _checked(changes)
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+            _apply(conn, customer_id, changes)
+            events.append(events_repo.append(conn, None, "customer.updated", actor.type,
+                                             actor.id, now, {"customer_id": customer_id}))
+
+        await self._conversations.run(command)
+
+    async def update_profile(self, customer_id: int, *, name: str, email: str, tier: str,
+                             tags: str, actor: Actor | None = None) -> None:
+        """Change what the desk knows about a customer; `tags` is comma-separated."""
+        await self.update(customer_id, CustomerChanges(name=name, email=email, tier=tier,
+                                                       tags=tags.split(",")),
+                          actor or Actor("system"))

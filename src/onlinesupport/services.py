@@ -29,6 +29,11 @@ from onlinesupport.conversations.snooze import SnoozeWatch
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
 from onlinesupport.inbox_views import SavedViews
+from onlinesupport.integrations.guard import TargetGuard
+from onlinesupport.integrations.public_events import PublicEvents
+from onlinesupport.integrations.sender import WebhookSender
+from onlinesupport.integrations.tokens import ApiTokens
+from onlinesupport.integrations.webhooks import Webhooks, mail_admins
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.notifications import Notifications
 from onlinesupport.routing.due import answered, set_first_response_due, set_next_response_due
@@ -77,6 +82,8 @@ class Services:
     saved_views: SavedViews
     notifications: Notifications
     viewers: Viewers
+    api_tokens: ApiTokens
+    webhooks: Webhooks
     identity: WebsiteIdentity
     callbacks: Callbacks
     presence: Presence = field(default_factory=Presence)
@@ -84,6 +91,8 @@ class Services:
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
     public_port: int = 0
     """The port the public listener is bound to (the configured one may be 0: any free port)."""
+    listener_ports: set[int] = field(default_factory=set)
+    """Every port this server listens on (webhooks may not be sent to them)."""
     started_at: float = field(default_factory=time.monotonic)
     tally: Tally = field(default_factory=Tally)
     """Connections refused and sockets closed under load, for the log and the health page."""
@@ -109,15 +118,25 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.received.append(set_next_response_due)
         conversations.outbound.append(answered)
         conversations.noted.append(record_mentions)
+        public_events = PublicEvents()
+        conversations.committing.append(public_events)
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
         accounts = Accounts(db, clock, key)
         branding = Branding(db, config.data_dir / "branding", clock)
         await branding.load()
+        ports: set[int] = set()
+        guard = TargetGuard(allow_loopback=config.webhooks_allow_loopback,
+                            allowed_networks=config.webhooks_allowed_networks,
+                            own_ports=lambda: {*ports, email.smtp_port})
+        sender = WebhookSender(db, hub, clock, email.secrets, guard,
+                               schedule=config.webhooks_retry_seconds,
+                               notify=mail_admins(db, email.sender.send_now),
+                               endpoints_changed=public_events.forget_endpoints)
         identity = WebsiteIdentity(db, clock, conversations, SecretBox(key))
         await identity.load()
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
-                       accounts=accounts, customers=Customers(db),
+                       accounts=accounts, customers=Customers(conversations),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
                        email=email,
                        contact=ContactForm(db, conversations, clock, key),
@@ -136,7 +155,10 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        offers=ChatOffers(db, conversations, clock, presence),
                        snoozes=SnoozeWatch(db, conversations, clock),
                        saved_views=SavedViews(db, clock), notifications=Notifications(db),
-                       viewers=Viewers(hub), identity=identity,
-                       callbacks=Callbacks(db, conversations, clock, key))
+                       viewers=Viewers(hub), api_tokens=ApiTokens(db, clock),
+                       webhooks=Webhooks(db, clock, email.secrets, guard, sender,
+                                         public_events.forget_endpoints),
+                       identity=identity, callbacks=Callbacks(db, conversations, clock, key),
+                       listener_ports=ports)
     finally:
         await db.close()

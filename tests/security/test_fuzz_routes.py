@@ -64,7 +64,7 @@ PLAUSIBLE = {"tier": "standard", "role": "agent", "status": "open", "decision": 
 ODD_TEXT = "Lee \ud800 \x00\r\nBcc: x@y.example\u202e"
 # Values tried for each path parameter until the route's pattern matches.
 PATH_SAMPLES = ["1", "company", "start", "0" * 32, "0" * 16, "backup.db", "refunds",
-                "a" * 24, "file.txt", "de"]
+                "a" * 24, "file.txt", "rotate", "de"]
 
 
 def fields_of(handler: Any) -> list[str]:

@@ -208,7 +208,8 @@ def _our_classes() -> list[type]:
 # Errors about the server's own state, never about what someone sent.
 NOT_INPUT = {"SecretUnreadable", "StoreError", "StoreClosed", "ConfigError", "CommandError",
              "DataDirLocked", "SubscriberLagged", "MailServerError", "TemporaryFailure",
-             "PermanentFailure", "LooksLikeSpam", "TooSoon", "NotFound", "StorageFull"}
+             "PermanentFailure", "LooksLikeSpam", "TooSoon", "NotFound", "StorageFull",
+             "ResolvedToRefused"}
 
 
 def test_every_invalid_input_error_is_a_user_error() -> None:

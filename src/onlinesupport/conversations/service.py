@@ -48,6 +48,7 @@ OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], No
 OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
 NotedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
+CommittingHook = Callable[[sqlite3.Connection, str, list[Event]], None]
 
 
 class InvalidCommand(UserError):
@@ -120,6 +121,9 @@ class Conversations:
         """Called as hook(conn, now, events, conversation_id, message, new) for each customer
         message a command stored, after the command (so everything the channel records about
         it is there); `new` when the command also created the conversation."""
+        self.committing: list[CommittingHook] = []
+        """Called as hook(conn, now, events) last in every command's transaction, with all the
+        events it appended (the hook may append more): the webhooks' outbox."""
 
     async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
@@ -129,6 +133,8 @@ class Conversations:
             result = command(conn, now, events)
             if self.received:
                 self._run_received(conn, now, events)
+            for hook in self.committing:
+                hook(conn, now, events)
             return result, events
 
         result, events = await self._db.write(transaction)
@@ -155,12 +161,13 @@ class Conversations:
                    identity: tuple[str, str] | None = None, subject: str = "",
                    body: str = "", client_id: str | None = None, page_url: str = "",
                    page_title: str = "", page_referrer: str = "", language: str = "",
-                   actor: Actor | None = None) -> Opened:
+                   actor: Actor | None = None, customer_id: int | None = None) -> Opened:
         """Start a conversation for the customer owning `identity` (created if new).
 
         `body`, when given, is the customer's first message; `actor` is who opened it (the
-        customer by default, or an agent logging a phone call). A retry with the same
-        `client_id` for the same customer returns the conversation it opened the first time.
+        customer by default, or an agent logging a phone call). `customer_id` names a known
+        customer instead of `identity`. A retry with the same `client_id` for the same
+        customer returns the conversation it opened the first time.
         """
         if channel not in CHANNELS:
             raise InvalidCommand(f"channel must be one of {', '.join(CHANNELS)}")
@@ -180,15 +187,19 @@ class Conversations:
                 value = value.lower()
             identity = (kind, value)
 
+        known = customer_id
+
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Opened:
-            if identity is None:
+            if known is not None:
+                customer_id = customers_repo.lock(conn, known)["id"]
+            elif identity is None:
                 customer_id = customers_repo.create(conn, name, now)
             else:
                 customer_id = customers_repo.find_or_create(conn, *identity, name, now)
-                if client_id is not None:
-                    earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
-                    if earlier is not None:
-                        return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
+            if client_id is not None and (known is not None or identity is not None):
+                earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
+                if earlier is not None:
+                    return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
             conversation_id = self.open_in(
                 conn, now, events, channel=channel, customer_id=customer_id, subject=subject,
                 opener=actor or Actor.customer(customer_id, name), page_url=page_url,
@@ -532,6 +543,23 @@ class Conversations:
         events.append(events_repo.append(conn, conversation["id"], event, actor.type, actor.id,
                                          now, data))
         return True
+
+    async def set_priority(self, conversation_id: int, priority: int, actor: Actor) -> bool:
+        """Set how urgent the conversation is (0 normal to 9); False if it is that already."""
+        if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
+            raise InvalidCommand("priority must be a whole number from 0 to 9")
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+            conversation = conversations_repo.lock(conn, conversation_id)
+            if conversation["priority"] == priority:
+                return False
+            conversations_repo.update(conn, conversation_id, now, priority=priority)
+            events.append(events_repo.append(
+                conn, conversation_id, "conversation.prioritized", actor.type, actor.id, now,
+                {"priority": priority, "previous_priority": conversation["priority"]}))
+            return True
+
+        return await self.run(command)
 
     async def resolve(self, conversation_id: int, actor: Actor) -> bool:
         return await self._set_status(conversation_id, actor, "resolved", "conversation.resolved")

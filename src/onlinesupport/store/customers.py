@@ -9,6 +9,9 @@ from typing import Any
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 
+_SHOWN = {"phone": "phone number ", "external": "external id "}
+"""How a refusal names an identity of a kind (an email address speaks for itself)."""
+
 
 def create(conn: sqlite3.Connection, name: str, now: str) -> int:
     return conn.execute("INSERT INTO customers (name, created_at) VALUES (?, ?)",
@@ -35,17 +38,25 @@ def update(conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str,
         raise NotFound(f"customer {customer_id} does not exist")
 
 
-def set_email(conn: sqlite3.Connection, customer_id: int, email: str) -> None:
-    """Make `email` the customer's only email identity; refused if another customer has it."""
-    owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = 'email'"
-                         " AND value = ?", (email,)).fetchone()
+def set_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str) -> None:
+    """Make `value` the customer's only identity of `kind` (empty: none); refused with
+    ValueError if another customer has it."""
+    owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ?"
+                         " AND value = ?", (kind, value)).fetchone()
     if owner is not None and owner[0] != customer_id:
-        raise ValueError(f"{email} belongs to another customer")
-    conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = 'email'",
-                 (customer_id,))
-    if email:
+        raise ValueError(f"{_SHOWN.get(kind, '')}{value} belongs to another customer")
+    conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = ?",
+                 (customer_id, kind))
+    if value:
         conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
-                     " VALUES (?, 'email', ?)", (customer_id, email))
+                     " VALUES (?, ?, ?)", (customer_id, kind, value))
+
+
+def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    return row
 
 
 def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3.Row | None:

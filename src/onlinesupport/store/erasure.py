@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store.database import Database
 
 ERASED = "(erased)"
@@ -102,6 +103,7 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
     conn.execute("DELETE FROM customer_sessions WHERE customer_id = :c", p)
     conn.execute("UPDATE customers SET name = '', tags = '[]', erased_at = :now WHERE id = :c",
                  {**p, "now": now})
+    webhooks_repo.erase_customer(conn, customer_id, json.dumps({"data": {"erased": True}}))
     return files
 
 

@@ -1,4 +1,4 @@
-"""Mail waiting to be sent, claimed atomically by the sender, retried until sent or given up."""
+"""Mail waiting to be sent: what goes out, resends, bounces, and what the desk shows of it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.work_queue import WorkQueue
+
+MAIL = WorkQueue("outbox")
+"""Mail waiting to be sent: claimed, retried and settled through `store.work_queue`."""
 
 
 def enqueue(conn: sqlite3.Connection, *, conversation_id: int | None, message_id: int | None,
@@ -20,34 +24,6 @@ def enqueue(conn: sqlite3.Connection, *, conversation_id: int | None, message_id
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, message_id, mailbox_id, purpose, to_address, subject, body,
          rfc_message_id, in_reply_to, refs, now, now, expires_at)).lastrowid
-
-
-def claim_due(conn: sqlite3.Connection, now: str, limit: int) -> list[sqlite3.Row]:
-    """Take up to `limit` due mails for sending; each is claimed by exactly one sender."""
-    return conn.execute(
-        "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN ("
-        " SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
-        " ORDER BY next_attempt_at, id LIMIT ?) RETURNING *", (now, limit)).fetchall()
-
-
-def release_claims(conn: sqlite3.Connection) -> int:
-    """After a crash: mails caught mid-send go back to the queue (same Message-ID on resend)."""
-    return conn.execute("UPDATE outbox SET status = 'queued' WHERE status = 'sending'").rowcount
-
-
-def sent(conn: sqlite3.Connection, outbox_id: int, now: str) -> None:
-    conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?",
-                 (now, outbox_id))
-
-
-def retry_later(conn: sqlite3.Connection, outbox_id: int, when: str, error: str) -> None:
-    conn.execute("UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?"
-                 " WHERE id = ?", (when, error[:500], outbox_id))
-
-
-def failed(conn: sqlite3.Connection, outbox_id: int, error: str) -> None:
-    conn.execute("UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
-                 (error[:500], outbox_id))
 
 
 def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> sqlite3.Row | None:
@@ -90,11 +66,6 @@ def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:
 def acks_since(conn: sqlite3.Connection, to_address: str, since: str) -> int:
     return conn.execute("SELECT count(*) FROM outbox WHERE to_address = ? AND purpose = 'ack'"
                         " AND created_at >= ?", (to_address, since)).fetchone()[0]
-
-
-async def next_due(db: Database) -> str | None:
-    row = await db.fetch_one("SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'")
-    return row[0] if row else None
 
 
 async def get(db: Database, outbox_id: int) -> dict[str, Any] | None:

@@ -29,11 +29,19 @@ AGENT = web.RequestKey("agent", dict)
 NEW_CSRF = web.RequestKey("new_csrf", str)
 _ACCESS = "_onlinesupport_access"
 _PUBLIC = "public"
+_OWN = "own"
 
 
 def public(handler: Handler) -> Handler:
     """Reachable without signing in."""
     setattr(handler, _ACCESS, _PUBLIC)
+    return handler
+
+
+def authenticates_itself(handler: Handler) -> Handler:
+    """Checks its callers on its own (the JSON API: tokens, or a session with its CSRF token);
+    neither sessions nor CSRF are checked for it here."""
+    setattr(handler, _ACCESS, _OWN)
     return handler
 
 
@@ -111,7 +119,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if request.match_info.http_exception is not None or isinstance(route.resource, web.StaticResource):
         return await handler(request)
     access = getattr(route.handler, _ACCESS, None)
-    if access == _PUBLIC:
+    if access in (_PUBLIC, _OWN):
         return await handler(request)
     agent = request.get(AGENT)
     if agent is None:
@@ -125,7 +133,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 
 @web.middleware
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    own = getattr(request.match_info.route.handler, _ACCESS, None) == _OWN
+    if request.method in ("GET", "HEAD", "OPTIONS") or own:
         return await handler(request)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.content_type == "multipart/form-data":

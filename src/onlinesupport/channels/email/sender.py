@@ -26,17 +26,19 @@ from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Conversations
 from onlinesupport.hub import Hub
 from onlinesupport.inputs import is_email_address
+from onlinesupport.outbox import OutboxWorker, doubling_wait
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database, StorageFull
+from onlinesupport.store import Database
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.store import work_queue
 from onlinesupport.store.events import Event
+from onlinesupport.store.outbox import MAIL
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 3600.0
-FULL_DISK_WAIT = 30.0
 NO_MAILBOX = "no mailbox is set up to send mail yet (Admin → Mailboxes)"
 
 
@@ -54,73 +56,34 @@ class OutboxSender:
                  max_attempts: int) -> None:
         self._db = db
         self._key = key
-        self._hub = hub
         self._conversations = conversations
         self._files = files
         self._secrets = secrets
         self._clock = clock
         self._retry_seconds = retry_seconds
         self._max_attempts = max(1, max_attempts)
-        self._wake = asyncio.Event()
-        self._stopping = False
+        self._worker = OutboxWorker(db, hub, clock, MAIL, self._send_each,
+                                    wakes_on=lambda event: event.type == "email.queued",
+                                    name="outbox")
 
     def wake(self) -> None:
-        self._wake.set()
+        self._worker.wake()
 
     def stop(self) -> None:
         """Finish the mail being sent, then return from `run` (a cancel could send it twice)."""
-        self._stopping = True
-        self._wake.set()
+        self._worker.stop()
 
     async def run(self) -> None:
         """Send until stopped; wakes on new outbox rows and when a retry falls due."""
-        await self._db.write(outbox_repo.release_claims)
-        listener = asyncio.create_task(self._listen(), name="outbox-listener")
-        try:
-            while not self._stopping:
-                self._wake.clear()
-                try:
-                    while await self.send_due():
-                        pass
-                except StorageFull:
-                    # Said once by the store; the mails wait in the outbox until there is room.
-                    await asyncio.sleep(FULL_DISK_WAIT)
-                except Exception:
-                    log.exception("outbox round failed")
-                await self._sleep()
-        finally:
-            listener.cancel()
-
-    async def _listen(self) -> None:
-        with self._hub.subscribe() as subscription:
-            while True:
-                try:
-                    item = await subscription.get()
-                except Exception:  # lagged: wake anyway, the store is the truth
-                    self.wake()
-                    return await self._listen()
-                if isinstance(item, Event) and item.type == "email.queued":
-                    self.wake()
-
-    async def _sleep(self) -> None:
-        due = await outbox_repo.next_due(self._db)
-        wait = MAX_WAIT
-        if due is not None:
-            wait = max(0.0, (from_db(due) - self._clock.now()).total_seconds())
-        try:
-            await asyncio.wait_for(self._wake.wait(), min(wait, MAX_WAIT) + 0.01)
-        except asyncio.TimeoutError:
-            pass
+        await self._worker.run()
 
     async def send_due(self) -> int:
         """Send what is due now; returns how many mails were tried."""
-        now = to_db(self._clock.now())
-        if self._stopping:
-            return 0
-        rows = await self._db.write(lambda conn: outbox_repo.claim_due(conn, now, 1))
+        return await self._worker.send_due()
+
+    async def _send_each(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
-            await self._send(dict(row))
-        return len(rows)
+            await self._send(row)
 
     async def _send(self, row: dict[str, Any]) -> None:
         try:
@@ -142,8 +105,8 @@ class OutboxSender:
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the mail
             await self._failed(row, exc)
         else:
-            await self._record(row, "email.sent", {}, lambda conn, now: outbox_repo.sent(
-                conn, row["id"], now))
+            await self._record(row, "email.sent", {}, lambda conn, now: work_queue.sent(
+                conn, MAIL, row["id"], now))
             log.info("sent mail %s to %s", row["rfc_message_id"], row["to_address"])
 
     async def _check_recipient(self, to: str) -> None:
@@ -200,14 +163,15 @@ class OutboxSender:
         if permanent or row["attempts"] >= self._max_attempts:
             log.warning("giving up on mail %s to %s: %s", row["id"], row["to_address"], reason)
             await self._record(row, "email.failed", {"error": reason, "permanent": True},
-                               lambda conn, now: outbox_repo.failed(conn, row["id"], reason))
+                               lambda conn, now: work_queue.failed(conn, MAIL, row["id"], reason))
             return
-        wait = min(MAX_WAIT, self._retry_seconds * 2 ** (row["attempts"] - 1))
+        wait = doubling_wait(self._retry_seconds, row["attempts"], MAX_WAIT)
         when = to_db(self._clock.now() + timedelta(seconds=wait))
         log.info("mail %s to %s not sent (%s); retrying in %.0f s", row["id"], row["to_address"],
                  reason, wait)
         await self._record(row, "email.deferred", {"error": reason, "retry_at": when},
-                           lambda conn, now: outbox_repo.retry_later(conn, row["id"], when, reason))
+                           lambda conn, now: work_queue.retry_later(conn, MAIL, row["id"],
+                                                                    when, reason))
 
     async def _record(self, row: dict[str, Any], type: str, data: dict[str, Any], change) -> None:
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:

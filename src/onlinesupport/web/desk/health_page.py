@@ -14,6 +14,7 @@ from onlinesupport.services import Services
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.web.auth import AGENT, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.templates import render
@@ -69,6 +70,9 @@ async def report(services: Services) -> dict[str, Any]:
         failed = outbox["failed"]
         warnings.append(f"{failed} outgoing mail{'s' if failed > 1 else ''} could not be "
                         "delivered.")
+    for endpoint in await webhooks_repo.disabled_endpoints(services.db):
+        warnings.append(f"Webhook endpoint {endpoint.url} was disabled: "
+                        f"{endpoint.disabled_reason} (Admin → Webhooks).")
     return {
         "version": __version__, "warnings": warnings,
         "uptime_minutes": int((time.monotonic() - services.started_at) // 60),

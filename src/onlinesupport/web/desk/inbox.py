@@ -312,6 +312,6 @@ async def update_customer(request: web.Request) -> web.Response:
     data = await payload(request)
     await request.app[SERVICES].customers.update_profile(
         customer_id, name=_text_field(data, "name"), email=_text_field(data, "email"),
-        tier=_text_field(data, "tier"), tags=_text_field(data, "tags"))
+        tier=_text_field(data, "tier"), tags=_text_field(data, "tags"), actor=actor(request))
     back = int_param(_text_field(data, "conversation_id"), "conversation_id", minimum=1)
     return respond(request, back, {"customer_id": customer_id})

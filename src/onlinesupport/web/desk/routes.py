@@ -18,6 +18,7 @@ from onlinesupport.web.desk import (
     first_run,
     health_page,
     inbox,
+    integrations_admin,
     invitation,
     kb_pages,
     mailbox_admin,
@@ -153,6 +154,16 @@ def setup_routes(app: web.Application) -> None:
         web.get("/api/preferences", preferences.preferences_json),
         web.get("/api/agents", preferences.colleagues),
         web.post(r"/conversations/{id:\d+}/reply-to", mail_views.reply_to),
+        web.get("/api/reference", integrations_admin.reference_page, name="api_reference"),
+        web.get("/admin/api-tokens", integrations_admin.tokens_page, name="admin_api_tokens"),
+        web.post("/admin/api-tokens", integrations_admin.create_token),
+        web.post(r"/admin/api-tokens/{id:\d+}/revoke", integrations_admin.revoke_token),
+        web.get("/admin/webhooks", integrations_admin.webhooks_page, name="admin_webhooks"),
+        web.post("/admin/webhooks", integrations_admin.add_endpoint),
+        web.get(r"/admin/webhooks/{id:\d+}", integrations_admin.endpoint_page),
+        web.post(r"/admin/webhooks/{id:\d+}", integrations_admin.update_endpoint),
+        web.post(r"/admin/webhooks/{id:\d+}/{action:rotate|test|redeliver|delete}",
+                 integrations_admin.endpoint_action),
     ])
     favicon.add_routes(app)
     zone.setup(app)

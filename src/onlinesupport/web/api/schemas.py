@@ -1,0 +1,156 @@
+"""The API's objects and request bodies as JSON Schema (the document's components)."""
+
+from __future__ import annotations
+
+from onlinesupport.conversations.service import CHANNELS, MAX_BODY, MAX_CLIENT_ID, MAX_SUBJECT
+from onlinesupport.customers import TIERS
+from onlinesupport.integrations.public_events import WEBHOOK_TYPES
+from onlinesupport.integrations.tokens import SCOPES
+from onlinesupport.knowledge.service import STATUSES, VISIBILITIES
+from onlinesupport.web.api.spec import (
+    Schema,
+    array,
+    identifier,
+    integer,
+    nullable,
+    obj,
+    ref,
+    string,
+    timestamp,
+)
+
+STATUSES_OF_CONVERSATIONS = ("open", "pending", "resolved", "closed")
+NAMED = obj({"id": identifier(), "name": {"type": "string"}})
+TAG = string(40, min_length=1)
+CLIENT_ID = string(MAX_CLIENT_ID, min_length=1)
+_TEXT = {"type": "string"}
+
+COMPONENTS: dict[str, Schema] = {
+    "Error": obj({"error": obj({"code": _TEXT, "message": _TEXT, "field": _TEXT},
+                               required=("code", "message"))}),
+    "Conversation": obj({
+        "id": identifier(), "status": {"enum": list(STATUSES_OF_CONVERSATIONS)},
+        "channel": {"enum": list(CHANNELS)}, "subject": _TEXT, "priority": integer(),
+        "tags": array(_TEXT), "queue": NAMED, "assignee": nullable(NAMED), "customer": NAMED,
+        "created_at": timestamp(), "updated_at": timestamp(), "last_message_at": timestamp(),
+        "last_seq": integer(), "first_response_at": nullable(timestamp()),
+        "answer_due_at": nullable(timestamp()), "snoozed": {"type": "boolean"},
+        "snoozed_until": nullable(timestamp()), "merged_into": nullable(identifier()),
+        "language": _TEXT, "page_url": _TEXT}),
+    "Message": obj({
+        "id": identifier(), "conversation_id": identifier(), "seq": identifier(),
+        "author": obj({"type": {"enum": ["customer", "agent", "system"]},
+                       "id": nullable(identifier()), "name": _TEXT}),
+        "kind": {"enum": ["message", "note", "event"]}, "body": _TEXT,
+        "body_truncated": {"type": "boolean"}, "client_id": nullable(_TEXT),
+        "created_at": timestamp(),
+        "attachments": array(obj({"id": identifier(), "filename": _TEXT, "content_type": _TEXT,
+                                  "size": integer(), "url": _TEXT})),
+        "url": _TEXT}),
+    "Customer": obj({
+        "id": identifier(), "name": _TEXT, "email": _TEXT, "phone": _TEXT,
+        "external_id": nullable(_TEXT), "tier": {"enum": list(TIERS)}, "tags": array(_TEXT),
+        "created_at": timestamp(), "erased": {"type": "boolean"}}),
+    "Agent": obj({"id": identifier(), "name": _TEXT, "email": _TEXT,
+                  "role": {"enum": ["agent", "manager", "admin"]}, "active": {"type": "boolean"},
+                  "capacity": integer(), "open_chats": integer()}),
+    "Queue": obj({"id": identifier(), "name": _TEXT, "first_response_minutes": integer(),
+                  "next_response_minutes": integer()}),
+    "ArticleSummary": obj({
+        "id": identifier(), "title": _TEXT, "slug": _TEXT, "language": _TEXT,
+        "status": {"enum": list(STATUSES)}, "visibility": {"enum": list(VISIBILITIES)},
+        "category_id": nullable(identifier()), "updated_at": timestamp()}),
+    "Article": obj({
+        "id": identifier(), "title": _TEXT, "slug": _TEXT, "language": _TEXT,
+        "status": {"enum": list(STATUSES)}, "visibility": {"enum": list(VISIBILITIES)},
+        "category_id": nullable(identifier()), "updated_at": timestamp(), "body": _TEXT,
+        "created_at": timestamp()}),
+    "Event": obj({
+        "id": identifier(), "webhook_id": _TEXT,
+        "type": {"enum": [t for t in WEBHOOK_TYPES if t != "ping"]},
+        "timestamp": timestamp(), "data": {"type": "object"}}),
+    "Endpoint": obj({
+        "id": identifier(), "url": _TEXT, "description": _TEXT,
+        "event_types": array({"enum": list(WEBHOOK_TYPES)}), "enabled": {"type": "boolean"},
+        "disabled_reason": _TEXT, "failing_since": nullable(timestamp()),
+        "created_at": timestamp(), "updated_at": timestamp()}),
+    "Delivery": obj({
+        "id": identifier(), "webhook_id": _TEXT, "type": {"enum": list(WEBHOOK_TYPES)},
+        "status": {"enum": ["queued", "sending", "sent", "failed"]}, "attempts": integer(),
+        "next_attempt_at": nullable(timestamp()), "last_error": _TEXT,
+        "last_status_code": nullable(integer(100, 599)), "sent_at": nullable(timestamp()),
+        "created_at": timestamp()}),
+    "Attempt": obj({"attempt": integer(), "status_code": nullable(integer(100, 599)),
+                    "response": _TEXT, "error": _TEXT, "duration_ms": integer(),
+                    "at": timestamp()}),
+}
+
+# Answers
+
+CONVERSATION = obj({"conversation": ref("Conversation")})
+CHANGED = obj({"conversation": ref("Conversation"), "changed": {"type": "boolean"}})
+CONVERSATION_PAGE = obj({"conversations": array(ref("Conversation")),
+                         "next_cursor": nullable(_TEXT)})
+CONVERSATION_WITH_MESSAGES = obj({"conversation": ref("Conversation"),
+                                  "messages": array(ref("Message")),
+                                  "has_more": {"type": "boolean"}})
+OPENED = obj({"conversation": ref("Conversation"), "message": nullable(ref("Message")),
+              "duplicate": {"type": "boolean"}})
+MESSAGE = obj({"message": ref("Message")})
+POSTED = obj({"message": ref("Message"), "duplicate": {"type": "boolean"}})
+MESSAGE_PAGE = obj({"messages": array(ref("Message")), "has_more": {"type": "boolean"}})
+CUSTOMER = obj({"customer": ref("Customer")})
+CUSTOMER_PAGE = obj({"customers": array(ref("Customer")), "next_cursor": nullable(_TEXT)})
+CUSTOMER_CONVERSATIONS = obj({"conversations": array(ref("Conversation")),
+                              "has_more": {"type": "boolean"}})
+ME = obj({"name": _TEXT, "scope": {"enum": list(SCOPES)}, "agent": nullable(NAMED),
+          "token_id": nullable(identifier())})
+AGENTS = obj({"agents": array(ref("Agent"))})
+QUEUES = obj({"queues": array(ref("Queue"))})
+ARTICLES = obj({"articles": array(ref("ArticleSummary"))})
+ARTICLE = obj({"article": ref("Article")})
+EVENTS = obj({"events": array(ref("Event")), "next_after": integer()})
+ENDPOINTS = obj({"endpoints": array(ref("Endpoint"))})
+ENDPOINT = obj({"endpoint": ref("Endpoint")})
+ENDPOINT_WITH_SECRET = obj({"endpoint": ref("Endpoint"), "secret": _TEXT})
+TEST_SENT = obj({"delivery_id": identifier()})
+DELIVERIES = obj({"deliveries": array(ref("Delivery")), "next_before": nullable(identifier())})
+DELIVERY = obj({"delivery": ref("Delivery")})
+DELIVERY_WITH_ATTEMPTS = obj({"delivery": ref("Delivery"), "attempts": array(ref("Attempt"))})
+
+# Requests
+
+CUSTOMER_FIELDS = {"name": string(200), "email": string(320), "phone": string(40),
+                   "external_id": string(200), "tier": {"enum": list(TIERS)},
+                   "tags": array(string(30), 20)}
+NEW_CONVERSATION = obj({
+    "channel": {"enum": list(CHANNELS)}, "subject": string(MAX_SUBJECT),
+    "body": string(MAX_BODY, min_length=1),
+    "customer": obj({"id": identifier(), "name": string(200), "email": string(320),
+                     "phone": string(40), "external_id": string(200, min_length=1)}, ()),
+    "client_id": CLIENT_ID, "queue_id": identifier(), "assignee_id": identifier()},
+    ("body", "customer"))
+NEW_MESSAGE = obj({"body": string(MAX_BODY, min_length=1),
+                   "kind": {"enum": ["message", "note"]},
+                   "author": {"enum": ["agent", "customer"]}, "client_id": CLIENT_ID},
+                  ("body",))
+ASSIGNMENT = obj({"agent_id": nullable(identifier())}, ("agent_id",))
+QUEUE_MOVE = obj({"queue_id": identifier()}, ("queue_id",))
+TAGS = obj({"tags": {**array(TAG, 20), "minItems": 1}}, ("tags",))
+PRIORITY = obj({"priority": integer(0, 9)}, ("priority",))
+CUSTOMER_BODY = obj(CUSTOMER_FIELDS, ())
+ARTICLE_FIELDS = {"title": string(200, min_length=1), "body": string(200_000),
+                  "status": {"enum": list(STATUSES)}, "visibility": {"enum": list(VISIBILITIES)},
+                  "language": string(5, min_length=2), "slug": string(80),
+                  "category_id": nullable(identifier())}
+NEW_ARTICLE = obj(ARTICLE_FIELDS, ("title",))
+ARTICLE_CHANGES = obj(ARTICLE_FIELDS, ())
+ENDPOINT_FIELDS = {"url": string(2000, min_length=1), "description": string(500),
+                   "event_types": array({"enum": list(WEBHOOK_TYPES)}, 20),
+                   "enabled": {"type": "boolean"}}
+NEW_ENDPOINT = obj(ENDPOINT_FIELDS, ("url",))
+ENDPOINT_CHANGES = obj(ENDPOINT_FIELDS, ())
+UPLOAD = {"type": "object", "required": ["file"], "properties": {
+    "kind": {"enum": ["message", "note"]}, "author": {"enum": ["agent", "customer"]},
+    "client_id": CLIENT_ID, "file": {"type": "string", "contentMediaType":
+                                     "application/octet-stream"}}}

@@ -1,0 +1,72 @@
+"""docs/api.md's walkthrough, followed as written: its curl commands against a real server, its
+receiver (with the reference standardwebhooks library) in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from api_helpers import make_token
+from conftest import ROOT, free_port, make_config, start_server
+
+DOC = ROOT / "docs" / "api.md"
+
+
+def shell(command: str, env: dict[str, str]) -> str:
+    done = subprocess.run(["bash", "-euc", command], env=env, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path: Path) -> None:
+    text = DOC.read_text()
+    steps = re.findall(r"```sh\n(.*?)```", text, re.S)
+    receiver_code = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    port = free_port()
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, make_config(tmp_path / "data",
+                                                       webhooks_allow_loopback=True))
+        env = {**os.environ, "BASE": f"{server.desk_url}/api/v1",
+               "TOKEN": await make_token(server.services, "admin")}
+        loop = asyncio.get_running_loop()
+
+        async def run(command: str) -> str:
+            return await loop.run_in_executor(None, shell, command, env)
+
+        token_step = steps[0].split("\n")
+        assert token_step[0].startswith("export BASE=") and token_step[1].startswith("export TOKEN=")
+        assert json.loads(await run("\n".join(token_step[2:])))["scope"] == "admin"
+        opened = json.loads(await run(steps[1]))
+        assert opened["conversation"]["subject"] == "Order 1042 failed"
+        replies = (await run(steps[2])).replace("}{", "}\n{").splitlines()
+        assert [json.loads(r)["message"]["kind"] for r in replies] == ["message", "note"]
+        added = json.loads(await run(steps[3].replace("http://crm.lan:8500/hooks",
+                                                      f"http://127.0.0.1:{port}/hooks")))
+        env["WEBHOOK_SECRET"] = added["secret"]
+        receiver = subprocess.Popen(
+            [sys.executable, "-c", receiver_code.replace("8500", str(port))], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            await asyncio.sleep(1.0)
+            test_step = steps[4].split("\n")
+            assert test_step[0].startswith("WEBHOOK_SECRET=") and "receiver.py" in test_step[0]
+            assert json.loads(await run("\n".join(test_step[1:])))["delivery_id"]
+            assert json.loads(await run(steps[5]))["conversation"]["status"] == "resolved"
+            for _ in range(100):
+                log = json.loads((await run(steps[6].split("\n")[0])))
+                if [d["status"] for d in log["deliveries"]] == ["sent", "sent"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert [d["type"] for d in log["deliveries"]] == ["conversation.resolved", "ping"]
+        finally:
+            receiver.terminate()
+            printed = receiver.communicate(timeout=10)[0]
+    assert "verified ping" in printed and "verified conversation.resolved" in printed
+    assert "refused" not in printed
