@@ -25,6 +25,10 @@ from onlinesupport.conversations import Conversations
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
 from onlinesupport.knowledge.service import KnowledgeBase
+from onlinesupport.reports.mail import ReportMail
+from onlinesupport.reports.recording import Recorder
+from onlinesupport.reports.rollup import Calendars, Rollup
+from onlinesupport.reports.service import Reports
 from onlinesupport.routing.due import answered, set_first_response_due, set_next_response_due
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
@@ -64,6 +68,9 @@ class Services:
     rules: RoutingRules
     escalations: Escalations
     offers: ChatOffers
+    recorder: Recorder
+    reports: Reports
+    report_mail: ReportMail
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -91,6 +98,11 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.received.append(rules.received)
         conversations.received.append(set_next_response_due)
         conversations.outbound.append(answered)
+        proactive = Proactive(db, clock)
+        calendars = Calendars(db)
+        recorder = Recorder(db, clock, conversations, proactive, calendars)
+        presence.changed.append(recorder.presence_changed)
+        reports = Reports(db, clock, Rollup(db, calendars))
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
         accounts = Accounts(db, clock, key)
@@ -109,10 +121,13 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),
-                       knowledge=KnowledgeBase(db, clock, key),
+                       knowledge=KnowledgeBase(db, clock, key, recorder),
                        erasure=Erasure(db, clock, files),
-                       proactive=Proactive(db, clock), rules=rules, presence=presence,
+                       proactive=proactive, rules=rules, presence=presence,
                        escalations=Escalations(conversations),
-                       offers=ChatOffers(db, conversations, clock, presence))
+                       offers=ChatOffers(db, conversations, clock, presence),
+                       recorder=recorder, reports=reports,
+                       report_mail=ReportMail(db, clock, reports, email.sender,
+                                              config.desk_url()))
     finally:
         await db.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
-from typing import Any
+from typing import Any, Protocol
 
 from onlinesupport import signing
 from onlinesupport.attachments import INLINE_TYPES
@@ -43,11 +43,21 @@ def language_of(text: str) -> str:
     return language
 
 
+class Activity(Protocol):
+    """Where the reports count what people do in the help center."""
+
+    def searched(self) -> None: ...
+
+    def article_viewed(self, article_id: int) -> None: ...
+
+
 class KnowledgeBase:
-    def __init__(self, db: Database, clock: Clock, key: bytes) -> None:
+    def __init__(self, db: Database, clock: Clock, key: bytes,
+                 activity: Activity | None = None) -> None:
         self._db = db
         self._clock = clock
         self._key = key
+        self._activity = activity
 
     def _now(self) -> str:
         return to_db(self._clock.now())
@@ -158,6 +168,8 @@ class KnowledgeBase:
             searches.append((kb_repo.STEMMED_INDEX, " ".join(_quoted(words))))
         found = await kb_repo.search(self._db, searches, language, public_only=public_only,
                                      limit=limit)
+        if self._activity is not None and source == "help":
+            self._activity.searched()
         if not found and source in SOURCES:
             now = self._now()
             await self._db.write(lambda conn: kb_repo.add_unanswered_search(
@@ -172,6 +184,13 @@ class KnowledgeBase:
         if not searches:
             return []
         return await kb_repo.search(self._db, searches, language, public_only=True, limit=limit)
+
+    async def view(self, article_id: int) -> dict[str, Any] | None:
+        """A published public article for a reader, counted as viewed for the reports."""
+        found = await kb_repo.published(self._db, article_id)
+        if found is not None and self._activity is not None:
+            self._activity.article_viewed(article_id)
+        return found
 
     async def vote(self, article_id: int, helpful: bool) -> None:
         now = self._now()

@@ -218,7 +218,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       (p.audience === "all" || (p.audience === "returning") === (state.visits > 1)));
     if (!m || balShown || state.conversation_id) return;
     balShown = true;
-    const event = (name) => send({ type: "proactive", message_id: m.id, event: name });
+    const event = (name) => send({ type: "proactive", message_id: m.id, event: name, page: location.href });
     const go = () => { bal.hidden = true; state.proactive = m.id; save(); event("clicked"); open(true); };
     setTimeout(() => {
       if (!panel.hidden) return;
@@ -402,7 +402,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     ws = new WebSocket(wsUrl);
     ws.onopen = () => {
       attempt = 0; ready = true; status.hidden = true;
-      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq }));
+      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq, page: location.href }));
     };
     ws.onmessage = (e) => {
       const f = JSON.parse(e.data);

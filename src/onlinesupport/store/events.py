@@ -40,7 +40,7 @@ def append(conn: sqlite3.Connection, conversation_id: int | None, type: str, act
     return Event(cursor.lastrowid, conversation_id, type, actor_type, actor_id, now, data, message)
 
 
-def _from_row(row: sqlite3.Row) -> Event:
+def from_row(row: sqlite3.Row) -> Event:
     return Event(row["id"], row["conversation_id"], row["type"], row["actor_type"],
                  row["actor_id"], row["created_at"], json.loads(row["data"]))
 
@@ -48,13 +48,13 @@ def _from_row(row: sqlite3.Row) -> Event:
 async def after(db: Database, after_id: int, limit: int) -> list[Event]:
     rows = await db.fetch_all("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
                               (after_id, limit))
-    return [_from_row(r) for r in rows]
+    return [from_row(r) for r in rows]
 
 
 async def for_conversation(db: Database, conversation_id: int) -> list[Event]:
     rows = await db.fetch_all("SELECT * FROM events WHERE conversation_id = ? ORDER BY id",
                               (conversation_id,))
-    return [_from_row(r) for r in rows]
+    return [from_row(r) for r in rows]
 
 
 async def latest_id(db: Database) -> int:

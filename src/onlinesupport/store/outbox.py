@@ -8,7 +8,7 @@ from typing import Any
 from onlinesupport.store.database import Database
 
 
-def enqueue(conn: sqlite3.Connection, *, conversation_id: int, message_id: int | None,
+def enqueue(conn: sqlite3.Connection, *, conversation_id: int | None, message_id: int | None,
             mailbox_id: int | None, purpose: str, to_address: str, subject: str, body: str,
             rfc_message_id: str, in_reply_to: str, refs: str, now: str) -> int:
     return conn.execute(

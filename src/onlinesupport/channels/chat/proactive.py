@@ -70,8 +70,10 @@ class Proactive:
                 if (not m["tier"] or m["tier"] == tier)
                 and (open_now or not m["business_hours_only"])]
 
-    async def record(self, message_id: int, kind: str) -> None:
+    async def record(self, message_id: int, kind: str, page: str = "") -> None:
+        """What a visitor did with a proactive message, and on which page."""
         if kind not in proactive_repo.EVENT_KINDS:
             raise InvalidProactive(f"unknown event {kind!r}")
         now = to_db(self._clock.now())
-        await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now))
+        await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now,
+                                                                page[:500]))

@@ -1,7 +1,9 @@
 """The visitor side of chat: what a widget's websocket says and what the server answers.
 
 Client → server (JSON objects with a `type`):
-  hello   {token?, conversation_id?, last_seq?}  first frame; resumes a conversation after last_seq
+  hello   {token?, conversation_id?, last_seq?, page?}
+                                                   first frame; resumes a conversation after
+                                                   last_seq; `page` (the address) counts a view
   start   {client_id, body, name?, email?, page?, language?}
                                                    open a chat with the first message
   send    {client_id, body}                       a further message
@@ -13,7 +15,7 @@ Client → server (JSON objects with a `type`):
   rate    {score, comment?}                        satisfaction 1-5 for the chat
   page    {url, title}                             the visitor opened another page of the site
   queue   {}                                       where am I in the queue?
-  proactive {message_id, event}                    a proactive message was shown, clicked,
+  proactive {message_id, event, page?}             a proactive message was shown, clicked,
                                                    dismissed, or led to a chat
   answered {article_id, question?}                 a suggested article answered the question
                                                    (a chat still waiting for its first answer
@@ -44,7 +46,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.chat import tokens
@@ -64,9 +66,13 @@ from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store.errors import StoreError
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 from onlinesupport.throttle import Throttle
+
+if TYPE_CHECKING:
+    from onlinesupport.reports.recording import Recorder
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
@@ -92,6 +98,7 @@ class ChatContext:
     knowledge: KnowledgeBase
     proactive: Proactive
     contact: ContactForm
+    recorder: Recorder
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
         """Why this send is refused (too fast for the visitor or the address), or None.
@@ -176,6 +183,11 @@ class VisitorSession:
             if found is not None and found["customer_id"] == self.customer_id:
                 self.conversation_id = wanted
                 read_seq = found["agent_read_seq"]
+        page = frame.get("page")
+        if isinstance(page, str) and page:
+            self._ctx.recorder.page_viewed(page[:2000])
+        if self.conversation_id is not None:
+            await self._ctx.recorder.chat_returned(self.conversation_id, self.customer_id)
         last_seq = frame.get("last_seq")
         self._last_seq = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         # Outside the chat queue's business hours the widget offers the leave-a-message form.
@@ -347,7 +359,8 @@ class VisitorSession:
             raise ProtocolError("a proactive frame needs message_id and event")
         self._limit(self.visitor_id)
         try:
-            await self._ctx.proactive.record(message_id, event)
+            await self._ctx.recorder.proactive(message_id, event, _string(frame, "page", 2000),
+                                               self.conversation_id, self.customer_id)
         except InvalidProactive as exc:
             raise ProtocolError(str(exc)) from None
 
@@ -361,12 +374,14 @@ class VisitorSession:
         resolved = None
         if self.conversation_id is not None and await conversations_repo.queue_position(
                 self._ctx.db, self.conversation_id) is not None:
-            # Still waiting for a first answer: the article answered it, so it leaves the queue.
-            await self._ctx.conversations.resolve(self.conversation_id,
-                                                  Actor.customer(self.customer_id))
             resolved = self.conversation_id
+        # Recorded before the chat is resolved, so the reports see a deflection, not a visitor
+        # who gave up waiting.
         await self._ctx.knowledge.deflected(article_id, "widget",
                                             _string(frame, "question", 2000), resolved)
+        if resolved is not None:
+            # Still waiting for a first answer: the article answered it, so it leaves the queue.
+            await self._ctx.conversations.resolve(resolved, Actor.customer(self.customer_id))
         await self._send({"type": "answered", "conversation_id": resolved})
 
     async def _typing(self, frame: dict[str, Any]) -> None:
@@ -385,6 +400,10 @@ class VisitorSession:
             _string(frame, "url", 2000, required=True), _string(frame, "title", 500))
 
     async def close(self) -> None:
+        if self.conversation_id is not None:
+            # A report detail: never a reason for closing the socket to fail.
+            with contextlib.suppress(StoreError):
+                await self._ctx.recorder.chat_left(self.conversation_id, self.customer_id)
         if self._listener is not None:
             self._listener.cancel()
             # A socket that went away mid-send ends the listener with a connection error.

@@ -1,0 +1,590 @@
+"""Reports: the rollup of conversations' events, what visitors and agents did outside
+conversations (page views, searches, presence), and the queries the report pages ask.
+
+Writes take the writer's connection; reads are async and return dataclasses. Every period is
+a range of the business's calendar days (`day`, YYYY-MM-DD) or of UTC moments.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from onlinesupport.store.database import Database
+from onlinesupport.store.events import Event, from_row as event_from_row
+
+SITE_KINDS = ("page_view", "kb_search", "article_view")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which values a figure counts: a range of days and the dimensions asked for."""
+
+    first_day: str
+    last_day: str
+    queue_ids: tuple[int, ...] | None = None
+    agent_id: int | None = None
+    channel: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class RollupState:
+    last_event_id: int
+    calendars: str
+
+
+@dataclass(frozen=True)
+class ConversationInput:
+    id: int
+    channel: str
+    queue_id: int
+    status: str
+    tags: str
+    page: str
+    proactive_id: int | None
+    deflected: bool
+
+
+@dataclass(frozen=True)
+class Count:
+    metric: str
+    detail: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Duration:
+    seconds: float
+    business: float
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: str
+    metric: str
+    count: int
+
+
+@dataclass(frozen=True)
+class HourCount:
+    day: str
+    hour: int
+    count: int
+
+
+@dataclass(frozen=True)
+class AgentValue:
+    agent_id: int | None
+    metric: str
+    seconds: float | None
+    business: float | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class DrillRow:
+    conversation_id: int
+    metric: str
+    at: str
+    seconds: float | None
+    business: float | None
+    detail: str
+    subject: str
+    channel: str
+    queue: str
+    agent: str
+    customer: str
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    conversation_id: int
+    channel: str
+    queue: str
+    agent: str
+    tags: str
+    created_at: str
+    status: str
+    resolved_at: str | None
+    cycles: int
+    agent_replies: int
+    first_response_s: float | None
+    first_response_b: float | None
+    resolution_s: float | None
+    resolution_b: float | None
+    sla_met: int | None
+    rating: int | None
+    abandoned: int
+    fcr: int
+    page: str
+
+
+@dataclass(frozen=True)
+class PageCount:
+    page: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CampaignCount:
+    message_id: int
+    text: str
+    kind: str
+    page: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PresenceChange:
+    agent_id: int
+    status: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    queue_id: int
+    queue: str
+    unattended: int
+    oldest_waiting: str | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    agent_id: int
+    name: str
+    email: str
+    role: str
+    frequency: str
+    last_sent: str
+
+
+# --- the rollup: written by the rollup worker, outside any conversation command ---------------
+
+def save_facts(conn: sqlite3.Connection, facts: Sequence[Any], last_event_id: int,
+               calendars: str) -> None:
+    """Replace the rollup rows of these conversations and move the read position."""
+    ids = [(f.conversation_id,) for f in facts]
+    conn.executemany("DELETE FROM report_values WHERE conversation_id = ?", ids)
+    conn.executemany(
+        "INSERT OR REPLACE INTO report_conversations (conversation_id, created_at, day, queue_id,"
+        " channel, agent_id, tags, page, proactive_id, status, resolved_at, cycles, agent_replies,"
+        " first_response_s, first_response_b, resolution_s, resolution_b, sla_met, rating,"
+        " abandoned, fcr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(f.conversation_id, f.created_at, f.day, f.queue_id, f.channel, f.agent_id, f.tags,
+          f.page, f.proactive_id, f.status, f.resolved_at, f.cycles, f.agent_replies,
+          f.first_response_s, f.first_response_b, f.resolution_s, f.resolution_b, f.sla_met,
+          f.rating, f.abandoned, f.fcr) for f in facts])
+    conn.executemany(
+        "INSERT INTO report_values (conversation_id, metric, at, day, hour, queue_id, channel,"
+        " agent_id, seconds, business, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(f.conversation_id, v.metric, v.at, v.day, v.hour, v.queue_id, v.channel, v.agent_id,
+          v.seconds, v.business, v.detail) for f in facts for v in f.values])
+    conn.execute("INSERT INTO report_state (id, last_event_id, calendars) VALUES (1, ?, ?)"
+                 " ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id,"
+                 " calendars = excluded.calendars", (last_event_id, calendars))
+
+
+def clear_rollup(conn: sqlite3.Connection) -> None:
+    """Forget the rollup (it is written again from the events)."""
+    conn.execute("DELETE FROM report_values")
+    conn.execute("DELETE FROM report_conversations")
+    conn.execute("DELETE FROM report_state")
+
+
+async def rollup_state(db: Database) -> RollupState | None:
+    row = await db.fetch_one("SELECT last_event_id, calendars FROM report_state WHERE id = 1")
+    return RollupState(row[0], row[1]) if row else None
+
+
+async def changed_since(db: Database, after_id: int, limit: int) -> tuple[list[int], int]:
+    """Conversations with events after `after_id` (up to `limit` events read), and the id of
+    the last event read (`after_id` when there are none)."""
+    rows = await db.fetch_all("SELECT id, conversation_id FROM events WHERE id > ? ORDER BY id"
+                              " LIMIT ?", (after_id, limit))
+    if not rows:
+        return [], after_id
+    ids = list(dict.fromkeys(r[1] for r in rows if r[1] is not None))
+    return ids, rows[-1][0]
+
+
+async def conversation_inputs(db: Database, ids: Sequence[int]) -> list[ConversationInput]:
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = await db.fetch_all(
+        "SELECT c.id, c.channel, c.queue_id, c.status, c.tags, c.page_url,"
+        " (SELECT json_extract(e.data, '$.message_id') FROM events e"
+        "  WHERE e.conversation_id = c.id AND e.type = 'proactive.chat_started' LIMIT 1),"
+        " EXISTS (SELECT 1 FROM kb_deflections d WHERE d.conversation_id = c.id) AS deflected"
+        f" FROM conversations c WHERE c.id IN ({marks})", list(ids))
+    return [ConversationInput(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+            for r in rows]
+
+
+async def events_of(db: Database, ids: Sequence[int]) -> dict[int, list[Event]]:
+    found: dict[int, list[Event]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    marks = ", ".join("?" * len(ids))
+    for row in await db.fetch_all(f"SELECT * FROM events WHERE conversation_id IN ({marks})"
+                                  " ORDER BY id", list(ids)):
+        found[row["conversation_id"]].append(event_from_row(row))
+    return found
+
+
+async def latest_event_id(db: Database) -> int:
+    row = await db.fetch_one("SELECT coalesce(max(id), 0) FROM events")
+    return row[0] if row else 0
+
+
+# --- what happens outside conversations ----------------------------------------------------
+
+def add_site_counts(conn: sqlite3.Connection,
+                    counts: Iterable[tuple[str, str, str, int]]) -> None:
+    """Add (day, kind, key, count) to the counters."""
+    conn.executemany("INSERT INTO site_counts (day, kind, key, count) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (kind, day, key) DO UPDATE SET count = count + excluded.count",
+                     list(counts))
+
+
+def add_presence(conn: sqlite3.Connection, changes: Iterable[tuple[int, str, str]]) -> None:
+    """Record (agent id, status, moment) changes of presence."""
+    conn.executemany("INSERT INTO agent_presence (agent_id, status, created_at)"
+                     " SELECT id, ?, ? FROM agents WHERE id = ?",
+                     [(status, at, agent) for agent, status, at in changes])
+
+
+async def last_presence(db: Database) -> list[PresenceChange]:
+    """Each agent's last recorded presence."""
+    rows = await db.fetch_all(
+        "SELECT p.agent_id, p.status, p.created_at FROM agent_presence p WHERE p.id = ("
+        " SELECT max(id) FROM agent_presence q WHERE q.agent_id = p.agent_id)")
+    return [PresenceChange(r[0], r[1], r[2]) for r in rows]
+
+
+async def presence_between(db: Database, start: str, end: str) -> list[PresenceChange]:
+    """Presence changes in [start, end), with each agent's last change before `start` first."""
+    rows = await db.fetch_all(
+        "SELECT agent_id, status, created_at FROM agent_presence p WHERE p.id = ("
+        " SELECT max(id) FROM agent_presence q WHERE q.agent_id = p.agent_id"
+        " AND q.created_at < :start)"
+        " UNION ALL SELECT agent_id, status, created_at FROM agent_presence"
+        " WHERE created_at >= :start AND created_at < :end ORDER BY 3",
+        {"start": start, "end": end})
+    return [PresenceChange(r[0], r[1], r[2]) for r in rows]
+
+
+async def awaits_first_answer(db: Database, conversation_id: int) -> bool:
+    """The conversation is open and no agent has answered it yet."""
+    row = await db.fetch_one("SELECT 1 FROM conversations WHERE id = ? AND first_response_at IS"
+                             " NULL AND status IN ('open', 'pending')", (conversation_id,))
+    return row is not None
+
+
+# --- report mail subscriptions ---------------------------------------------------------------
+
+def set_subscription(conn: sqlite3.Connection, agent_id: int, frequency: str) -> None:
+    conn.execute("INSERT INTO report_subscriptions (agent_id, frequency) VALUES (?, ?)"
+                 " ON CONFLICT (agent_id) DO UPDATE SET frequency = excluded.frequency",
+                 (agent_id, frequency))
+
+
+def mark_sent(conn: sqlite3.Connection, agent_id: int, period_key: str) -> bool:
+    """Note that the mail for `period_key` went to the agent; False if it already had."""
+    return conn.execute("UPDATE report_subscriptions SET last_sent = ? WHERE agent_id = ?"
+                        " AND last_sent <> ?", (period_key, agent_id, period_key)).rowcount == 1
+
+
+async def subscriptions(db: Database) -> list[Subscription]:
+    """Active managers and admins with their report mail (weekly unless they chose)."""
+    rows = await db.fetch_all(
+        "SELECT a.id, a.name, a.email, a.role, coalesce(s.frequency, 'weekly'),"
+        " coalesce(s.last_sent, '') FROM agents a LEFT JOIN report_subscriptions s"
+        " ON s.agent_id = a.id WHERE a.active AND a.role IN ('manager', 'admin') ORDER BY a.id")
+    return [Subscription(*r) for r in rows]
+
+
+async def subscription(db: Database, agent_id: int) -> str:
+    row = await db.fetch_one("SELECT frequency FROM report_subscriptions WHERE agent_id = ?",
+                             (agent_id,))
+    return row[0] if row else "weekly"
+
+
+# --- the figures -------------------------------------------------------------------------------
+
+def _where(filters: Filters, alias: str = "v") -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (without the keyword) of the filters over the values (or conversations)
+    table `alias`."""
+    parts = [f"{alias}.day BETWEEN :first AND :last"]
+    params: dict[str, Any] = {"first": filters.first_day, "last": filters.last_day}
+    if filters.queue_ids is not None:
+        marks = ", ".join(f":q{i}" for i in range(len(filters.queue_ids))) or "NULL"
+        parts.append(f"{alias}.queue_id IN ({marks})")
+        params.update({f"q{i}": q for i, q in enumerate(filters.queue_ids)})
+    if filters.agent_id is not None:
+        parts.append(f"{alias}.agent_id = :agent")
+        params["agent"] = filters.agent_id
+    if filters.channel is not None:
+        parts.append(f"{alias}.channel = :channel")
+        params["channel"] = filters.channel
+    if filters.tag is not None:
+        parts.append(f"{alias}.conversation_id IN (SELECT conversation_id FROM report_conversations"
+                     " t, json_each(t.tags) j WHERE j.value = :tag)")
+        params["tag"] = filters.tag
+    return " AND ".join(parts), params
+
+
+async def counts(db: Database, filters: Filters) -> list[Count]:
+    """How many values of each metric (and detail: met, missed, fcr ...) the filters cover."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(
+        f"SELECT metric, detail, count(*) FROM report_values v WHERE {where}"
+        " AND metric <> 'rating' GROUP BY metric, detail"
+        f" UNION ALL SELECT 'rating', CAST(seconds AS INTEGER), count(*) FROM report_values v"
+        f" WHERE {where} AND metric = 'rating' GROUP BY CAST(seconds AS INTEGER)", params)
+    return [Count(r[0], str(r[1]), r[2]) for r in rows]
+
+
+async def durations(db: Database, metric: str, filters: Filters) -> list[Duration]:
+    where, params = _where(filters)
+    rows = await db.fetch_all(f"SELECT seconds, business FROM report_values v WHERE {where}"
+                              " AND metric = :metric AND seconds IS NOT NULL",
+                              {**params, "metric": metric})
+    return [Duration(r[0], r[1] if r[1] is not None else r[0]) for r in rows]
+
+
+async def per_day(db: Database, metrics: Sequence[str], filters: Filters) -> list[DayCount]:
+    where, params = _where(filters)
+    marks = ", ".join(f":m{i}" for i in range(len(metrics)))
+    rows = await db.fetch_all(
+        f"SELECT day, metric, count(*) FROM report_values v WHERE {where}"
+        f" AND metric IN ({marks}) GROUP BY day, metric ORDER BY day",
+        {**params, **{f"m{i}": m for i, m in enumerate(metrics)}})
+    return [DayCount(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class DayDetail:
+    day: str
+    metric: str
+    detail: str
+    count: int
+
+
+async def per_day_details(db: Database, filters: Filters) -> list[DayDetail]:
+    """Every metric's count per day and detail (ratings by score)."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(
+        "SELECT day, metric, CASE WHEN metric = 'rating' THEN CAST(CAST(seconds AS INTEGER)"
+        f" AS TEXT) ELSE detail END, count(*) FROM report_values v WHERE {where}"
+        " GROUP BY 1, 2, 3 ORDER BY 1", params)
+    return [DayDetail(*r) for r in rows]
+
+
+async def durations_by_day(db: Database, metric: str,
+                           filters: Filters) -> list[tuple[str, float, float]]:
+    """(day, seconds, business seconds) of a duration metric."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(
+        f"SELECT day, seconds, coalesce(business, seconds) FROM report_values v WHERE {where}"
+        " AND metric = :metric AND seconds IS NOT NULL", {**params, "metric": metric})
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def created_by_channel(db: Database, filters: Filters) -> list[Count]:
+    where, params = _where(filters)
+    rows = await db.fetch_all(f"SELECT channel, count(*) FROM report_values v WHERE {where}"
+                              " AND metric = 'created' GROUP BY channel ORDER BY channel", params)
+    return [Count("created", r[0], r[1]) for r in rows]
+
+
+async def created_by_hour(db: Database, filters: Filters) -> list[HourCount]:
+    where, params = _where(filters)
+    rows = await db.fetch_all(f"SELECT day, hour, count(*) FROM report_values v WHERE {where}"
+                              " AND metric = 'created' GROUP BY day, hour", params)
+    return [HourCount(*r) for r in rows]
+
+
+async def agent_values(db: Database, filters: Filters) -> list[AgentValue]:
+    """Values that belong to an agent: replies, first responses, resolutions, ratings."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(
+        f"SELECT agent_id, metric, seconds, business, detail FROM report_values v WHERE {where}"
+        " AND metric IN ('reply', 'first_response', 'resolution', 'rating')", params)
+    return [AgentValue(*r) for r in rows]
+
+
+async def replied_conversations(db: Database, filters: Filters) -> list[tuple[int, int]]:
+    """(agent id, conversations they replied in) over the filters."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(
+        f"SELECT agent_id, count(DISTINCT conversation_id) FROM report_values v WHERE {where}"
+        " AND metric = 'reply' GROUP BY agent_id", params)
+    return [(r[0], r[1]) for r in rows]
+
+
+async def drill(db: Database, metric: str, filters: Filters, detail: str | None,
+                limit: int) -> list[DrillRow]:
+    """The values behind a figure with their conversations, latest first."""
+    where, params = _where(filters)
+    if detail is not None:
+        where += " AND v.detail = :detail"
+        params["detail"] = detail
+    rows = await db.fetch_all(
+        "SELECT v.conversation_id, v.metric, v.at, v.seconds, v.business, v.detail,"
+        " c.subject, c.channel, q.name, coalesce(a.name, ''), cu.name"
+        f" FROM report_values v JOIN conversations c ON c.id = v.conversation_id"
+        " JOIN customers cu ON cu.id = c.customer_id JOIN queues q ON q.id = v.queue_id"
+        f" LEFT JOIN agents a ON a.id = v.agent_id WHERE {where} AND v.metric = :metric"
+        " ORDER BY v.at DESC, v.id DESC LIMIT :limit",
+        {**params, "metric": metric, "limit": limit})
+    return [DrillRow(*r) for r in rows]
+
+
+async def export_page(db: Database, filters: Filters, after_id: int,
+                      limit: int) -> list[ExportRow]:
+    """One page of conversations created in the period, by id (for a streamed export)."""
+    where, params = _where(filters, "r")
+    rows = await db.fetch_all(
+        "SELECT r.conversation_id, r.channel, q.name, coalesce(a.name, ''), r.tags, r.created_at,"
+        " r.status, r.resolved_at, r.cycles, r.agent_replies, r.first_response_s,"
+        " r.first_response_b, r.resolution_s, r.resolution_b, r.sla_met, r.rating, r.abandoned,"
+        " r.fcr, r.page FROM report_conversations r JOIN queues q ON q.id = r.queue_id"
+        f" LEFT JOIN agents a ON a.id = r.agent_id WHERE {where} AND r.conversation_id > :after"
+        " ORDER BY r.conversation_id LIMIT :limit", {**params, "after": after_id, "limit": limit})
+    return [ExportRow(*r) for r in rows]
+
+
+async def inquiries_by_page(db: Database, filters: Filters) -> list[PageCount]:
+    where, params = _where(filters, "r")
+    rows = await db.fetch_all(
+        f"SELECT page, count(*) FROM report_conversations r WHERE {where} AND page <> ''"
+        " AND channel IN ('chat', 'form') GROUP BY page ORDER BY count(*) DESC, page LIMIT 50",
+        params)
+    return [PageCount(*r) for r in rows]
+
+
+async def site_counts(db: Database, kind: str, first_day: str, last_day: str,
+                      keys: Sequence[str] | None = None) -> list[PageCount]:
+    """Counters of one kind per key over the days (only `keys`, when given)."""
+    params: list[Any] = [kind, first_day, last_day]
+    only = ""
+    if keys is not None:
+        if not keys:
+            return []
+        only = f" AND key IN ({', '.join('?' * len(keys))})"
+        params += list(keys)
+    rows = await db.fetch_all("SELECT key, sum(count) FROM site_counts WHERE kind = ?"
+                              f" AND day BETWEEN ? AND ?{only} GROUP BY key", params)
+    return [PageCount(r[0], r[1]) for r in rows]
+
+
+async def site_total(db: Database, kind: str, first_day: str, last_day: str) -> int:
+    row = await db.fetch_one("SELECT coalesce(sum(count), 0) FROM site_counts WHERE kind = ?"
+                             " AND day BETWEEN ? AND ?", (kind, first_day, last_day))
+    return row[0] if row else 0
+
+
+async def deflections(db: Database, start: str, end: str) -> list[PageCount]:
+    """Questions answered by an article in [start, end), per article title."""
+    rows = await db.fetch_all(
+        "SELECT coalesce(a.title, '(deleted article)'), count(*) FROM kb_deflections d"
+        " LEFT JOIN kb_articles a ON a.id = d.article_id WHERE d.created_at >= ?"
+        " AND d.created_at < ? GROUP BY d.article_id ORDER BY count(*) DESC, 1 LIMIT 20",
+        (start, end))
+    return [PageCount(*r) for r in rows]
+
+
+async def deflection_total(db: Database, start: str, end: str) -> int:
+    row = await db.fetch_one("SELECT count(*) FROM kb_deflections WHERE created_at >= ?"
+                             " AND created_at < ?", (start, end))
+    return row[0] if row else 0
+
+
+async def unanswered_searches(db: Database, start: str, end: str) -> list[PageCount]:
+    rows = await db.fetch_all(
+        "SELECT lower(query), count(*) FROM kb_unanswered_searches WHERE created_at >= ?"
+        " AND created_at < ? GROUP BY lower(query) ORDER BY count(*) DESC, 1 LIMIT 20",
+        (start, end))
+    return [PageCount(*r) for r in rows]
+
+
+async def reached_agent(db: Database, filters: Filters) -> int:
+    """Conversations created in the period that an agent took (assigned or answered)."""
+    where, params = _where(filters)
+    row = await db.fetch_one(f"SELECT count(DISTINCT conversation_id) FROM report_values v"
+                             f" WHERE {where} AND metric = 'hold'", params)
+    return row[0] if row else 0
+
+
+async def campaign_counts(db: Database, start: str, end: str) -> list[CampaignCount]:
+    rows = await db.fetch_all(
+        "SELECT m.id, m.text, e.kind, e.page, count(*) FROM proactive_events e"
+        " JOIN proactive_messages m ON m.id = e.message_id WHERE e.created_at >= ?"
+        " AND e.created_at < ? GROUP BY m.id, e.kind, e.page ORDER BY m.id", (start, end))
+    return [CampaignCount(*r) for r in rows]
+
+
+async def campaign_chats(db: Database, filters: Filters) -> list[tuple[int, int, int]]:
+    """(proactive message id, chats started, of them resolved) over the period."""
+    where, params = _where(filters, "r")
+    rows = await db.fetch_all(
+        f"SELECT proactive_id, count(*), sum(resolved_at IS NOT NULL) FROM report_conversations r"
+        f" WHERE {where} AND proactive_id IS NOT NULL GROUP BY proactive_id", params)
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def chats_on_pages(db: Database, filters: Filters,
+                         pages: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(page, chats started there, of them after a proactive message) over the period."""
+    if not pages:
+        return []
+    where, params = _where(filters, "r")
+    marks = ", ".join(f":p{i}" for i in range(len(pages)))
+    rows = await db.fetch_all(
+        f"SELECT page, count(*), sum(proactive_id IS NOT NULL) FROM report_conversations r"
+        f" WHERE {where} AND channel = 'chat' AND page IN ({marks}) GROUP BY page",
+        {**params, **{f"p{i}": p for i, p in enumerate(pages)}})
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def waiting_now(db: Database, queue_ids: Sequence[int] | None) -> list[Waiting]:
+    """Per queue: open conversations nobody has taken, and the oldest customer still waiting
+    for an answer (first or next)."""
+    rows = await db.fetch_all(
+        "SELECT q.id, q.name,"
+        " sum(c.id IS NOT NULL AND c.assignee_id IS NULL AND c.first_response_at IS NULL),"
+        " min(CASE WHEN c.first_response_at IS NULL THEN c.created_at"
+        "  ELSE c.next_waiting_since END)"
+        " FROM queues q LEFT JOIN conversations c ON c.queue_id = q.id"
+        " AND c.status IN ('open', 'pending') GROUP BY q.id ORDER BY q.name")
+    wanted = set(queue_ids) if queue_ids is not None else None
+    return [Waiting(r[0], r[1], r[2] or 0, r[3]) for r in rows
+            if wanted is None or r[0] in wanted]
+
+
+async def managed_queues(db: Database, agent_id: int) -> list[int]:
+    """The queues a manager answers for: those they manage, else those they are a member of."""
+    rows = await db.fetch_all("SELECT queue_id, manager FROM queue_members WHERE agent_id = ?",
+                              (agent_id,))
+    managed = [r[0] for r in rows if r[1]]
+    return managed or [r[0] for r in rows]
+
+
+def tags_of(raw: str) -> list[str]:
+    try:
+        tags = json.loads(raw)
+    except ValueError:
+        return []
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+async def all_tags(db: Database) -> list[str]:
+    rows = await db.fetch_all("SELECT DISTINCT j.value FROM conversations c, json_each(c.tags) j"
+                              " ORDER BY 1 LIMIT 200")
+    return [r[0] for r in rows]
