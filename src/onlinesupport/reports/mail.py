@@ -25,6 +25,7 @@ from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import reports as reports_repo
+from onlinesupport.store.reports import Subscription
 
 FREQUENCIES = {"off": "No mail", "daily": "Every morning (yesterday)",
                "weekly": "Every Monday (last week)"}
@@ -103,21 +104,21 @@ class ReportMail:
                 continue
             key, first, last = due
             query = Query(preset="custom", first=first.isoformat(), last=last.isoformat())
-            overview = await self._reports.overview(Viewer(subscriber.id, subscriber.role),
+            overview = await self._reports.overview(Viewer(subscriber.agent_id, subscriber.role),
                                                     query)
             link = f"{self._desk_url}/reports?{urlencode(query.params())}"
             subject = f"Support report {overview.period.label()}"
             body = body_text(subscriber.name, overview, link)
             domain = mailbox["address"].rsplit("@", 1)[-1]
 
-            def write(conn: sqlite3.Connection, subscriber_id: int = subscriber.id,
-                      to: str = subscriber.email, key: str = key, subject: str = subject,
-                      body: str = body) -> bool:
-                if not reports_repo.mark_sent(conn, subscriber_id, key):
+            def write(conn: sqlite3.Connection, subscriber: Subscription = subscriber,
+                      key: str = key, subject: str = subject, body: str = body) -> bool:
+                if not reports_repo.mark_sent(conn, subscriber.agent_id, subscriber.frequency,
+                                              key):
                     return False
                 outbox_repo.enqueue(
                     conn, conversation_id=None, message_id=None, mailbox_id=mailbox["id"],
-                    purpose="report", to_address=to, subject=subject, body=body,
+                    purpose="report", to_address=subscriber.email, subject=subject, body=body,
                     rfc_message_id=f"report.{secrets.token_hex(8)}@{domain}", in_reply_to="",
                     refs="", now=to_db(self._clock.now()))
                 return True

@@ -248,6 +248,7 @@ class Drill:
     metric: str
     detail: str | None
     rows: list[DrillRow]
+    current: bool
     limit: int = DRILL_LIMIT
 
 
@@ -473,7 +474,7 @@ class Reports:
             raise InvalidQuery(f"there is no figure called {metric!r}")
         scope = await self._scope(viewer, query)
         rows = await reports_repo.drill(self._db, metric, scope.now, detail, DRILL_LIMIT)
-        return Drill(query, scope.period, metric, detail, rows)
+        return Drill(query, scope.period, metric, detail, rows, scope.current)
 
     # ---- exports ---------------------------------------------------------------------------
 

@@ -294,10 +294,12 @@ def set_subscription(conn: sqlite3.Connection, agent_id: int, frequency: str) ->
                  (agent_id, frequency))
 
 
-def mark_sent(conn: sqlite3.Connection, agent_id: int, period_key: str) -> bool:
+def mark_sent(conn: sqlite3.Connection, agent_id: int, frequency: str, period_key: str) -> bool:
     """Note that the mail for `period_key` went to the agent; False if it already had."""
-    return conn.execute("UPDATE report_subscriptions SET last_sent = ? WHERE agent_id = ?"
-                        " AND last_sent <> ?", (period_key, agent_id, period_key)).rowcount == 1
+    return conn.execute(
+        "INSERT INTO report_subscriptions (agent_id, frequency, last_sent) VALUES (?, ?, ?)"
+        " ON CONFLICT (agent_id) DO UPDATE SET last_sent = excluded.last_sent"
+        " WHERE last_sent <> excluded.last_sent", (agent_id, frequency, period_key)).rowcount == 1
 
 
 async def subscriptions(db: Database) -> list[Subscription]:
