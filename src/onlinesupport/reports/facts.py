@@ -176,7 +176,7 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         elif kind in ("page.viewed", "chat.returned"):
             left_at = None
         elif kind == "chat.left":
-            if open_ and first_reply_at is None and cycle == 0:
+            if open_ and first_reply_at is None and cycle == 0 and channel == "chat":
                 left_at = at
         elif kind == "message.posted" and event.actor_type == "agent" and \
                 event.data.get("kind") == "message":
