@@ -4,6 +4,7 @@ tells them apart). Every chart is drawn next to the table of the numbers it show
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -54,7 +55,8 @@ def columns(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seque
     count = max(len(labels), 1)
     group = plot_w / count
     bar_w = max(1.0, group * 0.8 / max(len(series), 1))
-    every = label_every or max(1, count // 12)
+    widest = max((len(_short(label)) for label in labels), default=1) * 7 + 8
+    every = label_every or max(1, math.ceil(widest / group))
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
              f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
              f'font-size="{FONT}" font-family="sans-serif">', _defs()]

@@ -240,6 +240,11 @@ class WebsiteReport:
     def deflection(self) -> float | None:
         return metrics.share(self.deflected, self.deflected + self.reached_agent)
 
+    @property
+    def by_rate(self) -> list[PageLine]:
+        """The pages with page views, most inquiries per 1,000 views first."""
+        return sorted((p for p in self.pages if p.views), key=lambda p: -(p.per_thousand or 0))
+
 
 @dataclass(frozen=True)
 class Drill:

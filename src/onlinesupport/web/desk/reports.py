@@ -91,7 +91,9 @@ async def _page(request: web.Request, template: str, report: Any, tab: str,
 @requires("agent")
 async def overview_page(request: web.Request) -> web.Response:
     report = await _ask(request.app[SERVICES].reports.overview(viewer(request), query_of(request)))
-    return await _page(request, "desk/reports.html", report, "overview")
+    # Days and weeks read as 10-01 on the axis (the table beside it has the whole date).
+    labels = [b.label[5:] if report.bucket != "month" else b.label for b in report.volume]
+    return await _page(request, "desk/reports.html", report, "overview", chart_labels=labels)
 
 
 @requires("agent")
