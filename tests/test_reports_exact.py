@@ -255,8 +255,9 @@ async def test_per_agent_lines(history) -> None:
     amy, bob = lines["Amy Agent"], lines["Bob Agent"]
     assert (amy.handled, amy.replies, amy.first_response.median, amy.resolution.median,
             amy.ratings, amy.good_ratings, amy.online_seconds) == (3, 3, 300, 600, 1, 1, 14_400)
+    # Bob took C5 only: Amy had answered C1 first.
     assert (bob.handled, bob.replies, bob.first_response.median, bob.resolution.median,
-            bob.ratings, bob.good_ratings, bob.online_seconds) == (2, 3, 630, 2_400, 1, 0, 0)
+            bob.ratings, bob.good_ratings, bob.online_seconds) == (1, 3, 630, 2_400, 1, 0, 0)
 
 
 async def test_agents_see_their_own_line_and_managers_their_queues(history) -> None:

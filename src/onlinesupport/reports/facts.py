@@ -138,6 +138,8 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         return value
 
     add("created", created)
+    if channel in ("chat", "form") and conversation.page:
+        add("inquiry", created, detail=page_key(conversation.page)[:500])
     cycle_start, cycle, first_reply_at = created, 0, None
     taken = False  # first cycle: an agent took it (assignment or first reply)
     assigned_at: str | None = None

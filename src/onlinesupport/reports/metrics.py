@@ -122,3 +122,56 @@ def duration_text(seconds: float | None) -> str:
 
 def percent_text(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%".replace(".0%", "%")
+
+
+BUCKETS = 64
+_RATIO = math.log(1.32)
+
+
+def bucket_of(seconds: float | None) -> int | None:
+    """The logarithmic bucket of a duration: 0 below a second, then each 32% longer than the
+    one before, the last from about a year on. Longer never falls in a lower bucket."""
+    if seconds is None:
+        return None
+    if seconds < 1:
+        return 0
+    return min(BUCKETS - 1, 1 + int(math.log(seconds) / _RATIO))
+
+
+def ranks(count: int) -> dict[str, tuple[int, ...]]:
+    """The 1-based ranks the median and the 90th percentile are made of."""
+    middle = (count // 2, count // 2 + 1) if count % 2 == 0 else (count // 2 + 1,)
+    return {"median": middle, "p90": (max(1, math.ceil(0.9 * count)),)}
+
+
+def locate(counts: Sequence[int], rank: int) -> tuple[int, int]:
+    """The bucket holding the value of this rank, and its rank within the bucket (1-based)."""
+    for bucket, n in enumerate(counts):
+        if rank <= n:
+            return bucket, rank
+        rank -= n
+    raise ValueError("rank beyond the counted values")
+
+
+def summary_from_buckets(counts: Sequence[int],
+                         values: dict[int, list[float]]) -> Summary:
+    """The exact summary from bucket counts and the sorted values of the buckets that hold the
+    ranks wanted (see `needed_buckets`)."""
+    total = sum(counts)
+    if not total:
+        return Summary(0, None, None)
+
+    def at(rank: int) -> float:
+        bucket, within = locate(counts, rank)
+        return values[bucket][within - 1]
+
+    wanted = ranks(total)
+    middle = [at(r) for r in wanted["median"]]
+    return Summary(total, sum(middle) / len(middle), at(wanted["p90"][0]))
+
+
+def needed_buckets(counts: Sequence[int]) -> set[int]:
+    total = sum(counts)
+    if not total:
+        return set()
+    return {locate(counts, r)[0] for rs in ranks(total).values() for r in rs}

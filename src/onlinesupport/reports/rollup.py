@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from onlinesupport.periodic import every
 from onlinesupport.reports.facts import Facts, compute
+from onlinesupport.reports.metrics import bucket_of
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours
 from onlinesupport.store import Database
@@ -93,8 +94,9 @@ class Rollup:
                     return True
                 read += BATCH_EVENTS
                 facts = await self._facts(ids, calendars)
+                old_days = await reports_repo.days_of(self._db, ids)
                 await self._db.write(lambda conn: reports_repo.save_facts(
-                    conn, facts, upto, calendars.fingerprint))
+                    conn, facts, old_days, upto, calendars.fingerprint, bucket_of))
                 last = upto
             return await reports_repo.latest_event_id(self._db) <= last
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import Clock, from_db, to_db
@@ -322,29 +322,34 @@ class Reports:
         agents = [(a["id"], a["name"]) for a in await agents_repo.list_all(self._db)]
         if viewer.role == "agent":
             agents = [a for a in agents if a[0] == viewer.id]
+        year_ago = (self._clock.now() - timedelta(days=366)).date().isoformat()
         return Options([(q["id"], q["name"]) for q in queues], agents,
-                       await reports_repo.all_tags(self._db), viewer.role == "agent")
+                       await reports_repo.all_tags(self._db, year_ago), viewer.role == "agent")
 
     # ---- the overview ----------------------------------------------------------------------
 
     async def overview(self, viewer: Viewer, query: Query) -> Overview:
         scope = await self._scope(viewer, query)
-        counts_now = _counts(await reports_repo.counts(self._db, scope.now))
-        counts_before = _counts(await reports_repo.counts(self._db, scope.before))
+        days_now = await reports_repo.day_counts(self._db, scope.now)
+        counts_now = _counts(days_now)
+        counts_before = _counts(await reports_repo.day_counts(self._db, scope.before))
         durations = [Figure(key, name, definition,
                             await self._summary(key, scope.now, query.business),
                             await self._summary(key, scope.before, query.business))
                      for key, (name, definition) in metrics.DURATIONS.items()]
-        chats_now = await self._chats(scope.now)
-        chats_before = await self._chats(scope.before)
+        channels = await reports_repo.channel_counts(self._db, scope.now)
+        chats_now = sum(c.count for c in channels if c.detail == "chat")
+        chats_before = sum(c.count for c in await reports_repo.channel_counts(
+            self._db, scope.before) if c.detail == "chat")
         rates = _rates(counts_now, counts_before, chats_now, chats_before)
         size = bucket_size(scope.period)
         volume: dict[str, list[int]] = {b: [0, 0] for b in buckets(scope.period, size)}
-        for row in await reports_repo.per_day(self._db, ("created", "resolution"), scope.now):
-            volume[bucket_of(row.day, size)][row.metric == "resolution"] += row.count
         heatmap = [[0] * 24 for _ in WEEKDAYS]
-        for row in await reports_repo.created_by_hour(self._db, scope.now):
-            heatmap[date.fromisoformat(row.day).weekday()][row.hour] += row.count
+        for row in days_now:
+            if row.metric in ("created", "resolution"):
+                volume[bucket_of(row.day, size)][row.metric == "resolution"] += row.count
+            if row.metric == "created":
+                heatmap[date.fromisoformat(row.day).weekday()][int(row.detail)] += row.count
         ratings = [(score, counts_now.get(("rating", str(score)), 0)) for score in range(1, 6)]
         comments = [r for r in await reports_repo.drill(self._db, "rating", scope.now, None, 50)
                     if r.detail][:10]
@@ -355,20 +360,24 @@ class Reports:
             resolved=_total(counts_now, "resolution"),
             resolved_before=_total(counts_before, "resolution"), bucket=size,
             volume=[Bucket(label, c, r) for label, (c, r) in volume.items()],
-            channels=[(c.detail, c.count) for c in
-                      await reports_repo.created_by_channel(self._db, scope.now)],
+            channels=[(c.detail, c.count) for c in channels],
             heatmap=heatmap, ratings=ratings, comments=comments,
             live=await self.live(viewer))
 
     async def _summary(self, metric: str, filters: Filters, business: bool) -> Summary:
-        found = await reports_repo.durations(self._db, metric, filters)
-        return metrics.summarize([d.business if business else d.seconds for d in found])
-
-    async def _chats(self, filters: Filters) -> int:
-        if filters.channel not in (None, "chat"):
-            return 0
-        chats = replace(filters, channel="chat")
-        return sum(c.count for c in await reports_repo.created_by_channel(self._db, chats))
+        """Count, median and 90th percentile, exactly: from the daily bucket counts and the
+        values of the one or two buckets that hold the ranks wanted (or from every value,
+        where the daily sums do not have the filters' dimensions)."""
+        counts = await reports_repo.bucket_counts(self._db, metric, business, filters)
+        if counts is None:
+            found = await reports_repo.durations(self._db, metric, filters)
+            return metrics.summarize([d.business if business else d.seconds for d in found])
+        wanted = sorted(metrics.needed_buckets(counts))
+        values: dict[int, list[float]] = defaultdict(list)
+        for _, bucket, value in await reports_repo.bucket_values(self._db, metric, business,
+                                                                 wanted, filters):
+            values[bucket].append(value)
+        return metrics.summary_from_buckets(counts, {b: sorted(v) for b, v in values.items()})
 
     async def live(self, viewer: Viewer) -> list[QueueNow]:
         """Per queue now: conversations nobody has taken, and the longest wait for an answer."""
@@ -385,31 +394,49 @@ class Reports:
 
     async def agents(self, viewer: Viewer, query: Query) -> AgentsReport:
         scope = await self._scope(viewer, query)
-        values = await reports_repo.agent_values(self._db, scope.now)
-        handled = dict(await reports_repo.replied_conversations(self._db, scope.now))
-        by_agent: dict[int | None, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-        replies: dict[int | None, int] = defaultdict(int)
-        for value in values:
-            if value.metric == "reply":
-                replies[value.agent_id] += 1
-            elif value.seconds is not None:
-                seconds = value.seconds if value.metric == "rating" or not query.business \
-                    else (value.business if value.business is not None else value.seconds)
-                by_agent[value.agent_id][value.metric].append(seconds)
+        counts: dict[int | None, dict[tuple[str, str], int]] = defaultdict(
+            lambda: defaultdict(int))
+        for row in await reports_repo.agent_counts(self._db, scope.now):
+            counts[row.agent_id][(row.metric, row.detail)] += row.count
+        summaries = {metric: await self._agent_summaries(metric, scope.now, query.business)
+                     for metric in ("first_response", "resolution")}
         online = await self._online(scope)
         names = dict((await self.options(viewer)).agents)
         ids = [a for a in names if scope.now.agent_id in (None, a)]
-        ids += [a for a in {*by_agent, *replies} if a not in names and a is not None]
+        ids += [a for a in counts if a not in names and a is not None]
+        empty = Summary(0, None, None)
         lines = []
         for agent in ids:
-            ratings = by_agent[agent]["rating"]
+            mine = counts.get(agent, {})
+            ratings = {int(d): n for (m, d), n in mine.items() if m == "rating" and d.isdigit()}
             lines.append(AgentLine(
-                agent, names.get(agent, f"Agent #{agent}"), handled.get(agent, 0),
-                replies[agent], metrics.summarize(by_agent[agent]["first_response"]),
-                metrics.summarize(by_agent[agent]["resolution"]), len(ratings),
-                sum(1 for r in ratings if r >= 4), online.get(agent, 0.0)))
+                agent, names.get(agent, f"Agent #{agent}"),
+                sum(n for (m, _), n in mine.items() if m == "hold"),
+                sum(n for (m, _), n in mine.items() if m == "reply"),
+                summaries["first_response"].get(agent, empty),
+                summaries["resolution"].get(agent, empty), sum(ratings.values()),
+                ratings.get(4, 0) + ratings.get(5, 0), online.get(agent, 0.0)))
         lines.sort(key=lambda line: (-line.handled, line.name))
         return AgentsReport(query, scope.period, scope.current, query.business, lines)
+
+    async def _agent_summaries(self, metric: str, filters: Filters,
+                               business: bool) -> dict[int | None, Summary]:
+        """Each agent's summary of a duration, exactly (as `_summary`)."""
+        counts = await reports_repo.agent_bucket_counts(self._db, metric, business, filters)
+        if counts is None:
+            found: dict[int | None, list[float]] = defaultdict(list)
+            for agent, _, value in await reports_repo.bucket_values(
+                    self._db, metric, business, range(metrics.BUCKETS), filters):
+                found[agent].append(value)
+            return {agent: metrics.summarize(v) for agent, v in found.items()}
+        wanted = sorted(set().union(*map(metrics.needed_buckets, counts.values())))
+        values: dict[int | None, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for agent, bucket, value in await reports_repo.bucket_values(self._db, metric, business,
+                                                                     wanted, filters):
+            values[agent][bucket].append(value)
+        return {agent: metrics.summary_from_buckets(
+                    agent_counts, {b: sorted(v) for b, v in values[agent].items()})
+                for agent, agent_counts in counts.items()}
 
     async def _online(self, scope: Scope) -> dict[int, float]:
         """Seconds each agent was online (connected and not away) within the period."""
@@ -434,7 +461,7 @@ class Reports:
         scope = await self._scope(viewer, query)
         first, last = scope.now.first_day, scope.now.last_day
         start, end = (to_db(m) for m in scope.period.bounds(scope.zone))
-        inquiries = await reports_repo.inquiries_by_page(self._db, scope.now)
+        inquiries = await reports_repo.page_counts(self._db, scope.now)
         views = {p.page: p.count for p in await reports_repo.site_counts(
             self._db, "page_view", first, last, [p.page for p in inquiries])}
         pages = [PageLine(p.page, p.count, views.get(p.page, 0)) for p in inquiries]
@@ -443,7 +470,8 @@ class Reports:
             searches=await reports_repo.site_total(self._db, "kb_search", first, last),
             article_views=await reports_repo.site_total(self._db, "article_view", first, last),
             deflected=await reports_repo.deflection_total(self._db, start, end),
-            reached_agent=await reports_repo.reached_agent(self._db, scope.now),
+            reached_agent=_total(_counts(await reports_repo.day_counts(self._db, scope.now)),
+                                 "hold"),
             unanswered=await reports_repo.unanswered_searches(self._db, start, end),
             deflecting=await reports_repo.deflections(self._db, start, end),
             campaigns=await self._campaigns(scope, start, end))
@@ -498,7 +526,7 @@ class Reports:
     async def export_days(self, viewer: Viewer, query: Query) -> list[DayLine]:
         scope = await self._scope(viewer, query)
         counts: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
-        for row in await reports_repo.per_day_details(self._db, scope.now):
+        for row in await reports_repo.day_counts(self._db, scope.now):
             counts[row.day][(row.metric, row.detail)] += row.count
         values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for metric in ("first_response", "resolution"):
@@ -511,7 +539,7 @@ class Reports:
             found = counts.get(key, {})
             ratings = {int(d): n for (m, d), n in found.items() if m == "rating" and d.isdigit()}
             lines.append(DayLine(
-                key, found.get(("created", ""), 0),
+                key, sum(n for (m, _), n in found.items() if m == "created"),
                 sum(n for (m, _), n in found.items() if m == "resolution"),
                 metrics.summarize(values[key]["first_response"]),
                 metrics.summarize(values[key]["resolution"]),
@@ -532,8 +560,12 @@ class Reports:
         return (await self._rollup.calendars.current()).zone
 
 
-def _counts(rows: list[reports_repo.Count]) -> dict[tuple[str, str], int]:
-    return {(r.metric, r.detail): r.count for r in rows}
+def _counts(rows: list[reports_repo.DayDetail]) -> dict[tuple[str, str], int]:
+    """Counts per (metric, detail) over all days."""
+    found: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        found[(row.metric, row.detail)] += row.count
+    return dict(found)
 
 
 def _total(counts: dict[tuple[str, str], int], metric: str) -> int:

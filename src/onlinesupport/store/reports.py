@@ -63,29 +63,6 @@ class Duration:
 
 
 @dataclass(frozen=True)
-class DayCount:
-    day: str
-    metric: str
-    count: int
-
-
-@dataclass(frozen=True)
-class HourCount:
-    day: str
-    hour: int
-    count: int
-
-
-@dataclass(frozen=True)
-class AgentValue:
-    agent_id: int | None
-    metric: str
-    seconds: float | None
-    business: float | None
-    detail: str
-
-
-@dataclass(frozen=True)
 class DrillRow:
     conversation_id: int
     metric: str
@@ -165,9 +142,23 @@ class Subscription:
 
 # --- the rollup: written by the rollup worker, outside any conversation command ---------------
 
-def save_facts(conn: sqlite3.Connection, facts: Sequence[Any], last_event_id: int,
-               calendars: str) -> None:
-    """Replace the rollup rows of these conversations and move the read position."""
+DURATION_METRICS = ("first_response", "next_response", "hold", "reaction", "resolution",
+                    "abandoned")
+BUCKETS = 64
+_DETAIL = ("CASE metric WHEN 'rating' THEN CAST(CAST(seconds AS INTEGER) AS TEXT)"
+           " WHEN 'created' THEN CAST(hour AS TEXT) ELSE detail END")
+"""What a daily count is split by: a rating's score, the hour a conversation came in, or the
+value's detail (met, missed, fcr ...)."""
+_SCOPES = {"q": ("queue_id", "NULL", "NULL"), "c": ("NULL", "channel", "NULL"),
+           "a": ("queue_id", "NULL", "agent_id")}
+_BUCKET_SUMS = ", ".join(f"sum({{column}} = {i})" for i in range(BUCKETS))
+
+
+def save_facts(conn: sqlite3.Connection, facts: Sequence[Any], old_days: Iterable[str],
+               last_event_id: int, calendars: str, bucket: Any) -> None:
+    """Replace the rollup rows of these conversations, rewrite the daily sums of every day
+    they had or have values on (`old_days` were read before), and move the read position.
+    `bucket(seconds)` is the bucket of a duration."""
     ids = [(f.conversation_id,) for f in facts]
     conn.executemany("DELETE FROM report_values WHERE conversation_id = ?", ids)
     conn.executemany(
@@ -179,19 +170,60 @@ def save_facts(conn: sqlite3.Connection, facts: Sequence[Any], last_event_id: in
           f.page, f.proactive_id, f.status, f.resolved_at, f.cycles, f.agent_replies,
           f.first_response_s, f.first_response_b, f.resolution_s, f.resolution_b, f.sla_met,
           f.rating, f.abandoned, f.fcr) for f in facts])
+    durations = set(DURATION_METRICS)
     conn.executemany(
         "INSERT INTO report_values (conversation_id, metric, at, day, hour, queue_id, channel,"
-        " agent_id, seconds, business, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " agent_id, seconds, business, bucket_s, bucket_b, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(f.conversation_id, v.metric, v.at, v.day, v.hour, v.queue_id, v.channel, v.agent_id,
-          v.seconds, v.business, v.detail) for f in facts for v in f.values])
+          v.seconds, v.business,
+          bucket(v.seconds) if v.metric in durations else None,
+          bucket(v.business) if v.metric in durations else None, v.detail)
+         for f in facts for v in f.values])
+    days = sorted({*old_days, *(v.day for f in facts for v in f.values)})
+    for start in range(0, len(days), 200):
+        _rewrite_days(conn, days[start:start + 200])
     conn.execute("INSERT INTO report_state (id, last_event_id, calendars) VALUES (1, ?, ?)"
                  " ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id,"
                  " calendars = excluded.calendars", (last_event_id, calendars))
 
 
+def _rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
+    marks = ", ".join("?" * len(days))
+    conn.execute(f"DELETE FROM report_daily WHERE day IN ({marks})", days)
+    conn.execute(f"DELETE FROM report_buckets WHERE day IN ({marks})", days)
+    for scope, (queue, channel, agent) in _SCOPES.items():
+        only = " AND agent_id IS NOT NULL" if scope == "a" else ""
+        conn.execute(
+            "INSERT INTO report_daily (day, scope, queue_id, channel, agent_id, metric, detail,"
+            f" count) SELECT day, '{scope}', {queue}, {channel}, {agent}, metric, {_DETAIL},"
+            f" count(*) FROM report_values WHERE day IN ({marks}){only}"
+            " GROUP BY 1, 3, 4, 5, 6, 7", days)
+        for hours, column in (("wall", "bucket_s"), ("business", "bucket_b")):
+            conn.execute(
+                "INSERT INTO report_buckets (day, scope, queue_id, channel, agent_id, metric,"
+                f" hours, {', '.join(f'b{i}' for i in range(BUCKETS))})"
+                f" SELECT day, '{scope}', {queue}, {channel}, {agent}, metric, '{hours}',"
+                f" {_BUCKET_SUMS.format(column=column)} FROM report_values"
+                f" WHERE day IN ({marks}) AND {column} IS NOT NULL{only}"
+                " GROUP BY 1, 3, 4, 5, 6", days)
+
+
+async def days_of(db: Database, ids: Sequence[int]) -> set[str]:
+    """The days the rollup has values of these conversations on."""
+    if not ids:
+        return set()
+    marks = ", ".join("?" * len(ids))
+    rows = await db.fetch_all(f"SELECT DISTINCT day FROM report_values WHERE conversation_id"
+                              f" IN ({marks})", list(ids))
+    return {r[0] for r in rows}
+
+
 def clear_rollup(conn: sqlite3.Connection) -> None:
     """Forget the rollup (it is written again from the events)."""
     conn.execute("DELETE FROM report_values")
+    conn.execute("DELETE FROM report_daily")
+    conn.execute("DELETE FROM report_buckets")
     conn.execute("DELETE FROM report_conversations")
     conn.execute("DELETE FROM report_state")
 
@@ -341,35 +373,6 @@ def _where(filters: Filters, alias: str = "v") -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), params
 
 
-async def counts(db: Database, filters: Filters) -> list[Count]:
-    """How many values of each metric (and detail: met, missed, fcr ...) the filters cover."""
-    where, params = _where(filters)
-    rows = await db.fetch_all(
-        f"SELECT metric, detail, count(*) FROM report_values v WHERE {where}"
-        " AND metric <> 'rating' GROUP BY metric, detail"
-        f" UNION ALL SELECT 'rating', CAST(seconds AS INTEGER), count(*) FROM report_values v"
-        f" WHERE {where} AND metric = 'rating' GROUP BY CAST(seconds AS INTEGER)", params)
-    return [Count(r[0], str(r[1]), r[2]) for r in rows]
-
-
-async def durations(db: Database, metric: str, filters: Filters) -> list[Duration]:
-    where, params = _where(filters)
-    rows = await db.fetch_all(f"SELECT seconds, business FROM report_values v WHERE {where}"
-                              " AND metric = :metric AND seconds IS NOT NULL",
-                              {**params, "metric": metric})
-    return [Duration(r[0], r[1] if r[1] is not None else r[0]) for r in rows]
-
-
-async def per_day(db: Database, metrics: Sequence[str], filters: Filters) -> list[DayCount]:
-    where, params = _where(filters)
-    marks = ", ".join(f":m{i}" for i in range(len(metrics)))
-    rows = await db.fetch_all(
-        f"SELECT day, metric, count(*) FROM report_values v WHERE {where}"
-        f" AND metric IN ({marks}) GROUP BY day, metric ORDER BY day",
-        {**params, **{f"m{i}": m for i, m in enumerate(metrics)}})
-    return [DayCount(*r) for r in rows]
-
-
 @dataclass(frozen=True)
 class DayDetail:
     day: str
@@ -378,14 +381,150 @@ class DayDetail:
     count: int
 
 
-async def per_day_details(db: Database, filters: Filters) -> list[DayDetail]:
-    """Every metric's count per day and detail (ratings by score)."""
-    where, params = _where(filters)
-    rows = await db.fetch_all(
-        "SELECT day, metric, CASE WHEN metric = 'rating' THEN CAST(CAST(seconds AS INTEGER)"
-        f" AS TEXT) ELSE detail END, count(*) FROM report_values v WHERE {where}"
-        " GROUP BY 1, 2, 3 ORDER BY 1", params)
+@dataclass(frozen=True)
+class AgentCount:
+    agent_id: int | None
+    metric: str
+    detail: str
+    count: int
+
+
+def _daily_scope(filters: Filters) -> str | None:
+    """Which daily sums answer these filters, or None when only the values can (a tag, or a
+    channel together with a queue or an agent)."""
+    if filters.tag is not None:
+        return None
+    if filters.agent_id is not None:
+        return "a" if filters.channel is None else None
+    if filters.channel is not None:
+        return "c" if filters.queue_ids is None else None
+    return "q"
+
+
+def _daily_where(filters: Filters, scope: str) -> tuple[str, dict[str, Any]]:
+    parts = ["scope = :scope", "day BETWEEN :first AND :last"]
+    params: dict[str, Any] = {"scope": scope, "first": filters.first_day,
+                              "last": filters.last_day}
+    if filters.queue_ids is not None:
+        marks = ", ".join(f":q{i}" for i in range(len(filters.queue_ids))) or "NULL"
+        parts.append(f"queue_id IN ({marks})")
+        params.update({f"q{i}": q for i, q in enumerate(filters.queue_ids)})
+    if filters.channel is not None:
+        parts.append("channel = :channel")
+        params["channel"] = filters.channel
+    if filters.agent_id is not None:
+        parts.append("agent_id = :agent")
+        params["agent"] = filters.agent_id
+    return " AND ".join(parts), params
+
+
+async def day_counts(db: Database, filters: Filters) -> list[DayDetail]:
+    """Every metric's count per day and detail (a rating's score, a creation's hour, met ...)."""
+    scope = _daily_scope(filters)
+    if scope is not None:
+        where, params = _daily_where(filters, scope)
+        rows = await db.fetch_all(
+            f"SELECT day, metric, detail, sum(count) FROM report_daily WHERE {where}"
+            " AND metric <> 'inquiry' GROUP BY 1, 2, 3", params)
+    else:
+        where, params = _where(filters)
+        rows = await db.fetch_all(
+            f"SELECT day, metric, {_DETAIL}, count(*) FROM report_values v WHERE {where}"
+            " AND metric <> 'inquiry' GROUP BY 1, 2, 3", params)
     return [DayDetail(*r) for r in rows]
+
+
+async def channel_counts(db: Database, filters: Filters) -> list[Count]:
+    """Conversations created per channel."""
+    if filters.tag is None and filters.agent_id is None and filters.queue_ids is None:
+        where, params = _daily_where(filters, "c")
+        rows = await db.fetch_all(f"SELECT channel, sum(count) FROM report_daily WHERE {where}"
+                                  " AND metric = 'created' GROUP BY channel ORDER BY channel",
+                                  params)
+    else:
+        where, params = _where(filters)
+        rows = await db.fetch_all(f"SELECT channel, count(*) FROM report_values v WHERE {where}"
+                                  " AND metric = 'created' GROUP BY channel ORDER BY channel",
+                                  params)
+    return [Count("created", r[0], r[1]) for r in rows]
+
+
+async def agent_counts(db: Database, filters: Filters) -> list[AgentCount]:
+    """Counts per agent, metric and detail."""
+    if filters.tag is None and filters.channel is None:
+        where, params = _daily_where(filters, "a")
+        rows = await db.fetch_all(f"SELECT agent_id, metric, detail, sum(count) FROM report_daily"
+                                  f" WHERE {where} GROUP BY 1, 2, 3", params)
+    else:
+        where, params = _where(filters)
+        rows = await db.fetch_all(f"SELECT agent_id, metric, {_DETAIL}, count(*) FROM"
+                                  f" report_values v WHERE {where} AND agent_id IS NOT NULL"
+                                  " GROUP BY 1, 2, 3", params)
+    return [AgentCount(*r) for r in rows]
+
+
+async def page_counts(db: Database, filters: Filters) -> list[PageCount]:
+    """Chats and forms started per website page, most first."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(f"SELECT detail, count(*) FROM report_values v WHERE {where}"
+                              " AND metric = 'inquiry' GROUP BY detail ORDER BY 2 DESC, 1"
+                              " LIMIT 50", params)
+    return [PageCount(*r) for r in rows]
+
+
+_SUMS = ", ".join(f"sum(b{i})" for i in range(BUCKETS))
+
+
+async def bucket_counts(db: Database, metric: str, business: bool,
+                        filters: Filters) -> list[int] | None:
+    """How many values of a duration fell in each bucket, or None when only the values can
+    say (see `_daily_scope`)."""
+    scope = _daily_scope(filters)
+    if scope is None:
+        return None
+    where, params = _daily_where(filters, scope)
+    row = await db.fetch_one(f"SELECT {_SUMS} FROM report_buckets WHERE {where}"
+                             " AND metric = :metric AND hours = :hours",
+                             {**params, "metric": metric,
+                              "hours": "business" if business else "wall"})
+    return [n or 0 for n in row] if row else [0] * BUCKETS
+
+
+async def agent_bucket_counts(db: Database, metric: str, business: bool,
+                              filters: Filters) -> dict[int, list[int]] | None:
+    if filters.tag is not None or filters.channel is not None:
+        return None
+    where, params = _daily_where(filters, "a")
+    rows = await db.fetch_all(f"SELECT agent_id, {_SUMS} FROM report_buckets WHERE {where}"
+                              " AND metric = :metric AND hours = :hours GROUP BY agent_id",
+                              {**params, "metric": metric,
+                               "hours": "business" if business else "wall"})
+    return {r[0]: [n or 0 for n in tuple(r)[1:]] for r in rows}
+
+
+async def bucket_values(db: Database, metric: str, business: bool, buckets: Sequence[int],
+                        filters: Filters) -> list[tuple[int | None, int, float]]:
+    """(agent, bucket, value) of a duration's values in these buckets, over the filters."""
+    if not buckets:
+        return []
+    column = "bucket_b" if business else "bucket_s"
+    where, params = _where(filters)
+    marks = ", ".join(f":b{i}" for i in range(len(buckets)))
+    rows = await db.fetch_all(
+        f"SELECT agent_id, {column}, {'coalesce(business, seconds)' if business else 'seconds'}"
+        f" FROM report_values v INDEXED BY report_values_{column} WHERE v.metric = :metric"
+        f" AND {column} IN ({marks}) AND {where}",
+        {**params, "metric": metric, **{f"b{i}": b for i, b in enumerate(buckets)}})
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def durations(db: Database, metric: str, filters: Filters) -> list[Duration]:
+    """Every value of a duration over the filters (where the daily sums cannot answer)."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(f"SELECT seconds, business FROM report_values v WHERE {where}"
+                              " AND metric = :metric AND seconds IS NOT NULL",
+                              {**params, "metric": metric})
+    return [Duration(r[0], r[1] if r[1] is not None else r[0]) for r in rows]
 
 
 async def durations_by_day(db: Database, metric: str,
@@ -396,38 +535,6 @@ async def durations_by_day(db: Database, metric: str,
         f"SELECT day, seconds, coalesce(business, seconds) FROM report_values v WHERE {where}"
         " AND metric = :metric AND seconds IS NOT NULL", {**params, "metric": metric})
     return [(r[0], r[1], r[2]) for r in rows]
-
-
-async def created_by_channel(db: Database, filters: Filters) -> list[Count]:
-    where, params = _where(filters)
-    rows = await db.fetch_all(f"SELECT channel, count(*) FROM report_values v WHERE {where}"
-                              " AND metric = 'created' GROUP BY channel ORDER BY channel", params)
-    return [Count("created", r[0], r[1]) for r in rows]
-
-
-async def created_by_hour(db: Database, filters: Filters) -> list[HourCount]:
-    where, params = _where(filters)
-    rows = await db.fetch_all(f"SELECT day, hour, count(*) FROM report_values v WHERE {where}"
-                              " AND metric = 'created' GROUP BY day, hour", params)
-    return [HourCount(*r) for r in rows]
-
-
-async def agent_values(db: Database, filters: Filters) -> list[AgentValue]:
-    """Values that belong to an agent: replies, first responses, resolutions, ratings."""
-    where, params = _where(filters)
-    rows = await db.fetch_all(
-        f"SELECT agent_id, metric, seconds, business, detail FROM report_values v WHERE {where}"
-        " AND metric IN ('reply', 'first_response', 'resolution', 'rating')", params)
-    return [AgentValue(*r) for r in rows]
-
-
-async def replied_conversations(db: Database, filters: Filters) -> list[tuple[int, int]]:
-    """(agent id, conversations they replied in) over the filters."""
-    where, params = _where(filters)
-    rows = await db.fetch_all(
-        f"SELECT agent_id, count(DISTINCT conversation_id) FROM report_values v WHERE {where}"
-        " AND metric = 'reply' GROUP BY agent_id", params)
-    return [(r[0], r[1]) for r in rows]
 
 
 async def drill(db: Database, metric: str, filters: Filters, detail: str | None,
@@ -452,6 +559,8 @@ async def export_page(db: Database, filters: Filters, after_id: int,
                       limit: int) -> list[ExportRow]:
     """One page of conversations created in the period, by id (for a streamed export)."""
     where, params = _where(filters, "r")
+    # Walk the conversations by id (a page is the next 2,000 ids), never the day index.
+    where = where.replace("r.day BETWEEN", "+r.day BETWEEN", 1)
     rows = await db.fetch_all(
         "SELECT r.conversation_id, r.channel, q.name, coalesce(a.name, ''), r.tags, r.created_at,"
         " r.status, r.resolved_at, r.cycles, r.agent_replies, r.first_response_s,"
@@ -460,15 +569,6 @@ async def export_page(db: Database, filters: Filters, after_id: int,
         f" LEFT JOIN agents a ON a.id = r.agent_id WHERE {where} AND r.conversation_id > :after"
         " ORDER BY r.conversation_id LIMIT :limit", {**params, "after": after_id, "limit": limit})
     return [ExportRow(*r) for r in rows]
-
-
-async def inquiries_by_page(db: Database, filters: Filters) -> list[PageCount]:
-    where, params = _where(filters, "r")
-    rows = await db.fetch_all(
-        f"SELECT page, count(*) FROM report_conversations r WHERE {where} AND page <> ''"
-        " AND channel IN ('chat', 'form') GROUP BY page ORDER BY count(*) DESC, page LIMIT 50",
-        params)
-    return [PageCount(*r) for r in rows]
 
 
 async def site_counts(db: Database, kind: str, first_day: str, last_day: str,
@@ -516,14 +616,6 @@ async def unanswered_searches(db: Database, start: str, end: str) -> list[PageCo
     return [PageCount(*r) for r in rows]
 
 
-async def reached_agent(db: Database, filters: Filters) -> int:
-    """Conversations created in the period that an agent took (assigned or answered)."""
-    where, params = _where(filters)
-    row = await db.fetch_one(f"SELECT count(DISTINCT conversation_id) FROM report_values v"
-                             f" WHERE {where} AND metric = 'hold'", params)
-    return row[0] if row else 0
-
-
 async def campaign_counts(db: Database, start: str, end: str) -> list[CampaignCount]:
     rows = await db.fetch_all(
         "SELECT m.id, m.text, e.kind, e.page, count(*) FROM proactive_events e"
@@ -558,16 +650,15 @@ async def chats_on_pages(db: Database, filters: Filters,
 async def waiting_now(db: Database, queue_ids: Sequence[int] | None) -> list[Waiting]:
     """Per queue: open conversations nobody has taken, and the oldest customer still waiting
     for an answer (first or next)."""
+    queues = await db.fetch_all("SELECT id, name FROM queues ORDER BY name")
     rows = await db.fetch_all(
-        "SELECT q.id, q.name,"
-        " sum(c.id IS NOT NULL AND c.assignee_id IS NULL AND c.first_response_at IS NULL),"
-        " min(CASE WHEN c.first_response_at IS NULL THEN c.created_at"
-        "  ELSE c.next_waiting_since END)"
-        " FROM queues q LEFT JOIN conversations c ON c.queue_id = q.id"
-        " AND c.status IN ('open', 'pending') GROUP BY q.id ORDER BY q.name")
+        "SELECT queue_id, sum(assignee_id IS NULL AND first_response_at IS NULL),"
+        " min(CASE WHEN first_response_at IS NULL THEN created_at ELSE next_waiting_since END)"
+        " FROM conversations WHERE status IN ('open', 'pending') GROUP BY queue_id")
+    found = {r[0]: (r[1] or 0, r[2]) for r in rows}
     wanted = set(queue_ids) if queue_ids is not None else None
-    return [Waiting(r[0], r[1], r[2] or 0, r[3]) for r in rows
-            if wanted is None or r[0] in wanted]
+    return [Waiting(q[0], q[1], *found.get(q[0], (0, None))) for q in queues
+            if wanted is None or q[0] in wanted]
 
 
 async def managed_queues(db: Database, agent_id: int) -> list[int]:
@@ -586,7 +677,9 @@ def tags_of(raw: str) -> list[str]:
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
-async def all_tags(db: Database) -> list[str]:
-    rows = await db.fetch_all("SELECT DISTINCT j.value FROM conversations c, json_each(c.tags) j"
-                              " ORDER BY 1 LIMIT 200")
+async def all_tags(db: Database, since_day: str) -> list[str]:
+    """The tags of conversations created since that day."""
+    rows = await db.fetch_all("SELECT DISTINCT j.value FROM report_conversations r,"
+                              " json_each(r.tags) j WHERE r.day >= ? AND r.tags <> '[]'"
+                              " ORDER BY 1 LIMIT 200", (since_day,))
     return [r[0] for r in rows]

@@ -60,6 +60,9 @@ CREATE TABLE report_conversations (
     fcr              INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX report_conversations_day ON report_conversations(day);
+CREATE INDEX report_conversations_page ON report_conversations(page, day) WHERE page <> '';
+CREATE INDEX report_conversations_proactive ON report_conversations(proactive_id, day)
+    WHERE proactive_id IS NOT NULL;
 
 CREATE TABLE report_values (
     id               INTEGER PRIMARY KEY,
@@ -73,10 +76,106 @@ CREATE TABLE report_values (
     agent_id         INTEGER,
     seconds          REAL,
     business         REAL,
+    bucket_s         INTEGER,
+    bucket_b         INTEGER,
     detail           TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX report_values_metric ON report_values(metric, day);
 CREATE INDEX report_values_conversation ON report_values(conversation_id);
+CREATE INDEX report_values_bucket_s ON report_values(metric, bucket_s);
+CREATE INDEX report_values_bucket_b ON report_values(metric, bucket_b);
+
+-- Per day, sums of the values above so that a page over three years adds up a few thousand
+-- rows instead of millions: counts per metric and detail, and for durations how many fell in
+-- each of 64 logarithmic buckets (a median is then found exactly by reading the values of one
+-- bucket). Kept three ways: per queue (scope 'q'), per channel ('c'), per agent and queue ('a').
+-- Rewritten, day by day, in the transaction that rewrites the values of those days.
+CREATE TABLE report_daily (
+    day       TEXT NOT NULL,
+    scope     TEXT NOT NULL CHECK (scope IN ('q', 'c', 'a')),
+    queue_id  INTEGER,
+    channel   TEXT,
+    agent_id  INTEGER,
+    metric    TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    count     INTEGER NOT NULL
+);
+CREATE INDEX report_daily_day ON report_daily(scope, day);
+
+CREATE TABLE report_buckets (
+    day       TEXT NOT NULL,
+    scope     TEXT NOT NULL CHECK (scope IN ('q', 'c', 'a')),
+    queue_id  INTEGER,
+    channel   TEXT,
+    agent_id  INTEGER,
+    metric    TEXT NOT NULL,
+    hours     TEXT NOT NULL CHECK (hours IN ('wall', 'business')),
+    b0 INTEGER NOT NULL DEFAULT 0,
+    b1 INTEGER NOT NULL DEFAULT 0,
+    b2 INTEGER NOT NULL DEFAULT 0,
+    b3 INTEGER NOT NULL DEFAULT 0,
+    b4 INTEGER NOT NULL DEFAULT 0,
+    b5 INTEGER NOT NULL DEFAULT 0,
+    b6 INTEGER NOT NULL DEFAULT 0,
+    b7 INTEGER NOT NULL DEFAULT 0,
+    b8 INTEGER NOT NULL DEFAULT 0,
+    b9 INTEGER NOT NULL DEFAULT 0,
+    b10 INTEGER NOT NULL DEFAULT 0,
+    b11 INTEGER NOT NULL DEFAULT 0,
+    b12 INTEGER NOT NULL DEFAULT 0,
+    b13 INTEGER NOT NULL DEFAULT 0,
+    b14 INTEGER NOT NULL DEFAULT 0,
+    b15 INTEGER NOT NULL DEFAULT 0,
+    b16 INTEGER NOT NULL DEFAULT 0,
+    b17 INTEGER NOT NULL DEFAULT 0,
+    b18 INTEGER NOT NULL DEFAULT 0,
+    b19 INTEGER NOT NULL DEFAULT 0,
+    b20 INTEGER NOT NULL DEFAULT 0,
+    b21 INTEGER NOT NULL DEFAULT 0,
+    b22 INTEGER NOT NULL DEFAULT 0,
+    b23 INTEGER NOT NULL DEFAULT 0,
+    b24 INTEGER NOT NULL DEFAULT 0,
+    b25 INTEGER NOT NULL DEFAULT 0,
+    b26 INTEGER NOT NULL DEFAULT 0,
+    b27 INTEGER NOT NULL DEFAULT 0,
+    b28 INTEGER NOT NULL DEFAULT 0,
+    b29 INTEGER NOT NULL DEFAULT 0,
+    b30 INTEGER NOT NULL DEFAULT 0,
+    b31 INTEGER NOT NULL DEFAULT 0,
+    b32 INTEGER NOT NULL DEFAULT 0,
+    b33 INTEGER NOT NULL DEFAULT 0,
+    b34 INTEGER NOT NULL DEFAULT 0,
+    b35 INTEGER NOT NULL DEFAULT 0,
+    b36 INTEGER NOT NULL DEFAULT 0,
+    b37 INTEGER NOT NULL DEFAULT 0,
+    b38 INTEGER NOT NULL DEFAULT 0,
+    b39 INTEGER NOT NULL DEFAULT 0,
+    b40 INTEGER NOT NULL DEFAULT 0,
+    b41 INTEGER NOT NULL DEFAULT 0,
+    b42 INTEGER NOT NULL DEFAULT 0,
+    b43 INTEGER NOT NULL DEFAULT 0,
+    b44 INTEGER NOT NULL DEFAULT 0,
+    b45 INTEGER NOT NULL DEFAULT 0,
+    b46 INTEGER NOT NULL DEFAULT 0,
+    b47 INTEGER NOT NULL DEFAULT 0,
+    b48 INTEGER NOT NULL DEFAULT 0,
+    b49 INTEGER NOT NULL DEFAULT 0,
+    b50 INTEGER NOT NULL DEFAULT 0,
+    b51 INTEGER NOT NULL DEFAULT 0,
+    b52 INTEGER NOT NULL DEFAULT 0,
+    b53 INTEGER NOT NULL DEFAULT 0,
+    b54 INTEGER NOT NULL DEFAULT 0,
+    b55 INTEGER NOT NULL DEFAULT 0,
+    b56 INTEGER NOT NULL DEFAULT 0,
+    b57 INTEGER NOT NULL DEFAULT 0,
+    b58 INTEGER NOT NULL DEFAULT 0,
+    b59 INTEGER NOT NULL DEFAULT 0,
+    b60 INTEGER NOT NULL DEFAULT 0,
+    b61 INTEGER NOT NULL DEFAULT 0,
+    b62 INTEGER NOT NULL DEFAULT 0,
+    b63 INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX report_buckets_day ON report_buckets(scope, metric, hours, day);
 
 -- How far the rollup has read the events, and the calendars it counted business hours in.
 CREATE TABLE report_state (
