@@ -100,12 +100,16 @@ def generate(path: Path, conversations: int, now: datetime, seed: int = 7) -> No
         for rows in (customers, convs, messages, events):
             rows.clear()
 
-    for cid in range(1, conversations + 1):
+    moments = []
+    for _ in range(conversations):
         # More in working hours and on weekdays, like a real shop.
         moment = start + timedelta(seconds=rnd.random() * span)
         if moment.weekday() >= 5 and rnd.random() < 0.6 or not 7 <= moment.hour < 19 \
                 and rnd.random() < 0.7:
             moment = moment.replace(hour=rnd.randint(8, 17))
+        moments.append(moment)
+    moments.sort()  # ids follow time, as they do in a real database
+    for cid, moment in enumerate(moments, start=1):
         channel = rnd.choices(("chat", "email", "form", "phone"), (5, 3, 1, 1))[0]
         queue = rnd.randint(1, QUEUES)
         agent = 100 + rnd.randrange(AGENTS)

@@ -30,6 +30,7 @@ from onlinesupport.store import reports as reports_repo
 log = logging.getLogger(__name__)
 BATCH_EVENTS = 5000
 INTERVAL = 5.0
+DAYS_PER_WRITE = 31
 DEFAULT_QUEUE = 1
 
 
@@ -78,7 +79,12 @@ class Rollup:
 
     async def catch_up(self, limit: int | None = None) -> bool:
         """Bring the rollup up to the latest event (at most `limit` events read); True when it
-        is up to date."""
+        is up to date.
+
+        Counting from the first event (a rebuild, changed calendars), the daily sums are
+        written once at the end instead of after every batch: a batch of old events touches
+        days all over the years.
+        """
         async with self._lock:
             calendars = await self.calendars.current()
             state = await reports_repo.rollup_state(self._db)
@@ -87,18 +93,29 @@ class Rollup:
                 await self._db.write(reports_repo.clear_rollup)
                 state = None
             last = state.last_event_id if state is not None else 0
+            pending = state.days_pending if state is not None else True
             read = 0
             while limit is None or read < limit:
                 ids, upto = await reports_repo.changed_since(self._db, last, BATCH_EVENTS)
                 if upto == last:
+                    if pending:
+                        await self._write_all_days(last, calendars.fingerprint)
                     return True
                 read += BATCH_EVENTS
                 facts = await self._facts(ids, calendars)
                 old_days = await reports_repo.days_of(self._db, ids)
                 await self._db.write(lambda conn: reports_repo.save_facts(
-                    conn, facts, old_days, upto, calendars.fingerprint, bucket_of))
+                    conn, facts, old_days, upto, calendars.fingerprint, bucket_of,
+                    rewrite=not pending))
                 last = upto
-            return await reports_repo.latest_event_id(self._db) <= last
+            return False
+
+    async def _write_all_days(self, last: int, fingerprint: str) -> None:
+        days = await reports_repo.all_days(self._db)
+        for start in range(0, len(days), DAYS_PER_WRITE):
+            chunk = days[start:start + DAYS_PER_WRITE]
+            await self._db.write(lambda conn: reports_repo.rewrite_days(conn, chunk))
+        await self._db.write(lambda conn: reports_repo.set_state(conn, last, fingerprint, False))
 
     async def _facts(self, ids: list[int], calendars: CalendarSet) -> list[Facts]:
         inputs = await reports_repo.conversation_inputs(self._db, ids)

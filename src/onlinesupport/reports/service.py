@@ -330,9 +330,8 @@ class Reports:
 
     async def overview(self, viewer: Viewer, query: Query) -> Overview:
         scope = await self._scope(viewer, query)
-        days_now = await reports_repo.day_counts(self._db, scope.now)
-        counts_now = _counts(days_now)
-        counts_before = _counts(await reports_repo.day_counts(self._db, scope.before))
+        counts_now = _counts(await reports_repo.totals(self._db, scope.now))
+        counts_before = _counts(await reports_repo.totals(self._db, scope.before))
         durations = [Figure(key, name, definition,
                             await self._summary(key, scope.now, query.business),
                             await self._summary(key, scope.before, query.business))
@@ -344,12 +343,9 @@ class Reports:
         rates = _rates(counts_now, counts_before, chats_now, chats_before)
         size = bucket_size(scope.period)
         volume: dict[str, list[int]] = {b: [0, 0] for b in buckets(scope.period, size)}
-        heatmap = [[0] * 24 for _ in WEEKDAYS]
-        for row in days_now:
-            if row.metric in ("created", "resolution"):
-                volume[bucket_of(row.day, size)][row.metric == "resolution"] += row.count
-            if row.metric == "created":
-                heatmap[date.fromisoformat(row.day).weekday()][int(row.detail)] += row.count
+        for row in await reports_repo.day_counts(self._db, scope.now, ("created", "resolution")):
+            volume[bucket_of(row.day, size)][row.metric == "resolution"] += row.count
+        heatmap = await reports_repo.created_by_weekday_hour(self._db, scope.now)
         ratings = [(score, counts_now.get(("rating", str(score)), 0)) for score in range(1, 6)]
         comments = [r for r in await reports_repo.drill(self._db, "rating", scope.now, None, 50)
                     if r.detail][:10]
@@ -470,7 +466,7 @@ class Reports:
             searches=await reports_repo.site_total(self._db, "kb_search", first, last),
             article_views=await reports_repo.site_total(self._db, "article_view", first, last),
             deflected=await reports_repo.deflection_total(self._db, start, end),
-            reached_agent=_total(_counts(await reports_repo.day_counts(self._db, scope.now)),
+            reached_agent=_total(_counts(await reports_repo.totals(self._db, scope.now)),
                                  "hold"),
             unanswered=await reports_repo.unanswered_searches(self._db, start, end),
             deflecting=await reports_repo.deflections(self._db, start, end),
@@ -526,7 +522,8 @@ class Reports:
     async def export_days(self, viewer: Viewer, query: Query) -> list[DayLine]:
         scope = await self._scope(viewer, query)
         counts: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
-        for row in await reports_repo.day_counts(self._db, scope.now):
+        for row in await reports_repo.day_counts(self._db, scope.now, (
+                "created", "resolution", "sla_first", "sla_next", "rating")):
             counts[row.day][(row.metric, row.detail)] += row.count
         values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for metric in ("first_response", "resolution"):
@@ -560,8 +557,8 @@ class Reports:
         return (await self._rollup.calendars.current()).zone
 
 
-def _counts(rows: list[reports_repo.DayDetail]) -> dict[tuple[str, str], int]:
-    """Counts per (metric, detail) over all days."""
+def _counts(rows: list[reports_repo.Count]) -> dict[tuple[str, str], int]:
+    """Counts per (metric, detail)."""
     found: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows:
         found[(row.metric, row.detail)] += row.count

@@ -35,6 +35,7 @@ class Filters:
 class RollupState:
     last_event_id: int
     calendars: str
+    days_pending: bool
 
 
 @dataclass(frozen=True)
@@ -145,20 +146,19 @@ class Subscription:
 DURATION_METRICS = ("first_response", "next_response", "hold", "reaction", "resolution",
                     "abandoned")
 BUCKETS = 64
-_DETAIL = ("CASE metric WHEN 'rating' THEN CAST(CAST(seconds AS INTEGER) AS TEXT)"
-           " WHEN 'created' THEN CAST(hour AS TEXT) ELSE detail END")
-"""What a daily count is split by: a rating's score, the hour a conversation came in, or the
-value's detail (met, missed, fcr ...)."""
+_DETAIL = "CASE metric WHEN 'rating' THEN CAST(CAST(seconds AS INTEGER) AS TEXT) ELSE detail END"
+"""What a daily count is split by: a rating's score, or the value's detail (met, missed ...)."""
 _SCOPES = {"q": ("queue_id", "NULL", "NULL"), "c": ("NULL", "channel", "NULL"),
            "a": ("queue_id", "NULL", "agent_id")}
 _BUCKET_SUMS = ", ".join(f"sum({{column}} = {i})" for i in range(BUCKETS))
 
 
 def save_facts(conn: sqlite3.Connection, facts: Sequence[Any], old_days: Iterable[str],
-               last_event_id: int, calendars: str, bucket: Any) -> None:
+               last_event_id: int, calendars: str, bucket: Any, rewrite: bool = True) -> None:
     """Replace the rollup rows of these conversations, rewrite the daily sums of every day
-    they had or have values on (`old_days` were read before), and move the read position.
-    `bucket(seconds)` is the bucket of a duration."""
+    they had or have values on (`old_days` were read before; unless not `rewrite`: then they
+    are written all at once later), and move the read position. `bucket(seconds)` is the
+    bucket of a duration."""
     ids = [(f.conversation_id,) for f in facts]
     conn.executemany("DELETE FROM report_values WHERE conversation_id = ?", ids)
     conn.executemany(
@@ -180,15 +180,28 @@ def save_facts(conn: sqlite3.Connection, facts: Sequence[Any], old_days: Iterabl
           bucket(v.seconds) if v.metric in durations else None,
           bucket(v.business) if v.metric in durations else None, v.detail)
          for f in facts for v in f.values])
-    days = sorted({*old_days, *(v.day for f in facts for v in f.values)})
-    for start in range(0, len(days), 200):
-        _rewrite_days(conn, days[start:start + 200])
-    conn.execute("INSERT INTO report_state (id, last_event_id, calendars) VALUES (1, ?, ?)"
-                 " ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id,"
-                 " calendars = excluded.calendars", (last_event_id, calendars))
+    if rewrite:
+        days = sorted({*old_days, *(v.day for f in facts for v in f.values)})
+        for start in range(0, len(days), 200):
+            rewrite_days(conn, days[start:start + 200])
+    set_state(conn, last_event_id, calendars, not rewrite)
 
 
-def _rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
+def set_state(conn: sqlite3.Connection, last_event_id: int, calendars: str,
+              days_pending: bool) -> None:
+    conn.execute("INSERT INTO report_state (id, last_event_id, calendars, days_pending)"
+                 " VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                 " last_event_id = excluded.last_event_id, calendars = excluded.calendars,"
+                 " days_pending = excluded.days_pending",
+                 (last_event_id, calendars, int(days_pending)))
+
+
+async def all_days(db: Database) -> list[str]:
+    rows = await db.fetch_all("SELECT DISTINCT day FROM report_values ORDER BY day")
+    return [r[0] for r in rows]
+
+
+def rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
     marks = ", ".join("?" * len(days))
     conn.execute(f"DELETE FROM report_daily WHERE day IN ({marks})", days)
     conn.execute(f"DELETE FROM report_buckets WHERE day IN ({marks})", days)
@@ -199,6 +212,13 @@ def _rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
             f" count) SELECT day, '{scope}', {queue}, {channel}, {agent}, metric, {_DETAIL},"
             f" count(*) FROM report_values WHERE day IN ({marks}){only}"
             " GROUP BY 1, 3, 4, 5, 6, 7", days)
+        # The hours conversations came in, as 'created' rows of the bucket table (b0-b23).
+        conn.execute(
+            "INSERT INTO report_buckets (day, scope, queue_id, channel, agent_id, metric, hours,"
+            f" {', '.join(f'b{i}' for i in range(24))}) SELECT day, '{scope}', {queue},"
+            f" {channel}, {agent}, 'created', 'wall',"
+            f" {', '.join(f'sum(hour = {i})' for i in range(24))} FROM report_values"
+            f" WHERE day IN ({marks}) AND metric = 'created'{only} GROUP BY 1, 3, 4, 5", days)
         for hours, column in (("wall", "bucket_s"), ("business", "bucket_b")):
             conn.execute(
                 "INSERT INTO report_buckets (day, scope, queue_id, channel, agent_id, metric,"
@@ -229,8 +249,9 @@ def clear_rollup(conn: sqlite3.Connection) -> None:
 
 
 async def rollup_state(db: Database) -> RollupState | None:
-    row = await db.fetch_one("SELECT last_event_id, calendars FROM report_state WHERE id = 1")
-    return RollupState(row[0], row[1]) if row else None
+    row = await db.fetch_one("SELECT last_event_id, calendars, days_pending FROM report_state"
+                             " WHERE id = 1")
+    return RollupState(row[0], row[1], bool(row[2])) if row else None
 
 
 async def changed_since(db: Database, after_id: int, limit: int) -> tuple[list[int], int]:
@@ -418,20 +439,57 @@ def _daily_where(filters: Filters, scope: str) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), params
 
 
-async def day_counts(db: Database, filters: Filters) -> list[DayDetail]:
-    """Every metric's count per day and detail (a rating's score, a creation's hour, met ...)."""
+async def totals(db: Database, filters: Filters) -> list[Count]:
+    """Every metric's count per detail (a rating's score, met, missed ...) over the filters."""
     scope = _daily_scope(filters)
+    if scope is not None:
+        where, params = _daily_where(filters, scope)
+        rows = await db.fetch_all(f"SELECT metric, detail, sum(count) FROM report_daily"
+                                  f" WHERE {where} GROUP BY 1, 2", params)
+    else:
+        where, params = _where(filters)
+        rows = await db.fetch_all(f"SELECT metric, {_DETAIL}, count(*) FROM report_values v"
+                                  f" WHERE {where} AND metric <> 'inquiry' GROUP BY 1, 2", params)
+    return [Count(r[0], r[1], r[2]) for r in rows if r[0] != "inquiry"]
+
+
+async def day_counts(db: Database, filters: Filters,
+                     metrics: Sequence[str]) -> list[DayDetail]:
+    """These metrics' counts per day and detail."""
+    scope = _daily_scope(filters)
+    names = {f"m{i}": m for i, m in enumerate(metrics)}
+    marks = ", ".join(f":{n}" for n in names)
     if scope is not None:
         where, params = _daily_where(filters, scope)
         rows = await db.fetch_all(
             f"SELECT day, metric, detail, sum(count) FROM report_daily WHERE {where}"
-            " AND metric <> 'inquiry' GROUP BY 1, 2, 3", params)
+            f" AND metric IN ({marks}) GROUP BY 1, 2, 3", {**params, **names})
     else:
         where, params = _where(filters)
         rows = await db.fetch_all(
             f"SELECT day, metric, {_DETAIL}, count(*) FROM report_values v WHERE {where}"
-            " AND metric <> 'inquiry' GROUP BY 1, 2, 3", params)
+            f" AND metric IN ({marks}) GROUP BY 1, 2, 3", {**params, **names})
     return [DayDetail(*r) for r in rows]
+
+
+async def created_by_weekday_hour(db: Database, filters: Filters) -> list[list[int]]:
+    """Conversations created per day of the week (Monday first) and hour."""
+    grid = [[0] * 24 for _ in range(7)]
+    scope = _daily_scope(filters)
+    if scope is not None:
+        where, params = _daily_where(filters, scope)
+        rows = await db.fetch_all(
+            f"SELECT strftime('%w', day), {', '.join(f'sum(b{i})' for i in range(24))}"
+            f" FROM report_buckets WHERE {where} AND metric = 'created' GROUP BY 1", params)
+        for row in rows:
+            grid[(int(row[0]) + 6) % 7] = [n or 0 for n in tuple(row)[1:]]
+        return grid
+    where, params = _where(filters)
+    for weekday, hour, count in await db.fetch_all(
+            f"SELECT strftime('%w', day), hour, count(*) FROM report_values v WHERE {where}"
+            " AND metric = 'created' GROUP BY 1, 2", params):
+        grid[(int(weekday) + 6) % 7][hour] = count
+    return grid
 
 
 async def channel_counts(db: Database, filters: Filters) -> list[Count]:

@@ -177,11 +177,13 @@ CREATE TABLE report_buckets (
 );
 CREATE INDEX report_buckets_day ON report_buckets(scope, metric, hours, day);
 
--- How far the rollup has read the events, and the calendars it counted business hours in.
+-- How far the rollup has read the events, the calendars it counted business hours in, and
+-- whether the daily sums still wait to be written (a rebuild writes them once, at its end).
 CREATE TABLE report_state (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     last_event_id  INTEGER NOT NULL,
-    calendars      TEXT NOT NULL
+    calendars      TEXT NOT NULL,
+    days_pending   INTEGER NOT NULL DEFAULT 0
 );
 
 -- The report mail goes through the outbox like every mail; it belongs to no conversation.
