@@ -316,3 +316,26 @@ async def test_the_rollup_rebuilt_from_the_events_gives_the_same_numbers(history
                                              " conversation_id, metric, at, detail")
     assert [tuple(r)[1:] for r in rows_before] == [tuple(r)[1:] for r in rows_after]
     assert before == after
+
+
+async def test_whole_months_read_from_the_monthly_sums_give_the_same_figures(history) -> None:
+    services, people = history
+    admin = Viewer(people["ada"], "admin")
+    for viewer in (admin, Viewer(people["amy"], "agent")):
+        days = await services.reports.overview(viewer, PERIOD)
+        months = await services.reports.overview(viewer, Query(preset="custom",
+                                                               first="2026-03-01",
+                                                               last="2026-04-30"))
+        edges = await services.reports.overview(viewer, Query(preset="custom",
+                                                              first="2026-02-27",
+                                                              last="2026-05-02"))
+        for other in (months, edges):
+            assert [f.now for f in other.durations] == [f.now for f in days.durations]
+            assert [(r.part, r.whole) for r in other.rates] == \
+                [(r.part, r.whole) for r in days.rates]
+            assert (other.created, other.resolved, other.heatmap) == \
+                (days.created, days.resolved, days.heatmap)
+    lines = await services.reports.agents(admin, Query(preset="custom", first="2026-03-01",
+                                                       last="2026-04-30"))
+    assert {(line.name, line.handled, line.first_response.median) for line in lines.lines} >= \
+        {("Amy Agent", 3, 300), ("Bob Agent", 1, 630)}

@@ -425,14 +425,16 @@ class Reports:
                     self._db, metric, business, range(metrics.BUCKETS), filters):
                 found[agent].append(value)
             return {agent: metrics.summarize(v) for agent, v in found.items()}
-        wanted = sorted(set().union(*map(metrics.needed_buckets, counts.values())))
-        values: dict[int | None, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-        for agent, bucket, value in await reports_repo.bucket_values(self._db, metric, business,
-                                                                     wanted, filters):
-            values[agent][bucket].append(value)
-        return {agent: metrics.summary_from_buckets(
-                    agent_counts, {b: sorted(v) for b, v in values[agent].items()})
-                for agent, agent_counts in counts.items()}
+        found = {}
+        for agent, agent_counts in counts.items():
+            values: dict[int, list[float]] = defaultdict(list)
+            for _, bucket, value in await reports_repo.bucket_values(
+                    self._db, metric, business, sorted(metrics.needed_buckets(agent_counts)),
+                    replace(filters, agent_id=agent)):
+                values[bucket].append(value)
+            found[agent] = metrics.summary_from_buckets(
+                agent_counts, {b: sorted(v) for b, v in values.items()})
+        return found
 
     async def _online(self, scope: Scope) -> dict[int, float]:
         """Seconds each agent was online (connected and not away) within the period."""

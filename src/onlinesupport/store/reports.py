@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from onlinesupport.store.database import Database
@@ -151,6 +152,8 @@ _DETAIL = "CASE metric WHEN 'rating' THEN CAST(CAST(seconds AS INTEGER) AS TEXT)
 _SCOPES = {"q": ("queue_id", "NULL", "NULL"), "c": ("NULL", "channel", "NULL"),
            "a": ("queue_id", "NULL", "agent_id")}
 _BUCKET_SUMS = ", ".join(f"sum({{column}} = {i})" for i in range(BUCKETS))
+_COLUMNS = ", ".join(f"b{i}" for i in range(BUCKETS))
+_SUMS = ", ".join(f"sum(b{i})" for i in range(BUCKETS))
 
 
 def save_facts(conn: sqlite3.Connection, facts: Sequence[Any], old_days: Iterable[str],
@@ -202,6 +205,7 @@ async def all_days(db: Database) -> list[str]:
 
 
 def rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
+    """Write the daily sums of these days again from the values, then their months' sums."""
     marks = ", ".join("?" * len(days))
     conn.execute(f"DELETE FROM report_daily WHERE day IN ({marks})", days)
     conn.execute(f"DELETE FROM report_buckets WHERE day IN ({marks})", days)
@@ -211,7 +215,7 @@ def rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
             "INSERT INTO report_daily (day, scope, queue_id, channel, agent_id, metric, detail,"
             f" count) SELECT day, '{scope}', {queue}, {channel}, {agent}, metric, {_DETAIL},"
             f" count(*) FROM report_values WHERE day IN ({marks}){only}"
-            " GROUP BY 1, 3, 4, 5, 6, 7", days)
+            " AND metric <> 'inquiry' GROUP BY 1, 3, 4, 5, 6, 7", days)
         # The hours conversations came in, as 'created' rows of the bucket table (b0-b23).
         conn.execute(
             "INSERT INTO report_buckets (day, scope, queue_id, channel, agent_id, metric, hours,"
@@ -222,11 +226,27 @@ def rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
         for hours, column in (("wall", "bucket_s"), ("business", "bucket_b")):
             conn.execute(
                 "INSERT INTO report_buckets (day, scope, queue_id, channel, agent_id, metric,"
-                f" hours, {', '.join(f'b{i}' for i in range(BUCKETS))})"
+                f" hours, {_COLUMNS})"
                 f" SELECT day, '{scope}', {queue}, {channel}, {agent}, metric, '{hours}',"
                 f" {_BUCKET_SUMS.format(column=column)} FROM report_values"
                 f" WHERE day IN ({marks}) AND {column} IS NOT NULL{only}"
                 " GROUP BY 1, 3, 4, 5, 6", days)
+    for month in sorted({day[:7] for day in days}):
+        span = (f"{month}-01", f"{month}-31")
+        conn.execute("DELETE FROM report_daily WHERE scope IN ('Q', 'C', 'A') AND day = ?",
+                     (month,))
+        conn.execute("DELETE FROM report_buckets WHERE scope IN ('Q', 'C', 'A') AND day = ?",
+                     (month,))
+        conn.execute(
+            "INSERT INTO report_daily (day, scope, queue_id, channel, agent_id, metric, detail,"
+            " count) SELECT ?, upper(scope), queue_id, channel, agent_id, metric, detail,"
+            " sum(count) FROM report_daily WHERE scope IN ('q', 'c', 'a')"
+            " AND day BETWEEN ? AND ? GROUP BY 2, 3, 4, 5, 6, 7", (month, *span))
+        conn.execute(
+            f"INSERT INTO report_buckets (day, scope, queue_id, channel, agent_id, metric, hours,"
+            f" {_COLUMNS}) SELECT ?, upper(scope), queue_id, channel, agent_id, metric, hours,"
+            f" {_SUMS} FROM report_buckets WHERE scope IN ('q', 'c', 'a')"
+            " AND day BETWEEN ? AND ? GROUP BY 2, 3, 4, 5, 6, 7", (month, *span))
 
 
 async def days_of(db: Database, ids: Sequence[int]) -> set[str]:
@@ -422,30 +442,46 @@ def _daily_scope(filters: Filters) -> str | None:
     return "q"
 
 
-def _daily_where(filters: Filters, scope: str) -> tuple[str, dict[str, Any]]:
-    parts = ["scope = :scope", "day BETWEEN :first AND :last"]
-    params: dict[str, Any] = {"scope": scope, "first": filters.first_day,
-                              "last": filters.last_day}
+def _daily_source(table: str, filters: Filters, scope: str,
+                  months: bool = True) -> tuple[str, dict[str, Any]]:
+    """The rows of a sums table over the filters, as a FROM clause: whole months from the
+    monthly sums (unless not `months`), the days before and after them from the daily ones."""
+    dims = []
+    params: dict[str, Any] = {}
     if filters.queue_ids is not None:
         marks = ", ".join(f":q{i}" for i in range(len(filters.queue_ids))) or "NULL"
-        parts.append(f"queue_id IN ({marks})")
+        dims.append(f" AND queue_id IN ({marks})")
         params.update({f"q{i}": q for i, q in enumerate(filters.queue_ids)})
     if filters.channel is not None:
-        parts.append("channel = :channel")
+        dims.append(" AND channel = :channel")
         params["channel"] = filters.channel
     if filters.agent_id is not None:
-        parts.append("agent_id = :agent")
+        dims.append(" AND agent_id = :agent")
         params["agent"] = filters.agent_id
-    return " AND ".join(parts), params
+    first, last = date.fromisoformat(filters.first_day), date.fromisoformat(filters.last_day)
+    start = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after_last = last + timedelta(days=1)
+    end = after_last.replace(day=1)  # the first day after the last whole month
+    ranges = [(scope, filters.first_day, filters.last_day)]
+    if months and start < end:
+        ranges = [(scope, filters.first_day, (start - timedelta(days=1)).isoformat()),
+                  (scope.upper(), start.isoformat()[:7], (end - timedelta(days=1)).isoformat()[:7]),
+                  (scope, end.isoformat(), filters.last_day)]
+    parts = []
+    for i, (part_scope, low, high) in enumerate(ranges):
+        params.update({f"s{i}": part_scope, f"low{i}": low, f"high{i}": high})
+        parts.append(f"SELECT * FROM {table} WHERE scope = :s{i} AND day BETWEEN :low{i}"
+                     f" AND :high{i}{''.join(dims)}")
+    return "(" + " UNION ALL ".join(parts) + ")", params
 
 
 async def totals(db: Database, filters: Filters) -> list[Count]:
     """Every metric's count per detail (a rating's score, met, missed ...) over the filters."""
     scope = _daily_scope(filters)
     if scope is not None:
-        where, params = _daily_where(filters, scope)
-        rows = await db.fetch_all(f"SELECT metric, detail, sum(count) FROM report_daily"
-                                  f" WHERE {where} GROUP BY 1, 2", params)
+        source, params = _daily_source("report_daily", filters, scope)
+        rows = await db.fetch_all(f"SELECT metric, detail, sum(count) FROM {source}"
+                                  " GROUP BY 1, 2", params)
     else:
         where, params = _where(filters)
         rows = await db.fetch_all(f"SELECT metric, {_DETAIL}, count(*) FROM report_values v"
@@ -460,10 +496,10 @@ async def day_counts(db: Database, filters: Filters,
     names = {f"m{i}": m for i, m in enumerate(metrics)}
     marks = ", ".join(f":{n}" for n in names)
     if scope is not None:
-        where, params = _daily_where(filters, scope)
+        source, params = _daily_source("report_daily", filters, scope, months=False)
         rows = await db.fetch_all(
-            f"SELECT day, metric, detail, sum(count) FROM report_daily WHERE {where}"
-            f" AND metric IN ({marks}) GROUP BY 1, 2, 3", {**params, **names})
+            f"SELECT day, metric, detail, sum(count) FROM {source}"
+            f" WHERE metric IN ({marks}) GROUP BY 1, 2, 3", {**params, **names})
     else:
         where, params = _where(filters)
         rows = await db.fetch_all(
@@ -477,10 +513,10 @@ async def created_by_weekday_hour(db: Database, filters: Filters) -> list[list[i
     grid = [[0] * 24 for _ in range(7)]
     scope = _daily_scope(filters)
     if scope is not None:
-        where, params = _daily_where(filters, scope)
+        source, params = _daily_source("report_buckets", filters, scope, months=False)
         rows = await db.fetch_all(
             f"SELECT strftime('%w', day), {', '.join(f'sum(b{i})' for i in range(24))}"
-            f" FROM report_buckets WHERE {where} AND metric = 'created' GROUP BY 1", params)
+            f" FROM {source} WHERE metric = 'created' GROUP BY 1", params)
         for row in rows:
             grid[(int(row[0]) + 6) % 7] = [n or 0 for n in tuple(row)[1:]]
         return grid
@@ -495,9 +531,9 @@ async def created_by_weekday_hour(db: Database, filters: Filters) -> list[list[i
 async def channel_counts(db: Database, filters: Filters) -> list[Count]:
     """Conversations created per channel."""
     if filters.tag is None and filters.agent_id is None and filters.queue_ids is None:
-        where, params = _daily_where(filters, "c")
-        rows = await db.fetch_all(f"SELECT channel, sum(count) FROM report_daily WHERE {where}"
-                                  " AND metric = 'created' GROUP BY channel ORDER BY channel",
+        source, params = _daily_source("report_daily", filters, "c")
+        rows = await db.fetch_all(f"SELECT channel, sum(count) FROM {source}"
+                                  " WHERE metric = 'created' GROUP BY channel ORDER BY channel",
                                   params)
     else:
         where, params = _where(filters)
@@ -510,9 +546,9 @@ async def channel_counts(db: Database, filters: Filters) -> list[Count]:
 async def agent_counts(db: Database, filters: Filters) -> list[AgentCount]:
     """Counts per agent, metric and detail."""
     if filters.tag is None and filters.channel is None:
-        where, params = _daily_where(filters, "a")
-        rows = await db.fetch_all(f"SELECT agent_id, metric, detail, sum(count) FROM report_daily"
-                                  f" WHERE {where} GROUP BY 1, 2, 3", params)
+        source, params = _daily_source("report_daily", filters, "a")
+        rows = await db.fetch_all(f"SELECT agent_id, metric, detail, sum(count) FROM {source}"
+                                  " GROUP BY 1, 2, 3", params)
     else:
         where, params = _where(filters)
         rows = await db.fetch_all(f"SELECT agent_id, metric, {_DETAIL}, count(*) FROM"
@@ -530,9 +566,6 @@ async def page_counts(db: Database, filters: Filters) -> list[PageCount]:
     return [PageCount(*r) for r in rows]
 
 
-_SUMS = ", ".join(f"sum(b{i})" for i in range(BUCKETS))
-
-
 async def bucket_counts(db: Database, metric: str, business: bool,
                         filters: Filters) -> list[int] | None:
     """How many values of a duration fell in each bucket, or None when only the values can
@@ -540,9 +573,9 @@ async def bucket_counts(db: Database, metric: str, business: bool,
     scope = _daily_scope(filters)
     if scope is None:
         return None
-    where, params = _daily_where(filters, scope)
-    row = await db.fetch_one(f"SELECT {_SUMS} FROM report_buckets WHERE {where}"
-                             " AND metric = :metric AND hours = :hours",
+    source, params = _daily_source("report_buckets", filters, scope)
+    row = await db.fetch_one(f"SELECT {_SUMS} FROM {source}"
+                             " WHERE metric = :metric AND hours = :hours",
                              {**params, "metric": metric,
                               "hours": "business" if business else "wall"})
     return [n or 0 for n in row] if row else [0] * BUCKETS
@@ -552,9 +585,9 @@ async def agent_bucket_counts(db: Database, metric: str, business: bool,
                               filters: Filters) -> dict[int, list[int]] | None:
     if filters.tag is not None or filters.channel is not None:
         return None
-    where, params = _daily_where(filters, "a")
-    rows = await db.fetch_all(f"SELECT agent_id, {_SUMS} FROM report_buckets WHERE {where}"
-                              " AND metric = :metric AND hours = :hours GROUP BY agent_id",
+    source, params = _daily_source("report_buckets", filters, "a")
+    rows = await db.fetch_all(f"SELECT agent_id, {_SUMS} FROM {source}"
+                              " WHERE metric = :metric AND hours = :hours GROUP BY agent_id",
                               {**params, "metric": metric,
                                "hours": "business" if business else "wall"})
     return {r[0]: [n or 0 for n in tuple(r)[1:]] for r in rows}
@@ -566,11 +599,12 @@ async def bucket_values(db: Database, metric: str, business: bool, buckets: Sequ
     if not buckets:
         return []
     column = "bucket_b" if business else "bucket_s"
+    index = "agent_" if filters.agent_id is not None else ""
     where, params = _where(filters)
     marks = ", ".join(f":b{i}" for i in range(len(buckets)))
     rows = await db.fetch_all(
         f"SELECT agent_id, {column}, {'coalesce(business, seconds)' if business else 'seconds'}"
-        f" FROM report_values v INDEXED BY report_values_{column} WHERE v.metric = :metric"
+        f" FROM report_values v INDEXED BY report_values_{index}{column} WHERE v.metric = :metric"
         f" AND {column} IN ({marks}) AND {where}",
         {**params, "metric": metric, **{f"b{i}": b for i, b in enumerate(buckets)}})
     return [(r[0], r[1], r[2]) for r in rows]

@@ -84,15 +84,18 @@ CREATE INDEX report_values_metric ON report_values(metric, day);
 CREATE INDEX report_values_conversation ON report_values(conversation_id);
 CREATE INDEX report_values_bucket_s ON report_values(metric, bucket_s);
 CREATE INDEX report_values_bucket_b ON report_values(metric, bucket_b);
+CREATE INDEX report_values_agent_bucket_s ON report_values(metric, agent_id, bucket_s);
+CREATE INDEX report_values_agent_bucket_b ON report_values(metric, agent_id, bucket_b);
 
 -- Per day, sums of the values above so that a page over three years adds up a few thousand
 -- rows instead of millions: counts per metric and detail, and for durations how many fell in
 -- each of 64 logarithmic buckets (a median is then found exactly by reading the values of one
--- bucket). Kept three ways: per queue (scope 'q'), per channel ('c'), per agent and queue ('a').
--- Rewritten, day by day, in the transaction that rewrites the values of those days.
+-- bucket). Kept three ways: per queue (scope 'q'), per channel ('c'), per agent and queue ('a'),
+-- and again per month (scopes 'Q', 'C', 'A', `day` being the month, YYYY-MM). Rewritten, day by
+-- day and month by month, in the transaction that rewrites the values of those days.
 CREATE TABLE report_daily (
     day       TEXT NOT NULL,
-    scope     TEXT NOT NULL CHECK (scope IN ('q', 'c', 'a')),
+    scope     TEXT NOT NULL CHECK (scope IN ('q', 'c', 'a', 'Q', 'C', 'A')),
     queue_id  INTEGER,
     channel   TEXT,
     agent_id  INTEGER,
@@ -104,7 +107,7 @@ CREATE INDEX report_daily_day ON report_daily(scope, day);
 
 CREATE TABLE report_buckets (
     day       TEXT NOT NULL,
-    scope     TEXT NOT NULL CHECK (scope IN ('q', 'c', 'a')),
+    scope     TEXT NOT NULL CHECK (scope IN ('q', 'c', 'a', 'Q', 'C', 'A')),
     queue_id  INTEGER,
     channel   TEXT,
     agent_id  INTEGER,
