@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 DURATIONS = {
@@ -153,25 +153,24 @@ def locate(counts: Sequence[int], rank: int) -> tuple[int, int]:
     raise ValueError("rank beyond the counted values")
 
 
-def summary_from_buckets(counts: Sequence[int],
-                         values: dict[int, list[float]]) -> Summary:
-    """The exact summary from bucket counts and the sorted values of the buckets that hold the
-    ranks wanted (see `needed_buckets`)."""
+async def summary_by_rank(counts: Sequence[int],
+                          ranked: Callable[[int, int, int], Awaitable[list[float]]]) -> Summary:
+    """The exact summary from bucket counts, reading only the values of the ranks wanted:
+    `ranked(bucket, offset, count)` gives `count` values of a bucket in order from `offset`."""
     total = sum(counts)
     if not total:
         return Summary(0, None, None)
-
-    def at(rank: int) -> float:
-        bucket, within = locate(counts, rank)
-        return values[bucket][within - 1]
-
     wanted = ranks(total)
-    middle = [at(r) for r in wanted["median"]]
-    return Summary(total, sum(middle) / len(middle), at(wanted["p90"][0]))
+    middle = wanted["median"]
+    bucket, within = locate(counts, middle[0])
+    if len(middle) == 2 and within < counts[bucket]:
+        pair = await ranked(bucket, within - 1, 2)  # both middle values in one bucket
+    else:
+        pair = [(await ranked(*_at(counts, r), 1))[0] for r in middle]
+    p90 = (await ranked(*_at(counts, wanted["p90"][0]), 1))[0]
+    return Summary(total, sum(pair) / len(pair), p90)
 
 
-def needed_buckets(counts: Sequence[int]) -> set[int]:
-    total = sum(counts)
-    if not total:
-        return set()
-    return {locate(counts, r)[0] for rs in ranks(total).values() for r in rs}
+def _at(counts: Sequence[int], rank: int) -> tuple[int, int]:
+    bucket, within = locate(counts, rank)
+    return bucket, within - 1

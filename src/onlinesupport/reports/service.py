@@ -22,7 +22,6 @@ from onlinesupport.reports.metrics import Summary
 from onlinesupport.reports.periods import Period, bucket_of, bucket_size, buckets, resolve
 from onlinesupport.reports.rollup import Rollup
 from onlinesupport.store import Database
-from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import reports as reports_repo
 from onlinesupport.store.reports import DrillRow, ExportRow, Filters
@@ -30,6 +29,8 @@ from onlinesupport.store.reports import DrillRow, ExportRow, Filters
 CHANNELS = ("chat", "email", "form", "phone")
 CATCH_UP_LIMIT = 20_000
 DRILL_LIMIT = 500
+TAG_DAYS = 90
+"""The tag filter offers the tags of conversations of the last 90 days."""
 EXPORT_PAGE = 2000
 DRILL_METRICS = (*metrics.DURATIONS, "created", "reply", "resolved_once", "reopened", "rating",
                  "asked", "sla_first", "sla_next")
@@ -319,12 +320,12 @@ class Reports:
         if viewer.role == "manager":
             allowed = set(await reports_repo.managed_queues(self._db, viewer.id))
             queues = [q for q in queues if not allowed or q["id"] in allowed]
-        agents = [(a["id"], a["name"]) for a in await agents_repo.list_all(self._db)]
+        agents = await reports_repo.agent_names(self._db)
         if viewer.role == "agent":
             agents = [a for a in agents if a[0] == viewer.id]
-        year_ago = (self._clock.now() - timedelta(days=366)).date().isoformat()
+        recent = (self._clock.now() - timedelta(days=TAG_DAYS)).date().isoformat()
         return Options([(q["id"], q["name"]) for q in queues], agents,
-                       await reports_repo.all_tags(self._db, year_ago), viewer.role == "agent")
+                       await reports_repo.all_tags(self._db, recent), viewer.role == "agent")
 
     # ---- the overview ----------------------------------------------------------------------
 
@@ -368,12 +369,8 @@ class Reports:
         if counts is None:
             found = await reports_repo.durations(self._db, metric, filters)
             return metrics.summarize([d.business if business else d.seconds for d in found])
-        wanted = sorted(metrics.needed_buckets(counts))
-        values: dict[int, list[float]] = defaultdict(list)
-        for _, bucket, value in await reports_repo.bucket_values(self._db, metric, business,
-                                                                 wanted, filters):
-            values[bucket].append(value)
-        return metrics.summary_from_buckets(counts, {b: sorted(v) for b, v in values.items()})
+        return await metrics.summary_by_rank(counts, lambda bucket, offset, count: (
+            reports_repo.ranked(self._db, metric, business, bucket, offset, count, filters)))
 
     async def live(self, viewer: Viewer) -> list[QueueNow]:
         """Per queue now: conversations nobody has taken, and the longest wait for an answer."""
@@ -421,20 +418,16 @@ class Reports:
         counts = await reports_repo.agent_bucket_counts(self._db, metric, business, filters)
         if counts is None:
             found: dict[int | None, list[float]] = defaultdict(list)
-            for agent, _, value in await reports_repo.bucket_values(
-                    self._db, metric, business, range(metrics.BUCKETS), filters):
-                found[agent].append(value)
+            for row in await reports_repo.agent_durations(self._db, metric, filters):
+                found[row.agent_id].append(row.business if business else row.seconds)
             return {agent: metrics.summarize(v) for agent, v in found.items()}
-        found = {}
+        summaries = {}
         for agent, agent_counts in counts.items():
-            values: dict[int, list[float]] = defaultdict(list)
-            for _, bucket, value in await reports_repo.bucket_values(
-                    self._db, metric, business, sorted(metrics.needed_buckets(agent_counts)),
-                    replace(filters, agent_id=agent)):
-                values[bucket].append(value)
-            found[agent] = metrics.summary_from_buckets(
-                agent_counts, {b: sorted(v) for b, v in values.items()})
-        return found
+            mine = replace(filters, agent_id=agent)
+            summaries[agent] = await metrics.summary_by_rank(
+                agent_counts, lambda bucket, offset, count, mine=mine: reports_repo.ranked(
+                    self._db, metric, business, bucket, offset, count, mine))
+        return summaries
 
     async def _online(self, scope: Scope) -> dict[int, float]:
         """Seconds each agent was online (connected and not away) within the period."""

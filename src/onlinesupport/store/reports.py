@@ -211,11 +211,13 @@ def rewrite_days(conn: sqlite3.Connection, days: Sequence[str]) -> None:
     conn.execute(f"DELETE FROM report_buckets WHERE day IN ({marks})", days)
     for scope, (queue, channel, agent) in _SCOPES.items():
         only = " AND agent_id IS NOT NULL" if scope == "a" else ""
+        # Pages of inquiries are summed per queue only (the website report's one need).
+        pages = "" if scope == "q" else " AND metric <> 'inquiry'"
         conn.execute(
             "INSERT INTO report_daily (day, scope, queue_id, channel, agent_id, metric, detail,"
             f" count) SELECT day, '{scope}', {queue}, {channel}, {agent}, metric, {_DETAIL},"
-            f" count(*) FROM report_values WHERE day IN ({marks}){only}"
-            " AND metric <> 'inquiry' GROUP BY 1, 3, 4, 5, 6, 7", days)
+            f" count(*) FROM report_values WHERE day IN ({marks}){only}{pages}"
+            " GROUP BY 1, 3, 4, 5, 6, 7", days)
         # The hours conversations came in, as 'created' rows of the bucket table (b0-b23).
         conn.execute(
             "INSERT INTO report_buckets (day, scope, queue_id, channel, agent_id, metric, hours,"
@@ -423,6 +425,13 @@ class DayDetail:
 
 
 @dataclass(frozen=True)
+class AgentDuration:
+    agent_id: int | None
+    seconds: float
+    business: float
+
+
+@dataclass(frozen=True)
 class AgentCount:
     agent_id: int | None
     metric: str
@@ -481,7 +490,7 @@ async def totals(db: Database, filters: Filters) -> list[Count]:
     if scope is not None:
         source, params = _daily_source("report_daily", filters, scope)
         rows = await db.fetch_all(f"SELECT metric, detail, sum(count) FROM {source}"
-                                  " GROUP BY 1, 2", params)
+                                  " WHERE metric <> 'inquiry' GROUP BY 1, 2", params)
     else:
         where, params = _where(filters)
         rows = await db.fetch_all(f"SELECT metric, {_DETAIL}, count(*) FROM report_values v"
@@ -559,11 +568,22 @@ async def agent_counts(db: Database, filters: Filters) -> list[AgentCount]:
 
 async def page_counts(db: Database, filters: Filters) -> list[PageCount]:
     """Chats and forms started per website page, most first."""
-    where, params = _where(filters)
-    rows = await db.fetch_all(f"SELECT detail, count(*) FROM report_values v WHERE {where}"
-                              " AND metric = 'inquiry' GROUP BY detail ORDER BY 2 DESC, 1"
-                              " LIMIT 50", params)
+    if _daily_scope(filters) == "q":
+        source, params = _daily_source("report_daily", filters, "q")
+        rows = await db.fetch_all(f"SELECT detail, sum(count) FROM {source} WHERE metric ="
+                                  " 'inquiry' GROUP BY detail ORDER BY 2 DESC, 1 LIMIT 50",
+                                  params)
+    else:
+        where, params = _where(filters)
+        rows = await db.fetch_all(f"SELECT detail, count(*) FROM report_values v WHERE {where}"
+                                  " AND metric = 'inquiry' GROUP BY detail ORDER BY 2 DESC, 1"
+                                  " LIMIT 50", params)
     return [PageCount(*r) for r in rows]
+
+
+async def agent_names(db: Database) -> list[tuple[int, str]]:
+    rows = await db.fetch_all("SELECT id, name FROM agents ORDER BY name")
+    return [(r[0], r[1]) for r in rows]
 
 
 async def bucket_counts(db: Database, metric: str, business: bool,
@@ -593,21 +613,19 @@ async def agent_bucket_counts(db: Database, metric: str, business: bool,
     return {r[0]: [n or 0 for n in tuple(r)[1:]] for r in rows}
 
 
-async def bucket_values(db: Database, metric: str, business: bool, buckets: Sequence[int],
-                        filters: Filters) -> list[tuple[int | None, int, float]]:
-    """(agent, bucket, value) of a duration's values in these buckets, over the filters."""
-    if not buckets:
-        return []
-    column = "bucket_b" if business else "bucket_s"
-    index = "agent_" if filters.agent_id is not None else ""
+async def ranked(db: Database, metric: str, business: bool, bucket: int, offset: int,
+                 count: int, filters: Filters) -> list[float]:
+    """`count` values of a duration from the `offset`-th (0-based) on, in value order, among
+    those of one bucket over the filters."""
+    column, value = ("bucket_b", "business") if business else ("bucket_s", "seconds")
+    index = "agent_rank" if filters.agent_id is not None else "rank"
     where, params = _where(filters)
-    marks = ", ".join(f":b{i}" for i in range(len(buckets)))
     rows = await db.fetch_all(
-        f"SELECT agent_id, {column}, {'coalesce(business, seconds)' if business else 'seconds'}"
-        f" FROM report_values v INDEXED BY report_values_{index}{column} WHERE v.metric = :metric"
-        f" AND {column} IN ({marks}) AND {where}",
-        {**params, "metric": metric, **{f"b{i}": b for i, b in enumerate(buckets)}})
-    return [(r[0], r[1], r[2]) for r in rows]
+        f"SELECT {value} FROM report_values v INDEXED BY report_values_{index}_{column[-1]}"
+        f" WHERE v.metric = :metric AND {column} = :bucket AND {where} ORDER BY {value}"
+        " LIMIT :count OFFSET :offset",
+        {**params, "metric": metric, "bucket": bucket, "count": count, "offset": offset})
+    return [r[0] for r in rows]
 
 
 async def durations(db: Database, metric: str, filters: Filters) -> list[Duration]:
@@ -617,6 +635,15 @@ async def durations(db: Database, metric: str, filters: Filters) -> list[Duratio
                               " AND metric = :metric AND seconds IS NOT NULL",
                               {**params, "metric": metric})
     return [Duration(r[0], r[1] if r[1] is not None else r[0]) for r in rows]
+
+
+async def agent_durations(db: Database, metric: str, filters: Filters) -> list[AgentDuration]:
+    """Every value of a duration with its agent (where the daily sums cannot answer)."""
+    where, params = _where(filters)
+    rows = await db.fetch_all(f"SELECT agent_id, seconds, coalesce(business, seconds) FROM"
+                              f" report_values v WHERE {where} AND metric = :metric"
+                              " AND seconds IS NOT NULL", {**params, "metric": metric})
+    return [AgentDuration(*r) for r in rows]
 
 
 async def durations_by_day(db: Database, metric: str,
@@ -642,7 +669,7 @@ async def drill(db: Database, metric: str, filters: Filters, detail: str | None,
         f" FROM report_values v JOIN conversations c ON c.id = v.conversation_id"
         " JOIN customers cu ON cu.id = c.customer_id JOIN queues q ON q.id = v.queue_id"
         f" LEFT JOIN agents a ON a.id = v.agent_id WHERE {where} AND v.metric = :metric"
-        " ORDER BY v.at DESC, v.id DESC LIMIT :limit",
+        " ORDER BY v.day DESC, v.at DESC, v.id DESC LIMIT :limit",
         {**params, "metric": metric, "limit": limit})
     return [DrillRow(*r) for r in rows]
 

@@ -82,10 +82,15 @@ CREATE TABLE report_values (
 );
 CREATE INDEX report_values_metric ON report_values(metric, day);
 CREATE INDEX report_values_conversation ON report_values(conversation_id);
-CREATE INDEX report_values_bucket_s ON report_values(metric, bucket_s);
-CREATE INDEX report_values_bucket_b ON report_values(metric, bucket_b);
-CREATE INDEX report_values_agent_bucket_s ON report_values(metric, agent_id, bucket_s);
-CREATE INDEX report_values_agent_bucket_b ON report_values(metric, agent_id, bucket_b);
+CREATE INDEX report_values_day ON report_values(day);
+-- A duration's values in value order within each bucket (the day and queue inside, so a
+-- period's or a queue's k-th value is found walking the index alone).
+CREATE INDEX report_values_rank_s ON report_values(metric, bucket_s, seconds, day, queue_id);
+CREATE INDEX report_values_rank_b ON report_values(metric, bucket_b, business, day, queue_id);
+CREATE INDEX report_values_agent_rank_s
+    ON report_values(metric, agent_id, bucket_s, seconds, day);
+CREATE INDEX report_values_agent_rank_b
+    ON report_values(metric, agent_id, bucket_b, business, day);
 
 -- Per day, sums of the values above so that a page over three years adds up a few thousand
 -- rows instead of millions: counts per metric and detail, and for durations how many fell in
