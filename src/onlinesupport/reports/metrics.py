@@ -154,9 +154,11 @@ def locate(counts: Sequence[int], rank: int) -> tuple[int, int]:
 
 
 async def summary_by_rank(counts: Sequence[int],
-                          ranked: Callable[[int, int, int], Awaitable[list[float]]]) -> Summary:
+                          ranked: Callable[[int, int, int], Awaitable[list[float]]],
+                          p90: bool = True) -> Summary:
     """The exact summary from bucket counts, reading only the values of the ranks wanted:
-    `ranked(bucket, offset, count)` gives `count` values of a bucket in order from `offset`."""
+    `ranked(bucket, offset, count)` gives `count` values of a bucket in order from `offset`
+    (without `p90`, the median alone)."""
     total = sum(counts)
     if not total:
         return Summary(0, None, None)
@@ -167,8 +169,8 @@ async def summary_by_rank(counts: Sequence[int],
         pair = await ranked(bucket, within - 1, 2)  # both middle values in one bucket
     else:
         pair = [(await ranked(*_at(counts, r), 1))[0] for r in middle]
-    p90 = (await ranked(*_at(counts, wanted["p90"][0]), 1))[0]
-    return Summary(total, sum(pair) / len(pair), p90)
+    high = (await ranked(*_at(counts, wanted["p90"][0]), 1))[0] if p90 else None
+    return Summary(total, sum(pair) / len(pair), high)
 
 
 def _at(counts: Sequence[int], rank: int) -> tuple[int, int]:

@@ -344,7 +344,8 @@ class Reports:
         rates = _rates(counts_now, counts_before, chats_now, chats_before)
         size = bucket_size(scope.period)
         volume: dict[str, list[int]] = {b: [0, 0] for b in buckets(scope.period, size)}
-        for row in await reports_repo.day_counts(self._db, scope.now, ("created", "resolution")):
+        for row in await reports_repo.day_counts(self._db, scope.now, ("created", "resolution"),
+                                                 months=size == "month"):
             volume[bucket_of(row.day, size)][row.metric == "resolution"] += row.count
         heatmap = await reports_repo.created_by_weekday_hour(self._db, scope.now)
         ratings = [(score, counts_now.get(("rating", str(score)), 0)) for score in range(1, 6)]
@@ -426,7 +427,7 @@ class Reports:
             mine = replace(filters, agent_id=agent)
             summaries[agent] = await metrics.summary_by_rank(
                 agent_counts, lambda bucket, offset, count, mine=mine: reports_repo.ranked(
-                    self._db, metric, business, bucket, offset, count, mine))
+                    self._db, metric, business, bucket, offset, count, mine), p90=False)
         return summaries
 
     async def _online(self, scope: Scope) -> dict[int, float]:

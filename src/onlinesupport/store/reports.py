@@ -498,14 +498,15 @@ async def totals(db: Database, filters: Filters) -> list[Count]:
     return [Count(r[0], r[1], r[2]) for r in rows if r[0] != "inquiry"]
 
 
-async def day_counts(db: Database, filters: Filters,
-                     metrics: Sequence[str]) -> list[DayDetail]:
-    """These metrics' counts per day and detail."""
+async def day_counts(db: Database, filters: Filters, metrics: Sequence[str],
+                     months: bool = False) -> list[DayDetail]:
+    """These metrics' counts per day and detail; with `months`, whole months come as one row
+    each (their `day` is the month, YYYY-MM)."""
     scope = _daily_scope(filters)
     names = {f"m{i}": m for i, m in enumerate(metrics)}
     marks = ", ".join(f":{n}" for n in names)
     if scope is not None:
-        source, params = _daily_source("report_daily", filters, scope, months=False)
+        source, params = _daily_source("report_daily", filters, scope, months=months)
         rows = await db.fetch_all(
             f"SELECT day, metric, detail, sum(count) FROM {source}"
             f" WHERE metric IN ({marks}) GROUP BY 1, 2, 3", {**params, **names})
