@@ -34,6 +34,7 @@ from onlinesupport import app
 from onlinesupport.clock import to_db
 from onlinesupport.config import Config
 from onlinesupport.services import open_services
+from onlinesupport.store import agents as agents_repo
 
 AGENTS, QUEUES, MESSAGES_PER, PAGE_VIEWS = 30, 8, 10, 2_000_000
 PAGES = [f"https://shop.example/{p}" for p in (
@@ -194,8 +195,9 @@ async def timed(http: aiohttp.ClientSession, url: str, runs: int) -> list[float]
 async def measure(config: Config, runs: int) -> None:
     async with AsyncExitStack() as stack:
         services, listening = await app.start(stack, config)
-        await services.accounts.create_agent("ada@example.com", "Ada", "admin",
-                                             "correct horse battery")
+        if await agents_repo.credentials(services.db, "ada@example.com") is None:
+            await services.accounts.create_agent("ada@example.com", "Ada", "admin",
+                                                 "correct horse battery")
         desk = listening.desk_url.replace("localhost", "127.0.0.1")
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar,
