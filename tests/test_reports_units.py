@@ -47,7 +47,8 @@ def test_open_time_skips_nights_weekends_and_holidays_across_the_change_of_clock
 async def test_bucketed_percentiles_are_exact() -> None:
     rnd = random.Random(5)
     for _ in range(300):
-        values = [rnd.choice([rnd.uniform(0, 5), rnd.expovariate(1 / 600), rnd.randint(0, 9)])
+        values = [rnd.choice([rnd.uniform(0, 5), rnd.expovariate(1 / 600), rnd.randint(0, 9),
+                              0.0])
                   for _ in range(rnd.randint(1, 60))]
         counts = [0] * metrics.BUCKETS
         by_bucket: dict[int, list[float]] = {}
@@ -55,15 +56,17 @@ async def test_bucketed_percentiles_are_exact() -> None:
             bucket = metrics.bucket_of(value)
             counts[bucket] += 1
             by_bucket.setdefault(bucket, []).append(value)
-        read = []
+        read, read_buckets = [], set()
 
         async def ranked(bucket: int, offset: int, count: int) -> list[float]:
             read.append(count)
+            read_buckets.add(bucket)
             return sorted(by_bucket[bucket])[offset:offset + count]
 
         exact = await metrics.summary_by_rank(counts, ranked)
         assert exact == metrics.summarize(values)
         assert sum(read) <= 3, "only the values of the ranks wanted are read"
+        assert 0 not in read_buckets, "exact zeros are known without reading"
     ordered = [metrics.bucket_of(s) for s in (0, 0.5, 1, 59, 60, 3600, 86400, 10**9)]
     assert ordered == sorted(ordered) and ordered[-1] == metrics.BUCKETS - 1
 

@@ -129,13 +129,16 @@ _RATIO = math.log(1.32)
 
 
 def bucket_of(seconds: float | None) -> int | None:
-    """The logarithmic bucket of a duration: 0 below a second, then each 32% longer than the
-    one before, the last from about a year on. Longer never falls in a lower bucket."""
+    """The logarithmic bucket of a duration: 0 for exactly none (common in business hours:
+    answered while closed), 1 below a second, then each 32% longer than the one before, the
+    last from about a year on. Longer never falls in a lower bucket."""
     if seconds is None:
         return None
-    if seconds < 1:
+    if seconds == 0:
         return 0
-    return min(BUCKETS - 1, 1 + int(math.log(seconds) / _RATIO))
+    if seconds < 1:
+        return 1
+    return min(BUCKETS - 1, 2 + int(math.log(seconds) / _RATIO))
 
 
 def ranks(count: int) -> dict[str, tuple[int, ...]]:
@@ -162,14 +165,18 @@ async def summary_by_rank(counts: Sequence[int],
     total = sum(counts)
     if not total:
         return Summary(0, None, None)
+
+    async def read(bucket: int, offset: int, count: int) -> list[float]:
+        return [0.0] * count if bucket == 0 else await ranked(bucket, offset, count)
+
     wanted = ranks(total)
     middle = wanted["median"]
     bucket, within = locate(counts, middle[0])
     if len(middle) == 2 and within < counts[bucket]:
-        pair = await ranked(bucket, within - 1, 2)  # both middle values in one bucket
+        pair = await read(bucket, within - 1, 2)  # both middle values in one bucket
     else:
-        pair = [(await ranked(*_at(counts, r), 1))[0] for r in middle]
-    high = (await ranked(*_at(counts, wanted["p90"][0]), 1))[0] if p90 else None
+        pair = [(await read(*_at(counts, r), 1))[0] for r in middle]
+    high = (await read(*_at(counts, wanted["p90"][0]), 1))[0] if p90 else None
     return Summary(total, sum(pair) / len(pair), high)
 
 
