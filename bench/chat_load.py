@@ -42,6 +42,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used (user + system): unlike latency, hardly moved by other
+    programs sharing the machine."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -279,7 +287,9 @@ async def run_load(name: str, pid: int, public: str, desk: str, tokens: list[str
         gc.freeze()
         gc.disable()
         try:
+            cpu = cpu_seconds(pid)
             ids = await load.steady(args.rate, args.seconds)
+            cpu = cpu_seconds(pid) - cpu
             lat = load.latencies(ids)
             expected = len(ids) * len(tokens)
             rss = rss_mb(pid)
@@ -290,7 +300,8 @@ async def run_load(name: str, pid: int, public: str, desk: str, tokens: list[str
         print(f"{name:8s} {args.visitors} visitors + {len(tokens)} agents connected and chatting "
               f"in {connect_time:.1f}s; steady {args.rate}/s for {args.seconds:.0f}s: "
               f"{len(lat)}/{expected} agent deliveries, p50 {percentile(lat, 0.5):.1f} ms, "
-              f"p99 {percentile(lat, 0.99):.1f} ms; server RSS {rss:.0f} MB; "
+              f"p99 {percentile(lat, 0.99):.1f} ms; server CPU {cpu:.1f} s "
+              f"({cpu / max(1, len(ids)) * 1000:.2f} ms a message); server RSS {rss:.0f} MB; "
               f"saturation {throughput:,.0f} messages/s acknowledged"
               f"{f' ({load.results.refused} sends refused)' if load.results.refused else ''}")
         return throughput
@@ -304,9 +315,12 @@ async def main(args: argparse.Namespace) -> None:
         data = Path(tmp) / "data"
         tokens = await prepare_instance(data, args.agents, args.rules)
         public, desk = free_port(), free_port()
-        # All visitors come from 127.0.0.1 here: lift the per-address limit meant for the internet.
+        # All visitors come from 127.0.0.1 here: lift the per-address limits meant for the
+        # internet (messages a minute, connections and chat websockets at once).
         env = {**os.environ, "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
                "ONLINESUPPORT_PUBLIC_VISITOR_MESSAGES_PER_ADDRESS": "0",
+               "ONLINESUPPORT_LIMITS_PUBLIC_CONNECTIONS_PER_ADDRESS": "0",
+               "ONLINESUPPORT_LIMITS_PUBLIC_WEBSOCKETS_PER_ADDRESS": "0",
                "ONLINESUPPORT_CONFIG": str(Path(tmp) / "none.toml")}
         (Path(tmp) / "none.toml").touch()
         server = subprocess.Popen(

@@ -10,6 +10,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, TypeVar
 
+import aiosmtplib
+
 from mail_servers import PASSWORD, USER, Dovecot, Relay
 from onlinesupport.services import Services
 
@@ -66,3 +68,25 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0,
 async def scalar(services: Services, sql: str, params: tuple = ()) -> Any:
     row = await services.db.fetch_one(sql, params)
     return row[0] if row else None
+
+
+async def smtp_send(port: int, raw: bytes, sender: str, to: str = USER) -> None:
+    """Hand `raw` to the SMTP receiver on `port` as a mail client would."""
+    await aiosmtplib.send(raw, sender=sender, recipients=[to], hostname="127.0.0.1", port=port,
+                          start_tls=False)
+
+
+async def smtp_raw(port: int, mail_from: str, rcpt: str, data: bytes) -> list[bytes]:
+    """One SMTP session with `data` sent exactly as it is (a client library would repair its
+    line endings), dot-stuffed and ended with CRLF.CRLF; returns the server's answers."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    stuffed = b"".join(b"." + line if line.startswith(b".") else line
+                       for line in data.splitlines(keepends=True))
+    for line in (b"EHLO test\r\n", f"MAIL FROM:<{mail_from}>\r\n".encode(),
+                 f"RCPT TO:<{rcpt}>\r\n".encode(), b"DATA\r\n", stuffed + b"\r\n.\r\n",
+                 b"QUIT\r\n"):
+        writer.write(line)
+        await writer.drain()
+    answers = (await reader.read()).splitlines()
+    writer.close()
+    return answers

@@ -94,7 +94,7 @@ async def test_visitors_send_files_only_into_their_own_chat(server: Server) -> N
         while frame["seq"] != 2:
             frame = await v.receive("message")
         [attachment] = frame["attachments"]
-        assert re.fullmatch(r"/widget/files/\d+/[0-9a-f]{32}", attachment["url"])
+        assert re.fullmatch(r"/widget/files/\d+/\d+/[0-9a-f]{32}", attachment["url"])
         async with http.get(server.public_url + attachment["url"]) as r:
             assert r.status == 200 and await r.read() == PNG
         forged = re.sub(r"[0-9a-f]{32}$", "0" * 32, attachment["url"])

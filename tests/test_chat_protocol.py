@@ -43,6 +43,13 @@ class Visitor:
         self.token = welcome["token"]
         return welcome
 
+    async def start_chat(self, body: str = "Hello") -> int:
+        """Connect as a new visitor and open a chat; its conversation id."""
+        await self.connect()
+        await self.send(type="start", client_id="first", body=body)
+        self.conversation_id = (await self.receive("ack"))["conversation_id"]
+        return self.conversation_id
+
     async def receive(self, kind: str, timeout: float = 5) -> dict[str, Any]:
         assert self.ws is not None
         while True:
@@ -102,7 +109,7 @@ async def test_only_allowed_websites_may_open_the_visitor_socket(server: Server)
 async def test_a_chat_starts_and_a_retried_start_makes_nothing_twice(server: Server, visitor) -> None:
     v = visitor()
     welcome = await v.connect()
-    assert welcome["conversation_id"] is None and welcome["token"].startswith("v1.")
+    assert welcome["conversation_id"] is None and welcome["token"].startswith("v2.")
     assert welcome["widget"]["title"] == "Chat with us"
     start = {"type": "start", "client_id": "c1", "body": "Do you ship to Norway?", "name": "Nora",
              "page": {"url": "https://shop.example.com/shipping", "title": "Shipping"}}
@@ -221,7 +228,7 @@ async def test_the_leave_a_message_form_when_no_agent_is_online(server: Server, 
         ("Invoice 7", "https://shop.example.com/orders",
          '{"question_type":"Billing","urgency":"today"}')]
     await v.send(type="leave", client_id="l2", name="Lee", email="not an address", body="x")
-    assert "does not look right" in (await v.receive("error"))["message"]
+    assert "does not look like an email address" in (await v.receive("error"))["message"]
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     async with desk.session.ws_connect(server.desk_url + "/api/ws"):
@@ -332,3 +339,85 @@ async def test_one_address_cannot_escape_the_limit_by_starting_over(tmp_path) ->
             refused = await fresh.ws.receive_json(timeout=5)
             assert refused["type"] == "error" and "from your network" in refused["message"]
             await fresh.ws.close()
+
+
+async def test_the_email_given_before_the_chat_reaches_the_customer_record(
+        server: Server, personas: Personas, visitor) -> None:
+    from onlinesupport.store import customers as customers_repo
+    from onlinesupport.store import search
+
+    v = visitor()
+    await v.connect()
+    await v.send(type="start", client_id="c1", body="Where is my order?", name="Nora",
+                 email=" Nora@Example.com ")
+    ack = await v.receive("ack")
+    opened = await server.services.db.fetch_one(
+        "SELECT customer_id FROM conversations WHERE id = ?", (ack["conversation_id"],))
+    customer = await customers_repo.get(server.services.db, opened[0])
+    assert customer["email"] == "nora@example.com", "the desk profile's Email"
+    assert [c["id"] for c in await search.customers(server.services.db, "nora@example")] == \
+        [opened[0]], "search finds the customer by it"
+    # A mail from that address later joins the same customer's history.
+    assert await customers_repo.by_identity(server.services.db, "email", "nora@example.com") == \
+        opened[0]
+
+
+async def test_an_email_of_another_customer_is_noted_for_agents_not_taken_over(
+        server: Server, personas: Personas, visitor) -> None:
+    from onlinesupport.store import customers as customers_repo
+
+    earlier = await server.services.conversations.open(
+        channel="email", customer_name="Carla", identity=("email", "carla@example.com"),
+        subject="Invoice", body="Private details")
+    v = visitor()
+    await v.connect()
+    await v.send(type="start", client_id="c1", body="Hello", email="carla@example.com")
+    ack = await v.receive("ack")
+    row = await server.services.db.fetch_one(
+        "SELECT customer_id FROM conversations WHERE id = ?", (ack["conversation_id"],))
+    assert row[0] != earlier.customer_id, "typing an address gives no one else's history"
+    assert await customers_repo.by_identity(server.services.db, "email", "carla@example.com") == \
+        earlier.customer_id
+    stored = await messages_repo.after(server.services.db, ack["conversation_id"])
+    note = [m for m in stored if m.kind == "note"]
+    assert len(note) == 1 and "carla@example.com" in note[0].body and "Carla" in note[0].body
+    frames = await v.frames(0.5)
+    assert not [f for f in frames if f["type"] == "message" and "carla" in f["body"]], \
+        "the note is for agents only"
+
+
+async def test_the_place_in_line_counts_visitors_still_waiting_and_a_plausible_wait(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from contextlib import AsyncExitStack
+
+    from conftest import make_config, start_server
+    from onlinesupport.clock import ManualClock
+
+    clock = ManualClock()
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, make_config(tmp_path / "data"), clock)
+        await allow(server, SITE)
+        conversations = server.services.conversations
+        amy = await server.services.accounts.create_agent("amy@example.com", "Amy", "agent",
+                                                          "correct horse battery")
+        # Yesterday: one chat answered the next morning, three within two minutes.
+        late = await conversations.open(channel="chat", customer_name="Late", body="hi")
+        clock.advance(hours=14)
+        await conversations.post(late.conversation_id, Actor.agent(amy, "Amy"), "Good morning")
+        for n in range(3):
+            quick = await conversations.open(channel="chat", customer_name=f"Q{n}", body="hi")
+            clock.advance(minutes=2)
+            await conversations.post(quick.conversation_id, Actor.agent(amy, "Amy"), "Hello")
+        # Nine visitors who asked and left hours ago, never answered.
+        for n in range(9):
+            await conversations.open(channel="chat", customer_name=f"Gone {n}", body="anyone?")
+        clock.advance(hours=3)
+        async with aiohttp.ClientSession() as http:
+            v = Visitor(http, server)
+            await v.connect()
+            await v.send(type="start", client_id="c1", body="Is anyone there?")
+            v.conversation_id = (await v.receive("ack"))["conversation_id"]
+            await v.send(type="queue")
+            place = await v.receive("queue")
+            await v.close()
+        assert place == {"type": "queue", "position": 1, "wait_minutes": 2}

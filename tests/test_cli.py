@@ -102,13 +102,15 @@ def test_the_first_run_prints_the_setup_link(no_config: Path) -> None:
     try:
         assert _wait_for(f"http://127.0.0.1:{desk}/signin") == 200
         process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
     link = re.search(rf"http://127\.0\.0\.1:{desk}/setup\?token=[\w-]+", out)
     assert link, out
+    assert (out + err).count("/setup?token=") == 1, "printed once, not also in the log"
+    assert "setup-link" in err, "the log says how to see it again"
     # The same link is printed on demand (the package installer does this), restarts keep it,
     # and once an admin exists it is spent.
     again = _run(["setup-link", "--desk-host", "127.0.0.1", "--desk-port", str(desk)], no_config)

@@ -25,8 +25,8 @@ async def test_public_listener_answers_404_for_every_desk_path(server: Server, p
         paths.add(re.sub(r"\{[^}]+\}", "1", path))
     assert {"/inbox", "/admin/agents", "/api/ws", "/signin", "/setup", "/static"} <= paths
     async with aiohttp.ClientSession() as http:
-        # The health check and the company logo are served on both listeners.
-        for path in sorted(paths - {"/healthz", "/logo"}):
+        # The health check, the company logo and the icon are served on both listeners.
+        for path in sorted(paths - {"/healthz", "/logo", "/favicon.ico", "/favicon.svg"}):
             for method in ("GET", "POST"):
                 async with http.request(method, server.public_url + path) as response:
                     assert response.status == 404, f"{method} {path} on the public listener"

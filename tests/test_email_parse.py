@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mail_cases import READING
 from onlinesupport.channels.email.parse import parse
 from onlinesupport.channels.email.quotes import quote_start
 
@@ -50,7 +51,7 @@ def test_tricky_mail_gives_sender_subject_body_and_files(name: str) -> None:
 
 
 def test_every_fixture_is_covered() -> None:
-    assert {p.name for p in FIXTURES.glob("*.eml")} == set(EXPECTED) | {"bounce.eml"}
+    assert {p.name for p in FIXTURES.glob("*.eml")} == set(EXPECTED) | set(READING) | {"bounce.eml"}
 
 
 def test_html_is_sanitised_and_inline_images_keep_their_content_id() -> None:

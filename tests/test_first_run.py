@@ -174,3 +174,59 @@ async def test_health_warnings_show_in_the_admins_inbox(tmp_path, client_factory
         agent: Desk = client_factory(server.desk_url)
         await agent.signin("amy@example.com")
         assert "Needs attention" not in await (await agent.get("/inbox")).text()
+
+
+async def test_the_last_step_tells_the_truth_and_the_mailbox_step_has_a_way_back(
+        server: Server, personas: Personas, client_factory) -> None:
+    from conftest import free_port
+    from email_helpers import eventually
+
+    services = server.services
+    await services.branding.save("Acme", None)
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    await admin.post("/welcome/website", {"website": "https://shop.example.com", "title": "Chat"})
+    await services.db.write(lambda conn: queues_repo.update(
+        conn, 1, first_response_minutes=60, next_response_minutes=0, timezone="UTC",
+        hours="mon-fri 09:00-17:00", holidays=""))
+
+    # From the wizard to the mailbox pages and back.
+    step = await (await admin.get("/welcome/mailbox")).text()
+    add = re.search(r'class="button" href="(/admin/mailboxes[^"]*)"', step).group(1)
+    page = await (await admin.get(add)).text()
+    assert 'href="/welcome/mailbox"' in page, "the mailbox page leads back to the setup steps"
+    assert 'action="/admin/mailboxes/mail-servers?from=welcome"' in page, \
+        "saving the mail servers keeps the way back too"
+    action = re.search(r'<form method="post" action="(/admin/mailboxes(?:\?[^"]*)?)"',
+                       page).group(1)
+    closed = str(free_port())
+    added = await admin.post(action.replace("&amp;", "&"), mailbox_form(
+        None, None, imap_host="127.0.0.1", imap_port=closed, smtp_host="127.0.0.1",
+        smtp_port=closed, address="help@acme.test"))
+    assert added.status == 303
+    mailbox_page = await (await admin.get(added.headers["Location"])).text()
+    assert 'href="/welcome/mailbox"' in mailbox_page
+
+    await eventually(lambda: _imap_failed(services), what="the IMAP login to fail")
+    step = await admin.get("/welcome/mailbox")
+    assert step.status == 200, "the mailbox step with a mailbox (it read a column that is not there)"
+    assert "help@acme.test" in await step.text()
+    invited = await admin.post("/welcome/team", {"name": "Cleo", "email": "cleo@example.com",
+                                                 "role": "agent", "password": ""})
+    assert invited.status == 502 and "could not be mailed" in await invited.text()
+
+    done = await (await admin.get("/welcome/done")).text()
+    assert "Everything is set up" not in done
+    assert "help@acme.test" in done, "the refused mailbox is named"
+    assert "Cleo" in done and "invitation" in done, "so is the colleague who has no password"
+    inbox = await (await admin.get("/inbox")).text()
+    assert "help@acme.test" in inbox and "Cleo" in inbox, "and the inbox keeps them listed"
+
+    # Cleo's password is set by the admin: that item goes.
+    cleo = await services.db.fetch_one("SELECT id FROM agents WHERE email = 'cleo@example.com'")
+    await admin.post(f"/admin/agents/{cleo[0]}/password", {"password": PASSWORD})
+    assert "Cleo" not in await (await admin.get("/welcome/done")).text()
+
+
+async def _imap_failed(services) -> bool:  # type: ignore[no-untyped-def]
+    return any(state.last_error for state in services.email.states.values())

@@ -67,12 +67,29 @@ async def test_search_ranks_titles_first_stems_english_and_highlights(
     assert await knowledge.search("door code") == [], "internal articles are not public"
     assert [h["title"] for h in await knowledge.search("door code", public_only=False)] == [
         "Warehouse door code"]
-    # Typed FTS5 syntax is only words: no error, and "NEAR" is simply not found.
-    assert await knowledge.search('NEAR(refund) "x* OR') == []
+    # Typed FTS5 syntax is only words: no error; "NEAR" is not found, "refund" still is.
+    assert [h["title"] for h in await knowledge.search('NEAR(refund) "x* OR')] == [
+        "Returns and refunds", "Payment methods"]
     assert await knowledge.search("teleportation") == []
     unanswered = await server.services.db.fetch_all("SELECT query FROM kb_unanswered_searches")
-    assert [r["query"] for r in unanswered] == ["door code", 'NEAR(refund) "x* OR',
-                                                "teleportation"]
+    assert [r["query"] for r in unanswered] == ["door code", "teleportation"]
+
+
+async def test_a_search_no_article_has_every_word_of_falls_back_to_any_word(
+        server: Server, personas: Personas, client_factory) -> None:
+    desk = await _manager(server, client_factory)
+    await _publish(desk, "Squealing brakes", "Disc brakes often squeal in the rain. Clean the "
+                   "rotors and check the pads.")
+    await _publish(desk, "Gear shifting", "How to adjust the rear derailleur.")
+    hits = await server.services.knowledge.search("brake noise")
+    assert [h["title"] for h in hits] == ["Squealing brakes"]
+    status, page = await _get(server.public_url + "/help/search?q=brake+noise")
+    assert status == 200 and "Squealing brakes" in page and "Gear shifting" not in page
+    # Every word still wins when some article has them all.
+    assert [h["title"] for h in await server.services.knowledge.search("rear brakes")] == [
+        "Squealing brakes", "Gear shifting"]
+    assert [h["title"] for h in await server.services.knowledge.search("rear derailleur")] == [
+        "Gear shifting"]
 
 
 async def test_suggestions_match_a_question_in_everyday_words(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Server, make_config, start_server
-from email_helpers import add_mailbox, mailbox_form, scalar
+from email_helpers import add_mailbox, eventually, mailbox_form, scalar
 from mail_servers import Relay
 from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
@@ -56,12 +56,15 @@ async def test_a_customer_signs_in_by_mail_reads_and_replies(shop, relay: Relay,
 
     confirm = await (await lee.get(link)).text()
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
     assert await scalar(services, "SELECT used_at FROM customer_links") is None, \
         "opening the link (a mail scanner) does not spend it"
-    signed_in = await lee.session.post(server.public_url + "/my/link", data={"token": token})
+    signed_in = await lee.session.post(server.public_url + "/my/link",
+                                       data={"token": token, "csrf_token": csrf})
     listing = await signed_in.text()
     assert "#1 Refund" in listing and "Secret" not in listing
-    again = await lee.session.post(server.public_url + "/my/link", data={"token": token},
+    again = await lee.session.post(server.public_url + "/my/link",
+                                   data={"token": token, "csrf_token": csrf},
                                    allow_redirects=False)
     assert again.status == 400, "a link works once"
 
@@ -99,7 +102,9 @@ async def test_links_expire_and_requests_are_limited(shop, relay: Relay, client_
     clock.advance(minutes=31)
     confirm = await (await lee.get(link)).text()
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
-    late = await lee.session.post(server.public_url + "/my/link", data={"token": token})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
+    late = await lee.session.post(server.public_url + "/my/link",
+                                  data={"token": token, "csrf_token": csrf})
     assert late.status == 400 and "too old" in await late.text()
 
 
@@ -109,8 +114,10 @@ async def _signed_in(server: Server, relay: Relay, client_factory, email: str): 
     link = await _link(relay, len(relay.received) + 1)
     confirm = await (await customer.get(link)).text()
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
     listing = await (await customer.session.post(server.public_url + "/my/link",
-                                                 data={"token": token})).text()
+                                                 data={"token": token,
+                                                       "csrf_token": csrf})).text()
     return customer, re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
 
 
@@ -169,6 +176,61 @@ async def test_a_customer_downloads_their_data_and_an_admin_erases_it(
     assert await db.fetch_all("SELECT 1 FROM messages_fts WHERE messages_fts MATCH 'Main'") == []
     assert await db.fetch_one("SELECT 1 FROM customer_identities WHERE value = ?",
                               ("lee@customer.test",)) is None
+    assert await db.fetch_one("SELECT 1 FROM outbox WHERE to_address = ?",
+                              ("lee@customer.test",)) is None, "nor the sign-in link's mail"
     assert (await lee.get("/my/data")).status == 303, "signed out"
     assert await scalar(services, "SELECT body FROM messages WHERE conversation_id = ?",
                         (other.conversation_id,)) == "Kim's question"
+
+
+async def test_a_link_goes_through_the_outbox_and_is_not_kept_after_it_is_sent(
+        shop, relay: Relay, client_factory) -> None:
+    server, _ = shop
+    services = server.services
+    await services.conversations.open(channel="form", customer_name="Lee",
+                                      identity=("email", "lee@customer.test"), body="Hi")
+    lee = client_factory(server.public_url)
+    page = await lee.session.post(server.public_url + "/my/signin",
+                                  data={"email": "lee@customer.test"})
+    assert "a link to them is on its way" in await page.text()
+    await _link(relay, 1)
+    # The relay has it a moment before the sender records it as sent.
+    await eventually(lambda: scalar(services, "SELECT status = 'sent' FROM outbox"))
+    row = await services.db.fetch_one("SELECT purpose, to_address, status, body FROM outbox")
+    assert tuple(row[:3]) == ("signin", "lee@customer.test", "sent")
+    assert "/my/link/" not in row["body"], "a sent link is not kept in the database"
+
+
+async def test_without_mail_the_customer_is_told_and_the_admin_sees_it(
+        tmp_path: Path, client_factory) -> None:
+    from onlinesupport.web.desk.health_page import report
+
+    clock = ManualClock()
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, make_config(tmp_path / "data"), clock)
+        services = server.services
+        await services.conversations.open(channel="form", customer_name="Lee",
+                                          identity=("email", "lee@customer.test"), body="Hi")
+        lee = client_factory(server.public_url)
+        answers = []
+        for email in ("lee@customer.test", "nobody@customer.test"):
+            page = await lee.session.post(server.public_url + "/my/signin", data={"email": email})
+            answers.append(await page.text())
+        assert answers[0] == answers[1], "still no hint whether an address is known"
+        assert "on its way" not in answers[0]
+        assert "cannot send mail" in answers[0] and 'href="/contact"' in answers[0]
+        await eventually(lambda: scalar(services, "SELECT last_error != '' FROM outbox"))
+        row = await services.db.fetch_one(
+            "SELECT purpose, to_address, status, last_error FROM outbox")
+        assert tuple(row) == ("signin", "lee@customer.test", "queued",
+                              "no mailbox is set up to send mail yet (Admin → Mailboxes)"), \
+            "queued like any mail, retried"
+        assert (await report(services))["outbox"].get("queued") == 1
+
+        # Nobody set up mail within the link's 30 minutes: it fails, and the admin is told.
+        clock.advance(minutes=31)
+        await services.email.sender.send_due()
+        row = await services.db.fetch_one("SELECT status, last_error, body FROM outbox")
+        assert row["status"] == "failed" and "expired" in row["last_error"]
+        assert "/my/link/" not in row["body"]
+        assert any("could not be delivered" in w for w in (await report(services))["warnings"])

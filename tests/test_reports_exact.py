@@ -126,17 +126,21 @@ async def _script(services, clock: ManualClock) -> dict[str, int]:
     for _ in range(5):
         recorder.page_viewed("https://shop.example/docs/")
     to("2026-03-24T08:55:00")
-    await recorder.proactive(pricing, "shown", "https://shop.example/pricing", None, None)
-    await recorder.proactive(pricing, "dismissed", "https://shop.example/pricing", None, None)
-    await recorder.proactive(pricing, "shown", "https://shop.example/pricing?x=1", None, None)
-    await recorder.proactive(pricing, "clicked", "https://shop.example/pricing", None, None)
+    await recorder.proactive(pricing, "shown", "visitor:v-ann", "https://shop.example/pricing",
+                             None, None)
+    await recorder.proactive(pricing, "dismissed", "visitor:v-ann",
+                             "https://shop.example/pricing", None, None)
+    await recorder.proactive(pricing, "shown", "visitor:v-gus",
+                             "https://shop.example/pricing?x=1", None, None)
+    await recorder.proactive(pricing, "clicked", "visitor:v-gus", "https://shop.example/pricing",
+                             None, None)
     to("2026-03-24T09:00:00")
     opened = await conversations.open(channel="chat", customer_name="Gus", body="Prices?",
                                       identity=("visitor", "v-gus"),
                                       page_url="https://shop.example/pricing?ref=ad")
     c5 = opened.conversation_id
-    await recorder.proactive(pricing, "chat_started", "https://shop.example/pricing", c5,
-                             opened.customer_id)
+    await recorder.proactive(pricing, "chat_started", "visitor:v-gus",
+                             "https://shop.example/pricing", c5, opened.customer_id)
     to("2026-03-24T09:01:00")
     await conversations.post(c5, bob, "Happy to help with prices.")
     to("2026-03-24T09:03:00")

@@ -8,6 +8,7 @@ accepting connections, closes websockets, lets in-flight requests and queued wri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -23,22 +24,25 @@ from dataclasses import dataclass
 from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 
-from onlinesupport import datadir, restores, tls_certs
+from onlinesupport import datadir, platform_support, restores, tls_certs
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.periodic import every
 from onlinesupport.services import Services, open_services
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import messages as messages_repo
-from onlinesupport.web import auth
+from onlinesupport.tally import Tally
+from onlinesupport.web import auth, connections, sockets
 from onlinesupport.web.desk import routes as desk_routes
 from onlinesupport.web.desk.signin import add_throttles
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.public import routes as public_routes
 from onlinesupport.web.security import (
+    ServerLog,
     add_security_headers,
     errors,
     forwarded_by,
+    name_no_versions,
     network_guard,
 )
 from onlinesupport.web.templates import TEMPLATES, environment
@@ -48,6 +52,7 @@ log = logging.getLogger("onlinesupport")
 PUBLIC_MAX_BODY = 256 * 1024
 DESK_MAX_BODY = 1024 * 1024
 SHUTDOWN_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 2.0
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -64,10 +69,14 @@ class AccessLogger(AbstractAccessLogger):
 
 async def _close_websockets(app: web.Application) -> None:
     for ws in list(app[WEBSOCKETS]):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        # A peer that does not read would hold the close frame, and the shutdown, forever.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY,
+                                            message=b"server shutdown"), CLOSE_TIMEOUT)
 
 
 def _base_app(services: Services, max_body: int, middlewares: list) -> web.Application:
+    name_no_versions()
     app = web.Application(client_max_size=max_body, middlewares=middlewares)
     app[SERVICES] = services
     app[TEMPLATES] = environment()
@@ -80,6 +89,9 @@ def _base_app(services: Services, max_body: int, middlewares: list) -> web.Appli
 def create_public_app(services: Services) -> web.Application:
     app = _base_app(services, PUBLIC_MAX_BODY,
                     [errors, forwarded_by(services.config.public_trusted_proxies)])
+    sockets.setup(app, unread_seconds=services.config.limits_unread_seconds,
+                  per_address=services.config.limits_public_websockets_per_address,
+                  tally=services.tally)
     public_routes.setup_routes(app)
     return app
 
@@ -100,6 +112,9 @@ def create_desk_app(services: Services) -> web.Application:
         errors, network_guard(services.config.desk_allowed_networks), auth.issue_csrf_cookie,
         auth.authenticate, auth.csrf])
     add_throttles(app)
+    sockets.setup(app, unread_seconds=services.config.limits_unread_seconds,
+                  per_address=services.config.limits_desk_websockets_per_address,
+                  tally=services.tally)
     app.cleanup_ctx.append(_session_cleanup)
     desk_routes.setup_routes(app)
     auth.check_declared(app)
@@ -129,6 +144,7 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     await stack.enter_async_context(services.email.running())
     await stack.enter_async_context(services.sla.running())
     await stack.enter_async_context(services.offers.running())
+    await stack.enter_async_context(services.snoozes.running())
     await stack.enter_async_context(services.backups.running())
     await stack.enter_async_context(services.recorder.running())
     await stack.enter_async_context(services.reports.running())
@@ -137,23 +153,54 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
         services.setup.spend()
     else:
         services.setup.issue()
+    guards = _guards(config, services.tally)
+    stack.callback(connections.count_accept_errors(asyncio.get_running_loop(), services.tally))
     urls = []
     for side, app in (("public", create_public_app(services)), ("desk", create_desk_app(services))):
         runner = web.AppRunner(app, access_log_class=AccessLogger,
                                access_log=logging.getLogger(f"onlinesupport.access.{side}"),
-                               shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
+                               logger=ServerLog(logging.getLogger("aiohttp.server")),
+                               shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False,
+                               keepalive_timeout=config.limits_header_timeout)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         tls = _tls(config, side)
         host = getattr(config, f"{side}_host")
-        site = web.TCPSite(runner, host, getattr(config, f"{side}_port"), ssl_context=tls)
-        await site.start()
-        port = runner.addresses[0][1]
+        server = await connections.listen(runner, guards[side], host,
+                                          getattr(config, f"{side}_port"), tls)
+        stack.push_async_callback(_stop_listening, server)
+        port = server.sockets[0].getsockname()[1]
         if side == "public":
             services.public_port = port
         shown = "localhost" if host in ("0.0.0.0", "::", "") else host
         urls.append(f"{'https' if tls else 'http'}://{shown}:{port}")
     return services, Listening(*urls)
+
+
+def _guards(config: Config, tally: Tally) -> dict[str, connections.ListenerGuard]:
+    """Each listener's budget of connections within the open-file limit (raised first)."""
+    before, open_files = platform_support.raise_open_file_limit()
+    if open_files != before:
+        log.info("open-file limit raised from %s to %s", before, open_files)
+    public, desk = connections.budgets(open_files, config.limits_desk_connections)
+    log.debug("connections held at most: %d public, %d desk (open-file limit %s)",
+              public, desk, open_files)
+    timeout = config.limits_header_timeout
+    return {
+        "public": connections.ListenerGuard(
+            "public", budget=public, header_timeout=timeout, tally=tally,
+            per_address=connections.per_address(config.limits_public_connections_per_address,
+                                                 public),
+            exempt=config.public_trusted_proxies),
+        "desk": connections.ListenerGuard(
+            "desk", budget=desk, header_timeout=timeout, tally=tally,
+            per_address=connections.per_address(config.limits_desk_connections_per_address,
+                                                desk),
+            allowed=config.desk_allowed_networks)}
+
+
+async def _stop_listening(server: asyncio.AbstractServer) -> None:
+    server.close()
 
 
 def tune_garbage_collector() -> None:
@@ -222,7 +269,9 @@ def _announce(config: Config, services: Services, listening: Listening) -> None:
     log.info("desk listener:   %s  (agents sign in here)", listening.desk_url)
     if services.setup.value:
         link = f"{listening.desk_url}/setup?token={services.setup.value}"
-        log.warning("no admin yet: open this one-time link to create one: %s", link)
+        # The link once, on stdout; the log (also the journal's) only says where to find it.
+        log.warning("no admin yet: the one-time link to create one is printed on the console; "
+                    "`onlinesupport setup-link` shows it again")
         print(f"\n  First run: create the admin account at\n  {link}\n", flush=True)
 
 

@@ -2,8 +2,8 @@
 
 A file's type is what its first bytes say, never what the sender claims, and only images, PDF
 and plain text are taken. The bytes are written and flushed to disk before the message that
-carries them is committed. Visitors reach their files through capability URLs (the id signed
-with the instance's secret key), handed out only inside their own conversation.
+carries them is committed. Visitors reach their files through capability URLs (the id and
+an expiry signed with the instance's secret key), handed out only inside their own conversation.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
+from onlinesupport.store.errors import StorageFull, is_full
 
 MAX_SIZE = 10 * 1024 * 1024
+LINK_DAYS = 7
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
@@ -91,8 +95,10 @@ class FileStore:
             if content_type is None:
                 raise InvalidCommand("only images (PNG, JPEG, GIF, WebP), PDF and text files "
                                      "can be sent")
-        except BaseException:
+        except BaseException as exc:
             path.unlink(missing_ok=True)
+            if is_full(exc):
+                raise StorageFull() from exc
             raise
         return StoredFile(storage_name, clean_filename(filename), content_type, size,
                           digest.hexdigest())
@@ -108,10 +114,16 @@ class FileStore:
         path = self.path(storage_name)
 
         def write() -> None:
-            with open(path, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                with open(path, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException as exc:
+                path.unlink(missing_ok=True)  # a full disk leaves no half-written file
+                if is_full(exc):
+                    raise StorageFull() from exc
+                raise
 
         await asyncio.to_thread(write)
         content_type = sniff(data[:512]) if data else None
@@ -122,8 +134,28 @@ class FileStore:
     def discard(self, stored: StoredFile) -> None:
         self.path(stored.storage_name).unlink(missing_ok=True)
 
-    def signature(self, attachment_id: int) -> str:
-        return sign(self._secret_key, "attachment", attachment_id, 32)
+    @contextmanager
+    def kept_only_if_stored(self, *stored: StoredFile) -> Iterator[None]:
+        """Discard the files when the block fails: their row was never committed."""
+        try:
+            yield
+        except BaseException:
+            for item in stored:
+                self.discard(item)
+            raise
 
-    def signature_ok(self, attachment_id: int, signature: str) -> bool:
-        return verify(self._secret_key, "attachment", attachment_id, signature, 32)
+    def visitor_link(self, attachment_id: int, now: datetime) -> str:
+        """The address a visitor opens a file of their own conversation by.
+
+        It works for LINK_DAYS to LINK_DAYS + 1 days: the expiry is a whole day, so a file
+        keeps one address (and its place in the browser's cache) all day. Every delivery of
+        the message (a page load, a reconnect) hands out a current one.
+        """
+        day = 24 * 3600
+        expires = (int(now.timestamp()) // day + LINK_DAYS + 1) * day
+        signature = sign(self._secret_key, "attachment", f"{attachment_id}:{expires}", 32)
+        return f"/widget/files/{attachment_id}/{expires}/{signature}"
+
+    def link_ok(self, attachment_id: int, expires: int, signature: str) -> bool:
+        """Whether the address was made by `visitor_link` (expired or not)."""
+        return verify(self._secret_key, "attachment", f"{attachment_id}:{expires}", signature, 32)

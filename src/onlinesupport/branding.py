@@ -15,6 +15,7 @@ from pathlib import Path
 
 from onlinesupport.attachments import INLINE_TYPES, sniff
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.database import Database
 
@@ -23,7 +24,7 @@ MAX_LOGO_BYTES = 256 * 1024
 MAX_NAME = 100
 
 
-class InvalidBranding(ValueError):
+class InvalidBranding(UserError):
     """The name or logo cannot be used; the message says why."""
 
 

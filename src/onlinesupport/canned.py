@@ -12,14 +12,17 @@ import sqlite3
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import InvalidCommand
+from onlinesupport.errors import UserError
 from onlinesupport.store import Database
 from onlinesupport.store import canned as canned_repo
 
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")
 
 
-class PermissionDenied(Exception):
+class PermissionDenied(UserError):
     """The agent may not change this canned reply."""
+
+    status = 403
 
 
 class CannedReplies:

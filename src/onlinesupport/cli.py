@@ -12,8 +12,12 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import socket
+import ssl
 import sys
+import time
+import urllib.request
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +25,20 @@ from pathlib import Path
 from onlinesupport import __version__, datadir, logs
 from onlinesupport.accounts import AccountError
 from onlinesupport.clock import Clock
-from onlinesupport.config import Config, ConfigError, load_config, render_toml, settings
-from onlinesupport.platform_support import SERVICE_ACTIONS, service_config_text, service_layout
+from onlinesupport.config import (
+    CONFIG_ENV,
+    Config,
+    ConfigError,
+    load_config,
+    render_toml,
+    settings,
+)
+from onlinesupport.platform_support import (
+    SERVICE_ACTIONS,
+    admin_config_default,
+    service_config_text,
+    service_layout,
+)
 from onlinesupport.services import open_services
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import StoreError
@@ -41,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("settings (override the config file and environment)")
     group.add_argument("--config", type=Path, metavar="FILE",
-                       help="config file (default: $ONLINESUPPORT_CONFIG or the platform's "
-                            "config folder)")
+                       help="config file (default: $ONLINESUPPORT_CONFIG; the installed "
+                            "service's file for the installed Windows program; else the "
+                            "platform's config folder)")
     for s in settings():
         group.add_argument(s.flag, dest=s.name, default=None, metavar=s.key.upper(),
                            help=f"{s.help} [{s.env}]")
@@ -67,8 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("setup-link", parents=[common],
                             help="print the one-time link that creates the first admin account")
     p.add_argument("--open", action="store_true",
-                   help="also open it in this computer's web browser (the Windows installer "
-                        "does this)")
+                   help="also open it in this computer's web browser")
+    p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="first wait up to SECONDS for the desk to answer (a service that was "
+                        "just started)")
+    p.add_argument("--url-only", action="store_true",
+                   help="print the link alone, for scripts (the Windows installer uses it)")
     p = commands.add_parser("service", help="manage the Windows service (installers use it; on "
                             "Linux the .deb's systemd unit runs the server)")
     p.add_argument("action", choices=SERVICE_ACTIONS)
@@ -98,7 +119,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> Config:
     overrides = {s.name: getattr(args, s.name, None) for s in settings()}
-    return load_config(args.config, overrides=overrides)
+    path = args.config
+    if path is None and not os.environ.get(CONFIG_ENV):
+        path = admin_config_default(service_layout(), system=sys.platform,
+                                    frozen=getattr(sys, "frozen", False))
+        if path is not None and not _readable(path):
+            raise CommandError(f"the service's settings {path} are for administrators only: "
+                               "run this in a terminal opened with \"Run as administrator\"")
+    return load_config(path, overrides=overrides)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        path.open("rb").close()
+    except PermissionError:
+        return False
+    return True
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -146,17 +182,44 @@ def _restore(config: Config, file: Path) -> None:
         print(f"the database it replaced was saved as {safety}")
 
 
-def _setup_link(config: Config, open_browser: bool) -> None:
+def _setup_link(config: Config, open_browser: bool, url_only: bool) -> None:
     # Read-only: the server may be starting (and migrating) at the same moment.
     if agents_repo.admin_exists_in(config.database_path):
         link = f"{config.desk_url()}/signin"
-        print(f"An admin account exists already: sign in at {link}")
+        message = f"An admin account exists already: sign in at {link}"
     else:
         datadir.prepare(config.data_dir)
         link = f"{config.desk_url()}/setup?token={SetupToken(config.data_dir).issue()}"
-        print(f"Create the first admin account at {link}")
+        message = f"Create the first admin account at {link}"
+    print(link if url_only else message)
     if open_browser:
         webbrowser.open(link.replace(f"//{socket.gethostname()}:", "//localhost:", 1))
+
+
+def _wait_for_desk(config: Config, seconds: float) -> None:
+    """Return once the desk listener answers its health check; CommandError after `seconds`."""
+    host = config.desk_host if config.desk_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    tls = bool(config.desk_tls_cert or config.desk_tls_self_signed)
+    url = f"{'https' if tls else 'http'}://{host}:{config.desk_port}/healthz"
+    context = None
+    if tls:  # our own listener on this computer: its certificate may be self-signed
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            raise CommandError(f"the desk did not answer at {url} within {seconds:g} s; is the "
+                               f"server running? Its log: "
+                               f"{config.data_dir / 'logs' / 'onlinesupport.log'}")
+        time.sleep(0.5)
 
 
 def _service(action: str) -> None:
@@ -164,7 +227,12 @@ def _service(action: str) -> None:
         raise CommandError("`service` manages the Windows service. On Linux the .deb package "
                            "installs a systemd unit: systemctl start|stop|status onlinesupport")
     from onlinesupport import windows_service
-    message = windows_service.command(action)
+    if action != "run":  # the service configures its own logging: file and Event Log
+        logs.configure("warning", None)
+    try:
+        message = windows_service.command(action)
+    except windows_service.ServiceError as exc:
+        raise CommandError(str(exc)) from None
     if message:
         print(message)
 
@@ -206,7 +274,9 @@ def run(args: argparse.Namespace) -> None:
         from onlinesupport import app
         asyncio.run(app.serve(config))
     elif args.command == "setup-link":
-        _setup_link(config, args.open)
+        if args.wait:
+            _wait_for_desk(config, args.wait)
+        _setup_link(config, args.open, args.url_only)
     elif args.command == "init":
         asyncio.run(_init(config))
     elif args.command == "backup":

@@ -68,6 +68,16 @@ def _parse_count(value: Any) -> int:
     return count
 
 
+def _parse_at_least(minimum: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        count = _parse_count(value)
+        if count < minimum:
+            raise ValueError(f"must be {minimum} or more, got {value!r}")
+        return count
+
+    return parse
+
+
 def _parse_seconds(value: Any) -> float:
     try:
         seconds = float(value)
@@ -161,18 +171,26 @@ class Config:
         "desk", "Client networks allowed to reach the desk listener (loopback and private "
         "networks by default). A list in TOML, comma-separated in the environment.",
         _parse_networks, PRIVATE_NETWORKS)
+    desk_assign_on_reply: bool = option(
+        "desk", "An agent who replies to an unassigned conversation takes it (becomes its "
+        "assignee), so colleagues see it is being handled. Notes do not count.", _parse_bool,
+        True)
     email_smtp_port: int = option(
         "email", "Port of the built-in SMTP receiver that the company's mail server forwards "
         "support mail to; 0 turns it off.", _parse_port, 0)
     email_smtp_host: str = option(
-        "email", "Address the built-in SMTP receiver binds.", _parse_str, "0.0.0.0")
+        "email", "Address the built-in SMTP receiver binds (0.0.0.0: every address of this "
+        "machine; only allowed mail servers may hand over mail, see email.smtp_allowed_hosts).",
+        _parse_str, "0.0.0.0")
     email_smtp_max_size: int = option(
         "email", "Largest mail the SMTP receiver accepts, in bytes (bigger is refused with 552).",
         _parse_count, 25 * 1024 * 1024)
     email_smtp_allowed_hosts: tuple[str, ...] = option(
-        "email", "Networks allowed to hand mail to the SMTP receiver (e.g. your mail server's "
-        "address); empty allows any. A list in TOML, comma-separated in the environment.",
-        _parse_networks, ())
+        "email", "Networks allowed to hand mail to the SMTP receiver, besides the mail servers "
+        "named under Admin → Mailboxes (loopback and private networks by default; "
+        "[\"0.0.0.0/0\", \"::/0\"] allows anyone, which lets anyone on the internet write into "
+        "the inbox). A list in TOML, comma-separated in the environment.",
+        _parse_networks, PRIVATE_NETWORKS)
     email_smtp_tls_cert: str = option(
         "email", "PEM certificate file offered with STARTTLS by the SMTP receiver; empty offers "
         "no STARTTLS.", _parse_str, "")
@@ -187,6 +205,9 @@ class Config:
     email_max_attempts: int = option(
         "email", "Attempts before an outgoing mail is marked failed (agents can resend it).",
         _parse_count, 10)
+    email_max_attachments: int = option(
+        "email", "Most files kept from one mail (attachments and inline images); the rest stay "
+        "in the original mail, and the desk says so.", _parse_count, 100)
     email_acks_per_hour: int = option(
         "email", "Most acknowledgements sent to one address in an hour (a guard against mail "
         "loops); 0 sends none.", _parse_count, 3)
@@ -202,6 +223,33 @@ class Config:
     log_level: str = option(
         "log", "Log level for the console and the log file; debug adds one line per request.",
         _choice("debug", "info", "warning", "error"), "info")
+    limits_header_timeout: float = option(
+        "limits", "Seconds a connection may take to send its request headers, and may stay idle "
+        "between requests, before it is closed (a slow or idle connection holds an open file).",
+        _parse_seconds, 10.0)
+    limits_public_connections_per_address: int = option(
+        "limits", "Most connections at once from one internet address to the public listener "
+        "(an office or a mobile network shares one address); 0 means no limit.",
+        _parse_count, 256)
+    limits_public_websockets_per_address: int = option(
+        "limits", "Most chat websockets at once from one internet address (one per open "
+        "page with the chat); 0 means no limit.", _parse_count, 128)
+    limits_desk_connections: int = option(
+        "limits", "Connections the desk listener keeps for itself, whatever the public side "
+        "carries (at most a quarter of the open-file limit).", _parse_at_least(16), 1000)
+    limits_desk_connections_per_address: int = option(
+        "limits", "Most connections at once from one address to the desk listener (a terminal "
+        "server shares one address); 0 means no limit.", _parse_count, 256)
+    limits_desk_websockets_per_address: int = option(
+        "limits", "Most desk websockets at once from one address (one per open desk tab); "
+        "0 means no limit.", _parse_count, 100)
+    limits_unread_seconds: float = option(
+        "limits", "Seconds a websocket's peer may go without reading what is sent before the "
+        "socket is closed (the widget and the desk catch up when they come back).",
+        _parse_seconds, 60.0)
+    limits_socket_buffer_kb: int = option(
+        "limits", "Most kilobytes of events waiting for one websocket; a socket further behind "
+        "catches up from the database once it reads again.", _parse_at_least(16), 512)
 
     config_file: str = ""
     """The file the settings were read from; empty when none was found."""

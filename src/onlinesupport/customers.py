@@ -6,12 +6,12 @@ import re
 import sqlite3
 
 from onlinesupport.conversations import InvalidCommand
+from onlinesupport.inputs import is_email_address
 from onlinesupport.store import Database
 from onlinesupport.store import customers as customers_repo
 
 TIERS = ("standard", "preferred")
 MAX_TAGS = 20
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _TAG = re.compile(r"^[\w .&+-]{1,30}$")
 
 
@@ -26,8 +26,8 @@ class Customers:
         if len(name) > 200:
             raise InvalidCommand("the name is longer than 200 characters")
         email = email.strip().lower()
-        if email and not _EMAIL.match(email):
-            raise InvalidCommand("enter a valid email address or leave it empty")
+        if email and not is_email_address(email):
+            raise InvalidCommand("enter a valid email address or leave it empty", "email")
         if tier not in TIERS:
             raise InvalidCommand(f"tier must be one of {', '.join(TIERS)}")
         tag_list = list(dict.fromkeys(t.strip() for t in tags.split(",") if t.strip()))

@@ -39,12 +39,15 @@ def secret_key(data_dir: Path) -> bytes:
     return key
 
 
-def lock(data_dir: Path) -> IO[str]:
+def lock(data_dir: Path, platform: str = sys.platform) -> IO[str]:
     """Hold an exclusive lock on the data folder for as long as the returned file stays open."""
     file = open(data_dir / LOCK_FILE, "a+", encoding="ascii")
     try:
-        if sys.platform == "win32":
+        if platform == "win32":
             import msvcrt
+            # msvcrt locks bytes from the current position, which "a+" puts at the end of the
+            # previous PID: another server would lock a different byte. Always lock byte 0.
+            file.seek(0)
             msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
         else:
             import fcntl

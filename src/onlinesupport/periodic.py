@@ -7,6 +7,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
+from onlinesupport.store import StorageFull
+
 log = logging.getLogger(__name__)
 
 
@@ -18,6 +20,8 @@ async def every(seconds: float, job: Callable[[], Awaitable[object]], name: str)
         while True:
             try:
                 await job()
+            except StorageFull:
+                pass  # said once by the store, not once a run
             except Exception:
                 log.exception("%s failed; trying again in %.0f s", name, seconds)
             await asyncio.sleep(seconds)

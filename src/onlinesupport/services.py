@@ -14,17 +14,23 @@ from onlinesupport.accounts.invitations import Invitations
 from onlinesupport.attachments import FileStore
 from onlinesupport.branding import Branding
 from onlinesupport.canned import CannedReplies
+from onlinesupport.channels.chat.identity import WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import Proactive
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
+from onlinesupport.channels.phone.callbacks import Callbacks
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.daily_backups import DailyBackups
 from onlinesupport.conversations import Conversations
+from onlinesupport.conversations.mentions import record_mentions
+from onlinesupport.conversations.snooze import SnoozeWatch
 from onlinesupport.customers import Customers
 from onlinesupport.hub import Hub
+from onlinesupport.inbox_views import SavedViews
 from onlinesupport.knowledge.service import KnowledgeBase
+from onlinesupport.notifications import Notifications
 from onlinesupport.reports.mail import ReportMail
 from onlinesupport.reports.recording import Recorder
 from onlinesupport.reports.rollup import Calendars, Rollup
@@ -35,10 +41,13 @@ from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
+from onlinesupport.secretbox import SecretBox
 from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.store import Database
+from onlinesupport.tally import Tally
+from onlinesupport.viewers import Viewers
 
 
 @dataclass
@@ -71,12 +80,20 @@ class Services:
     recorder: Recorder
     reports: Reports
     report_mail: ReportMail
+    snoozes: SnoozeWatch
+    saved_views: SavedViews
+    notifications: Notifications
+    viewers: Viewers
+    identity: WebsiteIdentity
+    callbacks: Callbacks
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
     public_port: int = 0
     """The port the public listener is bound to (the configured one may be 0: any free port)."""
     started_at: float = field(default_factory=time.monotonic)
+    tally: Tally = field(default_factory=Tally)
+    """Connections refused and sockets closed under load, for the log and the health page."""
 
 
 @asynccontextmanager
@@ -98,6 +115,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.received.append(rules.received)
         conversations.received.append(set_next_response_due)
         conversations.outbound.append(answered)
+        conversations.noted.append(record_mentions)
         proactive = Proactive(db, clock)
         calendars = Calendars(db)
         recorder = Recorder(db, clock, conversations, proactive, calendars)
@@ -108,6 +126,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         accounts = Accounts(db, clock, key)
         branding = Branding(db, config.data_dir / "branding", clock)
         await branding.load()
+        identity = WebsiteIdentity(db, clock, conversations, SecretBox(key))
+        await identity.load()
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=accounts, customers=Customers(db),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
@@ -117,7 +137,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                     desk_url=config.desk_url()),
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
-                       customer_access=CustomerAccess(db, clock, key, email.sender.send_now),
+                       customer_access=CustomerAccess(db, clock, key, email.sender.wake),
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),
@@ -126,6 +146,10 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        proactive=proactive, rules=rules, presence=presence,
                        escalations=Escalations(conversations),
                        offers=ChatOffers(db, conversations, clock, presence),
+                       snoozes=SnoozeWatch(db, conversations, clock),
+                       saved_views=SavedViews(db, clock), notifications=Notifications(db),
+                       viewers=Viewers(hub), identity=identity,
+                       callbacks=Callbacks(db, conversations, clock, key),
                        recorder=recorder, reports=reports,
                        report_mail=ReportMail(db, clock, reports, email.sender,
                                               config.desk_url()))

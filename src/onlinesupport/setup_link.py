@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from onlinesupport.signing import same
+
 TOKEN_FILE = "setup_token"
 
 
@@ -42,7 +44,7 @@ class SetupToken:
 
     def matches(self, candidate: str) -> bool:
         current = self.value
-        return current is not None and secrets.compare_digest(current, candidate or "")
+        return current is not None and same(current, candidate or "")
 
     def spend(self) -> None:
         self._path.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""Sliding-window counters: failed sign-ins per account and address, messages per visitor."""
+"""Sliding-window counters: failed sign-ins per account and address, messages per visitor,
+anonymous writes counted once (a vote, a search that found nothing)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ class Throttle:
         wait = failures[0] + self._window - self._clock.now()
         return max(1, int(wait.total_seconds()) + 1)
 
+    def allow(self, key: str) -> bool:
+        """Count a hit for `key` if it is under the limit; False (and nothing counted) if not."""
+        if self.retry_after(key):
+            return False
+        self.hit(key)
+        return True
+
     def hit(self, key: str) -> None:
         failures = self._recent(key)
         failures.append(self._clock.now())
@@ -47,3 +55,11 @@ class Throttle:
 
     def clear(self, key: str) -> None:
         self._failures.pop(key, None)
+
+    def release(self, key: str) -> None:
+        """Take back the latest hit of `key` (one reserved before an outcome was known)."""
+        failures = self._failures.get(key)
+        if failures:
+            failures.pop()
+            if not failures:
+                del self._failures[key]

@@ -8,12 +8,13 @@ password changes the hash, so the link works once, and it stops working after a 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from onlinesupport import signing
 from onlinesupport.accounts.service import AccountError, Accounts
 from onlinesupport.clock import Clock
+from onlinesupport.inputs import row_id
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 
@@ -51,10 +52,10 @@ class Invitations:
     async def agent_for(self, token: str) -> dict[str, Any] | None:
         """The invited agent, while the link is unused and unexpired."""
         parts = (token or "").split(".")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        if len(parts) != 3:
             return None
-        agent_id, expires, signature = int(parts[0]), int(parts[1]), parts[2]
-        if datetime.fromtimestamp(expires, timezone.utc) <= self._clock.now():
+        agent_id, expires, signature = row_id(parts[0]), row_id(parts[1]), parts[2]
+        if agent_id is None or expires is None or expires <= self._clock.now().timestamp():
             return None
         agent = await self._with_hash(agent_id)
         if agent is None or not agent["active"] or not signing.verify(

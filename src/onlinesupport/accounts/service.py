@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import hmac
-import re
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
 from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.store import Database
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import InvalidAddress, email_address
+from onlinesupport.store import Database, StorageFull
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
 from onlinesupport.store.agents import ROLES
 
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_CAPACITY = 50
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
 @functools.cache
@@ -31,7 +33,7 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """The request about an account is not acceptable; the message is safe to show."""
 
 
@@ -41,11 +43,19 @@ class SignedIn:
     csrf_token: str
 
 
+@dataclass(frozen=True)
+class Revoked:
+    """What the desk must stop serving at once: one session, or everything of one agent."""
+
+    agent_id: int | None = None
+    session_id: str | None = None
+
+
 def _valid_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if not _EMAIL.match(email):
-        raise AccountError("enter a valid email address")
-    return email
+    try:
+        return email_address(email or "").lower()
+    except InvalidAddress as exc:
+        raise AccountError(f"enter a valid email address: {exc}", "email") from None
 
 
 def _valid_role(role: str) -> str:
@@ -66,6 +76,12 @@ class Accounts:
         self._db = db
         self._clock = clock
         self._secret_key = secret_key
+        self.revoked: list[Callable[[Revoked], None]] = []
+        """Called after a session ended or an agent's rights changed (sockets close)."""
+
+    def _revoke(self, revoked: Revoked) -> None:
+        for hook in self.revoked:
+            hook(revoked)
 
     def _now(self) -> str:
         return to_db(self._clock.now())
@@ -107,6 +123,7 @@ class Accounts:
             sessions_repo.delete_for_agent(conn, agent_id)
 
         await self._db.write(write)
+        self._revoke(Revoked(agent_id=agent_id))
 
     async def update_agent(self, agent_id: int, *, role: str, active: bool,
                            capacity: int | None = None) -> None:
@@ -121,14 +138,17 @@ class Accounts:
                 raise AccountError(f"capacity must be from 1 to {MAX_CAPACITY} chats")
             changes["capacity"] = capacity
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: sqlite3.Connection) -> bool:
+            before = agents_repo.lock(conn, agent_id)
             agents_repo.update(conn, agent_id, **changes)
             if agents_repo.active_admins(conn) == 0:
                 raise AccountError("at least one active admin must remain")
             if not active:
                 sessions_repo.delete_for_agent(conn, agent_id)
+            return before["role"] != role or bool(before["active"]) != active
 
-        await self._db.write(write)
+        if await self._db.write(write):
+            self._revoke(Revoked(agent_id=agent_id))
 
     async def authenticate(self, email: str, password: str) -> dict[str, Any] | None:
         """The active agent with these credentials, or None."""
@@ -151,20 +171,25 @@ class Accounts:
             address=address[:64], now=to_db(now), expires_at=to_db(now + SESSION_LIFETIME)))
         return SignedIn(token, csrf)
 
-    async def session(self, token: str) -> dict[str, Any] | None:
-        """The signed-in agent for a session token; sliding expiry, renewed past half-life."""
+    async def session(self, token: str, *, renew: bool = True) -> dict[str, Any] | None:
+        """The signed-in agent for a session token; sliding expiry, renewed past half-life
+        (unless `renew` is False: a check that is not the agent's own activity)."""
         if not token or len(token) > 100:
             return None
         now = self._clock.now()
         session_id = self._session_id(token)
         found = await sessions_repo.active(self._db, session_id, to_db(now))
-        if found and from_db(found["expires_at"]) - now < SESSION_LIFETIME / 2:
-            await self._db.write(lambda conn: sessions_repo.extend(
-                conn, session_id, to_db(now + SESSION_LIFETIME)))
+        if renew and found and from_db(found["expires_at"]) - now < SESSION_LIFETIME / 2:
+            # A full disk must not sign anyone out: the session is still good for hours.
+            with contextlib.suppress(StorageFull):
+                await self._db.write(lambda conn: sessions_repo.extend(
+                    conn, session_id, to_db(now + SESSION_LIFETIME)))
         return found
 
     async def end_session(self, token: str) -> None:
-        await self._db.write(lambda conn: sessions_repo.delete(conn, self._session_id(token)))
+        session_id = self._session_id(token)
+        await self._db.write(lambda conn: sessions_repo.delete(conn, session_id))
+        self._revoke(Revoked(session_id=session_id))
 
     async def purge_expired_sessions(self) -> int:
         now = self._now()

@@ -19,7 +19,9 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice
+from onlinesupport.inputs import is_email_address, one_line
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
@@ -44,10 +46,11 @@ T = TypeVar("T")
 Command = Callable[[sqlite3.Connection, str, list[Event]], T]
 OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
+NotedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
 ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
 
 
-class InvalidCommand(ValueError):
+class InvalidCommand(UserError):
     """The command's input is not acceptable; the message is safe to show to the user."""
 
 
@@ -111,6 +114,8 @@ class Conversations:
         """Called as hook(conn, now, events, conversation_id, message) for each agent message."""
         self.opened: list[OpenedHook] = []
         """Called as hook(conn, now, events, conversation_id) for each new conversation."""
+        self.noted: list[NotedHook] = []
+        """Called as hook(conn, now, events, conversation_id, message) for each agent's note."""
         self.received: list[ReceivedHook] = []
         """Called as hook(conn, now, events, conversation_id, message, new) for each customer
         message a command stored, after the command (so everything the channel records about
@@ -167,7 +172,12 @@ class Conversations:
             kind, value = identity
             if kind not in IDENTITY_KINDS:
                 raise InvalidCommand(f"identity kind must be one of {', '.join(IDENTITY_KINDS)}")
-            value = _text(value, kind, 320).lower() if kind == "email" else _text(value, kind, 320)
+            value = _text(value, kind, 320)
+            if kind == "email":
+                if not is_email_address(value):
+                    raise InvalidCommand("the customer's email address must be one address "
+                                         "such as name@example.com", "email")
+                value = value.lower()
             identity = (kind, value)
 
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Opened:
@@ -197,6 +207,8 @@ class Conversations:
                 page_url: str = "", page_title: str = "", page_referrer: str = "",
                 language: str = "") -> int:
         """Inside a command: create the conversation (the caller checked the input)."""
+        # Every channel's subject ends up in mail headers, where a line break breaks the mail.
+        subject = one_line(subject)
         conversation_id = conversations_repo.insert(
             conn, customer_id=customer_id, channel=channel, subject=subject, queue_id=queue_id,
             now=now, page_url=page_url[:2000], page_title=page_title[:500],
@@ -227,15 +239,19 @@ class Conversations:
         if actor.type == "agent" and kind == "message":
             for hook in self.outbound:
                 hook(conn, now, events, conversation_id, message)
+        if actor.type == "agent" and kind == "note":
+            for hook in self.noted:
+                hook(conn, now, events, conversation_id, message)
         return message
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,
                    kind: str = "message", client_id: str | None = None,
-                   files: Sequence[StoredFile] = ()) -> Posted:
+                   files: Sequence[StoredFile] = (), take: bool = False) -> Posted:
         """Add a message or an internal note; a retry with the same `client_id` adds nothing.
 
         `files` are already in the data folder; they are linked to the message in the same
-        transaction. On a duplicate they are not linked, and the caller removes them.
+        transaction. On a duplicate they are not linked, and the caller removes them. With
+        `take`, an agent's message to an unassigned conversation also assigns it to them.
         """
         if kind not in ("message", "note"):
             raise InvalidCommand("kind must be message or note")
@@ -249,20 +265,31 @@ class Conversations:
                 existing = messages_repo.by_client_id(conn, conversation_id, client_id)
                 if existing is not None:
                     return Posted(existing, duplicate=True)
-            return Posted(self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
-                                       client_id=client_id, files=files), duplicate=False)
+            message = self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
+                                   client_id=client_id, files=files)
+            if take and actor.type == "agent" and kind == "message":
+                conversation = conversations_repo.lock(conn, conversation_id)
+                if conversation["assignee_id"] is None:
+                    self.assign_in(conn, now, events, conversation,
+                                   {"id": actor.id, "name": actor.name}, actor)
+            return Posted(message, duplicate=False)
 
         return await self.run(command)
 
     def post_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
                 conversation_id: int, actor: Actor, body: str, *, kind: str = "message",
                 client_id: str | None = None, files: Sequence[StoredFile] = ()) -> Message:
-        """Inside a command: add a message (a customer's reopens a resolved conversation)."""
+        """Inside a command: add a message (a customer's reopens a resolved conversation and
+        wakes a snoozed one; in a merged one, it is copied to the conversation it went into)."""
         conversation = conversations_repo.take_seq(conn, conversation_id, now)
-        if actor.type == "customer" and conversation["status"] in ("resolved", "closed"):
+        merged = actor.type == "customer" and conversation["merged_into"] is not None
+        if actor.type == "customer" and conversation["status"] in ("resolved", "closed") \
+                and not merged:
             conversations_repo.update(conn, conversation_id, now, status="open")
             events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
                                              actor.type, actor.id, now))
+        if actor.type == "customer" and conversation["snoozed_at"]:
+            self.wake_in(conn, now, events, conversation_id, "reply", actor)
         message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
                                        client_id, seq=conversation["last_seq"], files=files)
         if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
@@ -271,13 +298,28 @@ class Conversations:
                                              actor.type, actor.id, now))
         if actor.type == "customer":
             self._next_question(conn, now, events, conversation_id)
+        if merged:
+            # The sender's client follows this conversation by seq, so the message stays here;
+            # agents answer in the conversation it was merged into, so a copy goes there.
+            self.post_in(conn, now, events, conversations_repo.merge_target(conn, conversation_id),
+                         actor, body, kind=kind)
         return message
 
+    def wake_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                conversation_id: int, reason: str, actor: Actor) -> None:
+        """Inside a command: end the conversation's snooze (`reason`: reply, time or agent)."""
+        conversations_repo.update(conn, conversation_id, now, snoozed_at=None, snoozed_until=None)
+        events.append(events_repo.append(conn, conversation_id, "conversation.woke", actor.type,
+                                         actor.id, now, {"reason": reason}))
+
     async def _record(self, conversation_id: int, actor: Actor, type: str,
-                      data: dict[str, Any]) -> None:
-        """A command that changes nothing but the record: one event on the conversation."""
+                      data: dict[str, Any], *, once: str | None = None) -> None:
+        """A command that changes nothing but the record: one event on the conversation
+        (refused with the message `once` when the conversation has one of that type)."""
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
+            if once is not None and events_repo.has(conn, conversation_id, type):
+                raise InvalidCommand(once)
             events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
                                              now, data))
 
@@ -288,8 +330,10 @@ class Conversations:
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise InvalidCommand("the rating must be a whole number from 1 to 5")
         comment = _text(comment, "comment", 1000, required=False)
+        # One rating a conversation: a flood of them must not fill the event log.
         await self._record(conversation_id, actor, "conversation.rated",
-                           {"score": score, "comment": comment})
+                           {"score": score, "comment": comment},
+                           once="this conversation has been rated already")
 
     async def mark_read(self, conversation_id: int, seq: int) -> None:
         """An agent has seen the conversation up to message `seq` (tells the visitor, no event)."""
@@ -466,15 +510,28 @@ class Conversations:
     async def _set_status(self, conversation_id: int, actor: Actor, status: str,
                           event: str) -> bool:
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
-            conversation = conversations_repo.lock(conn, conversation_id)
-            if conversation["status"] == status:
-                return False
-            conversations_repo.update(conn, conversation_id, now, status=status)
-            events.append(events_repo.append(conn, conversation_id, event, actor.type, actor.id,
-                                             now, {"from": conversation["status"]}))
-            return True
+            return self.set_status_in(conn, now, events,
+                                      conversations_repo.lock(conn, conversation_id), actor,
+                                      status, event)
 
         return await self.run(command)
+
+    def set_status_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                      conversation: Mapping[str, Any], actor: Actor, status: str,
+                      event: str) -> bool:
+        """Inside a command: change the status (False if it is that already). Resolving ends
+        a snooze: the conversation needs nothing more until the customer writes."""
+        if conversation["status"] == status:
+            return False
+        changes: dict[str, Any] = {"status": status}
+        data: dict[str, Any] = {"from": conversation["status"]}
+        if status in ("resolved", "closed") and conversation["snoozed_at"]:
+            changes.update(snoozed_at=None, snoozed_until=None)
+            data["snooze_ended"] = True
+        conversations_repo.update(conn, conversation["id"], now, **changes)
+        events.append(events_repo.append(conn, conversation["id"], event, actor.type, actor.id,
+                                         now, data))
+        return True
 
     async def resolve(self, conversation_id: int, actor: Actor) -> bool:
         return await self._set_status(conversation_id, actor, "resolved", "conversation.resolved")

@@ -6,15 +6,19 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
+from datetime import timedelta
 from typing import Any, Protocol
 
 from onlinesupport import signing
 from onlinesupport.attachments import INLINE_TYPES
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import row_id
 from onlinesupport.knowledge.markdown import to_html, to_plain
 from onlinesupport.store import Database
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store.attachments import StoredFile
+from onlinesupport.throttle import Throttle
 
 LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 MAX_TITLE = 200
@@ -23,9 +27,13 @@ MAX_QUERY = 200
 STATUSES = ("draft", "published")
 VISIBILITIES = ("public", "internal")
 SOURCES = ("help", "widget", "form", "desk", "email")
+UNANSWERED_PER_ADDRESS = 20
+"""Searches that found nothing recorded an hour from one address (each query once a day)."""
+VOTES_PER_ADDRESS = 10
+"""Votes on one article a day from one address, whatever the voters' cookies say (an office)."""
 
 
-class ArticleRejected(ValueError):
+class ArticleRejected(UserError):
     """An article, category or file cannot be saved; the message says why."""
 
 
@@ -58,6 +66,10 @@ class KnowledgeBase:
         self._clock = clock
         self._key = key
         self._activity = activity
+        # What anonymous people record is counted once: a flood writes nothing more.
+        self._once = Throttle(clock, 1, timedelta(days=1))
+        self._unanswered = Throttle(clock, UNANSWERED_PER_ADDRESS, timedelta(hours=1))
+        self._votes = Throttle(clock, VOTES_PER_ADDRESS, timedelta(days=1))
 
     def _now(self) -> str:
         return to_db(self._clock.now())
@@ -84,8 +96,8 @@ class KnowledgeBase:
                 "status": status, "visibility": visibility,
                 "language": language_of(str(form.get("language") or "en")),
                 "slug": slugify(str(form.get("slug") or title)),
-                "category_id": int(category) if category.isdigit() else None,
-                "original_id": int(original) if original.isdigit() else None}
+                "category_id": row_id(category),
+                "original_id": row_id(original)}
 
     async def save(self, article_id: int | None, form: dict[str, Any],
                    agent_id: int | None) -> int:
@@ -149,9 +161,11 @@ class KnowledgeBase:
     # ---- reading ---------------------------------------------------------------------------
 
     async def search(self, query: str, language: str = "en", *, public_only: bool = True,
-                     source: str = "help", limit: int = 10) -> list[dict[str, Any]]:
+                     source: str = "help", limit: int = 10,
+                     searcher: str | None = None) -> list[dict[str, Any]]:
         """Published articles for what someone typed, best first; a search that finds nothing
-        is recorded for the reports (suggestion sources record only finished questions)."""
+        is recorded for the reports (suggestion sources record only finished questions), for
+        an anonymous `searcher` (their address) once a day per query, a few an hour."""
         query = query.strip()[:MAX_QUERY]
         try:
             language = language_of(language)
@@ -163,14 +177,21 @@ class KnowledgeBase:
         if not words:
             return []
         # Every word must occur; the last may be half typed. English also matches word forms.
+        # Only when that finds nothing, any of the words that say what it is about.
         searches = [(kb_repo.WORDS_INDEX, " ".join(_quoted(words, last_prefix=True)))]
         if language == "en":
             searches.append((kb_repo.STEMMED_INDEX, " ".join(_quoted(words))))
         found = await kb_repo.search(self._db, searches, language, public_only=public_only,
                                      limit=limit)
+        if not found and (any_word := _question(query, language)):
+            # No article has every word ("brake noise"): rank those with any of them.
+            found = await kb_repo.search(self._db, any_word, language, public_only=public_only,
+                                         limit=limit)
         if self._activity is not None and source == "help":
             self._activity.searched()
-        if not found and source in SOURCES:
+        if not found and source in SOURCES and (searcher is None or (
+                self._once.allow(f"search:{searcher}:{query.lower()}")
+                and self._unanswered.allow(searcher))):
             now = self._now()
             await self._db.write(lambda conn: kb_repo.add_unanswered_search(
                 conn, query, language, source, now))
@@ -192,16 +213,25 @@ class KnowledgeBase:
             self._activity.article_viewed(article_id)
         return found
 
-    async def vote(self, article_id: int, helpful: bool) -> None:
+    async def vote(self, article_id: int, helpful: bool, *, voter: str, address: str) -> None:
+        """"Was this helpful?": one vote per voter and article; a voter who sends no cookie
+        back is new each time, so one address's votes on an article are capped too."""
+        if not (self._once.allow(f"vote:{voter}:{article_id}")
+                and self._votes.allow(f"{address}:{article_id}")):
+            return
         now = self._now()
         await self._db.write(lambda conn: kb_repo.add_feedback(conn, article_id, helpful, now))
 
     async def deflected(self, article_id: int | None, source: str, question: str,
-                        conversation_id: int | None = None) -> int:
+                        conversation_id: int | None = None, *, asker: str | None = None) -> None:
         """Record that an article answered a question that then never reached (or left) the
-        queue."""
+        queue; an anonymous `asker` (visitor or address) counts once a day per article (and
+        conversation it resolved)."""
+        if asker is not None and not self._once.allow(
+                f"deflected:{asker}:{article_id}:{conversation_id}"):
+            return
         now = self._now()
-        return await self._db.write(lambda conn: kb_repo.add_deflection(
+        await self._db.write(lambda conn: kb_repo.add_deflection(
             conn, article_id, source, conversation_id, question[:2000], now))
 
 

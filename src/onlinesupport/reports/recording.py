@@ -73,11 +73,11 @@ class Recorder:
         """An agent came online, went away or closed their last desk."""
         self._presence.append((agent_id, status, to_db(self._clock.now())))
 
-    async def proactive(self, message_id: int, kind: str, page: str,
+    async def proactive(self, message_id: int, kind: str, viewer: str, page: str,
                         conversation_id: int | None, customer_id: int | None) -> None:
         """A proactive message was shown, clicked or dismissed on `page`, or led to the chat
         `conversation_id`."""
-        await self._proactive.record(message_id, kind, page_key(page))
+        await self._proactive.record(message_id, kind, viewer, page_key(page))
         if kind == "chat_started" and conversation_id is not None:
             await self._chat_event(conversation_id, customer_id, "proactive.chat_started",
                                    {"message_id": message_id})

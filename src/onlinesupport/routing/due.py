@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
+from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
@@ -49,6 +50,12 @@ def set_target(conn: sqlite3.Connection, now: str, events: list[Event], conversa
     conversations_repo.update(conn, conversation_id, now, **{column: due}, **more_columns)
     events.append(events_repo.append(conn, conversation_id, "sla.target", "system", None, now,
                                      {"target": target, "due_at": due}))
+
+
+def chosen_by_customer(conn: sqlite3.Connection, conversation_id: int) -> bool:
+    """Whether the first answer is due when the customer asked for it (a callback request's
+    window), which neither a queue's target nor a rule moves."""
+    return callbacks_repo.window_end(conn, conversation_id) is not None
 
 
 def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event],

@@ -15,7 +15,7 @@ from typing import Any
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import SYSTEM, Conversations
-from onlinesupport.routing.due import calendar, set_target
+from onlinesupport.routing.due import calendar, chosen_by_customer, set_target
 from onlinesupport.routing.rules import (
     TRIGGERS,
     Facts,
@@ -196,7 +196,8 @@ class RoutingRules:
                                                                 queue, SYSTEM):
                 return ""
             conversation["queue_id"] = queue["id"]
-            if not conversation["first_response_at"]:
+            if not conversation["first_response_at"] and \
+                    not chosen_by_customer(conn, conversation_id):
                 # Promised by the queue it is now in, counted from when it arrived.
                 due = to_db(calendar(queue).add(from_db(conversation["created_at"]),
                                                 queue["first_response_minutes"]))
@@ -215,7 +216,7 @@ class RoutingRules:
             change(tags=json.dumps([*tags, value]))
             return f"tag {value}"
         if kind == "first_response":
-            if conversation["first_response_at"]:
+            if conversation["first_response_at"] or chosen_by_customer(conn, conversation_id):
                 return ""
             queue = conn.execute("SELECT * FROM queues WHERE id = ?",
                                  (conversation["queue_id"],)).fetchone()

@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from onlinesupport.errors import UserError
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LINE = re.compile(r"^(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:,[a-z]{3}(?:-[a-z]{3})?)*)\s+(?P<spans>.+)$")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 SEARCH_DAYS = 400
 
 
-class InvalidHours(ValueError):
+class InvalidHours(UserError):
     """The calendar text is not understood; the message names the line."""
 
 
@@ -113,6 +115,30 @@ class BusinessHours:
                 total += (min(close, until) - begin).total_seconds()
             start = until
         return total
+
+    def windows(self, start: datetime, minutes: int, until: datetime,
+                limit: int) -> list[tuple[datetime, datetime]]:
+        """Open time cut into windows of `minutes` on the calendar's clock (14:00-14:30,
+        14:30-15:00 …), clipped to opening and closing times, from the one `start` falls in
+        until `until`; a piece shorter than half a window is left out. At most `limit`,
+        earliest first, in UTC. The same window is the same pair however late it is asked."""
+        step = timedelta(minutes=minutes)
+        local = start.astimezone(ZoneInfo(self.zone))
+        since_midnight = local.hour * 60 + local.minute
+        aligned = (local - timedelta(minutes=since_midnight % minutes, seconds=local.second,
+                                     microseconds=local.microsecond)).astimezone(timezone.utc)
+        intervals = [(aligned, until)] if self.always_open else self._intervals(aligned)
+        found: list[tuple[datetime, datetime]] = []
+        for begin, end in intervals:
+            slot = aligned + step * ((begin - aligned) // step)
+            while slot < min(end, until) and len(found) < limit:
+                piece = (max(slot, begin), min(slot + step, end))
+                if piece[1] - piece[0] >= step / 2:
+                    found.append(piece)
+                slot += step
+            if begin >= until or len(found) >= limit:
+                break
+        return found
 
 
 def _span(text: str, line: int) -> tuple[time, time]:

@@ -23,6 +23,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import whole_number
+
 TRIGGERS = ("new", "message", "both")
 CONDITIONS = {
     "channel": ("is",), "mailbox": ("is",), "sender": ("is", "domain", "contains"),
@@ -37,7 +40,7 @@ NEEDS_VALUE = ("queue", "priority", "tag", "first_response", "next_response", "a
 MAX_MATCHED_TEXT = 20_000
 
 
-class InvalidRule(ValueError):
+class InvalidRule(UserError):
     """A rule as written cannot be used; the message names the line."""
 
 
@@ -148,8 +151,8 @@ def parse_actions(text: str) -> tuple[Action, ...]:
             raise InvalidRule(f"action line {number}: {kind!r} is not one of {', '.join(ACTIONS)}")
         if kind in NEEDS_VALUE and not value:
             raise InvalidRule(f"action line {number}: {kind} what?")
-        if kind in ("priority", "first_response", "next_response") and not (
-                value.isdigit() and int(value) <= 100000):
+        if kind in ("priority", "first_response", "next_response") and \
+                whole_number(value, 0, 100000) is None:
             raise InvalidRule(f"action line {number}: {kind} takes a whole number")
         found.append(Action(kind, value))
     if not found:

@@ -1,9 +1,12 @@
 """Customers sign in to their own conversation page with a single-use link sent by mail.
 
 No passwords and no account enumeration: asking for a link gets the same answer, in the same
-time, whether or not the address is known (the mail goes out in the background). Links expire
-after 30 minutes and work once; only their hashes are stored. Opening a link asks for a click
-before it is spent, so a mail scanner that follows links cannot use it up.
+time, whether or not the address is known: everything that differs (the lookup, the link, the
+mail) happens after the answer. The mail goes out through the outbox, retried like every other
+mail and shown on the health page. Links expire after 30 minutes and work once; only their
+hashes are stored, and the outbox forgets the mail's text once it is sent or given up on.
+Opening a link asks for a click before it is spent, so a mail scanner that follows links cannot
+use it up.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.inputs import email_address
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.database import Database
 from onlinesupport.throttle import Throttle
 
@@ -26,7 +33,6 @@ log = logging.getLogger(__name__)
 LINK_LIFETIME = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(days=7)
 REQUESTS_PER_HOUR = 5
-Send = Callable[[str, str, str], Awaitable[None]]
 
 
 def _hash(token: str) -> str:
@@ -34,42 +40,62 @@ def _hash(token: str) -> str:
 
 
 class CustomerAccess:
-    def __init__(self, db: Database, clock: Clock, key: bytes, send: Send) -> None:
+    def __init__(self, db: Database, clock: Clock, key: bytes, queued: Callable[[], None]) -> None:
         self._db = db
         self._clock = clock
         self._key = key
-        self._send = send
-        self._requests = Throttle(clock, REQUESTS_PER_HOUR, timedelta(hours=1))
+        self._queued = queued
         self._mailing: set[asyncio.Task[None]] = set()
+        self._requests = Throttle(clock, REQUESTS_PER_HOUR, timedelta(hours=1))
+
+    async def can_mail(self) -> bool:
+        """Whether a mailbox can send links now (the customer is told when none can)."""
+        return await mailboxes_repo.sender(self._db, None) is not None
 
     async def request_link(self, email: str, address: str, link_base: str) -> None:
-        """Mail a sign-in link if `email` belongs to a customer; silent either way."""
-        email = email.strip().lower()[:320]
+        """Mail a sign-in link if `email` belongs to a customer; silent either way.
+
+        Everything that depends on whether the address is known (the lookup, the link written
+        with its fsync, the mail) happens after the answer, so the answer takes the same time
+        either way. Raises InvalidAddress for anything but one plain address (that tells
+        nothing about who is a customer).
+        """
+        email = email_address(email).lower()
         keys = (f"address:{address}", f"email:{email}")
         if any(self._requests.retry_after(k) for k in keys):
             log.info("sign-in link for %s not sent: too many requests", email)
             return
         for key in keys:
             self._requests.hit(key)
-        customer_id = await customers_repo.by_identity(self._db, "email", email)
-        if customer_id is None:
-            return
-        token = secrets.token_urlsafe(32)
-        now = self._clock.now()
-        await self._db.write(lambda conn: access_repo.add_link(
-            conn, _hash(token), customer_id, to_db(now), to_db(now + LINK_LIFETIME)))
-        body = (f"Hello,\n\nopen this link to see your conversations with us:\n\n"
-                f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If you "
-                f"did not ask for it, you can ignore this mail.\n")
-        task = asyncio.create_task(self._mail(email, body))
+        task = asyncio.create_task(self._send_link(email, link_base))
         self._mailing.add(task)
         task.add_done_callback(self._mailing.discard)
 
-    async def _mail(self, email: str, body: str) -> None:
+    async def _send_link(self, email: str, link_base: str) -> None:
         try:
-            await self._send(email, "Your link to your conversations", body)
+            customer_id = await customers_repo.by_identity(self._db, "email", email)
+            if customer_id is None:
+                return
+            token = secrets.token_urlsafe(32)
+            now, expires = to_db(self._clock.now()), to_db(self._clock.now() + LINK_LIFETIME)
+            body = (f"Hello,\n\nopen this link to see your conversations with us:\n\n"
+                    f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If "
+                    f"you did not ask for it, you can ignore this mail.\n")
+
+            def write(conn: sqlite3.Connection) -> None:
+                access_repo.add_link(conn, _hash(token), customer_id, now, expires)
+                mailbox = mailboxes_repo.default_sender(conn)
+                domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else "localhost"
+                outbox_repo.enqueue(
+                    conn, conversation_id=None, message_id=None, mailbox_id=None,
+                    purpose="signin", to_address=email, subject="Your link to your conversations",
+                    body=body, rfc_message_id=f"signin.{secrets.token_hex(12)}@{domain}",
+                    in_reply_to="", refs="", now=now, expires_at=expires)
+
+            await self._db.write(write)
+            self._queued()
         except Exception as exc:  # noqa: BLE001 - logged for the admin; the customer can ask again
-            log.warning("sign-in link to %s not sent: %s", email, exc)
+            log.warning("sign-in link to %s not queued: %s", email, exc)
 
     async def redeem(self, token: str) -> str | None:
         """Spend a link; returns a new session token, or None if the link is unknown, used or old."""

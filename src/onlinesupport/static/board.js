@@ -63,7 +63,8 @@ function connect() {
     const data = JSON.parse(message.data);
     if (data.type === "event" || data.type === "reset") refreshSoon();
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (closed) => {
+    if (closed.code === 4401) { location.reload(); return; } // the session ended
     attempt += 1;
     setTimeout(connect, Math.min(15000, 500 * 2 ** attempt));
   });

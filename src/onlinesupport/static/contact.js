@@ -42,9 +42,10 @@ async function suggest() {
   const response = await fetch(`/help/suggest?q=${encodeURIComponent(question)}`);
   if (!response.ok) return;
   const { articles } = await response.json();
+  // No articles, no box (an empty bordered box looked like a broken field).
+  if (!articles.length) { document.getElementById("suggestions")?.remove(); return; }
   const box = suggestionsBox();
   box.replaceChildren();
-  if (!articles.length) return;
   const title = document.createElement("p");
   title.textContent = "These articles may answer your question:";
   const list = document.createElement("ul");

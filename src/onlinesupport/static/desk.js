@@ -1,10 +1,15 @@
 // The live desk: keeps the inbox and the open conversation current over the agent websocket.
 // The page works without this script (plain forms); this adds live updates and sending
 // without a reload. Every event carries a global id; after a dropped connection the socket
-// resumes from the last id seen, so nothing another agent did is missed.
+// resumes from the last id seen, so nothing another agent did is missed. The desk's other
+// tools (collision, alerts, keyboard, bulk actions, mentions) are modules of their own that
+// hear every socket frame as a "desk:frame" event.
+
+import { api, el } from "./desk-api.js";
+import "./desk-features.js";
+import { picker } from "./desk-picker.js";
 
 const body = document.body;
-const csrf = body.dataset.csrf;
 const view = body.dataset.view || "open";
 const sort = body.dataset.sort || "recent";
 const queueFilter = body.dataset.queue || "";
@@ -21,42 +26,6 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// The server stores and renders UTC; agents read their own local time.
-const timeFormat = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" });
-function formatTime(ts) {
-  const date = new Date(ts);
-  return Number.isNaN(date.getTime()) ? "" : timeFormat.format(date);
-}
-function localiseTimes(root = document) {
-  for (const node of root.querySelectorAll("time[datetime]")) node.textContent = formatTime(node.dateTime);
-}
-localiseTimes();
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-async function api(path, options = {}) {
-  const response = await fetch(path, {
-    credentials: "same-origin",
-    ...options,
-    headers: { Accept: "application/json", "X-CSRF-Token": csrf, ...(options.headers || {}) },
-  });
-  if (response.status === 401) {
-    location.href = "/signin?next=" + encodeURIComponent(location.pathname + location.search);
-    throw new Error("signed out");
-  }
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || `The server answered ${response.status}.`);
-  return data;
-}
 
 // ---- what this agent has seen, and unsent drafts (kept in this browser) -------------------
 
@@ -90,21 +59,25 @@ markSeen();
 function renderInbox(data) {
   const list = document.getElementById("conversation-list");
   if (!list) return;
+  const filters = body.dataset.filters ? `&${body.dataset.filters}` : "";
   const items = data.conversations.map((c) => {
-    const link = el("a", { href: `/conversations/${c.id}?view=${view}`, "data-conversation-id": String(c.id),
+    const link = el("a", { href: `/conversations/${c.id}?view=${view}${filters}`, "data-conversation-id": String(c.id),
       "data-last-seq": String(c.last_seq) },
       el("span", { class: "row1" },
         el("strong", { class: "who", text: c.customer_name || "Unknown customer" }),
         el("span", { class: "unread", hidden: "" }),
+        c.snoozed_at ? el("span", { class: "tag snoozed", text: "snoozed" }) : null,
         c.overdue ? el("span", { class: "tag urgent", text: "overdue" })
           : c.priority > 0 ? el("span", { class: "tag", text: `P${c.priority}` }) : null,
         el("span", { class: "channel", text: c.channel })),
       el("span", { class: "subject", text: c.subject || c.preview || "(no subject)" }),
+      c.callback_by ? el("span", { class: "callback-by", text: c.callback_by }) : null,
       el("span", { class: "row3" },
         el("span", {}, el("span", { class: "assignee", text: c.assignee_name || "Unassigned" }), " · ",
           el("span", { class: "queue", text: c.queue })),
-        el("time", { datetime: c.last_message_at, text: formatTime(c.last_message_at) })));
-    const item = el("li", {}, link);
+        el("time", { datetime: c.last_message_at })));  // times.js writes the text
+    const item = el("li", {}, el("input", { type: "checkbox", class: "select", form: "bulk", name: "ids",
+      value: String(c.id), "aria-label": `Select ${c.customer_name || "Unknown customer"}` }), link);
     if (c.id === conversationId) item.setAttribute("aria-current", "true");
     markUnread(link);
     return item;
@@ -117,12 +90,21 @@ function renderInbox(data) {
   }
 }
 
+// Events that change no row of the list: a visitor's page views and rating, delivery news,
+// offers (an accepted one comes with its assignment), scripts and routing notes.
+const QUIET_EVENTS = new Set(["page.viewed", "conversation.rated", "rule.fired",
+  "email.queued", "email.deferred", "email.sent", "email.failed"]);
+function changesInbox(type) {
+  return !QUIET_EVENTS.has(type) && !type.startsWith("offer.") && !type.startsWith("script.");
+}
+
 let inboxTimer = null;
 function refreshInboxSoon() {
   clearTimeout(inboxTimer);
   inboxTimer = setTimeout(async () => {
     try {
-      renderInbox(await api(`/api/conversations?view=${encodeURIComponent(view)}&sort=${sort}&queue=${queueFilter}`));
+      const filters = body.dataset.filters || `queue=${queueFilter}`;
+      renderInbox(await api(`/api/conversations?view=${encodeURIComponent(view)}&sort=${sort}&${filters}`));
     } catch (error) {
       console.warn("inbox refresh failed", error);
     }
@@ -139,7 +121,7 @@ function appendMessage(m) {
   const head = el("div", { class: "msg-head" },
     el("strong", { text: m.author_name || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
-    el("time", { datetime: m.created_at, text: formatTime(m.created_at) }));
+    el("time", { datetime: m.created_at }));
   const hasFiles = m.attachments && m.attachments.length;
   const files = hasFiles
     ? el("div", { class: "files" }, ...m.attachments.map((a) => el("a",
@@ -272,7 +254,7 @@ if (composer) {
   textarea.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      send("message");
+      send(composer.dataset.mode === "note" ? "note" : "message");
     }
   });
 }
@@ -291,48 +273,21 @@ const cannedMenu = document.getElementById("canned-menu");
 const cannedBox = document.getElementById("reply-body");
 if (cannedMenu && cannedBox) {
   let replies = null;
-  let matches = [];
-  let active = 0;
-  const close = () => { cannedMenu.hidden = true; matches = []; cannedBox.removeAttribute("aria-activedescendant"); };
-  const choose = (reply) => {
-    cannedBox.value = fillVariables(reply.body);
-    close();
-    cannedBox.focus();
-  };
-  const render = () => {
-    cannedMenu.replaceChildren(...matches.map((reply, i) => {
-      const item = el("li", { role: "option", id: `canned-${reply.id}`, "aria-selected": String(i === active) },
-        el("code", { text: "/" + reply.shortcut }), document.createTextNode(" " + reply.title));
-      item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(reply); });
-      return item;
-    }));
-    cannedMenu.hidden = matches.length === 0;
-    if (matches.length) cannedBox.setAttribute("aria-activedescendant", `canned-${matches[active].id}`);
-  };
-  cannedBox.addEventListener("input", async () => {
-    const text = cannedBox.value;
-    if (!text.startsWith("/") || text.includes("\n") || text.length > 40) { close(); return; }
-    if (replies === null) replies = (await api("/api/canned")).replies;
-    const wanted = text.slice(1).toLowerCase();
-    matches = replies.filter((r) => r.shortcut.startsWith(wanted) || r.title.toLowerCase().includes(wanted)).slice(0, 8);
-    active = 0;
-    render();
+  picker(cannedBox, cannedMenu, {
+    search: async (box) => {
+      const text = box.value;
+      if (!text.startsWith("/") || text.includes("\n") || text.length > 40) return null;
+      if (replies === null) replies = (await api("/api/canned")).replies;
+      const wanted = text.slice(1).toLowerCase();
+      return replies.filter((r) => r.shortcut.startsWith(wanted) || r.title.toLowerCase().includes(wanted));
+    },
+    render: (reply) => el("li", { id: `canned-${reply.id}` },
+      el("code", { text: "/" + reply.shortcut }), document.createTextNode(" " + reply.title)),
+    choose: (reply) => {
+      cannedBox.value = fillVariables(reply.body);
+      cannedBox.focus();
+    },
   });
-  cannedBox.addEventListener("keydown", (event) => {
-    if (cannedMenu.hidden) return;
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      event.preventDefault();
-      active = (active + (event.key === "ArrowDown" ? 1 : matches.length - 1)) % matches.length;
-      render();
-    } else if (event.key === "Enter" || event.key === "Tab") {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-      choose(matches[active]);
-    } else if (event.key === "Escape") {
-      close();
-    }
-  });
-  cannedBox.addEventListener("blur", close);
 }
 
 // ---- presence, typing, new-chat alerts ------------------------------------------------
@@ -374,31 +329,7 @@ function showTyping() {
   typingTimer = setTimeout(() => note.remove(), 4000);
 }
 
-const notifyButton = document.getElementById("notify");
-if (notifyButton && "Notification" in window && Notification.permission === "default") {
-  notifyButton.hidden = false;
-  notifyButton.addEventListener("click", async () => {
-    await Notification.requestPermission();
-    notifyButton.hidden = true;
-  });
-}
-
-function alertNewChat(event) {
-  try {
-    const ctx = new AudioContext();
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.frequency.value = 660;
-    gain.gain.value = 0.05;
-    osc.connect(gain).connect(ctx.destination);
-    osc.start();
-    osc.stop(ctx.currentTime + 0.2);
-  } catch (e) { /* no audio */ }
-  if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
-    new Notification("New chat", { body: event.data.subject || "A visitor started a chat" });
-  }
-}
-
+// Desktop notifications and sounds are desk-notify.js's (each agent chooses which they want).
 // A manager of the conversation's queue hears of answers about to be late, and late ones.
 function alertLate(event) {
   const me = Number(body.dataset.agent);
@@ -408,7 +339,6 @@ function alertLate(event) {
   if (live) live.title = text;
   const note = document.getElementById("late-alert");
   if (note) { note.textContent = text; note.hidden = false; }
-  if ("Notification" in window && Notification.permission === "granted") new Notification(text);
 }
 
 // ---- chat offers: a new chat offered to this agent, to accept or pass on ------------------
@@ -438,7 +368,6 @@ function showOffer(event) {
   tick();
   offerTimer = setInterval(tick, 1000);
   box.hidden = false;
-  alertNewChat(event);
 }
 
 document.getElementById("offer")?.addEventListener("click", async (e) => {
@@ -472,8 +401,9 @@ function setLive(up) {
 let attempt = 0;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const since = lastEventId === null ? "" : `?since=${lastEventId}`;
-  socket = new WebSocket(`${scheme}//${location.host}/api/ws${since}`);
+  const since = lastEventId === null ? "" : `since=${lastEventId}`;
+  const viewing = conversationId ? `viewing=${conversationId}` : "";
+  socket = new WebSocket(`${scheme}//${location.host}/api/ws?${[since, viewing].filter(Boolean).join("&")}`);
   socket.addEventListener("open", () => {
     attempt = 0;
     setLive(true);
@@ -482,18 +412,20 @@ function connect() {
   });
   socket.addEventListener("message", (message) => {
     const data = JSON.parse(message.data);
+    const tell = () => window.dispatchEvent(new CustomEvent("desk:frame", { detail: data }));
+    if (data.type !== "event") tell();
     if (data.type === "reset") { location.reload(); return; }
     if (data.type === "hello") { if (lastEventId === null) lastEventId = data.since; return; }
     if (data.type === "notice") {
-      if (data.notice === "typing" && data.conversation_id === conversationId) showTyping();
+      if (data.notice === "typing" && data.conversation_id === conversationId && data.data.author_type !== "agent") showTyping();
       return;
     }
     if (data.type !== "event") return;
     const event = data.event;
     if (event.id <= lastEventId) return;
     lastEventId = event.id;
-    refreshInboxSoon();
-    if (event.type === "conversation.created" && event.data.channel === "chat") alertNewChat(event);
+    tell();
+    if (changesInbox(event.type)) refreshInboxSoon();
     if (event.type === "sla.warning" || event.type === "sla.breached") alertLate(event);
     if (event.type.startsWith("offer.") || event.type === "conversation.assigned") onOfferEvent(event);
     if (event.conversation_id !== conversationId) return;
@@ -526,7 +458,9 @@ function connect() {
     }
     catchUpConversation().catch((e) => console.warn("catch-up failed", e));
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (closed) => {
+    // Signed out (here or elsewhere), disabled, or given another role: the page follows.
+    if (closed.code === 4401) { location.reload(); return; }
     setLive(false);
     // Exponential backoff with jitter, at most 15 s between tries.
     const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);

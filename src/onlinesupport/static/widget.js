@@ -1,6 +1,7 @@
 // OnlineSupport chat widget. Add to a website with:
 //   <script src="https://SUPPORT-HOST:8080/widget.js" async></script>
-// Optional attributes: data-position="left", data-open="true".
+// Optional attributes: data-position="left", data-open="true", and the website's signed-in
+// user: data-user-id, data-user-email, data-user-name, data-user-hash (docs/website-chat.md).
 // No framework, no third-party request. Everything lives in a Shadow DOM so the page's CSS and
 // ours never meet. Messages not yet acknowledged by the server stay in localStorage and are sent
 // again (with the same client id) after a reconnect, a reload or a move to another page.
@@ -14,95 +15,104 @@
   const storeKey = "onlinesupport:" + base.host;
   // The widget's own words; the admin's texts (title, greeting, offline text) come from the server.
   const WORDS = {
-    en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone", "These articles may answer your question:", "This answered my question", "Glad that helped!", "Dismiss", "Subject", "What is it about?", "How soon do you need an answer?"],
-    de: ["Chat öffnen", "Chat", "Chat beenden", "Töne aus", "Chat schließen", "Name", "E-Mail", "Ihre Frage", "Chat starten", "Nachricht", "Nachricht senden", "Nachricht schreiben…", "Senden", "Datei senden", "Wie war dieser Chat?", "Möchten Sie etwas ergänzen? (optional)", "Bewertung senden", "Neuen Chat starten", "Verbindung wird wiederhergestellt…", "Sie sind Nummer {n} in der Warteschlange. Wartezeit: etwa {m} Min.", "Gelesen", "{name} schreibt…", "Danke! Wir antworten Ihnen per E-Mail.", "Der Chat wurde beendet.", "Danke für Ihre Rückmeldung!", "Bitte 1 bis 5 Sterne wählen.", "{name} wird gesendet…", "Die Datei konnte nicht gesendet werden.", "{n} von 5", "Jemand", "Diese Artikel beantworten vielleicht Ihre Frage:", "Das hat meine Frage beantwortet", "Schön, dass es geholfen hat!", "Ausblenden", "Betreff", "Worum geht es?", "Wie schnell brauchen Sie eine Antwort?"],
-    fr: ["Ouvrir le chat", "Chat", "Terminer le chat", "Couper le son", "Fermer le chat", "Nom", "E-mail", "Votre question", "Démarrer le chat", "Message", "Envoyer le message", "Écrivez un message…", "Envoyer", "Envoyer un fichier", "Comment s'est passé ce chat ?", "Un commentaire ? (facultatif)", "Envoyer la note", "Nouveau chat", "Reconnexion…", "Vous êtes numéro {n} dans la file. Attente estimée : environ {m} min.", "Lu", "{name} écrit…", "Merci ! Nous vous répondrons par e-mail.", "Le chat est terminé.", "Merci pour votre avis !", "Choisissez de 1 à 5 étoiles.", "Envoi de {name}…", "Le fichier n'a pas pu être envoyé.", "{n} sur 5", "Quelqu'un", "Ces articles répondent peut-être à votre question :", "Cela a répondu à ma question", "Ravi que cela vous ait aidé !", "Masquer", "Objet", "De quoi s’agit-il ?", "Quand vous faut-il une réponse ?"],
-    es: ["Abrir chat", "Chat", "Terminar chat", "Silenciar", "Cerrar chat", "Nombre", "Correo electrónico", "Su pregunta", "Iniciar chat", "Mensaje", "Enviar mensaje", "Escriba un mensaje…", "Enviar", "Enviar un archivo", "¿Qué tal fue este chat?", "¿Algo que añadir? (opcional)", "Enviar valoración", "Nuevo chat", "Reconectando…", "Es el número {n} en la cola. Espera estimada: unos {m} min.", "Leído", "{name} está escribiendo…", "¡Gracias! Le responderemos por correo electrónico.", "El chat ha terminado.", "¡Gracias por su opinión!", "Elija de 1 a 5 estrellas.", "Enviando {name}…", "No se pudo enviar el archivo.", "{n} de 5", "Alguien", "Estos artículos pueden responder a su pregunta:", "Esto respondió a mi pregunta", "¡Nos alegra haberle ayudado!", "Descartar", "Asunto", "¿De qué se trata?", "¿Cuándo necesita una respuesta?"],
-    nl: ["Chat openen", "Chat", "Chat beëindigen", "Geluid uit", "Chat sluiten", "Naam", "E-mail", "Uw vraag", "Chat starten", "Bericht", "Bericht versturen", "Typ een bericht…", "Versturen", "Bestand versturen", "Hoe was deze chat?", "Nog iets toe te voegen? (optioneel)", "Beoordeling versturen", "Nieuwe chat", "Opnieuw verbinden…", "U bent nummer {n} in de wachtrij. Verwachte wachttijd: ongeveer {m} min.", "Gelezen", "{name} typt…", "Bedankt! We antwoorden u per e-mail.", "De chat is beëindigd.", "Bedankt voor uw beoordeling!", "Kies 1 tot 5 sterren.", "{name} wordt verstuurd…", "Het bestand kon niet worden verstuurd.", "{n} van 5", "Iemand", "Deze artikelen beantwoorden misschien uw vraag:", "Dit beantwoordde mijn vraag", "Fijn dat het geholpen heeft!", "Verbergen", "Onderwerp", "Waar gaat het over?", "Hoe snel heeft u een antwoord nodig?"],
+    en: ["Open chat", "Chat", "End chat", "Mute sounds", "Close chat", "Name", "Email", "Your question", "Start chat", "Message", "Send message", "Type a message…", "Send", "Send a file", "How was this chat?", "Anything to add? (optional)", "Send rating", "Start a new chat", "Reconnecting…", "You are number {n} in line. Expected wait: about {m} min.", "Read", "{name} is typing…", "Thank you! We will answer you by email.", "The chat has ended.", "Thank you for your feedback!", "Choose from 1 to 5 stars.", "Sending {name}…", "The file could not be sent.", "{n} of 5", "Someone", "These articles may answer your question:", "This answered my question", "Glad that helped!", "Dismiss", "Subject", "What is it about?", "How soon do you need an answer?", "Not sent", "Retry", "Edit", "Discard", "Choose…"],
   };
   const lang = (script.dataset.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
-  const words = WORDS[lang] || WORDS.en;
-  const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone", "maybe", "answered", "glad", "dismiss", "subject", "about", "soon"];
+  // English is built in; the other languages' words come from /widget-words/LANG.js, fetched
+  // only for the visitors who read them (see boot() at the end), so the script stays small.
+  let words = WORDS.en;
+  const KEYS = ["open", "chat", "end", "mute", "close", "name", "email", "question", "start", "message", "sendMessage", "placeholder", "send", "file", "how", "add", "sendRating", "again", "reconnecting", "queue", "read", "typing", "thanks", "ended", "rated", "stars", "sending", "fileFailed", "of5", "someone", "maybe", "answered", "glad", "dismiss", "subject", "about", "soon", "notSent", "retry", "edit", "discard", "choose"];
   const t = (key, vars = {}) => words[KEYS.indexOf(key)].replace(/\{(\w+)\}/g, (_, k) => vars[k]);
   const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } };
   const state = Object.assign({ outbox: [], muted: false }, load());
   const save = () => { try { localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode */ } };
+  // The website's signed-in user: data-user-* on the script tag, window.OnlineSupport.user set
+  // before it, or OnlineSupport.identify(user) at any time (null: signed out). The server
+  // believes only a correct hash. A chat belongs to the user it was started by: when another
+  // one (or nobody) is signed in, this browser starts afresh.
+  const tag = script.dataset;
+  let user = null;
+  function forUser(next) {
+    user = next && next.id != null && next.id !== "" ? { ...next, id: String(next.id) } : null;
+    if (!state.user || state.user === (user ? user.id : "")) return false;
+    for (const key of ["token", "conversation_id", "pageSent", "user"]) delete state[key];
+    state.outbox = []; save();
+    return true;
+  }
+  forUser((window.OnlineSupport || {}).user || { id: tag.userId, email: tag.userEmail, name: tag.userName, hash: tag.userHash });
   const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 
+  // Everything below runs once the words are here (unindented so its history stays readable).
+  function boot() {
   const host = document.createElement("div");
   host.setAttribute("data-onlinesupport", "");
   const root = host.attachShadow({ mode: "open" });
   const side = script.dataset.position === "left" ? "left" : "right";
-  root.innerHTML = `<style>
-:host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:15px}
-.launch{position:fixed;${side}:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;cursor:pointer;box-shadow:0 2px 10px rgba(0,0,0,.25);z-index:2147483646}
-.launch svg{width:28px;height:28px}
-.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d93025;color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}
-.panel{position:fixed;${side}:20px;bottom:88px;width:360px;height:520px;max-height:calc(100vh - 108px);background:#fff;color:#1d2330;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483647}
-.panel[hidden],[hidden]{display:none!important}
-header{background:var(--c);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}
-header h2{flex:1;margin:0;font-size:16px;font-weight:600}
-header button{background:none;border:0;color:#fff;cursor:pointer;font-size:18px;padding:2px 6px}
-header .end{font-size:13px;border:1px solid rgba(255,255,255,.6);border-radius:6px}
-.stars{display:flex;gap:6px;justify-content:center}
-.stars button{width:44px;padding:6px 0;background:#eef1f5;color:#1d2330;border:1px solid #c9ced8}
-.stars button[aria-pressed=true]{background:var(--c);color:#fff}
-.status,.queue{background:#fff4ce;color:#5c4500;font-size:13px;padding:4px 12px}
-.queue{background:#e8f0fd;color:#1d2330}
-.log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;margin:0;list-style:none}
-.m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef1f5;align-self:flex-start}
-.m.me{align-self:flex-end;background:var(--c);color:#fff}
-.m.pending{opacity:.6}
-.readmark{align-self:flex-end;font-size:12px;color:#5d6678;margin-top:-4px}
-.who{display:block;font-size:12px;opacity:.75;margin-bottom:2px}
-.note{font-size:13px;color:#5d6678;text-align:center}
-form{display:flex;flex-direction:column;gap:8px;padding:12px;border-top:1px solid #e3e6eb;margin:0}
-label{display:flex;flex-direction:column;gap:3px;font-size:13px;font-weight:600}
-input,textarea{font:inherit;font-weight:400;padding:7px 9px;border:1px solid #c9ced8;border-radius:8px;width:100%;color:#1d2330;background:#fff}
-textarea{resize:none}
-form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(--c);color:#fff;cursor:pointer;font-weight:600}
-.row{flex-direction:row;align-items:flex-end}
-.row button{width:auto;padding:8px 14px}
-.err{color:#b3261e;font-size:13px;margin:0}
-.bal{position:fixed;${side}:20px;bottom:86px;max-width:260px;background:#fff;color:#1d2330;border-radius:12px;padding:10px 30px 10px 12px;box-shadow:0 2px 12px rgba(0,0,0,.25);font-size:14px;z-index:2147483646}
-.bal p{margin:0 0 6px;cursor:pointer}.bal .x{position:absolute;top:4px;${side === "left" ? "left" : "right"}:4px;border:0;background:none;cursor:pointer;font-size:14px}
-.bal .go{border:0;border-radius:8px;background:var(--c);color:#fff;padding:5px 10px;cursor:pointer}
-.kb{font-size:13px;background:#f4f5f7;border-radius:8px;padding:6px 10px}
-.kb ul{margin:4px 0;padding-left:18px}.kb li{margin:4px 0}
-.kb button{display:block;margin-top:2px;padding:3px 8px;font-size:12px;background:#fff;color:var(--c);border:1px solid var(--c);border-radius:6px;cursor:pointer}
-.clip{background:none!important;color:#5d6678!important;padding:8px 4px!important}
-.m img{display:block;max-width:100%;max-height:200px;border-radius:8px;margin-top:4px}
-.m a{color:inherit}
-:focus-visible{outline:3px solid #8ab4f8;outline-offset:1px}
-@media (max-width:480px){.panel{left:0;right:0;bottom:0;width:100%;height:100%;max-height:100%;border-radius:0}}
-</style>
+  // The look comes from this server's stylesheet: a website's CSP then needs only `style-src`
+  // for our origin, never 'unsafe-inline'. Nothing shows until it has loaded (no unstyled flash).
+  root.innerHTML = `<link rel="stylesheet" href="${base.origin}/widget.css"><div class="os ${side}" hidden>
 <button class="launch" aria-label="${t("open")}" aria-expanded="false"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
 <div class="bal" role="status" hidden><p></p><button class="go" hidden></button><button class="x" aria-label="${t("dismiss")}">✕</button></div>
 <section class="panel" role="dialog" aria-label="${t("chat")}" lang="${lang}" hidden>
 <header><h2></h2><button class="end" hidden>${t("end")}</button><button class="mute" aria-pressed="false" aria-label="${t("mute")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><path d="M4 9h4l5-4v14l-5-4H4z"/><path class="wave" d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/><path class="x" d="M16 9l6 6M22 9l-6 6" stroke="currentColor" stroke-width="2"/></svg></button><button class="close" aria-label="${t("close")}">✕</button></header>
-<div class="status" role="status" hidden></div><div class="queue" role="status" hidden></div><div class="kb waiting" aria-live="polite" hidden></div>
-<ol class="log" role="log" aria-live="polite"></ol>
+<div class="status" role="status" hidden></div><div class="queue" role="status" hidden></div>
+<div class="body"><div class="kb waiting" aria-live="polite" hidden></div><div role="log" aria-live="polite"><ol class="log"></ol></div>
 <form class="pre" hidden><label data-f="name">${t("name")}<input name="name" autocomplete="name" maxlength="200"></label><label data-f="email">${t("email")}<input name="email" type="email" autocomplete="email" maxlength="320"></label><label>${t("question")}<textarea name="body" rows="3" maxlength="20000" required></textarea></label><div class="kb" aria-live="polite" hidden></div><p class="err" role="alert"></p><button type="submit">${t("start")}</button></form>
 <form class="off" hidden><p class="note offtext"></p><label data-f="name">${t("name")}<input name="name" autocomplete="name" maxlength="200"></label><label>${t("email")}<input name="email" type="email" autocomplete="email" maxlength="320" required></label><label class="qtype" hidden>${t("about")}<select name="question_type"></select></label><label>${t("subject")}<input name="subject" maxlength="200"></label><label>${t("message")}<textarea name="body" rows="4" maxlength="20000" required></textarea></label><label>${t("soon")}<select name="urgency"></select></label><p class="err" role="alert"></p><button type="submit">${t("sendMessage")}</button></form>
-<form class="rate" hidden><p class="note">${t("how")}</p><div class="stars" role="group" aria-label="Rating from 1 to 5"></div><label>${t("add")}<textarea name="comment" rows="2" maxlength="1000"></textarea></label><p class="err" role="alert"></p><button type="submit">${t("sendRating")}</button><button type="button" class="again">${t("again")}</button></form>
-<form class="chat row" hidden><button type="button" class="clip" aria-label="${t("file")}" title="${t("file")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><input type="file" class="pick" hidden accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"><label style="flex:1">
-<span style="position:absolute;left:-9999px">${t("message")}</span><textarea name="body" rows="2" maxlength="20000" placeholder="${t("placeholder")}" required></textarea></label><button type="submit">${t("send")}</button></form>
-</section>`;
+<form class="rate" hidden><p class="note">${t("how")}</p><div class="stars" role="group" aria-label="Rating from 1 to 5"></div><label>${t("add")}<textarea name="comment" rows="2" maxlength="1000"></textarea></label><p class="err" role="alert"></p><button type="submit">${t("sendRating")}</button><button type="button" class="again">${t("again")}</button></form></div>
+<form class="chat row" hidden><button type="button" class="clip" aria-label="${t("file")}" title="${t("file")}"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><input type="file" class="pick" hidden accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"><label class="grow">
+<span class="sr">${t("message")}</span><textarea name="body" rows="2" maxlength="20000" placeholder="${t("placeholder")}" required></textarea></label><button type="submit">${t("send")}</button></form>
+</section></div>`;
   const $ = (s) => root.querySelector(s);
+  const sheet = root.querySelector("link"), scroller = $(".body");
+  sheet.onload = () => { $(".os").hidden = false; };
+  sheet.onerror = () => console.error(`OnlineSupport chat: ${sheet.href} could not be loaded; this page's Content-Security-Policy must allow style-src ${base.origin}`);
   const launch = $(".launch"), panel = $(".panel"), log = $(".log"), badge = $(".badge"), status = $(".status"), queueBar = $(".queue");
   const pre = $(".pre"), off = $(".off"), chat = $(".chat"), rate = $(".rate"), mute = $(".mute"), end = $(".end");
   let readSeq = 0, readMark = null;
   let ws = null, ready = false, attempt = 0, retry = 0, unread = 0, lastSeq = 0, typingAt = 0, typingNote = null, typingTimer = 0, widget = {};
   const shown = new Set();
 
+  // Callback requests (channels/phone/callbacks.py): offered under the pre-chat and
+  // leave-a-message forms while they are on; the form (widget-call.js) is fetched when wanted.
+  // The server names the offer in the widget's language (welcome.callbacks; empty while off).
+  let visitor = {}, call = null, callFrom = pre;
+  const callWaiting = [];
+  const offers = [pre, off].map((form) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "clip"; b.hidden = true;
+    b.addEventListener("click", () => { callFrom = form; withCall((c) => c.open()); });
+    form.append(b);
+    return b;
+  });
+  function withCall(fn) {
+    if (call) { fn(call); return; }
+    callWaiting.push(fn);
+    if (callWaiting.length > 1) return;
+    window.__onlineSupportCall = { lang, panel, state, send, queue, show, note, visitor: () => visitor,
+      back: () => show(callFrom), ready(c) { call = c; for (const f of callWaiting.splice(0)) f(c); } };
+    const s = document.createElement("script");
+    s.src = base.origin + "/widget-call.js"; s.async = true;
+    document.head.append(s);
+  }
+
   function bubble(cls, text, who) {
     const li = document.createElement("li");
     li.className = "m " + cls;
     if (who) { const w = document.createElement("span"); w.className = "who"; w.textContent = who; li.append(w); }
-    li.append(document.createTextNode(text));
+    const body = document.createElement("span");
+    body.className = "text"; body.textContent = text;
+    li.append(body);
     log.append(li);
-    log.scrollTop = log.scrollHeight;
+    // What the server has not confirmed stays last, below everything it has.
+    for (const mine of log.querySelectorAll(".pending, .failed")) log.append(mine);
+    scrollDown();
     return li;
+  }
+  let scrolling = 0;
+  function scrollDown() {
+    // Once a frame: scrolling after each of a thousand caught-up messages lays the log out each time.
+    if (!scrolling) scrolling = requestAnimationFrame(() => { scrolling = 0; scroller.scrollTop = scroller.scrollHeight; });
   }
   function note(text) {
     const li = document.createElement("li");
@@ -112,11 +122,17 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     return li;
   }
   function show(form) {
-    for (const f of [pre, off, chat, rate]) f.hidden = f !== form;
+    for (const f of [pre, off, chat, rate, call && call.form]) if (f) f.hidden = f !== form;
     end.hidden = form !== chat;
   }
+  // Sounds only once the visitor has used the chat on this page: never on arrival.
+  let touched = false;
+  for (const type of ["pointerdown", "keydown"]) root.addEventListener(type, () => { touched = true; });
+  let lastBeep = 0;
   function beep() {
-    if (state.muted || !window.AudioContext) return;
+    // Once for a burst (a long chat caught up after a reload), not once for each message.
+    if (state.muted || !touched || !window.AudioContext || Date.now() - lastBeep < 2000) return;
+    lastBeep = Date.now();
     try {
       const ctx = new AudioContext(), osc = ctx.createOscillator(), gain = ctx.createGain();
       osc.frequency.value = 880; gain.gain.value = 0.05;
@@ -149,7 +165,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   }
   function renderPending() {
     for (const item of state.outbox) {
-      if (item.kind !== "leave" && !root.querySelector(`[data-cid="${item.client_id}"]`)) {
+      if (item.kind !== "leave" && item.kind !== "callback" && !root.querySelector(`[data-cid="${item.client_id}"]`)) {
         bubble("me pending", item.body).dataset.cid = item.client_id;
       }
     }
@@ -182,7 +198,11 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       } else link.textContent = a.filename;
       li.append(link);
     }
-    if (!mine) { queueBar.hidden = true; beep(); if (panel.hidden) setUnread(unread + 1); }
+    if (!mine) {
+      queueBar.hidden = true;
+      // A reload replays the chat: only what this browser has not seen before is news.
+      if (m.seq > (state.heard || 0)) { state.heard = m.seq; save(); beep(); if (panel.hidden) setUnread(unread + 1); }
+    }
     else showRead();
   }
   function showRead() {
@@ -199,13 +219,14 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     save();
     if (item && item.kind === "start") send({ type: "queue" });
     if (item && item.kind === "leave") { show(null); note(t("thanks")); }
+    else if (item && item.kind === "callback") withCall((c) => c.done(a.callback));
     else if (item && item.kind === "start") show(chat);
   }
   function fillForm(form) {
     for (const label of form.querySelectorAll("[data-f]")) {
-      const mode = widget["ask_" + label.dataset.f];
-      label.hidden = mode === "hidden";
-      label.querySelector("input").required = mode === "required" || (form === off && label.dataset.f === "email");
+      const mode = widget["ask_" + label.dataset.f], known = !!visitor[label.dataset.f];
+      label.hidden = mode === "hidden" || known;
+      label.querySelector("input").required = !known && (mode === "required" || (form === off && label.dataset.f === "email"));
     }
   }
   // A proactive message: at most one per page view, never again once dismissed.
@@ -236,8 +257,16 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   function welcome(w) {
     widget = w.widget;
     root.host.style.setProperty("--c", widget.color);
+    // Text on the brand colour: dark on a light colour, white on a dark one.
+    const rgb = (widget.color.match(/\w\w/g) || []).slice(0, 3).map((h) => parseInt(h, 16));
+    root.host.style.setProperty("--on-c", rgb[0] * 0.299 + rgb[1] * 0.587 + rgb[2] * 0.114 > 160 ? "#1d2330" : "#fff");
     $("h2").textContent = widget.title;
     $(".offtext").textContent = widget.offline_text;
+    // A signed-in user the server believed: the pre-chat form skips what it knows.
+    visitor = w.visitor || {};
+    if (visitor.verified && user) state.user = user.id; else delete state.user;
+    if (visitor.unverified) console.warn("OnlineSupport: wrong user hash, chatting anonymously");
+    for (const b of offers) { b.hidden = !w.callbacks; b.textContent = w.callbacks; }
     state.token = w.token;
     if (w.conversation_id) state.conversation_id = w.conversation_id;
     else delete state.conversation_id;
@@ -246,14 +275,14 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     // The contact form's choices, so a message left here is routed like the page's form.
     const choices = (sel, pairs) => { if (!sel.options.length) for (const [v, l] of pairs) sel.add(new Option(l, v)); };
     if (w.form) {
-      choices(off.elements.question_type, [["", ""], ...w.form.question_types.map((q) => [q, q])]);
+      choices(off.elements.question_type, [["", t("choose")], ...w.form.question_types.map((q) => [q, q])]);
       off.querySelector(".qtype").hidden = !w.form.question_types.length;
       choices(off.elements.urgency, Object.entries(w.form.urgency));
     }
     fillForm(pre); fillForm(off);
     const leaving = state.outbox.some((i) => i.kind === "leave");
     if (state.conversation_id || state.outbox.some((i) => i.kind === "start")) show(chat);
-    else if (!leaving) show(w.agents_online ? pre : off);
+    else if (!leaving && !(call && !call.form.hidden)) show(w.agents_online ? pre : off);
     for (const item of state.outbox) send(item);
     proactive(w.proactive);
     if (state.conversation_id) send({ type: "queue" });
@@ -270,18 +299,59 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     typingTimer = setTimeout(() => { if (typingNote) { typingNote.remove(); typingNote = null; } }, 4000);
   }
   function onError(f) {
-    // A refused message would be refused again: take it out of the outbox, give it back.
+    if (f.retry) { holdOutbox(f.message); return; }
+    // A refused message would be refused again: out of the outbox. A chat message stays in
+    // the conversation (and in localStorage) as "not sent" until the visitor retries,
+    // edits or discards it; a form's text goes back into its form.
     const item = state.outbox.find((i) => i.client_id === f.client_id);
     if (!item) { note(f.message); return; }
-    state.outbox = state.outbox.filter((i) => i !== item); save();
+    state.outbox = state.outbox.filter((i) => i !== item);
     const bubbleEl = root.querySelector(`[data-cid="${item.client_id}"]`);
     if (bubbleEl) bubbleEl.remove();
-    const form = item.kind === "start" ? pre : item.kind === "leave" ? off : chat;
+    if (item.kind === "send") {
+      state.failed = [...(state.failed || []), Object.assign(item, { error: f.message })]; save();
+      renderFailed(); return;
+    }
+    save();
+    if (item.kind === "callback") { withCall((c) => c.refill(item, f.message)); return; }
+    const form = item.kind === "start" ? pre : off;
     show(form);
     form.querySelector("textarea").value = item.body;
     if (item.kind === "start") { pre.elements.name.value = item.name; pre.elements.email.value = item.email; }
     formError(form, f.message);
-    if (form === chat) note(f.message);
+  }
+  function renderFailed() {
+    for (const item of state.failed || []) {
+      if (root.querySelector(`[data-fail="${item.client_id}"]`)) continue;
+      const li = bubble("me failed", item.body), line = document.createElement("p"), why = document.createElement("span");
+      li.dataset.fail = item.client_id;
+      why.textContent = t("notSent") + (item.error ? ": " + item.error : "");
+      line.className = "fail"; line.append(why);
+      const drop = () => { state.failed = state.failed.filter((i) => i !== item); save(); li.remove(); };
+      const actions = {
+        retry: () => { drop(); delete item.error; state.outbox.push(item); save(); renderPending(); send(item); },
+        edit: () => { drop(); input.value = state.draft = item.body; save(); show(chat); input.focus(); },
+        discard: drop,
+      };
+      for (const [key, act] of Object.entries(actions)) {
+        const b = document.createElement("button");
+        b.type = "button"; b.textContent = t(key); b.onclick = act;
+        line.append(b);
+      }
+      li.append(line);
+    }
+  }
+  // The server cannot store anything now (its disk is full): nothing was refused, so the
+  // outbox keeps every message, says why, and is sent again in a while.
+  let holding = 0;
+  function holdOutbox(message) {
+    status.textContent = message; status.hidden = false;
+    if (holding) return;
+    holding = setTimeout(() => {
+      holding = 0;
+      if (ready) status.hidden = true;
+      for (const item of state.outbox) send(item);
+    }, 10000);
   }
   function formError(form, text) {
     const p = form.querySelector(".err");
@@ -312,7 +382,6 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       }
       const p = document.createElement("p");
       p.textContent = t("maybe");
-      p.style.margin = "0";
       box.append(p, list);
     } catch (e) { /* suggestions are a help, never in the way */ }
   }
@@ -337,7 +406,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     e.preventDefault();
     const d = new FormData(off);
     formError(off, "");
-    queue({ type: "leave", kind: "leave", body: d.get("body"), name: d.get("name") || "", email: d.get("email"),
+    queue({ type: "leave", kind: "leave", body: d.get("body"), name: d.get("name") || visitor.name || "", email: d.get("email") || visitor.email,
       subject: d.get("subject") || "", question_type: d.get("question_type") || "", urgency: d.get("urgency") || "",
       page: { url: location.href } });
   });
@@ -347,7 +416,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     const body = input.value.trim();
     if (!body) return;
     queue({ type: state.conversation_id ? "send" : "start", kind: "send", body });
-    input.value = "";
+    input.value = ""; delete state.draft; save();
   });
   const pick = chat.querySelector(".pick");
   chat.querySelector(".clip").addEventListener("click", () => pick.click());
@@ -367,6 +436,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
   });
   input.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); chat.requestSubmit(); } });
   input.addEventListener("input", () => {
+    state.draft = input.value; save();
     if (Date.now() - typingAt > 2000) { typingAt = Date.now(); send({ type: "typing" }); }
   });
 
@@ -389,8 +459,9 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     send({ type: "rate", score, comment: rate.elements.comment.value });
   });
   rate.querySelector(".again").addEventListener("click", () => {
-    delete state.conversation_id; delete state.pageSent; save();
+    delete state.conversation_id; delete state.pageSent; delete state.heard; save();
     log.replaceChildren(); shown.clear(); lastSeq = 0; score = 0; readSeq = 0;
+    queueBar.hidden = true; renderFailed();
     rate.reset(); rate.querySelector("[type=submit]").hidden = false;
     if (ws) ws.close();
   });
@@ -402,7 +473,7 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     ws = new WebSocket(wsUrl);
     ws.onopen = () => {
       attempt = 0; ready = true; status.hidden = true;
-      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq, page: location.href }));
+      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq, user: user || undefined, lang, page: location.href }));
     };
     ws.onmessage = (e) => {
       const f = JSON.parse(e.data);
@@ -411,15 +482,16 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
       else if (f.type === "ack") onAck(f);
       else if (f.type === "typing") onTyping(f);
       else if (f.type === "error") onError(f);
+      else if (f.type === "callback_options") withCall((c) => c.options(f));
       else if (f.type === "read") { readSeq = Math.max(readSeq, f.seq); showRead(); }
       else if (f.type === "queue") {
         queueBar.hidden = f.position === null;
         if (f.position === null) waitKb.hidden = true;
         if (f.position !== null) queueBar.textContent = t("queue", { n: f.position, m: f.wait_minutes });
       }
-      else if (f.type === "ended") { note(t("ended")); waitKb.hidden = true; show(rate); }
+      else if (f.type === "ended") { note(t("ended")); queueBar.hidden = waitKb.hidden = true; show(rate); }
       else if (f.type === "answered") { note(t("glad")); preKb.hidden = waitKb.hidden = true; pre.reset(); kbAsked = ""; }
-      else if (f.type === "rated") { note(t("rated")); rate.querySelector("[type=submit]").hidden = true; }
+      else if (f.type === "rated") { note(t("rated")); queueBar.hidden = true; rate.querySelector("[type=submit]").hidden = true; }
     };
     ws.onclose = () => {
       ready = false;
@@ -438,6 +510,11 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     if (!ready && ws && ws.readyState === WebSocket.CLOSED) { clearTimeout(retry); connect(); }
   });
 
+  reset = (changed) => {
+    if (changed) { log.replaceChildren(); shown.clear(); lastSeq = 0; readSeq = 0; }
+    if (ws) ws.close();
+  };
+
   function start() {
     // A visit is a browser session: pages within it are the same visit.
     try {
@@ -446,8 +523,21 @@ form button{font:inherit;padding:8px;border:0;border-radius:8px;background:var(-
     document.body.append(host);
     renderMute();
     renderPending();
+    renderFailed();
+    if (state.draft) input.value = state.draft;
     if (state.open || script.dataset.open === "true") open(true);
     connect();
   }
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+  }
+  // The page's user signed in or out: a new hello says so (another user's chat is cleared).
+  let reset = () => {};
+  window.OnlineSupport = Object.assign(window.OnlineSupport || {}, { identify(next) { reset(forUser(next || null)); } });
+  if (["de", "fr", "es", "nl"].includes(lang)) {
+    window.__onlineSupportWords = (w) => { words = w; };
+    const s = document.createElement("script");
+    s.src = `${base.origin}/widget-words/${lang}.js`; s.async = true;
+    s.onload = s.onerror = boot;  // should they not come, English
+    document.head.append(s);
+  } else boot();
 })();

@@ -5,6 +5,6 @@ and run inside `Database.write`; read functions are async and take the `Database
 """
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound, StoreClosed, StoreError
+from onlinesupport.store.errors import NotFound, StorageFull, StoreClosed, StoreError
 
-__all__ = ["Database", "NotFound", "StoreClosed", "StoreError"]
+__all__ = ["Database", "NotFound", "StorageFull", "StoreClosed", "StoreError"]

@@ -82,3 +82,15 @@ def admin_exists_in(path: Path) -> bool:
         return conn.execute(_ADMIN_EXISTS).fetchone() is not None
     finally:
         conn.close()
+
+
+async def notifications(db: Database, agent_id: int) -> str:
+    """The agent's notification choices as stored (JSON, or "" for the defaults)."""
+    row = await db.fetch_one("SELECT notifications FROM agents WHERE id = ?", (agent_id,))
+    if row is None:
+        raise NotFound(f"agent {agent_id} does not exist")
+    return row[0]
+
+
+def set_notifications(conn: sqlite3.Connection, agent_id: int, choices: str) -> None:
+    conn.execute("UPDATE agents SET notifications = ? WHERE id = ?", (choices, agent_id))

@@ -29,6 +29,9 @@ def _copy(source: Path, dest: Path) -> None:
         try:
             # One step: the whole copy is read in a single read transaction, a consistent snapshot.
             src.backup(dst)
+            # A copy in WAL mode would grow -wal and -shm files beside it whenever it is opened
+            # (even read-only, to check it); a backup is one self-contained file.
+            dst.execute("PRAGMA journal_mode = DELETE")
         finally:
             dst.close()
     finally:

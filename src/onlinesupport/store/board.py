@@ -40,6 +40,8 @@ async def open_conversations(db: Database, per_queue: int = 50) -> list[dict[str
     rows = await db.fetch_all(
         "SELECT * FROM (SELECT c.id, c.queue_id, c.subject, c.channel, c.priority,"
         " c.created_at, cu.name AS customer_name, a.name AS assignee_name,"
+        " (SELECT substr(m.body, 1, 200) FROM messages m WHERE m.conversation_id = c.id"
+        "  AND m.kind = 'message' ORDER BY m.seq DESC LIMIT 1) AS preview,"
         " coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
         "  THEN c.first_response_due_at END) AS answer_due_at,"
         " row_number() OVER (PARTITION BY c.queue_id ORDER BY c.created_at) AS n"

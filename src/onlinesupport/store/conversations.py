@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 
-VIEWS = ("open", "mine", "unassigned", "resolved")
+VIEWS = ("open", "mine", "unassigned", "snoozed", "mentions", "resolved")
 
+# Snoozed conversations leave the working views until they wake; mentions are the open
+# conversations where an internal note named the agent.
+_AWAKE = "c.status IN ('open', 'pending') AND c.snoozed_at IS NULL"
 _VIEW_FILTERS = {
-    "open": "c.status IN ('open', 'pending')",
-    "mine": "c.status IN ('open', 'pending') AND (c.assignee_id = :agent_id OR EXISTS ("
+    "open": _AWAKE,
+    "mine": f"{_AWAKE} AND (c.assignee_id = :agent_id OR EXISTS ("
             "SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id"
             " AND p.agent_id = :agent_id))",
-    "unassigned": "c.status IN ('open', 'pending') AND c.assignee_id IS NULL",
+    "unassigned": f"{_AWAKE} AND c.assignee_id IS NULL",
+    "snoozed": "c.status IN ('open', 'pending') AND c.snoozed_at IS NOT NULL",
+    "mentions": "c.status IN ('open', 'pending') AND c.id IN ("
+                "SELECT conversation_id FROM mentions WHERE agent_id = :agent_id)",
     "resolved": "c.status IN ('resolved', 'closed')",
 }
 
 _LIST_COLUMNS = """
     c.id, c.channel, c.subject, c.status, c.priority, c.assignee_id, c.queue_id,
-    c.created_at, c.last_message_at, c.last_seq, c.customer_id,
+    c.created_at, c.last_message_at, c.last_seq, c.customer_id, c.tags, c.merged_into,
+    c.snoozed_at, c.snoozed_until,
     coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL
              THEN c.first_response_due_at END) AS answer_due_at,
     (c.sla_breached_at IS NOT NULL AND c.first_response_at IS NULL)
@@ -55,12 +63,12 @@ def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
 def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite3.Row:
     """Take the conversation's next message number (gap-free: only the writer calls this).
 
-    Returns the row's `last_seq` (the number taken), `status` and `first_response_at`, so a
-    post needs one statement, not a read and a write.
+    Returns the row's `last_seq` (the number taken), `status`, `first_response_at`,
+    `merged_into` and `snoozed_at`, so a post needs one statement, not a read and a write.
     """
     row = conn.execute(
         "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, updated_at = ?"
-        " WHERE id = ? RETURNING last_seq, status, first_response_at",
+        " WHERE id = ? RETURNING last_seq, status, first_response_at, merged_into, snoozed_at",
         (now, now, conversation_id)).fetchone()
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
@@ -71,7 +79,8 @@ def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: 
     allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority",
                "first_response_due_at", "sla_warned_at", "sla_breached_at", "tags",
                "next_response_due_at", "next_waiting_since", "next_warned_at",
-               "next_breached_at", "next_response_minutes"}
+               "next_breached_at", "next_response_minutes", "merged_into", "snoozed_at",
+               "snoozed_until"}
     unknown = set(columns) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
@@ -150,47 +159,136 @@ SORTS = {"recent": "c.last_message_at DESC, c.id DESC",
                 " c.last_message_at DESC"}
 
 
+_DUE = ("coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
+        " THEN c.first_response_due_at END)")
+_OVERDUE = ("((c.sla_breached_at IS NOT NULL AND c.first_response_at IS NULL)"
+            " OR (c.next_breached_at IS NOT NULL AND c.next_response_due_at IS NOT NULL))")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What narrows an inbox view beyond its status; None leaves a field out."""
+
+    queue_id: int | None = None
+    channel: str | None = None
+    tag: str | None = None
+    assignee: str | None = None
+    """"me", "none", or an agent's id (as text)."""
+    priority: int | None = None
+    """At least this priority."""
+    due: str | None = None
+    """"overdue", or "1h" / "24h": an answer is owed within that time (or is late)."""
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+DUE_WITHIN = {"1h": 1 / 24, "24h": 1.0}
+
+
+def _filter_sql(narrow: InboxFilter) -> str:
+    clauses = []
+    if narrow.queue_id is not None:
+        clauses.append("c.queue_id = :f_queue_id")
+    if narrow.channel is not None:
+        clauses.append("c.channel = :f_channel")
+    if narrow.tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE lower(value) = :f_tag)")
+    if narrow.assignee == "me":
+        clauses.append("c.assignee_id = :agent_id")
+    elif narrow.assignee == "none":
+        clauses.append("c.assignee_id IS NULL")
+    elif narrow.assignee is not None:
+        clauses.append("c.assignee_id = :f_assignee")
+    if narrow.priority is not None:
+        clauses.append("c.priority >= :f_priority")
+    if narrow.due == "overdue":
+        clauses.append(_OVERDUE)
+    elif narrow.due is not None:
+        clauses.append(f"(julianday({_DUE}) <= julianday(:now) + :f_within OR {_OVERDUE})")
+    return "".join(f" AND {c}" for c in clauses)
+
+
+def _filter_params(narrow: InboxFilter) -> dict[str, Any]:
+    return {"f_queue_id": narrow.queue_id, "f_channel": narrow.channel,
+            "f_tag": (narrow.tag or "").lower(), "f_assignee": narrow.assignee,
+            "f_priority": narrow.priority, "f_within": DUE_WITHIN.get(narrow.due or "", 0)}
+
+
 async def inbox(db: Database, view: str, agent_id: int, limit: int = 200,
-                sort: str = "recent", queue_id: int | None = None) -> list[dict[str, Any]]:
-    """Conversations of one inbox view (in one queue, if given), most recent activity (or
-    soonest due answer) first."""
-    where = _VIEW_FILTERS[view] + (" AND c.queue_id = :queue_id" if queue_id else "")
+                sort: str = "recent", narrow: InboxFilter = InboxFilter(),
+                now: str = "") -> list[dict[str, Any]]:
+    """Conversations of one inbox view, narrowed by `narrow`, most recent activity (or soonest
+    due answer) first. `now` is needed by the due filters."""
+    where = _VIEW_FILTERS[view] + _filter_sql(narrow)
     rows = await db.fetch_all(
         f"SELECT {_LIST_COLUMNS} FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         f" LEFT JOIN agents a ON a.id = c.assignee_id WHERE {where}"
         f" ORDER BY {SORTS[sort]} LIMIT :limit",
-        {"agent_id": agent_id, "limit": limit, "queue_id": queue_id})
+        {"agent_id": agent_id, "limit": limit, "now": now, **_filter_params(narrow)})
     return [dict(r) for r in rows]
 
 
 async def view_counts(db: Database, agent_id: int) -> dict[str, int]:
     row = await db.fetch_one(
-        "SELECT"
-        " sum(status IN ('open', 'pending')),"
-        " sum(status IN ('open', 'pending') AND (assignee_id = :agent_id OR id IN ("
-        "SELECT conversation_id FROM conversation_participants WHERE agent_id = :agent_id))),"
-        " sum(status IN ('open', 'pending') AND assignee_id IS NULL),"
-        " sum(status IN ('resolved', 'closed'))"
-        " FROM conversations", {"agent_id": agent_id})
+        "SELECT " + ", ".join(f"sum({_VIEW_FILTERS[view]})" for view in VIEWS) +
+        " FROM conversations c", {"agent_id": agent_id})
     return {view: (row[i] or 0) if row else 0 for i, view in enumerate(VIEWS)}
 
 
-async def queue_position(db: Database, conversation_id: int) -> tuple[int, float | None] | None:
-    """Where a waiting chat stands among waiting chats (1 = next), and the recent mean wait.
+async def queue_position(db: Database, conversation_id: int, waiting_since: str = ""
+                         ) -> tuple[int, list[float]] | None:
+    """Where a waiting chat stands among waiting chats of its queue (1 = next), and the first
+    response times of chats in the 24 hours before it, in minutes.
 
-    None once the chat has an agent's answer or an assignee. The mean is of first responses to
-    chats in the 24 hours before the newest one, in minutes, or None without any.
+    None once the chat has an agent's answer or an assignee. Chats whose customer has said
+    nothing since `waiting_since` have been given up on and are not counted ahead of anyone.
     """
     row = await db.fetch_one(
         "SELECT (SELECT count(*) FROM conversations w WHERE w.channel = 'chat'"
         "   AND w.status = 'open' AND w.assignee_id IS NULL AND w.first_response_at IS NULL"
+        "   AND w.queue_id = c.queue_id AND (w.id = c.id OR w.last_message_at >= ?)"
         "   AND (w.created_at < c.created_at OR (w.created_at = c.created_at AND w.id <= c.id))),"
-        " (SELECT avg((julianday(r.first_response_at) - julianday(r.created_at)) * 1440)"
-        "   FROM conversations r WHERE r.channel = 'chat' AND r.first_response_at IS NOT NULL"
-        "   AND r.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', c.created_at, '-1 day')),"
         " c.assignee_id IS NULL AND c.first_response_at IS NULL AND c.status = 'open'"
-        " FROM conversations c WHERE c.id = ?", (conversation_id,))
-    if row is None or not row[2]:
+        " FROM conversations c WHERE c.id = ?", (waiting_since, conversation_id))
+    if row is None or not row[1]:
         return None
-    return row[0], row[1]
+    waits = await db.fetch_all(
+        "SELECT (julianday(r.first_response_at) - julianday(r.created_at)) * 1440"
+        " FROM conversations r, conversations c WHERE c.id = ? AND r.channel = 'chat'"
+        " AND r.first_response_at IS NOT NULL"
+        " AND r.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', c.created_at, '-1 day')",
+        (conversation_id,))
+    return row[0], [w[0] for w in waits]
+
+
+def merge_target(conn: sqlite3.Connection, conversation_id: int) -> int:
+    """Where the conversation's new messages belong: itself, or the one it was merged into."""
+    for _ in range(10):  # merges re-point earlier merges, so this is one step; the cap is a guard
+        row = conn.execute("SELECT merged_into FROM conversations WHERE id = ?",
+                           (conversation_id,)).fetchone()
+        if row is None or row[0] is None:
+            return conversation_id
+        conversation_id = row[0]
+    return conversation_id
+
+
+def merged_into(conn: sqlite3.Connection, target_id: int) -> list[sqlite3.Row]:
+    """The conversations merged into `target_id`."""
+    return conn.execute("SELECT id, last_seq FROM conversations WHERE merged_into = ? ORDER BY id",
+                        (target_id,)).fetchall()
+
+
+_SNOOZE_OVER = ("SELECT id FROM conversations WHERE snoozed_at IS NOT NULL"
+                " AND snoozed_until <= :now ORDER BY snoozed_until LIMIT 500")
+
+
+def snooze_over(conn: sqlite3.Connection, now: str) -> list[int]:
+    """Snoozed conversations whose time has come (at most 500 at a time)."""
+    return [r[0] for r in conn.execute(_SNOOZE_OVER, {"now": now}).fetchall()]
+
+
+async def snooze_over_now(db: Database, now: str) -> bool:
+    """Whether any snooze is over, read outside the writer."""
+    return bool(await db.fetch_all(_SNOOZE_OVER, {"now": now}))

@@ -48,6 +48,19 @@ def set_email(conn: sqlite3.Connection, customer_id: int, email: str) -> None:
                      " VALUES (?, 'email', ?)", (customer_id, email))
 
 
+def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3.Row | None:
+    """Give the customer `email` as an identity; when another customer has it, nothing changes
+    and that customer's id and name are returned."""
+    owner = conn.execute("SELECT c.id, c.name FROM customer_identities i JOIN customers c"
+                         " ON c.id = i.customer_id WHERE i.kind = 'email' AND i.value = ?",
+                         (email,)).fetchone()
+    if owner is not None:
+        return owner if owner["id"] != customer_id else None
+    conn.execute("INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, 'email', ?)",
+                 (customer_id, email))
+    return None
+
+
 async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
     """Every conversation of the customer, across channels, newest first."""
     rows = await db.fetch_all(

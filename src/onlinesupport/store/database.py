@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import shutil
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,13 +27,15 @@ import aiosqlite
 from onlinesupport.clock import Clock
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store import migrate
-from onlinesupport.store.errors import StoreClosed
+from onlinesupport.store.errors import StorageFull, StoreClosed, is_full
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any]
 
 _STOP = object()
+ROOM_AGAIN = 8 * 1024 * 1024
+"""Free bytes on the disk after which a store that ran out of room counts as writable again."""
 
 
 class Database:
@@ -51,6 +55,7 @@ class Database:
         self._next_reader = itertools.cycle([0])
         self._writer_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._full_since: float | None = None
         self.batches = 0
         self.commands = 0
 
@@ -118,12 +123,13 @@ class Database:
                     break
                 batch.append(item)
             try:
-                outcomes = await loop.run_in_executor(self._executor, self._apply,
-                                                      [fn for fn, _ in batch])
+                outcomes, wrote = await loop.run_in_executor(self._executor, self._apply,
+                                                             [fn for fn, _ in batch])
             except Exception as exc:
                 # Never let one bad batch stop the writer: its callers get the error, others go on.
                 log.exception("write batch failed")
-                outcomes = [(False, exc)] * len(batch)
+                outcomes, wrote = [(False, exc)] * len(batch), False
+            self._track_room(outcomes, wrote)
             self.batches += 1
             self.commands += len(batch)
             for (_, future), (ok, value) in zip(batch, outcomes):
@@ -134,10 +140,13 @@ class Database:
                 else:
                     future.set_exception(value)
 
-    def _apply(self, fns: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+    def _apply(self, fns: list[Callable[[sqlite3.Connection], Any]]
+               ) -> tuple[list[tuple[bool, Any]], bool]:
+        """The outcome of each command, and whether the batch committed any change."""
         conn = self._conn
         assert conn is not None
         outcomes: list[tuple[bool, Any]] = []
+        changes = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn in fns:
@@ -147,18 +156,46 @@ class Database:
                 except Exception as exc:
                     conn.execute("ROLLBACK TO command")
                     conn.execute("RELEASE command")
-                    outcomes.append((False, exc))
+                    outcomes.append((False, StorageFull() if is_full(exc) else exc))
                 else:
                     conn.execute("RELEASE command")
                     outcomes.append((True, result))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             # The transaction itself failed (disk full, I/O error): nothing of it is durable.
-            log.error("write transaction failed: %s", exc)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            return [(False, exc)] * len(fns)
-        return outcomes
+            if is_full(exc):
+                return [(False, StorageFull())] * len(fns), False
+            log.error("write transaction failed: %s", exc)
+            return [(False, exc)] * len(fns), False
+        return outcomes, conn.total_changes > changes
+
+    def _track_room(self, outcomes: list[tuple[bool, Any]], wrote: bool) -> None:
+        """Note when the disk ran out of room and when it has room again; say each once."""
+        refused = any(not ok and isinstance(value, StorageFull) for ok, value in outcomes)
+        if refused and self._full_since is None:
+            self._full_since = time.monotonic()
+            log.error("the disk of %s is full: writes are refused until there is room again "
+                      "(agents are told, visitors' messages wait in their browsers, mail "
+                      "servers try again later)", self.path.parent)
+        elif wrote and not refused and self._full_since is not None:
+            self._room_again()
+
+    def _room_again(self) -> None:
+        minutes = (time.monotonic() - (self._full_since or 0)) / 60
+        self._full_since = None
+        log.warning("there is room on the disk again: writes work (refused for %.0f min)",
+                    minutes)
+
+    @property
+    def full(self) -> bool:
+        """Whether writes are refused for want of room: since a write the disk refused, until
+        one succeeds or the disk has ROOM_AGAIN bytes free."""
+        if self._full_since is not None and \
+                shutil.disk_usage(self.path.parent).free >= ROOM_AGAIN:
+            self._room_again()
+        return self._full_since is not None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         reader = self._readers[next(self._next_reader)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import zlib
 from typing import Any
@@ -46,12 +47,91 @@ def record(conn: sqlite3.Connection, message_id: int, mailbox_id: int | None, *,
 
 def set_thread(conn: sqlite3.Connection, conversation_id: int, mailbox_id: int | None,
                reply_to: str, subject: str) -> None:
-    """Where replies in this conversation go: the customer's latest address and our mailbox."""
+    """Where replies in this conversation go: the customer's latest address (unless an agent
+    chose another one) and our mailbox."""
     conn.execute(
         "INSERT INTO email_threads (conversation_id, mailbox_id, reply_to, subject)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET"
-        " mailbox_id = coalesce(excluded.mailbox_id, mailbox_id), reply_to = excluded.reply_to",
+        " mailbox_id = coalesce(excluded.mailbox_id, mailbox_id),"
+        " reply_to = CASE WHEN reply_to_chosen THEN reply_to ELSE excluded.reply_to END",
         (conversation_id, mailbox_id, reply_to, subject))
+
+
+def choose_reply_to(conn: sqlite3.Connection, conversation_id: int, address: str) -> str | None:
+    """An agent sends this conversation's replies to `address`; returns the address replies
+    went to before, or None if the conversation has no mail thread."""
+    row = conn.execute("SELECT reply_to FROM email_threads WHERE conversation_id = ?",
+                       (conversation_id,)).fetchone()
+    if row is None:
+        return None
+    conn.execute("UPDATE email_threads SET reply_to = ?, reply_to_chosen = 1"
+                 " WHERE conversation_id = ?", (address, conversation_id))
+    return row[0]
+
+
+def own_address(conn: sqlite3.Connection, address: str) -> str:
+    """'support' if `address` is one of our mailboxes (plus addressing included), 'agent' if
+    it is an agent's, else ''. Mail from either is never acknowledged: a loop risk."""
+    local, _, domain = address.rpartition("@")
+    base = f"{local.split('+', 1)[0]}@{domain}"
+    return conn.execute(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM mailboxes WHERE address IN (?, ?)) THEN 'support'"
+        " WHEN EXISTS (SELECT 1 FROM agents WHERE email = ?) THEN 'agent' ELSE '' END",
+        (address, base, address)).fetchone()[0]
+
+
+def add_participant(conn: sqlite3.Connection, conversation_id: int, address: str, name: str,
+                    now: str, *, copied: bool = False, wrote: bool = False) -> bool:
+    """Record someone on the conversation besides its customer; True if they are new to it."""
+    new = conn.execute(
+        "INSERT INTO email_participants (conversation_id, address, name, copied, wrote, added_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (conversation_id, address, name, int(copied), int(wrote), now)).rowcount == 1
+    if not new:
+        conn.execute("UPDATE email_participants SET copied = max(copied, ?), wrote = max(wrote, ?),"
+                     " name = CASE WHEN ? != '' THEN ? ELSE name END"
+                     " WHERE conversation_id = ? AND address = ?",
+                     (int(copied), int(wrote), name, name, conversation_id, address))
+    return new
+
+
+def copied(conn: sqlite3.Connection, conversation_id: int, address: str) -> bool:
+    """Whether the customer's own mail in this conversation was also addressed to `address`."""
+    row = conn.execute("SELECT 1 FROM email_participants WHERE conversation_id = ?"
+                       " AND address = ? AND copied", (conversation_id, address)).fetchone()
+    return row is not None
+
+
+def known_addresses(conn: sqlite3.Connection, conversation_id: int) -> set[str]:
+    """The addresses replies may go to: the customer's, and the conversation's participants'."""
+    rows = conn.execute(
+        "SELECT i.value FROM conversations c JOIN customer_identities i ON i.customer_id ="
+        " c.customer_id AND i.kind = 'email' WHERE c.id = ? UNION"
+        " SELECT address FROM email_participants WHERE conversation_id = ?",
+        (conversation_id, conversation_id)).fetchall()
+    return {r[0] for r in rows}
+
+
+async def recipients(db: Database, conversation_id: int) -> dict[str, Any] | None:
+    """Where replies go, who else could get them, and the conversations a mail linked to this
+    one: what the desk shows of a mail conversation (None when there is nothing to show)."""
+    thread = await db.fetch_one("SELECT reply_to, reply_to_chosen FROM email_threads"
+                                " WHERE conversation_id = ?", (conversation_id,))
+    others = await db.fetch_all(
+        "SELECT address, name, copied, wrote FROM email_participants WHERE conversation_id = ?"
+        " ORDER BY added_at, address", (conversation_id,))
+    links = await db.fetch_all("SELECT data FROM events WHERE conversation_id = ?"
+                               " AND type = 'email.linked' ORDER BY id", (conversation_id,))
+    if thread is None and not others and not links:
+        return None
+    customer = await db.fetch_all(
+        "SELECT i.value AS address, cu.name FROM conversations c JOIN customers cu"
+        " ON cu.id = c.customer_id JOIN customer_identities i ON i.customer_id = c.customer_id"
+        " AND i.kind = 'email' WHERE c.id = ? ORDER BY i.id", (conversation_id,))
+    return {"reply_to": thread["reply_to"] if thread else "",
+            "chosen": bool(thread and thread["reply_to_chosen"]),
+            "customer": [dict(r) for r in customer], "participants": [dict(r) for r in others],
+            "links": [json.loads(r[0]) for r in links]}
 
 
 def thread(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:

@@ -13,7 +13,8 @@ ERASED = "(erased)"
 KEPT_EVENT_KEYS = ("score", "question_type", "urgency", "queue_id", "previous_queue_id",
                    "agent_id", "previous_agent_id", "agent_name", "queue_name", "status", "seq",
                    "message_id", "outbox_id", "purpose", "channel", "kind", "due_at",
-                   "article_id", "permanent", "script_id")
+                   "article_id", "permanent", "script_id", "from", "into", "via", "up_to_seq",
+                   "reason", "outcome", "attempt", "source")
 
 
 def request(conn: sqlite3.Connection, customer_id: int, now: str) -> bool:
@@ -73,10 +74,15 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
     conn.execute(f"UPDATE messages SET body = '{ERASED}' WHERE id IN ({messages})", p)
     conn.execute(f"UPDATE email_threads SET reply_to = '', subject = ''"
                  f" WHERE conversation_id IN ({conversations})", p)
+    conn.execute(f"DELETE FROM email_participants WHERE conversation_id IN ({conversations})"
+                 " OR address IN (SELECT value FROM customer_identities WHERE customer_id = :c"
+                 " AND kind = 'email')", p)
     conn.execute(f"UPDATE outbox SET to_address = '', subject = '', body = '',"
                  f" status = CASE WHEN status IN ('queued', 'sending') THEN 'failed' ELSE status END,"
                  f" last_error = CASE WHEN status IN ('queued', 'sending') THEN 'erased'"
                  f" ELSE last_error END WHERE conversation_id IN ({conversations})", p)
+    conn.execute(f"UPDATE callbacks SET phone = '' WHERE conversation_id IN ({conversations})",
+                 p)
     conn.execute(f"UPDATE kb_deflections SET question = ''"
                  f" WHERE conversation_id IN ({conversations})", p)
     for event_id, data in conn.execute(
@@ -87,6 +93,10 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
                      (json.dumps({**kept, "erased": 1}, separators=(",", ":")), event_id))
     conn.execute(f"UPDATE conversations SET subject = '', page_url = '', page_title = '',"
                  f" page_referrer = '' WHERE id IN ({conversations})", p)
+    # Sign-in links mailed to the customer belong to no conversation: found by address.
+    conn.execute("DELETE FROM outbox WHERE conversation_id IS NULL AND to_address IN ("
+                 " SELECT value FROM customer_identities WHERE customer_id = :c AND kind = 'email')",
+                 p)
     conn.execute("DELETE FROM customer_identities WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_links WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_sessions WHERE customer_id = :c", p)

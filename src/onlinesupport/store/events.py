@@ -23,6 +23,12 @@ class Event:
     # subscribers need not read it back from the store.
     message: Any = field(default=None, compare=False, repr=False)
 
+    @property
+    def weight(self) -> int:
+        """Roughly the bytes this event holds while it waits for a subscriber (the hub's
+        budget per socket): a message's body dominates."""
+        return 256 + (len(self.message.body) if self.message is not None else 0)
+
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "conversation_id": self.conversation_id, "type": self.type,
                 "actor_type": self.actor_type, "actor_id": self.actor_id,
@@ -38,6 +44,12 @@ def append(conn: sqlite3.Connection, conversation_id: int | None, type: str, act
         "VALUES (?, ?, ?, ?, ?, ?)",
         (conversation_id, type, actor_type, actor_id, json.dumps(data, separators=(",", ":")), now))
     return Event(cursor.lastrowid, conversation_id, type, actor_type, actor_id, now, data, message)
+
+
+def has(conn: sqlite3.Connection, conversation_id: int, type: str) -> bool:
+    """Whether the conversation has an event of this type."""
+    return conn.execute("SELECT 1 FROM events WHERE conversation_id = ? AND type = ? LIMIT 1",
+                        (conversation_id, type)).fetchone() is not None
 
 
 def from_row(row: sqlite3.Row) -> Event:
@@ -60,3 +72,10 @@ async def for_conversation(db: Database, conversation_id: int) -> list[Event]:
 async def latest_id(db: Database) -> int:
     row = await db.fetch_one("SELECT coalesce(max(id), 0) FROM events")
     return row[0] if row else 0
+
+
+def of_type(conn: sqlite3.Connection, conversation_id: int, type: str) -> list[Event]:
+    """Inside a write: the conversation's events of one type, oldest first."""
+    rows = conn.execute("SELECT * FROM events WHERE conversation_id = ? AND type = ? ORDER BY id",
+                        (conversation_id, type)).fetchall()
+    return [from_row(r) for r in rows]

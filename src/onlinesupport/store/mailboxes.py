@@ -12,7 +12,7 @@ SETTINGS = ("address", "display_name", "active", "queue_id", "imap_host", "imap_
             "imap_security", "imap_user", "imap_password", "imap_folder", "imap_after",
             "imap_move_to", "smtp_receive", "smtp_host", "smtp_port", "smtp_security",
             "smtp_user", "smtp_password", "ack_enabled", "ack_subject", "ack_body",
-            "ack_articles", "notify_link")
+            "ack_articles", "notify_link", "signed_return_path")
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
@@ -90,3 +90,8 @@ async def receiving(db: Database, address: str) -> dict[str, Any] | None:
     row = await db.fetch_one("SELECT * FROM mailboxes WHERE address = ? AND active = 1"
                              " AND smtp_receive = 1", (address,))
     return dict(row) if row else None
+
+
+async def owns(db: Database, address: str) -> bool:
+    """Whether `address` is one of our support mailboxes."""
+    return await db.fetch_one("SELECT 1 FROM mailboxes WHERE address = ?", (address,)) is not None

@@ -9,6 +9,7 @@ from typing import Any
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,13 @@ class Message:
                 "email": self.email}
 
 
+# A customer message is named after its author: in a mail conversation that may be someone
+# the customer copied, not the conversation's customer.
 _SELECT = ("SELECT m.*, CASE m.author_type WHEN 'agent' THEN a.name WHEN 'customer' THEN cu.name"
            " ELSE 'System' END AS author_name FROM messages m"
            " JOIN conversations c ON c.id = m.conversation_id"
-           " JOIN customers cu ON cu.id = c.customer_id"
+           " JOIN customers cu ON cu.id = CASE WHEN m.author_type = 'customer'"
+           " THEN coalesce(m.author_id, c.customer_id) ELSE c.customer_id END"
            " LEFT JOIN agents a ON a.id = m.author_id AND m.author_type = 'agent'")
 
 
@@ -98,3 +102,11 @@ async def after(db: Database, conversation_id: int, after_seq: int = 0,
     mails = await email_repo.details(db, ids)
     return [replace(m, attachments=tuple(files.get(m.id, ())), email=mails.get(m.id))
             if m.id in files or m.id in mails else m for m in messages]
+
+
+def lock(conn: sqlite3.Connection, message_id: int) -> Message:
+    """Inside a write: one message, with its author's name."""
+    row = conn.execute(f"{_SELECT} WHERE m.id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"message {message_id} does not exist")
+    return _from_row(row)

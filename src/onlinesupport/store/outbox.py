@@ -10,13 +10,16 @@ from onlinesupport.store.database import Database
 
 def enqueue(conn: sqlite3.Connection, *, conversation_id: int | None, message_id: int | None,
             mailbox_id: int | None, purpose: str, to_address: str, subject: str, body: str,
-            rfc_message_id: str, in_reply_to: str, refs: str, now: str) -> int:
+            rfc_message_id: str, in_reply_to: str, refs: str, now: str,
+            expires_at: str | None = None) -> int:
+    """Queue a mail; one without a conversation (a sign-in link) and with `expires_at` is given
+    up on once it is too late to be of use."""
     return conn.execute(
         "INSERT INTO outbox (conversation_id, message_id, mailbox_id, purpose, to_address, subject,"
-        " body, rfc_message_id, in_reply_to, refs, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " body, rfc_message_id, in_reply_to, refs, next_attempt_at, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, message_id, mailbox_id, purpose, to_address, subject, body,
-         rfc_message_id, in_reply_to, refs, now, now)).lastrowid
+         rfc_message_id, in_reply_to, refs, now, now, expires_at)).lastrowid
 
 
 def claim_due(conn: sqlite3.Connection, now: str, limit: int) -> list[sqlite3.Row]:
@@ -48,17 +51,28 @@ def failed(conn: sqlite3.Connection, outbox_id: int, error: str) -> None:
 
 
 def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> sqlite3.Row | None:
-    """Queue a failed mail again (an agent's resend); None if it is not failed."""
+    """Queue a failed mail of a conversation again (an agent's resend); None if it is not
+    failed (a sign-in link is not resent: the customer asks for a new one)."""
     return conn.execute(
         "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error = ''"
-        " WHERE id = ? AND status = 'failed' RETURNING *", (now, outbox_id)).fetchone()
+        " WHERE id = ? AND status = 'failed' AND conversation_id IS NOT NULL RETURNING *",
+        (now, outbox_id)).fetchone()
 
 
-def bounced(conn: sqlite3.Connection, rfc_message_id: str, error: str) -> sqlite3.Row | None:
-    """A delivery report says this sent mail never arrived: mark it failed."""
+def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
+    """A sign-in link is a credential: not kept once it is sent or given up on."""
+    conn.execute("UPDATE outbox SET body = '' WHERE id = ? AND purpose = 'signin'", (outbox_id,))
+
+
+def bounced(conn: sqlite3.Connection, outbox_id: int, error: str) -> sqlite3.Row | None:
+    """A (verified) delivery report says this sent mail never arrived: mark it failed."""
     return conn.execute("UPDATE outbox SET status = 'failed', last_error = ?"
-                        " WHERE rfc_message_id = ? RETURNING *",
-                        (error[:500], rfc_message_id)).fetchone()
+                        " WHERE id = ? RETURNING *", (error[:500], outbox_id)).fetchone()
+
+
+def by_message_id(conn: sqlite3.Connection, rfc_message_id: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?",
+                        (rfc_message_id,)).fetchone()
 
 
 def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:

@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
+from onlinesupport.signing import same
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.security import Handler, wants_json
 
@@ -78,13 +80,23 @@ def form_csrf(request: web.Request) -> str:
     return token
 
 
-@web.middleware
-async def issue_csrf_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Send the double-submit cookie whose token a page's form was given."""
-    response = await handler(request)
+def send_csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """Send the double-submit cookie whose token this page's form was given (if new)."""
     token = request.get(NEW_CSRF)
     if token and not response.prepared:
         set_cookie(request, response, CSRF_COOKIE, token)
+
+
+def double_submit_ok(request: web.Request, sent: str | None) -> bool:
+    """Whether a form sent before signing in carries the token of our own cookie."""
+    expected = request.cookies.get(CSRF_COOKIE)
+    return bool(sent and expected) and same(expected, sent or "")
+
+
+@web.middleware
+async def issue_csrf_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    send_csrf_cookie(request, response)
     return response
 
 
@@ -120,19 +132,32 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Uploads are streamed, never parsed here: their token rides in the query string.
         sent = request.query.get(CSRF_FIELD)
     elif sent is None and request.content_type == "application/x-www-form-urlencoded":
-        form = await request.post()
+        form = await posted_form(request)
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     agent = request.get(AGENT)
     expected = agent["csrf_token"] if agent is not None else request.cookies.get(CSRF_COOKIE)
-    if not sent or not expected or not secrets.compare_digest(sent, expected):
+    if not sent or not expected or not same(expected, sent):
         raise web.HTTPForbidden(text="This form has expired or did not come from this site. "
                                      "Reload the page and try again.")
     return await handler(request)
 
 
+async def posted_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField]:
+    """The request's form, decoded strictly: one that is not valid UTF-8 is answered 400.
+
+    (aiohttp raises UnicodeDecodeError, or LookupError for a charset it does not know, which
+    would otherwise end as a 500 for anyone who posts a few stray bytes.)
+    """
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, LookupError):
+        raise web.HTTPBadRequest(text="The form could not be read: send it as UTF-8 text.") \
+            from None
+
+
 async def form_data(request: web.Request) -> dict[str, str]:
     """The request's form fields as text (file parts are ignored here)."""
-    form = await request.post()
+    form = await posted_form(request)
     return {k: v for k, v in form.items() if isinstance(v, str)}
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlsplit
+
 from aiohttp import web
+
+from onlinesupport.inputs import MAX_ID
+
+# Printable ASCII but space and backslash: a browser reads such a path the way we do. It drops
+# tabs and newlines anywhere in an address ("/\t/evil" becomes "//evil", another host) and reads
+# a backslash as a slash, so a path with either is refused rather than repaired.
+_PATH_CHARACTERS = "".join(chr(c) for c in range(0x21, 0x7f) if chr(c) != "\\")
 
 
 def redirect(location: str) -> web.Response:
@@ -11,10 +20,20 @@ def redirect(location: str) -> web.Response:
 
 
 def safe_next(target: str | None, default: str = "/inbox") -> str:
-    """A local path to go to after signing in; anything else falls back to `default`."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A path of this site to go to after signing in; anything else falls back to `default`.
+
+    Letters outside ASCII are percent-encoded; control characters, spaces, backslashes and
+    anything that names another host or scheme are refused.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
         return default
-    return target
+    if any(not ch.isprintable() or ch.isspace() or ch == "\\" for ch in target):
+        return default
+    local = quote(target, safe=_PATH_CHARACTERS)
+    parts = urlsplit(local)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return default
+    return local
 
 
 def int_param(value: str | None, name: str, default: int | None = None, minimum: int = 0) -> int:
@@ -27,6 +46,6 @@ def int_param(value: str | None, name: str, default: int | None = None, minimum:
         number = int(value)
     except ValueError:
         raise web.HTTPBadRequest(text=f"{name} must be a whole number") from None
-    if number < minimum or number > 2**62:
+    if number < minimum or number > MAX_ID:
         raise web.HTTPBadRequest(text=f"{name} is out of range")
     return number

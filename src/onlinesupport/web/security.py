@@ -6,20 +6,30 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from aiohttp import web
+from aiohttp import web, web_response
+from aiohttp.http_exceptions import HttpProcessingError
 
-from onlinesupport.accounts import AccountError
-from onlinesupport.canned import PermissionDenied
-from onlinesupport.conversations import InvalidCommand
-from onlinesupport.store import NotFound, StoreClosed
+from onlinesupport.errors import UserError
+from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.web.templates import TEMPLATES, render
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+SERVER = "OnlineSupport"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
+
+
+def name_no_versions() -> None:
+    """Make every Server header say only "OnlineSupport".
+
+    aiohttp's default names its own and Python's versions (which known flaws to try). There is
+    no setting for it, and the 400s aiohttp sends for requests it cannot parse never reach an
+    application's hooks, so the default itself is replaced.
+    """
+    web_response.SERVER_SOFTWARE = SERVER
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -36,10 +46,12 @@ def wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
-def error_response(request: web.Request, status: int, message: str) -> web.Response:
+def error_response(request: web.Request, status: int, message: str,
+                   field: str | None = None) -> web.Response:
     """A readable error: JSON for API callers, a small page for browsers; never a traceback."""
     if wants_json(request):
-        return web.json_response({"error": message}, status=status)
+        return web.json_response({"error": message, **({"field": field} if field else {})},
+                                 status=status)
     if TEMPLATES not in request.app:
         return web.Response(text=message, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
@@ -55,9 +67,17 @@ def _message(exc: web.HTTPException) -> str:
     return text or exc.reason
 
 
+MAX_NAME_BYTES = 255
+"""No file system has longer names; a longer path part names nothing (and made the static
+file route fail with "File name too long")."""
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+               for part in request.path.split("/")):
+            raise web.HTTPNotFound()
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -67,17 +87,35 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except (InvalidCommand, AccountError) as exc:
-        return error_response(request, 400, str(exc))
-    except PermissionDenied as exc:
-        return error_response(request, 403, str(exc))
+    except UserError as exc:
+        return error_response(request, exc.status, exc.message, exc.field)
     except NotFound as exc:
         return error_response(request, 404, str(exc))
     except StoreClosed:
         return error_response(request, 503, "The server is shutting down; try again in a moment.")
+    except StorageFull as exc:
+        # Logged once by the store, not once a request; nothing was stored, so try again later.
+        response = error_response(request, 503, str(exc))
+        response.headers["Retry-After"] = "60"
+        return response
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(request, 500, "Something went wrong on the server; it was logged.")
+
+
+class ServerLog(logging.LoggerAdapter):
+    """aiohttp's server log, with a client's malformed request as one debug line.
+
+    A request line too long to read or bytes that are not HTTP are the client's doing, answered
+    400 by aiohttp; logged as errors with a traceback each, anyone could fill the log with them.
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: object = True,
+                  **kwargs: object) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.debug("%s: %s", str(msg) % args, exc_info.message)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)  # type: ignore[arg-type]
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

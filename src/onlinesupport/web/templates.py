@@ -27,10 +27,19 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FunctionLoader(_load), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.filters["when"] = lambda ts: (ts or "")[:16].replace("T", " ")
+    env.filters["when"] = when
     env.filters["highlight"] = highlight
     env.filters["from_json"] = json.loads
     return env
+
+
+def when(timestamp: str | None) -> Markup:
+    """A stored UTC time as a <time> element, labelled UTC; the desk's times.js shows it in
+    the viewer's own zone."""
+    if not timestamp:
+        return Markup("")
+    return Markup('<time datetime="{}">{} UTC</time>').format(
+        timestamp, timestamp[:16].replace("T", " "))
 
 
 def highlight(snippet: str) -> Markup:
@@ -40,6 +49,8 @@ def highlight(snippet: str) -> Markup:
 
 
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+BUSINESS_ZONE = web.RequestKey("business_zone", str)
+"""The business's time zone, set on desk requests (see web.desk.zone)."""
 
 
 def static_url(request: web.Request, filename: str) -> str:
@@ -54,7 +65,8 @@ def render_text(request: web.Request, name: str, context: dict[str, Any]) -> str
     env = request.app[TEMPLATES]
     return env.get_template(name).render(
         {"request": request, "static": lambda f: static_url(request, f),
-         "company": request.app[SERVICES].branding.current, **context})
+         "company": request.app[SERVICES].branding.current,
+         "business_zone": request.get(BUSINESS_ZONE, ""), **context})
 
 
 def render(request: web.Request, name: str, context: dict[str, Any] | None = None,

@@ -21,6 +21,13 @@ async def _no_check(fields: dict[str, str]) -> None:
     return None
 
 
+def _text(name: str, value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text=f"the field {name} is not UTF-8 text") from None
+
+
 async def chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
     while chunk := await part.read_chunk(64 * 1024):
         yield chunk
@@ -55,7 +62,7 @@ async def receive_form(request: web.Request, files: FileStore, check: Check = _n
                 value += chunk
             if len(value) > max_field:
                 raise web.HTTPBadRequest(text=f"the field {part.name} is too long")
-            fields[part.name] = value.decode("utf-8", "replace")
+            fields[part.name] = _text(part.name, value)
             continue
         if not part.filename:
             continue  # a file input left empty
@@ -68,12 +75,9 @@ async def post_file(conversations: Conversations, files: FileStore, conversation
                     actor: Actor, stored: StoredFile, *, kind: str = "message",
                     client_id: str | None = None) -> Posted:
     """Post a received file as a message; the stored bytes go if they end up in no message."""
-    try:
+    with files.kept_only_if_stored(stored):
         posted = await conversations.post(conversation_id, actor, stored.filename, kind=kind,
                                           client_id=client_id, files=[stored])
-    except BaseException:
-        files.discard(stored)
-        raise
     if posted.duplicate:
         files.discard(stored)
     return posted

@@ -8,17 +8,21 @@ visit), shows at most one per page view and never one the visitor dismissed.
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from typing import Any
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import whole_number
 from onlinesupport.store import Database
 from onlinesupport.store import proactive as proactive_repo
+from onlinesupport.throttle import Throttle
 
 AUDIENCES = ("all", "new", "returning")
 MAX_TEXT = 300
 
 
-class InvalidProactive(ValueError):
+class InvalidProactive(UserError):
     """An admin's proactive message cannot be saved; the message says why."""
 
 
@@ -26,8 +30,8 @@ def clean(form: dict[str, str]) -> dict[str, Any]:
     text = " ".join(form.get("text", "").split())
     if not text or len(text) > MAX_TEXT:
         raise InvalidProactive(f"write a message of at most {MAX_TEXT} characters")
-    seconds = form.get("seconds_on_page", "0").strip() or "0"
-    if not seconds.isdigit() or int(seconds) > 3600:
+    seconds = whole_number(form.get("seconds_on_page", "0").strip() or "0", 0, 3600)
+    if seconds is None:
         raise InvalidProactive("time on the page must be 0 to 3600 seconds")
     audience = form.get("audience", "all")
     if audience not in AUDIENCES:
@@ -36,7 +40,7 @@ def clean(form: dict[str, str]) -> dict[str, Any]:
     if len(pattern) > 500:
         raise InvalidProactive("the page address pattern is longer than 500 characters")
     return {"active": int(form.get("active") == "on"), "url_pattern": pattern,
-            "seconds_on_page": int(seconds), "audience": audience,
+            "seconds_on_page": seconds, "audience": audience,
             "tier": form.get("tier", "").strip()[:40],
             "business_hours_only": int(form.get("business_hours_only") == "on"),
             "text": text, "button": " ".join(form.get("button", "").split())[:40]}
@@ -46,6 +50,7 @@ class Proactive:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._once = Throttle(clock, 1, timedelta(days=1))
 
     async def save(self, message_id: int | None, form: dict[str, str]) -> int:
         values = clean(form)
@@ -70,10 +75,13 @@ class Proactive:
                 if (not m["tier"] or m["tier"] == tier)
                 and (open_now or not m["business_hours_only"])]
 
-    async def record(self, message_id: int, kind: str, page: str = "") -> None:
-        """What a visitor did with a proactive message, and on which page."""
+    async def record(self, message_id: int, kind: str, viewer: str, page: str = "") -> None:
+        """A message was shown, clicked, dismissed or led to a chat, on `page`: once a day
+        per viewer."""
         if kind not in proactive_repo.EVENT_KINDS:
             raise InvalidProactive(f"unknown event {kind!r}")
+        if not self._once.allow(f"{viewer}:{message_id}:{kind}"):
+            return
         now = to_db(self._clock.now())
         await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now,
                                                                 page[:500]))

@@ -1,9 +1,12 @@
 """The visitor side of chat: what a widget's websocket says and what the server answers.
 
 Client → server (JSON objects with a `type`):
-  hello   {token?, conversation_id?, last_seq?, page?}
+  hello   {token?, conversation_id?, last_seq?, user?, lang?, page?}
                                                    first frame; resumes a conversation after
-                                                   last_seq; `page` (the address) counts a view
+                                                   last_seq; `user` {id, email?, name?, hash} is
+                                                   the website's signed-in user (identity.py);
+                                                   `lang` the widget's language; `page` (the
+                                                   address) counts a view
   start   {client_id, body, name?, email?, page?, language?}
                                                    open a chat with the first message
   send    {client_id, body}                       a further message
@@ -12,18 +15,26 @@ Client → server (JSON objects with a `type`):
                                                    inside the widget, when no agent is online)
   typing  {}                                       the visitor is typing
   end     {}                                       the visitor ends the chat
-  rate    {score, comment?}                        satisfaction 1-5 for the chat
+  rate    {score, comment?}                        satisfaction 1-5 for the chat (once)
   page    {url, title}                             the visitor opened another page of the site
+                                                   (at most 10 a minute are recorded)
   queue   {}                                       where am I in the queue?
   proactive {message_id, event, page?}             a proactive message was shown, clicked,
                                                    dismissed, or led to a chat
   answered {article_id, question?}                 a suggested article answered the question
                                                    (a chat still waiting for its first answer
                                                    leaves the queue: it is resolved)
+  callback_options {}                              what the callback form offers now
+  callback {client_id, phone, country, about, window, name?, email?}
+                                                   ask to be called back (channels/phone)
 Server → client:
-  welcome {token, conversation_id, agents_online, widget, proactive, form}
+  welcome {token, conversation_id, agents_online, widget, proactive, form, visitor, callbacks}
+                                                   `visitor` {verified, unverified, name, email}:
+                                                   what the pre-chat form need not ask;
+                                                   `callbacks` the offer's words ("" while off)
   message {seq, author_type, author_name, body, created_at, client_id, attachments}
-  ack     {client_id, conversation_id, seq}        sent only after the commit
+  ack     {client_id, conversation_id, seq}        sent only after the commit (a callback's
+                                                   also has callback {phone, window, start, end})
   typing  {name}                                   an agent is typing
   ended   {}                                       the chat was ended (by either side)
   rated   {}                                       the rating was stored
@@ -31,7 +42,12 @@ Server → client:
   read    {seq}                                    agents have read the chat up to this message
   answered {conversation_id}                        the deflection was recorded (and the waiting
                                                    chat, if any, resolved)
-  error   {message}
+  callback_options {enabled, countries?, country?, zone?, windows?}
+                                                   windows: [{key, end, day, label, time}]
+                                                   (key: the start; both in UTC)
+  error   {message, client_id?, retry?}           the frame (the message of client_id) is refused;
+                                                   with retry true it is not refused but could
+                                                   not be stored (a full disk): send it again later
 
 Delivery: messages carry the conversation's `seq`; a reconnecting widget sends the last seq it
 has and gets everything after it from the store. Each send carries a `client_id`, so a resend
@@ -43,6 +59,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,14 +68,18 @@ from typing import TYPE_CHECKING, Any
 
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.chat import tokens
+from onlinesupport.channels.chat.identity import NOBODY, Claim, WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.channels.forms.contact import URGENCY, ContactForm
-from onlinesupport.clock import Clock
+from onlinesupport.channels.phone.callbacks import Callbacks, TooManyCallbacks
+from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import Actor, Conversations
-from onlinesupport.conversations.service import DEFAULT_QUEUE
+from onlinesupport.conversations.service import DEFAULT_QUEUE, SYSTEM
+from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
+from onlinesupport.inputs import MAX_ID, email_address, row_id, whole_number
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.store import Database
 from onlinesupport.routing.due import chat_calendar
@@ -66,6 +88,7 @@ from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.errors import StoreError
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
@@ -76,9 +99,14 @@ if TYPE_CHECKING:
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
+GIVEN_UP_AFTER = timedelta(hours=1)
+"""A waiting visitor who has written nothing for this long has left: not counted in line."""
+CATCH_UP_PAGE = 500
+PAGE_VIEWS_PER_MINUTE = 10
+"""Pages a visitor's trail records a minute; more is a script, not a person reading."""
 
 
-class ProtocolError(ValueError):
+class ProtocolError(UserError):
     """The visitor's frame is not acceptable; the message is sent back as an error."""
 
 
@@ -95,9 +123,14 @@ class ChatContext:
     files: FileStore
     message_limit: Throttle
     address_limit: Throttle
+    page_views: Throttle
+    socket_buffer: int
+    """Most bytes of events waiting for one visitor's socket (more: caught up from the store)."""
     knowledge: KnowledgeBase
     proactive: Proactive
     contact: ContactForm
+    identity: WebsiteIdentity
+    callbacks: Callbacks
     recorder: Recorder
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
@@ -130,6 +163,13 @@ def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False
     return value
 
 
+def _id(frame: dict[str, Any], name: str) -> int:
+    found = row_id(frame.get(name))
+    if found is None:
+        raise ProtocolError(f"{name} must be a whole number from 1 to {MAX_ID}", name)
+    return found
+
+
 class VisitorSession:
     """One widget connection: authenticates the visitor, relays their chat both ways."""
 
@@ -142,10 +182,12 @@ class VisitorSession:
         self.visitor_id: str | None = None
         self.customer_id: int | None = None
         self.conversation_id: int | None = None
+        self.claim: Claim = NOBODY
         self._last_seq = 0
         self._push_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._last_typing: datetime | None = None
+        self._last_page = ""
 
     async def handle(self, frame: Any) -> None:
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -159,7 +201,9 @@ class VisitorSession:
         handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
                    "typing": self._typing, "page": self._page, "end": self._end,
                    "rate": self._rate, "queue": self._queue,
-                   "answered": self._answered, "proactive": self._proactive}.get(kind)
+                   "answered": self._answered, "proactive": self._proactive,
+                   "callback_options": self._callback_options,
+                   "callback": self._callback}.get(kind)
         if handler is None:
             raise ProtocolError(f"unknown frame type {kind!r}")
         await handler(frame)
@@ -167,33 +211,44 @@ class VisitorSession:
     async def _hello(self, frame: dict[str, Any]) -> None:
         if self.visitor_id is not None:
             raise ProtocolError("hello was said already")
-        token = frame.get("token")
-        visitor_id = tokens.verify(self._ctx.secret_key, token)
+        # Checked before anything is kept: a refused hello leaves the socket ready for another.
+        wanted = None if frame.get("conversation_id") is None else _id(frame, "conversation_id")
+        last_seq = whole_number(frame.get("last_seq") or 0, 0, MAX_ID)
+        if last_seq is None:
+            raise ProtocolError(f"last_seq must be a whole number from 0 to {MAX_ID}", "last_seq")
+        now = self._ctx.clock.now()
+        self.claim = self._ctx.identity.check(frame.get("user"))
+        visitor_id = tokens.verify(self._ctx.secret_key, frame.get("token"), now)
+        customer_id = visitor_id and await customers_repo.by_identity(self._ctx.db, "visitor",
+                                                                      visitor_id)
+        visitor_id, self.customer_id = await self._as_signed_in(visitor_id, customer_id)
         if visitor_id is None:
             # New visitors cost the address too, so nobody escapes the limits by starting over.
             self._limit(None)
-            visitor_id, token = tokens.issue(self._ctx.secret_key)
+        # A returning visitor gets the next token: theirs lasts as long as they keep coming.
+        visitor_id, token = tokens.issue(self._ctx.secret_key, now, visitor_id)
         self.visitor_id = visitor_id
-        self.customer_id = await customers_repo.by_identity(self._ctx.db, "visitor", visitor_id)
-        wanted = frame.get("conversation_id")
         read_seq = 0
-        if isinstance(wanted, int) and self.customer_id is not None:
+        if wanted is not None and self.customer_id is not None:
             found = await conversations_repo.get(self._ctx.db, wanted)
             # A visitor sees only their own conversations; anything else is as if it did not exist.
             if found is not None and found["customer_id"] == self.customer_id:
                 self.conversation_id = wanted
                 read_seq = found["agent_read_seq"]
+                # A widget ahead of the store (a backup was restored) would wait for a seq that
+                # never comes: it gets everything after the store's last message instead.
+                last_seq = min(last_seq, found["last_seq"])
+        self._last_seq = last_seq
         page = frame.get("page")
         if isinstance(page, str) and page:
             self._ctx.recorder.page_viewed(page[:2000])
         if self.conversation_id is not None:
             await self._ctx.recorder.chat_returned(self.conversation_id, self.customer_id)
-        last_seq = frame.get("last_seq")
-        self._last_seq = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         # Outside the chat queue's business hours the widget offers the leave-a-message form.
         queue = await queues_repo.get(self._ctx.db, DEFAULT_QUEUE)
         open_now = queue is None or chat_calendar(queue).is_open(self._ctx.clock.now())
         customer = self.customer_id and await customers_repo.get(self._ctx.db, self.customer_id)
+        user = self.claim.user
         await self._send({"type": "welcome", "token": token,
                           "conversation_id": self.conversation_id,
                           "agents_online": open_now and self._ctx.presence.anyone_online(),
@@ -201,11 +256,40 @@ class VisitorSession:
                           "form": {"question_types": await self._ctx.contact.question_types(),
                                    "urgency": URGENCY},
                           "proactive": await self._ctx.proactive.for_visitor(
-                              customer["tier"] if customer else None, open_now)})
+                              customer["tier"] if customer else None, open_now),
+                          "visitor": {"verified": user is not None,
+                                      "unverified": self.claim.unverified,
+                                      "name": self._known(user, customer, "name"),
+                                      "email": self._known(user, customer, "email")},
+                          "callbacks": await self._ctx.callbacks.offer(frame.get("lang"))})
         if self.conversation_id is not None:
             self._follow()
             if read_seq:
                 await self._send({"type": "read", "seq": read_seq})
+
+    async def _as_signed_in(self, visitor_id: str | None,
+                            customer_id: int | None) -> tuple[str | None, int | None]:
+        """The visitor's token and customer as the page's user allows. A verified user's
+        browser is theirs (a chat in progress moves with them); a token of a verified customer
+        is refused (None) when the page does not name them: they signed out, or another
+        website user signed in on the same computer."""
+        user = self.claim.user
+        if user is None:
+            if customer_id is not None and await users_repo.verified(self._ctx.db, customer_id):
+                return None, None
+            return visitor_id, customer_id
+        verified_id = await self._ctx.identity.customer(user)
+        if visitor_id is None or customer_id is None or customer_id == verified_id:
+            return visitor_id, verified_id
+        adopted = await self._ctx.identity.sign_in(user, visitor_id)
+        return (visitor_id, adopted) if adopted is not None else (None, verified_id)
+
+    @staticmethod
+    def _known(user: Any, customer: Any, field: str) -> str:
+        """A verified visitor's name or email, from the website or their profile."""
+        if user is None:
+            return ""
+        return getattr(user, field) or (customer[field] if customer else "")
 
     def _follow(self) -> None:
         """Send what the visitor has not seen yet, then keep following the conversation."""
@@ -214,7 +298,8 @@ class VisitorSession:
     async def _listen(self, conversation_id: int | None) -> None:
         assert conversation_id is not None
         while True:
-            with self._ctx.hub.subscribe(conversation_id, maxsize=1000) as subscription:
+            with self._ctx.hub.subscribe(conversation_id, maxsize=1000,
+                                         max_bytes=self._ctx.socket_buffer) as subscription:
                 await self._push_new()
                 try:
                     while True:
@@ -241,12 +326,17 @@ class VisitorSession:
                 await self._deliver(message)
 
     async def _push_new(self) -> None:
-        """Messages after the last one sent, from the store; never one twice, never a note."""
+        """Messages after the last one sent, from the store, a page at a time until none is
+        left (a reloaded long chat starts from 0); never one twice, never a note."""
         assert self.conversation_id is not None
         async with self._push_lock:
-            for message in await messages_repo.after(self._ctx.db, self.conversation_id,
-                                                     self._last_seq):
-                await self._deliver(message)
+            while True:
+                page = await messages_repo.after(self._ctx.db, self.conversation_id,
+                                                 self._last_seq, CATCH_UP_PAGE)
+                for message in page:
+                    await self._deliver(message)
+                if len(page) < CATCH_UP_PAGE:
+                    return
 
     async def _deliver(self, message: Message) -> None:
         self._last_seq = message.seq
@@ -259,7 +349,7 @@ class VisitorSession:
             "client_id": message.client_id if message.author_type == "customer" else None,
             "attachments": [{"filename": a["filename"], "content_type": a["content_type"],
                              "size": a["size"],
-                             "url": f"/widget/files/{a['id']}/{self._ctx.files.signature(a['id'])}"}
+                             "url": self._ctx.files.visitor_link(a["id"], self._ctx.clock.now())}
                             for a in message.attachments]})
 
     def _limit(self, visitor_id: str | None) -> None:
@@ -274,26 +364,51 @@ class VisitorSession:
         self._limit(self.visitor_id)
         page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
         name = _string(frame, "name", 200)
-        email = _string(frame, "email", 320).strip()
-        self._require(name, email)
-        opened = await self._ctx.conversations.open(
-            channel="chat", customer_name=name, identity=("visitor", self.visitor_id),
-            body=_string(frame, "body", 20_000, required=True),
-            client_id=_string(frame, "client_id", 64, required=True),
-            page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
-            page_referrer=_string(page, "referrer", 2000), language=_string(frame, "language", 10))
+        email = _string(frame, "email", 320).strip().lower()
+        user = self.claim.user
+        self._require(name or (user.name if user else ""), email or (user.email if user else ""))
+        chat = dict(body=_string(frame, "body", 20_000, required=True),
+                    client_id=_string(frame, "client_id", 64, required=True),
+                    page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
+                    page_referrer=_string(page, "referrer", 2000),
+                    language=_string(frame, "language", 10))
+        if user is not None or self.claim.unverified:
+            assert self.visitor_id is not None
+            opened = await self._ctx.identity.open_chat(self.claim, self.visitor_id, name=name,
+                                                        email=email, **chat)
+        else:
+            opened = await self._ctx.conversations.open(
+                channel="chat", customer_name=name, identity=("visitor", self.visitor_id), **chat)
+            if email and not opened.duplicate:
+                await self._keep_email(opened.customer_id, opened.conversation_id, email)
         self.customer_id = opened.customer_id
         self.conversation_id = opened.conversation_id
         await self._ack(frame["client_id"], opened.message.seq if opened.message else 0)
         self._follow()
+
+    async def _keep_email(self, customer_id: int, conversation_id: int, email: str) -> None:
+        """The address from the pre-chat form goes on the customer record (transcripts, answers
+        by mail, history across channels). An address another customer has is not taken over,
+        since anyone can type one: the agents get a note to check it is them."""
+        def command(conn: Any, now: str, events: list[Event]) -> None:
+            owner = customers_repo.add_email(conn, customer_id, email)
+            if owner is not None:
+                self._ctx.conversations.post_in(
+                    conn, now, events, conversation_id, SYSTEM,
+                    f"The visitor gave the email address {email}, which belongs to "
+                    f"{owner['name'] or 'another customer'} (customer #{owner['id']}). It was "
+                    "not added to this chat's customer: anyone can type an address, so check "
+                    "it is them before sending anything there.", kind="note")
+
+        await self._ctx.conversations.run(command)
 
     def _require(self, name: str, email: str) -> None:
         if self._widget.ask_name == "required" and not name.strip():
             raise ProtocolError("Please tell us your name.")
         if self._widget.ask_email == "required" and not email:
             raise ProtocolError("Please give your email address.")
-        if email and ("@" not in email or " " in email):
-            raise ProtocolError("That email address does not look right.")
+        if email:
+            email_address(email)
 
     async def _ack(self, client_id: str, seq: int) -> None:
         await self._send({"type": "ack", "client_id": client_id,
@@ -326,6 +441,36 @@ class VisitorSession:
         await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
                           "seq": 1})
 
+    async def _callback_options(self, frame: dict[str, Any]) -> None:
+        options = await self._ctx.callbacks.options()
+        await self._send({"type": "callback_options", "enabled": options is not None,
+                          **(options or {})})
+
+    async def _callback(self, frame: dict[str, Any]) -> None:
+        """The widget's callback form: a verified visitor's lands on their customer, anyone
+        else's on the customer with that email address or number (as a left message does)."""
+        self._limit(self.visitor_id)
+        client_id = _string(frame, "client_id", 64, required=True)
+        fields = {name: _string(frame, name, limit) for name, limit in (
+            ("name", 200), ("email", 320), ("phone", 40), ("country", 10), ("about", 2000),
+            ("window", 40))}
+        user, customer_id = self.claim.user, None
+        if user is not None:
+            assert self.visitor_id is not None
+            customer_id = self.customer_id or await self._ctx.identity.sign_in(user,
+                                                                               self.visitor_id)
+            self.customer_id = customer_id
+        try:
+            done = await self._ctx.callbacks.request(
+                fields, source="widget", address=self._address, customer_id=customer_id,
+                client_id=client_id)
+        except TooManyCallbacks:
+            raise ProtocolError("Too many callback requests from your network; please try "
+                                "again later.") from None
+        await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
+                          "seq": 1, "callback": {"phone": done.phone, "window": done.window,
+                                                 "start": done.start, "end": done.end}})
+
     async def _end(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             raise ProtocolError("there is no chat to end")
@@ -344,30 +489,36 @@ class VisitorSession:
     async def _queue(self, frame: dict[str, Any]) -> None:
         place = None
         if self.conversation_id is not None:
-            place = await conversations_repo.queue_position(self._ctx.db, self.conversation_id)
+            gave_up = to_db(self._ctx.clock.now() - GIVEN_UP_AFTER)
+            place = await conversations_repo.queue_position(self._ctx.db, self.conversation_id,
+                                                            gave_up)
         if place is None:
             await self._send({"type": "queue", "position": None, "wait_minutes": None})
             return
-        position, mean_wait = place
-        # Without recent answers to go by, assume two minutes a chat.
-        wait = round(position * (mean_wait if mean_wait is not None else 2.0))
-        await self._send({"type": "queue", "position": position, "wait_minutes": max(1, wait)})
+        position, waits = place
+        # The typical (median) first answer of the last day, not the mean: one chat answered
+        # the next morning must not promise every visitor a wait of hours. Without recent
+        # answers, two minutes a chat; the agents online share the line.
+        each = statistics.median(waits) if waits else 2.0
+        agents = max(1, len(self._ctx.presence.online()))
+        wait = math.ceil(position / agents) * each
+        await self._send({"type": "queue", "position": position,
+                          "wait_minutes": max(1, round(wait))})
 
     async def _proactive(self, frame: dict[str, Any]) -> None:
-        message_id, event = frame.get("message_id"), frame.get("event")
-        if not isinstance(message_id, int) or not isinstance(event, str):
-            raise ProtocolError("a proactive frame needs message_id and event")
+        message_id, event = _id(frame, "message_id"), frame.get("event")
+        if not isinstance(event, str):
+            raise ProtocolError("a proactive frame needs message_id and event", "event")
         self._limit(self.visitor_id)
         try:
-            await self._ctx.recorder.proactive(message_id, event, _string(frame, "page", 2000),
+            await self._ctx.recorder.proactive(message_id, event, f"visitor:{self.visitor_id}",
+                                               _string(frame, "page", 2000),
                                                self.conversation_id, self.customer_id)
         except InvalidProactive as exc:
             raise ProtocolError(str(exc)) from None
 
     async def _answered(self, frame: dict[str, Any]) -> None:
-        article_id = frame.get("article_id")
-        if not isinstance(article_id, int) or isinstance(article_id, bool):
-            raise ProtocolError("article_id must be a number")
+        article_id = _id(frame, "article_id")
         self._limit(self.visitor_id)
         if await kb_repo.published(self._ctx.db, article_id) is None:
             raise ProtocolError("there is no such article")
@@ -378,7 +529,8 @@ class VisitorSession:
         # Recorded before the chat is resolved, so the reports see a deflection, not a visitor
         # who gave up waiting.
         await self._ctx.knowledge.deflected(article_id, "widget",
-                                            _string(frame, "question", 2000), resolved)
+                                            _string(frame, "question", 2000), resolved,
+                                            asker=f"visitor:{self.visitor_id}")
         if resolved is not None:
             # Still waiting for a first answer: the article answered it, so it leaves the queue.
             await self._ctx.conversations.resolve(resolved, Actor.customer(self.customer_id))
@@ -395,9 +547,15 @@ class VisitorSession:
     async def _page(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             return
+        url = _string(frame, "url", 2000, required=True)
+        # The same page again (a reload) is no step of the trail; a flood is dropped quietly.
+        if url == self._last_page or \
+                not self._ctx.page_views.allow(f"visitor:{self.visitor_id}"):
+            return
+        self._last_page = url
         await self._ctx.conversations.record_page(
-            self.conversation_id, Actor.customer(self.customer_id),
-            _string(frame, "url", 2000, required=True), _string(frame, "title", 500))
+            self.conversation_id, Actor.customer(self.customer_id), url,
+            _string(frame, "title", 500))
 
     async def close(self) -> None:
         if self.conversation_id is not None:
@@ -409,4 +567,3 @@ class VisitorSession:
             # A socket that went away mid-send ends the listener with a connection error.
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self._listener
-

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.store import Database
 from onlinesupport.store import settings as settings_repo
 
@@ -18,17 +19,17 @@ FIELD_MODES = ("required", "optional", "hidden")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-class InvalidSettings(ValueError):
+class InvalidSettings(UserError):
     """A widget setting is not acceptable; the message names it."""
 
 
 def normalise_origin(text: str) -> str:
     """`https://Shop.Example.com:443/` → `https://shop.example.com`; raises for anything else."""
-    parts = urlsplit(text.strip())
     try:
+        parts = urlsplit(text.strip())
         port = parts.port
-    except ValueError:  # "https://shop:x"
-        port = -1
+    except ValueError:  # "https://shop:x", "http://[::1" (any Origin header may say so)
+        parts, port = urlsplit(""), -1
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise InvalidSettings(f"{text.strip()!r} is not a website address such as https://www.example.com")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:

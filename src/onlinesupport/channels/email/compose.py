@@ -9,6 +9,8 @@ from email.utils import format_datetime, formataddr
 from datetime import datetime
 from typing import Any
 
+from onlinesupport.inputs import one_line
+
 _LINK = re.compile(r"(https?://[^\s<>\"']+)")
 
 
@@ -29,14 +31,14 @@ def compose(row: dict[str, Any], mailbox: dict[str, Any], sent_at: datetime,
     msg = EmailMessage()
     msg["From"] = formataddr((mailbox["display_name"], mailbox["address"]))
     msg["To"] = row["to_address"]
-    msg["Subject"] = row["subject"]
+    msg["Subject"] = one_line(row["subject"])
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = f"<{row['rfc_message_id']}>"
     if row["in_reply_to"]:
         msg["In-Reply-To"] = f"<{row['in_reply_to']}>"
     if row["refs"]:
         msg["References"] = " ".join(f"<{r}>" for r in row["refs"].split())
-    if row["purpose"] in ("ack", "notice", "report"):
+    if row["purpose"] in ("ack", "notice", "signin", "report"):
         # RFC 3834: an automatic mail says so, and asks other robots not to answer it.
         msg["Auto-Submitted"] = "auto-replied" if row["purpose"] == "ack" else "auto-generated"
         msg["X-Auto-Response-Suppress"] = "All"

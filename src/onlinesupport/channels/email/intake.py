@@ -19,11 +19,12 @@ from datetime import timedelta
 from typing import Any
 
 from onlinesupport.attachments import FileStore
-from onlinesupport.channels.email import acknowledgement, threads
+from onlinesupport.channels.email import acknowledgement, addresses, threads
 from onlinesupport.channels.email.parse import ParsedMail, parse
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.conversations.service import Command
+from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
@@ -33,6 +34,11 @@ from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
+_OWN_WARNINGS = {
+    "support": "This mail came from the support address {address} itself (a mail loop or a "
+               "forged sender): it is not acknowledged, and replies do not go to it.",
+    "agent": "This mail came from an agent's address ({address}): it is not acknowledged.",
+}
 
 
 @dataclass(frozen=True)
@@ -63,17 +69,20 @@ class Incoming:
     uid: int | None = None
     uidvalidity: int | None = None
     return_path: str | None = None
+    recipients: tuple[str, ...] = ()
+    """The SMTP envelope's recipients (RCPT TO), when the mail came by SMTP."""
 
 
 class EmailIntake:
     def __init__(self, conversations: Conversations, files: FileStore, key: bytes, clock: Clock,
-                 acks_per_hour: int, public_url: str = "") -> None:
+                 acks_per_hour: int, public_url: str = "", max_files: int = 100) -> None:
         self._conversations = conversations
         self._files = files
         self._key = key
         self._clock = clock
         self._acks_per_hour = acks_per_hour
         self._public_url = public_url
+        self._max_files = max_files
 
     async def receive(self, mailbox: dict[str, Any], mail: Incoming) -> Imported:
         return (await self.receive_many(mailbox, [mail]))[0]
@@ -84,17 +93,35 @@ class EmailIntake:
 
     async def prepare(self, mails: Sequence[Incoming]) -> list[Prepared]:
         """Parse the mails and store their files: everything that need not wait for the writer."""
-        prepared = []
-        for mail in mails:
-            parsed = parse(mail.raw, mail.return_path)
-            # Compressing in a thread overlaps with parsing the next mail (zlib frees the GIL).
-            packed = asyncio.ensure_future(asyncio.to_thread(zlib.compress, mail.raw, 1))
-            files = [(await self._files.keep(part.filename, part.data), part.content_id)
-                     for part in parsed.files if parsed.bounce is None]
-            prepared.append(Prepared(mail, parsed, files, packed))
-        for item in prepared:
-            item.packed = await item.packed
+        prepared: list[Prepared] = []
+        try:
+            for mail in mails:
+                parsed = parse(mail.raw, mail.return_path)
+                # Compressing in a thread overlaps with parsing the next mail (zlib frees the GIL).
+                packed = asyncio.ensure_future(asyncio.to_thread(zlib.compress, mail.raw, 1))
+                kept = parsed.files[:self._max_files]
+                if len(parsed.files) > len(kept):
+                    # One mail must not write thousands of files; the original keeps them all.
+                    parsed.warning = " ".join(filter(None, (parsed.warning, (
+                        f"This mail has {len(parsed.files):,} attachments; the first {len(kept)} "
+                        f"are shown, the rest are only in the original mail."))))
+                item = Prepared(mail, parsed, [], packed)
+                prepared.append(item)
+                for part in kept:
+                    item.files.append((await self._files.keep(part.filename, part.data),
+                                       part.content_id))
+            for item in prepared:
+                item.packed = await item.packed
+        except BaseException:
+            # No transaction will own these files (a full disk, a mail that cannot be read).
+            self._discard(prepared)
+            raise
         return prepared
+
+    def _discard(self, prepared: Sequence[Prepared]) -> None:
+        for item in prepared:
+            for stored, _ in item.files:
+                self._files.discard(stored)
 
     def commit(self, mailbox: dict[str, Any], prepared: list[Prepared]) -> Awaitable[list[Imported]]:
         """Queue the mails' transactions now, in order; await the result for their outcomes.
@@ -110,11 +137,11 @@ class EmailIntake:
     async def _outcomes(self, prepared: list[Prepared],
                         pending: list[asyncio.Future[Imported]]) -> list[Imported]:
         results = await asyncio.gather(*pending, return_exceptions=True)
+        # Every mail whose files no message owns gives them up, also after the first failure.
+        self._discard([item for item, result in zip(prepared, results)
+                       if isinstance(result, BaseException) or result.duplicate or result.bounce])
         outcomes = []
-        for item, result in zip(prepared, results):
-            if isinstance(result, BaseException) or result.duplicate or result.bounce:
-                for stored, _ in item.files:
-                    self._files.discard(stored)
+        for result in results:
             if isinstance(result, BaseException):
                 raise result
             outcomes.append(result)
@@ -130,70 +157,127 @@ class EmailIntake:
             if earlier is not None:
                 return Imported(earlier, None, duplicate=True)
             if parsed.bounce is not None:
-                bounced = self._bounce(conn, now, events, parsed, item.packed)
+                bounced = self._bounce(conn, now, events, item)
                 if bounced is not None:
                     return bounced
-            sender = parsed.from_address or f"unknown.{parsed.sha256[:12]}@onlinesupport.invalid"
-            customer_id = customers_repo.find_or_create(conn, "email", sender, parsed.from_name, now)
-            customer = Actor.customer(customer_id, parsed.from_name)
-            conversation_id = threads.find_conversation(conn, self._key, parsed.thread_ids,
-                                                        parsed.subject, customer_id)
-            new = conversation_id is None
-            if conversation_id is None:
+            address = parsed.from_address
+            own = email_repo.own_address(conn, address) if address else ""
+            warnings = [parsed.warning, _OWN_WARNINGS.get(own, "").format(address=address)]
+            customer_id = (
+                customers_repo.find_or_create(conn, "email", address, parsed.from_name, now)
+                if address else customers_repo.create(conn, parsed.from_name, now))
+            sender = Actor.customer(customer_id, parsed.from_name)
+            named = threads.named_conversation(conn, self._key, parsed.thread_ids, parsed.subject)
+            role = _role(conn, named, customer_id, address)
+            new = role == "new"
+            if new:
                 conversation_id = self._conversations.open_in(
                     conn, now, events, channel="email", customer_id=customer_id,
-                    subject=parsed.subject or "(no subject)", opener=customer,
+                    subject=parsed.subject or "(no subject)", opener=sender,
                     queue_id=mailbox["queue_id"])
+            else:
+                assert named is not None
+                # The mail joins the thread it answers; a merged one's mail goes to the target.
+                conversation_id = conversations_repo.merge_target(conn, named.conversation_id)
             message = self._conversations.post_in(
-                conn, now, events, conversation_id, customer, parsed.text,
+                conn, now, events, conversation_id, sender, parsed.text,
                 files=[stored for stored, _ in files])
             for attachment, (_, content_id) in zip(message.attachments, files):
                 if content_id:
                     email_repo.set_content_id(conn, attachment["id"], content_id)
             email_repo.record(
                 conn, message.id, mailbox_id, rfc_message_id=parsed.message_id,
-                raw_sha256=parsed.sha256, from_address=parsed.from_address,
-                subject=parsed.subject, refs=" ".join(parsed.thread_ids), quote_at=parsed.quote_at,
-                html=parsed.html, warning=parsed.warning, packed_raw=item.packed)
-            reply_to = parsed.reply_to or parsed.from_address
-            if reply_to and not parsed.automatic:
-                email_repo.set_thread(conn, conversation_id, mailbox_id, reply_to,
-                                      parsed.subject if new else "")
-            if new and reply_to and not parsed.automatic:
-                self._acknowledge(conn, now, events, mailbox, conversation_id, parsed, reply_to)
+                raw_sha256=parsed.sha256, from_address=address, subject=parsed.subject,
+                refs=" ".join(parsed.thread_ids), quote_at=parsed.quote_at, html=parsed.html,
+                warning=" ".join(filter(None, warnings)), packed_raw=item.packed)
+            if role == "participant":
+                assert named is not None
+                self._participant_wrote(conn, now, events, conversation_id, parsed, message.id,
+                                        named.by)
+                return Imported(conversation_id, message.id)
+            if named is not None and new:
+                _link(conn, now, events, conversation_id, named.conversation_id, address)
+            self._customer_wrote(conn, now, events, mailbox, conversation_id, parsed, new, own)
             return Imported(conversation_id, message.id, new_conversation=new)
 
         return command
 
+    def _customer_wrote(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                        mailbox: dict[str, Any], conversation_id: int, parsed: ParsedMail,
+                        new: bool, own: str) -> None:
+        """The conversation's own customer wrote: replies go to them, colleagues they copied
+        become participants, and a new conversation is acknowledged."""
+        for address in dict.fromkeys(parsed.to):
+            if address not in (parsed.from_address, mailbox["address"]) \
+                    and not email_repo.own_address(conn, address):
+                email_repo.add_participant(conn, conversation_id, address, "", now, copied=True)
+        reply_to = parsed.reply_to or parsed.from_address
+        if reply_to == parsed.from_address:
+            reply_to = "" if own == "support" else reply_to
+        elif email_repo.own_address(conn, reply_to) == "support":
+            reply_to = "" if own == "support" else parsed.from_address
+        if not reply_to or parsed.automatic:
+            return
+        email_repo.set_thread(conn, conversation_id, mailbox["id"], reply_to,
+                              parsed.subject if new else "")
+        if new and not own:
+            self._acknowledge(conn, now, events, mailbox, conversation_id, parsed, reply_to)
+
+    def _participant_wrote(self, conn: sqlite3.Connection, now: str, events: list[Event],
+                           conversation_id: int, parsed: ParsedMail, message_id: int,
+                           via: str) -> None:
+        """Someone other than the customer wrote into the conversation: recorded and shown,
+        but replies still go where they went; an agent chooses."""
+        if not parsed.from_address:
+            return
+        email_repo.add_participant(conn, conversation_id, parsed.from_address, parsed.from_name,
+                                   now, wrote=True)
+        events.append(events_repo.append(
+            conn, conversation_id, "email.participant", "system", None, now,
+            {"address": parsed.from_address, "name": parsed.from_name, "message_id": message_id,
+             "via": via}))
+
     def _bounce(self, conn: sqlite3.Connection, now: str, events: list[Event],
-                parsed: ParsedMail, packed_raw: bytes) -> Imported | None:
-        """A delivery report about one of our mails: a failure on its conversation."""
+                item: Prepared) -> Imported | None:
+        """A delivery report about one of our mails: a note on its conversation, and the mail
+        marked failed if the report came back to that mail's signed return path (anyone can
+        write a report naming a Message-ID they have seen; only a real one comes back there)."""
+        parsed = item.parsed
         bounce = parsed.bounce
         assert bounce is not None
-        row = outbox_repo.bounced(conn, bounce.original_message_id, bounce.reason)
-        conversation_id = row["conversation_id"] if row else threads.find_conversation(
-            conn, self._key, [bounce.original_message_id], "", 0)
-        if conversation_id is None:
-            return None
-        message = self._conversations.post_in(
-            conn, now, events, conversation_id, SYSTEM,
-            f"Mail to {bounce.recipient or 'the customer'} could not be delivered: {bounce.reason}",
-            kind="event")
+        outbox_id = threads.bounced_outbox(self._key, [*item.mail.recipients, *parsed.delivered_to])
+        row = outbox_repo.bounced(conn, outbox_id, bounce.reason) if outbox_id else None
+        recipient = bounce.recipient or (row["to_address"] if row else "") or "the customer"
+        if row is not None:
+            conversation_id = row["conversation_id"]
+            text = f"Mail to {recipient} could not be delivered: {bounce.reason}"
+        else:
+            sent = outbox_repo.by_message_id(conn, bounce.original_message_id)
+            named = threads.named_conversation(conn, self._key, [bounce.original_message_id], "")
+            conversation_id = sent["conversation_id"] if sent else (
+                named.conversation_id if named else None)
+            if conversation_id is None:
+                return None
+            text = (f"A delivery report says mail to {recipient} could not be delivered: "
+                    f"{bounce.reason}. It did not come back to a signed return path, so it may be "
+                    f"forged: the mail is not marked as failed.")
+        message = self._conversations.post_in(conn, now, events, conversation_id, SYSTEM, text,
+                                              kind="event")
         email_repo.record(conn, message.id, None, rfc_message_id=parsed.message_id,
                           raw_sha256=parsed.sha256, from_address=parsed.from_address,
                           subject=parsed.subject, refs="", quote_at=None, html="",
-                          warning="", packed_raw=packed_raw)
-        events.append(events_repo.append(
-            conn, conversation_id, "email.failed", "system", None, now,
-            {"outbox_id": row["id"] if row else None,
-             "message_id": row["message_id"] if row else None, "error": bounce.reason,
-             "permanent": True}))
+                          warning="", packed_raw=item.packed)
+        if row is not None:
+            events.append(events_repo.append(
+                conn, conversation_id, "email.failed", "system", None, now,
+                {"outbox_id": row["id"], "message_id": row["message_id"], "error": bounce.reason,
+                 "permanent": True}))
         return Imported(conversation_id, message.id, bounce=True)
 
     def _acknowledge(self, conn: sqlite3.Connection, now: str, events: list[Event],
                      mailbox: dict[str, Any], conversation_id: int, parsed: ParsedMail,
                      to: str) -> None:
-        if not mailbox["ack_enabled"] or self._acks_per_hour == 0:
+        if not mailbox["ack_enabled"] or self._acks_per_hour == 0 or not addresses.usable(to):
             return
         since = to_db(self._clock.now() - timedelta(hours=1))
         if outbox_repo.acks_since(conn, to, since) >= self._acks_per_hour:
@@ -210,3 +294,27 @@ class EmailIntake:
             refs=" ".join([*parsed.references[-10:], parsed.message_id]), now=now)
         events.append(events_repo.append(conn, conversation_id, "email.queued", "system", None,
                                          now, {"outbox_id": outbox_id, "purpose": "ack", "to": to}))
+
+
+def _role(conn: sqlite3.Connection, named: threads.Named | None, customer_id: int,
+          address: str) -> str:
+    """How a mail joins the conversation it names: as its 'customer', as a 'participant' (a
+    colleague the customer copied, or anyone answering one of our signed mails), or not at
+    all ('new': it opens a conversation of its own, linked to the one it named)."""
+    if named is None:
+        return "new"
+    if named.customer_id == customer_id:
+        return "customer"
+    if named.by == "signed" or (named.by == "stored" and address
+                                and email_repo.copied(conn, named.conversation_id, address)):
+        return "participant"
+    return "new"
+
+
+def _link(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,
+          named_id: int, address: str) -> None:
+    """A mail named a conversation it may not join: both conversations show the other."""
+    for this, other in ((conversation_id, named_id), (named_id, conversation_id)):
+        events.append(events_repo.append(
+            conn, this, "email.linked", "system", None, now,
+            {"linked_id": other, "address": address, "opened": this == conversation_id}))

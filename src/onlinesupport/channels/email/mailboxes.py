@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.channels.email.connect import close_imap, explain, imap_client, select, smtp_client
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import is_email_address, row_id, whole_number
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
+from onlinesupport.store import settings as settings_repo
 
 SECURITY = ("tls", "starttls", "none")
+MAIL_SERVERS = "smtp_receiver"
+"""Settings key: the mail servers allowed to hand mail to the built-in SMTP receiver."""
+MAX_MAIL_SERVERS = 50
 FIELDS = {  # name: (kind, limit)
     "address": ("text", 320), "display_name": ("text", 200), "active": ("flag", 0),
     "imap_host": ("text", 255), "imap_port": ("port", 0), "imap_security": ("security", 0),
@@ -23,11 +30,11 @@ FIELDS = {  # name: (kind, limit)
     "smtp_host": ("text", 255), "smtp_port": ("port", 0), "smtp_security": ("security", 0),
     "smtp_user": ("text", 320), "smtp_password": ("secret", 500), "ack_enabled": ("flag", 0),
     "ack_subject": ("text", 200), "ack_body": ("text", 5000), "queue_id": ("queue", 0),
-    "ack_articles": ("flag", 0), "notify_link": ("text", 300),
+    "ack_articles": ("flag", 0), "notify_link": ("text", 300), "signed_return_path": ("flag", 0),
 }
 
 
-class MailboxError(ValueError):
+class MailboxError(UserError):
     """The admin's input is not acceptable; the message is safe to show."""
 
 
@@ -51,22 +58,22 @@ def _clean(form: dict[str, str]) -> dict[str, Any]:
         if kind in ("text", "secret") and len(raw) > limit:
             raise MailboxError(f"{name.replace('_', ' ')} is longer than {limit} characters")
         if kind == "port":
-            if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+            port = whole_number(raw, 1, 65535)
+            if port is None:
                 raise MailboxError(f"{name.replace('_', ' ')} must be a port from 1 to 65535")
-            values[name] = int(raw)
+            values[name] = port
         elif kind == "security" and raw not in SECURITY:
             raise MailboxError(f"{name.replace('_', ' ')} must be one of {', '.join(SECURITY)}")
         elif kind == "after" and raw not in ("seen", "move"):
             raise MailboxError("after import must be 'seen' or 'move'")
         elif kind == "queue":
-            values[name] = int(raw) if raw.isdigit() else 1
+            values[name] = row_id(raw) or 1
         else:
             values[name] = raw
-    address = values["address"].lower()
-    if address.count("@") != 1 or address.startswith("@") or address.endswith("@") \
-            or any(ch.isspace() for ch in address):
-        raise MailboxError("the support address must be an email address such as help@example.com")
-    values["address"] = address
+    if not is_email_address(values["address"]):
+        raise MailboxError("the support address must be an email address such as "
+                           "help@example.com", "address")
+    values["address"] = values["address"].lower()
     if not values["imap_host"] and not values["smtp_receive"]:
         raise MailboxError("choose how mail comes in: an IMAP server, the built-in SMTP "
                            "receiver, or both")
@@ -116,6 +123,20 @@ class Mailboxes:
         except sqlite3.IntegrityError:
             raise MailboxError(f"{values['address']} is set up already") from None
 
+    async def mail_servers(self) -> tuple[str, ...]:
+        """The networks an admin allowed to hand mail to the SMTP receiver."""
+        saved = await settings_repo.get(self._db, MAIL_SERVERS) or {}
+        return tuple(saved.get("allowed", ()))
+
+    async def save_mail_servers(self, text: str) -> tuple[str, ...]:
+        """Keep the mail servers typed as addresses or networks, one per line or comma-separated;
+        raises MailboxError naming what is not an address."""
+        allowed = parse_mail_servers(text)
+        now = to_db(self._clock.now())
+        await self._db.write(lambda conn: settings_repo.put(
+            conn, MAIL_SERVERS, {"allowed": list(allowed)}, now))
+        return allowed
+
     async def delete(self, mailbox_id: int) -> None:
         await self._db.write(lambda conn: mailboxes_repo.delete(conn, mailbox_id))
 
@@ -155,3 +176,22 @@ class Mailboxes:
             return Check("SMTP", False, explain(exc, server))
         login = " and logged in" if mailbox["smtp_user"] else ""
         return Check("SMTP", True, f"connected to {server}{login}")
+
+
+def parse_mail_servers(text: str) -> tuple[str, ...]:
+    """Addresses or networks ("203.0.113.5", "2001:db8::/48"), one per line or comma-separated."""
+    found = []
+    for item in text.replace(",", "\n").split():
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise MailboxError(f"{item[:60]!r} is not an IP address or network: give your mail "
+                               "server's address, such as 203.0.113.5 (a host name does not "
+                               "work here)") from None
+        if network.prefixlen == 0:
+            raise MailboxError(f"{item[:60]} would let anyone on the internet write into the "
+                               "inbox; give your mail server's address instead")
+        found.append(str(network))
+    if len(found) > MAX_MAIL_SERVERS:
+        raise MailboxError(f"at most {MAX_MAIL_SERVERS} mail servers")
+    return tuple(dict.fromkeys(found))

@@ -19,13 +19,15 @@ from typing import Any
 import aiosmtplib
 
 from onlinesupport.attachments import FileStore
+from onlinesupport.channels.email import addresses, threads
 from onlinesupport.channels.email.compose import compose
 from onlinesupport.channels.email.connect import explain, smtp_client
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Conversations
 from onlinesupport.hub import Hub
+from onlinesupport.inputs import is_email_address
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database
+from onlinesupport.store import Database, StorageFull
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -34,6 +36,7 @@ from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 3600.0
+FULL_DISK_WAIT = 30.0
 NO_MAILBOX = "no mailbox is set up to send mail yet (Admin → Mailboxes)"
 
 
@@ -47,8 +50,10 @@ class PermanentFailure(Exception):
 
 class OutboxSender:
     def __init__(self, db: Database, hub: Hub, conversations: Conversations, files: FileStore,
-                 secrets: SecretBox, clock: Clock, *, retry_seconds: float, max_attempts: int) -> None:
+                 secrets: SecretBox, clock: Clock, key: bytes, *, retry_seconds: float,
+                 max_attempts: int) -> None:
         self._db = db
+        self._key = key
         self._hub = hub
         self._conversations = conversations
         self._files = files
@@ -77,6 +82,9 @@ class OutboxSender:
                 try:
                     while await self.send_due():
                         pass
+                except StorageFull:
+                    # Said once by the store; the mails wait in the outbox until there is room.
+                    await asyncio.sleep(FULL_DISK_WAIT)
                 except Exception:
                     log.exception("outbox round failed")
                 await self._sleep()
@@ -116,6 +124,8 @@ class OutboxSender:
 
     async def _send(self, row: dict[str, Any]) -> None:
         try:
+            if row["expires_at"] and from_db(row["expires_at"]) <= self._clock.now():
+                raise PermanentFailure("it expired before it could be sent")
             mailbox = await mailboxes_repo.sender(self._db, row["mailbox_id"])
             if mailbox is None or not mailbox["smtp_host"]:
                 raise TemporaryFailure(NO_MAILBOX)
@@ -125,6 +135,7 @@ class OutboxSender:
                 if not row["to_address"]:
                     raise PermanentFailure("the customer has no email address; add one to "
                                            "their profile, then resend")
+            await self._check_recipient(row["to_address"])
             # A notice says an answer is waiting; the answer's files stay with the answer.
             files = [] if row["purpose"] == "notify" else await self._attachments(row["message_id"])
             await self._deliver(row, mailbox, files)
@@ -134,6 +145,15 @@ class OutboxSender:
             await self._record(row, "email.sent", {}, lambda conn, now: outbox_repo.sent(
                 conn, row["id"], now))
             log.info("sent mail %s to %s", row["rfc_message_id"], row["to_address"])
+
+    async def _check_recipient(self, to: str) -> None:
+        """Refuse what is no address, and our own support addresses (a mail loop)."""
+        if not addresses.usable(to):
+            raise PermanentFailure(f"{to[:100]!r} is not a valid email address; correct it in "
+                                   "the customer's profile, then resend")
+        if await mailboxes_repo.owns(self._db, threads.base_address(to.lower())):
+            raise PermanentFailure(f"{to} is a support address of this server; mail to it would "
+                                   "come straight back (a mail loop)")
 
     async def send_now(self, to: str, subject: str, body: str) -> None:
         """A mail that belongs to no conversation (a sign-in link): sent at once, not queued,
@@ -151,9 +171,12 @@ class OutboxSender:
         """Compose the mail of `row` and hand it to the mailbox's outgoing server."""
         message = compose(row, mailbox, self._clock.now(), files)
         password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")
+        # A signed return path (VERP) lets a delivery report prove it is one (see intake).
+        envelope_sender = threads.return_path(self._key, mailbox["address"], row["id"]) \
+            if mailbox.get("signed_return_path") and row.get("id") else None
         client = await smtp_client(mailbox, password)
         try:
-            await client.send_message(message)
+            await client.send_message(message, sender=envelope_sender)
         finally:
             client.close()
 
@@ -189,6 +212,10 @@ class OutboxSender:
     async def _record(self, row: dict[str, Any], type: str, data: dict[str, Any], change) -> None:
         def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
             change(conn, now)
+            if type != "email.deferred":
+                outbox_repo.forget_body(conn, row["id"])
+            if row["conversation_id"] is None:
+                return  # a sign-in link: its state is on the outbox row (health page), no event
             events.append(events_repo.append(
                 conn, row["conversation_id"], type, "system", None, now,
                 {"outbox_id": row["id"], "message_id": row["message_id"],

@@ -16,6 +16,7 @@ from onlinesupport.attachments import FileStore
 from onlinesupport.channels.email.imap import ImapPoller, MailboxState
 from onlinesupport.channels.email.intake import EmailIntake
 from onlinesupport.channels.email.mailboxes import Mailboxes
+from onlinesupport.channels.email.recipients import Recipients
 from onlinesupport.channels.email.replies import ReplyMailer
 from onlinesupport.channels.email.sender import OutboxSender
 from onlinesupport.channels.email.smtp_receive import SupportMailHandler, start_receiver
@@ -41,29 +42,35 @@ class EmailChannel:
         self.secrets = SecretBox(key)
         self.mailboxes = Mailboxes(db, self.secrets, clock)
         self.intake = EmailIntake(conversations, files, key, clock, config.email_acks_per_hour,
-                                  config.public_url)
-        self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock,
+                                  config.public_url, config.email_max_attachments)
+        self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock, key,
                                    retry_seconds=config.email_retry_seconds,
                                    max_attempts=config.email_max_attempts)
         self.transcripts = Transcripts(conversations, key)
+        self.recipients = Recipients(conversations)
         conversations.outbound.append(ReplyMailer(key))
         self.states: dict[int, MailboxState] = {}
         self.smtp_port = 0
         """The port the SMTP receiver listens on; 0 when it is off."""
         self._pollers: dict[int, asyncio.Task[None]] = {}
+        self._receiver: SupportMailHandler | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         sender = asyncio.create_task(self.sender.run(), name="outbox-sender")
         receiver = None
         if self._config.email_smtp_port:
-            handler = SupportMailHandler(self._db, self.intake, self._config.email_smtp_allowed_hosts)
-            receiver = await start_receiver(handler, self._config.email_smtp_host,
+            self._receiver = SupportMailHandler(self._db, self.intake, ())
+            receiver = await start_receiver(self._receiver, self._config.email_smtp_host,
                                             self._config.email_smtp_port,
                                             self._config.email_smtp_max_size, self._tls())
             self.smtp_port = receiver.sockets[0].getsockname()[1]
-            log.info("SMTP receiver: %s:%d", self._config.email_smtp_host, self.smtp_port)
         await self.reload()
+        if self._receiver is not None:
+            allowed = ", ".join(map(str, self._receiver.allowed)) or "nobody (set one under " \
+                "Admin → Mailboxes)"
+            log.info("SMTP receiver: %s:%d, taking mail from %s", self._config.email_smtp_host,
+                     self.smtp_port, allowed)
         try:
             yield
         finally:
@@ -87,7 +94,11 @@ class EmailChannel:
         return context
 
     async def reload(self) -> None:
-        """(Re)start one IMAP poller per active mailbox with an IMAP server."""
+        """(Re)start one IMAP poller per active mailbox with an IMAP server, and let the SMTP
+        receiver take mail from the configured networks and the admin's mail servers."""
+        if self._receiver is not None:
+            self._receiver.allow(self._config.email_smtp_allowed_hosts
+                                 + await self.mailboxes.mail_servers())
         await self._stop_pollers()
         for mailbox in await mailboxes_repo.list_all(self._db):
             if not mailbox["active"] or not mailbox["imap_host"]:

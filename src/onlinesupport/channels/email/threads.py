@@ -1,10 +1,12 @@
-"""Which conversation a mail belongs to, and the Message-IDs and subject tokens that tell it.
+"""Which conversation a mail names, and the Message-IDs, subject tokens and return paths
+that tell it.
 
-A reply finds its conversation by, in order: one of our Message-IDs in In-Reply-To/References
+A mail names a conversation by, in order: one of our Message-IDs in In-Reply-To/References
 (they carry the conversation id and a signature, so this works even if the database lookup
 cannot, e.g. after a restore); any Message-ID of the conversation we stored; the `[#123]`
-ticket token in the subject, accepted only from the conversation's own customer (a token is
-easy to guess, a signed Message-ID is not).
+ticket token in the subject. Whether it may join that conversation depends on who sent it
+(the intake decides): a stored Message-ID or a token is easy to learn or guess, a signed
+Message-ID only comes with one of our own mails.
 """
 
 from __future__ import annotations
@@ -12,12 +14,24 @@ from __future__ import annotations
 import re
 import secrets
 import sqlite3
+from dataclasses import dataclass
 
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import email as email_repo
 
 _OURS = re.compile(r"^os\.(\d+)\.[0-9a-z]+\.([0-9a-f]{12})@")
 _TOKEN = re.compile(r"\[#(\d{1,12})\]")
+_RETURN_PATH = re.compile(r"^(.+)\+bounce-(\d{1,12})-([0-9a-f]{16})@(.+)$")
+
+
+@dataclass(frozen=True)
+class Named:
+    """The conversation a mail names, its customer, and how it was named."""
+
+    conversation_id: int
+    customer_id: int
+    by: str
+    """'signed' (one of our Message-IDs), 'stored' (a Message-ID we keep) or 'token'."""
 
 
 def new_message_id(key: bytes, conversation_id: int, domain: str) -> str:
@@ -48,23 +62,50 @@ def reply_subject(subject: str, conversation_id: int) -> str:
     return tag_subject(base, conversation_id)
 
 
-def find_conversation(conn: sqlite3.Connection, key: bytes, thread_ids: list[str],
-                      subject: str, customer_id: int) -> int | None:
+def named_conversation(conn: sqlite3.Connection, key: bytes, thread_ids: list[str],
+                       subject: str) -> Named | None:
+    """The conversation a mail answers or names, whoever sent it."""
     for message_id in reversed(thread_ids):
         conversation_id = signed_conversation(key, message_id)
-        if conversation_id is not None and _exists(conn, conversation_id):
-            return conversation_id
+        customer_id = _customer(conn, conversation_id)
+        if conversation_id is not None and customer_id is not None:
+            return Named(conversation_id, customer_id, "signed")
     conversation_id = email_repo.conversation_of(conn, thread_ids) if thread_ids else None
-    if conversation_id is not None:
-        return conversation_id
+    customer_id = _customer(conn, conversation_id)
+    if conversation_id is not None and customer_id is not None:
+        return Named(conversation_id, customer_id, "stored")
     for token in _TOKEN.findall(subject):
-        row = conn.execute("SELECT customer_id FROM conversations WHERE id = ?",
-                           (int(token),)).fetchone()
-        if row is not None and row[0] == customer_id:
-            return int(token)
+        customer_id = _customer(conn, int(token))
+        if customer_id is not None:
+            return Named(int(token), customer_id, "token")
     return None
 
 
-def _exists(conn: sqlite3.Connection, conversation_id: int) -> bool:
-    return conn.execute("SELECT 1 FROM conversations WHERE id = ?",
-                        (conversation_id,)).fetchone() is not None
+def _customer(conn: sqlite3.Connection, conversation_id: int | None) -> int | None:
+    if conversation_id is None:
+        return None
+    row = conn.execute("SELECT customer_id FROM conversations WHERE id = ?",
+                       (conversation_id,)).fetchone()
+    return row[0] if row else None
+
+
+def return_path(key: bytes, address: str, outbox_id: int) -> str:
+    """The signed envelope sender (VERP) of outbox mail `outbox_id` sent from `address`:
+    a delivery report coming back to it names the mail and proves it is a real report."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}+bounce-{outbox_id}-{sign(key, 'return-path', outbox_id, 16)}@{domain}"
+
+
+def bounced_outbox(key: bytes, recipients: list[str]) -> int | None:
+    """The outbox mail whose signed return path is among `recipients`, if any."""
+    for address in recipients:
+        found = _RETURN_PATH.match(address.strip("<> ").lower())
+        if found and verify(key, "return-path", int(found.group(2)), found.group(3), 16):
+            return int(found.group(2))
+    return None
+
+
+def base_address(address: str) -> str:
+    """`help+anything@example.com` as `help@example.com` (plus addressing)."""
+    local, at, domain = address.rpartition("@")
+    return f"{local.split('+', 1)[0]}{at}{domain}" if at else address

@@ -1,21 +1,26 @@
 """The public contact form: checked, protected from spam without third parties, routed.
 
 Spam protection: a honeypot field people never see, a signed token that says when the form
-was handed out (robots post instantly or replay old forms), and a limit per internet address.
+was handed out (robots post instantly or replay old forms) and sends one message, and a limit
+per internet address.
 The token also ties a post to a form this server rendered (what CSRF protection asks of a
 form without a session).
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import secrets
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from onlinesupport.clock import Clock
 from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import MAX_ID, InvalidAddress, email_address, whole_number
 from onlinesupport.routing.due import promise_for
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import customers as customers_repo
@@ -32,16 +37,16 @@ DEFAULT_TYPES = ("General question", "Order or delivery", "Billing", "Technical 
 URGENCY = {"no-rush": "No rush", "today": "Today, please", "urgent": "Urgent (within the hour)"}
 MIN_SECONDS = 3
 MAX_AGE = 24 * 3600
+MAX_SPENT = 100_000
 POSTS_PER_HOUR = 10
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 LIMITS = {"name": 200, "email": 320, "subject": 200, "message": 20_000, "page": 2000}
 
 
-class FormRejected(ValueError):
+class FormRejected(UserError):
     """The form is not accepted; `errors` maps each field to what is wrong with it."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(errors.values()), field=next(iter(errors), None))
         self.errors = errors
 
 
@@ -67,6 +72,9 @@ class ContactForm:
         self._clock = clock
         self._key = key
         self._posts = Throttle(clock, POSTS_PER_HOUR, timedelta(hours=1))
+        self._spent: OrderedDict[str, asyncio.Future[Submitted | None]] = OrderedDict()
+        """Tokens used to send a form (with its answer, for a second send of the same form)
+        or to say an article answered the question (None); forgotten as they expire."""
 
     async def question_types(self) -> list[str]:
         stored = await settings_repo.get(self._db, SETTINGS_KEY)
@@ -81,14 +89,33 @@ class ContactForm:
         return types
 
     def token(self) -> str:
-        """A token for one rendering of the form: when it was handed out, signed."""
-        issued = str(int(self._clock.now().timestamp()))
+        """A token for one rendering of the form: when it was handed out and a nonce, signed."""
+        issued = f"{int(self._clock.now().timestamp())}.{secrets.token_urlsafe(9)}"
         return f"{issued}.{sign(self._key, 'contact-form', issued, 24)}"
 
     def token_ok(self, token: str) -> bool:
-        """Whether `token` is one this form handed out (any age)."""
-        issued, _, signature = token.partition(".")
-        return issued.isdigit() and verify(self._key, "contact-form", issued, signature, 24)
+        """Whether `token` is one this form handed out (any age, spent or not)."""
+        issued, _, signature = token.rpartition(".")
+        return whole_number(issued.partition(".")[0], 0, MAX_ID) is not None and \
+            verify(self._key, "contact-form", issued, signature, 24)
+
+    def spend(self, token: str) -> bool:
+        """Use up a valid token; False when it was used before ("this answered my question"
+        counts once per form)."""
+        if token in self._spent:
+            return False
+        self._keep_spent(token).set_result(None)
+        return True
+
+    def _keep_spent(self, token: str) -> asyncio.Future[Submitted | None]:
+        """Mark `token` used; its future is given what the use came to."""
+        used = self._spent[token] = asyncio.get_running_loop().create_future()
+        # Older tokens are refused by their age anyway; a flood cannot grow this without end.
+        cutoff = self._clock.now().timestamp() - MAX_AGE
+        while self._spent and (len(self._spent) > MAX_SPENT or
+                               int(next(iter(self._spent)).partition(".")[0]) < cutoff):
+            self._spent.popitem(last=False)
+        return used
 
     def _check_robot(self, fields: dict[str, str]) -> int:
         """Signs no person leaves: the hidden field filled in, a token we never handed out."""
@@ -101,11 +128,19 @@ class ContactForm:
 
     def _check_pace(self, issued: int, address: str) -> None:
         """Too fast, too old, too many: a person may do this too, and is asked to send again."""
+        self._check_age(issued)
+        if self._posts.retry_after(address):
+            raise TooSoon("too many posts from one address")
+
+    def _check_age(self, issued: int) -> None:
         age = self._clock.now().timestamp() - issued
         if age < MIN_SECONDS or age > MAX_AGE:
             raise TooSoon(f"form sent {age:.0f} s after it was shown")
-        if self._posts.retry_after(address):
-            raise TooSoon("too many posts from one address")
+
+    def screen(self, fields: dict[str, str]) -> None:
+        """This form's checks against robots, for another public form rendered with `token()`
+        and a trap field (the callback request): raises LooksLikeSpam or TooSoon."""
+        self._check_age(self._check_robot(fields))
 
     async def check(self, fields: dict[str, str]) -> dict[str, str]:
         """The form's values when a person filled it in correctly.
@@ -120,8 +155,10 @@ class ContactForm:
                 errors[name] = f"at most {limit} characters, please"
         if not values["name"]:
             errors["name"] = "tell us your name"
-        if not _EMAIL.match(values["email"]):
-            errors["email"] = "this does not look like an email address"
+        try:
+            email_address(values["email"])
+        except InvalidAddress as exc:
+            errors["email"] = exc.message
         if not values["message"]:
             errors["message"] = "write your question"
         types = await self.question_types()
@@ -141,8 +178,23 @@ class ContactForm:
         """
         values = await self.check(fields)
         self._check_pace(self._check_robot(fields), address)
+        token = fields["token"]
+        if token in self._spent:
+            # The same form sent twice (a double click): the first send's answer.
+            earlier = await asyncio.shield(self._spent[token])
+            if earlier is None:  # "this answered my question", or the first send failed
+                raise TooSoon("the form's token is spent")
+            return earlier
         self._posts.hit(address)
-        return await self._conversations.run(self._command(values, files=files))
+        sending = self._keep_spent(token)
+        try:
+            sent = await self._conversations.run(self._command(values, files=files))
+        except BaseException:
+            self._spent.pop(token, None)
+            sending.set_result(None)
+            raise
+        sending.set_result(sent)
+        return sent
 
     async def leave_message(self, values: dict[str, str], client_id: str) -> Submitted:
         """The form inside the chat widget (a visitor already checked by the chat's limits):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.accounts import AccountError
+from onlinesupport.inputs import MAX_ID, whole_number
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store.agents import ROLES
 from onlinesupport.web.auth import AGENT, form_data, requires
@@ -47,10 +48,13 @@ async def update_agent(request: web.Request) -> web.Response:
     agent_id = int_param(request.match_info["id"], "agent id", minimum=1)
     form = await form_data(request)
     try:
-        capacity = form.get("capacity", "")
+        text = form.get("capacity", "").strip()
+        capacity = whole_number(text, 0, MAX_ID)
+        if text and capacity is None:
+            raise AccountError("capacity must be a whole number of chats")
         await request.app[SERVICES].accounts.update_agent(
             agent_id, role=form.get("role", ""), active=form.get("active") == "on",
-            capacity=int(capacity) if capacity.strip().isdigit() else None)
+            capacity=capacity)
     except AccountError as exc:
         return await _agents_page(request, error=str(exc), status=400)
     return redirect("/admin/agents?done=saved")

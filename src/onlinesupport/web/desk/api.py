@@ -7,7 +7,7 @@ from aiohttp import web
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.web.auth import AGENT, requires
-from onlinesupport.web.desk.inbox import conversation_id, inbox_queue, inbox_sort, inbox_view
+from onlinesupport.web.desk.inbox import conversation_id, inbox_items, inbox_query
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param
 
@@ -15,11 +15,10 @@ from onlinesupport.web.responses import int_param
 @requires("agent")
 async def list_conversations(request: web.Request) -> web.Response:
     db, agent = request.app[SERVICES].db, request[AGENT]
-    view, sort = inbox_view(request), inbox_sort(request)
+    query = await inbox_query(request)
     return web.json_response({
-        "view": view,
-        "conversations": await conversations_repo.inbox(db, view, agent["id"], sort=sort,
-                                                        queue_id=inbox_queue(request)),
+        "view": query.view,
+        "conversations": await inbox_items(request, query),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
     })
 

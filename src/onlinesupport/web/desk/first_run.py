@@ -24,8 +24,8 @@ from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.agents import ROLES
-from onlinesupport.web.auth import AGENT, form_data, requires
-from onlinesupport.web.desk import health_page
+from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
+from onlinesupport.web.desk import health_page, mailbox_admin
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -44,7 +44,7 @@ def _next(step: str) -> str:
 
 
 async def _page(request: web.Request, step: str, values: dict[str, Any], *, error: str = "",
-                status: int = 200) -> web.Response:
+                status: int = 200, mail_servers: dict[str, Any] | None = None) -> web.Response:
     services = request.app[SERVICES]
     context: dict[str, Any] = {
         "agent": request[AGENT], "step": step, "steps": STEPS, "titles": TITLES,
@@ -56,6 +56,8 @@ async def _page(request: web.Request, step: str, values: dict[str, Any], *, erro
         context["origins"] = (await widget_settings.load(services.db)).allowed_origins
     elif step == "mailbox":
         context["mailboxes"] = await mailboxes_repo.list_all(services.db)
+        context["states"] = services.email.states
+        context["receiver"] = mail_servers or await mailbox_admin.receiver(request, "/welcome/mailbox")
     elif step == "team":
         context["agents"] = await agents_repo.list_all(services.db)
         context["roles"] = ROLES
@@ -90,13 +92,14 @@ async def step_page(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         return render(request, "desk/welcome_done.html", {
             "agent": request[AGENT], "steps": STEPS, "titles": TITLES,
-            "items": await setup_progress.checklist(services.db, services.branding.current.name)})
+            "items": await setup_progress.checklist(services.db, services.branding.current.name,
+                                                    services.email.states)})
     return await _page(request, step, await _defaults(request, step))
 
 
 async def _save_company(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await request.post()
+    form = await posted_form(request)
     values = {k: str(form.get(k, ""))[:2000] for k in ("name", "timezone", "hours")}
     values["timezone"] = values["timezone"].strip()[:64] or "UTC"
     logo = form.get("logo")
@@ -158,8 +161,8 @@ async def _add_colleague(request: web.Request) -> web.Response:
         if await mailboxes_repo.sender(services.db, None) is None:
             raise AccountError("no mailbox can send the invitation yet: give a password "
                                "instead, or connect the support mailbox first")
-        _, token = await services.invitations.invite(values["email"], values["name"],
-                                                     values["role"])
+        agent_id, token = await services.invitations.invite(values["email"], values["name"],
+                                                            values["role"])
     except AccountError as exc:
         return await _page(request, "team", values, error=str(exc), status=400)
     inviter = request[AGENT]["name"]
@@ -173,6 +176,7 @@ async def _add_colleague(request: web.Request) -> web.Response:
             f"password:\n\n{link}\n\nIt works once, within the next 7 days.\n")
     except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
         reason = explain(exc, "the outgoing mail server")
+        await setup_progress.invitation_not_sent(services.db, services.clock, agent_id)
         return await _page(request, "team", {"email": "", "name": "", "role": "agent"},
                            status=502, error=f"The account for {values['email']} was made, but "
                            f"the invitation could not be mailed ({reason}). Set a password for "
@@ -189,6 +193,13 @@ async def save_step(request: web.Request) -> web.Response:
         return await _save_website(request)
     if step == "team":
         return await _add_colleague(request)
+    if step == "mailbox":
+        typed, error = await mailbox_admin.save_mail_servers(request)
+        if error:
+            return await _page(request, "mailbox", {}, status=400, mail_servers=await
+                               mailbox_admin.receiver(request, "/welcome/mailbox", typed=typed,
+                                                      error=error))
+        return redirect("/welcome/mailbox?done=servers#mail-servers")
     raise web.HTTPNotFound(text=f"the step {step!r} has nothing to save")
 
 
@@ -217,7 +228,8 @@ async def checklist_for(request: web.Request) -> dict[str, Any] | None:
     progress = await setup_progress.state(services.db)
     items: list[setup_progress.Item] = []
     if not progress["checklist_hidden"]:
-        items = await setup_progress.checklist(services.db, services.branding.current.name)
+        items = await setup_progress.checklist(services.db, services.branding.current.name,
+                                               services.email.states)
     unfinished = not progress["checklist_hidden"] and (items or not progress["finished"])
     if not warnings and not unfinished:
         return None

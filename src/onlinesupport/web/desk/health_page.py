@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport import __version__
+from onlinesupport import __version__, platform_support
 from onlinesupport.services import Services
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -20,6 +20,8 @@ from onlinesupport.web.templates import render
 
 LOW_DISK = 1024 ** 3
 OLD_BACKUP_DAYS = 2
+FEW_OPEN_FILES = 4096
+BUSY_OPEN_FILES = 0.7
 
 
 def _size(path: Any) -> int:
@@ -44,8 +46,12 @@ async def report(services: Services) -> dict[str, Any]:
         warnings.append("No daily backup has been made yet.")
     else:
         warnings.append("Daily backups are off (storage.backups_keep = 0).")
-    if disk.free < LOW_DISK:
+    if services.db.full:
+        warnings.append("The disk is full: new messages cannot be stored until there is room "
+                        "(visitors' messages wait in their browsers, mail servers try again).")
+    elif disk.free < LOW_DISK:
         warnings.append("Less than 1 GB of disk space is left for the data folder.")
+    warnings.extend(_open_file_warnings())
     mailboxes = []
     for mailbox in await mailboxes_repo.list_all(services.db):
         state = services.email.states.get(mailbox["id"])
@@ -68,7 +74,22 @@ async def report(services: Services) -> dict[str, Any]:
         "uptime_minutes": int((time.monotonic() - services.started_at) // 60),
         "database": str(database), "db_mb": db_bytes / 1e6, "disk_free_gb": disk.free / 1e9,
         "data_dir": str(config.data_dir), "backups": len(backups), "last_backup": last_backup,
-        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox}
+        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox,
+        "turned_away": sorted(services.tally.totals.items())}
+
+
+def _open_file_warnings() -> list[str]:
+    """Every connection holds an open file: near the limit, new visitors are turned away."""
+    used, limit = platform_support.open_files(), platform_support.open_file_limit()
+    if used is None or limit is None:
+        return []
+    if used >= limit * BUSY_OPEN_FILES:
+        return [f"{used:,} of {limit:,} open files are in use: connections are near the "
+                "limit (see Turned away below; the service's LimitNOFILE raises it)."]
+    if limit < FEW_OPEN_FILES:
+        return [f"The server may hold only {limit:,} open files, so few connections; raise "
+                "its limit (LimitNOFILE in the systemd unit, ulimit -n)."]
+    return []
 
 
 @requires("admin")

@@ -11,11 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
+from onlinesupport import inbox_views
+from onlinesupport.clock import to_db
 from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.customers import TIERS
+from onlinesupport.inbox_views import InboxQuery
+from onlinesupport.inputs import parse_json
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import problems as problems_repo
@@ -24,14 +29,18 @@ from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.conversations import VIEWS
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
-from onlinesupport.web.desk import first_run
+from onlinesupport.web.desk import extras, first_run
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.security import wants_json
 from onlinesupport.web.templates import render
 
 _CALL_FIELDS = ("name", "email", "phone", "subject", "body")
-VIEW_LABELS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "resolved": "Resolved"}
+VERIFICATION = {"identity.verified": True, "conversation.customer_verified": True,
+                "identity.unverified": False}
+"""Events that say whether a chat's visitor is a user the website vouched for."""
+VIEW_LABELS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "snoozed": "Snoozed",
+               "mentions": "Mentions", "resolved": "Resolved"}
 
 
 def actor(request: web.Request) -> Actor:
@@ -39,24 +48,24 @@ def actor(request: web.Request) -> Actor:
     return Actor.agent(agent["id"], agent["name"])
 
 
-def inbox_view(request: web.Request) -> str:
-    view = request.query.get("view", "open")
-    if view not in VIEWS:
-        raise web.HTTPBadRequest(text=f"view must be one of {', '.join(VIEWS)}")
-    return view
+async def inbox_query(request: web.Request) -> InboxQuery:
+    """The inbox a page or the live list asks for: a saved view (?saved=ID) or its own query."""
+    saved = request.query.get("saved")
+    if saved:
+        return await request.app[SERVICES].saved_views.query(
+            int_param(saved, "saved", minimum=1), request[AGENT]["id"])
+    return inbox_views.parse(request.query)
 
 
-def inbox_sort(request: web.Request) -> str:
-    sort = request.query.get("sort", "recent")
-    if sort not in conversations_repo.SORTS:
-        raise web.HTTPBadRequest(text=f"sort must be one of {', '.join(conversations_repo.SORTS)}")
-    return sort
-
-
-def inbox_queue(request: web.Request) -> int | None:
-    """The queue the inbox is narrowed to (?queue=ID), or None for all."""
-    raw = request.query.get("queue", "")
-    return int_param(raw, "queue", minimum=1) if raw else None
+async def inbox_items(request: web.Request, query: InboxQuery) -> list[dict[str, Any]]:
+    services = request.app[SERVICES]
+    items = await conversations_repo.inbox(services.db, query.view, request[AGENT]["id"],
+                                           sort=query.sort, narrow=query.narrow,
+                                           now=to_db(services.clock.now()))
+    calls = await services.callbacks.due_labels([i["id"] for i in items if i["channel"] == "phone"])
+    for item in items:
+        item["callback_by"] = calls.get(item["id"], "")
+    return items
 
 
 def conversation_id(request: web.Request) -> int:
@@ -67,7 +76,7 @@ async def payload(request: web.Request) -> dict[str, Any]:
     """The fields of a command, from a JSON body or a form."""
     if request.content_type == "application/json":
         try:
-            data = await request.json()
+            data = await request.json(loads=parse_json)
         except ValueError:
             raise web.HTTPBadRequest(text="the body is not valid JSON") from None
         if not isinstance(data, dict):
@@ -90,16 +99,17 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
     db, agent = services.db, request[AGENT]
     # Read the event position first: anything committed after it reaches the page over the socket.
     since = await events_repo.latest_id(db)
-    view, sort, queue_id = inbox_view(request), inbox_sort(request), inbox_queue(request)
+    query = await inbox_query(request)
+    view, sort = query.view, query.sort
     context: dict[str, Any] = {
         "agent": agent, "view": view, "views": VIEW_LABELS, "since": since, "sort": sort,
-        "queue_filter": queue_id, "all_queues": await queues_repo.list_all(db),
-        "items": await conversations_repo.inbox(db, view, agent["id"], sort=sort,
-                                                queue_id=queue_id),
+        "queue_filter": query.narrow.queue_id, "all_queues": await queues_repo.list_all(db),
+        "items": await inbox_items(request, query), **await extras.inbox_context(request, query),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
         "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
-        "scripts": [], "queues": [], "problems": [],
+        "scripts": [], "queues": [], "problems": [], "callback": None, "verification": None,
+        "mail": None,
         "tiers": TIERS,
         "setup": None if selected is not None else await first_run.checklist_for(request),
         # A fresh id per rendered form: submitting the same form twice adds one message.
@@ -109,6 +119,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         conversation = await conversations_repo.get(db, selected)
         if conversation is None:
             raise web.HTTPNotFound(text=f"conversation {selected} does not exist")
+        events = await events_repo.for_conversation(db, selected)
         context.update(conversation=conversation,
                        messages=await messages_repo.after(db, selected),
                        customer=await customers_repo.get(db, conversation["customer_id"]),
@@ -118,9 +129,12 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        scripts=await scripts_repo.list_all(db),
                        queues=await queues_repo.list_all(db),
                        problems=await problems_repo.for_conversation(db, selected),
+                       callback=await services.callbacks.for_desk(selected),
+                       mail=await email_repo.recipients(db, selected),
                        colleagues=[a for a in await agents_repo.list_all(db)
                                    if a["active"] and a["id"] != agent["id"]],
-                       **_from_events(await events_repo.for_conversation(db, selected)))
+                       **_from_events(events))
+        context.update(await extras.conversation_context(request, context, events))
     return render(request, "desk/inbox.html", context)
 
 
@@ -140,11 +154,15 @@ async def conversation(request: web.Request) -> web.Response:
 
 
 def _from_events(events: list[Event]) -> dict[str, Any]:
-    """What the conversation view shows from the event log: the page trail, the latest rating."""
+    """What the conversation view shows from the event log: the page trail, the latest rating,
+    whether the website vouched for the visitor."""
     ratings = [e.data for e in events if e.type == "conversation.rated"]
+    checks = [e for e in events if e.type in VERIFICATION]
     return {"trail": [e.data for e in events if e.type == "page.viewed"],
             "routed": [e.data for e in events if e.type == "rule.fired"],
-            "rating": ratings[-1] if ratings else None}
+            "rating": ratings[-1] if ratings else None,
+            "verification": {"verified": VERIFICATION[checks[-1].type], **checks[-1].data}
+            if checks else None}
 
 
 def respond(request: web.Request, cid: int, body: dict[str, Any]) -> web.Response:
@@ -159,24 +177,33 @@ async def post_message(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     data = await payload(request)
     kind = _text_field(data, "kind", "message")
-    posted = await request.app[SERVICES].conversations.post(
+    services = request.app[SERVICES]
+    posted = await services.conversations.post(
         cid, actor(request), _text_field(data, "body"), kind=kind,
-        client_id=_text_field(data, "client_id") or None)
+        client_id=_text_field(data, "client_id") or None,
+        take=services.config.desk_assign_on_reply)
     return respond(request, cid, {"message": posted.message.to_json(),
                                 "duplicate": posted.duplicate})
 
 
-@requires("agent")
-async def assign(request: web.Request) -> web.Response:
-    """Take a conversation (`agent_id` "me"), give it away (managers), or release it ("")."""
-    cid = conversation_id(request)
-    data = await payload(request)
+def assignee(request: web.Request, data: dict[str, Any]) -> int | None:
+    """Whom an assignment names (`agent_id`): "me" (the default), "" (nobody) or an agent's id;
+    giving conversations to someone else is for managers."""
     agent = request[AGENT]
     target = str(data.get("agent_id", "me"))
     agent_id = agent["id"] if target == "me" else (None if target == "" else
                                                    int_param(target, "agent_id", minimum=1))
     if agent_id not in (agent["id"], None) and not has_role(agent, "manager"):
         raise web.HTTPForbidden(text="Only managers assign conversations to other agents.")
+    return agent_id
+
+
+@requires("agent")
+async def assign(request: web.Request) -> web.Response:
+    """Take a conversation (`agent_id` "me"), give it away (managers), or release it ("")."""
+    cid = conversation_id(request)
+    agent = request[AGENT]
+    agent_id = assignee(request, await payload(request))
     services = request.app[SERVICES]
     if agent_id is None and not has_role(agent, "manager"):
         current = await conversations_repo.get(services.db, cid)

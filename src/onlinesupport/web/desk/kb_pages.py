@@ -138,7 +138,9 @@ async def upload_file(request: web.Request) -> web.Response:
     """An image or document for an article; answers the Markdown that shows it."""
     services = request.app[SERVICES]
     _, stored = await uploads.receive(request, services.files)
-    return web.json_response({"markdown": await services.knowledge.add_file(stored)})
+    with services.files.kept_only_if_stored(stored):
+        markdown = await services.knowledge.add_file(stored)
+    return web.json_response({"markdown": markdown})
 
 
 @requires("manager")

@@ -9,7 +9,7 @@ from aiohttp import web
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.web.auth import AGENT, requires
-from onlinesupport.web.desk.inbox import actor, conversation_id, respond
+from onlinesupport.web.desk.inbox import actor, conversation_id, payload, respond
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param
 
@@ -68,3 +68,14 @@ async def transcript(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     to = await request.app[SERVICES].email.transcripts.send(cid, actor(request))
     return respond(request, cid, {"queued": True, "to": to})
+
+
+@requires("agent")
+async def reply_to(request: web.Request) -> web.Response:
+    """Send the conversation's replies to the customer or to someone else on its mail."""
+    cid = conversation_id(request)
+    address = (await payload(request)).get("address", "")
+    if not isinstance(address, str):
+        raise web.HTTPBadRequest(text="address must be text")
+    await request.app[SERVICES].email.recipients.choose(cid, address, actor(request))
+    return respond(request, cid, {"reply_to": address.strip().lower()})

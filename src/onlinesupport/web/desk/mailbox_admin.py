@@ -21,7 +21,7 @@ NEW = {"address": "", "display_name": "", "active": 1, "imap_host": "", "imap_po
        "imap_move_to": "", "smtp_receive": 0, "smtp_host": "", "smtp_port": 587,
        "smtp_security": "starttls", "smtp_user": "", "ack_enabled": 1,
        "ack_subject": DEFAULT_SUBJECT, "ack_body": DEFAULT_BODY, "queue_id": 1,
-       "ack_articles": 0, "notify_link": ""}
+       "ack_articles": 0, "notify_link": "", "signed_return_path": 0}
 
 
 def _without_secrets(values: dict[str, Any]) -> dict[str, Any]:
@@ -32,10 +32,35 @@ def _without_secrets(values: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+async def receiver(request: web.Request, action: str, *, typed: str | None = None,
+                   error: str = "") -> dict[str, Any]:
+    """What the mail-servers form shows: who may hand mail to the SMTP receiver, and where it
+    listens (the wizard's mailbox step shows the same form)."""
+    services = request.app[SERVICES]
+    return {"port": services.email.smtp_port, "host": services.config.email_smtp_host,
+            "configured": services.config.email_smtp_allowed_hosts,
+            "allowed": await services.email.mailboxes.mail_servers(), "action": action,
+            "typed": typed, "error": error}
+
+
+async def save_mail_servers(request: web.Request) -> tuple[str, str]:
+    """Save the mail servers of the form; returns what was typed and the error ('' if saved)."""
+    typed = (await form_data(request)).get("mail_servers", "")[:2000]
+    services = request.app[SERVICES]
+    try:
+        await services.email.mailboxes.save_mail_servers(typed)
+    except MailboxError as exc:
+        return typed, str(exc)
+    await services.email.reload()
+    return typed, ""
+
+
 async def _list_page(request: web.Request, *, values: dict[str, Any] | None = None,
-                     error: str = "", notice: str = "", status: int = 200) -> web.Response:
+                     error: str = "", notice: str = "", status: int = 200,
+                     mail_servers: dict[str, Any] | None = None) -> web.Response:
     services = request.app[SERVICES]
     return render(request, "admin/mailboxes.html", {
+        "receiver": mail_servers or await receiver(request, _servers_action(request)),
         "agent": request[AGENT], "error": error, "notice": notice,
         "mailboxes": [_without_secrets(m) for m in await mailboxes_repo.list_all(services.db)],
         "states": services.email.states, "outbox": await outbox_repo.counts(services.db),
@@ -71,6 +96,23 @@ async def mailboxes_page(request: web.Request) -> web.Response:
 
 
 @requires("admin")
+async def mail_servers(request: web.Request) -> web.Response:
+    """The mail servers that may hand mail to the built-in SMTP receiver."""
+    typed, error = await save_mail_servers(request)
+    if error:
+        return await _list_page(request, status=400, mail_servers=await receiver(
+            request, _servers_action(request), typed=typed, error=error))
+    wizard = "&from=welcome" if request.query.get("from") == "welcome" else ""
+    return redirect(f"/admin/mailboxes?done=servers{wizard}#mail-servers")
+
+
+def _servers_action(request: web.Request) -> str:
+    """Where the mail-servers form posts; opened from the setup steps, it keeps their way back."""
+    wizard = "?from=welcome" if request.query.get("from") == "welcome" else ""
+    return f"/admin/mailboxes/mail-servers{wizard}"
+
+
+@requires("admin")
 async def add_mailbox(request: web.Request) -> web.Response:
     form = await form_data(request)
     services = request.app[SERVICES]
@@ -79,7 +121,8 @@ async def add_mailbox(request: web.Request) -> web.Response:
     except MailboxError as exc:
         return await _list_page(request, values=_form_values(form), error=str(exc), status=400)
     await services.email.reload()
-    return redirect(f"/admin/mailboxes/{mailbox_id}?done=added")
+    wizard = "&from=welcome" if request.query.get("from") == "welcome" else ""
+    return redirect(f"/admin/mailboxes/{mailbox_id}?done=added{wizard}")
 
 
 def _mailbox_id(request: web.Request) -> int:
@@ -107,7 +150,8 @@ async def update_mailbox(request: web.Request) -> web.Response:
         return await _edit_page(request, mailbox_id, values=_form_values(form), error=str(exc),
                                 status=400)
     await services.email.reload()
-    return redirect(f"/admin/mailboxes/{mailbox_id}?done=saved")
+    wizard = "&from=welcome" if request.query.get("from") == "welcome" else ""
+    return redirect(f"/admin/mailboxes/{mailbox_id}?done=saved{wizard}")
 
 
 @requires("admin")

@@ -8,11 +8,12 @@ from aiohttp import web
 
 from onlinesupport.channels.forms.contact import FormRejected
 from onlinesupport.clock import to_db
+from onlinesupport.inputs import row_id, whole_number
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import queues as queues_repo
-from onlinesupport.web.auth import AGENT, form_data, requires
+from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
@@ -46,10 +47,10 @@ async def queues_page(request: web.Request) -> web.Response:
 
 
 def _minutes(form: dict[str, str], name: str, label: str) -> int:
-    text = form.get(name, "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_MINUTES:
+    minutes = whole_number(form.get(name, "").strip(), 1, MAX_MINUTES)
+    if minutes is None:
         raise InvalidHours(f"{label} must be a number of minutes from 1 to {MAX_MINUTES}")
-    return int(text)
+    return minutes
 
 
 @requires("admin")
@@ -68,10 +69,10 @@ async def save_queue(request: web.Request) -> web.Response:
     except InvalidHours as exc:
         return await _page(request, error=str(exc), edited={"id": queue_id, **values}, status=400)
     # Checkbox lists repeat their name: read all of them (request.post() is cached).
-    posted = await request.post()
+    posted = await posted_form(request)
 
     def ids(name: str) -> list[int]:
-        return sorted({int(v) for v in posted.getall(name, []) if isinstance(v, str) and v.isdigit()})
+        return sorted({i for i in map(row_id, posted.getall(name, [])) if i is not None})
 
     agent_ids, manager_ids = ids("member"), ids("manager")
     chat_hours = form.get("chat_hours", "")[:2000]
@@ -80,12 +81,12 @@ async def save_queue(request: web.Request) -> web.Response:
     except InvalidHours as exc:
         return await _page(request, error=f"Chat hours: {exc}",
                            edited={"id": queue_id, **values}, status=400)
-    seconds = form.get("offer_seconds", "30").strip()
-    if not seconds.isdigit() or not 5 <= int(seconds) <= 600:
+    seconds = whole_number(form.get("offer_seconds", "30").strip(), 5, 600)
+    if seconds is None:
         return await _page(request, error="an offer lasts 5 to 600 seconds",
                            edited={"id": queue_id, **values}, status=400)
-    target = form.get("breach_queue_id", "")
-    breach_queue = int(target) if target.isdigit() and int(target) != queue_id else None
+    target = row_id(form.get("breach_queue_id", ""))
+    breach_queue = target if target != queue_id else None
 
     def save(conn) -> None:
         queues_repo.update(conn, queue_id, first_response_minutes=first,
@@ -93,7 +94,7 @@ async def save_queue(request: web.Request) -> web.Response:
         queues_repo.set_members(conn, queue_id, agent_ids, manager_ids)
         queues_repo.set_internal(conn, queue_id, form.get("internal") == "on")
         queues_repo.set_escalation(conn, queue_id, breach_queue, chat_hours)
-        queues_repo.set_offers(conn, queue_id, form.get("chat_offers") == "on", int(seconds),
+        queues_repo.set_offers(conn, queue_id, form.get("chat_offers") == "on", seconds,
                                form.get("release_offline") == "on",
                                "round-robin" if form.get("assignment") == "round-robin"
                                else "least-loaded")

@@ -6,12 +6,13 @@ from importlib import resources
 
 from aiohttp import web
 
-from onlinesupport.web import logo
+from onlinesupport.web import favicon, logo
 from onlinesupport.web.desk import (
     admin,
     api,
     backup_admin,
     board,
+    callbacks,
     canned_pages,
     files,
     first_run,
@@ -24,14 +25,18 @@ from onlinesupport.web.desk import (
     problem_pages,
     proactive_admin,
     mail_views,
+    organise,
+    preferences,
     queue_admin,
     reports,
     rules_admin,
+    saved_views,
     script_pages,
     search_page,
     signin,
     socket,
     widget_admin,
+    zone,
 )
 
 
@@ -48,7 +53,7 @@ def setup_routes(app: web.Application) -> None:
         web.post("/invitation", invitation.accept),
         web.get("/welcome", first_run.welcome, name="welcome"),
         web.get("/welcome/{step:company|website|mailbox|team|done}", first_run.step_page),
-        web.post("/welcome/{step:company|website|team}", first_run.save_step),
+        web.post("/welcome/{step:company|website|mailbox|team}", first_run.save_step),
         web.post("/welcome/finish", first_run.finish),
         web.post("/welcome/hide-checklist", first_run.hide_checklist),
         web.get("/", inbox.home, name="home"),
@@ -79,6 +84,7 @@ def setup_routes(app: web.Application) -> None:
         web.get("/api/reports", reports.api_reports),
         web.post(r"/problems/{id:\d+}", problem_pages.update),
         web.post(r"/conversations/{id:\d+}/reopen", inbox.reopen),
+        web.post(r"/conversations/{id:\d+}/callback", callbacks.log_call),
         web.post(r"/customers/{id:\d+}", inbox.update_customer),
         web.get("/search", search_page.search_page, name="search"),
         web.get("/kb", kb_pages.list_page, name="kb"),
@@ -109,6 +115,8 @@ def setup_routes(app: web.Application) -> None:
         web.post(r"/admin/agents/{id:\d+}/password", admin.reset_password),
         web.get("/admin/widget", widget_admin.widget_page, name="admin_widget"),
         web.post("/admin/widget", widget_admin.save_widget),
+        web.post("/admin/widget/identity", widget_admin.rotate_identity_secret),
+        web.post("/admin/widget/callbacks", widget_admin.save_callbacks),
         web.get("/admin/health", health_page.health_page, name="admin_health"),
         web.get("/admin/privacy", privacy_admin.privacy_page, name="admin_privacy"),
         web.get("/admin/proactive", proactive_admin.proactive_page, name="admin_proactive"),
@@ -134,6 +142,7 @@ def setup_routes(app: web.Application) -> None:
         web.post("/admin/queues", queue_admin.add_queue),
         web.get("/admin/mailboxes", mailbox_admin.mailboxes_page, name="admin_mailboxes"),
         web.post("/admin/mailboxes", mailbox_admin.add_mailbox),
+        web.post("/admin/mailboxes/mail-servers", mailbox_admin.mail_servers),
         web.get(r"/admin/mailboxes/{id:\d+}", mailbox_admin.mailbox_page, name="admin_mailbox"),
         web.post(r"/admin/mailboxes/{id:\d+}", mailbox_admin.update_mailbox),
         web.post(r"/admin/mailboxes/{id:\d+}/test", mailbox_admin.test_mailbox),
@@ -142,7 +151,21 @@ def setup_routes(app: web.Application) -> None:
         web.get(r"/mail/{id:\d+}/formatted", mail_views.formatted, name="mail_formatted"),
         web.post(r"/outbox/{id:\d+}/resend", mail_views.resend),
         web.post(r"/conversations/{id:\d+}/transcript", mail_views.transcript),
+        web.post(r"/conversations/{id:\d+}/merge", organise.merge),
+        web.post(r"/conversations/{id:\d+}/split", organise.split),
+        web.post(r"/conversations/{id:\d+}/snooze", organise.snooze_conversation),
+        web.post(r"/conversations/{id:\d+}/wake", organise.wake),
+        web.post("/conversations/bulk", organise.bulk_action),
+        web.post("/views", saved_views.add_view),
+        web.post(r"/views/{id:\d+}/delete", saved_views.delete_view),
+        web.get("/preferences", preferences.preferences_page, name="preferences"),
+        web.post("/preferences", preferences.save_preferences),
+        web.get("/api/preferences", preferences.preferences_json),
+        web.get("/api/agents", preferences.colleagues),
+        web.post(r"/conversations/{id:\d+}/reply-to", mail_views.reply_to),
     ])
-    app[socket.ENCODED] = socket.EncodedEvents()
+    favicon.add_routes(app)
+    zone.setup(app)
+    socket.setup_sockets(app)
     static = resources.files("onlinesupport").joinpath("static")
     app.router.add_static("/static", str(static), name="static", append_version=True)

@@ -18,6 +18,7 @@ from onlinesupport.web.auth import (
     requires,
     set_cookie,
 )
+from onlinesupport.web.health import healthz
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect, safe_next
 from onlinesupport.web.templates import render
@@ -68,15 +69,17 @@ async def signin(request: web.Request) -> web.Response:
             error=f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minute(s).")
         response.headers["Retry-After"] = str(wait)
         return response
+    # Counted as a failure before the hash is checked: guesses sent at once all see it.
+    by_account.hit(email)
+    by_address.hit(address)
     services = request.app[SERVICES]
     agent = await services.accounts.authenticate(email, password)
     if agent is None:
-        by_account.hit(email)
-        by_address.hit(address)
         log.warning("failed sign-in for %r from %s", email, address)
         return _signin_form(request, email=email, status=401,
                             error="Wrong email address or password.")
     by_account.clear(email)
+    by_address.release(address)
     signed_in = await services.accounts.start_session(agent["id"], address)
     target = safe_next(form.get("next"))
     response = redirect(target)
@@ -147,4 +150,4 @@ async def setup(request: web.Request) -> web.Response:
 
 @public
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "listener": "desk"})
+    return healthz(request, "desk")

@@ -1,4 +1,5 @@
-"""Admin page for the website widget: allowed websites, texts, colour, pre-chat fields."""
+"""Admin page for the website widget: allowed websites, texts, colour, pre-chat fields; the
+secret that signs website users (shown, rotatable) and callback requests (on/off, queue)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ from aiohttp import web
 
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.channels.chat.widget_settings import FIELD_MODES, InvalidSettings
+from onlinesupport.channels.phone import numbers
+from onlinesupport.conversations import InvalidCommand
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
+
+
+DONE = {"saved": "Saved.", "rotated": "A new secret is in force: put it into your website now.",
+        "callbacks": "Callback requests saved."}
 
 
 def public_base(request: web.Request) -> str:
@@ -27,17 +35,25 @@ def script_tag(request: web.Request) -> str:
 
 async def _page(request: web.Request, values: dict[str, str], *, error: str = "",
                 notice: str = "", status: int = 200) -> web.Response:
+    services = request.app[SERVICES]
     return render(request, "admin/widget.html", {
         "agent": request[AGENT], "values": values, "modes": FIELD_MODES, "error": error,
-        "notice": notice, "script_tag": script_tag(request)}, status=status)
+        "notice": notice, "script_tag": script_tag(request), "identity": services.identity,
+        "public_base": public_base(request), "callbacks": await services.callbacks.settings(),
+        "queues": await queues_repo.list_all(services.db), "countries": numbers.choices()},
+        status=status)
+
+
+async def _saved(request: web.Request) -> dict[str, str]:
+    """The widget's settings as its form shows them."""
+    current = await widget_settings.load(request.app[SERVICES].db)
+    return {**current.for_visitor(), "allowed_origins": "\n".join(current.allowed_origins)}
 
 
 @requires("admin")
 async def widget_page(request: web.Request) -> web.Response:
-    current = await widget_settings.load(request.app[SERVICES].db)
-    values = {**current.for_visitor(), "allowed_origins": "\n".join(current.allowed_origins)}
-    return await _page(request, values,
-                       notice="Saved." if request.query.get("done") == "saved" else "")
+    return await _page(request, await _saved(request),
+                       notice=DONE.get(request.query.get("done", ""), ""))
 
 
 @requires("admin")
@@ -52,3 +68,19 @@ async def save_widget(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await widget_settings.save(services.db, services.clock, parsed)
     return redirect("/admin/widget?done=saved")
+
+
+@requires("admin")
+async def rotate_identity_secret(request: web.Request) -> web.Response:
+    """A new secret for signing website users; the old one stops working at once."""
+    await request.app[SERVICES].identity.rotate()
+    return redirect("/admin/widget?done=rotated#identity")
+
+
+@requires("admin")
+async def save_callbacks(request: web.Request) -> web.Response:
+    try:
+        await request.app[SERVICES].callbacks.save_settings(await form_data(request))
+    except InvalidCommand as exc:
+        return await _page(request, await _saved(request), error=str(exc), status=400)
+    return redirect("/admin/widget?done=callbacks#callbacks")

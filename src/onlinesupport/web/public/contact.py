@@ -15,6 +15,7 @@ from onlinesupport.channels.forms.contact import (
     TooSoon,
 )
 from onlinesupport.conversations import InvalidCommand
+from onlinesupport.inputs import row_id
 from onlinesupport.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.web import uploads
@@ -35,7 +36,8 @@ async def _form(request: web.Request, values: dict[str, str], errors: dict[str, 
     contact = request.app[SERVICES].contact
     return render(request, "public/contact.html", {
         "values": values, "errors": errors, "types": await contact.question_types(),
-        "urgency": URGENCY, "limits": LIMITS, "token": contact.token()}, status=status)
+        "urgency": URGENCY, "limits": LIMITS, "token": contact.token(),
+        "callbacks": (await request.app[SERVICES].callbacks.settings()).enabled}, status=status)
 
 
 def _typed(fields: dict[str, str]) -> dict[str, str]:
@@ -101,13 +103,16 @@ async def answered(request: web.Request) -> web.Response:
     """"This answered my question": nothing joins the queue; the article gets the credit."""
     fields = await form_data(request)
     services = request.app[SERVICES]
-    article_id = fields.get("article_id", "")
-    found = await kb_repo.published(services.db, int(article_id)) if article_id.isdigit() else None
+    article_id = row_id(fields.get("article_id", ""))
+    found = await kb_repo.published(services.db, article_id) if article_id else None
     if found is None:
         raise web.HTTPBadRequest(text="Choose one of the articles shown.")
-    if not services.contact.token_ok(fields.get("token", "")):
+    token = fields.get("token", "")
+    if not services.contact.token_ok(token):
         raise web.HTTPBadRequest(text="This form has expired; please start again.")
-    await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000])
+    if services.contact.spend(token):
+        await services.knowledge.deflected(found["id"], "form", fields.get("question", "")[:2000],
+                                           asker=f"address:{request.remote}")
     return render(request, "public/contact_answered.html", {"article": found})
 
 

@@ -6,6 +6,8 @@ Server-rendered, no JavaScript needed; every page has a real title and a canonic
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +25,8 @@ from onlinesupport.web.templates import highlight, render
 
 SUGGEST_LIMIT = web.AppKey("help_suggest_limit", Throttle)
 SUGGESTIONS_PER_MINUTE = 60
+VOTER_COOKIE = "os_voter"
+"""A random id set when someone votes, so that their second vote on an article is not counted."""
 
 
 def _language(request: web.Request) -> str:
@@ -87,16 +91,24 @@ async def feedback(request: web.Request) -> web.Response:
     form = await form_data(request)
     if form.get("helpful") not in ("yes", "no"):
         raise web.HTTPBadRequest(text="answer yes or no")
-    await services.knowledge.vote(article_id, form["helpful"] == "yes")
-    return redirect(_article_path(found) + "?voted=1#feedback")
+    voter = request.cookies.get(VOTER_COOKIE, "")
+    if not re.fullmatch(r"[\w-]{16,64}", voter):
+        voter = secrets.token_urlsafe(16)
+    await services.knowledge.vote(article_id, form["helpful"] == "yes", voter=voter,
+                                  address=request.remote or "")
+    response = redirect(_article_path(found) + "?voted=1#feedback")
+    response.set_cookie(VOTER_COOKIE, voter, max_age=365 * 24 * 3600, path="/help",
+                        httponly=True, samesite="Lax", secure=request.secure)
+    return response
 
 
 async def search(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     query = request.query.get("q", "")[:200]
     language = _language(request)
-    results = await services.knowledge.search(query, language, source="help") if query.strip() \
-        else []
+    results = await services.knowledge.search(query, language, source="help",
+                                              searcher=request.remote or "") \
+        if query.strip() else []
     return render(request, "public/help_search.html", {
         "query": query, "results": results, "language": language, "path": _article_path,
         "canonical": _canonical(request, "/help/search")})

@@ -7,13 +7,22 @@ import secrets
 
 from aiohttp import web
 
+from onlinesupport.channels.phone.callbacks import CallbackRejected, TooManyCallbacks
 from onlinesupport.conversations import Actor
+from onlinesupport.inputs import InvalidAddress
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import problems as problems_repo
-from onlinesupport.web.auth import form_data, set_cookie
+from onlinesupport.web.auth import (
+    double_submit_ok,
+    form_csrf,
+    form_data,
+    send_csrf_cookie,
+    set_cookie,
+)
+from onlinesupport.web.public import callbacks
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
@@ -51,6 +60,7 @@ async def my_page(request: web.Request) -> web.Response:
         "customer": await customers_repo.get(services.db, customer_id),
         "conversations": await customers_repo.conversations(services.db, customer_id),
         "erasure": await erasure_repo.pending_for(services.db, customer_id),
+        "callbacks": (await services.callbacks.settings()).enabled,
         "csrf": services.customer_access.csrf(session)})
 
 
@@ -73,18 +83,32 @@ async def ask_for_erasure(request: web.Request) -> web.Response:
 
 async def ask_for_link(request: web.Request) -> web.Response:
     form = await form_data(request)
-    await request.app[SERVICES].customer_access.request_link(
-        form.get("email", ""), request.remote or "", _link_base(request))
-    return render(request, "public/my_sent.html", {})
+    access = request.app[SERVICES].customer_access
+    try:
+        await access.request_link(form.get("email", ""), request.remote or "", _link_base(request))
+    except InvalidAddress as exc:
+        return render(request, "public/my_signin.html", {
+            "error": f"Please check the address: {exc}.", "email": form.get("email", "")[:320]},
+            status=400)
+    # Whether mail can go out at all says nothing about the address; a promise it cannot keep
+    # would.
+    return render(request, "public/my_sent.html", {"mail_ready": await access.can_mail()})
 
 
 async def open_link(request: web.Request) -> web.Response:
     """Ask for a click before spending the link (mail scanners follow links too)."""
-    return render(request, "public/my_link.html", {"token": request.match_info["token"]})
+    response = render(request, "public/my_link.html", {"token": request.match_info["token"],
+                                                       "csrf": form_csrf(request)})
+    send_csrf_cookie(request, response)
+    return response
 
 
 async def use_link(request: web.Request) -> web.Response:
     form = await form_data(request)
+    # Only our link page hands out the token: a foreign page cannot sign anyone in (as itself).
+    if not double_submit_ok(request, form.get("csrf_token")):
+        raise web.HTTPForbidden(text="This form has expired or did not come from this site. "
+                                     "Open the link from your mail again.")
     session = await request.app[SERVICES].customer_access.redeem(form.get("token", "")[:100])
     if session is None:
         return render(request, "public/my_signin.html", {
@@ -135,3 +159,34 @@ async def sign_out(request: web.Request) -> web.Response:
     response = redirect("/my")
     response.del_cookie(COOKIE, path="/")
     return response
+
+
+async def _callback_form(request: web.Request, customer_id: int, session: str,
+                         values: dict[str, str], errors: dict[str, str],
+                         status: int = 200) -> web.Response:
+    services = request.app[SERVICES]
+    return render(request, "public/my_callback.html", {
+        "options": await callbacks.options(request), "values": values, "errors": errors,
+        "customer": await customers_repo.get(services.db, customer_id),
+        "csrf": services.customer_access.csrf(session)}, status=status)
+
+
+async def callback_page(request: web.Request) -> web.Response:
+    customer_id, session = await _require(request)
+    return await _callback_form(request, customer_id, session, {}, {})
+
+
+async def ask_for_callback(request: web.Request) -> web.Response:
+    """A signed-in customer asks for a call: the conversation joins their page."""
+    form = await form_data(request)
+    customer_id, session = await _require(request, form)
+    typed = callbacks.typed(form)
+    try:
+        done = await request.app[SERVICES].callbacks.request(
+            form, source="my-page", address=request.remote or "", customer_id=customer_id)
+    except TooManyCallbacks as exc:
+        return callbacks.with_retry_after(await _callback_form(
+            request, customer_id, session, typed, {"form": callbacks.TOO_MANY}, 429), exc)
+    except CallbackRejected as exc:
+        return await _callback_form(request, customer_id, session, typed, exc.errors, 400)
+    return redirect(f"/my/conversations/{done.conversation_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 from datetime import timedelta
 from typing import TypeVar
 from importlib import resources
@@ -12,15 +13,22 @@ from importlib import resources
 from aiohttp import WSMsgType, web
 
 from onlinesupport.channels.chat import tokens, widget_settings
-from onlinesupport.channels.chat.protocol import ChatContext, ProtocolError, VisitorSession
+from onlinesupport.channels.chat.protocol import (
+    PAGE_VIEWS_PER_MINUTE,
+    ChatContext,
+    VisitorSession,
+)
 from onlinesupport.conversations import Actor, InvalidCommand
-from onlinesupport.store import NotFound, StoreClosed
+from onlinesupport.errors import UserError
+from onlinesupport.inputs import parse_json, row_id
+from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
+from onlinesupport.web.sockets import UNREAD, slot
 from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
@@ -28,6 +36,12 @@ log = logging.getLogger(__name__)
 CHAT = web.AppKey("chat", ChatContext)
 WIDGET_SCRIPT = web.AppKey("widget_script", bytes)
 WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
+WIDGET_CSS = web.AppKey("widget_css", bytes)
+WIDGET_CSS_GZIP = web.AppKey("widget_css_gzip", bytes)
+CALL_SCRIPT = web.AppKey("widget_call_script", tuple)
+WORDS_SCRIPTS = web.AppKey("widget_words_scripts", dict)
+"""Per language, a script handing the widget its words (plain, gzipped); English is built in."""
+"""The callback form's script (compacted, gzipped), fetched by the widget when wanted."""
 MAX_FRAME = 64 * 1024
 MESSAGES_PER_MINUTE = 30
 
@@ -38,14 +52,27 @@ def setup_chat(app: web.Application) -> None:
         db=services.db, hub=services.hub, clock=services.clock,
         conversations=services.conversations, presence=services.presence,
         secret_key=services.secret_key, files=services.files, knowledge=services.knowledge,
-        proactive=services.proactive, contact=services.contact, recorder=services.recorder,
+        proactive=services.proactive, contact=services.contact,
+        identity=services.identity, callbacks=services.callbacks, recorder=services.recorder,
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
-                               timedelta(minutes=1)))
-    source = resources.files("onlinesupport").joinpath("static", "widget.js").read_text("utf-8")
-    app[WIDGET_SCRIPT] = compact(source).encode("utf-8")
+                               timedelta(minutes=1)),
+        page_views=Throttle(services.clock, PAGE_VIEWS_PER_MINUTE, timedelta(minutes=1)),
+        socket_buffer=services.config.limits_socket_buffer_kb * 1024)
+    static = resources.files("onlinesupport").joinpath("static")
+    app[WIDGET_SCRIPT] = compact(static.joinpath("widget.js").read_text("utf-8")).encode("utf-8")
     app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
+    css = re.sub(r"/\*.*?\*/\s*", "", static.joinpath("widget.css").read_text("utf-8"), flags=re.S)
+    app[WIDGET_CSS] = css.encode("utf-8")
+    app[WIDGET_CSS_GZIP] = gzip.compress(app[WIDGET_CSS], compresslevel=9, mtime=0)
+    call = compact(static.joinpath("widget-call.js").read_text("utf-8")).encode("utf-8")
+    app[CALL_SCRIPT] = (call, gzip.compress(call, compresslevel=9, mtime=0))
+    app[WORDS_SCRIPTS] = {}
+    for language, words in json.loads(static.joinpath("widget-words.json").read_text("utf-8")).items():
+        script = f"window.__onlineSupportWords({json.dumps(words, ensure_ascii=False)});\n"
+        plain = script.encode("utf-8")
+        app[WORDS_SCRIPTS][language] = (plain, gzip.compress(plain, compresslevel=9, mtime=0))
 
 
 def compact(source: str) -> str:
@@ -55,13 +82,35 @@ def compact(source: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
 
 
-async def widget_script(request: web.Request) -> web.Response:
+def _asset(request: web.Request, plain: bytes, gzipped: bytes, content_type: str) -> web.Response:
     headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
-        return web.Response(body=request.app[WIDGET_GZIP], content_type="application/javascript",
-                            charset="utf-8", headers={**headers, "Content-Encoding": "gzip"})
-    return web.Response(body=request.app[WIDGET_SCRIPT], content_type="application/javascript",
-                        charset="utf-8", headers=headers)
+        return web.Response(body=gzipped, content_type=content_type, charset="utf-8",
+                            headers={**headers, "Content-Encoding": "gzip"})
+    return web.Response(body=plain, content_type=content_type, charset="utf-8", headers=headers)
+
+
+async def widget_script(request: web.Request) -> web.Response:
+    return _asset(request, request.app[WIDGET_SCRIPT], request.app[WIDGET_GZIP],
+                  "application/javascript")
+
+
+async def call_script(request: web.Request) -> web.Response:
+    """The callback form, fetched by the widget only when a visitor asks for a call."""
+    return _asset(request, *request.app[CALL_SCRIPT], "application/javascript")
+
+
+async def words_script(request: web.Request) -> web.Response:
+    """The widget's words in one language, fetched by the widget only for its readers."""
+    found = request.app[WORDS_SCRIPTS].get(request.match_info["lang"])
+    if found is None:
+        raise web.HTTPNotFound(text="The chat does not speak that language.")
+    return _asset(request, *found, "application/javascript")
+
+
+async def widget_stylesheet(request: web.Request) -> web.Response:
+    """The widget's look, linked from inside its shadow root (no inline styles: see widget.js)."""
+    return _asset(request, request.app[WIDGET_CSS], request.app[WIDGET_CSS_GZIP], "text/css")
 
 
 async def test_page(request: web.Request) -> web.Response:
@@ -96,11 +145,11 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
     owner: dict[str, int] = {}
 
     async def visitors_own_conversation(fields: dict[str, str]) -> None:
-        visitor_id = tokens.verify(services.secret_key, fields.get("token"))
+        visitor_id = tokens.verify(services.secret_key, fields.get("token"), services.clock.now())
         customer_id = visitor_id and await customers_repo.by_identity(services.db, "visitor",
                                                                       visitor_id)
-        wanted = fields.get("conversation_id", "")
-        found = await conversations_repo.get(services.db, int(wanted)) if wanted.isdigit() else None
+        wanted = row_id(fields.get("conversation_id", ""))
+        found = await conversations_repo.get(services.db, wanted) if wanted else None
         if not customer_id or found is None or found["customer_id"] != customer_id:
             raise web.HTTPForbidden(text="Start a chat before sending a file.")
         refused = chat.refuse_rate(visitor_id, request.remote or "")
@@ -119,16 +168,22 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
         raise with_cors(origin, exc) from None
     except InvalidCommand as exc:
         raise with_cors(origin, web.HTTPBadRequest(text=str(exc))) from None
+    except StorageFull as exc:
+        raise with_cors(origin, web.HTTPServiceUnavailable(text=str(exc))) from None
     return with_cors(origin, web.json_response({"client_id": posted.message.client_id,
                                             "seq": posted.message.seq}))
 
 
 async def visitor_file(request: web.Request) -> web.StreamResponse:
-    """A file of a visitor's conversation, by its signed address."""
+    """A file of a visitor's conversation, by its signed address (while it lasts)."""
     services = request.app[SERVICES]
-    attachment_id = int(request.match_info["id"])
-    if not services.files.signature_ok(attachment_id, request.match_info["signature"]):
+    attachment_id, expires = row_id(request.match_info["id"]), row_id(request.match_info["expires"])
+    if attachment_id is None or expires is None or not services.files.link_ok(
+            attachment_id, expires, request.match_info["signature"]):
         raise web.HTTPNotFound(text="that file does not exist")
+    if expires <= services.clock.now().timestamp():
+        raise web.HTTPNotFound(text="This file's address has expired; reload the page to see "
+                                    "the file again.")
     attachment = await attachments_repo.get(services.db, attachment_id)
     if attachment is None:
         raise web.HTTPNotFound(text="that file does not exist")
@@ -142,29 +197,48 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
         log.warning("visitor websocket from %r refused: not an allowed website", origin)
         raise web.HTTPForbidden(text="This website is not allowed to use the chat. An admin adds "
                                      "it under Widget in the desk.")
+    with slot(request, request.app[SERVICES].tally,
+              "Too many chats are open from your network; close one and try again."):
+        return await _visitor_session(request, settings)
+
+
+async def _visitor_session(request: web.Request,
+                           settings: widget_settings.WidgetSettings) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
-    session = VisitorSession(request.app[CHAT], settings, ws.send_json, request.remote or "")
+    sender = request.app[UNREAD].sender(request, ws)
+    session = VisitorSession(request.app[CHAT], settings, sender.send_json, request.remote or "")
     try:
         async for message in ws:
             if message.type != WSMsgType.TEXT:
                 continue
             try:
-                frame = json.loads(message.data)
-            except json.JSONDecodeError:
-                await ws.send_json({"type": "error", "message": "frames must be JSON"})
+                frame = parse_json(message.data)
+            except ValueError:
+                await sender.send_json({"type": "error", "message": "frames must be JSON"})
                 continue
             try:
                 await session.handle(frame)
             except StoreClosed:
                 break
+            except StorageFull as exc:
+                # Not refused: the widget keeps the message and sends it again in a while.
+                await sender.send_json({
+                    "type": "error", "retry": True,
+                    "message": f"{exc} Your message is kept and sent as soon as it can be.",
+                    "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
+            except ConnectionError:
+                # The visitor went away while we answered: ordinary, and they resume by seq.
+                log.debug("visitor at %s left before the answer to a %r frame", request.remote,
+                          frame.get("type") if isinstance(frame, dict) else None)
+                break
             except Exception as exc:
-                known = isinstance(exc, (ProtocolError, InvalidCommand, NotFound))
+                known = isinstance(exc, (UserError, NotFound))
                 if not known:
                     log.exception("visitor frame failed")
                 # The refused frame's client_id lets the widget give that message back.
-                await ws.send_json({
+                await sender.send_json({
                     "type": "error",
                     "message": str(exc) if known else "Something went wrong; please try again.",
                     "client_id": frame.get("client_id") if isinstance(frame, dict) else None})

@@ -194,14 +194,17 @@ CREATE TABLE report_state (
     days_pending   INTEGER NOT NULL DEFAULT 0
 );
 
--- The report mail goes through the outbox like every mail; it belongs to no conversation.
+-- The report mail goes through the outbox like every mail. It belongs to no conversation, as a
+-- sign-in link does since 0027; only its purpose is new. SQLite cannot change a CHECK
+-- constraint in place, so the table is rebuilt with every row and column it has.
 CREATE TABLE outbox_new (
     id               INTEGER PRIMARY KEY,
     conversation_id  INTEGER REFERENCES conversations(id) ON DELETE CASCADE,
     message_id       INTEGER REFERENCES messages(id) ON DELETE CASCADE,
     mailbox_id       INTEGER REFERENCES mailboxes(id) ON DELETE SET NULL,
     purpose          TEXT NOT NULL
-                     CHECK (purpose IN ('reply', 'ack', 'transcript', 'notify', 'report')),
+                     CHECK (purpose IN ('reply', 'ack', 'transcript', 'notify', 'signin',
+                                        'report')),
     to_address       TEXT NOT NULL,
     subject          TEXT NOT NULL,
     body             TEXT NOT NULL,
@@ -214,9 +217,15 @@ CREATE TABLE outbox_new (
     next_attempt_at  TEXT NOT NULL,
     last_error       TEXT NOT NULL DEFAULT '',
     sent_at          TEXT,
-    created_at       TEXT NOT NULL
+    created_at       TEXT NOT NULL,
+    expires_at       TEXT
 );
-INSERT INTO outbox_new SELECT * FROM outbox;
+INSERT INTO outbox_new (id, conversation_id, message_id, mailbox_id, purpose, to_address,
+                        subject, body, rfc_message_id, in_reply_to, refs, status, attempts,
+                        next_attempt_at, last_error, sent_at, created_at, expires_at)
+    SELECT id, conversation_id, message_id, mailbox_id, purpose, to_address, subject, body,
+           rfc_message_id, in_reply_to, refs, status, attempts, next_attempt_at, last_error,
+           sent_at, created_at, expires_at FROM outbox;
 DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);

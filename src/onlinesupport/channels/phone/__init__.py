@@ -1,0 +1,1 @@
+"""The phone channel: numbers as customers type them, and callback requests."""

@@ -1,0 +1,100 @@
+"""One action on many conversations at once (the inbox's selected rows), in one transaction.
+
+Each conversation changes through the same steps its own buttons use and gets its own events,
+so a bulk action reads in the history and in reports exactly like the same clicks one by one.
+Either every selected conversation changes or none does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from onlinesupport.conversations.service import Actor, Conversations, InvalidCommand
+from onlinesupport.conversations.snooze import snooze_in
+from onlinesupport.store import agents as agents_repo
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import events as events_repo
+from onlinesupport.store import queues as queues_repo
+from onlinesupport.store.events import Event
+
+ACTIONS = ("assign", "move", "tag", "resolve", "snooze")
+MAX_SELECTED = 200
+_TAG = re.compile(r"^[\w][\w .-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """What to do: `action` and the one argument it needs."""
+
+    action: str
+    agent_id: int | None = None
+    """assign: to whom (None: unassign)."""
+    queue_id: int | None = None
+    tag: str = ""
+    until: datetime | None = None
+    """snooze: until when (None: until the customer answers)."""
+
+
+def check_tag(tag: str) -> str:
+    tag = tag.strip()
+    if not _TAG.match(tag):
+        raise InvalidCommand("a tag takes 1-40 letters, digits, spaces, dots and dashes")
+    return tag
+
+
+def tag_in(conn: sqlite3.Connection, now: str, events: list[Event], conversation: Any,
+           tag: str, actor: Actor) -> bool:
+    """Inside a command: add a tag to the conversation; False if it has it already."""
+    tags = json.loads(conversation["tags"])
+    if tag.lower() in (t.lower() for t in tags):
+        return False
+    conversations_repo.update(conn, conversation["id"], now, tags=json.dumps([*tags, tag]))
+    events.append(events_repo.append(conn, conversation["id"], "conversation.tagged", actor.type,
+                                     actor.id, now, {"tag": tag}))
+    return True
+
+
+async def apply(conversations: Conversations, ids: Sequence[int], what: BulkAction,
+                actor: Actor) -> int:
+    """Do `what` to every conversation in `ids`; returns how many changed."""
+    if what.action not in ACTIONS:
+        raise InvalidCommand(f"the action must be one of {', '.join(ACTIONS)}")
+    if not ids:
+        raise InvalidCommand("select at least one conversation")
+    if len(ids) > MAX_SELECTED:
+        raise InvalidCommand(f"select at most {MAX_SELECTED} conversations at once")
+    tag = check_tag(what.tag) if what.action == "tag" else ""
+
+    def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+        agent = queue = None
+        if what.action == "assign" and what.agent_id is not None:
+            agent = agents_repo.lock(conn, what.agent_id)
+            if not agent["active"]:
+                raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
+        if what.action == "move":
+            if what.queue_id is None:
+                raise InvalidCommand("choose the queue to move to")
+            queue = queues_repo.lock(conn, what.queue_id)
+        changed = 0
+        for conversation_id in dict.fromkeys(ids):
+            conversation = conversations_repo.lock(conn, conversation_id)
+            if what.action == "assign":
+                changed += conversations.assign_in(conn, now, events, conversation, agent, actor)
+            elif what.action == "move":
+                changed += conversations.move_in(conn, now, events, conversation, queue, actor)
+            elif what.action == "tag":
+                changed += tag_in(conn, now, events, conversation, tag, actor)
+            elif what.action == "resolve":
+                changed += conversations.set_status_in(conn, now, events, conversation, actor,
+                                                       "resolved", "conversation.resolved")
+            else:
+                changed += snooze_in(conn, now, events, conversation, what.until, actor)
+        return changed
+
+    return await conversations.run(command)

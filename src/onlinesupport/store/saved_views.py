@@ -1,0 +1,36 @@
+"""Saved inbox views: filters kept under a name, an agent's own or shared (no owner)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from onlinesupport.store.database import Database
+from onlinesupport.store.errors import NotFound
+
+
+def create(conn: sqlite3.Connection, *, owner_id: int | None, name: str, filters: str,
+           created_by: int, now: str) -> int:
+    return conn.execute(
+        "INSERT INTO saved_views (owner_id, name, filters, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?)", (owner_id, name, filters, created_by, now)).lastrowid
+
+
+def owner(conn: sqlite3.Connection, view_id: int) -> int | None:
+    row = conn.execute("SELECT owner_id FROM saved_views WHERE id = ?", (view_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"saved view {view_id} does not exist")
+    return row[0]
+
+
+def delete(conn: sqlite3.Connection, view_id: int) -> None:
+    conn.execute("DELETE FROM saved_views WHERE id = ?", (view_id,))
+
+
+async def for_agent(db: Database, agent_id: int) -> list[dict[str, Any]]:
+    """The shared views and the agent's own, shared first, by name."""
+    rows = await db.fetch_all(
+        "SELECT id, owner_id, name, filters FROM saved_views"
+        " WHERE owner_id IS NULL OR owner_id = ? ORDER BY owner_id IS NOT NULL, name, id",
+        (agent_id,))
+    return [dict(r) for r in rows]
