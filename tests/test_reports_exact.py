@@ -152,9 +152,10 @@ async def _script(services, clock: ManualClock) -> dict[str, int]:
         "title": "Delivery times", "body": "We deliver in 2 days.", "status": "published",
         "visibility": "public", "language": "en"}, people["ada"])
     for words in ("delivery", "delivery time", "warranty"):
-        await services.knowledge.search(words, source="help")
-    for _ in range(2):
-        assert await services.knowledge.view(article) is not None
+        await services.knowledge.search(words, source="help", searcher="203.0.113.1")
+    await services.knowledge.search("Warranty", source="help", searcher="203.0.113.1")  # again
+    for reader in ("203.0.113.1", "203.0.113.2", "203.0.113.1"):  # two readers
+        assert await services.knowledge.view(article, reader) is not None
     await services.knowledge.deflected(article, "widget", "How long is delivery?")
     to("2026-03-24T11:00:00")
     c6 = (await conversations.open(channel="form", customer_name="Hal", body="Docs broken",

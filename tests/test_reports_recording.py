@@ -1,6 +1,7 @@
-"""What the widget records for the reports: a page view per load (counted, with a ceiling on
-made-up addresses), a waiting chat's visitor leaving and coming back, proactive messages with
-their page, and the chat a proactive message started."""
+"""What the widget records for the reports: a page view per page opened (counted, with a
+ceiling on made-up addresses, and with the trail's limit per visitor), a waiting chat's visitor
+leaving and coming back, proactive messages with their page, and the chat a proactive message
+started (once, however often it is said)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import aiohttp
 
 from conftest import Personas, Server
+from onlinesupport.channels.chat.protocol import PAGE_VIEWS_PER_MINUTE
 from onlinesupport.conversations import Actor
 from onlinesupport.reports import recording
 from onlinesupport.store import events as events_repo
@@ -38,20 +40,23 @@ async def test_the_widget_counts_page_views_and_a_waiting_visitor_leaving(
         "business_hours_only": 0, "text": "Need help?", "button": ""}, "2026-01-01T00:00:00.000Z"))
     async with aiohttp.ClientSession() as http:
         v = Visitor(http, server)
-        await v.connect(page="https://shop.example.com/pricing?utm=x#plans")
+        await v.connect()
+        await v.send(type="page", url="https://shop.example.com/pricing?utm=x#plans")
         await v.send(type="proactive", message_id=pricing, event="shown",
                      page="https://shop.example.com/pricing?utm=x")
         await v.send(type="proactive", message_id=pricing, event="clicked",
                      page="https://shop.example.com/pricing")
         await v.send(type="start", client_id="c1", body="How much?", name="Nora")
         v.conversation_id = (await v.receive("ack"))["conversation_id"]
-        await v.send(type="proactive", message_id=pricing, event="chat_started",
-                     page="https://shop.example.com/pricing")
+        for _ in range(5):  # a widget that says it again starts no second chat
+            await v.send(type="proactive", message_id=pricing, event="chat_started",
+                         page="https://shop.example.com/pricing")
         await _eventually(lambda: _has(server, v.conversation_id, "proactive.chat_started"))
         await v.close()
         await _eventually(lambda: _has(server, v.conversation_id, "chat.left"))
-        await v.connect(page="https://shop.example.com/pricing")
+        await v.connect()
         await _eventually(lambda: _has(server, v.conversation_id, "chat.returned"))
+        await v.send(type="page", url="https://shop.example.com/pricing", title="Pricing")
         await services.conversations.post(v.conversation_id,
                                           Actor.agent(personas.agent, "Amy"), "Hello!")
         await v.receive("message")
@@ -71,6 +76,31 @@ async def test_the_widget_counts_page_views_and_a_waiting_visitor_leaving(
 
 async def _has(server: Server, cid: int, kind: str) -> bool:
     return kind in await _types(server, cid)
+
+
+async def test_page_views_have_the_trails_limits(server: Server) -> None:
+    """One path for a page view: the same page again is none, and a visitor's flood is cut at
+    the trail's limit per minute, whether or not they are in a chat."""
+    await allow(server, SITE)
+    async with aiohttp.ClientSession() as http:
+        reader = Visitor(http, server)
+        await reader.connect()
+        for _ in range(3):
+            await reader.send(type="page", url="https://shop.example.com/a")
+        await reader.send(type="page", url="https://shop.example.com/b")
+        flood = Visitor(http, server)
+        await flood.connect()
+        for n in range(300):
+            await flood.send(type="page", url=f"https://shop.example.com/p/{n}")
+        for v in (reader, flood):
+            await v.send(type="queue")
+            await v.receive("queue")
+    await server.services.recorder.flush()
+    views = dict(tuple(r) for r in await server.services.db.fetch_all(
+        "SELECT key, count FROM site_counts WHERE kind = 'page_view'"))
+    assert (views.pop("https://shop.example.com/a"), views.pop("https://shop.example.com/b")) \
+        == (1, 1)
+    assert sum(views.values()) == PAGE_VIEWS_PER_MINUTE
 
 
 async def test_a_flood_of_made_up_pages_stays_a_few_thousand_rows(server: Server) -> None:

@@ -1,11 +1,15 @@
 """What the reports need that no conversation event records: page views, help-center searches
 and article views, agents' presence, and a waiting chat's visitor leaving and coming back.
 
-One small function per kind. Page views, searches and article views are anonymous and can come
-in floods, so they are counted in memory and written as counters per day and key, at most
-every few seconds, in one transaction; a day takes at most `KEYS_PER_DAY` distinct keys per
-kind (more count as "other"), so made-up page addresses cannot grow the table without limit.
-A crash loses at most the last few seconds of these counts, never a conversation's events.
+One small function per kind, each reached from one place that has already applied the
+limits on anonymous writes: a page view from the visitor's `page` frame (the trail's limit per
+visitor and minute, not the same page twice in a row), a search or an article view from the
+knowledge base (once a day per address and query or article), a proactive message's event
+from `Proactive.record` (once a day per visitor, message and kind). What passes is counted in
+memory and written as counters per day and key, at most every few seconds, in one
+transaction; a day takes at most `KEYS_PER_DAY` distinct keys per kind (more count as
+"other"), so made-up page addresses cannot grow the table without limit. A crash loses at
+most the last few seconds of these counts, never a conversation's events.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ class Recorder:
         self._counts[(day, kind, key)] += 1
 
     def page_viewed(self, url: str) -> None:
-        """A visitor's widget loaded on a page of the website."""
+        """A visitor opened a page of the website (the widget says so once per page)."""
         key = page_key(url)[:500]
         if key:
             self._count("page_view", key)
@@ -76,9 +80,9 @@ class Recorder:
     async def proactive(self, message_id: int, kind: str, viewer: str, page: str,
                         conversation_id: int | None, customer_id: int | None) -> None:
         """A proactive message was shown, clicked or dismissed on `page`, or led to the chat
-        `conversation_id`."""
-        await self._proactive.record(message_id, kind, viewer, page_key(page))
-        if kind == "chat_started" and conversation_id is not None:
+        `conversation_id`: counted once a day per `viewer`, message and kind (`Proactive`)."""
+        counted = await self._proactive.record(message_id, kind, viewer, page_key(page))
+        if counted and kind == "chat_started" and conversation_id is not None:
             await self._chat_event(conversation_id, customer_id, "proactive.chat_started",
                                    {"message_id": message_id})
 

@@ -286,7 +286,9 @@
     for (const item of state.outbox) send(item);
     proactive(w.proactive);
     if (state.conversation_id) send({ type: "queue" });
-    if (state.conversation_id && state.pageSent !== location.href) {
+    // A page other than the last one sent: a page view for the reports (a reload is none), and
+    // in a chat a step of its trail.
+    if (state.pageSent !== location.href) {
       send({ type: "page", url: location.href, title: document.title });
       state.pageSent = location.href; save();
     }
@@ -473,7 +475,7 @@
     ws = new WebSocket(wsUrl);
     ws.onopen = () => {
       attempt = 0; ready = true; status.hidden = true;
-      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq, user: user || undefined, lang, page: location.href }));
+      ws.send(JSON.stringify({ type: "hello", token: state.token, conversation_id: state.conversation_id, last_seq: lastSeq, user: user || undefined, lang }));
     };
     ws.onmessage = (e) => {
       const f = JSON.parse(e.data);

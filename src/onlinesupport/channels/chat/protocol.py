@@ -1,12 +1,11 @@
 """The visitor side of chat: what a widget's websocket says and what the server answers.
 
 Client → server (JSON objects with a `type`):
-  hello   {token?, conversation_id?, last_seq?, user?, lang?, page?}
+  hello   {token?, conversation_id?, last_seq?, user?, lang?}
                                                    first frame; resumes a conversation after
                                                    last_seq; `user` {id, email?, name?, hash} is
                                                    the website's signed-in user (identity.py);
-                                                   `lang` the widget's language; `page` (the
-                                                   address) counts a view
+                                                   `lang` the widget's language
   start   {client_id, body, name?, email?, page?, language?}
                                                    open a chat with the first message
   send    {client_id, body}                       a further message
@@ -16,8 +15,10 @@ Client → server (JSON objects with a `type`):
   typing  {}                                       the visitor is typing
   end     {}                                       the visitor ends the chat
   rate    {score, comment?}                        satisfaction 1-5 for the chat (once)
-  page    {url, title}                             the visitor opened another page of the site
-                                                   (at most 10 a minute are recorded)
+  page    {url, title}                             the visitor opened a page of the site: a
+                                                   page view for the reports, and in a chat a
+                                                   step of its trail (at most 10 a minute are
+                                                   recorded, the same page twice in a row once)
   queue   {}                                       where am I in the queue?
   proactive {message_id, event, page?}             a proactive message was shown, clicked,
                                                    dismissed, or led to a chat
@@ -89,7 +90,7 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import website_users as users_repo
-from onlinesupport.store.errors import StoreError
+from onlinesupport.store.errors import StorageFull, StoreClosed, StoreError
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 from onlinesupport.throttle import Throttle
@@ -103,7 +104,7 @@ GIVEN_UP_AFTER = timedelta(hours=1)
 """A waiting visitor who has written nothing for this long has left: not counted in line."""
 CATCH_UP_PAGE = 500
 PAGE_VIEWS_PER_MINUTE = 10
-"""Pages a visitor's trail records a minute; more is a script, not a person reading."""
+"""Page views recorded a minute per visitor; more is a script, not a person reading."""
 
 
 class ProtocolError(UserError):
@@ -239,9 +240,6 @@ class VisitorSession:
                 # never comes: it gets everything after the store's last message instead.
                 last_seq = min(last_seq, found["last_seq"])
         self._last_seq = last_seq
-        page = frame.get("page")
-        if isinstance(page, str) and page:
-            self._ctx.recorder.page_viewed(page[:2000])
         if self.conversation_id is not None:
             await self._ctx.recorder.chat_returned(self.conversation_id, self.customer_id)
         # Outside the chat queue's business hours the widget offers the leave-a-message form.
@@ -545,25 +543,29 @@ class VisitorSession:
         self._ctx.hub.publish([Notice(self.conversation_id, "typing", {"author_type": "customer"})])
 
     async def _page(self, frame: dict[str, Any]) -> None:
-        if self.conversation_id is None:
-            return
+        """A page view: counted for the reports, and in a chat a step of its trail."""
         url = _string(frame, "url", 2000, required=True)
-        # The same page again (a reload) is no step of the trail; a flood is dropped quietly.
+        # The same page again (a reload) is no new view; a flood is dropped quietly.
         if url == self._last_page or \
                 not self._ctx.page_views.allow(f"visitor:{self.visitor_id}"):
             return
         self._last_page = url
+        self._ctx.recorder.page_viewed(url)
+        if self.conversation_id is None:
+            return
         await self._ctx.conversations.record_page(
             self.conversation_id, Actor.customer(self.customer_id), url,
             _string(frame, "title", 500))
 
     async def close(self) -> None:
-        if self.conversation_id is not None:
-            # A report detail: never a reason for closing the socket to fail.
-            with contextlib.suppress(StoreError):
-                await self._ctx.recorder.chat_left(self.conversation_id, self.customer_id)
         if self._listener is not None:
             self._listener.cancel()
             # A socket that went away mid-send ends the listener with a connection error.
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self._listener
+        if self.conversation_id is not None:
+            # A report detail: never a reason for closing the socket to fail (a full disk, a
+            # server stopping).
+            with contextlib.suppress(StoreError, StoreClosed, StorageFull):
+                await self._ctx.recorder.chat_left(self.conversation_id, self.customer_id)
+
