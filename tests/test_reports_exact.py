@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ from conftest import PASSWORD, make_config
 from email_helpers import add_mailbox, mail, mailbox_form
 from onlinesupport.channels.email.intake import Incoming
 from onlinesupport.clock import ManualClock, to_db
-from onlinesupport.conversations import Actor
+from onlinesupport.conversations import Actor, merging, snooze
 from onlinesupport.reports.service import Query, Viewer
 from onlinesupport.services import open_services
 from onlinesupport.store import proactive as proactive_repo
@@ -344,3 +345,146 @@ async def test_whole_months_read_from_the_monthly_sums_give_the_same_figures(his
                                                        last="2026-04-30"))
     assert {(line.name, line.handled, line.first_response.median) for line in lines.lines} >= \
         {("Amy Agent", 3, 300), ("Bob Agent", 1, 630)}
+
+
+# ---- merges, callbacks and snoozes (a second history, June 2026) -----------------------------
+
+JUNE = Query(preset="custom", first="2026-06-01", last="2026-06-05")
+
+
+@pytest.fixture(scope="module")
+async def june(tmp_path_factory: pytest.TempPathFactory):
+    """Monday 1 June 2026 (CEST: the queue is open 07:00-15:00 UTC), every time inside it, so
+    business hours give the same numbers as the wall clock:
+
+    A email  08:00Z, merged into B at 08:20Z before any answer (its target is left out)
+    B chat   08:10Z, Amy answers 08:30Z (1,200 s), resolves 08:40Z (1,800 s; one reply)
+    C email  09:00Z, Bob answers 09:05Z (300 s), resolves 09:10Z (600 s)
+    D email  09:30Z, same customer, merged into C at 09:40Z: C reopens (a new cycle); Bob
+             answers 09:50Z (600 s), resolves 10:00Z (1,200 s)
+    P phone  11:00Z, a callback request for 12:00-12:30Z (its target); Amy calls 12:15Z, no
+             answer (first response 4,500 s), try again by 13:00Z; calls 12:50Z, reached and
+             resolved (6,600 s; two calls: no first-contact resolution)
+    E email  Tue 2 June 08:00Z, snoozed 08:05Z; the watch finds its target (09:00Z) missed at
+             09:30Z; the customer writes 10:00Z, Amy answers 10:10Z (7,800 s)
+    """
+    clock = ManualClock(at("2026-06-01T06:00:00"))
+    config = make_config(Path(tmp_path_factory.mktemp("june")) / "data")
+    async with open_services(config, clock) as services:
+        yield services, await _june(services, clock)
+
+
+async def _june(services, clock: ManualClock) -> dict[str, Any]:
+    conversations = services.conversations
+
+    def to(moment: str) -> None:
+        clock._now = at(moment)  # noqa: SLF001
+
+    people = {name: await services.accounts.create_agent(f"{name}@example.com", name.title(),
+                                                         role, PASSWORD)
+              for name, role in (("amy", "agent"), ("bob", "agent"), ("ada", "admin"))}
+    amy, bob = Actor.agent(people["amy"], "Amy"), Actor.agent(people["bob"], "Bob")
+    await services.db.write(lambda conn: queues_repo.update(
+        conn, 1, first_response_minutes=60, next_response_minutes=240, timezone="Europe/Berlin",
+        hours="mon-fri 09:00-17:00", holidays=""))
+    await services.callbacks.save_settings({"enabled": "on", "queue_id": "1", "country": "DE"})
+
+    async def opened(channel: str, name: str, body: str, identity: tuple[str, str]) -> int:
+        return (await conversations.open(channel=channel, customer_name=name, body=body,
+                                         identity=identity)).conversation_id
+
+    to("2026-06-01T08:00:00")
+    a = await opened("email", "Ina", "My lamp is broken", ("email", "ina@example.com"))
+    to("2026-06-01T08:10:00")
+    b = await opened("chat", "Ina", "About my lamp", ("visitor", "v-ina"))
+    to("2026-06-01T08:20:00")
+    await merging.merge(conversations, a, b, amy)
+    to("2026-06-01T08:30:00")
+    await conversations.post(b, amy, "A new lamp is on its way.")
+    to("2026-06-01T08:40:00")
+    await conversations.resolve(b, amy)
+    to("2026-06-01T09:00:00")
+    c = await opened("email", "Jo", "The invoice is wrong", ("email", "jo@example.com"))
+    to("2026-06-01T09:05:00")
+    await conversations.post(c, bob, "Corrected.")
+    to("2026-06-01T09:10:00")
+    await conversations.resolve(c, bob)
+    to("2026-06-01T09:30:00")
+    d = await opened("email", "Jo", "Still about the invoice", ("email", "jo@example.com"))
+    to("2026-06-01T09:40:00")
+    await merging.merge(conversations, d, c, bob)
+    to("2026-06-01T09:50:00")
+    await conversations.post(c, bob, "Here is the corrected invoice.")
+    to("2026-06-01T10:00:00")
+    await conversations.resolve(c, bob)
+    to("2026-06-01T11:00:00")
+    window = (await services.callbacks.options())["windows"][2]
+    assert window["time"] == "14:00–14:30"
+    p = (await services.callbacks.request(
+        {"name": "Lou", "phone": "030 1234567", "country": "DE", "about": "Call me",
+         "window": window["key"]}, source="form", address="203.0.113.9")).conversation_id
+    to("2026-06-01T12:15:00")
+    await services.callbacks.log_call(p, amy, "no_answer", retry_at="2026-06-01T15:00")
+    to("2026-06-01T12:50:00")
+    await services.callbacks.log_call(p, amy, "reached", resolve=True)
+
+    to("2026-06-02T08:00:00")
+    e = await opened("email", "Kai", "Where is my order?", ("email", "kai@example.com"))
+    to("2026-06-02T08:05:00")
+    assert await snooze.snooze(conversations, e, None, amy)
+    to("2026-06-02T09:30:00")
+    await services.sla.check()
+    to("2026-06-02T09:45:00")
+    live_snoozed = await services.reports.live(Viewer(people["ada"], "admin"))
+    to("2026-06-02T10:00:00")
+    await conversations.post(e, Actor.customer(None), "Any news?")
+    to("2026-06-02T10:10:00")
+    await conversations.post(e, amy, "It left the warehouse today.")
+    return {**people, "a": a, "b": b, "c": c, "d": d, "p": p, "e": e,
+            "live_snoozed": live_snoozed}
+
+
+@pytest.mark.parametrize("business", [False, True])
+async def test_merges_callbacks_and_snoozes_to_the_second(june, business: bool) -> None:
+    services, people = june
+    overview = await services.reports.overview(Viewer(people["ada"], "admin"),
+                                               Query(**{**JUNE.__dict__, "business": business}))
+    expected = {  # the same in business hours: everything happened while the queue was open
+        "first_response": (5, 1_200, 7_800),  # B, C twice, the first call, E after its snooze
+        "next_response": (0, None, None),
+        "hold": (4, 2_850, 7_800),  # B, C, P (the call), E; never A or D: merged unanswered
+        "reaction": (0, None, None),
+        "resolution": (4, 1_500, 6_600),  # B, C twice, P; never A or D
+        "abandoned": (0, None, None),
+    }
+    for key, want in expected.items():
+        found = figure(overview, key).now
+        assert (found.count, found.median, found.p90) == want, key
+    shares = {r.key: (r.part, r.whole) for r in overview.rates}
+    assert shares == {
+        "sla_first": (3, 4),  # B, C and the callback's window met; E missed while snoozed
+        "sla_next": (1, 1),  # the callback's second try, by 13:00Z
+        "reopen_rate": (1, 3),  # C, reopened by the merge of D
+        "fcr": (1, 3),  # B; C was reopened, the callback took two calls
+        "satisfaction": (0, 0), "response_rate": (0, 1), "abandoned_share": (0, 1)}
+    assert (overview.created, overview.resolved, overview.merged) == (6, 4, 2)
+    volume = {b.label: (b.created, b.resolved, b.merged, b.backlog)
+              for b in overview.volume if b.created}
+    assert volume == {"2026-06-01": (5, 4, 2, -1), "2026-06-02": (1, 0, 0, 1)}
+    assert dict(overview.channels) == {"email": 4, "chat": 1, "phone": 1}
+    drill = await services.reports.drill(Viewer(people["ada"], "admin"), JUNE, "merged", None)
+    assert sorted(r.conversation_id for r in drill.rows) == [people["a"], people["d"]]
+
+
+async def test_a_snoozed_conversation_still_waits(june) -> None:
+    _, people = june
+    [general] = people["live_snoozed"]
+    assert (general.unattended, general.longest_wait_minutes) == (1, 105)
+
+
+async def test_merged_conversations_rebuilt_give_the_same_numbers(june) -> None:
+    services, people = june
+    admin = Viewer(people["ada"], "admin")
+    before = await services.reports.overview(admin, JUNE)
+    await services.reports.rebuild()
+    assert await services.reports.overview(admin, JUNE) == before

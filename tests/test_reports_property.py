@@ -1,9 +1,10 @@
 """The report's figures equal a brute-force recount from the raw events, for 200 random
 histories: random conversations (chat and email) with customer messages, agents' replies and
 notes, automatic replies, assignments, transfers, resolutions by either side, reopenings,
-ratings and visitors leaving, at random moments of the week. Business hours are
-Monday-Friday 09:00-17:00 UTC, counted here five minutes at a time (every moment of the
-history falls on a five-minute mark), not with the calendar code the reports use.
+ratings, visitors leaving, merges, splits and snoozes, at random moments of the week.
+Business hours are Monday-Friday 09:00-17:00 UTC, counted here five minutes at a time (every
+moment of the history falls on a five-minute mark), not with the calendar code the reports
+use.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from conftest import PASSWORD, make_config
 from onlinesupport.clock import ManualClock, from_db
-from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.conversations import Actor, InvalidCommand, merging, snooze
 from onlinesupport.reports.service import Query, Viewer
 from onlinesupport.services import open_services
 from onlinesupport.store import events as events_repo
@@ -30,7 +31,10 @@ BASE = datetime(2027, 1, 4, tzinfo=timezone.utc)
 SPACING = timedelta(days=30)
 WINDOW_DAYS = 20
 OPS = ("customer", "reply_a", "reply_b", "note", "auto", "assign_a", "assign_b", "transfer",
-       "resolve_agent", "resolve_customer", "reopen", "rate", "left")
+       "resolve_agent", "resolve_customer", "reopen", "rate", "left", "merge", "split",
+       "snooze")
+ENDS = ("conversation.resolved", "conversation.closed", "conversation.merged")
+"""What ends a cycle (a merge ends the merged conversation: it goes on in the other one)."""
 examples = itertools.count()
 
 
@@ -81,14 +85,16 @@ def brute(histories: dict[int, tuple[str, list]]) -> dict:
         created = events[0].created_at
         counts["created"] += 1
         counts["chats"] += channel == "chat"
-        ends = [i for i, e in enumerate(events)
-                if e.type in ("conversation.resolved", "conversation.closed")]
+        ends = [i for i, e in enumerate(events) if e.type in ENDS]
         starts = [0] + [i for i, e in enumerate(events) if e.type == "conversation.reopened"]
         cycles = list(zip(starts, starts[1:] + [len(events)]))
+        resolved = []  # what ended a cycle: a resolution later in the same cycle is none
         for number, (first, last) in enumerate(cycles):
             start = events[first].created_at
             human = [i for i in range(first, last) if is_human(events[i])]
             end = next((i for i in ends if first <= i < last), None)
+            if end is not None and events[end].type == "conversation.resolved":
+                resolved.append(events[end])
             if human:
                 values["first_response"].append(span(start, events[human[0]].created_at))
             if end is not None and events[end].type == "conversation.resolved":
@@ -120,7 +126,9 @@ def brute(histories: dict[int, tuple[str, list]]) -> dict:
                         if i == reply:
                             break
                         if end is not None and i == end:
-                            if e.type == "conversation.resolved" and (
+                            if e.type == "conversation.merged":
+                                left = None  # it goes on in the other conversation
+                            elif e.type == "conversation.resolved" and (
                                     e.actor_type == "customer" or left is not None):
                                 left = left or e.created_at
                             break
@@ -130,8 +138,9 @@ def brute(histories: dict[int, tuple[str, list]]) -> dict:
                             left = e.created_at
                     if left is not None:
                         values["abandoned"].append(span(created, left))
-        resolved = [events[i] for i in ends if events[i].type == "conversation.resolved"]
         counts["resolved"] += len(resolved)
+        counts["merged"] += sum(1 for e in events if e.type == "conversation.merged"
+                                and e.data.get("from") in ("open", "pending"))
         if resolved:
             counts["resolved_once"] += 1
             counts["asked"] += channel == "chat"
@@ -142,7 +151,7 @@ def brute(histories: dict[int, tuple[str, list]]) -> dict:
         ratings = [e for e in events if e.type == "conversation.rated"]
         if ratings:
             counts["ratings"] += 1
-            counts["good"] += ratings[-1].data["score"] >= 4
+            counts["good"] += ratings[0].data["score"] >= 4
         for kind in ("first_response", "next_response"):
             for met in sla_targets(events, kind):
                 counts[f"sla_{kind}_due"] += 1
@@ -162,10 +171,9 @@ def sla_targets(events: list, kind: str) -> list[bool]:
         settling = (is_human if kind == "first_response" else
                     lambda x: x.type == "message.posted" and x.actor_type == "agent"
                     and x.data["kind"] == "message")
-        settled = next((x.created_at for x in events[index + 1:] if settling(x) or x.type in (
-            "conversation.resolved", "conversation.closed")), None)
-        if settled is not None:
-            found.append(settled <= due)
+        settled = next((x for x in events[index + 1:] if settling(x) or x.type in ENDS), None)
+        if settled is not None and settled.type != "conversation.merged":
+            found.append(settled.created_at <= due)  # a merge passes the promise on
     return found
 
 
@@ -193,6 +201,7 @@ async def play(services, clock: ManualClock, agents: list[int], channels: list[s
     clock._now = start + timedelta(minutes=5 * offset)  # noqa: SLF001
     ann, ben = Actor.agent(agents[0], "ann"), Actor.agent(agents[1], "ben")
     ids: list[tuple[int, int | None]] = []
+    channels = list(channels)
     for channel in channels:
         opened = await conversations.open(channel=channel, customer_name="C", body="Hello",
                                           identity=("visitor", f"v{len(ids)}-{clock.now()}"))
@@ -225,6 +234,17 @@ async def play(services, clock: ManualClock, agents: list[int], channels: list[s
                 await conversations.rate(cid, Actor.customer(customer), score, "")
             elif op == "left":
                 await services.recorder.chat_left(cid, customer)
+            elif op == "merge":
+                await merging.merge(conversations, cid, ids[(which + 1) % len(ids)][0], ann)
+            elif op == "split":
+                message = await services.db.fetch_one(
+                    "SELECT id FROM messages WHERE conversation_id = ? AND author_type ="
+                    " 'customer' AND kind = 'message' ORDER BY seq DESC", (cid,))
+                new = await merging.split(conversations, cid, message[0], "", ann)
+                ids.append((new, customer))
+                channels.append(channels[which % len(channels)])
+            elif op == "snooze":
+                await snooze.snooze(conversations, cid, None, ann)
         except InvalidCommand:
             pass  # e.g. a transfer to whoever has it already: refused, nothing recorded
     return {cid: channel for (cid, _), channel in zip(ids, channels)}, start
@@ -263,4 +283,5 @@ async def test_figures_equal_a_recount_from_the_raw_events(world, case) -> None:
         "response_rate": (c["ratings"], c["asked"]),
         "abandoned_share": (len(expected["values"]["abandoned"]), c["chats"]),
     }, histories
-    assert (overview.created, overview.resolved) == (c["created"], c["resolved"])
+    assert (overview.created, overview.resolved, overview.merged) == \
+        (c["created"], c["resolved"], c["merged"])

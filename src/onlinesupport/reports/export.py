@@ -17,7 +17,7 @@ CONVERSATION_COLUMNS = (
     "first_response_business_seconds", "resolution_seconds", "resolution_business_seconds",
     "sla_met", "rating", "abandoned", "first_contact_resolution", "page")
 DAY_COLUMNS = (
-    "day", "created", "resolved", "first_responses", "first_response_median_seconds",
+    "day", "created", "resolved", "merged", "first_responses", "first_response_median_seconds",
     "first_response_p90_seconds", "resolutions", "resolution_median_seconds",
     "resolution_p90_seconds", "sla_met", "sla_missed", "ratings", "ratings_4_or_5")
 
@@ -57,7 +57,8 @@ async def conversations_csv(pages: AsyncIterator[list[ExportRow]]) -> AsyncItera
 
 def days_csv(lines: Sequence[DayLine]) -> bytes:
     return "\ufeff".encode() + _lines([DAY_COLUMNS, *[
-        [d.day, d.created, d.resolved, d.first_response.count, _number(d.first_response.median),
-         _number(d.first_response.p90), d.resolution.count, _number(d.resolution.median),
-         _number(d.resolution.p90), d.sla_met, d.sla_missed, d.ratings, d.good_ratings]
+        [d.day, d.created, d.resolved, d.merged, d.first_response.count,
+         _number(d.first_response.median), _number(d.first_response.p90), d.resolution.count,
+         _number(d.resolution.median), _number(d.resolution.p90), d.sla_met, d.sla_missed,
+         d.ratings, d.good_ratings]
         for d in lines]])

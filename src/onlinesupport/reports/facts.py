@@ -7,8 +7,12 @@ report pages show (see `definitions`):
 - A *human reply* is an agent's public message written by a person: not an internal note, not
   a rule's automatic reply (no agent behind it), not a script's next question (sent by the
   system when the customer answers), not a mailed acknowledgement (never a message at all).
+- A *call* logged on a callback request (reached, no answer, wrong number) is a human reply:
+  the customer asked to be called, not written to.
 - A conversation's *cycle* starts when it is created and again whenever it is reopened; the
   first response is measured per cycle.
+- A conversation *merged* into another ends there without a resolution: its work goes on in
+  the other one, which is resolved once.
 """
 
 from __future__ import annotations
@@ -107,6 +111,12 @@ def human_reply(events: Sequence[Event], index: int) -> bool:
             and not _is_script_question(events, index))
 
 
+def is_call(event: Event) -> bool:
+    """An agent's call logged on a callback request: the answer the customer asked for."""
+    return event.type == "callback.outcome" and event.actor_type == "agent" and \
+        event.actor_id is not None
+
+
 @dataclass
 class _Target:
     kind: str
@@ -180,17 +190,17 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         elif kind == "message.posted" and event.actor_type == "customer" and \
                 event.data.get("kind") == "message":
             left_at = None
-            if first_reply_at is not None and waiting_since is None:
+            if first_reply_at is not None and waiting_since is None and open_:
                 waiting_since = at
         elif kind in ("page.viewed", "chat.returned"):
             left_at = None
         elif kind == "chat.left":
             if open_ and first_reply_at is None and cycle == 0 and channel == "chat":
                 left_at = at
-        elif kind == "message.posted" and event.actor_type == "agent" and \
-                event.data.get("kind") == "message":
+        elif (kind == "message.posted" and event.actor_type == "agent"
+              and event.data.get("kind") == "message") or is_call(event):
             settle(at, ("next_response",))
-            if not human_reply(events, index):
+            if not (human_reply(events, index) or is_call(event)):
                 continue
             agent = event.actor_id
             last_replier = agent
@@ -212,6 +222,16 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
             elif waiting_since is not None:
                 add("next_response", at, waiting_since, agent)
             waiting_since = None
+        elif kind == "conversation.merged":
+            if not open_:
+                continue  # resolved before, or re-pointed after an earlier merge
+            # It goes on in the conversation it was merged into: not resolved here, a promise
+            # still running is kept (or not) there, and a chat whose visitor had left is not
+            # abandoned.
+            open_ = False
+            targets[:] = [t for t in targets if t.settled_at is not None or t.breached]
+            waiting_since = left_at = None
+            add("merged", at, agent=assignee or last_replier)
         elif kind in ("conversation.resolved", "conversation.closed"):
             if not open_:
                 continue
@@ -243,7 +263,7 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
             add("reopened", at, agent=assignee or last_replier)
         elif kind == "conversation.rated":
             if rating is not None:
-                values.remove(rating)
+                continue  # the first rating stands (a second is refused; older data had some)
             score = event.data.get("score")
             rating = add("rating", at, agent=assignee or last_replier,
                          seconds=float(score) if isinstance(score, int) else None,

@@ -11,13 +11,15 @@ DURATIONS = {
     "first_response": (
         "First response time",
         "From the start of a cycle (the conversation arriving, or being reopened) to the first "
-        "reply a person on the team sent the customer. Internal notes, automatic "
-        "acknowledgements, rule auto-replies and a script's follow-up questions are not replies. "
-        "Counted on the day of the reply."),
+        "reply a person on the team sent the customer; on a callback request, the first call "
+        "logged. Internal notes, automatic acknowledgements, rule auto-replies and a script's "
+        "follow-up questions are not replies. A snooze does not stop the clock. A conversation "
+        "split out of another starts when it is split. Counted on the day of the reply."),
     "next_response": (
         "Next response time",
         "From the customer's first message that was still unanswered (after the first response) "
-        "to the team's next reply. Counted on the day of the reply."),
+        "to the team's next reply (or call). Mail from people the customer copied counts like "
+        "the customer's. Counted on the day of the reply."),
     "hold": (
         "Queue hold time",
         "From the conversation arriving in the queue to an agent taking it: assigned to them, "
@@ -28,26 +30,31 @@ DURATIONS = {
         "before anyone replied. Counted on the day of the reply."),
     "resolution": (
         "Resolution time",
-        "From the start of a cycle to its resolution (each reopened cycle counts again). "
-        "Counted on the day it was resolved."),
+        "From the start of a cycle to its resolution (each reopened cycle counts again). A "
+        "conversation merged into another, or closed as spam, is not resolved: only the one it "
+        "went into is. Counted on the day it was resolved."),
     "abandoned": (
         "Wait before abandoning",
         "How long visitors who left a chat before any agent answered had waited."),
 }
 RATES = {
     "reopen_rate": ("Reopen rate", "Of the conversations resolved for the first time in the "
-                    "period, the share that were reopened later."),
+                    "period, the share that were reopened later (also when a conversation "
+                    "still open about the same thing is merged into it)."),
     "fcr": ("First-contact resolution", "Of the conversations resolved for the first time in "
             "the period, the share resolved with exactly one agent reply and never reopened."),
     "abandoned_share": ("Abandoned chats", "Chats whose visitor left (ended the chat or closed "
                         "the page) before any agent answered, as a share of the chats started."),
     "sla_first": ("First answer on time", "Answer targets of the first answer that fell due in "
                   "the period, less those missed, over those due. The clock stops when the "
-                  "conversation is resolved. Targets still running are not counted yet."),
+                  "conversation is resolved, not when it is snoozed. A callback request's "
+                  "target is the end of the window the customer chose. Targets still running "
+                  "are not counted yet, nor at all if the conversation is merged into another "
+                  "(whose own targets count)."),
     "sla_next": ("Next answer on time", "The same for the next answers owed after a customer "
-                 "wrote again."),
+                 "wrote again, and for a callback's next try after no one answered."),
     "satisfaction": ("Satisfaction score", "Ratings of 4 or 5 over all ratings given in the "
-                     "period."),
+                     "period (a conversation takes one rating)."),
     "response_rate": ("Rating response rate", "Ratings given over chats that ended in the "
                       "period (the widget asks for a rating when a chat ends)."),
     "deflection": ("Deflection share", "Questions an article answered before they reached an "

@@ -33,7 +33,7 @@ TAG_DAYS = 90
 """The tag filter offers the tags of conversations of the last 90 days."""
 EXPORT_PAGE = 2000
 DRILL_METRICS = (*metrics.DURATIONS, "created", "reply", "resolved_once", "reopened", "rating",
-                 "asked", "sla_first", "sla_next")
+                 "asked", "sla_first", "sla_next", "merged")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -128,10 +128,12 @@ class Bucket:
     label: str
     created: int
     resolved: int
+    merged: int = 0
+    """Conversations that ended open by being merged into another (resolved there, once)."""
 
     @property
     def backlog(self) -> int:
-        return self.created - self.resolved
+        return self.created - self.resolved - self.merged
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ class Overview:
     created_before: int
     resolved: int
     resolved_before: int
+    merged: int
+    merged_before: int
     bucket: str
     volume: list[Bucket]
     channels: list[tuple[str, int]]
@@ -263,6 +267,7 @@ class DayLine:
     day: str
     created: int
     resolved: int
+    merged: int
     first_response: Summary
     resolution: Summary
     sla_met: int
@@ -343,10 +348,11 @@ class Reports:
             self._db, scope.before) if c.detail == "chat")
         rates = _rates(counts_now, counts_before, chats_now, chats_before)
         size = bucket_size(scope.period)
-        volume: dict[str, list[int]] = {b: [0, 0] for b in buckets(scope.period, size)}
-        for row in await reports_repo.day_counts(self._db, scope.now, ("created", "resolution"),
+        columns = ("created", "resolution", "merged")
+        volume: dict[str, list[int]] = {b: [0, 0, 0] for b in buckets(scope.period, size)}
+        for row in await reports_repo.day_counts(self._db, scope.now, columns,
                                                  months=size == "month"):
-            volume[bucket_of(row.day, size)][row.metric == "resolution"] += row.count
+            volume[bucket_of(row.day, size)][columns.index(row.metric)] += row.count
         heatmap = await reports_repo.created_by_weekday_hour(self._db, scope.now)
         ratings = [(score, counts_now.get(("rating", str(score)), 0)) for score in range(1, 6)]
         comments = [r for r in await reports_repo.drill(self._db, "rating", scope.now, None, 50)
@@ -356,8 +362,9 @@ class Reports:
             business=query.business, durations=durations, rates=rates,
             created=_total(counts_now, "created"), created_before=_total(counts_before, "created"),
             resolved=_total(counts_now, "resolution"),
-            resolved_before=_total(counts_before, "resolution"), bucket=size,
-            volume=[Bucket(label, c, r) for label, (c, r) in volume.items()],
+            resolved_before=_total(counts_before, "resolution"),
+            merged=_total(counts_now, "merged"), merged_before=_total(counts_before, "merged"),
+            bucket=size, volume=[Bucket(label, *numbers) for label, numbers in volume.items()],
             channels=[(c.detail, c.count) for c in channels],
             heatmap=heatmap, ratings=ratings, comments=comments,
             live=await self.live(viewer))
@@ -519,7 +526,7 @@ class Reports:
         scope = await self._scope(viewer, query)
         counts: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
         for row in await reports_repo.day_counts(self._db, scope.now, (
-                "created", "resolution", "sla_first", "sla_next", "rating")):
+                "created", "resolution", "merged", "sla_first", "sla_next", "rating")):
             counts[row.day][(row.metric, row.detail)] += row.count
         values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for metric in ("first_response", "resolution"):
@@ -534,6 +541,7 @@ class Reports:
             lines.append(DayLine(
                 key, sum(n for (m, _), n in found.items() if m == "created"),
                 sum(n for (m, _), n in found.items() if m == "resolution"),
+                sum(n for (m, _), n in found.items() if m == "merged"),
                 metrics.summarize(values[key]["first_response"]),
                 metrics.summarize(values[key]["resolution"]),
                 sum(n for (m, d), n in found.items() if m.startswith("sla_") and d == "met"),

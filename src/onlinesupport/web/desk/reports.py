@@ -32,7 +32,8 @@ METRIC_NAMES = {**{k: v[0] for k, v in metrics.DURATIONS.items()},
                 "created": "Conversations created", "reply": "Replies",
                 "resolved_once": "Conversations resolved for the first time",
                 "reopened": "Reopened", "rating": "Ratings", "asked": "Chats asked for a rating",
-                "sla_first": "First-answer targets", "sla_next": "Next-answer targets"}
+                "sla_first": "First-answer targets", "sla_next": "Next-answer targets",
+                "merged": "Merged into another conversation"}
 
 
 def query_of(request: web.Request) -> Query:
