@@ -8,7 +8,11 @@ durability: the most this disk and SQLite can store. A second limit makes, just 
 same three writes the core makes per message (message, event, conversation). Ratios are core /
 limit.
 
-    python bench/store_write.py [--messages 20000] [--synchronous full|normal]
+With --reports, each core run is made twice, without and with the reports' background work
+(the rollup following the events every 5 s, the page-view and presence counters flushed every
+10 s), and the slowdown is printed.
+
+    python bench/store_write.py [--messages 20000] [--synchronous full|normal] [--reports]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from onlinesupport.clock import Clock, to_db
@@ -31,10 +36,15 @@ from onlinesupport.services import open_services
 BODY = "Hello, I have a question about my order and the delivery date. " * 2
 
 
-async def core_rate(folder: Path, posters: int, total: int, synchronous: str) -> tuple[float, float]:
-    """Messages/s through the core, and the average number of commands per transaction."""
+async def core_rate(folder: Path, posters: int, total: int, synchronous: str,
+                    reports: bool = False) -> tuple[float, float]:
+    """Messages/s through the core, and the average number of commands per transaction;
+    with `reports`, while the reports' background work runs beside it."""
     config = Config(storage_data_dir=str(folder), storage_synchronous=synchronous)
-    async with open_services(config) as services:
+    async with open_services(config) as services, AsyncExitStack() as stack:
+        if reports:
+            await stack.enter_async_context(services.reports.running())
+            await stack.enter_async_context(services.recorder.running())
         conversations = services.conversations
         opened = [await conversations.open(channel="chat", customer_name=f"visitor {i}")
                   for i in range(posters)]
@@ -98,6 +108,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000, help="messages per run")
     parser.add_argument("--synchronous", choices=("full", "normal"), default="full")
+    parser.add_argument("--reports", action="store_true",
+                        help="also run each core case with the reports' background work")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
           f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
@@ -114,6 +126,11 @@ def main() -> None:
             print(f"core   {posters:3d} concurrent posters:          {rate:10,.0f} messages/s  "
                   f"avg {batch:5.1f} per commit; ratio {rate / rows:.2f} to message rows, "
                   f"{rate / same:.2f} to the same writes")
+            if args.reports:
+                with_reports, _ = asyncio.run(core_rate(
+                    Path(tmp) / f"reports{posters}", posters, total, args.synchronous, True))
+                print(f"       with reports running:           {with_reports:10,.0f} messages/s  "
+                      f"slowdown {(1 - with_reports / rate) * 100:5.1f}% (limit 10%)")
 
 
 if __name__ == "__main__":

@@ -142,9 +142,10 @@ async def test_a_request_is_a_phone_conversation_due_by_the_end_of_its_window(
     assert body == ("Invoice 77 charges me twice\n\n— Please call +49 301234567 (Germany), "
                     "Mon 5 Jan, 11:30–12:00 (Europe/Berlin).")
     recorded = await events(services, done.conversation_id)
-    assert [t for t, _ in recorded] == ["conversation.created", "callback.requested",
-                                        "message.posted"]
-    assert recorded[1][1] == {"phone": "+49301234567", "country": "DE",
+    assert [t for t, _ in recorded] == ["conversation.created", "sla.target", "sla.target",
+                                        "callback.requested", "message.posted"]
+    assert recorded[2][1] == {"target": "first_response", "due_at": "2026-01-05T11:00:00.000Z"}
+    assert recorded[3][1] == {"phone": "+49301234567", "country": "DE",
                               "window_start": "2026-01-05T10:30:00.000Z",
                               "window_end": "2026-01-05T11:00:00.000Z", "source": "form",
                               "customer_id": row[4], "due_at": "2026-01-05T11:00:00.000Z"}

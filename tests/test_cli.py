@@ -198,3 +198,11 @@ def test_selftest_starts_a_throwaway_instance_and_passes(no_config: Path, tmp_pa
     assert result.returncode == 0, result.stderr
     assert "selftest passed" in result.stdout
     assert not (tmp_path / "unused").exists(), "the real data folder is not touched"
+
+
+def test_reports_rebuild_counts_again_from_the_events(no_config: Path) -> None:
+    assert _run(["init"], no_config).returncode == 0
+    rebuilt = _run(["reports", "rebuild"], no_config)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "counted again from the events" in rebuilt.stdout
+    assert _run(["reports"], no_config).returncode == 2, "an action is needed"

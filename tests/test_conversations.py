@@ -26,7 +26,7 @@ async def test_opening_a_conversation_records_customer_message_and_event(service
     assert [(m.seq, m.author_type, m.body, m.author_name) for m in messages] == [
         (1, "customer", "Where is my order?", "Carla")]
     types = [e.type for e in await events_repo.for_conversation(services.db, opened.conversation_id)]
-    assert types == ["conversation.created", "message.posted"]
+    assert types == ["conversation.created", "sla.target", "message.posted"]
     again = await services.conversations.open(channel="email", identity=("email", "carla@example.com"))
     assert again.customer_id == opened.customer_id, "the same address is the same customer"
 
@@ -80,10 +80,10 @@ async def test_every_command_records_its_event(services: Services) -> None:
     assert await services.conversations.reopen(cid, agent)
     events = await events_repo.for_conversation(services.db, cid)
     assert [e.type for e in events] == [
-        "conversation.created", "message.posted", "message.posted", "message.posted",
-        "conversation.first_response", "message.posted", "conversation.assigned",
-        "conversation.resolved", "conversation.reopened"]
-    assert all(e.actor_id == agent.id for e in events[2:])
+        "conversation.created", "sla.target", "message.posted", "message.posted",
+        "message.posted", "conversation.first_response", "message.posted",
+        "conversation.assigned", "conversation.resolved", "conversation.reopened"]
+    assert all(e.actor_id == agent.id for e in events[3:])
     assert events[-2].data == {"from": "open"}
     assert [e.id for e in events] == sorted(e.id for e in events)
 
@@ -101,8 +101,8 @@ async def test_a_customer_message_reopens_a_resolved_conversation(services: Serv
 async def test_events_are_published_after_commit_in_order(services: Services) -> None:
     with services.hub.subscribe() as subscription:
         opened = await services.conversations.open(channel="chat", customer_name="Carla", body="Hi")
-        received = [await subscription.get(), await subscription.get()]
-    assert [e.type for e in received] == ["conversation.created", "message.posted"]
+        received = [await subscription.get() for _ in range(3)]
+    assert [e.type for e in received] == ["conversation.created", "sla.target", "message.posted"]
     stored = await events_repo.for_conversation(services.db, opened.conversation_id)
     assert [e.id for e in received] == [e.id for e in stored]
 

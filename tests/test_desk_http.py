@@ -273,8 +273,9 @@ async def test_the_desk_socket_resumes_after_the_last_event_id(server: Server, p
     opened = await conversations.open(channel="chat", body="first")
     async with desk.session.ws_connect(server.desk_url + "/api/ws?since=0") as ws:
         assert (await ws.receive_json())["type"] == "hello"
-        replayed = [await ws.receive_json(timeout=5) for _ in range(2)]
-        assert [m["event"]["type"] for m in replayed] == ["conversation.created", "message.posted"]
+        replayed = [await ws.receive_json(timeout=5) for _ in range(3)]
+        assert [m["event"]["type"] for m in replayed] == ["conversation.created", "sla.target",
+                                                          "message.posted"]
         last_seen = replayed[-1]["event"]["id"]
     # While the desk is away, another agent replies.
     from onlinesupport.conversations import Actor

@@ -262,7 +262,7 @@ async def test_bulk_actions_change_every_selected_conversation_with_its_own_even
     first = await _row(services, ids[0])
     assert (json.loads(first["tags"]), first["assignee_id"], first["queue_id"],
             first["status"]) == (["vip"], bob.id, queue_id, "resolved")
-    assert [t for t, _ in await _events(services, ids[0])][2:] == [
+    assert [t for t, _ in await _events(services, ids[0])][3:] == [
         "conversation.tagged", "conversation.assigned", "conversation.moved",
         "conversation.resolved"]
 

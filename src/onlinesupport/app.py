@@ -151,6 +151,9 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     await stack.enter_async_context(services.snoozes.running())
     await stack.enter_async_context(services.backups.running())
     await stack.enter_async_context(services.webhooks.running())
+    await stack.enter_async_context(services.recorder.running())
+    await stack.enter_async_context(services.reports.running())
+    await stack.enter_async_context(services.report_mail.running())
     if await agents_repo.admin_exists(services.db):
         services.setup.spend()
     else:

@@ -97,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("selftest", help="start a throwaway instance on free local ports, use "
                         "it, and exit 0 if everything works")
 
+    reports = commands.add_parser("reports", help="report figures")
+    steps = reports.add_subparsers(dest="action", required=True, metavar="ACTION")
+    steps.add_parser("rebuild", parents=[common],
+                     help="count every report figure again from the events")
     user = commands.add_parser("user", help="manage desk accounts")
     actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("add", parents=[common], help="add an agent, manager or admin")
@@ -159,6 +163,12 @@ async def _user(config: Config, args: argparse.Namespace) -> None:
             raise CommandError(f"no account with the address {args.email}")
         await services.accounts.set_password(found["id"], _read_password(args.password_stdin))
         print(f"password changed for {args.email}")
+
+
+async def _reports_rebuild(config: Config) -> None:
+    async with open_services(config) as services:
+        await services.reports.rebuild()
+        print("report figures counted again from the events")
 
 
 def _restore(config: Config, file: Path) -> None:
@@ -276,6 +286,8 @@ def run(args: argparse.Namespace) -> None:
         _restore(config, args.file)
     elif args.command == "user":
         asyncio.run(_user(config, args))
+    elif args.command == "reports":
+        asyncio.run(_reports_rebuild(config))
 
 
 EXIT_CONFIG = 78

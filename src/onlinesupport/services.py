@@ -36,6 +36,10 @@ from onlinesupport.integrations.tokens import ApiTokens
 from onlinesupport.integrations.webhooks import Webhooks, mail_admins
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.notifications import Notifications
+from onlinesupport.reports.mail import ReportMail
+from onlinesupport.reports.recording import Recorder
+from onlinesupport.reports.rollup import Calendars, Rollup
+from onlinesupport.reports.service import Reports
 from onlinesupport.routing.due import answered, set_first_response_due, set_next_response_due
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
@@ -78,6 +82,9 @@ class Services:
     rules: RoutingRules
     escalations: Escalations
     offers: ChatOffers
+    recorder: Recorder
+    reports: Reports
+    report_mail: ReportMail
     snoozes: SnoozeWatch
     saved_views: SavedViews
     notifications: Notifications
@@ -120,6 +127,11 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         conversations.noted.append(record_mentions)
         public_events = PublicEvents()
         conversations.committing.append(public_events)
+        proactive = Proactive(db, clock)
+        calendars = Calendars(db)
+        recorder = Recorder(db, clock, conversations, proactive, calendars)
+        presence.changed.append(recorder.presence_changed)
+        reports = Reports(db, clock, Rollup(db, calendars))
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
         accounts = Accounts(db, clock, key)
@@ -148,9 +160,9 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=Invitations(accounts, db, clock, key),
-                       knowledge=KnowledgeBase(db, clock, key),
+                       knowledge=KnowledgeBase(db, clock, key, recorder),
                        erasure=Erasure(db, clock, files),
-                       proactive=Proactive(db, clock), rules=rules, presence=presence,
+                       proactive=proactive, rules=rules, presence=presence,
                        escalations=Escalations(conversations),
                        offers=ChatOffers(db, conversations, clock, presence),
                        snoozes=SnoozeWatch(db, conversations, clock),
@@ -159,6 +171,9 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        webhooks=Webhooks(db, clock, email.secrets, guard, sender,
                                          public_events.forget_endpoints),
                        identity=identity, callbacks=Callbacks(db, conversations, clock, key),
+                       recorder=recorder, reports=reports,
+                       report_mail=ReportMail(db, clock, reports, email.sender,
+                                              config.desk_url()),
                        listener_ports=ports)
     finally:
         await db.close()

@@ -7,7 +7,7 @@ import re
 import sqlite3
 import unicodedata
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from onlinesupport import signing
 from onlinesupport.attachments import INLINE_TYPES
@@ -51,11 +51,21 @@ def language_of(text: str) -> str:
     return language
 
 
+class Activity(Protocol):
+    """Where the reports count what people do in the help center."""
+
+    def searched(self) -> None: ...
+
+    def article_viewed(self, article_id: int) -> None: ...
+
+
 class KnowledgeBase:
-    def __init__(self, db: Database, clock: Clock, key: bytes) -> None:
+    def __init__(self, db: Database, clock: Clock, key: bytes,
+                 activity: Activity | None = None) -> None:
         self._db = db
         self._clock = clock
         self._key = key
+        self._activity = activity
         # What anonymous people record is counted once: a flood writes nothing more.
         self._once = Throttle(clock, 1, timedelta(days=1))
         self._unanswered = Throttle(clock, UNANSWERED_PER_ADDRESS, timedelta(hours=1))
@@ -153,9 +163,10 @@ class KnowledgeBase:
     async def search(self, query: str, language: str = "en", *, public_only: bool = True,
                      source: str = "help", limit: int = 10,
                      searcher: str | None = None) -> list[dict[str, Any]]:
-        """Published articles for what someone typed, best first; a search that finds nothing
-        is recorded for the reports (suggestion sources record only finished questions), for
-        an anonymous `searcher` (their address) once a day per query, a few an hour."""
+        """Published articles for what someone typed, best first. For the reports a
+        help-center search is counted, and a search that finds nothing recorded (suggestion
+        sources record only finished questions): for an anonymous `searcher` (their address)
+        once a day per query, and a few of those that found nothing an hour."""
         query = query.strip()[:MAX_QUERY]
         try:
             language = language_of(language)
@@ -177,9 +188,13 @@ class KnowledgeBase:
             # No article has every word ("brake noise"): rank those with any of them.
             found = await kb_repo.search(self._db, any_word, language, public_only=public_only,
                                          limit=limit)
-        if not found and source in SOURCES and (searcher is None or (
-                self._once.allow(f"search:{searcher}:{query.lower()}")
-                and self._unanswered.allow(searcher))):
+        # An anonymous searcher's query counts once a day, for the reports' searches and for
+        # the searches that found nothing alike: a flood of one query adds nothing.
+        counted = searcher is None or self._once.allow(f"search:{searcher}:{query.lower()}")
+        if counted and self._activity is not None and source == "help":
+            self._activity.searched()
+        if not found and source in SOURCES and counted and (
+                searcher is None or self._unanswered.allow(searcher)):
             now = self._now()
             await self._db.write(lambda conn: kb_repo.add_unanswered_search(
                 conn, query, language, source, now))
@@ -193,6 +208,15 @@ class KnowledgeBase:
         if not searches:
             return []
         return await kb_repo.search(self._db, searches, language, public_only=True, limit=limit)
+
+    async def view(self, article_id: int, reader: str) -> dict[str, Any] | None:
+        """A published public article for a reader, counted as viewed for the reports once a
+        day per reader (their address) and article."""
+        found = await kb_repo.published(self._db, article_id)
+        if found is not None and self._activity is not None and \
+                self._once.allow(f"view:{reader}:{article_id}"):
+            self._activity.article_viewed(article_id)
+        return found
 
     async def vote(self, article_id: int, helpful: bool, *, voter: str, address: str) -> None:
         """"Was this helpful?": one vote per voter and article; a voter who sends no cookie

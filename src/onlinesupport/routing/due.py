@@ -11,6 +11,7 @@ from onlinesupport.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
 
 
@@ -38,7 +39,17 @@ def set_first_response_due(conn: sqlite3.Connection, now: str, events: list[Even
     queue = conn.execute("SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id"
                          " WHERE c.id = ?", (conversation_id,)).fetchone()
     due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
-    conversations_repo.update(conn, conversation_id, now, first_response_due_at=to_db(due))
+    set_target(conn, now, events, conversation_id, "first_response", to_db(due))
+
+
+def set_target(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,
+               target: str, due: str, **more_columns: Any) -> None:
+    """Stamp an answer target's due time on the conversation, and record it as an event (the
+    reports count the targets that fell due, met or missed)."""
+    column = "first_response_due_at" if target == "first_response" else "next_response_due_at"
+    conversations_repo.update(conn, conversation_id, now, **{column: due}, **more_columns)
+    events.append(events_repo.append(conn, conversation_id, "sla.target", "system", None, now,
+                                     {"target": target, "due_at": due}))
 
 
 def chosen_by_customer(conn: sqlite3.Connection, conversation_id: int) -> bool:
@@ -59,8 +70,8 @@ def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event
         return
     # The conversation's own target (a rule's, e.g. for a tier) or its queue's.
     due = calendar(row).add(from_db(now), row["own"] or row["next_response_minutes"])
-    conversations_repo.update(conn, conversation_id, now, next_response_due_at=to_db(due),
-                              next_waiting_since=now, next_warned_at=None, next_breached_at=None)
+    set_target(conn, now, events, conversation_id, "next_response", to_db(due),
+               next_waiting_since=now, next_warned_at=None, next_breached_at=None)
 
 
 def answered(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,

@@ -15,7 +15,7 @@ from typing import Any
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import SYSTEM, Conversations
-from onlinesupport.routing.due import calendar, chosen_by_customer
+from onlinesupport.routing.due import calendar, chosen_by_customer, set_target
 from onlinesupport.routing.rules import (
     TRIGGERS,
     Facts,
@@ -199,9 +199,10 @@ class RoutingRules:
             if not conversation["first_response_at"] and \
                     not chosen_by_customer(conn, conversation_id):
                 # Promised by the queue it is now in, counted from when it arrived.
-                due = calendar(queue).add(from_db(conversation["created_at"]),
-                                          queue["first_response_minutes"])
-                change(first_response_due_at=to_db(due))
+                due = to_db(calendar(queue).add(from_db(conversation["created_at"]),
+                                                queue["first_response_minutes"]))
+                set_target(conn, now, events, conversation_id, "first_response", due)
+                conversation["first_response_due_at"] = due
             return f"queue {queue['name']}"
         if kind == "priority":
             if conversation["priority"] == int(value):
@@ -222,7 +223,8 @@ class RoutingRules:
             due = to_db(calendar(queue).add(from_db(conversation["created_at"]), int(value)))
             if conversation["first_response_due_at"] == due:
                 return ""
-            change(first_response_due_at=due)
+            set_target(conn, now, events, conversation_id, "first_response", due)
+            conversation["first_response_due_at"] = due
             return f"first answer within {value} minutes"
         if kind == "next_response":
             if conversation["next_response_minutes"] == int(value):

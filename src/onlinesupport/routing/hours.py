@@ -99,6 +99,23 @@ class BusinessHours:
             left -= end - begin
         return start + timedelta(minutes=minutes)  # never open (all holidays): count plain time
 
+    def open_seconds(self, start: datetime, end: datetime) -> float:
+        """Seconds of open time between `start` and `end` (0 when `end` is not after `start`)."""
+        if end <= start:
+            return 0.0
+        if self.always_open:
+            return (end - start).total_seconds()
+        total = 0.0
+        step = timedelta(days=SEARCH_DAYS - 2)  # the intervals are searched that far ahead
+        while start < end:
+            until = min(end, start + step)
+            for begin, close in self._intervals(start):
+                if begin >= until:
+                    break
+                total += (min(close, until) - begin).total_seconds()
+            start = until
+        return total
+
     def windows(self, start: datetime, minutes: int, until: datetime,
                 limit: int) -> list[tuple[datetime, datetime]]:
         """Open time cut into windows of `minutes` on the calendar's clock (14:00-14:30,

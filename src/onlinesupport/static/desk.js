@@ -91,9 +91,11 @@ function renderInbox(data) {
 }
 
 // Events that change no row of the list: a visitor's page views and rating, delivery news,
-// offers (an accepted one comes with its assignment), scripts and routing notes.
+// offers (an accepted one comes with its assignment), scripts, routing notes, and what the
+// reports record of a waiting visitor (leaving, coming back, a proactive message's chat).
 const QUIET_EVENTS = new Set(["page.viewed", "conversation.rated", "rule.fired",
-  "email.queued", "email.deferred", "email.sent", "email.failed"]);
+  "email.queued", "email.deferred", "email.sent", "email.failed",
+  "chat.left", "chat.returned", "proactive.chat_started"]);
 function changesInbox(type) {
   return !QUIET_EVENTS.has(type) && !type.startsWith("offer.") && !type.startsWith("script.");
 }

@@ -239,7 +239,7 @@
       (p.audience === "all" || (p.audience === "returning") === (state.visits > 1)));
     if (!m || balShown || state.conversation_id) return;
     balShown = true;
-    const event = (name) => send({ type: "proactive", message_id: m.id, event: name });
+    const event = (name) => send({ type: "proactive", message_id: m.id, event: name, page: location.href });
     const go = () => { bal.hidden = true; state.proactive = m.id; save(); event("clicked"); open(true); };
     setTimeout(() => {
       if (!panel.hidden) return;
@@ -286,7 +286,9 @@
     for (const item of state.outbox) send(item);
     proactive(w.proactive);
     if (state.conversation_id) send({ type: "queue" });
-    if (state.conversation_id && state.pageSent !== location.href) {
+    // A page other than the last one sent: a page view for the reports (a reload is none), and
+    // in a chat a step of its trail.
+    if (state.pageSent !== location.href) {
       send({ type: "page", url: location.href, title: document.title });
       state.pageSent = location.href; save();
     }

@@ -52,7 +52,7 @@ def has(conn: sqlite3.Connection, conversation_id: int, type: str) -> bool:
                         (conversation_id, type)).fetchone() is not None
 
 
-def _from_row(row: sqlite3.Row) -> Event:
+def from_row(row: sqlite3.Row) -> Event:
     return Event(row["id"], row["conversation_id"], row["type"], row["actor_type"],
                  row["actor_id"], row["created_at"], json.loads(row["data"]))
 
@@ -60,13 +60,13 @@ def _from_row(row: sqlite3.Row) -> Event:
 async def after(db: Database, after_id: int, limit: int) -> list[Event]:
     rows = await db.fetch_all("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
                               (after_id, limit))
-    return [_from_row(r) for r in rows]
+    return [from_row(r) for r in rows]
 
 
 async def for_conversation(db: Database, conversation_id: int) -> list[Event]:
     rows = await db.fetch_all("SELECT * FROM events WHERE conversation_id = ? ORDER BY id",
                               (conversation_id,))
-    return [_from_row(r) for r in rows]
+    return [from_row(r) for r in rows]
 
 
 async def latest_id(db: Database) -> int:
@@ -78,4 +78,4 @@ def of_type(conn: sqlite3.Connection, conversation_id: int, type: str) -> list[E
     """Inside a write: the conversation's events of one type, oldest first."""
     rows = conn.execute("SELECT * FROM events WHERE conversation_id = ? AND type = ? ORDER BY id",
                         (conversation_id, type)).fetchall()
-    return [_from_row(r) for r in rows]
+    return [from_row(r) for r in rows]

@@ -46,6 +46,7 @@ async def active(db: Database) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def record(conn: sqlite3.Connection, message_id: int, kind: str, now: str) -> None:
-    conn.execute("INSERT INTO proactive_events (message_id, kind, created_at)"
-                 " SELECT id, ?, ? FROM proactive_messages WHERE id = ?", (kind, now, message_id))
+def record(conn: sqlite3.Connection, message_id: int, kind: str, now: str, page: str = "") -> None:
+    conn.execute("INSERT INTO proactive_events (message_id, kind, created_at, page)"
+                 " SELECT id, ?, ?, ? FROM proactive_messages WHERE id = ?",
+                 (kind, now, page, message_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 STATUSES = ("online", "away")
 
@@ -14,18 +15,30 @@ class Presence:
         self._sockets: dict[int, int] = {}
         self._away: set[int] = set()
         self._gone: dict[int, float] = {}
+        self.changed: list[Callable[[int, str], None]] = []
+        """Called as hook(agent_id, status) whenever an agent's status changes (reports)."""
+
+    def _tell(self, agent_id: int, before: str) -> None:
+        after = self.status(agent_id)
+        if after != before:
+            for hook in self.changed:
+                hook(agent_id, after)
 
     def connected(self, agent_id: int) -> None:
+        before = self.status(agent_id)
         self._sockets[agent_id] = self._sockets.get(agent_id, 0) + 1
         self._gone.pop(agent_id, None)
+        self._tell(agent_id, before)
 
     def disconnected(self, agent_id: int) -> None:
+        before = self.status(agent_id)
         left = self._sockets.get(agent_id, 0) - 1
         if left > 0:
             self._sockets[agent_id] = left
         else:
             self._sockets.pop(agent_id, None)
             self._gone[agent_id] = time.monotonic()
+        self._tell(agent_id, before)
 
     def gone_for(self, seconds: float) -> list[int]:
         """Agents whose last desk closed at least `seconds` ago (and who have not come back);
@@ -39,10 +52,12 @@ class Presence:
     def set_status(self, agent_id: int, status: str) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        before = self.status(agent_id)
         if status == "away":
             self._away.add(agent_id)
         else:
             self._away.discard(agent_id)
+        self._tell(agent_id, before)
 
     def status(self, agent_id: int) -> str:
         if agent_id not in self._sockets:

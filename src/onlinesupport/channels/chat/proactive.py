@@ -75,11 +75,14 @@ class Proactive:
                 if (not m["tier"] or m["tier"] == tier)
                 and (open_now or not m["business_hours_only"])]
 
-    async def record(self, message_id: int, kind: str, viewer: str) -> None:
-        """A message was shown, clicked, dismissed or led to a chat: once a day per viewer."""
+    async def record(self, message_id: int, kind: str, viewer: str, page: str = "") -> bool:
+        """A message was shown, clicked, dismissed or led to a chat, on `page`: counted once a
+        day per viewer, message and kind; False when this one was not counted."""
         if kind not in proactive_repo.EVENT_KINDS:
             raise InvalidProactive(f"unknown event {kind!r}")
         if not self._once.allow(f"{viewer}:{message_id}:{kind}"):
-            return
+            return False
         now = to_db(self._clock.now())
-        await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now))
+        await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now,
+                                                                page[:500]))
+        return True

@@ -15,10 +15,12 @@ Client → server (JSON objects with a `type`):
   typing  {}                                       the visitor is typing
   end     {}                                       the visitor ends the chat
   rate    {score, comment?}                        satisfaction 1-5 for the chat (once)
-  page    {url, title}                             the visitor opened another page of the site
-                                                   (at most 10 a minute are recorded)
+  page    {url, title}                             the visitor opened a page of the site: a
+                                                   page view for the reports, and in a chat a
+                                                   step of its trail (at most 10 a minute are
+                                                   recorded, the same page twice in a row once)
   queue   {}                                       where am I in the queue?
-  proactive {message_id, event}                    a proactive message was shown, clicked,
+  proactive {message_id, event, page?}             a proactive message was shown, clicked,
                                                    dismissed, or led to a chat
   answered {article_id, question?}                 a suggested article answered the question
                                                    (a chat still waiting for its first answer
@@ -63,7 +65,7 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.chat import tokens
@@ -88,9 +90,13 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import website_users as users_repo
+from onlinesupport.store.errors import StorageFull, StoreClosed, StoreError
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 from onlinesupport.throttle import Throttle
+
+if TYPE_CHECKING:
+    from onlinesupport.reports.recording import Recorder
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
@@ -98,7 +104,7 @@ GIVEN_UP_AFTER = timedelta(hours=1)
 """A waiting visitor who has written nothing for this long has left: not counted in line."""
 CATCH_UP_PAGE = 500
 PAGE_VIEWS_PER_MINUTE = 10
-"""Pages a visitor's trail records a minute; more is a script, not a person reading."""
+"""Page views recorded a minute per visitor; more is a script, not a person reading."""
 
 
 class ProtocolError(UserError):
@@ -126,6 +132,7 @@ class ChatContext:
     contact: ContactForm
     identity: WebsiteIdentity
     callbacks: Callbacks
+    recorder: Recorder
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
         """Why this send is refused (too fast for the visitor or the address), or None.
@@ -233,6 +240,8 @@ class VisitorSession:
                 # never comes: it gets everything after the store's last message instead.
                 last_seq = min(last_seq, found["last_seq"])
         self._last_seq = last_seq
+        if self.conversation_id is not None:
+            await self._ctx.recorder.chat_returned(self.conversation_id, self.customer_id)
         # Outside the chat queue's business hours the widget offers the leave-a-message form.
         queue = await queues_repo.get(self._ctx.db, DEFAULT_QUEUE)
         open_now = queue is None or chat_calendar(queue).is_open(self._ctx.clock.now())
@@ -500,7 +509,9 @@ class VisitorSession:
             raise ProtocolError("a proactive frame needs message_id and event", "event")
         self._limit(self.visitor_id)
         try:
-            await self._ctx.proactive.record(message_id, event, f"visitor:{self.visitor_id}")
+            await self._ctx.recorder.proactive(message_id, event, f"visitor:{self.visitor_id}",
+                                               _string(frame, "page", 2000),
+                                               self.conversation_id, self.customer_id)
         except InvalidProactive as exc:
             raise ProtocolError(str(exc)) from None
 
@@ -512,13 +523,15 @@ class VisitorSession:
         resolved = None
         if self.conversation_id is not None and await conversations_repo.queue_position(
                 self._ctx.db, self.conversation_id) is not None:
-            # Still waiting for a first answer: the article answered it, so it leaves the queue.
-            await self._ctx.conversations.resolve(self.conversation_id,
-                                                  Actor.customer(self.customer_id))
             resolved = self.conversation_id
+        # Recorded before the chat is resolved, so the reports see a deflection, not a visitor
+        # who gave up waiting.
         await self._ctx.knowledge.deflected(article_id, "widget",
                                             _string(frame, "question", 2000), resolved,
                                             asker=f"visitor:{self.visitor_id}")
+        if resolved is not None:
+            # Still waiting for a first answer: the article answered it, so it leaves the queue.
+            await self._ctx.conversations.resolve(resolved, Actor.customer(self.customer_id))
         await self._send({"type": "answered", "conversation_id": resolved})
 
     async def _typing(self, frame: dict[str, Any]) -> None:
@@ -530,14 +543,16 @@ class VisitorSession:
         self._ctx.hub.publish([Notice(self.conversation_id, "typing", {"author_type": "customer"})])
 
     async def _page(self, frame: dict[str, Any]) -> None:
-        if self.conversation_id is None:
-            return
+        """A page view: counted for the reports, and in a chat a step of its trail."""
         url = _string(frame, "url", 2000, required=True)
-        # The same page again (a reload) is no step of the trail; a flood is dropped quietly.
+        # The same page again (a reload) is no new view; a flood is dropped quietly.
         if url == self._last_page or \
                 not self._ctx.page_views.allow(f"visitor:{self.visitor_id}"):
             return
         self._last_page = url
+        self._ctx.recorder.page_viewed(url)
+        if self.conversation_id is None:
+            return
         await self._ctx.conversations.record_page(
             self.conversation_id, Actor.customer(self.customer_id), url,
             _string(frame, "title", 500))
@@ -548,4 +563,9 @@ class VisitorSession:
             # A socket that went away mid-send ends the listener with a connection error.
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self._listener
+        if self.conversation_id is not None:
+            # A report detail: never a reason for closing the socket to fail (a full disk, a
+            # server stopping).
+            with contextlib.suppress(StoreError, StoreClosed, StorageFull):
+                await self._ctx.recorder.chat_left(self.conversation_id, self.customer_id)
 

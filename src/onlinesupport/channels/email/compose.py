@@ -38,7 +38,7 @@ def compose(row: dict[str, Any], mailbox: dict[str, Any], sent_at: datetime,
         msg["In-Reply-To"] = f"<{row['in_reply_to']}>"
     if row["refs"]:
         msg["References"] = " ".join(f"<{r}>" for r in row["refs"].split())
-    if row["purpose"] in ("ack", "notice", "signin"):
+    if row["purpose"] in ("ack", "notice", "signin", "report"):
         # RFC 3834: an automatic mail says so, and asks other robots not to answer it.
         msg["Auto-Submitted"] = "auto-replied" if row["purpose"] == "ack" else "auto-generated"
         msg["X-Auto-Response-Suppress"] = "All"

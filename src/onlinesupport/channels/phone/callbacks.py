@@ -11,7 +11,8 @@ threaded into the conversation). Requests are limited per internet address like 
 form, and are off until an admin switches them on (Website chat page).
 
 Events: `callback.requested` {phone, country, window_start, window_end, source, customer_id}
-and `callback.outcome` {outcome, notes, retry_at, attempt}.
+and `callback.outcome` {outcome, notes, retry_at, attempt}; the window's end and a retry time
+are answer targets set like every other (`sla.target`, through `due.set_target`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from onlinesupport.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.conversations.service import DEFAULT_QUEUE
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import InvalidAddress, email_address, row_id
-from onlinesupport.routing.due import calendar
+from onlinesupport.routing.due import calendar, set_target
 from onlinesupport.routing.hours import BusinessHours
 from onlinesupport.store import Database
 from onlinesupport.store import callbacks as callbacks_repo
@@ -285,8 +286,7 @@ class Callbacks:
                                   country=country.code, window_start=to_db(window.start),
                                   window_end=to_db(window.end), source=source, now=now)
             # The customer's window is the promise, whatever the queue's target says.
-            conversations_repo.update(conn, conversation_id, now,
-                                      first_response_due_at=stored["end"])
+            set_target(conn, now, events, conversation_id, "first_response", stored["end"])
             events.append(events_repo.append(
                 conn, conversation_id, "callback.requested", "customer", who, now,
                 {"phone": phone, "country": country.code, "window_start": stored["start"],
@@ -377,8 +377,8 @@ class Callbacks:
                     conn, conversation_id, "conversation.first_response", actor.type, actor.id,
                     now, {"via": "callback"}))
             if retry is not None:
-                changes.update(next_response_due_at=retry, next_waiting_since=now,
-                               next_warned_at=None, next_breached_at=None)
+                set_target(conn, now, events, conversation_id, "next_response", retry,
+                           next_waiting_since=now, next_warned_at=None, next_breached_at=None)
             elif conversation["next_response_due_at"]:
                 changes.update(next_response_due_at=None, next_waiting_since=None)
             if changes:

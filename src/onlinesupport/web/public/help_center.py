@@ -69,7 +69,7 @@ async def category(request: web.Request) -> web.Response:
 async def article(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     article_id = int_param(request.match_info["id"], "article", minimum=1)
-    found = await kb_repo.published(services.db, article_id)
+    found = await services.knowledge.view(article_id, request.remote or "")
     if found is None:
         raise web.HTTPNotFound(text="There is no such article.")
     if request.match_info["slug"] != found["slug"]:

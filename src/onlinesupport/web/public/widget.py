@@ -53,7 +53,7 @@ def setup_chat(app: web.Application) -> None:
         conversations=services.conversations, presence=services.presence,
         secret_key=services.secret_key, files=services.files, knowledge=services.knowledge,
         proactive=services.proactive, contact=services.contact,
-        identity=services.identity, callbacks=services.callbacks,
+        identity=services.identity, callbacks=services.callbacks, recorder=services.recorder,
         message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
         address_limit=Throttle(services.clock,
                                services.config.public_visitor_messages_per_address or 10**12,
