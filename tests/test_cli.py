@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from conftest import PASSWORD, Desk, free_port
-from onlinesupport.cli import EXIT_CONFIG
+from onlinesupport.cli import EXIT_CONFIG, _parser
 
 COMMAND = [sys.executable, "-m", "onlinesupport"]
 
@@ -206,3 +206,20 @@ def test_reports_rebuild_counts_again_from_the_events(no_config: Path) -> None:
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "counted again from the events" in rebuilt.stdout
     assert _run(["reports"], no_config).returncode == 2, "an action is needed"
+
+
+def test_every_command_prints_its_help() -> None:
+    """Each command's --help answers (a literal '%' in a setting's help once crashed them all)."""
+    parser = _parser()
+    names = [[]]
+    for action in parser._subparsers._group_actions:  # argparse keeps its commands only here
+        for name, sub in action.choices.items():
+            names.append([name])
+            names += [[name, child] for group in (sub._subparsers._group_actions
+                                                 if sub._subparsers else [])
+                      for child in group.choices]
+    for args in names:
+        with pytest.raises(SystemExit) as stopped:
+            parser.parse_args([*args, "--help"])
+        assert stopped.value.code == 0, args
+    assert ["serve"] in names and ["reports", "rebuild"] in names

@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                             "platform's config folder)")
     for s in settings():
         group.add_argument(s.flag, dest=s.name, default=None, metavar=s.key.upper(),
-                           help=f"{s.help} [{s.env}]")
+                           # argparse formats help with %: a literal one (a "10%") must be doubled.
+                           help=f"{s.help} [{s.env}]".replace("%", "%%"))
 
     parser = argparse.ArgumentParser(prog="onlinesupport",
                                      description="Self-hosted online customer service.")
