@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound
+from onlinesupport.store.errors import NotFound, conflicts
 from onlinesupport.store.search import MARK_END, MARK_START
 
 ARTICLE_FIELDS = ("category_id", "original_id", "language", "slug", "title", "body", "html",
@@ -31,6 +31,7 @@ async def category_by_slug(db: Database, slug: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+@conflicts()
 def insert_category(conn: sqlite3.Connection, name: str, slug: str, position: int,
                     now: str) -> int:
     return conn.execute("INSERT INTO kb_categories (name, slug, position, created_at)"
@@ -44,6 +45,7 @@ def category_id_by_name(conn: sqlite3.Connection, name: str) -> int | None:
 
 # ---- articles ------------------------------------------------------------------------------
 
+@conflicts()
 def insert_article(conn: sqlite3.Connection, fields: dict[str, Any], agent_id: int | None,
                    now: str) -> int:
     values = [fields[k] for k in ARTICLE_FIELDS]
@@ -53,6 +55,7 @@ def insert_article(conn: sqlite3.Connection, fields: dict[str, Any], agent_id: i
         (*values, now, now, agent_id)).lastrowid
 
 
+@conflicts()
 def update_article(conn: sqlite3.Connection, article_id: int, fields: dict[str, Any],
                    agent_id: int | None, now: str) -> None:
     assignments = ", ".join(f"{k} = ?" for k in ARTICLE_FIELDS)
