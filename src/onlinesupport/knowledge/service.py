@@ -203,10 +203,7 @@ class KnowledgeBase:
                       limit: int = 3) -> list[dict[str, Any]]:
         """Articles for a question being typed (widget, contact form): nothing is recorded,
         since every pause in typing asks again."""
-        searches = _question(question, language)
-        if not searches:
-            return []
-        return await kb_repo.search(self._db, searches, language, public_only=True, limit=limit)
+        return await suggest_articles(self._db, question, language, limit)
 
     async def view(self, article_id: int, reader: str) -> dict[str, Any] | None:
         """A published public article for a reader, counted as viewed for the reports once a
@@ -264,10 +261,13 @@ def _question(question: str, language: str) -> kb_repo.Searches:
     return [(kb_repo.WORDS_INDEX, " OR ".join(_quoted(words, last_prefix=True)))]
 
 
-def suggest_in(conn: sqlite3.Connection, question: str, limit: int = 3) -> list[dict[str, Any]]:
-    """Public articles for a question, inside a write transaction (an acknowledgement)."""
-    searches = _question(question, "en")
-    return kb_repo.search_in(conn, searches, "en", limit=limit) if searches else []
+async def suggest_articles(db: Database, question: str, language: str = "en",
+                           limit: int = 3) -> list[dict[str, Any]]:
+    """Public articles for a question (an acknowledgement's, read before its transaction)."""
+    searches = _question(question, language)
+    if not searches:
+        return []
+    return await kb_repo.search(db, searches, language, public_only=True, limit=limit)
 
 
 def article_url(base: str, article: dict[str, Any]) -> str:

@@ -223,25 +223,6 @@ async def search(db: Database, searches: Searches, language: str, *,
     return _with_snippets(hits, snippets)
 
 
-def search_in(conn: sqlite3.Connection, searches: Searches, language: str, *,
-              limit: int = 3) -> list[dict[str, Any]]:
-    """`search` of public articles inside a write transaction (an acknowledgement)."""
-    found: list[tuple[str, str, Any]] = []
-    for table, expression in searches:
-        if len({row["id"] for _, _, row in found}) >= limit:
-            break
-        sql = _ranked_sql(table, True)
-        rows = conn.execute(sql, (_in_titles(expression), language, limit)).fetchall()
-        if len(rows) < limit:
-            rows = conn.execute(sql, (expression, language, limit)).fetchall()
-        found += [(table, expression, row) for row in rows]
-    hits = _best(found, limit)
-    snippets = {}
-    for sql, params in _snippet_queries(hits):
-        snippets.update({r["id"]: r["snippet"] for r in conn.execute(sql, params)})
-    return _with_snippets(hits, snippets)
-
-
 # ---- files, votes, searches, deflections ---------------------------------------------------
 
 def insert_file(conn: sqlite3.Connection, filename: str, content_type: str, size: int,
