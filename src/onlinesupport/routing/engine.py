@@ -44,7 +44,12 @@ def compile_rule(row: dict[str, Any]) -> Rule:
 
 def facts_for(conn: Transaction, conversation_id: int, message: Message | None,
               now: str) -> Facts:
-    """What the rules see of a conversation and the customer message that arrived."""
+    """What the rules see of a conversation and the customer message that arrived.
+
+    Read inside the transaction that stores the message, not before it: a new conversation,
+    its customer and its mail thread are this transaction's own writes, and a rule must see
+    the tags, queue and customer as they are when its actions change them (a read before could
+    miss a change committed in the same batch). The read is one lookup by key per table."""
     row = conversations_repo.routing_facts(conn, conversation_id)
     form: dict[str, Any] = {}
     if row["channel"] == "form":
@@ -92,11 +97,14 @@ class RoutingRules:
         self._assignments = itertools.count(1)
         self._last_assigned: dict[int, int] = {}
         self.rules: list[Rule] = []
-        self._active: list[Rule] = []
+        self._active: dict[str, list[Rule]] = {"new": [], "message": []}
+        """The active rules that run for a new conversation and for a later message."""
 
     async def load(self) -> None:
         self.rules = [compile_rule(r) for r in await rules_repo.list_all(self._db)]
-        self._active = [r for r in self.rules if r.active]
+        self._active = {trigger: [r for r in self.rules if r.active
+                                  and r.trigger in (trigger, "both")]
+                        for trigger in ("new", "message")}
 
     async def check(self, form: dict[str, str]) -> dict[str, Any]:
         """The rule as written, checked (names of queues and agents must exist)."""
@@ -143,10 +151,13 @@ class RoutingRules:
     def received(self, conn: Transaction, now: str, events: list[Event],
                  conversation_id: int, message: Message, new: bool) -> None:
         """A `Conversations.received` hook: route by the rules that fire."""
-        if not self._active:
-            return  # most small shops start without rules: not even the facts are read
-        fired = evaluate(self._active, facts_for(conn, conversation_id, message, now),
-                         "new" if new else "message")
+        trigger = "new" if new else "message"
+        if not self._active[trigger]:
+            # Most small shops start without rules, and many rules run only for new
+            # conversations: not even the facts are read.
+            return
+        fired = evaluate(self._active[trigger], facts_for(conn, conversation_id, message, now),
+                         trigger)
         # Read once; each action keeps this copy up to date with what it changed.
         conversation = dict(conversations_repo.lock(conn, conversation_id)) if fired else {}
         for rule in fired:
