@@ -57,7 +57,7 @@ def facts_for(conn: Transaction, conversation_id: int, message: Message | None,
         form = events_repo.first_data(conn, conversation_id, "form.submitted")
 
     def open_now() -> bool:
-        return calendar(queues_repo.find(conn, row["queue_id"])).is_open(from_db(now))
+        return calendar(queues_repo.lock(conn, row["queue_id"])).is_open(from_db(now))
 
     return Facts(channel=row["channel"], mailbox=row["mailbox"] or "", sender=row["sender"] or "",
                  tier=row["tier"], tags=tuple(json.loads(row["ctags"]) + json.loads(row["tags"])),
@@ -207,7 +207,7 @@ class RoutingRules:
         if kind == "first_response":
             if conversation["first_response_at"] or chosen_by_customer(conn, conversation_id):
                 return ""
-            queue = queues_repo.find(conn, conversation["queue_id"])
+            queue = queues_repo.lock(conn, conversation["queue_id"])
             due = to_db(calendar(queue).add(from_db(conversation["created_at"]), int(value)))
             if conversation["first_response_due_at"] == due:
                 return ""

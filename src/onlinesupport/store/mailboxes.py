@@ -43,7 +43,7 @@ def find(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row | None:
 
 
 def lock(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+    row = find(conn, mailbox_id)
     if row is None:
         raise NotFound(f"mailbox {mailbox_id} does not exist")
     return row

@@ -9,8 +9,12 @@ from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 
 
+def find(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)).fetchone()
+
+
 def lock(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)).fetchone()
+    row = find(conn, queue_id)
     if row is None:
         raise NotFound(f"queue {queue_id} does not exist")
     return row
@@ -25,10 +29,6 @@ def update(conn: sqlite3.Connection, queue_id: int, *, first_response_minutes: i
          queue_id)).rowcount
     if not changed:
         raise NotFound(f"queue {queue_id} does not exist")
-
-
-def find(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)).fetchone()
 
 
 def by_name(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
