@@ -75,8 +75,8 @@ def test_nothing_outside_the_store_imports_sqlite3_or_writes_sql() -> None:
         found = offences(path.read_text(encoding="utf-8"))
         if found and name not in NOT_YET:
             offenders[name] = found
-    assert not offenders, "SQL and sqlite3 belong in onlinesupport/store/ (a repository function):\n" + \
-        "\n".join(f"{name}: {what}" for name, found in offenders.items() for what in found)
+    listed = "\n".join(f"{name}: {what}" for name, found in offenders.items() for what in found)
+    assert not offenders, f"SQL and sqlite3 belong in store/ (a repository function):\n{listed}"
 
 
 def test_the_check_sees_what_it_looks_for() -> None:
