@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.store import Conflict, Database, Transaction

@@ -4,7 +4,6 @@ in the conversation, and the customer sees the status on their own page."""
 
 from __future__ import annotations
 
-
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo

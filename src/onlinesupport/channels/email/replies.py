@@ -6,7 +6,6 @@ committed together: a reply the desk shows is a reply that will be sent.
 
 from __future__ import annotations
 
-
 from onlinesupport.channels.email import threads
 from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from onlinesupport.channels.email import threads
 from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.conversations import SYSTEM, Actor, Conversations, InvalidCommand
