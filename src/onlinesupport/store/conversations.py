@@ -109,18 +109,15 @@ def settle_next_response(conn: sqlite3.Connection, conversation_id: int) -> None
                  " WHERE id = ? AND next_response_due_at IS NOT NULL", (conversation_id,))
 
 
-_WAITING_CHATS = (
-    "SELECT c.id, c.queue_id, q.offer_seconds, q.assignment, cu.name AS customer_name"
-    " FROM conversations c"
-    " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
-    " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
-    " AND c.assignee_id IS NULL ORDER BY c.created_at")
-
-
 async def chats_to_offer(db: Database) -> list[sqlite3.Row]:
     """Open, unassigned chats in queues that offer chats, oldest first: id, queue_id,
     offer_seconds, assignment and customer_name."""
-    return await db.fetch_all(_WAITING_CHATS)
+    return await db.fetch_all(
+        "SELECT c.id, c.queue_id, q.offer_seconds, q.assignment, cu.name AS customer_name"
+        " FROM conversations c"
+        " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
+        " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
+        " AND c.assignee_id IS NULL ORDER BY c.created_at")
 
 
 async def chats_released_offline(db: Database, agent_id: int) -> list[sqlite3.Row]:
