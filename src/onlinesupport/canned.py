@@ -8,12 +8,11 @@ hold variables the desk fills in when inserting: {customer.name}, {customer.firs
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.errors import UserError
-from onlinesupport.store import Database
+from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import canned as canned_repo
 
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")
@@ -44,17 +43,17 @@ class CannedReplies:
             raise PermissionDenied("only managers add shared replies")
         now = to_db(self._clock.now())
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             try:
                 return canned_repo.create(conn, owner_id=None if shared else agent_id,
                                           shortcut=shortcut, title=title, body=body, now=now)
-            except sqlite3.IntegrityError:
+            except Conflict:
                 raise InvalidCommand(f"/{shortcut} exists already") from None
 
         return await self._db.write(write)
 
     async def remove(self, reply_id: int, agent_id: int, may_share: bool) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Transaction) -> None:
             owner = canned_repo.owner(conn, reply_id)
             if (owner is None and not may_share) or (owner is not None and owner != agent_id):
                 raise PermissionDenied("you may not remove this reply")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from dataclasses import dataclass
 
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.inputs import is_email_address
+from onlinesupport.store import Transaction
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
@@ -73,7 +73,7 @@ def _checked(changes: CustomerChanges) -> CustomerChanges:
     return CustomerChanges(name, email, phone, external_id, changes.tier, tags)
 
 
-def _apply(conn: sqlite3.Connection, customer_id: int, changes: CustomerChanges) -> None:
+def _apply(conn: Transaction, customer_id: int, changes: CustomerChanges) -> None:
     row = customers_repo.lock(conn, customer_id)
     customers_repo.update(
         conn, customer_id, name=row["name"] if changes.name is None else changes.name,
@@ -98,7 +98,7 @@ class Customers:
         """A new customer with what `changes` sets (an integration adding a contact)."""
         changes = _checked(changes)
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+        def command(conn: Transaction, now: str, events: list[Event]) -> int:
             customer_id = customers_repo.create(conn, changes.name or "", now)
             _apply(conn, customer_id, changes)
             events.append(events_repo.append(conn, None, "customer.created", actor.type,
@@ -110,7 +110,7 @@ class Customers:
     async def update(self, customer_id: int, changes: CustomerChanges, actor: Actor) -> None:
         changes = _checked(changes)
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             _apply(conn, customer_id, changes)
             events.append(events_repo.append(conn, None, "customer.updated", actor.type,
                                              actor.id, now, {"customer_id": customer_id}))

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from onlinesupport.clock import Clock
 from onlinesupport.periodic import every
-from onlinesupport.store import StorageFull
 from onlinesupport.store import backup as backup_store
-from onlinesupport.store.errors import is_full
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 600
@@ -43,12 +40,8 @@ class DailyBackups:
         if target.exists():
             return None
         self.folder.mkdir(parents=True, exist_ok=True)
-        try:
-            await asyncio.to_thread(backup_store.backup, self._database, target)
-        except (sqlite3.Error, OSError) as exc:
-            if is_full(exc):
-                raise StorageFull() from exc  # no traceback every ten minutes for that
-            raise
+        # A full disk raises StorageFull: no traceback every ten minutes for that.
+        await asyncio.to_thread(backup_store.backup, self._database, target)
         for old in self.existing()[:-self._keep]:
             old.unlink(missing_ok=True)
         # Left by versions that copied in WAL mode: a checked copy kept its -wal and -shm.

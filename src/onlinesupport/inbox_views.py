@@ -8,7 +8,6 @@ Shared views are managed by managers and admins; every agent manages their own.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import urlencode
 from onlinesupport.canned import PermissionDenied
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import CHANNELS, InvalidCommand
-from onlinesupport.store import Database, NotFound
+from onlinesupport.store import Conflict, Database, NotFound, Transaction
 from onlinesupport.store import saved_views as saved_views_repo
 from onlinesupport.store.conversations import DUE_WITHIN, SORTS, VIEWS, InboxFilter
 
@@ -105,18 +104,18 @@ class SavedViews:
         filters = json.dumps(query.params(), separators=(",", ":"))
         now = to_db(self._clock.now())
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             try:
                 return saved_views_repo.create(conn, owner_id=None if shared else agent_id,
                                                name=name, filters=filters, created_by=agent_id,
                                                now=now)
-            except sqlite3.IntegrityError:
+            except Conflict:
                 raise InvalidCommand(f"a view named “{name}” exists already") from None
 
         return await self._db.write(write)
 
     async def delete(self, view_id: int, agent_id: int, may_share: bool) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Transaction) -> None:
             owner = saved_views_repo.owner(conn, view_id)
             if owner is None and not may_share:
                 raise PermissionDenied("only managers remove shared views")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import InvalidCommand
-from onlinesupport.store import Database
+from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import scripts as scripts_repo
 
 MAX_QUESTIONS = 20
@@ -29,10 +27,10 @@ class Scripts:
             raise InvalidCommand("a question is longer than 1000 characters")
         now = to_db(self._clock.now())
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             try:
                 return scripts_repo.create(conn, title, questions, now)
-            except sqlite3.IntegrityError:
+            except Conflict:
                 raise InvalidCommand(f"a script called {title!r} exists already") from None
 
         return await self._db.write(write)

@@ -8,7 +8,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +17,7 @@ from onlinesupport.accounts.passwords import check_strength, hash_password, veri
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import InvalidAddress, email_address
-from onlinesupport.store import Database, StorageFull
+from onlinesupport.store import Conflict, Database, StorageFull, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
 from onlinesupport.store.agents import ROLES
@@ -103,13 +102,13 @@ class Accounts:
         password_hash = await asyncio.to_thread(hash_password, _valid_password(password))
         now = self._now()
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             if first_admin and agents_repo.active_admins(conn) > 0:
                 raise AccountError("setup is finished already: sign in instead")
             try:
                 return agents_repo.create(conn, email=email, name=name, role=role,
                                           password_hash=password_hash, now=now)
-            except sqlite3.IntegrityError:
+            except Conflict:
                 raise AccountError(f"an agent with the address {email} exists already") from None
 
         return await self._db.write(write)
@@ -118,7 +117,7 @@ class Accounts:
         """Change the password and end every session of that agent."""
         password_hash = await asyncio.to_thread(hash_password, _valid_password(password))
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Transaction) -> None:
             agents_repo.update(conn, agent_id, password_hash=password_hash)
             sessions_repo.delete_for_agent(conn, agent_id)
 
@@ -138,7 +137,7 @@ class Accounts:
                 raise AccountError(f"capacity must be from 1 to {MAX_CAPACITY} chats")
             changes["capacity"] = capacity
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: Transaction) -> bool:
             before = agents_repo.lock(conn, agent_id)
             agents_repo.update(conn, agent_id, **changes)
             if agents_repo.active_admins(conn) == 0:

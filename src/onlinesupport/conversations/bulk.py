@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Any
 
 from onlinesupport.conversations.service import Actor, Conversations, InvalidCommand
 from onlinesupport.conversations.snooze import snooze_in
+from onlinesupport.store import Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
@@ -48,7 +48,7 @@ def check_tag(tag: str) -> str:
     return tag
 
 
-def tag_in(conn: sqlite3.Connection, now: str, events: list[Event], conversation: Any,
+def tag_in(conn: Transaction, now: str, events: list[Event], conversation: Any,
            tag: str, actor: Actor) -> bool:
     """Inside a command: add a tag to the conversation; False if it has it already."""
     tags = json.loads(conversation["tags"])
@@ -71,7 +71,7 @@ async def apply(conversations: Conversations, ids: Sequence[int], what: BulkActi
         raise InvalidCommand(f"select at most {MAX_SELECTED} conversations at once")
     tag = check_tag(what.tag) if what.action == "tag" else ""
 
-    def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+    def command(conn: Transaction, now: str, events: list[Event]) -> int:
         agent = queue = None
         if what.action == "assign" and what.agent_id is not None:
             agent = agents_repo.lock(conn, what.agent_id)

@@ -9,10 +9,10 @@ live (and catches up after a reconnect), and their Mentions view lists the conve
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from onlinesupport.store import Transaction
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mentions as mentions_repo
 from onlinesupport.store.events import Event
@@ -54,7 +54,7 @@ def _full_name(text: str, agents: Sequence[Any]) -> Any:
     return None
 
 
-def record_mentions(conn: sqlite3.Connection, now: str, events: list[Event],
+def record_mentions(conn: Transaction, now: str, events: list[Event],
                     conversation_id: int, message: Message) -> None:
     """The `noted` hook: record whom the note mentions (not its own author)."""
     if "@" not in message.body:

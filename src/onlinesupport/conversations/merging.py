@@ -10,9 +10,9 @@ copies the customer's message into a new conversation and records on both where 
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from onlinesupport.conversations.service import MAX_SUBJECT, Actor, Conversations, InvalidCommand
+from onlinesupport.store import Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
@@ -25,7 +25,7 @@ _OPEN = ("open", "pending")
 async def merge(conversations: Conversations, source_id: int, target_id: int,
                 actor: Actor) -> None:
     """Merge conversation `source_id` into `target_id`."""
-    def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+    def command(conn: Transaction, now: str, events: list[Event]) -> None:
         if source_id == target_id:
             raise InvalidCommand("a conversation cannot be merged into itself")
         source = conversations_repo.lock(conn, source_id)
@@ -78,7 +78,7 @@ async def split(conversations: Conversations, conversation_id: int, message_id: 
     if len(subject) > MAX_SUBJECT:
         raise InvalidCommand(f"subject is longer than {MAX_SUBJECT} characters")
 
-    def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+    def command(conn: Transaction, now: str, events: list[Event]) -> int:
         conversation = conversations_repo.lock(conn, conversation_id)
         message = messages_repo.lock(conn, message_id)
         if message.conversation_id != conversation_id:

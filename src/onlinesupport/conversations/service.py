@@ -13,7 +13,6 @@ an `opened` hook, called inside the transaction that creates each conversation.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -22,7 +21,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice
 from onlinesupport.inputs import is_email_address, one_line
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
@@ -43,12 +42,12 @@ MAX_NAME = 200
 MAX_CLIENT_ID = 64
 DEFAULT_QUEUE = 1
 T = TypeVar("T")
-Command = Callable[[sqlite3.Connection, str, list[Event]], T]
-OutboundHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
-OpenedHook = Callable[[sqlite3.Connection, str, list[Event], int], None]
-NotedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message], None]
-ReceivedHook = Callable[[sqlite3.Connection, str, list[Event], int, Message, bool], None]
-CommittingHook = Callable[[sqlite3.Connection, str, list[Event]], None]
+Command = Callable[[Transaction, str, list[Event]], T]
+OutboundHook = Callable[[Transaction, str, list[Event], int, Message], None]
+OpenedHook = Callable[[Transaction, str, list[Event], int], None]
+NotedHook = Callable[[Transaction, str, list[Event], int, Message], None]
+ReceivedHook = Callable[[Transaction, str, list[Event], int, Message, bool], None]
+CommittingHook = Callable[[Transaction, str, list[Event]], None]
 
 
 class InvalidCommand(UserError):
@@ -127,7 +126,7 @@ class Conversations:
 
     async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
-        def transaction(conn: sqlite3.Connection) -> tuple[T, list[Event]]:
+        def transaction(conn: Transaction) -> tuple[T, list[Event]]:
             events: list[Event] = []
             now = to_db(self._clock.now())
             result = command(conn, now, events)
@@ -141,7 +140,7 @@ class Conversations:
         self._hub.publish(events)
         return result
 
-    def _run_received(self, conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+    def _run_received(self, conn: Transaction, now: str, events: list[Event]) -> None:
         created = {e.conversation_id for e in events if e.type == "conversation.created"}
         arrived = [e for e in events if e.type == "message.posted" and e.actor_type == "customer"
                    and e.data.get("kind") == "message" and e.message is not None]
@@ -150,7 +149,7 @@ class Conversations:
                 hook(conn, now, events, event.conversation_id, event.message,
                      event.conversation_id in created)
 
-    def auto_reply_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def auto_reply_in(self, conn: Transaction, now: str, events: list[Event],
                       conversation_id: int, text: str, name: str) -> Message:
         """Inside a command: an automatic answer the customer receives like an agent's (mailed
         in mail conversations), which is not the first response an agent owes."""
@@ -189,7 +188,7 @@ class Conversations:
 
         known = customer_id
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Opened:
+        def command(conn: Transaction, now: str, events: list[Event]) -> Opened:
             if known is not None:
                 customer_id = customers_repo.lock(conn, known)["id"]
             elif identity is None:
@@ -213,7 +212,7 @@ class Conversations:
 
         return await self.run(command)
 
-    def open_in(self, conn: sqlite3.Connection, now: str, events: list[Event], *, channel: str,
+    def open_in(self, conn: Transaction, now: str, events: list[Event], *, channel: str,
                 customer_id: int, subject: str, opener: Actor, queue_id: int = DEFAULT_QUEUE,
                 page_url: str = "", page_title: str = "", page_referrer: str = "",
                 language: str = "") -> int:
@@ -231,7 +230,7 @@ class Conversations:
             hook(conn, now, events, conversation_id)
         return conversation_id
 
-    def _insert_message(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def _insert_message(self, conn: Transaction, now: str, events: list[Event],
                         conversation_id: int, actor: Actor, kind: str, body: str,
                         client_id: str | None, seq: int | None = None,
                         files: Sequence[StoredFile] = ()) -> Message:
@@ -271,7 +270,7 @@ class Conversations:
         body = _text(body, "message", MAX_BODY)
         client_id = _client_id(client_id)
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Posted:
+        def command(conn: Transaction, now: str, events: list[Event]) -> Posted:
             if client_id is not None:
                 existing = messages_repo.by_client_id(conn, conversation_id, client_id)
                 if existing is not None:
@@ -287,7 +286,7 @@ class Conversations:
 
         return await self.run(command)
 
-    def post_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def post_in(self, conn: Transaction, now: str, events: list[Event],
                 conversation_id: int, actor: Actor, body: str, *, kind: str = "message",
                 client_id: str | None = None, files: Sequence[StoredFile] = ()) -> Message:
         """Inside a command: add a message (a customer's reopens a resolved conversation and
@@ -316,7 +315,7 @@ class Conversations:
                          actor, body, kind=kind)
         return message
 
-    def wake_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def wake_in(self, conn: Transaction, now: str, events: list[Event],
                 conversation_id: int, reason: str, actor: Actor) -> None:
         """Inside a command: end the conversation's snooze (`reason`: reply, time or agent)."""
         conversations_repo.update(conn, conversation_id, now, snoozed_at=None, snoozed_until=None)
@@ -327,7 +326,7 @@ class Conversations:
                       data: dict[str, Any], *, once: str | None = None) -> None:
         """A command that changes nothing but the record: one event on the conversation
         (refused with the message `once` when the conversation has one of that type)."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
             if once is not None and events_repo.has(conn, conversation_id, type):
                 raise InvalidCommand(once)
@@ -366,14 +365,14 @@ class Conversations:
 
     async def assign(self, conversation_id: int, agent_id: int | None, actor: Actor) -> bool:
         """Give the conversation to an agent (None: unassign); False when nothing changed."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id) if agent_id is not None else None
             return self.assign_in(conn, now, events, conversation, agent, actor)
 
         return await self.run(command)
 
-    def assign_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def assign_in(self, conn: Transaction, now: str, events: list[Event],
                   conversation: Mapping[str, Any], agent: Mapping[str, Any] | None,
                   actor: Actor) -> bool:
         """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
@@ -392,7 +391,7 @@ class Conversations:
         """Hand the conversation to another agent, with an internal note for them."""
         note = _text(note, "note", MAX_BODY, required=False)
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id)
             if conversation["assignee_id"] == agent_id:
@@ -411,7 +410,7 @@ class Conversations:
 
     async def invite(self, conversation_id: int, agent_id: int, actor: Actor) -> bool:
         """Bring a second agent into the conversation; False if they take part already."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id)
             if conversation["assignee_id"] == agent_id or not conversations_repo.add_participant(
@@ -430,14 +429,14 @@ class Conversations:
 
         Its due time stays: it is what the customer was promised.
         """
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
             return self.move_in(conn, now, events, conversation, queues_repo.lock(conn, queue_id),
                                 actor)
 
         return await self.run(command)
 
-    def move_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def move_in(self, conn: Transaction, now: str, events: list[Event],
                 conversation: Mapping[str, Any], queue: Mapping[str, Any], actor: Actor,
                 **why: Any) -> bool:
         """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
@@ -452,7 +451,7 @@ class Conversations:
 
     async def start_script(self, conversation_id: int, script_id: int, actor: Actor) -> None:
         """Send the script's first question; each customer answer sends the next one."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
             if scripts_repo.running(conn, conversation_id) is not None:
                 raise InvalidCommand("a script is running in this conversation already; stop it first")
@@ -466,7 +465,7 @@ class Conversations:
 
     async def skip_question(self, conversation_id: int, actor: Actor) -> None:
         """Send the script's next question now, without waiting for the answer."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             if scripts_repo.running(conn, conversation_id) is None:
                 raise InvalidCommand("no script is running in this conversation")
             self._next_question(conn, now, events, conversation_id)
@@ -474,7 +473,7 @@ class Conversations:
         await self.run(command)
 
     async def stop_script(self, conversation_id: int, actor: Actor) -> None:
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             if scripts_repo.running(conn, conversation_id) is None:
                 return
             scripts_repo.stop(conn, conversation_id)
@@ -483,7 +482,7 @@ class Conversations:
 
         await self.run(command)
 
-    def _next_question(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def _next_question(self, conn: Transaction, now: str, events: list[Event],
                        conversation_id: int) -> None:
         """If a script runs here, send its next question as the agent who started it."""
         state = scripts_repo.running(conn, conversation_id)
@@ -505,14 +504,14 @@ class Conversations:
                                          now, {"title": title, "sent": position + 1,
                                                "total": len(questions)}))
 
-    def _tell_chat(self, conn: sqlite3.Connection, now: str, events: list[Event],
-                   conversation: sqlite3.Row, text: str) -> None:
+    def _tell_chat(self, conn: Transaction, now: str, events: list[Event],
+                   conversation: Row, text: str) -> None:
         """A line from the system that the visitor sees, in chats only (not emailed)."""
         if conversation["channel"] == "chat":
             self._insert_message(conn, now, events, conversation["id"], SYSTEM, "message", text,
                                  None)
 
-    def _active_agent(self, conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
+    def _active_agent(self, conn: Transaction, agent_id: int) -> Row:
         agent = agents_repo.lock(conn, agent_id)
         if not agent["active"]:
             raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
@@ -520,14 +519,14 @@ class Conversations:
 
     async def _set_status(self, conversation_id: int, actor: Actor, status: str,
                           event: str) -> bool:
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             return self.set_status_in(conn, now, events,
                                       conversations_repo.lock(conn, conversation_id), actor,
                                       status, event)
 
         return await self.run(command)
 
-    def set_status_in(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def set_status_in(self, conn: Transaction, now: str, events: list[Event],
                       conversation: Mapping[str, Any], actor: Actor, status: str,
                       event: str) -> bool:
         """Inside a command: change the status (False if it is that already). Resolving ends
@@ -549,7 +548,7 @@ class Conversations:
         if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
             raise InvalidCommand("priority must be a whole number from 0 to 9")
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
             if conversation["priority"] == priority:
                 return False

@@ -8,7 +8,6 @@ general queue's), so "tomorrow morning" is the company's morning.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, time, timedelta
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations.service import SYSTEM, Actor, Conversations, InvalidCommand
 from onlinesupport.periodic import every
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
@@ -64,7 +63,7 @@ def parse_until(text: str, zone: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=_tz(zone))
 
 
-def snooze_in(conn: sqlite3.Connection, now: str, events: list[Event],
+def snooze_in(conn: Transaction, now: str, events: list[Event],
               conversation: Mapping[str, Any], until: datetime | None, actor: Actor) -> bool:
     """Inside a command: snooze an open conversation; False if it is not open."""
     if conversation["status"] not in ("open", "pending") or conversation["merged_into"]:
@@ -82,7 +81,7 @@ def snooze_in(conn: sqlite3.Connection, now: str, events: list[Event],
 
 async def snooze(conversations: Conversations, conversation_id: int, until: datetime | None,
                  actor: Actor) -> bool:
-    def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+    def command(conn: Transaction, now: str, events: list[Event]) -> bool:
         return snooze_in(conn, now, events, conversations_repo.lock(conn, conversation_id),
                          until, actor)
 
@@ -91,7 +90,7 @@ async def snooze(conversations: Conversations, conversation_id: int, until: date
 
 async def wake(conversations: Conversations, conversation_id: int, actor: Actor) -> bool:
     """An agent ends the snooze early; False if it was not snoozed."""
-    def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+    def command(conn: Transaction, now: str, events: list[Event]) -> bool:
         if not conversations_repo.lock(conn, conversation_id)["snoozed_at"]:
             return False
         conversations.wake_in(conn, now, events, conversation_id, "agent", actor)
@@ -116,7 +115,7 @@ class SnoozeWatch:
         if not await conversations_repo.snooze_over_now(self._db, to_db(self._clock.now())):
             return 0
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+        def command(conn: Transaction, now: str, events: list[Event]) -> int:
             due = conversations_repo.snooze_over(conn, now)
             for conversation_id in due:
                 self._conversations.wake_in(conn, now, events, conversation_id, "time", SYSTEM)

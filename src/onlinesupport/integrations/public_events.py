@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from onlinesupport.integrations import objects
-from onlinesupport.store import integration_reads
+from onlinesupport.store import Transaction, integration_reads
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store.events import Event
@@ -112,7 +111,7 @@ class PublicEvents:
     def forget_endpoints(self) -> None:
         self._endpoints = None
 
-    def __call__(self, conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+    def __call__(self, conn: Transaction, now: str, events: list[Event]) -> None:
         for event in list(events):
             public = PUBLIC_TYPES.get(event.type)
             if public is None:
@@ -124,7 +123,7 @@ class PublicEvents:
                 self._announce_customer(conn, now, event, endpoints)
             self._write(conn, now, event, public, endpoints)
 
-    def _announce_customer(self, conn: sqlite3.Connection, now: str, opened: Event,
+    def _announce_customer(self, conn: Transaction, now: str, opened: Event,
                            endpoints: list[Endpoint]) -> None:
         """A conversation that brought a new customer: customer.created comes first. (The
         model records no event of its own for it: the conversation's event says it.)"""
@@ -135,7 +134,7 @@ class PublicEvents:
             return
         self._write(conn, now, opened, "customer.created", endpoints, from_event=False)
 
-    def _write(self, conn: sqlite3.Connection, now: str, event: Event, public: str,
+    def _write(self, conn: Transaction, now: str, event: Event, public: str,
                endpoints: list[Endpoint], from_event: bool = True) -> None:
         """Write the public event `public` made of `event` (`from_event` False: told by it,
         not its own) and its deliveries."""
@@ -151,7 +150,7 @@ class PublicEvents:
             key = f"customer:{customer_id}" if customer_id is not None else None
             webhooks_repo.insert_deliveries(conn, wanted, row_id, key, now)
 
-    def _data(self, conn: sqlite3.Connection, event: Event,
+    def _data(self, conn: Transaction, event: Event,
               public: str) -> tuple[dict[str, Any] | None, int | None]:
         """The payload's data and the customer it is about (None, None: nothing to say)."""
         actor = {"type": event.actor_type, "id": event.actor_id}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from onlinesupport.integrations.public_events import PUBLIC_TYPES
 from onlinesupport.integrations.signature import signature_header
 from onlinesupport.outbox import OutboxWorker, scheduled_wait
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store import work_queue
 from onlinesupport.store.webhooks import WEBHOOKS, Delivery, Endpoint, PublicEvent
@@ -192,7 +191,7 @@ class WebhookSender:
         moment = self._clock.now()
         disabled: list[tuple[Endpoint, str]] = []
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Transaction) -> None:
             for delivery, endpoint, outcome in attempts:
                 why = self._record(conn, moment, delivery, endpoint, outcome)
                 if why:
@@ -209,7 +208,7 @@ class WebhookSender:
             log.warning("webhook endpoint %s disabled: %s", endpoint.url, why)
             await self._tell_admins(endpoint, why)
 
-    def _record(self, conn: sqlite3.Connection, moment: datetime, delivery: Delivery,
+    def _record(self, conn: Transaction, moment: datetime, delivery: Delivery,
                 endpoint: Endpoint, outcome: Outcome | None) -> str:
         """Inside a write: record one attempt; returns why the endpoint was just disabled."""
         now = to_db(moment)

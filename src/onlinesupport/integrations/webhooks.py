@@ -5,7 +5,6 @@ redeliver, read the delivery log; and the sender and the log's pruning as one ba
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from onlinesupport.integrations.sender import SECRET_PURPOSE, WebhookSender
 from onlinesupport.integrations.signature import new_secret
 from onlinesupport.periodic import every
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store.webhooks import Attempt, Delivery, Endpoint
@@ -87,7 +86,7 @@ class Webhooks:
         secret = self._box.seal(new_secret(), SECRET_PURPOSE)
         now = self._now()
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             if len(webhooks_repo.enabled_endpoints(conn)) >= MAX_ENDPOINTS:
                 raise InvalidCommand(f"at most {MAX_ENDPOINTS} enabled endpoints")
             self._endpoints_changed()
@@ -103,7 +102,7 @@ class Webhooks:
         fields = self._checked(fields)
         now = self._now()
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Transaction) -> None:
             self._endpoints_changed()
             current = webhooks_repo.lock_endpoint(conn, endpoint_id)
             webhooks_repo.update_endpoint(
@@ -117,7 +116,7 @@ class Webhooks:
         await self._db.write(write)
 
     async def delete(self, endpoint_id: int) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Transaction) -> None:
             self._endpoints_changed()
             webhooks_repo.delete_endpoint(conn, endpoint_id)
 
@@ -143,7 +142,7 @@ class Webhooks:
         """Queue a `ping` to one endpoint; returns the delivery's id."""
         now = self._now()
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             endpoint = webhooks_repo.lock_endpoint(conn, endpoint_id)
             if not endpoint.enabled:
                 raise InvalidCommand("the endpoint is disabled; enable it first")

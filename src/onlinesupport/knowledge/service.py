@@ -4,7 +4,6 @@ did (votes, searches that found nothing, questions an article answered)."""
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
 from datetime import timedelta
 from typing import Any, Protocol
@@ -15,7 +14,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import row_id
 from onlinesupport.knowledge.markdown import to_html, to_plain
-from onlinesupport.store import Database
+from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.throttle import Throttle
@@ -105,7 +104,7 @@ class KnowledgeBase:
         fields = self.fields(form)
         now = self._now()
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             taken = kb_repo.article_id_by_slug(conn, fields["slug"], fields["language"])
             if taken is not None and taken != article_id:
                 raise ArticleRejected(f"another {fields['language']} article has the address "
@@ -115,7 +114,7 @@ class KnowledgeBase:
                     return kb_repo.insert_article(conn, fields, agent_id, now)
                 kb_repo.update_article(conn, article_id, fields, agent_id, now)
                 return article_id
-            except sqlite3.IntegrityError:
+            except Conflict:
                 raise ArticleRejected("the category or original article does not exist") from None
 
         return await self._db.write(write)
@@ -133,10 +132,10 @@ class KnowledgeBase:
             raise ArticleRejected("give the category a name of at most 100 characters")
         now = self._now()
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             try:
                 return kb_repo.insert_category(conn, name, slugify(name), 0, now)
-            except sqlite3.IntegrityError:
+            except Conflict:
                 raise ArticleRejected(f"a category named {name!r} exists already") from None
 
         return await self._db.write(write)
@@ -204,10 +203,7 @@ class KnowledgeBase:
                       limit: int = 3) -> list[dict[str, Any]]:
         """Articles for a question being typed (widget, contact form): nothing is recorded,
         since every pause in typing asks again."""
-        searches = _question(question, language)
-        if not searches:
-            return []
-        return await kb_repo.search(self._db, searches, language, public_only=True, limit=limit)
+        return await suggest_articles(self._db, question, language, limit)
 
     async def view(self, article_id: int, reader: str) -> dict[str, Any] | None:
         """A published public article for a reader, counted as viewed for the reports once a
@@ -265,10 +261,13 @@ def _question(question: str, language: str) -> kb_repo.Searches:
     return [(kb_repo.WORDS_INDEX, " OR ".join(_quoted(words, last_prefix=True)))]
 
 
-def suggest_in(conn: sqlite3.Connection, question: str, limit: int = 3) -> list[dict[str, Any]]:
-    """Public articles for a question, inside a write transaction (an acknowledgement)."""
-    searches = _question(question, "en")
-    return kb_repo.search_in(conn, searches, "en", limit=limit) if searches else []
+async def suggest_articles(db: Database, question: str, language: str = "en",
+                           limit: int = 3) -> list[dict[str, Any]]:
+    """Public articles for a question (an acknowledgement's, read before its transaction)."""
+    searches = _question(question, language)
+    if not searches:
+        return []
+    return await kb_repo.search(db, searches, language, public_only=True, limit=limit)
 
 
 def article_url(base: str, article: dict[str, Any]) -> str:

@@ -10,7 +10,6 @@ from, nothing is queued at all.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -21,7 +20,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.periodic import every
 from onlinesupport.reports.metrics import duration_text, percent_text
 from onlinesupport.reports.service import Overview, Query, Reports, Viewer
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import reports as reports_repo
@@ -111,7 +110,7 @@ class ReportMail:
             body = body_text(subscriber.name, overview, link)
             domain = mailbox["address"].rsplit("@", 1)[-1]
 
-            def write(conn: sqlite3.Connection, subscriber: Subscription = subscriber,
+            def write(conn: Transaction, subscriber: Subscription = subscriber,
                       key: str = key, subject: str = subject, body: str = body) -> bool:
                 if not reports_repo.mark_sent(conn, subscriber.agent_id, subscriber.frequency,
                                               key):

@@ -15,7 +15,6 @@ most the last few seconds of these counts, never a conversation's events.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +25,7 @@ from onlinesupport.conversations import Actor, Conversations
 from onlinesupport.periodic import every
 from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.rollup import Calendars
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import reports as reports_repo
 from onlinesupport.store.events import Event
@@ -104,7 +103,7 @@ class Recorder:
                           data: dict[str, int] | None = None) -> None:
         actor = Actor.customer(customer_id)
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
                                              now, data))
 
@@ -120,7 +119,7 @@ class Recorder:
             return
         rows = [(day, kind, key, n) for (day, kind, key), n in counts.items()]
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Transaction) -> None:
             reports_repo.add_site_counts(conn, rows)
             reports_repo.add_presence(conn, presence)
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
+from onlinesupport.store import Row, Transaction
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
 
 
-def calendar(queue: sqlite3.Row | dict[str, Any]) -> BusinessHours:
+def calendar(queue: Row | dict[str, Any]) -> BusinessHours:
     """The queue's calendar; one that no longer parses (edited by hand) counts as always open."""
     try:
         return BusinessHours.parse(queue["timezone"], queue["hours"], queue["holidays"])
@@ -23,7 +24,7 @@ def calendar(queue: sqlite3.Row | dict[str, Any]) -> BusinessHours:
         return BusinessHours()
 
 
-def chat_calendar(queue: sqlite3.Row | dict[str, Any]) -> BusinessHours:
+def chat_calendar(queue: Row | dict[str, Any]) -> BusinessHours:
     """When the queue offers chat: its chat hours if set (chat may close before mail does)."""
     if not queue["chat_hours"].strip():
         return calendar(queue)
@@ -33,16 +34,15 @@ def chat_calendar(queue: sqlite3.Row | dict[str, Any]) -> BusinessHours:
         return calendar(queue)
 
 
-def set_first_response_due(conn: sqlite3.Connection, now: str, events: list[Event],
+def set_first_response_due(conn: Transaction, now: str, events: list[Event],
                            conversation_id: int) -> None:
     """A `Conversations.opened` hook: stamp the first-response due time on a new conversation."""
-    queue = conn.execute("SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id"
-                         " WHERE c.id = ?", (conversation_id,)).fetchone()
+    queue = queues_repo.of_conversation(conn, conversation_id)
     due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
     set_target(conn, now, events, conversation_id, "first_response", to_db(due))
 
 
-def set_target(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,
+def set_target(conn: Transaction, now: str, events: list[Event], conversation_id: int,
                target: str, due: str, **more_columns: Any) -> None:
     """Stamp an answer target's due time on the conversation, and record it as an event (the
     reports count the targets that fell due, met or missed)."""
@@ -52,20 +52,17 @@ def set_target(conn: sqlite3.Connection, now: str, events: list[Event], conversa
                                      {"target": target, "due_at": due}))
 
 
-def chosen_by_customer(conn: sqlite3.Connection, conversation_id: int) -> bool:
+def chosen_by_customer(conn: Transaction, conversation_id: int) -> bool:
     """Whether the first answer is due when the customer asked for it (a callback request's
     window), which neither a queue's target nor a rule moves."""
     return callbacks_repo.window_end(conn, conversation_id) is not None
 
 
-def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event],
+def set_next_response_due(conn: Transaction, now: str, events: list[Event],
                           conversation_id: int, message: Any, new: bool) -> None:
     """A `Conversations.received` hook: a customer writing again after an answer is owed the
     next answer within the queue's next-response time (the earliest unanswered message counts)."""
-    row = conn.execute(
-        "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
-        " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-        (conversation_id,)).fetchone()
+    row = conversations_repo.response_targets(conn, conversation_id)
     if new or not row["first_response_at"] or row["next_response_due_at"]:
         return
     # The conversation's own target (a rule's, e.g. for a tier) or its queue's.
@@ -74,11 +71,10 @@ def set_next_response_due(conn: sqlite3.Connection, now: str, events: list[Event
                next_waiting_since=now, next_warned_at=None, next_breached_at=None)
 
 
-def answered(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,
+def answered(conn: Transaction, now: str, events: list[Event], conversation_id: int,
              message: Any) -> None:
     """A `Conversations.outbound` hook: an agent's answer settles the next answer owed."""
-    conn.execute("UPDATE conversations SET next_response_due_at = NULL, next_waiting_since = NULL"
-                 " WHERE id = ? AND next_response_due_at IS NOT NULL", (conversation_id,))
+    conversations_repo.settle_next_response(conn, conversation_id)
 
 
 def within(minutes: int) -> str:
@@ -92,11 +88,9 @@ def within(minutes: int) -> str:
     return "within 1 day" if days == 1 else f"within {days} days"
 
 
-def promise_for(conn: sqlite3.Connection, conversation_id: int) -> str:
+def promise_for(conn: Transaction, conversation_id: int) -> str:
     """When the customer can expect the first answer, in words: counted in business hours."""
-    row = conn.execute("SELECT c.first_response_due_at AS due, q.* FROM conversations c"
-                       " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-                       (conversation_id,)).fetchone()
+    row = conversations_repo.first_response_promise(conn, conversation_id)
     hours = calendar(row)
     if hours.always_open or not row["due"]:
         return within(row["first_response_minutes"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -25,9 +24,11 @@ from onlinesupport.routing.rules import (
     parse_actions,
     parse_conditions,
 )
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Row, Transaction
+from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import routing_rules as rules_repo
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
@@ -41,43 +42,28 @@ def compile_rule(row: dict[str, Any]) -> Rule:
                 actions=parse_actions(row["actions"]), active=bool(row["active"]))
 
 
-def facts_for(conn: sqlite3.Connection, conversation_id: int, message: Message | None,
+def facts_for(conn: Transaction, conversation_id: int, message: Message | None,
               now: str) -> Facts:
-    """What the rules see of a conversation and the customer message that arrived."""
-    row = conn.execute(
-        "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, c.language, cu.tier,"
-        " cu.tags AS ctags,"
-        " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
-        "  AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS sender,"
-        " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
-        "  WHERE t.conversation_id = c.id) AS mailbox"
-        " FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?",
-        (conversation_id,)).fetchone()
+    """What the rules see of a conversation and the customer message that arrived.
+
+    Read inside the transaction that stores the message, not before it: a new conversation,
+    its customer and its mail thread are this transaction's own writes, and a rule must see
+    the tags, queue and customer as they are when its actions change them (a read before could
+    miss a change committed in the same batch). The read is one lookup by key per table."""
+    row = conversations_repo.routing_facts(conn, conversation_id)
     form: dict[str, Any] = {}
     if row["channel"] == "form":
         # Only forms have one; a long chat has thousands of events to skip.
-        found = conn.execute("SELECT data FROM events WHERE conversation_id = ?"
-                             " AND type = 'form.submitted' ORDER BY id LIMIT 1",
-                             (conversation_id,)).fetchone()
-        form = json.loads(found[0]) if found else {}
+        form = events_repo.first_data(conn, conversation_id, "form.submitted")
 
     def open_now() -> bool:
-        queue = conn.execute("SELECT * FROM queues WHERE id = ?", (row["queue_id"],)).fetchone()
-        return calendar(queue).is_open(from_db(now))
+        return calendar(queues_repo.lock(conn, row["queue_id"])).is_open(from_db(now))
 
     return Facts(channel=row["channel"], mailbox=row["mailbox"] or "", sender=row["sender"] or "",
                  tier=row["tier"], tags=tuple(json.loads(row["ctags"]) + json.loads(row["tags"])),
                  subject=row["subject"], body=message.body if message else "",
                  page=row["page_url"], question_type=form.get("question_type", ""),
                  urgency=form.get("urgency", ""), language=row["language"], open_now=open_now)
-
-
-CANDIDATES = (
-    "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
-    "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load"
-    " FROM agents a WHERE a.active AND (a.id IN (SELECT agent_id FROM queue_members"
-    "  WHERE queue_id = :q) OR NOT EXISTS (SELECT 1 FROM queue_members WHERE queue_id = :q))")
-"""The agents who may take a queue's work: its members (anyone, if it has none), with load."""
 
 
 def choose(candidates: list[Any], online: set[int], last_assigned: dict[int, int],
@@ -95,11 +81,10 @@ def choose(candidates: list[Any], online: set[int], last_assigned: dict[int, int
     return min(free, key=lambda c: (c["load"], last_assigned.get(c["id"], 0)))
 
 
-def pick_agent(conn: sqlite3.Connection, queue_id: int, online: set[int],
-               last_assigned: dict[int, int]) -> sqlite3.Row | None:
-    mode = conn.execute("SELECT assignment FROM queues WHERE id = ?", (queue_id,)).fetchone()[0]
-    return choose(conn.execute(CANDIDATES, {"q": queue_id}).fetchall(), online, last_assigned,
-                  mode=mode)
+def pick_agent(conn: Transaction, queue_id: int, online: set[int],
+               last_assigned: dict[int, int]) -> Row | None:
+    return choose(queues_repo.candidates(conn, queue_id), online, last_assigned,
+                  mode=queues_repo.assignment(conn, queue_id))
 
 
 class RoutingRules:
@@ -112,11 +97,14 @@ class RoutingRules:
         self._assignments = itertools.count(1)
         self._last_assigned: dict[int, int] = {}
         self.rules: list[Rule] = []
-        self._active: list[Rule] = []
+        self._active: dict[str, list[Rule]] = {"new": [], "message": []}
+        """The active rules that run for a new conversation and for a later message."""
 
     async def load(self) -> None:
         self.rules = [compile_rule(r) for r in await rules_repo.list_all(self._db)]
-        self._active = [r for r in self.rules if r.active]
+        self._active = {trigger: [r for r in self.rules if r.active
+                                  and r.trigger in (trigger, "both")]
+                        for trigger in ("new", "message")}
 
     async def check(self, form: dict[str, str]) -> dict[str, Any]:
         """The rule as written, checked (names of queues and agents must exist)."""
@@ -131,11 +119,10 @@ class RoutingRules:
                   "actions": form.get("actions", "")[:5000].strip()}
         parse_conditions(values["conditions"])
         for action in parse_actions(values["actions"]):
-            if action.kind == "queue" and await self._db.fetch_one(
-                    "SELECT 1 FROM queues WHERE name = ? COLLATE NOCASE", (action.value,)) is None:
+            if action.kind == "queue" and not await queues_repo.named(self._db, action.value):
                 raise InvalidRule(f"there is no queue named {action.value!r}")
-            if action.kind == "assign" and action.value != "auto" and await self._db.fetch_one(
-                    "SELECT 1 FROM agents WHERE email = ? AND active", (action.value,)) is None:
+            if action.kind == "assign" and action.value != "auto" and \
+                    not await agents_repo.is_active(self._db, action.value):
                 raise InvalidRule(f"there is no active agent with the address {action.value!r}")
         return values
 
@@ -143,7 +130,7 @@ class RoutingRules:
         values = await self.check(form)
         now = to_db(self._clock.now())
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             if rule_id is None:
                 return rules_repo.insert(conn, values, now)
             rules_repo.update(conn, rule_id, values, now)
@@ -161,13 +148,16 @@ class RoutingRules:
         await self._db.write(lambda conn: rules_repo.move(conn, rule_id, step))
         await self.load()
 
-    def received(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def received(self, conn: Transaction, now: str, events: list[Event],
                  conversation_id: int, message: Message, new: bool) -> None:
         """A `Conversations.received` hook: route by the rules that fire."""
-        if not self._active:
-            return  # most small shops start without rules: not even the facts are read
-        fired = evaluate(self._active, facts_for(conn, conversation_id, message, now),
-                         "new" if new else "message")
+        trigger = "new" if new else "message"
+        if not self._active[trigger]:
+            # Most small shops start without rules, and many rules run only for new
+            # conversations: not even the facts are read.
+            return
+        fired = evaluate(self._active[trigger], facts_for(conn, conversation_id, message, now),
+                         trigger)
         # Read once; each action keeps this copy up to date with what it changed.
         conversation = dict(conversations_repo.lock(conn, conversation_id)) if fired else {}
         for rule in fired:
@@ -180,7 +170,7 @@ class RoutingRules:
                     conn, conversation_id, "rule.fired", "system", None, now,
                     {"rule_id": rule.id, "name": rule.name, "actions": done}))
 
-    def _apply(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def _apply(self, conn: Transaction, now: str, events: list[Event],
                conversation: dict[str, Any], kind: str, value: str, new: bool) -> str:
         """Carry out one action; returns what was done, in words (empty: nothing)."""
         conversation_id = conversation["id"]
@@ -190,8 +180,7 @@ class RoutingRules:
             conversation.update(columns)
 
         if kind == "queue":
-            queue = conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE",
-                                 (value,)).fetchone()
+            queue = queues_repo.by_name(conn, value)
             if queue is None or not self._conversations.move_in(conn, now, events, conversation,
                                                                 queue, SYSTEM):
                 return ""
@@ -218,8 +207,7 @@ class RoutingRules:
         if kind == "first_response":
             if conversation["first_response_at"] or chosen_by_customer(conn, conversation_id):
                 return ""
-            queue = conn.execute("SELECT * FROM queues WHERE id = ?",
-                                 (conversation["queue_id"],)).fetchone()
+            queue = queues_repo.lock(conn, conversation["queue_id"])
             due = to_db(calendar(queue).add(from_db(conversation["created_at"]), int(value)))
             if conversation["first_response_due_at"] == due:
                 return ""
@@ -240,8 +228,7 @@ class RoutingRules:
                 if agent is None:
                     return "waits: nobody online with room"
             else:
-                agent = conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
-                                     (value,)).fetchone()
+                agent = agents_repo.active_by_email(conn, value)
             if agent is None or not self._conversations.assign_in(conn, now, events, conversation,
                                                                   agent, SYSTEM):
                 return ""

@@ -4,11 +4,12 @@ in the conversation, and the customer sees the status on their own page."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.store import Transaction
+from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import problems as problems_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
 
 LIMITS = {"product": 200, "serial_number": 100, "rma_number": 100, "summary": 5000}
@@ -35,13 +36,11 @@ class Escalations:
                        actor: Actor) -> int:
         values = clean(form)
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
-            queue = conn.execute("SELECT id, name, internal FROM queues WHERE id = ?",
-                                 (queue_id,)).fetchone()
+        def command(conn: Transaction, now: str, events: list[Event]) -> int:
+            queue = queues_repo.find(conn, queue_id)
             if queue is None or not queue["internal"]:
                 raise InvalidCommand("escalate to one of the internal (back-office) queues")
-            if conn.execute("SELECT 1 FROM conversations WHERE id = ?",
-                            (conversation_id,)).fetchone() is None:
+            if not conversations_repo.exists(conn, conversation_id):
                 raise InvalidCommand(f"conversation {conversation_id} does not exist")
             problem_id = problems_repo.insert(conn, conversation_id, queue_id, values,
                                               actor.id, now)
@@ -56,7 +55,7 @@ class Escalations:
     async def update(self, problem_id: int, form: dict[str, str], actor: Actor) -> None:
         values = clean(form, status_required=True)
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             row = problems_repo.update(conn, problem_id, values, now)
             events.append(events_repo.append(
                 conn, row["conversation_id"], "problem.updated", actor.type, actor.id, now,

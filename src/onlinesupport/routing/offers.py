@@ -10,7 +10,6 @@ event on the conversation, which is how the offered agent's desk learns of it.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,26 +18,12 @@ from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.periodic import every
-from onlinesupport.routing.engine import CANDIDATES, choose
-from onlinesupport.store import Database
+from onlinesupport.routing.engine import choose
+from onlinesupport.store import Database, Transaction
+from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
-
-_WAITING_CHATS = (
-    "SELECT c.id, c.queue_id, q.offer_seconds, q.assignment, cu.name AS customer_name"
-    " FROM conversations c"
-    " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
-    " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
-    " AND c.assignee_id IS NULL ORDER BY c.created_at")
-
-
-# An agent's open chats in queues that take chats back when their agent goes offline. The
-# grace period lets a reload or a network blip pass without losing the chats.
-_HELD_BY = (
-    "SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id"
-    " WHERE c.assignee_id = ? AND c.channel = 'chat' AND c.status IN ('open', 'pending')"
-    " AND q.release_offline")
-
 
 @dataclass
 class Offer:
@@ -63,8 +48,9 @@ class ChatOffers:
     async def tick(self) -> None:
         """Take chats back from agents gone offline (where their queue says so), expire offers
         nobody answered, and offer every waiting chat that has none."""
+        # The grace period lets a reload or a network blip pass without losing the chats.
         for agent_id in self._presence.gone_for(self._grace):
-            for row in await self._db.fetch_all(_HELD_BY, (agent_id,)):
+            for row in await conversations_repo.chats_released_offline(self._db, agent_id):
                 await self._conversations.assign(row["id"], None, SYSTEM)
         now = self._clock.now()
         for cid, offer in list(self.offers.items()):
@@ -72,7 +58,7 @@ class ChatOffers:
                 del self.offers[cid]
                 self._passed.setdefault(cid, set()).add(offer.agent_id)
                 await self._record(cid, "offer.expired", offer.agent_id)
-        waiting = await self._db.fetch_all(_WAITING_CHATS)
+        waiting = await conversations_repo.chats_to_offer(self._db)
         live = {row["id"] for row in waiting}
         for cid in list(self._passed):
             if cid not in live:
@@ -82,7 +68,7 @@ class ChatOffers:
         for row in waiting:
             if row["id"] in self.offers:
                 continue
-            candidates = await self._db.fetch_all(CANDIDATES, {"q": row["queue_id"]})
+            candidates = await queues_repo.candidates_now(self._db, row["queue_id"])
             passed = self._passed.get(row["id"], set())
             agent = choose(candidates, online, self._last_offered, passed | busy,
                            row["assignment"])
@@ -118,7 +104,7 @@ class ChatOffers:
 
     async def _record(self, conversation_id: int, kind: str, agent_id: int,
                       data: dict | None = None) -> None:
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             events.append(events_repo.append(conn, conversation_id, kind, "system", None, now,
                                              {"agent_id": agent_id, **(data or {})}))
 

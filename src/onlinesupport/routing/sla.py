@@ -11,7 +11,6 @@ clock, every `interval` seconds.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
@@ -19,10 +18,10 @@ from datetime import datetime, timedelta
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import SYSTEM, Conversations
 from onlinesupport.periodic import every
+from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
-from onlinesupport.store import Database
 from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ class SlaWatch:
 
         mails: list[tuple[str, str, str]] = []
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+        def command(conn: Transaction, now: str, events: list[Event]) -> int:
             recorded = 0
             for row in conversations_repo.waiting_for_answer(conn, cutoff):
                 mark = _mark(row, from_db(now))
@@ -88,15 +87,13 @@ class SlaWatch:
             await self._send(to, subject, body)
         return recorded
 
-    def _move_late(self, conn: sqlite3.Connection, now: str, events: list[Event],
-                   row: sqlite3.Row) -> None:
-        target = conn.execute("SELECT b.id, b.name FROM queues q JOIN queues b"
-                              " ON b.id = q.breach_queue_id WHERE q.id = ?",
-                              (row["queue_id"],)).fetchone()
+    def _move_late(self, conn: Transaction, now: str, events: list[Event],
+                   row: Row) -> None:
+        target = queues_repo.breach_queue(conn, row["queue_id"])
         if target is not None:
             self._conversations.move_in(conn, now, events, row, target, SYSTEM, reason="late")
 
-    def _alert_mail(self, manager: sqlite3.Row, row: sqlite3.Row,
+    def _alert_mail(self, manager: Row, row: Row,
                     breached: bool) -> tuple[str, str, str]:
         what = "first answer" if row["target"] == "first_response" else "next answer"
         state = "is late" if breached else "is due soon"
@@ -123,7 +120,7 @@ MARKS = {"first_response": ("sla_warned_at", "sla_breached_at"),
 """The conversation columns of each target's (warning, breach) marks."""
 
 
-def _mark(row: sqlite3.Row, moment: datetime) -> str | None:
+def _mark(row: Row, moment: datetime) -> str | None:
     """Which mark a waiting answer needs now: breached, warned, or none."""
     due, since = from_db(row["due_at"]), from_db(row["since"])
     if moment >= due:

@@ -15,13 +15,13 @@ import asyncio
 import hashlib
 import logging
 import secrets
-import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.inputs import email_address
 from onlinesupport.signing import sign, verify
+from onlinesupport.store import Transaction
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -82,7 +82,7 @@ class CustomerAccess:
                     f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If "
                     f"you did not ask for it, you can ignore this mail.\n")
 
-            def write(conn: sqlite3.Connection) -> None:
+            def write(conn: Transaction) -> None:
                 access_repo.add_link(conn, _hash(token), customer_id, now, expires)
                 mailbox = mailboxes_repo.default_sender(conn)
                 domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else "localhost"

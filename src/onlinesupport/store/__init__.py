@@ -8,10 +8,15 @@ connection (`Transaction`) and run inside `Database.write`; read functions are a
 import sqlite3
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound, StorageFull, StoreClosed, StoreError
+from onlinesupport.store.errors import Conflict, NotFound, StorageFull, StoreClosed, StoreError
 
 Transaction = sqlite3.Connection
 """The writer's connection inside `Database.write`: what write functions and hooks take. Code
 outside the store names it only as this type and hands it back to store functions."""
 
-__all__ = ["Database", "NotFound", "StorageFull", "StoreClosed", "StoreError", "Transaction"]
+Row = sqlite3.Row
+"""A row a repository function returns (read by column name); code outside the store names it
+only as this type."""
+
+__all__ = ["Conflict", "Database", "NotFound", "Row", "StorageFull", "StoreClosed", "StoreError",
+           "Transaction"]

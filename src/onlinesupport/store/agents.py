@@ -8,13 +8,14 @@ from typing import Any
 
 from onlinesupport.store import migrate
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound
+from onlinesupport.store.errors import NotFound, conflicts
 
 ROLES = ("agent", "manager", "admin")
 
 _PUBLIC = "id, email, name, role, active, capacity, created_at"
 
 
+@conflicts()
 def create(conn: sqlite3.Connection, *, email: str, name: str, role: str, password_hash: str,
            now: str) -> int:
     return conn.execute(
@@ -43,6 +44,18 @@ def lock(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
     if row is None:
         raise NotFound(f"agent {agent_id} does not exist")
     return row
+
+
+def active_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
+    """The active agent with that address (id, name), if any."""
+    return conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
+                        (email,)).fetchone()
+
+
+async def is_active(db: Database, email: str) -> bool:
+    """Whether an active agent has that address."""
+    return await db.fetch_one("SELECT 1 FROM agents WHERE email = ? AND active",
+                              (email,)) is not None
 
 
 async def get(db: Database, agent_id: int) -> dict[str, Any] | None:

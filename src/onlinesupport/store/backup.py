@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from onlinesupport.store import migrate
-from onlinesupport.store.errors import StoreError
+from onlinesupport.store.errors import StorageFull, StoreError, is_full
 
 
 def _quick_check(path: Path) -> None:
@@ -39,7 +39,8 @@ def _copy(source: Path, dest: Path) -> None:
 
 
 def backup(db_path: Path, dest: Path) -> None:
-    """Copy the live database to `dest` (replaced atomically, never half-written)."""
+    """Copy the live database to `dest` (replaced atomically, never half-written); a full disk
+    raises `StorageFull`."""
     if migrate.inspect(db_path) == 0:
         raise StoreError(f"{db_path}: there is no OnlineSupport database to back up yet")
     dest = dest.resolve()
@@ -50,6 +51,10 @@ def backup(db_path: Path, dest: Path) -> None:
         _copy(db_path, partial)
         _quick_check(partial)
         os.replace(partial, dest)
+    except (sqlite3.Error, OSError) as exc:
+        if is_full(exc):
+            raise StorageFull() from exc
+        raise
     finally:
         partial.unlink(missing_ok=True)
 

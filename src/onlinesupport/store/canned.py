@@ -6,9 +6,10 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound
+from onlinesupport.store.errors import NotFound, conflicts
 
 
+@conflicts()
 def create(conn: sqlite3.Connection, *, owner_id: int | None, shortcut: str, title: str,
            body: str, now: str) -> int:
     return conn.execute(

@@ -60,6 +60,75 @@ def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     return row
 
 
+def exists(conn: sqlite3.Connection, conversation_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM conversations WHERE id = ?",
+                        (conversation_id,)).fetchone() is not None
+
+
+def customer_of(conn: sqlite3.Connection, conversation_id: int) -> int | None:
+    """The conversation's customer (None: there is no such conversation)."""
+    row = conn.execute("SELECT customer_id FROM conversations WHERE id = ?",
+                       (conversation_id,)).fetchone()
+    return row[0] if row else None
+
+
+def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+    """What routing rules look at: the conversation's channel, subject, page_url, tags,
+    queue_id and language; its customer's tier and tags (ctags); the customer's first email
+    address (sender) and the mailbox address the thread came in at (mailbox)."""
+    return conn.execute(
+        "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, c.language, cu.tier,"
+        " cu.tags AS ctags,"
+        " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
+        "  AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS sender,"
+        " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
+        "  WHERE t.conversation_id = c.id) AS mailbox"
+        " FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?",
+        (conversation_id,)).fetchone()
+
+
+def response_targets(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+    """The conversation's first_response_at, next_response_due_at and own next-response
+    minutes (own), with every column of its queue."""
+    return conn.execute(
+        "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
+        " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+        (conversation_id,)).fetchone()
+
+
+def first_response_promise(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+    """The conversation's first-response due time (due), with every column of its queue."""
+    return conn.execute("SELECT c.first_response_due_at AS due, q.* FROM conversations c"
+                        " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+                        (conversation_id,)).fetchone()
+
+
+def settle_next_response(conn: sqlite3.Connection, conversation_id: int) -> None:
+    """An answer was given: no next answer is owed (nor waited for) until the customer writes."""
+    conn.execute("UPDATE conversations SET next_response_due_at = NULL, next_waiting_since = NULL"
+                 " WHERE id = ? AND next_response_due_at IS NOT NULL", (conversation_id,))
+
+
+async def chats_to_offer(db: Database) -> list[sqlite3.Row]:
+    """Open, unassigned chats in queues that offer chats, oldest first: id, queue_id,
+    offer_seconds, assignment and customer_name."""
+    return await db.fetch_all(
+        "SELECT c.id, c.queue_id, q.offer_seconds, q.assignment, cu.name AS customer_name"
+        " FROM conversations c"
+        " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
+        " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
+        " AND c.assignee_id IS NULL ORDER BY c.created_at")
+
+
+async def chats_released_offline(db: Database, agent_id: int) -> list[sqlite3.Row]:
+    """The agent's open chats (id) in queues that take chats back when their agent goes
+    offline."""
+    return await db.fetch_all(
+        "SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id"
+        " WHERE c.assignee_id = ? AND c.channel = 'chat' AND c.status IN ('open', 'pending')"
+        " AND q.release_offline", (agent_id,))
+
+
 def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite3.Row:
     """Take the conversation's next message number (gap-free: only the writer calls this).
 

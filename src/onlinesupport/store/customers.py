@@ -72,6 +72,13 @@ def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3
     return None
 
 
+def first_email(conn: sqlite3.Connection, customer_id: int) -> str:
+    """The customer's first email address ('' if they have none)."""
+    row = conn.execute("SELECT value FROM customer_identities WHERE customer_id = ?"
+                       " AND kind = 'email' ORDER BY id LIMIT 1", (customer_id,)).fetchone()
+    return row[0] if row else ""
+
+
 async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
     """Every conversation of the customer, across channels, newest first."""
     rows = await db.fetch_all(

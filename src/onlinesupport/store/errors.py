@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _NO_ROOM = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 class StoreError(Exception):
     """The database cannot be used as it is; the message says why and what to do."""
+
+
+class Conflict(StoreError):
+    """A write that breaks a rule of the data: a name or address taken already, or a row that
+    refers to one that does not exist. Nothing of that statement is written; the caller says
+    what to change."""
+
+
+@contextmanager
+def conflicts() -> Iterator[None]:
+    """Raise `Conflict` for what SQLite reports as a broken constraint in the block (or, as
+    `@conflicts()`, in the repository function)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise Conflict(str(exc)) from exc
 
 
 class StoreClosed(Exception):

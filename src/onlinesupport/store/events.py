@@ -52,6 +52,13 @@ def has(conn: sqlite3.Connection, conversation_id: int, type: str) -> bool:
                         (conversation_id, type)).fetchone() is not None
 
 
+def first_data(conn: sqlite3.Connection, conversation_id: int, type: str) -> dict[str, Any]:
+    """The data of the conversation's first event of this type ({} if it has none)."""
+    row = conn.execute("SELECT data FROM events WHERE conversation_id = ? AND type = ?"
+                       " ORDER BY id LIMIT 1", (conversation_id, type)).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
 def from_row(row: sqlite3.Row) -> Event:
     return Event(row["id"], row["conversation_id"], row["type"], row["actor_type"],
                  row["actor_id"], row["created_at"], json.loads(row["data"]))

@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound
+from onlinesupport.store.errors import NotFound, conflicts
 from onlinesupport.store.search import MARK_END, MARK_START
 
 ARTICLE_FIELDS = ("category_id", "original_id", "language", "slug", "title", "body", "html",
@@ -31,6 +31,7 @@ async def category_by_slug(db: Database, slug: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+@conflicts()
 def insert_category(conn: sqlite3.Connection, name: str, slug: str, position: int,
                     now: str) -> int:
     return conn.execute("INSERT INTO kb_categories (name, slug, position, created_at)"
@@ -44,6 +45,7 @@ def category_id_by_name(conn: sqlite3.Connection, name: str) -> int | None:
 
 # ---- articles ------------------------------------------------------------------------------
 
+@conflicts()
 def insert_article(conn: sqlite3.Connection, fields: dict[str, Any], agent_id: int | None,
                    now: str) -> int:
     values = [fields[k] for k in ARTICLE_FIELDS]
@@ -53,6 +55,7 @@ def insert_article(conn: sqlite3.Connection, fields: dict[str, Any], agent_id: i
         (*values, now, now, agent_id)).lastrowid
 
 
+@conflicts()
 def update_article(conn: sqlite3.Connection, article_id: int, fields: dict[str, Any],
                    agent_id: int | None, now: str) -> None:
     assignments = ", ".join(f"{k} = ?" for k in ARTICLE_FIELDS)
@@ -217,25 +220,6 @@ async def search(db: Database, searches: Searches, language: str, *,
     snippets = {}
     for sql, params in _snippet_queries(hits):
         snippets.update({r["id"]: r["snippet"] for r in await db.fetch_all(sql, params)})
-    return _with_snippets(hits, snippets)
-
-
-def search_in(conn: sqlite3.Connection, searches: Searches, language: str, *,
-              limit: int = 3) -> list[dict[str, Any]]:
-    """`search` of public articles inside a write transaction (an acknowledgement)."""
-    found: list[tuple[str, str, Any]] = []
-    for table, expression in searches:
-        if len({row["id"] for _, _, row in found}) >= limit:
-            break
-        sql = _ranked_sql(table, True)
-        rows = conn.execute(sql, (_in_titles(expression), language, limit)).fetchall()
-        if len(rows) < limit:
-            rows = conn.execute(sql, (expression, language, limit)).fetchall()
-        found += [(table, expression, row) for row in rows]
-    hits = _best(found, limit)
-    snippets = {}
-    for sql, params in _snippet_queries(hits):
-        snippets.update({r["id"]: r["snippet"] for r in conn.execute(sql, params)})
     return _with_snippets(hits, snippets)
 
 

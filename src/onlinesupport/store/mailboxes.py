@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound
+from onlinesupport.store.errors import NotFound, conflicts
 
 SETTINGS = ("address", "display_name", "active", "queue_id", "imap_host", "imap_port",
             "imap_security", "imap_user", "imap_password", "imap_folder", "imap_after",
@@ -15,6 +15,7 @@ SETTINGS = ("address", "display_name", "active", "queue_id", "imap_host", "imap_
             "ack_articles", "notify_link", "signed_return_path")
 
 
+@conflicts()
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
     columns = [k for k in SETTINGS if k in values]
     marks = ", ".join("?" * (len(columns) + 2))
@@ -23,6 +24,7 @@ def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
         [values[k] for k in columns] + [now, now]).lastrowid
 
 
+@conflicts()
 def update(conn: sqlite3.Connection, mailbox_id: int, values: dict[str, Any], now: str) -> None:
     columns = [k for k in SETTINGS if k in values]
     assignments = ", ".join(f"{k} = ?" for k in columns)
@@ -36,8 +38,12 @@ def delete(conn: sqlite3.Connection, mailbox_id: int) -> None:
     conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
 
 
+def find(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+
+
 def lock(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+    row = find(conn, mailbox_id)
     if row is None:
         raise NotFound(f"mailbox {mailbox_id} does not exist")
     return row

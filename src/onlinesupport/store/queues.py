@@ -9,8 +9,12 @@ from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 
 
+def find(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)).fetchone()
+
+
 def lock(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)).fetchone()
+    row = find(conn, queue_id)
     if row is None:
         raise NotFound(f"queue {queue_id} does not exist")
     return row
@@ -25,6 +29,52 @@ def update(conn: sqlite3.Connection, queue_id: int, *, first_response_minutes: i
          queue_id)).rowcount
     if not changed:
         raise NotFound(f"queue {queue_id} does not exist")
+
+
+def by_name(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
+    """The queue of that name, in any letter case (rules name queues)."""
+    return conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+
+
+async def named(db: Database, name: str) -> bool:
+    """Whether a queue of that name exists, in any letter case."""
+    return await db.fetch_one("SELECT 1 FROM queues WHERE name = ? COLLATE NOCASE",
+                              (name,)) is not None
+
+
+def of_conversation(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+    """The queue the conversation is in."""
+    return conn.execute("SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id"
+                        " WHERE c.id = ?", (conversation_id,)).fetchone()
+
+
+def breach_queue(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
+    """Where the queue sends conversations whose answer is late (id, name), if anywhere."""
+    return conn.execute("SELECT b.id, b.name FROM queues q JOIN queues b"
+                        " ON b.id = q.breach_queue_id WHERE q.id = ?", (queue_id,)).fetchone()
+
+
+def assignment(conn: sqlite3.Connection, queue_id: int) -> str:
+    """How the queue picks an agent: 'least-loaded' or 'round-robin'."""
+    return conn.execute("SELECT assignment FROM queues WHERE id = ?", (queue_id,)).fetchone()[0]
+
+
+_CANDIDATES = (
+    "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
+    "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load"
+    " FROM agents a WHERE a.active AND (a.id IN (SELECT agent_id FROM queue_members"
+    "  WHERE queue_id = :q) OR NOT EXISTS (SELECT 1 FROM queue_members WHERE queue_id = :q))")
+
+
+def candidates(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:
+    """The agents who may take a queue's work: its members (anyone, if it has none), each
+    with id, name, capacity and load (their open conversations)."""
+    return conn.execute(_CANDIDATES, {"q": queue_id}).fetchall()
+
+
+async def candidates_now(db: Database, queue_id: int) -> list[sqlite3.Row]:
+    """The same, read outside the writer."""
+    return await db.fetch_all(_CANDIDATES, {"q": queue_id})
 
 
 async def list_all(db: Database) -> list[dict[str, Any]]:

@@ -7,9 +7,10 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.errors import NotFound
+from onlinesupport.store.errors import NotFound, conflicts
 
 
+@conflicts()
 def create(conn: sqlite3.Connection, title: str, questions: list[str], now: str) -> int:
     return conn.execute("INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
                         (title, json.dumps(questions), now)).lastrowid

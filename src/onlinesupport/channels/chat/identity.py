@@ -23,7 +23,6 @@ import hmac
 import logging
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +30,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import Actor, Conversations, Opened
 from onlinesupport.inputs import InvalidAddress, email_address
 from onlinesupport.secretbox import SecretBox, SecretUnreadable
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
@@ -150,7 +149,7 @@ class WebsiteIdentity:
         """A visitor's browser now belongs to a verified user: their token and any chat in
         progress move to that customer. None when the token is another website user's (a
         shared computer): the browser then starts afresh."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int | None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> int | None:
             holder = users_repo.owner(conn, "visitor", visitor_id)
             customer_id = self._verified_customer(conn, now, user)
             if holder is None:
@@ -170,7 +169,7 @@ class WebsiteIdentity:
 
         return await self._conversations.run(command)
 
-    def _verified_customer(self, conn: sqlite3.Connection, now: str, user: WebsiteUser) -> int:
+    def _verified_customer(self, conn: Transaction, now: str, user: WebsiteUser) -> int:
         """The customer holding the user id (created if new), with the page's name and email
         where they are missing and free."""
         customer_id = customers_repo.find_or_create(conn, "external", user.id, user.name, now)
@@ -188,7 +187,7 @@ class WebsiteIdentity:
         A retry with the same `client_id` returns the chat the first one opened."""
         user = claim.user
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Opened:
+        def command(conn: Transaction, now: str, events: list[Event]) -> Opened:
             if user is not None:
                 customer_id = self._verified_customer(conn, now, user)
                 users_repo.attach(conn, customer_id, "visitor", visitor_id)

@@ -7,14 +7,13 @@ visit), shows at most one per page view and never one the visitor dismissed.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import whole_number
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import proactive as proactive_repo
 from onlinesupport.throttle import Throttle
 
@@ -56,7 +55,7 @@ class Proactive:
         values = clean(form)
         now = to_db(self._clock.now())
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Transaction) -> int:
             if message_id is None:
                 return proactive_repo.insert(conn, values, now)
             proactive_repo.update(conn, message_id, values, now)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from onlinesupport.channels.email.threads import tag_subject
-from onlinesupport.knowledge.service import article_url, suggest_in
+from onlinesupport.knowledge.service import article_url
 from onlinesupport.routing.due import promise_for
+from onlinesupport.store import Row, Transaction
 
 DEFAULT_SUBJECT = "We have received your message: {subject}"
 DEFAULT_BODY = """Hello {name},
@@ -30,17 +31,23 @@ def fill(template: str, values: dict[str, str]) -> str:
     return template
 
 
-def render(conn: sqlite3.Connection, mailbox: dict[str, Any] | sqlite3.Row, conversation_id: int,
-           name: str, subject: str, question: str = "", public_url: str = "") -> tuple[str, str]:
+def question(subject: str, text: str) -> str:
+    """What the help-center articles suggested in an acknowledgement are searched for."""
+    return f"{subject} {text[:2000]}"
+
+
+def render(conn: Transaction, mailbox: dict[str, Any] | Row, conversation_id: int,
+           name: str, subject: str, articles: Sequence[dict[str, Any]] = (),
+           public_url: str = "") -> tuple[str, str]:
     """Subject and body of the acknowledgement for a new conversation; with the mailbox's
-    ack_articles and a public address, help-center articles that may answer the question."""
+    ack_articles and a public address, the help-center `articles` found for its `question`."""
+    # Inside the transaction: the promise counts from the due time that this transaction set
+    # (the queue's target, or a routing rule's), so it cannot be read before.
     values = {"name": name or "there", "subject": subject or "(no subject)",
               "ticket": str(conversation_id), "expected": promise_for(conn, conversation_id),
               "team": mailbox["display_name"] or mailbox["address"]}
     body = fill(mailbox["ack_body"] or DEFAULT_BODY, values)
-    articles = suggest_in(conn, f"{subject} {question[:2000]}") \
-        if mailbox["ack_articles"] and public_url else []
-    if articles:
+    if articles and mailbox["ack_articles"] and public_url:
         body = body.rstrip("\n") + "\n\nThese articles may already answer your question:\n" + \
             "".join(f"- {a['title']}: {article_url(public_url, a)}\n" for a in articles)
     return (tag_subject(fill(mailbox["ack_subject"] or DEFAULT_SUBJECT, values)[:200],

@@ -191,7 +191,8 @@ class ImapPoller:
                 raise MailServerError(f"fetch refused by {self._server}")
             mails = [Incoming(raw, uid=uid, uidvalidity=uidvalidity)
                      for uid, raw in parse_fetch(fetched.lines)]
-            committing = self._intake.commit(self._mailbox, await self._intake.prepare(mails))
+            committing = self._intake.commit(self._mailbox,
+                                           await self._intake.prepare(self._mailbox, mails))
             if writing is not None:
                 handled += await self._finish(client, *writing)
             writing = (committing, [m.uid for m in mails])

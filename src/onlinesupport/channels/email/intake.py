@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import zlib
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +23,8 @@ from onlinesupport.channels.email.parse import ParsedMail, parse
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.conversations.service import Command
+from onlinesupport.knowledge.service import suggest_articles
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
@@ -59,6 +60,9 @@ class Prepared:
     files: list[tuple[StoredFile, str]]
     packed: Any
     """The zlib-compressed raw mail (a future until `prepare` has finished)."""
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    """Help-center articles for the acknowledgement, if it may show some: searched before the
+    transaction, since the search needs nothing the transaction writes."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,10 @@ class Incoming:
 
 
 class EmailIntake:
-    def __init__(self, conversations: Conversations, files: FileStore, key: bytes, clock: Clock,
-                 acks_per_hour: int, public_url: str = "", max_files: int = 100) -> None:
+    def __init__(self, db: Database, conversations: Conversations, files: FileStore, key: bytes,
+                 clock: Clock, acks_per_hour: int, public_url: str = "",
+                 max_files: int = 100) -> None:
+        self._db = db
         self._conversations = conversations
         self._files = files
         self._key = key
@@ -89,10 +95,11 @@ class EmailIntake:
 
     async def receive_many(self, mailbox: dict[str, Any], mails: Sequence[Incoming]) -> list[Imported]:
         """Import mails in order; they share commits (group commit), each its own transaction."""
-        return await self.commit(mailbox, await self.prepare(mails))
+        return await self.commit(mailbox, await self.prepare(mailbox, mails))
 
-    async def prepare(self, mails: Sequence[Incoming]) -> list[Prepared]:
-        """Parse the mails and store their files: everything that need not wait for the writer."""
+    async def prepare(self, mailbox: dict[str, Any], mails: Sequence[Incoming]) -> list[Prepared]:
+        """Parse the mails, store their files and find the articles an acknowledgement shows:
+        everything that need not wait for the writer."""
         prepared: list[Prepared] = []
         try:
             for mail in mails:
@@ -110,6 +117,9 @@ class EmailIntake:
                 for part in kept:
                     item.files.append((await self._files.keep(part.filename, part.data),
                                        part.content_id))
+                if self._may_suggest(mailbox, parsed):
+                    item.articles = await suggest_articles(
+                        self._db, acknowledgement.question(parsed.subject, parsed.text))
             for item in prepared:
                 item.packed = await item.packed
         except BaseException:
@@ -117,6 +127,12 @@ class EmailIntake:
             self._discard(prepared)
             raise
         return prepared
+
+    def _may_suggest(self, mailbox: dict[str, Any], parsed: ParsedMail) -> bool:
+        """Whether the mail's acknowledgement, if it gets one, shows articles (whether it gets
+        one is only known in the transaction)."""
+        return bool(mailbox["ack_enabled"] and mailbox["ack_articles"] and self._public_url
+                    and self._acks_per_hour and parsed.bounce is None and not parsed.automatic)
 
     def _discard(self, prepared: Sequence[Prepared]) -> None:
         for item in prepared:
@@ -151,7 +167,7 @@ class EmailIntake:
         mailbox_id = mailbox["id"]
         mail, parsed, files = item.mail, item.parsed, item.files
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Imported:
+        def command(conn: Transaction, now: str, events: list[Event]) -> Imported:
             mailboxes_repo.record_import(conn, mailbox_id, mail.uidvalidity, mail.uid, now)
             earlier = email_repo.already_imported(conn, mailbox_id, parsed.message_id, parsed.sha256)
             if earlier is not None:
@@ -197,16 +213,17 @@ class EmailIntake:
                 return Imported(conversation_id, message.id)
             if named is not None and new:
                 _link(conn, now, events, conversation_id, named.conversation_id, address)
-            self._customer_wrote(conn, now, events, mailbox, conversation_id, parsed, new, own)
+            self._customer_wrote(conn, now, events, mailbox, conversation_id, item, new, own)
             return Imported(conversation_id, message.id, new_conversation=new)
 
         return command
 
-    def _customer_wrote(self, conn: sqlite3.Connection, now: str, events: list[Event],
-                        mailbox: dict[str, Any], conversation_id: int, parsed: ParsedMail,
+    def _customer_wrote(self, conn: Transaction, now: str, events: list[Event],
+                        mailbox: dict[str, Any], conversation_id: int, item: Prepared,
                         new: bool, own: str) -> None:
         """The conversation's own customer wrote: replies go to them, colleagues they copied
         become participants, and a new conversation is acknowledged."""
+        parsed = item.parsed
         for address in dict.fromkeys(parsed.to):
             if address not in (parsed.from_address, mailbox["address"]) \
                     and not email_repo.own_address(conn, address):
@@ -221,9 +238,9 @@ class EmailIntake:
         email_repo.set_thread(conn, conversation_id, mailbox["id"], reply_to,
                               parsed.subject if new else "")
         if new and not own:
-            self._acknowledge(conn, now, events, mailbox, conversation_id, parsed, reply_to)
+            self._acknowledge(conn, now, events, mailbox, conversation_id, item, reply_to)
 
-    def _participant_wrote(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def _participant_wrote(self, conn: Transaction, now: str, events: list[Event],
                            conversation_id: int, parsed: ParsedMail, message_id: int,
                            via: str) -> None:
         """Someone other than the customer wrote into the conversation: recorded and shown,
@@ -237,7 +254,7 @@ class EmailIntake:
             {"address": parsed.from_address, "name": parsed.from_name, "message_id": message_id,
              "via": via}))
 
-    def _bounce(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def _bounce(self, conn: Transaction, now: str, events: list[Event],
                 item: Prepared) -> Imported | None:
         """A delivery report about one of our mails: a note on its conversation, and the mail
         marked failed if the report came back to that mail's signed return path (anyone can
@@ -274,9 +291,10 @@ class EmailIntake:
                  "permanent": True}))
         return Imported(conversation_id, message.id, bounce=True)
 
-    def _acknowledge(self, conn: sqlite3.Connection, now: str, events: list[Event],
-                     mailbox: dict[str, Any], conversation_id: int, parsed: ParsedMail,
+    def _acknowledge(self, conn: Transaction, now: str, events: list[Event],
+                     mailbox: dict[str, Any], conversation_id: int, item: Prepared,
                      to: str) -> None:
+        parsed = item.parsed
         if not mailbox["ack_enabled"] or self._acks_per_hour == 0 or not addresses.usable(to):
             return
         since = to_db(self._clock.now() - timedelta(hours=1))
@@ -284,7 +302,7 @@ class EmailIntake:
             log.info("no acknowledgement to %s: %d sent in the last hour", to, self._acks_per_hour)
             return
         subject, body = acknowledgement.render(conn, mailbox, conversation_id, parsed.from_name,
-                                               parsed.subject, parsed.text, self._public_url)
+                                               parsed.subject, item.articles, self._public_url)
         outbox_id = outbox_repo.enqueue(
             conn, conversation_id=conversation_id, message_id=None, mailbox_id=mailbox["id"],
             purpose="ack", to_address=to, subject=subject, body=body,
@@ -296,7 +314,7 @@ class EmailIntake:
                                          now, {"outbox_id": outbox_id, "purpose": "ack", "to": to}))
 
 
-def _role(conn: sqlite3.Connection, named: threads.Named | None, customer_id: int,
+def _role(conn: Transaction, named: threads.Named | None, customer_id: int,
           address: str) -> str:
     """How a mail joins the conversation it names: as its 'customer', as a 'participant' (a
     colleague the customer copied, or anyone answering one of our signed mails), or not at
@@ -311,7 +329,7 @@ def _role(conn: sqlite3.Connection, named: threads.Named | None, customer_id: in
     return "new"
 
 
-def _link(conn: sqlite3.Connection, now: str, events: list[Event], conversation_id: int,
+def _link(conn: Transaction, now: str, events: list[Event], conversation_id: int,
           named_id: int, address: str) -> None:
     """A mail named a conversation it may not join: both conversations show the other."""
     for this, other in ((conversation_id, named_id), (named_id, conversation_id)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import is_email_address, row_id, whole_number
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database
+from onlinesupport.store import Conflict, Database
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
@@ -112,7 +111,7 @@ class Mailboxes:
         now = to_db(self._clock.now())
         try:
             return await self._db.write(lambda conn: mailboxes_repo.insert(conn, values, now))
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise MailboxError(f"{values['address']} is set up already") from None
 
     async def update(self, mailbox_id: int, form: dict[str, str]) -> None:
@@ -120,7 +119,7 @@ class Mailboxes:
         now = to_db(self._clock.now())
         try:
             await self._db.write(lambda conn: mailboxes_repo.update(conn, mailbox_id, values, now))
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise MailboxError(f"{values['address']} is set up already") from None
 
     async def mail_servers(self) -> tuple[str, ...]:

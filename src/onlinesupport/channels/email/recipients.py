@@ -3,9 +3,8 @@ customer copied or who wrote in. Mail never changes it by itself (see intake).""
 
 from __future__ import annotations
 
-import sqlite3
-
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.store import Transaction
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
@@ -19,7 +18,7 @@ class Recipients:
         """Send the conversation's replies to `address`, one of its known addresses."""
         address = address.strip().lower()
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             if address not in email_repo.known_addresses(conn, conversation_id):
                 raise InvalidCommand("replies can go to the customer or to someone on the "
                                      "conversation's mail only")

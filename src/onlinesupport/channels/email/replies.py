@@ -6,9 +6,10 @@ committed together: a reply the desk shows is a reply that will be sent.
 
 from __future__ import annotations
 
-import sqlite3
-
 from onlinesupport.channels.email import threads
+from onlinesupport.store import Transaction
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -23,10 +24,9 @@ class ReplyMailer:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def __call__(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def __call__(self, conn: Transaction, now: str, events: list[Event],
                  conversation_id: int, message: Message) -> None:
-        conversation = conn.execute("SELECT channel, subject, customer_id FROM conversations"
-                                    " WHERE id = ?", (conversation_id,)).fetchone()
+        conversation = conversations_repo.lock(conn, conversation_id)
         if conversation["channel"] not in MAILED_CHANNELS:
             return
         thread = email_repo.thread(conn, conversation_id)
@@ -35,8 +35,7 @@ class ReplyMailer:
         to = thread["reply_to"] if thread else customer_address(conn, conversation["customer_id"])
         mailbox = None
         if thread and thread["mailbox_id"]:
-            mailbox = conn.execute("SELECT * FROM mailboxes WHERE id = ?",
-                                   (thread["mailbox_id"],)).fetchone()
+            mailbox = mailboxes_repo.find(conn, thread["mailbox_id"])
         mailbox = mailbox or mailboxes_repo.default_sender(conn)
         domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else ""
         last = email_repo.last_inbound(conn, conversation_id)
@@ -64,7 +63,5 @@ def notice(conversation_id: int, subject: str, link: str) -> str:
             f"this email address; we send you a link to open the page.\n")
 
 
-def customer_address(conn: sqlite3.Connection, customer_id: int) -> str:
-    row = conn.execute("SELECT value FROM customer_identities WHERE customer_id = ?"
-                       " AND kind = 'email' ORDER BY id LIMIT 1", (customer_id,)).fetchone()
-    return row[0] if row else ""
+def customer_address(conn: Transaction, customer_id: int) -> str:
+    return customers_repo.first_email(conn, customer_id)

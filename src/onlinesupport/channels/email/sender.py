@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +27,7 @@ from onlinesupport.hub import Hub
 from onlinesupport.inputs import is_email_address
 from onlinesupport.outbox import OutboxWorker, doubling_wait
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -174,7 +173,7 @@ class OutboxSender:
                                                                     when, reason))
 
     async def _record(self, row: dict[str, Any], type: str, data: dict[str, Any], change) -> None:
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
             change(conn, now)
             if type != "email.deferred":
                 outbox_repo.forget_body(conn, row["id"])
@@ -189,7 +188,7 @@ class OutboxSender:
 
     async def resend(self, outbox_id: int, actor_id: int) -> bool:
         """An agent asks to send a failed mail again; False if it is not failed."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> bool:
+        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             row = outbox_repo.resend(conn, outbox_id, now)
             if row is None:
                 return False

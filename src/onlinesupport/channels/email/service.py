@@ -41,8 +41,9 @@ class EmailChannel:
         self._clock = clock
         self.secrets = SecretBox(key)
         self.mailboxes = Mailboxes(db, self.secrets, clock)
-        self.intake = EmailIntake(conversations, files, key, clock, config.email_acks_per_hour,
-                                  config.public_url, config.email_max_attachments)
+        self.intake = EmailIntake(db, conversations, files, key, clock,
+                                  config.email_acks_per_hour, config.public_url,
+                                  config.email_max_attachments)
         self.sender = OutboxSender(db, hub, conversations, files, self.secrets, clock, key,
                                    retry_seconds=config.email_retry_seconds,
                                    max_attempts=config.email_max_attempts)

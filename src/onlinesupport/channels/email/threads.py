@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
 from onlinesupport.signing import sign, verify
+from onlinesupport.store import Transaction
+from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import email as email_repo
 
 _OURS = re.compile(r"^os\.(\d+)\.[0-9a-z]+\.([0-9a-f]{12})@")
@@ -62,7 +63,7 @@ def reply_subject(subject: str, conversation_id: int) -> str:
     return tag_subject(base, conversation_id)
 
 
-def named_conversation(conn: sqlite3.Connection, key: bytes, thread_ids: list[str],
+def named_conversation(conn: Transaction, key: bytes, thread_ids: list[str],
                        subject: str) -> Named | None:
     """The conversation a mail answers or names, whoever sent it."""
     for message_id in reversed(thread_ids):
@@ -81,12 +82,10 @@ def named_conversation(conn: sqlite3.Connection, key: bytes, thread_ids: list[st
     return None
 
 
-def _customer(conn: sqlite3.Connection, conversation_id: int | None) -> int | None:
+def _customer(conn: Transaction, conversation_id: int | None) -> int | None:
     if conversation_id is None:
         return None
-    row = conn.execute("SELECT customer_id FROM conversations WHERE id = ?",
-                       (conversation_id,)).fetchone()
-    return row[0] if row else None
+    return conversations_repo.customer_of(conn, conversation_id)
 
 
 def return_path(key: bytes, address: str, outbox_id: int) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from onlinesupport.channels.email import threads
 from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.conversations import SYSTEM, Actor, Conversations, InvalidCommand
+from onlinesupport.store import Row, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
@@ -15,7 +14,7 @@ from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.events import Event
 
 
-def render(rows: list[sqlite3.Row], team: str) -> str:
+def render(rows: list[Row], team: str) -> str:
     lines = [f"Your chat with {team}", ""]
     for row in rows:
         when = row["created_at"][:16].replace("T", " ")
@@ -33,7 +32,7 @@ class Transcripts:
 
     async def send(self, conversation_id: int, actor: Actor) -> str:
         """Queue the chat's transcript to the customer's address; returns the address."""
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> str:
+        def command(conn: Transaction, now: str, events: list[Event]) -> str:
             conversation = conversations_repo.lock(conn, conversation_id)
             if conversation["channel"] != "chat":
                 raise InvalidCommand("only chats have a transcript to send")

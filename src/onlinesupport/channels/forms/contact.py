@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from onlinesupport.errors import UserError
 from onlinesupport.inputs import MAX_ID, InvalidAddress, email_address, whole_number
 from onlinesupport.routing.due import promise_for
 from onlinesupport.signing import sign, verify
+from onlinesupport.store import Transaction
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store import messages as messages_repo
@@ -208,7 +208,7 @@ class ContactForm:
 
     def _command(self, values: dict[str, str], client_id: str | None = None,
                  files: Sequence[StoredFile] = ()):
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Submitted:
+        def command(conn: Transaction, now: str, events: list[Event]) -> Submitted:
             email = values["email"].lower()
             customer_id = customers_repo.find_or_create(conn, "email", email, values["name"], now)
             if client_id is not None:

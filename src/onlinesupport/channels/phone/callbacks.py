@@ -18,7 +18,6 @@ are answer targets set like every other (`sla.target`, through `due.set_target`)
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +34,7 @@ from onlinesupport.errors import UserError
 from onlinesupport.inputs import InvalidAddress, email_address, row_id
 from onlinesupport.routing.due import calendar, set_target
 from onlinesupport.routing.hours import BusinessHours
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -263,7 +262,7 @@ class Callbacks:
         shown = f"{window.label()} ({hours.zone})"
         stored = {"start": to_db(window.start), "end": to_db(window.end)}
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> Requested:
+        def command(conn: Transaction, now: str, events: list[Event]) -> Requested:
             phone, country = values["phone"], values["country"]
             who = customer_id or customers_repo.find_or_create(
                 conn, *(("email", values["email"]) if values["email"] else ("phone", phone)),
@@ -301,7 +300,7 @@ class Callbacks:
 
         return await self._conversations.run(command)
 
-    def _confirm(self, conn: sqlite3.Connection, now: str, events: list[Event],
+    def _confirm(self, conn: Transaction, now: str, events: list[Event],
                  conversation_id: int, customer_id: int, values: dict[str, Any],
                  shown: str) -> bool:
         """Queue the confirmation mail when the customer has an address and a mailbox can
@@ -357,7 +356,7 @@ class Callbacks:
         retry = self._retry_time(retry_at, zone, self._clock.now()) \
             if outcome == "no_answer" else None
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+        def command(conn: Transaction, now: str, events: list[Event]) -> int:
             conversation = conversations_repo.lock(conn, conversation_id)
             attempt = callbacks_repo.record_call(conn, conversation_id, STATUS[outcome], retry,
                                                  now)
