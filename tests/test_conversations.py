@@ -191,13 +191,13 @@ async def test_a_script_asks_its_questions_one_answer_at_a_time(services: Servic
     async def bodies() -> list[str]:
         return [m.body for m in await messages_repo.after(services.db, cid)]
 
-    await services.conversations.start_script(cid, script_id, amy)
+    await services.scripts.start(cid, script_id, amy)
     assert (await bodies())[-1] == "Order number?"
     with pytest.raises(InvalidCommand, match="running in this conversation already"):
-        await services.conversations.start_script(cid, script_id, amy)
+        await services.scripts.start(cid, script_id, amy)
     await services.conversations.post(cid, carla, "1042")
     assert (await bodies())[-2:] == ["1042", "What is wrong with it?"]
-    await services.conversations.skip_question(cid, amy)
+    await services.scripts.skip(cid, amy)
     assert (await bodies())[-1] == "Photo?"
     await services.conversations.post(cid, carla, "no photo, sorry")
     await services.conversations.post(cid, carla, "anything else?")
@@ -210,6 +210,6 @@ async def test_a_script_asks_its_questions_one_answer_at_a_time(services: Servic
                if m.body.endswith("?") and m.author_type == "agent"}
     assert authors == {"Amy"}
     with pytest.raises(InvalidCommand, match="no script is running"):
-        await services.conversations.skip_question(cid, amy)
+        await services.scripts.skip(cid, amy)
     with pytest.raises(InvalidCommand, match="one per line"):
         await services.scripts.add("Empty", "\n  \n")
