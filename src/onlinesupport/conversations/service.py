@@ -42,6 +42,8 @@ MAX_SUBJECT = 200
 MAX_NAME = 200
 MAX_CLIENT_ID = 64
 DEFAULT_QUEUE = 1
+"""The General queue (made by the first migration, never deleted): where a conversation goes
+unless its channel or a rule says otherwise; its time zone is the business's."""
 T = TypeVar("T")
 Command = Callable[[sqlite3.Connection, str, list[Event]], T]
 
