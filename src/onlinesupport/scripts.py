@@ -54,12 +54,16 @@ class Scripts:
 
     async def start(self, conversation_id: int, script_id: int, actor: Actor) -> None:
         """Send the script's first question; each customer answer sends the next one."""
+        agent_id = actor.id
+        if actor.type != "agent" or agent_id is None:
+            raise InvalidCommand("only an agent starts a script")
+
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
             if scripts_repo.running(conn, conversation_id) is not None:
                 raise InvalidCommand("a script is running in this conversation already; stop it first")
             title, _ = scripts_repo.questions(conn, script_id)
-            scripts_repo.start(conn, conversation_id, script_id, actor.id, now)
+            scripts_repo.start(conn, conversation_id, script_id, agent_id, now)
             events.append(events_repo.append(conn, conversation_id, "script.started", actor.type,
                                              actor.id, now, {"script_id": script_id, "title": title}))
             self._next_question(conn, now, events, conversation_id)

@@ -22,7 +22,9 @@ class ChatNotices:
 
     def __call__(self, *, conn: Transaction, now: str, events: list[Event]) -> None:
         for event in [e for e in events if e.type in _NOTICES]:
-            if conversations_repo.lock(conn, event.conversation_id)["channel"] == "chat":
+            conversation_id = event.conversation_id
+            if conversation_id is not None and \
+                    conversations_repo.lock(conn, conversation_id)["channel"] == "chat":
                 self._conversations.send_in(
-                    conn, now, events, event.conversation_id, SYSTEM,
+                    conn, now, events, conversation_id, SYSTEM,
                     _NOTICES[event.type].format(name=event.data["agent_name"]))
