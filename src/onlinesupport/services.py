@@ -117,9 +117,10 @@ def wire_hooks(conversations: Conversations, presence: Presence, *, rules: Routi
         opened=(set_first_response_due,),
         outbound=(answered, ReplyMailer(key)),
         noted=(record_mentions,),
-        # In this order: a script asks its next question as the answer arrives, before routing
-        # sees the conversation; a rule may move the conversation to another queue or set its
-        # own next-response target, which the next answer's due time is counted by.
+        # In this order. A script's question goes out first, so the `answered` hook it sets off
+        # finds no next answer owed yet: the customer is still owed an agent's (and routing sees
+        # the conversation with the question, as it always has). A rule may move it to another
+        # queue or set its own next-response target, which the next answer's due time uses.
         received=(scripts.answered, rules.received, set_next_response_due),
         # Public events last: they record every event, those the hooks before them added too.
         committing=(ChatNotices(conversations), public_events),
