@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
 
+import onlinesupport
 from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.services import Services
 from onlinesupport.store import NotFound
@@ -191,13 +194,13 @@ async def test_a_script_asks_its_questions_one_answer_at_a_time(services: Servic
     async def bodies() -> list[str]:
         return [m.body for m in await messages_repo.after(services.db, cid)]
 
-    await services.conversations.start_script(cid, script_id, amy)
+    await services.scripts.start(cid, script_id, amy)
     assert (await bodies())[-1] == "Order number?"
     with pytest.raises(InvalidCommand, match="running in this conversation already"):
-        await services.conversations.start_script(cid, script_id, amy)
+        await services.scripts.start(cid, script_id, amy)
     await services.conversations.post(cid, carla, "1042")
     assert (await bodies())[-2:] == ["1042", "What is wrong with it?"]
-    await services.conversations.skip_question(cid, amy)
+    await services.scripts.skip(cid, amy)
     assert (await bodies())[-1] == "Photo?"
     await services.conversations.post(cid, carla, "no photo, sorry")
     await services.conversations.post(cid, carla, "anything else?")
@@ -210,6 +213,32 @@ async def test_a_script_asks_its_questions_one_answer_at_a_time(services: Servic
                if m.body.endswith("?") and m.author_type == "agent"}
     assert authors == {"Amy"}
     with pytest.raises(InvalidCommand, match="no script is running"):
-        await services.conversations.skip_question(cid, amy)
+        await services.scripts.skip(cid, amy)
     with pytest.raises(InvalidCommand, match="one per line"):
         await services.scripts.add("Empty", "\n  \n")
+
+
+async def test_a_scripts_question_does_not_settle_the_answer_owed(services: Services) -> None:
+    """The received hooks' declared order: the script asks before the next answer's due time is
+    set, so its automatic question does not count as the agent's answer."""
+    amy = await _agent(services)
+    script_id = await services.scripts.add("Returns", "Order number?\nPhoto?")
+    opened = await services.conversations.open(channel="chat", customer_name="Carla", body="Broken")
+    cid, carla = opened.conversation_id, Actor.customer(opened.customer_id)
+    await services.conversations.post(cid, amy, "Sorry to hear that.")
+    await services.scripts.start(cid, script_id, amy)
+    await services.conversations.post(cid, carla, "1042")
+    row = await services.db.fetch_one(
+        "SELECT next_response_due_at FROM conversations WHERE id = ?", (cid,))
+    assert row is not None and row["next_response_due_at"] is not None
+    with pytest.raises(InvalidCommand, match="only an agent"):
+        await services.scripts.start(cid, script_id, carla)
+
+
+def test_hooks_are_registered_in_one_place() -> None:
+    """Every hook is set in `services.wire_hooks`, nowhere else (no constructor adds one)."""
+    package = Path(onlinesupport.__file__).parent
+    setters = sorted(path.relative_to(package).as_posix() for path in package.rglob("*.py")
+                     if re.search(r"(?<!self)\.(hooks|changed) = |\.(hooks|changed)\.append\(",
+                                  path.read_text(encoding="utf-8")))
+    assert setters == ["services.py"]

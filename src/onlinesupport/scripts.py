@@ -1,19 +1,31 @@
-"""Scripted question sequences: what a valid one looks like. Managers and admins keep them."""
+"""Scripted question sequences: what a valid one looks like (managers and admins keep them),
+and running one in a conversation.
+
+An agent starts a script; its first question goes out at once, and each answer of the customer
+sends the next one (the `received` hook `answered`), as the agent who started it, until the last
+has been asked.
+"""
 
 from __future__ import annotations
 
 from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.store import Conflict, Database, Transaction
+from onlinesupport.store import agents as agents_repo
+from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import events as events_repo
 from onlinesupport.store import scripts as scripts_repo
+from onlinesupport.store.events import Event
+from onlinesupport.store.messages import Message
 
 MAX_QUESTIONS = 20
 
 
 class Scripts:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, conversations: Conversations) -> None:
         self._db = db
         self._clock = clock
+        self._conversations = conversations
 
     async def add(self, title: str, questions_text: str) -> int:
         """`questions_text` has one question per line."""
@@ -37,3 +49,66 @@ class Scripts:
 
     async def remove(self, script_id: int) -> None:
         await self._db.write(lambda conn: scripts_repo.delete(conn, script_id))
+
+    async def start(self, conversation_id: int, script_id: int, actor: Actor) -> None:
+        """Send the script's first question; each customer answer sends the next one."""
+        agent_id = actor.id
+        if actor.type != "agent" or agent_id is None:
+            raise InvalidCommand("only an agent starts a script")
+
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
+            conversations_repo.lock(conn, conversation_id)
+            if scripts_repo.running(conn, conversation_id) is not None:
+                raise InvalidCommand("a script is running in this conversation already; stop it first")
+            title, _ = scripts_repo.questions(conn, script_id)
+            scripts_repo.start(conn, conversation_id, script_id, agent_id, now)
+            events.append(events_repo.append(conn, conversation_id, "script.started", actor.type,
+                                             actor.id, now, {"script_id": script_id, "title": title}))
+            self._next_question(conn, now, events, conversation_id)
+
+        await self._conversations.run(command)
+
+    async def skip(self, conversation_id: int, actor: Actor) -> None:
+        """Send the script's next question now, without waiting for the answer."""
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
+            if scripts_repo.running(conn, conversation_id) is None:
+                raise InvalidCommand("no script is running in this conversation")
+            self._next_question(conn, now, events, conversation_id)
+
+        await self._conversations.run(command)
+
+    async def stop(self, conversation_id: int, actor: Actor) -> None:
+        def command(conn: Transaction, now: str, events: list[Event]) -> None:
+            if scripts_repo.running(conn, conversation_id) is None:
+                return
+            scripts_repo.stop(conn, conversation_id)
+            events.append(events_repo.append(conn, conversation_id, "script.stopped", actor.type,
+                                             actor.id, now))
+
+        await self._conversations.run(command)
+
+    def answered(self, *, conn: Transaction, now: str, events: list[Event], conversation_id: int,
+                 message: Message, new: bool) -> None:
+        """The `received` hook: the customer wrote, so a running script asks its next question."""
+        self._next_question(conn, now, events, conversation_id)
+
+    def _next_question(self, conn: Transaction, now: str, events: list[Event],
+                       conversation_id: int) -> None:
+        """If a script runs here, send its next question as the agent who started it."""
+        state = scripts_repo.running(conn, conversation_id)
+        if state is None:
+            return
+        title, questions = scripts_repo.questions(conn, state["script_id"])
+        position = state["position"]
+        if position >= len(questions):
+            scripts_repo.stop(conn, conversation_id)
+            events.append(events_repo.append(conn, conversation_id, "script.finished", "system",
+                                             None, now, {"title": title}))
+            return
+        agent = agents_repo.lock(conn, state["agent_id"])
+        self._conversations.send_in(conn, now, events, conversation_id,
+                                    Actor.agent(agent["id"], agent["name"]), questions[position])
+        scripts_repo.advance(conn, conversation_id, position + 1)
+        events.append(events_repo.append(conn, conversation_id, "script.advanced", "system", None,
+                                         now, {"title": title, "sent": position + 1,
+                                               "total": len(questions)}))

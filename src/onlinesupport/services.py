@@ -15,8 +15,10 @@ from onlinesupport.attachments import FileStore
 from onlinesupport.branding import Branding
 from onlinesupport.canned import CannedReplies
 from onlinesupport.channels.chat.identity import WebsiteIdentity
+from onlinesupport.channels.chat.notices import ChatNotices
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import Proactive
+from onlinesupport.channels.email.replies import ReplyMailer
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
 from onlinesupport.channels.phone.callbacks import Callbacks
@@ -24,6 +26,7 @@ from onlinesupport.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.daily_backups import DailyBackups
 from onlinesupport.conversations import Conversations
+from onlinesupport.conversations.hooks import Hooks
 from onlinesupport.conversations.mentions import record_mentions
 from onlinesupport.conversations.snooze import SnoozeWatch
 from onlinesupport.customers import Customers
@@ -105,6 +108,26 @@ class Services:
     """Connections refused and sockets closed under load, for the log and the health page."""
 
 
+def wire_hooks(conversations: Conversations, presence: Presence, *, rules: RoutingRules,
+               scripts: Scripts, public_events: PublicEvents, recorder: Recorder,
+               key: bytes) -> None:
+    """Every hook of the instance, in one place (see `onlinesupport.conversations.hooks` for
+    when each kind runs). Within a kind the order does not matter unless a comment says why."""
+    conversations.hooks = Hooks(
+        opened=(set_first_response_due,),
+        outbound=(answered, ReplyMailer(key)),
+        noted=(record_mentions,),
+        # In this order. A script's question goes out first, so the `answered` hook it sets off
+        # finds no next answer owed yet: the customer is still owed an agent's (and routing sees
+        # the conversation with the question, as it always has). A rule may move it to another
+        # queue or set its own next-response target, which the next answer's due time uses.
+        received=(scripts.answered, rules.received, set_next_response_due),
+        # Public events last: they record every event, those the hooks before them added too.
+        committing=(ChatNotices(conversations), public_events),
+    )
+    presence.changed = (recorder.presence_changed,)
+
+
 @asynccontextmanager
 async def open_services(config: Config, clock: Clock | None = None) -> AsyncIterator[Services]:
     """Prepare the data folder, open and migrate the store, and wire the services together."""
@@ -117,20 +140,16 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         await db.open()
         hub = Hub()
         conversations = Conversations(db, hub, clock)
-        conversations.opened.append(set_first_response_due)
         presence = Presence()
         rules = RoutingRules(db, clock, conversations, presence.online)
         await rules.load()
-        conversations.received.append(rules.received)
-        conversations.received.append(set_next_response_due)
-        conversations.outbound.append(answered)
-        conversations.noted.append(record_mentions)
         public_events = PublicEvents()
-        conversations.committing.append(public_events)
         proactive = Proactive(db, clock)
         calendars = Calendars(db)
         recorder = Recorder(db, clock, conversations, proactive, calendars)
-        presence.changed.append(recorder.presence_changed)
+        scripts = Scripts(db, clock, conversations)
+        wire_hooks(conversations, presence, rules=rules, scripts=scripts,
+                   public_events=public_events, recorder=recorder, key=key)
         reports = Reports(db, clock, Rollup(db, calendars))
         files = FileStore(config.data_dir / "attachments", key)
         email = EmailChannel(config, db, hub, conversations, files, key, clock)
@@ -149,7 +168,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
         await identity.load()
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=accounts, customers=Customers(conversations),
-                       canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
+                       canned=CannedReplies(db, clock), scripts=scripts, files=files,
                        email=email,
                        contact=ContactForm(db, conversations, clock, key),
                        sla=SlaWatch(db, conversations, clock, alert=email.sender.send_now,

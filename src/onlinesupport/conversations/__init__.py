@@ -2,6 +2,7 @@
 
 from onlinesupport.conversations.service import (
     CHANNELS,
+    DEFAULT_QUEUE,
     SYSTEM,
     Actor,
     Conversations,
@@ -10,4 +11,4 @@ from onlinesupport.conversations.service import (
     Posted,
 )
 
-__all__ = ["CHANNELS", "SYSTEM", "Actor", "Conversations", "InvalidCommand", "Opened", "Posted"]
+__all__ = ["CHANNELS", "DEFAULT_QUEUE", "SYSTEM", "Actor", "Conversations", "InvalidCommand", "Opened", "Posted"]

@@ -6,9 +6,9 @@ and the web handlers all change conversations through this class, never through 
 
 A channel whose intake is more than one step (an email: find the thread, the customer, record
 the mail) writes its own command with `run`, and builds it from `open_in` and `post_in`, so the
-whole intake is one transaction. Channels that deliver agents' messages elsewhere (email) add
-an `outbound` hook, called inside the transaction that creates each agent message; routing adds
-an `opened` hook, called inside the transaction that creates each conversation.
+whole intake is one transaction. Features take part in the commands' transactions through the
+hooks of `onlinesupport.conversations.hooks` (routing, mail, mentions, scripts, chat notices,
+webhooks), registered in `onlinesupport.services.wire_hooks`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.conversations.hooks import Hooks
 from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice
 from onlinesupport.inputs import is_email_address, one_line
@@ -29,7 +30,6 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import queues as queues_repo
-from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
@@ -41,13 +41,10 @@ MAX_SUBJECT = 200
 MAX_NAME = 200
 MAX_CLIENT_ID = 64
 DEFAULT_QUEUE = 1
+"""The General queue (made by the first migration, never deleted): where a conversation goes
+unless its channel or a rule says otherwise; its time zone is the business's."""
 T = TypeVar("T")
 Command = Callable[[Transaction, str, list[Event]], T]
-OutboundHook = Callable[[Transaction, str, list[Event], int, Message], None]
-OpenedHook = Callable[[Transaction, str, list[Event], int], None]
-NotedHook = Callable[[Transaction, str, list[Event], int, Message], None]
-ReceivedHook = Callable[[Transaction, str, list[Event], int, Message, bool], None]
-CommittingHook = Callable[[Transaction, str, list[Event]], None]
 
 
 class InvalidCommand(UserError):
@@ -110,19 +107,8 @@ class Conversations:
         self._db = db
         self._hub = hub
         self._clock = clock
-        self.outbound: list[OutboundHook] = []
-        """Called as hook(conn, now, events, conversation_id, message) for each agent message."""
-        self.opened: list[OpenedHook] = []
-        """Called as hook(conn, now, events, conversation_id) for each new conversation."""
-        self.noted: list[NotedHook] = []
-        """Called as hook(conn, now, events, conversation_id, message) for each agent's note."""
-        self.received: list[ReceivedHook] = []
-        """Called as hook(conn, now, events, conversation_id, message, new) for each customer
-        message a command stored, after the command (so everything the channel records about
-        it is there); `new` when the command also created the conversation."""
-        self.committing: list[CommittingHook] = []
-        """Called as hook(conn, now, events) last in every command's transaction, with all the
-        events it appended (the hook may append more): the webhooks' outbox."""
+        self.hooks = Hooks()
+        """What the features add to each command's transaction (set by `wire_hooks`)."""
 
     async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
@@ -130,10 +116,10 @@ class Conversations:
             events: list[Event] = []
             now = to_db(self._clock.now())
             result = command(conn, now, events)
-            if self.received:
+            if self.hooks.received:
                 self._run_received(conn, now, events)
-            for hook in self.committing:
-                hook(conn, now, events)
+            for hook in self.hooks.committing:
+                hook(conn=conn, now=now, events=events)
             return result, events
 
         result, events = await self._db.write(transaction)
@@ -142,19 +128,28 @@ class Conversations:
 
     def _run_received(self, conn: Transaction, now: str, events: list[Event]) -> None:
         created = {e.conversation_id for e in events if e.type == "conversation.created"}
-        arrived = [e for e in events if e.type == "message.posted" and e.actor_type == "customer"
-                   and e.data.get("kind") == "message" and e.message is not None]
-        for event in arrived:
-            for hook in self.received:
-                hook(conn, now, events, event.conversation_id, event.message,
-                     event.conversation_id in created)
+        arrived = [e.message for e in events if e.type == "message.posted"
+                   and e.actor_type == "customer" and e.data.get("kind") == "message"]
+        for message in arrived:
+            if message is None:
+                continue
+            for hook in self.hooks.received:
+                hook(conn=conn, now=now, events=events, conversation_id=message.conversation_id,
+                     message=message, new=message.conversation_id in created)
 
     def auto_reply_in(self, conn: Transaction, now: str, events: list[Event],
                       conversation_id: int, text: str, name: str) -> Message:
         """Inside a command: an automatic answer the customer receives like an agent's (mailed
         in mail conversations), which is not the first response an agent owes."""
-        return self._insert_message(conn, now, events, conversation_id,
-                                    Actor("agent", None, name), "message", text, None)
+        return self.send_in(conn, now, events, conversation_id, Actor("agent", None, name), text)
+
+    def send_in(self, conn: Transaction, now: str, events: list[Event], conversation_id: int,
+                actor: Actor, text: str) -> Message:
+        """Inside a command: a message sent on its own (a script's question, a notice in the
+        chat) with none of `post_in`'s consequences: no first response, reopening or waking.
+        An agent's is delivered like any (the `outbound` hooks run)."""
+        return self._insert_message(conn, now, events, conversation_id, actor, "message", text,
+                                    None)
 
     async def open(self, *, channel: str, customer_name: str = "",
                    identity: tuple[str, str] | None = None, subject: str = "",
@@ -226,8 +221,8 @@ class Conversations:
         events.append(events_repo.append(
             conn, conversation_id, "conversation.created", opener.type, opener.id, now,
             {"channel": channel, "subject": subject, "customer_id": customer_id}))
-        for hook in self.opened:
-            hook(conn, now, events, conversation_id)
+        for hook in self.hooks.opened:
+            hook(conn=conn, now=now, events=events, conversation_id=conversation_id)
         return conversation_id
 
     def _insert_message(self, conn: Transaction, now: str, events: list[Event],
@@ -246,12 +241,10 @@ class Conversations:
         events.append(events_repo.append(
             conn, conversation_id, "message.posted", actor.type, actor.id, now,
             {"seq": seq, "kind": kind, "message_id": message.id}, message=message))
-        if actor.type == "agent" and kind == "message":
-            for hook in self.outbound:
-                hook(conn, now, events, conversation_id, message)
-        if actor.type == "agent" and kind == "note":
-            for hook in self.noted:
-                hook(conn, now, events, conversation_id, message)
+        if actor.type == "agent" and kind in ("message", "note"):
+            for hook in self.hooks.outbound if kind == "message" else self.hooks.noted:
+                hook(conn=conn, now=now, events=events, conversation_id=conversation_id,
+                     message=message)
         return message
 
     async def post(self, conversation_id: int, actor: Actor, body: str, *,
@@ -306,8 +299,6 @@ class Conversations:
             conversations_repo.update(conn, conversation_id, now, first_response_at=now)
             events.append(events_repo.append(conn, conversation_id, "conversation.first_response",
                                              actor.type, actor.id, now))
-        if actor.type == "customer":
-            self._next_question(conn, now, events, conversation_id)
         if merged:
             # The sender's client follows this conversation by seq, so the message stays here;
             # agents answer in the conversation it was merged into, so a copy goes there.
@@ -388,7 +379,8 @@ class Conversations:
 
     async def transfer(self, conversation_id: int, agent_id: int, actor: Actor,
                        note: str = "") -> None:
-        """Hand the conversation to another agent, with an internal note for them."""
+        """Hand the conversation to another agent, with an internal note for them (a chat's
+        visitor is told by `channels.chat.notices`, as for `invite`)."""
         note = _text(note, "note", MAX_BODY, required=False)
 
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
@@ -403,8 +395,6 @@ class Conversations:
                  "previous_agent_id": conversation["assignee_id"]}))
             if note:
                 self._insert_message(conn, now, events, conversation_id, actor, "note", note, None)
-            self._tell_chat(conn, now, events, conversation,
-                            f"{agent['name']} has taken over the chat.")
 
         await self.run(command)
 
@@ -419,7 +409,6 @@ class Conversations:
             events.append(events_repo.append(
                 conn, conversation_id, "conversation.agent_joined", actor.type, actor.id, now,
                 {"agent_id": agent_id, "agent_name": agent["name"]}))
-            self._tell_chat(conn, now, events, conversation, f"{agent['name']} joined the chat.")
             return True
 
         return await self.run(command)
@@ -448,68 +437,6 @@ class Conversations:
             {"queue_id": queue["id"], "queue_name": queue["name"],
              "previous_queue_id": conversation["queue_id"], **why}))
         return True
-
-    async def start_script(self, conversation_id: int, script_id: int, actor: Actor) -> None:
-        """Send the script's first question; each customer answer sends the next one."""
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            conversations_repo.lock(conn, conversation_id)
-            if scripts_repo.running(conn, conversation_id) is not None:
-                raise InvalidCommand("a script is running in this conversation already; stop it first")
-            title, _ = scripts_repo.questions(conn, script_id)
-            scripts_repo.start(conn, conversation_id, script_id, actor.id, now)
-            events.append(events_repo.append(conn, conversation_id, "script.started", actor.type,
-                                             actor.id, now, {"script_id": script_id, "title": title}))
-            self._next_question(conn, now, events, conversation_id)
-
-        await self.run(command)
-
-    async def skip_question(self, conversation_id: int, actor: Actor) -> None:
-        """Send the script's next question now, without waiting for the answer."""
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            if scripts_repo.running(conn, conversation_id) is None:
-                raise InvalidCommand("no script is running in this conversation")
-            self._next_question(conn, now, events, conversation_id)
-
-        await self.run(command)
-
-    async def stop_script(self, conversation_id: int, actor: Actor) -> None:
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            if scripts_repo.running(conn, conversation_id) is None:
-                return
-            scripts_repo.stop(conn, conversation_id)
-            events.append(events_repo.append(conn, conversation_id, "script.stopped", actor.type,
-                                             actor.id, now))
-
-        await self.run(command)
-
-    def _next_question(self, conn: Transaction, now: str, events: list[Event],
-                       conversation_id: int) -> None:
-        """If a script runs here, send its next question as the agent who started it."""
-        state = scripts_repo.running(conn, conversation_id)
-        if state is None:
-            return
-        title, questions = scripts_repo.questions(conn, state["script_id"])
-        position = state["position"]
-        if position >= len(questions):
-            scripts_repo.stop(conn, conversation_id)
-            events.append(events_repo.append(conn, conversation_id, "script.finished", "system",
-                                             None, now, {"title": title}))
-            return
-        agent = agents_repo.lock(conn, state["agent_id"])
-        self._insert_message(conn, now, events, conversation_id,
-                             Actor.agent(agent["id"], agent["name"]), "message",
-                             questions[position], None)
-        scripts_repo.advance(conn, conversation_id, position + 1)
-        events.append(events_repo.append(conn, conversation_id, "script.advanced", "system", None,
-                                         now, {"title": title, "sent": position + 1,
-                                               "total": len(questions)}))
-
-    def _tell_chat(self, conn: Transaction, now: str, events: list[Event],
-                   conversation: Row, text: str) -> None:
-        """A line from the system that the visitor sees, in chats only (not emailed)."""
-        if conversation["channel"] == "chat":
-            self._insert_message(conn, now, events, conversation["id"], SYSTEM, "message", text,
-                                 None)
 
     def _active_agent(self, conn: Transaction, agent_id: int) -> Row:
         agent = agents_repo.lock(conn, agent_id)

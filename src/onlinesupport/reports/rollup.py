@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from onlinesupport.conversations import DEFAULT_QUEUE
 from onlinesupport.periodic import every
 from onlinesupport.reports.facts import Facts, compute
 from onlinesupport.reports.metrics import bucket_of
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 BATCH_EVENTS = 5000
 INTERVAL = 5.0
 DAYS_PER_WRITE = 31
-DEFAULT_QUEUE = 1
 
 
 @dataclass(frozen=True)

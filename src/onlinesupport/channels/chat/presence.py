@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from typing import Protocol
 
 STATUSES = ("online", "away")
+
+
+class PresenceHook(Protocol):
+    def __call__(self, *, agent_id: int, status: str) -> None: ...
 
 
 class Presence:
@@ -15,14 +19,14 @@ class Presence:
         self._sockets: dict[int, int] = {}
         self._away: set[int] = set()
         self._gone: dict[int, float] = {}
-        self.changed: list[Callable[[int, str], None]] = []
-        """Called as hook(agent_id, status) whenever an agent's status changes (reports)."""
+        self.changed: tuple[PresenceHook, ...] = ()
+        """Called whenever an agent's status changes (reports); set by `wire_hooks`."""
 
     def _tell(self, agent_id: int, before: str) -> None:
         after = self.status(agent_id)
         if after != before:
             for hook in self.changed:
-                hook(agent_id, after)
+                hook(agent_id=agent_id, status=after)
 
     def connected(self, agent_id: int) -> None:
         before = self.status(agent_id)

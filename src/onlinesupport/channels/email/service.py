@@ -17,7 +17,6 @@ from onlinesupport.channels.email.imap import ImapPoller, MailboxState
 from onlinesupport.channels.email.intake import EmailIntake
 from onlinesupport.channels.email.mailboxes import Mailboxes
 from onlinesupport.channels.email.recipients import Recipients
-from onlinesupport.channels.email.replies import ReplyMailer
 from onlinesupport.channels.email.sender import OutboxSender
 from onlinesupport.channels.email.smtp_receive import SupportMailHandler, start_receiver
 from onlinesupport.channels.email.transcripts import Transcripts
@@ -49,7 +48,6 @@ class EmailChannel:
                                    max_attempts=config.email_max_attempts)
         self.transcripts = Transcripts(conversations, key)
         self.recipients = Recipients(conversations)
-        conversations.outbound.append(ReplyMailer(key))
         self.states: dict[int, MailboxState] = {}
         self.smtp_port = 0
         """The port the SMTP receiver listens on; 0 when it is off."""

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from onlinesupport.channels.email.acknowledgement import DEFAULT_BODY, DEFAULT_SUBJECT, PLACEHOLDERS
 from onlinesupport.channels.email.mailboxes import FIELDS, SECURITY, Check, MailboxError
+from onlinesupport.conversations import DEFAULT_QUEUE
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import queues as queues_repo
@@ -20,7 +21,7 @@ NEW = {"address": "", "display_name": "", "active": 1, "imap_host": "", "imap_po
        "imap_security": "tls", "imap_user": "", "imap_folder": "INBOX", "imap_after": "seen",
        "imap_move_to": "", "smtp_receive": 0, "smtp_host": "", "smtp_port": 587,
        "smtp_security": "starttls", "smtp_user": "", "ack_enabled": 1,
-       "ack_subject": DEFAULT_SUBJECT, "ack_body": DEFAULT_BODY, "queue_id": 1,
+       "ack_subject": DEFAULT_SUBJECT, "ack_body": DEFAULT_BODY, "queue_id": DEFAULT_QUEUE,
        "ack_articles": 0, "notify_link": "", "signed_return_path": 0}
 
 

@@ -50,13 +50,13 @@ async def run_script(request: web.Request) -> web.Response:
     """start / next / stop the script of a conversation."""
     cid = conversation_id(request)
     data = await payload(request)
-    conversations = request.app[SERVICES].conversations
+    scripts = request.app[SERVICES].scripts
     step = request.match_info["step"]
     if step == "start":
         script_id = int_param(str(data.get("script_id", "")), "script_id", minimum=1)
-        await conversations.start_script(cid, script_id, actor(request))
+        await scripts.start(cid, script_id, actor(request))
     elif step == "next":
-        await conversations.skip_question(cid, actor(request))
+        await scripts.skip(cid, actor(request))
     else:
-        await conversations.stop_script(cid, actor(request))
+        await scripts.stop(cid, actor(request))
     return respond(request, cid, {"step": step})
