@@ -44,6 +44,7 @@ from onlinesupport.routing.due import answered, set_first_response_due, set_next
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.offers import ChatOffers
+from onlinesupport.routing.queue_admin import Queues
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.secretbox import SecretBox
@@ -93,6 +94,7 @@ class Services:
     webhooks: Webhooks
     identity: WebsiteIdentity
     callbacks: Callbacks
+    queues: Queues
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -171,7 +173,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        webhooks=Webhooks(db, clock, email.secrets, guard, sender,
                                          public_events.forget_endpoints),
                        identity=identity, callbacks=Callbacks(db, conversations, clock, key),
-                       recorder=recorder, reports=reports,
+                       recorder=recorder, reports=reports, queues=Queues(db, clock),
                        report_mail=ReportMail(db, clock, reports, email.sender,
                                               config.desk_url()),
                        listener_ports=ports)
