@@ -51,6 +51,7 @@ from onlinesupport.secretbox import SecretBox
 from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
+from onlinesupport.setup_progress import FirstRun
 from onlinesupport.store import Database
 from onlinesupport.tally import Tally
 from onlinesupport.viewers import Viewers
@@ -95,6 +96,7 @@ class Services:
     identity: WebsiteIdentity
     callbacks: Callbacks
     queues: Queues
+    first_run: FirstRun
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -149,6 +151,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                endpoints_changed=public_events.forget_endpoints)
         identity = WebsiteIdentity(db, clock, conversations, SecretBox(key))
         await identity.load()
+        queues = Queues(db, clock)
+        invitations = Invitations(accounts, db, clock, key)
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=accounts, customers=Customers(conversations),
                        canned=CannedReplies(db, clock), scripts=Scripts(db, clock), files=files,
@@ -161,7 +165,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        customer_access=CustomerAccess(db, clock, key, email.sender.wake),
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
-                       invitations=Invitations(accounts, db, clock, key),
+                       invitations=invitations,
                        knowledge=KnowledgeBase(db, clock, key, recorder),
                        erasure=Erasure(db, clock, files),
                        proactive=proactive, rules=rules, presence=presence,
@@ -173,7 +177,9 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        webhooks=Webhooks(db, clock, email.secrets, guard, sender,
                                          public_events.forget_endpoints),
                        identity=identity, callbacks=Callbacks(db, conversations, clock, key),
-                       recorder=recorder, reports=reports, queues=Queues(db, clock),
+                       recorder=recorder, reports=reports, queues=queues,
+                       first_run=FirstRun(db, clock, branding, queues, accounts, invitations,
+                                          email),
                        report_mail=ReportMail(db, clock, reports, email.sender,
                                               config.desk_url()),
                        listener_ports=ports)

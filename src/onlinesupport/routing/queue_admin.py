@@ -60,6 +60,10 @@ class Queues:
         self._db = db
         self._clock = clock
 
+    async def list_all(self) -> list[dict[str, Any]]:
+        """Every queue as stored, by name."""
+        return await queues_repo.list_all(self._db)
+
     async def overview(self, edited: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every queue with its members, managers and whether it is open now; `edited` (with an
         "id") is what the admin typed for one queue, shown in place of what is stored."""
@@ -88,6 +92,25 @@ class Queues:
             return queues_repo.insert(conn, name, now)
 
         return await self._db.write(write)
+
+    async def check_hours(self, queue_id: int, timezone: str, hours: str) -> None:
+        """Raise InvalidQueue unless the opening hours parse (with the queue's holidays)."""
+        queue = await queues_repo.get(self._db, queue_id)
+        if queue is None:
+            raise UnknownQueue(f"queue {queue_id} does not exist")
+        _hours(timezone, hours, queue["holidays"], "hours")
+
+    async def set_hours(self, queue_id: int, timezone: str, hours: str) -> None:
+        """The queue's time zone and opening hours; its targets and holidays stay."""
+
+        def write(conn: Transaction) -> None:
+            queue = queues_repo.lock(conn, queue_id)
+            _hours(timezone, hours, queue["holidays"], "hours")
+            queues_repo.update(conn, queue_id, first_response_minutes=queue[
+                "first_response_minutes"], next_response_minutes=queue["next_response_minutes"],
+                timezone=timezone, hours=hours, holidays=queue["holidays"])
+
+        await self._db.write(write)
 
     async def save(self, queue_id: int, form: Mapping[str, str], member_ids: Iterable[str],
                    manager_ids: Iterable[str]) -> None:
