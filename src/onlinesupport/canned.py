@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from typing import Any
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import InvalidCommand
@@ -29,6 +30,10 @@ class CannedReplies:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+
+    async def for_agent(self, agent_id: int) -> list[dict[str, Any]]:
+        """The shared replies and the agent's own, by shortcut."""
+        return await canned_repo.for_agent(self._db, agent_id)
 
     async def add(self, agent_id: int, may_share: bool, *, shared: bool, shortcut: str,
                   title: str, body: str) -> int:

@@ -64,6 +64,9 @@ class Queues:
         """Every queue as stored, by name."""
         return await queues_repo.list_all(self._db)
 
+    async def get(self, queue_id: int) -> dict[str, Any] | None:
+        return await queues_repo.get(self._db, queue_id)
+
     async def overview(self, edited: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every queue with its members, managers and whether it is open now; `edited` (with an
         "id") is what the admin typed for one queue, shown in place of what is stored."""

@@ -12,7 +12,6 @@ from onlinesupport.conversations import Actor
 from onlinesupport.inputs import InvalidAddress
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import problems as problems_repo
 from onlinesupport.web.auth import (
@@ -59,7 +58,7 @@ async def my_page(request: web.Request) -> web.Response:
     return render(request, "public/my_list.html", {
         "customer": await customers_repo.get(services.db, customer_id),
         "conversations": await customers_repo.conversations(services.db, customer_id),
-        "erasure": await erasure_repo.pending_for(services.db, customer_id),
+        "erasure": await services.erasure.pending_for(customer_id),
         "callbacks": (await services.callbacks.settings()).enabled,
         "csrf": services.customer_access.csrf(session)})
 
