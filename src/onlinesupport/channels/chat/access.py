@@ -12,9 +12,9 @@ from typing import Any
 
 from onlinesupport.channels.chat import tokens
 from onlinesupport.clock import Clock
+from onlinesupport.customers import own_conversation
 from onlinesupport.errors import UserError
 from onlinesupport.store import Database
-from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 
@@ -58,10 +58,7 @@ class VisitorAccess:
     async def own_conversation(self, customer_id: int | None,
                                conversation_id: int | None) -> dict[str, Any] | None:
         """The conversation if it is this customer's; anything else is as if it did not exist."""
-        if customer_id is None or conversation_id is None:
-            return None
-        found = await conversations_repo.get(self._db, conversation_id)
-        return found if found is not None and found["customer_id"] == customer_id else None
+        return await own_conversation(self._db, customer_id, conversation_id)
 
     def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
         """Why this send is refused (too fast for the visitor or the address), or None.
