@@ -54,12 +54,17 @@ class Branding:
         self._logo = folder / "logo"
         self._clock = clock
         self.current = Company()
+        self._logo_data: bytes | None = None
+        """The logo's bytes (at most MAX_LOGO_BYTES), read at start-up: served without a file
+        read on the event loop."""
 
     async def load(self) -> Company:
         stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
         self.current = Company(name=str(stored.get("name", "")),
                                logo_type=str(stored.get("logo_type", "")),
                                logo_version=str(stored.get("logo_version", "")))
+        self._logo_data = await asyncio.to_thread(self._read_logo) \
+            if self.current.logo_type else None
         return self.current
 
     async def save(self, name: str, logo: bytes | None = None, *,
@@ -76,10 +81,14 @@ class Branding:
             await asyncio.to_thread(self._write_logo, logo)
         elif remove_logo:
             logo_type = version = ""
-            self._logo.unlink(missing_ok=True)
+            await asyncio.to_thread(self._logo.unlink, missing_ok=True)
         value = {"name": name, "logo_type": logo_type, "logo_version": version}
         await self._db.write(lambda conn: settings_repo.put(conn, SETTINGS_KEY, value,
                                                             to_db(self._clock.now())))
+        if logo:
+            self._logo_data = logo
+        elif remove_logo:
+            self._logo_data = None
         self.current = Company(name, logo_type, version)
         return self.current
 
@@ -89,10 +98,11 @@ class Branding:
         partial.write_bytes(data)
         os.replace(partial, self._logo)
 
-    def logo(self) -> bytes | None:
-        if not self.current.logo_type:
-            return None
+    def _read_logo(self) -> bytes | None:
         try:
-            return self._logo.read_bytes()
+            return self._logo.read_bytes()[:MAX_LOGO_BYTES]
         except FileNotFoundError:
             return None
+
+    def logo(self) -> bytes | None:
+        return self._logo_data if self.current.logo_type else None

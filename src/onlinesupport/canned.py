@@ -8,6 +8,7 @@ hold variables the desk fills in when inserting: {customer.name}, {customer.firs
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import InvalidCommand
@@ -28,6 +29,10 @@ class CannedReplies:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+
+    async def for_agent(self, agent_id: int) -> list[dict[str, Any]]:
+        """The shared replies and the agent's own, by shortcut."""
+        return await canned_repo.for_agent(self._db, agent_id)
 
     async def add(self, agent_id: int, may_share: bool, *, shared: bool, shortcut: str,
                   title: str, body: str) -> int:

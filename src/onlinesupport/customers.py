@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.inputs import is_email_address
-from onlinesupport.store import Transaction
+from onlinesupport.store import Database, Transaction
+from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
@@ -18,6 +20,16 @@ TIERS = ("standard", "preferred")
 MAX_TAGS = 20
 _TAG = re.compile(r"^[\w .&+-]{1,30}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
+
+
+async def own_conversation(db: Database, customer_id: int | None,
+                           conversation_id: int | None) -> dict[str, Any] | None:
+    """The conversation if it is this customer's. A customer (a widget visitor, or on their
+    own page) sees only their own conversations; anything else is as if it did not exist."""
+    if customer_id is None or conversation_id is None:
+        return None
+    found = await conversations_repo.get(db, conversation_id)
+    return found if found is not None and found["customer_id"] == customer_id else None
 
 
 class IdentityTaken(InvalidCommand):

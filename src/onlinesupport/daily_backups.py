@@ -51,5 +51,11 @@ class DailyBackups:
         log.info("daily backup written to %s", target)
         return target
 
+    async def back_up_now(self) -> Path:
+        """A backup the admin asked for, kept until they delete it (not counted in `keep`)."""
+        target = self.folder / f"manual-{self._clock.now():%Y%m%d-%H%M%S}.db"
+        await asyncio.to_thread(backup_store.backup, self._database, target)
+        return target
+
     def running(self) -> AbstractAsyncContextManager[None]:
         return every(CHECK_SECONDS, self.run_once, "daily-backups")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store.errors import StoreError
 
@@ -26,9 +27,17 @@ PENDING = "restore-pending.db"
 RESULT = "last-restore.json"
 
 
+class NotRestorable(UserError):
+    """The file chosen is no backup of ours that this version can use; the message says why."""
+
+
 def stage(data_dir: Path, source: Path, name: str) -> int:
-    """Check `source` and stage a copy of it for the swap; returns its schema version."""
-    version = backup_store.check(source)
+    """Check `source` and stage a copy of it for the swap; returns its schema version. Raises
+    NotRestorable for a foreign, damaged or newer file."""
+    try:
+        version = backup_store.check(source)
+    except StoreError as exc:
+        raise NotRestorable(str(exc)) from exc
     pending = data_dir / PENDING
     partial = pending.with_suffix(".partial")
     shutil.copyfile(source, partial)

@@ -47,12 +47,14 @@ from onlinesupport.routing.due import answered, set_first_response_due, set_next
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.offers import ChatOffers
+from onlinesupport.routing.queue_admin import Queues
 from onlinesupport.routing.sla import SlaWatch
 from onlinesupport.scripts import Scripts
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
+from onlinesupport.setup_progress import FirstRun
 from onlinesupport.store import Database
 from onlinesupport.tally import Tally
 from onlinesupport.viewers import Viewers
@@ -96,6 +98,8 @@ class Services:
     webhooks: Webhooks
     identity: WebsiteIdentity
     callbacks: Callbacks
+    queues: Queues
+    first_run: FirstRun
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -166,6 +170,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                endpoints_changed=public_events.forget_endpoints)
         identity = WebsiteIdentity(db, clock, conversations, SecretBox(key))
         await identity.load()
+        queues = Queues(db, clock)
+        invitations = Invitations(accounts, db, clock, key)
         yield Services(config=config, clock=clock, db=db, hub=hub, conversations=conversations,
                        accounts=accounts, customers=Customers(conversations),
                        canned=CannedReplies(db, clock), scripts=scripts, files=files,
@@ -178,7 +184,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        customer_access=CustomerAccess(db, clock, key, email.sender.wake),
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
-                       invitations=Invitations(accounts, db, clock, key),
+                       invitations=invitations,
                        knowledge=KnowledgeBase(db, clock, key, recorder),
                        erasure=Erasure(db, clock, files),
                        proactive=proactive, rules=rules, presence=presence,
@@ -190,7 +196,9 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                        webhooks=Webhooks(db, clock, email.secrets, guard, sender,
                                          public_events.forget_endpoints),
                        identity=identity, callbacks=Callbacks(db, conversations, clock, key),
-                       recorder=recorder, reports=reports,
+                       recorder=recorder, reports=reports, queues=queues,
+                       first_run=FirstRun(db, clock, branding, queues, accounts, invitations,
+                                          email),
                        report_mail=ReportMail(db, clock, reports, email.sender,
                                               config.desk_url()),
                        listener_ports=ports)

@@ -1,18 +1,30 @@
-"""How far the first-run setup has come: the wizard's state and the desk's checklist.
+"""How far the first-run setup has come, and the wizard's steps: the company, the website and
+the team.
 
 The checklist is worked out from what is configured, not from what the wizard saw, so an item
-set up later in the admin pages disappears from it too.
+set up later in the admin pages disappears from it too. Every step only fronts what the admin
+pages change later: the general queue's hours, the widget's settings, agents.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from onlinesupport.accounts import AccountError, Accounts
+from onlinesupport.accounts.invitations import Invitations
+from onlinesupport.branding import Branding
 from onlinesupport.channels.chat import widget_settings
+from onlinesupport.channels.chat.widget_settings import InvalidSettings, normalise_origin
+from onlinesupport.channels.email.connect import explain
+from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
+from onlinesupport.routing.queue_admin import Queues
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
@@ -20,6 +32,8 @@ from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.database import Database
 
 SETTINGS_KEY = "first_run"
+GENERAL_QUEUE = 1
+SUGGESTED_HOURS = "mon-fri 09:00-17:00"
 
 
 @dataclass(frozen=True)
@@ -28,37 +42,134 @@ class Item:
     href: str
 
 
-async def state(db: Database) -> dict[str, Any]:
-    """{"finished": bool, "checklist_hidden": bool}"""
-    stored = await settings_repo.get(db, SETTINGS_KEY) or {}
-    return {"finished": bool(stored.get("finished")),
-            "checklist_hidden": bool(stored.get("checklist_hidden"))}
+class InvitationNotSent(UserError):
+    """The colleague's account was made, but the mail with their link could not go out."""
+
+    status = 502
 
 
-async def mark(db: Database, clock: Clock, **changes: bool) -> None:
-    value = {**(await settings_repo.get(db, SETTINGS_KEY) or {}), **changes}
-    await db.write(lambda conn: settings_repo.put(conn, SETTINGS_KEY, value, to_db(clock.now())))
+def website_origin(text: str) -> str:
+    """The origin of what people type for their website: "shop.example.com/contact" is taken
+    as https://shop.example.com; raises InvalidSettings for what is no address at all."""
+    text = text.strip()
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    return normalise_origin(f"{parts.scheme}://{parts.netloc}")
 
 
 def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-async def invitation_not_sent(db: Database, clock: Clock, agent_id: int) -> None:
-    """An account was made but its invitation could not be mailed: nobody knows its password.
-    The checklist names it until its password changes (an admin sets one)."""
-    agent = await agents_repo.get(db, agent_id)
-    credentials = agent and await agents_repo.credentials(db, agent["email"])
-    if not credentials:
-        return
-    stored = await settings_repo.get(db, SETTINGS_KEY) or {}
-    unsent = {**stored.get("unsent_invitations", {}),
-              str(agent_id): _fingerprint(credentials["password_hash"])}
-    await db.write(lambda conn: settings_repo.put(
-        conn, SETTINGS_KEY, {**stored, "unsent_invitations": unsent}, to_db(clock.now())))
+class FirstRun:
+    """The first-run wizard's steps and the desk's setup checklist."""
+
+    def __init__(self, db: Database, clock: Clock, branding: Branding, queues: Queues,
+                 accounts: Accounts, invitations: Invitations, email: EmailChannel) -> None:
+        self._db = db
+        self._clock = clock
+        self._branding = branding
+        self._queues = queues
+        self._accounts = accounts
+        self._invitations = invitations
+        self._email = email
+
+    async def state(self) -> dict[str, Any]:
+        """{"finished": bool, "checklist_hidden": bool}"""
+        stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
+        return {"finished": bool(stored.get("finished")),
+                "checklist_hidden": bool(stored.get("checklist_hidden"))}
+
+    async def mark(self, **changes: bool) -> None:
+        value = {**(await settings_repo.get(self._db, SETTINGS_KEY) or {}), **changes}
+        await self._db.write(lambda conn: settings_repo.put(conn, SETTINGS_KEY, value,
+                                                            to_db(self._clock.now())))
+
+    async def company(self) -> dict[str, str]:
+        """What the company step shows first: the name, and the general queue's hours."""
+        general = await queues_repo.get(self._db, GENERAL_QUEUE) or {}
+        return {"name": self._branding.current.name, "timezone": general.get("timezone", "UTC"),
+                "hours": general.get("hours") or SUGGESTED_HOURS}
+
+    async def save_company(self, name: str, timezone: str, hours: str, logo: bytes | None,
+                           remove_logo: bool) -> None:
+        """The company's name and logo, and the general queue's opening hours; nothing is kept
+        when the hours do not parse."""
+        await self._queues.check_hours(GENERAL_QUEUE, timezone, hours)  # before anything is kept
+        await self._branding.save(name, logo, remove_logo=remove_logo)
+        await self._queues.set_hours(GENERAL_QUEUE, timezone, hours)
+
+    async def website(self) -> dict[str, str]:
+        """What the website step shows first: no address, and the chat's title."""
+        current = await widget_settings.load(self._db)
+        name = self._branding.current.name
+        title = current.title if current.title != widget_settings.WidgetSettings.title \
+            or not name else f"Chat with {name}"
+        return {"website": "", "title": title}
+
+    async def allowed_origins(self) -> tuple[str, ...]:
+        return (await widget_settings.load(self._db)).allowed_origins
+
+    async def save_website(self, website: str, typed_title: str) -> None:
+        """Allow the website's origin for the chat and give the chat its title."""
+        origin = website_origin(website)
+        title = " ".join(typed_title.split())
+        if not title or len(title) > 60:
+            raise InvalidSettings("the chat title must be 1 to 60 characters", "title")
+        current = await widget_settings.load(self._db)
+        origins = current.allowed_origins + (
+            (origin,) if origin not in current.allowed_origins else ())
+        await widget_settings.save(self._db, self._clock, dataclasses.replace(
+            current, allowed_origins=origins, title=title))
+
+    async def add_colleague(self, email: str, name: str, role: str, password: str, *,
+                            inviter: str, link: str) -> bool:
+        """An account for a colleague: ready with a password (False), or an invitation mailed
+        to them with `link` + its token (True). Raises AccountError when neither can be done,
+        InvitationNotSent when the account was made but the mail could not go out."""
+        if password:
+            await self._accounts.create_agent(email, name, role, password)
+            return False
+        if await mailboxes_repo.sender(self._db, None) is None:
+            raise AccountError("no mailbox can send the invitation yet: give a password "
+                               "instead, or connect the support mailbox first")
+        agent_id, token = await self._invitations.invite(email, name, role)
+        company = self._branding.current.name or "your company"
+        try:
+            await self._email.sender.send_now(
+                email.strip(), f"{inviter} invited you to OnlineSupport",
+                f"Hello {name.strip()},\n\n{inviter} made you an account to answer "
+                f"{company}'s customers. Open this link on the office network to choose your "
+                f"password:\n\n{link}{token}\n\nIt works once, within the next 7 days.\n")
+        except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
+            reason = explain(exc, "the outgoing mail server")
+            await self._invitation_not_sent(agent_id)
+            raise InvitationNotSent(
+                f"The account for {email} was made, but the invitation could not be mailed "
+                f"({reason}). Set a password for it under Agents instead.") from None
+        return True
+
+    async def _invitation_not_sent(self, agent_id: int) -> None:
+        """An account was made but its invitation could not be mailed: nobody knows its
+        password. The checklist names it until its password changes (an admin sets one)."""
+        agent = await agents_repo.get(self._db, agent_id)
+        credentials = agent and await agents_repo.credentials(self._db, agent["email"])
+        if not credentials:
+            return
+        stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
+        unsent = {**stored.get("unsent_invitations", {}),
+                  str(agent_id): _fingerprint(credentials["password_hash"])}
+        await self._db.write(lambda conn: settings_repo.put(
+            conn, SETTINGS_KEY, {**stored, "unsent_invitations": unsent},
+            to_db(self._clock.now())))
+
+    async def checklist(self) -> list[Item]:
+        """What is not set up yet or not working, each with the page where it is done."""
+        return await _checklist(self._db, self._branding.current.name, self._email.states)
 
 
-async def checklist(db: Database, company_name: str,
+async def _checklist(db: Database, company_name: str,
                     mailbox_states: Mapping[int, Any] | None = None) -> list[Item]:
     """What is not set up yet or not working, each with the page where it is done."""
     items = []

@@ -1,5 +1,5 @@
 """Agents, passwords and desk sessions."""
 
-from onlinesupport.accounts.service import AccountError, Accounts, SignedIn
+from onlinesupport.accounts.service import ROLES, AccountError, Accounts, SignedIn
 
-__all__ = ["AccountError", "Accounts", "SignedIn"]
+__all__ = ["ROLES", "AccountError", "Accounts", "SignedIn"]

@@ -149,6 +149,14 @@ class Accounts:
         if await self._db.write(write):
             self._revoke(Revoked(agent_id=agent_id))
 
+    async def agents(self) -> list[dict[str, Any]]:
+        """Every agent (active or not) with their open chats now, for the desk's pages."""
+        return await agents_repo.list_all(self._db)
+
+    async def admin_exists(self) -> bool:
+        """Whether an active admin exists (before one does, the setup link is the way in)."""
+        return await agents_repo.admin_exists(self._db)
+
     async def authenticate(self, email: str, password: str) -> dict[str, Any] | None:
         """The active agent with these credentials, or None."""
         agent = await agents_repo.credentials(self._db, (email or "").strip().lower())

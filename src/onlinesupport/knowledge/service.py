@@ -98,6 +98,39 @@ class KnowledgeBase:
                 "category_id": row_id(category),
                 "original_id": row_id(original)}
 
+    async def article(self, article_id: int) -> dict[str, Any] | None:
+        """Any article (drafts and internal ones too), for the desk."""
+        return await kb_repo.article(self._db, article_id)
+
+    async def published(self, article_id: int) -> dict[str, Any] | None:
+        """The article if everyone may read it (published, public), else None."""
+        return await kb_repo.published(self._db, article_id)
+
+    async def articles(self, *, published_public: bool = False, category_id: int | None = None,
+                       language: str | None = None) -> list[dict[str, Any]]:
+        return await kb_repo.articles(self._db, published_public=published_public,
+                                      category_id=category_id, language=language)
+
+    async def translations(self, article: dict[str, Any]) -> list[dict[str, Any]]:
+        """The other language versions of an article."""
+        return await kb_repo.translations(self._db, article)
+
+    async def categories(self) -> list[dict[str, Any]]:
+        return await kb_repo.categories(self._db)
+
+    async def category_by_slug(self, slug: str) -> dict[str, Any] | None:
+        return await kb_repo.category_by_slug(self._db, slug)
+
+    async def file(self, file_id: int) -> dict[str, Any] | None:
+        """A file of an article, as stored (check its signed address first)."""
+        return await kb_repo.file(self._db, file_id)
+
+    async def gaps(self, limit: int = 20) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """What the knowledge base lacks: the searches that found nothing (most asked first,
+        at most `limit`) and the latest questions an article answered (deflections)."""
+        return (await kb_repo.unanswered_searches(self._db, limit),
+                await kb_repo.deflections(self._db))
+
     async def save(self, article_id: int | None, form: dict[str, Any],
                    agent_id: int | None) -> int:
         """Create (article_id None) or change an article; returns its id."""

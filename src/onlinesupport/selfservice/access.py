@@ -17,16 +17,21 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.customers import own_conversation
 from onlinesupport.inputs import email_address
 from onlinesupport.signing import sign, verify
-from onlinesupport.store import Transaction
+from onlinesupport.store import NotFound, Transaction
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
+from onlinesupport.store import problems as problems_repo
 from onlinesupport.store.database import Database
+from onlinesupport.store.messages import Message
 from onlinesupport.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -110,6 +115,30 @@ class CustomerAccess:
             return customer_id
 
         return session if await self._db.write(spend) is not None else None
+
+    async def profile(self, customer_id: int) -> dict[str, Any] | None:
+        return await customers_repo.get(self._db, customer_id)
+
+    async def conversations(self, customer_id: int) -> list[dict[str, Any]]:
+        """The customer's conversations, newest first."""
+        return await customers_repo.conversations(self._db, customer_id)
+
+    async def conversation(self, customer_id: int, conversation_id: int) -> dict[str, Any]:
+        """The customer's own conversation; raises NotFound for anyone else's, exactly as for
+        one that does not exist."""
+        found = await own_conversation(self._db, customer_id, conversation_id)
+        if found is None:
+            raise NotFound("There is no such conversation.")
+        return found
+
+    async def transcript(self, customer_id: int, conversation_id: int
+                         ) -> tuple[dict[str, Any], list[Message], list[dict[str, Any]]]:
+        """The customer's own conversation with its messages (no internal notes or events)
+        and the problems it is linked to; raises NotFound for anyone else's."""
+        found = await self.conversation(customer_id, conversation_id)
+        messages = [m for m in await messages_repo.after(self._db, conversation_id)
+                    if m.kind == "message"]
+        return found, messages, await problems_repo.for_conversation(self._db, conversation_id)
 
     async def customer(self, session: str) -> int | None:
         if not session:

@@ -17,6 +17,14 @@ class Erasure:
         self._clock = clock
         self._files = files
 
+    async def requests(self) -> list[dict[str, Any]]:
+        """Every request to erase a customer's data, for the privacy page."""
+        return await erasure_repo.requests(self._db)
+
+    async def pending_for(self, customer_id: int) -> dict[str, Any] | None:
+        """The customer's request to be erased that awaits a decision, if any."""
+        return await erasure_repo.pending_for(self._db, customer_id)
+
     async def export(self, customer_id: int) -> dict[str, Any]:
         data = await erasure_repo.export(self._db, customer_id)
         return {"exported_at": to_db(self._clock.now()), **data}

@@ -51,6 +51,10 @@ class Proactive:
         self._clock = clock
         self._once = Throttle(clock, 1, timedelta(days=1))
 
+    async def list_all(self) -> list[dict[str, Any]]:
+        """Every proactive message with how often it was shown, clicked and dismissed."""
+        return await proactive_repo.list_all(self._db)
+
     async def save(self, message_id: int | None, form: dict[str, str]) -> int:
         values = clean(form)
         now = to_db(self._clock.now())

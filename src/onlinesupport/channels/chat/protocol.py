@@ -68,7 +68,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from onlinesupport.attachments import FileStore
-from onlinesupport.channels.chat import tokens
+from onlinesupport.channels.chat.access import VisitorAccess
 from onlinesupport.channels.chat.identity import NOBODY, Claim, WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
@@ -120,10 +120,8 @@ class ChatContext:
     clock: Clock
     conversations: Conversations
     presence: Presence
-    secret_key: bytes
     files: FileStore
-    message_limit: Throttle
-    address_limit: Throttle
+    access: VisitorAccess
     page_views: Throttle
     socket_buffer: int
     """Most bytes of events waiting for one visitor's socket (more: caught up from the store)."""
@@ -133,22 +131,6 @@ class ChatContext:
     identity: WebsiteIdentity
     callbacks: Callbacks
     recorder: Recorder
-
-    def refuse_rate(self, visitor_id: str | None, address: str) -> str | None:
-        """Why this send is refused (too fast for the visitor or the address), or None.
-
-        A send that is let through counts against both; `visitor_id` None counts a new visitor
-        against the address only.
-        """
-        visitor_key, address_key = f"visitor:{visitor_id}", f"address:{address}"
-        if visitor_id is not None and self.message_limit.retry_after(visitor_key):
-            return "You are sending messages too quickly; wait a moment."
-        if self.address_limit.retry_after(address_key):
-            return "Too many messages from your network; wait a minute."
-        self.address_limit.hit(address_key)
-        if visitor_id is not None:
-            self.message_limit.hit(visitor_key)
-        return None
 
 
 def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
@@ -219,26 +201,22 @@ class VisitorSession:
             raise ProtocolError(f"last_seq must be a whole number from 0 to {MAX_ID}", "last_seq")
         now = self._ctx.clock.now()
         self.claim = self._ctx.identity.check(frame.get("user"))
-        visitor_id = tokens.verify(self._ctx.secret_key, frame.get("token"), now)
-        customer_id = visitor_id and await customers_repo.by_identity(self._ctx.db, "visitor",
-                                                                      visitor_id)
+        visitor_id, customer_id = await self._ctx.access.visitor(frame.get("token"), now)
         visitor_id, self.customer_id = await self._as_signed_in(visitor_id, customer_id)
         if visitor_id is None:
             # New visitors cost the address too, so nobody escapes the limits by starting over.
             self._limit(None)
         # A returning visitor gets the next token: theirs lasts as long as they keep coming.
-        visitor_id, token = tokens.issue(self._ctx.secret_key, now, visitor_id)
+        visitor_id, token = self._ctx.access.next_token(now, visitor_id)
         self.visitor_id = visitor_id
         read_seq = 0
-        if wanted is not None and self.customer_id is not None:
-            found = await conversations_repo.get(self._ctx.db, wanted)
-            # A visitor sees only their own conversations; anything else is as if it did not exist.
-            if found is not None and found["customer_id"] == self.customer_id:
-                self.conversation_id = wanted
-                read_seq = found["agent_read_seq"]
-                # A widget ahead of the store (a backup was restored) would wait for a seq that
-                # never comes: it gets everything after the store's last message instead.
-                last_seq = min(last_seq, found["last_seq"])
+        found = await self._ctx.access.own_conversation(self.customer_id, wanted)
+        if found is not None:
+            self.conversation_id = wanted
+            read_seq = found["agent_read_seq"]
+            # A widget ahead of the store (a backup was restored) would wait for a seq that
+            # never comes: it gets everything after the store's last message instead.
+            last_seq = min(last_seq, found["last_seq"])
         self._last_seq = last_seq
         if self.conversation_id is not None:
             await self._ctx.recorder.chat_returned(self.conversation_id, self.customer_id)
@@ -351,7 +329,7 @@ class VisitorSession:
                             for a in message.attachments]})
 
     def _limit(self, visitor_id: str | None) -> None:
-        refused = self._ctx.refuse_rate(visitor_id, self._address)
+        refused = self._ctx.access.refuse_rate(visitor_id, self._address)
         if refused:
             raise ProtocolError(refused)
 

@@ -12,7 +12,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import is_email_address, row_id, whole_number
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Conflict, Database
+from onlinesupport.store import Conflict, Database, NotFound
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
@@ -121,6 +121,17 @@ class Mailboxes:
             await self._db.write(lambda conn: mailboxes_repo.update(conn, mailbox_id, values, now))
         except Conflict:
             raise MailboxError(f"{values['address']} is set up already") from None
+
+    async def list_all(self) -> list[dict[str, Any]]:
+        """Every mailbox as stored (passwords sealed)."""
+        return await mailboxes_repo.list_all(self._db)
+
+    async def get(self, mailbox_id: int) -> dict[str, Any]:
+        """The mailbox as stored (passwords sealed); raises NotFound."""
+        found = await mailboxes_repo.get(self._db, mailbox_id)
+        if found is None:
+            raise NotFound(f"mailbox {mailbox_id} does not exist")
+        return found
 
     async def mail_servers(self) -> tuple[str, ...]:
         """The networks an admin allowed to hand mail to the SMTP receiver."""

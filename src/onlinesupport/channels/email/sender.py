@@ -186,6 +186,10 @@ class OutboxSender:
 
         await self._conversations.run(command)
 
+    async def counts(self) -> dict[str, int]:
+        """The number of mails in the outbox by status."""
+        return await outbox_repo.counts(self._db)
+
     async def resend(self, outbox_id: int, actor_id: int) -> bool:
         """An agent asks to send a failed mail again; False if it is not failed."""
         def command(conn: Transaction, now: str, events: list[Event]) -> bool:

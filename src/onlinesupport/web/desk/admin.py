@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.accounts import AccountError
+from onlinesupport.accounts import ROLES, AccountError
 from onlinesupport.inputs import MAX_ID, whole_number
-from onlinesupport.store import agents as agents_repo
-from onlinesupport.store.agents import ROLES
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -17,7 +15,7 @@ from onlinesupport.web.templates import render
 async def _agents_page(request: web.Request, *, error: str = "", notice: str = "",
                        values: dict[str, str] | None = None, status: int = 200) -> web.Response:
     return render(request, "admin/agents.html", {
-        "agent": request[AGENT], "agents": await agents_repo.list_all(request.app[SERVICES].db),
+        "agent": request[AGENT], "agents": await request.app[SERVICES].accounts.agents(),
         "roles": ROLES, "error": error, "notice": notice,
         "presence": request.app[SERVICES].presence.status,
         "values": values or {"email": "", "name": "", "role": "agent"}},

@@ -14,8 +14,6 @@ from pathlib import Path
 from aiohttp import BodyPartReader, web
 
 from onlinesupport import restores
-from onlinesupport.store import backup as backup_store
-from onlinesupport.store.errors import StoreError
 from onlinesupport.web.auth import AGENT, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -67,9 +65,7 @@ async def backups_page(request: web.Request) -> web.Response:
 
 @requires("admin")
 async def back_up_now(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    target = _folder(request) / f"manual-{services.clock.now():%Y%m%d-%H%M%S}.db"
-    await asyncio.to_thread(backup_store.backup, services.config.database_path, target)
+    await request.app[SERVICES].backups.back_up_now()
     return redirect("/admin/backups?done=made")
 
 
@@ -86,8 +82,8 @@ async def _stage_and_restart(request: web.Request, source: Path, name: str) -> w
     services = request.app[SERVICES]
     try:
         version = await asyncio.to_thread(restores.stage, services.config.data_dir, source, name)
-    except StoreError as exc:
-        return await _page(request, error=f"Not restored: {exc}", status=400)
+    except restores.NotRestorable as exc:
+        return await _page(request, error=f"Not restored: {exc.message}", status=400)
     # The answer goes out first; then everything stops, the file is swapped in, and it starts.
     asyncio.get_running_loop().call_later(RESTART_DELAY, services.restart.set)
     return render(request, "admin/restoring.html", {

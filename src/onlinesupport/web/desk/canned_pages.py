@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.conversations import InvalidCommand
-from onlinesupport.store import canned as canned_repo
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -19,7 +18,7 @@ async def _page(request: web.Request, *, values: dict[str, str] | None = None, e
     agent = request[AGENT]
     return render(request, "desk/canned.html", {
         "agent": agent, "may_share": has_role(agent, "manager"), "error": error,
-        "replies": await canned_repo.for_agent(request.app[SERVICES].db, agent["id"]),
+        "replies": await request.app[SERVICES].canned.for_agent(agent["id"]),
         "values": values or dict.fromkeys(_FIELDS, "")}, status=status)
 
 
@@ -53,5 +52,5 @@ async def delete_canned(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def canned_list(request: web.Request) -> web.Response:
-    replies = await canned_repo.for_agent(request.app[SERVICES].db, request[AGENT]["id"])
+    replies = await request.app[SERVICES].canned.for_agent(request[AGENT]["id"])
     return web.json_response({"replies": replies})

@@ -10,7 +10,6 @@ from aiohttp import web
 
 from onlinesupport.conversations import CHANNELS, snooze
 from onlinesupport.inbox_views import DUE, InboxQuery
-from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT
@@ -23,7 +22,7 @@ async def inbox_context(request: web.Request, query: InboxQuery) -> dict[str, An
     return {"query": query, "filter_qs": query.filter_string(), "channels": CHANNELS,
             "due_options": DUE, "snooze_presets": snooze.PRESETS,
             "saved_views": await services.saved_views.for_agent(agent["id"]),
-            "active_agents": [a for a in await agents_repo.list_all(services.db) if a["active"]]}
+            "active_agents": [a for a in await services.accounts.agents() if a["active"]]}
 
 
 async def conversation_context(request: web.Request, context: dict[str, Any],

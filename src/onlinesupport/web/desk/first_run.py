@@ -7,23 +7,15 @@ the admin pages, which the wizard only fronts.
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from onlinesupport import setup_progress
-from onlinesupport.accounts import AccountError
-from onlinesupport.branding import InvalidBranding
-from onlinesupport.channels.chat import widget_settings
-from onlinesupport.channels.chat.widget_settings import InvalidSettings, normalise_origin
-from onlinesupport.channels.email.connect import explain
-from onlinesupport.routing.hours import BusinessHours, InvalidHours
-from onlinesupport.store import agents as agents_repo
-from onlinesupport.store import mailboxes as mailboxes_repo
-from onlinesupport.store import queues as queues_repo
-from onlinesupport.store.agents import ROLES
+from onlinesupport.accounts import ROLES
+from onlinesupport.branding import MAX_LOGO_BYTES
+from onlinesupport.errors import UserError
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.desk import health_page, mailbox_admin
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
@@ -34,8 +26,6 @@ from onlinesupport.web.templates import render
 STEPS = ("company", "website", "mailbox", "team")
 TITLES = {"company": "Your company", "website": "Your website", "mailbox": "Support mailbox",
           "team": "Your team"}
-GENERAL_QUEUE = 1
-SUGGESTED_HOURS = "mon-fri 09:00-17:00"
 
 
 def _next(step: str) -> str:
@@ -53,30 +43,23 @@ async def _page(request: web.Request, step: str, values: dict[str, Any], *, erro
     if step == "website":
         context["script_tag"] = script_tag(request)
         context["test_page"] = public_base(request) + "/widget/test"
-        context["origins"] = (await widget_settings.load(services.db)).allowed_origins
+        context["origins"] = await services.first_run.allowed_origins()
     elif step == "mailbox":
-        context["mailboxes"] = await mailboxes_repo.list_all(services.db)
+        context["mailboxes"] = await services.email.mailboxes.list_all()
         context["states"] = services.email.states
         context["receiver"] = mail_servers or await mailbox_admin.receiver(request, "/welcome/mailbox")
     elif step == "team":
-        context["agents"] = await agents_repo.list_all(services.db)
+        context["agents"] = await services.accounts.agents()
         context["roles"] = ROLES
     return render(request, "desk/welcome.html", context, status=status)
 
 
 async def _defaults(request: web.Request, step: str) -> dict[str, Any]:
-    services = request.app[SERVICES]
+    first_run = request.app[SERVICES].first_run
     if step == "company":
-        general = await queues_repo.get(services.db, GENERAL_QUEUE) or {}
-        return {"name": services.branding.current.name,
-                "timezone": general.get("timezone", "UTC"),
-                "hours": general.get("hours") or SUGGESTED_HOURS}
+        return await first_run.company()
     if step == "website":
-        current = await widget_settings.load(services.db)
-        name = services.branding.current.name
-        title = current.title if current.title != widget_settings.WidgetSettings.title or not name \
-            else f"Chat with {name}"
-        return {"website": "", "title": title}
+        return await first_run.website()
     return {"email": "", "name": "", "role": "agent"}
 
 
@@ -92,57 +75,33 @@ async def step_page(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         return render(request, "desk/welcome_done.html", {
             "agent": request[AGENT], "steps": STEPS, "titles": TITLES,
-            "items": await setup_progress.checklist(services.db, services.branding.current.name,
-                                                    services.email.states)})
+            "items": await services.first_run.checklist()})
     return await _page(request, step, await _defaults(request, step))
 
 
 async def _save_company(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
     form = await posted_form(request)
     values = {k: str(form.get(k, ""))[:2000] for k in ("name", "timezone", "hours")}
     values["timezone"] = values["timezone"].strip()[:64] or "UTC"
     logo = form.get("logo")
-    data = logo.file.read(256 * 1024 + 1) if isinstance(logo, web.FileField) else b""
-    general = await queues_repo.get(services.db, GENERAL_QUEUE)
+    data = await asyncio.to_thread(logo.file.read, MAX_LOGO_BYTES + 1) \
+        if isinstance(logo, web.FileField) else b""
     try:
-        BusinessHours.parse(values["timezone"], values["hours"], general["holidays"])
-        await services.branding.save(values["name"], data or None,
-                                     remove_logo=form.get("remove_logo") == "on")
-    except (InvalidHours, InvalidBranding) as exc:
-        return await _page(request, "company", values, error=str(exc), status=400)
-    await services.db.write(lambda conn: queues_repo.update(
-        conn, GENERAL_QUEUE, first_response_minutes=general["first_response_minutes"],
-        next_response_minutes=general["next_response_minutes"], timezone=values["timezone"],
-        hours=values["hours"], holidays=general["holidays"]))
+        await request.app[SERVICES].first_run.save_company(
+            values["name"], values["timezone"], values["hours"], data or None,
+            remove_logo=form.get("remove_logo") == "on")
+    except UserError as exc:
+        return await _page(request, "company", values, error=exc.message, status=400)
     return redirect(_next("company"))
 
 
-def website_origin(text: str) -> str:
-    """The origin of what people type for their website: "shop.example.com/contact" is taken
-    as https://shop.example.com; raises InvalidSettings for what is no address at all."""
-    text = text.strip()
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    return normalise_origin(f"{parts.scheme}://{parts.netloc}")
-
-
 async def _save_website(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
     form = await form_data(request)
     values = {"website": form.get("website", "")[:300], "title": form.get("title", "")[:100]}
-    current = await widget_settings.load(services.db)
     try:
-        origin = website_origin(values["website"])
-        title = " ".join(values["title"].split())
-        if not title or len(title) > 60:
-            raise InvalidSettings("the chat title must be 1 to 60 characters")
-    except InvalidSettings as exc:
-        return await _page(request, "website", values, error=str(exc), status=400)
-    origins = current.allowed_origins + ((origin,) if origin not in current.allowed_origins else ())
-    await widget_settings.save(services.db, services.clock,
-                               dataclasses.replace(current, allowed_origins=origins, title=title))
+        await request.app[SERVICES].first_run.save_website(values["website"], values["title"])
+    except UserError as exc:
+        return await _page(request, "website", values, error=exc.message, status=400)
     return redirect("/welcome/website?done=saved")
 
 
@@ -151,37 +110,17 @@ async def _add_colleague(request: web.Request) -> web.Response:
     choose their own."""
     form = await form_data(request)
     values = {k: form.get(k, "")[:320] for k in ("email", "name", "role")}
-    password = form.get("password", "")
-    services = request.app[SERVICES]
     try:
-        if password:
-            await services.accounts.create_agent(values["email"], values["name"], values["role"],
-                                                 password)
-            return redirect("/welcome/team?done=added")
-        if await mailboxes_repo.sender(services.db, None) is None:
-            raise AccountError("no mailbox can send the invitation yet: give a password "
-                               "instead, or connect the support mailbox first")
-        agent_id, token = await services.invitations.invite(values["email"], values["name"],
-                                                            values["role"])
-    except AccountError as exc:
-        return await _page(request, "team", values, error=str(exc), status=400)
-    inviter = request[AGENT]["name"]
-    company = services.branding.current.name or "your company"
-    link = f"{request.scheme}://{request.host}/invitation?token={token}"
-    try:
-        await services.email.sender.send_now(
-            values["email"].strip(), f"{inviter} invited you to OnlineSupport",
-            f"Hello {values['name'].strip()},\n\n{inviter} made you an account to answer "
-            f"{company}'s customers. Open this link on the office network to choose your "
-            f"password:\n\n{link}\n\nIt works once, within the next 7 days.\n")
-    except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
-        reason = explain(exc, "the outgoing mail server")
-        await setup_progress.invitation_not_sent(services.db, services.clock, agent_id)
+        invited = await request.app[SERVICES].first_run.add_colleague(
+            values["email"], values["name"], values["role"], form.get("password", ""),
+            inviter=request[AGENT]["name"],
+            link=f"{request.scheme}://{request.host}/invitation?token=")
+    except setup_progress.InvitationNotSent as exc:
         return await _page(request, "team", {"email": "", "name": "", "role": "agent"},
-                           status=502, error=f"The account for {values['email']} was made, but "
-                           f"the invitation could not be mailed ({reason}). Set a password for "
-                           "it under Agents instead.")
-    return redirect("/welcome/team?done=invited")
+                           error=exc.message, status=exc.status)
+    except UserError as exc:
+        return await _page(request, "team", values, error=exc.message, status=400)
+    return redirect(f"/welcome/team?done={'invited' if invited else 'added'}")
 
 
 @requires("admin")
@@ -205,15 +144,13 @@ async def save_step(request: web.Request) -> web.Response:
 
 @requires("admin")
 async def finish(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    await setup_progress.mark(services.db, services.clock, finished=True)
+    await request.app[SERVICES].first_run.mark(finished=True)
     return redirect("/inbox")
 
 
 @requires("admin")
 async def hide_checklist(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    await setup_progress.mark(services.db, services.clock, checklist_hidden=True)
+    await request.app[SERVICES].first_run.mark(checklist_hidden=True)
     return redirect("/inbox")
 
 
@@ -225,11 +162,10 @@ async def checklist_for(request: web.Request) -> dict[str, Any] | None:
         return None
     services = request.app[SERVICES]
     warnings = (await health_page.report(services))["warnings"]
-    progress = await setup_progress.state(services.db)
+    progress = await services.first_run.state()
     items: list[setup_progress.Item] = []
     if not progress["checklist_hidden"]:
-        items = await setup_progress.checklist(services.db, services.branding.current.name,
-                                               services.email.states)
+        items = await services.first_run.checklist()
     unfinished = not progress["checklist_hidden"] and (items or not progress["finished"])
     if not warnings and not unfinished:
         return None

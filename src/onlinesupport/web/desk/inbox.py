@@ -17,14 +17,12 @@ from onlinesupport.conversations import Actor, InvalidCommand
 from onlinesupport.customers import TIERS
 from onlinesupport.inbox_views import InboxQuery
 from onlinesupport.inputs import parse_json
-from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import problems as problems_repo
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.conversations import VIEWS
 from onlinesupport.store.events import Event
@@ -103,7 +101,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
     view, sort = query.view, query.sort
     context: dict[str, Any] = {
         "agent": agent, "view": view, "views": VIEW_LABELS, "since": since, "sort": sort,
-        "queue_filter": query.narrow.queue_id, "all_queues": await queues_repo.list_all(db),
+        "queue_filter": query.narrow.queue_id, "all_queues": await services.queues.list_all(),
         "items": await inbox_items(request, query), **await extras.inbox_context(request, query),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
         "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
@@ -127,11 +125,11 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
                        participants=await conversations_repo.participants(db, selected),
                        script=await scripts_repo.progress(db, selected),
                        scripts=await scripts_repo.list_all(db),
-                       queues=await queues_repo.list_all(db),
+                       queues=await services.queues.list_all(),
                        problems=await problems_repo.for_conversation(db, selected),
                        callback=await services.callbacks.for_desk(selected),
                        mail=await email_repo.recipients(db, selected),
-                       colleagues=[a for a in await agents_repo.list_all(db)
+                       colleagues=[a for a in await services.accounts.agents()
                                    if a["active"] and a["id"] != agent["id"]],
                        **_from_events(events))
         context.update(await extras.conversation_context(request, context, events))

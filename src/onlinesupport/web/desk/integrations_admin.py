@@ -11,7 +11,6 @@ from onlinesupport.conversations import InvalidCommand
 from onlinesupport.integrations.public_events import DESCRIPTIONS, WEBHOOK_TYPES
 from onlinesupport.integrations.tokens import SCOPES
 from onlinesupport.integrations.webhooks import EndpointFields
-from onlinesupport.store import agents as agents_repo
 from onlinesupport.web.api.openapi import document
 from onlinesupport.web.api.routes import OPERATIONS, PREFIX
 from onlinesupport.web.api.schemas import COMPONENTS
@@ -26,7 +25,7 @@ async def _tokens_page(request: web.Request, *, error: str = "", created: str = 
     services = request.app[SERVICES]
     return render(request, "admin/api_tokens.html", {
         "agent": request[AGENT], "tokens": await services.api_tokens.list_all(),
-        "agents": [a for a in await agents_repo.list_all(services.db) if a["active"]],
+        "agents": [a for a in await services.accounts.agents() if a["active"]],
         "scopes": SCOPES, "error": error, "created": created}, status=status)
 
 

@@ -11,7 +11,6 @@ from onlinesupport.knowledge import transfer
 from onlinesupport.knowledge.markdown import to_html
 from onlinesupport.knowledge.service import STATUSES, VISIBILITIES, ArticleRejected
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.web import uploads
 from onlinesupport.web.auth import AGENT, form_data, requires
@@ -27,12 +26,12 @@ BLANK = {"title": "", "body": "", "category_id": "", "language": "en", "slug": "
 
 async def _list_page(request: web.Request, *, error: str = "", notice: str = "",
                      status: int = 200) -> web.Response:
-    db = request.app[SERVICES].db
+    knowledge = request.app[SERVICES].knowledge
+    unanswered, deflections = await knowledge.gaps(20)
     return render(request, "desk/kb_list.html", {
-        "agent": request[AGENT], "articles": await kb_repo.articles(db),
-        "categories": await kb_repo.categories(db), "error": error, "notice": notice,
-        "unanswered": await kb_repo.unanswered_searches(db, 20),
-        "deflections": await kb_repo.deflections(db)}, status=status)
+        "agent": request[AGENT], "articles": await knowledge.articles(),
+        "categories": await knowledge.categories(), "error": error, "notice": notice,
+        "unanswered": unanswered, "deflections": deflections}, status=status)
 
 
 @requires("manager")
@@ -44,16 +43,15 @@ async def list_page(request: web.Request) -> web.Response:
 
 async def _editor(request: web.Request, article_id: int | None, values: dict[str, Any], *,
                   error: str = "", preview: str | None = None, status: int = 200) -> web.Response:
-    services = request.app[SERVICES]
-    db = services.db
-    current = await kb_repo.article(db, article_id) if article_id else None
+    knowledge = request.app[SERVICES].knowledge
+    current = await knowledge.article(article_id) if article_id else None
     return render(request, "desk/kb_edit.html", {
         "agent": request[AGENT], "article_id": article_id, "values": values, "error": error,
         "preview": preview if preview is not None else (current or {}).get("html"),
-        "current": current, "categories": await kb_repo.categories(db),
-        "originals": [a for a in await kb_repo.articles(db) if a["id"] != article_id
+        "current": current, "categories": await knowledge.categories(),
+        "originals": [a for a in await knowledge.articles() if a["id"] != article_id
                       and not a["original_id"]],
-        "translations": await kb_repo.translations(db, current) if current else [],
+        "translations": await knowledge.translations(current) if current else [],
         "statuses": STATUSES, "visibilities": VISIBILITIES,
         "public_url": public_base(request) + f"/help/articles/{article_id}-{current['slug']}"
         if current else "",
@@ -82,8 +80,8 @@ async def new_page(request: web.Request) -> web.Response:
         values = await _from_conversation(request, int_param(source, "conversation", minimum=1))
     translate = request.query.get("translate")
     if translate:
-        original = await kb_repo.article(request.app[SERVICES].db,
-                                         int_param(translate, "article", minimum=1))
+        original = await request.app[SERVICES].knowledge.article(
+            int_param(translate, "article", minimum=1))
         if original is not None:
             values.update(original_id=str(original["id"]), category_id=original["category_id"],
                           title=original["title"], body=original["body"], language="")
@@ -93,7 +91,7 @@ async def new_page(request: web.Request) -> web.Response:
 @requires("manager")
 async def edit_page(request: web.Request) -> web.Response:
     article_id = int_param(request.match_info["id"], "article", minimum=1)
-    found = await kb_repo.article(request.app[SERVICES].db, article_id)
+    found = await request.app[SERVICES].knowledge.article(article_id)
     if found is None:
         raise web.HTTPNotFound(text=f"article {article_id} does not exist")
     values = {k: found[k] if found[k] is not None else "" for k in BLANK}
@@ -186,7 +184,7 @@ async def api_search(request: web.Request) -> web.Response:
     base = public_base(request)
     results: list[dict[str, Any]] = []
     for hit in found:
-        article = await kb_repo.article(services.db, hit["id"])
+        article = await services.knowledge.article(hit["id"])
         assert article is not None
         public = article["visibility"] == "public"
         results.append({

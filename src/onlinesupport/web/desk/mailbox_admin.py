@@ -9,9 +9,6 @@ from aiohttp import web
 from onlinesupport.channels.email.acknowledgement import DEFAULT_BODY, DEFAULT_SUBJECT, PLACEHOLDERS
 from onlinesupport.channels.email.mailboxes import FIELDS, SECURITY, Check, MailboxError
 from onlinesupport.conversations import DEFAULT_QUEUE
-from onlinesupport.store import mailboxes as mailboxes_repo
-from onlinesupport.store import outbox as outbox_repo
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -63,25 +60,23 @@ async def _list_page(request: web.Request, *, values: dict[str, Any] | None = No
     return render(request, "admin/mailboxes.html", {
         "receiver": mail_servers or await receiver(request, _servers_action(request)),
         "agent": request[AGENT], "error": error, "notice": notice,
-        "mailboxes": [_without_secrets(m) for m in await mailboxes_repo.list_all(services.db)],
-        "states": services.email.states, "outbox": await outbox_repo.counts(services.db),
+        "mailboxes": [_without_secrets(m) for m in await services.email.mailboxes.list_all()],
+        "states": services.email.states, "outbox": await services.email.sender.counts(),
         "smtp_port": services.email.smtp_port, "values": _without_secrets(values or NEW),
         "security": SECURITY, "placeholders": PLACEHOLDERS,
-        "queues": await queues_repo.list_all(services.db)}, status=status)
+        "queues": await services.queues.list_all()}, status=status)
 
 
 async def _edit_page(request: web.Request, mailbox_id: int, *, values: dict[str, Any] | None = None,
                      error: str = "", notice: str = "", checks: list[Check] | None = None,
                      status: int = 200) -> web.Response:
     services = request.app[SERVICES]
-    stored = await mailboxes_repo.get(services.db, mailbox_id)
-    if stored is None:
-        raise web.HTTPNotFound(text=f"mailbox {mailbox_id} does not exist")
+    stored = await services.email.mailboxes.get(mailbox_id)
     return render(request, "admin/mailbox.html", {
         "agent": request[AGENT], "mailbox": _without_secrets(stored),
         "values": _without_secrets(values or stored), "state": services.email.states.get(mailbox_id),
         "error": error, "notice": notice, "checks": checks or [], "security": SECURITY,
-        "placeholders": PLACEHOLDERS, "queues": await queues_repo.list_all(services.db)},
+        "placeholders": PLACEHOLDERS, "queues": await services.queues.list_all()},
         status=status)
 
 
@@ -143,8 +138,7 @@ async def update_mailbox(request: web.Request) -> web.Response:
     mailbox_id = _mailbox_id(request)
     form = await form_data(request)
     services = request.app[SERVICES]
-    if await mailboxes_repo.get(services.db, mailbox_id) is None:
-        raise web.HTTPNotFound(text=f"mailbox {mailbox_id} does not exist")
+    await services.email.mailboxes.get(mailbox_id)  # 404 before what was typed is checked
     try:
         await services.email.mailboxes.update(mailbox_id, form)
     except MailboxError as exc:
@@ -160,9 +154,7 @@ async def test_mailbox(request: web.Request) -> web.Response:
     """Log in to the mailbox's servers with the saved settings and show each step's result."""
     mailbox_id = _mailbox_id(request)
     services = request.app[SERVICES]
-    stored = await mailboxes_repo.get(services.db, mailbox_id)
-    if stored is None:
-        raise web.HTTPNotFound(text=f"mailbox {mailbox_id} does not exist")
+    stored = await services.email.mailboxes.get(mailbox_id)
     return await _edit_page(request, mailbox_id, checks=await services.email.mailboxes.test(stored))
 
 

@@ -13,7 +13,6 @@ from aiohttp import web
 
 from onlinesupport.conversations import bulk, merging, snooze
 from onlinesupport.conversations.service import DEFAULT_QUEUE
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.auth import AGENT, has_role, posted_form, requires
 from onlinesupport.web.desk.inbox import (
     _text_field,
@@ -29,7 +28,7 @@ from onlinesupport.web.security import wants_json
 
 
 async def _business_zone(request: web.Request) -> str:
-    queue = await queues_repo.get(request.app[SERVICES].db, DEFAULT_QUEUE)
+    queue = await request.app[SERVICES].queues.get(DEFAULT_QUEUE)
     return queue["timezone"] if queue else "UTC"
 
 

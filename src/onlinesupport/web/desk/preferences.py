@@ -6,7 +6,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport import notifications
-from onlinesupport.store import agents as agents_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -38,6 +37,6 @@ async def preferences_json(request: web.Request) -> web.Response:
 @requires("agent")
 async def colleagues(request: web.Request) -> web.Response:
     """The active agents, for "@" in a note."""
-    agents = await agents_repo.list_all(request.app[SERVICES].db)
+    agents = await request.app[SERVICES].accounts.agents()
     return web.json_response({"agents": [{"id": a["id"], "name": a["name"]}
                                          for a in agents if a["active"]]})

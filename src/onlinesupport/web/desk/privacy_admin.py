@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -17,7 +16,7 @@ async def privacy_page(request: web.Request) -> web.Response:
               "declined": "The request was declined."}.get(request.query.get("done", ""), "")
     return render(request, "admin/privacy.html", {
         "agent": request[AGENT], "notice": notice,
-        "requests": await erasure_repo.requests(request.app[SERVICES].db)})
+        "requests": await request.app[SERVICES].erasure.requests()})
 
 
 @requires("admin")

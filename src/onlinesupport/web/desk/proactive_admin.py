@@ -6,7 +6,6 @@ from aiohttp import web
 
 from onlinesupport.channels.chat.proactive import AUDIENCES, InvalidProactive
 from onlinesupport.customers import TIERS
-from onlinesupport.store import proactive as proactive_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
@@ -19,7 +18,7 @@ BLANK = {"id": None, "active": 1, "url_pattern": "*", "seconds_on_page": 20, "au
 
 async def _page(request: web.Request, *, error: str = "", edited: dict | None = None,
                 status: int = 200) -> web.Response:
-    messages = await proactive_repo.list_all(request.app[SERVICES].db)
+    messages = await request.app[SERVICES].proactive.list_all()
     if edited is not None:
         messages = [edited if m["id"] == edited["id"] else m for m in messages]
     return render(request, "admin/proactive.html", {

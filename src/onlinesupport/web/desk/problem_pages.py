@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.store import problems as problems_repo
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.desk.inbox import actor, conversation_id
 from onlinesupport.web.keys import SERVICES
@@ -28,7 +27,7 @@ async def problems_page(request: web.Request) -> web.Response:
     return render(request, "desk/problems.html", {
         "agent": request[AGENT], "problems": await problems_repo.open_ones(db),
         "types": problems_repo.TYPES, "statuses": problems_repo.STATUSES,
-        "queues": [q for q in await queues_repo.list_all(db) if q["internal"]]})
+        "queues": [q for q in await request.app[SERVICES].queues.list_all() if q["internal"]]})
 
 
 @requires("agent")

@@ -8,7 +8,6 @@ from datetime import timedelta
 from aiohttp import web
 
 from onlinesupport.accounts import AccountError
-from onlinesupport.store import agents as agents_repo
 from onlinesupport.web.auth import (
     AGENT,
     SESSION_COOKIE,
@@ -50,7 +49,7 @@ def _signin_form(request: web.Request, *, email: str = "", error: str = "",
 async def signin_page(request: web.Request) -> web.Response:
     if request.get(AGENT) is not None:
         return redirect(safe_next(request.query.get("next")))
-    if not await agents_repo.admin_exists(request.app[SERVICES].db):
+    if not await request.app[SERVICES].accounts.admin_exists():
         return render(request, "desk/setup_pending.html")
     return _signin_form(request)
 
@@ -107,7 +106,7 @@ def _setup_form(request: web.Request, token: str, *, values: dict[str, str] | No
 async def _setup_allowed(request: web.Request, token: str) -> web.Response | None:
     """None when the setup link may be used; otherwise the page to show instead."""
     services = request.app[SERVICES]
-    if await agents_repo.admin_exists(services.db):
+    if await services.accounts.admin_exists():
         return redirect("/signin")
     if not services.setup.matches(token):
         return render(request, "error.html", {

@@ -9,7 +9,6 @@ from onlinesupport.channels.chat import widget_settings
 from onlinesupport.channels.chat.widget_settings import FIELD_MODES, InvalidSettings
 from onlinesupport.channels.phone import numbers
 from onlinesupport.conversations import InvalidCommand
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -40,7 +39,7 @@ async def _page(request: web.Request, values: dict[str, str], *, error: str = ""
         "agent": request[AGENT], "values": values, "modes": FIELD_MODES, "error": error,
         "notice": notice, "script_tag": script_tag(request), "identity": services.identity,
         "public_base": public_base(request), "callbacks": await services.callbacks.settings(),
-        "queues": await queues_repo.list_all(services.db), "countries": numbers.choices()},
+        "queues": await services.queues.list_all(), "countries": numbers.choices()},
         status=status)
 
 

@@ -11,7 +11,6 @@ import time
 from aiohttp import web
 
 from onlinesupport.conversations.service import DEFAULT_QUEUE
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.security import Handler
 from onlinesupport.web.templates import BUSINESS_ZONE
@@ -24,7 +23,7 @@ CACHED = web.AppKey("business_zone_cache", list)
 async def business_zone(request: web.Request, handler: Handler) -> web.StreamResponse:
     cached = request.app[CACHED]
     if not cached or cached[1] < time.monotonic():
-        queue = await queues_repo.get(request.app[SERVICES].db, DEFAULT_QUEUE)
+        queue = await request.app[SERVICES].queues.get(DEFAULT_QUEUE)
         cached[:] = [queue["timezone"] if queue else "UTC", time.monotonic() + FRESH_FOR]
     request[BUSINESS_ZONE] = cached[0]
     return await handler(request)

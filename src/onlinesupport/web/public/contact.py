@@ -19,7 +19,6 @@ from onlinesupport.inputs import row_id
 from onlinesupport.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.web import uploads
-from onlinesupport.store import kb as kb_repo
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -104,7 +103,7 @@ async def answered(request: web.Request) -> web.Response:
     fields = await form_data(request)
     services = request.app[SERVICES]
     article_id = row_id(fields.get("article_id", ""))
-    found = await kb_repo.published(services.db, article_id) if article_id else None
+    found = await services.knowledge.published(article_id) if article_id else None
     if found is None:
         raise web.HTTPBadRequest(text="Choose one of the articles shown.")
     token = fields.get("token", "")

@@ -14,7 +14,6 @@ from typing import Any
 from aiohttp import web
 
 from onlinesupport.channels.chat import widget_settings
-from onlinesupport.store import kb as kb_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.auth import form_data
@@ -45,7 +44,7 @@ def _article_path(article: dict[str, Any]) -> str:
 async def home(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     language = _language(request)
-    articles = await kb_repo.articles(services.db, published_public=True, language=language)
+    articles = await services.knowledge.articles(published_public=True, language=language)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for article in articles:
         grouped.setdefault(article["category_name"] or "More answers", []).append(article)
@@ -56,11 +55,11 @@ async def home(request: web.Request) -> web.Response:
 
 async def category(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    found = await kb_repo.category_by_slug(services.db, request.match_info["slug"])
+    found = await services.knowledge.category_by_slug(request.match_info["slug"])
     if found is None:
         raise web.HTTPNotFound(text="There is no such category.")
-    articles = await kb_repo.articles(services.db, published_public=True,
-                                      category_id=found["id"], language=_language(request))
+    articles = await services.knowledge.articles(published_public=True, category_id=found["id"],
+                                                 language=_language(request))
     return render(request, "public/help_category.html", {
         "category": found, "articles": articles, "path": _article_path,
         "canonical": _canonical(request, f"/help/categories/{found['slug']}")})
@@ -74,7 +73,7 @@ async def article(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="There is no such article.")
     if request.match_info["slug"] != found["slug"]:
         raise web.HTTPMovedPermanently(_article_path(found))
-    others = [t for t in await kb_repo.translations(services.db, found)
+    others = [t for t in await services.knowledge.translations(found)
               if t["status"] == "published" and t["visibility"] == "public"]
     return render(request, "public/help_article.html", {
         "article": found, "translations": others, "path": _article_path,
@@ -85,7 +84,7 @@ async def article(request: web.Request) -> web.Response:
 async def feedback(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     article_id = int_param(request.match_info["id"], "article", minimum=1)
-    found = await kb_repo.published(services.db, article_id)
+    found = await services.knowledge.published(article_id)
     if found is None:
         raise web.HTTPNotFound(text="There is no such article.")
     form = await form_data(request)
@@ -119,7 +118,7 @@ async def article_file(request: web.Request) -> web.StreamResponse:
     file_id = int(request.match_info["id"])
     if not services.knowledge.file_signature_ok(file_id, request.match_info["signature"]):
         raise web.HTTPNotFound(text="There is no such file.")
-    found = await kb_repo.file(services.db, file_id)
+    found = await services.knowledge.file(file_id)
     if found is None:
         raise web.HTTPNotFound(text="There is no such file.")
     return uploads.serve(services.files, found, "public, max-age=86400")

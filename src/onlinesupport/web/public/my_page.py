@@ -10,11 +10,6 @@ from aiohttp import web
 from onlinesupport.channels.phone.callbacks import CallbackRejected, TooManyCallbacks
 from onlinesupport.conversations import Actor
 from onlinesupport.inputs import InvalidAddress
-from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import erasure as erasure_repo
-from onlinesupport.store import messages as messages_repo
-from onlinesupport.store import problems as problems_repo
 from onlinesupport.web.auth import (
     double_submit_ok,
     form_csrf,
@@ -57,9 +52,9 @@ async def my_page(request: web.Request) -> web.Response:
     customer_id, session = signed_in
     services = request.app[SERVICES]
     return render(request, "public/my_list.html", {
-        "customer": await customers_repo.get(services.db, customer_id),
-        "conversations": await customers_repo.conversations(services.db, customer_id),
-        "erasure": await erasure_repo.pending_for(services.db, customer_id),
+        "customer": await services.customer_access.profile(customer_id),
+        "conversations": await services.customer_access.conversations(customer_id),
+        "erasure": await services.erasure.pending_for(customer_id),
         "callbacks": (await services.callbacks.settings()).enabled,
         "csrf": services.customer_access.csrf(session)})
 
@@ -119,24 +114,17 @@ async def use_link(request: web.Request) -> web.Response:
     return response
 
 
-async def _own_conversation(request: web.Request, customer_id: int) -> dict:
-    cid = int_param(request.match_info["id"], "conversation id", minimum=1)
-    conversation = await conversations_repo.get(request.app[SERVICES].db, cid)
-    # Someone else's conversation is answered exactly like one that does not exist.
-    if conversation is None or conversation["customer_id"] != customer_id:
-        raise web.HTTPNotFound(text="There is no such conversation.")
-    return conversation
+def _conversation_id(request: web.Request) -> int:
+    return int_param(request.match_info["id"], "conversation id", minimum=1)
 
 
 async def conversation_page(request: web.Request) -> web.Response:
     customer_id, session = await _require(request)
-    conversation = await _own_conversation(request, customer_id)
     services = request.app[SERVICES]
-    messages = [m for m in await messages_repo.after(services.db, conversation["id"])
-                if m.kind == "message"]
+    conversation, messages, problems = await services.customer_access.transcript(
+        customer_id, _conversation_id(request))
     return render(request, "public/my_conversation.html", {
-        "conversation": conversation, "messages": messages,
-        "problems": await problems_repo.for_conversation(services.db, conversation["id"]),
+        "conversation": conversation, "messages": messages, "problems": problems,
         "csrf": services.customer_access.csrf(session),
         # A fresh id per rendered form: sending the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12)})
@@ -145,7 +133,8 @@ async def conversation_page(request: web.Request) -> web.Response:
 async def reply(request: web.Request) -> web.Response:
     form = await form_data(request)
     customer_id, _ = await _require(request, form)
-    conversation = await _own_conversation(request, customer_id)
+    conversation = await request.app[SERVICES].customer_access.conversation(
+        customer_id, _conversation_id(request))
     await request.app[SERVICES].conversations.post(
         conversation["id"], Actor.customer(customer_id), form.get("body", ""),
         client_id=form.get("client_id") or None)
@@ -167,7 +156,7 @@ async def _callback_form(request: web.Request, customer_id: int, session: str,
     services = request.app[SERVICES]
     return render(request, "public/my_callback.html", {
         "options": await callbacks.options(request), "values": values, "errors": errors,
-        "customer": await customers_repo.get(services.db, customer_id),
+        "customer": await services.customer_access.profile(customer_id),
         "csrf": services.customer_access.csrf(session)}, status=status)
 
 

@@ -12,19 +12,18 @@ from importlib import resources
 
 from aiohttp import WSMsgType, web
 
-from onlinesupport.channels.chat import tokens, widget_settings
+from onlinesupport.channels.chat import widget_settings
+from onlinesupport.channels.chat.access import VisitorAccess
 from onlinesupport.channels.chat.protocol import (
     PAGE_VIEWS_PER_MINUTE,
     ChatContext,
     VisitorSession,
 )
-from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.conversations import Actor
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import parse_json, row_id
 from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
-from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import customers as customers_repo
 from onlinesupport.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
@@ -43,7 +42,6 @@ WORDS_SCRIPTS = web.AppKey("widget_words_scripts", dict)
 """Per language, a script handing the widget its words (plain, gzipped); English is built in."""
 """The callback form's script (compacted, gzipped), fetched by the widget when wanted."""
 MAX_FRAME = 64 * 1024
-MESSAGES_PER_MINUTE = 30
 
 
 def setup_chat(app: web.Application) -> None:
@@ -51,13 +49,12 @@ def setup_chat(app: web.Application) -> None:
     app[CHAT] = ChatContext(
         db=services.db, hub=services.hub, clock=services.clock,
         conversations=services.conversations, presence=services.presence,
-        secret_key=services.secret_key, files=services.files, knowledge=services.knowledge,
+        files=services.files, knowledge=services.knowledge,
         proactive=services.proactive, contact=services.contact,
         identity=services.identity, callbacks=services.callbacks, recorder=services.recorder,
-        message_limit=Throttle(services.clock, MESSAGES_PER_MINUTE, timedelta(minutes=1)),
-        address_limit=Throttle(services.clock,
-                               services.config.public_visitor_messages_per_address or 10**12,
-                               timedelta(minutes=1)),
+        access=VisitorAccess(services.db, services.clock, services.secret_key,
+                             messages_per_address=services.config
+                             .public_visitor_messages_per_address or 10**12),
         page_views=Throttle(services.clock, PAGE_VIEWS_PER_MINUTE, timedelta(minutes=1)),
         socket_buffer=services.config.limits_socket_buffer_kb * 1024)
     static = resources.files("onlinesupport").joinpath("static")
@@ -125,6 +122,8 @@ def allowed_origin(request: web.Request, settings: widget_settings.WidgetSetting
 
 
 R = TypeVar("R", bound=web.StreamResponse)
+_REFUSALS: dict[int, type[web.HTTPException]] = {
+    403: web.HTTPForbidden, 404: web.HTTPNotFound, 413: web.HTTPRequestEntityTooLarge, 429: web.HTTPTooManyRequests}
 
 
 def with_cors(origin: str, response: R) -> R:
@@ -141,21 +140,13 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
     if not allowed_origin(request, settings, origin):
         raise web.HTTPForbidden(text="This website is not allowed to use the chat.")
     assert origin is not None
-    chat = request.app[CHAT]
+    access = request.app[CHAT].access
     owner: dict[str, int] = {}
 
     async def visitors_own_conversation(fields: dict[str, str]) -> None:
-        visitor_id = tokens.verify(services.secret_key, fields.get("token"), services.clock.now())
-        customer_id = visitor_id and await customers_repo.by_identity(services.db, "visitor",
-                                                                      visitor_id)
-        wanted = row_id(fields.get("conversation_id", ""))
-        found = await conversations_repo.get(services.db, wanted) if wanted else None
-        if not customer_id or found is None or found["customer_id"] != customer_id:
-            raise web.HTTPForbidden(text="Start a chat before sending a file.")
-        refused = chat.refuse_rate(visitor_id, request.remote or "")
-        if refused:
-            raise web.HTTPTooManyRequests(text=refused)
-        owner.update(customer_id=customer_id, conversation_id=found["id"])
+        customer_id, conversation_id = await access.sender(
+            fields.get("token"), row_id(fields.get("conversation_id", "")), request.remote or "")
+        owner.update(customer_id=customer_id, conversation_id=conversation_id)
 
     try:
         fields, stored = await uploads.receive(request, services.files, visitors_own_conversation)
@@ -166,8 +157,9 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
     # Refusals carry the CORS header too, so the widget can show the visitor why.
     except web.HTTPException as exc:
         raise with_cors(origin, exc) from None
-    except InvalidCommand as exc:
-        raise with_cors(origin, web.HTTPBadRequest(text=str(exc))) from None
+    except UserError as exc:
+        refusal = _REFUSALS.get(exc.status, web.HTTPBadRequest)
+        raise with_cors(origin, refusal(text=exc.message)) from None
     except StorageFull as exc:
         raise with_cors(origin, web.HTTPServiceUnavailable(text=str(exc))) from None
     return with_cors(origin, web.json_response({"client_id": posted.message.client_id,
