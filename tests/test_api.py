@@ -18,7 +18,9 @@ from onlinesupport.clock import ManualClock
 from onlinesupport.errors import UserError
 from onlinesupport.store import StorageFull
 from onlinesupport.web.api.errors import to_api_error
+from onlinesupport.web.api.openapi import document as openapi_document
 from onlinesupport.web.api.routes import OPERATIONS, PREFIX, create_api_app
+from onlinesupport.web.api.schemas import COMPONENTS
 from test_chat_protocol import visitor  # noqa: F401  (the fixture: visitors on an allowed site)
 
 
@@ -354,6 +356,21 @@ def test_every_user_error_is_an_api_error_with_its_status_message_and_field() ->
     assert shown(StorageFull())[:2] == (503, "unavailable")
     assert shown(StorageFull())[4] == {"Retry-After": "60"}
     assert to_api_error(KeyError("a bug")) is None
+
+
+def test_the_document_lists_422_wherever_input_can_be_refused() -> None:
+    """A UserError from any service is 422 in the API: every operation that takes input (a
+    path id, a query or a body) says so, with the error shape, and the introduction too."""
+    document = openapi_document(OPERATIONS, COMPONENTS)
+    assert "422 `invalid`" in document["info"]["description"]
+    for operation in OPERATIONS:
+        answers = document["paths"][operation.path][operation.method.lower()]["responses"]
+        takes_input = operation.path_params or operation.query or operation.body is not None \
+            or operation.upload is not None or operation.method in ("POST", "PATCH", "DELETE")
+        assert ("422" in answers) == bool(takes_input), (operation.method, operation.path)
+        if takes_input:
+            assert answers["422"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"}
 
 
 async def test_a_desk_session_calls_the_api_only_with_its_csrf_token(

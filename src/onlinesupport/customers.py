@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.conversations import Actor, Conversations, InvalidCommand
-from onlinesupport.inputs import is_email_address
+from onlinesupport.inputs import is_email_address, phone_number
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -96,8 +96,10 @@ def _apply(conn: Transaction, customer_id: int, changes: CustomerChanges) -> Non
                                ("external", "external_id", changes.external_id)):
         if value is None:
             continue
+        # A phone number is found however it is typed, and shown as typed.
+        stored, shown = (phone_number(value), value) if kind == "phone" else (value, None)
         try:
-            customers_repo.set_identity(conn, customer_id, kind, value)
+            customers_repo.set_identity(conn, customer_id, kind, stored, shown)
         except ValueError as exc:
             raise IdentityTaken(str(exc), field) from None
 

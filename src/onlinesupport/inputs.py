@@ -2,7 +2,7 @@
 
 Forms, websocket frames, API bodies and mail all carry text anyone can write. These functions
 say whether it is a row id, a number in range, one email address, or turn it into text that is
-safe to store and to put in a mail header. Refusals are `UserError`s, shown to the sender.
+safe to store and to put in a mail header (or a phone number into the form it is stored in). Refusals are `UserError`s, shown to the sender.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ MAX_ADDRESS = 254
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_PHONE_SEPARATORS = re.compile(r"[\s\-./()]")
 _ATEXT = frozenset("!#$%&'*+/=?^_`{|}~-")
 _NOT_ONE = "give one email address, such as name@example.com"
 _NOT_AN_ADDRESS = "this does not look like an email address (such as name@example.com)"
@@ -107,6 +108,21 @@ def email_address(text: str, field: str = "email") -> str:
     if not _dot_atoms(local, _ATEXT, 64) or not _domain(domain):
         raise InvalidAddress(_NOT_AN_ADDRESS, field)
     return address
+
+
+def phone_number(typed: str) -> str:
+    """How a customer's phone number is stored and found, whoever typed it and however: its
+    digits, after a `+` when it was written internationally (`+49 (0)30 123-456` and
+    `0049 30 123456` are both `+4930123456`, the E.164 that callback requests store). A
+    number typed nationally stays its digits: without a country, its calling code is unknown.
+    Checks nothing (what may be typed is the caller's rule); only separators stay as typed."""
+    text = (typed or "").strip()
+    if text.startswith("+"):
+        found = "+" + _PHONE_SEPARATORS.sub("", text[1:].replace("(0)", ""))
+    else:
+        digits = _PHONE_SEPARATORS.sub("", text)
+        found = "+" + digits[2:] if digits.startswith("00") else digits
+    return found if found.strip("+") else text
 
 
 def is_email_address(text: str) -> bool:

@@ -209,7 +209,8 @@ def _our_classes() -> list[type]:
 NOT_INPUT = {"SecretUnreadable", "StoreError", "StoreClosed", "ConfigError", "CommandError",
              "DataDirLocked", "SubscriberLagged", "MailServerError", "TemporaryFailure",
              "PermanentFailure", "LooksLikeSpam", "TooSoon", "NotFound", "StorageFull",
-             "ResolvedToRefused"}
+             "ResolvedToRefused",
+             "Conflict"}  # a store constraint; the service that writes turns it into a UserError
 
 
 def test_every_invalid_input_error_is_a_user_error() -> None:

@@ -21,7 +21,7 @@ from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations.hooks import Hooks
 from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice
-from onlinesupport.inputs import is_email_address, one_line
+from onlinesupport.inputs import is_email_address, one_line, phone_number
 from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
@@ -169,6 +169,7 @@ class Conversations:
         subject = _text(subject, "subject", MAX_SUBJECT, required=False)
         body = _text(body, "message", MAX_BODY, required=False)
         client_id = _client_id(client_id)
+        typed = None
         if identity is not None:
             kind, value = identity
             if kind not in IDENTITY_KINDS:
@@ -179,6 +180,8 @@ class Conversations:
                     raise InvalidCommand("the customer's email address must be one address "
                                          "such as name@example.com", "email")
                 value = value.lower()
+            elif kind == "phone":  # found however it is typed; shown as typed
+                typed, value = value, phone_number(value)
             identity = (kind, value)
 
         known = customer_id
@@ -189,7 +192,7 @@ class Conversations:
             elif identity is None:
                 customer_id = customers_repo.create(conn, name, now)
             else:
-                customer_id = customers_repo.find_or_create(conn, *identity, name, now)
+                customer_id = customers_repo.find_or_create(conn, *identity, name, now, typed)
             if client_id is not None and (known is not None or identity is not None):
                 earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
                 if earlier is not None:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from onlinesupport.channels.email.sender import OutboxSender
 from onlinesupport.clock import Clock, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.periodic import every
 from onlinesupport.reports.metrics import duration_text, percent_text
 from onlinesupport.reports.service import Overview, Query, Reports, Viewer
@@ -32,7 +33,7 @@ SEND_FROM_HOUR = 7
 INTERVAL = 900.0
 
 
-class InvalidFrequency(ValueError):
+class InvalidFrequency(UserError):
     """Not one of the offered frequencies."""
 
 
@@ -83,7 +84,7 @@ class ReportMail:
 
     async def set_frequency(self, agent_id: int, frequency: str) -> None:
         if frequency not in FREQUENCIES:
-            raise InvalidFrequency(f"choose one of {', '.join(FREQUENCIES)}")
+            raise InvalidFrequency(f"choose one of {', '.join(FREQUENCIES)}", "frequency")
         await self._db.write(lambda conn: reports_repo.set_subscription(conn, agent_id,
                                                                         frequency))
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from onlinesupport.errors import UserError
+
 PRESETS = {
     "today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
     "90d": "Last 90 days", "this_month": "This month", "last_month": "Last month",
@@ -20,8 +22,8 @@ MAX_DAYS = 3700
 """Ten years: longer than any business keeps asking about."""
 
 
-class InvalidPeriod(ValueError):
-    """The period asked for is not understood; the message says why."""
+class InvalidPeriod(UserError):
+    """The period asked for is not understood; the message says why (and `field`, which)."""
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,22 @@ def resolve(preset: str, today: date, first: str = "", last: str = "") -> Period
         try:
             period = Period(date.fromisoformat(first), date.fromisoformat(last))
         except ValueError:
-            raise InvalidPeriod("give the first and last day as dates like 2026-03-01") from None
+            raise InvalidPeriod("give the first and last day as dates like 2026-03-01",
+                                "first" if not _is_date(first) else "last") from None
         if period.last < period.first:
-            raise InvalidPeriod("the last day is before the first")
+            raise InvalidPeriod("the last day is before the first", "last")
         if period.days > MAX_DAYS:
-            raise InvalidPeriod(f"a period can be at most {MAX_DAYS} days long")
+            raise InvalidPeriod(f"a period can be at most {MAX_DAYS} days long", "first")
         return period
-    raise InvalidPeriod(f"the period must be one of {', '.join(PRESETS)}")
+    raise InvalidPeriod(f"the period must be one of {', '.join(PRESETS)}", "period")
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def bucket_size(period: Period) -> str:

@@ -16,12 +16,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import Clock, from_db, to_db
+from onlinesupport.errors import UserError
 from onlinesupport.reports import metrics
 from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.metrics import Summary
 from onlinesupport.reports.periods import Period, bucket_of, bucket_size, buckets, resolve
 from onlinesupport.reports.rollup import Rollup
 from onlinesupport.store import Database
+from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import reports as reports_repo
 from onlinesupport.store.reports import DrillRow, ExportRow, Filters
@@ -37,12 +39,14 @@ DRILL_METRICS = (*metrics.DURATIONS, "created", "reply", "resolved_once", "reope
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-class ReportRefused(PermissionError):
+class ReportRefused(UserError):
     """The person asking may not see what they asked for; the message says why."""
 
+    status = 403
 
-class InvalidQuery(ValueError):
-    """A filter is not understood; the message says which."""
+
+class InvalidQuery(UserError):
+    """A filter is not understood; the message (and `field`) says which."""
 
 
 @dataclass(frozen=True)
@@ -296,7 +300,7 @@ class Reports:
 
     async def _scope(self, viewer: Viewer, query: Query) -> Scope:
         if query.channel is not None and query.channel not in CHANNELS:
-            raise InvalidQuery(f"channel must be one of {', '.join(CHANNELS)}")
+            raise InvalidQuery(f"channel must be one of {', '.join(CHANNELS)}", "channel")
         current = await self._rollup.catch_up(CATCH_UP_LIMIT)
         zone = self._rollup.calendars.zone()
         period = resolve(query.preset, self._clock.now().astimezone(zone).date(), query.first,
@@ -311,7 +315,7 @@ class Reports:
                 queue_ids = tuple(allowed)
         if query.queue_id is not None:
             if queue_ids is not None and query.queue_id not in queue_ids:
-                raise ReportRefused("that queue is not one of yours")
+                raise ReportRefused("that queue is not one of yours", "queue")
             queue_ids = (query.queue_id,)
         now = Filters(period.first.isoformat(), period.last.isoformat(), queue_ids, agent_id,
                       query.channel, query.tag)
@@ -319,6 +323,14 @@ class Reports:
         before = replace(now, first_day=previous.first.isoformat(),
                          last_day=previous.last.isoformat())
         return Scope(period, previous, now, before, zone, current)
+
+    async def viewer_of(self, agent_id: int | None) -> Viewer:
+        """Who asks through the API: the agent a token acts as, with the role they have now;
+        a token that acts as nobody sees what an admin sees (it reads every conversation)."""
+        if agent_id is None:
+            return Viewer(0, "admin")
+        agent = await agents_repo.get(self._db, agent_id)
+        return Viewer(agent_id, agent["role"] if agent else "agent")
 
     async def options(self, viewer: Viewer) -> Options:
         queues = await queues_repo.list_all(self._db)
@@ -503,7 +515,7 @@ class Reports:
     async def drill(self, viewer: Viewer, query: Query, metric: str,
                     detail: str | None) -> Drill:
         if metric not in DRILL_METRICS:
-            raise InvalidQuery(f"there is no figure called {metric!r}")
+            raise InvalidQuery(f"there is no figure called {metric!r}", "metric")
         scope = await self._scope(viewer, query)
         rows = await reports_repo.drill(self._db, metric, scope.now, detail, DRILL_LIMIT)
         return Drill(query, scope.period, metric, detail, rows, scope.current)

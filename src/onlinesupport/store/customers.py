@@ -18,16 +18,22 @@ def create(conn: sqlite3.Connection, name: str, now: str) -> int:
                         (name, now)).lastrowid
 
 
-def find_or_create(conn: sqlite3.Connection, kind: str, value: str, name: str, now: str) -> int:
-    """The customer holding identity (kind, value), created with `name` if there is none."""
+def find_or_create(conn: sqlite3.Connection, kind: str, value: str, name: str, now: str,
+                   shown: str | None = None) -> int:
+    """The customer holding identity (kind, value), created with `name` if there is none;
+    `shown` is the value as typed, where that differs from how it is stored."""
     row = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?",
                        (kind, value)).fetchone()
     if row:
         return row[0]
     customer_id = create(conn, name, now)
-    conn.execute("INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)",
-                 (customer_id, kind, value))
+    conn.execute("INSERT INTO customer_identities (customer_id, kind, value, shown)"
+                 " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
     return customer_id
+
+
+def _differs(shown: str | None, value: str) -> str | None:
+    return shown if shown and shown != value else None
 
 
 def update(conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str,
@@ -38,18 +44,19 @@ def update(conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str,
         raise NotFound(f"customer {customer_id} does not exist")
 
 
-def set_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str) -> None:
-    """Make `value` the customer's only identity of `kind` (empty: none); refused with
-    ValueError if another customer has it."""
+def set_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str,
+                 shown: str | None = None) -> None:
+    """Make `value` the customer's only identity of `kind` (empty: none; `shown`: as typed);
+    refused with ValueError if another customer has it."""
     owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ?"
                          " AND value = ?", (kind, value)).fetchone()
     if owner is not None and owner[0] != customer_id:
-        raise ValueError(f"{_SHOWN.get(kind, '')}{value} belongs to another customer")
+        raise ValueError(f"{_SHOWN.get(kind, '')}{shown or value} belongs to another customer")
     conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = ?",
                  (customer_id, kind))
     if value:
-        conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
-                     " VALUES (?, ?, ?)", (customer_id, kind, value))
+        conn.execute("INSERT INTO customer_identities (customer_id, kind, value, shown)"
+                     " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
 
 
 def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
@@ -95,7 +102,8 @@ async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
     customer = dict(row)
     customer["tags"] = json.loads(customer["tags"])
     customer["identities"] = [dict(r) for r in await db.fetch_all(
-        "SELECT kind, value FROM customer_identities WHERE customer_id = ? ORDER BY id",
+        "SELECT kind, coalesce(shown, value) AS value FROM customer_identities"
+        " WHERE customer_id = ? ORDER BY id",
         (customer_id,))]
     customer["email"] = next((i["value"] for i in customer["identities"] if i["kind"] == "email"), "")
     return customer

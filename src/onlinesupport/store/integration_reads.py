@@ -81,8 +81,8 @@ _CUSTOMER = (
     " cu.erased_at IS NOT NULL AS erased,"
     " (SELECT value FROM customer_identities i WHERE i.customer_id = cu.id AND i.kind = 'email'"
     "  ORDER BY i.id LIMIT 1) AS email,"
-    " (SELECT value FROM customer_identities i WHERE i.customer_id = cu.id AND i.kind = 'phone'"
-    "  ORDER BY i.id LIMIT 1) AS phone,"
+    " (SELECT coalesce(shown, value) FROM customer_identities i WHERE i.customer_id = cu.id"
+    "  AND i.kind = 'phone' ORDER BY i.id LIMIT 1) AS phone,"
     " (SELECT value FROM customer_identities i WHERE i.customer_id = cu.id"
     "  AND i.kind = 'external') AS external_id FROM customers cu")
 

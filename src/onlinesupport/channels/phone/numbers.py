@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from onlinesupport.errors import UserError
+from onlinesupport.inputs import phone_number
 
 
 class InvalidPhone(UserError):
@@ -76,7 +77,6 @@ COUNTRIES: dict[str, Country] = {c.code: c for c in (
 )}
 MAX_TYPED = 40
 _ALLOWED = re.compile(r"^\+?[\d\s\-./()]+$")
-_SEPARATORS = re.compile(r"[\s\-./()]")
 
 
 def country(code: str) -> Country:
@@ -114,15 +114,11 @@ def normalise(typed: str, country_code: str) -> tuple[str, Country]:
     if not _ALLOWED.match(text):
         raise InvalidPhone("use only digits, spaces and a leading + (no letters or extensions)")
     chosen = country(country_code)
-    international = text.startswith("+")
-    if international:
-        text = text[1:].replace("(0)", "")
-    digits = _SEPARATORS.sub("", text)
-    if not international:
-        for prefix in ("00", "011" if chosen.calling == "1" else None):
-            if prefix and digits.startswith(prefix):
-                digits, international = digits[len(prefix):], True
-                break
+    written = phone_number(text)
+    international = written.startswith("+")
+    digits = written.removeprefix("+")
+    if not international and chosen.calling == "1" and digits.startswith("011"):
+        digits, international = digits[3:], True  # North America's international prefix
     if international:
         found, national = _by_calling_code(digits, chosen)
     else:

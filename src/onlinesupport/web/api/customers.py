@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.customers import CustomerChanges
+from onlinesupport.inputs import phone_number
 from onlinesupport.integrations import objects
 from onlinesupport.store import integration_reads
 from onlinesupport.store.integration_reads import ConversationFilter
@@ -38,7 +39,7 @@ async def list_customers(call: Call) -> web.Response:
     limit = q.get("limit", 25)
     found = await integration_reads.customers_by(
         call.request.app[SERVICES].db, email=q["email"].lower() if "email" in q else None,
-        phone=q.get("phone"), external_id=q.get("external_id"), after_id=after,
+        phone=phone_number(q["phone"]) if "phone" in q else None, external_id=q.get("external_id"), after_id=after,
         limit=limit + 1)
     more = len(found) > limit
     found = found[:limit]

@@ -13,9 +13,14 @@ INTRODUCTION = (
     "OnlineSupport's JSON API. Send an API token (created by an admin in the desk under "
     "Admin → API tokens) as `Authorization: Bearer <token>`. Scopes nest: `read` reads, "
     "`write` also changes conversations, customers and articles, `admin` also manages webhook "
-    "endpoints. Every error is `{\"error\": {\"code\", \"message\", \"field\"?}}`. Webhooks are "
+    "endpoints. Every error is `{\"error\": {\"code\", \"message\", \"field\"?}}`. Input that "
+    "cannot be accepted is 422 `invalid` (where the desk's forms answer 400); 400 is only a "
+    "body that cannot be read (not JSON, not multipart/form-data). Webhooks are "
     "signed as Standard Webhooks 1.0 describes; their payloads are the events of `GET /events`."
 )
+
+INVALID = ("The input is not acceptable (what the desk's forms answer with 400); `field` names "
+           "the part when there is one")
 
 
 def _errors(operation: Operation) -> dict[int, str]:
@@ -24,14 +29,15 @@ def _errors(operation: Operation) -> dict[int, str]:
              429: "Too many requests with this token: wait for `Retry-After` seconds"}
     if operation.path_params:
         found[404] = "There is no such object"
-    if operation.query or operation.body is not None or operation.upload is not None:
-        found[422] = "The input is not acceptable; `field` names the part"
+    if operation.path_params or operation.query or operation.body is not None \
+            or operation.upload is not None:
+        found[422] = INVALID
     if operation.body is not None or operation.upload is not None:
         found[400] = "The body is not valid JSON (or not a valid upload)"
         found[413] = "The body is too large"
     if operation.method in ("POST", "PATCH", "DELETE"):
         found.setdefault(404, "Something named in the request does not exist")
-        found.setdefault(422, "The change is not acceptable")
+        found.setdefault(422, INVALID)
         found[409] = "The change conflicts with what is stored"
     found[503] = "The server is shutting down, or its disk is full: try again shortly"
     return found

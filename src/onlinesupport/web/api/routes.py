@@ -12,8 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
+from onlinesupport.reports.periods import PRESETS
+from onlinesupport.reports.service import CHANNELS as REPORT_CHANNELS
 from onlinesupport.services import Services
-from onlinesupport.web.api import articles, conversations, customers, directory, events
+from onlinesupport.web.api import articles, conversations, customers, directory, events, reports
 from onlinesupport.web.api import schemas as s
 from onlinesupport.web.api import webhooks
 from onlinesupport.web.api.auth import CALLER, authenticate
@@ -48,6 +50,33 @@ def limit(default: int, most: int) -> Param:
 def ok(description: str, schema: Schema) -> dict[int, tuple[str, Schema | None]]:
     return {200: (description, schema)}
 
+
+_DAY = string(10, pattern=r"^\d{4}-\d\d-\d\d$")
+REPORT_FILTERS = (
+    Param("period", {"enum": list(PRESETS)},
+          "`today`, `yesterday`, the last `7d`/`30d`/`90d` (default `30d`), `this_month`, "
+          "`last_month`, or `custom` from `first` to `last`; whole days in the business's "
+          "time zone."),
+    Param("first", _DAY, "The first day of a custom period (alone: `period=custom`)."),
+    Param("last", _DAY, "The last day of a custom period, at most 3700 days after `first`."),
+    Param("queue", identifier(), "Only this queue (a manager: one of theirs)."),
+    Param("agent", identifier(), "Only this agent's figures (ignored for an agent: their own)."),
+    Param("channel", {"enum": list(REPORT_CHANNELS)}, "Only this channel."),
+    Param("tag", string(100, min_length=1), "Only conversations with this tag."),
+    Param("hours", {"enum": ["wall", "business"]},
+          "`business`: durations count only the queue calendar's open hours (default "
+          "`wall`: the clock)."))
+
+
+def report(description: str, schema: Schema) -> dict[int, tuple[str, Schema | None]]:
+    return {**ok(description, schema), 403: (
+        "The token's scope does not allow this, or the queue asked for is not one of the "
+        "manager's the token acts as", None)}
+
+
+REPORT_RULE = ("What the token sees follows the desk's rule for the agent it acts as (an "
+               "agent their own line, a manager their queues, an admin everything); a token "
+               "that acts as nobody sees everything.")
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/me", directory.me, "read", "Who the token is", "Tokens",
@@ -158,6 +187,24 @@ OPERATIONS: tuple[Operation, ...] = (
               "Publish an article", "Knowledge base", ok("Published", s.ARTICLE)),
     Operation("DELETE", "/articles/{id}", articles.delete_article, "write",
               "Delete an article", "Knowledge base", {204: ("Deleted", None)}),
+    # Reports
+    Operation("GET", "/reports/overview", reports.overview, "read",
+              "Response times, SLA, satisfaction, volume and the queues now", "Reports",
+              report("The overview report, each figure with the previous period's",
+                 s.REPORT_OVERVIEW), query=REPORT_FILTERS,
+              description="The figures of the desk's Reports page. Durations are seconds, "
+                          "shares fractions (0.25 is 25%), null where there is nothing to "
+                          "count. " + REPORT_RULE),
+    Operation("GET", "/reports/agents", reports.agents, "read", "The figures of each agent",
+              "Reports", report("One line per agent", s.REPORT_AGENTS), query=REPORT_FILTERS,
+              description=REPORT_RULE),
+    Operation("GET", "/reports/website", reports.website, "read",
+              "Pages causing inquiries, self-service and proactive messages", "Reports",
+              report("The website report", s.REPORT_WEBSITE), query=REPORT_FILTERS,
+              description=REPORT_RULE),
+    Operation("GET", "/reports/days", reports.days, "read", "The figures of each day",
+              "Reports", report("One line per day of the period", s.REPORT_DAYS),
+              query=REPORT_FILTERS, description="The desk's per-day CSV as JSON. " + REPORT_RULE),
     # Event feed
     Operation("GET", "/events", events.feed, "read", "Events after a cursor", "Events",
               {200: ("Events in order, and the cursor to ask with next", s.EVENTS),

@@ -8,6 +8,7 @@ from onlinesupport.integrations.public_events import WEBHOOK_TYPES
 from onlinesupport.integrations.tokens import SCOPES
 from onlinesupport.knowledge.service import STATUSES, VISIBILITIES
 from onlinesupport.web.api.spec import (
+    MAX_ID,
     Schema,
     array,
     identifier,
@@ -117,6 +118,69 @@ TEST_SENT = obj({"delivery_id": identifier()})
 DELIVERIES = obj({"deliveries": array(ref("Delivery")), "next_before": nullable(identifier())})
 DELIVERY = obj({"delivery": ref("Delivery")})
 DELIVERY_WITH_ATTEMPTS = obj({"delivery": ref("Delivery"), "attempts": array(ref("Attempt"))})
+
+# The reports' figures (integrations/objects.py makes them)
+
+_COUNT = integer()
+_SHARE = nullable({"type": "number"})
+_DAY = string(10, pattern=r"^\d{4}-\d\d-\d\d$")
+_PERIOD = obj({"first": _DAY, "last": _DAY})
+_SUMMARY = ref("Summary")
+COMPONENTS.update({
+    "Summary": obj({"count": _COUNT, "median": _SHARE, "p90": _SHARE}),
+    "ReportOverview": obj({
+        "period": _PERIOD, "previous": _PERIOD, "business_hours": {"type": "boolean"},
+        "up_to_date": {"type": "boolean"},
+        "durations": array(obj({"key": _TEXT, "name": _TEXT, "definition": _TEXT,
+                                "now": _SUMMARY, "before": _SUMMARY, "change": _SHARE})),
+        "rates": array(obj({"key": _TEXT, "name": _TEXT, "definition": _TEXT, "part": _COUNT,
+                            "whole": _COUNT, "value": _SHARE, "before_part": _COUNT,
+                            "before_whole": _COUNT, "before": _SHARE})),
+        "created": _COUNT, "created_before": _COUNT, "resolved": _COUNT,
+        "resolved_before": _COUNT, "merged": _COUNT, "merged_before": _COUNT,
+        "bucket": {"enum": ["day", "week", "month"]},
+        "volume": array(obj({"label": _TEXT, "created": _COUNT, "resolved": _COUNT,
+                             "merged": _COUNT, "backlog": integer(-MAX_ID)}), 4000),
+        "channels": array(obj({"channel": {"enum": list(CHANNELS)}, "count": _COUNT})),
+        "heatmap": {**array({**array(_COUNT), "minItems": 24, "maxItems": 24}),
+                    "minItems": 7, "maxItems": 7},
+        "ratings": array(obj({"score": integer(1, 5), "count": _COUNT})),
+        "comments": array(obj({"conversation_id": identifier(), "score": integer(1, 5),
+                               "comment": _TEXT, "at": timestamp()})),
+        "live": array(obj({"queue": NAMED, "unattended": _COUNT,
+                           "longest_wait_minutes": nullable(integer())}))}),
+    "ReportAgents": obj({
+        "period": _PERIOD, "business_hours": {"type": "boolean"},
+        "up_to_date": {"type": "boolean"},
+        "agents": array(obj({"agent_id": nullable(identifier()), "name": _TEXT,
+                             "handled": _COUNT, "replies": _COUNT, "first_response": _SUMMARY,
+                             "resolution": _SUMMARY, "ratings": _COUNT,
+                             "good_ratings": _COUNT, "satisfaction": _SHARE,
+                             "online_seconds": {"type": "number", "minimum": 0}}))}),
+    "ReportWebsite": obj({
+        "period": _PERIOD, "up_to_date": {"type": "boolean"},
+        "pages": array(obj({"page": _TEXT, "inquiries": _COUNT, "views": _COUNT,
+                            "per_thousand": _SHARE}), 100_000),
+        "searches": _COUNT, "article_views": _COUNT, "deflected": _COUNT,
+        "reached_agent": _COUNT, "deflection": _SHARE,
+        "unanswered_searches": array(obj({"query": _TEXT, "count": _COUNT})),
+        "deflecting_articles": array(obj({"title": _TEXT, "count": _COUNT})),
+        "campaigns": array(obj({
+            "message_id": identifier(), "text": _TEXT, "shown": _COUNT, "clicked": _COUNT,
+            "closed": _COUNT, "chats": _COUNT, "resolved": _COUNT, "pages": _COUNT,
+            "page_views": _COUNT, "chats_without": _COUNT, "with_share": _SHARE,
+            "without_share": _SHARE}))}),
+    "ReportDays": obj({
+        "period": _PERIOD, "business_hours": {"type": "boolean"},
+        "days": array(obj({"day": _DAY, "created": _COUNT, "resolved": _COUNT,
+                           "merged": _COUNT, "first_response": _SUMMARY,
+                           "resolution": _SUMMARY, "sla_met": _COUNT, "sla_missed": _COUNT,
+                           "ratings": _COUNT, "good_ratings": _COUNT}), 4000)}),
+})
+REPORT_OVERVIEW = ref("ReportOverview")
+REPORT_AGENTS = ref("ReportAgents")
+REPORT_WEBSITE = ref("ReportWebsite")
+REPORT_DAYS = ref("ReportDays")
 
 # Requests
 
