@@ -295,6 +295,22 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI])
 
 
+def _not_allowed(methods: list[str]) -> Any:
+    """Any other method on a known path: the API's 405, not the desk's form refusal."""
+    allow = ", ".join(methods)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raise ApiError(405, f"{request.method} is not allowed here; use {allow}",
+                       headers={"Allow": allow})
+
+    return authenticates_itself(handle)
+
+
+@authenticates_itself
+async def _unknown(request: web.Request) -> web.StreamResponse:
+    raise ApiError(404, f"there is no {request.path} in the API; see {PREFIX}/openapi.json")
+
+
 def create_api_app(services: Services, *, tokens_only: bool) -> web.Application:
     """The API as a sub-application; `tokens_only` on the public listener."""
     app = web.Application(middlewares=[
@@ -304,8 +320,15 @@ def create_api_app(services: Services, *, tokens_only: bool) -> web.Application:
     app[SERVICES] = services
     app[OPENAPI] = document(OPERATIONS, s.COMPONENTS)
     app.router.add_get("/openapi.json", openapi, name="openapi")
+    methods: dict[str, list[str]] = {"/openapi.json": ["GET", "HEAD"]}
     for operation in OPERATIONS:
         app.router.add_route(operation.method, operation.path, _handler(operation))
+        methods.setdefault(operation.path, []).append(operation.method)
+    # Every request under the prefix is the API's, so each gets its JSON error: without these
+    # a wrong method or an unknown path fell through to the desk's HTML/form refusals.
+    for path, allowed in methods.items():
+        app.router.add_route("*", path, _not_allowed(allowed))
+    app.router.add_route("*", "/{path:.*}", _unknown)
     return app
 
 
