@@ -302,7 +302,10 @@ async def test_every_documented_error_has_the_error_shape(tmp_path: Path) -> Non
              "conflict", "email"),
             ("PATCH", f"/customers/{other['customer']['id']}", {"email": "a,b@example.com"},
              422, "invalid", "email"),
-            ("POST", "/webhooks", {"url": "http://169.254.169.254/latest"}, 422, "invalid", ""),
+            ("POST", "/webhooks", {"url": "http://169.254.169.254/latest"}, 422, "invalid",
+             "url"),
+            ("POST", "/webhooks", {"url": f"{server.desk_url}/hooks"}, 422, "invalid", "url"),
+            ("POST", "/webhooks", {"url": "   "}, 422, "invalid", "url"),
             ("POST", "/conversations", {"body": "x", "customer": {}}, 422, "invalid",
              "customer"),
         ]
