@@ -210,7 +210,8 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: ("Events in order, and the cursor to ask with next", s.EVENTS),
                410: ("Events after the cursor were pruned (kept 30 days)", None)},
               query=(Param("after", integer(0), "The id of the last event you handled "
-                                                "(default 0: the oldest kept)."),
+                                                "(default 0: the oldest kept); one past the "
+                                                "latest event is 422."),
                      limit(100, 500),
                      Param("wait", integer(0, 30), "Seconds to wait for an event when there "
                                                    "is none yet (long poll; default 0)."),
