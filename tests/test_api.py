@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -37,7 +38,8 @@ async def api(server: Server, http: aiohttp.ClientSession, scope: str,
 
 async def open_conversation(client: Api, n: int = 0, **extra: object) -> dict:
     status, body = await client.post("/conversations", {
-        "body": f"Order {n} failed", "customer": {"email": f"c{n}@example.com"}, **extra})
+        "channel": "email", "body": f"Order {n} failed",
+        "customer": {"email": f"c{n}@example.com"}, **extra})
     assert status in (200, 201), body
     return body["conversation"]
 
@@ -136,7 +138,8 @@ async def test_posts_with_a_client_id_happen_once(server: Server, http: aiohttp.
                                                   personas: Personas) -> None:
     client = await api(server, http, "write", personas.agent)
     first = await open_conversation(client, 1, client_id="shop-order-1")
-    again = await client.post("/conversations", {"body": "Order 1 failed", "client_id":
+    again = await client.post("/conversations", {"channel": "email", "body": "Order 1 failed",
+                                                 "client_id":
                                                  "shop-order-1",
                                                  "customer": {"email": "c1@example.com"}})
     assert again[0] == 200 and again[1]["duplicate"] and again[1]["conversation"]["id"] == \
@@ -189,7 +192,7 @@ async def test_conversation_commands_and_customers(server: Server, http: aiohttp
                                         {"email": "User@Example.com", "tier": "preferred"})
     assert changed["customer"]["email"] == "user@example.com"
     assert changed["customer"]["phone"] == "+49 30 1234567"
-    opened = await client.post("/conversations", {"body": "Call me",
+    opened = await client.post("/conversations", {"channel": "phone", "body": "Call me",
                                                   "customer": {"external_id": "u-77"}})
     assert opened[1]["conversation"]["customer"]["id"] == customer["id"]
     status, theirs = await client.get(f"/customers/{customer['id']}/conversations")
@@ -199,6 +202,76 @@ async def test_conversation_commands_and_customers(server: Server, http: aiohttp
     assert (await client.get("/agents"))[1]["agents"][0].keys() >= {"id", "name", "role"}
     assert {q["name"] for q in (await client.get("/queues"))[1]["queues"]} == {"General",
                                                                                "Billing"}
+
+
+async def test_a_conversation_names_its_customer_by_the_first_identity_found(
+        server: Server, http: aiohttp.ClientSession) -> None:
+    """external_id, then email, then phone, then id: the first found wins; what it lacks and
+    nobody has is added; two identities of two customers are 409, naming the later one."""
+    client = await api(server, http, "write")
+
+    async def customer_of(**given: object) -> tuple[int, Any]:
+        status, body = await client.post("/conversations", {
+            "channel": "email", "body": "Order failed", "customer": given})
+        if status in (200, 201):
+            return status, body["conversation"]["customer"]["id"]
+        return status, body["error"]
+
+    async def found(query: str) -> list[int]:
+        return [c["id"] for c in (await client.get(f"/customers?{query}"))[1]["customers"]]
+
+    # A guest (known by email) who later registers in the shop: the same customer, now with
+    # the shop's id.
+    guest = await open_conversation(client, 1)
+    guest_id = guest["customer"]["id"]
+    assert await customer_of(email="C1@example.com", external_id="1001") == (201, guest_id)
+    assert await found("external_id=1001") == [guest_id]
+    # Found by the external id, their new address and number are added.
+    assert await customer_of(external_id="1001", email="new@example.com",
+                             phone="+49 30 555") == (201, guest_id)
+    assert await found("email=new@example.com") == await found("phone=0049 30 555") == \
+        [guest_id]
+    assert (await client.get(f"/customers/{guest_id}"))[1]["customer"]["email"] == \
+        "c1@example.com", "the first address stays the one shown"
+    # A customer id with an identity nobody has yet.
+    other_id = (await open_conversation(client, 2))["customer"]["id"]
+    assert await customer_of(id=other_id, phone="+44 20 7946 0000") == (201, other_id)
+    # Two identities of two different customers.
+    for given, field in (({"external_id": "1001", "email": "c2@example.com"}, "email"),
+                         ({"email": "c2@example.com", "phone": "+49 30 555"}, "phone"),
+                         ({"phone": "+49 30 555", "id": other_id}, "id")):
+        status, error = await customer_of(**given)
+        assert status == 409 and error["code"] == "conflict" and error["field"] == field, given
+        assert "two different customers" in error["message"]
+    # Found by email, the customer already has another external id: a customer has one.
+    status, error = await customer_of(email="c1@example.com", external_id="2002")
+    assert (status, error["field"]) == (409, "external_id")
+    assert "has external id 1001, not 2002" in error["message"]
+    assert await found("external_id=2002") == []
+    # Nobody has any of them: one new customer with all of them.
+    status, new_id = await customer_of(external_id="3003", email="n@example.com",
+                                       phone="+33 1 23 45 67 89", name="Nina")
+    assert status == 201 and new_id not in (guest_id, other_id)
+    nina = (await client.get(f"/customers/{new_id}"))[1]["customer"]
+    assert (nina["name"], nina["email"], nina["phone"], nina["external_id"]) == (
+        "Nina", "n@example.com", "+33 1 23 45 67 89", "3003")
+    assert (await client.post("/conversations", {
+        "channel": "email", "body": "x", "customer": {"id": 987654}}))[0] == 404
+
+
+async def test_a_conversation_keeps_the_channel_it_was_started_in(
+        server: Server, http: aiohttp.ClientSession) -> None:
+    """No channel is assumed: a shop's email is no phone call in the reports."""
+    client = await api(server, http, "write")
+    for channel in ("email", "form", "phone"):
+        assert (await open_conversation(client, 1, channel=channel))["channel"] == channel
+    status, body = await client.post("/conversations", {"body": "x", "customer": {
+        "email": "c1@example.com"}})
+    assert (status, body["error"]["field"]) == (422, "channel")
+    status, report = await client.get("/reports/overview?period=today")
+    assert status == 200
+    assert {c["channel"]: c["count"] for c in report["channels"]}.items() >= {
+        "email": 1, "form": 1, "phone": 1}.items()
 
 
 async def test_the_external_id_is_the_user_id_the_website_signs(
@@ -223,7 +296,7 @@ async def test_the_external_id_is_the_user_id_the_website_signs(
     status, found = await client.get("/customers?external_id=43")
     assert [(c["name"], c["external_id"]) for c in found["customers"]] == [("Otto", "43")], \
         "a customer the website brought is found by the id it signed"
-    opened = await client.post("/conversations", {"body": "Your parcel",
+    opened = await client.post("/conversations", {"channel": "email", "body": "Your parcel",
                                                   "customer": {"external_id": " 43 "}})
     assert opened[1]["conversation"]["customer"]["id"] == found["customers"][0]["id"]
 
@@ -306,8 +379,13 @@ async def test_every_documented_error_has_the_error_shape(tmp_path: Path) -> Non
              "url"),
             ("POST", "/webhooks", {"url": f"{server.desk_url}/hooks"}, 422, "invalid", "url"),
             ("POST", "/webhooks", {"url": "   "}, 422, "invalid", "url"),
-            ("POST", "/conversations", {"body": "x", "customer": {}}, 422, "invalid",
-             "customer"),
+            ("POST", "/conversations", {"channel": "form", "body": "x", "customer": {}}, 422,
+             "invalid", "customer"),
+            ("POST", "/conversations", {"body": "x", "customer": {"email": "c0@example.com"}},
+             422, "invalid", "channel"),
+            ("POST", "/conversations", {"channel": "chat", "body": "x",
+                                        "customer": {"email": "c0@example.com"}},
+             422, "invalid", "channel"),
         ]
         for method, path, body, status, code, field in expected:
             kwargs = {"data": body} if isinstance(body, str) else {}

@@ -101,9 +101,15 @@ OPERATIONS: tuple[Operation, ...] = (
               "Start a conversation (a shop, a phone system)", "Conversations",
               {201: ("Started", s.OPENED), 200: ("Started before with this client_id", s.OPENED)},
               body=s.NEW_CONVERSATION,
-              description="`body` is the customer's first message. The customer is named by "
-                          "`id`, `external_id` (created when new), `email` or `phone`. A retry "
-                          "with the same `client_id` returns the first conversation."),
+              description="`body` is the customer's first message. `channel` says how the "
+                          "customer came: `email` and `form` (replies are mailed), `phone` "
+                          "(a call; replies are not sent). The customer is named by "
+                          "`external_id`, `email`, `phone` or `id`; when several are given, "
+                          "the first found in that order is the customer, and each given "
+                          "identity nobody has is added to them (409 when two belong to two "
+                          "customers, or the customer has another external id). None found: "
+                          "a new customer with all of them. A retry with the same "
+                          "`client_id` returns the first conversation."),
     Operation("GET", "/conversations/{id}", conversations.get_conversation, "read",
               "A conversation with its first 100 messages", "Conversations",
               ok("The conversation", s.CONVERSATION_WITH_MESSAGES)),
