@@ -95,6 +95,37 @@ async def config_clock(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualCloc
         yield await start_server(stack, make_config(tmp_path / "data"), clock), clock
 
 
+async def test_a_token_chosen_to_expire_on_a_day_works_until_that_days_end(
+        config_clock: tuple, client_factory) -> None:
+    """The desk's expiry is a date: the token works all that day, in the business's zone."""
+    server, clock = config_clock  # Monday 2026-01-05 09:00 UTC: 04:00 in New York
+    services = server.services
+    await services.accounts.create_agent("ada@example.com", "Ada", "admin", PASSWORD)
+    await services.db.write(lambda conn: conn.execute(
+        "UPDATE queues SET timezone = 'America/New_York' WHERE id = 1"))
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("ada@example.com")
+    for day, error in (("2026-01-04", "has passed"), ("soon", "not a date")):
+        async with await desk.post("/admin/api-tokens", {"name": "x", "scope": "read",
+                                                         "expires": day}) as r:
+            assert r.status == 400 and error in await r.text(), day
+    async with await desk.post("/admin/api-tokens", {"name": "shop", "scope": "read",
+                                                     "expires": "2026-01-05"}) as r:
+        page = await r.text()
+        assert r.status == 200, page
+    assert "end of 2026-01-05 (America/New_York)" in page
+    assert "America/New_York time" in page
+    secret = page.split('<code id="new-token">')[1].split("<")[0]
+    async with aiohttp.ClientSession() as http:
+        token = Api(http, server.desk_url, secret)
+        assert (await token.get("/me"))[0] == 200
+        clock.advance(hours=19, minutes=59)  # 23:59 in New York, 04:59 UTC the next day
+        assert (await token.get("/me"))[0] == 200
+        clock.advance(minutes=1)
+        status, body = await token.get("/me")
+        assert status == 401 and body["error"]["message"] == "the token has expired"
+
+
 async def test_newest_first_pages_stay_put_while_conversations_arrive(
         server: Server, http: aiohttp.ClientSession) -> None:
     client = await api(server, http, "write")
