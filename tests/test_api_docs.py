@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -26,12 +27,13 @@ def shell(command: str, env: dict[str, str]) -> str:
     """Run a step as a reader would in one terminal: variables it sets stay for later steps."""
     keep = "".join(f'\n[ -n "${{{name}:-}}" ] && echo "{name}=${name}" >&3'
                    for name in KEPT)
-    done = subprocess.run(["bash", "-euc", f"exec 3>\"$KEPT_FILE\"\n{command}{keep}\ntrue"],
-                          env=env, capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    for line in Path(env["KEPT_FILE"]).read_text().splitlines():
-        name, _, value = line.partition("=")
-        env[name] = value
+    with tempfile.NamedTemporaryFile("r") as kept:
+        done = subprocess.run(["bash", "-euc", f"exec 3>{kept.name}\n{command}{keep}\ntrue"],
+                              env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        for line in kept.read().splitlines():
+            name, _, value = line.partition("=")
+            env[name] = value
     return done.stdout
 
 
@@ -44,8 +46,7 @@ async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path:
         server = await start_server(stack, make_config(tmp_path / "data",
                                                        webhooks_allow_loopback=True))
         env = {**os.environ, "BASE": f"{server.desk_url}/api/v1",
-               "TOKEN": await make_token(server.services, "admin"),
-               "KEPT_FILE": str(tmp_path / "kept")}
+               "TOKEN": await make_token(server.services, "admin")}
         # A desk in use: conversation 1 is a real customer's, which the walkthrough must not
         # touch.
         earlier = await server.services.conversations.open(
