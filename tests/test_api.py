@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -37,7 +38,8 @@ async def api(server: Server, http: aiohttp.ClientSession, scope: str,
 
 async def open_conversation(client: Api, n: int = 0, **extra: object) -> dict:
     status, body = await client.post("/conversations", {
-        "body": f"Order {n} failed", "customer": {"email": f"c{n}@example.com"}, **extra})
+        "channel": "email", "body": f"Order {n} failed",
+        "customer": {"email": f"c{n}@example.com"}, **extra})
     assert status in (200, 201), body
     return body["conversation"]
 
@@ -93,6 +95,37 @@ async def config_clock(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualCloc
         yield await start_server(stack, make_config(tmp_path / "data"), clock), clock
 
 
+async def test_a_token_chosen_to_expire_on_a_day_works_until_that_days_end(
+        config_clock: tuple, client_factory) -> None:
+    """The desk's expiry is a date: the token works all that day, in the business's zone."""
+    server, clock = config_clock  # Monday 2026-01-05 09:00 UTC: 04:00 in New York
+    services = server.services
+    await services.accounts.create_agent("ada@example.com", "Ada", "admin", PASSWORD)
+    await services.db.write(lambda conn: conn.execute(
+        "UPDATE queues SET timezone = 'America/New_York' WHERE id = 1"))
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("ada@example.com")
+    for day, error in (("2026-01-04", "has passed"), ("soon", "not a date")):
+        async with await desk.post("/admin/api-tokens", {"name": "x", "scope": "read",
+                                                         "expires": day}) as r:
+            assert r.status == 400 and error in await r.text(), day
+    async with await desk.post("/admin/api-tokens", {"name": "shop", "scope": "read",
+                                                     "expires": "2026-01-05"}) as r:
+        page = await r.text()
+        assert r.status == 200, page
+    assert "end of 2026-01-05 (America/New_York)" in page
+    assert "America/New_York time" in page
+    secret = page.split('<code id="new-token">')[1].split("<")[0]
+    async with aiohttp.ClientSession() as http:
+        token = Api(http, server.desk_url, secret)
+        assert (await token.get("/me"))[0] == 200
+        clock.advance(hours=19, minutes=59)  # 23:59 in New York, 04:59 UTC the next day
+        assert (await token.get("/me"))[0] == 200
+        clock.advance(minutes=1)
+        status, body = await token.get("/me")
+        assert status == 401 and body["error"]["message"] == "the token has expired"
+
+
 async def test_newest_first_pages_stay_put_while_conversations_arrive(
         server: Server, http: aiohttp.ClientSession) -> None:
     client = await api(server, http, "write")
@@ -136,7 +169,8 @@ async def test_posts_with_a_client_id_happen_once(server: Server, http: aiohttp.
                                                   personas: Personas) -> None:
     client = await api(server, http, "write", personas.agent)
     first = await open_conversation(client, 1, client_id="shop-order-1")
-    again = await client.post("/conversations", {"body": "Order 1 failed", "client_id":
+    again = await client.post("/conversations", {"channel": "email", "body": "Order 1 failed",
+                                                 "client_id":
                                                  "shop-order-1",
                                                  "customer": {"email": "c1@example.com"}})
     assert again[0] == 200 and again[1]["duplicate"] and again[1]["conversation"]["id"] == \
@@ -189,7 +223,7 @@ async def test_conversation_commands_and_customers(server: Server, http: aiohttp
                                         {"email": "User@Example.com", "tier": "preferred"})
     assert changed["customer"]["email"] == "user@example.com"
     assert changed["customer"]["phone"] == "+49 30 1234567"
-    opened = await client.post("/conversations", {"body": "Call me",
+    opened = await client.post("/conversations", {"channel": "phone", "body": "Call me",
                                                   "customer": {"external_id": "u-77"}})
     assert opened[1]["conversation"]["customer"]["id"] == customer["id"]
     status, theirs = await client.get(f"/customers/{customer['id']}/conversations")
@@ -199,6 +233,76 @@ async def test_conversation_commands_and_customers(server: Server, http: aiohttp
     assert (await client.get("/agents"))[1]["agents"][0].keys() >= {"id", "name", "role"}
     assert {q["name"] for q in (await client.get("/queues"))[1]["queues"]} == {"General",
                                                                                "Billing"}
+
+
+async def test_a_conversation_names_its_customer_by_the_first_identity_found(
+        server: Server, http: aiohttp.ClientSession) -> None:
+    """external_id, then email, then phone, then id: the first found wins; what it lacks and
+    nobody has is added; two identities of two customers are 409, naming the later one."""
+    client = await api(server, http, "write")
+
+    async def customer_of(**given: object) -> tuple[int, Any]:
+        status, body = await client.post("/conversations", {
+            "channel": "email", "body": "Order failed", "customer": given})
+        if status in (200, 201):
+            return status, body["conversation"]["customer"]["id"]
+        return status, body["error"]
+
+    async def found(query: str) -> list[int]:
+        return [c["id"] for c in (await client.get(f"/customers?{query}"))[1]["customers"]]
+
+    # A guest (known by email) who later registers in the shop: the same customer, now with
+    # the shop's id.
+    guest = await open_conversation(client, 1)
+    guest_id = guest["customer"]["id"]
+    assert await customer_of(email="C1@example.com", external_id="1001") == (201, guest_id)
+    assert await found("external_id=1001") == [guest_id]
+    # Found by the external id, their new address and number are added.
+    assert await customer_of(external_id="1001", email="new@example.com",
+                             phone="+49 30 555") == (201, guest_id)
+    assert await found("email=new@example.com") == await found("phone=0049 30 555") == \
+        [guest_id]
+    assert (await client.get(f"/customers/{guest_id}"))[1]["customer"]["email"] == \
+        "c1@example.com", "the first address stays the one shown"
+    # A customer id with an identity nobody has yet.
+    other_id = (await open_conversation(client, 2))["customer"]["id"]
+    assert await customer_of(id=other_id, phone="+44 20 7946 0000") == (201, other_id)
+    # Two identities of two different customers.
+    for given, field in (({"external_id": "1001", "email": "c2@example.com"}, "email"),
+                         ({"email": "c2@example.com", "phone": "+49 30 555"}, "phone"),
+                         ({"phone": "+49 30 555", "id": other_id}, "id")):
+        status, error = await customer_of(**given)
+        assert status == 409 and error["code"] == "conflict" and error["field"] == field, given
+        assert "two different customers" in error["message"]
+    # Found by email, the customer already has another external id: a customer has one.
+    status, error = await customer_of(email="c1@example.com", external_id="2002")
+    assert (status, error["field"]) == (409, "external_id")
+    assert "has external id 1001, not 2002" in error["message"]
+    assert await found("external_id=2002") == []
+    # Nobody has any of them: one new customer with all of them.
+    status, new_id = await customer_of(external_id="3003", email="n@example.com",
+                                       phone="+33 1 23 45 67 89", name="Nina")
+    assert status == 201 and new_id not in (guest_id, other_id)
+    nina = (await client.get(f"/customers/{new_id}"))[1]["customer"]
+    assert (nina["name"], nina["email"], nina["phone"], nina["external_id"]) == (
+        "Nina", "n@example.com", "+33 1 23 45 67 89", "3003")
+    assert (await client.post("/conversations", {
+        "channel": "email", "body": "x", "customer": {"id": 987654}}))[0] == 404
+
+
+async def test_a_conversation_keeps_the_channel_it_was_started_in(
+        server: Server, http: aiohttp.ClientSession) -> None:
+    """No channel is assumed: a shop's email is no phone call in the reports."""
+    client = await api(server, http, "write")
+    for channel in ("email", "form", "phone"):
+        assert (await open_conversation(client, 1, channel=channel))["channel"] == channel
+    status, body = await client.post("/conversations", {"body": "x", "customer": {
+        "email": "c1@example.com"}})
+    assert (status, body["error"]["field"]) == (422, "channel")
+    status, report = await client.get("/reports/overview?period=today")
+    assert status == 200
+    assert {c["channel"]: c["count"] for c in report["channels"]}.items() >= {
+        "email": 1, "form": 1, "phone": 1}.items()
 
 
 async def test_the_external_id_is_the_user_id_the_website_signs(
@@ -223,7 +327,7 @@ async def test_the_external_id_is_the_user_id_the_website_signs(
     status, found = await client.get("/customers?external_id=43")
     assert [(c["name"], c["external_id"]) for c in found["customers"]] == [("Otto", "43")], \
         "a customer the website brought is found by the id it signed"
-    opened = await client.post("/conversations", {"body": "Your parcel",
+    opened = await client.post("/conversations", {"channel": "email", "body": "Your parcel",
                                                   "customer": {"external_id": " 43 "}})
     assert opened[1]["conversation"]["customer"]["id"] == found["customers"][0]["id"]
 
@@ -302,9 +406,17 @@ async def test_every_documented_error_has_the_error_shape(tmp_path: Path) -> Non
              "conflict", "email"),
             ("PATCH", f"/customers/{other['customer']['id']}", {"email": "a,b@example.com"},
              422, "invalid", "email"),
-            ("POST", "/webhooks", {"url": "http://169.254.169.254/latest"}, 422, "invalid", ""),
-            ("POST", "/conversations", {"body": "x", "customer": {}}, 422, "invalid",
-             "customer"),
+            ("POST", "/webhooks", {"url": "http://169.254.169.254/latest"}, 422, "invalid",
+             "url"),
+            ("POST", "/webhooks", {"url": f"{server.desk_url}/hooks"}, 422, "invalid", "url"),
+            ("POST", "/webhooks", {"url": "   "}, 422, "invalid", "url"),
+            ("POST", "/conversations", {"channel": "form", "body": "x", "customer": {}}, 422,
+             "invalid", "customer"),
+            ("POST", "/conversations", {"body": "x", "customer": {"email": "c0@example.com"}},
+             422, "invalid", "channel"),
+            ("POST", "/conversations", {"channel": "chat", "body": "x",
+                                        "customer": {"email": "c0@example.com"}},
+             422, "invalid", "channel"),
         ]
         for method, path, body, status, code, field in expected:
             kwargs = {"data": body} if isinstance(body, str) else {}
@@ -325,11 +437,35 @@ async def test_every_documented_error_has_the_error_shape(tmp_path: Path) -> Non
         assert status == 429 and answer["error"]["code"] == "rate_limited"
 
 
+async def test_a_wrong_method_or_path_gets_the_api_error_not_the_desk_form_refusal(
+        server: Server, http: aiohttp.ClientSession, personas: Personas) -> None:
+    client = await api(server, http, "admin")
+    cid = (await open_conversation(client))["id"]
+    wrong = [("PATCH", f"/conversations/{cid}", "GET"), ("DELETE", "/me", "GET"),
+             ("PUT", "/conversations", "GET, POST"), ("POST", "/events", "GET"),
+             ("GET", "/webhooks/1/test", "POST"), ("PUT", "/articles/1", "GET, PATCH, DELETE"),
+             ("POST", "/openapi.json", "GET, HEAD")]
+    for method, path, allow in wrong:
+        async with http.request(method, f"{server.desk_url}{PREFIX}{path}", headers={
+                "Authorization": f"Bearer {client.token}"}) as r:
+            assert r.status == 405, (method, path, await r.text())
+            assert r.headers["Allow"] == allow
+            assert (await r.json())["error"]["code"] == "method_not_allowed"
+    for method in ("GET", "POST", "DELETE"):
+        status, body = await client.call(method, "/no/such/thing")
+        assert status == 404 and body["error"]["code"] == "not_found", (method, body)
+    for method, path, _ in [*wrong, ("POST", "/no/such/thing", "")]:
+        async with http.request(method, f"{server.desk_url}{PREFIX}{path}") as r:
+            expected = (405, "method_not_allowed") if path == "/openapi.json" else \
+                (401, "unauthorized")  # the document is open; the rest needs a token first
+            assert (r.status, (await r.json())["error"]["code"]) == expected, (method, path)
+
+
 async def test_the_document_lists_every_route(server: Server, http: aiohttp.ClientSession) -> None:
     """A route added without its declaration (or the other way round) fails here."""
     app = create_api_app(server.services, tokens_only=False)
     routed = {(r.method, r.resource.canonical) for r in app.router.routes()
-              if r.method != "HEAD"}
+              if r.method not in ("HEAD", "*")}
     async with http.get(f"{server.desk_url}{PREFIX}/openapi.json") as r:
         document = await r.json()
     documented = {(method.upper(), path) for path, methods in document["paths"].items()

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -18,10 +19,21 @@ from conftest import ROOT, free_port, make_config, start_server
 DOC = ROOT / "docs" / "api.md"
 
 
+KEPT = ("CID", "EID", "DID")
+"""The shell variables the walkthrough keeps from one step for the next."""
+
+
 def shell(command: str, env: dict[str, str]) -> str:
-    done = subprocess.run(["bash", "-euc", command], env=env, capture_output=True, text=True,
-                          timeout=30)
-    assert done.returncode == 0, done.stderr
+    """Run a step as a reader would in one terminal: variables it sets stay for later steps."""
+    keep = "".join(f'\n[ -n "${{{name}:-}}" ] && echo "{name}=${name}" >&3'
+                   for name in KEPT)
+    with tempfile.NamedTemporaryFile("r") as kept:
+        done = subprocess.run(["bash", "-euc", f"exec 3>{kept.name}\n{command}{keep}\ntrue"],
+                              env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        for line in kept.read().splitlines():
+            name, _, value = line.partition("=")
+            env[name] = value
     return done.stdout
 
 
@@ -35,6 +47,11 @@ async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path:
                                                        webhooks_allow_loopback=True))
         env = {**os.environ, "BASE": f"{server.desk_url}/api/v1",
                "TOKEN": await make_token(server.services, "admin")}
+        # A desk in use: conversation 1 is a real customer's, which the walkthrough must not
+        # touch.
+        earlier = await server.services.conversations.open(
+            channel="email", body="An earlier customer's question",
+            identity=("email", "earlier@example.com"))
         loop = asyncio.get_running_loop()
 
         async def run(command: str) -> str:
@@ -43,12 +60,15 @@ async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path:
         token_step = steps[0].split("\n")
         assert token_step[0].startswith("export BASE=") and token_step[1].startswith("export TOKEN=")
         assert json.loads(await run("\n".join(token_step[2:])))["scope"] == "admin"
-        opened = json.loads(await run(steps[1]))
+        opened = json.loads((await run(steps[1])).splitlines()[0])
         assert opened["conversation"]["subject"] == "Order 1042 failed"
+        assert env["CID"] == str(opened["conversation"]["id"]) != str(earlier.conversation_id)
         replies = (await run(steps[2])).replace("}{", "}\n{").splitlines()
-        assert [json.loads(r)["message"]["kind"] for r in replies] == ["message", "note"]
-        added = json.loads(await run(steps[3].replace("http://crm.lan:8500/hooks",
-                                                      f"http://127.0.0.1:{port}/hooks")))
+        assert [(json.loads(r)["message"]["kind"], json.loads(r)["message"]["conversation_id"])
+                for r in replies] == [("message", int(env["CID"])), ("note", int(env["CID"]))]
+        added = json.loads((await run(steps[3].replace(
+            "http://crm.lan:8500/hooks", f"http://127.0.0.1:{port}/hooks"))).splitlines()[0])
+        assert env["EID"] == str(added["endpoint"]["id"])
         env["WEBHOOK_SECRET"] = added["secret"]
         receiver = subprocess.Popen(
             [sys.executable, "-c", receiver_code.replace("8500", str(port))], env=env,
@@ -65,6 +85,9 @@ async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path:
                     break
                 await asyncio.sleep(0.1)
             assert [d["type"] for d in log["deliveries"]] == ["conversation.resolved", "ping"]
+            redelivered = json.loads((await run(steps[6])).replace("}{", "}\n{")
+                                     .splitlines()[-1])
+            assert redelivered["delivery"]["id"] == log["deliveries"][0]["id"]
         finally:
             receiver.terminate()
             printed = receiver.communicate(timeout=10)[0]

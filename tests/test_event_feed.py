@@ -101,6 +101,25 @@ async def test_a_cursor_older_than_the_kept_events_is_refused(tmp_path: Path) ->
             ["d@example.com"]
 
 
+async def test_a_cursor_past_the_latest_event_is_refused(server: Server) -> None:
+    async with aiohttp.ClientSession() as http:
+        client = Api(http, server.desk_url, await make_token(server.services, "read"))
+        status, body = await client.get("/events?after=1")
+        assert status == 422 and body["error"]["field"] == "after", "no event yet"
+        await server.services.conversations.open(channel="chat", body="hi",
+                                                 identity=("email", "c@example.com"))
+        status, page = await client.get("/events")
+        latest = page["next_after"]
+        assert latest > 0
+        assert await client.get(f"/events?after={latest}") == (200, {"events": [],
+                                                                    "next_after": latest})
+        for after in (latest + 1, 99999999):
+            status, body = await client.get(f"/events?after={after}&wait=5")
+            assert status == 422, after
+            assert body["error"]["code"] == "invalid" and body["error"]["field"] == "after"
+            assert f"the latest is {latest}" in body["error"]["message"]
+
+
 async def test_a_callback_request_reaches_the_feed_with_its_number_and_window(
         server: Server) -> None:
     services = server.services

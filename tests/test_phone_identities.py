@@ -54,7 +54,7 @@ async def test_a_customer_is_found_by_their_number_however_it_was_typed(
         status, found = await api.get("/customers", params={"phone": "+49 (0)30 123-4567"})
         assert status == 200 and [c["id"] for c in found["customers"]] == [nora]
         status, opened = await api.post("/conversations", {
-            "body": "Calling about my invoice", "customer": {"phone": "0049 30 1234567"}})
+            "channel": "phone", "body": "Calling about my invoice", "customer": {"phone": "0049 30 1234567"}})
         assert status == 201 and opened["conversation"]["customer"]["id"] == nora
 
         desk: Desk = client_factory(server.desk_url)

@@ -63,7 +63,7 @@ async def test_events_arrive_signed_with_the_objects_the_api_returns(
     async with aiohttp.ClientSession() as http:
         client = Api(http, hooked.desk_url, await make_token(hooked.services, "write"))
         status, opened = await client.post("/conversations", {
-            "body": "Order 1 failed", "customer": {"email": "c@example.com", "name": "Cy"}})
+            "channel": "email", "body": "Order 1 failed", "customer": {"email": "c@example.com", "name": "Cy"}})
         cid = opened["conversation"]["id"]
         await client.post(f"/conversations/{cid}/messages", {"body": "checking", "kind": "note"})
         await client.post(f"/conversations/{cid}/resolve")
@@ -260,7 +260,7 @@ async def test_a_server_killed_mid_delivery_loses_nothing(tmp_path: Path,
         async with aiohttp.ClientSession() as http:
             client = Api(http, base, token)
             status, opened = await client.post("/conversations", {
-                "body": "first", "customer": {"email": "c@example.com"}})
+                "channel": "email", "body": "first", "customer": {"email": "c@example.com"}})
             cid = opened["conversation"]["id"]
             for n in range(10):
                 status, body = await client.post(f"/conversations/{cid}/messages",

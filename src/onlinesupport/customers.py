@@ -104,9 +104,81 @@ def _apply(conn: Transaction, customer_id: int, changes: CustomerChanges) -> Non
             raise IdentityTaken(str(exc), field) from None
 
 
+IDENTITY_ORDER = (("external", "external_id"), ("email", "email"), ("phone", "phone"))
+"""Which identity names the customer when several are given (then a customer id)."""
+_NAMED = {"external_id": "external id ", "email": "", "phone": "phone number "}
+
+
+def _named(field: str, typed: str, customer_id: int) -> str:
+    if field == "id":
+        return f"customer {customer_id}"
+    return f"{_NAMED[field]}{typed} (customer {customer_id})"
+
+
+def _given(changes: CustomerChanges) -> list[tuple[str, str, str, str]]:
+    """The identities given, in IDENTITY_ORDER: (kind, field, stored value, as typed)."""
+    found = []
+    for kind, field in IDENTITY_ORDER:
+        typed = getattr(changes, field)
+        if typed:
+            found.append((kind, field, phone_number(typed) if kind == "phone" else typed, typed))
+    return found
+
+
 class Customers:
     def __init__(self, conversations: Conversations) -> None:
         self._conversations = conversations
+
+    async def identify(self, given: CustomerChanges, customer_id: int | None,
+                       actor: Actor) -> int:
+        """The customer that the given identities and id name, made when none does.
+
+        The first found in the order external id, email, phone, id wins; each given
+        identity nobody has is added to them. Refused (409, naming the field) when two of
+        them belong to two different customers, or when the customer found has another
+        external id (a customer has at most one). `given.name` names only a new customer.
+        """
+        given = _checked(CustomerChanges(name=given.name, email=given.email,
+                                         phone=given.phone, external_id=given.external_id))
+        identities = _given(given)
+        if not identities and customer_id is None:
+            raise InvalidCommand("name the customer by id, email, phone or external_id",
+                                 "customer")
+
+        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+            owners = [customers_repo.owner(conn, kind, stored)
+                      for kind, _, stored, _ in identities]
+            found = [(field, typed, owner) for (_, field, _, typed), owner
+                     in zip(identities, owners) if owner is not None]
+            if customer_id is not None:
+                found.append(("id", str(customers_repo.lock(conn, customer_id)["id"]),
+                              customer_id))
+            if not found:
+                chosen = customers_repo.create(conn, given.name or "", now)
+                kind_of_event = "customer.created"
+            else:
+                chosen = found[0][2]
+                for field, typed, owner in found[1:]:
+                    if owner != chosen:
+                        raise IdentityTaken(f"{_named(*found[0])} and {_named(field, typed, owner)}"
+                                            " are two different customers", field)
+                kind_of_event = "customer.updated"
+            added = False
+            for (kind, field, stored, typed), owner in zip(identities, owners):
+                if owner is not None:
+                    continue
+                if kind == "external" and (other := customers_repo.identity_of(
+                        conn, chosen, "external")) is not None:
+                    raise IdentityTaken(f"{_named(*found[0])} has external id {other}, not "
+                                        f"{typed}", field)
+                customers_repo.add_identity(conn, chosen, kind, stored, typed)
+                added = True
+            if not found or added:
+                events.append(events_repo.append(conn, None, kind_of_event, actor.type,
+                                                 actor.id, now, {"customer_id": chosen}))
+            return chosen
+
+        return await self._conversations.run(command)
 
     async def create(self, changes: CustomerChanges, actor: Actor) -> int:
         """A new customer with what `changes` sets (an integration adding a contact)."""

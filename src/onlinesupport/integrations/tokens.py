@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Actor, InvalidCommand
@@ -23,6 +24,40 @@ SCOPES = ("read", "write", "admin")
 PREFIX = "ost_"
 TOUCH_EVERY = timedelta(minutes=1)
 """`last_used_at` is written at most this often per token (a write per request would cost)."""
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def expiry_of(day: str, zone: str, now: datetime) -> datetime | None:
+    """When a token chosen to expire on `day` (YYYY-MM-DD; empty: never) stops: at the end of
+    that day in the business's time zone, so "expires 1 December" works all that day."""
+    if not day.strip():
+        return None
+    try:
+        chosen = date.fromisoformat(day.strip())
+    except ValueError:
+        raise InvalidCommand("the expiry is not a date", "expires") from None
+    local = _zone(zone)
+    if chosen < now.astimezone(local).date():
+        raise InvalidCommand("the expiry is a day that has passed; choose today or later",
+                             "expires")
+    end = datetime.combine(chosen + timedelta(days=1), time(), local)
+    return end.astimezone(timezone.utc)
+
+
+def expiry_label(expires_at: str, zone: str) -> str:
+    """A token's expiry as the business reads it, with its zone: "end of 2026-12-01
+    (Europe/Berlin)", or the minute when it is not at a day's end."""
+    local = from_db(expires_at).astimezone(_zone(zone))
+    name = zone or "UTC"
+    if local.time() == time():
+        return f"end of {(local - timedelta(days=1)).date().isoformat()} ({name})"
+    return f"{local:%Y-%m-%d %H:%M} ({name})"
 
 
 @dataclass(frozen=True)

@@ -64,25 +64,26 @@ class Webhooks:
             try:
                 self._guard.check(url)
             except TargetRefused as exc:
-                raise InvalidCommand(f"url: {exc}") from None
+                raise InvalidCommand(f"url: {exc}", "url") from None
         description = fields.description
         if description is not None:
             description = description.strip()
             if len(description) > 500:
-                raise InvalidCommand("the description is longer than 500 characters")
+                raise InvalidCommand("the description is longer than 500 characters",
+                                     "description")
         types = fields.event_types
         if types is not None:
             unknown = [t for t in types if t not in WEBHOOK_TYPES]
             if unknown:
                 raise InvalidCommand(f"unknown event type {str(unknown[0])[:60]!r}; the types "
-                                     f"are {', '.join(WEBHOOK_TYPES)}")
+                                     f"are {', '.join(WEBHOOK_TYPES)}", "event_types")
             types = tuple(dict.fromkeys(types))
         return EndpointFields(url, description, types, fields.enabled)
 
     async def add(self, fields: EndpointFields) -> int:
         fields = self._checked(fields)
         if not fields.url:
-            raise InvalidCommand("url: enter the address to send events to")
+            raise InvalidCommand("url: enter the address to send events to", "url")
         secret = self._box.seal(new_secret(), SECRET_PURPOSE)
         now = self._now()
 

@@ -59,6 +59,28 @@ def set_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: s
                      " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
 
 
+def owner(conn: sqlite3.Connection, kind: str, value: str) -> int | None:
+    """The customer holding identity (kind, value), if any."""
+    row = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ?"
+                       " AND value = ?", (kind, value)).fetchone()
+    return row[0] if row else None
+
+
+def identity_of(conn: sqlite3.Connection, customer_id: int, kind: str) -> str | None:
+    """The customer's first identity of `kind` (as typed, where that differs)."""
+    row = conn.execute("SELECT coalesce(shown, value) FROM customer_identities"
+                       " WHERE customer_id = ? AND kind = ? ORDER BY id LIMIT 1",
+                       (customer_id, kind)).fetchone()
+    return row[0] if row else None
+
+
+def add_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str,
+                 shown: str | None = None) -> None:
+    """Give the customer one more identity, one nobody has (the caller checked)."""
+    conn.execute("INSERT INTO customer_identities (customer_id, kind, value, shown)"
+                 " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
+
+
 def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
     row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:

@@ -243,6 +243,13 @@ async def feed_floor(db: Database) -> int:
     return row[0]
 
 
+async def feed_ceiling(db: Database) -> int:
+    """The id of the latest event ever written (0: none yet); no cursor can be past it."""
+    row = await db.fetch_one(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'), 0)")
+    return row[0]
+
+
 # Deliveries
 
 def insert_deliveries(conn: sqlite3.Connection, endpoint_ids: Sequence[int],

@@ -122,35 +122,17 @@ async def get_message(call: Call) -> web.Response:
     return web.json_response({"message": objects.message(found[0])})
 
 
-async def _customer_for(call: Call, given: dict[str, Any]) -> tuple[int | None,
-                                                                    tuple[str, str] | None]:
-    """The customer a new conversation is for: a known id, or an identity (found or made)."""
-    services = call.request.app[SERVICES]
-    if "id" in given:
-        return given["id"], None
-    external = given.get("external_id", "").strip()
-    if external:
-        found = await integration_reads.customers_by(services.db, external_id=external, limit=1)
-        if found:
-            return found[0].id, None
-        return await services.customers.create(CustomerChanges(
-            name=given.get("name", ""), email=given.get("email"), phone=given.get("phone"),
-            external_id=external), caller(call).actor()), None
-    for kind in ("email", "phone"):
-        if given.get(kind):
-            return None, (kind, given[kind])
-    raise ApiError(422, "name the customer by id, email, phone or external_id",
-                   field="customer")
-
-
 async def create_conversation(call: Call) -> web.Response:
     data = call.body
     services = call.request.app[SERVICES]
     who = caller(call)
-    customer_id, identity = await _customer_for(call, data["customer"])
+    given = data["customer"]
+    customer_id = await services.customers.identify(CustomerChanges(
+        name=given.get("name"), email=given.get("email"), phone=given.get("phone"),
+        external_id=given.get("external_id")), given.get("id"), who.actor())
     opened = await services.conversations.open(
-        channel=data.get("channel", "phone"), customer_name=data["customer"].get("name", ""),
-        identity=identity, customer_id=customer_id, subject=data.get("subject", ""),
+        channel=data["channel"], customer_name=given.get("name", ""),
+        customer_id=customer_id, subject=data.get("subject", ""),
         body=data["body"], client_id=data.get("client_id"), actor=who.actor())
     if not opened.duplicate:
         if data.get("queue_id") is not None:

@@ -30,6 +30,11 @@ async def feed(call: Call) -> web.Response:
         raise ApiError(410, "events after this cursor were pruned (the feed keeps 30 days); "
                             "start again from the latest events", code="cursor_expired",
                        field="after")
+    latest = await webhooks_repo.feed_ceiling(services.db)
+    if after > latest:
+        # A cursor past the end (corrupted, or from before a restore) would wait forever.
+        raise ApiError(422, f"there is no event {after} yet: the latest is {latest}; ask "
+                            f"with a cursor this feed gave out", field="after")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + call.query.get("wait", 0)
     with services.hub.subscribe() as subscription:

@@ -101,9 +101,15 @@ OPERATIONS: tuple[Operation, ...] = (
               "Start a conversation (a shop, a phone system)", "Conversations",
               {201: ("Started", s.OPENED), 200: ("Started before with this client_id", s.OPENED)},
               body=s.NEW_CONVERSATION,
-              description="`body` is the customer's first message. The customer is named by "
-                          "`id`, `external_id` (created when new), `email` or `phone`. A retry "
-                          "with the same `client_id` returns the first conversation."),
+              description="`body` is the customer's first message. `channel` says how the "
+                          "customer came: `email` and `form` (replies are mailed), `phone` "
+                          "(a call; replies are not sent). The customer is named by "
+                          "`external_id`, `email`, `phone` or `id`; when several are given, "
+                          "the first found in that order is the customer, and each given "
+                          "identity nobody has is added to them (409 when two belong to two "
+                          "customers, or the customer has another external id). None found: "
+                          "a new customer with all of them. A retry with the same "
+                          "`client_id` returns the first conversation."),
     Operation("GET", "/conversations/{id}", conversations.get_conversation, "read",
               "A conversation with its first 100 messages", "Conversations",
               ok("The conversation", s.CONVERSATION_WITH_MESSAGES)),
@@ -210,7 +216,8 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: ("Events in order, and the cursor to ask with next", s.EVENTS),
                410: ("Events after the cursor were pruned (kept 30 days)", None)},
               query=(Param("after", integer(0), "The id of the last event you handled "
-                                                "(default 0: the oldest kept)."),
+                                                "(default 0: the oldest kept); one past the "
+                                                "latest event is 422."),
                      limit(100, 500),
                      Param("wait", integer(0, 30), "Seconds to wait for an event when there "
                                                    "is none yet (long poll; default 0)."),
@@ -295,6 +302,22 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI])
 
 
+def _not_allowed(methods: list[str]) -> Any:
+    """Any other method on a known path: the API's 405, not the desk's form refusal."""
+    allow = ", ".join(methods)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raise ApiError(405, f"{request.method} is not allowed here; use {allow}",
+                       headers={"Allow": allow})
+
+    return authenticates_itself(handle)
+
+
+@authenticates_itself
+async def _unknown(request: web.Request) -> web.StreamResponse:
+    raise ApiError(404, f"there is no {request.path} in the API; see {PREFIX}/openapi.json")
+
+
 def create_api_app(services: Services, *, tokens_only: bool) -> web.Application:
     """The API as a sub-application; `tokens_only` on the public listener."""
     app = web.Application(middlewares=[
@@ -304,8 +327,15 @@ def create_api_app(services: Services, *, tokens_only: bool) -> web.Application:
     app[SERVICES] = services
     app[OPENAPI] = document(OPERATIONS, s.COMPONENTS)
     app.router.add_get("/openapi.json", openapi, name="openapi")
+    methods: dict[str, list[str]] = {"/openapi.json": ["GET", "HEAD"]}
     for operation in OPERATIONS:
         app.router.add_route(operation.method, operation.path, _handler(operation))
+        methods.setdefault(operation.path, []).append(operation.method)
+    # Every request under the prefix is the API's, so each gets its JSON error: without these
+    # a wrong method or an unknown path fell through to the desk's HTML/form refusals.
+    for path, allowed in methods.items():
+        app.router.add_route("*", path, _not_allowed(allowed))
+    app.router.add_route("*", "/{path:.*}", _unknown)
     return app
 
 

@@ -187,13 +187,17 @@ REPORT_DAYS = ref("ReportDays")
 CUSTOMER_FIELDS = {"name": string(200), "email": string(320), "phone": string(40),
                    "external_id": string(200), "tier": {"enum": list(TIERS)},
                    "tags": array(string(30), 20)}
+OPENED_BY_API = ("email", "form", "phone")
+"""The channels a conversation started through the API may have: it says how the customer
+came (and so how replies reach them and how reports count it). Not `chat`: a chat is a
+visitor in the website's chat window, whom an API conversation's replies would never reach."""
 NEW_CONVERSATION = obj({
-    "channel": {"enum": list(CHANNELS)}, "subject": string(MAX_SUBJECT),
+    "channel": {"enum": list(OPENED_BY_API)}, "subject": string(MAX_SUBJECT),
     "body": string(MAX_BODY, min_length=1),
     "customer": obj({"id": identifier(), "name": string(200), "email": string(320),
                      "phone": string(40), "external_id": string(200, min_length=1)}, ()),
     "client_id": CLIENT_ID, "queue_id": identifier(), "assignee_id": identifier()},
-    ("body", "customer"))
+    ("channel", "body", "customer"))
 NEW_MESSAGE = obj({"body": string(MAX_BODY, min_length=1),
                    "kind": {"enum": ["message", "note"]},
                    "author": {"enum": ["agent", "customer"]}, "client_id": CLIENT_ID},

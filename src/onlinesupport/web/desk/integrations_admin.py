@@ -3,13 +3,11 @@ log, and the API's reference (rendered from the same OpenAPI document the API se
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from aiohttp import web
 
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.integrations.public_events import DESCRIPTIONS, WEBHOOK_TYPES
-from onlinesupport.integrations.tokens import SCOPES
+from onlinesupport.integrations.tokens import SCOPES, expiry_label, expiry_of
 from onlinesupport.integrations.webhooks import EndpointFields
 from onlinesupport.web.api.openapi import document
 from onlinesupport.web.api.routes import OPERATIONS, PREFIX
@@ -17,14 +15,17 @@ from onlinesupport.web.api.schemas import COMPONENTS
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
-from onlinesupport.web.templates import render
+from onlinesupport.web.templates import BUSINESS_ZONE, render
 
 
 async def _tokens_page(request: web.Request, *, error: str = "", created: str = "",
                        status: int = 200) -> web.Response:
     services = request.app[SERVICES]
+    tokens = await services.api_tokens.list_all()
+    zone = request.get(BUSINESS_ZONE, "") or "UTC"
     return render(request, "admin/api_tokens.html", {
-        "agent": request[AGENT], "tokens": await services.api_tokens.list_all(),
+        "agent": request[AGENT], "tokens": tokens, "zone": zone,
+        "expiry": {t.id: expiry_label(t.expires_at, zone) for t in tokens if t.expires_at},
         "agents": [a for a in await services.accounts.agents() if a["active"]],
         "scopes": SCOPES, "error": error, "created": created}, status=status)
 
@@ -38,12 +39,8 @@ async def tokens_page(request: web.Request) -> web.Response:
 async def create_token(request: web.Request) -> web.Response:
     form = await form_data(request)
     try:
-        expires = None
-        if form.get("expires"):
-            try:
-                expires = datetime.fromisoformat(form["expires"]).replace(tzinfo=timezone.utc)
-            except ValueError:
-                raise InvalidCommand("the expiry is not a date") from None
+        expires = expiry_of(form.get("expires", ""), request.get(BUSINESS_ZONE, ""),
+                            request.app[SERVICES].clock.now())
         agent_id = int(form["agent_id"]) if form.get("agent_id", "").isdigit() else None
         _, secret = await request.app[SERVICES].api_tokens.create(
             name=form.get("name", ""), scope=form.get("scope", ""), agent_id=agent_id,
