@@ -145,7 +145,7 @@ class Customers:
             raise InvalidCommand("name the customer by id, email, phone or external_id",
                                  "customer")
 
-        def command(conn: sqlite3.Connection, now: str, events: list[Event]) -> int:
+        def command(conn: Transaction, now: str, events: list[Event]) -> int:
             owners = [customers_repo.owner(conn, kind, stored)
                       for kind, _, stored, _ in identities]
             found = [(field, typed, owner) for (_, field, _, typed), owner
