@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from onlinesupport.clock import Clock
-from onlinesupport.periodic import every
 from onlinesupport.store import StorageFull
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store.errors import is_full
@@ -57,6 +55,3 @@ class DailyBackups:
                 stray.unlink(missing_ok=True)
         log.info("daily backup written to %s", target)
         return target
-
-    def running(self) -> AbstractAsyncContextManager[None]:
-        return every(CHECK_SECONDS, self.run_once, "daily-backups")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -552,9 +551,10 @@ class Reports:
     async def rebuild(self) -> None:
         await self._rollup.rebuild()
 
-    def running(self) -> AbstractAsyncContextManager[None]:
-        """Keep the rollup following the events while the server runs."""
-        return self._rollup.running()
+    async def catch_up(self) -> None:
+        """Count the events the rollup has not seen yet (the supervisor runs this every few
+        seconds while the server runs)."""
+        await self._rollup.catch_up()
 
     async def zone(self) -> ZoneInfo:
         """The business's time zone (the default queue's)."""
