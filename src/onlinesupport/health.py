@@ -1,23 +1,24 @@
-"""The admins' health page: is everything running, and is anything about to go wrong?"""
+"""The health report: is everything running, and is anything about to go wrong?
+
+Shown to admins on the desk's health page (web/desk/health_page.py renders it).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from datetime import datetime, timezone
 from typing import Any
 
-from aiohttp import web
-
 from onlinesupport import __version__, platform_support
+from onlinesupport.clock import to_db
 from onlinesupport.services import Services
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import webhooks as webhooks_repo
-from onlinesupport.web.auth import AGENT, requires
-from onlinesupport.web.keys import SERVICES
-from onlinesupport.web.templates import render
+from onlinesupport.supervisor import LoopState
 
 LOW_DISK = 1024 ** 3
 OLD_BACKUP_DAYS = 2
@@ -70,6 +71,10 @@ async def report(services: Services) -> dict[str, Any]:
         failed = outbox["failed"]
         warnings.append(f"{failed} outgoing mail{'s' if failed > 1 else ''} could not be "
                         "delivered.")
+    for loop in services.supervisor.states():
+        if loop.status == "restarting":
+            warnings.append(f"{loop.name} keeps failing ({loop.failures} times so far): "
+                            f"{loop.last_error}")
     for endpoint in await webhooks_repo.disabled_endpoints(services.db):
         warnings.append(f"Webhook endpoint {endpoint.url} was disabled: "
                         f"{endpoint.disabled_reason} (Admin → Webhooks).")
@@ -79,7 +84,15 @@ async def report(services: Services) -> dict[str, Any]:
         "database": str(database), "db_mb": db_bytes / 1e6, "disk_free_gb": disk.free / 1e9,
         "data_dir": str(config.data_dir), "backups": len(backups), "last_backup": last_backup,
         "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox,
-        "turned_away": sorted(services.tally.totals.items())}
+        "turned_away": sorted(services.tally.totals.items()),
+        "loops": [_loop(state) for state in services.supervisor.states()]}
+
+
+def _loop(state: LoopState) -> dict[str, Any]:
+    """A background loop as the page shows it (times as stored, for the `when` filter)."""
+    return {**dataclasses.asdict(state),
+            "since": to_db(state.since) if state.since else None,
+            "last_error_at": to_db(state.last_error_at) if state.last_error_at else None}
 
 
 def _open_file_warnings() -> list[str]:
@@ -95,8 +108,3 @@ def _open_file_warnings() -> list[str]:
                 "its limit (LimitNOFILE in the systemd unit, ulimit -n)."]
     return []
 
-
-@requires("admin")
-async def health_page(request: web.Request) -> web.Response:
-    return render(request, "admin/health.html",
-                  {"agent": request[AGENT], **await report(request.app[SERVICES])})

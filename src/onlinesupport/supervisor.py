@@ -67,10 +67,12 @@ def cause(exc: BaseException) -> str:
 
 
 class Supervisor:
-    def __init__(self, clock: Clock, only: Collection[str] | None = None) -> None:
+    def __init__(self, clock: Clock, only: Collection[str] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """`only`: the names (shell patterns, e.g. "imap-*") of the loops that run; None for
-        all of them."""
+        all of them. `sleep` waits between runs and before restarts (tests shorten it)."""
         self._clock = clock
+        self._sleep = sleep
         self._only = None if only is None else tuple(only)
         self._loops: dict[str, _Loop] = {}
         self._spawned: set[asyncio.Task[None]] = set()
@@ -105,7 +107,7 @@ class Supervisor:
                 await job()
                 if (loop := self._loops.get(name)) is not None:
                     self._recovered(loop.state)
-                await asyncio.sleep(seconds)
+                await self._sleep(seconds)
 
         self.start(name, periodic)
 
@@ -193,7 +195,7 @@ class Supervisor:
                     self._recovered(state)
                     wait = FIRST_WAIT
                 self._failed(state, exc, wait)
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
                 wait = min(MAX_WAIT, wait * 2)
                 continue
             state.status = "stopped"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from onlinesupport import setup_progress
+from onlinesupport import health, setup_progress
 from onlinesupport.accounts import AccountError
 from onlinesupport.branding import InvalidBranding
 from onlinesupport.channels.chat import widget_settings
@@ -25,7 +25,7 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.agents import ROLES
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
-from onlinesupport.web.desk import health_page, mailbox_admin
+from onlinesupport.web.desk import mailbox_admin
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -224,7 +224,7 @@ async def checklist_for(request: web.Request) -> dict[str, Any] | None:
     if agent["role"] != "admin":
         return None
     services = request.app[SERVICES]
-    warnings = (await health_page.report(services))["warnings"]
+    warnings = (await health.report(services))["warnings"]
     progress = await setup_progress.state(services.db)
     items: list[setup_progress.Item] = []
     if not progress["checklist_hidden"]:

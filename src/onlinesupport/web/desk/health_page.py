@@ -1,0 +1,16 @@
+"""The admins' health page: the health report (onlinesupport.health), rendered."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from onlinesupport import health
+from onlinesupport.web.auth import AGENT, requires
+from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.templates import render
+
+
+@requires("admin")
+async def health_page(request: web.Request) -> web.Response:
+    return render(request, "admin/health.html",
+                  {"agent": request[AGENT], **await health.report(request.app[SERVICES])})
