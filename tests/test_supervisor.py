@@ -139,6 +139,23 @@ async def test_stopping_cancels_loops_and_lets_a_sender_finish(quick: Waits) -> 
     assert loops.states()[0].status == "off", "nothing starts once the server stops"
 
 
+async def test_a_loop_waiting_to_restart_is_cancelled_at_once() -> None:
+    asked: list[str] = []
+
+    async def broken() -> None:
+        raise OSError("disk gone")
+
+    async def long(seconds: float) -> None:
+        await asyncio.sleep(3600)
+
+    loops = Supervisor(ManualClock(), sleep=long)
+    async with asyncio.timeout(5):
+        async with loops.running():
+            loops.start("sender", broken, stop=lambda: asked.append("stop"))
+            await _until(lambda: loops.states()[0].status == "restarting")
+    assert asked == [], "nothing to finish: not asked, not waited for"
+
+
 async def test_a_restart_asked_for_starts_the_loop_again(quick: Waits) -> None:
     starts = 0
 

@@ -58,6 +58,7 @@ class _Loop:
     stop: Callable[[], None] | None
     stop_timeout: float
     task: asyncio.Task[None] | None = None
+    stopping: bool = False
 
 
 def cause(exc: BaseException) -> str:
@@ -117,7 +118,9 @@ class Supervisor:
         if loop is None or loop.task is None:
             return
         task = loop.task
-        if loop.stop is not None:
+        loop.stopping = True
+        # A loop waiting to be restarted has nothing to finish: it is cancelled at once.
+        if loop.stop is not None and loop.state.status == "running":
             loop.stop()
             with suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), loop.stop_timeout)
@@ -191,6 +194,9 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a loop must never take the server down
+                if loop.stopping:
+                    log.warning("%s failed while stopping: %s", state.name, cause(exc))
+                    return
                 if asyncio.get_running_loop().time() - started >= HEALTHY_AFTER:
                     self._recovered(state)
                     wait = FIRST_WAIT
