@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,16 +61,31 @@ class Server:
     desk_url: str
 
 
-async def start_server(stack: AsyncExitStack, config: Config, clock: Clock | None = None) -> Server:
-    services, listening = await app.start(stack, config, clock)
+QUIET = ("outbox-sender", "webhook-sender", "imap-*")
+"""The background loops a test server runs unless the test asks for more: the ones that act
+when something happens. The timers (the offers' 1-second tick, the reports' flushes, the daily
+backup at start …) stay off; a test that needs one says so with @pytest.mark.loops("name", …),
+or with no names for all of them; tests calling start_server pass `loops` (None: all)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "loops(*names): background loops the server fixture runs "
+                                       "besides QUIET (no names: every loop)")
+
+
+async def start_server(stack: AsyncExitStack, config: Config, clock: Clock | None = None,
+                       loops: Collection[str] | None = QUIET) -> Server:
+    services, listening = await app.start(stack, config, clock, loops)
     return Server(services, listening.public_url.replace("localhost", "127.0.0.1"),
                   listening.desk_url.replace("localhost", "127.0.0.1"))
 
 
 @pytest.fixture
-async def server(config: Config) -> AsyncIterator[Server]:
+async def server(config: Config, request: pytest.FixtureRequest) -> AsyncIterator[Server]:
+    marker = request.node.get_closest_marker("loops")
+    loops = QUIET if marker is None else (QUIET + marker.args if marker.args else None)
     async with AsyncExitStack() as stack:
-        yield await start_server(stack, config)
+        yield await start_server(stack, config, loops=loops)
 
 
 class Desk:

@@ -87,6 +87,7 @@ async def test_offers_respect_capacity_and_away(shop) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.loops("chat-offers")
 async def test_a_chat_is_offered_declined_and_re_offered_in_the_desk(
         server: Server, personas: Personas, new_page: Any) -> None:
     await _offers_on(server, 5)

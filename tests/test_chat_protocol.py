@@ -421,3 +421,32 @@ async def test_the_place_in_line_counts_visitors_still_waiting_and_a_plausible_w
             place = await v.receive("queue")
             await v.close()
         assert place == {"type": "queue", "position": 1, "wait_minutes": 2}
+
+
+async def test_a_visitor_listener_that_fails_says_so_once_and_follows_again(
+        server: Server, personas: Personas, visitor, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from onlinesupport.channels.chat.protocol import VisitorSession
+
+    v = visitor()
+    await v.start_chat("Hello?")
+    await v.receive("message")
+    push = VisitorSession._push
+    failures = 0
+
+    async def failing_once(self: VisitorSession, message: Any) -> None:
+        nonlocal failures
+        if failures == 0:
+            failures += 1
+            raise RuntimeError("a bug in the push")
+        await push(self, message)
+
+    monkeypatch.setattr(VisitorSession, "_push", failing_once)
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    await server.services.conversations.post(v.conversation_id, amy, "Hi, I'm here.")
+    caught_up = await v.receive("message", timeout=10)
+    assert (caught_up["seq"], caught_up["body"]) == (2, "Hi, I'm here."), "from the store"
+    await server.services.conversations.post(v.conversation_id, amy, "How can I help?")
+    assert (await v.receive("message"))["body"] == "How can I help?", "live again"
+    said = [r for r in caplog.records if "visitor listener" in r.getMessage()]
+    assert len(said) == 1 and said[0].exc_info[1].args == ("a bug in the push",)

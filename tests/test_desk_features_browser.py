@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from conftest import PASSWORD, Personas, Server, make_config, sign_in_page, start_server
+from conftest import PASSWORD, QUIET, Personas, Server, make_config, sign_in_page, start_server
 from email_helpers import add_mailbox, mail, mailbox_form
 from onlinesupport.channels.email.intake import Incoming
 from onlinesupport.clock import ManualClock
@@ -65,7 +65,8 @@ async def clocked(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock]]:
     """A server on the test clock, with the usual people."""
     clock = ManualClock()
     async with AsyncExitStack() as stack:
-        server = await start_server(stack, make_config(tmp_path / "data"), clock)
+        server = await start_server(stack, make_config(tmp_path / "data"), clock,
+                                    loops=(*QUIET, "chat-offers"))
         accounts = server.services.accounts
         await accounts.create_first_admin("ada@example.com", "Ada Admin", PASSWORD)
         await accounts.create_agent("amy@example.com", "Amy Agent", "agent", PASSWORD)

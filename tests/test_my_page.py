@@ -203,7 +203,7 @@ async def test_a_link_goes_through_the_outbox_and_is_not_kept_after_it_is_sent(
 
 async def test_without_mail_the_customer_is_told_and_the_admin_sees_it(
         tmp_path: Path, client_factory) -> None:
-    from onlinesupport.web.desk.health_page import report
+    from onlinesupport.health import report
 
     clock = ManualClock()
     async with AsyncExitStack() as stack:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from conftest import Personas, Server, make_config
 from onlinesupport.clock import ManualClock
 from onlinesupport.services import open_services
@@ -31,6 +33,7 @@ async def test_one_backup_a_day_the_oldest_removed_each_a_working_database(tmp_p
         assert services.backups.existing() == []
 
 
+@pytest.mark.loops("daily-backups")
 async def test_the_health_page_shows_the_state_and_warns(server: Server, personas: Personas,
                                                         client_factory) -> None:
     admin = client_factory(server.desk_url)

@@ -137,7 +137,7 @@ async def test_410_disables_the_endpoint_and_the_desk_says_so(hooked: Server,
     await hooked.services.conversations.open(channel="chat", body="hi",
                                              identity=("email", "c@example.com"))
     assert [d.status for d in await webhooks.deliveries(endpoint_id)] == ["failed"]
-    from onlinesupport.web.desk.health_page import report
+    from onlinesupport.health import report
 
     assert any("was disabled" in w for w in (await report(hooked.services))["warnings"])
 

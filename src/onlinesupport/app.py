@@ -17,17 +17,19 @@ import ssl
 import sys
 import tempfile
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import Collection
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 
-from onlinesupport import datadir, platform_support, restores, tls_certs
+from onlinesupport import daily_backups, datadir, platform_support, restores, tls_certs
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
-from onlinesupport.periodic import every
+from onlinesupport.integrations import webhooks
+from onlinesupport.reports import mail as report_mail
+from onlinesupport.reports import recording, rollup
 from onlinesupport.services import Services, open_services
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import messages as messages_repo
@@ -99,17 +101,6 @@ def create_public_app(services: Services) -> web.Application:
     return app
 
 
-async def _session_cleanup(app: web.Application) -> AsyncIterator[None]:
-    """Delete expired desk sessions once an hour."""
-    async def purge() -> None:
-        removed = await app[SERVICES].accounts.purge_expired_sessions()
-        if removed:
-            log.debug("removed %d expired sessions", removed)
-
-    async with every(3600, purge, "session-cleanup"):
-        yield
-
-
 def create_desk_app(services: Services) -> web.Application:
     app = _base_app(services, DESK_MAX_BODY, [
         errors, network_guard(services.config.desk_allowed_networks), auth.issue_csrf_cookie,
@@ -118,7 +109,6 @@ def create_desk_app(services: Services) -> web.Application:
     sockets.setup(app, unread_seconds=services.config.limits_unread_seconds,
                   per_address=services.config.limits_desk_websockets_per_address,
                   tally=services.tally)
-    app.cleanup_ctx.append(_session_cleanup)
     desk_routes.setup_routes(app)
     api_routes.mount(app, services)
     auth.check_declared(app)
@@ -142,18 +132,45 @@ class Listening:
     desk_url: str
 
 
-async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = None) -> tuple[Services, Listening]:
-    """Open the services and both listeners; everything is closed when `stack` closes."""
-    services = await stack.enter_async_context(open_services(config, clock))
-    await stack.enter_async_context(services.email.running())
-    await stack.enter_async_context(services.sla.running())
-    await stack.enter_async_context(services.offers.running())
-    await stack.enter_async_context(services.snoozes.running())
-    await stack.enter_async_context(services.backups.running())
-    await stack.enter_async_context(services.webhooks.running())
+def supervise(services: Services) -> None:
+    """Every background loop of the server, in one list; the supervisor owns, restarts and
+    stops them (the IMAP pollers, one a mailbox, are added by the email channel)."""
+    loops, s = services.supervisor, services
+    # Started first, stopped last: mail queued while the rest stops still goes out.
+    loops.start("outbox-sender", s.email.sender.run, stop=s.email.sender.stop)
+    loops.start("webhook-sender", s.webhooks.sender.run, stop=s.webhooks.sender.stop,
+                stop_timeout=webhooks.STOP_TIMEOUT)
+    loops.every("chat-offers", s.offers.interval, s.offers.tick)
+    loops.every("sla-watch", s.sla.interval, s.sla.check)
+    loops.every("snooze-watch", s.snoozes.interval, s.snoozes.wake_due)
+    loops.every("report-recording", recording.FLUSH_SECONDS, s.recorder.flush)
+    loops.every("report-rollup", rollup.INTERVAL, s.reports.catch_up)
+    loops.every("report-mail", report_mail.INTERVAL, s.report_mail.send_due)
+    loops.every("daily-backups", daily_backups.CHECK_SECONDS, s.backups.run_once)
+    loops.every("webhook-log-pruning", 3600, s.webhooks.prune)
+    loops.every("session-cleanup", 3600, lambda: _purge_sessions(s))
+
+
+async def _purge_sessions(services: Services) -> None:
+    """Delete expired desk sessions."""
+    removed = await services.accounts.purge_expired_sessions()
+    if removed:
+        log.debug("removed %d expired sessions", removed)
+
+
+async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = None,
+                loops: Collection[str] | None = None) -> tuple[Services, Listening]:
+    """Open the services and both listeners; everything is closed when `stack` closes.
+
+    `loops`: the background loops that run (names or shell patterns, see `supervise`); None
+    for all of them. Tests leave off the ones they do not need.
+    """
+    services = await stack.enter_async_context(open_services(config, clock, loops))
+    # The recorder's last flush comes after every loop has stopped.
     await stack.enter_async_context(services.recorder.running())
-    await stack.enter_async_context(services.reports.running())
-    await stack.enter_async_context(services.report_mail.running())
+    await stack.enter_async_context(services.supervisor.running())
+    supervise(services)
+    await stack.enter_async_context(services.email.running())
     if await agents_repo.admin_exists(services.db):
         services.setup.spend()
     else:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from onlinesupport.clock import Clock
-from onlinesupport.periodic import every
 from onlinesupport.store import backup as backup_store
 
 log = logging.getLogger(__name__)
@@ -56,6 +54,3 @@ class DailyBackups:
         target = self.folder / f"manual-{self._clock.now():%Y%m%d-%H%M%S}.db"
         await asyncio.to_thread(backup_store.backup, self._database, target)
         return target
-
-    def running(self) -> AbstractAsyncContextManager[None]:
-        return every(CHECK_SECONDS, self.run_once, "daily-backups")

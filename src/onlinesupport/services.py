@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -56,6 +56,7 @@ from onlinesupport.selfservice.erasure import Erasure
 from onlinesupport.setup_link import SetupToken
 from onlinesupport.setup_progress import FirstRun
 from onlinesupport.store import Database
+from onlinesupport.supervisor import Supervisor
 from onlinesupport.tally import Tally
 from onlinesupport.viewers import Viewers
 
@@ -100,6 +101,8 @@ class Services:
     callbacks: Callbacks
     queues: Queues
     first_run: FirstRun
+    supervisor: Supervisor
+    """Owns every background loop (see app.supervise)."""
     presence: Presence = field(default_factory=Presence)
     restart: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to have `serve` stop everything and start again (used to swap in a backup)."""
@@ -133,9 +136,14 @@ def wire_hooks(conversations: Conversations, presence: Presence, *, rules: Routi
 
 
 @asynccontextmanager
-async def open_services(config: Config, clock: Clock | None = None) -> AsyncIterator[Services]:
-    """Prepare the data folder, open and migrate the store, and wire the services together."""
+async def open_services(config: Config, clock: Clock | None = None,
+                        loops: Collection[str] | None = None) -> AsyncIterator[Services]:
+    """Prepare the data folder, open and migrate the store, and wire the services together.
+
+    `loops`: the background loops that may run (names or patterns); None for all.
+    """
     clock = clock or Clock()
+    supervisor = Supervisor(clock, loops)
     datadir.prepare(config.data_dir)
     key = datadir.secret_key(config.data_dir)
     db = Database(config.database_path, clock, synchronous=config.storage_synchronous,
@@ -156,7 +164,7 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                    public_events=public_events, recorder=recorder, key=key)
         reports = Reports(db, clock, Rollup(db, calendars))
         files = FileStore(config.data_dir / "attachments", key)
-        email = EmailChannel(config, db, hub, conversations, files, key, clock)
+        email = EmailChannel(config, db, hub, conversations, files, key, clock, supervisor)
         accounts = Accounts(db, clock, key)
         branding = Branding(db, config.data_dir / "branding", clock)
         await branding.load()
@@ -181,7 +189,8 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                     desk_url=config.desk_url()),
                        backups=DailyBackups(config.database_path, config.data_dir / "backups",
                                             config.storage_backups_keep, clock),
-                       customer_access=CustomerAccess(db, clock, key, email.sender.wake),
+                       customer_access=CustomerAccess(db, clock, key, email.sender.wake,
+                                                      supervisor.spawn),
                        secret_key=key, setup=SetupToken(config.data_dir),
                        branding=branding,
                        invitations=invitations,
@@ -201,6 +210,6 @@ async def open_services(config: Config, clock: Clock | None = None) -> AsyncIter
                                           email),
                        report_mail=ReportMail(db, clock, reports, email.sender,
                                               config.desk_url()),
-                       listener_ports=ports)
+                       supervisor=supervisor, listener_ports=ports)
     finally:
         await db.close()

@@ -24,9 +24,8 @@ import aiohttp
 import pytest
 
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
-from onlinesupport import platform_support
+from onlinesupport import health, platform_support
 from onlinesupport.web import connections
-from onlinesupport.web.desk import health_page
 from running_server import ADMIN, Running, start
 
 LOG_BUDGET = 100_000
@@ -201,11 +200,11 @@ async def test_the_health_page_warns_when_open_files_near_the_limit(
         server: Server, personas: Personas, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(platform_support, "open_files", lambda: 900)
     monkeypatch.setattr(platform_support, "open_file_limit", lambda: 1024)
-    report = await health_page.report(server.services)
+    report = await health.report(server.services)
     assert any("900 of 1,024 open files" in w for w in report["warnings"]), report["warnings"]
     monkeypatch.setattr(platform_support, "open_files", lambda: 100)
     monkeypatch.setattr(platform_support, "open_file_limit", lambda: 65536)
-    report = await health_page.report(server.services)
+    report = await health.report(server.services)
     assert not any("open files" in w for w in report["warnings"])
 
 

@@ -9,14 +9,12 @@ general queue's), so "tomorrow morning" is the company's morning.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations.service import SYSTEM, Actor, Conversations, InvalidCommand
-from onlinesupport.periodic import every
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
@@ -107,7 +105,8 @@ class SnoozeWatch:
         self._db = db
         self._conversations = conversations
         self._clock = clock
-        self._interval = interval
+        self.interval = interval
+        """Seconds between two runs of `wake_due` (the supervisor runs it as 'snooze-watch')."""
 
     async def wake_due(self) -> int:
         """Wake what is due now; returns how many. Looks with a reader first, so the writer
@@ -122,6 +121,3 @@ class SnoozeWatch:
             return len(due)
 
         return await self._conversations.run(command)
-
-    def running(self) -> AbstractAsyncContextManager[None]:
-        return every(self._interval, self.wake_due, "snooze-watch")

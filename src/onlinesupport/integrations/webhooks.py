@@ -1,12 +1,11 @@
 """Webhook endpoints as admins manage them: add, change, rotate the secret, send a test event,
-redeliver, read the delivery log; and the sender and the log's pruning as one background part.
+redeliver, read the delivery log, prune it (the sender and the pruning run as loops of the
+supervisor, see app.supervise).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,7 +15,6 @@ from onlinesupport.integrations.guard import TargetGuard, TargetRefused
 from onlinesupport.integrations.public_events import WEBHOOK_TYPES, new_msg_id, payload
 from onlinesupport.integrations.sender import SECRET_PURPOSE, WebhookSender
 from onlinesupport.integrations.signature import new_secret
-from onlinesupport.periodic import every
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import agents as agents_repo
@@ -28,6 +26,7 @@ LOG_DAYS = 14
 FEED_DAYS = 30
 MAX_ENDPOINTS = 50
 STOP_TIMEOUT = 20.0
+"""Seconds a stopping server gives the sender to finish the deliveries in flight."""
 
 Mail = Callable[[str, str, str], Awaitable[None]]
 """Send a mail now: (to, subject, body)."""
@@ -180,21 +179,6 @@ class Webhooks:
         return await self._db.write(lambda conn: webhooks_repo.prune(
             conn, to_db(moment - timedelta(days=LOG_DAYS)),
             to_db(moment - timedelta(days=FEED_DAYS))))
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        task = asyncio.create_task(self.sender.run(), name="webhook-sender")
-        try:
-            async with every(3600, self.prune, "webhook-log-pruning"):
-                yield
-        finally:
-            self.sender.stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT)
-            except asyncio.TimeoutError:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
 
 
 def mail_admins(db: Database, mail: Mail) -> Callable[[str, str], Awaitable[None]]:

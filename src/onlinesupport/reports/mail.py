@@ -10,15 +10,12 @@ from, nothing is queued at all.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from onlinesupport.channels.email.sender import OutboxSender
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
-from onlinesupport.periodic import every
 from onlinesupport.reports.metrics import duration_text, percent_text
 from onlinesupport.reports.service import Overview, Query, Reports, Viewer
 from onlinesupport.store import Database, Transaction
@@ -127,8 +124,3 @@ class ReportMail:
         if queued:
             self._sender.wake()
         return queued
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        async with every(INTERVAL, self.send_due, "report-mail"):
-            yield

@@ -22,7 +22,6 @@ from contextlib import asynccontextmanager
 from onlinesupport.channels.chat.proactive import Proactive
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import Actor, Conversations
-from onlinesupport.periodic import every
 from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.rollup import Calendars
 from onlinesupport.store import Database, Transaction
@@ -141,11 +140,11 @@ class Recorder:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Flush every few seconds while the server runs, and once more when it stops."""
+        """Close the presence a stop left open, and flush once more when the server stops (the
+        supervisor flushes every FLUSH_SECONDS in between)."""
         await self._calendars.current()
         await self.agents_offline()
         try:
-            async with every(FLUSH_SECONDS, self.flush, "report-recording"):
-                yield
+            yield
         finally:
             await self.flush()

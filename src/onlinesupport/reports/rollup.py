@@ -13,13 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from onlinesupport.conversations import DEFAULT_QUEUE
-from onlinesupport.periodic import every
 from onlinesupport.reports.facts import Facts, compute
 from onlinesupport.reports.metrics import bucket_of
 from onlinesupport.routing.due import calendar
@@ -133,8 +130,3 @@ class Rollup:
         async with self._lock:
             await self._db.write(reports_repo.clear_rollup)
         await self.catch_up()
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        async with every(INTERVAL, self.catch_up, "report-rollup"):
-            yield

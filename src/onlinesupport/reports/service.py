@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.reports import metrics
-from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.metrics import Summary
 from onlinesupport.reports.periods import Period, bucket_of, bucket_size, buckets, resolve
 from onlinesupport.reports.rollup import Rollup
@@ -564,9 +562,10 @@ class Reports:
     async def rebuild(self) -> None:
         await self._rollup.rebuild()
 
-    def running(self) -> AbstractAsyncContextManager[None]:
-        """Keep the rollup following the events while the server runs."""
-        return self._rollup.running()
+    async def catch_up(self) -> None:
+        """Count the events the rollup has not seen yet (the supervisor runs this every few
+        seconds while the server runs)."""
+        await self._rollup.catch_up()
 
     async def zone(self) -> ZoneInfo:
         """The business's time zone (the default queue's)."""

@@ -10,14 +10,12 @@ event on the conversation, which is how the offered agent's desk learns of it.
 from __future__ import annotations
 
 import itertools
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations import SYSTEM, Actor, Conversations
-from onlinesupport.periodic import every
 from onlinesupport.routing.engine import choose
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
@@ -38,7 +36,8 @@ class ChatOffers:
         self._conversations = conversations
         self._clock = clock
         self._presence = presence
-        self._interval = interval
+        self.interval = interval
+        """Seconds between two runs of `tick` (the supervisor runs it as 'chat-offers')."""
         self._grace = grace
         self.offers: dict[int, Offer] = {}
         self._passed: dict[int, set[int]] = {}
@@ -109,6 +108,3 @@ class ChatOffers:
                                              {"agent_id": agent_id, **(data or {})}))
 
         await self._conversations.run(command)
-
-    def running(self) -> AbstractAsyncContextManager[None]:
-        return every(self._interval, self.tick, "chat-offers")

@@ -90,7 +90,7 @@ class Queues:
         now = to_db(self._clock.now())
 
         def write(conn: Transaction) -> int:
-            if queues_repo.named(conn, name) is not None:
+            if queues_repo.id_named(conn, name) is not None:
                 raise InvalidQueue(f"a queue named {name!r} exists already", "name")
             return queues_repo.insert(conn, name, now)
 

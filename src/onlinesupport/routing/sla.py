@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import SYSTEM, Conversations
-from onlinesupport.periodic import every
 from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
@@ -41,7 +39,8 @@ class SlaWatch:
         self._db = db
         self._conversations = conversations
         self._clock = clock
-        self._interval = interval
+        self.interval = interval
+        """Seconds between two runs of `check` (the supervisor runs it as 'sla-watch')."""
         self._alert = alert
         self._desk_url = desk_url
 
@@ -110,9 +109,6 @@ class SlaWatch:
             await self._alert(to, subject, body)
         except Exception as exc:  # noqa: BLE001 - the desk shows the alert anyway; mail is extra
             log.warning("alert to %s not mailed: %s", to, exc)
-
-    def running(self) -> AbstractAsyncContextManager[None]:
-        return every(self._interval, self.check, "sla-watch")
 
 
 MARKS = {"first_response": ("sla_warned_at", "sla_breached_at"),

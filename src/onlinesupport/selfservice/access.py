@@ -11,11 +11,10 @@ use it up.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -45,12 +44,14 @@ def _hash(token: str) -> str:
 
 
 class CustomerAccess:
-    def __init__(self, db: Database, clock: Clock, key: bytes, queued: Callable[[], None]) -> None:
+    def __init__(self, db: Database, clock: Clock, key: bytes, queued: Callable[[], None],
+                 spawn: Callable[[Coroutine[Any, Any, None], str], None]) -> None:
+        """`spawn` runs the mailing after the answer (the supervisor's, which owns it)."""
         self._db = db
         self._clock = clock
         self._key = key
         self._queued = queued
-        self._mailing: set[asyncio.Task[None]] = set()
+        self._spawn = spawn
         self._requests = Throttle(clock, REQUESTS_PER_HOUR, timedelta(hours=1))
 
     async def can_mail(self) -> bool:
@@ -72,9 +73,7 @@ class CustomerAccess:
             return
         for key in keys:
             self._requests.hit(key)
-        task = asyncio.create_task(self._send_link(email, link_base))
-        self._mailing.add(task)
-        task.add_done_callback(self._mailing.discard)
+        self._spawn(self._send_link(email, link_base), "sign-in-link")
 
     async def _send_link(self, email: str, link_base: str) -> None:
         try:

@@ -86,7 +86,7 @@ async def get(db: Database, queue_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def named(conn: sqlite3.Connection, name: str) -> int | None:
+def id_named(conn: sqlite3.Connection, name: str) -> int | None:
     """The id of the queue of that name, if there is one."""
     row = conn.execute("SELECT id FROM queues WHERE name = ?", (name,)).fetchone()
     return row[0] if row else None

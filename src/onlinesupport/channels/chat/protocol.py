@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import statistics
 from collections.abc import Awaitable, Callable
@@ -93,11 +94,13 @@ from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.errors import StorageFull, StoreClosed, StoreError
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
+from onlinesupport.supervisor import cause
 from onlinesupport.throttle import Throttle
 
 if TYPE_CHECKING:
     from onlinesupport.reports.recording import Recorder
 
+log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TYPING_EVERY = timedelta(seconds=2)
 GIVEN_UP_AFTER = timedelta(hours=1)
@@ -105,6 +108,8 @@ GIVEN_UP_AFTER = timedelta(hours=1)
 CATCH_UP_PAGE = 500
 PAGE_VIEWS_PER_MINUTE = 10
 """Page views recorded a minute per visitor; more is a script, not a person reading."""
+LISTENER_FIRST_WAIT = 1.0
+LISTENER_MAX_WAIT = 30.0
 
 
 class ProtocolError(UserError):
@@ -272,12 +277,19 @@ class VisitorSession:
         self._listener = asyncio.create_task(self._listen(self.conversation_id))
 
     async def _listen(self, conversation_id: int | None) -> None:
+        """Push the conversation to the visitor until the socket closes.
+
+        A failure that is not the socket's (the store stopping, a bug) is logged once per cause
+        and the listener starts again after a wait, catching up from the store, rather than
+        leaving the visitor without pushes and nothing said.
+        """
         assert conversation_id is not None
+        said, wait = "", LISTENER_FIRST_WAIT
         while True:
             with self._ctx.hub.subscribe(conversation_id, maxsize=1000,
                                          max_bytes=self._ctx.socket_buffer) as subscription:
-                await self._push_new()
                 try:
+                    await self._push_new()
                     while True:
                         item = await subscription.get()
                         if isinstance(item, Event) and item.type == "message.posted":
@@ -291,6 +303,15 @@ class VisitorSession:
                             await self._send({"type": "read", "seq": item.data["seq"]})
                 except SubscriberLagged:
                     continue
+                except ConnectionError:
+                    raise  # the visitor went away: nothing to push to
+                except Exception as exc:  # noqa: BLE001 - see above
+                    if cause(exc) != said:
+                        said = cause(exc)
+                        log.exception("visitor listener of conversation %d failed; following "
+                                      "it again in %.0f s", conversation_id, wait)
+                    await asyncio.sleep(wait)
+                    wait = min(LISTENER_MAX_WAIT, wait * 2)
 
     async def _push(self, message: Message | None) -> None:
         """Send a just-committed message; from the store instead if any before it is missing."""

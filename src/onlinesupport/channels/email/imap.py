@@ -5,8 +5,9 @@ Progress is UIDVALIDITY + the last imported UID, committed with each imported ma
 committed, so a crash or a dropped connection at any point loses nothing and imports nothing
 twice (the Message-ID + hash guard catches a mail moved back by hand).
 
-aioimaplib 2.0.3 overflows its stack on a UID FETCH of ~1,000 mails (upstream issue #118), so
-fetches go in small batches and every command runs under a time limit (`_command`).
+aioimaplib's gaps (a stack overflow on large FETCH answers, commands that wait forever when the
+server hangs up, lost new-mail announcements) are covered in imap_client.py, hence fetches of
+FETCH_BATCH mails and every command under a time limit (`_command`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any, TypeVar
 
 import aioimaplib
 
-from onlinesupport.channels.email.connect import TIMEOUT, MailServerError, close_imap, explain, imap_client, select
+from onlinesupport.channels.email.connect import TIMEOUT, MailServerError, explain
+from onlinesupport.channels.email.imap_client import (FETCH_BATCH, close_imap, imap_client, new_mail,
+                                                      run_command, select)
 from onlinesupport.channels.email.intake import EmailIntake, Imported, Incoming
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.secretbox import SecretBox
@@ -29,7 +32,6 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FETCH_BATCH = 50
 MAX_BACKOFF = 300.0
 IDLE_SECONDS = 25 * 60
 _FETCH_HEAD = re.compile(rb"FETCH \(.*?UID (\d+)", re.S)
@@ -110,7 +112,7 @@ class ImapPoller:
 
     async def _follow(self, client: aioimaplib.IMAP4, uidvalidity: int) -> None:
         idle = client.has_capability("IDLE")
-        announced: asyncio.Event = client.announced  # type: ignore[attr-defined]
+        announced = new_mail(client)
         while True:
             # Again until a round finds nothing and no new mail was announced meanwhile: an
             # announcement comes once, and may come with the answer to another command.
@@ -141,25 +143,8 @@ class ImapPoller:
 
     async def _command(self, client: aioimaplib.IMAP4, step: Awaitable[T],
                        timeout: float | None = TIMEOUT) -> T:
-        """Run one IMAP step under a time limit; fail at once if the server hangs up.
-
-        aioimaplib leaves a command waiting forever when the connection drops.
-        """
-        lost: asyncio.Event = client.lost  # type: ignore[attr-defined]
-        task = asyncio.ensure_future(step)
-        hung_up = asyncio.ensure_future(lost.wait())
-        try:
-            done, _ = await asyncio.wait({task, hung_up}, timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                return task.result()
-            if hung_up in done:
-                raise MailServerError(f"{self._server} closed the connection")
-            raise asyncio.TimeoutError()
-        finally:
-            hung_up.cancel()
-            if not task.done():
-                task.cancel()
+        """Run one IMAP step under a time limit; fail at once if the server hangs up."""
+        return await run_command(client, step, self._server, timeout)
 
     async def import_new(self, client: aioimaplib.IMAP4, uidvalidity: int) -> int:
         """Import every mail after the last imported UID; returns how many it fetched."""

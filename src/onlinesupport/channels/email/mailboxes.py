@@ -7,7 +7,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from onlinesupport.channels.email.connect import close_imap, explain, imap_client, select, smtp_client
+from onlinesupport.channels.email.connect import explain, smtp_client
+from onlinesupport.channels.email.imap_client import close_imap, imap_client, select
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.errors import UserError
 from onlinesupport.inputs import is_email_address, row_id, whole_number

@@ -24,7 +24,6 @@ from onlinesupport.channels.email.connect import explain, smtp_client
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.conversations import Conversations
 from onlinesupport.hub import Hub
-from onlinesupport.inputs import is_email_address
 from onlinesupport.outbox import OutboxWorker, doubling_wait
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction

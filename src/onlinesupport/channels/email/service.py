@@ -1,16 +1,16 @@
 """The email channel as one part of the running instance: intake, pollers, receiver, sender.
 
-`running()` starts the background services with the application and stops them with it;
-`reload()` restarts the IMAP pollers after an admin changes a mailbox.
+`running()` starts the SMTP receiver and the IMAP pollers with the application and stops them
+with it; `reload()` restarts the pollers after an admin changes a mailbox. The pollers (and the
+outbox sender, see app.supervise) are loops of the supervisor, which owns their tasks.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.email.imap import ImapPoller, MailboxState
@@ -27,17 +27,18 @@ from onlinesupport.hub import Hub
 from onlinesupport.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
-STOP_TIMEOUT = 15.0
 
 
 class EmailChannel:
     def __init__(self, config: Config, db: Database, hub: Hub, conversations: Conversations,
-                 files: FileStore, key: bytes, clock: Clock) -> None:
+                 files: FileStore, key: bytes, clock: Clock, supervisor: Supervisor) -> None:
         self._config = config
         self._db = db
         self._clock = clock
+        self._supervisor = supervisor
         self.secrets = SecretBox(key)
         self.mailboxes = Mailboxes(db, self.secrets, clock)
         self.intake = EmailIntake(db, conversations, files, key, clock,
@@ -51,12 +52,12 @@ class EmailChannel:
         self.states: dict[int, MailboxState] = {}
         self.smtp_port = 0
         """The port the SMTP receiver listens on; 0 when it is off."""
-        self._pollers: dict[int, asyncio.Task[None]] = {}
+        self._pollers: list[str] = []
+        """The supervisor's names of the running IMAP pollers."""
         self._receiver: SupportMailHandler | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        sender = asyncio.create_task(self.sender.run(), name="outbox-sender")
         receiver = None
         if self._config.email_smtp_port:
             self._receiver = SupportMailHandler(self._db, self.intake, ())
@@ -77,13 +78,6 @@ class EmailChannel:
             if receiver is not None:
                 receiver.close()
                 await receiver.wait_closed()
-            self.sender.stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(sender), STOP_TIMEOUT)
-            except asyncio.TimeoutError:
-                sender.cancel()
-                with suppress(asyncio.CancelledError):
-                    await sender
 
     def _tls(self) -> ssl.SSLContext | None:
         if not self._config.email_smtp_tls_cert:
@@ -105,14 +99,11 @@ class EmailChannel:
             state = self.states.setdefault(mailbox["id"], MailboxState())
             poller = ImapPoller(mailbox, self._db, self.intake, self.secrets, self._clock, state,
                                 self._config.email_imap_poll_seconds)
-            self._pollers[mailbox["id"]] = asyncio.create_task(
-                poller.run(), name=f"imap-{mailbox['address']}")
+            name = f"imap-{mailbox['address']}"
+            self._supervisor.start(name, poller.run)
+            self._pollers.append(name)
 
     async def _stop_pollers(self) -> None:
-        tasks = list(self._pollers.values())
-        self._pollers.clear()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        names, self._pollers = self._pollers, []
+        for name in names:
+            await self._supervisor.stop(name)

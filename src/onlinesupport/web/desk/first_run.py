@@ -12,12 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport import setup_progress
+from onlinesupport import health, setup_progress
 from onlinesupport.accounts import ROLES
 from onlinesupport.branding import MAX_LOGO_BYTES
 from onlinesupport.errors import UserError
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
-from onlinesupport.web.desk import health_page, mailbox_admin
+from onlinesupport.web.desk import mailbox_admin
 from onlinesupport.web.desk.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -161,7 +161,7 @@ async def checklist_for(request: web.Request) -> dict[str, Any] | None:
     if agent["role"] != "admin":
         return None
     services = request.app[SERVICES]
-    warnings = (await health_page.report(services))["warnings"]
+    warnings = (await health.report(services))["warnings"]
     progress = await services.first_run.state()
     items: list[setup_progress.Item] = []
     if not progress["checklist_hidden"]:
