@@ -49,7 +49,9 @@ async def requests(db: Database) -> list[dict[str, Any]]:
 
 async def pending_count(db: Database) -> int:
     row = await db.fetch_one("SELECT count(*) FROM erasure_requests WHERE status = 'pending'")
-    return row[0]
+    assert row is not None  # an aggregate always yields one row
+    pending: int = row[0]
+    return pending
 
 
 def decide(conn: sqlite3.Connection, request_id: int, status: str, agent_id: int,
@@ -112,6 +114,7 @@ async def export(db: Database, customer_id: int) -> dict[str, Any]:
     notes), the names of files."""
     customer = await db.fetch_one("SELECT id, name, tier, created_at FROM customers WHERE id = ?",
                                   (customer_id,))
+    assert customer is not None  # only the signed-in customer's own page exports
     identities = await db.fetch_all("SELECT kind, value FROM customer_identities"
                                     " WHERE customer_id = ? AND kind <> 'visitor'", (customer_id,))
     conversations = await db.fetch_all(

@@ -10,6 +10,7 @@ from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def insert(conn: sqlite3.Connection, *, conversation_id: int, seq: int, author_t
         "INSERT INTO messages (conversation_id, seq, author_type, author_id, kind, body,"
         " client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, seq, author_type, author_id, kind, body, client_id, now))
-    return Message(cursor.lastrowid, conversation_id, seq, author_type, author_id, kind, body,
+    return Message(new_id(cursor), conversation_id, seq, author_type, author_id, kind, body,
                    client_id, now, author_name)
 
 

@@ -56,7 +56,7 @@ def inspect(path: Path) -> int:
         raise StoreError(f"{path}: cannot open the database: {exc}") from None
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a readable SQLite database ({exc}); it was left untouched. "
