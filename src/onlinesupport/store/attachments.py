@@ -40,8 +40,8 @@ async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[d
     if not message_ids:
         return {}
     marks = ",".join("?" * len(message_ids))
-    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM attachments a WHERE a.message_id IN ({marks})"
-                              " ORDER BY a.id", message_ids)
+    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM attachments a"
+                              f" WHERE a.message_id IN ({marks}) ORDER BY a.id", message_ids)
     found: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault(row["message_id"], []).append(dict(row))

@@ -98,8 +98,8 @@ def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3
                          (email,)).fetchone()
     if owner is not None:
         return owner if owner["id"] != customer_id else None
-    conn.execute("INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, 'email', ?)",
-                 (customer_id, email))
+    conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
+                 " VALUES (?, 'email', ?)", (customer_id, email))
     return None
 
 
@@ -129,11 +129,12 @@ async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
         "SELECT kind, coalesce(shown, value) AS value FROM customer_identities"
         " WHERE customer_id = ? ORDER BY id",
         (customer_id,))]
-    customer["email"] = next((i["value"] for i in customer["identities"] if i["kind"] == "email"), "")
+    customer["email"] = next(
+        (i["value"] for i in customer["identities"] if i["kind"] == "email"), "")
     return customer
 
 
 async def by_identity(db: Database, kind: str, value: str) -> int | None:
-    row = await db.fetch_one("SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?",
-                             (kind, value))
+    row = await db.fetch_one("SELECT customer_id FROM customer_identities"
+                             " WHERE kind = ? AND value = ?", (kind, value))
     return row[0] if row else None

@@ -37,10 +37,12 @@ def conversation_of(conn: sqlite3.Connection, rfc_message_ids: list[str]) -> int
 def record(conn: sqlite3.Connection, message_id: int, mailbox_id: int | None, *,
            rfc_message_id: str, raw_sha256: str, from_address: str, subject: str, refs: str,
            quote_at: int | None, html: str, warning: str, packed_raw: bytes) -> None:
-    """Record the mail behind message `message_id`; `packed_raw` is the raw mail, zlib-compressed."""
+    """Record the mail behind message `message_id`; `packed_raw` is the raw mail,
+    zlib-compressed."""
     conn.execute(
         "INSERT INTO email_messages (message_id, mailbox_id, rfc_message_id, raw_sha256,"
-        " from_address, subject, refs, quote_at, html, warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " from_address, subject, refs, quote_at, html, warning)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (message_id, mailbox_id, rfc_message_id, raw_sha256, from_address, subject, refs,
          quote_at, html, warning))
     conn.execute("INSERT INTO email_raw (message_id, raw) VALUES (?, ?)",
@@ -146,7 +148,8 @@ def thread(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None
 def last_inbound(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
     """The customer's latest mail in the conversation: what a reply answers."""
     return one(conn.execute(
-        "SELECT e.rfc_message_id, e.refs FROM email_messages e JOIN messages m ON m.id = e.message_id"
+        "SELECT e.rfc_message_id, e.refs FROM email_messages e"
+        " JOIN messages m ON m.id = e.message_id"
         " WHERE m.conversation_id = ? AND m.author_type = 'customer' ORDER BY m.seq DESC LIMIT 1",
         (conversation_id,)))
 

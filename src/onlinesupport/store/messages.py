@@ -68,7 +68,8 @@ def by_client_id(conn: sqlite3.Connection, conversation_id: int, client_id: str)
 def by_customer_client_id(conn: sqlite3.Connection, customer_id: int,
                           client_id: str) -> Message | None:
     """The message with this client id in any of the customer's conversations (a retried start)."""
-    found = conn.execute("SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+    found = conn.execute("SELECT m.id FROM messages m"
+                         " JOIN conversations c ON c.id = m.conversation_id"
                          " WHERE c.customer_id = ? AND m.client_id = ?",
                          (customer_id, client_id)).fetchone()
     if found is None:

@@ -38,7 +38,8 @@ def available_migrations() -> list[Migration]:
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
-            raise StoreError(f"migration {migration.name} is out of sequence (expected {expected:04d})")
+            raise StoreError(f"migration {migration.name} is out of sequence"
+                             f" (expected {expected:04d})")
     return found
 
 
@@ -104,7 +105,8 @@ def migrate(conn: sqlite3.Connection, clock: Clock) -> list[int]:
                              "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
             for statement in split_statements(migration.sql):
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            conn.execute("INSERT INTO schema_migrations (version, name, applied_at)"
+                         " VALUES (?, ?, ?)",
                          (migration.version, migration.name, to_db(clock.now())))
             conn.execute(f"PRAGMA user_version = {migration.version}")
             conn.execute("COMMIT")

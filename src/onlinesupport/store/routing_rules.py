@@ -7,7 +7,7 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id
+from onlinesupport.store.rows import new_id, only
 
 FIELDS = ("name", "active", "trigger", "conditions", "actions")
 
@@ -18,7 +18,8 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
-    position = conn.execute("SELECT coalesce(max(position), 0) + 1 FROM routing_rules").fetchone()[0]
+    position: int = only(conn.execute(
+        "SELECT coalesce(max(position), 0) + 1 FROM routing_rules"))[0]
     return new_id(conn.execute(
         "INSERT INTO routing_rules (position, name, active, trigger, conditions, actions,"
         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -13,8 +13,9 @@ from onlinesupport.store.rows import new_id, one
 
 @conflicts()
 def create(conn: sqlite3.Connection, title: str, questions: list[str], now: str) -> int:
-    return new_id(conn.execute("INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
-                               (title, json.dumps(questions), now)))
+    return new_id(conn.execute(
+        "INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
+        (title, json.dumps(questions), now)))
 
 
 def delete(conn: sqlite3.Connection, script_id: int) -> None:
