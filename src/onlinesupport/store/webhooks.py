@@ -305,11 +305,11 @@ def redeliver(conn: sqlite3.Connection, endpoint_id: int, delivery_id: int, now:
 def _first_after(conn: sqlite3.Connection, table: str, moment: str) -> int | None:
     """The first id of `table` (ids grow with created_at) created at or after `moment`,
     found by bisecting ids, so the tables need no index on the time."""
-    low: int | None
-    high: int
-    low, high = only(conn.execute(f"SELECT min(id), max(id) FROM {table}"))
-    if low is None:
+    bounds = only(conn.execute(f"SELECT min(id), max(id) FROM {table}"))
+    if bounds[0] is None:
         return None
+    low: int = bounds[0]
+    high: int = bounds[1]
     if conn.execute(f"SELECT created_at FROM {table} WHERE id = ?", (high,)).fetchone()[0] \
             < moment:
         return high + 1
