@@ -9,6 +9,7 @@ from typing import Any
 from onlinesupport.store import migrate
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
+from onlinesupport.store.rows import new_id, one, only
 
 ROLES = ("agent", "manager", "admin")
 
@@ -18,9 +19,9 @@ _PUBLIC = "id, email, name, role, active, capacity, created_at"
 @conflicts()
 def create(conn: sqlite3.Connection, *, email: str, name: str, role: str, password_hash: str,
            now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO agents (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        (email, name, role, password_hash, now)).lastrowid
+        (email, name, role, password_hash, now)))
 
 
 def update(conn: sqlite3.Connection, agent_id: int, **columns: Any) -> None:
@@ -36,11 +37,13 @@ def update(conn: sqlite3.Connection, agent_id: int, **columns: Any) -> None:
 
 
 def active_admins(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM agents WHERE role = 'admin' AND active").fetchone()[0]
+    admins: int = only(conn.execute(
+        "SELECT count(*) FROM agents WHERE role = 'admin' AND active"))[0]
+    return admins
 
 
 def lock(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
-    row = conn.execute(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+    row = one(conn.execute(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,)))
     if row is None:
         raise NotFound(f"agent {agent_id} does not exist")
     return row
@@ -48,8 +51,8 @@ def lock(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
 
 def active_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
     """The active agent with that address (id, name), if any."""
-    return conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
-                        (email,)).fetchone()
+    return one(conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
+                            (email,)))
 
 
 async def is_active(db: Database, email: str) -> bool:
@@ -102,7 +105,8 @@ async def notifications(db: Database, agent_id: int) -> str:
     row = await db.fetch_one("SELECT notifications FROM agents WHERE id = ?", (agent_id,))
     if row is None:
         raise NotFound(f"agent {agent_id} does not exist")
-    return row[0]
+    choices: str = row[0]
+    return choices
 
 
 def set_notifications(conn: sqlite3.Connection, agent_id: int, choices: str) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ def _from_row(row: sqlite3.Row) -> ApiToken:
 def insert(conn: sqlite3.Connection, *, name: str, token_hash: str, prefix: str, scope: str,
            agent_id: int | None, created_by: int | None, expires_at: str | None,
            now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO api_tokens (name, token_hash, prefix, scope, agent_id, created_by,"
         " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (name, token_hash, prefix, scope, agent_id, created_by, now, expires_at)).lastrowid
+        (name, token_hash, prefix, scope, agent_id, created_by, now, expires_at)))
 
 
 def revoke(conn: sqlite3.Connection, token_id: int, now: str) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import new_id
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -24,11 +26,11 @@ _COLUMNS = "a.id, a.message_id, a.filename, a.content_type, a.size, a.storage_na
 
 def insert(conn: sqlite3.Connection, message_id: int, file: StoredFile, now: str) -> dict[str, Any]:
     """Link a stored file to its message; returns the row as `for_messages` gives it."""
-    attachment_id = conn.execute(
+    attachment_id = new_id(conn.execute(
         "INSERT INTO attachments (message_id, filename, content_type, size, sha256, storage_name,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (message_id, file.filename, file.content_type, file.size, file.sha256, file.storage_name,
-         now)).lastrowid
+         now)))
     return {"id": attachment_id, "message_id": message_id, "filename": file.filename,
             "content_type": file.content_type, "size": file.size,
             "storage_name": file.storage_name}
@@ -38,8 +40,8 @@ async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[d
     if not message_ids:
         return {}
     marks = ",".join("?" * len(message_ids))
-    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM attachments a WHERE a.message_id IN ({marks})"
-                              " ORDER BY a.id", message_ids)
+    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM attachments a"
+                              f" WHERE a.message_id IN ({marks}) ORDER BY a.id", message_ids)
     found: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault(row["message_id"], []).append(dict(row))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import one, only
 
 OPEN = ("waiting", "retry")
 """Statuses of a callback still to be made."""
@@ -22,17 +23,18 @@ def insert(conn: sqlite3.Connection, *, conversation_id: int, phone: str, countr
 
 def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
     """The conversation's callback inside the current write, or None if it is not one."""
-    return conn.execute("SELECT * FROM callbacks WHERE conversation_id = ?",
-                        (conversation_id,)).fetchone()
+    return one(conn.execute("SELECT * FROM callbacks WHERE conversation_id = ?",
+                            (conversation_id,)))
 
 
 def record_call(conn: sqlite3.Connection, conversation_id: int, status: str,
                 retry_at: str | None, now: str) -> int:
     """Count a call and its outcome; returns which call this was (1, 2, …)."""
-    return conn.execute(
+    attempts: int = only(conn.execute(
         "UPDATE callbacks SET status = ?, retry_at = ?, attempts = attempts + 1, updated_at = ?"
         " WHERE conversation_id = ? RETURNING attempts",
-        (status, retry_at, now, conversation_id)).fetchone()[0]
+        (status, retry_at, now, conversation_id)))[0]
+    return attempts
 
 
 def window_end(conn: sqlite3.Connection, conversation_id: int) -> str | None:

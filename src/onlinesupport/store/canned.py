@@ -7,21 +7,23 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
+from onlinesupport.store.rows import new_id, one
 
 
 @conflicts()
 def create(conn: sqlite3.Connection, *, owner_id: int | None, shortcut: str, title: str,
            body: str, now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO canned_replies (owner_id, shortcut, title, body, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)", (owner_id, shortcut, title, body, now, now)).lastrowid
+        " VALUES (?, ?, ?, ?, ?, ?)", (owner_id, shortcut, title, body, now, now)))
 
 
 def owner(conn: sqlite3.Connection, reply_id: int) -> int | None:
-    row = conn.execute("SELECT owner_id FROM canned_replies WHERE id = ?", (reply_id,)).fetchone()
+    row = one(conn.execute("SELECT owner_id FROM canned_replies WHERE id = ?", (reply_id,)))
     if row is None:
         raise NotFound(f"canned reply {reply_id} does not exist")
-    return row[0]
+    owner_id: int | None = row[0]
+    return owner_id
 
 
 def delete(conn: sqlite3.Connection, reply_id: int) -> None:

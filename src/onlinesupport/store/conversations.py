@@ -8,6 +8,7 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id, one, only
 
 VIEWS = ("open", "mine", "unassigned", "snoozed", "mentions", "resolved")
 
@@ -44,17 +45,17 @@ _LIST_COLUMNS = """
 def insert(conn: sqlite3.Connection, *, customer_id: int, channel: str, subject: str,
            queue_id: int, now: str, page_url: str = "", page_title: str = "",
            page_referrer: str = "", language: str = "") -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO conversations (customer_id, channel, subject, queue_id, page_url, page_title,"
         " page_referrer, language, created_at, updated_at, last_message_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (customer_id, channel, subject, queue_id, page_url, page_title, page_referrer, language,
-         now, now, now)).lastrowid
+         now, now, now)))
 
 
 def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     """The conversation as it is inside the current write transaction."""
-    row = conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    row = one(conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)))
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     return row
@@ -76,7 +77,7 @@ def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row
     """What routing rules look at: the conversation's channel, subject, page_url, tags,
     queue_id and language; its customer's tier and tags (ctags); the customer's first email
     address (sender) and the mailbox address the thread came in at (mailbox)."""
-    return conn.execute(
+    return only(conn.execute(
         "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, c.language, cu.tier,"
         " cu.tags AS ctags,"
         " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
@@ -84,23 +85,23 @@ def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row
         " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
         "  WHERE t.conversation_id = c.id) AS mailbox"
         " FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?",
-        (conversation_id,)).fetchone()
+        (conversation_id,)))
 
 
 def response_targets(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     """The conversation's first_response_at, next_response_due_at and own next-response
     minutes (own), with every column of its queue."""
-    return conn.execute(
+    return only(conn.execute(
         "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
         " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-        (conversation_id,)).fetchone()
+        (conversation_id,)))
 
 
 def first_response_promise(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     """The conversation's first-response due time (due), with every column of its queue."""
-    return conn.execute("SELECT c.first_response_due_at AS due, q.* FROM conversations c"
-                        " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-                        (conversation_id,)).fetchone()
+    return only(conn.execute("SELECT c.first_response_due_at AS due, q.* FROM conversations c"
+                             " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+                             (conversation_id,)))
 
 
 def settle_next_response(conn: sqlite3.Connection, conversation_id: int) -> None:
@@ -135,10 +136,10 @@ def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite
     Returns the row's `last_seq` (the number taken), `status`, `first_response_at`,
     `merged_into` and `snoozed_at`, so a post needs one statement, not a read and a write.
     """
-    row = conn.execute(
+    row = one(conn.execute(
         "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, updated_at = ?"
         " WHERE id = ? RETURNING last_seq, status, first_response_at, merged_into, snoozed_at",
-        (now, now, conversation_id)).fetchone()
+        (now, now, conversation_id)))
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     return row

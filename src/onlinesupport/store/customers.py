@@ -8,14 +8,15 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id, one
 
 _SHOWN = {"phone": "phone number ", "external": "external id "}
 """How a refusal names an identity of a kind (an email address speaks for itself)."""
 
 
 def create(conn: sqlite3.Connection, name: str, now: str) -> int:
-    return conn.execute("INSERT INTO customers (name, created_at) VALUES (?, ?)",
-                        (name, now)).lastrowid
+    return new_id(conn.execute("INSERT INTO customers (name, created_at) VALUES (?, ?)",
+                               (name, now)))
 
 
 def find_or_create(conn: sqlite3.Connection, kind: str, value: str, name: str, now: str,
@@ -25,7 +26,8 @@ def find_or_create(conn: sqlite3.Connection, kind: str, value: str, name: str, n
     row = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?",
                        (kind, value)).fetchone()
     if row:
-        return row[0]
+        holder: int = row[0]
+        return holder
     customer_id = create(conn, name, now)
     conn.execute("INSERT INTO customer_identities (customer_id, kind, value, shown)"
                  " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
@@ -82,7 +84,7 @@ def add_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: s
 
 
 def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    row = one(conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)))
     if row is None:
         raise NotFound(f"customer {customer_id} does not exist")
     return row
@@ -96,8 +98,8 @@ def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3
                          (email,)).fetchone()
     if owner is not None:
         return owner if owner["id"] != customer_id else None
-    conn.execute("INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, 'email', ?)",
-                 (customer_id, email))
+    conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
+                 " VALUES (?, 'email', ?)", (customer_id, email))
     return None
 
 
@@ -127,11 +129,12 @@ async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
         "SELECT kind, coalesce(shown, value) AS value FROM customer_identities"
         " WHERE customer_id = ? ORDER BY id",
         (customer_id,))]
-    customer["email"] = next((i["value"] for i in customer["identities"] if i["kind"] == "email"), "")
+    customer["email"] = next(
+        (i["value"] for i in customer["identities"] if i["kind"] == "email"), "")
     return customer
 
 
 async def by_identity(db: Database, kind: str, value: str) -> int | None:
-    row = await db.fetch_one("SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?",
-                             (kind, value))
+    row = await db.fetch_one("SELECT customer_id FROM customer_identities"
+                             " WHERE kind = ? AND value = ?", (kind, value))
     return row[0] if row else None

@@ -132,7 +132,7 @@ class Database:
             self._track_room(outcomes, wrote)
             self.batches += 1
             self.commands += len(batch)
-            for (_, future), (ok, value) in zip(batch, outcomes):
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
                 if ok:

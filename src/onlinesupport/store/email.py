@@ -8,6 +8,7 @@ import zlib
 from typing import Any
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import one, only
 
 
 def already_imported(conn: sqlite3.Connection, mailbox_id: int, rfc_message_id: str,
@@ -23,22 +24,25 @@ def already_imported(conn: sqlite3.Connection, mailbox_id: int, rfc_message_id: 
 def conversation_of(conn: sqlite3.Connection, rfc_message_ids: list[str]) -> int | None:
     """The conversation that sent or received any of these Message-IDs (newest first)."""
     for rfc_id in reversed(rfc_message_ids):
-        row = conn.execute(
+        row = one(conn.execute(
             "SELECT conversation_id FROM outbox WHERE rfc_message_id = ? UNION ALL"
             " SELECT m.conversation_id FROM email_messages e JOIN messages m ON m.id = e.message_id"
-            " WHERE e.rfc_message_id = ? LIMIT 1", (rfc_id, rfc_id)).fetchone()
+            " WHERE e.rfc_message_id = ? LIMIT 1", (rfc_id, rfc_id)))
         if row:
-            return row[0]
+            conversation_id: int = row[0]
+            return conversation_id
     return None
 
 
 def record(conn: sqlite3.Connection, message_id: int, mailbox_id: int | None, *,
            rfc_message_id: str, raw_sha256: str, from_address: str, subject: str, refs: str,
            quote_at: int | None, html: str, warning: str, packed_raw: bytes) -> None:
-    """Record the mail behind message `message_id`; `packed_raw` is the raw mail, zlib-compressed."""
+    """Record the mail behind message `message_id`; `packed_raw` is the raw mail,
+    zlib-compressed."""
     conn.execute(
         "INSERT INTO email_messages (message_id, mailbox_id, rfc_message_id, raw_sha256,"
-        " from_address, subject, refs, quote_at, html, warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " from_address, subject, refs, quote_at, html, warning)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (message_id, mailbox_id, rfc_message_id, raw_sha256, from_address, subject, refs,
          quote_at, html, warning))
     conn.execute("INSERT INTO email_raw (message_id, raw) VALUES (?, ?)",
@@ -60,13 +64,14 @@ def set_thread(conn: sqlite3.Connection, conversation_id: int, mailbox_id: int |
 def choose_reply_to(conn: sqlite3.Connection, conversation_id: int, address: str) -> str | None:
     """An agent sends this conversation's replies to `address`; returns the address replies
     went to before, or None if the conversation has no mail thread."""
-    row = conn.execute("SELECT reply_to FROM email_threads WHERE conversation_id = ?",
-                       (conversation_id,)).fetchone()
+    row = one(conn.execute("SELECT reply_to FROM email_threads WHERE conversation_id = ?",
+                           (conversation_id,)))
     if row is None:
         return None
     conn.execute("UPDATE email_threads SET reply_to = ?, reply_to_chosen = 1"
                  " WHERE conversation_id = ?", (address, conversation_id))
-    return row[0]
+    before: str | None = row[0]
+    return before
 
 
 def own_address(conn: sqlite3.Connection, address: str) -> str:
@@ -74,10 +79,11 @@ def own_address(conn: sqlite3.Connection, address: str) -> str:
     it is an agent's, else ''. Mail from either is never acknowledged: a loop risk."""
     local, _, domain = address.rpartition("@")
     base = f"{local.split('+', 1)[0]}@{domain}"
-    return conn.execute(
+    whose: str = only(conn.execute(
         "SELECT CASE WHEN EXISTS (SELECT 1 FROM mailboxes WHERE address IN (?, ?)) THEN 'support'"
         " WHEN EXISTS (SELECT 1 FROM agents WHERE email = ?) THEN 'agent' ELSE '' END",
-        (address, base, address)).fetchone()[0]
+        (address, base, address)))[0]
+    return whose
 
 
 def add_participant(conn: sqlite3.Connection, conversation_id: int, address: str, name: str,
@@ -135,16 +141,17 @@ async def recipients(db: Database, conversation_id: int) -> dict[str, Any] | Non
 
 
 def thread(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM email_threads WHERE conversation_id = ?",
-                        (conversation_id,)).fetchone()
+    return one(conn.execute("SELECT * FROM email_threads WHERE conversation_id = ?",
+                            (conversation_id,)))
 
 
 def last_inbound(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
     """The customer's latest mail in the conversation: what a reply answers."""
-    return conn.execute(
-        "SELECT e.rfc_message_id, e.refs FROM email_messages e JOIN messages m ON m.id = e.message_id"
+    return one(conn.execute(
+        "SELECT e.rfc_message_id, e.refs FROM email_messages e"
+        " JOIN messages m ON m.id = e.message_id"
         " WHERE m.conversation_id = ? AND m.author_type = 'customer' ORDER BY m.seq DESC LIMIT 1",
-        (conversation_id,)).fetchone()
+        (conversation_id,)))
 
 
 async def details(db: Database, message_ids: list[int]) -> dict[int, dict[str, Any]]:

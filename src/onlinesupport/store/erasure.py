@@ -49,7 +49,9 @@ async def requests(db: Database) -> list[dict[str, Any]]:
 
 async def pending_count(db: Database) -> int:
     row = await db.fetch_one("SELECT count(*) FROM erasure_requests WHERE status = 'pending'")
-    return row[0]
+    assert row is not None  # an aggregate always yields one row
+    pending: int = row[0]
+    return pending
 
 
 def decide(conn: sqlite3.Connection, request_id: int, status: str, agent_id: int,
@@ -79,7 +81,8 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
                  " OR address IN (SELECT value FROM customer_identities WHERE customer_id = :c"
                  " AND kind = 'email')", p)
     conn.execute(f"UPDATE outbox SET to_address = '', subject = '', body = '',"
-                 f" status = CASE WHEN status IN ('queued', 'sending') THEN 'failed' ELSE status END,"
+                 f" status = CASE WHEN status IN ('queued', 'sending') THEN 'failed'"
+                 f" ELSE status END,"
                  f" last_error = CASE WHEN status IN ('queued', 'sending') THEN 'erased'"
                  f" ELSE last_error END WHERE conversation_id IN ({conversations})", p)
     conn.execute(f"UPDATE callbacks SET phone = '' WHERE conversation_id IN ({conversations})",
@@ -87,7 +90,8 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
     conn.execute(f"UPDATE kb_deflections SET question = ''"
                  f" WHERE conversation_id IN ({conversations})", p)
     for event_id, data in conn.execute(
-            f"SELECT id, data FROM events WHERE conversation_id IN ({conversations})", p).fetchall():
+            f"SELECT id, data FROM events WHERE conversation_id IN ({conversations})",
+            p).fetchall():
         original = json.loads(data or "{}")
         kept = {k: v for k, v in original.items() if k in KEPT_EVENT_KEYS}
         conn.execute("UPDATE events SET data = ? WHERE id = ?",
@@ -96,8 +100,8 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
                  f" page_referrer = '' WHERE id IN ({conversations})", p)
     # Sign-in links mailed to the customer belong to no conversation: found by address.
     conn.execute("DELETE FROM outbox WHERE conversation_id IS NULL AND to_address IN ("
-                 " SELECT value FROM customer_identities WHERE customer_id = :c AND kind = 'email')",
-                 p)
+                 " SELECT value FROM customer_identities WHERE customer_id = :c"
+                 " AND kind = 'email')", p)
     conn.execute("DELETE FROM customer_identities WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_links WHERE customer_id = :c", p)
     conn.execute("DELETE FROM customer_sessions WHERE customer_id = :c", p)
@@ -112,6 +116,7 @@ async def export(db: Database, customer_id: int) -> dict[str, Any]:
     notes), the names of files."""
     customer = await db.fetch_one("SELECT id, name, tier, created_at FROM customers WHERE id = ?",
                                   (customer_id,))
+    assert customer is not None  # only the signed-in customer's own page exports
     identities = await db.fetch_all("SELECT kind, value FROM customer_identities"
                                     " WHERE customer_id = ? AND kind <> 'visitor'", (customer_id,))
     conversations = await db.fetch_all(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import new_id
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def append(conn: sqlite3.Connection, conversation_id: int | None, type: str, act
         "INSERT INTO events (conversation_id, type, actor_type, actor_id, data, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (conversation_id, type, actor_type, actor_id, json.dumps(data, separators=(",", ":")), now))
-    return Event(cursor.lastrowid, conversation_id, type, actor_type, actor_id, now, data, message)
+    return Event(new_id(cursor), conversation_id, type, actor_type, actor_id, now, data, message)
 
 
 def has(conn: sqlite3.Connection, conversation_id: int, type: str) -> bool:

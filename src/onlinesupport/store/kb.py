@@ -8,6 +8,7 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
+from onlinesupport.store.rows import new_id
 from onlinesupport.store.search import MARK_END, MARK_START
 
 ARTICLE_FIELDS = ("category_id", "original_id", "language", "slug", "title", "body", "html",
@@ -34,8 +35,8 @@ async def category_by_slug(db: Database, slug: str) -> dict[str, Any] | None:
 @conflicts()
 def insert_category(conn: sqlite3.Connection, name: str, slug: str, position: int,
                     now: str) -> int:
-    return conn.execute("INSERT INTO kb_categories (name, slug, position, created_at)"
-                        " VALUES (?, ?, ?, ?)", (name, slug, position, now)).lastrowid
+    return new_id(conn.execute("INSERT INTO kb_categories (name, slug, position, created_at)"
+                               " VALUES (?, ?, ?, ?)", (name, slug, position, now)))
 
 
 def category_id_by_name(conn: sqlite3.Connection, name: str) -> int | None:
@@ -49,10 +50,10 @@ def category_id_by_name(conn: sqlite3.Connection, name: str) -> int | None:
 def insert_article(conn: sqlite3.Connection, fields: dict[str, Any], agent_id: int | None,
                    now: str) -> int:
     values = [fields[k] for k in ARTICLE_FIELDS]
-    return conn.execute(
+    return new_id(conn.execute(
         f"INSERT INTO kb_articles ({', '.join(ARTICLE_FIELDS)}, created_at, updated_at, updated_by)"
         f" VALUES ({', '.join('?' * len(ARTICLE_FIELDS))}, ?, ?, ?)",
-        (*values, now, now, agent_id)).lastrowid
+        (*values, now, now, agent_id)))
 
 
 @conflicts()
@@ -106,7 +107,8 @@ async def published(db: Database, article_id: int) -> dict[str, Any] | None:
 async def articles(db: Database, *, published_public: bool = False,
                    category_id: int | None = None, language: str | None = None
                    ) -> list[dict[str, Any]]:
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[int | str] = []
     if published_public:
         where.append("a.status = 'published' AND a.visibility = 'public'")
     if category_id is not None:
@@ -227,9 +229,9 @@ async def search(db: Database, searches: Searches, language: str, *,
 
 def insert_file(conn: sqlite3.Connection, filename: str, content_type: str, size: int,
                 storage_name: str, now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO kb_files (filename, content_type, size, storage_name, created_at)"
-        " VALUES (?, ?, ?, ?, ?)", (filename, content_type, size, storage_name, now)).lastrowid
+        " VALUES (?, ?, ?, ?, ?)", (filename, content_type, size, storage_name, now)))
 
 
 async def file(db: Database, file_id: int) -> dict[str, Any] | None:
@@ -246,7 +248,8 @@ async def feedback_counts(db: Database, article_id: int) -> dict[str, int]:
     row = await db.fetch_one(
         "SELECT coalesce(sum(helpful), 0) AS helpful, coalesce(sum(1 - helpful), 0) AS not_helpful"
         " FROM kb_feedback WHERE article_id = ?", (article_id,))
-    return dict(row)
+    assert row is not None  # an aggregate always yields one row
+    return {"helpful": row["helpful"], "not_helpful": row["not_helpful"]}
 
 
 def add_unanswered_search(conn: sqlite3.Connection, query: str, language: str, source: str,
@@ -265,10 +268,10 @@ async def unanswered_searches(db: Database, limit: int = 50) -> list[dict[str, A
 
 def add_deflection(conn: sqlite3.Connection, article_id: int | None, source: str,
                    conversation_id: int | None, question: str, now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO kb_deflections (article_id, source, conversation_id, question, created_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        (article_id, source, conversation_id, question, now)).lastrowid
+        (article_id, source, conversation_id, question, now)))
 
 
 async def deflections(db: Database) -> list[dict[str, Any]]:

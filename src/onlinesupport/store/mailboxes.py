@@ -7,6 +7,7 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
+from onlinesupport.store.rows import new_id, one
 
 SETTINGS = ("address", "display_name", "active", "queue_id", "imap_host", "imap_port",
             "imap_security", "imap_user", "imap_password", "imap_folder", "imap_after",
@@ -19,9 +20,9 @@ SETTINGS = ("address", "display_name", "active", "queue_id", "imap_host", "imap_
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
     columns = [k for k in SETTINGS if k in values]
     marks = ", ".join("?" * (len(columns) + 2))
-    return conn.execute(
+    return new_id(conn.execute(
         f"INSERT INTO mailboxes ({', '.join(columns)}, created_at, updated_at) VALUES ({marks})",
-        [values[k] for k in columns] + [now, now]).lastrowid
+        [values[k] for k in columns] + [now, now]))
 
 
 @conflicts()
@@ -39,7 +40,7 @@ def delete(conn: sqlite3.Connection, mailbox_id: int) -> None:
 
 
 def find(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone()
+    return one(conn.execute("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)))
 
 
 def lock(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row:
@@ -71,7 +72,7 @@ _DEFAULT_SENDER = ("SELECT * FROM mailboxes WHERE active = 1 AND smtp_host != ''
 
 def default_sender(conn: sqlite3.Connection) -> sqlite3.Row | None:
     """The mailbox that answers conversations not started by mail (the leave-a-message form)."""
-    return conn.execute(_DEFAULT_SENDER).fetchone()
+    return one(conn.execute(_DEFAULT_SENDER))
 
 
 async def sender(db: Database, mailbox_id: int | None) -> dict[str, Any] | None:

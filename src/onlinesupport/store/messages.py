@@ -10,6 +10,7 @@ from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def by_client_id(conn: sqlite3.Connection, conversation_id: int, client_id: str)
 def by_customer_client_id(conn: sqlite3.Connection, customer_id: int,
                           client_id: str) -> Message | None:
     """The message with this client id in any of the customer's conversations (a retried start)."""
-    found = conn.execute("SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+    found = conn.execute("SELECT m.id FROM messages m"
+                         " JOIN conversations c ON c.id = m.conversation_id"
                          " WHERE c.customer_id = ? AND m.client_id = ?",
                          (customer_id, client_id)).fetchone()
     if found is None:
@@ -82,7 +84,7 @@ def insert(conn: sqlite3.Connection, *, conversation_id: int, seq: int, author_t
         "INSERT INTO messages (conversation_id, seq, author_type, author_id, kind, body,"
         " client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, seq, author_type, author_id, kind, body, client_id, now))
-    return Message(cursor.lastrowid, conversation_id, seq, author_type, author_id, kind, body,
+    return Message(new_id(cursor), conversation_id, seq, author_type, author_id, kind, body,
                    client_id, now, author_name)
 
 

@@ -38,7 +38,8 @@ def available_migrations() -> list[Migration]:
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
-            raise StoreError(f"migration {migration.name} is out of sequence (expected {expected:04d})")
+            raise StoreError(f"migration {migration.name} is out of sequence"
+                             f" (expected {expected:04d})")
     return found
 
 
@@ -56,7 +57,7 @@ def inspect(path: Path) -> int:
         raise StoreError(f"{path}: cannot open the database: {exc}") from None
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a readable SQLite database ({exc}); it was left untouched. "
@@ -104,7 +105,8 @@ def migrate(conn: sqlite3.Connection, clock: Clock) -> list[int]:
                              "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
             for statement in split_statements(migration.sql):
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            conn.execute("INSERT INTO schema_migrations (version, name, applied_at)"
+                         " VALUES (?, ?, ?)",
                          (migration.version, migration.name, to_db(clock.now())))
             conn.execute(f"PRAGMA user_version = {migration.version}")
             conn.execute("COMMIT")

@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import new_id, one, only
 from onlinesupport.store.work_queue import WorkQueue
 
 MAIL = WorkQueue("outbox")
@@ -18,21 +19,21 @@ def enqueue(conn: sqlite3.Connection, *, conversation_id: int | None, message_id
             expires_at: str | None = None) -> int:
     """Queue a mail; one without a conversation (a sign-in link) and with `expires_at` is given
     up on once it is too late to be of use."""
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO outbox (conversation_id, message_id, mailbox_id, purpose, to_address, subject,"
         " body, rfc_message_id, in_reply_to, refs, next_attempt_at, created_at, expires_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, message_id, mailbox_id, purpose, to_address, subject, body,
-         rfc_message_id, in_reply_to, refs, now, now, expires_at)).lastrowid
+         rfc_message_id, in_reply_to, refs, now, now, expires_at)))
 
 
 def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> sqlite3.Row | None:
     """Queue a failed mail of a conversation again (an agent's resend); None if it is not
     failed (a sign-in link is not resent: the customer asks for a new one)."""
-    return conn.execute(
+    return one(conn.execute(
         "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error = ''"
         " WHERE id = ? AND status = 'failed' AND conversation_id IS NOT NULL RETURNING *",
-        (now, outbox_id)).fetchone()
+        (now, outbox_id)))
 
 
 def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
@@ -42,13 +43,13 @@ def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
 
 def bounced(conn: sqlite3.Connection, outbox_id: int, error: str) -> sqlite3.Row | None:
     """A (verified) delivery report says this sent mail never arrived: mark it failed."""
-    return conn.execute("UPDATE outbox SET status = 'failed', last_error = ?"
-                        " WHERE id = ? RETURNING *", (error[:500], outbox_id)).fetchone()
+    return one(conn.execute("UPDATE outbox SET status = 'failed', last_error = ?"
+                            " WHERE id = ? RETURNING *", (error[:500], outbox_id)))
 
 
 def by_message_id(conn: sqlite3.Connection, rfc_message_id: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?",
-                        (rfc_message_id,)).fetchone()
+    return one(conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?",
+                            (rfc_message_id,)))
 
 
 def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:
@@ -59,13 +60,16 @@ def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:
         " WHERE o.id = ? ORDER BY i.id LIMIT 1", (outbox_id,)).fetchone()
     if row is None:
         return ""
-    conn.execute("UPDATE outbox SET to_address = ? WHERE id = ?", (row[0], outbox_id))
-    return row[0]
+    address: str = row[0]
+    conn.execute("UPDATE outbox SET to_address = ? WHERE id = ?", (address, outbox_id))
+    return address
 
 
 def acks_since(conn: sqlite3.Connection, to_address: str, since: str) -> int:
-    return conn.execute("SELECT count(*) FROM outbox WHERE to_address = ? AND purpose = 'ack'"
-                        " AND created_at >= ?", (to_address, since)).fetchone()[0]
+    acks: int = only(conn.execute("SELECT count(*) FROM outbox WHERE to_address = ?"
+                                  " AND purpose = 'ack' AND created_at >= ?",
+                                  (to_address, since)))[0]
+    return acks
 
 
 async def get(db: Database, outbox_id: int) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id
 
 FIELDS = ("active", "url_pattern", "seconds_on_page", "audience", "tier", "business_hours_only",
           "text", "button")
@@ -14,10 +15,10 @@ EVENT_KINDS = ("shown", "clicked", "dismissed", "chat_started")
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         f"INSERT INTO proactive_messages ({', '.join(FIELDS)}, created_at, updated_at)"
         f" VALUES ({', '.join('?' * len(FIELDS))}, ?, ?)",
-        (*[values[k] for k in FIELDS], now, now)).lastrowid
+        (*[values[k] for k in FIELDS], now, now)))
 
 
 def update(conn: sqlite3.Connection, message_id: int, values: dict[str, Any], now: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id, one
 
 TYPES = ("question", "problem", "rma")
 STATUSES = ("new", "in progress", "waiting for parts", "solved")
@@ -19,19 +20,19 @@ _SELECT = ("SELECT p.*, q.name AS queue_name, c.subject, c.assignee_id, a.name A
 
 def insert(conn: sqlite3.Connection, conversation_id: int, queue_id: int,
            values: dict[str, str], agent_id: int | None, now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO problems (conversation_id, queue_id, type, product, serial_number,"
         " rma_number, summary, created_by, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, queue_id, values["type"], values["product"], values["serial_number"],
-         values["rma_number"], values["summary"], agent_id, now, now)).lastrowid
+         values["rma_number"], values["summary"], agent_id, now, now)))
 
 
 def update(conn: sqlite3.Connection, problem_id: int, values: dict[str, str],
            now: str) -> sqlite3.Row:
-    row = conn.execute(
+    row = one(conn.execute(
         f"UPDATE problems SET {', '.join(f'{k} = ?' for k in EDITABLE)}, updated_at = ?"
-        f" WHERE id = ? RETURNING *", (*[values[k] for k in EDITABLE], now, problem_id)).fetchone()
+        f" WHERE id = ? RETURNING *", (*[values[k] for k in EDITABLE], now, problem_id)))
     if row is None:
         raise NotFound(f"problem {problem_id} does not exist")
     return row

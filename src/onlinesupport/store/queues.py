@@ -7,10 +7,11 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id, one, only
 
 
 def find(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)).fetchone()
+    return one(conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)))
 
 
 def lock(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row:
@@ -33,7 +34,7 @@ def update(conn: sqlite3.Connection, queue_id: int, *, first_response_minutes: i
 
 def by_name(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
     """The queue of that name, in any letter case (rules name queues)."""
-    return conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+    return one(conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE", (name,)))
 
 
 async def named(db: Database, name: str) -> bool:
@@ -44,19 +45,20 @@ async def named(db: Database, name: str) -> bool:
 
 def of_conversation(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     """The queue the conversation is in."""
-    return conn.execute("SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id"
-                        " WHERE c.id = ?", (conversation_id,)).fetchone()
+    return only(conn.execute("SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id"
+                             " WHERE c.id = ?", (conversation_id,)))
 
 
 def breach_queue(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
     """Where the queue sends conversations whose answer is late (id, name), if anywhere."""
-    return conn.execute("SELECT b.id, b.name FROM queues q JOIN queues b"
-                        " ON b.id = q.breach_queue_id WHERE q.id = ?", (queue_id,)).fetchone()
+    return one(conn.execute("SELECT b.id, b.name FROM queues q JOIN queues b"
+                            " ON b.id = q.breach_queue_id WHERE q.id = ?", (queue_id,)))
 
 
 def assignment(conn: sqlite3.Connection, queue_id: int) -> str:
     """How the queue picks an agent: 'least-loaded' or 'round-robin'."""
-    return conn.execute("SELECT assignment FROM queues WHERE id = ?", (queue_id,)).fetchone()[0]
+    how: str = only(conn.execute("SELECT assignment FROM queues WHERE id = ?", (queue_id,)))[0]
+    return how
 
 
 _CANDIDATES = (
@@ -93,7 +95,7 @@ def id_named(conn: sqlite3.Connection, name: str) -> int | None:
 
 
 def insert(conn: sqlite3.Connection, name: str, now: str) -> int:
-    return conn.execute("INSERT INTO queues (name, created_at) VALUES (?, ?)", (name, now)).lastrowid
+    return new_id(conn.execute("INSERT INTO queues (name, created_at) VALUES (?, ?)", (name, now)))
 
 
 def set_internal(conn: sqlite3.Connection, queue_id: int, internal: bool) -> None:

@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.events import Event, from_row as event_from_row
+from onlinesupport.store.events import Event
+from onlinesupport.store.events import from_row as event_from_row
 
 SITE_KINDS = ("page_view", "kb_search", "article_view")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id, only
 
 FIELDS = ("name", "active", "trigger", "conditions", "actions")
 
@@ -17,11 +18,12 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
-    position = conn.execute("SELECT coalesce(max(position), 0) + 1 FROM routing_rules").fetchone()[0]
-    return conn.execute(
+    position: int = only(conn.execute(
+        "SELECT coalesce(max(position), 0) + 1 FROM routing_rules"))[0]
+    return new_id(conn.execute(
         "INSERT INTO routing_rules (position, name, active, trigger, conditions, actions,"
         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (position, *[values[k] for k in FIELDS], now, now)).lastrowid
+        (position, *[values[k] for k in FIELDS], now, now)))
 
 
 def update(conn: sqlite3.Connection, rule_id: int, values: dict[str, Any], now: str) -> None:

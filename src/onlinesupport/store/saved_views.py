@@ -7,21 +7,23 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
+from onlinesupport.store.rows import new_id, one
 
 
 @conflicts()
 def create(conn: sqlite3.Connection, *, owner_id: int | None, name: str, filters: str,
            created_by: int, now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO saved_views (owner_id, name, filters, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?)", (owner_id, name, filters, created_by, now)).lastrowid
+        " VALUES (?, ?, ?, ?, ?)", (owner_id, name, filters, created_by, now)))
 
 
 def owner(conn: sqlite3.Connection, view_id: int) -> int | None:
-    row = conn.execute("SELECT owner_id FROM saved_views WHERE id = ?", (view_id,)).fetchone()
+    row = one(conn.execute("SELECT owner_id FROM saved_views WHERE id = ?", (view_id,)))
     if row is None:
         raise NotFound(f"saved view {view_id} does not exist")
-    return row[0]
+    owner_id: int | None = row[0]
+    return owner_id
 
 
 def delete(conn: sqlite3.Connection, view_id: int) -> None:

@@ -8,12 +8,14 @@ from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
+from onlinesupport.store.rows import new_id, one
 
 
 @conflicts()
 def create(conn: sqlite3.Connection, title: str, questions: list[str], now: str) -> int:
-    return conn.execute("INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
-                        (title, json.dumps(questions), now)).lastrowid
+    return new_id(conn.execute(
+        "INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
+        (title, json.dumps(questions), now)))
 
 
 def delete(conn: sqlite3.Connection, script_id: int) -> None:
@@ -28,8 +30,8 @@ def questions(conn: sqlite3.Connection, script_id: int) -> tuple[str, list[str]]
 
 
 def running(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM conversation_scripts WHERE conversation_id = ?",
-                        (conversation_id,)).fetchone()
+    return one(conn.execute("SELECT * FROM conversation_scripts WHERE conversation_id = ?",
+                            (conversation_id,)))
 
 
 def start(conn: sqlite3.Connection, conversation_id: int, script_id: int, agent_id: int,

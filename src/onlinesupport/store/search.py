@@ -52,7 +52,8 @@ async def customers(db: Database, text: str, limit: int = 20) -> list[dict[str, 
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await db.fetch_all(
         "SELECT cu.id, cu.name, cu.tier,"
-        " (SELECT value FROM customer_identities WHERE customer_id = cu.id AND kind = 'email') AS email,"
+        " (SELECT value FROM customer_identities WHERE customer_id = cu.id AND kind = 'email')"
+        " AS email,"
         " (SELECT max(id) FROM conversations WHERE customer_id = cu.id) AS latest_conversation"
         " FROM customers cu WHERE lower(cu.name) LIKE :p ESCAPE '\\' OR EXISTS ("
         "  SELECT 1 FROM customer_identities i WHERE i.customer_id = cu.id AND i.kind = 'email'"

@@ -1,4 +1,5 @@
-"""Desk sign-in sessions, stored server-side; the cookie holds a token whose keyed hash is the id."""
+"""Desk sign-in sessions, stored server-side; the cookie holds a token whose keyed hash is
+the id."""
 
 from __future__ import annotations
 

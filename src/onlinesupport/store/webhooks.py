@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
+from onlinesupport.store.rows import new_id, only
 from onlinesupport.store.work_queue import WorkQueue
 
 WEBHOOKS = WorkQueue("webhook_deliveries", ordered_by=("endpoint_id", "ordering_key"))
@@ -107,11 +108,11 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 def insert_endpoint(conn: sqlite3.Connection, *, url: str, description: str,
                     event_types: Sequence[str], enabled: bool, secret: str, now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO webhook_endpoints (url, description, event_types, enabled, secret,"
         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (url, description, json.dumps(list(event_types)), int(enabled), secret, now,
-         now)).lastrowid
+         now)))
 
 
 def update_endpoint(conn: sqlite3.Connection, endpoint_id: int, now: str, *, url: str,
@@ -169,8 +170,10 @@ def disable(conn: sqlite3.Connection, endpoint_id: int, reason: str, now: str) -
 
 def failing(conn: sqlite3.Connection, endpoint_id: int, now: str) -> str:
     """Note a failed attempt; returns since when the endpoint has failed without a success."""
-    return conn.execute("UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?)"
-                        " WHERE id = ? RETURNING failing_since", (now, endpoint_id)).fetchone()[0]
+    since: str = only(conn.execute(
+        "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?)"
+        " WHERE id = ? RETURNING failing_since", (now, endpoint_id)))[0]
+    return since
 
 
 def succeeded(conn: sqlite3.Connection, endpoint_id: int, now: str) -> None:
@@ -202,10 +205,10 @@ async def disabled_endpoints(db: Database) -> list[Endpoint]:
 def insert_event(conn: sqlite3.Connection, *, event_id: int | None, msg_id: str, type: str,
                  conversation_id: int | None, customer_id: int | None, now: str,
                  payload: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO webhook_events (event_id, msg_id, type, conversation_id, customer_id,"
         " created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (event_id, msg_id, type, conversation_id, customer_id, now, payload)).lastrowid
+        (event_id, msg_id, type, conversation_id, customer_id, now, payload)))
 
 
 def announced(conn: sqlite3.Connection, customer_id: int, type: str) -> bool:
@@ -240,14 +243,18 @@ async def feed_floor(db: Database) -> int:
     row = await db.fetch_one(
         "SELECT coalesce((SELECT min(id) - 1 FROM webhook_events),"
         " (SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'), 0)")
-    return row[0]
+    assert row is not None  # an aggregate always yields one row
+    floor: int = row[0]
+    return floor
 
 
 async def feed_ceiling(db: Database) -> int:
     """The id of the latest event ever written (0: none yet); no cursor can be past it."""
     row = await db.fetch_one(
         "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'), 0)")
-    return row[0]
+    assert row is not None  # an aggregate always yields one row
+    ceiling: int = row[0]
+    return ceiling
 
 
 # Deliveries
@@ -262,10 +269,10 @@ def insert_deliveries(conn: sqlite3.Connection, endpoint_ids: Sequence[int],
 
 def insert_delivery(conn: sqlite3.Connection, endpoint_id: int, webhook_event_id: int,
                     ordering_key: str | None, now: str) -> int:
-    return conn.execute(
+    return new_id(conn.execute(
         "INSERT INTO webhook_deliveries (endpoint_id, webhook_event_id, ordering_key,"
         " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
-        (endpoint_id, webhook_event_id, ordering_key, now, now)).lastrowid
+        (endpoint_id, webhook_event_id, ordering_key, now, now)))
 
 
 def record_attempt(conn: sqlite3.Connection, delivery_id: int, attempt: int,
@@ -298,9 +305,11 @@ def redeliver(conn: sqlite3.Connection, endpoint_id: int, delivery_id: int, now:
 def _first_after(conn: sqlite3.Connection, table: str, moment: str) -> int | None:
     """The first id of `table` (ids grow with created_at) created at or after `moment`,
     found by bisecting ids, so the tables need no index on the time."""
-    low, high = conn.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()
-    if low is None:
+    bounds = only(conn.execute(f"SELECT min(id), max(id) FROM {table}"))
+    if bounds[0] is None:
         return None
+    low: int = bounds[0]
+    high: int = bounds[1]
     if conn.execute(f"SELECT created_at FROM {table} WHERE id = ?", (high,)).fetchone()[0] \
             < moment:
         return high + 1

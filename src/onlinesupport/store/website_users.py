@@ -11,10 +11,11 @@ from onlinesupport.store.database import Database
 def attach(conn: sqlite3.Connection, customer_id: int, kind: str, value: str) -> bool:
     """Give the customer identity (kind, value) unless another customer holds it; True when
     the customer holds it afterwards."""
-    row = conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
-                       " VALUES (?, ?, ?) ON CONFLICT (kind, value) DO UPDATE SET kind = kind"
-                       " RETURNING customer_id", (customer_id, kind, value)).fetchone()
-    return row[0] == customer_id
+    holder: int = conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
+                               " VALUES (?, ?, ?) ON CONFLICT (kind, value) DO UPDATE SET"
+                               " kind = kind RETURNING customer_id",
+                               (customer_id, kind, value)).fetchone()[0]
+    return holder == customer_id
 
 
 def owner(conn: sqlite3.Connection, kind: str, value: str) -> int | None:

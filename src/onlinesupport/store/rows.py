@@ -1,0 +1,30 @@
+"""Typed reads of the writer's cursors: what `sqlite3` leaves as `Any` or `Optional`.
+
+typeshed types `Cursor.fetchone()` as `Any`, because a connection's `row_factory` can return
+anything; every store connection sets `sqlite3.Row` (`Database._open_writer`), so these helpers
+name that type once instead of at each query.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import cast
+
+
+def one(cursor: sqlite3.Cursor) -> sqlite3.Row | None:
+    """The cursor's next row, or None when there is none."""
+    return cast("sqlite3.Row | None", cursor.fetchone())
+
+
+def only(cursor: sqlite3.Cursor) -> sqlite3.Row:
+    """The next row of a query that always yields one (an aggregate, or a row the caller's
+    transaction has just checked or written)."""
+    return cast(sqlite3.Row, cursor.fetchone())
+
+
+def new_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT on this cursor has just written."""
+    # `lastrowid` is None only on a cursor that has run no statement yet.
+    row_id = cursor.lastrowid
+    assert row_id is not None
+    return row_id
