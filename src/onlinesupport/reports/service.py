@@ -12,12 +12,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.reports import metrics
-from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.metrics import Summary
 from onlinesupport.reports.periods import Period, bucket_of, bucket_size, buckets, resolve
 from onlinesupport.reports.rollup import Rollup
@@ -429,12 +428,16 @@ class Reports:
             for row in await reports_repo.agent_durations(self._db, metric, filters):
                 found[row.agent_id].append(row.business if business else row.seconds)
             return {agent: metrics.summarize(v) for agent, v in found.items()}
-        summaries = {}
+        summaries: dict[int | None, Summary] = {}
         for agent, agent_counts in counts.items():
             mine = replace(filters, agent_id=agent)
-            summaries[agent] = await metrics.summary_by_rank(
-                agent_counts, lambda bucket, offset, count, mine=mine: reports_repo.ranked(
-                    self._db, metric, business, bucket, offset, count, mine), p90=False)
+
+            async def ranked(bucket: int, offset: int, count: int,
+                             mine: Filters = mine) -> list[float]:
+                return await reports_repo.ranked(self._db, metric, business, bucket, offset,
+                                                 count, mine)
+
+            summaries[agent] = await metrics.summary_by_rank(agent_counts, ranked, p90=False)
         return summaries
 
     async def _online(self, scope: Scope) -> dict[int, float]:
@@ -530,9 +533,9 @@ class Reports:
             counts[row.day][(row.metric, row.detail)] += row.count
         values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for metric in ("first_response", "resolution"):
-            for day, seconds, business in await reports_repo.durations_by_day(
+            for day_key, seconds, business in await reports_repo.durations_by_day(
                     self._db, metric, scope.now):
-                values[day][metric].append(business if query.business else seconds)
+                values[day_key][metric].append(business if query.business else seconds)
         lines = []
         for day in scope.period.each_day():
             key = day.isoformat()
@@ -575,7 +578,7 @@ def _total(counts: dict[tuple[str, str], int], metric: str) -> int:
 
 def _rates(now: dict[tuple[str, str], int], before: dict[tuple[str, str], int], chats_now: int,
            chats_before: int) -> list[Rate]:
-    def rate(key: str, part: str, part_details: tuple[str, ...], whole: str,
+    def rate(key: str, part: str, part_details: tuple[str, ...] | None, whole: str,
              whole_details: tuple[str, ...] | None, drill: str,
              detail: str | None = None) -> Rate:
         def count(counts: dict[tuple[str, str], int], metric: str,
