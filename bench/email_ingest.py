@@ -35,7 +35,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from mail_servers import PASSWORD, USER, Dovecot  # noqa: E402
-
 from onlinesupport.channels.email.connect import close_imap, imap_client, select  # noqa: E402
 from onlinesupport.channels.email.imap import FETCH_BATCH, ImapPoller, MailboxState, parse_fetch  # noqa: E402
 from onlinesupport.config import Config  # noqa: E402

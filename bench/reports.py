@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -259,7 +259,7 @@ def main() -> None:
     if not config.database_path.exists():
         asyncio.run(_migrate(config))
         started = time.perf_counter()
-        generate(config.database_path, args.conversations, datetime.now(timezone.utc))
+        generate(config.database_path, args.conversations, datetime.now(UTC))
         size = config.database_path.stat().st_size / 2**20
         print(f"generated {args.conversations:,} conversations in "
               f"{time.perf_counter() - started:.0f} s ({size:,.0f} MB)")

@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from email_ingest import free_port, make_mails  # noqa: E402
 from mail_servers import Relay  # noqa: E402
-
 from onlinesupport.config import Config  # noqa: E402
 from onlinesupport.services import open_services  # noqa: E402
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
-
 from onlinesupport.channels.chat.identity import signature
 from onlinesupport.clock import ManualClock
 from onlinesupport.errors import UserError

@@ -60,7 +60,7 @@ async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path:
             assert json.loads(await run("\n".join(test_step[1:])))["delivery_id"]
             assert json.loads(await run(steps[5]))["conversation"]["status"] == "resolved"
             for _ in range(100):
-                log = json.loads((await run(steps[6].split("\n")[0])))
+                log = json.loads(await run(steps[6].split("\n")[0]))
                 if [d["status"] for d in log["deliveries"]] == ["sent", "sent"]:
                     break
                 await asyncio.sleep(0.1)

@@ -115,8 +115,9 @@ async def test_visitors_send_files_only_into_their_own_chat(server: Server) -> N
 @pytest.mark.browser
 async def test_files_both_ways_in_the_browser(server: Server, personas: Personas, tmp_path,
                                               new_page) -> None:
-    from test_widget_browser import desk_page, start_chat, start_website
     from contextlib import AsyncExitStack
+
+    from test_widget_browser import desk_page, start_chat, start_website
     async with AsyncExitStack() as stack:
         website = await start_website(stack, server.public_url)
         await allow(server, website)

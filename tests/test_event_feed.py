@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
 from api_helpers import Api, make_token
 from conftest import Server, make_config, start_server
-
 from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
 from test_callbacks import ask, enable, set_hours

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from onlinesupport.services import open_services
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 
-BASE = datetime(2027, 1, 4, tzinfo=timezone.utc)
+BASE = datetime(2027, 1, 4, tzinfo=UTC)
 SPACING = timedelta(days=30)
 WINDOW_DAYS = 20
 OPS = ("customer", "reply_a", "reply_b", "note", "auto", "assign_a", "assign_b", "transfer",

@@ -13,10 +13,9 @@ from onlinesupport.clock import ManualClock
 from onlinesupport.config import Config
 from onlinesupport.conversations import Actor
 from onlinesupport.services import open_services
-from onlinesupport.store import Database, StoreError
+from onlinesupport.store import Database, StoreError, migrate
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store import messages as messages_repo
-from onlinesupport.store import migrate
 
 
 def _digest(path: Path) -> str:

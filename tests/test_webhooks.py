@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Server, free_port, make_config, start_server
-from webhook_receiver import Receiver
-
 from onlinesupport.clock import ManualClock, from_db
 from onlinesupport.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
+from webhook_receiver import Receiver
 
 FAST_RETRIES = (0.2,) * 40
 

@@ -27,7 +27,7 @@ from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 from onlinesupport import platform_support
 from onlinesupport.web import connections
 from onlinesupport.web.desk import health_page
-from running_server import ADMIN, Running, start
+from running_server import ADMIN, start
 
 LOG_BUDGET = 100_000
 

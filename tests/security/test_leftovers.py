@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, make_config
 import raw_websocket
+from conftest import Server, make_config
 from onlinesupport.clock import ManualClock
 from onlinesupport.services import open_services
 from onlinesupport.store import backup as backup_store
