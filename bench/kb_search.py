@@ -100,7 +100,7 @@ async def main() -> None:
                 print(f"{name}: p50 {statistics.median(values):.2f} ms, "
                       f"p99 {percentile(values, 0.99):.2f} ms, max {max(values):.2f} ms "
                       f"({QUERIES} queries; target p99 < 10 ms)")
-            slowest = sorted(zip(searches, typed_queries), reverse=True)[:5]
+            slowest = sorted(zip(searches, typed_queries, strict=True), reverse=True)[:5]
             print("slowest searches: " + ", ".join(f"{q!r} {ms:.0f} ms" for ms, q in slowest))
         database = Path(folder) / "onlinesupport.db"
         conn = sqlite3.connect(database)

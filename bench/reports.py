@@ -117,7 +117,8 @@ def generate(path: Path, conversations: int, now: datetime, seed: int = 7) -> No
         t = moment
         customers.append((cid, f"Customer {cid}", to_db(t)))
 
-        def event(type_: str, actor: str, actor_id: int | None, data: dict, at: datetime) -> None:
+        def event(type_: str, actor: str, actor_id: int | None, data: dict, at: datetime,
+                  cid: int = cid) -> None:
             nonlocal event_id
             event_id += 1
             events.append((event_id, cid, type_, actor, actor_id,
@@ -237,7 +238,7 @@ async def measure(config: Config, runs: int) -> None:
                 sampler = asyncio.create_task(sample())
                 started, rows = time.perf_counter(), 0
                 async with http.get(desk + "/reports/conversations.csv?" + query) as response:
-                    async for line in response.content:
+                    async for _line in response.content:
                         rows += 1
                 sampler.cancel()
                 print(f"conversations CSV {label:8}: {rows - 1:,} rows in "

@@ -66,7 +66,7 @@ def start_server(data: Path, smtp: int) -> tuple[subprocess.Popen[bytes], int]:
                 return process, desk
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("the server did not start")
+                raise SystemExit("the server did not start") from None
             time.sleep(0.05)
 
 

@@ -126,7 +126,7 @@ def encoded_words(draw: st.DrawFn, text: str, label: str) -> str:
     encoding = draw(st.sampled_from("BQ"))
     if codec == "cp50220":  # a stateful charset: each word must be whole characters
         cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=3)))
-        pieces = [_encode(text[a:b], codec) for a, b in zip([0, *cuts], [*cuts, len(text)])
+        pieces = [_encode(text[a:b], codec) for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)
                   if text[a:b]]
     else:
         data = _encode(text, codec)

@@ -56,9 +56,12 @@ async def test_bucketed_percentiles_are_exact() -> None:
             bucket = metrics.bucket_of(value)
             counts[bucket] += 1
             by_bucket.setdefault(bucket, []).append(value)
-        read, read_buckets = [], set()
+        read: list[int] = []
+        read_buckets: set[int] = set()
 
-        async def ranked(bucket: int, offset: int, count: int) -> list[float]:
+        async def ranked(bucket: int, offset: int, count: int, read: list[int] = read,
+                         read_buckets: set[int] = read_buckets,
+                         by_bucket: dict[int, list[float]] = by_bucket) -> list[float]:
             read.append(count)
             read_buckets.add(bucket)
             return sorted(by_bucket[bucket])[offset:offset + count]
