@@ -149,7 +149,8 @@ async def main() -> None:
         for start in range(0, len(mails), 200):
             await dovecot.append(*mails[start:start + 200])
         appended = time.perf_counter() - started
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")
         print(f"mails: {len(mails)}, {size / 1e6:.1f} MB in all, appended in {appended:.1f} s")
         limit = await limit_rate(dovecot.port, len(mails))
         print(f"limit  (bare aioimaplib fetch): {limit:8.0f} mails/s")

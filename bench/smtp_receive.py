@@ -115,7 +115,8 @@ async def main() -> None:
     try:
         mails = make_mails(args.messages)
         size = sum(len(m) for m in mails)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")
         print(f"mails: {len(mails)} each run, {size / 1e6:.1f} MB in all")
         idle, _ = memory(process.pid)
         cpu = cpu_seconds(process.pid)

@@ -46,7 +46,8 @@ async def test_agents_send_and_open_files(server: Server, personas: Personas,
     opened = await server.services.conversations.open(channel="chat", body="Hi")
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
-    url = f"{server.desk_url}/conversations/{opened.conversation_id}/attachments?csrf_token={desk.csrf}"
+    url = (f"{server.desk_url}/conversations/{opened.conversation_id}/attachments"
+           f"?csrf_token={desk.csrf}")
     response = await desk.session.post(url, data=_form(PNG, "pixel.png", client_id="f1"),
                                        headers={"Accept": "application/json"})
     assert response.status == 200, await response.text()

@@ -52,7 +52,8 @@ def test_overnight_hours_run_into_the_next_day() -> None:
 
 
 def test_daylight_saving_changes_keep_wall_clock_hours() -> None:
-    # Berlin moves from UTC+1 to UTC+2 on 29 March 2026: 09:00 local is 08:00 UTC before, 07:00 after.
+    # Berlin moves from UTC+1 to UTC+2 on 29 March 2026: 09:00 local is 08:00 UTC before,
+    # 07:00 after.
     assert OFFICE.is_open(datetime(2026, 3, 27, 8, 0, tzinfo=UTC))
     assert OFFICE.is_open(datetime(2026, 3, 30, 7, 0, tzinfo=UTC))
     assert not OFFICE.is_open(datetime(2026, 3, 30, 6, 59, tzinfo=UTC))

@@ -1,4 +1,4 @@
-"""The `onlinesupport` command as a real process: serve, graceful stop, start-up errors, ops commands."""
+"""The `onlinesupport` command as a real process: serve, graceful stop, start-up errors, ops."""
 
 from __future__ import annotations
 

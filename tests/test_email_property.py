@@ -228,7 +228,8 @@ def text_part(draw: st.DrawFn, kind: str, paragraphs: list[list[str]] | None = N
             mail.warnings.append(UTF8_REPLACED)
     cte, body = draw(transfer(data))
     disposition = draw(st.sampled_from(["", "Content-Disposition: inline\n"]))
-    mail.headers = [f"Content-Type: text/{kind}; charset={draw(st.sampled_from([label, label.upper(), chr(34) + label + chr(34)]))}\n"
+    charset = draw(st.sampled_from([label, label.upper(), chr(34) + label + chr(34)]))
+    mail.headers = [f"Content-Type: text/{kind}; charset={charset}\n"
                     f"Content-Transfer-Encoding: {cte}\n{disposition}"]
     mail.body = body
     return mail
