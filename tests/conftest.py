@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -26,6 +26,7 @@ from onlinesupport.config import Config
 from onlinesupport.services import Services, open_services
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,18 +36,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def wait_until(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0,
-                     message: str = "") -> None:
-    """Return as soon as `condition()` (a plain or an async function) is true; fail after
-    `timeout` seconds. For tests that wait on something happening in the background."""
+async def wait_until(condition: Callable[[], T | Awaitable[T]], timeout: float = 10.0,
+                     message: str = "") -> T:
+    """What `condition()` (a plain or an async function) returns as soon as that is truthy;
+    fails after `timeout` seconds. Tests wait with this for work done in the background, never
+    with a fixed sleep."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        met = condition()
-        if inspect.isawaitable(met):
-            met = await met
-        if met:
-            return
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
         assert loop.time() < deadline, message or f"not within {timeout} s"
         await asyncio.sleep(0.02)
 
