@@ -19,8 +19,11 @@ test: $(STAMP_DEV)
 	sh scripts/install-system-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Hypothesis runs its "dev" profile here (fewer examples; CI runs "ci"), and its pytest plugin,
+# which only adds reporting options, stays out of the start-up of every worker.
 check: lint types
-	$(PY) -m pytest -q -n $(CHECK_WORKERS) --dist loadfile \
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-dev} $(PY) -m pytest -q -n $(CHECK_WORKERS) \
+		--dist worksteal -p no:hypothesispytest \
 		-m "not browser and not frozen" --deselect tests/test_deb.py $(PYTEST_ARGS)
 
 lint: $(STAMP_DEV)
