@@ -1,13 +1,16 @@
 # The two commands the README promises: `make run` and `make test`.
 # Both create the virtual environment on first use; `make test` also installs the
 # Debian packages the tests drive (Chromium), with apt-get as root or sudo otherwise.
+# `make check` is the developers' fast loop: lint, types and every test that needs no browser,
+# no PyInstaller build and no root, spread over CHECK_WORKERS processes.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+CHECK_WORKERS ?= 4
 
-.PHONY: run test bench dist clean
+.PHONY: run test check lint types bench dist clean
 
 run: $(STAMP_RUN)
 	$(PY) -m onlinesupport serve
@@ -15,6 +18,20 @@ run: $(STAMP_RUN)
 test: $(STAMP_DEV)
 	sh scripts/install-system-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Hypothesis runs its "dev" profile here (fewer examples; CI runs "ci"), and its pytest plugin,
+# which only adds reporting options, stays out of the start-up of every worker.
+check: lint types
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-dev} $(PY) -m pytest -q -n $(CHECK_WORKERS) \
+		--dist worksteal -p no:hypothesispytest \
+		-m "not browser and not frozen" --deselect tests/test_deb.py $(PYTEST_ARGS)
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: $(STAMP_DEV)
+	$(VENV)/bin/mypy
 
 bench: $(STAMP_DEV)
 	$(PY) bench/store_write.py

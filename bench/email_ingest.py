@@ -35,7 +35,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from mail_servers import PASSWORD, USER, Dovecot  # noqa: E402
-
 from onlinesupport.channels.email.imap_client import close_imap, imap_client, select  # noqa: E402
 from onlinesupport.channels.email.imap import FETCH_BATCH, ImapPoller, MailboxState, parse_fetch  # noqa: E402
 from onlinesupport.config import Config  # noqa: E402
@@ -150,7 +149,8 @@ async def main() -> None:
         for start in range(0, len(mails), 200):
             await dovecot.append(*mails[start:start + 200])
         appended = time.perf_counter() - started
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")
         print(f"mails: {len(mails)}, {size / 1e6:.1f} MB in all, appended in {appended:.1f} s")
         limit = await limit_rate(dovecot.port, len(mails))
         print(f"limit  (bare aioimaplib fetch): {limit:8.0f} mails/s")

@@ -1,8 +1,9 @@
 """Knowledge-base search: 10,000 generated articles, 1,000 queries as people type them.
 
 The articles are made of a 5,000-word vocabulary with Zipf frequencies, like real text; the
-queries use the content words (not the hundred most frequent), typed partly or whole. Prints p50/p99 for the help center's search (every word, prefixes) and for the widget's
-suggestions (any word of a question), and the size of the search indexes. Target: p99 < 10 ms.
+queries use the content words (not the hundred most frequent), typed partly or whole. Prints
+p50/p99 for the help center's search (every word, prefixes) and for the widget's suggestions
+(any word of a question), and the size of the search indexes. Target: p99 < 10 ms.
 
     .venv/bin/python bench/kb_search.py
 """
@@ -80,7 +81,8 @@ async def main() -> None:
 
             for i in range(0, ARTICLES, 500):
                 await services.db.write(write(rows[i:i + 500]))
-            print(f"{ARTICLES:,} articles written and indexed in {time.perf_counter() - started:.1f} s")
+            took = time.perf_counter() - started
+            print(f"{ARTICLES:,} articles written and indexed in {took:.1f} s")
 
             knowledge = services.knowledge
             searches, suggestions, typed_queries = [], [], []
@@ -100,7 +102,7 @@ async def main() -> None:
                 print(f"{name}: p50 {statistics.median(values):.2f} ms, "
                       f"p99 {percentile(values, 0.99):.2f} ms, max {max(values):.2f} ms "
                       f"({QUERIES} queries; target p99 < 10 ms)")
-            slowest = sorted(zip(searches, typed_queries), reverse=True)[:5]
+            slowest = sorted(zip(searches, typed_queries, strict=True), reverse=True)[:5]
             print("slowest searches: " + ", ".join(f"{q!r} {ms:.0f} ms" for ms, q in slowest))
         database = Path(folder) / "onlinesupport.db"
         conn = sqlite3.connect(database)

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -117,7 +117,8 @@ def generate(path: Path, conversations: int, now: datetime, seed: int = 7) -> No
         t = moment
         customers.append((cid, f"Customer {cid}", to_db(t)))
 
-        def event(type_: str, actor: str, actor_id: int | None, data: dict, at: datetime) -> None:
+        def event(type_: str, actor: str, actor_id: int | None, data: dict, at: datetime,
+                  cid: int = cid) -> None:
             nonlocal event_id
             event_id += 1
             events.append((event_id, cid, type_, actor, actor_id,
@@ -237,7 +238,7 @@ async def measure(config: Config, runs: int) -> None:
                 sampler = asyncio.create_task(sample())
                 started, rows = time.perf_counter(), 0
                 async with http.get(desk + "/reports/conversations.csv?" + query) as response:
-                    async for line in response.content:
+                    async for _line in response.content:
                         rows += 1
                 sampler.cancel()
                 print(f"conversations CSV {label:8}: {rows - 1:,} rows in "
@@ -259,7 +260,7 @@ def main() -> None:
     if not config.database_path.exists():
         asyncio.run(_migrate(config))
         started = time.perf_counter()
-        generate(config.database_path, args.conversations, datetime.now(timezone.utc))
+        generate(config.database_path, args.conversations, datetime.now(UTC))
         size = config.database_path.stat().st_size / 2**20
         print(f"generated {args.conversations:,} conversations in "
               f"{time.perf_counter() - started:.0f} s ({size:,.0f} MB)")

@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from email_ingest import free_port, make_mails  # noqa: E402
 from mail_servers import Relay  # noqa: E402
-
 from onlinesupport.config import Config  # noqa: E402
 from onlinesupport.services import open_services  # noqa: E402
 
@@ -67,7 +66,7 @@ def start_server(data: Path, smtp: int) -> tuple[subprocess.Popen[bytes], int]:
                 return process, desk
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("the server did not start")
+                raise SystemExit("the server did not start") from None
             time.sleep(0.05)
 
 
@@ -116,7 +115,8 @@ async def main() -> None:
     try:
         mails = make_mails(args.messages)
         size = sum(len(m) for m in mails)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")
         print(f"mails: {len(mails)} each run, {size / 1e6:.1f} MB in all")
         idle, _ = memory(process.pid)
         cpu = cpu_seconds(process.pid)

@@ -45,7 +45,7 @@ def first_200(binary: Path, data_dir: Path) -> float:
                         return time.perf_counter() - started
             except OSError:
                 if time.perf_counter() - started > 60:
-                    raise SystemExit("no answer within 60 s")
+                    raise SystemExit("no answer within 60 s") from None
                 time.sleep(0.01)
     finally:
         process.send_signal(signal.SIGTERM)

@@ -32,7 +32,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
         "--disable-background-networking", "--disable-component-update"]
 SIZE = {"width": 1366, "height": 768}
 WEBSITE = """<!doctype html><html lang="en"><head><title>Brakes &amp; Bikes</title>
-<style>body{font:18px Georgia,serif;margin:0;background:#fbf7ef}header{background:#33261a;color:#fff;padding:24px}
+<style>body{font:18px Georgia,serif;margin:0;background:#fbf7ef}
+header{background:#33261a;color:#fff;padding:24px}
 main{padding:24px;max-width:700px} div{border:2px dashed #c00;padding:12px}</style></head>
 <body><header><h1>Brakes &amp; Bikes</h1></header><main><h2>Spring service</h2>
 <p>Bring your bike in for a full check of brakes, gears and tyres.</p></main>

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import re
 import shutil
@@ -9,11 +11,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -24,6 +26,7 @@ from onlinesupport.config import Config
 from onlinesupport.services import Services, open_services
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,6 +34,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def wait_until(condition: Callable[[], T | Awaitable[T]], timeout: float = 10.0,
+                     message: str = "") -> T:
+    """What `condition()` (a plain or an async function) returns as soon as that is truthy;
+    fails after `timeout` seconds. Tests wait with this for work done in the background, never
+    with a fixed sleep."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        assert loop.time() < deadline, message or f"not within {timeout} s"
+        await asyncio.sleep(0.02)
 
 
 def make_config(data_dir: Path, **overrides: Any) -> Config:

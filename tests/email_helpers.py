@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from email import policy
 from email.message import EmailMessage
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 
 import aiosmtplib
 
+from conftest import wait_until
 from mail_servers import PASSWORD, USER, Dovecot, Relay
 from onlinesupport.services import Services
 
@@ -55,14 +55,7 @@ def mail(sender: str = "carla@customer.test", subject: str = "My order is late",
 async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0,
                      what: str = "condition") -> T:
     """Poll `check` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+    return await wait_until(check, timeout, f"timed out waiting for {what}")
 
 
 async def scalar(services: Services, sql: str, params: tuple = ()) -> Any:

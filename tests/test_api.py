@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
-
 from onlinesupport.channels.chat.identity import signature
 from onlinesupport.clock import ManualClock
 from onlinesupport.errors import UserError
@@ -197,7 +197,8 @@ async def test_conversation_commands_and_customers(server: Server, http: aiohttp
     client = await api(server, http, "write")
     services = server.services
     queue = await services.db.write(lambda conn: conn.execute(
-        "INSERT INTO queues (name, created_at) VALUES ('Billing', '2026-01-01T00:00:00.000Z')"
+        "INSERT INTO queues (name, created_at)"
+        " VALUES ('Billing', '2026-01-01T00:00:00.000Z')"
     ).lastrowid)
     cid = (await open_conversation(client, 1, subject="Refund"))["id"]
     status, body = await client.post(f"/conversations/{cid}/assign", {"agent_id": personas.agent})

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from api_helpers import make_token
-from conftest import ROOT, free_port, make_config, start_server
+from conftest import ROOT, free_port, make_config, start_server, wait_until
 
 DOC = ROOT / "docs" / "api.md"
 
@@ -58,7 +58,8 @@ async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path:
             return await loop.run_in_executor(None, shell, command, env)
 
         token_step = steps[0].split("\n")
-        assert token_step[0].startswith("export BASE=") and token_step[1].startswith("export TOKEN=")
+        assert token_step[0].startswith("export BASE=")
+        assert token_step[1].startswith("export TOKEN=")
         assert json.loads(await run("\n".join(token_step[2:])))["scope"] == "admin"
         opened = json.loads((await run(steps[1])).splitlines()[0])
         assert opened["conversation"]["subject"] == "Order 1042 failed"
@@ -73,14 +74,22 @@ async def test_the_walkthrough_gets_from_a_token_to_a_verified_webhook(tmp_path:
         receiver = subprocess.Popen(
             [sys.executable, "-c", receiver_code.replace("8500", str(port))], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        async def listening() -> bool:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                return False
+            writer.close()
+            return True
+
         try:
-            await asyncio.sleep(1.0)
+            await wait_until(listening, message="the receiver did not start")
             test_step = steps[4].split("\n")
             assert test_step[0].startswith("WEBHOOK_SECRET=") and "receiver.py" in test_step[0]
             assert json.loads(await run("\n".join(test_step[1:])))["delivery_id"]
             assert json.loads(await run(steps[5]))["conversation"]["status"] == "resolved"
             for _ in range(100):
-                log = json.loads((await run(steps[6].split("\n")[0])))
+                log = json.loads(await run(steps[6].split("\n")[0]))
                 if [d["status"] for d in log["deliveries"]] == ["sent", "sent"]:
                     break
                 await asyncio.sleep(0.1)

@@ -4,16 +4,19 @@ every operation: no 5xx on any input, and every answer valid against the documen
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from api_helpers import make_token
 from conftest import PASSWORD, Server, make_config, start_server
-
 from onlinesupport.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
 from onlinesupport.web.api.routes import OPERATIONS
+
+# Fewer examples in the edit-test loop (`make check` runs Hypothesis's "dev" profile).
+EXAMPLES = "3" if os.environ.get("HYPOTHESIS_PROFILE") == "dev" else "10"
 
 # The long poll is tested in test_event_feed.py; here it would only make the run wait.
 # Operations on one endpoint are pinned to a seeded one, so they reach past "not found".
@@ -64,7 +67,7 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document
             # agent id that does not exist, a body of spaces) with a documented 4xx; every
             # other check runs.
             "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-            "--max-examples", "10", "--seed", "18", "--no-color", "--workers", "2",
+            "--max-examples", EXAMPLES, "--seed", "18", "--no-color", "--workers", "2",
             "--report-dir", str(tmp_path / "report"),
             cwd=tmp_path,  # its example cache goes there, not into the checkout
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)

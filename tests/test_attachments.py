@@ -46,7 +46,8 @@ async def test_agents_send_and_open_files(server: Server, personas: Personas,
     opened = await server.services.conversations.open(channel="chat", body="Hi")
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
-    url = f"{server.desk_url}/conversations/{opened.conversation_id}/attachments?csrf_token={desk.csrf}"
+    url = (f"{server.desk_url}/conversations/{opened.conversation_id}/attachments"
+           f"?csrf_token={desk.csrf}")
     response = await desk.session.post(url, data=_form(PNG, "pixel.png", client_id="f1"),
                                        headers={"Accept": "application/json"})
     assert response.status == 200, await response.text()
@@ -115,8 +116,9 @@ async def test_visitors_send_files_only_into_their_own_chat(server: Server) -> N
 @pytest.mark.browser
 async def test_files_both_ways_in_the_browser(server: Server, personas: Personas, tmp_path,
                                               new_page) -> None:
-    from test_widget_browser import desk_page, start_chat, start_website
     from contextlib import AsyncExitStack
+
+    from test_widget_browser import desk_page, start_chat, start_website
     async with AsyncExitStack() as stack:
         website = await start_website(stack, server.public_url)
         await allow(server, website)

@@ -1,4 +1,4 @@
-"""The desk in a real browser: first-run setup, signing in, replying, live updates between agents."""
+"""The desk in a real browser: first-run setup, signing in, replying, live updates among agents."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ on the admin page (on/off, queue); the confirmation mail through a real SMTP rel
 from __future__ import annotations
 
 import re
+
 from conftest import Personas, Server
 from email_helpers import scalar
 from mail_servers import Relay

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from conftest import PASSWORD, Personas, Server, make_config, start_server, sign_in_page
+from conftest import PASSWORD, Personas, Server, make_config, sign_in_page, start_server
 from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
 from onlinesupport.routing.offers import ChatOffers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Any
 
@@ -66,7 +65,7 @@ class Visitor:
         try:
             while True:
                 got.append(await self.ws.receive_json(timeout=seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return got
 
     async def send(self, **frame: Any) -> None:

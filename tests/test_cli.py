@@ -1,4 +1,4 @@
-"""The `onlinesupport` command as a real process: serve, graceful stop, start-up errors, ops commands."""
+"""The `onlinesupport` command as a real process: serve, graceful stop, start-up errors, ops."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def _run(args: list[str], data_dir: Path, stdin: str = "", **env: str) -> subpro
                           env=_env(data_dir, **env))
 
 
-def _wait_for(url: str, timeout: float = 15.0) -> int:
+def _wait_for(url: str, timeout: float = 60.0) -> int:
+    # Generous: a server process starts in a second or two, but far slower on a machine that
+    # runs other test processes beside this one.
     deadline = time.monotonic() + timeout
     while True:
         try:

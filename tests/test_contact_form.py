@@ -133,5 +133,6 @@ async def test_a_file_comes_with_the_form_only_when_the_form_is_good(
     sent = await send({"suggested": "1"}, "receipt.txt", b"Order 77, paid twice")
     assert sent.status == 303
     row = await server.services.db.fetch_one(
-        "SELECT a.filename, a.content_type FROM attachments a JOIN messages m ON m.id = a.message_id")
+        "SELECT a.filename, a.content_type FROM attachments a"
+        " JOIN messages m ON m.id = a.message_id")
     assert tuple(row) == ("receipt.txt", "text/plain")

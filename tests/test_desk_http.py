@@ -330,7 +330,8 @@ async def test_the_customer_panel_shows_history_across_channels_and_edits_the_pr
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     page = await (await desk.get(f"/conversations/{chat.conversation_id}")).text()
-    assert f'href="/conversations/{email.conversation_id}?view=open">#{email.conversation_id} email: Invoice' in page
+    cid = email.conversation_id
+    assert f'href="/conversations/{cid}?view=open">#{cid} email: Invoice' in page
     assert "this chat" in page
     visitor_page = await desk.get(f"/conversations/{other.conversation_id}")
     assert visitor_page.status == 200, "a customer without an email address shows too"

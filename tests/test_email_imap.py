@@ -1,4 +1,4 @@
-"""Mail pulled from a real Dovecot becomes threaded conversations; replies go out through a relay."""
+"""Mail pulled from a real Dovecot becomes threaded conversations; replies leave through a relay."""
 
 from __future__ import annotations
 

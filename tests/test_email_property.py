@@ -126,7 +126,7 @@ def encoded_words(draw: st.DrawFn, text: str, label: str) -> str:
     encoding = draw(st.sampled_from("BQ"))
     if codec == "cp50220":  # a stateful charset: each word must be whole characters
         cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=3)))
-        pieces = [_encode(text[a:b], codec) for a, b in zip([0, *cuts], [*cuts, len(text)])
+        pieces = [_encode(text[a:b], codec) for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)
                   if text[a:b]]
     else:
         data = _encode(text, codec)
@@ -228,7 +228,8 @@ def text_part(draw: st.DrawFn, kind: str, paragraphs: list[list[str]] | None = N
             mail.warnings.append(UTF8_REPLACED)
     cte, body = draw(transfer(data))
     disposition = draw(st.sampled_from(["", "Content-Disposition: inline\n"]))
-    mail.headers = [f"Content-Type: text/{kind}; charset={draw(st.sampled_from([label, label.upper(), chr(34) + label + chr(34)]))}\n"
+    charset = draw(st.sampled_from([label, label.upper(), chr(34) + label + chr(34)]))
+    mail.headers = [f"Content-Type: text/{kind}; charset={charset}\n"
                     f"Content-Transfer-Encoding: {cte}\n{disposition}"]
     mail.body = body
     return mail

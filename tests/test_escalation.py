@@ -8,9 +8,9 @@ import json
 from conftest import Desk, Personas, Server
 from email_helpers import add_mailbox, mailbox_form
 from mail_servers import Relay
-from test_my_page import _signed_in
 from onlinesupport.clock import to_db
 from onlinesupport.store import queues as queues_repo
+from test_my_page import _signed_in
 
 
 async def test_an_rma_is_escalated_worked_on_and_its_status_reaches_the_customer(

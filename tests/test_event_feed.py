@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from api_helpers import Api, make_token
-from conftest import Server, make_config, start_server
 
+from api_helpers import Api, make_token
+from conftest import Server, make_config, start_server, wait_until
 from onlinesupport.clock import ManualClock
 from onlinesupport.conversations import Actor
 from test_callbacks import ask, enable, set_hours
@@ -43,17 +43,21 @@ async def test_a_stopped_consumer_resumes_with_no_gap_and_no_duplicate(server: S
                     opened.customer_id), f"more {n}")
                 await conversations.resolve(opened.conversation_id, Actor("system"))
 
+        async def caught_up() -> bool:
+            status, feed = await client.get("/events?limit=500")
+            return len(got) >= len(feed["events"])
+
         stop = asyncio.Event()
         consumer = asyncio.create_task(consume(client, 0, got, stop))
         await produce(0, 5)
-        await asyncio.sleep(0.3)
+        await wait_until(caught_up)
         stop.set()
         cursor = await consumer
         await produce(5, 6)  # while the consumer is away
         stop.clear()
         consumer = asyncio.create_task(consume(client, cursor, got, stop))
         await produce(11, 4)
-        await asyncio.sleep(0.5)
+        await wait_until(caught_up)
         stop.set()
         await consumer
         status, everything = await client.get("/events?limit=500")

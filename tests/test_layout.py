@@ -21,7 +21,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,7 +219,7 @@ async def _seed(server: Server) -> Site:
         path = route.resource.canonical
         if path in NOT_PAGES or (path.startswith("/api/") and path != "/api/reference"):
             continue  # JSON for scripts and integrations, not pages
-        role = getattr(route.handler, "_onlinesupport_access")
+        role = route.handler._onlinesupport_access
         if path == "/welcome/{step}":
             for step in steps:
                 site.desk_pages[f"/welcome/{step}"] = f"/welcome/{step}"

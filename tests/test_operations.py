@@ -44,9 +44,10 @@ async def test_the_health_page_shows_the_state_and_warns(server: Server, persona
     assert "Everything looks fine." in page
     await server.services.conversations.open(channel="phone", customer_name="Carla", body="Hi")
     await server.services.db.write(lambda conn: conn.execute(
-        "INSERT INTO outbox (conversation_id, purpose, to_address, subject, body, rfc_message_id,"
-        " status, next_attempt_at, created_at) SELECT id, 'reply', 'x@y.test', 's', 'b', 'id@x',"
-        " 'failed', created_at, created_at FROM conversations LIMIT 1"))
+        "INSERT INTO outbox (conversation_id, purpose, to_address, subject, body,"
+        " rfc_message_id, status, next_attempt_at, created_at)"
+        " SELECT id, 'reply', 'x@y.test', 's', 'b', 'id@x', 'failed', created_at, created_at"
+        " FROM conversations LIMIT 1"))
     page = await (await admin.get("/admin/health")).text()
     assert "1 outgoing mail could not be delivered." in page
     agent = client_factory(server.desk_url)

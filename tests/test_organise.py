@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
 import pytest
@@ -14,8 +14,7 @@ from email_helpers import add_mailbox, mail, mailbox_form
 from onlinesupport.canned import PermissionDenied
 from onlinesupport.channels.email.intake import Incoming
 from onlinesupport.clock import to_db
-from onlinesupport.conversations import Actor, InvalidCommand
-from onlinesupport.conversations import bulk, merging, snooze
+from onlinesupport.conversations import Actor, InvalidCommand, bulk, merging, snooze
 from onlinesupport.conversations.mentions import mentioned
 from onlinesupport.inbox_views import InboxQuery, parse
 from onlinesupport.services import Services
@@ -209,7 +208,7 @@ async def test_a_snooze_until_the_customer_answers_ends_with_their_message(
 
 
 def test_snooze_presets_are_the_business_s_morning() -> None:
-    friday_evening = datetime(2026, 1, 9, 17, 30, tzinfo=timezone.utc)  # 18:30 in Berlin
+    friday_evening = datetime(2026, 1, 9, 17, 30, tzinfo=UTC)  # 18:30 in Berlin
     berlin = "Europe/Berlin"
     assert to_db(snooze.preset_until("tomorrow", friday_evening, berlin)) == \
         "2026-01-10T08:00:00.000Z"

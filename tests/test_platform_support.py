@@ -9,6 +9,7 @@ The pywin32 calls themselves run only on Windows (.github/workflows/windows.yml)
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import sys
@@ -123,7 +124,7 @@ def test_stop_returns_at_once_and_reports_checkpoints_until_the_server_is_down(
     # A checkpoint every 0.1 s while it stopped, and none once `run` had returned (the service
     # manager is then told the service has stopped).
     assert len(reports) >= 6 and -1 not in reports
-    assert all(b > a for a, b in zip(reports, reports[1:]))
+    assert all(b > a for a, b in itertools.pairwise(reports))
     assert reports[-1] <= stopped
     count = len(reports)
     time.sleep(0.3)

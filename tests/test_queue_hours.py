@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -13,7 +13,7 @@ from email_helpers import add_mailbox, mail, mailbox_form, scalar
 from mail_servers import USER, Relay
 from onlinesupport.clock import ManualClock
 
-FRIDAY_EVENING = datetime(2026, 11, 27, 17, 30, tzinfo=timezone.utc)  # 18:30 in Berlin
+FRIDAY_EVENING = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 18:30 in Berlin
 HOURS = {"first_response_minutes": "120", "next_response_minutes": "240",
          "timezone": "Europe/Berlin", "hours": "mon-fri 09:00-17:00", "holidays": "2026-11-30"}
 

@@ -4,8 +4,8 @@ a number leads to its conversations and on into the conversation, and the CSV do
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 from pathlib import Path
 from typing import Any
 

@@ -27,7 +27,7 @@ a holiday before the queue opens again on Tuesday 31 March at 09:00 CEST (07:00 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ PERIOD = Query(preset="custom", first="2026-03-23", last="2026-04-01")
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ async def test_every_report_page_renders_for_an_admin(server: Server, personas: 
         rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
     assert rows[0][:3] == ["conversation_id", "channel", "queue"]
     assert [int(r[0]) for r in rows[1:]] == ids
-    first = dict(zip(rows[0], rows[1]))
+    first = dict(zip(rows[0], rows[1], strict=True))
     assert (first["rating"], first["first_contact_resolution"], first["page"]) == \
         ("4", "1", "https://shop.test/a")
     async with await admin.get("/reports/days.csv?period=7d") as response:

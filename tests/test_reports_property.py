@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from onlinesupport.services import open_services
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 
-BASE = datetime(2027, 1, 4, tzinfo=timezone.utc)
+BASE = datetime(2027, 1, 4, tzinfo=UTC)
 SPACING = timedelta(days=30)
 WINDOW_DAYS = 20
 OPS = ("customer", "reply_a", "reply_b", "note", "auto", "assign_a", "assign_b", "transfer",
@@ -81,13 +81,13 @@ def is_customer(e) -> bool:
 def brute(histories: dict[int, tuple[str, list]]) -> dict:
     values: dict[str, list[tuple[float, float]]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
-    for cid, (channel, events) in histories.items():
+    for channel, events in histories.values():
         created = events[0].created_at
         counts["created"] += 1
         counts["chats"] += channel == "chat"
         ends = [i for i, e in enumerate(events) if e.type in ENDS]
         starts = [0] + [i for i, e in enumerate(events) if e.type == "conversation.reopened"]
-        cycles = list(zip(starts, starts[1:] + [len(events)]))
+        cycles = list(zip(starts, starts[1:] + [len(events)], strict=True))
         resolved = []  # what ended a cycle: a resolution later in the same cycle is none
         for number, (first, last) in enumerate(cycles):
             start = events[first].created_at
@@ -247,7 +247,7 @@ async def play(services, clock: ManualClock, agents: list[int], channels: list[s
                 await snooze.snooze(conversations, cid, None, ann)
         except InvalidCommand:
             pass  # e.g. a transfer to whoever has it already: refused, nothing recorded
-    return {cid: channel for (cid, _), channel in zip(ids, channels)}, start
+    return {cid: channel for (cid, _), channel in zip(ids, channels, strict=True)}, start
 
 
 @settings(max_examples=200, deadline=None, database=None,

@@ -9,7 +9,7 @@ import asyncio
 
 import aiohttp
 
-from conftest import Personas, Server
+from conftest import Personas, Server, wait_until
 from onlinesupport.channels.chat.protocol import PAGE_VIEWS_PER_MINUTE
 from onlinesupport.conversations import Actor
 from onlinesupport.reports import recording
@@ -21,14 +21,6 @@ from test_chat_protocol import SITE, Visitor, allow
 async def _types(server: Server, cid: int) -> list[str]:
     return [e.type for e in await events_repo.for_conversation(server.services.db, cid)
             if e.type.startswith(("chat.", "proactive."))]
-
-
-async def _eventually(check, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds * 20)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    assert await check()
 
 
 async def test_the_widget_counts_page_views_and_a_waiting_visitor_leaving(
@@ -51,11 +43,11 @@ async def test_the_widget_counts_page_views_and_a_waiting_visitor_leaving(
         for _ in range(5):  # a widget that says it again starts no second chat
             await v.send(type="proactive", message_id=pricing, event="chat_started",
                          page="https://shop.example.com/pricing")
-        await _eventually(lambda: _has(server, v.conversation_id, "proactive.chat_started"))
+        await wait_until(lambda: _has(server, v.conversation_id, "proactive.chat_started"))
         await v.close()
-        await _eventually(lambda: _has(server, v.conversation_id, "chat.left"))
+        await wait_until(lambda: _has(server, v.conversation_id, "chat.left"))
         await v.connect()
-        await _eventually(lambda: _has(server, v.conversation_id, "chat.returned"))
+        await wait_until(lambda: _has(server, v.conversation_id, "chat.returned"))
         await v.send(type="page", url="https://shop.example.com/pricing", title="Pricing")
         await services.conversations.post(v.conversation_id,
                                           Actor.agent(personas.agent, "Amy"), "Hello!")

@@ -4,7 +4,7 @@ clocks, open time between two moments, exact percentiles through buckets, page k
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from onlinesupport.reports import metrics
@@ -20,8 +20,8 @@ def test_periods_are_whole_local_days_also_when_the_clocks_change() -> None:
     # Sunday 29 March 2026 has 23 hours in Berlin, Sunday 25 October 25.
     spring = resolve("yesterday", date(2026, 3, 30))
     start, end = spring.bounds(BERLIN)
-    assert (start, end) == (datetime(2026, 3, 28, 23, tzinfo=timezone.utc),
-                            datetime(2026, 3, 29, 22, tzinfo=timezone.utc))
+    assert (start, end) == (datetime(2026, 3, 28, 23, tzinfo=UTC),
+                            datetime(2026, 3, 29, 22, tzinfo=UTC))
     autumn_start, autumn_end = Period(date(2026, 10, 25), date(2026, 10, 25)).bounds(BERLIN)
     assert (autumn_end - autumn_start).total_seconds() == 25 * 3600
     assert resolve("last_month", date(2026, 3, 15)) == Period(date(2026, 2, 1), date(2026, 2, 28))
@@ -34,13 +34,13 @@ def test_periods_are_whole_local_days_also_when_the_clocks_change() -> None:
 
 def test_open_time_skips_nights_weekends_and_holidays_across_the_change_of_clocks() -> None:
     hours = BusinessHours.parse("Europe/Berlin", "mon-fri 09:00-17:00", "2026-03-30")
-    friday = datetime(2026, 3, 27, 15, 30, tzinfo=timezone.utc)  # 16:30 in Berlin (CET)
-    tuesday = datetime(2026, 3, 31, 8, 0, tzinfo=timezone.utc)  # 10:00 in Berlin (CEST)
+    friday = datetime(2026, 3, 27, 15, 30, tzinfo=UTC)  # 16:30 in Berlin (CET)
+    tuesday = datetime(2026, 3, 31, 8, 0, tzinfo=UTC)  # 10:00 in Berlin (CEST)
     assert hours.open_seconds(friday, tuesday) == 90 * 60
     assert hours.open_seconds(tuesday, friday) == 0
     assert BusinessHours().open_seconds(friday, tuesday) == (tuesday - friday).total_seconds()
-    long_ago = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    two_years = hours.open_seconds(long_ago, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    long_ago = datetime(2024, 1, 1, tzinfo=UTC)
+    two_years = hours.open_seconds(long_ago, datetime(2026, 1, 1, tzinfo=UTC))
     assert two_years > 400 * 8 * 3600, "longer than the calendar's search window still counts"
 
 
@@ -56,9 +56,12 @@ async def test_bucketed_percentiles_are_exact() -> None:
             bucket = metrics.bucket_of(value)
             counts[bucket] += 1
             by_bucket.setdefault(bucket, []).append(value)
-        read, read_buckets = [], set()
+        read: list[int] = []
+        read_buckets: set[int] = set()
 
-        async def ranked(bucket: int, offset: int, count: int) -> list[float]:
+        async def ranked(bucket: int, offset: int, count: int, read: list[int] = read,
+                         read_buckets: set[int] = read_buckets,
+                         by_bucket: dict[int, list[float]] = by_bucket) -> list[float]:
             read.append(count)
             read_buckets.add(bucket)
             return sorted(by_bucket[bucket])[offset:offset + count]

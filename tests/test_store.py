@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_until
 from onlinesupport.clock import ManualClock
 from onlinesupport.config import Config
 from onlinesupport.conversations import Actor
 from onlinesupport.services import open_services
-from onlinesupport.store import Database, StoreError
+from onlinesupport.store import Database, StoreError, migrate
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store import messages as messages_repo
-from onlinesupport.store import migrate
 
 
 def _digest(path: Path) -> str:
@@ -151,7 +151,7 @@ async def test_a_backup_taken_while_100_writers_post_holds_every_committed_messa
                 i += 1
 
         writers = [asyncio.create_task(writer(n)) for n in range(100)]
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: len(committed) > 100)
         before_backup = set(committed)
         dest = tmp_path / "backup.db"
         await asyncio.to_thread(backup_store.backup, config.database_path, dest)

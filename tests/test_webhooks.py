@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from api_helpers import Api, make_token
-from conftest import PASSWORD, Server, free_port, make_config, start_server
-from webhook_receiver import Receiver
 
+from api_helpers import Api, make_token
+from conftest import PASSWORD, Server, free_port, make_config, start_server, wait_until
 from onlinesupport.clock import ManualClock, from_db
 from onlinesupport.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
+from webhook_receiver import Receiver
 
 FAST_RETRIES = (0.2,) * 40
 
@@ -105,7 +105,12 @@ async def test_a_receiver_that_was_down_gets_every_event_once_in_order(
         for n, o in enumerate(opened):
             await conversations.post(o.conversation_id, Actor.customer(o.customer_id),
                                      f"message {round_} from {n}")
-    await asyncio.sleep(1.0)  # several attempts fail while it is down
+    async def failed_twice() -> bool:  # several attempts fail while it is down
+        attempts = await hooked.services.db.fetch_one(
+            "SELECT max(attempts) FROM webhook_deliveries")
+        return (attempts[0] or 0) > 1
+
+    await wait_until(failed_twice)
     await receiver.up()
     events = await feed(hooked)
     got = await receiver.wait_for(len(events), timeout=30)

@@ -1,4 +1,4 @@
-"""The website widget in a real browser, with the desk on another origin: nothing lost, nothing twice."""
+"""The website widget in a real browser, the desk on another origin: nothing lost, nothing twice."""
 
 from __future__ import annotations
 
@@ -324,7 +324,8 @@ async def test_the_widget_speaks_the_language_asked_for(server: Server, personas
     async def page(request: web.Request) -> web.Response:
         return web.Response(content_type="text/html", text=(
             f'<!doctype html><html lang="fr"><body><script src="{server.public_url}/widget.js" '
-            f'data-lang="{request.query.get("lang", "")}" data-position="left" data-open="true" '
+            f'data-lang="{request.query.get("lang", "")}" '
+            'data-position="left" data-open="true" '
             'async></script></body></html>'))
 
     app = web.Application()

@@ -40,7 +40,9 @@ document.addEventListener("securitypolicyviolation",
   (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
 window.__sounds = 0;
 const Real = window.AudioContext;
-if (Real) window.AudioContext = class extends Real { constructor(...a) { super(...a); window.__sounds += 1; } };
+if (Real) window.AudioContext = class extends Real {
+  constructor(...a) { super(...a); window.__sounds += 1; }
+};
 """
 
 
@@ -214,7 +216,8 @@ async def test_drop_downs_are_styled_and_the_topic_asks_for_a_choice(
     topic = form.get_by_label("What is it about?")
     await expect(topic).to_be_visible()
     assert await topic.evaluate("e => e.options[e.selectedIndex].text") == "Choose…"
-    looks = "e => { const s = getComputedStyle(e); return [s.borderTopLeftRadius, s.paddingLeft, s.height]; }"
+    looks = ("e => { const s = getComputedStyle(e);"
+             " return [s.borderTopLeftRadius, s.paddingLeft, s.height]; }")
     assert await topic.evaluate(looks) == await form.get_by_label("Subject").evaluate(looks)
 
 

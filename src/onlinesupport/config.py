@@ -1,4 +1,4 @@
-"""Bootstrap settings: one schema drives defaults, the TOML file, environment variables and CLI flags.
+"""Bootstrap settings: one schema drives defaults, the TOML file, environment variables, flags.
 
 Only what the process needs before it can open its database lives here (listeners, data folder,
 TLS, logging). Everything an admin changes later in the console is stored in the database.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 SECRET_FILE = "secret_key"
 LOCK_FILE = "server.lock"
@@ -44,7 +45,9 @@ def lock(data_dir: Path, platform: str = sys.platform) -> IO[str]:
     file = open(data_dir / LOCK_FILE, "a+", encoding="ascii")
     try:
         if platform == "win32":
-            import msvcrt
+            # Imported by name: mypy on another system knows no msvcrt, and `platform` is a
+            # parameter so that the tests can stand in for it.
+            msvcrt: Any = importlib.import_module("msvcrt")
             # msvcrt locks bytes from the current position, which "a+" puts at the end of the
             # previous PID: another server would lock a different byte. Always lock byte 0.
             file.seek(0)

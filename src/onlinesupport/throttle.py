@@ -10,7 +10,8 @@ from onlinesupport.clock import Clock
 
 
 class Throttle:
-    """At most `limit` hits per key within `window`; keys beyond `max_keys` are forgotten oldest first."""
+    """At most `limit` hits per key within `window`; keys beyond `max_keys` are forgotten,
+    oldest first."""
 
     def __init__(self, clock: Clock, limit: int, window: timedelta, max_keys: int = 10_000) -> None:
         self._clock = clock

@@ -38,7 +38,7 @@ def _machine_names() -> tuple[list[str], list[ipaddress.IPv4Address | ipaddress.
     addresses = {ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")}
     try:
         for info in socket.getaddrinfo(hostname, None):
-            addresses.add(ipaddress.ip_address(info[4][0].split("%")[0]))
+            addresses.add(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
     except (OSError, ValueError):
         pass
     return names, sorted(addresses, key=lambda a: (a.version, int(a)))
@@ -54,7 +54,7 @@ def _still_good(cert_path: Path, now: datetime.datetime) -> bool:
 
 def self_signed(folder: Path, now: datetime.datetime | None = None) -> tuple[Path, Path]:
     """The desk's self-signed certificate and key files, made when missing or nearly expired."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     cert_path, key_path = folder / "desk-cert.pem", folder / "desk-key.pem"
     if key_path.exists() and _still_good(cert_path, now):
         return cert_path, key_path

@@ -112,7 +112,8 @@ def start(tmp_path: Path, *, open_files: int | None = None, disk_mb: int | None 
     try:
         _wait_for(running.public_url + "/healthz")
         _wait_for(running.desk_url + "/healthz")
-    except BaseException:
+    except BaseException as error:
         running.stop()
-        raise AssertionError(f"the server did not start: {stderr_path.read_text()[-3000:]}")
+        raise AssertionError(
+            f"the server did not start: {stderr_path.read_text()[-3000:]}") from error
     return running

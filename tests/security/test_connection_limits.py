@@ -26,7 +26,7 @@ import pytest
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 from onlinesupport import health, platform_support
 from onlinesupport.web import connections
-from running_server import ADMIN, Running, start
+from running_server import ADMIN, start
 
 LOG_BUDGET = 100_000
 

@@ -88,12 +88,12 @@ def concrete_paths(resource: web.AbstractResource) -> list[str]:
     formatter, pattern = info["formatter"], info["pattern"]
     names = re.findall(r"\{(\w+)\}", formatter)
     for values in itertools.product(PATH_SAMPLES, repeat=len(names)):
-        path = formatter.format(**dict(zip(names, values)))
+        path = formatter.format(**dict(zip(names, values, strict=True)))
         if pattern.fullmatch(path):
             break
     else:
         raise AssertionError(f"no sample value reaches {formatter}; add one to PATH_SAMPLES")
-    chosen = dict(zip(names, values))
+    chosen = dict(zip(names, values, strict=True))
     paths = [path]
     for name, value in chosen.items():
         if value.isdigit():

@@ -3,7 +3,6 @@ tracebacks for a visitor who simply went away."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import struct
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, make_config
 import raw_websocket
+from conftest import Server, make_config, wait_until
 from onlinesupport.clock import ManualClock
 from onlinesupport.services import open_services
 from onlinesupport.store import backup as backup_store
@@ -49,8 +48,10 @@ async def test_a_visitor_who_hangs_up_before_the_ack_is_no_error(
         sock = writer.get_extra_info("socket")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.transport.abort()
-    await asyncio.sleep(1.0)
-    count = await server.services.db.fetch_one("SELECT count(*) FROM messages")
-    assert count[0] == 20, "every message was stored before its visitor left"
+    async def stored() -> bool:
+        count = await server.services.db.fetch_one("SELECT count(*) FROM messages")
+        return count[0] == 20
+
+    await wait_until(stored, message="every message was stored before its visitor left")
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]

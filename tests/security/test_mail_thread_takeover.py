@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import PASSWORD, free_port, make_config, start_server
 from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar, smtp_send
-from mail_servers import USER, Relay
+from mail_servers import Relay
 from onlinesupport.conversations import Actor
 
 

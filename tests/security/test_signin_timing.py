@@ -73,7 +73,7 @@ async def test_asking_for_a_link_takes_as_long_for_a_known_address_as_for_an_unk
                 # Let whatever the request left running finish before the next sample.
                 await _quiet(server)
     asked_known = len(known) + 5
-    slower = sum(k > u for k, u in zip(known, unknown)) / PAIRS
+    slower = sum(k > u for k, u in zip(known, unknown, strict=True)) / PAIRS
     gap_ms = (statistics.median(known) - statistics.median(unknown)) * 1000
     summary = (f"known address slower in {slower:.0%} of {PAIRS} pairs; median "
                f"{statistics.median(known) * 1000:.2f} ms known, "

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import free_port, make_config, start_server
-from webhook_receiver import Receiver
 
+from conftest import free_port, make_config, start_server
 from onlinesupport.conversations import InvalidCommand
 from onlinesupport.integrations.guard import GuardedResolver, TargetGuard, TargetRefused
 from onlinesupport.integrations.webhooks import EndpointFields
+from webhook_receiver import Receiver
 
 REFUSED = ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/hook",
            "http://[fd00:ec2::254]/", "http://100.100.100.200/", "http://127.0.0.1:9000/",

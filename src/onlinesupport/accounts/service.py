@@ -28,7 +28,8 @@ MAX_CAPACITY = 50
 
 @functools.cache
 def _dummy_hash() -> str:
-    """Verified against when the address is unknown: a wrong address costs as long as a wrong password."""
+    """Verified against when the address is unknown: a wrong address takes as long as a wrong
+    password."""
     return hash_password(secrets.token_urlsafe(16))
 
 
@@ -89,7 +90,8 @@ class Accounts:
         return await self._create(email, name, role, password, first_admin=False)
 
     async def create_first_admin(self, email: str, name: str, password: str) -> int:
-        """Create the first admin; refused once an active admin exists (the setup link is one-time)."""
+        """Create the first admin; refused once an active admin exists (the setup link is
+        one-time)."""
         return await self._create(email, name, "admin", password, first_admin=True)
 
     async def _create(self, email: str, name: str, role: str, password: str,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -76,7 +76,7 @@ class Facts:
 @lru_cache(maxsize=16384)
 def moment(at: str) -> datetime:
     """A stored UTC timestamp as a moment (the rollup reads millions: strptime is too slow)."""
-    return datetime.fromisoformat(at[:-1]).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(at[:-1]).replace(tzinfo=UTC)
 
 
 @lru_cache(maxsize=16384)
@@ -132,8 +132,8 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         return None
     created = events[0].created_at
     moves = [e for e in events if e.type == "conversation.moved"]
-    queue = moves[0].data.get("previous_queue_id") if moves else conversation.queue_id
-    queue = queue or conversation.queue_id
+    queue: int = (moves[0].data.get("previous_queue_id") if moves else None) or \
+        conversation.queue_id
     for move in moves:
         if move.created_at == created:  # routed as it arrived: it arrived in that queue
             queue = move.data.get("queue_id", queue)
@@ -269,7 +269,8 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
                          seconds=float(score) if isinstance(score, int) else None,
                          detail=str(event.data.get("comment", "")))
         elif kind == "sla.target":
-            target_kind, due = event.data.get("target"), event.data.get("due_at")
+            # routing.due.set_target, the only writer of these events, always sets both.
+            target_kind, due = event.data["target"], event.data["due_at"]
             if target_kind == "first_response":
                 # A later target (a rule, a move) replaces the one not yet settled.
                 targets[:] = [t for t in targets if t.kind != "first_response" or t.settled_at]

@@ -109,7 +109,8 @@ class ReportMail:
             domain = mailbox["address"].rsplit("@", 1)[-1]
 
             def write(conn: Transaction, subscriber: Subscription = subscriber,
-                      key: str = key, subject: str = subject, body: str = body) -> bool:
+                      key: str = key, subject: str = subject, body: str = body,
+                      domain: str = domain) -> bool:
                 if not reports_repo.mark_sent(conn, subscriber.agent_id, subscriber.frequency,
                                               key):
                     return False

@@ -8,7 +8,7 @@ happened there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from onlinesupport.errors import UserError
@@ -41,9 +41,9 @@ class Period:
 
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """The period's start and end as UTC moments (end exclusive)."""
-        start = datetime.combine(self.first, time(), zone).astimezone(timezone.utc)
+        start = datetime.combine(self.first, time(), zone).astimezone(UTC)
         end = datetime.combine(self.last + timedelta(days=1), time(), zone)
-        return start, end.astimezone(timezone.utc)
+        return start, end.astimezone(UTC)
 
     def each_day(self) -> list[date]:
         return [self.first + timedelta(days=n) for n in range(self.days)]

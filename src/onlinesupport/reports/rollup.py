@@ -11,6 +11,7 @@ first event. `onlinesupport reports rebuild` does the same on demand, with the s
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -101,9 +102,9 @@ class Rollup:
                 read += BATCH_EVENTS
                 facts = await self._facts(ids, calendars)
                 old_days = await reports_repo.days_of(self._db, ids)
-                await self._db.write(lambda conn: reports_repo.save_facts(
-                    conn, facts, old_days, upto, calendars.fingerprint, bucket_of,
-                    rewrite=not pending))
+                await self._db.write(functools.partial(
+                    reports_repo.save_facts, facts=facts, old_days=old_days, last_event_id=upto,
+                    calendars=calendars.fingerprint, bucket=bucket_of, rewrite=not pending))
                 last = upto
             return False
 
@@ -111,7 +112,7 @@ class Rollup:
         days = await reports_repo.all_days(self._db)
         for start in range(0, len(days), DAYS_PER_WRITE):
             chunk = days[start:start + DAYS_PER_WRITE]
-            await self._db.write(lambda conn: reports_repo.rewrite_days(conn, chunk))
+            await self._db.write(functools.partial(reports_repo.rewrite_days, days=chunk))
         await self._db.write(lambda conn: reports_repo.set_state(conn, last, fingerprint, False))
 
     async def _facts(self, ids: list[int], calendars: CalendarSet) -> list[Facts]:

@@ -439,12 +439,16 @@ class Reports:
             for row in await reports_repo.agent_durations(self._db, metric, filters):
                 found[row.agent_id].append(row.business if business else row.seconds)
             return {agent: metrics.summarize(v) for agent, v in found.items()}
-        summaries = {}
+        summaries: dict[int | None, Summary] = {}
         for agent, agent_counts in counts.items():
             mine = replace(filters, agent_id=agent)
-            summaries[agent] = await metrics.summary_by_rank(
-                agent_counts, lambda bucket, offset, count, mine=mine: reports_repo.ranked(
-                    self._db, metric, business, bucket, offset, count, mine), p90=False)
+
+            async def ranked(bucket: int, offset: int, count: int,
+                             mine: Filters = mine) -> list[float]:
+                return await reports_repo.ranked(self._db, metric, business, bucket, offset,
+                                                 count, mine)
+
+            summaries[agent] = await metrics.summary_by_rank(agent_counts, ranked, p90=False)
         return summaries
 
     async def _online(self, scope: Scope) -> dict[int, float]:
@@ -540,9 +544,9 @@ class Reports:
             counts[row.day][(row.metric, row.detail)] += row.count
         values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for metric in ("first_response", "resolution"):
-            for day, seconds, business in await reports_repo.durations_by_day(
+            for day_key, seconds, business in await reports_repo.durations_by_day(
                     self._db, metric, scope.now):
-                values[day][metric].append(business if query.business else seconds)
+                values[day_key][metric].append(business if query.business else seconds)
         lines = []
         for day in scope.period.each_day():
             key = day.isoformat()
@@ -586,7 +590,7 @@ def _total(counts: dict[tuple[str, str], int], metric: str) -> int:
 
 def _rates(now: dict[tuple[str, str], int], before: dict[tuple[str, str], int], chats_now: int,
            chats_before: int) -> list[Rate]:
-    def rate(key: str, part: str, part_details: tuple[str, ...], whole: str,
+    def rate(key: str, part: str, part_details: tuple[str, ...] | None, whole: str,
              whole_details: tuple[str, ...] | None, drill: str,
              detail: str | None = None) -> Rate:
         def count(counts: dict[tuple[str, str], int], metric: str,

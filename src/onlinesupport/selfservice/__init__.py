@@ -1,1 +1,2 @@
-"""Self-service: what customers do on their own (their conversation page; later the knowledge base)."""
+"""Self-service: what customers do on their own (their conversation page; later the knowledge
+base)."""

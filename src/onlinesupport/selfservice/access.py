@@ -102,7 +102,8 @@ class CustomerAccess:
             log.warning("sign-in link to %s not queued: %s", email, exc)
 
     async def redeem(self, token: str) -> str | None:
-        """Spend a link; returns a new session token, or None if the link is unknown, used or old."""
+        """Spend a link; returns a new session token, or None if the link is unknown, used or
+        old."""
         now = self._clock.now()
         session = secrets.token_urlsafe(32)
 

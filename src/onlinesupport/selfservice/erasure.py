@@ -7,7 +7,7 @@ from typing import Any
 
 from onlinesupport.attachments import FileStore
 from onlinesupport.clock import Clock, to_db
-from onlinesupport.store import Database
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import erasure as erasure_repo
 
 
@@ -38,7 +38,7 @@ class Erasure:
         """Erase (or decline); False when the request was decided already."""
         now = to_db(self._clock.now())
 
-        def write(conn) -> list[str] | None:  # type: ignore[no-untyped-def]
+        def write(conn: Transaction) -> list[str] | None:
             customer_id = erasure_repo.decide(conn, request_id, "erased" if erase else "declined",
                                               agent_id, now)
             if customer_id is None:
