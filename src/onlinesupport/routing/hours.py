@@ -15,6 +15,7 @@ calendar's zone, so daylight-saving changes are handled by the zone database.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,7 +68,7 @@ class BusinessHours:
                     raise InvalidHours(f"holiday {text!r} is not a date like 2026-12-25") from None
         return cls(zone or "UTC", {d: tuple(sorted(s)) for d, s in days.items()}, frozenset(dates))
 
-    def _intervals(self, start: datetime):
+    def _intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Open intervals (UTC) that end after `start`, in order."""
         tz = ZoneInfo(self.zone)
         day = start.astimezone(tz).date() - timedelta(days=1)  # yesterday's overnight hours
@@ -157,7 +158,7 @@ def _span(text: str, line: int) -> tuple[time, time]:
 
 
 def _days(text: str, line: int) -> list[int]:
-    result = []
+    result: list[int] = []
     for part in text.split(","):
         first, _, last = part.partition("-")
         if first not in DAYS or (last and last not in DAYS):
