@@ -207,7 +207,7 @@ class _Guarded(asyncio.Protocol):
 
 
 async def listen(runner: web.AppRunner, guard: ListenerGuard, host: str, port: int,
-                 tls: ssl.SSLContext | None) -> asyncio.AbstractServer:
+                 tls: ssl.SSLContext | None) -> asyncio.Server:
     """Serve `runner`'s application on (host, port) behind `guard`."""
     server = runner.server
     assert server is not None, "set the runner up first"

@@ -198,6 +198,7 @@ class ImapPoller:
             return
         uid_set = ",".join(str(u) for u in uids)
         folder = self._mailbox["imap_move_to"]
+        steps: list[tuple[str, ...]]
         if self._mailbox["imap_after"] == "move" and folder:
             if client.has_capability("MOVE"):
                 steps = [("move", uid_set, folder)]

@@ -96,7 +96,7 @@ def _watch_new_mail(protocol: aioimaplib.IMAP4ClientProtocol) -> asyncio.Event:
             announced.set()
         return handle(line, current)
 
-    protocol._handle_line = watch  # type: ignore[method-assign]
+    protocol._handle_line = watch
     return announced
 
 

@@ -151,7 +151,7 @@ class EmailIntake:
         return self._outcomes(prepared, pending)
 
     async def _outcomes(self, prepared: list[Prepared],
-                        pending: list[asyncio.Future[Imported]]) -> list[Imported]:
+                        pending: list[asyncio.Task[Imported]]) -> list[Imported]:
         results = await asyncio.gather(*pending, return_exceptions=True)
         # Every mail whose files no message owns gives them up, also after the first failure.
         self._discard([item for item, result in zip(prepared, results)
