@@ -164,8 +164,8 @@ class Customers:
                                             " are two different customers", field)
                 kind_of_event = "customer.updated"
             added = False
-            for (kind, field, stored, typed), owner in zip(identities, owners):
-                if owner is not None:
+            for (kind, field, stored, typed), known in zip(identities, owners):
+                if known is not None:
                     continue
                 if kind == "external" and (other := customers_repo.identity_of(
                         conn, chosen, "external")) is not None:
