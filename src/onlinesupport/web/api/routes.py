@@ -47,7 +47,7 @@ def limit(default: int, most: int) -> Param:
     return Param("limit", integer(1, most), f"How many to return (default {default}).")
 
 
-def ok(description: str, schema: Schema) -> dict[int, tuple[str, Schema | None]]:
+def ok(description: str, schema: Schema | None) -> dict[int, tuple[str, Schema | None]]:
     return {200: (description, schema)}
 
 

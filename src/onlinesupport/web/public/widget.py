@@ -37,8 +37,8 @@ WIDGET_SCRIPT = web.AppKey("widget_script", bytes)
 WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
 WIDGET_CSS = web.AppKey("widget_css", bytes)
 WIDGET_CSS_GZIP = web.AppKey("widget_css_gzip", bytes)
-CALL_SCRIPT = web.AppKey("widget_call_script", tuple)
-WORDS_SCRIPTS = web.AppKey("widget_words_scripts", dict)
+CALL_SCRIPT: web.AppKey[tuple[bytes, bytes]] = web.AppKey("widget_call_script")
+WORDS_SCRIPTS: web.AppKey[dict[str, tuple[bytes, bytes]]] = web.AppKey("widget_words_scripts")
 """Per language, a script handing the widget its words (plain, gzipped); English is built in."""
 """The callback form's script (compacted, gzipped), fetched by the widget when wanted."""
 MAX_FRAME = 64 * 1024
