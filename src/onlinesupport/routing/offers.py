@@ -24,6 +24,7 @@ from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
 
+
 @dataclass
 class Offer:
     agent_id: int

@@ -117,7 +117,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         if agent is not None:
             request[AGENT] = agent
     route = request.match_info.route
-    if request.match_info.http_exception is not None or isinstance(route.resource, web.StaticResource):
+    if request.match_info.http_exception is not None or \
+            isinstance(route.resource, web.StaticResource):
         return await handler(request)
     access = getattr(route.handler, _ACCESS, None)
     if access in (_PUBLIC, _OWN):

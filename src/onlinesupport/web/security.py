@@ -1,4 +1,4 @@
-"""Plumbing both listeners share: security headers, clean error responses, the desk's network guard."""
+"""Plumbing both listeners share: security headers, clean error responses, the desk's guard."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 
 
 def wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    return request.path.startswith("/api/") or \
+        "application/json" in request.headers.get("Accept", "")
 
 
 def error_response(request: web.Request, status: int, message: str,

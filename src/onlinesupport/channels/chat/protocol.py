@@ -39,7 +39,8 @@ Server → client:
   typing  {name}                                   an agent is typing
   ended   {}                                       the chat was ended (by either side)
   rated   {}                                       the rating was stored
-  queue   {position, wait_minutes}                 waiting for a first answer (position null: not waiting)
+  queue   {position, wait_minutes}                 waiting for a first answer (position null:
+                                                   not waiting)
   read    {seq}                                    agents have read the chat up to this message
   answered {conversation_id}                        the deflection was recorded (and the waiting
                                                    chat, if any, resolved)
@@ -83,13 +84,13 @@ from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
 from onlinesupport.inputs import MAX_ID, email_address, row_id, whole_number
 from onlinesupport.knowledge.service import KnowledgeBase
-from onlinesupport.store import Database
 from onlinesupport.routing.due import chat_calendar
+from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.errors import StorageFull, StoreClosed, StoreError
 from onlinesupport.store.events import Event

@@ -425,7 +425,8 @@ def _bounce(msg: Message, mail: ParsedMail) -> Bounce | None:
         content_type = part.get_content_type()
         if content_type in ("message/delivery-status", "message/global-delivery-status"):
             payload = part.get_payload()
-            text = "\n".join(str(block) for block in payload) if isinstance(payload, list) else str(payload)
+            text = "\n".join(str(block) for block in payload) if isinstance(payload, list) \
+                else str(payload)
             for key, value in _STATUS_FIELDS.findall(text):
                 fields.setdefault(key.lower(), " ".join(value.split()))
         elif content_type in ("message/rfc822", "text/rfc822-headers") and not original_id:
@@ -439,7 +440,8 @@ def _bounce(msg: Message, mail: ParsedMail) -> Bounce | None:
     if not original_id:
         # Reports without the standard parts still quote the lost mail's headers in the text.
         quoted = re.search(r"^\s*Message-ID:\s*<([^<>\s]+)>", mail.text, re.M | re.I)
-        original_id = quoted.group(1) if quoted else (mail.in_reply_to[-1] if mail.in_reply_to else "")
+        original_id = quoted.group(1) if quoted else \
+            (mail.in_reply_to[-1] if mail.in_reply_to else "")
     if not original_id:
         return None
     if fields.get("action", "failed").lower() not in ("failed", ""):
