@@ -71,7 +71,8 @@ class AccessLogger(AbstractAccessLogger):
 
 
 async def _close_websockets(app: web.Application) -> None:
-    for ws in list(app[WEBSOCKETS]):
+    open_sockets = app[WEBSOCKETS]
+    for ws in list(open_sockets):
         # A peer that does not read would hold the close frame, and the shutdown, forever.
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY,

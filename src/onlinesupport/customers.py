@@ -149,7 +149,7 @@ class Customers:
             owners = [customers_repo.owner(conn, kind, stored)
                       for kind, _, stored, _ in identities]
             found = [(field, typed, owner) for (_, field, _, typed), owner
-                     in zip(identities, owners) if owner is not None]
+                     in zip(identities, owners, strict=True) if owner is not None]
             if customer_id is not None:
                 found.append(("id", str(customers_repo.lock(conn, customer_id)["id"]),
                               customer_id))
@@ -164,8 +164,8 @@ class Customers:
                                             " are two different customers", field)
                 kind_of_event = "customer.updated"
             added = False
-            for (kind, field, stored, typed), owner in zip(identities, owners):
-                if owner is not None:
+            for (kind, field, stored, typed), known in zip(identities, owners, strict=True):
+                if known is not None:
                     continue
                 if kind == "external" and (other := customers_repo.identity_of(
                         conn, chosen, "external")) is not None:

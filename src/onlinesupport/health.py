@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from onlinesupport import __version__, platform_support
@@ -40,7 +40,7 @@ async def report(services: Services) -> dict[str, Any]:
     last_backup = None
     warnings = []
     if backups:
-        stamp = datetime.fromtimestamp(backups[-1].stat().st_mtime, timezone.utc)
+        stamp = datetime.fromtimestamp(backups[-1].stat().st_mtime, UTC)
         last_backup = {"name": backups[-1].name, "at": stamp.isoformat(timespec="minutes")}
         if (services.clock.now() - stamp).days >= OLD_BACKUP_DAYS:
             warnings.append(f"The newest backup is more than {OLD_BACKUP_DAYS} days old.")

@@ -113,5 +113,6 @@ class Hub:
             size = weight(item)
             for subscription in tuple(self._everything):
                 subscription._offer(item, size)
-            for subscription in tuple(self._by_topic.get(getattr(item, "conversation_id", None), ())):
+            topic = getattr(item, "conversation_id", None)
+            for subscription in tuple(self._by_topic.get(topic, ()) if topic is not None else ()):
                 subscription._offer(item, size)

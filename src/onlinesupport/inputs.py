@@ -2,7 +2,8 @@
 
 Forms, websocket frames, API bodies and mail all carry text anyone can write. These functions
 say whether it is a row id, a number in range, one email address, or turn it into text that is
-safe to store and to put in a mail header (or a phone number into the form it is stored in). Refusals are `UserError`s, shown to the sender.
+safe to store and to put in a mail header (or a phone number into the form it is stored in).
+Refusals are `UserError`s, shown to the sender.
 """
 
 from __future__ import annotations

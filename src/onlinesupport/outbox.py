@@ -21,8 +21,7 @@ from typing import Any
 
 from onlinesupport.clock import Clock, from_db, to_db
 from onlinesupport.hub import Hub
-from onlinesupport.store import Database, StorageFull
-from onlinesupport.store import work_queue
+from onlinesupport.store import Database, StorageFull, Transaction, work_queue
 from onlinesupport.store.events import Event
 from onlinesupport.store.work_queue import WorkQueue
 
@@ -130,7 +129,7 @@ class OutboxWorker:
         wait = MAX_SLEEP if wait is None else min(max(0.0, wait), MAX_SLEEP)
         try:
             await asyncio.wait_for(self._wake.wait(), wait + 0.01)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         else:
             if self._gather and not self._stopping:
@@ -140,7 +139,7 @@ class OutboxWorker:
         """Wait `seconds`, or less if the worker is stopped."""
         try:
             await asyncio.wait_for(self._stopped.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def send_due(self) -> int:
@@ -180,12 +179,14 @@ class OutboxWorker:
         """Rows whose outcome the full disk kept from being recorded go back to the queue once
         a write succeeds again (a sent one is sent again: at least once). Stopping first leaves
         them claimed, and the next start releases them."""
+        def put_back(when: str) -> Callable[[Transaction], None]:
+            return lambda conn: work_queue.put_back(conn, self._queue, row_ids, when,
+                                                    "not recorded: the disk was full")
+
         while not self._stopping:
             await self._pause(FULL_DISK_WAIT)
-            when = to_db(self._clock.now())
             try:
-                await self._db.write(lambda conn: work_queue.put_back(
-                    conn, self._queue, row_ids, when, "not recorded: the disk was full"))
+                await self._db.write(put_back(to_db(self._clock.now())))
                 return
             except StorageFull:
                 continue

@@ -59,11 +59,13 @@ class Scripts:
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
             if scripts_repo.running(conn, conversation_id) is not None:
-                raise InvalidCommand("a script is running in this conversation already; stop it first")
+                raise InvalidCommand("a script is running in this conversation already; "
+                                     "stop it first")
             title, _ = scripts_repo.questions(conn, script_id)
             scripts_repo.start(conn, conversation_id, script_id, agent_id, now)
             events.append(events_repo.append(conn, conversation_id, "script.started", actor.type,
-                                             actor.id, now, {"script_id": script_id, "title": title}))
+                                             actor.id, now,
+                                             {"script_id": script_id, "title": title}))
             self._next_question(conn, now, events, conversation_id)
 
         await self._conversations.run(command)

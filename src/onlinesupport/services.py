@@ -24,12 +24,12 @@ from onlinesupport.channels.forms.contact import ContactForm
 from onlinesupport.channels.phone.callbacks import Callbacks
 from onlinesupport.clock import Clock
 from onlinesupport.config import Config
-from onlinesupport.daily_backups import DailyBackups
 from onlinesupport.conversations import Conversations
 from onlinesupport.conversations.hooks import Hooks
 from onlinesupport.conversations.mentions import record_mentions
 from onlinesupport.conversations.snooze import SnoozeWatch
 from onlinesupport.customers import Customers
+from onlinesupport.daily_backups import DailyBackups
 from onlinesupport.hub import Hub
 from onlinesupport.inbox_views import SavedViews
 from onlinesupport.integrations.guard import TargetGuard

@@ -170,7 +170,8 @@ class Accounts:
         return agent
 
     def _session_id(self, token: str) -> str:
-        return hmac.new(self._secret_key, token.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._secret_key, token.encode("ascii", "replace"), hashlib.sha256)
+        return digest.hexdigest()
 
     async def start_session(self, agent_id: int, address: str) -> SignedIn:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

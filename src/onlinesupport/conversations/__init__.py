@@ -11,4 +11,5 @@ from onlinesupport.conversations.service import (
     Posted,
 )
 
-__all__ = ["CHANNELS", "DEFAULT_QUEUE", "SYSTEM", "Actor", "Conversations", "InvalidCommand", "Opened", "Posted"]
+__all__ = ["CHANNELS", "DEFAULT_QUEUE", "SYSTEM", "Actor", "Conversations", "InvalidCommand",
+           "Opened", "Posted"]

@@ -12,9 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from onlinesupport.conversations.service import Actor, Conversations, InvalidCommand
+from onlinesupport.conversations.service import Actor, Conversations, InvalidCommand, Record
 from onlinesupport.conversations.snooze import snooze_in
 from onlinesupport.store import Transaction
 from onlinesupport.store import agents as agents_repo
@@ -48,7 +47,7 @@ def check_tag(tag: str) -> str:
     return tag
 
 
-def tag_in(conn: Transaction, now: str, events: list[Event], conversation: Any,
+def tag_in(conn: Transaction, now: str, events: list[Event], conversation: Record,
            tag: str, actor: Actor) -> bool:
     """Inside a command: add a tag to the conversation; False if it has it already."""
     tags = json.loads(conversation["tags"])
@@ -87,6 +86,7 @@ async def apply(conversations: Conversations, ids: Sequence[int], what: BulkActi
             if what.action == "assign":
                 changed += conversations.assign_in(conn, now, events, conversation, agent, actor)
             elif what.action == "move":
+                assert queue is not None  # locked above for a move
                 changed += conversations.move_in(conn, now, events, conversation, queue, actor)
             elif what.action == "tag":
                 changed += tag_in(conn, now, events, conversation, tag, actor)

@@ -10,6 +10,7 @@ copies the customer's message into a new conversation and records on both where 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from onlinesupport.conversations.service import MAX_SUBJECT, Actor, Conversations, InvalidCommand
 from onlinesupport.store import Transaction
@@ -36,7 +37,7 @@ async def merge(conversations: Conversations, source_id: int, target_id: int,
             raise InvalidCommand(f"#{target_id} was merged into #{target['merged_into']};"
                                  " merge into that one")
 
-        def record(conversation_id: int, type: str, data: dict) -> None:
+        def record(conversation_id: int, type: str, data: dict[str, Any]) -> None:
             events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
                                              now, data))
 

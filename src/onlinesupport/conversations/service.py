@@ -13,9 +13,9 @@ webhooks), registered in `onlinesupport.services.wire_hooks`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.conversations.hooks import Hooks
@@ -45,6 +45,12 @@ DEFAULT_QUEUE = 1
 unless its channel or a rule says otherwise; its time zone is the business's."""
 T = TypeVar("T")
 Command = Callable[[Transaction, str, list[Event]], T]
+
+
+class Record(Protocol):
+    """A row read by column name: a store `Row`, or a dict with the columns a command reads."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
 
 
 class InvalidCommand(UserError):
@@ -367,7 +373,7 @@ class Conversations:
         return await self.run(command)
 
     def assign_in(self, conn: Transaction, now: str, events: list[Event],
-                  conversation: Mapping[str, Any], agent: Mapping[str, Any] | None,
+                  conversation: Record, agent: Record | None,
                   actor: Actor) -> bool:
         """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
         agent_id = agent["id"] if agent is not None else None
@@ -429,7 +435,7 @@ class Conversations:
         return await self.run(command)
 
     def move_in(self, conn: Transaction, now: str, events: list[Event],
-                conversation: Mapping[str, Any], queue: Mapping[str, Any], actor: Actor,
+                conversation: Record, queue: Record, actor: Actor,
                 **why: Any) -> bool:
         """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
         if conversation["queue_id"] == queue["id"]:
@@ -457,7 +463,7 @@ class Conversations:
         return await self.run(command)
 
     def set_status_in(self, conn: Transaction, now: str, events: list[Event],
-                      conversation: Mapping[str, Any], actor: Actor, status: str,
+                      conversation: Record, actor: Actor, status: str,
                       event: str) -> bool:
         """Inside a command: change the status (False if it is that already). Resolving ends
         a snooze: the conversation needs nothing more until the customer writes."""

@@ -8,13 +8,11 @@ general queue's), so "tomorrow morning" is the company's morning.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations.service import SYSTEM, Actor, Conversations, InvalidCommand
+from onlinesupport.conversations.service import SYSTEM, Actor, Conversations, InvalidCommand, Record
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
@@ -62,7 +60,7 @@ def parse_until(text: str, zone: str) -> datetime:
 
 
 def snooze_in(conn: Transaction, now: str, events: list[Event],
-              conversation: Mapping[str, Any], until: datetime | None, actor: Actor) -> bool:
+              conversation: Record, until: datetime | None, actor: Actor) -> bool:
     """Inside a command: snooze an open conversation; False if it is not open."""
     if conversation["status"] not in ("open", "pending") or conversation["merged_into"]:
         return False

@@ -128,7 +128,9 @@ class PublicEvents:
         """A conversation that brought a new customer: customer.created comes first. (The
         model records no event of its own for it: the conversation's event says it.)"""
         customer_id = opened.data.get("customer_id")
-        record = integration_reads.customer_in(conn, customer_id) if customer_id else None
+        if not customer_id:
+            return
+        record = integration_reads.customer_in(conn, customer_id)
         if record is None or record.created_at != now or webhooks_repo.announced(
                 conn, customer_id, "customer.created"):
             return
@@ -165,6 +167,8 @@ class PublicEvents:
             return ({"message": objects.message(message, BODY_LIMIT),
                      "note": message.kind == "note", "actor": actor},
                     customer_id.get(message.conversation_id))
+        if event.conversation_id is None:
+            return None, None
         conversation = integration_reads.conversation_in(conn, event.conversation_id)
         if conversation is None:
             return None, None

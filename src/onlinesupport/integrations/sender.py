@@ -2,7 +2,8 @@
 
 Runs on the one outbox worker (`outbox.OutboxWorker`) over the `webhook_deliveries` queue,
 in order per endpoint and customer: a batch sends each endpoint's deliveries about one customer
-one after the other and the runs side by side, and records all outcomes in one transaction. Success is a 2xx answer only; anything else is retried
+one after the other and the runs side by side, and records all outcomes in one transaction.
+Success is a 2xx answer only; anything else is retried
 with jitter on the schedule (Standard Webhooks' 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
 20 h, 24 h by default), sooner or later as a 429 or 503 answer's Retry-After says. A 410
 answer disables the endpoint, and so do three days of failures without a success; admins are
@@ -33,9 +34,8 @@ from onlinesupport.integrations.public_events import PUBLIC_TYPES
 from onlinesupport.integrations.signature import signature_header
 from onlinesupport.outbox import OutboxWorker, scheduled_wait
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database, Transaction
+from onlinesupport.store import Database, Transaction, work_queue
 from onlinesupport.store import webhooks as webhooks_repo
-from onlinesupport.store import work_queue
 from onlinesupport.store.webhooks import WEBHOOKS, Delivery, Endpoint, PublicEvent
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class WebhookSender:
                                duration_ms=int((time.monotonic() - started) * 1000))
         except TargetRefused as exc:
             error = f"refused: {exc}"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = f"no answer within {TIMEOUT:.0f} s"
         except aiohttp.ClientConnectorError as exc:
             refused = isinstance(exc.os_error, ResolvedToRefused)

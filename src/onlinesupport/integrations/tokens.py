@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from onlinesupport.clock import Clock, from_db, to_db
@@ -47,7 +47,7 @@ def expiry_of(day: str, zone: str, now: datetime) -> datetime | None:
         raise InvalidCommand("the expiry is a day that has passed; choose today or later",
                              "expires")
     end = datetime.combine(chosen + timedelta(days=1), time(), local)
-    return end.astimezone(timezone.utc)
+    return end.astimezone(UTC)
 
 
 def expiry_label(expires_at: str, zone: str) -> str:

@@ -114,11 +114,12 @@ class RoutingRules:
         trigger = form.get("trigger", "new")
         if trigger not in TRIGGERS:
             raise InvalidRule("run it for new conversations, every customer message, or both")
+        conditions = form.get("conditions", "")[:5000].strip()
+        actions = form.get("actions", "")[:5000].strip()
         values = {"name": name, "active": int(form.get("active") == "on"), "trigger": trigger,
-                  "conditions": form.get("conditions", "")[:5000].strip(),
-                  "actions": form.get("actions", "")[:5000].strip()}
-        parse_conditions(values["conditions"])
-        for action in parse_actions(values["actions"]):
+                  "conditions": conditions, "actions": actions}
+        parse_conditions(conditions)
+        for action in parse_actions(actions):
             if action.kind == "queue" and not await queues_repo.named(self._db, action.value):
                 raise InvalidRule(f"there is no queue named {action.value!r}")
             if action.kind == "assign" and action.value != "auto" and \

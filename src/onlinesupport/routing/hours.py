@@ -15,14 +15,16 @@ calendar's zone, so daylight-saving changes are handled by the zone database.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from onlinesupport.errors import UserError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_LINE = re.compile(r"^(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:,[a-z]{3}(?:-[a-z]{3})?)*)\s+(?P<spans>.+)$")
+_LINE = re.compile(r"^(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:,[a-z]{3}(?:-[a-z]{3})?)*)"
+                   r"\s+(?P<spans>.+)$")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 SEARCH_DAYS = 400
 
@@ -46,7 +48,8 @@ class BusinessHours:
         try:
             ZoneInfo(zone or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidHours(f"unknown time zone {zone!r} (use a name like Europe/Berlin)") from None
+            raise InvalidHours(f"unknown time zone {zone!r} (use a name like Europe/Berlin)") \
+                from None
         days: dict[int, list[tuple[time, time]]] = {}
         for number, line in enumerate(weekly.lower().splitlines(), start=1):
             line = line.strip()
@@ -67,7 +70,7 @@ class BusinessHours:
                     raise InvalidHours(f"holiday {text!r} is not a date like 2026-12-25") from None
         return cls(zone or "UTC", {d: tuple(sorted(s)) for d, s in days.items()}, frozenset(dates))
 
-    def _intervals(self, start: datetime):
+    def _intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Open intervals (UTC) that end after `start`, in order."""
         tz = ZoneInfo(self.zone)
         day = start.astimezone(tz).date() - timedelta(days=1)  # yesterday's overnight hours
@@ -77,7 +80,7 @@ class BusinessHours:
                     begin = datetime.combine(day, opens, tz)
                     end_day = day + timedelta(days=1) if closes <= opens else day
                     end = datetime.combine(end_day, closes, tz)
-                    begin, end = begin.astimezone(timezone.utc), end.astimezone(timezone.utc)
+                    begin, end = begin.astimezone(UTC), end.astimezone(UTC)
                     if end > start:
                         yield max(begin, start), end
             day += timedelta(days=1)
@@ -126,7 +129,7 @@ class BusinessHours:
         local = start.astimezone(ZoneInfo(self.zone))
         since_midnight = local.hour * 60 + local.minute
         aligned = (local - timedelta(minutes=since_midnight % minutes, seconds=local.second,
-                                     microseconds=local.microsecond)).astimezone(timezone.utc)
+                                     microseconds=local.microsecond)).astimezone(UTC)
         intervals = [(aligned, until)] if self.always_open else self._intervals(aligned)
         found: list[tuple[datetime, datetime]] = []
         for begin, end in intervals:
@@ -157,7 +160,7 @@ def _span(text: str, line: int) -> tuple[time, time]:
 
 
 def _days(text: str, line: int) -> list[int]:
-    result = []
+    result: list[int] = []
     for part in text.split(","):
         first, _, last = part.partition("-")
         if first not in DAYS or (last and last not in DAYS):

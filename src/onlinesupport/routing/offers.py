@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.clock import Clock, to_db
@@ -22,6 +23,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
+
 
 @dataclass
 class Offer:
@@ -102,7 +104,7 @@ class ChatOffers:
         return True
 
     async def _record(self, conversation_id: int, kind: str, agent_id: int,
-                      data: dict | None = None) -> None:
+                      data: dict[str, Any] | None = None) -> None:
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             events.append(events_repo.append(conn, conversation_id, kind, "system", None, now,
                                              {"agent_id": agent_id, **(data or {})}))

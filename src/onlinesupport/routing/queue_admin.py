@@ -51,7 +51,7 @@ def _hours(timezone: str, hours: str, holidays: str, field: str, prefix: str = "
         raise InvalidQueue(f"{prefix}{exc}", field) from None
 
 
-def _ids(values: Iterable[str]) -> list[int]:
+def _ids(values: Iterable[object]) -> list[int]:
     return sorted({i for i in map(row_id, values) if i is not None})
 
 
@@ -115,8 +115,8 @@ class Queues:
 
         await self._db.write(write)
 
-    async def save(self, queue_id: int, form: Mapping[str, str], member_ids: Iterable[str],
-                   manager_ids: Iterable[str]) -> None:
+    async def save(self, queue_id: int, form: Mapping[str, str], member_ids: Iterable[object],
+                   manager_ids: Iterable[object]) -> None:
         """Keep one queue's settings as typed on the admin page (checkboxes "on" when ticked)."""
         if await queues_repo.get(self._db, queue_id) is None:
             raise UnknownQueue(f"queue {queue_id} does not exist")

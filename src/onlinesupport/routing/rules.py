@@ -181,8 +181,10 @@ def _holds(condition: Condition, facts: Facts) -> bool:
 
 def explain(rule: Rule, facts: Facts, trigger: str) -> list[tuple[str, bool]]:
     """Each condition of the rule in words, and whether it holds (for "test a sample")."""
-    checks = [(f"runs for {dict(new='new conversations', message='later messages', both='every message')[rule.trigger]}",
-               rule.trigger in ("both", trigger)), ("active", rule.active)]
+    runs_for = {"new": "new conversations", "message": "later messages",
+                "both": "every message"}[rule.trigger]
+    checks = [(f"runs for {runs_for}", rule.trigger in ("both", trigger)),
+              ("active", rule.active)]
     return checks + [(c.describe(), _holds(c, facts)) for c in rule.conditions]
 
 

@@ -66,7 +66,7 @@ class SlaWatch:
                     continue
                 breached = mark == "breached"
                 column = MARKS[row["target"]][breached]
-                changes = {column: now}
+                changes: dict[str, str | int] = {column: now}
                 if breached and row["priority"] < ESCALATED_PRIORITY:
                     changes["priority"] = ESCALATED_PRIORITY
                 conversations_repo.update(conn, row["id"], now, **changes)

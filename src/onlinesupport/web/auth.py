@@ -63,7 +63,8 @@ def check_declared(app: web.Application) -> None:
         if isinstance(route.resource, web.StaticResource):
             continue
         if not hasattr(route.handler, _ACCESS):
-            raise RuntimeError(f"desk route {route.method} {route.resource.canonical} declares no access")
+            where = route.resource.canonical if route.resource is not None else route.handler
+            raise RuntimeError(f"desk route {route.method} {where} declares no access")
 
 
 def has_role(agent: dict[str, Any] | None, role: str) -> bool:
@@ -98,7 +99,7 @@ def send_csrf_cookie(request: web.Request, response: web.StreamResponse) -> None
 def double_submit_ok(request: web.Request, sent: str | None) -> bool:
     """Whether a form sent before signing in carries the token of our own cookie."""
     expected = request.cookies.get(CSRF_COOKIE)
-    return bool(sent and expected) and same(expected, sent or "")
+    return bool(sent and expected) and same(expected or "", sent or "")
 
 
 @web.middleware
@@ -116,7 +117,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         if agent is not None:
             request[AGENT] = agent
     route = request.match_info.route
-    if request.match_info.http_exception is not None or isinstance(route.resource, web.StaticResource):
+    if request.match_info.http_exception is not None or \
+            isinstance(route.resource, web.StaticResource):
         return await handler(request)
     access = getattr(route.handler, _ACCESS, None)
     if access in (_PUBLIC, _OWN):
@@ -152,7 +154,8 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-async def posted_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField]:
+async def posted_form(
+        request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
     """The request's form, decoded strictly: one that is not valid UTF-8 is answered 400.
 
     (aiohttp raises UnicodeDecodeError, or LookupError for a charset it does not know, which

@@ -158,6 +158,7 @@ class _Guarded(asyncio.Protocol):
         self._tail = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a stream server's connections
         key = self._guard.admit(transport.get_extra_info("peername"))
         if key is None:
             transport.abort()
@@ -168,7 +169,7 @@ class _Guarded(asyncio.Protocol):
         self._inner = self._make()
         self._inner.connection_made(transport)
 
-    def _too_slow(self, transport: asyncio.BaseTransport) -> None:
+    def _too_slow(self, transport: asyncio.Transport) -> None:
         self._deadline = None
         self._guard.too_slow(self._key)
         transport.abort()
@@ -207,7 +208,7 @@ class _Guarded(asyncio.Protocol):
 
 
 async def listen(runner: web.AppRunner, guard: ListenerGuard, host: str, port: int,
-                 tls: ssl.SSLContext | None) -> asyncio.AbstractServer:
+                 tls: ssl.SSLContext | None) -> asyncio.Server:
     """Serve `runner`'s application on (host, port) behind `guard`."""
     server = runner.server
     assert server is not None, "set the runner up first"

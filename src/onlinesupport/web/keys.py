@@ -9,4 +9,4 @@ from aiohttp import web
 from onlinesupport.services import Services
 
 SERVICES = web.AppKey("services", Services)
-WEBSOCKETS = web.AppKey("websockets", weakref.WeakSet)
+WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")

@@ -1,10 +1,11 @@
-"""Plumbing both listeners share: security headers, clean error responses, the desk's network guard."""
+"""Plumbing both listeners share: security headers, clean error responses, the desk's guard."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TypedDict
 
 from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
@@ -43,7 +44,8 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 
 
 def wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    return request.path.startswith("/api/") or \
+        "application/json" in request.headers.get("Accept", "")
 
 
 def error_response(request: web.Request, status: int, message: str,
@@ -118,6 +120,13 @@ class ServerLog(logging.LoggerAdapter):
         super().exception(msg, *args, exc_info=exc_info, **kwargs)  # type: ignore[arg-type]
 
 
+class _Forwarded(TypedDict, total=False):
+    """What a trusted proxy's headers change in the request."""
+
+    remote: str
+    scheme: str
+
+
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         address = ipaddress.ip_address(text.strip().split("%")[0])
@@ -141,7 +150,7 @@ def forwarded_by(proxies: Iterable[str]) -> Callable[..., Awaitable[web.StreamRe
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not is_proxy(_address(request.remote or "")):
             return await handler(request)
-        changes: dict[str, str] = {}
+        changes: _Forwarded = {}
         hops = [h for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
         for hop in reversed(hops[-20:]):
             address = _address(hop)
@@ -168,7 +177,7 @@ def network_guard(networks: Iterable[str]) -> Callable[..., Awaitable[web.Stream
             address = ipaddress.ip_address((request.remote or "").split("%")[0])
         except ValueError:
             address = None
-        if address is not None and getattr(address, "ipv4_mapped", None):
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
         if address is None or not any(address in net for net in allowed):
             raise web.HTTPForbidden(text="The desk is not reachable from your network.")

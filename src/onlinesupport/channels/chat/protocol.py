@@ -39,7 +39,8 @@ Server → client:
   typing  {name}                                   an agent is typing
   ended   {}                                       the chat was ended (by either side)
   rated   {}                                       the rating was stored
-  queue   {position, wait_minutes}                 waiting for a first answer (position null: not waiting)
+  queue   {position, wait_minutes}                 waiting for a first answer (position null:
+                                                   not waiting)
   read    {seq}                                    agents have read the chat up to this message
   answered {conversation_id}                        the deflection was recorded (and the waiting
                                                    chat, if any, resolved)
@@ -66,7 +67,7 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from onlinesupport.attachments import FileStore
 from onlinesupport.channels.chat.access import VisitorAccess
@@ -83,13 +84,13 @@ from onlinesupport.errors import UserError
 from onlinesupport.hub import Hub, Notice, SubscriberLagged
 from onlinesupport.inputs import MAX_ID, email_address, row_id, whole_number
 from onlinesupport.knowledge.service import KnowledgeBase
-from onlinesupport.store import Database
 from onlinesupport.routing.due import chat_calendar
+from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store import messages as messages_repo
+from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.errors import StorageFull, StoreClosed, StoreError
 from onlinesupport.store.events import Event
@@ -136,6 +137,23 @@ class ChatContext:
     identity: WebsiteIdentity
     callbacks: Callbacks
     recorder: Recorder
+
+
+class _Chat(TypedDict):
+    """A start frame's chat, as `Conversations.open` and `Identity.open_chat` take it."""
+
+    body: str
+    client_id: str
+    page_url: str
+    page_title: str
+    page_referrer: str
+    language: str
+
+
+def _page_of(frame: dict[str, Any]) -> dict[str, Any]:
+    """The page a frame describes (url, title, referrer); empty when it names none."""
+    page = frame.get("page")
+    return page if isinstance(page, dict) else {}
 
 
 def _string(frame: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
@@ -358,19 +376,19 @@ class VisitorSession:
         if self.conversation_id is not None:
             await self._send_message(frame)
             return
+        assert self.visitor_id is not None  # `handle` takes no other frame before hello
         self._limit(self.visitor_id)
-        page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
+        page = _page_of(frame)
         name = _string(frame, "name", 200)
         email = _string(frame, "email", 320).strip().lower()
         user = self.claim.user
         self._require(name or (user.name if user else ""), email or (user.email if user else ""))
-        chat = dict(body=_string(frame, "body", 20_000, required=True),
-                    client_id=_string(frame, "client_id", 64, required=True),
-                    page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
-                    page_referrer=_string(page, "referrer", 2000),
-                    language=_string(frame, "language", 10))
+        chat = _Chat(body=_string(frame, "body", 20_000, required=True),
+                     client_id=_string(frame, "client_id", 64, required=True),
+                     page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
+                     page_referrer=_string(page, "referrer", 2000),
+                     language=_string(frame, "language", 10))
         if user is not None or self.claim.unverified:
-            assert self.visitor_id is not None
             opened = await self._ctx.identity.open_chat(self.claim, self.visitor_id, name=name,
                                                         email=email, **chat)
         else:
@@ -428,7 +446,7 @@ class VisitorSession:
         email = _string(frame, "email", 320, required=True).strip()
         self._require(name, email)
         client_id = _string(frame, "client_id", 64, required=True)
-        page = frame.get("page") if isinstance(frame.get("page"), dict) else {}
+        page = _page_of(frame)
         await self._ctx.contact.leave_message({
             "name": name, "email": email, "subject": _string(frame, "subject", 200),
             "message": _string(frame, "body", 20_000, required=True),

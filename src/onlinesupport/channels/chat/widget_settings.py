@@ -33,7 +33,8 @@ def normalise_origin(text: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise InvalidSettings(f"{text.strip()!r} is not a website address such as https://www.example.com")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise InvalidSettings(f"{text.strip()!r}: give only the address of the site, without a page")
+        raise InvalidSettings(f"{text.strip()!r}: give only the address of the site, "
+                              "without a page")
     default = {"http": 80, "https": 443}[parts.scheme]
     shown = f":{port}" if port and port != default else ""
     return f"{parts.scheme}://{parts.hostname.lower()}{shown}"
@@ -88,7 +89,8 @@ def parse(data: Mapping[str, Any]) -> WidgetSettings:
     for name in ("ask_name", "ask_email"):
         modes[name] = str(data.get(name, ""))
         if modes[name] not in FIELD_MODES:
-            raise InvalidSettings(f"{name.replace('_', ' ')} must be one of {', '.join(FIELD_MODES)}")
+            raise InvalidSettings(f"{name.replace('_', ' ')} must be one of "
+                                  f"{', '.join(FIELD_MODES)}")
     return WidgetSettings(allowed_origins=origins, title=_text(data, "title", 60),
                           greeting=_text(data, "greeting", 300), color=color.lower(),
                           offline_text=_text(data, "offline_text", 300), **modes)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from datetime import datetime
 from typing import Any
 
 from onlinesupport.inputs import one_line

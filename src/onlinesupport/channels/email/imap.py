@@ -22,8 +22,14 @@ from typing import Any, TypeVar
 import aioimaplib
 
 from onlinesupport.channels.email.connect import TIMEOUT, MailServerError, explain
-from onlinesupport.channels.email.imap_client import (FETCH_BATCH, close_imap, imap_client, new_mail,
-                                                      run_command, select)
+from onlinesupport.channels.email.imap_client import (
+    FETCH_BATCH,
+    close_imap,
+    imap_client,
+    new_mail,
+    run_command,
+    select,
+)
 from onlinesupport.channels.email.intake import EmailIntake, Imported, Incoming
 from onlinesupport.clock import Clock, to_db
 from onlinesupport.secretbox import SecretBox
@@ -66,7 +72,8 @@ def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
 
 class ImapPoller:
     def __init__(self, mailbox: dict[str, Any], db: Database, intake: EmailIntake,
-                 secrets: SecretBox, clock: Clock, state: MailboxState, poll_seconds: float) -> None:
+                 secrets: SecretBox, clock: Clock, state: MailboxState,
+                 poll_seconds: float) -> None:
         self._mailbox = mailbox
         self._db = db
         self._intake = intake
@@ -133,7 +140,7 @@ class ImapPoller:
             try:
                 lines = await self._command(client, client.wait_server_push(
                     timeout=min(IDLE_SECONDS, self._poll_seconds)), timeout=None)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             if lines == aioimaplib.STOP_WAIT_SERVER_PUSH or any(
                     b"EXISTS" in bytes(line) for line in lines):
@@ -198,6 +205,7 @@ class ImapPoller:
             return
         uid_set = ",".join(str(u) for u in uids)
         folder = self._mailbox["imap_move_to"]
+        steps: list[tuple[str, ...]]
         if self._mailbox["imap_after"] == "move" and folder:
             if client.has_capability("MOVE"):
                 steps = [("move", uid_set, folder)]

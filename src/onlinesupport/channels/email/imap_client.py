@@ -71,8 +71,8 @@ async def imap_client(mailbox: dict[str, Any], password: str) -> aioimaplib.IMAP
             await _starttls(client, host, server)
         login = await asyncio.wait_for(client.login(mailbox["imap_user"], password), TIMEOUT)
         if login.result != "OK":
-            raise MailServerError(f"login refused by {server}: "
-                                  + b" ".join(bytes(x) for x in login.lines).decode("utf-8", "replace")[:200])
+            said = b" ".join(bytes(x) for x in login.lines).decode("utf-8", "replace")
+            raise MailServerError(f"login refused by {server}: " + said[:200])
     except BaseException:
         await close_imap(client)
         raise
@@ -96,7 +96,7 @@ def _watch_new_mail(protocol: aioimaplib.IMAP4ClientProtocol) -> asyncio.Event:
             announced.set()
         return handle(line, current)
 
-    protocol._handle_line = watch  # type: ignore[method-assign]
+    protocol._handle_line = watch
     return announced
 
 
@@ -139,7 +139,7 @@ async def run_command(client: aioimaplib.IMAP4, step: Awaitable[T], server: str,
             return task.result()
         if hung_up in done:
             raise MailServerError(f"{server} closed the connection")
-        raise asyncio.TimeoutError()
+        raise TimeoutError()
     finally:
         hung_up.cancel()
         if not task.done():

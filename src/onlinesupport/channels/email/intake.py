@@ -93,7 +93,8 @@ class EmailIntake:
     async def receive(self, mailbox: dict[str, Any], mail: Incoming) -> Imported:
         return (await self.receive_many(mailbox, [mail]))[0]
 
-    async def receive_many(self, mailbox: dict[str, Any], mails: Sequence[Incoming]) -> list[Imported]:
+    async def receive_many(self, mailbox: dict[str, Any],
+                           mails: Sequence[Incoming]) -> list[Imported]:
         """Import mails in order; they share commits (group commit), each its own transaction."""
         return await self.commit(mailbox, await self.prepare(mailbox, mails))
 
@@ -139,7 +140,8 @@ class EmailIntake:
             for stored, _ in item.files:
                 self._files.discard(stored)
 
-    def commit(self, mailbox: dict[str, Any], prepared: list[Prepared]) -> Awaitable[list[Imported]]:
+    def commit(self, mailbox: dict[str, Any],
+               prepared: list[Prepared]) -> Awaitable[list[Imported]]:
         """Queue the mails' transactions now, in order; await the result for their outcomes.
 
         Queued in order before anything is awaited, so a reply later in the batch (or in the
@@ -151,10 +153,10 @@ class EmailIntake:
         return self._outcomes(prepared, pending)
 
     async def _outcomes(self, prepared: list[Prepared],
-                        pending: list[asyncio.Future[Imported]]) -> list[Imported]:
+                        pending: list[asyncio.Task[Imported]]) -> list[Imported]:
         results = await asyncio.gather(*pending, return_exceptions=True)
         # Every mail whose files no message owns gives them up, also after the first failure.
-        self._discard([item for item, result in zip(prepared, results)
+        self._discard([item for item, result in zip(prepared, results, strict=True)
                        if isinstance(result, BaseException) or result.duplicate or result.bounce])
         outcomes = []
         for result in results:
@@ -169,7 +171,8 @@ class EmailIntake:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> Imported:
             mailboxes_repo.record_import(conn, mailbox_id, mail.uidvalidity, mail.uid, now)
-            earlier = email_repo.already_imported(conn, mailbox_id, parsed.message_id, parsed.sha256)
+            earlier = email_repo.already_imported(conn, mailbox_id, parsed.message_id,
+                                                  parsed.sha256)
             if earlier is not None:
                 return Imported(earlier, None, duplicate=True)
             if parsed.bounce is not None:
@@ -198,7 +201,7 @@ class EmailIntake:
             message = self._conversations.post_in(
                 conn, now, events, conversation_id, sender, parsed.text,
                 files=[stored for stored, _ in files])
-            for attachment, (_, content_id) in zip(message.attachments, files):
+            for attachment, (_, content_id) in zip(message.attachments, files, strict=True):
                 if content_id:
                     email_repo.set_content_id(conn, attachment["id"], content_id)
             email_repo.record(

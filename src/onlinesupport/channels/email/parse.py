@@ -177,10 +177,10 @@ def _sender(msg: Message, warnings: list[str]) -> tuple[str, str]:
     name = next((n for n, _ in written if n), "")
     found = next(((n, a.lower()) for n, a in written if addresses.usable(a)), None)
     if found is not None:
-        shown = _NAMED_ADDRESS.search(found[0])
-        if shown and shown.group(0).lower() != found[1]:
+        named = _NAMED_ADDRESS.search(found[0])
+        if named and named.group(0).lower() != found[1]:
             # A classic disguise: the name shows a customer's address, the mail is from another.
-            warnings.append(f"The sender's name looks like another address ({shown.group(0)}); "
+            warnings.append(f"The sender's name looks like another address ({named.group(0)}); "
                             f"the mail came from {found[1]}.")
         return found[0] or name, found[1]
     for header in ("Sender", "Reply-To", "Return-Path"):
@@ -292,9 +292,9 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
     content_type = part.get_content_type()
     if content_type in ("message/rfc822", "message/global"):
         # A forwarded or returned mail travels whole: keep it as a file the agent can open.
-        inner = part.get_payload()
-        data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
-        subject = _header(inner[0], "Subject") if isinstance(inner, list) and inner else ""
+        inner = _subparts(part)
+        data = inner[0].as_bytes() if inner else b""
+        subject = _header(inner[0], "Subject") if inner else ""
         files.append(Part(_filename(subject or "forwarded", ".eml"), "message/rfc822", data))
         return
     if part.get_content_maintype() == "message" and isinstance(part.get_payload(), list):
@@ -303,7 +303,7 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
                           _report_text(part).encode("utf-8", "surrogateescape")))
         return
     if part.is_multipart():
-        subparts = part.get_payload()
+        subparts = _subparts(part)
         if content_type == "multipart/alternative":
             body.add(_alternative(subparts, files, warnings))
         else:
@@ -333,7 +333,7 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
             body.views.append((False, text))
         return
     try:
-        data = part.get_payload(decode=True) or b""
+        data = _payload_bytes(part)
     except Exception:  # noqa: BLE001
         data = str(part.get_payload()).encode("utf-8", "replace")
         warnings.append("An attachment was damaged; it is kept as it arrived.")
@@ -343,6 +343,18 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
     extension = "." + content_type.rsplit("/", 1)[-1][:10] if "/" in content_type else ""
     files.append(Part(_filename(filename or "attachment", extension), content_type, data,
                       content_id[0] if content_id else ""))
+
+
+def _subparts(part: Message) -> list[Message]:
+    """The parts a multipart or message/* part holds (its payload is a list of them)."""
+    payload = part.get_payload()
+    return [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+
+
+def _payload_bytes(part: Message) -> bytes:
+    """A leaf part's payload, transfer-decoded (empty when it has none)."""
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
 
 
 def _alternative(subparts: list[Message], files: list[Part], warnings: list[str]) -> _Body:
@@ -394,7 +406,7 @@ def _filename(name: str, extension: str) -> str:
 
 def _decode(part: Message, warnings: list[str]) -> str:
     """A text part in the charset its sender meant (see `charsets`)."""
-    data = part.get_payload(decode=True) or b""
+    data = _payload_bytes(part)
     text, warning = charsets.decode(data, part.get_content_charset(""))
     if warning:
         warnings.append(warning)
@@ -413,21 +425,23 @@ def _bounce(msg: Message, mail: ParsedMail) -> Bounce | None:
         content_type = part.get_content_type()
         if content_type in ("message/delivery-status", "message/global-delivery-status"):
             payload = part.get_payload()
-            text = "\n".join(str(block) for block in payload) if isinstance(payload, list) else str(payload)
+            text = "\n".join(str(block) for block in payload) if isinstance(payload, list) \
+                else str(payload)
             for key, value in _STATUS_FIELDS.findall(text):
                 fields.setdefault(key.lower(), " ".join(value.split()))
         elif content_type in ("message/rfc822", "text/rfc822-headers") and not original_id:
-            inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            inner = _subparts(part)
+            if inner:
                 ids = _ids(_header(inner[0], "Message-ID"))
             else:
-                found = re.search(r"^Message-ID:\s*(.*)$", str(inner), re.M | re.I)
+                found = re.search(r"^Message-ID:\s*(.*)$", str(part.get_payload()), re.M | re.I)
                 ids = _ids(found.group(1)) if found else []
             original_id = ids[0] if ids else ""
     if not original_id:
         # Reports without the standard parts still quote the lost mail's headers in the text.
         quoted = re.search(r"^\s*Message-ID:\s*<([^<>\s]+)>", mail.text, re.M | re.I)
-        original_id = quoted.group(1) if quoted else (mail.in_reply_to[-1] if mail.in_reply_to else "")
+        original_id = quoted.group(1) if quoted else \
+            (mail.in_reply_to[-1] if mail.in_reply_to else "")
     if not original_id:
         return None
     if fields.get("action", "failed").lower() not in ("failed", ""):

@@ -7,8 +7,8 @@ import re
 _ATTRIBUTION = re.compile(
     r"^(On .{1,300} wrote:|Am .{1,300} schrieb .{1,200}:|Le .{1,300} a écrit ?:"
     r"|El .{1,300} escribió:|Op .{1,300} schreef .{1,200}:)\s*$", re.I)
-_OUTLOOK = re.compile(r"^(-{3,} ?Original Message ?-{3,}|_{20,}|-{3,} ?Forwarded message ?-{3,})\s*$",
-                      re.I)
+_OUTLOOK = re.compile(r"^(-{3,} ?Original Message ?-{3,}|_{20,}"
+                      r"|-{3,} ?Forwarded message ?-{3,})\s*$", re.I)
 _HEADER_BLOCK = re.compile(r"^(From|Von|De|Van):\s.+", re.I)
 _HEADER_NEXT = re.compile(r"^(Sent|Date|Gesendet|Datum|Envoyé|To|An|À):\s", re.I)
 _MOBILE = re.compile(r"^(Sent from my .{1,40}|Get Outlook for .{1,40})$", re.I)

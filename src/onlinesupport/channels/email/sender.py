@@ -26,12 +26,11 @@ from onlinesupport.conversations import Conversations
 from onlinesupport.hub import Hub
 from onlinesupport.outbox import OutboxWorker, doubling_wait
 from onlinesupport.secretbox import SecretBox
-from onlinesupport.store import Database, Transaction
+from onlinesupport.store import Database, Transaction, work_queue
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
-from onlinesupport.store import work_queue
 from onlinesupport.store.events import Event
 from onlinesupport.store.outbox import MAIL
 
@@ -123,7 +122,8 @@ class OutboxSender:
         if mailbox is None:
             raise TemporaryFailure(NO_MAILBOX)
         row = {"to_address": to, "subject": subject, "body": body, "purpose": "notice",
-               "rfc_message_id": f"notice.{secrets.token_hex(8)}@{mailbox['address'].rsplit('@', 1)[-1]}",
+               "rfc_message_id":
+                   f"notice.{secrets.token_hex(8)}@{mailbox['address'].rsplit('@', 1)[-1]}",
                "in_reply_to": "", "refs": ""}
         await self._deliver(row, mailbox, [])
 
@@ -156,8 +156,10 @@ class OutboxSender:
         code = getattr(exc, "code", None)
         if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
             code = exc.recipients[0].code
-            reason = f"{server} refused the address: {exc.recipients[0].code} {exc.recipients[0].message}"
-        permanent = isinstance(exc, PermanentFailure) or (isinstance(code, int) and 500 <= code < 600)
+            reason = (f"{server} refused the address: {exc.recipients[0].code} "
+                      f"{exc.recipients[0].message}")
+        permanent = isinstance(exc, PermanentFailure) or \
+            (isinstance(code, int) and 500 <= code < 600)
         if permanent or row["attempts"] >= self._max_attempts:
             log.warning("giving up on mail %s to %s: %s", row["id"], row["to_address"], reason)
             await self._record(row, "email.failed", {"error": reason, "permanent": True},

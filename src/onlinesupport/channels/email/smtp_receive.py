@@ -106,7 +106,7 @@ class SupportMailHandler:
 
 
 async def start_receiver(handler: SupportMailHandler, host: str, port: int, max_size: int,
-                         tls: ssl.SSLContext | None) -> asyncio.AbstractServer:
+                         tls: ssl.SSLContext | None) -> asyncio.Server:
     """Listen for SMTP on (host, port); STARTTLS is offered when `tls` is given."""
     loop = asyncio.get_running_loop()
 

@@ -47,7 +47,8 @@ def signed_conversation(key: bytes, message_id: str) -> int | None:
     if found is None:
         return None
     conversation_id = int(found.group(1))
-    return conversation_id if verify(key, "message-id", conversation_id, found.group(2), 12) else None
+    signed = verify(key, "message-id", conversation_id, found.group(2), 12)
+    return conversation_id if signed else None
 
 
 def tag_subject(subject: str, conversation_id: int) -> str:

@@ -24,10 +24,10 @@ from onlinesupport.routing.due import promise_for
 from onlinesupport.signing import sign, verify
 from onlinesupport.store import Transaction
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store.attachments import StoredFile
-from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import events as events_repo
+from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import settings as settings_repo
+from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.database import Database
 from onlinesupport.store.events import Event
 from onlinesupport.throttle import Throttle
@@ -66,7 +66,8 @@ class Submitted:
 
 
 class ContactForm:
-    def __init__(self, db: Database, conversations: Conversations, clock: Clock, key: bytes) -> None:
+    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
+                 key: bytes) -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock
@@ -148,7 +149,8 @@ class ContactForm:
         Raises LooksLikeSpam (a robot) or FormRejected (fields to correct).
         """
         self._check_robot(fields)
-        values = {name: fields.get(name, "").strip() for name in (*LIMITS, "question_type", "urgency")}
+        values = {name: fields.get(name, "").strip()
+                  for name in (*LIMITS, "question_type", "urgency")}
         errors = {}
         for name, limit in LIMITS.items():
             if len(values[name]) > limit:
@@ -219,7 +221,8 @@ class ContactForm:
             customer = Actor.customer(customer_id, values["name"])
             conversation_id = self._conversations.open_in(
                 conn, now, events, channel="form", customer_id=customer_id,
-                subject=values["subject"] or values["question_type"] or "Message left on the website",
+                subject=(values["subject"] or values["question_type"]
+                         or "Message left on the website"),
                 opener=customer,
                 page_url=values["page"])
             events.append(events_repo.append(

@@ -34,7 +34,7 @@ from onlinesupport.errors import UserError
 from onlinesupport.inputs import InvalidAddress, email_address, row_id
 from onlinesupport.routing.due import calendar, set_target
 from onlinesupport.routing.hours import BusinessHours
-from onlinesupport.store import Database, Transaction
+from onlinesupport.store import Database, NotFound, Transaction
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -186,8 +186,11 @@ class Callbacks:
 
     async def _queue(self, settings: CallbackSettings) -> dict[str, Any]:
         """The queue requests start in (the first one, should it have gone)."""
-        return await queues_repo.get(self._db, settings.queue_id) or \
+        queue = await queues_repo.get(self._db, settings.queue_id) or \
             await queues_repo.get(self._db, DEFAULT_QUEUE)
+        if queue is None:  # the General queue is made by the first migration, never deleted
+            raise NotFound(f"queue {DEFAULT_QUEUE} is missing")
+        return queue
 
     def _windows(self, hours: BusinessHours, now: datetime) -> list[Window]:
         found = hours.windows(now, WINDOW_MINUTES, now + HORIZON, MAX_WINDOWS + 1)
@@ -211,7 +214,8 @@ class Callbacks:
     def _check(self, fields: dict[str, Any], windows: list[Window],
                name_known: bool) -> dict[str, Any]:
         """The request's values, or CallbackRejected naming every field to correct."""
-        values = {k: str(fields.get(k) or "").strip() for k in ("name", "email", "about")}
+        values: dict[str, Any] = {k: str(fields.get(k) or "").strip()
+                                  for k in ("name", "email", "about")}
         values["email"] = values["email"].lower()
         errors = {k: f"at most {n} characters, please" for k, n in LIMITS.items()
                   if len(values.get(k, "")) > n}

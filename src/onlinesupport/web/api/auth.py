@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from onlinesupport.clock import Clock
 from onlinesupport.integrations.tokens import Caller
@@ -41,7 +42,7 @@ async def _session_caller(request: web.Request) -> Caller:
 
 
 def authenticate(clock: Clock, per_minute: int, *, tokens_only: bool,
-                 open_paths: tuple[str, ...] = ()) -> Handler:
+                 open_paths: tuple[str, ...] = ()) -> Middleware:
     """The middleware: sets CALLER, or answers 401 / 403 / 429 (404 on a tokens-only door).
     `open_paths` need no caller, except on a tokens-only door."""
     throttle = Throttle(clock, per_minute, timedelta(minutes=1)) if per_minute else None

@@ -39,8 +39,8 @@ async def list_customers(call: Call) -> web.Response:
     limit = q.get("limit", 25)
     found = await integration_reads.customers_by(
         call.request.app[SERVICES].db, email=q["email"].lower() if "email" in q else None,
-        phone=phone_number(q["phone"]) if "phone" in q else None, external_id=q.get("external_id"), after_id=after,
-        limit=limit + 1)
+        phone=phone_number(q["phone"]) if "phone" in q else None,
+        external_id=q.get("external_id"), after_id=after, limit=limit + 1)
     more = len(found) > limit
     found = found[:limit]
     return web.json_response({"customers": [objects.customer(c) for c in found],

@@ -51,7 +51,7 @@ def error_body(code: str, message: str, field: str = "") -> dict[str, Any]:
 
 
 def respond(error: ApiError) -> web.Response:
-    return web.json_response(error_body(error.code, error.message, error.field),
+    return web.json_response(error_body(error.code, error.message, error.field or ""),
                              status=error.status, headers=error.headers)
 
 

@@ -42,7 +42,7 @@ async def feed(call: Call) -> web.Response:
         while not found and (remaining := deadline - loop.time()) > 0:
             try:
                 item = await asyncio.wait_for(subscription.get(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             except SubscriberLagged:
                 item = None

@@ -15,9 +15,16 @@ from aiohttp import web
 from onlinesupport.reports.periods import PRESETS
 from onlinesupport.reports.service import CHANNELS as REPORT_CHANNELS
 from onlinesupport.services import Services
-from onlinesupport.web.api import articles, conversations, customers, directory, events, reports
+from onlinesupport.web.api import (
+    articles,
+    conversations,
+    customers,
+    directory,
+    events,
+    reports,
+    webhooks,
+)
 from onlinesupport.web.api import schemas as s
-from onlinesupport.web.api import webhooks
 from onlinesupport.web.api.auth import CALLER, authenticate
 from onlinesupport.web.api.errors import ApiError, json_errors
 from onlinesupport.web.api.openapi import document
@@ -47,7 +54,7 @@ def limit(default: int, most: int) -> Param:
     return Param("limit", integer(1, most), f"How many to return (default {default}).")
 
 
-def ok(description: str, schema: Schema) -> dict[int, tuple[str, Schema | None]]:
+def ok(description: str, schema: Schema | None) -> dict[int, tuple[str, Schema | None]]:
     return {200: (description, schema)}
 
 
@@ -88,7 +95,8 @@ OPERATIONS: tuple[Operation, ...] = (
                   Param("status", {"enum": list(s.STATUSES_OF_CONVERSATIONS)}, "Only this status."),
                   Param("queue_id", identifier(), "Only this queue."),
                   Param("assignee_id", integer(0), "Only this agent's; 0: only unassigned."),
-                  Param("channel", {"enum": ["chat", "email", "form", "phone"]}, "Only this channel."),
+                  Param("channel", {"enum": ["chat", "email", "form", "phone"]},
+                        "Only this channel."),
                   Param("tag", s.TAG, "Only conversations with this tag."),
                   Param("customer_id", identifier(), "Only this customer's."),
                   Param("updated_since", timestamp(), "Only those changed at or after this time."),

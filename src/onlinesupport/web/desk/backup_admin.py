@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
@@ -35,7 +35,7 @@ def _listing(folder: Path) -> list[dict[str, object]]:
         if NAME.match(path.name):
             stat = path.stat()
             found.append({"name": path.name, "mb": stat.st_size / 1e6,
-                          "at": datetime.fromtimestamp(stat.st_mtime, timezone.utc)
+                          "at": datetime.fromtimestamp(stat.st_mtime, UTC)
                           .isoformat(timespec="minutes")})
     return sorted(found, key=lambda b: str(b["at"]), reverse=True)
 
@@ -93,7 +93,7 @@ async def _stage_and_restart(request: web.Request, source: Path, name: str) -> w
 @requires("admin")
 async def confirm_restore(request: web.Request) -> web.Response:
     path = _chosen(request)
-    made = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="minutes")
+    made = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="minutes")
     return render(request, "admin/restore_confirm.html", {
         "agent": request[AGENT], "name": path.name, "at": made})
 

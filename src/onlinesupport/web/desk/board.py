@@ -4,7 +4,7 @@ which a manager moves between queues by dragging (or with the Move form on each 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +19,7 @@ from onlinesupport.web.templates import render
 async def board_data(request: web.Request) -> dict[str, Any]:
     services = request.app[SERVICES]
     now = services.clock.now()
-    today = to_db(datetime(now.year, now.month, now.day, tzinfo=timezone.utc))
+    today = to_db(datetime(now.year, now.month, now.day, tzinfo=UTC))
     queues = await board_repo.queues(services.db, today)
     conversations = await board_repo.open_conversations(services.db)
     online = services.presence.online()

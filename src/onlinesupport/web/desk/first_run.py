@@ -47,7 +47,8 @@ async def _page(request: web.Request, step: str, values: dict[str, Any], *, erro
     elif step == "mailbox":
         context["mailboxes"] = await services.email.mailboxes.list_all()
         context["states"] = services.email.states
-        context["receiver"] = mail_servers or await mailbox_admin.receiver(request, "/welcome/mailbox")
+        context["receiver"] = mail_servers or \
+            await mailbox_admin.receiver(request, "/welcome/mailbox")
     elif step == "team":
         context["agents"] = await services.accounts.agents()
         context["roles"] = ROLES

@@ -74,7 +74,8 @@ async def _edit_page(request: web.Request, mailbox_id: int, *, values: dict[str,
     stored = await services.email.mailboxes.get(mailbox_id)
     return render(request, "admin/mailbox.html", {
         "agent": request[AGENT], "mailbox": _without_secrets(stored),
-        "values": _without_secrets(values or stored), "state": services.email.states.get(mailbox_id),
+        "values": _without_secrets(values or stored),
+        "state": services.email.states.get(mailbox_id),
         "error": error, "notice": notice, "checks": checks or [], "security": SECURITY,
         "placeholders": PLACEHOLDERS, "queues": await services.queues.list_all()},
         status=status)

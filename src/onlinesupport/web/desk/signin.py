@@ -8,6 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from onlinesupport.accounts import AccountError
+from onlinesupport.throttle import Throttle
 from onlinesupport.web.auth import (
     AGENT,
     SESSION_COOKIE,
@@ -21,7 +22,6 @@ from onlinesupport.web.health import healthz
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect, safe_next
 from onlinesupport.web.templates import render
-from onlinesupport.throttle import Throttle
 
 log = logging.getLogger(__name__)
 

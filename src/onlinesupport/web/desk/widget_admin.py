@@ -14,7 +14,6 @@ from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
 
-
 DONE = {"saved": "Saved.", "rotated": "A new secret is in force: put it into your website now.",
         "callbacks": "Callback requests saved."}
 

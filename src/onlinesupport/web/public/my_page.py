@@ -17,8 +17,8 @@ from onlinesupport.web.auth import (
     send_csrf_cookie,
     set_cookie,
 )
-from onlinesupport.web.public import callbacks
 from onlinesupport.web.keys import SERVICES
+from onlinesupport.web.public import callbacks
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 

@@ -7,8 +7,8 @@ import json
 import logging
 import re
 from datetime import timedelta
-from typing import TypeVar
 from importlib import resources
+from typing import TypeVar
 
 from aiohttp import WSMsgType, web
 
@@ -37,8 +37,8 @@ WIDGET_SCRIPT = web.AppKey("widget_script", bytes)
 WIDGET_GZIP = web.AppKey("widget_gzip", bytes)
 WIDGET_CSS = web.AppKey("widget_css", bytes)
 WIDGET_CSS_GZIP = web.AppKey("widget_css_gzip", bytes)
-CALL_SCRIPT = web.AppKey("widget_call_script", tuple)
-WORDS_SCRIPTS = web.AppKey("widget_words_scripts", dict)
+CALL_SCRIPT: web.AppKey[tuple[bytes, bytes]] = web.AppKey("widget_call_script")
+WORDS_SCRIPTS: web.AppKey[dict[str, tuple[bytes, bytes]]] = web.AppKey("widget_words_scripts")
 """Per language, a script handing the widget its words (plain, gzipped); English is built in."""
 """The callback form's script (compacted, gzipped), fetched by the widget when wanted."""
 MAX_FRAME = 64 * 1024
@@ -66,7 +66,8 @@ def setup_chat(app: web.Application) -> None:
     call = compact(static.joinpath("widget-call.js").read_text("utf-8")).encode("utf-8")
     app[CALL_SCRIPT] = (call, gzip.compress(call, compresslevel=9, mtime=0))
     app[WORDS_SCRIPTS] = {}
-    for language, words in json.loads(static.joinpath("widget-words.json").read_text("utf-8")).items():
+    every_language = json.loads(static.joinpath("widget-words.json").read_text("utf-8"))
+    for language, words in every_language.items():
         script = f"window.__onlineSupportWords({json.dumps(words, ensure_ascii=False)});\n"
         plain = script.encode("utf-8")
         app[WORDS_SCRIPTS][language] = (plain, gzip.compress(plain, compresslevel=9, mtime=0))
@@ -123,7 +124,8 @@ def allowed_origin(request: web.Request, settings: widget_settings.WidgetSetting
 
 R = TypeVar("R", bound=web.StreamResponse)
 _REFUSALS: dict[int, type[web.HTTPException]] = {
-    403: web.HTTPForbidden, 404: web.HTTPNotFound, 413: web.HTTPRequestEntityTooLarge, 429: web.HTTPTooManyRequests}
+    403: web.HTTPForbidden, 404: web.HTTPNotFound, 413: web.HTTPRequestEntityTooLarge,
+    429: web.HTTPTooManyRequests}
 
 
 def with_cors(origin: str, response: R) -> R:
