@@ -32,9 +32,9 @@ from pathlib import Path
 import aiohttp
 
 from onlinesupport import app
-from onlinesupport.clock import Clock, to_db
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.config import Config
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
 from onlinesupport.services import open_services
 

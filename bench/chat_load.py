@@ -62,7 +62,7 @@ async def prepare_instance(data_dir: Path, agents: int, rules: int = 0) -> list[
     """Allow the benchmark origin, create the agents and sign each in, and load `rules` routing
     rules (those of bench/routing.py); returns session tokens."""
     from onlinesupport.channels.chat import widget_settings
-    from onlinesupport.clock import to_db
+    from onlinesupport.lib.clock import to_db
     from onlinesupport.config import Config
     from onlinesupport.services import open_services
     from onlinesupport.store import queues as queues_repo

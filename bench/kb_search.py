@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from onlinesupport.clock import Clock, to_db
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.config import Config
 from onlinesupport.knowledge.markdown import to_html, to_plain
 from onlinesupport.services import open_services

@@ -31,7 +31,7 @@ from pathlib import Path
 import aiohttp
 
 from onlinesupport import app
-from onlinesupport.clock import to_db
+from onlinesupport.lib.clock import to_db
 from onlinesupport.config import Config
 from onlinesupport.services import open_services
 from onlinesupport.store import agents as agents_repo

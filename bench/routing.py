@@ -20,9 +20,9 @@ import statistics
 import tempfile
 import time
 
-from onlinesupport.clock import Clock, to_db
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.config import Config
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.routing.rules import Facts, evaluate
 from onlinesupport.services import open_services
 from onlinesupport.store import queues as queues_repo

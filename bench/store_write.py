@@ -28,9 +28,9 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from onlinesupport.clock import Clock, to_db
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.config import Config
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.services import open_services
 
 BODY = "Hello, I have a question about my order and the delivery date. " * 2

@@ -24,7 +24,7 @@ from playwright.async_api import async_playwright, expect
 from onlinesupport import app
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.config import Config
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"

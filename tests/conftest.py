@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from onlinesupport import __version__, app
-from onlinesupport.clock import Clock, ManualClock
+from onlinesupport.lib.clock import Clock, ManualClock
 from onlinesupport.config import Config
 from onlinesupport.services import Services, open_services
 

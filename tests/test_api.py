@@ -15,8 +15,8 @@ import pytest
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 from onlinesupport.channels.chat.identity import signature
-from onlinesupport.clock import ManualClock
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import StorageFull
 from onlinesupport.web.api.errors import to_api_error
 from onlinesupport.web.api.openapi import document as openapi_document

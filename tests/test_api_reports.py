@@ -18,8 +18,8 @@ from api_helpers import Api, make_token
 from conftest import PASSWORD, Server, make_config, start_server
 from test_api_docs import DOC, shell
 
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 from onlinesupport.store import queues as queues_repo
 
 

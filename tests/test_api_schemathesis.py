@@ -11,7 +11,7 @@ from pathlib import Path
 
 from api_helpers import make_token
 from conftest import PASSWORD, Server, make_config, start_server
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
 from onlinesupport.web.api.routes import OPERATIONS
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import Desk, Personas, Server
-from onlinesupport.attachments import MAX_SIZE, clean_filename, sniff
+from onlinesupport.core.attachments import MAX_SIZE, clean_filename, sniff
 from test_chat_protocol import SITE, Visitor, allow
 
 # A 1x1 transparent PNG.

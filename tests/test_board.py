@@ -9,8 +9,8 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import Desk, Personas, Server, sign_in_page
-from onlinesupport.clock import to_db
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import to_db
+from onlinesupport.core.conversations import Actor
 from onlinesupport.store import queues as queues_repo
 
 

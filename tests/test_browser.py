@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import PASSWORD, Personas, Server, sign_in_page
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 pytestmark = pytest.mark.browser
 

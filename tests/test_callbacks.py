@@ -12,8 +12,8 @@ import pytest
 from email_helpers import scalar
 from onlinesupport.channels.phone import numbers
 from onlinesupport.channels.phone.callbacks import CallbackRejected, TooManyCallbacks
-from onlinesupport.clock import ManualClock, to_db
-from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.lib.clock import ManualClock, to_db
+from onlinesupport.core.conversations import Actor, InvalidCommand
 from onlinesupport.services import Services
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import queues as queues_repo

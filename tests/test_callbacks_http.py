@@ -9,7 +9,7 @@ import re
 from conftest import Personas, Server
 from email_helpers import scalar
 from mail_servers import Relay
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import queues as queues_repo
 from test_callbacks import REQUEST, enable, set_hours
 from test_my_page import shop  # noqa: F401  (the fixture: a moved clock, mail through the relay)

@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import PASSWORD, Personas, Server, make_config, sign_in_page, start_server
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.store import queues as queues_repo
 

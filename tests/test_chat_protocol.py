@@ -10,7 +10,7 @@ import pytest
 
 from conftest import Desk, Personas, Server
 from onlinesupport.channels.chat import widget_settings
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import queues as queues_repo
 
@@ -390,7 +390,7 @@ async def test_the_place_in_line_counts_visitors_still_waiting_and_a_plausible_w
     from contextlib import AsyncExitStack
 
     from conftest import make_config, start_server
-    from onlinesupport.clock import ManualClock
+    from onlinesupport.lib.clock import ManualClock
 
     clock = ManualClock()
     async with AsyncExitStack() as stack:

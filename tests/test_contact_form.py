@@ -11,7 +11,7 @@ import pytest
 
 from conftest import PASSWORD, Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 
 GOOD = {"name": "Lee Customer", "email": "Lee@Customer.test", "question_type": "Billing",
         "subject": "Double charge", "message": "I was charged twice for order 77.",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import onlinesupport
-from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.core.conversations import Actor, InvalidCommand
 from onlinesupport.services import Services
 from onlinesupport.store import NotFound
 from onlinesupport.store import events as events_repo

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from onlinesupport import datadir
+from onlinesupport.ops import datadir
 
 
 class FakeMsvcrt(SimpleNamespace):

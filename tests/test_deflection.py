@@ -12,7 +12,7 @@ import pytest
 
 from conftest import Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from test_chat_protocol import SITE, Visitor, allow
 from test_contact_form import GOOD, _token
 

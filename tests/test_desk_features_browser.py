@@ -17,8 +17,8 @@ from playwright.async_api import expect
 from conftest import PASSWORD, QUIET, Personas, Server, make_config, sign_in_page, start_server
 from email_helpers import add_mailbox, mail, mailbox_form
 from onlinesupport.channels.email.intake import Incoming
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo

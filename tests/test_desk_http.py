@@ -278,7 +278,7 @@ async def test_the_desk_socket_resumes_after_the_last_event_id(server: Server, p
                                                           "message.posted"]
         last_seen = replayed[-1]["event"]["id"]
     # While the desk is away, another agent replies.
-    from onlinesupport.conversations import Actor
+    from onlinesupport.core.conversations import Actor
     await conversations.post(opened.conversation_id, Actor.agent(personas.other_agent, "Bob"), "hi")
     async with desk.session.ws_connect(server.desk_url + f"/api/ws?since={last_seen}") as ws:
         await ws.receive_json()
@@ -380,7 +380,7 @@ async def test_admins_set_how_many_chats_an_agent_takes_at_once(server: Server, 
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     opened = await server.services.conversations.open(channel="chat", body="hi")
-    from onlinesupport.conversations import Actor
+    from onlinesupport.core.conversations import Actor
     await server.services.conversations.assign(opened.conversation_id, personas.agent,
                                                Actor.agent(personas.admin, "Ada"))
     page = await (await admin.get("/admin/agents")).text()

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import PASSWORD, Personas, Server
-from onlinesupport.clock import from_db
+from onlinesupport.lib.clock import from_db
 from onlinesupport.store import queues as queues_repo
 
 pytestmark = pytest.mark.browser

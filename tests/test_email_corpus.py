@@ -19,7 +19,7 @@ import pytest
 from conftest import make_config
 from email_helpers import mailbox_form
 from onlinesupport.channels.email.intake import Incoming
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.services import Services, open_services
 
 CORPUS = Path(__file__).parent / "fixtures" / "mail" / "corpus"

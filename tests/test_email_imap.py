@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import make_config, start_server
 from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar
 from mail_servers import Dovecot, Relay
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.store import messages as messages_repo
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import free_port, make_config, start_server
 from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar
 from mail_servers import USER, Relay
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 SENDER = "carla@customer.test"
 

@@ -8,7 +8,7 @@ import json
 from conftest import Desk, Personas, Server
 from email_helpers import add_mailbox, mailbox_form
 from mail_servers import Relay
-from onlinesupport.clock import to_db
+from onlinesupport.lib.clock import to_db
 from onlinesupport.store import queues as queues_repo
 from test_my_page import _signed_in
 

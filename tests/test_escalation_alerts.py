@@ -12,7 +12,7 @@ import aiohttp
 from conftest import PASSWORD, make_config, start_server
 from email_helpers import add_mailbox, mailbox_form, scalar
 from mail_servers import Relay
-from onlinesupport.clock import ManualClock, to_db
+from onlinesupport.lib.clock import ManualClock, to_db
 from onlinesupport.store import queues as queues_repo
 from test_chat_protocol import SITE, Visitor, allow
 

@@ -13,8 +13,8 @@ import aiohttp
 
 from api_helpers import Api, make_token
 from conftest import Server, make_config, start_server, wait_until
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 from test_callbacks import ask, enable, set_hours
 
 

@@ -9,7 +9,7 @@ import aiohttp
 
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 from email_helpers import add_mailbox, mailbox_form
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import queues as queues_repo
 
 # The smallest valid PNG: a 1x1 transparent pixel.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from onlinesupport.accounts import AccountError
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 from onlinesupport.services import Services
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")

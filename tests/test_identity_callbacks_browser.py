@@ -17,8 +17,8 @@ from playwright.async_api import expect
 from conftest import Personas, Server, free_port, sign_in_page
 from email_helpers import scalar
 from onlinesupport.channels.chat.identity import Claim, WebsiteUser, signature
-from onlinesupport.clock import to_db
-from onlinesupport.conversations import SYSTEM
+from onlinesupport.lib.clock import to_db
+from onlinesupport.core.conversations import SYSTEM
 from onlinesupport.store import queues as queues_repo
 from test_widget_browser import allow
 

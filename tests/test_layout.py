@@ -30,10 +30,10 @@ from conftest import PASSWORD, ROOT, Server, make_config, start_server
 from email_helpers import add_mailbox, mailbox_form
 from onlinesupport.app import create_desk_app, create_public_app
 from onlinesupport.channels.email.intake import Incoming
-from onlinesupport.clock import to_db
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import to_db
+from onlinesupport.core.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
-from onlinesupport.signing import sign
+from onlinesupport.lib.signing import sign
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo

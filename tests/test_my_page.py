@@ -12,8 +12,8 @@ import pytest
 from conftest import Server, make_config, start_server
 from email_helpers import add_mailbox, eventually, mailbox_form, scalar
 from mail_servers import Relay
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 
 
 async def _link(relay: Relay, count: int) -> str:
@@ -203,7 +203,7 @@ async def test_a_link_goes_through_the_outbox_and_is_not_kept_after_it_is_sent(
 
 async def test_without_mail_the_customer_is_told_and_the_admin_sees_it(
         tmp_path: Path, client_factory) -> None:
-    from onlinesupport.health import report
+    from onlinesupport.ops.health import report
 
     clock = ManualClock()
     async with AsyncExitStack() as stack:

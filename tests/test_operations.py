@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Personas, Server, make_config
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.services import open_services
 
 

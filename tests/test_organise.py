@@ -11,12 +11,12 @@ from email import message_from_bytes
 import pytest
 
 from email_helpers import add_mailbox, mail, mailbox_form
-from onlinesupport.canned import PermissionDenied
+from onlinesupport.core.canned import PermissionDenied
 from onlinesupport.channels.email.intake import Incoming
-from onlinesupport.clock import to_db
-from onlinesupport.conversations import Actor, InvalidCommand, bulk, merging, snooze
-from onlinesupport.conversations.mentions import mentioned
-from onlinesupport.inbox_views import InboxQuery, parse
+from onlinesupport.lib.clock import to_db
+from onlinesupport.core.conversations import Actor, InvalidCommand, bulk, merging, snooze
+from onlinesupport.core.conversations.mentions import mentioned
+from onlinesupport.core.inbox_views import InboxQuery, parse
 from onlinesupport.services import Services
 from onlinesupport.store import NotFound
 from onlinesupport.store import conversations as conversations_repo

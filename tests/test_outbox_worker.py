@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from onlinesupport import outbox
-from onlinesupport.clock import to_db
-from onlinesupport.outbox import OutboxWorker
+from onlinesupport.core import outbox
+from onlinesupport.lib.clock import to_db
+from onlinesupport.core.outbox import OutboxWorker
 from onlinesupport.services import Services
 from onlinesupport.store import StorageFull, work_queue
 from onlinesupport.store import outbox as outbox_repo

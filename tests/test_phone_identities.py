@@ -16,8 +16,8 @@ from conftest import PASSWORD, Desk, Server, make_config, start_server
 from test_callbacks import ask, enable, set_hours
 
 from onlinesupport.channels.phone import numbers
-from onlinesupport.clock import ManualClock
-from onlinesupport.inputs import phone_number
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.lib.inputs import phone_number
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import migrate
 

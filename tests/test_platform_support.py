@@ -26,7 +26,7 @@ import pytest
 from conftest import free_port, make_config
 from onlinesupport import cli
 from onlinesupport.config import Config, ConfigError, load_config
-from onlinesupport.platform_support import (
+from onlinesupport.ops.platform_support import (
     EventLogHandler,
     ServiceLayout,
     ServiceRunner,

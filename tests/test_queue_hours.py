@@ -11,7 +11,7 @@ import aiosmtplib
 from conftest import PASSWORD, free_port, make_config, start_server
 from email_helpers import add_mailbox, mail, mailbox_form, scalar
 from mail_servers import USER, Relay
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 
 FRIDAY_EVENING = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 18:30 in Berlin
 HOURS = {"first_response_minutes": "120", "next_response_minutes": "240",

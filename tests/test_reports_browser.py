@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import Personas, Server, sign_in_page
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 
 @pytest.mark.browser

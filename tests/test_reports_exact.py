@@ -36,8 +36,8 @@ import pytest
 from conftest import PASSWORD, make_config
 from email_helpers import add_mailbox, mail, mailbox_form
 from onlinesupport.channels.email.intake import Incoming
-from onlinesupport.clock import ManualClock, to_db
-from onlinesupport.conversations import Actor, merging, snooze
+from onlinesupport.lib.clock import ManualClock, to_db
+from onlinesupport.core.conversations import Actor, merging, snooze
 from onlinesupport.reports.service import Query, Viewer
 from onlinesupport.services import open_services
 from onlinesupport.store import proactive as proactive_repo

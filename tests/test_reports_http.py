@@ -9,8 +9,8 @@ from contextlib import AsyncExitStack
 
 from conftest import PASSWORD, Desk, Personas, Server, start_server
 from email_helpers import add_mailbox, mailbox_form
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 from onlinesupport.store import queues as queues_repo
 
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import PASSWORD, make_config
-from onlinesupport.clock import ManualClock, from_db
-from onlinesupport.conversations import Actor, InvalidCommand, merging, snooze
+from onlinesupport.lib.clock import ManualClock, from_db
+from onlinesupport.core.conversations import Actor, InvalidCommand, merging, snooze
 from onlinesupport.reports.service import Query, Viewer
 from onlinesupport.services import open_services
 from onlinesupport.store import events as events_repo

@@ -11,7 +11,7 @@ import aiohttp
 
 from conftest import Personas, Server, wait_until
 from onlinesupport.channels.chat.protocol import PAGE_VIEWS_PER_MINUTE
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.reports import recording
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import proactive as proactive_repo

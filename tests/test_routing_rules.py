@@ -14,7 +14,7 @@ import pytest
 
 from conftest import PASSWORD, Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport.clock import ManualClock, to_db
+from onlinesupport.lib.clock import ManualClock, to_db
 from onlinesupport.routing.rules import (
     Facts,
     InvalidRule,
@@ -171,7 +171,7 @@ async def test_message_rules_reply_once_and_spam(shop) -> None:
 
 
 def _customer(opened):  # type: ignore[no-untyped-def]
-    from onlinesupport.conversations import Actor
+    from onlinesupport.core.conversations import Actor
     return Actor.customer(opened.customer_id)
 
 

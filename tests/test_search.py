@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Desk, Personas, Server
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.store import search
 
 

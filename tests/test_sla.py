@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import make_config
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 from onlinesupport.services import open_services
 from onlinesupport.store import events as events_repo
 

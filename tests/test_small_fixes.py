@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import PASSWORD, ROOT, Desk, Personas, Server, make_config, start_server
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 
 async def test_both_listeners_have_a_favicon_and_their_pages_name_it(server: Server) -> None:

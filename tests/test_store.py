@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import wait_until
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.config import Config
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from onlinesupport.services import open_services
 from onlinesupport.store import Database, StoreError, migrate
 from onlinesupport.store import backup as backup_store

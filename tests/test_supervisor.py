@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from conftest import Personas, Server
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import StorageFull
-from onlinesupport.supervisor import Supervisor
+from onlinesupport.lib.supervisor import Supervisor
 
 
 class Waits(list):
@@ -48,7 +48,7 @@ async def test_a_failing_loop_is_restarted_with_backoff_and_logged_once_per_caus
 
     clock = ManualClock()
     loops = Supervisor(clock, sleep=quick)
-    caplog.set_level(logging.DEBUG, "onlinesupport.supervisor")
+    caplog.set_level(logging.DEBUG, "onlinesupport.lib.supervisor")
     async with loops.running():
         loops.start("flaky", flaky)
         await _until(lambda: runs == 6)

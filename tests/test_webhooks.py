@@ -15,8 +15,8 @@ import pytest
 
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Server, free_port, make_config, start_server, wait_until
-from onlinesupport.clock import ManualClock, from_db
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock, from_db
+from onlinesupport.core.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
 from webhook_receiver import Receiver
 
@@ -142,7 +142,7 @@ async def test_410_disables_the_endpoint_and_the_desk_says_so(hooked: Server,
     await hooked.services.conversations.open(channel="chat", body="hi",
                                              identity=("email", "c@example.com"))
     assert [d.status for d in await webhooks.deliveries(endpoint_id)] == ["failed"]
-    from onlinesupport.health import report
+    from onlinesupport.ops.health import report
 
     assert any("was disabled" in w for w in (await report(hooked.services))["warnings"])
 

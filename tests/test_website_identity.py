@@ -12,10 +12,10 @@ import pytest
 
 from conftest import ROOT, Personas, Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport import datadir
+from onlinesupport.ops import datadir
 from onlinesupport.channels.chat import identity
 from onlinesupport.channels.chat.identity import Claim, WebsiteUser, check, signature
-from onlinesupport.conversations import SYSTEM
+from onlinesupport.core.conversations import SYSTEM
 from test_chat_protocol import visitor  # noqa: F401  (the fixture: visitors on an allowed site)
 
 SECRET = "5e" * 32

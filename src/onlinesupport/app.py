@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 
-from onlinesupport import daily_backups, datadir, platform_support, restores, tls_certs
-from onlinesupport.clock import Clock
+from onlinesupport.ops import daily_backups, datadir, platform_support, restores, tls_certs
+from onlinesupport.lib.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.integrations import webhooks
 from onlinesupport.reports import mail as report_mail
@@ -33,7 +33,7 @@ from onlinesupport.reports import recording, rollup
 from onlinesupport.services import Services, open_services
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import messages as messages_repo
-from onlinesupport.tally import Tally
+from onlinesupport.lib.tally import Tally
 from onlinesupport.web import auth, connections, sockets
 from onlinesupport.web.api import routes as api_routes
 from onlinesupport.web.desk import routes as desk_routes

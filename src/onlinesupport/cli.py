@@ -22,9 +22,11 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from onlinesupport import __version__, datadir, logs
+from onlinesupport import __version__
+from onlinesupport.ops import datadir
+from onlinesupport.lib import logs
 from onlinesupport.accounts import AccountError
-from onlinesupport.clock import Clock
+from onlinesupport.lib.clock import Clock
 from onlinesupport.config import (
     CONFIG_ENV,
     Config,
@@ -33,14 +35,14 @@ from onlinesupport.config import (
     render_toml,
     settings,
 )
-from onlinesupport.platform_support import (
+from onlinesupport.ops.platform_support import (
     SERVICE_ACTIONS,
     admin_config_default,
     service_config_text,
     service_layout,
 )
 from onlinesupport.services import open_services
-from onlinesupport.setup_link import SetupToken
+from onlinesupport.ops.setup_link import SetupToken
 from onlinesupport.store import StoreError
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import backup as backup_store
@@ -227,7 +229,7 @@ def _service(action: str) -> None:
     if sys.platform != "win32":
         raise CommandError("`service` manages the Windows service. On Linux the .deb package "
                            "installs a systemd unit: systemctl start|stop|status onlinesupport")
-    from onlinesupport import windows_service
+    from onlinesupport.ops import windows_service
     if action != "run":  # the service configures its own logging: file and Event Log
         logs.configure("warning", None)
     try:

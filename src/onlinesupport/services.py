@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from onlinesupport import datadir
+from onlinesupport.ops import datadir
 from onlinesupport.accounts import Accounts
 from onlinesupport.accounts.invitations import Invitations
-from onlinesupport.attachments import FileStore
-from onlinesupport.branding import Branding
-from onlinesupport.canned import CannedReplies
+from onlinesupport.core.attachments import FileStore
+from onlinesupport.core.branding import Branding
+from onlinesupport.core.canned import CannedReplies
 from onlinesupport.channels.chat.identity import WebsiteIdentity
 from onlinesupport.channels.chat.notices import ChatNotices
 from onlinesupport.channels.chat.presence import Presence
@@ -22,23 +22,23 @@ from onlinesupport.channels.email.replies import ReplyMailer
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
 from onlinesupport.channels.phone.callbacks import Callbacks
-from onlinesupport.clock import Clock
+from onlinesupport.lib.clock import Clock
 from onlinesupport.config import Config
-from onlinesupport.conversations import Conversations
-from onlinesupport.conversations.hooks import Hooks
-from onlinesupport.conversations.mentions import record_mentions
-from onlinesupport.conversations.snooze import SnoozeWatch
-from onlinesupport.customers import Customers
-from onlinesupport.daily_backups import DailyBackups
-from onlinesupport.hub import Hub
-from onlinesupport.inbox_views import SavedViews
+from onlinesupport.core.conversations import Conversations
+from onlinesupport.core.conversations.hooks import Hooks
+from onlinesupport.core.conversations.mentions import record_mentions
+from onlinesupport.core.conversations.snooze import SnoozeWatch
+from onlinesupport.core.customers import Customers
+from onlinesupport.ops.daily_backups import DailyBackups
+from onlinesupport.core.hub import Hub
+from onlinesupport.core.inbox_views import SavedViews
 from onlinesupport.integrations.guard import TargetGuard
 from onlinesupport.integrations.public_events import PublicEvents
 from onlinesupport.integrations.sender import WebhookSender
 from onlinesupport.integrations.tokens import ApiTokens
 from onlinesupport.integrations.webhooks import Webhooks, mail_admins
 from onlinesupport.knowledge.service import KnowledgeBase
-from onlinesupport.notifications import Notifications
+from onlinesupport.accounts.notifications import Notifications
 from onlinesupport.reports.mail import ReportMail
 from onlinesupport.reports.recording import Recorder
 from onlinesupport.reports.rollup import Calendars, Rollup
@@ -49,16 +49,16 @@ from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.routing.queue_admin import Queues
 from onlinesupport.routing.sla import SlaWatch
-from onlinesupport.scripts import Scripts
-from onlinesupport.secretbox import SecretBox
+from onlinesupport.core.scripts import Scripts
+from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.selfservice.erasure import Erasure
-from onlinesupport.setup_link import SetupToken
-from onlinesupport.setup_progress import FirstRun
+from onlinesupport.ops.setup_link import SetupToken
+from onlinesupport.ops.setup_progress import FirstRun
 from onlinesupport.store import Database
-from onlinesupport.supervisor import Supervisor
-from onlinesupport.tally import Tally
-from onlinesupport.viewers import Viewers
+from onlinesupport.lib.supervisor import Supervisor
+from onlinesupport.lib.tally import Tally
+from onlinesupport.core.viewers import Viewers
 
 
 @dataclass
@@ -118,7 +118,7 @@ class Services:
 def wire_hooks(conversations: Conversations, presence: Presence, *, rules: RoutingRules,
                scripts: Scripts, public_events: PublicEvents, recorder: Recorder,
                key: bytes) -> None:
-    """Every hook of the instance, in one place (see `onlinesupport.conversations.hooks` for
+    """Every hook of the instance, in one place (see `onlinesupport.core.conversations.hooks` for
     when each kind runs). Within a kind the order does not matter unless a comment says why."""
     conversations.hooks = Hooks(
         opened=(set_first_response_due,),

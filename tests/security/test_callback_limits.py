@@ -16,7 +16,7 @@ import pytest
 
 from conftest import Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from test_callbacks import REQUEST, enable
 from test_chat_protocol import SITE, Visitor, allow
 

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
-from onlinesupport import health, platform_support
+from onlinesupport.ops import health, platform_support
 from onlinesupport.web import connections
 from running_server import ADMIN, start
 
@@ -212,7 +212,7 @@ def test_the_open_file_limit_is_raised_toward_the_hard_limit() -> None:
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
-    code = ("import resource; from onlinesupport import platform_support as p; "
+    code = ("import resource; from onlinesupport.ops import platform_support as p; "
             "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)); "
             "print(p.raise_open_file_limit(), p.open_file_limit())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

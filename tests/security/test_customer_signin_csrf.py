@@ -15,7 +15,7 @@ from datetime import timedelta
 import aiohttp
 
 from conftest import Server
-from onlinesupport.clock import to_db
+from onlinesupport.lib.clock import to_db
 from onlinesupport.store import customer_access as access_repo
 
 

@@ -19,9 +19,9 @@ import pytest
 from conftest import PASSWORD, Desk, Server, make_config, start_server
 from email_helpers import add_mailbox, eventually, mailbox_form, scalar
 from mail_servers import Relay
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
-from onlinesupport.inputs import InvalidAddress, email_address, one_line
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.inputs import InvalidAddress, email_address, one_line
 from test_chat_protocol import SITE, Visitor, allow
 
 TWO = "lee@customer.test,eve@attacker.example"

@@ -33,8 +33,8 @@ from yarl import URL
 from conftest import PASSWORD, Desk, Server, make_config, start_server
 from onlinesupport.app import create_desk_app, create_public_app
 from onlinesupport.channels.chat import protocol
-from onlinesupport.clock import ManualClock, to_db
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock, to_db
+from onlinesupport.core.conversations import Actor
 from onlinesupport.selfservice.access import CustomerAccess
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.web.desk import socket as desk_socket

@@ -12,7 +12,7 @@ import pytest
 
 import raw_websocket
 from conftest import Server, make_config, wait_until
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.services import open_services
 from onlinesupport.store import backup as backup_store
 from test_chat_protocol import SITE, allow

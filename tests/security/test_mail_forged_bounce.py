@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import PASSWORD, free_port, make_config, start_server
 from email_helpers import add_mailbox, mail, mailbox_form, scalar, smtp_raw, smtp_send
 from mail_servers import USER, Relay
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 
 def _report(message_id: str, to: str) -> bytes:

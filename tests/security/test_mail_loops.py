@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import PASSWORD, free_port, make_config, start_server
 from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar, smtp_send
 from mail_servers import USER, Relay
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 
 async def test_mail_from_our_own_or_an_agents_address_is_never_acknowledged(

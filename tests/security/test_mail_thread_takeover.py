@@ -13,7 +13,7 @@ from pathlib import Path
 from conftest import PASSWORD, free_port, make_config, start_server
 from email_helpers import add_mailbox, eventually, mail, mailbox_form, scalar, smtp_send
 from mail_servers import Relay
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 
 
 def _message_id(raw: bytes) -> str:

@@ -20,8 +20,8 @@ from yarl import URL
 
 import onlinesupport
 from conftest import PASSWORD, Personas, Server
-from onlinesupport.conversations import Actor
-from onlinesupport.errors import UserError
+from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.errors import UserError
 from test_chat_protocol import SITE, Visitor, allow
 
 HUGE = "9" * 30
@@ -218,7 +218,7 @@ def test_every_invalid_input_error_is_a_user_error() -> None:
     assert len(errors) > 11
     strays = [c.__qualname__ for c in errors
               if not issubclass(c, UserError) and c.__name__ not in NOT_INPUT]
-    assert strays == [], "derive them from onlinesupport.errors.UserError (or list them here)"
+    assert strays == [], "derive them from onlinesupport.lib.errors.UserError (or list them here)"
     user_errors = {c.__name__ for c in errors if issubclass(c, UserError)}
     assert {"InvalidCommand", "AccountError", "FormRejected", "ProtocolError", "InvalidRule",
             "InvalidHours", "InvalidProactive", "InvalidSettings", "MailboxError",

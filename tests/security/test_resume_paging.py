@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import Personas, Server
-from onlinesupport.conversations import Actor
+from onlinesupport.core.conversations import Actor
 from test_chat_protocol import visitor  # noqa: F401  (the fixture)
 from test_widget_browser import desk_page, start_chat, website  # noqa: F401  (website: the fixture)
 

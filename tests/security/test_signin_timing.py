@@ -24,7 +24,7 @@ import pytest
 from conftest import Server, make_config, start_server
 from email_helpers import add_mailbox, mailbox_form
 from mail_servers import Relay
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 
 PAIRS = 150
 KNOWN, UNKNOWN = "lee@customer.test", "nobody@customer.test"

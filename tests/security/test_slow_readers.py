@@ -15,8 +15,8 @@ import aiohttp
 
 import raw_websocket
 from conftest import PASSWORD, Desk, make_config, start_server
-from onlinesupport.conversations import Actor
-from onlinesupport.hub import Hub, SubscriberLagged
+from onlinesupport.core.conversations import Actor
+from onlinesupport.core.hub import Hub, SubscriberLagged
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 from onlinesupport.web.sockets import NOT_READING

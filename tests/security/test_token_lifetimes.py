@@ -23,8 +23,8 @@ import pytest
 
 from conftest import PASSWORD, Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport.clock import ManualClock
-from onlinesupport.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
+from onlinesupport.core.conversations import Actor
 from test_chat_protocol import SITE, Visitor, allow
 
 GOOD = {"name": "Lee Customer", "email": "lee@customer.test", "question_type": "Billing",

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from conftest import free_port, make_config, start_server
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.integrations.guard import GuardedResolver, TargetGuard, TargetRefused
 from onlinesupport.integrations.webhooks import EndpointFields
 from webhook_receiver import Receiver

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import PASSWORD, make_config, sign_in_page, start_server
-from onlinesupport.clock import ManualClock
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import messages as messages_repo
 from test_widget_panel import allow, start_hostile_site, watched_page
 

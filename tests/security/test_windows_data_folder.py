@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import PureWindowsPath
 
-from onlinesupport.platform_support import SERVICE_ACCOUNT, folder_acl_commands
+from onlinesupport.ops.platform_support import SERVICE_ACCOUNT, folder_acl_commands
 
 
 def test_the_folder_is_left_to_system_administrators_and_the_service() -> None:

@@ -11,10 +11,10 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport import signing
+from onlinesupport.lib import signing
 from onlinesupport.accounts.service import AccountError, Accounts
-from onlinesupport.clock import Clock
-from onlinesupport.inputs import row_id
+from onlinesupport.lib.clock import Clock
+from onlinesupport.lib.inputs import row_id
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 

@@ -14,9 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import InvalidAddress, email_address
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import InvalidAddress, email_address
 from onlinesupport.store import Conflict, Database, StorageFull, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo

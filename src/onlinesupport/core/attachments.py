@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from onlinesupport.conversations import InvalidCommand
-from onlinesupport.signing import sign, verify
+from onlinesupport.core.conversations import InvalidCommand
+from onlinesupport.lib.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.errors import StorageFull, is_full
 

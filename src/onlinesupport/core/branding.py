@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from onlinesupport.attachments import INLINE_TYPES, sniff
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
+from onlinesupport.core.attachments import INLINE_TYPES, sniff
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.database import Database
 

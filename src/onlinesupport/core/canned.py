@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import InvalidCommand
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import InvalidCommand
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import canned as canned_repo
 

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from onlinesupport.conversations import Actor, Conversations, InvalidCommand
-from onlinesupport.inputs import is_email_address, phone_number
+from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.lib.inputs import is_email_address, phone_number
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo

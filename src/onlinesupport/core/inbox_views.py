@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from onlinesupport.canned import PermissionDenied
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import CHANNELS, InvalidCommand
+from onlinesupport.core.canned import PermissionDenied
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import CHANNELS, InvalidCommand
 from onlinesupport.store import Conflict, Database, NotFound, Transaction
 from onlinesupport.store import saved_views as saved_views_repo
 from onlinesupport.store.conversations import DUE_WITHIN, SORTS, VIEWS, InboxFilter

@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.hub import Hub
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.hub import Hub
 from onlinesupport.store import Database, StorageFull, Transaction, work_queue
 from onlinesupport.store.events import Event
 from onlinesupport.store.work_queue import WorkQueue

@@ -8,8 +8,8 @@ has been asked.
 
 from __future__ import annotations
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo

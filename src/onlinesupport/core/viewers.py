@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onlinesupport.hub import Hub, Notice
+from onlinesupport.core.hub import Hub, Notice
 
 
 class Viewers:

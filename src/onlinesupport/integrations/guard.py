@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 

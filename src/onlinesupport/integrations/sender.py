@@ -22,8 +22,8 @@ from typing import Any
 import aiohttp
 
 from onlinesupport import __version__
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.hub import Hub
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.hub import Hub
 from onlinesupport.integrations.guard import (
     GuardedResolver,
     ResolvedToRefused,
@@ -32,8 +32,8 @@ from onlinesupport.integrations.guard import (
 )
 from onlinesupport.integrations.public_events import PUBLIC_TYPES
 from onlinesupport.integrations.signature import signature_header
-from onlinesupport.outbox import OutboxWorker, scheduled_wait
-from onlinesupport.secretbox import SecretBox
+from onlinesupport.core.outbox import OutboxWorker, scheduled_wait
+from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction, work_queue
 from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store.webhooks import WEBHOOKS, Delivery, Endpoint, PublicEvent

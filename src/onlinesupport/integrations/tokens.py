@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations import Actor, InvalidCommand
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.conversations import Actor, InvalidCommand
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import api_tokens as tokens_repo

@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.integrations.guard import TargetGuard, TargetRefused
 from onlinesupport.integrations.public_events import WEBHOOK_TYPES, new_msg_id, payload
 from onlinesupport.integrations.sender import SECRET_PURPOSE, WebhookSender
 from onlinesupport.integrations.signature import new_secret
-from onlinesupport.secretbox import SecretBox
+from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import webhooks as webhooks_repo

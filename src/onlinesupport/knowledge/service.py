@@ -8,16 +8,16 @@ import unicodedata
 from datetime import timedelta
 from typing import Any, Protocol
 
-from onlinesupport import signing
-from onlinesupport.attachments import INLINE_TYPES
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import row_id
+from onlinesupport.lib import signing
+from onlinesupport.core.attachments import INLINE_TYPES
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import row_id
 from onlinesupport.knowledge.markdown import to_html, to_plain
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store.attachments import StoredFile
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 
 LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 MAX_TITLE = 200

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 
 MAX_ID = 2**62
 """Above any row id we will ever have, below SQLite's largest integer (2**63 - 1)."""

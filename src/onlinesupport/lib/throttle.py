@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from datetime import timedelta
 
-from onlinesupport.clock import Clock
+from onlinesupport.lib.clock import Clock
 
 
 class Throttle:

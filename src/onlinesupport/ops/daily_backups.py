@@ -11,7 +11,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from onlinesupport.clock import Clock
+from onlinesupport.lib.clock import Clock
 from onlinesupport.store import backup as backup_store
 
 log = logging.getLogger(__name__)

@@ -11,14 +11,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from onlinesupport import __version__, platform_support
-from onlinesupport.clock import to_db
+from onlinesupport import __version__
+from onlinesupport.ops import platform_support
+from onlinesupport.lib.clock import to_db
 from onlinesupport.services import Services
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import webhooks as webhooks_repo
-from onlinesupport.supervisor import LoopState
+from onlinesupport.lib.supervisor import LoopState
 
 LOW_DISK = 1024 ** 3
 OLD_BACKUP_DAYS = 2

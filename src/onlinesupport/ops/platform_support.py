@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
-from onlinesupport import __version__, logs
+from onlinesupport import __version__
+from onlinesupport.lib import logs
 from onlinesupport.config import Config, ConfigError, load_config, render_toml
-from onlinesupport.datadir import DataDirLocked
+from onlinesupport.ops.datadir import DataDirLocked
 from onlinesupport.store import StoreError
 
 SERVICE_NAME = "OnlineSupport"

@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store.errors import StoreError
 

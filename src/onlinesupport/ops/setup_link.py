@@ -11,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from onlinesupport.signing import same
+from onlinesupport.lib.signing import same
 
 TOKEN_FILE = "setup_token"
 

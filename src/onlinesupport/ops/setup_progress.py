@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 from onlinesupport.accounts import AccountError, Accounts
 from onlinesupport.accounts.invitations import Invitations
-from onlinesupport.branding import Branding
+from onlinesupport.core.branding import Branding
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.channels.chat.widget_settings import InvalidSettings, normalise_origin
 from onlinesupport.channels.email.connect import explain
 from onlinesupport.channels.email.service import EmailChannel
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.routing.queue_admin import Queues
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import mailboxes as mailboxes_repo

@@ -27,7 +27,7 @@ import win32serviceutil
 import winerror
 
 from onlinesupport.config import Config, load_config
-from onlinesupport.platform_support import (
+from onlinesupport.ops.platform_support import (
     FIREWALL_RULE_NAMES,
     SERVICE_ACCOUNT,
     SERVICE_NAME,

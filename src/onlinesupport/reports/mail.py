@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from onlinesupport.channels.email.sender import OutboxSender
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.reports.metrics import duration_text, percent_text
 from onlinesupport.reports.service import Overview, Query, Reports, Viewer
 from onlinesupport.store import Database, Transaction

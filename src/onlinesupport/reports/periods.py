@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 
 PRESETS = {
     "today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",

@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from onlinesupport.channels.chat.proactive import Proactive
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import Actor, Conversations
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import Actor, Conversations
 from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.rollup import Calendars
 from onlinesupport.store import Database, Transaction

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from onlinesupport.conversations import DEFAULT_QUEUE
+from onlinesupport.core.conversations import DEFAULT_QUEUE
 from onlinesupport.reports.facts import Facts, compute
 from onlinesupport.reports.metrics import bucket_of
 from onlinesupport.routing.due import calendar

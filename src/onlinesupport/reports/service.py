@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.reports import metrics
 from onlinesupport.reports.metrics import Summary
 from onlinesupport.reports.periods import Period, bucket_of, bucket_size, buckets, resolve

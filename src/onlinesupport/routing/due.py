@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from onlinesupport.clock import from_db, to_db
+from onlinesupport.lib.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import Row, Transaction
 from onlinesupport.store import callbacks as callbacks_repo

@@ -12,8 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations import SYSTEM, Conversations
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.conversations import SYSTEM, Conversations
 from onlinesupport.routing.due import calendar, chosen_by_customer, set_target
 from onlinesupport.routing.rules import (
     TRIGGERS,

@@ -4,7 +4,7 @@ in the conversation, and the customer sees the status on their own page."""
 
 from __future__ import annotations
 
-from onlinesupport.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LINE = re.compile(r"^(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:,[a-z]{3}(?:-[a-z]{3})?)*)"

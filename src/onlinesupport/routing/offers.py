@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from onlinesupport.channels.chat.presence import Presence
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import SYSTEM, Actor, Conversations
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.routing.engine import choose
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import row_id, whole_number
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import row_id, whole_number
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import Database, NotFound, Transaction

@@ -23,8 +23,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import whole_number
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import whole_number
 
 TRIGGERS = ("new", "message", "both")
 CONDITIONS = {

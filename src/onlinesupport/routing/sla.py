@@ -14,8 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations import SYSTEM, Conversations
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.conversations import SYSTEM, Conversations
 from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo

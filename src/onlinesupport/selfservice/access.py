@@ -18,10 +18,10 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.customers import own_conversation
-from onlinesupport.inputs import email_address
-from onlinesupport.signing import sign, verify
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.customers import own_conversation
+from onlinesupport.lib.inputs import email_address
+from onlinesupport.lib.signing import sign, verify
 from onlinesupport.store import NotFound, Transaction
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
@@ -31,7 +31,7 @@ from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import problems as problems_repo
 from onlinesupport.store.database import Database
 from onlinesupport.store.messages import Message
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 
 log = logging.getLogger(__name__)
 LINK_LIFETIME = timedelta(minutes=30)

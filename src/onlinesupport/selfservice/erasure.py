@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from onlinesupport.attachments import FileStore
-from onlinesupport.clock import Clock, to_db
+from onlinesupport.core.attachments import FileStore
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import erasure as erasure_repo
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from onlinesupport.clock import Clock
+from onlinesupport.lib.clock import Clock
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store import migrate
 from onlinesupport.store.errors import StorageFull, StoreClosed, is_full

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from onlinesupport.clock import Clock, to_db
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store.errors import StoreError
 
 APPLICATION_ID = 0x4F535550  # "OSUP"

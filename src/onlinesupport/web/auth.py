@@ -15,7 +15,7 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from onlinesupport.signing import same
+from onlinesupport.lib.signing import same
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.security import Handler, wants_json
 

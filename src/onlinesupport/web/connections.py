@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.tally import Tally
+from onlinesupport.lib.tally import Tally
 
 RESERVED_FILES = 64
 """Open files kept for the store, the logs, mail connections and files being served."""

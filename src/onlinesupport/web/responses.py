@@ -6,7 +6,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from onlinesupport.inputs import MAX_ID
+from onlinesupport.lib.inputs import MAX_ID
 
 # Printable ASCII but space and backslash: a browser reads such a path the way we do. It drops
 # tabs and newlines anywhere in an address ("/\t/evil" becomes "//evil", another host) and reads

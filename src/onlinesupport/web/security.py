@@ -10,7 +10,7 @@ from typing import TypedDict
 from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.web.templates import TEMPLATES, render
 

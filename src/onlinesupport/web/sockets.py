@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.tally import Tally
+from onlinesupport.lib.tally import Tally
 from onlinesupport.web.connections import AddressCounts
 
 NOT_READING = "closed a websocket whose peer stopped reading what it was sent"

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import BodyPartReader, web
 
-from onlinesupport.attachments import INLINE_TYPES, FileStore
-from onlinesupport.conversations import Actor, Conversations, Posted
+from onlinesupport.core.attachments import INLINE_TYPES, FileStore
+from onlinesupport.core.conversations import Actor, Conversations, Posted
 from onlinesupport.store.attachments import StoredFile
 
 MAX_FIELD = 1000

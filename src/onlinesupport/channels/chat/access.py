@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from onlinesupport.channels.chat import tokens
-from onlinesupport.clock import Clock
-from onlinesupport.customers import own_conversation
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import Clock
+from onlinesupport.core.customers import own_conversation
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import Database
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 
 MESSAGES_PER_MINUTE = 30
 """A visitor's sends a minute (messages, files, forms); more is a script, not a person typing."""

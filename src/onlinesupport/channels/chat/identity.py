@@ -26,10 +26,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import Actor, Conversations, Opened
-from onlinesupport.inputs import InvalidAddress, email_address
-from onlinesupport.secretbox import SecretBox, SecretUnreadable
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import Actor, Conversations, Opened
+from onlinesupport.lib.inputs import InvalidAddress, email_address
+from onlinesupport.lib.secretbox import SecretBox, SecretUnreadable
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo

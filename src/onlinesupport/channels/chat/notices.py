@@ -7,7 +7,7 @@ transaction, so it is published with the change it tells of.
 
 from __future__ import annotations
 
-from onlinesupport.conversations import SYSTEM, Conversations
+from onlinesupport.core.conversations import SYSTEM, Conversations
 from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store.events import Event

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import whole_number
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import whole_number
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import proactive as proactive_repo
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 
 AUDIENCES = ("all", "new", "returning")
 MAX_TEXT = 300

@@ -69,7 +69,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from onlinesupport.attachments import FileStore
+from onlinesupport.core.attachments import FileStore
 from onlinesupport.channels.chat.access import VisitorAccess
 from onlinesupport.channels.chat.identity import NOBODY, Claim, WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
@@ -77,12 +77,12 @@ from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.channels.forms.contact import URGENCY, ContactForm
 from onlinesupport.channels.phone.callbacks import Callbacks, TooManyCallbacks
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import Actor, Conversations
-from onlinesupport.conversations.service import DEFAULT_QUEUE, SYSTEM
-from onlinesupport.errors import UserError
-from onlinesupport.hub import Hub, Notice, SubscriberLagged
-from onlinesupport.inputs import MAX_ID, email_address, row_id, whole_number
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.core.conversations.service import DEFAULT_QUEUE, SYSTEM
+from onlinesupport.lib.errors import UserError
+from onlinesupport.core.hub import Hub, Notice, SubscriberLagged
+from onlinesupport.lib.inputs import MAX_ID, email_address, row_id, whole_number
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.routing.due import chat_calendar
 from onlinesupport.store import Database
@@ -95,8 +95,8 @@ from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.errors import StorageFull, StoreClosed, StoreError
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
-from onlinesupport.supervisor import cause
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.supervisor import cause
+from onlinesupport.lib.throttle import Throttle
 
 if TYPE_CHECKING:
     from onlinesupport.reports.recording import Recorder

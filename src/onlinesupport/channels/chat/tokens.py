@@ -16,8 +16,8 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from onlinesupport.inputs import MAX_ID, whole_number
-from onlinesupport.signing import same
+from onlinesupport.lib.inputs import MAX_ID, whole_number
+from onlinesupport.lib.signing import same
 
 LIFETIME = timedelta(days=30)
 _PREFIX = "v2"

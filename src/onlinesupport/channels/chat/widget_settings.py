@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import Database
 from onlinesupport.store import settings as settings_repo
 

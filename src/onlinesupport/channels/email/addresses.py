@@ -11,7 +11,7 @@ import re
 from email.utils import getaddresses
 
 from onlinesupport.channels.email.charsets import decode_words
-from onlinesupport.inputs import is_email_address
+from onlinesupport.lib.inputs import is_email_address
 
 # One mailbox with a plain name (letters, digits, spaces) or none: "Ann Lee <ann@example.com>".
 _SIMPLE = re.compile(r"\s*(?:([A-Za-z0-9 ]*?)\s*<([^<>()\[\]\\,;:@\"\s]+@[^<>()\[\]\\,;:@\"\s]+)>"

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
-from onlinesupport.inputs import one_line
+from onlinesupport.lib.inputs import one_line
 
 _LINK = re.compile(r"(https?://[^\s<>\"']+)")
 

@@ -31,8 +31,8 @@ from onlinesupport.channels.email.imap_client import (
     select,
 )
 from onlinesupport.channels.email.intake import EmailIntake, Imported, Incoming
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.secretbox import SecretBox
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
 

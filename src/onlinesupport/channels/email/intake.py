@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.attachments import FileStore
+from onlinesupport.core.attachments import FileStore
 from onlinesupport.channels.email import acknowledgement, addresses, threads
 from onlinesupport.channels.email.parse import ParsedMail, parse
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations import SYSTEM, Actor, Conversations
-from onlinesupport.conversations.service import Command
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations import SYSTEM, Actor, Conversations
+from onlinesupport.core.conversations.service import Command
 from onlinesupport.knowledge.service import suggest_articles
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo

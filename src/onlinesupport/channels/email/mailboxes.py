@@ -9,10 +9,10 @@ from typing import Any
 
 from onlinesupport.channels.email.connect import explain, smtp_client
 from onlinesupport.channels.email.imap_client import close_imap, imap_client, select
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import is_email_address, row_id, whole_number
-from onlinesupport.secretbox import SecretBox
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import is_email_address, row_id, whole_number
+from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Conflict, Database, NotFound
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo

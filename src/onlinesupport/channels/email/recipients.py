@@ -3,7 +3,7 @@ customer copied or who wrote in. Mail never changes it by itself (see intake).""
 
 from __future__ import annotations
 
-from onlinesupport.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.store import Transaction
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import events as events_repo

@@ -17,15 +17,15 @@ from typing import Any
 
 import aiosmtplib
 
-from onlinesupport.attachments import FileStore
+from onlinesupport.core.attachments import FileStore
 from onlinesupport.channels.email import addresses, threads
 from onlinesupport.channels.email.compose import compose
 from onlinesupport.channels.email.connect import explain, smtp_client
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations import Conversations
-from onlinesupport.hub import Hub
-from onlinesupport.outbox import OutboxWorker, doubling_wait
-from onlinesupport.secretbox import SecretBox
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.conversations import Conversations
+from onlinesupport.core.hub import Hub
+from onlinesupport.core.outbox import OutboxWorker, doubling_wait
+from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction, work_queue
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import events as events_repo

@@ -12,7 +12,7 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from onlinesupport.attachments import FileStore
+from onlinesupport.core.attachments import FileStore
 from onlinesupport.channels.email.imap import ImapPoller, MailboxState
 from onlinesupport.channels.email.intake import EmailIntake
 from onlinesupport.channels.email.mailboxes import Mailboxes
@@ -20,14 +20,14 @@ from onlinesupport.channels.email.recipients import Recipients
 from onlinesupport.channels.email.sender import OutboxSender
 from onlinesupport.channels.email.smtp_receive import SupportMailHandler, start_receiver
 from onlinesupport.channels.email.transcripts import Transcripts
-from onlinesupport.clock import Clock
+from onlinesupport.lib.clock import Clock
 from onlinesupport.config import Config
-from onlinesupport.conversations import Conversations
-from onlinesupport.hub import Hub
-from onlinesupport.secretbox import SecretBox
+from onlinesupport.core.conversations import Conversations
+from onlinesupport.core.hub import Hub
+from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
-from onlinesupport.supervisor import Supervisor
+from onlinesupport.lib.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from onlinesupport.signing import sign, verify
+from onlinesupport.lib.signing import sign, verify
 from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import email as email_repo

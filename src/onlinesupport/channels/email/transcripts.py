@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from onlinesupport.channels.email import threads
 from onlinesupport.channels.email.replies import customer_address
-from onlinesupport.conversations import SYSTEM, Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations import SYSTEM, Actor, Conversations, InvalidCommand
 from onlinesupport.store import Row, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo

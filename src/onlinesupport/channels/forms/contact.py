@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from onlinesupport.clock import Clock
-from onlinesupport.conversations import Actor, Conversations
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import MAX_ID, InvalidAddress, email_address, whole_number
+from onlinesupport.lib.clock import Clock
+from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import MAX_ID, InvalidAddress, email_address, whole_number
 from onlinesupport.routing.due import promise_for
-from onlinesupport.signing import sign, verify
+from onlinesupport.lib.signing import sign, verify
 from onlinesupport.store import Transaction
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
@@ -30,7 +30,7 @@ from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.database import Database
 from onlinesupport.store.events import Event
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 
 SETTINGS_KEY = "contact_form"
 DEFAULT_TYPES = ("General question", "Order or delivery", "Billing", "Technical problem")

@@ -27,11 +27,11 @@ from onlinesupport.channels.email import threads
 from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.channels.forms.contact import POSTS_PER_HOUR
 from onlinesupport.channels.phone import numbers
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations import Actor, Conversations, InvalidCommand
-from onlinesupport.conversations.service import DEFAULT_QUEUE
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import InvalidAddress, email_address, row_id
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations.service import DEFAULT_QUEUE
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import InvalidAddress, email_address, row_id
 from onlinesupport.routing.due import calendar, set_target
 from onlinesupport.routing.hours import BusinessHours
 from onlinesupport.store import Database, NotFound, Transaction
@@ -46,7 +46,7 @@ from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.events import Event
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 
 SETTINGS_KEY = "callbacks"
 SOURCES = ("widget", "form", "my-page")

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import phone_number
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import phone_number
 
 
 class InvalidPhone(UserError):

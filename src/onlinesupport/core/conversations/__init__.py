@@ -1,6 +1,6 @@
 """The conversation model's commands; every channel changes conversations through these."""
 
-from onlinesupport.conversations.service import (
+from onlinesupport.core.conversations.service import (
     CHANNELS,
     DEFAULT_QUEUE,
     SYSTEM,

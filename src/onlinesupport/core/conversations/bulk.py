@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from onlinesupport.conversations.service import Actor, Conversations, InvalidCommand, Record
-from onlinesupport.conversations.snooze import snooze_in
+from onlinesupport.core.conversations.service import Actor, Conversations, InvalidCommand, Record
+from onlinesupport.core.conversations.snooze import snooze_in
 from onlinesupport.store import Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from onlinesupport.conversations.service import MAX_SUBJECT, Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations.service import MAX_SUBJECT, Actor, Conversations, InvalidCommand
 from onlinesupport.store import Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo

@@ -7,7 +7,7 @@ and the web handlers all change conversations through this class, never through 
 A channel whose intake is more than one step (an email: find the thread, the customer, record
 the mail) writes its own command with `run`, and builds it from `open_in` and `post_in`, so the
 whole intake is one transaction. Features take part in the commands' transactions through the
-hooks of `onlinesupport.conversations.hooks` (routing, mail, mentions, scripts, chat notices,
+hooks of `onlinesupport.core.conversations.hooks` (routing, mail, mentions, scripts, chat notices,
 webhooks), registered in `onlinesupport.services.wire_hooks`.
 """
 
@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from onlinesupport.clock import Clock, to_db
-from onlinesupport.conversations.hooks import Hooks
-from onlinesupport.errors import UserError
-from onlinesupport.hub import Hub, Notice
-from onlinesupport.inputs import is_email_address, one_line, phone_number
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.conversations.hooks import Hooks
+from onlinesupport.lib.errors import UserError
+from onlinesupport.core.hub import Hub, Notice
+from onlinesupport.lib.inputs import is_email_address, one_line, phone_number
 from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo

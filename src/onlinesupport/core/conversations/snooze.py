@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from onlinesupport.clock import Clock, from_db, to_db
-from onlinesupport.conversations.service import SYSTEM, Actor, Conversations, InvalidCommand, Record
+from onlinesupport.lib.clock import Clock, from_db, to_db
+from onlinesupport.core.conversations.service import SYSTEM, Actor, Conversations, InvalidCommand, Record
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo

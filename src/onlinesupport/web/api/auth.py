@@ -11,10 +11,10 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from onlinesupport.clock import Clock
+from onlinesupport.lib.clock import Clock
 from onlinesupport.integrations.tokens import Caller
-from onlinesupport.signing import same
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.signing import same
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.web.api.errors import ApiError, respond
 from onlinesupport.web.auth import CSRF_HEADER, SESSION_COOKIE
 from onlinesupport.web.keys import SERVICES

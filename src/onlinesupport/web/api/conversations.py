@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from onlinesupport.conversations import Actor, Conversations
-from onlinesupport.conversations.bulk import BulkAction, apply
-from onlinesupport.customers import CustomerChanges
+from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.core.conversations.bulk import BulkAction, apply
+from onlinesupport.core.customers import CustomerChanges
 from onlinesupport.integrations import objects
 from onlinesupport.integrations.tokens import Caller
 from onlinesupport.store import attachments as attachments_repo

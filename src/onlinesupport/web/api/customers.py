@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.customers import CustomerChanges
-from onlinesupport.inputs import phone_number
+from onlinesupport.core.customers import CustomerChanges
+from onlinesupport.lib.inputs import phone_number
 from onlinesupport.integrations import objects
 from onlinesupport.store import integration_reads
 from onlinesupport.store.integration_reads import ConversationFilter

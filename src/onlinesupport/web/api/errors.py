@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.web.security import Handler
 

@@ -12,7 +12,7 @@ import asyncio
 
 from aiohttp import web
 
-from onlinesupport.hub import SubscriberLagged
+from onlinesupport.core.hub import SubscriberLagged
 from onlinesupport.integrations.public_events import PUBLIC_TYPES, event_json
 from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store.events import Event

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from onlinesupport.conversations.service import CHANNELS, MAX_BODY, MAX_CLIENT_ID, MAX_SUBJECT
-from onlinesupport.customers import TIERS
+from onlinesupport.core.conversations.service import CHANNELS, MAX_BODY, MAX_CLIENT_ID, MAX_SUBJECT
+from onlinesupport.core.customers import TIERS
 from onlinesupport.integrations.public_events import WEBHOOK_TYPES
 from onlinesupport.integrations.tokens import SCOPES
 from onlinesupport.knowledge.service import STATUSES, VISIBILITIES

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.errors import UserError
+from onlinesupport.lib.errors import UserError
 
 MAX_ID = 2**63 - 1
 Schema = dict[str, Any]

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.clock import from_db, to_db
+from onlinesupport.lib.clock import from_db, to_db
 from onlinesupport.store import board as board_repo
 from onlinesupport.web.auth import AGENT, requires
 from onlinesupport.web.keys import SERVICES

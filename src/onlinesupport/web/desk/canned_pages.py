@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.conversations import CHANNELS, snooze
-from onlinesupport.inbox_views import DUE, InboxQuery
+from onlinesupport.core.conversations import CHANNELS, snooze
+from onlinesupport.core.inbox_views import DUE, InboxQuery
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT

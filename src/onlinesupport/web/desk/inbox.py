@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport import inbox_views
-from onlinesupport.clock import to_db
-from onlinesupport.conversations import Actor, InvalidCommand
-from onlinesupport.customers import TIERS
-from onlinesupport.inbox_views import InboxQuery
-from onlinesupport.inputs import parse_json
+from onlinesupport.core import inbox_views
+from onlinesupport.lib.clock import to_db
+from onlinesupport.core.conversations import Actor, InvalidCommand
+from onlinesupport.core.customers import TIERS
+from onlinesupport.core.inbox_views import InboxQuery
+from onlinesupport.lib.inputs import parse_json
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
@@ -27,7 +27,8 @@ from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.conversations import VIEWS
 from onlinesupport.store.events import Event
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
-from onlinesupport.web.desk import extras, first_run
+from onlinesupport.web.desk import extras
+from onlinesupport.web.desk.admin import first_run
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.security import wants_json

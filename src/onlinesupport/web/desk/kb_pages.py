@@ -14,7 +14,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.web import uploads
 from onlinesupport.web.auth import AGENT, form_data, requires
-from onlinesupport.web.desk.widget_admin import public_base
+from onlinesupport.web.desk.admin.widget_admin import public_base
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import highlight, render

@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.conversations import bulk, merging, snooze
-from onlinesupport.conversations.service import DEFAULT_QUEUE
+from onlinesupport.core.conversations import bulk, merging, snooze
+from onlinesupport.core.conversations.service import DEFAULT_QUEUE
 from onlinesupport.web.auth import AGENT, has_role, posted_form, requires
 from onlinesupport.web.desk.inbox import (
     _text_field,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport import notifications
+from onlinesupport.accounts import notifications
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.web.auth import AGENT, form_data, has_role, requires
 from onlinesupport.web.desk.inbox import actor, conversation_id, payload, respond

@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from onlinesupport.accounts import AccountError
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.web.auth import (
     AGENT,
     SESSION_COOKIE,

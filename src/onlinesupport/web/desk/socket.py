@@ -25,8 +25,8 @@ from yarl import URL
 
 from onlinesupport.accounts.service import Revoked
 from onlinesupport.channels.chat.presence import STATUSES
-from onlinesupport.hub import Notice, SubscriberLagged
-from onlinesupport.inputs import parse_json, row_id
+from onlinesupport.core.hub import Notice, SubscriberLagged
+from onlinesupport.lib.inputs import parse_json, row_id
 from onlinesupport.store import StorageFull
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event

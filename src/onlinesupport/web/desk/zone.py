@@ -10,7 +10,7 @@ import time
 
 from aiohttp import web
 
-from onlinesupport.conversations.service import DEFAULT_QUEUE
+from onlinesupport.core.conversations.service import DEFAULT_QUEUE
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.security import Handler
 from onlinesupport.web.templates import BUSINESS_ZONE

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from onlinesupport.channels.forms.contact import LooksLikeSpam, TooSoon
 from onlinesupport.channels.phone.callbacks import CallbackRejected, TooManyCallbacks
-from onlinesupport.signing import sign, verify
+from onlinesupport.lib.signing import sign, verify
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect

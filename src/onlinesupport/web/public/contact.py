@@ -14,9 +14,9 @@ from onlinesupport.channels.forms.contact import (
     LooksLikeSpam,
     TooSoon,
 )
-from onlinesupport.conversations import InvalidCommand
-from onlinesupport.inputs import row_id
-from onlinesupport.signing import sign, verify
+from onlinesupport.core.conversations import InvalidCommand
+from onlinesupport.lib.inputs import row_id
+from onlinesupport.lib.signing import sign, verify
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.web import uploads
 from onlinesupport.web.auth import form_data

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from onlinesupport.channels.chat import widget_settings
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.auth import form_data
 from onlinesupport.web.keys import SERVICES

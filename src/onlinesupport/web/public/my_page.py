@@ -8,8 +8,8 @@ import secrets
 from aiohttp import web
 
 from onlinesupport.channels.phone.callbacks import CallbackRejected, TooManyCallbacks
-from onlinesupport.conversations import Actor
-from onlinesupport.inputs import InvalidAddress
+from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.inputs import InvalidAddress
 from onlinesupport.web.auth import (
     double_submit_ok,
     form_csrf,

@@ -19,12 +19,12 @@ from onlinesupport.channels.chat.protocol import (
     ChatContext,
     VisitorSession,
 )
-from onlinesupport.conversations import Actor
-from onlinesupport.errors import UserError
-from onlinesupport.inputs import parse_json, row_id
+from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import parse_json, row_id
 from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
-from onlinesupport.throttle import Throttle
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.sockets import UNREAD, slot

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.accounts import ROLES, AccountError
-from onlinesupport.inputs import MAX_ID, whole_number
+from onlinesupport.lib.inputs import MAX_ID, whole_number
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
-from onlinesupport import restores
+from onlinesupport.ops import restores
 from onlinesupport.web.auth import AGENT, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect

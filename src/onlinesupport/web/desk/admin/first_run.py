@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport import health, setup_progress
+from onlinesupport.ops import health, setup_progress
 from onlinesupport.accounts import ROLES
-from onlinesupport.branding import MAX_LOGO_BYTES
-from onlinesupport.errors import UserError
+from onlinesupport.core.branding import MAX_LOGO_BYTES
+from onlinesupport.lib.errors import UserError
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
-from onlinesupport.web.desk import mailbox_admin
-from onlinesupport.web.desk.widget_admin import public_base, script_tag
+from onlinesupport.web.desk.admin import mailbox_admin
+from onlinesupport.web.desk.admin.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render

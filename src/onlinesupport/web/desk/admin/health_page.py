@@ -1,10 +1,10 @@
-"""The admins' health page: the health report (onlinesupport.health), rendered."""
+"""The admins' health page: the health report (onlinesupport.ops.health), rendered."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport import health
+from onlinesupport.ops import health
 from onlinesupport.web.auth import AGENT, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.templates import render

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.integrations.public_events import DESCRIPTIONS, WEBHOOK_TYPES
 from onlinesupport.integrations.tokens import SCOPES, expiry_label, expiry_of
 from onlinesupport.integrations.webhooks import EndpointFields

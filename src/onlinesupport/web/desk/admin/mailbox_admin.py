@@ -8,7 +8,7 @@ from aiohttp import web
 
 from onlinesupport.channels.email.acknowledgement import DEFAULT_BODY, DEFAULT_SUBJECT, PLACEHOLDERS
 from onlinesupport.channels.email.mailboxes import FIELDS, SECURITY, Check, MailboxError
-from onlinesupport.conversations import DEFAULT_QUEUE
+from onlinesupport.core.conversations import DEFAULT_QUEUE
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from onlinesupport.channels.chat.proactive import AUDIENCES, InvalidProactive
-from onlinesupport.customers import TIERS
+from onlinesupport.core.customers import TIERS
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect

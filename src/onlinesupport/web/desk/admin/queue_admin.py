@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from onlinesupport.channels.forms.contact import FormRejected
-from onlinesupport.clock import to_db
+from onlinesupport.lib.clock import to_db
 from onlinesupport.routing.queue_admin import InvalidQueue, typed_hours
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.keys import SERVICES

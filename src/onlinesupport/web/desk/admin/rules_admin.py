@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from onlinesupport.channels.email.parse import parse
-from onlinesupport.conversations import CHANNELS
-from onlinesupport.customers import TIERS
+from onlinesupport.core.conversations import CHANNELS
+from onlinesupport.core.customers import TIERS
 from onlinesupport.routing.rules import ACTIONS, CONDITIONS, Facts, InvalidRule, evaluate, explain
 from onlinesupport.store import routing_rules as rules_repo
 from onlinesupport.web.auth import AGENT, form_data, requires

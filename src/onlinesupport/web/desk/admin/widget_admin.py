@@ -8,7 +8,7 @@ from aiohttp import web
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.channels.chat.widget_settings import FIELD_MODES, InvalidSettings
 from onlinesupport.channels.phone import numbers
-from onlinesupport.conversations import InvalidCommand
+from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.web.auth import AGENT, form_data, requires
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
