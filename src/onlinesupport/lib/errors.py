@@ -22,3 +22,8 @@ class UserError(ValueError):
         self.message = message
         self.field = field
         """The form field or frame field at fault, when there is one."""
+
+
+class AlreadyReported(Exception):
+    """An error whose cause is logged once where it is found (a full disk), so code that only
+    passes it on, such as the supervisor restarting a loop, does not log it again."""

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from onlinesupport.lib.clock import Clock
-from onlinesupport.store import StorageFull
+from onlinesupport.lib.errors import AlreadyReported
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +219,8 @@ class Supervisor:
         state.last_error_at = now
         seen = state.causes.get(key, 0)
         state.causes[key] = seen + 1
-        if isinstance(exc, StorageFull):
-            return  # the store says a full disk once, for everyone
+        if isinstance(exc, AlreadyReported):
+            return  # e.g. a full disk: the store says it once, for everyone
         if not seen:
             log.error("%s failed; restarting it in %.0f s (said once for this cause)",
                       state.name, wait, exc_info=exc)

@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from onlinesupport.lib.errors import AlreadyReported
+
 _NO_ROOM = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
@@ -38,7 +40,7 @@ class NotFound(LookupError):
     """The row asked for does not exist."""
 
 
-class StorageFull(Exception):
+class StorageFull(AlreadyReported):
     """The disk is full: nothing can be stored until there is room again (nothing is lost that
     was acknowledged; callers say so and try later)."""
 
