@@ -32,10 +32,10 @@ from pathlib import Path
 import aiohttp
 
 from onlinesupport import app
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.config import Config
 from onlinesupport.core.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.services import open_services
 
 RECEIVER = """
@@ -65,9 +65,17 @@ def free_port() -> int:
 
 
 def config(folder: Path, **extra: object) -> Config:
-    return Config(storage_data_dir=str(folder), public_host="127.0.0.1", public_port=0,
-                  desk_host="127.0.0.1", desk_port=0, storage_backups_keep=0,
-                  webhooks_allow_loopback=True, api_requests_per_minute=0, **extra)
+    return Config(
+        storage_data_dir=str(folder),
+        public_host="127.0.0.1",
+        public_port=0,
+        desk_host="127.0.0.1",
+        desk_port=0,
+        storage_backups_keep=0,
+        webhooks_allow_loopback=True,
+        api_requests_per_minute=0,
+        **extra,
+    )
 
 
 def seed(path: Path, count: int) -> None:
@@ -77,20 +85,28 @@ def seed(path: Path, count: int) -> None:
     now = to_db(Clock().now())
     conn.execute("BEGIN")
     customers = max(1, count // 10)
-    conn.executemany("INSERT INTO customers (name, created_at) VALUES (?, ?)",
-                     ((f"Customer {n}", now) for n in range(customers)))
-    conn.executemany("INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)",
-                     ((n + 1, "email", f"c{n}@example.com") for n in range(customers)))
+    conn.executemany(
+        "INSERT INTO customers (name, created_at) VALUES (?, ?)",
+        ((f"Customer {n}", now) for n in range(customers)),
+    )
+    conn.executemany(
+        "INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)",
+        ((n + 1, "email", f"c{n}@example.com") for n in range(customers)),
+    )
     statuses = ("open", "open", "pending", "resolved", "resolved", "closed")
     conn.executemany(
         "INSERT INTO conversations (customer_id, channel, subject, status, queue_id, last_seq,"
         " created_at, updated_at, last_message_at) VALUES (?, 'email', ?, ?, 1, 1, ?, ?, ?)",
-        ((n % customers + 1, f"Order {n}", statuses[n % len(statuses)], now, now, now)
-         for n in range(count)))
+        (
+            (n % customers + 1, f"Order {n}", statuses[n % len(statuses)], now, now, now)
+            for n in range(count)
+        ),
+    )
     conn.executemany(
         "INSERT INTO messages (conversation_id, seq, author_type, kind, body, created_at)"
         " VALUES (?, 1, 'customer', 'message', ?, ?)",
-        ((n + 1, f"Where is my order {n}? It has not arrived yet.", now) for n in range(count)))
+        ((n + 1, f"Where is my order {n}? It has not arrived yet.", now) for n in range(count)),
+    )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -98,8 +114,10 @@ def seed(path: Path, count: int) -> None:
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
-    return (statistics.median(ordered) * 1000,
-            ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000)
+    return (
+        statistics.median(ordered) * 1000,
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    )
 
 
 async def api_latency(folder: Path, count: int, requests: int) -> dict[str, tuple[float, float]]:
@@ -112,8 +130,9 @@ async def api_latency(folder: Path, count: int, requests: int) -> dict[str, tupl
     async with AsyncExitStack() as stack:
         services, listening = await app.start(stack, config(folder))
         base = listening.desk_url.replace("localhost", "127.0.0.1") + "/api/v1"
-        _, token = await services.api_tokens.create(name="bench", scope="write", agent_id=None,
-                                                    expires_at=None, created_by=None)
+        _, token = await services.api_tokens.create(
+            name="bench", scope="write", agent_id=None, expires_at=None, created_by=None
+        )
         headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession(headers=headers) as http:
             async with http.get(f"{base}/conversations?limit=25") as r:
@@ -126,7 +145,9 @@ async def api_latency(folder: Path, count: int, requests: int) -> dict[str, tupl
                 cursors.append(found)
             cases = {
                 "list newest 25": lambda: "/conversations?limit=25",
-                "list page deep": lambda: f"/conversations?limit=25&cursor={random.choice(cursors)}",
+                "list page deep": lambda: (
+                    f"/conversations?limit=25&cursor={random.choice(cursors)}"
+                ),
                 "list status=pending": lambda: "/conversations?status=pending&limit=25",
                 "list by updated": lambda: "/conversations?sort=updated&limit=25",
                 "get with messages": lambda: f"/conversations/{random.randint(1, count)}",
@@ -143,9 +164,10 @@ async def api_latency(folder: Path, count: int, requests: int) -> dict[str, tupl
             samples = []
             for n in range(requests):
                 t = time.perf_counter()
-                async with http.post(f"{base}/conversations/{random.randint(1, count)}/messages",
-                                     json={"body": "We shipped it today.",
-                                           "client_id": f"b{n}"}) as r:
+                async with http.post(
+                    f"{base}/conversations/{random.randint(1, count)}/messages",
+                    json={"body": "We shipped it today.", "client_id": f"b{n}"},
+                ) as r:
                     await r.read()
                     assert r.status == 201, r.status
                 samples.append(time.perf_counter() - t)
@@ -179,14 +201,18 @@ async def webhook_throughput(folder: Path, events: int) -> tuple[float, int]:
         async with open_services(config(folder)) as services:
             await services.webhooks.add(EndpointFields(url=f"http://127.0.0.1:{port}/hook"))
             conversations = services.conversations
-            opened = [await conversations.open(channel="chat", body="hi",
-                                               identity=("email", f"w{n}@example.com"))
-                      for n in range(200)]
+            opened = [
+                await conversations.open(
+                    channel="chat", body="hi", identity=("email", f"w{n}@example.com")
+                )
+                for n in range(200)
+            ]
 
             async def poster(o) -> None:
                 for n in range(events // len(opened)):
-                    await conversations.post(o.conversation_id, Actor.customer(o.customer_id),
-                                             f"message {n}")
+                    await conversations.post(
+                        o.conversation_id, Actor.customer(o.customer_id), f"message {n}"
+                    )
 
             await asyncio.gather(*(poster(o) for o in opened))
             expected = 3 * len(opened) + events // len(opened) * len(opened)
@@ -218,15 +244,20 @@ async def chat_rate(folder: Path, endpoints: int, total: int, sending: bool) -> 
             for _, port in receivers:
                 await services.webhooks.add(EndpointFields(url=f"http://127.0.0.1:{port}/hook"))
             conversations = services.conversations
-            opened = [await conversations.open(channel="chat", customer_name=f"visitor {i}")
-                      for i in range(10)]
+            opened = [
+                await conversations.open(channel="chat", customer_name=f"visitor {i}")
+                for i in range(10)
+            ]
 
             async def poster(i: int) -> None:
                 actor = Actor.customer(opened[i].customer_id)
                 for n in range(total // 10):
-                    await conversations.post(opened[i].conversation_id, actor,
-                                             "Hello, a question about my order.",
-                                             client_id=f"{i}-{n}")
+                    await conversations.post(
+                        opened[i].conversation_id,
+                        actor,
+                        "Hello, a question about my order.",
+                        client_id=f"{i}-{n}",
+                    )
 
             started = time.perf_counter()
             await asyncio.gather(*(poster(i) for i in range(10)))
@@ -247,28 +278,44 @@ async def main() -> None:
     print(f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         results = await api_latency(Path(folder) / "big", args.conversations, args.requests)
-        print(f"\nAPI over HTTP, {args.conversations:,} conversations, one client, "
-              f"{args.requests} requests each (target p99 < 50 ms for list and get)")
+        print(
+            f"\nAPI over HTTP, {args.conversations:,} conversations, one client, "
+            f"{args.requests} requests each (target p99 < 50 ms for list and get)"
+        )
         for name, (p50, p99) in results.items():
             print(f"  {name:<22} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
         rate, count = await webhook_throughput(Path(folder) / "hooks", args.events)
-        print(f"\nwebhook deliveries to a local receiver: a backlog of {count:,} sent at "
-              f"{rate:,.0f}/s (target >= 500/s)")
+        print(
+            f"\nwebhook deliveries to a local receiver: a backlog of {count:,} sent at "
+            f"{rate:,.0f}/s (target >= 500/s)"
+        )
         runs: dict[str, list[float]] = {}
         for n in range(3):  # interleaved, best of three: the machine may be busy with more
-            for name, endpoints, sending in (("none", 0, False), ("3 endpoints", 3, False),
-                                             ("3 endpoints, sending", 3, True)):
-                runs.setdefault(name, []).append(await chat_rate(
-                    Path(folder) / f"chat-{n}-{endpoints}-{sending}", endpoints,
-                    args.messages, sending))
+            for name, endpoints, sending in (
+                ("none", 0, False),
+                ("3 endpoints", 3, False),
+                ("3 endpoints, sending", 3, True),
+            ):
+                runs.setdefault(name, []).append(
+                    await chat_rate(
+                        Path(folder) / f"chat-{n}-{endpoints}-{sending}",
+                        endpoints,
+                        args.messages,
+                        sending,
+                    )
+                )
         best = {name: max(rates) for name, rates in runs.items()}
         plain = best["none"]
         print(f"\nchat messages/s with 10 posters (best of 3): no endpoints {plain:,.0f}")
         for name in ("3 endpoints", "3 endpoints, sending"):
-            print(f"  {name + ':':<24}{best[name]:6,.0f}  slowed "
-                  f"{100 * (1 - best[name] / plain):4.1f}%")
-        print("  (target: the write path slowed < 10% with 3 endpoints subscribed to every event;"
-              "\n   'sending' also runs the deliveries and their receivers on the same cores)")
+            print(
+                f"  {name + ':':<24}{best[name]:6,.0f}  slowed "
+                f"{100 * (1 - best[name] / plain):4.1f}%"
+            )
+        print(
+            "  (target: the write path slowed < 10% with 3 endpoints subscribed to every event;"
+            "\n   'sending' also runs the deliveries and their receivers on the same cores)"
+        )
         print(json.dumps({"api": results, "webhooks_per_s": rate, "chat": runs}))
 
 

@@ -37,6 +37,7 @@ PASSWORD = "benchmark password"
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -62,32 +63,37 @@ async def prepare_instance(data_dir: Path, agents: int, rules: int = 0) -> list[
     """Allow the benchmark origin, create the agents and sign each in, and load `rules` routing
     rules (those of bench/routing.py); returns session tokens."""
     from onlinesupport.channels.chat import widget_settings
-    from onlinesupport.lib.clock import to_db
     from onlinesupport.config import Config
+    from onlinesupport.lib.clock import to_db
     from onlinesupport.services import open_services
     from onlinesupport.store import queues as queues_repo
 
     async with open_services(Config(storage_data_dir=str(data_dir))) as services:
-        await widget_settings.save(services.db, services.clock,
-                                   widget_settings.WidgetSettings(allowed_origins=(ORIGIN,)))
+        await widget_settings.save(
+            services.db, services.clock, widget_settings.WidgetSettings(allowed_origins=(ORIGIN,))
+        )
         tokens = []
         for n in range(agents):
             agent_id = await services.accounts.create_agent(
-                f"agent{n}@example.com", f"Agent {n}", "agent", PASSWORD)
+                f"agent{n}@example.com", f"Agent {n}", "agent", PASSWORD
+            )
             tokens.append((await services.accounts.start_session(agent_id, "127.0.0.1")).token)
         if rules:
             import routing  # bench/routing.py, beside this script
 
             now = to_db(services.clock.now())
-            await services.db.write(lambda conn: [queues_repo.insert(conn, f"Queue {n}", now)
-                                                  for n in range(routing.QUEUES)])
+            await services.db.write(
+                lambda conn: [
+                    queues_repo.insert(conn, f"Queue {n}", now) for n in range(routing.QUEUES)
+                ]
+            )
             for n in range(rules):
-                await services.rules.save(None, routing.rule_form(
-                    n, "agent{n}@example.com"))
+                await services.rules.save(None, routing.rule_form(n, "agent{n}@example.com"))
         return tokens
 
 
 # ---- the bare relay (the limit) ---------------------------------------------------------
+
 
 def run_relay(port: int) -> None:
     """A websocket relay with the same frames as the product and nothing stored."""
@@ -107,12 +113,24 @@ def run_relay(port: int) -> None:
                 counter["conversation"] += 1
                 conversation = counter["conversation"]
             seq += 1
-            event = {"type": "event", "event": {"conversation_id": conversation,
-                                                "type": "message.posted", "data": {"seq": seq}}}
+            event = {
+                "type": "event",
+                "event": {
+                    "conversation_id": conversation,
+                    "type": "message.posted",
+                    "data": {"seq": seq},
+                },
+            }
             for agent in list(agents):
                 await agent.send_json(event)
-            await ws.send_json({"type": "ack", "client_id": frame["client_id"],
-                                "conversation_id": conversation, "seq": seq})
+            await ws.send_json(
+                {
+                    "type": "ack",
+                    "client_id": frame["client_id"],
+                    "conversation_id": conversation,
+                    "seq": seq,
+                }
+            )
         return ws
 
     async def agent(request: web.Request) -> web.WebSocketResponse:
@@ -133,6 +151,7 @@ def run_relay(port: int) -> None:
 
 
 # ---- the load ---------------------------------------------------------------------------
+
 
 @dataclass
 class Results:
@@ -158,7 +177,10 @@ class Load:
             frame = json.loads(message.data)
             if frame["type"] == "ack":
                 if frame["client_id"] not in self.results.acked:
-                    self.results.acked[frame["client_id"]] = (frame["conversation_id"], frame["seq"])
+                    self.results.acked[frame["client_id"]] = (
+                        frame["conversation_id"],
+                        frame["seq"],
+                    )
                     self.in_flight -= 1
                     self.results.ack_event.set()
             elif frame["type"] == "error":
@@ -188,8 +210,9 @@ class Load:
                 await self.send(ws, "start", f"start-{n}")
 
         for token in self.tokens:
-            ws = await self.http.ws_connect(self.desk + "/api/ws",
-                                            headers={"Cookie": f"os_session={token}"})
+            ws = await self.http.ws_connect(
+                self.desk + "/api/ws", headers={"Cookie": f"os_session={token}"}
+            )
             await ws.receive_json()
             self.tasks.append(asyncio.create_task(self._agent_reader(ws)))
         await asyncio.gather(*[one(n) for n in range(visitors)])
@@ -206,8 +229,14 @@ class Load:
     async def send(self, ws: aiohttp.ClientWebSocketResponse, kind: str, client_id: str) -> None:
         self.results.sent_at[client_id] = time.perf_counter()
         self.in_flight += 1
-        await ws.send_json({"type": kind, "client_id": client_id, "name": "Visitor",
-                            "body": "Hello, is this available in blue? " + client_id})
+        await ws.send_json(
+            {
+                "type": kind,
+                "client_id": client_id,
+                "name": "Visitor",
+                "body": "Hello, is this available in blue? " + client_id,
+            }
+        )
 
     async def steady(self, rate: int, seconds: float) -> list[str]:
         ids = []
@@ -237,7 +266,9 @@ class Load:
         return (len(self.results.acked) - acked_before) / (time.perf_counter() - started)
 
     def latencies(self, ids: list[str]) -> list[float]:
-        wanted = {self.results.acked[i]: self.results.sent_at[i] for i in ids if i in self.results.acked}
+        wanted = {
+            self.results.acked[i]: self.results.sent_at[i] for i in ids if i in self.results.acked
+        }
         return [(at - wanted[key]) * 1000 for key, at in self.results.delivered if key in wanted]
 
     async def close(self) -> None:
@@ -276,8 +307,9 @@ async def print_widget_size(public: str) -> None:
     print(f"widget.js on the wire: {wire / 1024:.1f} KB ({encoding}); budget 10 KB gzipped")
 
 
-async def run_load(name: str, pid: int, public: str, desk: str, tokens: list[str],
-                   args: argparse.Namespace) -> float:
+async def run_load(
+    name: str, pid: int, public: str, desk: str, tokens: list[str], args: argparse.Namespace
+) -> float:
     load = Load(public, desk, tokens)
     try:
         connect_time = await load.connect(args.visitors)
@@ -297,13 +329,15 @@ async def run_load(name: str, pid: int, public: str, desk: str, tokens: list[str
         finally:
             gc.enable()
             gc.unfreeze()
-        print(f"{name:8s} {args.visitors} visitors + {len(tokens)} agents connected and chatting "
-              f"in {connect_time:.1f}s; steady {args.rate}/s for {args.seconds:.0f}s: "
-              f"{len(lat)}/{expected} agent deliveries, p50 {percentile(lat, 0.5):.1f} ms, "
-              f"p99 {percentile(lat, 0.99):.1f} ms; server CPU {cpu:.1f} s "
-              f"({cpu / max(1, len(ids)) * 1000:.2f} ms a message); server RSS {rss:.0f} MB; "
-              f"saturation {throughput:,.0f} messages/s acknowledged"
-              f"{f' ({load.results.refused} sends refused)' if load.results.refused else ''}")
+        print(
+            f"{name:8s} {args.visitors} visitors + {len(tokens)} agents connected and chatting "
+            f"in {connect_time:.1f}s; steady {args.rate}/s for {args.seconds:.0f}s: "
+            f"{len(lat)}/{expected} agent deliveries, p50 {percentile(lat, 0.5):.1f} ms, "
+            f"p99 {percentile(lat, 0.99):.1f} ms; server CPU {cpu:.1f} s "
+            f"({cpu / max(1, len(ids)) * 1000:.2f} ms a message); server RSS {rss:.0f} MB; "
+            f"saturation {throughput:,.0f} messages/s acknowledged"
+            f"{f' ({load.results.refused} sends refused)' if load.results.refused else ''}"
+        )
         return throughput
     finally:
         await load.close()
@@ -317,21 +351,45 @@ async def main(args: argparse.Namespace) -> None:
         public, desk = free_port(), free_port()
         # All visitors come from 127.0.0.1 here: lift the per-address limits meant for the
         # internet (messages a minute, connections and chat websockets at once).
-        env = {**os.environ, "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
-               "ONLINESUPPORT_PUBLIC_VISITOR_MESSAGES_PER_ADDRESS": "0",
-               "ONLINESUPPORT_LIMITS_PUBLIC_CONNECTIONS_PER_ADDRESS": "0",
-               "ONLINESUPPORT_LIMITS_PUBLIC_WEBSOCKETS_PER_ADDRESS": "0",
-               "ONLINESUPPORT_CONFIG": str(Path(tmp) / "none.toml")}
+        env = {
+            **os.environ,
+            "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
+            "ONLINESUPPORT_PUBLIC_VISITOR_MESSAGES_PER_ADDRESS": "0",
+            "ONLINESUPPORT_LIMITS_PUBLIC_CONNECTIONS_PER_ADDRESS": "0",
+            "ONLINESUPPORT_LIMITS_PUBLIC_WEBSOCKETS_PER_ADDRESS": "0",
+            "ONLINESUPPORT_CONFIG": str(Path(tmp) / "none.toml"),
+        }
         (Path(tmp) / "none.toml").touch()
         server = subprocess.Popen(
-            [sys.executable, "-m", "onlinesupport", "serve", "--public-host", "127.0.0.1",
-             "--public-port", str(public), "--desk-host", "127.0.0.1", "--desk-port", str(desk),
-             "--log-level", "warning"], env=env)
+            [
+                sys.executable,
+                "-m",
+                "onlinesupport",
+                "serve",
+                "--public-host",
+                "127.0.0.1",
+                "--public-port",
+                str(public),
+                "--desk-host",
+                "127.0.0.1",
+                "--desk-port",
+                str(desk),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
         try:
             await wait_until_up(f"http://127.0.0.1:{public}")
             await print_widget_size(f"http://127.0.0.1:{public}")
-            product = await run_load("product", server.pid, f"http://127.0.0.1:{public}",
-                                     f"http://127.0.0.1:{desk}", tokens, args)
+            product = await run_load(
+                "product",
+                server.pid,
+                f"http://127.0.0.1:{public}",
+                f"http://127.0.0.1:{desk}",
+                tokens,
+                args,
+            )
         finally:
             server.terminate()
             server.wait(30)
@@ -341,8 +399,14 @@ async def main(args: argparse.Namespace) -> None:
         relay = subprocess.Popen([sys.executable, __file__, "--relay", str(relay_port)])
         try:
             await wait_until_up(f"http://127.0.0.1:{relay_port}")
-            limit = await run_load("relay", relay.pid, f"http://127.0.0.1:{relay_port}",
-                                   f"http://127.0.0.1:{relay_port}", ["x"] * len(tokens), args)
+            limit = await run_load(
+                "relay",
+                relay.pid,
+                f"http://127.0.0.1:{relay_port}",
+                f"http://127.0.0.1:{relay_port}",
+                ["x"] * len(tokens),
+                args,
+            )
         finally:
             relay.terminate()
             relay.wait(30)
@@ -358,8 +422,12 @@ if __name__ == "__main__":
     parser.add_argument("--saturate-seconds", type=float, default=10.0)
     parser.add_argument("--window", type=int, default=200, help="unacknowledged sends at once")
     parser.add_argument("--no-relay", action="store_true", help="skip the relay run (the limit)")
-    parser.add_argument("--rules", type=int, default=0,
-                        help="routing rules in the instance (those of bench/routing.py)")
+    parser.add_argument(
+        "--rules",
+        type=int,
+        default=0,
+        help="routing rules in the instance (those of bench/routing.py)",
+    )
     parser.add_argument("--relay", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.relay:

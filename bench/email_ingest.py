@@ -35,13 +35,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from mail_servers import PASSWORD, USER, Dovecot  # noqa: E402
-from onlinesupport.channels.email.imap_client import close_imap, imap_client, select  # noqa: E402
 from onlinesupport.channels.email.imap import FETCH_BATCH, ImapPoller, MailboxState, parse_fetch  # noqa: E402
+from onlinesupport.channels.email.imap_client import close_imap, imap_client, select  # noqa: E402
 from onlinesupport.config import Config  # noqa: E402
 from onlinesupport.services import open_services  # noqa: E402
 
-WORDS = ("order delivery invoice refund parcel account password login jacket size colour "
-         "thanks please urgent question broken replace payment card address").split()
+WORDS = (
+    "order delivery invoice refund parcel account password login jacket size colour "
+    "thanks please urgent question broken replace payment card address"
+).split()
 
 
 def make_mails(count: int, seed: int = 7) -> list[bytes]:
@@ -66,8 +68,12 @@ def make_mails(count: int, seed: int = 7) -> list[bytes]:
         words = rng.randrange(150, 1200)
         msg.set_content(" ".join(rng.choice(WORDS) for _ in range(words)))
         if n % 10 == 0:
-            msg.add_attachment(os.urandom(rng.randrange(20_000, 200_000)), maintype="application",
-                               subtype="pdf", filename=f"document-{n}.pdf")
+            msg.add_attachment(
+                os.urandom(rng.randrange(20_000, 200_000)),
+                maintype="application",
+                subtype="pdf",
+                filename=f"document-{n}.pdf",
+            )
         mails.append(msg.as_bytes())
         ids.append((message_id, sender))
     return mails
@@ -91,7 +97,7 @@ async def limit_rate(port: int, count: int) -> float:
         uids = [int(u) for u in response.lines[0].split()]
         fetched = 0
         for start in range(0, len(uids), FETCH_BATCH):
-            batch = ",".join(map(str, uids[start:start + FETCH_BATCH]))
+            batch = ",".join(map(str, uids[start : start + FETCH_BATCH]))
             reply = await asyncio.wait_for(client.uid("fetch", batch, "(UID BODY.PEEK[])"), 120)
             fetched += len(parse_fetch(reply.lines))
         elapsed = time.perf_counter() - started
@@ -111,14 +117,32 @@ def cpu_seconds() -> float:
 async def ingest_rate(port: int, data: Path, count: int) -> tuple[float, int, float]:
     config = Config(storage_data_dir=str(data))
     async with open_services(config) as services:
-        mailbox_id = await services.email.mailboxes.create({
-            "address": USER, "active": "on", "imap_host": "127.0.0.1", "imap_port": str(port),
-            "imap_security": "none", "imap_user": USER, "imap_password": PASSWORD,
-            "imap_folder": "INBOX", "imap_after": "seen", "smtp_port": "25",
-            "smtp_security": "none", "ack_enabled": "on"})
+        mailbox_id = await services.email.mailboxes.create(
+            {
+                "address": USER,
+                "active": "on",
+                "imap_host": "127.0.0.1",
+                "imap_port": str(port),
+                "imap_security": "none",
+                "imap_user": USER,
+                "imap_password": PASSWORD,
+                "imap_folder": "INBOX",
+                "imap_after": "seen",
+                "smtp_port": "25",
+                "smtp_security": "none",
+                "ack_enabled": "on",
+            }
+        )
         mailbox = await services.db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
-        poller = ImapPoller(dict(mailbox), services.db, services.email.intake,
-                            services.email.secrets, services.clock, MailboxState(), 60)
+        poller = ImapPoller(
+            dict(mailbox),
+            services.db,
+            services.email.intake,
+            services.email.secrets,
+            services.clock,
+            MailboxState(),
+            60,
+        )
         client = await imap_client(dict(mailbox), PASSWORD)
         try:
             uidvalidity = await select(client, "INBOX", "bench")
@@ -147,16 +171,20 @@ async def main() -> None:
         size = sum(len(m) for m in mails)
         started = time.perf_counter()
         for start in range(0, len(mails), 200):
-            await dovecot.append(*mails[start:start + 200])
+            await dovecot.append(*mails[start : start + 200])
         appended = time.perf_counter() - started
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}"
+        )
         print(f"mails: {len(mails)}, {size / 1e6:.1f} MB in all, appended in {appended:.1f} s")
         limit = await limit_rate(dovecot.port, len(mails))
         print(f"limit  (bare aioimaplib fetch): {limit:8.0f} mails/s")
         ingest, conversations, cpu = await ingest_rate(dovecot.port, folder / "data", len(mails))
-        print(f"ingest (into conversations):    {ingest:8.0f} mails/s "
-              f"({conversations} conversations; target >= 200)")
+        print(
+            f"ingest (into conversations):    {ingest:8.0f} mails/s "
+            f"({conversations} conversations; target >= 200)"
+        )
         print(f"ingest CPU of this process:     {cpu:8.2f} ms a mail (all its threads)")
         print(f"ratio ingest / limit: {ingest / limit:.2f} (target >= 0.3)")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

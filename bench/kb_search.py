@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.config import Config
 from onlinesupport.knowledge.markdown import to_html, to_plain
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.services import open_services
 from onlinesupport.store import kb as kb_repo
 
@@ -33,8 +33,26 @@ random.seed(7)
 
 def _word(n: int) -> str:
     """A made-up but pronounceable word for each rank (deterministic)."""
-    syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "pe", "so", "vi", "da", "gu", "ri", "fo",
-                 "be", "zu", "ha", "ji", "wo"]
+    syllables = [
+        "ka",
+        "lo",
+        "mi",
+        "ne",
+        "ru",
+        "ta",
+        "pe",
+        "so",
+        "vi",
+        "da",
+        "gu",
+        "ri",
+        "fo",
+        "be",
+        "zu",
+        "ha",
+        "ji",
+        "wo",
+    ]
     parts, n = [], n + 18
     while n:
         n, r = divmod(n, len(syllables))
@@ -52,8 +70,9 @@ CONTENT_WEIGHTS = WEIGHTS[FUNCTION_WORDS:]
 
 def article_text(n: int) -> tuple[str, str]:
     title = " ".join(random.choices(CONTENT, CONTENT_WEIGHTS, k=random.randint(3, 7)))
-    paragraphs = [" ".join(random.choices(WORDS, WEIGHTS, k=60)).capitalize() + "."
-                  for _ in range(4)]
+    paragraphs = [
+        " ".join(random.choices(WORDS, WEIGHTS, k=60)).capitalize() + "." for _ in range(4)
+    ]
     return f"{title.capitalize()} ({n})", "\n\n".join(paragraphs)
 
 
@@ -72,15 +91,26 @@ async def main() -> None:
             for n in range(ARTICLES):
                 title, body = article_text(n)
                 html = to_html(body)
-                rows.append({"title": title, "body": body, "html": html, "plain": to_plain(html),
-                             "status": "published", "visibility": "public", "language": "en",
-                             "slug": f"article-{n}", "category_id": None, "original_id": None})
+                rows.append(
+                    {
+                        "title": title,
+                        "body": body,
+                        "html": html,
+                        "plain": to_plain(html),
+                        "status": "published",
+                        "visibility": "public",
+                        "language": "en",
+                        "slug": f"article-{n}",
+                        "category_id": None,
+                        "original_id": None,
+                    }
+                )
 
             def write(batch):  # type: ignore[no-untyped-def]
                 return lambda conn: [kb_repo.insert_article(conn, r, None, now) for r in batch]
 
             for i in range(0, ARTICLES, 500):
-                await services.db.write(write(rows[i:i + 500]))
+                await services.db.write(write(rows[i : i + 500]))
             took = time.perf_counter() - started
             print(f"{ARTICLES:,} articles written and indexed in {took:.1f} s")
 
@@ -88,7 +118,7 @@ async def main() -> None:
             searches, suggestions, typed_queries = [], [], []
             for _ in range(QUERIES):
                 words = random.choices(CONTENT, CONTENT_WEIGHTS, k=random.choice((1, 2, 2, 3)))
-                typed = " ".join(words)[:random.randint(4, 30)]  # as far as they have typed
+                typed = " ".join(words)[: random.randint(4, 30)]  # as far as they have typed
                 t = time.perf_counter()
                 await knowledge.search(typed, source="bench")
                 searches.append((time.perf_counter() - t) * 1000)
@@ -97,19 +127,27 @@ async def main() -> None:
                 t = time.perf_counter()
                 await knowledge.suggest(question)
                 suggestions.append((time.perf_counter() - t) * 1000)
-            for name, values in (("search (help center, every word)", searches),
-                                 ("suggest (widget, any word)", suggestions)):
-                print(f"{name}: p50 {statistics.median(values):.2f} ms, "
-                      f"p99 {percentile(values, 0.99):.2f} ms, max {max(values):.2f} ms "
-                      f"({QUERIES} queries; target p99 < 10 ms)")
+            for name, values in (
+                ("search (help center, every word)", searches),
+                ("suggest (widget, any word)", suggestions),
+            ):
+                print(
+                    f"{name}: p50 {statistics.median(values):.2f} ms, "
+                    f"p99 {percentile(values, 0.99):.2f} ms, max {max(values):.2f} ms "
+                    f"({QUERIES} queries; target p99 < 10 ms)"
+                )
             slowest = sorted(zip(searches, typed_queries, strict=True), reverse=True)[:5]
             print("slowest searches: " + ", ".join(f"{q!r} {ms:.0f} ms" for ms, q in slowest))
         database = Path(folder) / "onlinesupport.db"
         conn = sqlite3.connect(database)
         try:
-            size = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'kb_fts%'").fetchone()[0]
-            print(f"search indexes: {size / 1e6:.1f} MB of a {database.stat().st_size / 1e6:.1f} MB "
-                  "database")
+            size = conn.execute(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'kb_fts%'"
+            ).fetchone()[0]
+            print(
+                f"search indexes: {size / 1e6:.1f} MB of a {database.stat().st_size / 1e6:.1f} MB "
+                "database"
+            )
         except sqlite3.OperationalError:
             print(f"database with the articles and indexes: {database.stat().st_size / 1e6:.1f} MB")
         finally:

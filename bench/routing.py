@@ -20,9 +20,9 @@ import statistics
 import tempfile
 import time
 
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.config import Config
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.routing.rules import Facts, evaluate
 from onlinesupport.services import open_services
 from onlinesupport.store import queues as queues_repo
@@ -34,11 +34,25 @@ DECISIONS = 20_000
 CONVERSATIONS = 3_000
 random.seed(11)
 # A shop's vocabulary: rules look for its words; messages use some of them among others.
-WORDS = [f"{stem}{n}" for n in range(20) for stem in ("invoice", "refund", "parcel", "warranty",
-                                                        "login", "voucher", "exchange", "damage",
-                                                        "quote", "battery")]
-FILLER = ("hello please thanks my the order is not a with and when can you help me it was "
-          "i have for").split()
+WORDS = [
+    f"{stem}{n}"
+    for n in range(20)
+    for stem in (
+        "invoice",
+        "refund",
+        "parcel",
+        "warranty",
+        "login",
+        "voucher",
+        "exchange",
+        "damage",
+        "quote",
+        "battery",
+    )
+]
+FILLER = (
+    "hello please thanks my the order is not a with and when can you help me it was i have for"
+).split()
 DOMAINS = [f"customer{n}.example" for n in range(40)]
 
 
@@ -65,17 +79,26 @@ def rule_form(n: int, agent_email: str = "agent{n}@shop.example") -> dict[str, s
     if n % 10 == 0:
         actions.append("assign " + agent_email.format(n=n % AGENTS))
     # Most routing rules place new conversations; one in four also looks at later messages.
-    return {"name": f"Rule {n}", "active": "on", "trigger": "both" if n % 4 == 0 else "new",
-            "conditions": "\n".join(conditions), "actions": "\n".join(actions)}
+    return {
+        "name": f"Rule {n}",
+        "active": "on",
+        "trigger": "both" if n % 4 == 0 else "new",
+        "conditions": "\n".join(conditions),
+        "actions": "\n".join(actions),
+    }
 
 
 def sample_facts() -> Facts:
     words = " ".join(random.choices(FILLER, k=20) + random.sample(WORDS, 3))
-    return Facts(channel=random.choice(["chat", "email", "form"]),
-                 sender=f"kim@{random.choice(DOMAINS + ['other.example'] * 40)}",
-                 tier=random.choice(["standard"] * 4 + ["preferred"]),
-                 subject=" ".join(random.sample(WORDS, 2)), body=f"{words} order {random.randint(1, 99999)}",
-                 page=f"https://shop.example/{random.choice(WORDS)}/item", open_now=lambda: True)
+    return Facts(
+        channel=random.choice(["chat", "email", "form"]),
+        sender=f"kim@{random.choice(DOMAINS + ['other.example'] * 40)}",
+        tier=random.choice(["standard"] * 4 + ["preferred"]),
+        subject=" ".join(random.sample(WORDS, 2)),
+        body=f"{words} order {random.randint(1, 99999)}",
+        page=f"https://shop.example/{random.choice(WORDS)}/item",
+        open_now=lambda: True,
+    )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -84,22 +107,27 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def report(name: str, values: list[float]) -> None:
-    print(f"{name}: p50 {statistics.median(values) * 1000:.3f} ms, p99 "
-          f"{percentile(values, 0.99) * 1000:.3f} ms, max {max(values) * 1000:.2f} ms; "
-          f"{len(values) / sum(values):,.0f} decisions/s on one core")
+    print(
+        f"{name}: p50 {statistics.median(values) * 1000:.3f} ms, p99 "
+        f"{percentile(values, 0.99) * 1000:.3f} ms, max {max(values) * 1000:.2f} ms; "
+        f"{len(values) / sum(values):,.0f} decisions/s on one core"
+    )
 
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        config = Config(storage_data_dir=folder, storage_backups_keep=0,
-                        storage_synchronous="normal")
+        config = Config(
+            storage_data_dir=folder, storage_backups_keep=0, storage_synchronous="normal"
+        )
         async with open_services(config) as services:
             now = to_db(Clock().now())
-            await services.db.write(lambda conn: [queues_repo.insert(conn, f"Queue {n}", now)
-                                                  for n in range(QUEUES)])
+            await services.db.write(
+                lambda conn: [queues_repo.insert(conn, f"Queue {n}", now) for n in range(QUEUES)]
+            )
             for n in range(AGENTS):
-                await services.accounts.create_agent(f"agent{n}@shop.example", f"Agent {n}",
-                                                     "agent", "correct horse battery")
+                await services.accounts.create_agent(
+                    f"agent{n}@shop.example", f"Agent {n}", "agent", "correct horse battery"
+                )
             for n in range(RULES):
                 await services.rules.save(None, rule_form(n))
             rules = services.rules.rules
@@ -130,22 +158,28 @@ async def main() -> None:
                 facts = samples[n]
                 t = time.perf_counter()
                 result = await services.conversations.open(
-                    channel="chat", customer_name=f"Visitor {n}",
+                    channel="chat",
+                    customer_name=f"Visitor {n}",
                     identity=("email", facts.sender.replace("kim@", f"v{n}@")),
-                    subject=facts.subject, body=facts.body, page_url=facts.page)
+                    subject=facts.subject,
+                    body=facts.body,
+                    page_url=facts.page,
+                )
                 store_times.append(time.perf_counter() - t)
                 opened.append(result)
             for n, result in enumerate(opened):
                 t = time.perf_counter()
-                await services.conversations.post(result.conversation_id,
-                                                  Actor.customer(result.customer_id),
-                                                  samples[-n - 1].body)
+                await services.conversations.post(
+                    result.conversation_id, Actor.customer(result.customer_id), samples[-n - 1].body
+                )
                 store_times.append(time.perf_counter() - t)
             elapsed = time.perf_counter() - total
             report("routing in the transaction (facts + rules + actions + events)", hook_times)
-            print(f"  routing share of storing a message: {sum(hook_times) / sum(store_times):.0%}"
-                  f" ({len(store_times) / elapsed:,.0f} stored messages/s, one at a time, "
-                  f"synchronous=normal)")
+            print(
+                f"  routing share of storing a message: {sum(hook_times) / sum(store_times):.0%}"
+                f" ({len(store_times) / elapsed:,.0f} stored messages/s, one at a time, "
+                f"synchronous=normal)"
+            )
 
 
 if __name__ == "__main__":

@@ -41,10 +41,20 @@ SUPPORT = "support@shop.test"
 
 async def add_mailbox(data: Path, relay: int) -> None:
     async with open_services(Config(storage_data_dir=str(data))) as services:
-        await services.email.mailboxes.create({
-            "address": SUPPORT, "active": "on", "smtp_receive": "on", "imap_port": "993",
-            "imap_security": "none", "imap_after": "seen", "smtp_host": "127.0.0.1",
-            "smtp_port": str(relay), "smtp_security": "none", "ack_enabled": "on"})
+        await services.email.mailboxes.create(
+            {
+                "address": SUPPORT,
+                "active": "on",
+                "smtp_receive": "on",
+                "imap_port": "993",
+                "imap_security": "none",
+                "imap_after": "seen",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": str(relay),
+                "smtp_security": "none",
+                "ack_enabled": "on",
+            }
+        )
 
 
 def start_server(data: Path, smtp: int) -> tuple[subprocess.Popen[bytes], int]:
@@ -52,13 +62,32 @@ def start_server(data: Path, smtp: int) -> tuple[subprocess.Popen[bytes], int]:
     empty = data.parent / "empty.toml"
     empty.touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONLINESUPPORT_")}
-    env.update(ONLINESUPPORT_CONFIG=str(empty), ONLINESUPPORT_STORAGE_DATA_DIR=str(data),
-               ONLINESUPPORT_EMAIL_SMTP_PORT=str(smtp), ONLINESUPPORT_EMAIL_SMTP_HOST="127.0.0.1",
-               ONLINESUPPORT_LOG_LEVEL="warning")
+    env.update(
+        ONLINESUPPORT_CONFIG=str(empty),
+        ONLINESUPPORT_STORAGE_DATA_DIR=str(data),
+        ONLINESUPPORT_EMAIL_SMTP_PORT=str(smtp),
+        ONLINESUPPORT_EMAIL_SMTP_HOST="127.0.0.1",
+        ONLINESUPPORT_LOG_LEVEL="warning",
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "onlinesupport", "serve", "--public-host", "127.0.0.1",
-         "--public-port", str(free_port()), "--desk-host", "127.0.0.1", "--desk-port", str(desk)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        [
+            sys.executable,
+            "-m",
+            "onlinesupport",
+            "serve",
+            "--public-host",
+            "127.0.0.1",
+            "--public-port",
+            str(free_port()),
+            "--desk-host",
+            "127.0.0.1",
+            "--desk-port",
+            str(desk),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -72,7 +101,9 @@ def start_server(data: Path, smtp: int) -> tuple[subprocess.Popen[bytes], int]:
 
 def memory(pid: int) -> tuple[float, float]:
     """(resident MB now, peak resident MB) of process `pid`."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
@@ -115,24 +146,30 @@ async def main() -> None:
     try:
         mails = make_mails(args.messages)
         size = sum(len(m) for m in mails)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}"
+        )
         print(f"mails: {len(mails)} each run, {size / 1e6:.1f} MB in all")
         idle, _ = memory(process.pid)
         cpu = cpu_seconds(process.pid)
         one = await rate(smtp, mails, 1)
         rss_one, _ = memory(process.pid)
         cpu, was = cpu_seconds(process.pid), cpu
-        print(f"one connection:        {one:6.0f} mails/s   (server RSS {idle:.0f} MB idle, "
-              f"{rss_one:.0f} MB after; server CPU {(cpu - was) / len(mails) * 1000:.2f} ms a mail)")
+        print(
+            f"one connection:        {one:6.0f} mails/s   (server RSS {idle:.0f} MB idle, "
+            f"{rss_one:.0f} MB after; server CPU {(cpu - was) / len(mails) * 1000:.2f} ms a mail)"
+        )
         # The same mails again are recognised as already imported: new Message-IDs instead.
         again = [raw.replace(b"<bench.", b"<bench2.") for raw in mails]
         many = await rate(smtp, again, args.connections)
         rss_many, peak = memory(process.pid)
         cpu, was = cpu_seconds(process.pid), cpu
-        print(f"{args.connections} connections:        {many:6.0f} mails/s   (server RSS "
-              f"{rss_many:.0f} MB after, peak {peak:.0f} MB; server CPU "
-              f"{(cpu - was) / len(mails) * 1000:.2f} ms a mail)")
+        print(
+            f"{args.connections} connections:        {many:6.0f} mails/s   (server RSS "
+            f"{rss_many:.0f} MB after, peak {peak:.0f} MB; server CPU "
+            f"{(cpu - was) / len(mails) * 1000:.2f} ms a mail)"
+        )
         await asyncio.sleep(2)
         print(f"acknowledgements sent meanwhile: {len(relay.received)}")
     finally:

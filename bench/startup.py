@@ -34,9 +34,22 @@ def first_200(binary: Path, data_dir: Path) -> float:
     env.update(ONLINESUPPORT_CONFIG=str(empty), ONLINESUPPORT_STORAGE_DATA_DIR=str(data_dir))
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(binary), "serve", "--public-host", "127.0.0.1", "--public-port", str(public),
-         "--desk-host", "127.0.0.1", "--desk-port", str(desk)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        [
+            str(binary),
+            "serve",
+            "--public-host",
+            "127.0.0.1",
+            "--public-port",
+            str(public),
+            "--desk-host",
+            "127.0.0.1",
+            "--desk-port",
+            str(desk),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     try:
         while True:
             try:
@@ -70,12 +83,16 @@ def main() -> None:
     for _ in range(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "data"
-            fresh.append(first_200(binary, data))      # creates and migrates the database
-            existing.append(first_200(binary, data))   # opens the existing one
-    print(f"cold start to first 200, new data folder: median {statistics.median(fresh):.2f} s, "
-          f"max {max(fresh):.2f} s ({RUNS} runs)")
-    print(f"cold start to first 200, existing data:   median {statistics.median(existing):.2f} s, "
-          f"max {max(existing):.2f} s")
+            fresh.append(first_200(binary, data))  # creates and migrates the database
+            existing.append(first_200(binary, data))  # opens the existing one
+    print(
+        f"cold start to first 200, new data folder: median {statistics.median(fresh):.2f} s, "
+        f"max {max(fresh):.2f} s ({RUNS} runs)"
+    )
+    print(
+        f"cold start to first 200, existing data:   median {statistics.median(existing):.2f} s, "
+        f"max {max(existing):.2f} s"
+    )
 
 
 if __name__ == "__main__":

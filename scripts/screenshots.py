@@ -28,8 +28,15 @@ from onlinesupport.core.conversations import Actor
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-        "--disable-background-networking", "--disable-component-update"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 SIZE = {"width": 1366, "height": 768}
 WEBSITE = """<!doctype html><html lang="en"><head><title>Brakes &amp; Bikes</title>
 <style>body{font:18px Georgia,serif;margin:0;background:#fbf7ef}
@@ -65,29 +72,53 @@ async def demo_data(services) -> int:
     await services.accounts.create_agent("ada@example.com", "Ada Admin", "admin", PASSWORD)
     amy = await services.accounts.create_agent("amy@example.com", "Amy Agent", "agent", PASSWORD)
     await services.branding.save("Brakes & Bikes", None)
-    await conversations.open(channel="email", customer_name="Dan Doe",
-                             identity=("email", "dan@example.com"), subject="Refund for order 981",
-                             body="The saddle I ordered was the wrong size. Can I get a refund?")
-    await conversations.open(channel="form", customer_name="Lee Park",
-                             identity=("email", "lee@example.com"), subject="Opening hours at Easter",
-                             body="Are you open on Easter Monday?")
+    await conversations.open(
+        channel="email",
+        customer_name="Dan Doe",
+        identity=("email", "dan@example.com"),
+        subject="Refund for order 981",
+        body="The saddle I ordered was the wrong size. Can I get a refund?",
+    )
+    await conversations.open(
+        channel="form",
+        customer_name="Lee Park",
+        identity=("email", "lee@example.com"),
+        subject="Opening hours at Easter",
+        body="Are you open on Easter Monday?",
+    )
     opened = await conversations.open(
-        channel="chat", customer_name="Carla Customer", identity=("email", "carla@example.com"),
+        channel="chat",
+        customer_name="Carla Customer",
+        identity=("email", "carla@example.com"),
         body="Hello, my disc brakes squeal when it rains. Is that normal?",
-        page_url="https://brakes.example.com/service", page_title="Spring service")
+        page_url="https://brakes.example.com/service",
+        page_title="Spring service",
+    )
     await conversations.assign(opened.conversation_id, amy, Actor.agent(amy, "Amy Agent"))
-    await conversations.post(opened.conversation_id, Actor.agent(amy, "Amy Agent"),
-                             "Hi Carla! A little noise in the wet is common. Do they squeal when dry too?")
-    await conversations.post(opened.conversation_id, Actor.customer(opened.customer_id, "Carla"),
-                             "Only when wet, and only the front one.")
+    await conversations.post(
+        opened.conversation_id,
+        Actor.agent(amy, "Amy Agent"),
+        "Hi Carla! A little noise in the wet is common. Do they squeal when dry too?",
+    )
+    await conversations.post(
+        opened.conversation_id,
+        Actor.customer(opened.customer_id, "Carla"),
+        "Only when wet, and only the front one.",
+    )
     return opened.conversation_id
 
 
 async def main(folder: Path, prefix: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="onlinesupport-shots-") as data:
-        config = Config(storage_data_dir=data, public_host="127.0.0.1", public_port=0,
-                        desk_host="127.0.0.1", desk_port=0, storage_backups_keep=0)
+        config = Config(
+            storage_data_dir=data,
+            public_host="127.0.0.1",
+            public_port=0,
+            desk_host="127.0.0.1",
+            desk_port=0,
+            storage_backups_keep=0,
+        )
         async with AsyncExitStack() as stack:
             services, listening = await app.start(stack, config)
             desk = listening.desk_url.replace("localhost", "127.0.0.1")
@@ -95,8 +126,13 @@ async def main(folder: Path, prefix: str) -> None:
             chat_id = await demo_data(services)
             site = await website(stack, public)
             current = await widget_settings.load(services.db)
-            await widget_settings.save(services.db, services.clock, dataclasses.replace(
-                current, allowed_origins=(site,), title="Chat with Brakes & Bikes"))
+            await widget_settings.save(
+                services.db,
+                services.clock,
+                dataclasses.replace(
+                    current, allowed_origins=(site,), title="Chat with Brakes & Bikes"
+                ),
+            )
             playwright = await stack.enter_async_context(async_playwright())
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             stack.push_async_callback(browser.close)

@@ -14,12 +14,19 @@ class Api:
     base: str
     token: str
 
-    async def call(self, method: str, path: str, body: Any = None,
-                   **kwargs: Any) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, body: Any = None, **kwargs: Any
+    ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         headers.update(kwargs.pop("headers", {}))
-        async with self.http.request(method, f"{self.base}/api/v1{path}", json=body,
-                                     headers=headers, allow_redirects=False, **kwargs) as r:
+        async with self.http.request(
+            method,
+            f"{self.base}/api/v1{path}",
+            json=body,
+            headers=headers,
+            allow_redirects=False,
+            **kwargs,
+        ) as r:
             text = await r.text()
             data = await r.json(content_type=None) if text else None
             return r.status, data
@@ -31,9 +38,12 @@ class Api:
         return await self.call("POST", path, body, **kwargs)
 
 
-async def make_token(services: Any, scope: str, agent_id: int | None = None,
-                     **kwargs: Any) -> str:
-    _, secret = await services.api_tokens.create(name=f"{scope} token", scope=scope,
-                                                 agent_id=agent_id, created_by=None,
-                                                 expires_at=kwargs.get("expires_at"))
+async def make_token(services: Any, scope: str, agent_id: int | None = None, **kwargs: Any) -> str:
+    _, secret = await services.api_tokens.create(
+        name=f"{scope} token",
+        scope=scope,
+        agent_id=agent_id,
+        created_by=None,
+        expires_at=kwargs.get("expires_at"),
+    )
     return secret

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 
 from onlinesupport import __version__, app
-from onlinesupport.lib.clock import Clock, ManualClock
 from onlinesupport.config import Config
+from onlinesupport.lib.clock import Clock, ManualClock
 from onlinesupport.services import Services, open_services
 
 PASSWORD = "correct horse battery"
@@ -36,8 +36,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def wait_until(condition: Callable[[], T | Awaitable[T]], timeout: float = 10.0,
-                     message: str = "") -> T:
+async def wait_until(
+    condition: Callable[[], T | Awaitable[T]], timeout: float = 10.0, message: str = ""
+) -> T:
     """What `condition()` (a plain or an async function) returns as soon as that is truthy;
     fails after `timeout` seconds. Tests wait with this for work done in the background, never
     with a fixed sleep."""
@@ -55,9 +56,14 @@ async def wait_until(condition: Callable[[], T | Awaitable[T]], timeout: float =
 
 def make_config(data_dir: Path, **overrides: Any) -> Config:
     # Webhooks may only reach this machine: no test sends anything off it.
-    values: dict[str, Any] = dict(storage_data_dir=str(data_dir), public_host="127.0.0.1",
-                                  public_port=0, desk_host="127.0.0.1", desk_port=0,
-                                  webhooks_allowed_networks=("127.0.0.0/8", "::1/128"))
+    values: dict[str, Any] = dict(
+        storage_data_dir=str(data_dir),
+        public_host="127.0.0.1",
+        public_port=0,
+        desk_host="127.0.0.1",
+        desk_port=0,
+        webhooks_allowed_networks=("127.0.0.0/8", "::1/128"),
+    )
     values.update(overrides)
     return Config(**values)
 
@@ -89,15 +95,25 @@ or with no names for all of them; tests calling start_server pass `loops` (None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "loops(*names): background loops the server fixture runs "
-                                       "besides QUIET (no names: every loop)")
+    config.addinivalue_line(
+        "markers",
+        "loops(*names): background loops the server fixture runs "
+        "besides QUIET (no names: every loop)",
+    )
 
 
-async def start_server(stack: AsyncExitStack, config: Config, clock: Clock | None = None,
-                       loops: Collection[str] | None = QUIET) -> Server:
+async def start_server(
+    stack: AsyncExitStack,
+    config: Config,
+    clock: Clock | None = None,
+    loops: Collection[str] | None = QUIET,
+) -> Server:
     services, listening = await app.start(stack, config, clock, loops)
-    return Server(services, listening.public_url.replace("localhost", "127.0.0.1"),
-                  listening.desk_url.replace("localhost", "127.0.0.1"))
+    return Server(
+        services,
+        listening.public_url.replace("localhost", "127.0.0.1"),
+        listening.desk_url.replace("localhost", "127.0.0.1"),
+    )
 
 
 @pytest.fixture
@@ -125,23 +141,29 @@ class Desk:
 
     async def signin(self, email: str, password: str = PASSWORD) -> aiohttp.ClientResponse:
         token = await self.form_token("/signin")
-        response = await self.session.post(self.base + "/signin", allow_redirects=False,
-                                           data={"csrf_token": token, "email": email,
-                                                 "password": password})
+        response = await self.session.post(
+            self.base + "/signin",
+            allow_redirects=False,
+            data={"csrf_token": token, "email": email, "password": password},
+        )
         if response.status == 303:
             self.csrf = await self.form_token("/inbox")
         return response
 
-    async def post(self, path: str, data: dict[str, str] | None = None,
-                   **kwargs: Any) -> aiohttp.ClientResponse:
+    async def post(
+        self, path: str, data: dict[str, str] | None = None, **kwargs: Any
+    ) -> aiohttp.ClientResponse:
         fields = {"csrf_token": self.csrf, **(data or {})}
-        return await self.session.post(self.base + path, data=fields, allow_redirects=False,
-                                       **kwargs)
+        return await self.session.post(
+            self.base + path, data=fields, allow_redirects=False, **kwargs
+        )
 
     async def post_json(self, path: str, body: dict[str, Any]) -> aiohttp.ClientResponse:
-        return await self.session.post(self.base + path, json=body,
-                                       headers={"X-CSRF-Token": self.csrf,
-                                                "Accept": "application/json"})
+        return await self.session.post(
+            self.base + path,
+            json=body,
+            headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"},
+        )
 
     async def get(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
         return await self.session.get(self.base + path, allow_redirects=False, **kwargs)
@@ -184,9 +206,16 @@ async def personas(server: Server) -> Personas:
 
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -221,9 +250,28 @@ async def new_page(browser: Any) -> AsyncIterator[Any]:
 def tls_cert(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (certificate file, key file)."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -268,10 +316,24 @@ def relay() -> Any:
 def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The PyInstaller one-folder build of this checkout, built once per test run."""
     work = tmp_path_factory.mktemp("pyinstaller")
-    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
-                    "--distpath", str(work / "dist"), "--workpath", str(work / "build"),
-                    str(ROOT / "onlinesupport.spec")],
-                   check=True, capture_output=True, timeout=600, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--clean",
+            "--distpath",
+            str(work / "dist"),
+            "--workpath",
+            str(work / "build"),
+            str(ROOT / "onlinesupport.spec"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     [folder] = (work / "dist").glob(f"onlinesupport-{__version__}-*")
     binary = folder / ("onlinesupport.exe" if os.name == "nt" else "onlinesupport")
     assert binary.is_file()

@@ -19,12 +19,27 @@ T = TypeVar("T")
 
 
 def mailbox_form(dovecot: Dovecot | None, relay: Relay | None, **overrides: Any) -> dict[str, str]:
-    form = {"address": USER, "display_name": "Shop Support", "active": "on",
-            "imap_host": "", "imap_port": "993", "imap_security": "none", "imap_user": USER,
-            "imap_password": PASSWORD, "imap_folder": "INBOX", "imap_after": "seen",
-            "imap_move_to": "", "smtp_host": "", "smtp_port": "25", "smtp_security": "none",
-            "smtp_user": "", "smtp_password": "", "ack_enabled": "on", "ack_subject": "",
-            "ack_body": ""}
+    form = {
+        "address": USER,
+        "display_name": "Shop Support",
+        "active": "on",
+        "imap_host": "",
+        "imap_port": "993",
+        "imap_security": "none",
+        "imap_user": USER,
+        "imap_password": PASSWORD,
+        "imap_folder": "INBOX",
+        "imap_after": "seen",
+        "imap_move_to": "",
+        "smtp_host": "",
+        "smtp_port": "25",
+        "smtp_security": "none",
+        "smtp_user": "",
+        "smtp_password": "",
+        "ack_enabled": "on",
+        "ack_subject": "",
+        "ack_body": "",
+    }
     if dovecot is not None:
         form.update(imap_host="127.0.0.1", imap_port=str(dovecot.port))
     if relay is not None:
@@ -39,8 +54,12 @@ async def add_mailbox(services: Services, form: dict[str, str]) -> int:
     return mailbox_id
 
 
-def mail(sender: str = "carla@customer.test", subject: str = "My order is late",
-         body: str = "Order 1234 has not arrived.", **headers: str) -> bytes:
+def mail(
+    sender: str = "carla@customer.test",
+    subject: str = "My order is late",
+    body: str = "Order 1234 has not arrived.",
+    **headers: str,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = f"Carla Customer <{sender}>"
     msg["To"] = USER
@@ -52,8 +71,9 @@ def mail(sender: str = "carla@customer.test", subject: str = "My order is late",
     return msg.as_bytes(policy=policy.SMTP)
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0,
-                     what: str = "condition") -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T]], timeout: float = 15.0, what: str = "condition"
+) -> T:
     """Poll `check` until it returns something truthy."""
     return await wait_until(check, timeout, f"timed out waiting for {what}")
 
@@ -65,19 +85,26 @@ async def scalar(services: Services, sql: str, params: tuple = ()) -> Any:
 
 async def smtp_send(port: int, raw: bytes, sender: str, to: str = USER) -> None:
     """Hand `raw` to the SMTP receiver on `port` as a mail client would."""
-    await aiosmtplib.send(raw, sender=sender, recipients=[to], hostname="127.0.0.1", port=port,
-                          start_tls=False)
+    await aiosmtplib.send(
+        raw, sender=sender, recipients=[to], hostname="127.0.0.1", port=port, start_tls=False
+    )
 
 
 async def smtp_raw(port: int, mail_from: str, rcpt: str, data: bytes) -> list[bytes]:
     """One SMTP session with `data` sent exactly as it is (a client library would repair its
     line endings), dot-stuffed and ended with CRLF.CRLF; returns the server's answers."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    stuffed = b"".join(b"." + line if line.startswith(b".") else line
-                       for line in data.splitlines(keepends=True))
-    for line in (b"EHLO test\r\n", f"MAIL FROM:<{mail_from}>\r\n".encode(),
-                 f"RCPT TO:<{rcpt}>\r\n".encode(), b"DATA\r\n", stuffed + b"\r\n.\r\n",
-                 b"QUIT\r\n"):
+    stuffed = b"".join(
+        b"." + line if line.startswith(b".") else line for line in data.splitlines(keepends=True)
+    )
+    for line in (
+        b"EHLO test\r\n",
+        f"MAIL FROM:<{mail_from}>\r\n".encode(),
+        f"RCPT TO:<{rcpt}>\r\n".encode(),
+        b"DATA\r\n",
+        stuffed + b"\r\n.\r\n",
+        b"QUIT\r\n",
+    ):
         writer.write(line)
         await writer.drain()
     answers = (await reader.read()).splitlines()

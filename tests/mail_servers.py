@@ -39,8 +39,11 @@ class Dovecot:
         mail.mkdir(exist_ok=True)
         shutil.chown(mail, "nobody", "nogroup")
         (self.folder / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-        ssl = (f"ssl = yes\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}\n"
-               if self.tls else "ssl = no\n")
+        ssl = (
+            f"ssl = yes\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}\n"
+            if self.tls
+            else "ssl = no\n"
+        )
         conf = self.folder / "dovecot.conf"
         conf.write_text(f"""
 base_dir = {run}
@@ -74,8 +77,9 @@ service imap-login {{
 
     def start(self) -> None:
         conf = self._write_config()
-        self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

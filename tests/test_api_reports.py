@@ -14,13 +14,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Server, make_config, start_server
-from test_api_docs import DOC, shell
-
-from onlinesupport.lib.clock import ManualClock
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import queues as queues_repo
+from test_api_docs import DOC, shell
 
 
 @pytest.fixture
@@ -30,21 +30,30 @@ async def history(tmp_path: Path) -> AsyncIterator[tuple[Server, dict[str, int]]
     async with AsyncExitStack() as stack:
         server = await start_server(stack, make_config(tmp_path / "data"), clock)
         services = server.services
-        people = {name: await services.accounts.create_agent(f"{name}@example.com", name, role,
-                                                             PASSWORD)
-                  for name, role in (("ada", "admin"), ("max", "manager"), ("amy", "agent"),
-                                     ("bob", "agent"))}
+        people = {
+            name: await services.accounts.create_agent(f"{name}@example.com", name, role, PASSWORD)
+            for name, role in (
+                ("ada", "admin"),
+                ("max", "manager"),
+                ("amy", "agent"),
+                ("bob", "agent"),
+            )
+        }
         conversations = services.conversations
         amy, bob = Actor.agent(people["amy"], "amy"), Actor.agent(people["bob"], "bob")
-        first = (await conversations.open(channel="chat", customer_name="C1", body="Hi",
-                                          page_url="https://shop.test/cart")).conversation_id
+        first = (
+            await conversations.open(
+                channel="chat", customer_name="C1", body="Hi", page_url="https://shop.test/cart"
+            )
+        ).conversation_id
         clock.advance(seconds=120)
         await conversations.post(first, amy, "Hello!")  # first response: 120 s
         clock.advance(seconds=480)  # 09:10
         await conversations.resolve(first, amy)  # resolution: 600 s
         await conversations.rate(first, Actor.customer(None), 5, "Quick, thanks")
-        second = (await conversations.open(channel="email", customer_name="C2",
-                                           body="Invoice?")).conversation_id
+        second = (
+            await conversations.open(channel="email", customer_name="C2", body="Invoice?")
+        ).conversation_id
         clock.advance(seconds=360)  # 09:16
         await conversations.post(second, bob, "Attached.")  # first response: 360 s
         await conversations.open(channel="chat", customer_name="C3", body="Anyone?")
@@ -59,7 +68,8 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def test_the_overview_has_the_figures_worked_out_by_hand(
-        history: tuple[Server, dict[str, int]], http: aiohttp.ClientSession) -> None:
+    history: tuple[Server, dict[str, int]], http: aiohttp.ClientSession
+) -> None:
     server, _ = history
     client = Api(http, server.desk_url, await make_token(server.services, "read"))
     status, report = await client.get("/reports/overview?period=today")
@@ -76,9 +86,12 @@ async def test_the_overview_has_the_figures_worked_out_by_hand(
     assert rates["satisfaction"] == (1, 1, 1.0)
     assert rates["fcr"] == (1, 1, 1.0)
     assert sorted((c["channel"], c["count"]) for c in report["channels"]) == [
-        ("chat", 2), ("email", 1)]
-    assert report["volume"] == [{"label": "2026-01-05", "created": 3, "resolved": 1,
-                                 "merged": 0, "backlog": 2}]
+        ("chat", 2),
+        ("email", 1),
+    ]
+    assert report["volume"] == [
+        {"label": "2026-01-05", "created": 3, "resolved": 1, "merged": 0, "backlog": 2}
+    ]
     assert report["heatmap"][0][9] == 3 and sum(map(sum, report["heatmap"])) == 3
     assert report["ratings"][4] == {"score": 5, "count": 1}
     assert [(c["score"], c["comment"]) for c in report["comments"]] == [(5, "Quick, thanks")]
@@ -86,16 +99,20 @@ async def test_the_overview_has_the_figures_worked_out_by_hand(
     status, chats = await client.get("/reports/overview?period=today&channel=chat")
     assert (chats["created"], [c["channel"] for c in chats["channels"]]) == (2, ["chat"])
     status, days = await client.get("/reports/days?first=2026-01-04&last=2026-01-05")
-    assert status == 200 and [(d["day"], d["created"], d["resolved"]) for d in days["days"]] \
-        == [("2026-01-04", 0, 0), ("2026-01-05", 3, 1)]
+    assert status == 200 and [(d["day"], d["created"], d["resolved"]) for d in days["days"]] == [
+        ("2026-01-04", 0, 0),
+        ("2026-01-05", 3, 1),
+    ]
     assert days["days"][1]["first_response"] == first["now"]
     status, website = await client.get("/reports/website?period=7d")
     assert status == 200 and website["pages"] == [
-        {"page": "https://shop.test/cart", "inquiries": 1, "views": 0, "per_thousand": None}]
+        {"page": "https://shop.test/cart", "inquiries": 1, "views": 0, "per_thousand": None}
+    ]
 
 
 async def test_a_token_sees_what_the_agent_it_acts_as_sees(
-        history: tuple[Server, dict[str, int]], http: aiohttp.ClientSession) -> None:
+    history: tuple[Server, dict[str, int]], http: aiohttp.ClientSession
+) -> None:
     server, people = history
     services = server.services
 
@@ -109,13 +126,15 @@ async def test_a_token_sees_what_the_agent_it_acts_as_sees(
     assert await lines(None) == everyone
     assert await lines(people["ada"]) == everyone
     assert await lines(people["amy"]) == [("amy", 1, 1)]
-    status, amy = await Api(http, server.desk_url, await make_token(
-        services, "read", people["amy"])).get(f"/reports/agents?agent={people['bob']}")
+    status, amy = await Api(
+        http, server.desk_url, await make_token(services, "read", people["amy"])
+    ).get(f"/reports/agents?agent={people['bob']}")
     assert [a["name"] for a in amy["agents"]] == ["amy"], "an agent sees only their own line"
 
     db = services.db
-    billing = await db.write(lambda conn: queues_repo.insert(conn, "Billing",
-                                                             "2026-01-01T00:00:00.000Z"))
+    billing = await db.write(
+        lambda conn: queues_repo.insert(conn, "Billing", "2026-01-01T00:00:00.000Z")
+    )
     await db.write(lambda conn: queues_repo.set_members(conn, billing, [], [people["max"]]))
     manager = Api(http, server.desk_url, await make_token(services, "read", people["max"]))
     status, report = await manager.get("/reports/overview?period=today")
@@ -123,7 +142,10 @@ async def test_a_token_sees_what_the_agent_it_acts_as_sees(
     assert [q["queue"]["name"] for q in report["live"]] == ["Billing"]
     status, refused = await manager.get("/reports/overview?queue=1")
     assert status == 403 and refused["error"] == {
-        "code": "forbidden", "message": "that queue is not one of yours", "field": "queue"}
+        "code": "forbidden",
+        "message": "that queue is not one of yours",
+        "field": "queue",
+    }
 
 
 BAD_FILTERS = (
@@ -143,7 +165,8 @@ BAD_FILTERS = (
 
 
 async def test_bad_filters_get_the_api_error_shape(
-        history: tuple[Server, dict[str, int]], http: aiohttp.ClientSession) -> None:
+    history: tuple[Server, dict[str, int]], http: aiohttp.ClientSession
+) -> None:
     server, _ = history
     client = Api(http, server.desk_url, await make_token(server.services, "read"))
     for query, field, words in BAD_FILTERS:
@@ -154,14 +177,16 @@ async def test_bad_filters_get_the_api_error_shape(
             assert words in body["error"]["message"], body
 
 
-async def test_the_curl_examples_in_the_docs_work(
-        history: tuple[Server, dict[str, int]]) -> None:
+async def test_the_curl_examples_in_the_docs_work(history: tuple[Server, dict[str, int]]) -> None:
     server, _ = history
     section = DOC.read_text().split("## Reports\n", 1)[1].split("\n## ", 1)[0]
     [commands] = re.findall(r"```sh\n(.*?)```", section, re.S)
     overview, days = commands.strip().split("\ncurl")
-    env = {**os.environ, "BASE": f"{server.desk_url}/api/v1",
-           "TOKEN": await make_token(server.services, "read")}
+    env = {
+        **os.environ,
+        "BASE": f"{server.desk_url}/api/v1",
+        "TOKEN": await make_token(server.services, "read"),
+    }
     loop = asyncio.get_running_loop()
     printed = await loop.run_in_executor(None, shell, overview, env)
     assert printed.startswith("3 [('first_response', "), printed

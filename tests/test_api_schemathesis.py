@@ -37,40 +37,63 @@ async def seed(server: Server) -> str:
     admin = await services.accounts.create_agent("ada@example.com", "Ada", "admin", PASSWORD)
     for n in range(3):
         opened = await services.conversations.open(
-            channel="chat", customer_name=f"Customer {n}", body=f"hello {n}",
-            identity=("email", f"c{n}@example.com"))
-        await services.conversations.note(opened.conversation_id, Actor.agent(admin, "Ada"),
-                                          "a note")
+            channel="chat",
+            customer_name=f"Customer {n}",
+            body=f"hello {n}",
+            identity=("email", f"c{n}@example.com"),
+        )
+        await services.conversations.note(
+            opened.conversation_id, Actor.agent(admin, "Ada"), "a note"
+        )
     await services.knowledge.save(None, {"title": "Returns", "body": "Send it back."}, admin)
     # Deliveries go to a loopback port nobody listens on: tests send nothing off this machine.
     for n in range(2):
         endpoint_id = await services.webhooks.add(
-            EndpointFields(url=f"http://127.0.0.1:9/hook{n + 1}"))
+            EndpointFields(url=f"http://127.0.0.1:9/hook{n + 1}")
+        )
         await services.webhooks.send_test(endpoint_id)
     return await make_token(services, "admin", admin)
 
 
 async def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     config_file = tmp_path / "schemathesis.toml"
     config_file.write_text(CONFIG)
     async with AsyncExitStack() as stack:
-        server = await start_server(stack, make_config(tmp_path / "data",
-                                                       api_requests_per_minute=0,
-                                                       webhooks_allow_loopback=True))
+        server = await start_server(
+            stack,
+            make_config(tmp_path / "data", api_requests_per_minute=0, webhooks_allow_loopback=True),
+        )
         token = await seed(server)
         process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config_file),
-            "run", f"{server.desk_url}/api/v1/openapi.json",
-            "--header", f"Authorization: Bearer {token}",
+            str(Path(sys.executable).parent / "schemathesis"),
+            "--config-file",
+            str(config_file),
+            "run",
+            f"{server.desk_url}/api/v1/openapi.json",
+            "--header",
+            f"Authorization: Bearer {token}",
             # Inputs the schema allows can still be refused for what it cannot say (an
             # agent id that does not exist, a body of spaces) with a documented 4xx; every
             # other check runs.
-            "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-            "--max-examples", EXAMPLES, "--seed", "18", "--no-color", "--workers", "2",
-            "--report-dir", str(tmp_path / "report"),
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--max-examples",
+            EXAMPLES,
+            "--seed",
+            "18",
+            "--no-color",
+            "--workers",
+            "2",
+            "--report-dir",
+            str(tmp_path / "report"),
             cwd=tmp_path,  # its example cache goes there, not into the checkout
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         output, _ = await asyncio.wait_for(process.communicate(), 600)
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-6000:]

@@ -16,19 +16,38 @@ PACKAGE = Path(onlinesupport.__file__).parent
 
 # The layers, bottom first: each imports only the layers below it (and itself). The features
 # share one layer and may use each other, within the extra rules of _broken_rule.
-FEATURES = {"accounts", "channels", "routing", "knowledge", "selfservice", "reports",
-            "integrations"}
-LAYERS: list[set[str]] = [{"lib"}, {"store"}, {"core"}, FEATURES, {"ops"}, {"services"}, {"web"},
-                          {"app"}, {"cli"}, {"__main__"}]
+FEATURES = {
+    "accounts",
+    "channels",
+    "routing",
+    "knowledge",
+    "selfservice",
+    "reports",
+    "integrations",
+}
+LAYERS: list[set[str]] = [
+    {"lib"},
+    {"store"},
+    {"core"},
+    FEATURES,
+    {"ops"},
+    {"services"},
+    {"web"},
+    {"app"},
+    {"cli"},
+    {"__main__"},
+]
 # Bootstrap settings: imports nothing of ours, read by the features and everything above them.
 CONFIG_READERS = FEATURES | {"ops", "services", "web", "app", "cli"}
 
 MAY_IMPORT: dict[str, set[str]] = {"config": set()}
 for _rank, _layer in enumerate(LAYERS):
     for _area_name in _layer:
-        MAY_IMPORT[_area_name] = set().union(*LAYERS[:_rank]) | (
-            _layer if _layer is FEATURES else set()) | (
-            {"config"} if _area_name in CONFIG_READERS else set())
+        MAY_IMPORT[_area_name] = (
+            set().union(*LAYERS[:_rank])
+            | (_layer if _layer is FEATURES else set())
+            | ({"config"} if _area_name in CONFIG_READERS else set())
+        )
 
 # Real edges that break a rule, each with why it is there. Remove an entry once its edge is gone.
 ALLOWED_EXCEPTIONS: dict[tuple[str, str], str] = {
@@ -74,8 +93,9 @@ def _imports(path: Path) -> set[str]:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             names = [f"{node.module}.{a.name}" for a in node.names]
-            names = [n if n.removeprefix("onlinesupport.") in MODULES else node.module
-                     for n in names]
+            names = [
+                n if n.removeprefix("onlinesupport.") in MODULES else node.module for n in names
+            ]
         else:
             continue
         for name in names:
@@ -104,8 +124,11 @@ def _broken_rule(importer: str, imported: str) -> str | None:
         return "routing never imports a channel"
     if source == "channels" == target and "" != _side(importer) != _side(imported) != "":
         return "a channel never imports another channel"
-    if (source in {"routing", "channels"} and target == "reports"
-            and not imported.startswith("reports.recording")):
+    if (
+        source in {"routing", "channels"}
+        and target == "reports"
+        and not imported.startswith("reports.recording")
+    ):
         return "reports are read, never imported below web (but reports.recording)"
     if source == "web" == target:
         if {_side(importer), _side(imported)} == {"public", "desk"}:
@@ -114,8 +137,12 @@ def _broken_rule(importer: str, imported: str) -> str | None:
 
 
 def _edges() -> list[tuple[str, str]]:
-    return sorted((module, imported) for module, path in MODULES.items()
-                  for imported in _imports(path) if imported != module)
+    return sorted(
+        (module, imported)
+        for module, path in MODULES.items()
+        for imported in _imports(path)
+        if imported != module
+    )
 
 
 def test_imports_point_one_way() -> None:
@@ -131,8 +158,11 @@ def test_every_exception_still_occurs_and_still_breaks_a_rule() -> None:
     """An exception whose module exists must still be needed. (One whose module does not exist
     is for a module arriving from parallel work, or one removed: delete it then.)"""
     edges = set(_edges())
-    stale = [f"{a} -> {b}" for a, b in ALLOWED_EXCEPTIONS
-             if a in MODULES and ((a, b) not in edges or _broken_rule(a, b) is None)]
+    stale = [
+        f"{a} -> {b}"
+        for a, b in ALLOWED_EXCEPTIONS
+        if a in MODULES and ((a, b) not in edges or _broken_rule(a, b) is None)
+    ]
     assert stale == [], "remove from ALLOWED_EXCEPTIONS:\n" + "\n".join(stale)
 
 

@@ -9,8 +9,8 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import Desk, Personas, Server, sign_in_page
-from onlinesupport.lib.clock import to_db
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import to_db
 from onlinesupport.store import queues as queues_repo
 
 
@@ -20,11 +20,13 @@ async def _billing(server: Server) -> int:
 
 
 async def test_the_board_shows_each_queue_and_is_for_managers(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     billing = await _billing(server)
     conversations = server.services.conversations
-    await conversations.open(channel="email", customer_name="Carla", subject="Late parcel",
-                             body="Where is it?")
+    await conversations.open(
+        channel="email", customer_name="Carla", subject="Late parcel", body="Where is it?"
+    )
     answered = await conversations.open(channel="chat", customer_name="Dan", body="Hi")
     await conversations.post(answered.conversation_id, Actor.agent(personas.agent, "Amy"), "Hi!")
     manager: Desk = client_factory(server.desk_url)
@@ -41,15 +43,19 @@ async def test_the_board_shows_each_queue_and_is_for_managers(
 
 @pytest.mark.browser
 async def test_a_manager_drags_a_conversation_and_the_agents_inbox_follows(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     billing = await _billing(server)
     conversations = server.services.conversations
-    opened = await conversations.open(channel="email", customer_name="Carla",
-                                      subject="Double charge", body="Charged twice")
-    await conversations.assign(opened.conversation_id, personas.agent,
-                               Actor.agent(personas.agent, "Amy"))
-    other = await conversations.open(channel="email", customer_name="Dan", subject="Refund",
-                                     body="Refund please")
+    opened = await conversations.open(
+        channel="email", customer_name="Carla", subject="Double charge", body="Charged twice"
+    )
+    await conversations.assign(
+        opened.conversation_id, personas.agent, Actor.agent(personas.agent, "Amy")
+    )
+    other = await conversations.open(
+        channel="email", customer_name="Dan", subject="Refund", body="Refund please"
+    )
     amy, max_ = await new_page(), await new_page()
     await sign_in_page(amy, server, "amy@example.com")
     row = amy.locator(f'[data-conversation-id="{opened.conversation_id}"]')
@@ -69,18 +75,21 @@ async def test_a_manager_drags_a_conversation_and_the_agents_inbox_follows(
     await other_card.get_by_role("button", name="Move").press("Enter")
     await expect(lane.locator(f'[data-conversation="{other.conversation_id}"]')).to_be_visible()
     moved = await server.services.db.fetch_all(
-        "SELECT conversation_id FROM events WHERE type = 'conversation.moved' ORDER BY id")
+        "SELECT conversation_id FROM events WHERE type = 'conversation.moved' ORDER BY id"
+    )
     assert [r[0] for r in moved] == [opened.conversation_id, other.conversation_id]
 
     # Dropped on an agent online in the lane, it is theirs.
     other_card = lane.locator(f'[data-conversation="{other.conversation_id}"]')
     await other_card.drag_to(lane.locator(f'[data-agent="{personas.agent}"]'))
-    await expect(amy.locator(f'[data-conversation-id="{other.conversation_id}"]')
-                 .locator(".assignee")).to_have_text("Amy Agent")
+    await expect(
+        amy.locator(f'[data-conversation-id="{other.conversation_id}"]').locator(".assignee")
+    ).to_have_text("Amy Agent")
 
 
-async def test_the_inbox_narrows_to_one_queue(server: Server, personas: Personas,
-                                              client_factory) -> None:
+async def test_the_inbox_narrows_to_one_queue(
+    server: Server, personas: Personas, client_factory
+) -> None:
     billing = await _billing(server)
     conversations = server.services.conversations
     kept = await conversations.open(channel="email", customer_name="Carla", body="Invoice?")

@@ -11,8 +11,9 @@ from onlinesupport.core.conversations import Actor
 pytestmark = pytest.mark.browser
 
 
-async def test_first_run_setup_link_wizard_and_the_widget_test_page(server: Server,
-                                                                    new_page) -> None:
+async def test_first_run_setup_link_wizard_and_the_widget_test_page(
+    server: Server, new_page
+) -> None:
     """A fresh install: setup link -> admin -> company -> website -> test page shows the chat."""
     page = await new_page()
     await page.goto(server.desk_url + "/signin")
@@ -31,7 +32,9 @@ async def test_first_run_setup_link_wizard_and_the_widget_test_page(server: Serv
     await page.get_by_role("button", name="Save and continue").click()
     await expect(page).to_have_url(server.desk_url + "/welcome/website")
     await page.get_by_label("Website address").fill("www.acme-tools.example")
-    await expect(page.get_by_label("Title of the chat window")).to_have_value("Chat with Acme Tools")
+    await expect(page.get_by_label("Title of the chat window")).to_have_value(
+        "Chat with Acme Tools"
+    )
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator(".notice")).to_contain_text("Saved")
     await expect(page.locator("#script-tag")).to_contain_text("/widget.js")
@@ -47,8 +50,9 @@ async def test_first_run_setup_link_wizard_and_the_widget_test_page(server: Serv
     await page.get_by_role("link", name="Skip this step").click()
     await page.get_by_label("Name", exact=True).fill("Amy Agent")
     await page.get_by_label("Email address").fill("amy@example.com")
-    await page.get_by_label("Password (at least 10 characters; empty: send an invitation)") \
-        .fill(PASSWORD)
+    await page.get_by_label("Password (at least 10 characters; empty: send an invitation)").fill(
+        PASSWORD
+    )
     await page.get_by_role("button", name="Add this colleague").click()
     await expect(page.locator(".notice")).to_have_text("Account added.")
     await page.get_by_role("link", name="Continue").click()
@@ -61,11 +65,16 @@ async def test_first_run_setup_link_wizard_and_the_widget_test_page(server: Serv
 
 
 async def test_an_agent_replies_and_a_second_agents_desk_updates_live(
-        server: Server, personas: Personas, new_page) -> None:
+    server: Server, personas: Personas, new_page
+) -> None:
     conversations = server.services.conversations
-    opened = await conversations.open(channel="chat", customer_name="Carla Customer",
-                                      identity=("email", "carla@example.com"),
-                                      subject="Where is order 1042?", body="It was due Monday.")
+    opened = await conversations.open(
+        channel="chat",
+        customer_name="Carla Customer",
+        identity=("email", "carla@example.com"),
+        subject="Where is order 1042?",
+        body="It was due Monday.",
+    )
     amy, bob = await new_page(), await new_page()
     await sign_in_page(amy, server, "amy@example.com")
     await sign_in_page(bob, server, "bob@example.com")
@@ -84,7 +93,8 @@ async def test_an_agent_replies_and_a_second_agents_desk_updates_live(
     await amy.get_by_label("Reply").fill("It ships today, sorry for the wait.")
     await amy.get_by_label("Reply").press("Control+Enter")
     await expect(amy.locator("#messages .msg-agent .msg-body")).to_have_text(
-        "It ships today, sorry for the wait.")
+        "It ships today, sorry for the wait."
+    )
     await expect(amy.get_by_label("Reply")).to_have_value("")
 
     # Bob sees the assignment in his inbox, then opens the conversation and sees the reply.
@@ -92,14 +102,18 @@ async def test_an_agent_replies_and_a_second_agents_desk_updates_live(
     await expect(carla_row.locator(".assignee")).to_have_text("Amy Agent")
     await carla_row.get_by_role("link").click()
     await expect(bob.locator("#messages .msg-agent .msg-body")).to_have_text(
-        "It ships today, sorry for the wait.")
+        "It ships today, sorry for the wait."
+    )
 
     # Amy adds an internal note; the customer writes again: both appear live on Bob's page.
     await amy.get_by_label("Reply").fill("Checked with the warehouse.")
     await amy.get_by_role("button", name="Add internal note").click()
-    await conversations.post(opened.conversation_id, Actor.customer(opened.customer_id, "Carla"),
-                             "Thanks!")
-    await expect(bob.locator("#messages .msg-note .msg-body")).to_have_text("Checked with the warehouse.")
+    await conversations.post(
+        opened.conversation_id, Actor.customer(opened.customer_id, "Carla"), "Thanks!"
+    )
+    await expect(bob.locator("#messages .msg-note .msg-body")).to_have_text(
+        "Checked with the warehouse."
+    )
     await expect(bob.locator("#messages .msg-customer .msg-body").last).to_have_text("Thanks!")
     await expect(bob.locator("#messages li")).to_have_count(4)
 
@@ -112,9 +126,11 @@ async def test_an_agent_replies_and_a_second_agents_desk_updates_live(
 
 
 async def test_a_reply_written_while_offline_is_sent_once_after_retry(
-        server: Server, personas: Personas, new_page) -> None:
-    opened = await server.services.conversations.open(channel="chat", customer_name="Carla",
-                                                      body="Hello?")
+    server: Server, personas: Personas, new_page
+) -> None:
+    opened = await server.services.conversations.open(
+        channel="chat", customer_name="Carla", body="Hello?"
+    )
     page = await new_page()
     await sign_in_page(page, server, "amy@example.com")
     await page.goto(f"{server.desk_url}/conversations/{opened.conversation_id}")
@@ -126,16 +142,20 @@ async def test_a_reply_written_while_offline_is_sent_once_after_retry(
     await expect(page.get_by_label("Reply")).to_have_value("Are you still there?")
     await page.context.set_offline(False)
     await page.get_by_role("button", name="Send reply").click()
-    await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text("Are you still there?")
+    await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text(
+        "Are you still there?"
+    )
     await expect(page.locator("#composer-error")).to_have_text("")
     rows = await server.services.db.fetch_all(
         "SELECT body FROM messages WHERE conversation_id = ? AND author_type = 'agent'",
-        (opened.conversation_id,))
+        (opened.conversation_id,),
+    )
     assert [r["body"] for r in rows] == ["Are you still there?"]
 
 
 async def test_switching_chats_keeps_a_half_written_reply_and_shows_what_is_new(
-        server: Server, personas: Personas, new_page) -> None:
+    server: Server, personas: Personas, new_page
+) -> None:
     conversations = server.services.conversations
     first = await conversations.open(channel="chat", customer_name="Ann", body="Question one")
     await conversations.open(channel="chat", customer_name="Ben", body="Question two")
@@ -157,7 +177,9 @@ async def test_switching_chats_keeps_a_half_written_reply_and_shows_what_is_new(
     await ann.get_by_role("link").click()
     await expect(page.get_by_label("Reply")).to_have_value("Half a reply to Ann")
     await page.get_by_role("button", name="Send reply").click()
-    await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text(["Half a reply to Ann"])
+    await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text(
+        ["Half a reply to Ann"]
+    )
     await ben.get_by_role("link").click()
     await ann.get_by_role("link").click()
     await expect(page.get_by_label("Reply")).to_have_value("")

@@ -16,8 +16,9 @@ def at(text: str, zone=BERLIN) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=zone).astimezone(UTC)
 
 
-OFFICE = BusinessHours.parse("Europe/Berlin", "mon-fri 09:00-17:00\nsat 10:00-12:00",
-                             "2026-12-24, 2026-12-25")
+OFFICE = BusinessHours.parse(
+    "Europe/Berlin", "mon-fri 09:00-17:00\nsat 10:00-12:00", "2026-12-24, 2026-12-25"
+)
 
 
 def test_open_and_closed_in_the_calendars_own_zone() -> None:
@@ -79,13 +80,16 @@ def test_no_hours_means_always_open() -> None:
     assert always.add(moment, 90) == datetime(2026, 11, 29, 4, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("zone, weekly, holidays, message", [
-    ("Mars/Olympus", "", "", "unknown time zone"),
-    ("UTC", "monday 9-5", "", "line 1"),
-    ("UTC", "mon 09:00-09:00", "", "same time"),
-    ("UTC", "mon 25:00-26:00", "", "not a time of day"),
-    ("UTC", "", "christmas", "not a date"),
-])
+@pytest.mark.parametrize(
+    "zone, weekly, holidays, message",
+    [
+        ("Mars/Olympus", "", "", "unknown time zone"),
+        ("UTC", "monday 9-5", "", "line 1"),
+        ("UTC", "mon 09:00-09:00", "", "same time"),
+        ("UTC", "mon 25:00-26:00", "", "not a time of day"),
+        ("UTC", "", "christmas", "not a date"),
+    ],
+)
 def test_bad_calendars_are_refused_with_a_reason(zone, weekly, holidays, message) -> None:
     with pytest.raises(InvalidHours, match=message):
         BusinessHours.parse(zone, weekly, holidays)

@@ -21,12 +21,15 @@ async def _form(public, clock: ManualClock) -> tuple[str, str]:
     """The callback page's form token and the first window it offers."""
     page = await (await public.get("/contact/callback")).text()
     clock.advance(seconds=5)
-    return (re.search(r'name="token" value="([^"]+)"', page).group(1),
-            re.search(r'<option value="(2026-[^"]+)"', page).group(1))
+    return (
+        re.search(r'name="token" value="([^"]+)"', page).group(1),
+        re.search(r'<option value="(2026-[^"]+)"', page).group(1),
+    )
 
 
 async def test_the_contact_page_offers_a_call_with_the_forms_protection(
-        shop, client_factory, relay: Relay) -> None:
+    shop, client_factory, relay: Relay
+) -> None:
     server, clock = shop
     await set_hours(server.services)
     public = client_factory(server.public_url)
@@ -41,8 +44,9 @@ async def test_the_contact_page_offers_a_call_with_the_forms_protection(
     url = server.public_url + "/contact/callback"
     token, window = await _form(public, clock)
     good = {**REQUEST, "email": ADDRESS, "window": window, "token": token}
-    fresh = re.search(r'name="token" value="([^"]+)"',
-                      await (await public.get("/contact/callback")).text()).group(1)
+    fresh = re.search(
+        r'name="token" value="([^"]+)"', await (await public.get("/contact/callback")).text()
+    ).group(1)
     too_fast = await public.session.post(url, data={**good, "token": fresh})
     assert too_fast.status == 429 and "not sent yet" in await too_fast.text()
     forged = await public.session.post(url, data={**good, "token": "1700000000.abcdef"})
@@ -61,8 +65,11 @@ async def test_the_contact_page_offers_a_call_with_the_forms_protection(
     sent = await public.session.post(url, data=good, allow_redirects=False)
     assert sent.status == 303
     confirmation = await (await public.get(sent.headers["Location"])).text()
-    assert "+49 301234567" in confirmation and "Mon 5 Jan, 10:00–10:30 (Europe/Berlin)" in \
-        confirmation and "#1" in confirmation
+    assert (
+        "+49 301234567" in confirmation
+        and "Mon 5 Jan, 10:00–10:30 (Europe/Berlin)" in confirmation
+        and "#1" in confirmation
+    )
     assert (await public.get(sent.headers["Location"].replace("n=1", "n=2"))).status == 404
     mail = (await relay.wait_for(1))[0]
     assert mail["To"] == ADDRESS and mail["Auto-Submitted"] == "auto-replied"
@@ -72,7 +79,8 @@ async def test_the_contact_page_offers_a_call_with_the_forms_protection(
 
 
 async def test_a_confirmation_goes_only_where_an_address_is_known_and_not_too_often(
-        shop, relay: Relay) -> None:
+    shop, relay: Relay
+) -> None:
     server, _ = shop
     services = server.services
     await enable(services)
@@ -80,8 +88,15 @@ async def test_a_confirmation_goes_only_where_an_address_is_known_and_not_too_of
 
     async def ask(n: int, **fields: str) -> bool:
         done = await services.callbacks.request(
-            {**REQUEST, "phone": f"030 765432{n}", "window": options["windows"][0]["key"],
-             **fields}, source="form", address=f"198.51.100.{n}")
+            {
+                **REQUEST,
+                "phone": f"030 765432{n}",
+                "window": options["windows"][0]["key"],
+                **fields,
+            },
+            source="form",
+            address=f"198.51.100.{n}",
+        )
         return done.mailed
 
     assert not await ask(1), "no address, no mail"
@@ -90,39 +105,58 @@ async def test_a_confirmation_goes_only_where_an_address_is_known_and_not_too_of
     assert await scalar(services, "SELECT count(*) FROM outbox") == 3
 
 
-async def test_a_signed_in_customer_asks_from_their_own_page(shop, client_factory,
-                                                             relay: Relay) -> None:
+async def test_a_signed_in_customer_asks_from_their_own_page(
+    shop, client_factory, relay: Relay
+) -> None:
     server, _ = shop
     services = server.services
     await enable(services)
-    first = await services.conversations.open(channel="form", customer_name="Lee",
-                                              identity=("email", "lee@customer.test"),
-                                              subject="Refund", body="Where is my refund?")
+    first = await services.conversations.open(
+        channel="form",
+        customer_name="Lee",
+        identity=("email", "lee@customer.test"),
+        subject="Refund",
+        body="Where is my refund?",
+    )
     lee = client_factory(server.public_url)
     assert (await lee.get("/my/callback")).status == 303, "sign in first"
     await lee.session.post(server.public_url + "/my/signin", data={"email": "lee@customer.test"})
-    link = re.search(r"(/my/link/[A-Za-z0-9_-]+)", (await relay.wait_for(1))[0]
-                     .get_body(("plain",)).get_content()).group(1)
+    link = re.search(
+        r"(/my/link/[A-Za-z0-9_-]+)",
+        (await relay.wait_for(1))[0].get_body(("plain",)).get_content(),
+    ).group(1)
     confirm = await (await lee.get(link)).text()
     token = re.search(r'name="token" value="([^"]+)"', confirm).group(1)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm).group(1)
-    listing = await (await lee.session.post(server.public_url + "/my/link",
-                                            data={"token": token, "csrf_token": csrf})).text()
+    listing = await (
+        await lee.session.post(
+            server.public_url + "/my/link", data={"token": token, "csrf_token": csrf}
+        )
+    ).text()
     assert 'href="/my/callback"' in listing
     page = await (await lee.get("/my/callback")).text()
     assert 'name="name"' not in page and 'name="email"' not in page, "known already"
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     window = re.search(r'<option value="(2026-[^"]+)"', page).group(1)
-    fields = {"phone": "+44 20 7946 0958", "country": "DE", "about": "About my refund",
-              "window": window}
-    forged = await lee.session.post(server.public_url + "/my/callback", data=fields,
-                                    allow_redirects=False)
+    fields = {
+        "phone": "+44 20 7946 0958",
+        "country": "DE",
+        "about": "About my refund",
+        "window": window,
+    }
+    forged = await lee.session.post(
+        server.public_url + "/my/callback", data=fields, allow_redirects=False
+    )
     assert forged.status == 403
-    bad = await lee.session.post(server.public_url + "/my/callback",
-                                 data={**fields, "csrf_token": csrf, "window": "soon"})
+    bad = await lee.session.post(
+        server.public_url + "/my/callback", data={**fields, "csrf_token": csrf, "window": "soon"}
+    )
     assert bad.status == 400 and "choose one of the times offered" in await bad.text()
-    asked = await lee.session.post(server.public_url + "/my/callback",
-                                   data={**fields, "csrf_token": csrf}, allow_redirects=False)
+    asked = await lee.session.post(
+        server.public_url + "/my/callback",
+        data={**fields, "csrf_token": csrf},
+        allow_redirects=False,
+    )
     assert asked.status == 303
     view = await (await lee.get(asked.headers["Location"])).text()
     assert "About my refund" in view and "+44 2079460958 (United Kingdom)" in view
@@ -130,32 +164,37 @@ async def test_a_signed_in_customer_asks_from_their_own_page(shop, client_factor
     assert await scalar(services, "SELECT source FROM callbacks") == "my-page"
     confirmation = (await relay.wait_for(2))[1]
     assert confirmation["To"] == "lee@customer.test"
-    assert first.customer_id == await scalar(services, "SELECT customer_id FROM conversations"
-                                             " WHERE channel = 'phone'")
+    assert first.customer_id == await scalar(
+        services, "SELECT customer_id FROM conversations WHERE channel = 'phone'"
+    )
 
 
 async def test_agents_call_back_by_the_time_shown_and_log_the_call(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     services = server.services
     await enable(services)
     options = await services.callbacks.options()
-    done = await services.callbacks.request({**REQUEST, "window": options["windows"][0]["key"]},
-                                            source="widget", address="203.0.113.9")
+    done = await services.callbacks.request(
+        {**REQUEST, "window": options["windows"][0]["key"]}, source="widget", address="203.0.113.9"
+    )
     cid = done.conversation_id
     desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     inbox = await (await desk.get("/inbox")).text()
     assert 'class="callback-by">call back by ' in inbox
-    listed = await (await desk.get("/api/conversations?view=open",
-                                   headers={"Accept": "application/json"})).json()
+    listed = await (
+        await desk.get("/api/conversations?view=open", headers={"Accept": "application/json"})
+    ).json()
     assert listed["conversations"][0]["callback_by"].startswith("call back by ")
     page = await (await desk.get(f"/conversations/{cid}")).text()
     assert 'href="tel:+49301234567"' in page and "+49 301234567" in page
     assert "Log the call" in page and ">Send reply<" not in page, "the call is the answer"
 
     url = f"/conversations/{cid}/callback"
-    no_csrf = await desk.session.post(desk.base + url, data={"outcome": "reached"},
-                                      allow_redirects=False)
+    no_csrf = await desk.session.post(
+        desk.base + url, data={"outcome": "reached"}, allow_redirects=False
+    )
     assert no_csrf.status == 403
     assert (await desk.post(url, {"outcome": "later"})).status == 400
     assert (await desk.post(url, {"outcome": "no_answer", "retry_at": "tomorrow"})).status == 400
@@ -165,15 +204,17 @@ async def test_agents_call_back_by_the_time_shown_and_log_the_call(
     assert logged.status == 200 and await logged.json() == {"attempt": 1}
     page = await (await desk.get(f"/conversations/{cid}")).text()
     assert "Wrong number." in page and "A fax machine." in page
-    row = await services.db.fetch_one("SELECT first_response_at IS NOT NULL, status"
-                                      " FROM conversations WHERE id = ?", (cid,))
+    row = await services.db.fetch_one(
+        "SELECT first_response_at IS NOT NULL, status FROM conversations WHERE id = ?", (cid,)
+    )
     assert tuple(row) == (1, "open")
     missing = await desk.post("/conversations/999/callback", {"outcome": "reached"})
     assert missing.status == 400
 
 
 async def test_admins_switch_callbacks_on_and_choose_their_queue(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     services = server.services
     now = "2026-01-05T09:00:00.000Z"
     phones = await services.db.write(lambda conn: queues_repo.insert(conn, "Phones", now))
@@ -186,13 +227,19 @@ async def test_admins_switch_callbacks_on_and_choose_their_queue(
     assert "Offer callback requests" in page and 'id="identity-secret"' in page
     bad = await admin.post("/admin/widget/callbacks", {"enabled": "on", "queue_id": "77"})
     assert bad.status == 400 and "choose one of the queues" in await bad.text()
-    saved = await admin.post("/admin/widget/callbacks",
-                             {"enabled": "on", "queue_id": str(phones), "country": "AT"})
+    saved = await admin.post(
+        "/admin/widget/callbacks", {"enabled": "on", "queue_id": str(phones), "country": "AT"}
+    )
     assert saved.status == 303
     settings = await services.callbacks.settings()
     assert (settings.enabled, settings.queue_id, settings.country) == (True, phones, "AT")
     options = await services.callbacks.options()
     done = await services.callbacks.request(
-        {**REQUEST, "window": options["windows"][0]["key"]}, source="form", address="x")
-    assert await scalar(services, "SELECT queue_id FROM conversations WHERE id = ?",
-                        (done.conversation_id,)) == phones
+        {**REQUEST, "window": options["windows"][0]["key"]}, source="form", address="x"
+    )
+    assert (
+        await scalar(
+            services, "SELECT queue_id FROM conversations WHERE id = ?", (done.conversation_id,)
+        )
+        == phones
+    )

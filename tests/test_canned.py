@@ -9,28 +9,44 @@ from conftest import PASSWORD, Desk, Personas, Server
 
 
 async def test_shared_replies_are_for_managers_personal_ones_for_everyone(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     amy: Desk = client_factory(server.desk_url)
     await amy.signin("amy@example.com")
-    denied = await amy.post("/canned", {"shortcut": "hi", "title": "Hi", "body": "Hello!",
-                                        "scope": "shared"})
+    denied = await amy.post(
+        "/canned", {"shortcut": "hi", "title": "Hi", "body": "Hello!", "scope": "shared"}
+    )
     assert denied.status == 403
-    assert (await amy.post("/canned", {"shortcut": "/Mine", "title": "Mine",
-                                       "body": "Amy's own"})).status == 303
+    assert (
+        await amy.post("/canned", {"shortcut": "/Mine", "title": "Mine", "body": "Amy's own"})
+    ).status == 303
     max_: Desk = client_factory(server.desk_url)
     await max_.signin("max@example.com")
-    assert (await max_.post("/canned", {"shortcut": "ship", "title": "Shipping times",
-                                        "body": "Hi {customer.first_name}, 3 days.",
-                                        "scope": "shared"})).status == 303
-    again = await max_.post("/canned", {"shortcut": "ship", "title": "x", "body": "y",
-                                        "scope": "shared"})
+    assert (
+        await max_.post(
+            "/canned",
+            {
+                "shortcut": "ship",
+                "title": "Shipping times",
+                "body": "Hi {customer.first_name}, 3 days.",
+                "scope": "shared",
+            },
+        )
+    ).status == 303
+    again = await max_.post(
+        "/canned", {"shortcut": "ship", "title": "x", "body": "y", "scope": "shared"}
+    )
     assert again.status == 400 and "/ship exists already" in await again.text()
     bad = await amy.post("/canned", {"shortcut": "no spaces", "title": "x", "body": "y"})
     assert bad.status == 400 and "shortcut" in await bad.text()
     listed = await (await amy.get("/api/canned")).json()
     assert [(r["shortcut"], r["owner_id"]) for r in listed["replies"]] == [
-        ("mine", personas.agent), ("ship", None)]
-    assert [r["shortcut"] for r in (await (await max_.get("/api/canned")).json())["replies"]] == ["ship"]
+        ("mine", personas.agent),
+        ("ship", None),
+    ]
+    assert [r["shortcut"] for r in (await (await max_.get("/api/canned")).json())["replies"]] == [
+        "ship"
+    ]
     shared_id = listed["replies"][1]["id"]
     assert (await amy.post(f"/canned/{shared_id}/delete")).status == 403
     bob: Desk = client_factory(server.desk_url)
@@ -40,15 +56,28 @@ async def test_shared_replies_are_for_managers_personal_ones_for_everyone(
 
 
 @pytest.mark.browser
-async def test_an_agent_inserts_a_canned_reply_with_slash(server: Server, personas: Personas,
-                                                         new_page) -> None:
-    await server.services.canned.add(personas.manager, True, shared=True, shortcut="ship",
-                                     title="Shipping times",
-                                     body="Hi {customer.first_name}, it ships in 3 days. {agent.name}")
-    await server.services.canned.add(personas.manager, True, shared=True, shortcut="refund",
-                                     title="Refunds", body="Refunds take a week.")
-    opened = await server.services.conversations.open(channel="chat", customer_name="Carla Diaz",
-                                                      body="When will it ship?")
+async def test_an_agent_inserts_a_canned_reply_with_slash(
+    server: Server, personas: Personas, new_page
+) -> None:
+    await server.services.canned.add(
+        personas.manager,
+        True,
+        shared=True,
+        shortcut="ship",
+        title="Shipping times",
+        body="Hi {customer.first_name}, it ships in 3 days. {agent.name}",
+    )
+    await server.services.canned.add(
+        personas.manager,
+        True,
+        shared=True,
+        shortcut="refund",
+        title="Refunds",
+        body="Refunds take a week.",
+    )
+    opened = await server.services.conversations.open(
+        channel="chat", customer_name="Carla Diaz", body="When will it ship?"
+    )
     page = await new_page()
     await page.goto(server.desk_url + "/signin")
     await page.get_by_label("Email address").fill("amy@example.com")
@@ -66,4 +95,5 @@ async def test_an_agent_inserts_a_canned_reply_with_slash(server: Server, person
     await expect(menu).to_be_hidden()
     await box.press("Control+Enter")
     await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text(
-        ["Hi Carla, it ships in 3 days. Amy Agent"])
+        ["Hi Carla, it ships in 3 days. Amy Agent"]
+    )

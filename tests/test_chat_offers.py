@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import PASSWORD, Personas, Server, make_config, sign_in_page, start_server
-from onlinesupport.lib.clock import ManualClock
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.routing.offers import ChatOffers
 from onlinesupport.store import queues as queues_repo
 
@@ -25,7 +25,9 @@ async def _offers_on(server: Server, seconds: int) -> None:
 async def _offered(server: Server, cid: int) -> list[tuple[str, int]]:
     rows = await server.services.db.fetch_all(
         "SELECT type, json_extract(data, '$.agent_id') FROM events WHERE conversation_id = ?"
-        " AND type LIKE 'offer.%' ORDER BY id", (cid,))
+        " AND type LIKE 'offer.%' ORDER BY id",
+        (cid,),
+    )
     return [(r[0], r[1]) for r in rows]
 
 
@@ -44,8 +46,9 @@ async def shop(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock, int, 
 async def test_offered_declined_expired_and_accepted(shop) -> None:
     server, clock, amy, bob = shop
     offers = server.services.offers
-    chat = await server.services.conversations.open(channel="chat", customer_name="Nora",
-                                                    body="Hello")
+    chat = await server.services.conversations.open(
+        channel="chat", customer_name="Nora", body="Hello"
+    )
     cid = chat.conversation_id
     await offers.tick()
     assert await _offered(server, cid) == [], "nobody online: it waits"
@@ -59,8 +62,10 @@ async def test_offered_declined_expired_and_accepted(shop) -> None:
     assert (await _offered(server, cid))[-1] == ("offer.made", second), "declined: the next one"
     clock.advance(seconds=31)
     await offers.tick()
-    assert (await _offered(server, cid))[-2:] == [("offer.expired", second),
-                                                  ("offer.made", first)], "a new round"
+    assert (await _offered(server, cid))[-2:] == [
+        ("offer.expired", second),
+        ("offer.made", first),
+    ], "a new round"
     assert await offers.answer(cid, Actor.agent(first, "First"), True)
     assignee = await server.services.db.fetch_one("SELECT assignee_id FROM conversations")
     assert assignee[0] == first
@@ -89,14 +94,16 @@ async def test_offers_respect_capacity_and_away(shop) -> None:
 @pytest.mark.browser
 @pytest.mark.loops("chat-offers")
 async def test_a_chat_is_offered_declined_and_re_offered_in_the_desk(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     await _offers_on(server, 5)
     pages = {}
     for email in ("amy@example.com", "bob@example.com"):
         pages[email] = await new_page()
         await sign_in_page(pages[email], server, email)
-    chat = await server.services.conversations.open(channel="chat", customer_name="Nora",
-                                                    body="Is anyone there?")
+    chat = await server.services.conversations.open(
+        channel="chat", customer_name="Nora", body="Is anyone there?"
+    )
     offered = list(pages.values())
     first = None
     for _ in range(50):  # the offer comes with the next round of the offer loop (1 s)
@@ -115,17 +122,19 @@ async def test_a_chat_is_offered_declined_and_re_offered_in_the_desk(
     await expect(other.locator("#offer")).to_be_hidden(timeout=10_000)
     await expect(first.locator("#offer")).to_be_visible(timeout=10_000)
     await first.get_by_role("button", name="Accept").click()
-    await expect(first).to_have_url(f"{server.desk_url}/conversations/{chat.conversation_id}?view=mine")
+    await expect(first).to_have_url(
+        f"{server.desk_url}/conversations/{chat.conversation_id}?view=mine"
+    )
     await expect(first.locator("#messages")).to_contain_text("Is anyone there?")
-
 
 
 async def test_an_agent_gone_offline_hands_chats_back_where_the_queue_says_so(shop) -> None:
     server, _, amy, bob = shop
     services = server.services
     # The test does not wait the minute a reload is allowed.
-    services.offers = ChatOffers(services.db, services.conversations, services.clock,
-                                 services.presence, grace=0)
+    services.offers = ChatOffers(
+        services.db, services.conversations, services.clock, services.presence, grace=0
+    )
     chat = await services.conversations.open(channel="chat", body="Hello")
     mail = await services.conversations.open(channel="email", body="Hello by mail")
     for cid in (chat.conversation_id, mail.conversation_id):
@@ -133,8 +142,9 @@ async def test_an_agent_gone_offline_hands_chats_back_where_the_queue_says_so(sh
     services.presence.connected(amy)
     services.presence.disconnected(amy)
     await services.offers.tick()
-    kept = await services.db.fetch_one("SELECT assignee_id FROM conversations WHERE id = ?",
-                                       (chat.conversation_id,))
+    kept = await services.db.fetch_one(
+        "SELECT assignee_id FROM conversations WHERE id = ?", (chat.conversation_id,)
+    )
     assert kept[0] == amy, "the queue keeps them"
     await services.db.write(lambda conn: queues_repo.set_offers(conn, 1, True, 30, True))
     services.presence.connected(amy)
@@ -142,18 +152,28 @@ async def test_an_agent_gone_offline_hands_chats_back_where_the_queue_says_so(sh
     services.presence.connected(bob)
     await services.offers.tick()
     rows = await services.db.fetch_all("SELECT id, assignee_id FROM conversations ORDER BY id")
-    assert [tuple(r) for r in rows] == [(chat.conversation_id, None),
-                                        (mail.conversation_id, amy)], "chats only"
+    assert [tuple(r) for r in rows] == [
+        (chat.conversation_id, None),
+        (mail.conversation_id, amy),
+    ], "chats only"
     assert (await _offered(server, chat.conversation_id))[-1] == ("offer.made", bob)
 
 
 async def test_round_robin_takes_turns_whatever_the_load(shop) -> None:
     server, _, amy, bob = shop
     services = server.services
-    await services.db.write(lambda conn: queues_repo.set_offers(
-        conn, 1, True, 30, assignment="round-robin"))
-    await services.rules.save(None, {"name": "Everyone", "active": "on",
-                                     "conditions": "channel is email", "actions": "assign auto"})
+    await services.db.write(
+        lambda conn: queues_repo.set_offers(conn, 1, True, 30, assignment="round-robin")
+    )
+    await services.rules.save(
+        None,
+        {
+            "name": "Everyone",
+            "active": "on",
+            "conditions": "channel is email",
+            "actions": "assign auto",
+        },
+    )
     services.presence.connected(amy)
     services.presence.connected(bob)
     for n in range(2):  # Amy is busier: least-loaded would give Bob the next ones
@@ -162,7 +182,8 @@ async def test_round_robin_takes_turns_whatever_the_load(shop) -> None:
     given = []
     for n in range(4):
         opened = await services.conversations.open(channel="email", body=f"Mail {n}")
-        row = await services.db.fetch_one("SELECT assignee_id FROM conversations WHERE id = ?",
-                                          (opened.conversation_id,))
+        row = await services.db.fetch_one(
+            "SELECT assignee_id FROM conversations WHERE id = ?", (opened.conversation_id,)
+        )
         given.append(row[0])
     assert given == [amy, bob, amy, bob], "in turn, not by load"

@@ -19,8 +19,11 @@ SITE = "http://shop.example.com:8000"
 
 async def allow(server: Server, *origins: str) -> None:
     current = await widget_settings.load(server.services.db)
-    await widget_settings.save(server.services.db, server.services.clock,
-                               dataclasses.replace(current, allowed_origins=tuple(origins)))
+    await widget_settings.save(
+        server.services.db,
+        server.services.clock,
+        dataclasses.replace(current, allowed_origins=tuple(origins)),
+    )
 
 
 class Visitor:
@@ -35,9 +38,15 @@ class Visitor:
 
     async def connect(self, last_seq: int = 0, **hello: Any) -> dict[str, Any]:
         self.ws = await self.http.ws_connect(self.server.public_url + "/widget/ws", origin=SITE)
-        await self.ws.send_json({"type": "hello", "token": self.token,
-                                 "conversation_id": self.conversation_id, "last_seq": last_seq,
-                                 **hello})
+        await self.ws.send_json(
+            {
+                "type": "hello",
+                "token": self.token,
+                "conversation_id": self.conversation_id,
+                "last_seq": last_seq,
+                **hello,
+            }
+        )
         welcome = await self.receive("welcome")
         self.token = welcome["token"]
         return welcome
@@ -97,21 +106,29 @@ async def test_only_allowed_websites_may_open_the_visitor_socket(server: Server)
     async with aiohttp.ClientSession() as http:
         for origin in ("https://evil.example.com", None):
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await http.ws_connect(server.public_url + "/widget/ws",
-                                      **({"origin": origin} if origin else {}))
+                await http.ws_connect(
+                    server.public_url + "/widget/ws", **({"origin": origin} if origin else {})
+                )
             assert refused.value.status == 403
         async with http.get(server.public_url + "/widget.js") as response:
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("application/javascript")
 
 
-async def test_a_chat_starts_and_a_retried_start_makes_nothing_twice(server: Server, visitor) -> None:
+async def test_a_chat_starts_and_a_retried_start_makes_nothing_twice(
+    server: Server, visitor
+) -> None:
     v = visitor()
     welcome = await v.connect()
     assert welcome["conversation_id"] is None and welcome["token"].startswith("v2.")
     assert welcome["widget"]["title"] == "Chat with us"
-    start = {"type": "start", "client_id": "c1", "body": "Do you ship to Norway?", "name": "Nora",
-             "page": {"url": "https://shop.example.com/shipping", "title": "Shipping"}}
+    start = {
+        "type": "start",
+        "client_id": "c1",
+        "body": "Do you ship to Norway?",
+        "name": "Nora",
+        "page": {"url": "https://shop.example.com/shipping", "title": "Shipping"},
+    }
     await v.send(**start)
     ack = await v.receive("ack")
     assert ack["client_id"] == "c1" and ack["seq"] == 1
@@ -125,7 +142,9 @@ async def test_a_chat_starts_and_a_retried_start_makes_nothing_twice(server: Ser
     again = await v.receive("ack")
     assert again == ack
     conversations = await server.services.db.fetch_all("SELECT id, page_url FROM conversations")
-    assert [tuple(r) for r in conversations] == [(v.conversation_id, "https://shop.example.com/shipping")]
+    assert [tuple(r) for r in conversations] == [
+        (v.conversation_id, "https://shop.example.com/shipping")
+    ]
     await v.send(type="send", client_id="c2", body="And to Iceland?")
     await v.send(type="send", client_id="c2", body="And to Iceland?")
     acks = [await v.receive("ack"), await v.receive("ack")]
@@ -135,7 +154,8 @@ async def test_a_chat_starts_and_a_retried_start_makes_nothing_twice(server: Ser
 
 
 async def test_a_reconnecting_visitor_gets_what_it_missed_and_never_a_note(
-        server: Server, personas: Personas, visitor) -> None:
+    server: Server, personas: Personas, visitor
+) -> None:
     v = visitor()
     await v.connect()
     await v.send(type="start", client_id="c1", body="Hello?")
@@ -152,7 +172,9 @@ async def test_a_reconnecting_visitor_gets_what_it_missed_and_never_a_note(
     assert welcome["conversation_id"] == v.conversation_id
     missed = [f for f in await v.frames() if f["type"] == "message"]
     assert [(m["seq"], m["body"], m["author_name"]) for m in missed] == [
-        (2, "Hi, I'm here.", "Amy Agent"), (4, "How can I help?", "Amy Agent")]
+        (2, "Hi, I'm here.", "Amy Agent"),
+        (4, "How can I help?", "Amy Agent"),
+    ]
     await conversations.post(v.conversation_id, amy, "Still there?")
     live = await v.receive("message")
     assert (live["seq"], live["body"]) == (5, "Still there?")
@@ -178,8 +200,9 @@ async def test_a_visitor_cannot_read_another_visitors_conversation(server: Serve
     assert error["client_id"] == "m1" and "start a chat first" in error["message"]
 
 
-async def test_typing_goes_both_ways(server: Server, personas: Personas, visitor,
-                                     client_factory) -> None:
+async def test_typing_goes_both_ways(
+    server: Server, personas: Personas, visitor, client_factory
+) -> None:
     v = visitor()
     await v.connect()
     await v.send(type="start", client_id="c1", body="Hi")
@@ -193,39 +216,63 @@ async def test_typing_goes_both_ways(server: Server, personas: Personas, visitor
             frame = await agent_ws.receive_json(timeout=5)
             if frame["type"] == "notice":
                 break
-        assert frame == {"type": "notice", "conversation_id": v.conversation_id,
-                         "notice": "typing", "data": {"author_type": "customer"}}
+        assert frame == {
+            "type": "notice",
+            "conversation_id": v.conversation_id,
+            "notice": "typing",
+            "data": {"author_type": "customer"},
+        }
         await agent_ws.send_json({"type": "typing", "conversation_id": v.conversation_id})
         typing = await v.receive("typing")
         assert typing["name"] == "Amy Agent"
 
 
-async def test_the_leave_a_message_form_when_no_agent_is_online(server: Server, personas: Personas,
-                                                                visitor, client_factory) -> None:
+async def test_the_leave_a_message_form_when_no_agent_is_online(
+    server: Server, personas: Personas, visitor, client_factory
+) -> None:
     v = visitor()
     assert (await v.connect())["agents_online"] is False
-    await v.send(type="leave", client_id="l1", name="Lee", email="Lee@Example.com",
-                 body="Please call me back")
+    await v.send(
+        type="leave",
+        client_id="l1",
+        name="Lee",
+        email="Lee@Example.com",
+        body="Please call me back",
+    )
     ack = await v.receive("ack")
     assert ack["client_id"] == "l1"
     row = await server.services.db.fetch_one(
         "SELECT c.channel, c.subject, i.value FROM conversations c"
-        " JOIN customer_identities i ON i.customer_id = c.customer_id")
+        " JOIN customer_identities i ON i.customer_id = c.customer_id"
+    )
     assert tuple(row) == ("form", "Message left on the website", "lee@example.com")
     welcome = await visitor().connect()
     assert "Billing" in welcome["form"]["question_types"] and "today" in welcome["form"]["urgency"]
     for _ in range(2):  # a resend after a lost ack stores it once
-        await v.send(type="leave", client_id="l3", name="Lee", email="lee@example.com",
-                     subject="Invoice 7", question_type="Billing", urgency="today",
-                     body="Charged twice", page={"url": "https://shop.example.com/orders"})
+        await v.send(
+            type="leave",
+            client_id="l3",
+            name="Lee",
+            email="lee@example.com",
+            subject="Invoice 7",
+            question_type="Billing",
+            urgency="today",
+            body="Charged twice",
+            page={"url": "https://shop.example.com/orders"},
+        )
         assert (await v.receive("ack"))["client_id"] == "l3"
     form = await server.services.db.fetch_all(
         "SELECT c.subject, c.page_url, e.data FROM conversations c JOIN events e"
-        " ON e.conversation_id = c.id AND e.type = 'form.submitted'")
+        " ON e.conversation_id = c.id AND e.type = 'form.submitted'"
+    )
     assert [tuple(r) for r in form] == [
         ("Message left on the website", "", '{"question_type":"","urgency":"no-rush"}'),
-        ("Invoice 7", "https://shop.example.com/orders",
-         '{"question_type":"Billing","urgency":"today"}')]
+        (
+            "Invoice 7",
+            "https://shop.example.com/orders",
+            '{"question_type":"Billing","urgency":"today"}',
+        ),
+    ]
     await v.send(type="leave", client_id="l2", name="Lee", email="not an address", body="x")
     assert "does not look like an email address" in (await v.receive("error"))["message"]
     desk: Desk = client_factory(server.desk_url)
@@ -234,9 +281,17 @@ async def test_the_leave_a_message_form_when_no_agent_is_online(server: Server, 
         assert (await visitor().connect())["agents_online"] is True
         # Outside business hours (today is a holiday) the form is offered, agents or not.
         today = server.services.clock.now().date().isoformat()
-        await server.services.db.write(lambda conn: queues_repo.update(
-            conn, 1, first_response_minutes=60, next_response_minutes=240, timezone="UTC",
-            hours="mon-sun 00:00-24:00", holidays=today))
+        await server.services.db.write(
+            lambda conn: queues_repo.update(
+                conn,
+                1,
+                first_response_minutes=60,
+                next_response_minutes=240,
+                timezone="UTC",
+                hours="mon-sun 00:00-24:00",
+                holidays=today,
+            )
+        )
         assert (await visitor().connect())["agents_online"] is False
 
 
@@ -285,19 +340,25 @@ async def test_ending_and_rating_a_chat(server: Server, personas: Personas, visi
     await v.send(type="rate", score=4, comment="Quick and friendly")
     await v.receive("rated")
     from onlinesupport.store import events as events_repo
+
     events = await events_repo.for_conversation(server.services.db, v.conversation_id)
     assert [(e.type, e.actor_type) for e in events[-2:]] == [
-        ("conversation.resolved", "customer"), ("conversation.rated", "customer")]
+        ("conversation.resolved", "customer"),
+        ("conversation.rated", "customer"),
+    ]
     assert events[-1].data == {"score": 4, "comment": "Quick and friendly"}
     # The chat goes on: a new message reopens it; an agent ending it tells the visitor.
     await v.send(type="send", client_id="c2", body="One more thing")
     await v.receive("ack")
-    await server.services.conversations.resolve(v.conversation_id, Actor.agent(personas.agent, "Amy"))
+    await server.services.conversations.resolve(
+        v.conversation_id, Actor.agent(personas.agent, "Amy")
+    )
     await v.receive("ended")
 
 
-async def test_a_waiting_visitor_learns_their_place_in_line(server: Server, personas: Personas,
-                                                            visitor) -> None:
+async def test_a_waiting_visitor_learns_their_place_in_line(
+    server: Server, personas: Personas, visitor
+) -> None:
     amy = Actor.agent(personas.agent, "Amy")
     first, second = visitor(), visitor()
     for v, text in ((first, "one"), (second, "two")):
@@ -318,6 +379,7 @@ async def test_one_address_cannot_escape_the_limit_by_starting_over(tmp_path) ->
     from contextlib import AsyncExitStack
 
     from conftest import make_config, start_server
+
     config = make_config(tmp_path / "data", public_visitor_messages_per_address=5)
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config)
@@ -341,52 +403,72 @@ async def test_one_address_cannot_escape_the_limit_by_starting_over(tmp_path) ->
 
 
 async def test_the_email_given_before_the_chat_reaches_the_customer_record(
-        server: Server, personas: Personas, visitor) -> None:
+    server: Server, personas: Personas, visitor
+) -> None:
     from onlinesupport.store import customers as customers_repo
     from onlinesupport.store import search
 
     v = visitor()
     await v.connect()
-    await v.send(type="start", client_id="c1", body="Where is my order?", name="Nora",
-                 email=" Nora@Example.com ")
+    await v.send(
+        type="start",
+        client_id="c1",
+        body="Where is my order?",
+        name="Nora",
+        email=" Nora@Example.com ",
+    )
     ack = await v.receive("ack")
     opened = await server.services.db.fetch_one(
-        "SELECT customer_id FROM conversations WHERE id = ?", (ack["conversation_id"],))
+        "SELECT customer_id FROM conversations WHERE id = ?", (ack["conversation_id"],)
+    )
     customer = await customers_repo.get(server.services.db, opened[0])
     assert customer["email"] == "nora@example.com", "the desk profile's Email"
-    assert [c["id"] for c in await search.customers(server.services.db, "nora@example")] == \
-        [opened[0]], "search finds the customer by it"
-    # A mail from that address later joins the same customer's history.
-    assert await customers_repo.by_identity(server.services.db, "email", "nora@example.com") == \
+    assert [c["id"] for c in await search.customers(server.services.db, "nora@example")] == [
         opened[0]
+    ], "search finds the customer by it"
+    # A mail from that address later joins the same customer's history.
+    assert (
+        await customers_repo.by_identity(server.services.db, "email", "nora@example.com")
+        == opened[0]
+    )
 
 
 async def test_an_email_of_another_customer_is_noted_for_agents_not_taken_over(
-        server: Server, personas: Personas, visitor) -> None:
+    server: Server, personas: Personas, visitor
+) -> None:
     from onlinesupport.store import customers as customers_repo
 
     earlier = await server.services.conversations.open(
-        channel="email", customer_name="Carla", identity=("email", "carla@example.com"),
-        subject="Invoice", body="Private details")
+        channel="email",
+        customer_name="Carla",
+        identity=("email", "carla@example.com"),
+        subject="Invoice",
+        body="Private details",
+    )
     v = visitor()
     await v.connect()
     await v.send(type="start", client_id="c1", body="Hello", email="carla@example.com")
     ack = await v.receive("ack")
     row = await server.services.db.fetch_one(
-        "SELECT customer_id FROM conversations WHERE id = ?", (ack["conversation_id"],))
+        "SELECT customer_id FROM conversations WHERE id = ?", (ack["conversation_id"],)
+    )
     assert row[0] != earlier.customer_id, "typing an address gives no one else's history"
-    assert await customers_repo.by_identity(server.services.db, "email", "carla@example.com") == \
-        earlier.customer_id
+    assert (
+        await customers_repo.by_identity(server.services.db, "email", "carla@example.com")
+        == earlier.customer_id
+    )
     stored = await messages_repo.after(server.services.db, ack["conversation_id"])
     note = [m for m in stored if m.kind == "note"]
     assert len(note) == 1 and "carla@example.com" in note[0].body and "Carla" in note[0].body
     frames = await v.frames(0.5)
-    assert not [f for f in frames if f["type"] == "message" and "carla" in f["body"]], \
+    assert not [f for f in frames if f["type"] == "message" and "carla" in f["body"]], (
         "the note is for agents only"
+    )
 
 
 async def test_the_place_in_line_counts_visitors_still_waiting_and_a_plausible_wait(
-        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tmp_path,
+) -> None:  # type: ignore[no-untyped-def]
     from contextlib import AsyncExitStack
 
     from conftest import make_config, start_server
@@ -397,8 +479,9 @@ async def test_the_place_in_line_counts_visitors_still_waiting_and_a_plausible_w
         server = await start_server(stack, make_config(tmp_path / "data"), clock)
         await allow(server, SITE)
         conversations = server.services.conversations
-        amy = await server.services.accounts.create_agent("amy@example.com", "Amy", "agent",
-                                                          "correct horse battery")
+        amy = await server.services.accounts.create_agent(
+            "amy@example.com", "Amy", "agent", "correct horse battery"
+        )
         # Yesterday: one chat answered the next morning, three within two minutes.
         late = await conversations.open(channel="chat", customer_name="Late", body="hi")
         clock.advance(hours=14)
@@ -423,8 +506,12 @@ async def test_the_place_in_line_counts_visitors_still_waiting_and_a_plausible_w
 
 
 async def test_a_visitor_listener_that_fails_says_so_once_and_follows_again(
-        server: Server, personas: Personas, visitor, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    server: Server,
+    personas: Personas,
+    visitor,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from onlinesupport.channels.chat.protocol import VisitorSession
 
     v = visitor()

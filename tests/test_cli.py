@@ -27,14 +27,23 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     empty = data_dir.parent / "empty.toml"
     empty.touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONLINESUPPORT_")}
-    env.update(ONLINESUPPORT_STORAGE_DATA_DIR=str(data_dir), ONLINESUPPORT_CONFIG=str(empty),
-               **extra)
+    env.update(
+        ONLINESUPPORT_STORAGE_DATA_DIR=str(data_dir), ONLINESUPPORT_CONFIG=str(empty), **extra
+    )
     return env
 
 
-def _run(args: list[str], data_dir: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(COMMAND + args, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=_env(data_dir, **env))
+def _run(
+    args: list[str], data_dir: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        COMMAND + args,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(data_dir, **env),
+    )
 
 
 def _wait_for(url: str, timeout: float = 60.0) -> int:
@@ -57,14 +66,33 @@ def no_config(tmp_path: Path) -> Path:
 
 
 async def test_serve_answers_on_both_ports_and_stops_cleanly_on_sigterm(no_config: Path) -> None:
-    added = _run(["user", "add", "ada@example.com", "--name", "Ada", "--role", "admin",
-                  "--password-stdin"], no_config, stdin=PASSWORD + "\n")
+    added = _run(
+        ["user", "add", "ada@example.com", "--name", "Ada", "--role", "admin", "--password-stdin"],
+        no_config,
+        stdin=PASSWORD + "\n",
+    )
     assert added.returncode == 0, added.stderr
     public, desk = free_port(), free_port()
     process = subprocess.Popen(
-        COMMAND + ["serve", "--public-host", "127.0.0.1", "--public-port", str(public),
-                   "--desk-host", "127.0.0.1", "--desk-port", str(desk), "--log-level", "debug"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(no_config))
+        COMMAND
+        + [
+            "serve",
+            "--public-host",
+            "127.0.0.1",
+            "--public-port",
+            str(public),
+            "--desk-host",
+            "127.0.0.1",
+            "--desk-port",
+            str(desk),
+            "--log-level",
+            "debug",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(no_config),
+    )
     try:
         assert _wait_for(f"http://127.0.0.1:{public}/healthz") == 200
         assert _wait_for(f"http://127.0.0.1:{desk}/healthz") == 200
@@ -90,7 +118,9 @@ async def test_serve_answers_on_both_ports_and_stops_cleanly_on_sigterm(no_confi
     assert "shutting down" in err
     log = (no_config / "logs" / "onlinesupport.log").read_text()
     assert log.count("desk listener") == 1
-    assert re.search(r"127\.0\.0\.1 GET /healthz 200 [\d.]+ms", log), "one line per request at debug"
+    assert re.search(r"127\.0\.0\.1 GET /healthz 200 [\d.]+ms", log), (
+        "one line per request at debug"
+    )
     key = no_config / "secret_key"
     assert key.stat().st_mode & 0o777 == 0o600
 
@@ -98,9 +128,23 @@ async def test_serve_answers_on_both_ports_and_stops_cleanly_on_sigterm(no_confi
 def test_the_first_run_prints_the_setup_link(no_config: Path) -> None:
     public, desk = free_port(), free_port()
     process = subprocess.Popen(
-        COMMAND + ["serve", "--public-host", "127.0.0.1", "--public-port", str(public),
-                   "--desk-host", "127.0.0.1", "--desk-port", str(desk)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(no_config))
+        COMMAND
+        + [
+            "serve",
+            "--public-host",
+            "127.0.0.1",
+            "--public-port",
+            str(public),
+            "--desk-host",
+            "127.0.0.1",
+            "--desk-port",
+            str(desk),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(no_config),
+    )
     try:
         assert _wait_for(f"http://127.0.0.1:{desk}/signin") == 200
         process.send_signal(signal.SIGTERM)
@@ -117,8 +161,11 @@ def test_the_first_run_prints_the_setup_link(no_config: Path) -> None:
     # and once an admin exists it is spent.
     again = _run(["setup-link", "--desk-host", "127.0.0.1", "--desk-port", str(desk)], no_config)
     assert again.returncode == 0 and link.group(0) in again.stdout, again.stdout
-    _run(["user", "add", "ada@example.com", "--name", "Ada", "--role", "admin",
-          "--password-stdin"], no_config, stdin=PASSWORD + "\n")
+    _run(
+        ["user", "add", "ada@example.com", "--name", "Ada", "--role", "admin", "--password-stdin"],
+        no_config,
+        stdin=PASSWORD + "\n",
+    )
     spent = _run(["setup-link", "--desk-host", "127.0.0.1", "--desk-port", str(desk)], no_config)
     assert "An admin account exists already" in spent.stdout
     assert "token=" not in spent.stdout
@@ -127,13 +174,18 @@ def test_the_first_run_prints_the_setup_link(no_config: Path) -> None:
 def test_a_bad_setting_is_one_clear_line_and_exit_code_78(no_config: Path, tmp_path: Path) -> None:
     result = _run(["serve"], no_config, ONLINESUPPORT_DESK_PORT="99999")
     assert result.returncode == EXIT_CONFIG, "the service manager does not retry it"
-    assert result.stderr.strip() == ("onlinesupport: error: environment variable "
-                                     "ONLINESUPPORT_DESK_PORT: must be between 0 and 65535, got '99999'")
+    assert result.stderr.strip() == (
+        "onlinesupport: error: environment variable "
+        "ONLINESUPPORT_DESK_PORT: must be between 0 and 65535, got '99999'"
+    )
     config = tmp_path / "os.toml"
     config.write_text("[desk]\nprot = 8081\n")
     result = _run(["serve", "--config", str(config)], no_config)
     assert result.returncode == EXIT_CONFIG
-    assert result.stderr.strip() == f"onlinesupport: error: config file {config}: unknown setting [desk] prot"
+    assert (
+        result.stderr.strip()
+        == f"onlinesupport: error: config file {config}: unknown setting [desk] prot"
+    )
 
 
 def test_a_foreign_database_stops_the_server_with_a_clear_message(no_config: Path) -> None:
@@ -149,12 +201,15 @@ def test_a_foreign_database_stops_the_server_with_a_clear_message(no_config: Pat
 
 def test_a_port_in_use_is_reported_plainly(no_config: Path) -> None:
     import socket
+
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _run(["serve", "--public-host", "127.0.0.1", "--public-port", str(port),
-                       "--desk-port", "0"], no_config)
+        result = _run(
+            ["serve", "--public-host", "127.0.0.1", "--public-port", str(port), "--desk-port", "0"],
+            no_config,
+        )
     assert result.returncode == 1
     assert "address already in use" in result.stderr.lower()
     assert "Traceback" not in result.stderr
@@ -162,18 +217,30 @@ def test_a_port_in_use_is_reported_plainly(no_config: Path) -> None:
 
 def test_user_commands_backup_and_restore(no_config: Path, tmp_path: Path) -> None:
     assert _run(["init"], no_config).returncode == 0
-    added = _run(["user", "add", "Ada@Example.com", "--name", "Ada", "--role", "admin",
-                  "--password-stdin"], no_config, stdin=PASSWORD + "\n")
+    added = _run(
+        ["user", "add", "Ada@Example.com", "--name", "Ada", "--role", "admin", "--password-stdin"],
+        no_config,
+        stdin=PASSWORD + "\n",
+    )
     assert added.returncode == 0, added.stderr
-    weak = _run(["user", "add", "bo@example.com", "--name", "Bo", "--password-stdin"], no_config,
-                stdin="short\n")
+    weak = _run(
+        ["user", "add", "bo@example.com", "--name", "Bo", "--password-stdin"],
+        no_config,
+        stdin="short\n",
+    )
     assert weak.returncode == 1 and "at least 10 characters" in weak.stderr
     listed = _run(["user", "list"], no_config)
     assert "ada@example.com" in listed.stdout and "admin" in listed.stdout
     backup_file = tmp_path / "backup.db"
     assert _run(["backup", str(backup_file)], no_config).returncode == 0
-    assert _run(["user", "add", "cy@example.com", "--name", "Cy", "--password-stdin"], no_config,
-                stdin=PASSWORD + "\n").returncode == 0
+    assert (
+        _run(
+            ["user", "add", "cy@example.com", "--name", "Cy", "--password-stdin"],
+            no_config,
+            stdin=PASSWORD + "\n",
+        ).returncode
+        == 0
+    )
     restored = _run(["restore", str(backup_file)], no_config)
     assert restored.returncode == 0, restored.stderr
     assert "cy@example.com" not in _run(["user", "list"], no_config).stdout
@@ -181,14 +248,17 @@ def test_user_commands_backup_and_restore(no_config: Path, tmp_path: Path) -> No
     sqlite3.connect(foreign).execute("CREATE TABLE x (a)").connection.close()
     refused = _run(["restore", str(foreign)], no_config)
     assert refused.returncode == EXIT_CONFIG and "not an OnlineSupport database" in refused.stderr
-    changed = _run(["user", "passwd", "ada@example.com", "--password-stdin"], no_config,
-                   stdin="another long password\n")
+    changed = _run(
+        ["user", "passwd", "ada@example.com", "--password-stdin"],
+        no_config,
+        stdin="another long password\n",
+    )
     assert changed.returncode == 0, changed.stderr
 
 
 def test_config_prints_effective_settings_and_a_sample(no_config: Path) -> None:
     effective = _run(["config", "--desk-port", "9000"], no_config)
-    assert "[desk]\nhost = \"0.0.0.0\"\nport = 9000" in effective.stdout
+    assert '[desk]\nhost = "0.0.0.0"\nport = 9000' in effective.stdout
     sample = _run(["config", "--sample"], no_config)
     assert "# port = 8081" in sample.stdout
     version = _run(["version"], no_config)
@@ -217,9 +287,11 @@ def test_every_command_prints_its_help() -> None:
     for action in parser._subparsers._group_actions:  # argparse keeps its commands only here
         for name, sub in action.choices.items():
             names.append([name])
-            names += [[name, child] for group in (sub._subparsers._group_actions
-                                                 if sub._subparsers else [])
-                      for child in group.choices]
+            names += [
+                [name, child]
+                for group in (sub._subparsers._group_actions if sub._subparsers else [])
+                for child in group.choices
+            ]
     for args in names:
         with pytest.raises(SystemExit) as stopped:
             parser.parse_args([*args, "--help"])

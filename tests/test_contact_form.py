@@ -13,9 +13,15 @@ from conftest import PASSWORD, Server, make_config, start_server
 from email_helpers import scalar
 from onlinesupport.lib.clock import ManualClock
 
-GOOD = {"name": "Lee Customer", "email": "Lee@Customer.test", "question_type": "Billing",
-        "subject": "Double charge", "message": "I was charged twice for order 77.",
-        "urgency": "today", "page": "https://shop.example.com/orders/77"}
+GOOD = {
+    "name": "Lee Customer",
+    "email": "Lee@Customer.test",
+    "question_type": "Billing",
+    "subject": "Double charge",
+    "message": "I was charged twice for order 77.",
+    "urgency": "today",
+    "page": "https://shop.example.com/orders/77",
+}
 
 
 @pytest.fixture
@@ -32,36 +38,45 @@ async def _token(public, clock: ManualClock, wait: float = 5) -> str:
 
 
 async def test_a_customer_sends_the_form_and_is_told_when_the_answer_comes(
-        form_server, client_factory) -> None:
+    form_server, client_factory
+) -> None:
     server, clock = form_server
     public = client_factory(server.public_url)
     page = await public.get("/contact")
     assert page.status == 200 and "Billing" in await page.text()
-    response = await public.session.post(server.public_url + "/contact", allow_redirects=False,
-                                         data={**GOOD, "token": await _token(public, clock)})
+    response = await public.session.post(
+        server.public_url + "/contact",
+        allow_redirects=False,
+        data={**GOOD, "token": await _token(public, clock)},
+    )
     assert response.status == 303
     sent = await public.session.get(server.public_url + response.headers["Location"])
     text = await sent.text()
     assert "#1" in text and "within 1 hour" in text
     row = await server.services.db.fetch_one(
         "SELECT c.channel, c.subject, c.page_url, i.value FROM conversations c"
-        " JOIN customer_identities i ON i.customer_id = c.customer_id")
+        " JOIN customer_identities i ON i.customer_id = c.customer_id"
+    )
     assert tuple(row) == ("form", "Double charge", GOOD["page"], "lee@customer.test")
     body = await scalar(server.services, "SELECT body FROM messages")
     assert body.startswith(GOOD["message"]) and "Billing" in body and "Today" in body
-    assert await scalar(server.services, "SELECT data FROM events WHERE type = 'form.submitted'") \
+    assert (
+        await scalar(server.services, "SELECT data FROM events WHERE type = 'form.submitted'")
         == '{"question_type":"Billing","urgency":"today"}'
+    )
     tampered = response.headers["Location"].replace("within", "never")
     assert (await public.get(tampered)).status == 404
 
 
 async def test_mistakes_are_shown_next_to_their_fields_and_nothing_is_lost(
-        form_server, client_factory) -> None:
+    form_server, client_factory
+) -> None:
     server, clock = form_server
     public = client_factory(server.public_url)
     bad = {**GOOD, "email": "not an address", "message": "", "question_type": "Astrology"}
-    response = await public.session.post(server.public_url + "/contact",
-                                         data={**bad, "token": await _token(public, clock)})
+    response = await public.session.post(
+        server.public_url + "/contact", data={**bad, "token": await _token(public, clock)}
+    )
     assert response.status == 400
     page = await response.text()
     assert "does not look like an email address" in page
@@ -74,19 +89,25 @@ async def test_robots_are_refused_without_a_hint(form_server, client_factory) ->
     server, clock = form_server
     public = client_factory(server.public_url)
     url = server.public_url + "/contact"
-    too_fast = await public.session.post(url, data={**GOOD, "token": await _token(public, clock, 0)})
-    honeypot = await public.session.post(url, data={**GOOD, "website": "http://spam.example",
-                                                    "token": await _token(public, clock)})
+    too_fast = await public.session.post(
+        url, data={**GOOD, "token": await _token(public, clock, 0)}
+    )
+    honeypot = await public.session.post(
+        url, data={**GOOD, "website": "http://spam.example", "token": await _token(public, clock)}
+    )
     forged = await public.session.post(url, data={**GOOD, "token": "1700000000.abcdef"})
     stale = await _token(public, clock, 0)
     clock.advance(days=2)
     old = await public.session.post(url, data={**GOOD, "token": stale})
     assert [r.status for r in (too_fast, honeypot, forged, old)] == [429] * 4
-    assert "press Send again" in await too_fast.text() and 'value="Lee Customer"' in \
-        await too_fast.text(), "a person who was quick gets the form back, filled in"
+    assert (
+        "press Send again" in await too_fast.text()
+        and 'value="Lee Customer"' in await too_fast.text()
+    ), "a person who was quick gets the form back, filled in"
     for _ in range(10):
-        ok = await public.session.post(url, data={**GOOD, "token": await _token(public, clock)},
-                                       allow_redirects=False)
+        ok = await public.session.post(
+            url, data={**GOOD, "token": await _token(public, clock)}, allow_redirects=False
+        )
         assert ok.status == 303
     flood = await public.session.post(url, data={**GOOD, "token": await _token(public, clock)})
     assert flood.status == 429, "ten an hour from one address"
@@ -108,7 +129,8 @@ async def test_the_admin_edits_the_question_types(form_server, client_factory) -
 
 
 async def test_a_file_comes_with_the_form_only_when_the_form_is_good(
-        form_server, client_factory) -> None:
+    form_server, client_factory
+) -> None:
     import aiohttp
 
     server, clock = form_server
@@ -120,8 +142,9 @@ async def test_a_file_comes_with_the_form_only_when_the_form_is_good(
         for name, value in {**GOOD, "token": await _token(public, clock), **extra}.items():
             form.add_field(name, value)
         form.add_field("file", data, filename=filename, content_type="application/octet-stream")
-        return await public.session.post(server.public_url + "/contact", data=form,
-                                         allow_redirects=False)
+        return await public.session.post(
+            server.public_url + "/contact", data=form, allow_redirects=False
+        )
 
     robot = await send({"website": "http://spam.example"}, "a.txt", b"hello")
     assert robot.status == 429
@@ -134,5 +157,6 @@ async def test_a_file_comes_with_the_form_only_when_the_form_is_good(
     assert sent.status == 303
     row = await server.services.db.fetch_one(
         "SELECT a.filename, a.content_type FROM attachments a"
-        " JOIN messages m ON m.id = a.message_id")
+        " JOIN messages m ON m.id = a.message_id"
+    )
     assert tuple(row) == ("receipt.txt", "text/plain")

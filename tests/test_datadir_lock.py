@@ -32,7 +32,8 @@ class FakeMsvcrt(SimpleNamespace):
 
 
 def test_a_second_lock_on_the_same_folder_is_refused_until_the_first_is_released(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     first = datadir.lock(tmp_path)
     try:
         if sys.platform != "win32":  # Windows refuses to read a locked byte, even to us
@@ -47,7 +48,8 @@ def test_a_second_lock_on_the_same_folder_is_refused_until_the_first_is_released
 
 
 def test_windows_locks_byte_zero_whatever_the_file_holds(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A PID left by an earlier server: "a+" opens at the end of it, where msvcrt.locking would
     # lock a byte that the next server, finding a PID of another length, would not.
     (tmp_path / datadir.LOCK_FILE).write_text("4242\n")
@@ -59,7 +61,8 @@ def test_windows_locks_byte_zero_whatever_the_file_holds(
 
 
 def test_windows_reports_a_held_lock_as_a_running_server(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / datadir.LOCK_FILE).write_text("4242\n")
     monkeypatch.setitem(sys.modules, "msvcrt", FakeMsvcrt(held=True))
     with pytest.raises(datadir.DataDirLocked):

@@ -33,9 +33,18 @@ SITE = "https://shop.example.com"
 
 
 def _build(app_dir: Path, out: Path, revision: str) -> Path:
-    result = subprocess.run(["sh", str(ROOT / "installer" / "linux" / "build-deb.sh"),
-                             str(app_dir), str(out), revision],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            "sh",
+            str(ROOT / "installer" / "linux" / "build-deb.sh"),
+            str(app_dir),
+            str(out),
+            revision,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
 
@@ -57,8 +66,13 @@ def clean_machine() -> Iterator[None]:
 
 
 def _dpkg(*args: str) -> str:
-    result = subprocess.run(["dpkg", *args], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    result = subprocess.run(
+        ["dpkg", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -90,22 +104,33 @@ class Installed:
         for assignment in unit.get("Environment", []):
             key, value = assignment.split("=", 1)
             env[key] = value
-        env.update(ONLINESUPPORT_PUBLIC_HOST="127.0.0.1", ONLINESUPPORT_PUBLIC_PORT=str(self.public),
-                   ONLINESUPPORT_DESK_HOST="127.0.0.1", ONLINESUPPORT_DESK_PORT=str(self.desk))
+        env.update(
+            ONLINESUPPORT_PUBLIC_HOST="127.0.0.1",
+            ONLINESUPPORT_PUBLIC_PORT=str(self.public),
+            ONLINESUPPORT_DESK_HOST="127.0.0.1",
+            ONLINESUPPORT_DESK_PORT=str(self.desk),
+        )
         user, group = unit["User"][0], unit["Group"][0]
-        command = ["setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups",
-                   *shlex.split(unit["ExecStart"][0])]
+        command = [
+            "setpriv",
+            f"--reuid={user}",
+            f"--regid={group}",
+            "--init-groups",
+            *shlex.split(unit["ExecStart"][0]),
+        ]
         return command, env
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command, env = self._command()
-        return subprocess.run(command[:-1] + list(args), capture_output=True, text=True,
-                              env=env, timeout=60)
+        return subprocess.run(
+            command[:-1] + list(args), capture_output=True, text=True, env=env, timeout=60
+        )
 
     def start(self) -> None:
         command, env = self._command()
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, env=env)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         assert _wait_for(f"http://127.0.0.1:{self.desk}/healthz", timeout=30) == 200
 
     def stop(self) -> str:
@@ -129,9 +154,18 @@ async def _first_admin_and_a_chat(server: Installed, token: str) -> int:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         desk = Desk(http, server.desk_url)
         csrf = await desk.form_token(f"/setup?token={token}")
-        created = await http.post(server.desk_url + "/setup", allow_redirects=False, data={
-            "csrf_token": csrf, "token": token, "name": "Ada", "email": "ada@example.com",
-            "password": PASSWORD, "password_again": PASSWORD})
+        created = await http.post(
+            server.desk_url + "/setup",
+            allow_redirects=False,
+            data={
+                "csrf_token": csrf,
+                "token": token,
+                "name": "Ada",
+                "email": "ada@example.com",
+                "password": PASSWORD,
+                "password_again": PASSWORD,
+            },
+        )
         assert created.status == 303 and created.headers["Location"] == "/welcome"
         desk.csrf = await desk.form_token("/inbox")
         saved = await desk.post("/welcome/website", {"website": SITE, "title": "Chat with us"})
@@ -144,11 +178,14 @@ async def _first_admin_and_a_chat(server: Installed, token: str) -> int:
         frames = [await ws.receive_json(timeout=5) for _ in range(2)]
         [ack] = [f for f in frames if f["type"] == "ack"]
         conversation_id = ack["conversation_id"]
-        reply = await desk.post_json(f"/conversations/{conversation_id}/messages",
-                                     {"body": "Yes, it left today.", "client_id": "r1"})
+        reply = await desk.post_json(
+            f"/conversations/{conversation_id}/messages",
+            {"body": "Yes, it left today.", "client_id": "r1"},
+        )
         assert reply.status == 200, await reply.text()
-        while (frame := await ws.receive_json(timeout=5))["type"] != "message" \
-                or frame["author_type"] != "agent":
+        while (frame := await ws.receive_json(timeout=5))["type"] != "message" or frame[
+            "author_type"
+        ] != "agent":
             pass
         assert frame["body"] == "Yes, it left today."
         await ws.close()
@@ -163,19 +200,22 @@ async def _still_there(server: Installed, conversation_id: int) -> None:
         assert "Is my order shipped?" in page and "Yes, it left today." in page
 
 
-async def test_install_run_upgrade_remove_and_purge(packages: tuple[Path, Path],
-                                                    clean_machine: None) -> None:
+async def test_install_run_upgrade_remove_and_purge(
+    packages: tuple[Path, Path], clean_machine: None
+) -> None:
     first, second = packages
     installed_output = _dpkg("-i", str(first))
-    link = re.search(r"Create the first admin account at (http://\S+/setup\?token=([\w-]+))",
-                     installed_output)
+    link = re.search(
+        r"Create the first admin account at (http://\S+/setup\?token=([\w-]+))", installed_output
+    )
     assert link, installed_output
     assert Path("/opt/onlinesupport/onlinesupport").is_file()
     assert (CONFIG.stat().st_mode & 0o777, CONFIG.group()) == (0o640, "onlinesupport")
     assert 'data_dir = "/var/lib/onlinesupport"' in CONFIG.read_text()
     assert DATA.owner() == "onlinesupport"
-    verified = subprocess.run(["systemd-analyze", "verify", str(UNIT)], capture_output=True,
-                              text=True, timeout=60)
+    verified = subprocess.run(
+        ["systemd-analyze", "verify", str(UNIT)], capture_output=True, text=True, timeout=60
+    )
     assert verified.returncode == 0, verified.stderr
     version = subprocess.run(["onlinesupport", "version"], capture_output=True, text=True)
     assert version.stdout.startswith("onlinesupport ")
@@ -186,7 +226,9 @@ async def test_install_run_upgrade_remove_and_purge(packages: tuple[Path, Path],
         conversation_id = await _first_admin_and_a_chat(server, link.group(2))
     finally:
         server.stop()
-    assert {p.owner() for p in DATA.iterdir()} == {"onlinesupport"}, "the service user owns its data"
+    assert {p.owner() for p in DATA.iterdir()} == {"onlinesupport"}, (
+        "the service user owns its data"
+    )
 
     with CONFIG.open("a") as config:
         config.write("# changed by the admin\n")

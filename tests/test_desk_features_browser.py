@@ -17,8 +17,8 @@ from playwright.async_api import expect
 from conftest import PASSWORD, QUIET, Personas, Server, make_config, sign_in_page, start_server
 from email_helpers import add_mailbox, mail, mailbox_form
 from onlinesupport.channels.email.intake import Incoming
-from onlinesupport.lib.clock import ManualClock
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
@@ -51,8 +51,9 @@ async def shot(page: Any, name: str) -> None:
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-async def desk(new_page: Any, server: Server, email: str = "amy@example.com",
-               spies: bool = False) -> Any:
+async def desk(
+    new_page: Any, server: Server, email: str = "amy@example.com", spies: bool = False
+) -> Any:
     page = await new_page()
     if spies:
         await page.add_init_script(SPIES)
@@ -65,8 +66,9 @@ async def clocked(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock]]:
     """A server on the test clock, with the usual people."""
     clock = ManualClock()
     async with AsyncExitStack() as stack:
-        server = await start_server(stack, make_config(tmp_path / "data"), clock,
-                                    loops=(*QUIET, "chat-offers"))
+        server = await start_server(
+            stack, make_config(tmp_path / "data"), clock, loops=(*QUIET, "chat-offers")
+        )
         accounts = server.services.accounts
         await accounts.create_first_admin("ada@example.com", "Ada Admin", PASSWORD)
         await accounts.create_agent("amy@example.com", "Amy Agent", "agent", PASSWORD)
@@ -74,10 +76,10 @@ async def clocked(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock]]:
         yield server, clock
 
 
-async def _open(server: Server, name: str, body: str, channel: str = "chat",
-                **more: Any) -> int:
-    opened = await server.services.conversations.open(channel=channel, customer_name=name,
-                                                      body=body, **more)
+async def _open(server: Server, name: str, body: str, channel: str = "chat", **more: Any) -> int:
+    opened = await server.services.conversations.open(
+        channel=channel, customer_name=name, body=body, **more
+    )
     return opened.conversation_id
 
 
@@ -86,7 +88,8 @@ async def _types(server: Server, cid: int) -> list[str]:
 
 
 async def test_agents_see_who_else_views_a_conversation_and_who_is_typing_a_reply(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     cid = await _open(server, "Carla", "Where is order 1042?")
     amy, bob = await desk(new_page, server), await desk(new_page, server, "bob@example.com")
     manager = await desk(new_page, server, "max@example.com")
@@ -110,13 +113,16 @@ async def test_agents_see_who_else_views_a_conversation_and_who_is_typing_a_repl
 
 
 async def test_an_agent_merges_a_mail_into_the_chat_and_splits_a_question_out(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     services = server.services
-    mailbox_id = await add_mailbox(services, mailbox_form(None, None, ack_enabled="",
-                                                          smtp_receive="on"))
+    mailbox_id = await add_mailbox(
+        services, mailbox_form(None, None, ack_enabled="", smtp_receive="on")
+    )
     mailbox = await mailboxes_repo.get(services.db, mailbox_id)
-    chat = await _open(server, "Carla", "My order 1234 has not arrived.",
-                       identity=("visitor", "visitor-1"))
+    chat = await _open(
+        server, "Carla", "My order 1234 has not arrived.", identity=("visitor", "visitor-1")
+    )
     first_mail = mail(subject="Order 1234", body="I also wrote in the chat: order 1234?")
     by_mail = (await services.email.intake.receive(mailbox, Incoming(first_mail))).conversation_id
 
@@ -133,21 +139,26 @@ async def test_an_agent_merges_a_mail_into_the_chat_and_splits_a_question_out(
     await expect(amy.locator("#conversation-list")).not_to_contain_text("Order 1234")
 
     # Carla answers the old mail thread: it shows up in the chat the agent has open.
-    reply = mail(subject="Re: Order 1234", body="Any news? And my invoice 77 is wrong.",
-                 In_Reply_To=_message_id(first_mail))
+    reply = mail(
+        subject="Re: Order 1234",
+        body="Any news? And my invoice 77 is wrong.",
+        In_Reply_To=_message_id(first_mail),
+    )
     await services.email.intake.receive(mailbox, Incoming(reply))
     await expect(messages.last).to_contain_text("Any news? And my invoice 77 is wrong.")
     await shot(amy, "merged")
 
     await amy.get_by_text("Merge or split…").click()
     await amy.get_by_label("Split this message into a new conversation").select_option(
-        label="Any news? And my invoice 77 is wrong.")
+        label="Any news? And my invoice 77 is wrong."
+    )
     await amy.get_by_label("Subject").fill("Invoice 77")
     await amy.get_by_role("button", name="Split out").click()
     await expect(amy.locator(".conversation-head h1")).to_have_text("Invoice 77")
     await expect(amy.locator(".conversation-head")).to_contain_text(f"Split from #{chat}")
     await expect(amy.locator("#messages .msg-customer .msg-body")).to_have_text(
-        "Any news? And my invoice 77 is wrong.")
+        "Any news? And my invoice 77 is wrong."
+    )
     new_id = int(amy.url.split("/conversations/")[1].split("?")[0])
 
     await amy.goto(f"{server.desk_url}/conversations/{chat}")
@@ -167,7 +178,8 @@ def _message_id(raw: bytes) -> str:
 
 
 async def test_a_snoozed_conversation_comes_back_at_its_time_or_when_the_customer_answers(
-        clocked: tuple[Server, ManualClock], new_page: Any) -> None:
+    clocked: tuple[Server, ManualClock], new_page: Any
+) -> None:
     server, clock = clocked
     later = await _open(server, "Lena Later", "Call me back next week")
     waiting = await _open(server, "Will Wait", "I will send the photo")
@@ -194,8 +206,11 @@ async def test_a_snoozed_conversation_comes_back_at_its_time_or_when_the_custome
     assert await server.services.snoozes.wake_due() == 1
     await expect(open_list).to_contain_text("Lena Later")
     await expect(open_list).not_to_contain_text("Will Wait")
-    customer = (await server.services.db.fetch_one(
-        "SELECT customer_id FROM conversations WHERE id = ?", (waiting,)))[0]
+    customer = (
+        await server.services.db.fetch_one(
+            "SELECT customer_id FROM conversations WHERE id = ?", (waiting,)
+        )
+    )[0]
     await server.services.conversations.post(waiting, Actor.customer(customer), "Here it is")
     await expect(open_list).to_contain_text("Will Wait")
     assert (await _types(server, later))[-1] == "conversation.woke"
@@ -206,13 +221,17 @@ async def test_a_snoozed_conversation_comes_back_at_its_time_or_when_the_custome
     await amy.get_by_label("Until").fill("2026-01-08T09:30")
     await amy.get_by_role("button", name="Snooze until then").click()
     await expect(amy.locator("#snoozed")).to_contain_text("Snoozed until")
-    until = (await server.services.db.fetch_one(
-        "SELECT snoozed_until FROM conversations WHERE id = ?", (later,)))[0]
+    until = (
+        await server.services.db.fetch_one(
+            "SELECT snoozed_until FROM conversations WHERE id = ?", (later,)
+        )
+    )[0]
     assert until.startswith("2026-01-08T09:30")  # the browser's time zone here is UTC
 
 
 async def test_a_manager_tags_and_resolves_selected_rows_and_shares_a_saved_view(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     ann = await _open(server, "Ann", "Refund please", channel="email")
     ben = await _open(server, "Ben", "Refund too", channel="email")
     await _open(server, "Cem", "Just a chat")
@@ -241,7 +260,8 @@ async def test_a_manager_tags_and_resolves_selected_rows_and_shares_a_saved_view
     await manager.get_by_label("for everyone").check()
     await manager.get_by_role("button", name="Save view").click()
     await expect(manager.get_by_role("link", name="Refunds by mail")).to_have_attribute(
-        "aria-current", "page")
+        "aria-current", "page"
+    )
     await shot(manager, "saved-view")
 
     amy = await desk(new_page, server)
@@ -269,7 +289,8 @@ async def test_a_manager_tags_and_resolves_selected_rows_and_shares_a_saved_view
 
 
 async def test_a_colleague_mentioned_in_a_note_is_alerted_with_a_notification_and_a_sound(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     cid = await _open(server, "Carla", "The invoice is wrong")
     bob = await desk(new_page, server, "bob@example.com", spies=True)
     amy = await desk(new_page, server)
@@ -283,12 +304,14 @@ async def test_a_colleague_mentioned_in_a_note_is_alerted_with_a_notification_an
     await box.press_sequentially("can you check invoice 77?")
     await box.press("Control+Enter")
     await expect(amy.locator("#messages .msg-note .msg-body")).to_have_text(
-        "@Bob Agent can you check invoice 77?")
+        "@Bob Agent can you check invoice 77?"
+    )
 
     alert = bob.locator("#alerts .alert")
     await expect(alert).to_contain_text("Amy Agent mentioned you")
     assert await bob.evaluate("window.__notifications") == [
-        {"title": "Amy Agent mentioned you", "body": f"In a note on #{cid}"}]
+        {"title": "Amy Agent mentioned you", "body": f"In a note on #{cid}"}
+    ]
     assert await bob.evaluate("window.__tones") == 0, "no sound before Bob used the page"
     await expect(bob.locator('[data-count="mentions"]')).to_have_text("1")
     await bob.get_by_role("link", name="Mentions").first.click()
@@ -305,7 +328,8 @@ async def test_a_colleague_mentioned_in_a_note_is_alerted_with_a_notification_an
 
 
 async def test_each_agent_switches_the_alerts_they_want(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     bob = await desk(new_page, server, "bob@example.com", spies=True)
     await bob.get_by_role("link", name="Alerts").click()
     await bob.get_by_label("A new chat arrives: sound").uncheck()
@@ -315,7 +339,8 @@ async def test_each_agent_switches_the_alerts_they_want(
     await expect(bob.get_by_label("A new chat arrives: sound")).not_to_be_checked()
     await expect(bob.get_by_label("A chat is offered to me: sound")).to_be_checked()
     await expect(bob.locator("#permission-state")).to_have_text(
-        "Desktop notifications are allowed in this browser.")
+        "Desktop notifications are allowed in this browser."
+    )
     await bob.get_by_role("button", name="Play the sound").click()
     await expect(bob.get_by_role("button", name="Played")).to_be_visible()
     await shot(bob, "alerts")
@@ -330,7 +355,8 @@ async def test_each_agent_switches_the_alerts_they_want(
 
 
 async def test_a_manager_hears_of_late_answers_and_an_agent_of_chats_offered_to_them(
-        clocked: tuple[Server, ManualClock], new_page: Any) -> None:
+    clocked: tuple[Server, ManualClock], new_page: Any
+) -> None:
     server, clock = clocked
     services = server.services
     amy_id, max_id = 2, 3
@@ -354,8 +380,9 @@ async def test_a_manager_hears_of_late_answers_and_an_agent_of_chats_offered_to_
     offer = amy.locator("#alerts .alert", has_text="A chat is offered to you")
     await expect(offer).to_contain_text("Olga")
     await expect(amy.locator("#offer")).to_be_visible()
-    assert {"title": "A chat is offered to you", "body": "Olga"} in \
-        await amy.evaluate("window.__notifications")
+    assert {"title": "A chat is offered to you", "body": "Olga"} in await amy.evaluate(
+        "window.__notifications"
+    )
     assert await amy.evaluate("window.__tones") >= 2
 
     clock.advance(minutes=49)  # 80% of the general queue's hour for a first answer
@@ -372,7 +399,8 @@ async def test_a_manager_hears_of_late_answers_and_an_agent_of_chats_offered_to_
 
 
 async def test_the_keyboard_moves_through_the_inbox_and_does_the_daily_work(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     ids = [await _open(server, name, f"Question from {name}") for name in ("Ann", "Ben", "Cem")]
     amy = await desk(new_page, server)
     await amy.keyboard.press("?")
@@ -410,7 +438,8 @@ async def test_the_keyboard_moves_through_the_inbox_and_does_the_daily_work(
     await amy.keyboard.type("It is on its way.")
     await amy.keyboard.press("Control+Enter")
     await expect(amy.locator("#messages .msg-agent.msg-message .msg-body")).to_have_text(
-        "It is on its way.")
+        "It is on its way."
+    )
     await amy.keyboard.press("Escape")
 
     await amy.keyboard.press("x")
@@ -443,11 +472,13 @@ async def _colours(page: Any) -> dict[str, float]:
 
 
 async def test_the_desk_follows_the_systems_dark_mode_with_readable_text(
-        server: Server, personas: Personas, browser: Any) -> None:
+    server: Server, personas: Personas, browser: Any
+) -> None:
     cid = await _open(server, "Carla", "Is the desk dark at night?")
     for scheme in ("dark", "light"):
-        context = await browser.new_context(viewport={"width": 1366, "height": 768},
-                                            color_scheme=scheme)
+        context = await browser.new_context(
+            viewport={"width": 1366, "height": 768}, color_scheme=scheme
+        )
         try:
             page = await context.new_page()
             await sign_in_page(page, server, "amy@example.com")
@@ -465,11 +496,13 @@ async def test_the_desk_follows_the_systems_dark_mode_with_readable_text(
 
 
 async def test_a_manager_on_a_phone_reads_the_list_then_one_conversation_and_answers(
-        server: Server, personas: Personas, browser: Any) -> None:
+    server: Server, personas: Personas, browser: Any
+) -> None:
     cid = await _open(server, "Carla", "Is anyone there? " * 8)
     await _open(server, "Dan", "A second question")
-    context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                        has_touch=True)
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     try:
         page = await context.new_page()
         page.set_default_timeout(10_000)
@@ -489,7 +522,8 @@ async def test_a_manager_on_a_phone_reads_the_list_then_one_conversation_and_ans
         await page.get_by_label("Reply").fill("Yes, I am looking at it from my phone.")
         await page.get_by_role("button", name="Send reply").click()
         await expect(page.locator("#messages .msg-agent .msg-body")).to_have_text(
-            "Yes, I am looking at it from my phone.")
+            "Yes, I am looking at it from my phone."
+        )
         await page.get_by_text("Snooze…").click()
         await expect(page.get_by_role("button", name="For an hour")).to_be_in_viewport()
         assert await page.evaluate(no_overflow)

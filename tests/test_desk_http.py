@@ -15,8 +15,9 @@ from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 from onlinesupport.app import create_desk_app
 
 
-async def test_public_listener_answers_404_for_every_desk_path(server: Server, personas: Personas,
-                                                               client_factory) -> None:
+async def test_public_listener_answers_404_for_every_desk_path(
+    server: Server, personas: Personas, client_factory
+) -> None:
     desk_app = create_desk_app(server.services)
     paths = set()
     for resource in desk_app.router.resources():
@@ -52,7 +53,8 @@ async def test_signing_in_and_out(server: Server, personas: Personas, client_fac
 
 
 async def test_a_wrong_password_is_refused_and_repeated_failures_are_throttled(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     desk: Desk = client_factory(server.desk_url)
     response = await desk.signin("amy@example.com", "wrong password")
     assert response.status == 401
@@ -70,7 +72,8 @@ async def test_a_wrong_password_is_refused_and_repeated_failures_are_throttled(
 
 
 async def test_many_failures_from_one_address_block_that_address(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     desk: Desk = client_factory(server.desk_url)
     for n in range(20):
         response = await desk.signin(f"guess{n}@example.com", "wrong password")
@@ -88,8 +91,9 @@ async def test_the_desk_serves_https_with_secure_cookies(tmp_path: Path, tls_cer
         await server.services.accounts.create_agent("amy@example.com", "Amy", "admin", PASSWORD)
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context),
-                                         cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context), cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as http:
             desk = Desk(http, server.desk_url)
             response = await desk.signin("amy@example.com")
             assert response.status == 303
@@ -120,35 +124,46 @@ async def test_the_desk_makes_and_keeps_a_self_signed_certificate(tmp_path: Path
 
 
 async def test_state_changing_requests_without_the_csrf_token_are_refused(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     desk: Desk = client_factory(server.desk_url)
     opened = await server.services.conversations.open(channel="chat", body="hello")
     # Sign-in itself needs the form's token.
-    response = await desk.session.post(server.desk_url + "/signin", allow_redirects=False,
-                                       data={"email": "amy@example.com", "password": PASSWORD})
+    response = await desk.session.post(
+        server.desk_url + "/signin",
+        allow_redirects=False,
+        data={"email": "amy@example.com", "password": PASSWORD},
+    )
     assert response.status == 403
     await desk.signin("amy@example.com")
     path = f"/conversations/{opened.conversation_id}/messages"
-    response = await desk.session.post(server.desk_url + path, data={"body": "no token"},
-                                       allow_redirects=False)
+    response = await desk.session.post(
+        server.desk_url + path, data={"body": "no token"}, allow_redirects=False
+    )
     assert response.status == 403 and "expired" in await response.text()
-    response = await desk.session.post(server.desk_url + path, json={"body": "bad token"},
-                                       headers={"X-CSRF-Token": "forged"})
+    response = await desk.session.post(
+        server.desk_url + path, json={"body": "bad token"}, headers={"X-CSRF-Token": "forged"}
+    )
     assert response.status == 403
     response = await desk.post_json(path, {"body": "with token", "client_id": "k1"})
     assert response.status == 200
     assert (await response.json())["message"]["seq"] == 2
 
 
-async def test_roles_are_enforced_on_every_admin_route(server: Server, personas: Personas,
-                                                        client_factory) -> None:
+async def test_roles_are_enforced_on_every_admin_route(
+    server: Server, personas: Personas, client_factory
+) -> None:
     agent: Desk = client_factory(server.desk_url)
     await agent.signin("amy@example.com")
     assert (await agent.get("/admin/agents")).status == 403
-    response = await agent.post("/admin/agents", {"email": "eve@example.com", "name": "Eve",
-                                                  "role": "admin", "password": PASSWORD})
+    response = await agent.post(
+        "/admin/agents",
+        {"email": "eve@example.com", "name": "Eve", "role": "admin", "password": PASSWORD},
+    )
     assert response.status == 403
-    response = await agent.post(f"/admin/agents/{personas.agent}", {"role": "admin", "active": "on"})
+    response = await agent.post(
+        f"/admin/agents/{personas.agent}", {"role": "admin", "active": "on"}
+    )
     assert response.status == 403
     manager: Desk = client_factory(server.desk_url)
     await manager.signin("max@example.com")
@@ -156,15 +171,18 @@ async def test_roles_are_enforced_on_every_admin_route(server: Server, personas:
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     assert (await admin.get("/admin/agents")).status == 200
-    response = await admin.post("/admin/agents", {"email": "eve@example.com", "name": "Eve",
-                                                  "role": "agent", "password": PASSWORD})
+    response = await admin.post(
+        "/admin/agents",
+        {"email": "eve@example.com", "name": "Eve", "role": "agent", "password": PASSWORD},
+    )
     assert response.status == 303
     eve: Desk = client_factory(server.desk_url)
     assert (await eve.signin("eve@example.com")).status == 303
 
 
 async def test_agents_take_conversations_but_only_managers_give_them_away(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     opened = await server.services.conversations.open(channel="chat", body="hello")
     path = f"/conversations/{opened.conversation_id}/assign"
     amy: Desk = client_factory(server.desk_url)
@@ -182,17 +200,21 @@ async def test_agents_take_conversations_but_only_managers_give_them_away(
     assert (await response.json())["assignee_id"] == personas.other_agent
 
 
-async def test_the_last_admin_cannot_be_disabled(server: Server, personas: Personas,
-                                                 client_factory) -> None:
+async def test_the_last_admin_cannot_be_disabled(
+    server: Server, personas: Personas, client_factory
+) -> None:
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
-    response = await admin.post(f"/admin/agents/{personas.admin}", {"role": "agent", "active": "on"})
+    response = await admin.post(
+        f"/admin/agents/{personas.admin}", {"role": "agent", "active": "on"}
+    )
     assert response.status == 400
     assert "at least one active admin" in await response.text()
 
 
-async def test_a_disabled_agent_is_signed_out_at_once(server: Server, personas: Personas,
-                                                      client_factory) -> None:
+async def test_a_disabled_agent_is_signed_out_at_once(
+    server: Server, personas: Personas, client_factory
+) -> None:
     amy: Desk = client_factory(server.desk_url)
     await amy.signin("amy@example.com")
     admin: Desk = client_factory(server.desk_url)
@@ -203,28 +225,49 @@ async def test_a_disabled_agent_is_signed_out_at_once(server: Server, personas: 
     assert (await amy.signin("amy@example.com")).status == 401
 
 
-@pytest.mark.parametrize("method, path, kwargs, status, text", [
-    ("GET", "/inbox?view=everything", {}, 400, "view must be one of"),
-    ("GET", "/conversations/999999", {}, 404, "does not exist"),
-    ("GET", "/conversations/abc", {}, 404, "Not Found"),
-    ("GET", "/api/conversations/1?after=-4", {}, 400, "after is out of range"),
-    ("POST", "/conversations/1/messages", {"data": "{not json",
-                                           "headers": {"Content-Type": "application/json"}},
-     400, "not valid JSON"),
-    ("POST", "/conversations/1/messages", {"json": ["a list"]}, 400, "JSON object"),
-    ("POST", "/conversations/1/messages", {"json": {"body": 5}}, 400, "body must be text"),
-    ("POST", "/conversations/1/messages", {"json": {"body": ""}}, 400, "message is empty"),
-    ("POST", "/conversations/1/messages", {"json": {"body": "x" * 2_000_000}}, 413, "too large"),
-])
-async def test_bad_requests_get_a_4xx_with_a_message(server: Server, personas: Personas,
-                                                     client_factory, method: str, path: str,
-                                                     kwargs: dict, status: int, text: str) -> None:
+@pytest.mark.parametrize(
+    "method, path, kwargs, status, text",
+    [
+        ("GET", "/inbox?view=everything", {}, 400, "view must be one of"),
+        ("GET", "/conversations/999999", {}, 404, "does not exist"),
+        ("GET", "/conversations/abc", {}, 404, "Not Found"),
+        ("GET", "/api/conversations/1?after=-4", {}, 400, "after is out of range"),
+        (
+            "POST",
+            "/conversations/1/messages",
+            {"data": "{not json", "headers": {"Content-Type": "application/json"}},
+            400,
+            "not valid JSON",
+        ),
+        ("POST", "/conversations/1/messages", {"json": ["a list"]}, 400, "JSON object"),
+        ("POST", "/conversations/1/messages", {"json": {"body": 5}}, 400, "body must be text"),
+        ("POST", "/conversations/1/messages", {"json": {"body": ""}}, 400, "message is empty"),
+        (
+            "POST",
+            "/conversations/1/messages",
+            {"json": {"body": "x" * 2_000_000}},
+            413,
+            "too large",
+        ),
+    ],
+)
+async def test_bad_requests_get_a_4xx_with_a_message(
+    server: Server,
+    personas: Personas,
+    client_factory,
+    method: str,
+    path: str,
+    kwargs: dict,
+    status: int,
+    text: str,
+) -> None:
     await server.services.conversations.open(channel="chat", body="hello")
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     headers = {"X-CSRF-Token": desk.csrf, **kwargs.pop("headers", {})}
-    response = await desk.session.request(method, server.desk_url + path, headers=headers,
-                                          allow_redirects=False, **kwargs)
+    response = await desk.session.request(
+        method, server.desk_url + path, headers=headers, allow_redirects=False, **kwargs
+    )
     body = await response.text()
     assert response.status == status, body
     assert text.lower() in body.lower()
@@ -252,10 +295,19 @@ async def test_first_run_setup_link_is_one_time(server: Server, client_factory) 
     bad = await desk.get("/setup?token=guess")
     assert bad.status == 403
     csrf = await desk.form_token(f"/setup?token={token}")
-    fields = {"csrf_token": csrf, "token": token, "name": "Ada", "email": "ada@example.com",
-              "password": PASSWORD, "password_again": PASSWORD}
-    mismatch = await desk.session.post(server.desk_url + "/setup", allow_redirects=False,
-                                       data={**fields, "password_again": "different!!"})
+    fields = {
+        "csrf_token": csrf,
+        "token": token,
+        "name": "Ada",
+        "email": "ada@example.com",
+        "password": PASSWORD,
+        "password_again": PASSWORD,
+    }
+    mismatch = await desk.session.post(
+        server.desk_url + "/setup",
+        allow_redirects=False,
+        data={**fields, "password_again": "different!!"},
+    )
     assert mismatch.status == 400 and "not the same" in await mismatch.text()
     done = await desk.session.post(server.desk_url + "/setup", data=fields, allow_redirects=False)
     assert done.status == 303 and done.headers["Location"] == "/welcome"
@@ -265,8 +317,9 @@ async def test_first_run_setup_link_is_one_time(server: Server, client_factory) 
     assert response.status == 303 and response.headers["Location"] == "/signin"
 
 
-async def test_the_desk_socket_resumes_after_the_last_event_id(server: Server, personas: Personas,
-                                                              client_factory) -> None:
+async def test_the_desk_socket_resumes_after_the_last_event_id(
+    server: Server, personas: Personas, client_factory
+) -> None:
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     conversations = server.services.conversations
@@ -274,16 +327,23 @@ async def test_the_desk_socket_resumes_after_the_last_event_id(server: Server, p
     async with desk.session.ws_connect(server.desk_url + "/api/ws?since=0") as ws:
         assert (await ws.receive_json())["type"] == "hello"
         replayed = [await ws.receive_json(timeout=5) for _ in range(3)]
-        assert [m["event"]["type"] for m in replayed] == ["conversation.created", "sla.target",
-                                                          "message.posted"]
+        assert [m["event"]["type"] for m in replayed] == [
+            "conversation.created",
+            "sla.target",
+            "message.posted",
+        ]
         last_seen = replayed[-1]["event"]["id"]
     # While the desk is away, another agent replies.
     from onlinesupport.core.conversations import Actor
+
     await conversations.post(opened.conversation_id, Actor.agent(personas.other_agent, "Bob"), "hi")
     async with desk.session.ws_connect(server.desk_url + f"/api/ws?since={last_seen}") as ws:
         await ws.receive_json()
         missed = [await ws.receive_json(timeout=5) for _ in range(2)]
-        assert [m["event"]["type"] for m in missed] == ["message.posted", "conversation.first_response"]
+        assert [m["event"]["type"] for m in missed] == [
+            "message.posted",
+            "conversation.first_response",
+        ]
         await conversations.resolve(opened.conversation_id, Actor.agent(personas.agent, "Amy"))
         live = await ws.receive_json(timeout=5)
         assert live["event"]["type"] == "conversation.resolved"
@@ -292,9 +352,9 @@ async def test_the_desk_socket_resumes_after_the_last_event_id(server: Server, p
             await ws.receive_json(timeout=0.3)
 
 
-async def test_cross_origin_and_anonymous_desk_sockets_are_refused(server: Server,
-                                                                   personas: Personas,
-                                                                   client_factory) -> None:
+async def test_cross_origin_and_anonymous_desk_sockets_are_refused(
+    server: Server, personas: Personas, client_factory
+) -> None:
     anonymous: Desk = client_factory(server.desk_url)
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await anonymous.session.ws_connect(server.desk_url + "/api/ws")
@@ -302,15 +362,19 @@ async def test_cross_origin_and_anonymous_desk_sockets_are_refused(server: Serve
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await desk.session.ws_connect(server.desk_url + "/api/ws",
-                                      origin="https://evil.example.com")
+        await desk.session.ws_connect(
+            server.desk_url + "/api/ws", origin="https://evil.example.com"
+        )
     assert refused.value.status == 403
 
 
 async def test_security_headers_are_on_every_page(server: Server) -> None:
     async with aiohttp.ClientSession() as http:
-        for url in (server.desk_url + "/signin", server.public_url + "/healthz",
-                    server.public_url + "/nothing-here"):
+        for url in (
+            server.desk_url + "/signin",
+            server.public_url + "/healthz",
+            server.public_url + "/nothing-here",
+        ):
             async with http.get(url) as response:
                 csp = response.headers["Content-Security-Policy"]
                 assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
@@ -319,13 +383,19 @@ async def test_security_headers_are_on_every_page(server: Server) -> None:
 
 
 async def test_the_customer_panel_shows_history_across_channels_and_edits_the_profile(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     conversations = server.services.conversations
-    email = await conversations.open(channel="email", customer_name="Carla",
-                                     identity=("email", "carla@example.com"), subject="Invoice",
-                                     body="Wrong total")
-    chat = await conversations.open(channel="chat", identity=("email", "carla@example.com"),
-                                    body="Me again, about the invoice")
+    email = await conversations.open(
+        channel="email",
+        customer_name="Carla",
+        identity=("email", "carla@example.com"),
+        subject="Invoice",
+        body="Wrong total",
+    )
+    chat = await conversations.open(
+        channel="chat", identity=("email", "carla@example.com"), body="Me again, about the invoice"
+    )
     other = await conversations.open(channel="chat", identity=("visitor", "v-123"), body="Hello")
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
@@ -336,25 +406,37 @@ async def test_the_customer_panel_shows_history_across_channels_and_edits_the_pr
     visitor_page = await desk.get(f"/conversations/{other.conversation_id}")
     assert visitor_page.status == 200, "a customer without an email address shows too"
     path = f"/customers/{other.customer_id}"
-    fields = {"conversation_id": str(other.conversation_id), "name": "Oscar", "tier": "preferred",
-              "tags": "wholesale, Norway, wholesale", "email": "carla@example.com"}
+    fields = {
+        "conversation_id": str(other.conversation_id),
+        "name": "Oscar",
+        "tier": "preferred",
+        "tags": "wholesale, Norway, wholesale",
+        "email": "carla@example.com",
+    }
     taken = await desk.post(path, fields)
     assert taken.status == 409 and "belongs to another customer" in await taken.text()
     saved = await desk.post(path, {**fields, "email": "Oscar@Example.com"})
     assert saved.status == 303
     assert saved.headers["Location"] == f"/conversations/{other.conversation_id}?view=open"
     from onlinesupport.store import customers as customers_repo
+
     customer = await customers_repo.get(server.services.db, other.customer_id)
-    assert (customer["name"], customer["tier"], customer["tags"]) == ("Oscar", "preferred",
-                                                                      ["wholesale", "Norway"])
+    assert (customer["name"], customer["tier"], customer["tags"]) == (
+        "Oscar",
+        "preferred",
+        ["wholesale", "Norway"],
+    )
     assert {(i["kind"], i["value"]) for i in customer["identities"]} == {
-        ("visitor", "v-123"), ("email", "oscar@example.com")}
+        ("visitor", "v-123"),
+        ("email", "oscar@example.com"),
+    }
     bad = await desk.post(path, {**fields, "email": "", "tier": "gold"})
     assert bad.status == 400 and "tier must be one of" in await bad.text()
 
 
-async def test_managers_keep_the_scripts_and_agents_use_them(server: Server, personas: Personas,
-                                                             client_factory) -> None:
+async def test_managers_keep_the_scripts_and_agents_use_them(
+    server: Server, personas: Personas, client_factory
+) -> None:
     amy: Desk = client_factory(server.desk_url)
     await amy.signin("amy@example.com")
     fields = {"title": "Returns", "questions": "Order number?\nWhat is wrong?"}
@@ -367,30 +449,36 @@ async def test_managers_keep_the_scripts_and_agents_use_them(server: Server, per
     page = await (await amy.get("/scripts")).text()
     assert "<li>What is wrong?</li>" in page and "Add a script" not in page
     opened = await server.services.conversations.open(channel="chat", body="hi")
-    response = await amy.post_json(f"/conversations/{opened.conversation_id}/script/start",
-                                   {"script_id": "1"})
+    response = await amy.post_json(
+        f"/conversations/{opened.conversation_id}/script/start", {"script_id": "1"}
+    )
     assert response.status == 200
     stop = await amy.post_json(f"/conversations/{opened.conversation_id}/script/stop", {})
     assert stop.status == 200
     assert (await amy.get(f"/conversations/{opened.conversation_id}/script/stop")).status == 405
 
 
-async def test_admins_set_how_many_chats_an_agent_takes_at_once(server: Server, personas: Personas,
-                                                                client_factory) -> None:
+async def test_admins_set_how_many_chats_an_agent_takes_at_once(
+    server: Server, personas: Personas, client_factory
+) -> None:
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     opened = await server.services.conversations.open(channel="chat", body="hi")
     from onlinesupport.core.conversations import Actor
-    await server.services.conversations.assign(opened.conversation_id, personas.agent,
-                                               Actor.agent(personas.admin, "Ada"))
+
+    await server.services.conversations.assign(
+        opened.conversation_id, personas.agent, Actor.agent(personas.admin, "Ada")
+    )
     page = await (await admin.get("/admin/agents")).text()
     assert "offline · 1 of 5 chats" in page
-    ok = await admin.post(f"/admin/agents/{personas.agent}", {"role": "agent", "active": "on",
-                                                              "capacity": "3"})
+    ok = await admin.post(
+        f"/admin/agents/{personas.agent}", {"role": "agent", "active": "on", "capacity": "3"}
+    )
     assert ok.status == 303
     assert "offline · 1 of 3 chats" in await (await admin.get("/admin/agents")).text()
-    bad = await admin.post(f"/admin/agents/{personas.agent}", {"role": "agent", "active": "on",
-                                                               "capacity": "99"})
+    bad = await admin.post(
+        f"/admin/agents/{personas.agent}", {"role": "agent", "active": "on", "capacity": "99"}
+    )
     assert bad.status == 400 and "from 1 to 50" in await bad.text()
     async with admin.session.ws_connect(server.desk_url + "/api/ws"):
         assert "online · 0 of 5 chats" in await (await admin.get("/admin/agents")).text()

@@ -16,10 +16,18 @@ from onlinesupport.store import queues as queues_repo
 pytestmark = pytest.mark.browser
 
 
-async def signed_in(browser: Any, server: Server, email: str, *, width: int = 1366,
-                    height: int = 768, zone: str = "Europe/Berlin") -> Any:
-    context = await browser.new_context(viewport={"width": width, "height": height},
-                                        timezone_id=zone, locale="en-GB")
+async def signed_in(
+    browser: Any,
+    server: Server,
+    email: str,
+    *,
+    width: int = 1366,
+    height: int = 768,
+    zone: str = "Europe/Berlin",
+) -> Any:
+    context = await browser.new_context(
+        viewport={"width": width, "height": height}, timezone_id=zone, locale="en-GB"
+    )
     page = await context.new_page()
     page.set_default_timeout(10_000)
     await page.goto(server.desk_url + "/signin")
@@ -33,32 +41,45 @@ async def signed_in(browser: Any, server: Server, email: str, *, width: int = 13
 @pytest.mark.parametrize("email", ["ada@example.com", "max@example.com"])
 @pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
 async def test_every_top_bar_control_is_on_screen_for_admins_and_managers(
-        server: Server, personas: Personas, browser: Any, email: str, width: int,
-        height: int) -> None:
+    server: Server, personas: Personas, browser: Any, email: str, width: int, height: int
+) -> None:
     page = await signed_in(browser, server, email, width=width, height=height)
     try:
-        controls = page.locator(".topbar a:visible, .topbar button:visible, .topbar select:visible,"
-                                " .topbar input:visible")
+        controls = page.locator(
+            ".topbar a:visible, .topbar button:visible, .topbar select:visible,"
+            " .topbar input:visible"
+        )
         assert await controls.count() >= 8
         for control in await controls.all():
             box = await control.bounding_box()
-            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, \
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (
                 f"{await control.inner_text() or await control.get_attribute('name')} is off screen"
+            )
         await expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
         assert await page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         await page.context.close()
 
 
-async def test_the_desk_on_a_phone_is_as_wide_as_the_phone(server: Server, personas: Personas,
-                                                          browser: Any) -> None:
+async def test_the_desk_on_a_phone_is_as_wide_as_the_phone(
+    server: Server, personas: Personas, browser: Any
+) -> None:
     opened = await server.services.conversations.open(
-        channel="chat", customer_name="Carla Customer", body="A long question " * 20,
-        page_url="https://shop.example.com/a/very/long/path/that/does/not/wrap/" + "x" * 80)
+        channel="chat",
+        customer_name="Carla Customer",
+        body="A long question " * 20,
+        page_url="https://shop.example.com/a/very/long/path/that/does/not/wrap/" + "x" * 80,
+    )
     page = await signed_in(browser, server, "ada@example.com", width=390, height=844)
     try:
-        for path in ("/inbox", f"/conversations/{opened.conversation_id}", "/board",
-                     "/admin/agents", "/admin/mailboxes", "/welcome/company"):
+        for path in (
+            "/inbox",
+            f"/conversations/{opened.conversation_id}",
+            "/board",
+            "/admin/agents",
+            "/admin/mailboxes",
+            "/welcome/company",
+        ):
             await page.goto(server.desk_url + path)
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{path} is {width} px wide"
@@ -78,14 +99,25 @@ async def _due_times(server: Server, page: Any, conversation_id: int) -> tuple[s
 
 
 async def test_times_on_the_board_and_the_conversation_agree_and_name_their_zone(
-        server: Server, personas: Personas, browser: Any) -> None:
-    await server.services.db.write(lambda conn: queues_repo.update(
-        conn, 1, first_response_minutes=60, next_response_minutes=0, timezone="Europe/Berlin",
-        hours="", holidays=""))
-    opened = await server.services.conversations.open(channel="chat", customer_name="Nora",
-                                                      body="When will you answer?")
+    server: Server, personas: Personas, browser: Any
+) -> None:
+    await server.services.db.write(
+        lambda conn: queues_repo.update(
+            conn,
+            1,
+            first_response_minutes=60,
+            next_response_minutes=0,
+            timezone="Europe/Berlin",
+            hours="",
+            holidays="",
+        )
+    )
+    opened = await server.services.conversations.open(
+        channel="chat", customer_name="Nora", body="When will you answer?"
+    )
     row = await server.services.db.fetch_one(
-        "SELECT first_response_due_at FROM conversations WHERE id = ?", (opened.conversation_id,))
+        "SELECT first_response_due_at FROM conversations WHERE id = ?", (opened.conversation_id,)
+    )
     due = from_db(row[0])
 
     def clock(zone: str) -> str:
@@ -113,7 +145,8 @@ async def test_times_on_the_board_and_the_conversation_agree_and_name_their_zone
 
 
 async def test_form_fields_are_not_bold_and_labels_are_not_either(
-        server: Server, personas: Personas, browser: Any) -> None:
+    server: Server, personas: Personas, browser: Any
+) -> None:
     page = await signed_in(browser, server, "ada@example.com")
     try:
         await page.goto(server.desk_url + "/welcome/company")
@@ -132,10 +165,11 @@ async def test_form_fields_are_not_bold_and_labels_are_not_either(
         contact = await public.new_page()
         await contact.goto(server.public_url + "/contact")
         weight = await contact.get_by_label("Your name").evaluate(
-            "e => Number(getComputedStyle(e).fontWeight)")
+            "e => Number(getComputedStyle(e).fontWeight)"
+        )
         label = await contact.get_by_label("Your name").evaluate(
-            "e => Number(getComputedStyle(e.closest('label')).fontWeight)")
+            "e => Number(getComputedStyle(e.closest('label')).fontWeight)"
+        )
         assert weight == 400 and label < 600
     finally:
         await public.close()
-

@@ -27,8 +27,11 @@ MAILS = sorted(CORPUS.glob("msg_*.txt"))
 
 
 def _inline_text(part: Message) -> bool:
-    return part.get_content_type() in ("text/plain", "text/html") \
-        and part.get_content_disposition() != "attachment" and not part.get_filename()
+    return (
+        part.get_content_type() in ("text/plain", "text/html")
+        and part.get_content_disposition() != "attachment"
+        and not part.get_filename()
+    )
 
 
 def _leaves(part: Message) -> list[Message]:
@@ -53,8 +56,11 @@ def _undecodable(msg: Message, raw: bytes) -> bool:
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
     if not _decodes(head, "utf-8"):
         return True
-    return any(not _decodes(leaf.get_payload(decode=True) or b"", leaf.get_content_charset())
-               for leaf in _leaves(msg) if _inline_text(leaf))
+    return any(
+        not _decodes(leaf.get_payload(decode=True) or b"", leaf.get_content_charset())
+        for leaf in _leaves(msg)
+        if _inline_text(leaf)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +69,14 @@ async def intake(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
     config = make_config(tmp_path_factory.mktemp("corpus") / "data")
     async with open_services(config, ManualClock()) as services:
         mailbox_id = await services.email.mailboxes.create(
-            mailbox_form(None, None, smtp_receive="on"))
-        yield services, dict(await services.db.fetch_one("SELECT * FROM mailboxes WHERE id = ?",
-                                                         (mailbox_id,)))
+            mailbox_form(None, None, smtp_receive="on")
+        )
+        yield (
+            services,
+            dict(
+                await services.db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
+            ),
+        )
 
 
 def test_the_corpus_is_all_there() -> None:
@@ -83,17 +94,26 @@ async def test_each_mail_of_the_stdlib_corpus_comes_through_whole(intake, path: 
         "SELECT m.body, c.subject, e.warning, e.from_address, cu.name FROM messages m"
         " JOIN conversations c ON c.id = m.conversation_id JOIN customers cu"
         " ON cu.id = c.customer_id JOIN email_messages e ON e.message_id = m.id WHERE m.id = ?",
-        (imported.message_id,))
+        (imported.message_id,),
+    )
     assert row["from_address"] or "sender" in row["warning"], row["warning"]
     if not _undecodable(msg, raw):
         for shown in (row["body"], row["subject"], row["name"]):
             assert "\ufffd" not in shown
-    has_text = any(_inline_text(leaf) and (leaf.get_payload(decode=True) or b"").strip()
-                   for leaf in _leaves(msg))
+    has_text = any(
+        _inline_text(leaf) and (leaf.get_payload(decode=True) or b"").strip()
+        for leaf in _leaves(msg)
+    )
     if has_text:
         assert row["body"].strip()
-    files = [leaf for leaf in _leaves(msg) if not _inline_text(leaf) and (
-        leaf.get_content_maintype() != "multipart")]
-    stored = (await services.db.fetch_one("SELECT count(*) FROM attachments WHERE message_id = ?",
-                                          (imported.message_id,)))[0]
+    files = [
+        leaf
+        for leaf in _leaves(msg)
+        if not _inline_text(leaf) and (leaf.get_content_maintype() != "multipart")
+    ]
+    stored = (
+        await services.db.fetch_one(
+            "SELECT count(*) FROM attachments WHERE message_id = ?", (imported.message_id,)
+        )
+    )[0]
     assert stored == len(files)

@@ -25,7 +25,8 @@ async def _conversation_count(services) -> int:
 
 
 async def test_mail_becomes_a_conversation_and_the_reply_threads_both_ways(
-        tmp_path: Path, dovecot: Dovecot, relay: Relay) -> None:
+    tmp_path: Path, dovecot: Dovecot, relay: Relay
+) -> None:
     async with AsyncExitStack() as stack:
         server = await start_server(stack, _config(tmp_path))
         services = server.services
@@ -33,8 +34,9 @@ async def test_mail_becomes_a_conversation_and_the_reply_threads_both_ways(
         first = mail(body="Order 1234 has not arrived.\n\nCarla")
         await dovecot.append(first)
         # The poll interval is a minute: only IDLE brings the mail in this fast.
-        cid = await eventually(lambda: scalar(services, "SELECT id FROM conversations"),
-                               what="the conversation")
+        cid = await eventually(
+            lambda: scalar(services, "SELECT id FROM conversations"), what="the conversation"
+        )
         conversation = await scalar(services, "SELECT channel || ' ' || subject FROM conversations")
         assert conversation == "email My order is late"
         [message] = await messages_repo.after(services.db, cid)
@@ -47,8 +49,9 @@ async def test_mail_becomes_a_conversation_and_the_reply_threads_both_ways(
         original_id = message_id_of(first)
         assert ack["In-Reply-To"] == original_id
 
-        agent_id = await services.accounts.create_agent("amy@shop.test", "Amy", "agent",
-                                                        "correct horse battery")
+        agent_id = await services.accounts.create_agent(
+            "amy@shop.test", "Amy", "agent", "correct horse battery"
+        )
         await services.conversations.post(cid, Actor.agent(agent_id, "Amy"), "It ships today.")
         reply = (await relay.wait_for(2))[1]
         assert reply["To"] == "carla@customer.test"
@@ -59,21 +62,34 @@ async def test_mail_becomes_a_conversation_and_the_reply_threads_both_ways(
         assert reply.get_body(("html",)) is not None
         assert "Auto-Submitted" not in reply
         outgoing = await messages_repo.after(services.db, cid, 1)
-        await eventually(lambda: scalar(services, "SELECT status = 'sent' FROM outbox"
-                                                  " WHERE purpose = 'reply'"), what="sent")
+        await eventually(
+            lambda: scalar(services, "SELECT status = 'sent' FROM outbox WHERE purpose = 'reply'"),
+            what="sent",
+        )
 
         # The customer answers our reply: found by our Message-ID, not by the subject.
-        await dovecot.append(mail(subject="Re: something else entirely", body="Thanks!",
-                                  In_Reply_To=reply["Message-ID"]))
-        await eventually(lambda: scalar(services, "SELECT last_seq = 3 FROM conversations"
-                                                  " WHERE id = ?", (cid,)), what="the answer")
+        await dovecot.append(
+            mail(
+                subject="Re: something else entirely",
+                body="Thanks!",
+                In_Reply_To=reply["Message-ID"],
+            )
+        )
+        await eventually(
+            lambda: scalar(services, "SELECT last_seq = 3 FROM conversations WHERE id = ?", (cid,)),
+            what="the answer",
+        )
         # The ticket token threads only for the conversation's own customer.
         await dovecot.append(mail(subject=f"One more thing [#{cid}]", body="Also: gift wrap?"))
-        await dovecot.append(mail(sender="mallory@elsewhere.test", subject=f"Hi [#{cid}]",
-                                  body="Let me in"))
-        await eventually(lambda: scalar(services, "SELECT count(*) = 5 FROM messages"),
-                         what="all mails")
-        assert await scalar(services, "SELECT last_seq FROM conversations WHERE id = ?", (cid,)) == 4
+        await dovecot.append(
+            mail(sender="mallory@elsewhere.test", subject=f"Hi [#{cid}]", body="Let me in")
+        )
+        await eventually(
+            lambda: scalar(services, "SELECT count(*) = 5 FROM messages"), what="all mails"
+        )
+        assert (
+            await scalar(services, "SELECT last_seq FROM conversations WHERE id = ?", (cid,)) == 4
+        )
         assert await _conversation_count(services) == 2
         assert outgoing[0].email["direction"] == "out"
         # Imported mails are marked seen on the server, after the import.
@@ -89,23 +105,36 @@ def message_id_of(raw: bytes) -> str:
 
 
 async def test_killing_dovecot_mid_import_loses_nothing_and_imports_nothing_twice(
-        tmp_path: Path, dovecot: Dovecot) -> None:
+    tmp_path: Path, dovecot: Dovecot
+) -> None:
     count = 300
-    await dovecot.append(*[mail(sender=f"c{n}@customer.test", subject=f"Question {n}",
-                                body=f"Question number {n}\n" + "text " * 400)
-                           for n in range(count)])
+    await dovecot.append(
+        *[
+            mail(
+                sender=f"c{n}@customer.test",
+                subject=f"Question {n}",
+                body=f"Question number {n}\n" + "text " * 400,
+            )
+            for n in range(count)
+        ]
+    )
     async with AsyncExitStack() as stack:
         server = await start_server(stack, _config(tmp_path, email_imap_poll_seconds=0.5))
         services = server.services
         await add_mailbox(services, mailbox_form(dovecot, None, ack_enabled=""))
-        await eventually(lambda: scalar(services, "SELECT count(*) > 0 FROM email_messages"),
-                         what="the import to start")
+        await eventually(
+            lambda: scalar(services, "SELECT count(*) > 0 FROM email_messages"),
+            what="the import to start",
+        )
         dovecot.stop(signal.SIGKILL)
         imported = await _conversation_count(services)
         assert 0 < imported < count, "the server went away mid-import"
         dovecot.start()
-        await eventually(lambda: scalar(services, "SELECT count(*) = ? FROM email_messages",
-                                        (count,)), timeout=60, what="every mail")
+        await eventually(
+            lambda: scalar(services, "SELECT count(*) = ? FROM email_messages", (count,)),
+            timeout=60,
+            what="every mail",
+        )
         assert await _conversation_count(services) == count
         subjects = await services.db.fetch_all("SELECT DISTINCT subject FROM conversations")
         assert len(subjects) == count
@@ -115,7 +144,8 @@ async def test_killing_dovecot_mid_import_loses_nothing_and_imports_nothing_twic
 
 
 async def test_a_new_uidvalidity_rereads_the_folder_without_duplicates(
-        tmp_path: Path, dovecot: Dovecot) -> None:
+    tmp_path: Path, dovecot: Dovecot
+) -> None:
     await dovecot.append(mail(subject="First"), mail(subject="Second"))
     async with AsyncExitStack() as stack:
         server = await start_server(stack, _config(tmp_path, email_imap_poll_seconds=0.5))
@@ -130,8 +160,10 @@ async def test_a_new_uidvalidity_rereads_the_folder_without_duplicates(
         await asyncio.sleep(1.1)  # Dovecot derives UIDVALIDITY from the clock's seconds
         dovecot.start()
         await dovecot.append(mail(subject="Third"))
-        await eventually(lambda: scalar(services, "SELECT count(*) = 3 FROM email_messages"),
-                         what="the third mail")
+        await eventually(
+            lambda: scalar(services, "SELECT count(*) = 3 FROM email_messages"),
+            what="the third mail",
+        )
         assert await scalar(services, "SELECT imap_uidvalidity FROM mailboxes") != before
         assert await _conversation_count(services) == 3
 
@@ -142,8 +174,9 @@ async def test_imported_mail_can_be_moved_to_a_folder(tmp_path: Path, dovecot: D
     async with AsyncExitStack() as stack:
         server = await start_server(stack, _config(tmp_path))
         services = server.services
-        await add_mailbox(services, mailbox_form(dovecot, None, imap_after="move",
-                                                 imap_move_to="Imported"))
+        await add_mailbox(
+            services, mailbox_form(dovecot, None, imap_after="move", imap_move_to="Imported")
+        )
         await eventually(lambda: scalar(services, "SELECT count(*) = 1 FROM email_messages"))
         await eventually(lambda: _empty_inbox(dovecot), what="the move")
         assert len(await dovecot.uids("Imported")) == 1
@@ -154,7 +187,8 @@ async def _empty_inbox(dovecot: Dovecot) -> bool:
 
 
 async def test_imap_starttls_is_verified_and_then_works(
-        tmp_path: Path, dovecot_tls: Dovecot, tls_cert, monkeypatch) -> None:
+    tmp_path: Path, dovecot_tls: Dovecot, tls_cert, monkeypatch
+) -> None:
     async with AsyncExitStack() as stack:
         server = await start_server(stack, _config(tmp_path))
         services = server.services

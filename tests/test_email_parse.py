@@ -14,24 +14,80 @@ FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 
 # file: (sender, subject, body starts with, attachment names, automatic?, warning?)
 EXPECTED = {
-    "latin1_encoded_words.eml": ("juergen@example.de", "Rechnung für März",
-                                 "Grüße, meine Rechnung für März", [], False, False),
+    "latin1_encoded_words.eml": (
+        "juergen@example.de",
+        "Rechnung für März",
+        "Grüße, meine Rechnung für März",
+        [],
+        False,
+        False,
+    ),
     "wrong_charset.eml": ("ana@example.com", "Café order", "My café order", [], False, True),
-    "unknown_charset.eml": ("bob@example.com", "Strange charset", "Price: 10€, naïve", [], False, True),
-    "html_only.eml": ("carla@example.com", "Only HTML", "Hello team,\n\nthe login page says error 42.",
-                      [], False, False),
-    "inline_image.eml": ("dan@example.com", "Screenshot of the problem", "See the screenshot below.",
-                         ["shot.png"], False, False),
-    "attachment_rfc2231.eml": ("eve@example.com", "Invoice attached", "Please check the attached",
-                               ["Rechnung März.pdf"], False, False),
-    "broken_mime.eml": ("finn@example.com", "Broken structure", "--SOMETHING-ELSE", [], False, True),
+    "unknown_charset.eml": (
+        "bob@example.com",
+        "Strange charset",
+        "Price: 10€, naïve",
+        [],
+        False,
+        True,
+    ),
+    "html_only.eml": (
+        "carla@example.com",
+        "Only HTML",
+        "Hello team,\n\nthe login page says error 42.",
+        [],
+        False,
+        False,
+    ),
+    "inline_image.eml": (
+        "dan@example.com",
+        "Screenshot of the problem",
+        "See the screenshot below.",
+        ["shot.png"],
+        False,
+        False,
+    ),
+    "attachment_rfc2231.eml": (
+        "eve@example.com",
+        "Invoice attached",
+        "Please check the attached",
+        ["Rechnung März.pdf"],
+        False,
+        False,
+    ),
+    "broken_mime.eml": (
+        "finn@example.com",
+        "Broken structure",
+        "--SOMETHING-ELSE",
+        [],
+        False,
+        True,
+    ),
     "no_message_id.eml": ("gina@example.com", "No id", "Where is my parcel?", [], False, False),
-    "auto_reply.eml": ("hank@example.com", "Out of office: Re: Your order", "I am out of the office",
-                       [], True, False),
-    "reply_quoted.eml": ("ivy@example.com", "Re: Your order [#12]", "Thanks, that worked!", [], False,
-                         False),
-    "forwarded.eml": ("jack@example.com", "Fwd: Order confirmation", "See the confirmation below",
-                      ["Order confirmation.eml"], False, False),
+    "auto_reply.eml": (
+        "hank@example.com",
+        "Out of office: Re: Your order",
+        "I am out of the office",
+        [],
+        True,
+        False,
+    ),
+    "reply_quoted.eml": (
+        "ivy@example.com",
+        "Re: Your order [#12]",
+        "Thanks, that worked!",
+        [],
+        False,
+        False,
+    ),
+    "forwarded.eml": (
+        "jack@example.com",
+        "Fwd: Order confirmation",
+        "See the confirmation below",
+        ["Order confirmation.eml"],
+        False,
+        False,
+    ),
     "long_lines.eml": ("kim@example.com", "Long line", "long long long", [], False, False),
     "garbage.eml": ("", "", "\x00\x01", [], True, True),
 }
@@ -84,9 +140,16 @@ def test_threading_headers_are_read_direct_parent_last() -> None:
     assert mail.thread_ids == ["first@example.com", "os.12.aaaa.cccccccccccc@shop.test"]
 
 
-@pytest.mark.parametrize("header", ["Auto-Submitted: auto-generated", "Precedence: bulk",
-                                    "List-Id: <news.example.com>", "X-Autoreply: yes",
-                                    "Return-Path: <>"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Auto-Submitted: auto-generated",
+        "Precedence: bulk",
+        "List-Id: <news.example.com>",
+        "X-Autoreply: yes",
+        "Return-Path: <>",
+    ],
+)
 def test_robot_mail_is_recognised(header: str) -> None:
     raw = f"From: a@example.com\r\n{header}\r\nSubject: x\r\n\r\nbody\r\n".encode()
     assert parse(raw).automatic

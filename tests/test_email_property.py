@@ -28,26 +28,48 @@ from hypothesis import strategies as st
 from onlinesupport.channels.email.charsets import UTF8_REPLACED
 from onlinesupport.channels.email.parse import parse
 
-settings.register_profile("ci", max_examples=2000, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "ci",
+    max_examples=2000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.register_profile("deep", parent=settings.get_profile("ci"), max_examples=20_000)
-settings.register_profile("dev", parent=settings.get_profile("ci"), max_examples=300,
-                          phases=[Phase.generate])
+settings.register_profile(
+    "dev", parent=settings.get_profile("ci"), max_examples=300, phases=[Phase.generate]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # label: (how the sender's mailer really writes text with that label)
 WRITERS = {
-    "utf-8": "utf-8", "iso-8859-1": "cp1252", "iso-8859-2": "iso-8859-2",
-    "iso-8859-15": "iso-8859-15", "windows-1250": "cp1250", "windows-1251": "cp1251",
-    "windows-1252": "cp1252", "koi8-r": "koi8-r", "gb2312": "gbk", "big5": "big5hkscs",
-    "shift_jis": "cp932", "iso-2022-jp": "cp50220", "euc-kr": "cp949",
+    "utf-8": "utf-8",
+    "iso-8859-1": "cp1252",
+    "iso-8859-2": "iso-8859-2",
+    "iso-8859-15": "iso-8859-15",
+    "windows-1250": "cp1250",
+    "windows-1251": "cp1251",
+    "windows-1252": "cp1252",
+    "koi8-r": "koi8-r",
+    "gb2312": "gbk",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "iso-2022-jp": "cp50220",
+    "euc-kr": "cp949",
 }
-_POOL = ("".join(chr(c) for c in range(0xC0, 0x180))  # Latin-1 and Latin Extended-A letters
-         + "€“”‘’–—…ß" + "".join(chr(c) for c in range(0x410, 0x450)) + "ёЁ"
-         + "".join(chr(c) for c in range(0x4E00, 0x9FA6, 37))  # a spread of CJK ideographs
-         + "镕堃喆昇珺" + "".join(chr(c) for c in range(0x3041, 0x3094))
-         + "".join(chr(c) for c in range(0x30A1, 0x30F7)) + "①②⑩㈱、。「」"
-         + "".join(chr(c) for c in range(0xAC00, 0xD7A4, 97)) + "０１２ＡＢＣ")
+_POOL = (
+    "".join(chr(c) for c in range(0xC0, 0x180))  # Latin-1 and Latin Extended-A letters
+    + "€“”‘’–—…ß"
+    + "".join(chr(c) for c in range(0x410, 0x450))
+    + "ёЁ"
+    + "".join(chr(c) for c in range(0x4E00, 0x9FA6, 37))  # a spread of CJK ideographs
+    + "镕堃喆昇珺"
+    + "".join(chr(c) for c in range(0x3041, 0x3094))
+    + "".join(chr(c) for c in range(0x30A1, 0x30F7))
+    + "①②⑩㈱、。「」"
+    + "".join(chr(c) for c in range(0xAC00, 0xD7A4, 97))
+    + "０１２ＡＢＣ"
+)
 _ASCII = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _PUNCT = ".,;:!?'\"()-/&@#%+=*<>[]_"
 
@@ -95,8 +117,10 @@ def _iso2022jp(text: str) -> bytes:
     return bytes(out)
 
 
-ALPHABETS = {label: _ASCII + "".join(ch for ch in _POOL if _writes(codec, ch))
-             for label, codec in WRITERS.items()}
+ALPHABETS = {
+    label: _ASCII + "".join(ch for ch in _POOL if _writes(codec, ch))
+    for label, codec in WRITERS.items()
+}
 
 
 @dataclass
@@ -112,10 +136,13 @@ class Mail:
 
 # ---- headers -----------------------------------------------------------------------------
 
+
 def _q(data: bytes) -> str:
     """RFC 2047 Q text, safe in a phrase (letters and digits as they are)."""
-    return "".join(chr(b) if chr(b).isalnum() and b < 0x80 else
-                   ("_" if b == 0x20 else f"={b:02X}") for b in data)
+    return "".join(
+        chr(b) if chr(b).isalnum() and b < 0x80 else ("_" if b == 0x20 else f"={b:02X}")
+        for b in data
+    )
 
 
 @st.composite
@@ -126,15 +153,21 @@ def encoded_words(draw: st.DrawFn, text: str, label: str) -> str:
     encoding = draw(st.sampled_from("BQ"))
     if codec == "cp50220":  # a stateful charset: each word must be whole characters
         cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=3)))
-        pieces = [_encode(text[a:b], codec) for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)
-                  if text[a:b]]
+        pieces = [
+            _encode(text[a:b], codec)
+            for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)
+            if text[a:b]
+        ]
     else:
         data = _encode(text, codec)
         size = draw(st.integers(4, 30))
-        pieces = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
-    words = [f"=?{draw(st.sampled_from([label, label.upper()]))}?{encoding}?"
-             + (base64.b64encode(p).decode() if encoding == "B" else _q(p)) + "?="
-             for p in pieces]
+        pieces = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    words = [
+        f"=?{draw(st.sampled_from([label, label.upper()]))}?{encoding}?"
+        + (base64.b64encode(p).decode() if encoding == "B" else _q(p))
+        + "?="
+        for p in pieces
+    ]
     return draw(st.sampled_from(["\n ", " ", "\n\t"])).join(words)
 
 
@@ -147,9 +180,24 @@ def display_names(draw: st.DrawFn, label: str) -> tuple[str, str]:
     """(name as the header writes it, name as the agent must see it)."""
     parts = draw(words(label))
     if draw(st.booleans()):
-        parts.insert(0, draw(st.sampled_from([
-            special for special in ("customer@example.com", "Müller, Hans", '"Boss"', "O'Neil",
-                                    "Sales, EU") if _writes(WRITERS[label], special)])))
+        parts.insert(
+            0,
+            draw(
+                st.sampled_from(
+                    [
+                        special
+                        for special in (
+                            "customer@example.com",
+                            "Müller, Hans",
+                            '"Boss"',
+                            "O'Neil",
+                            "Sales, EU",
+                        )
+                        if _writes(WRITERS[label], special)
+                    ]
+                )
+            ),
+        )
     name = " ".join(parts)
     if not name:
         return "", ""
@@ -163,10 +211,12 @@ def display_names(draw: st.DrawFn, label: str) -> tuple[str, str]:
 senders = st.builds(
     "{}@{}".format,
     st.from_regex(r"[a-z0-9]{1,10}([._+-][a-z0-9]{1,8}){0,2}", fullmatch=True),
-    st.from_regex(r"[a-z0-9]{1,10}(-[a-z0-9]{1,5})?\.(com|de|jp|cn|example)", fullmatch=True))
+    st.from_regex(r"[a-z0-9]{1,10}(-[a-z0-9]{1,5})?\.(com|de|jp|cn|example)", fullmatch=True),
+)
 
 
 # ---- bodies ------------------------------------------------------------------------------
+
 
 @functools.cache
 def texts(label: str) -> st.SearchStrategy[list[list[str]]]:
@@ -181,8 +231,9 @@ def texts(label: str) -> st.SearchStrategy[list[list[str]]]:
 @functools.cache
 def words(label: str) -> st.SearchStrategy[list[str]]:
     """Words of a name or a subject, in `label`'s characters and punctuation."""
-    return st.lists(st.text(ALPHABETS[label] + _PUNCT, min_size=1, max_size=8), min_size=0,
-                    max_size=5)
+    return st.lists(
+        st.text(ALPHABETS[label] + _PUNCT, min_size=1, max_size=8), min_size=0, max_size=5
+    )
 
 
 def _as_text(paragraphs: list[list[str]]) -> str:
@@ -190,9 +241,14 @@ def _as_text(paragraphs: list[list[str]]) -> str:
 
 
 def _as_html(paragraphs: list[list[str]]) -> str:
-    return ("<html><body>" + "".join(
-        "<p>" + "<br>".join(html.escape(line, quote=False) for line in lines) + "</p>"
-        for lines in paragraphs) + "</body></html>")
+    return (
+        "<html><body>"
+        + "".join(
+            "<p>" + "<br>".join(html.escape(line, quote=False) for line in lines) + "</p>"
+            for lines in paragraphs
+        )
+        + "</body></html>"
+    )
 
 
 @st.composite
@@ -208,8 +264,9 @@ def transfer(draw: st.DrawFn, data: bytes) -> tuple[str, bytes]:
 
 
 @st.composite
-def text_part(draw: st.DrawFn, kind: str, paragraphs: list[list[str]] | None = None,
-              label: str | None = None) -> Mail:
+def text_part(
+    draw: st.DrawFn, kind: str, paragraphs: list[list[str]] | None = None, label: str | None = None
+) -> Mail:
     label = label or draw(st.sampled_from(sorted(WRITERS)))
     paragraphs = paragraphs if paragraphs is not None else draw(texts(label))
     text = _as_text(paragraphs)
@@ -229,8 +286,10 @@ def text_part(draw: st.DrawFn, kind: str, paragraphs: list[list[str]] | None = N
     cte, body = draw(transfer(data))
     disposition = draw(st.sampled_from(["", "Content-Disposition: inline\n"]))
     charset = draw(st.sampled_from([label, label.upper(), chr(34) + label + chr(34)]))
-    mail.headers = [f"Content-Type: text/{kind}; charset={charset}\n"
-                    f"Content-Transfer-Encoding: {cte}\n{disposition}"]
+    mail.headers = [
+        f"Content-Type: text/{kind}; charset={charset}\n"
+        f"Content-Transfer-Encoding: {cte}\n{disposition}"
+    ]
     mail.body = body
     return mail
 
@@ -238,37 +297,51 @@ def text_part(draw: st.DrawFn, kind: str, paragraphs: list[list[str]] | None = N
 file_names = st.builds(
     str.__add__,
     st.text(_ASCII + "äöüßéèçñøåłżśćńőűčřžšťďňÄÖÜ日本語中文한국-_ ", min_size=1, max_size=30)
-    .map(lambda s: " ".join(s.split())).filter(bool),
-    st.sampled_from([".pdf", ".png", ".txt", ".tar.gz", ".docx"]))
+    .map(lambda s: " ".join(s.split()))
+    .filter(bool),
+    st.sampled_from([".pdf", ".png", ".txt", ".tar.gz", ".docx"]),
+)
 
 
 @st.composite
 def file_part(draw: st.DrawFn, inline: bool = False) -> Mail:
     name = draw(file_names)
     data = draw(st.binary(max_size=300))
-    content_type = draw(st.sampled_from(["application/pdf", "image/png",
-                                         "application/octet-stream", "text/plain"]))
-    way = draw(st.sampled_from(["2231", "2231-split", "2047", "plain"] if not name.isascii()
-                               else ["plain", "2231"]))
+    content_type = draw(
+        st.sampled_from(["application/pdf", "image/png", "application/octet-stream", "text/plain"])
+    )
+    way = draw(
+        st.sampled_from(
+            ["2231", "2231-split", "2047", "plain"] if not name.isascii() else ["plain", "2231"]
+        )
+    )
     if way == "plain":
         parameter = f'filename="{name}"'
     elif way == "2047":
         parameter = 'filename="' + draw(encoded_words(name, "utf-8")).replace("\n", "") + '"'
     else:
-        quoted = "".join(chr(b) if chr(b).isalnum() and b < 0x80 else f"%{b:02X}"
-                         for b in name.encode())
+        quoted = "".join(
+            chr(b) if chr(b).isalnum() and b < 0x80 else f"%{b:02X}" for b in name.encode()
+        )
         if way == "2231":
             parameter = f"filename*=utf-8''{quoted}"
         else:  # RFC 2231 continuations, cut between the %XX escapes
             pieces = re.findall(r"%[0-9A-F]{2}|[^%]", quoted)
             half = len(pieces) // 2 or 1
-            parameter = (f"filename*0*=utf-8''{''.join(pieces[:half])};\n"
-                         f" filename*1*={''.join(pieces[half:])}")
+            parameter = (
+                f"filename*0*=utf-8''{''.join(pieces[:half])};\n"
+                f" filename*1*={''.join(pieces[half:])}"
+            )
     disposition = "inline" if inline else "attachment"
     content_id = f"Content-ID: <f{draw(st.integers(0, 10**6))}@example.com>\n" if inline else ""
-    return Mail(headers=[f"Content-Type: {content_type}\nContent-Transfer-Encoding: base64\n"
-                         f"Content-Disposition: {disposition};\n {parameter}\n{content_id}"],
-                body=base64.encodebytes(data), files=[(name, data)])
+    return Mail(
+        headers=[
+            f"Content-Type: {content_type}\nContent-Transfer-Encoding: base64\n"
+            f"Content-Disposition: {disposition};\n {parameter}\n{content_id}"
+        ],
+        body=base64.encodebytes(data),
+        files=[(name, data)],
+    )
 
 
 def _multipart(subtype: str, children: list[Mail], boundary: str) -> Mail:
@@ -324,6 +397,7 @@ def bodies(draw: st.DrawFn, depth: int = 0) -> Mail:
 
 # ---- whole mails -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Truth:
     sender: str
@@ -346,20 +420,26 @@ def mails(draw: st.DrawFn) -> tuple[bytes, Truth]:
         prefix = draw(st.sampled_from(["", "Re: ", "AW: "]))
         written_subject = prefix + draw(encoded_words(subject, label))
         subject = prefix + subject
-    sender_field = f"{written_name} <{sender}>" if written_name else draw(
-        st.sampled_from([sender, f"<{sender}>"]))
+    sender_field = (
+        f"{written_name} <{sender}>"
+        if written_name
+        else draw(st.sampled_from([sender, f"<{sender}>"]))
+    )
     body = draw(bodies())
-    head = (f"From: {sender_field}\nTo: help@shop.test\nSubject: {written_subject}\n"
-            f"Message-ID: <{draw(st.integers(0, 10**12))}@example.com>\nMIME-Version: 1.0\n"
-            + body.headers[0]).encode()
+    head = (
+        f"From: {sender_field}\nTo: help@shop.test\nSubject: {written_subject}\n"
+        f"Message-ID: <{draw(st.integers(0, 10**12))}@example.com>\nMIME-Version: 1.0\n"
+        + body.headers[0]
+    ).encode()
     raw = head + b"\n" + body.body
     raw = raw.replace(b"\n", draw(st.sampled_from([b"\r\n", b"\n", b"\r"])))
     warnings = list(body.warnings)
     shown = re.search(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+", name)
     if shown and shown.group(0).lower() != sender:
         warnings.append("looks like another address")
-    return raw, Truth(sender, name, subject, "\n\n".join(t for t in body.texts if t),
-                      body.files, warnings)
+    return raw, Truth(
+        sender, name, subject, "\n\n".join(t for t in body.texts if t), body.files, warnings
+    )
 
 
 @given(mails())

@@ -32,7 +32,13 @@ def test_each_mail_gives_sender_name_subject_body_files_and_warnings(name: str) 
 
 def test_line_endings_change_nothing_but_the_bytes() -> None:
     crlf = LINE_ENDINGS.raw("line_endings_lf.eml").replace(b"\n", b"\r\n")
-    readings = [parse(raw) for raw in (crlf, LINE_ENDINGS.raw("line_endings_lf.eml"),
-                                       LINE_ENDINGS.raw("line_endings_cr.eml"))]
+    readings = [
+        parse(raw)
+        for raw in (
+            crlf,
+            LINE_ENDINGS.raw("line_endings_lf.eml"),
+            LINE_ENDINGS.raw("line_endings_cr.eml"),
+        )
+    ]
     assert len({(m.text, m.subject, m.from_name) for m in readings}) == 1
     assert {m.files[0].data for m in readings} == {b"error 17 at line 3\n"}

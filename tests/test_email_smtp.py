@@ -19,22 +19,33 @@ SENDER = "carla@customer.test"
 
 
 def _config(tmp_path: Path, **overrides):
-    values = dict(email_smtp_port=free_port(), email_smtp_host="127.0.0.1",
-                  email_retry_seconds=0.2, email_smtp_max_size=200_000)
+    values = dict(
+        email_smtp_port=free_port(),
+        email_smtp_host="127.0.0.1",
+        email_retry_seconds=0.2,
+        email_smtp_max_size=200_000,
+    )
     values.update(overrides)
     return make_config(tmp_path / "data", **values)
 
 
 async def _send(port: int, raw: bytes, to: str = USER, sender: str = SENDER) -> None:
-    await aiosmtplib.send(raw, sender=sender, recipients=[to], hostname="127.0.0.1", port=port,
-                          start_tls=False)
+    await aiosmtplib.send(
+        raw, sender=sender, recipients=[to], hostname="127.0.0.1", port=port, start_tls=False
+    )
 
 
 async def _dialog(port: int, mail_from: str, data: bytes, rcpt: str = USER) -> list[bytes]:
     """One SMTP session written byte for byte (`data` ends with its own end-of-data line)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    for line in (b"EHLO test\r\n", f"MAIL FROM:<{mail_from}>\r\n".encode(),
-                 f"RCPT TO:<{rcpt}>\r\n".encode(), b"DATA\r\n", data, b"QUIT\r\n"):
+    for line in (
+        b"EHLO test\r\n",
+        f"MAIL FROM:<{mail_from}>\r\n".encode(),
+        f"RCPT TO:<{rcpt}>\r\n".encode(),
+        b"DATA\r\n",
+        data,
+        b"QUIT\r\n",
+    ):
         writer.write(line)
         await writer.drain()
     answers = (await reader.read()).splitlines()
@@ -44,8 +55,9 @@ async def _dialog(port: int, mail_from: str, data: bytes, rcpt: str = USER) -> l
 
 async def _agent_replies(services, text: str) -> int:
     """An agent answers conversation 1; returns the agent's id."""
-    agent = await services.accounts.create_agent("amy@shop.test", "Amy", "agent",
-                                                 "correct horse battery")
+    agent = await services.accounts.create_agent(
+        "amy@shop.test", "Amy", "agent", "correct horse battery"
+    )
     await services.conversations.post(1, Actor.agent(agent, "Amy"), text)
     return agent
 
@@ -61,14 +73,18 @@ async def test_accepted_mail_is_committed_before_the_250(tmp_path: Path, relay: 
         services = await _start(stack, tmp_path, relay)
         await _send(services.email.smtp_port, mail(body="Where is my parcel?"))
         # No waiting: the conversation exists when the sending server hears 250.
-        assert await scalar(services, "SELECT count(*) FROM conversations WHERE channel = 'email'") == 1
+        assert (
+            await scalar(services, "SELECT count(*) FROM conversations WHERE channel = 'email'")
+            == 1
+        )
         assert await scalar(services, "SELECT body FROM messages") == "Where is my parcel?"
         [ack] = await relay.wait_for(1)
         assert ack["To"] == SENDER
 
 
 async def test_refusals_unknown_recipient_too_big_and_hosts_not_allowed(
-        tmp_path: Path, relay: Relay) -> None:
+    tmp_path: Path, relay: Relay
+) -> None:
     async with AsyncExitStack() as stack:
         services = await _start(stack, tmp_path, relay)
         port = services.email.smtp_port
@@ -80,8 +96,9 @@ async def test_refusals_unknown_recipient_too_big_and_hosts_not_allowed(
         assert too_big.value.code == 552
         assert await scalar(services, "SELECT count(*) FROM conversations") == 0
     async with AsyncExitStack() as stack:
-        services = await _start(stack, tmp_path / "b", relay,
-                                email_smtp_allowed_hosts=("192.0.2.0/24",))
+        services = await _start(
+            stack, tmp_path / "b", relay, email_smtp_allowed_hosts=("192.0.2.0/24",)
+        )
         with pytest.raises(aiosmtplib.SMTPSenderRefused) as host:
             await _send(services.email.smtp_port, mail())
         assert host.value.code == 550
@@ -91,31 +108,41 @@ async def test_long_lines_are_accepted_and_smuggled_mail_stays_one_mail(tmp_path
     async with AsyncExitStack() as stack:
         services = await _start(stack, tmp_path, None)
         port = services.email.smtp_port
-        long_line = ("From: a@customer.test\r\nTo: support@shop.test\r\nSubject: long\r\n\r\n"
-                     + "word " * 2000 + "\r\n").encode()
+        long_line = (
+            "From: a@customer.test\r\nTo: support@shop.test\r\nSubject: long\r\n\r\n"
+            + "word " * 2000
+            + "\r\n"
+        ).encode()
         await _send(port, long_line, sender="a@customer.test")
         # SMTP smuggling: a bare-LF end of data must not end the mail and start a second one.
-        smuggled = (b"From: b@customer.test\r\nSubject: first\r\n\r\nhello\n.\r\n"
-                    b"MAIL FROM:<ceo@shop.test>\r\nRCPT TO:<support@shop.test>\r\nDATA\r\n"
-                    b"From: ceo@shop.test\r\nSubject: smuggled\r\n\r\nwire money\r\n.\r\n")
+        smuggled = (
+            b"From: b@customer.test\r\nSubject: first\r\n\r\nhello\n.\r\n"
+            b"MAIL FROM:<ceo@shop.test>\r\nRCPT TO:<support@shop.test>\r\nDATA\r\n"
+            b"From: ceo@shop.test\r\nSubject: smuggled\r\n\r\nwire money\r\n.\r\n"
+        )
         # Raw bytes on the wire: a client library would repair the bare LF before sending.
         await _dialog(port, "b@customer.test", smuggled)
-        subjects = [r[0] for r in await services.db.fetch_all(
-            "SELECT subject FROM conversations ORDER BY id")]
+        subjects = [
+            r[0]
+            for r in await services.db.fetch_all("SELECT subject FROM conversations ORDER BY id")
+        ]
         assert subjects == ["long", "first"]
         assert "word word" in await scalar(services, "SELECT body FROM messages WHERE id = 1")
 
 
 async def test_relay_down_keeps_the_reply_queued_and_sends_it_once_when_back(
-        tmp_path: Path, relay: Relay) -> None:
+    tmp_path: Path, relay: Relay
+) -> None:
     relay.down()
     async with AsyncExitStack() as stack:
         services = await _start(stack, tmp_path, relay, email_acks_per_hour=0)
         await _send(services.email.smtp_port, mail())
         await _agent_replies(services, "On its way.")
         # Waiting between retries (not in the middle of one), still queued, with the reason.
-        await eventually(lambda: scalar(services, "SELECT attempts >= 2 AND status = 'queued'"
-                                                  " FROM outbox"), what="retries")
+        await eventually(
+            lambda: scalar(services, "SELECT attempts >= 2 AND status = 'queued' FROM outbox"),
+            what="retries",
+        )
         assert "refused" in await scalar(services, "SELECT last_error FROM outbox")
         relay.up()
         await relay.wait_for(1, timeout=15)
@@ -124,7 +151,8 @@ async def test_relay_down_keeps_the_reply_queued_and_sends_it_once_when_back(
 
 
 async def test_a_queued_reply_survives_a_restart_and_goes_out_once(
-        tmp_path: Path, relay: Relay) -> None:
+    tmp_path: Path, relay: Relay
+) -> None:
     relay.down()
     config = _config(tmp_path, email_acks_per_hour=0, email_retry_seconds=3600.0)
     async with AsyncExitStack() as stack:
@@ -138,8 +166,11 @@ async def test_a_queued_reply_survives_a_restart_and_goes_out_once(
         services = (await start_server(stack, config)).services
         # Its retry is an hour away; an agent's resend is not needed for a queued mail, but the
         # restart must not forget it: make it due now, as the clock would.
-        await services.db.write(lambda conn: conn.execute(
-            "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'"))
+        await services.db.write(
+            lambda conn: conn.execute(
+                "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'"
+            )
+        )
         services.email.sender.wake()
         await relay.wait_for(1)
         await eventually(lambda: scalar(services, "SELECT status = 'sent' FROM outbox"))
@@ -147,7 +178,8 @@ async def test_a_queued_reply_survives_a_restart_and_goes_out_once(
 
 
 async def test_a_permanent_refusal_fails_visibly_and_resend_delivers(
-        tmp_path: Path, relay: Relay) -> None:
+    tmp_path: Path, relay: Relay
+) -> None:
     relay.answer = "550 5.1.1 mailbox unavailable"
     async with AsyncExitStack() as stack:
         services = await _start(stack, tmp_path, relay, email_acks_per_hour=0)
@@ -165,14 +197,19 @@ async def test_a_permanent_refusal_fails_visibly_and_resend_delivers(
 
 
 async def test_robots_get_no_acknowledgement_and_people_at_most_n_an_hour(
-        tmp_path: Path, relay: Relay) -> None:
+    tmp_path: Path, relay: Relay
+) -> None:
     async with AsyncExitStack() as stack:
         services = await _start(stack, tmp_path, relay, email_acks_per_hour=2)
         port = services.email.smtp_port
-        await _send(port, mail(sender="robot@customer.test", Auto_Submitted="auto-replied"),
-                    sender="robot@customer.test")
-        await _send(port, mail(sender="list@customer.test", Precedence="bulk"),
-                    sender="list@customer.test")
+        await _send(
+            port,
+            mail(sender="robot@customer.test", Auto_Submitted="auto-replied"),
+            sender="robot@customer.test",
+        )
+        await _send(
+            port, mail(sender="list@customer.test", Precedence="bulk"), sender="list@customer.test"
+        )
         await _dialog(port, "", mail(sender="nobody@customer.test") + b".\r\n")
         for n in range(4):
             await _send(port, mail(subject=f"Question {n}"))
@@ -191,21 +228,30 @@ async def test_an_auto_responder_peer_causes_no_mail_loop(tmp_path: Path, relay:
         [ack] = await relay.wait_for(1)
         assert ack["Auto-Submitted"] == "auto-replied"
         # The peer's robot answers our acknowledgement (as a badly behaved one would).
-        await _send(port, mail(sender="peer@customer.test", subject="Auto: " + ack["Subject"],
-                               In_Reply_To=ack["Message-ID"], X_Autoreply="yes"),
-                    sender="peer@customer.test")
+        await _send(
+            port,
+            mail(
+                sender="peer@customer.test",
+                subject="Auto: " + ack["Subject"],
+                In_Reply_To=ack["Message-ID"],
+                X_Autoreply="yes",
+            ),
+            sender="peer@customer.test",
+        )
         await eventually(lambda: scalar(services, "SELECT count(*) = 2 FROM messages"))
         assert await scalar(services, "SELECT count(*) FROM conversations") == 1, "threaded"
         assert await scalar(services, "SELECT count(*) FROM outbox") == 1, "not answered"
 
 
 async def test_a_bounce_marks_the_reply_failed_instead_of_opening_a_conversation(
-        tmp_path: Path, relay: Relay) -> None:
+    tmp_path: Path, relay: Relay
+) -> None:
     async with AsyncExitStack() as stack:
         server = await start_server(stack, _config(tmp_path, email_acks_per_hour=0))
         services = server.services
-        await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on",
-                                                 signed_return_path="on"))
+        await add_mailbox(
+            services, mailbox_form(None, relay, smtp_receive="on", signed_return_path="on")
+        )
         port = services.email.smtp_port
         await _send(port, mail(sender="gone@customer.test"), sender="gone@customer.test")
         await _agent_replies(services, "Here is your answer.")
@@ -224,30 +270,38 @@ async def test_a_bounce_marks_the_reply_failed_instead_of_opening_a_conversation
 
 
 def _bounce_for(message_id: str, recipient: str) -> bytes:
-    return (f"From: MAILER-DAEMON@mx.customer.test\r\nTo: {USER}\r\n"
-            "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
-            "--B\r\nContent-Type: text/plain\r\n\r\nYour mail could not be delivered.\r\n"
-            "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
-            f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-            "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
-            f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\n"
-            "Subject: Re: x\r\n\r\n--B--\r\n").encode()
+    return (
+        f"From: MAILER-DAEMON@mx.customer.test\r\nTo: {USER}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour mail could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+        f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\n"
+        "Subject: Re: x\r\n\r\n--B--\r\n"
+    ).encode()
 
 
 async def test_an_agent_mails_a_chat_transcript_and_sees_its_delivery(
-        tmp_path: Path, relay: Relay, client_factory) -> None:
+    tmp_path: Path, relay: Relay, client_factory
+) -> None:
     async with AsyncExitStack() as stack:
         server = await start_server(stack, _config(tmp_path))
         services = server.services
         await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
-        chat = await services.conversations.open(channel="chat", customer_name="Nora",
-                                                 identity=("email", "nora@customer.test"),
-                                                 body="Do you ship to Norway?")
+        chat = await services.conversations.open(
+            channel="chat",
+            customer_name="Nora",
+            identity=("email", "nora@customer.test"),
+            body="Do you ship to Norway?",
+        )
         await _agent_replies(services, "Yes, in 3 days.")
         await services.conversations.note(1, Actor.agent(1, "Amy"), "internal: check rates")
         nobody = await services.conversations.open(channel="chat", customer_name="Anon", body="hi")
-        await services.accounts.create_agent("ada@shop.test", "Ada", "admin", "correct horse battery")
+        await services.accounts.create_agent(
+            "ada@shop.test", "Ada", "admin", "correct horse battery"
+        )
         desk = client_factory(server.desk_url)
         await desk.signin("ada@shop.test")
         response = await desk.post_json(f"/conversations/{chat.conversation_id}/transcript", {})
@@ -268,32 +322,51 @@ async def test_an_agent_mails_a_chat_transcript_and_sees_its_delivery(
 
 
 async def test_the_receiver_offers_starttls_when_given_a_certificate(
-        tmp_path: Path, tls_cert) -> None:
+    tmp_path: Path, tls_cert
+) -> None:
     cert, key = tls_cert
     async with AsyncExitStack() as stack:
-        services = await _start(stack, tmp_path, None, email_smtp_tls_cert=str(cert),
-                                email_smtp_tls_key=str(key))
+        services = await _start(
+            stack, tmp_path, None, email_smtp_tls_cert=str(cert), email_smtp_tls_key=str(key)
+        )
         context = ssl.create_default_context(cafile=str(cert))
-        await aiosmtplib.send(mail(), sender=SENDER, recipients=[USER], hostname="127.0.0.1",
-                              port=services.email.smtp_port, start_tls=True, tls_context=context)
+        await aiosmtplib.send(
+            mail(),
+            sender=SENDER,
+            recipients=[USER],
+            hostname="127.0.0.1",
+            port=services.email.smtp_port,
+            start_tls=True,
+            tls_context=context,
+        )
         assert await scalar(services, "SELECT count(*) FROM conversations") == 1
 
 
 async def test_a_form_reply_waits_for_a_mailbox_and_goes_out_once_one_is_set_up(
-        tmp_path: Path, relay: Relay) -> None:
+    tmp_path: Path, relay: Relay
+) -> None:
     async with AsyncExitStack() as stack:
         services = (await start_server(stack, _config(tmp_path))).services
-        await services.conversations.open(channel="form", customer_name="Lee",
-                                          identity=("email", "lee@customer.test"),
-                                          body="Please call me back")
+        await services.conversations.open(
+            channel="form",
+            customer_name="Lee",
+            identity=("email", "lee@customer.test"),
+            body="Please call me back",
+        )
         await _agent_replies(services, "We will call you at 3.")
         # The attempt is counted when the mail is claimed, its error recorded just after.
         await eventually(lambda: scalar(services, "SELECT last_error != '' FROM outbox"))
         assert "no mailbox is set up" in await scalar(services, "SELECT last_error FROM outbox")
         await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
         services.email.sender.wake()
-        await services.db.write(lambda conn: conn.execute(
-            "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'"))
+        await services.db.write(
+            lambda conn: conn.execute(
+                "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'"
+            )
+        )
         services.email.sender.wake()
         [reply] = await relay.wait_for(1)
-        assert reply["To"] == "lee@customer.test" and reply["From"] == "Shop Support <support@shop.test>"
+        assert (
+            reply["To"] == "lee@customer.test"
+            and reply["From"] == "Shop Support <support@shop.test>"
+        )

@@ -17,8 +17,9 @@ from onlinesupport.store import queues as queues_repo
 from test_chat_protocol import SITE, Visitor, allow
 
 
-async def test_managers_are_alerted_and_a_late_conversation_moves(tmp_path: Path,
-                                                                  relay: Relay) -> None:
+async def test_managers_are_alerted_and_a_late_conversation_moves(
+    tmp_path: Path, relay: Relay
+) -> None:
     clock = ManualClock()
     async with AsyncExitStack() as stack:
         server = await start_server(stack, make_config(tmp_path / "data"), clock)
@@ -34,14 +35,17 @@ async def test_managers_are_alerted_and_a_late_conversation_moves(tmp_path: Path
             queues_repo.set_escalation(conn, 1, urgent, "")
 
         await services.db.write(configure)
-        opened = await services.conversations.open(channel="form", customer_name="Lee",
-                                                   subject="Help", body="Hello?")
+        opened = await services.conversations.open(
+            channel="form", customer_name="Lee", subject="Help", body="Hello?"
+        )
         clock.advance(minutes=49)  # 80% of the 60-minute target
         assert await services.sla.check() == 1
         [warning] = await relay.wait_for(1)
         assert warning["To"] == "max@shop.test"
         assert warning["Subject"] == f"#{opened.conversation_id}: the first answer is due soon"
-        assert f"/conversations/{opened.conversation_id}" in warning.get_body(("plain",)).get_content()
+        assert (
+            f"/conversations/{opened.conversation_id}" in warning.get_body(("plain",)).get_content()
+        )
         clock.advance(minutes=11)
         assert await services.sla.check() == 1
         late = (await relay.wait_for(2))[1]
@@ -49,7 +53,8 @@ async def test_managers_are_alerted_and_a_late_conversation_moves(tmp_path: Path
         events = await services.db.fetch_all(
             "SELECT type, data FROM events WHERE conversation_id = ? AND type IN"
             " ('sla.warning', 'sla.breached', 'conversation.moved') ORDER BY id",
-            (opened.conversation_id,))
+            (opened.conversation_id,),
+        )
         assert [e["type"] for e in events] == ["sla.warning", "sla.breached", "conversation.moved"]
         assert json.loads(events[0]["data"])["notify"] == [max_id]
         assert json.loads(events[2]["data"])["queue_name"] == "Urgent"
@@ -66,7 +71,9 @@ async def test_the_chat_closes_on_its_own_hours(tmp_path: Path) -> None:
         await allow(server, SITE)
         async with aiohttp.ClientSession() as http:
             assert (await Visitor(http, server).connect())["agents_online"] is True
-            await services.db.write(lambda conn: queues_repo.set_escalation(
-                conn, 1, None, "mon-fri 10:00-16:00"))
-            assert (await Visitor(http, server).connect())["agents_online"] is False, \
+            await services.db.write(
+                lambda conn: queues_repo.set_escalation(conn, 1, None, "mon-fri 10:00-16:00")
+            )
+            assert (await Visitor(http, server).connect())["agents_online"] is False, (
                 "chat closed at 09:00 though mail is answered all day"
+            )

@@ -15,7 +15,8 @@ from onlinesupport.store import queues as queues_repo
 # The smallest valid PNG: a 1x1 transparent pixel.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082")
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
+)
 
 
 async def _upload(desk: Desk, data: dict[str, object]) -> aiohttp.ClientResponse:
@@ -25,12 +26,14 @@ async def _upload(desk: Desk, data: dict[str, object]) -> aiohttp.ClientResponse
             form.add_field(name, value, filename="logo.png", content_type="image/png")
         else:
             form.add_field(name, str(value))
-    return await desk.session.post(f"{desk.base}/welcome/company?csrf_token={desk.csrf}",
-                                   data=form, allow_redirects=False)
+    return await desk.session.post(
+        f"{desk.base}/welcome/company?csrf_token={desk.csrf}", data=form, allow_redirects=False
+    )
 
 
-async def test_the_wizard_sets_company_hours_website_and_team(server: Server, personas: Personas,
-                                                             client_factory) -> None:
+async def test_the_wizard_sets_company_hours_website_and_team(
+    server: Server, personas: Personas, client_factory
+) -> None:
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     assert (await admin.get("/welcome")).headers["Location"] == "/welcome/company"
@@ -39,11 +42,19 @@ async def test_the_wizard_sets_company_hours_website_and_team(server: Server, pe
 
     refused = await _upload(admin, {"name": "Acme", "timezone": "Mars/Olympus", "hours": ""})
     assert refused.status == 400 and "Mars/Olympus" in await refused.text()
-    refused = await _upload(admin, {"name": "Acme", "timezone": "UTC", "hours": "",
-                                    "logo": b"<svg onload=alert(1)>"})
+    refused = await _upload(
+        admin, {"name": "Acme", "timezone": "UTC", "hours": "", "logo": b"<svg onload=alert(1)>"}
+    )
     assert refused.status == 400 and "PNG, JPEG, GIF or WebP" in await refused.text()
-    saved = await _upload(admin, {"name": "Acme  Tools", "timezone": "Europe/Berlin",
-                                  "hours": "mon-fri 08:00-18:00", "logo": PNG})
+    saved = await _upload(
+        admin,
+        {
+            "name": "Acme  Tools",
+            "timezone": "Europe/Berlin",
+            "hours": "mon-fri 08:00-18:00",
+            "logo": PNG,
+        },
+    )
     assert saved.status == 303 and saved.headers["Location"] == "/welcome/website"
     general = await queues_repo.get(server.services.db, 1)
     assert (general["timezone"], general["hours"]) == ("Europe/Berlin", "mon-fri 08:00-18:00")
@@ -60,8 +71,9 @@ async def test_the_wizard_sets_company_hours_website_and_team(server: Server, pe
     website = await admin.post("/welcome/website", {"website": "mailto:x", "title": "Chat"})
     assert website.status == 400 and "not a website address" in await website.text()
     # Typed as people do: no scheme, a page on the site.
-    website = await admin.post("/welcome/website", {"website": "Shop.example.com/contact",
-                                                    "title": "Chat with Acme"})
+    website = await admin.post(
+        "/welcome/website", {"website": "Shop.example.com/contact", "title": "Chat with Acme"}
+    )
     assert website.status == 303
     page = await (await admin.get("/welcome/website?done=saved")).text()
     assert "https://shop.example.com" in page
@@ -76,11 +88,15 @@ async def test_the_wizard_sets_company_hours_website_and_team(server: Server, pe
         async with http.get(server.public_url + "/widget/test") as response:
             assert response.status == 200 and '<script src="/widget.js"' in await response.text()
 
-    team = await admin.post("/welcome/team", {"name": "Cleo", "email": "cleo@example.com",
-                                              "role": "agent", "password": "short"})
+    team = await admin.post(
+        "/welcome/team",
+        {"name": "Cleo", "email": "cleo@example.com", "role": "agent", "password": "short"},
+    )
     assert team.status == 400
-    team = await admin.post("/welcome/team", {"name": "Cleo", "email": "cleo@example.com",
-                                              "role": "agent", "password": PASSWORD})
+    team = await admin.post(
+        "/welcome/team",
+        {"name": "Cleo", "email": "cleo@example.com", "role": "agent", "password": PASSWORD},
+    )
     assert team.status == 303
     cleo: Desk = client_factory(server.desk_url)
     assert (await cleo.signin("cleo@example.com")).status == 303
@@ -92,8 +108,9 @@ async def test_the_wizard_sets_company_hours_website_and_team(server: Server, pe
     assert (await admin.post("/welcome/finish")).headers["Location"] == "/inbox"
 
 
-async def test_the_inbox_checklist_follows_what_is_set_up(server: Server, personas: Personas,
-                                                          client_factory) -> None:
+async def test_the_inbox_checklist_follows_what_is_set_up(
+    server: Server, personas: Personas, client_factory
+) -> None:
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     inbox = await (await admin.get("/inbox")).text()
@@ -111,7 +128,8 @@ async def test_the_inbox_checklist_follows_what_is_set_up(server: Server, person
 
 
 async def test_a_colleague_is_invited_by_mail_and_chooses_a_password(
-        server: Server, personas: Personas, client_factory, relay) -> None:
+    server: Server, personas: Personas, client_factory, relay
+) -> None:
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     fields = {"name": "Cleo", "email": "cleo@example.com", "role": "agent", "password": ""}
@@ -131,13 +149,22 @@ async def test_a_colleague_is_invited_by_mail_and_chooses_a_password(
     assert page.status == 200 and "Welcome, Cleo" in await page.text()
     token = link.group(1).split("=", 1)[1]
     csrf = await cleo.form_token(link.group(1))
-    mismatch = await cleo.session.post(server.desk_url + "/invitation", allow_redirects=False,
-                                       data={"csrf_token": csrf, "token": token,
-                                             "password": PASSWORD, "password_again": "other one!"})
+    mismatch = await cleo.session.post(
+        server.desk_url + "/invitation",
+        allow_redirects=False,
+        data={
+            "csrf_token": csrf,
+            "token": token,
+            "password": PASSWORD,
+            "password_again": "other one!",
+        },
+    )
     assert mismatch.status == 400
-    accepted = await cleo.session.post(server.desk_url + "/invitation", allow_redirects=False,
-                                       data={"csrf_token": csrf, "token": token,
-                                             "password": PASSWORD, "password_again": PASSWORD})
+    accepted = await cleo.session.post(
+        server.desk_url + "/invitation",
+        allow_redirects=False,
+        data={"csrf_token": csrf, "token": token, "password": PASSWORD, "password_again": PASSWORD},
+    )
     assert accepted.status == 303 and accepted.headers["Location"] == "/inbox"
     assert (await cleo.get("/inbox")).status == 200
 
@@ -177,7 +204,8 @@ async def test_health_warnings_show_in_the_admins_inbox(tmp_path, client_factory
 
 
 async def test_the_last_step_tells_the_truth_and_the_mailbox_step_has_a_way_back(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     from conftest import free_port
     from email_helpers import eventually
 
@@ -186,33 +214,56 @@ async def test_the_last_step_tells_the_truth_and_the_mailbox_step_has_a_way_back
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     await admin.post("/welcome/website", {"website": "https://shop.example.com", "title": "Chat"})
-    await services.db.write(lambda conn: queues_repo.update(
-        conn, 1, first_response_minutes=60, next_response_minutes=0, timezone="UTC",
-        hours="mon-fri 09:00-17:00", holidays=""))
+    await services.db.write(
+        lambda conn: queues_repo.update(
+            conn,
+            1,
+            first_response_minutes=60,
+            next_response_minutes=0,
+            timezone="UTC",
+            hours="mon-fri 09:00-17:00",
+            holidays="",
+        )
+    )
 
     # From the wizard to the mailbox pages and back.
     step = await (await admin.get("/welcome/mailbox")).text()
     add = re.search(r'class="button" href="(/admin/mailboxes[^"]*)"', step).group(1)
     page = await (await admin.get(add)).text()
     assert 'href="/welcome/mailbox"' in page, "the mailbox page leads back to the setup steps"
-    assert 'action="/admin/mailboxes/mail-servers?from=welcome"' in page, \
+    assert 'action="/admin/mailboxes/mail-servers?from=welcome"' in page, (
         "saving the mail servers keeps the way back too"
-    action = re.search(r'<form method="post" action="(/admin/mailboxes(?:\?[^"]*)?)"',
-                       page).group(1)
+    )
+    action = re.search(r'<form method="post" action="(/admin/mailboxes(?:\?[^"]*)?)"', page).group(
+        1
+    )
     closed = str(free_port())
-    added = await admin.post(action.replace("&amp;", "&"), mailbox_form(
-        None, None, imap_host="127.0.0.1", imap_port=closed, smtp_host="127.0.0.1",
-        smtp_port=closed, address="help@acme.test"))
+    added = await admin.post(
+        action.replace("&amp;", "&"),
+        mailbox_form(
+            None,
+            None,
+            imap_host="127.0.0.1",
+            imap_port=closed,
+            smtp_host="127.0.0.1",
+            smtp_port=closed,
+            address="help@acme.test",
+        ),
+    )
     assert added.status == 303
     mailbox_page = await (await admin.get(added.headers["Location"])).text()
     assert 'href="/welcome/mailbox"' in mailbox_page
 
     await eventually(lambda: _imap_failed(services), what="the IMAP login to fail")
     step = await admin.get("/welcome/mailbox")
-    assert step.status == 200, "the mailbox step with a mailbox (it read a column that is not there)"
+    assert step.status == 200, (
+        "the mailbox step with a mailbox (it read a column that is not there)"
+    )
     assert "help@acme.test" in await step.text()
-    invited = await admin.post("/welcome/team", {"name": "Cleo", "email": "cleo@example.com",
-                                                 "role": "agent", "password": ""})
+    invited = await admin.post(
+        "/welcome/team",
+        {"name": "Cleo", "email": "cleo@example.com", "role": "agent", "password": ""},
+    )
     assert invited.status == 502 and "could not be mailed" in await invited.text()
 
     done = await (await admin.get("/welcome/done")).text()

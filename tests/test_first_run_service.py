@@ -12,18 +12,25 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001
 
 
 async def test_the_company_step_keeps_nothing_when_the_hours_do_not_parse(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     first_run = services.first_run
     with pytest.raises(UserError) as refused:
         await first_run.save_company("Acme", "Europe/Berlin", "mon-fri 9-5 please", PNG, False)
     assert refused.value.field == "hours" and refused.value.status == 400
     assert services.branding.current.name == "" and services.branding.logo() is None
-    assert await first_run.company() == {"name": "", "timezone": "UTC",
-                                         "hours": "mon-fri 09:00-17:00"}
+    assert await first_run.company() == {
+        "name": "",
+        "timezone": "UTC",
+        "hours": "mon-fri 09:00-17:00",
+    }
 
     await first_run.save_company("Acme", "Europe/Berlin", "mon-fri 08:00-16:00", PNG, False)
-    assert await first_run.company() == {"name": "Acme", "timezone": "Europe/Berlin",
-                                         "hours": "mon-fri 08:00-16:00"}
+    assert await first_run.company() == {
+        "name": "Acme",
+        "timezone": "Europe/Berlin",
+        "hours": "mon-fri 08:00-16:00",
+    }
     assert services.branding.logo() == PNG
     general = (await services.queues.list_all())[0]
     assert (general["first_response_minutes"], general["next_response_minutes"]) == (60, 240)
@@ -31,8 +38,7 @@ async def test_the_company_step_keeps_nothing_when_the_hours_do_not_parse(
     assert services.branding.logo() is None and services.branding.current.logo_url == ""
 
 
-async def test_the_website_step_allows_the_site_once_and_names_the_chat(
-        services: Services) -> None:
+async def test_the_website_step_allows_the_site_once_and_names_the_chat(services: Services) -> None:
     first_run = services.first_run
     with pytest.raises(UserError, match="1 to 60 characters"):
         await first_run.save_website("shop.example.com", "   ")
@@ -43,13 +49,25 @@ async def test_the_website_step_allows_the_site_once_and_names_the_chat(
 
 
 async def test_a_colleague_without_a_password_needs_a_mailbox_to_be_invited(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     with pytest.raises(AccountError, match="no mailbox can send the invitation"):
-        await services.first_run.add_colleague("amy@example.com", "Amy", "agent", "",
-                                               inviter="Ada", link="http://desk/invitation?token=")
+        await services.first_run.add_colleague(
+            "amy@example.com",
+            "Amy",
+            "agent",
+            "",
+            inviter="Ada",
+            link="http://desk/invitation?token=",
+        )
     assert await services.accounts.agents() == []
     invited = await services.first_run.add_colleague(
-        "amy@example.com", "Amy", "agent", "correct horse battery staple", inviter="Ada",
-        link="http://desk/invitation?token=")
+        "amy@example.com",
+        "Amy",
+        "agent",
+        "correct horse battery staple",
+        inviter="Ada",
+        link="http://desk/invitation?token=",
+    )
     assert invited is False
     assert [a["email"] for a in await services.accounts.agents()] == ["amy@example.com"]

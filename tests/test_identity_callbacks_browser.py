@@ -17,8 +17,8 @@ from playwright.async_api import expect
 from conftest import Personas, Server, free_port, sign_in_page
 from email_helpers import scalar
 from onlinesupport.channels.chat.identity import Claim, WebsiteUser, signature
-from onlinesupport.lib.clock import to_db
 from onlinesupport.core.conversations import SYSTEM
+from onlinesupport.lib.clock import to_db
 from onlinesupport.store import queues as queues_repo
 from test_widget_browser import allow
 
@@ -33,18 +33,25 @@ NORA = WebsiteUser("42", "nora@kunde.test", "Nora Kunde")
 
 async def start_shop(stack: AsyncExitStack, server: Server) -> str:
     """The company's website: its own server signs the user it has signed in."""
+
     async def page(request: web.Request) -> web.Response:
         user = {"/signed": NORA, "/tampered": NORA}.get(request.path)
         attributes = ""
         if user is not None:
             digest = signature(server.services.identity.secret, user.id)
             shown_id = "43" if request.path == "/tampered" else user.id
-            attributes = (f' data-user-id="{shown_id}" data-user-email="{escape(user.email)}"'
-                          f' data-user-name="{escape(user.name)}" data-user-hash="{digest}"')
-        return web.Response(text=PAGE.format(
-            support=server.public_url, attributes=attributes,
-            user=f"<p>Signed in as {escape(user.name)}</p>" if user else ""),
-            content_type="text/html")
+            attributes = (
+                f' data-user-id="{shown_id}" data-user-email="{escape(user.email)}"'
+                f' data-user-name="{escape(user.name)}" data-user-hash="{digest}"'
+            )
+        return web.Response(
+            text=PAGE.format(
+                support=server.public_url,
+                attributes=attributes,
+                user=f"<p>Signed in as {escape(user.name)}</p>" if user else "",
+            ),
+            content_type="text/html",
+        )
 
     app = web.Application()
     for path in ("/", "/signed", "/tampered"):
@@ -81,12 +88,21 @@ async def open_widget(new_page: Any, url: str) -> tuple[Any, Any, list[str]]:
 
 
 async def test_a_signed_in_customer_chats_as_themselves_with_their_history(
-        server: Server, personas: Personas, shop: str, new_page) -> None:
+    server: Server, personas: Personas, shop: str, new_page
+) -> None:
     services = server.services
     earlier = await services.identity.open_chat(
-        Claim(NORA, NORA.id), "an-earlier-browser", name="", email="",
-        body="Where is order 77?", client_id="e1", page_url="", page_title="",
-        page_referrer="", language="en")
+        Claim(NORA, NORA.id),
+        "an-earlier-browser",
+        name="",
+        email="",
+        body="Where is order 77?",
+        client_id="e1",
+        page_url="",
+        page_title="",
+        page_referrer="",
+        language="en",
+    )
     await services.conversations.resolve(earlier.conversation_id, SYSTEM)
     agent = await desk_page(new_page, server)
     visitor, widget, warnings = await open_widget(new_page, shop + "/signed")
@@ -102,11 +118,12 @@ async def test_a_signed_in_customer_chats_as_themselves_with_their_history(
     await agent.locator("#conversation-list a", has_text="Nora Kunde").first.click()
     customer = agent.locator(".customer")
     await expect(customer).to_contain_text("✓ Verified by your website (account 42)")
-    await expect(customer.locator(".history")).to_contain_text(
-        f"#{earlier.conversation_id} chat")
+    await expect(customer.locator(".history")).to_contain_text(f"#{earlier.conversation_id} chat")
     latest = await scalar(services, "SELECT max(id) FROM conversations")
-    assert await scalar(services, "SELECT customer_id FROM conversations WHERE id = ?",
-                        (latest,)) == earlier.customer_id
+    assert (
+        await scalar(services, "SELECT customer_id FROM conversations WHERE id = ?", (latest,))
+        == earlier.customer_id
+    )
 
     # Signed out on the website: the next person at this computer does not see the chat.
     await visitor.goto(shop + "/")  # the chat stays open across pages
@@ -115,7 +132,8 @@ async def test_a_signed_in_customer_chats_as_themselves_with_their_history(
 
 
 async def test_a_tampered_signature_chats_as_an_anonymous_visitor(
-        server: Server, personas: Personas, shop: str, new_page) -> None:
+    server: Server, personas: Personas, shop: str, new_page
+) -> None:
     agent = await desk_page(new_page, server)
     visitor, widget, warnings = await open_widget(new_page, shop + "/tampered")
     form = widget.locator("form.pre")
@@ -126,19 +144,32 @@ async def test_a_tampered_signature_chats_as_an_anonymous_visitor(
     assert any("wrong user hash" in w for w in warnings)
     await agent.locator("#conversation-list a", has_text="Mallory").click()
     await expect(agent.locator("#verification")).to_have_text(
-        "Not verified: the page named account “43”, but without a correct signature")
-    assert await scalar(server.services, "SELECT count(*) FROM customer_identities"
-                        " WHERE kind = 'external'") == 0
+        "Not verified: the page named account “43”, but without a correct signature"
+    )
+    assert (
+        await scalar(
+            server.services, "SELECT count(*) FROM customer_identities WHERE kind = 'external'"
+        )
+        == 0
+    )
 
 
 async def test_a_visitor_asks_for_a_call_which_is_routed_answered_and_counted(
-        server: Server, personas: Personas, shop: str, new_page) -> None:
+    server: Server, personas: Personas, shop: str, new_page
+) -> None:
     services = server.services
     now = to_db(services.clock.now())
     team = await services.db.write(lambda conn: queues_repo.insert(conn, "Phone team", now))
-    await services.rules.save(None, {"name": "Calls to the phone team", "active": "on",
-                                     "trigger": "new", "conditions": "channel is phone",
-                                     "actions": "queue Phone team"})
+    await services.rules.save(
+        None,
+        {
+            "name": "Calls to the phone team",
+            "active": "on",
+            "trigger": "new",
+            "conditions": "channel is phone",
+            "actions": "queue Phone team",
+        },
+    )
     await services.callbacks.save_settings({"enabled": "on", "queue_id": "1", "country": "DE"})
     agent = await desk_page(new_page, server)
     visitor, widget, _ = await open_widget(new_page, shop + "/")
@@ -149,8 +180,9 @@ async def test_a_visitor_asks_for_a_call_which_is_routed_answered_and_counted(
     await call.get_by_label("Phone number").fill("030 1234567")
     await call.get_by_label("What should the call be about?").fill("My invoice is wrong")
     # Half hours of the queue's business hours (always open here), grouped by day.
-    await expect(call.locator("optgroup").first).to_have_attribute("label",
-                                                                   re.compile("Today|Tomorrow"))
+    await expect(call.locator("optgroup").first).to_have_attribute(
+        "label", re.compile("Today|Tomorrow")
+    )
     await call.get_by_role("button", name="Request a call").click()
     await expect(widget.locator(".note", has_text="We will call +49 301234567")).to_be_visible()
     await expect(call).to_be_hidden()
@@ -161,14 +193,18 @@ async def test_a_visitor_asks_for_a_call_which_is_routed_answered_and_counted(
     await expect(agent.locator(".meta")).to_contain_text("queue Phone team")
     panel = agent.locator("#callback")
     await expect(panel.get_by_role("link", name="+49 301234567")).to_have_attribute(
-        "href", "tel:+49301234567")
+        "href", "tel:+49301234567"
+    )
     await panel.get_by_role("radio", name="Reached").check()
     await panel.get_by_label("Notes").fill("Credit note sent.")
     await panel.get_by_role("button", name="Log the call").click()
     await expect(agent.locator("#callback")).to_contain_text("Reached.")
     await expect(agent.locator("#status")).to_have_text("resolved")
     row = await services.db.fetch_one(
-        "SELECT queue_id, first_response_at IS NOT NULL, channel FROM conversations")
+        "SELECT queue_id, first_response_at IS NOT NULL, channel FROM conversations"
+    )
     assert tuple(row) == (team, 1, "phone")
-    assert await scalar(services, "SELECT data FROM events"
-                        " WHERE type = 'conversation.first_response'") == '{"via":"callback"}'
+    assert (
+        await scalar(services, "SELECT data FROM events WHERE type = 'conversation.first_response'")
+        == '{"via":"callback"}'
+    )

@@ -17,7 +17,8 @@ async def _admin(client_factory, server: Server):
 
 
 async def test_an_admin_adds_a_mailbox_and_its_password_is_never_shown_or_stored_plain(
-        server: Server, personas: Personas, client_factory, dovecot: Dovecot, relay: Relay) -> None:
+    server: Server, personas: Personas, client_factory, dovecot: Dovecot, relay: Relay
+) -> None:
     desk = await _admin(client_factory, server)
     response = await desk.post("/admin/mailboxes", mailbox_form(dovecot, relay))
     assert response.status == 303
@@ -44,7 +45,8 @@ async def _connected(desk, location: str) -> bool:
 
 
 async def test_the_connection_test_names_what_failed(
-        server: Server, personas: Personas, client_factory, dovecot: Dovecot) -> None:
+    server: Server, personas: Personas, client_factory, dovecot: Dovecot
+) -> None:
     desk = await _admin(client_factory, server)
     cases = [
         (dict(imap_password="wrong password"), "login refused"),
@@ -62,7 +64,8 @@ async def test_the_connection_test_names_what_failed(
 
 
 async def test_bad_input_gets_a_clear_error_and_only_admins_get_in(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     desk = await _admin(client_factory, server)
     bad = [
         (dict(address="not an address"), "must be an email address"),

@@ -34,8 +34,9 @@ async def test_one_backup_a_day_the_oldest_removed_each_a_working_database(tmp_p
 
 
 @pytest.mark.loops("daily-backups")
-async def test_the_health_page_shows_the_state_and_warns(server: Server, personas: Personas,
-                                                        client_factory) -> None:
+async def test_the_health_page_shows_the_state_and_warns(
+    server: Server, personas: Personas, client_factory
+) -> None:
     admin = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
     page = await (await admin.get("/admin/health")).text()
@@ -43,11 +44,14 @@ async def test_the_health_page_shows_the_state_and_warns(server: Server, persona
     assert "daily-" in page, "the server took today's backup when it started"
     assert "Everything looks fine." in page
     await server.services.conversations.open(channel="phone", customer_name="Carla", body="Hi")
-    await server.services.db.write(lambda conn: conn.execute(
-        "INSERT INTO outbox (conversation_id, purpose, to_address, subject, body,"
-        " rfc_message_id, status, next_attempt_at, created_at)"
-        " SELECT id, 'reply', 'x@y.test', 's', 'b', 'id@x', 'failed', created_at, created_at"
-        " FROM conversations LIMIT 1"))
+    await server.services.db.write(
+        lambda conn: conn.execute(
+            "INSERT INTO outbox (conversation_id, purpose, to_address, subject, body,"
+            " rfc_message_id, status, next_attempt_at, created_at)"
+            " SELECT id, 'reply', 'x@y.test', 's', 'b', 'id@x', 'failed', created_at, created_at"
+            " FROM conversations LIMIT 1"
+        )
+    )
     page = await (await admin.get("/admin/health")).text()
     assert "1 outgoing mail could not be delivered." in page
     agent = client_factory(server.desk_url)

@@ -11,15 +11,29 @@ import pytest
 from conftest import Desk, Personas, Server
 from onlinesupport.store import conversations as conversations_repo
 
-NEW_POSTS = ["/conversations/1/merge", "/conversations/1/split", "/conversations/1/snooze",
-             "/conversations/1/wake", "/conversations/bulk", "/views", "/views/1/delete",
-             "/preferences"]
-NEW_GETS = ["/preferences", "/api/preferences", "/api/agents", "/inbox?view=snoozed",
-            "/inbox?view=mentions", "/inbox?channel=email&tag=vip&assignee=me&due=1h"]
+NEW_POSTS = [
+    "/conversations/1/merge",
+    "/conversations/1/split",
+    "/conversations/1/snooze",
+    "/conversations/1/wake",
+    "/conversations/bulk",
+    "/views",
+    "/views/1/delete",
+    "/preferences",
+]
+NEW_GETS = [
+    "/preferences",
+    "/api/preferences",
+    "/api/agents",
+    "/inbox?view=snoozed",
+    "/inbox?view=mentions",
+    "/inbox?channel=email&tag=vip&assignee=me&due=1h",
+]
 
 
 async def test_every_new_route_needs_a_signed_in_agent_and_every_post_a_csrf_token(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     await server.services.conversations.open(channel="email", customer_name="C", body="hi")
     anonymous: Desk = client_factory(server.desk_url)
     for path in NEW_GETS:
@@ -27,8 +41,9 @@ async def test_every_new_route_needs_a_signed_in_agent_and_every_post_a_csrf_tok
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     for path in NEW_POSTS:
-        response = await desk.session.post(server.desk_url + path, data={"target": "2"},
-                                           allow_redirects=False)
+        response = await desk.session.post(
+            server.desk_url + path, data={"target": "2"}, allow_redirects=False
+        )
         assert response.status == 403, f"{path} without a CSRF token"
         assert "expired" in await response.text()
         anonymous_post = await anonymous.post(path)
@@ -38,14 +53,23 @@ async def test_every_new_route_needs_a_signed_in_agent_and_every_post_a_csrf_tok
 
 
 async def test_bulk_actions_keep_the_roles_of_the_single_ones(
-        server: Server, personas: Personas, client_factory) -> None:
-    ids = [(await server.services.conversations.open(channel="email", customer_name=f"C{n}",
-                                                     body="hi")).conversation_id
-           for n in range(2)]
+    server: Server, personas: Personas, client_factory
+) -> None:
+    ids = [
+        (
+            await server.services.conversations.open(
+                channel="email", customer_name=f"C{n}", body="hi"
+            )
+        ).conversation_id
+        for n in range(2)
+    ]
     amy: Desk = client_factory(server.desk_url)
     await amy.signin("amy@example.com")
-    for body in ({"action": "move", "queue_id": 1}, {"action": "assign", "agent_id": str(personas.other_agent)},
-                 {"action": "assign", "agent_id": ""}):
+    for body in (
+        {"action": "move", "queue_id": 1},
+        {"action": "assign", "agent_id": str(personas.other_agent)},
+        {"action": "assign", "agent_id": ""},
+    ):
         response = await amy.post_json("/conversations/bulk", {"ids": ids, **body})
         assert response.status == 403, body
     response = await amy.post_json("/conversations/bulk", {"ids": ids, "action": "assign"})
@@ -53,14 +77,23 @@ async def test_bulk_actions_keep_the_roles_of_the_single_ones(
 
     max_: Desk = client_factory(server.desk_url)
     await max_.signin("max@example.com")
-    response = await max_.post("/conversations/bulk", {
-        "ids": str(ids[0]), "action": "assign", "agent_id": str(personas.other_agent),
-        "back": "/inbox?view=mine"})
+    response = await max_.post(
+        "/conversations/bulk",
+        {
+            "ids": str(ids[0]),
+            "action": "assign",
+            "agent_id": str(personas.other_agent),
+            "back": "/inbox?view=mine",
+        },
+    )
     assert (response.status, response.headers["Location"]) == (303, "/inbox?view=mine")
-    assert (await conversations_repo.get(server.services.db, ids[0]))["assignee_id"] == \
-        personas.other_agent
-    response = await max_.post("/conversations/bulk", {"ids": str(ids[0]), "action": "resolve",
-                                                       "back": "https://evil.example.com/"})
+    assert (await conversations_repo.get(server.services.db, ids[0]))[
+        "assignee_id"
+    ] == personas.other_agent
+    response = await max_.post(
+        "/conversations/bulk",
+        {"ids": str(ids[0]), "action": "resolve", "back": "https://evil.example.com/"},
+    )
     assert response.headers["Location"] == "/inbox", "only a local page to go back to"
 
 
@@ -87,7 +120,8 @@ BAD_INPUT = [
 
 
 async def test_bad_input_to_the_new_commands_is_a_clear_4xx_and_changes_nothing(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     await server.services.conversations.open(channel="email", customer_name="C", body="hi")
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
@@ -104,7 +138,8 @@ async def test_bad_input_to_the_new_commands_is_a_clear_4xx_and_changes_nothing(
 
 
 async def test_inbox_filters_and_saved_views_that_do_not_fit_are_refused(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     for query in ("view=all", "channel=fax", "priority=99", "saved=abc", "due=never"):
@@ -114,7 +149,8 @@ async def test_inbox_filters_and_saved_views_that_do_not_fit_are_refused(
 
 
 async def test_the_desk_socket_says_who_views_a_conversation_and_forgets_them_when_they_go(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     opened = await server.services.conversations.open(channel="chat", customer_name="C", body="hi")
     cid = opened.conversation_id
     amy: Desk = client_factory(server.desk_url)
@@ -133,11 +169,16 @@ async def test_the_desk_socket_says_who_views_a_conversation_and_forgets_them_wh
         async with amy.session.ws_connect(server.desk_url + f"/api/ws?viewing={cid}") as amy_ws:
             seen = await notices(bob_ws, "viewers")
             assert (seen["conversation_id"], seen["data"]["agents"]) == (
-                cid, [{"id": personas.agent, "name": "Amy Agent"}])
+                cid,
+                [{"id": personas.agent, "name": "Amy Agent"}],
+            )
             await amy_ws.send_str(json.dumps({"type": "typing", "conversation_id": cid}))
             typing = await notices(bob_ws, "typing")
-            assert typing["data"] == {"author_type": "agent", "agent_id": personas.agent,
-                                      "name": "Amy Agent"}
+            assert typing["data"] == {
+                "author_type": "agent",
+                "agent_id": personas.agent,
+                "name": "Amy Agent",
+            }
             # A desk that connects later is told who is there before anything else.
             async with bob.session.ws_connect(server.desk_url + "/api/ws") as late:
                 assert (await late.receive_json())["type"] == "hello"
@@ -147,31 +188,39 @@ async def test_the_desk_socket_says_who_views_a_conversation_and_forgets_them_wh
         assert gone["data"]["agents"] == []
         # Notices are not events: nothing was stored beyond what opening the chat stores (its
         # answer target is an event since reports count promises from it).
-        rows = await server.services.db.fetch_all("SELECT type FROM events WHERE conversation_id = ?",
-                                                  (cid,))
+        rows = await server.services.db.fetch_all(
+            "SELECT type FROM events WHERE conversation_id = ?", (cid,)
+        )
         assert {r["type"] for r in rows} == {"conversation.created", "message.posted", "sla.target"}
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await amy.session.ws_connect(server.desk_url + "/api/ws?viewing=-3")
     assert refused.value.status == 400
 
 
-async def test_alert_choices_are_each_agents_own(server: Server, personas: Personas,
-                                                 client_factory) -> None:
+async def test_alert_choices_are_each_agents_own(
+    server: Server, personas: Personas, client_factory
+) -> None:
     amy: Desk = client_factory(server.desk_url)
     await amy.signin("amy@example.com")
     defaults = await (await amy.get("/api/preferences")).json()
     assert defaults["notifications"]["chat"] == {"desktop": True, "sound": True}
-    response = await amy.post("/preferences", {"chat.desktop": "on", "mention.sound": "on",
-                                               "mention.desktop": "on", "bogus.sound": "on"})
+    response = await amy.post(
+        "/preferences",
+        {"chat.desktop": "on", "mention.sound": "on", "mention.desktop": "on", "bogus.sound": "on"},
+    )
     assert (response.status, response.headers["Location"]) == (303, "/preferences?saved=1")
     choices = (await (await amy.get("/api/preferences")).json())["notifications"]
-    assert choices == {"chat": {"desktop": True, "sound": False},
-                       "offer": {"desktop": False, "sound": False},
-                       "mention": {"desktop": True, "sound": True},
-                       "breach": {"desktop": False, "sound": False}}
+    assert choices == {
+        "chat": {"desktop": True, "sound": False},
+        "offer": {"desktop": False, "sound": False},
+        "mention": {"desktop": True, "sound": True},
+        "breach": {"desktop": False, "sound": False},
+    }
     bob: Desk = client_factory(server.desk_url)
     await bob.signin("bob@example.com")
-    assert (await (await bob.get("/api/preferences")).json())["notifications"]["offer"] == \
-        {"desktop": True, "sound": True}
+    assert (await (await bob.get("/api/preferences")).json())["notifications"]["offer"] == {
+        "desktop": True,
+        "sound": True,
+    }
     colleagues = (await (await bob.get("/api/agents")).json())["agents"]
     assert {"id": personas.agent, "name": "Amy Agent"} in colleagues

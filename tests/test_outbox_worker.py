@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from onlinesupport.core import outbox
-from onlinesupport.lib.clock import to_db
 from onlinesupport.core.outbox import OutboxWorker
+from onlinesupport.lib.clock import to_db
 from onlinesupport.services import Services
 from onlinesupport.store import StorageFull, work_queue
 from onlinesupport.store import outbox as outbox_repo
@@ -21,15 +21,27 @@ from onlinesupport.store.outbox import MAIL
 
 async def queue_mail(services: Services, n: int) -> int:
     now = to_db(services.clock.now())
-    return await services.db.write(lambda conn: outbox_repo.enqueue(
-        conn, conversation_id=None, message_id=None, mailbox_id=None, purpose="signin",
-        to_address=f"lee{n}@customer.test", subject="Your sign-in link", body="a link",
-        rfc_message_id=f"<signin.{n}@shop.test>", in_reply_to="", refs="", now=now))
+    return await services.db.write(
+        lambda conn: outbox_repo.enqueue(
+            conn,
+            conversation_id=None,
+            message_id=None,
+            mailbox_id=None,
+            purpose="signin",
+            to_address=f"lee{n}@customer.test",
+            subject="Your sign-in link",
+            body="a link",
+            rfc_message_id=f"<signin.{n}@shop.test>",
+            in_reply_to="",
+            refs="",
+            now=now,
+        )
+    )
 
 
 async def test_a_full_disk_pauses_the_worker_and_every_row_is_sent_once_there_is_room(
-        services: Services, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(outbox, "FULL_DISK_WAIT", 0.05)
     first, second = await queue_mail(services, 1), await queue_mail(services, 2)
     full = {"claims": 1, "records": 1}
@@ -60,8 +72,16 @@ async def test_a_full_disk_pauses_the_worker_and_every_row_is_sent_once_there_is
         if await outbox_repo.counts(services.db) == {"sent": 2}:
             done.set()
 
-    worker = OutboxWorker(services.db, services.hub, services.clock, MAIL, deliver,
-                          wakes_on=lambda event: False, batch=1, name="test-outbox")
+    worker = OutboxWorker(
+        services.db,
+        services.hub,
+        services.clock,
+        MAIL,
+        deliver,
+        wakes_on=lambda event: False,
+        batch=1,
+        name="test-outbox",
+    )
     running = asyncio.create_task(worker.run())
     try:
         await asyncio.wait_for(done.wait(), 10)

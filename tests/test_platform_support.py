@@ -47,7 +47,9 @@ def test_windows_keeps_data_and_settings_in_programdata() -> None:
     layout = service_layout("win32", {"ProgramData": r"D:\ProgramData"})
     assert layout.data_dir == PureWindowsPath(r"D:\ProgramData\OnlineSupport\data")
     assert layout.config_file == PureWindowsPath(r"D:\ProgramData\OnlineSupport\onlinesupport.toml")
-    assert service_layout("win32", {}).data_dir == PureWindowsPath(r"C:\ProgramData\OnlineSupport\data")
+    assert service_layout("win32", {}).data_dir == PureWindowsPath(
+        r"C:\ProgramData\OnlineSupport\data"
+    )
 
 
 def test_linux_matches_the_debian_package() -> None:
@@ -71,11 +73,13 @@ def test_the_service_settings_file_parses_and_names_the_data_folder(tmp_path: Pa
 
 # The runner a service manager stops from another thread.
 
+
 def test_a_service_manager_stops_the_runner_from_another_thread(tmp_path: Path) -> None:
     desk = free_port()
     runner = ServiceRunner()
-    thread = threading.Thread(target=runner.run,
-                              args=(make_config(tmp_path / "data", desk_port=desk),))
+    thread = threading.Thread(
+        target=runner.run, args=(make_config(tmp_path / "data", desk_port=desk),)
+    )
     thread.start()
     try:
         assert _wait_for(f"http://127.0.0.1:{desk}/healthz") == 200
@@ -107,7 +111,8 @@ class SlowToStop:
 
 
 def test_stop_returns_at_once_and_reports_checkpoints_until_the_server_is_down(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     server = SlowToStop(1.0)
     runner = ServiceRunner(server)
     thread = threading.Thread(target=runner.run, args=(make_config(tmp_path),))
@@ -143,6 +148,7 @@ def test_a_stop_that_comes_before_the_server_started_is_not_lost(tmp_path: Path)
 
 # The service's logging: file and Event Log, no console.
 
+
 class EventLog:
     def __init__(self) -> None:
         self.errors: list[str] = []
@@ -168,12 +174,14 @@ def root_logging() -> Iterator[None]:
 def _service_layout(tmp_path: Path, settings: str) -> ServiceLayout:
     layout = ServiceLayout(tmp_path / "data", tmp_path / "onlinesupport.toml")
     Path(layout.config_file).write_text(
-        f"[storage]\ndata_dir = '{tmp_path / 'data'}'\n" + settings)  # literal: Windows paths
+        f"[storage]\ndata_dir = '{tmp_path / 'data'}'\n" + settings
+    )  # literal: Windows paths
     return layout
 
 
 def test_the_service_logs_to_its_file_at_the_set_level_and_errors_to_the_event_log(
-        tmp_path: Path, root_logging: None, capfd: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, root_logging: None, capfd: pytest.CaptureFixture[str]
+) -> None:
     layout = _service_layout(tmp_path, '[log]\nlevel = "warning"\n')
 
     async def serve(config: Config, stop: asyncio.Event) -> None:
@@ -196,12 +204,15 @@ def test_the_service_logs_to_its_file_at_the_set_level_and_errors_to_the_event_l
 
 
 def test_a_server_that_cannot_start_is_in_the_event_log_and_fails_the_service(
-        tmp_path: Path, root_logging: None) -> None:
+    tmp_path: Path, root_logging: None
+) -> None:
     layout = _service_layout(tmp_path, "")
 
     async def port_in_use(config: Config, stop: asyncio.Event) -> None:
-        raise OSError(98, "error while attempting to bind on address ('0.0.0.0', 8081): "
-                          "address already in use")
+        raise OSError(
+            98,
+            "error while attempting to bind on address ('0.0.0.0', 8081): address already in use",
+        )
 
     events = EventLog()
     with pytest.raises(OSError):
@@ -211,7 +222,8 @@ def test_a_server_that_cannot_start_is_in_the_event_log_and_fails_the_service(
 
 
 def test_an_error_while_stopping_as_asked_is_logged_but_not_a_failure(
-        tmp_path: Path, root_logging: None) -> None:
+    tmp_path: Path, root_logging: None
+) -> None:
     layout = _service_layout(tmp_path, "")
     runner: ServiceRunner
 
@@ -227,7 +239,8 @@ def test_an_error_while_stopping_as_asked_is_logged_but_not_a_failure(
 
 
 def test_a_bad_settings_file_is_in_the_event_log_though_there_is_no_log_folder_yet(
-        tmp_path: Path, root_logging: None) -> None:
+    tmp_path: Path, root_logging: None
+) -> None:
     layout = _service_layout(tmp_path, "[desk]\nport = 99999\n")
     events = EventLog()
     with pytest.raises(ConfigError):
@@ -266,8 +279,8 @@ def test_the_event_log_handler_sends_warnings_when_asked_and_never_raises() -> N
 
 # What `service install` sets up on Windows.
 
-def test_the_firewall_opens_the_desk_to_this_network_and_the_public_port_to_all_profiles(
-        ) -> None:
+
+def test_the_firewall_opens_the_desk_to_this_network_and_the_public_port_to_all_profiles() -> None:
     program = r"C:\Program Files\OnlineSupport\onlinesupport.exe"
     desk, public = firewall_rules(load_config(None, env={}))
     assert (desk.name, desk.port, desk.remote) == ("OnlineSupport desk", 8081, "localsubnet")
@@ -279,14 +292,14 @@ def test_the_firewall_opens_the_desk_to_this_network_and_the_public_port_to_all_
         assert f"localport={rule.port} remoteip={rule.remote}" in arguments
         assert f'program="{program}"' in arguments
         assert firewall_delete_arguments(rule.name) == (
-            f'advfirewall firewall delete rule name="{rule.name}"')
+            f'advfirewall firewall delete rule name="{rule.name}"'
+        )
 
 
 def test_the_firewall_follows_the_settings(tmp_path: Path) -> None:
     config = load_config(None, env={}, overrides={"desk_port": "9443", "public_port": "0"})
     assert [(r.name, r.port) for r in firewall_rules(config)] == [("OnlineSupport desk", 9443)]
-    local = load_config(None, env={}, overrides={"desk_host": "127.0.0.1",
-                                                 "public_host": "::1"})
+    local = load_config(None, env={}, overrides={"desk_host": "127.0.0.1", "public_host": "::1"})
     assert firewall_rules(local) == []
 
 
@@ -299,6 +312,7 @@ def test_a_failed_start_counts_as_a_failure_for_the_restart() -> None:
 
 # Admin commands on the installed Windows program use the service's settings.
 
+
 def test_the_installed_windows_program_defaults_to_the_services_settings(tmp_path: Path) -> None:
     layout = ServiceLayout(tmp_path / "data", tmp_path / "onlinesupport.toml")
     assert admin_config_default(layout, system="win32", frozen=True) is None  # not installed
@@ -309,8 +323,8 @@ def test_the_installed_windows_program_defaults_to_the_services_settings(tmp_pat
 
 
 def test_an_admin_command_on_the_installed_windows_program_reads_the_services_data(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     layout = _service_layout(tmp_path, "[desk]\nport = 9081\n")
     monkeypatch.setattr(cli, "service_layout", lambda: layout)
     monkeypatch.setattr(sys, "platform", "win32")
@@ -333,6 +347,7 @@ def test_an_admin_command_on_the_installed_windows_program_reads_the_services_da
 
 # The commands the installer runs.
 
+
 @linux_only
 def test_the_service_command_on_linux_points_at_systemd(tmp_path: Path) -> None:
     result = _run(["service", "install"], tmp_path / "data")
@@ -348,11 +363,13 @@ def test_setup_link_waits_for_the_desk_and_prints_the_link_alone(tmp_path: Path)
     assert late.returncode == 1 and "did not answer" in late.stderr and late.stdout == ""
 
     runner = ServiceRunner()
-    thread = threading.Thread(target=runner.run,
-                              args=(make_config(tmp_path / "data", desk_port=desk),))
+    thread = threading.Thread(
+        target=runner.run, args=(make_config(tmp_path / "data", desk_port=desk),)
+    )
     # The installer starts the service and asks for the link at once: the wait covers start-up.
-    asked = _run_in_background(["setup-link", "--wait", "30", "--url-only", *flags],
-                               tmp_path / "data")
+    asked = _run_in_background(
+        ["setup-link", "--wait", "30", "--url-only", *flags], tmp_path / "data"
+    )
     thread.start()
     try:
         result = asked.result(timeout=60)

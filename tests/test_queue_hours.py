@@ -14,14 +14,21 @@ from mail_servers import USER, Relay
 from onlinesupport.lib.clock import ManualClock
 
 FRIDAY_EVENING = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 18:30 in Berlin
-HOURS = {"first_response_minutes": "120", "next_response_minutes": "240",
-         "timezone": "Europe/Berlin", "hours": "mon-fri 09:00-17:00", "holidays": "2026-11-30"}
+HOURS = {
+    "first_response_minutes": "120",
+    "next_response_minutes": "240",
+    "timezone": "Europe/Berlin",
+    "hours": "mon-fri 09:00-17:00",
+    "holidays": "2026-11-30",
+}
 
 
 async def test_a_mail_on_friday_evening_is_due_after_the_weekend_and_the_holiday(
-        tmp_path: Path, relay: Relay, client_factory) -> None:
-    config = make_config(tmp_path / "data", email_smtp_port=free_port(),
-                         email_smtp_host="127.0.0.1")
+    tmp_path: Path, relay: Relay, client_factory
+) -> None:
+    config = make_config(
+        tmp_path / "data", email_smtp_port=free_port(), email_smtp_host="127.0.0.1"
+    )
     async with AsyncExitStack() as stack:
         clock = ManualClock(FRIDAY_EVENING)
         server = await start_server(stack, config, clock)
@@ -36,15 +43,21 @@ async def test_a_mail_on_friday_evening_is_due_after_the_weekend_and_the_holiday
         assert "closed now" in page and "mon-fri 09:00-17:00" in page
 
         await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
-        await aiosmtplib.send(mail(subject="Weekend question"), sender="carla@customer.test",
-                              recipients=[USER], hostname="127.0.0.1",
-                              port=services.email.smtp_port, start_tls=False)
+        await aiosmtplib.send(
+            mail(subject="Weekend question"),
+            sender="carla@customer.test",
+            recipients=[USER],
+            hostname="127.0.0.1",
+            port=services.email.smtp_port,
+            start_tls=False,
+        )
         # Monday 30 November is a holiday: Tuesday 09:00 + 2 h = 11:00 in Berlin, 10:00 UTC.
         due = await scalar(services, "SELECT first_response_due_at FROM conversations")
         assert due == "2026-12-01T10:00:00.000Z"
         [ack] = await relay.wait_for(1)
-        assert "by Tuesday 1 December, 11:00 (Europe/Berlin)" in \
-            ack.get_body(("plain",)).get_content()
+        assert (
+            "by Tuesday 1 December, 11:00 (Europe/Berlin)" in ack.get_body(("plain",)).get_content()
+        )
         view = await (await desk.get("/conversations/1")).text()
         assert 'first answer due <time datetime="2026-12-01T10:00:00.000Z">' in view
         # Tuesday 11:01 in Berlin, still unanswered: overdue, and it says so everywhere.
@@ -57,15 +70,23 @@ async def test_a_mail_on_friday_evening_is_due_after_the_weekend_and_the_holiday
 
 
 async def test_without_hours_the_target_counts_plain_time(tmp_path: Path, relay: Relay) -> None:
-    config = make_config(tmp_path / "data", email_smtp_port=free_port(),
-                         email_smtp_host="127.0.0.1")
+    config = make_config(
+        tmp_path / "data", email_smtp_port=free_port(), email_smtp_host="127.0.0.1"
+    )
     async with AsyncExitStack() as stack:
         services = (await start_server(stack, config, ManualClock(FRIDAY_EVENING))).services
         await add_mailbox(services, mailbox_form(None, relay, smtp_receive="on"))
-        await aiosmtplib.send(mail(), sender="carla@customer.test", recipients=[USER],
-                              hostname="127.0.0.1", port=services.email.smtp_port,
-                              start_tls=False)
-        assert await scalar(services, "SELECT first_response_due_at FROM conversations") == \
-            "2026-11-27T18:30:00.000Z"
+        await aiosmtplib.send(
+            mail(),
+            sender="carla@customer.test",
+            recipients=[USER],
+            hostname="127.0.0.1",
+            port=services.email.smtp_port,
+            start_tls=False,
+        )
+        assert (
+            await scalar(services, "SELECT first_response_due_at FROM conversations")
+            == "2026-11-27T18:30:00.000Z"
+        )
         [ack] = await relay.wait_for(1)
         assert "will answer within 1 hour" in ack.get_body(("plain",)).get_content()

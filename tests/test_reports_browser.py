@@ -18,15 +18,21 @@ from onlinesupport.core.conversations import Actor
 
 @pytest.mark.browser
 async def test_a_manager_reads_filters_drills_down_and_downloads(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     conversations = server.services.conversations
     amy = Actor.agent(personas.agent, "Amy Agent")
-    chat = await conversations.open(channel="chat", customer_name="Dan", body="Where is it?",
-                                    page_url="https://shop.test/delivery")
+    chat = await conversations.open(
+        channel="chat",
+        customer_name="Dan",
+        body="Where is it?",
+        page_url="https://shop.test/delivery",
+    )
     await conversations.post(chat.conversation_id, amy, "On its way!")
     await conversations.resolve(chat.conversation_id, amy)
-    mail = await conversations.open(channel="email", customer_name="Eve", subject="Invoice",
-                                    body="Wrong amount")
+    mail = await conversations.open(
+        channel="email", customer_name="Eve", subject="Invoice", body="Wrong amount"
+    )
     page = await new_page()
     await sign_in_page(page, server, "ada@example.com")
     await page.get_by_role("link", name="Reports").click()
@@ -53,7 +59,8 @@ async def test_a_manager_reads_filters_drills_down_and_downloads(
     text = Path(await download.path()).read_bytes().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["conversation_id"], r["channel"]) for r in rows] == [
-        (str(chat.conversation_id), "chat")]
+        (str(chat.conversation_id), "chat")
+    ]
 
     await link.click()
     await expect(page.locator("#main")).to_contain_text("On its way!")

@@ -9,8 +9,8 @@ from contextlib import AsyncExitStack
 
 from conftest import PASSWORD, Desk, Personas, Server, start_server
 from email_helpers import add_mailbox, mailbox_form
-from onlinesupport.lib.clock import ManualClock
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import queues as queues_repo
 
 
@@ -19,24 +19,34 @@ async def _some_history(server: Server, personas: Personas) -> list[int]:
     amy = Actor.agent(personas.agent, "Amy Agent")
     ids = []
     for n, channel in enumerate(("chat", "email", "chat")):
-        opened = await conversations.open(channel=channel, customer_name=f"C{n}",
-                                          body="Hello =1+2", page_url="https://shop.test/a?b=1")
+        opened = await conversations.open(
+            channel=channel,
+            customer_name=f"C{n}",
+            body="Hello =1+2",
+            page_url="https://shop.test/a?b=1",
+        )
         ids.append(opened.conversation_id)
     await conversations.post(ids[0], amy, "Hi!")
     await conversations.resolve(ids[0], amy)
-    await conversations.rate(ids[0], Actor.customer(None), 4, "=HYPERLINK(\"x\")")
+    await conversations.rate(ids[0], Actor.customer(None), 4, '=HYPERLINK("x")')
     return ids
 
 
-async def test_every_report_page_renders_for_an_admin(server: Server, personas: Personas,
-                                                      client_factory) -> None:
+async def test_every_report_page_renders_for_an_admin(
+    server: Server, personas: Personas, client_factory
+) -> None:
     ids = await _some_history(server, personas)
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
-    for path in ("/reports", "/reports/agents", "/reports/website",
-                 "/reports/conversations?metric=first_response",
-                 "/reports?period=custom&first=2022-01-01&last=2030-12-31&hours=business",
-                 "/reports?period=today&channel=chat", "/reports/mail"):
+    for path in (
+        "/reports",
+        "/reports/agents",
+        "/reports/website",
+        "/reports/conversations?metric=first_response",
+        "/reports?period=custom&first=2022-01-01&last=2030-12-31&hours=business",
+        "/reports?period=today&channel=chat",
+        "/reports/mail",
+    ):
         response = await admin.get(path)
         assert response.status == 200, path
         page = await response.text()
@@ -53,42 +63,51 @@ async def test_every_report_page_renders_for_an_admin(server: Server, personas: 
     assert rows[0][:3] == ["conversation_id", "channel", "queue"]
     assert [int(r[0]) for r in rows[1:]] == ids
     first = dict(zip(rows[0], rows[1], strict=True))
-    assert (first["rating"], first["first_contact_resolution"], first["page"]) == \
-        ("4", "1", "https://shop.test/a")
+    assert (first["rating"], first["first_contact_resolution"], first["page"]) == (
+        "4",
+        "1",
+        "https://shop.test/a",
+    )
     async with await admin.get("/reports/days.csv?period=7d") as response:
         days = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
     assert len(days) == 8 and sum(int(d[1]) for d in days[1:]) == 3
 
     data = await (await admin.get("/api/reports?period=7d")).json()
-    assert data["created"] == 3 and data["period"] == {"first": data["period"]["first"],
-                                                       "last": data["period"]["last"]}
+    assert data["created"] == 3 and data["period"] == {
+        "first": data["period"]["first"],
+        "last": data["period"]["last"],
+    }
     sla = next(r for r in data["rates"] if r["key"] == "fcr")
     assert (sla["part"], sla["whole"], sla["value"]) == (1, 1, 1.0)
     agents = await (await admin.get("/api/reports?part=agents&period=7d")).json()
     assert [line["name"] for line in agents["lines"]][0] == "Amy Agent"
 
 
-async def test_bad_filters_get_a_reason(server: Server, personas: Personas,
-                                        client_factory) -> None:
+async def test_bad_filters_get_a_reason(server: Server, personas: Personas, client_factory) -> None:
     admin: Desk = client_factory(server.desk_url)
     await admin.signin("ada@example.com")
-    for path, reason in (("/reports?period=forever", "period must be one of"),
-                         ("/reports?period=custom&first=2026-02-30&last=2026-03-01", "dates like"),
-                         ("/reports?period=custom&first=2026-03-02&last=2026-03-01", "before"),
-                         ("/reports?channel=fax", "channel must be"),
-                         ("/reports?queue=abc", "whole number"),
-                         ("/reports/conversations?metric=nonsense", "no figure"),
-                         ("/api/reports?part=secrets", "part must be")):
+    for path, reason in (
+        ("/reports?period=forever", "period must be one of"),
+        ("/reports?period=custom&first=2026-02-30&last=2026-03-01", "dates like"),
+        ("/reports?period=custom&first=2026-03-02&last=2026-03-01", "before"),
+        ("/reports?channel=fax", "channel must be"),
+        ("/reports?queue=abc", "whole number"),
+        ("/reports/conversations?metric=nonsense", "no figure"),
+        ("/api/reports?part=secrets", "part must be"),
+    ):
         response = await admin.get(path)
         assert response.status == 400, path
         assert reason in await response.text(), path
 
 
 async def test_agents_see_their_own_line_and_managers_only_their_queues(
-        server: Server, personas: Personas, client_factory) -> None:
+    server: Server, personas: Personas, client_factory
+) -> None:
     await _some_history(server, personas)
     db = server.services.db
-    billing = await db.write(lambda conn: queues_repo.insert(conn, "Billing", "2026-01-01T00:00:00.000Z"))
+    billing = await db.write(
+        lambda conn: queues_repo.insert(conn, "Billing", "2026-01-01T00:00:00.000Z")
+    )
     await db.write(lambda conn: queues_repo.set_members(conn, billing, [], [personas.manager]))
     agent: Desk = client_factory(server.desk_url)
     await agent.signin("bob@example.com")
@@ -97,21 +116,25 @@ async def test_agents_see_their_own_line_and_managers_only_their_queues(
     assert (await agent.get("/reports/mail")).status == 403
     manager: Desk = client_factory(server.desk_url)
     await manager.signin("max@example.com")
-    assert (await (await manager.get("/api/reports?period=7d")).json())["created"] == 0, \
+    assert (await (await manager.get("/api/reports?period=7d")).json())["created"] == 0, (
         "nothing came into Billing"
+    )
     refused = await manager.get("/reports?queue=1")
     assert refused.status == 403 and "not one of yours" in await refused.text()
 
 
 async def test_the_report_mail_goes_through_the_outbox_only_with_a_mailbox(
-        config, client_factory) -> None:
+    config, client_factory
+) -> None:
     clock = ManualClock()  # Monday 5 January 2026, 09:00 UTC
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config, clock)
         services = server.services
-        for email, name, role in (("max@example.com", "Max Manager", "manager"),
-                                  ("ada@example.com", "Ada Admin", "admin"),
-                                  ("amy@example.com", "Amy Agent", "agent")):
+        for email, name, role in (
+            ("max@example.com", "Max Manager", "manager"),
+            ("ada@example.com", "Ada Admin", "admin"),
+            ("amy@example.com", "Amy Agent", "agent"),
+        ):
             await services.accounts.create_agent(email, name, role, PASSWORD)
         await services.conversations.open(channel="chat", customer_name="Dan", body="Hi")
         clock.advance(days=1)
@@ -121,14 +144,18 @@ async def test_the_report_mail_goes_through_the_outbox_only_with_a_mailbox(
         assert (await manager.post("/reports/mail", {"frequency": "hourly"})).status == 400
         clock.advance(days=6)  # Monday 12 January, 09:00
         assert await services.report_mail.send_due() == 0, "no mailbox: no mail"
-        await add_mailbox(services, mailbox_form(None, None, smtp_receive="on",
-                                                 smtp_host="127.0.0.1"))
+        await add_mailbox(
+            services, mailbox_form(None, None, smtp_receive="on", smtp_host="127.0.0.1")
+        )
         assert await services.report_mail.send_due() == 2, "Max's daily, Ada's weekly"
-        rows = await services.db.fetch_all("SELECT to_address, subject, body FROM outbox"
-                                           " WHERE purpose = 'report' ORDER BY to_address")
+        rows = await services.db.fetch_all(
+            "SELECT to_address, subject, body FROM outbox"
+            " WHERE purpose = 'report' ORDER BY to_address"
+        )
         assert [(r[0], r[1]) for r in rows] == [
             ("ada@example.com", "Support report 2026-01-05 – 2026-01-11"),
-            ("max@example.com", "Support report 2026-01-11")]
+            ("max@example.com", "Support report 2026-01-11"),
+        ]
         assert "Conversations created: 1 (before: 0)" in rows[0][2]
         assert "/reports?period=custom&first=2026-01-05&last=2026-01-11" in rows[0][2]
         assert await services.report_mail.send_due() == 0, "once per period"

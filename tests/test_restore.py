@@ -53,7 +53,8 @@ async def _call(desk: Desk, body: str) -> int:
 
 
 async def test_an_admin_restores_a_backup_and_the_server_comes_back_with_it(
-        serving: Config, client_factory, tmp_path: Path) -> None:
+    serving: Config, client_factory, tmp_path: Path
+) -> None:
     desk_url = f"http://127.0.0.1:{serving.desk_port}"
     admin: Desk = client_factory(desk_url)
     await admin.signin("ada@example.com")
@@ -86,7 +87,8 @@ async def test_an_admin_restores_a_backup_and_the_server_comes_back_with_it(
 
 
 async def test_a_foreign_or_newer_upload_is_refused_and_nothing_changes(
-        serving: Config, client_factory, tmp_path: Path) -> None:
+    serving: Config, client_factory, tmp_path: Path
+) -> None:
     desk_url = f"http://127.0.0.1:{serving.desk_port}"
     admin: Desk = client_factory(desk_url)
     await admin.signin("ada@example.com")
@@ -104,13 +106,16 @@ async def test_a_foreign_or_newer_upload_is_refused_and_nothing_changes(
     garbage = tmp_path / "photo.jpg"
     garbage.write_bytes(b"\xff\xd8\xff" + b"x" * 5000)
 
-    for path, reason in ((foreign, "not an OnlineSupport database"),
-                         (newer, "newer than this program"),
-                         (garbage, "not a readable SQLite database")):
+    for path, reason in (
+        (foreign, "not an OnlineSupport database"),
+        (newer, "newer than this program"),
+        (garbage, "not a readable SQLite database"),
+    ):
         form = aiohttp.FormData()
         form.add_field("backup", path.read_bytes(), filename=path.name)
         response = await admin.session.post(
-            f"{desk_url}/admin/backups/upload?csrf_token={admin.csrf}", data=form)
+            f"{desk_url}/admin/backups/upload?csrf_token={admin.csrf}", data=form
+        )
         text = await response.text()
         assert response.status == 400 and reason in text, (path.name, text)
     assert not (serving.data_dir / "restore-pending.db").exists()
@@ -122,8 +127,10 @@ async def test_only_admins_see_backups(serving: Config, client_factory) -> None:
     desk_url = f"http://127.0.0.1:{serving.desk_port}"
     admin: Desk = client_factory(desk_url)
     await admin.signin("ada@example.com")
-    await admin.post("/welcome/team", {"name": "Amy", "email": "amy@example.com",
-                                       "role": "agent", "password": PASSWORD})
+    await admin.post(
+        "/welcome/team",
+        {"name": "Amy", "email": "amy@example.com", "role": "agent", "password": PASSWORD},
+    )
     amy: Desk = client_factory(desk_url)
     await amy.signin("amy@example.com")
     assert (await amy.get("/admin/backups")).status == 403

@@ -16,24 +16,36 @@ async def _first_frame(http: aiohttp.ClientSession, url: str, origin: str, **hea
         return (await ws.receive_json(timeout=5))["type"]
 
 
-async def _hellos(tmp_path: Path, trusted: tuple[str, ...],
-                  forwarded_for: list[str]) -> list[str]:
+async def _hellos(tmp_path: Path, trusted: tuple[str, ...], forwarded_for: list[str]) -> list[str]:
     """A new visitor per address in turn, from the same proxy; one visitor a minute each."""
-    config = make_config(tmp_path / "data", public_visitor_messages_per_address=1,
-                         public_trusted_proxies=trusted)
+    config = make_config(
+        tmp_path / "data", public_visitor_messages_per_address=1, public_trusted_proxies=trusted
+    )
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config)
         async with aiohttp.ClientSession() as http:
-            return [await _first_frame(http, server.public_url, server.public_url,
-                                       **{"X-Forwarded-For": hop}) for hop in forwarded_for]
+            return [
+                await _first_frame(
+                    http, server.public_url, server.public_url, **{"X-Forwarded-For": hop}
+                )
+                for hop in forwarded_for
+            ]
 
 
 async def test_a_trusted_proxy_names_each_visitor(tmp_path: Path) -> None:
     # Rate limits count the visitor's address, read from the right past our own proxies;
     # what the visitor put in front ("198.51.100.7, ...") cannot make a new address.
-    frames = await _hellos(tmp_path, ("127.0.0.1/32",), [
-        "203.0.113.1", "203.0.113.2", "203.0.113.1", "198.51.100.7, 203.0.113.2",
-        "203.0.113.3, 127.0.0.1"])
+    frames = await _hellos(
+        tmp_path,
+        ("127.0.0.1/32",),
+        [
+            "203.0.113.1",
+            "203.0.113.2",
+            "203.0.113.1",
+            "198.51.100.7, 203.0.113.2",
+            "203.0.113.3, 127.0.0.1",
+        ],
+    )
     assert frames == ["welcome", "welcome", "error", "error", "welcome"]
 
 
@@ -51,8 +63,9 @@ async def test_the_scheme_comes_from_the_proxy(tmp_path: Path) -> None:
             https_origin = server.public_url.replace("http://", "https://")
             async with aiohttp.ClientSession() as http:
                 try:
-                    got = await _first_frame(http, server.public_url, https_origin,
-                                             **{"X-Forwarded-Proto": "https"})
+                    got = await _first_frame(
+                        http, server.public_url, https_origin, **{"X-Forwarded-Proto": "https"}
+                    )
                 except aiohttp.WSServerHandshakeError as exc:
                     assert exc.status == 403
                     got = None

@@ -14,8 +14,12 @@ from test_widget_browser import desk_page, website  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
-REFUNDS = {"title": "Returns and refunds", "status": "published", "visibility": "public",
-           "body": "You can **return** any item within 30 days and get a full refund."}
+REFUNDS = {
+    "title": "Returns and refunds",
+    "status": "published",
+    "visibility": "public",
+    "body": "You can **return** any item within 30 days and get a full refund.",
+}
 
 
 async def _visitor_types(new_page: Any, website: str, question: str) -> tuple[Any, Any]:
@@ -31,7 +35,8 @@ async def _visitor_types(new_page: Any, website: str, question: str) -> tuple[An
 
 
 async def test_an_answered_question_never_reaches_the_desk_and_another_chat_goes_on(
-        server: Server, personas: Personas, website: str, new_page) -> None:
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
     await server.services.knowledge.save(None, REFUNDS, None)
     agent = await desk_page(new_page, server)
 

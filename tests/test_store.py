@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import wait_until
-from onlinesupport.lib.clock import ManualClock
 from onlinesupport.config import Config
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
 from onlinesupport.services import open_services
 from onlinesupport.store import Database, StoreError, migrate
 from onlinesupport.store import backup as backup_store
@@ -87,7 +87,8 @@ async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> Non
 
 
 async def test_an_upgrade_copies_the_database_before_changing_its_schema(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, backups = tmp_path / "onlinesupport.db", tmp_path / "backups"
     every = migrate.available_migrations()
     with monkeypatch.context() as older_program:
@@ -115,8 +116,10 @@ async def test_an_upgrade_copies_the_database_before_changing_its_schema(
 
 
 def test_statements_split_keeps_trigger_bodies_whole() -> None:
-    sql = ("-- leading comment\nCREATE TABLE t (a);\nCREATE TRIGGER x BEFORE DELETE ON t\n"
-           "BEGIN\n  SELECT RAISE(ABORT, 'no; never');\nEND;\n-- trailing comment\n")
+    sql = (
+        "-- leading comment\nCREATE TABLE t (a);\nCREATE TRIGGER x BEFORE DELETE ON t\n"
+        "BEGIN\n  SELECT RAISE(ABORT, 'no; never');\nEND;\n-- trailing comment\n"
+    )
     statements = migrate.split_statements(sql)
     assert len(statements) == 2
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
@@ -133,10 +136,13 @@ async def test_events_are_append_only(services) -> None:  # type: ignore[no-unty
 
 
 async def test_a_backup_taken_while_100_writers_post_holds_every_committed_message(
-        config: Config, tmp_path: Path) -> None:
+    config: Config, tmp_path: Path
+) -> None:
     async with open_services(config, ManualClock()) as services:
-        opened = [await services.conversations.open(channel="chat", customer_name=f"c{i}")
-                  for i in range(10)]
+        opened = [
+            await services.conversations.open(channel="chat", customer_name=f"c{i}")
+            for i in range(10)
+        ]
         committed: set[tuple[int, int]] = set()
         stop = asyncio.Event()
 
@@ -145,8 +151,9 @@ async def test_a_backup_taken_while_100_writers_post_holds_every_committed_messa
             actor = Actor.customer(conversation.customer_id)
             i = 0
             while not stop.is_set():
-                posted = await services.conversations.post(conversation.conversation_id, actor,
-                                                          f"w{n} m{i}", client_id=f"{n}-{i}")
+                posted = await services.conversations.post(
+                    conversation.conversation_id, actor, f"w{n} m{i}", client_id=f"{n}-{i}"
+                )
                 committed.add((conversation.conversation_id, posted.message.seq))
                 i += 1
 
@@ -168,8 +175,9 @@ async def test_a_backup_taken_while_100_writers_post_holds_every_committed_messa
     assert len(in_backup) < len(committed), "the backup is a snapshot, not a later copy"
 
 
-async def test_restore_replaces_the_database_and_keeps_a_safety_copy(config: Config,
-                                                                     tmp_path: Path) -> None:
+async def test_restore_replaces_the_database_and_keeps_a_safety_copy(
+    config: Config, tmp_path: Path
+) -> None:
     async with open_services(config, ManualClock()) as services:
         await services.conversations.open(channel="chat", body="in the backup")
     backup_file = tmp_path / "b.db"
@@ -177,7 +185,9 @@ async def test_restore_replaces_the_database_and_keeps_a_safety_copy(config: Con
     async with open_services(config, ManualClock()) as services:
         await services.conversations.open(channel="chat", body="after the backup")
     safety = tmp_path / "safety.db"
-    assert backup_store.restore(backup_file, config.database_path, safety) == migrate.latest_version()
+    assert (
+        backup_store.restore(backup_file, config.database_path, safety) == migrate.latest_version()
+    )
     async with open_services(config, ManualClock()) as services:
         bodies = [r["body"] for r in await services.db.fetch_all("SELECT body FROM messages")]
     assert bodies == ["in the backup"]

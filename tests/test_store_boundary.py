@@ -17,7 +17,8 @@ STATEMENT = re.compile(
     r"\s*(SELECT\s.*\bFROM\b|SELECT\s+\S+\s*$|INSERT\s+(OR\s+[A-Z]+\s+)?INTO\s|REPLACE\s+INTO\s"
     r"|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s|CREATE\s+(TABLE|INDEX|UNIQUE|TRIGGER|VIEW|VIRTUAL)\b"
     r"|DROP\s+(TABLE|INDEX|TRIGGER|VIEW)\b|ALTER\s+TABLE\s|PRAGMA\s+\w+|WITH\s+\w+\s+AS\s*\()",
-    re.DOTALL)
+    re.DOTALL,
+)
 
 
 def is_statement(text: str) -> bool:
@@ -29,8 +30,9 @@ def _text(node: ast.AST) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(part.value if isinstance(part, ast.Constant) else "{}"
-                       for part in node.values)
+        return "".join(
+            part.value if isinstance(part, ast.Constant) else "{}" for part in node.values
+        )
     return None
 
 
@@ -38,8 +40,12 @@ def offences(source: str) -> list[str]:
     """What in a module's source breaks the boundary, one line each."""
     tree = ast.parse(source)
     # An f-string is judged whole, not by its literal parts.
-    parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
-             for part in node.values}
+    parts = {
+        id(part)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for part in node.values
+    }
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -57,8 +63,9 @@ def offences(source: str) -> list[str]:
 
 
 def outside_store() -> list[Path]:
-    return sorted(path for path in PACKAGE.rglob("*.py")
-                  if path.relative_to(PACKAGE).parts[0] != "store")
+    return sorted(
+        path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "store"
+    )
 
 
 def test_nothing_outside_the_store_imports_sqlite3_or_writes_sql() -> None:
@@ -76,13 +83,25 @@ def test_nothing_outside_the_store_imports_sqlite3_or_writes_sql() -> None:
 def test_the_check_sees_what_it_looks_for() -> None:
     assert offences("import sqlite3\n") == ["line 1: imports sqlite3"]
     assert offences("from sqlite3 import IntegrityError\n")
-    for sql in ("SELECT * FROM queues WHERE id = ?", "SELECT 1", " INSERT INTO t (a) VALUES (?)",
-                "INSERT OR IGNORE INTO t VALUES (1)", "UPDATE conversations SET x = 1",
-                "DELETE FROM t", "CREATE TABLE t (a)", "PRAGMA user_version",
-                "WITH w AS (SELECT 1) SELECT * FROM w"):
+    for sql in (
+        "SELECT * FROM queues WHERE id = ?",
+        "SELECT 1",
+        " INSERT INTO t (a) VALUES (?)",
+        "INSERT OR IGNORE INTO t VALUES (1)",
+        "UPDATE conversations SET x = 1",
+        "DELETE FROM t",
+        "CREATE TABLE t (a)",
+        "PRAGMA user_version",
+        "WITH w AS (SELECT 1) SELECT * FROM w",
+    ):
         assert is_statement(sql), sql
     assert offences('q = ("SELECT c.id FROM conversations c"\n     " WHERE c.id = ?")\n')
     assert offences('q = f"UPDATE mailboxes SET {columns} WHERE id = ?"\n')
-    for text in ("Select a queue from the list", "SELECTED", "Update the settings",
-                 "select * from t", "we DELETE nothing"):
+    for text in (
+        "Select a queue from the list",
+        "SELECTED",
+        "Update the settings",
+        "select * from t",
+        "we DELETE nothing",
+    ):
         assert not is_statement(text), text

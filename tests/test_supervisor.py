@@ -10,8 +10,8 @@ import pytest
 
 from conftest import Personas, Server
 from onlinesupport.lib.clock import ManualClock
-from onlinesupport.store import StorageFull
 from onlinesupport.lib.supervisor import Supervisor
+from onlinesupport.store import StorageFull
 
 
 class Waits(list):
@@ -34,7 +34,8 @@ async def _until(condition, timeout: float = 5.0) -> None:
 
 
 async def test_a_failing_loop_is_restarted_with_backoff_and_logged_once_per_cause(
-        quick: Waits, caplog: pytest.LogCaptureFixture) -> None:
+    quick: Waits, caplog: pytest.LogCaptureFixture
+) -> None:
     runs = 0
 
     async def flaky() -> None:
@@ -54,19 +55,20 @@ async def test_a_failing_loop_is_restarted_with_backoff_and_logged_once_per_caus
         await _until(lambda: runs == 6)
         [state] = loops.states()
         assert state.status == "running" and state.failures == 5
-        assert state.causes == {"ConnectionError: mail server down": 4,
-                                "ValueError: bad answer": 1}
+        assert state.causes == {"ConnectionError: mail server down": 4, "ValueError: bad answer": 1}
         assert state.last_error == "ValueError: bad answer"
         assert state.since == clock.now()
     assert quick == [1.0, 2.0, 4.0, 8.0, 16.0], "the wait doubles"
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage().split(";")[0] for r in errors] == ["flaky failed", "flaky failed"]
-    assert [r.exc_info[1].__class__ for r in errors] == [ConnectionError, ValueError], \
+    assert [r.exc_info[1].__class__ for r in errors] == [ConnectionError, ValueError], (
         "one traceback per cause, not per retry"
+    )
 
 
 async def test_a_periodic_job_goes_back_to_its_pace_and_says_it_recovered(
-        quick: Waits, caplog: pytest.LogCaptureFixture) -> None:
+    quick: Waits, caplog: pytest.LogCaptureFixture
+) -> None:
     runs = 0
 
     async def job() -> None:
@@ -82,8 +84,9 @@ async def test_a_periodic_job_goes_back_to_its_pace_and_says_it_recovered(
         state = loops.states()[0]
         assert state.status == "running" and state.failures == 0 and state.causes == {}
     assert quick[:4] == [30, 1.0, 2.0, 30]
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], \
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], (
         "a full disk is said by the store, once"
+    )
     assert any("job works again after 2 failures" in r.getMessage() for r in caplog.records)
 
 
@@ -102,7 +105,11 @@ async def test_the_state_while_restarting() -> None:
         await _until(lambda: loops.states()[0].failures == 1)
         state = loops.states()[0]
         assert (state.status, state.last_error, state.since, state.last_error_at) == (
-            "restarting", "RuntimeError: no route to host", clock.now(), clock.now())
+            "restarting",
+            "RuntimeError: no route to host",
+            clock.now(),
+            clock.now(),
+        )
 
 
 async def test_stopping_cancels_loops_and_lets_a_sender_finish(quick: Waits) -> None:
@@ -186,11 +193,15 @@ async def test_loops_switched_off_are_listed_but_never_run(quick: Waits) -> None
             loops.start(name, lambda name=name: job(name))
         await _until(lambda: len(ran) == 2)
         assert {s.name: s.status for s in loops.states()} == {
-            "chat-offers": "off", "imap-a@shop.test": "running", "outbox-sender": "running"}
+            "chat-offers": "off",
+            "imap-a@shop.test": "running",
+            "outbox-sender": "running",
+        }
 
 
 async def test_a_failed_one_off_job_is_logged_once_per_cause(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def failing() -> None:
         raise LookupError("gone")
 
@@ -200,12 +211,14 @@ async def test_a_failed_one_off_job_is_logged_once_per_cause(
             loops.spawn(failing(), "sign-in-link")
         await asyncio.sleep(0.01)
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
-        "sign-in-link failed (said once for this cause)"]
+        "sign-in-link failed (said once for this cause)"
+    ]
 
 
 @pytest.mark.loops("crm-sync")
-async def test_the_health_page_shows_a_failing_loop(server: Server, personas: Personas,
-                                                    client_factory) -> None:
+async def test_the_health_page_shows_a_failing_loop(
+    server: Server, personas: Personas, client_factory
+) -> None:
     async def broken() -> None:
         raise ConnectionRefusedError("nothing at 127.0.0.1:1")
 

@@ -15,9 +15,9 @@ import pytest
 
 from api_helpers import Api, make_token
 from conftest import PASSWORD, Server, free_port, make_config, start_server, wait_until
-from onlinesupport.lib.clock import ManualClock, from_db
 from onlinesupport.core.conversations import Actor
 from onlinesupport.integrations.webhooks import EndpointFields
+from onlinesupport.lib.clock import ManualClock, from_db
 from webhook_receiver import Receiver
 
 FAST_RETRIES = (0.2,) * 40
@@ -34,8 +34,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 @pytest.fixture
 async def hooked(tmp_path: Path) -> AsyncIterator[Server]:
     """A server that may send webhooks to this machine, retrying every 0.2 s."""
-    config = make_config(tmp_path / "data", webhooks_allow_loopback=True,
-                         webhooks_retry_seconds=FAST_RETRIES)
+    config = make_config(
+        tmp_path / "data", webhooks_allow_loopback=True, webhooks_retry_seconds=FAST_RETRIES
+    )
     async with AsyncExitStack() as stack:
         yield await start_server(stack, config)
 
@@ -58,20 +59,31 @@ async def feed(server: Server) -> list[dict[str, Any]]:
 
 
 async def test_events_arrive_signed_with_the_objects_the_api_returns(
-        hooked: Server, receiver: Receiver) -> None:
+    hooked: Server, receiver: Receiver
+) -> None:
     await add_endpoint(hooked, receiver)
     async with aiohttp.ClientSession() as http:
         client = Api(http, hooked.desk_url, await make_token(hooked.services, "write"))
-        status, opened = await client.post("/conversations", {
-            "channel": "email", "body": "Order 1 failed", "customer": {"email": "c@example.com", "name": "Cy"}})
+        status, opened = await client.post(
+            "/conversations",
+            {
+                "channel": "email",
+                "body": "Order 1 failed",
+                "customer": {"email": "c@example.com", "name": "Cy"},
+            },
+        )
         cid = opened["conversation"]["id"]
         await client.post(f"/conversations/{cid}/messages", {"body": "checking", "kind": "note"})
         await client.post(f"/conversations/{cid}/resolve")
         got = await receiver.wait_for(5)
         status, conversation = await client.get(f"/conversations/{cid}")
-    assert [r.type for r in got] == ["customer.created", "conversation.created",
-                                     "message.created", "message.created",
-                                     "conversation.resolved"]
+    assert [r.type for r in got] == [
+        "customer.created",
+        "conversation.created",
+        "message.created",
+        "message.created",
+        "conversation.resolved",
+    ]
     assert got[0].data["customer"]["email"] == "c@example.com"
     assert got[2].data["message"] == conversation["messages"][0]
     assert got[3].data["note"] is True and got[2].data["note"] is False
@@ -82,8 +94,9 @@ async def test_events_arrive_signed_with_the_objects_the_api_returns(
     assert not receiver.refused
 
 
-async def test_an_endpoint_gets_only_the_types_it_asked_for(hooked: Server,
-                                                            receiver: Receiver) -> None:
+async def test_an_endpoint_gets_only_the_types_it_asked_for(
+    hooked: Server, receiver: Receiver
+) -> None:
     await add_endpoint(hooked, receiver, "conversation.resolved")
     conversations = hooked.services.conversations
     opened = await conversations.open(channel="chat", body="hi", identity=("email", "x@y.z"))
@@ -94,20 +107,27 @@ async def test_an_endpoint_gets_only_the_types_it_asked_for(hooked: Server,
 
 
 async def test_a_receiver_that_was_down_gets_every_event_once_in_order(
-        hooked: Server, receiver: Receiver) -> None:
+    hooked: Server, receiver: Receiver
+) -> None:
     await add_endpoint(hooked, receiver)
     await receiver.down()
     conversations = hooked.services.conversations
-    opened = [await conversations.open(channel="chat", body=f"hello {n}",
-                                       identity=("email", f"c{n}@example.com"))
-              for n in range(4)]
+    opened = [
+        await conversations.open(
+            channel="chat", body=f"hello {n}", identity=("email", f"c{n}@example.com")
+        )
+        for n in range(4)
+    ]
     for round_ in range(5):
         for n, o in enumerate(opened):
-            await conversations.post(o.conversation_id, Actor.customer(o.customer_id),
-                                     f"message {round_} from {n}")
+            await conversations.post(
+                o.conversation_id, Actor.customer(o.customer_id), f"message {round_} from {n}"
+            )
+
     async def failed_twice() -> bool:  # several attempts fail while it is down
         attempts = await hooked.services.db.fetch_one(
-            "SELECT max(attempts) FROM webhook_deliveries")
+            "SELECT max(attempts) FROM webhook_deliveries"
+        )
         return (attempts[0] or 0) > 1
 
     await wait_until(failed_twice)
@@ -119,16 +139,19 @@ async def test_a_receiver_that_was_down_gets_every_event_once_in_order(
     assert len(ids) == len(set(ids)) == len(events)
     assert set(ids) == {e["webhook_id"] for e in events}
     for o in opened:  # in the order they happened, per conversation
-        mine = [e["webhook_id"] for e in events if e["data"].get("message", {}).get(
-            "conversation_id") == o.conversation_id]
+        mine = [
+            e["webhook_id"]
+            for e in events
+            if e["data"].get("message", {}).get("conversation_id") == o.conversation_id
+        ]
         assert [i for i in ids if i in mine] == mine
-    attempts = await hooked.services.db.fetch_all(
-        "SELECT max(attempts) FROM webhook_deliveries")
+    attempts = await hooked.services.db.fetch_all("SELECT max(attempts) FROM webhook_deliveries")
     assert attempts[0][0] > 1
 
 
-async def test_410_disables_the_endpoint_and_the_desk_says_so(hooked: Server,
-                                                              receiver: Receiver) -> None:
+async def test_410_disables_the_endpoint_and_the_desk_says_so(
+    hooked: Server, receiver: Receiver
+) -> None:
     endpoint_id = await add_endpoint(hooked, receiver)
     receiver.status = 410
     webhooks = hooked.services.webhooks
@@ -139,16 +162,18 @@ async def test_410_disables_the_endpoint_and_the_desk_says_so(hooked: Server,
             break
         await asyncio.sleep(0.05)
     assert not endpoint.enabled and "410" in endpoint.disabled_reason
-    await hooked.services.conversations.open(channel="chat", body="hi",
-                                             identity=("email", "c@example.com"))
+    await hooked.services.conversations.open(
+        channel="chat", body="hi", identity=("email", "c@example.com")
+    )
     assert [d.status for d in await webhooks.deliveries(endpoint_id)] == ["failed"]
     from onlinesupport.ops.health import report
 
     assert any("was disabled" in w for w in (await report(hooked.services))["warnings"])
 
 
-async def test_redeliver_sends_the_same_webhook_id_again(hooked: Server,
-                                                         receiver: Receiver) -> None:
+async def test_redeliver_sends_the_same_webhook_id_again(
+    hooked: Server, receiver: Receiver
+) -> None:
     endpoint_id = await add_endpoint(hooked, receiver)
     webhooks = hooked.services.webhooks
     delivery_id = await webhooks.send_test(endpoint_id)
@@ -176,7 +201,8 @@ async def manual(tmp_path: Path) -> AsyncIterator[tuple[Server, ManualClock]]:
 
 
 async def test_a_rotated_secret_signs_beside_the_new_one_for_a_day(
-        manual: tuple[Server, ManualClock], receiver: Receiver) -> None:
+    manual: tuple[Server, ManualClock], receiver: Receiver
+) -> None:
     server, clock = manual
     endpoint_id = await add_endpoint(server, receiver)
     old = receiver.secrets
@@ -192,11 +218,11 @@ async def test_a_rotated_secret_signs_beside_the_new_one_for_a_day(
     assert webhooks.secrets_in_use(await webhooks.get(endpoint_id)) == new[:1]
 
 
-async def test_retry_after_and_three_days_of_failures(manual: tuple[Server, ManualClock],
-                                                      receiver: Receiver) -> None:
+async def test_retry_after_and_three_days_of_failures(
+    manual: tuple[Server, ManualClock], receiver: Receiver
+) -> None:
     server, clock = manual
-    admin = await server.services.accounts.create_agent("ada@example.com", "Ada", "admin",
-                                                        PASSWORD)
+    admin = await server.services.accounts.create_agent("ada@example.com", "Ada", "admin", PASSWORD)
     endpoint_id = await add_endpoint(server, receiver)
     webhooks = server.services.webhooks
     receiver.status, receiver.headers = 429, {"Retry-After": "3600"}
@@ -220,8 +246,9 @@ async def test_retry_after_and_three_days_of_failures(manual: tuple[Server, Manu
     assert admin
 
 
-async def test_a_server_killed_mid_delivery_loses_nothing(tmp_path: Path,
-                                                          receiver: Receiver) -> None:
+async def test_a_server_killed_mid_delivery_loses_nothing(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     """SIGKILL while the receiver holds a request, then restart: every event arrives."""
     import os
     import signal
@@ -229,13 +256,18 @@ async def test_a_server_killed_mid_delivery_loses_nothing(tmp_path: Path,
 
     data = tmp_path / "data"
     desk_port = free_port()
-    env = {**os.environ, "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
-           "ONLINESUPPORT_DESK_HOST": "127.0.0.1", "ONLINESUPPORT_DESK_PORT": str(desk_port),
-           "ONLINESUPPORT_PUBLIC_HOST": "127.0.0.1", "ONLINESUPPORT_PUBLIC_PORT": "0",
-           "ONLINESUPPORT_STORAGE_BACKUPS_KEEP": "0",
-           "ONLINESUPPORT_WEBHOOKS_ALLOW_LOOPBACK": "true",
-           "ONLINESUPPORT_WEBHOOKS_RETRY_SECONDS": ",".join(map(str, FAST_RETRIES)),
-           "ONLINESUPPORT_CONFIG": str(tmp_path / "none.toml")}
+    env = {
+        **os.environ,
+        "ONLINESUPPORT_STORAGE_DATA_DIR": str(data),
+        "ONLINESUPPORT_DESK_HOST": "127.0.0.1",
+        "ONLINESUPPORT_DESK_PORT": str(desk_port),
+        "ONLINESUPPORT_PUBLIC_HOST": "127.0.0.1",
+        "ONLINESUPPORT_PUBLIC_PORT": "0",
+        "ONLINESUPPORT_STORAGE_BACKUPS_KEEP": "0",
+        "ONLINESUPPORT_WEBHOOKS_ALLOW_LOOPBACK": "true",
+        "ONLINESUPPORT_WEBHOOKS_RETRY_SECONDS": ",".join(map(str, FAST_RETRIES)),
+        "ONLINESUPPORT_CONFIG": str(tmp_path / "none.toml"),
+    }
     (tmp_path / "none.toml").write_text("")
     async with AsyncExitStack() as stack:  # prepare the data folder, then let it go
         server = await start_server(stack, make_config(data, webhooks_allow_loopback=True))
@@ -245,8 +277,14 @@ async def test_a_server_killed_mid_delivery_loses_nothing(tmp_path: Path,
 
     async def start() -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "onlinesupport", "serve", env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            sys.executable,
+            "-m",
+            "onlinesupport",
+            "serve",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         async with aiohttp.ClientSession() as http:
             for _ in range(200):
                 try:
@@ -264,12 +302,15 @@ async def test_a_server_killed_mid_delivery_loses_nothing(tmp_path: Path,
     try:
         async with aiohttp.ClientSession() as http:
             client = Api(http, base, token)
-            status, opened = await client.post("/conversations", {
-                "channel": "email", "body": "first", "customer": {"email": "c@example.com"}})
+            status, opened = await client.post(
+                "/conversations",
+                {"channel": "email", "body": "first", "customer": {"email": "c@example.com"}},
+            )
             cid = opened["conversation"]["id"]
             for n in range(10):
-                status, body = await client.post(f"/conversations/{cid}/messages",
-                                                 {"body": f"reply {n}", "client_id": f"r{n}"})
+                status, body = await client.post(
+                    f"/conversations/{cid}/messages", {"body": f"reply {n}", "client_id": f"r{n}"}
+                )
                 assert status == 201
                 posted.append(body["message"]["id"])
             for _ in range(100):
@@ -297,8 +338,9 @@ async def test_a_server_killed_mid_delivery_loses_nothing(tmp_path: Path,
         await process.wait()
 
 
-async def test_the_log_keeps_14_days_and_the_events_30(manual: tuple[Server, ManualClock],
-                                                       receiver: Receiver) -> None:
+async def test_the_log_keeps_14_days_and_the_events_30(
+    manual: tuple[Server, ManualClock], receiver: Receiver
+) -> None:
     server, clock = manual
     endpoint_id = await add_endpoint(server, receiver)
     webhooks = server.services.webhooks

@@ -12,10 +12,10 @@ import pytest
 
 from conftest import ROOT, Personas, Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport.ops import datadir
 from onlinesupport.channels.chat import identity
 from onlinesupport.channels.chat.identity import Claim, WebsiteUser, check, signature
 from onlinesupport.core.conversations import SYSTEM
+from onlinesupport.ops import datadir
 from test_chat_protocol import visitor  # noqa: F401  (the fixture: visitors on an allowed site)
 
 SECRET = "5e" * 32
@@ -23,14 +23,21 @@ SECRET = "5e" * 32
 
 def signed(server: Server, user_id: str = "42", **extra: Any) -> dict[str, Any]:
     """What the website's server hands the widget for a signed-in user."""
-    return {"id": user_id, "email": "nora@kunde.test", "name": "Nora Kunde",
-            "hash": signature(server.services.identity.secret, user_id), **extra}
+    return {
+        "id": user_id,
+        "email": "nora@kunde.test",
+        "name": "Nora Kunde",
+        "hash": signature(server.services.identity.secret, user_id),
+        **extra,
+    }
 
 
 def test_the_signature_is_hmac_sha256_of_the_id_in_hex() -> None:
     # The same figure PHP's hash_hmac('sha256', '42', $secret) and Node's createHmac give.
-    assert signature("secret", "42") == \
-        "93c121e7aa437a1e01e3c512c6f0ce3c821a839025dca4408f85616de4aaee70"
+    assert (
+        signature("secret", "42")
+        == "93c121e7aa437a1e01e3c512c6f0ce3c821a839025dca4408f85616de4aaee70"
+    )
     good = {"id": "42", "email": "Nora@Kunde.test", "name": "Nora", "hash": signature(SECRET, "42")}
     assert check(SECRET, good) == Claim(WebsiteUser("42", "nora@kunde.test", "Nora"), "42")
     assert check(SECRET, {**good, "hash": good["hash"].upper()}).user is not None
@@ -49,17 +56,35 @@ def test_the_guides_python_example_signs_as_the_server_checks(monkeypatch) -> No
     assert signature("secret", "42") in guide, "the guide's test figure is right"
 
 
-@pytest.mark.parametrize("claim", [
-    None, "42", ["42"], {}, {"id": ""}, {"hash": "ab" * 32},
-])
+@pytest.mark.parametrize(
+    "claim",
+    [
+        None,
+        "42",
+        ["42"],
+        {},
+        {"id": ""},
+        {"hash": "ab" * 32},
+    ],
+)
 def test_a_page_that_names_nobody_is_an_anonymous_visitor(claim: Any) -> None:
     assert check(SECRET, claim) == identity.NOBODY
 
 
-@pytest.mark.parametrize("changes", [
-    {"hash": "00" * 32}, {"hash": ""}, {"hash": None}, {"hash": "zz" * 32}, {"id": "43"},
-    {"hash": signature(SECRET, "42") + "00"}, {"id": True}, {"id": "4\n2"}, {"id": "x" * 201},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"hash": "00" * 32},
+        {"hash": ""},
+        {"hash": None},
+        {"hash": "zz" * 32},
+        {"id": "43"},
+        {"hash": signature(SECRET, "42") + "00"},
+        {"id": True},
+        {"id": "4\n2"},
+        {"id": "x" * 201},
+    ],
+)
 def test_a_wrong_or_malformed_signature_is_not_believed(changes: dict[str, Any]) -> None:
     claim = {"id": "42", "hash": signature(SECRET, "42"), **changes}
     checked = check(SECRET, claim)
@@ -69,11 +94,16 @@ def test_a_wrong_or_malformed_signature_is_not_believed(changes: dict[str, Any])
 
 
 async def test_a_signed_user_chats_as_their_customer_with_their_history(
-        server: Server, personas: Personas, visitor, client_factory) -> None:
+    server: Server, personas: Personas, visitor, client_factory
+) -> None:
     first = visitor()
     welcome = await first.connect(user=signed(server))
-    assert welcome["visitor"] == {"verified": True, "unverified": False, "name": "Nora Kunde",
-                                  "email": "nora@kunde.test"}
+    assert welcome["visitor"] == {
+        "verified": True,
+        "unverified": False,
+        "name": "Nora Kunde",
+        "email": "nora@kunde.test",
+    }
     await first.send(type="start", client_id="c1", body="Where is order 77?")
     earlier = (await first.receive("ack"))["conversation_id"]
     await server.services.conversations.resolve(earlier, SYSTEM)
@@ -83,11 +113,11 @@ async def test_a_signed_user_chats_as_their_customer_with_their_history(
     await second.connect(user=signed(server, name="", email=""))
     await second.send(type="start", client_id="c2", body="And order 78?")
     latest = (await second.receive("ack"))["conversation_id"]
-    customers = await server.services.db.fetch_all(
-        "SELECT DISTINCT customer_id FROM conversations")
+    customers = await server.services.db.fetch_all("SELECT DISTINCT customer_id FROM conversations")
     assert len(customers) == 1
     identities = await server.services.db.fetch_all(
-        "SELECT kind, value FROM customer_identities ORDER BY id")
+        "SELECT kind, value FROM customer_identities ORDER BY id"
+    )
     assert [r[0] for r in identities] == ["external", "email", "visitor", "visitor"]
     assert await scalar(server.services, "SELECT name FROM customers") == "Nora Kunde"
 
@@ -96,12 +126,14 @@ async def test_a_signed_user_chats_as_their_customer_with_their_history(
     page = await (await desk.get(f"/conversations/{latest}")).text()
     assert "✓ Verified by your website (account 42)" in page
     assert "website account 42" in page and "email: nora@kunde.test" in page
-    assert f'href="/conversations/{earlier}?view=open">#{earlier} chat' in page, \
+    assert f'href="/conversations/{earlier}?view=open">#{earlier} chat' in page, (
         "the earlier conversation is in the desk at once"
+    )
 
 
 async def test_a_visitor_who_signs_in_during_a_chat_keeps_it(
-        server: Server, personas: Personas, visitor) -> None:
+    server: Server, personas: Personas, visitor
+) -> None:
     anonymous = visitor()
     await anonymous.connect()
     await anonymous.send(type="start", client_id="c1", body="Can you see my account?")
@@ -113,17 +145,20 @@ async def test_a_visitor_who_signs_in_during_a_chat_keeps_it(
     assert welcome["conversation_id"] == ack["conversation_id"], "the chat goes on"
     moved = await server.services.db.fetch_one(
         "SELECT c.customer_id, i.value FROM conversations c JOIN customer_identities i"
-        " ON i.customer_id = c.customer_id AND i.kind = 'external'")
+        " ON i.customer_id = c.customer_id AND i.kind = 'external'"
+    )
     assert moved[1] == "42"
-    data = await scalar(server.services, "SELECT data FROM events"
-                        " WHERE type = 'conversation.customer_verified'")
+    data = await scalar(
+        server.services, "SELECT data FROM events WHERE type = 'conversation.customer_verified'"
+    )
     assert '"external_id":"42"' in data
     await anonymous.send(type="send", client_id="c2", body="I signed in")
     assert (await anonymous.receive("ack"))["seq"] == 2
 
 
 async def test_admins_see_the_secret_and_a_new_one_is_in_force_at_once(
-        server: Server, personas: Personas, visitor, client_factory) -> None:
+    server: Server, personas: Personas, visitor, client_factory
+) -> None:
     old = signed(server)
     agent = client_factory(server.desk_url)
     await agent.signin("amy@example.com")
@@ -134,8 +169,7 @@ async def test_admins_see_the_secret_and_a_new_one_is_in_force_at_once(
     page = await (await admin.get("/admin/widget")).text()
     shown = re.search(r'id="identity-secret">([0-9a-f]{64})<', page).group(1)
     assert shown == server.services.identity.secret
-    no_csrf = await admin.session.post(admin.base + "/admin/widget/identity",
-                                       allow_redirects=False)
+    no_csrf = await admin.session.post(admin.base + "/admin/widget/identity", allow_redirects=False)
     assert no_csrf.status == 403
     rotated = await admin.post("/admin/widget/identity")
     assert rotated.status == 303
@@ -146,8 +180,9 @@ async def test_admins_see_the_secret_and_a_new_one_is_in_force_at_once(
     assert (await stale.connect(user=old))["visitor"]["verified"] is False
     fresh = visitor()
     assert (await fresh.connect(user=signed(server)))["visitor"]["verified"] is True
-    stored = await scalar(server.services, "SELECT value FROM settings"
-                          " WHERE key = 'website_identity'")
+    stored = await scalar(
+        server.services, "SELECT value FROM settings WHERE key = 'website_identity'"
+    )
     assert server.services.identity.secret not in stored, "sealed in the database"
 
 

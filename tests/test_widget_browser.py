@@ -34,10 +34,12 @@ PAGE = """<!doctype html><html><head><title>{title}</title>
 
 async def start_website(stack: AsyncExitStack, support_url: str) -> str:
     """A company website on its own origin, with the one script tag on every page."""
+
     async def page(request: web.Request) -> web.Response:
         title = "Our shop" if request.path == "/" else "Shipping"
-        return web.Response(text=PAGE.format(title=title, support=support_url),
-                            content_type="text/html")
+        return web.Response(
+            text=PAGE.format(title=title, support=support_url), content_type="text/html"
+        )
 
     app = web.Application()
     app.router.add_get("/", page)
@@ -52,8 +54,11 @@ async def start_website(stack: AsyncExitStack, support_url: str) -> str:
 
 async def allow(server: Server, origin: str) -> None:
     current = await widget_settings.load(server.services.db)
-    await widget_settings.save(server.services.db, server.services.clock,
-                               dataclasses.replace(current, allowed_origins=(origin,)))
+    await widget_settings.save(
+        server.services.db,
+        server.services.clock,
+        dataclasses.replace(current, allowed_origins=(origin,)),
+    )
 
 
 @pytest.fixture
@@ -89,7 +94,8 @@ async def stored_bodies(server: Server, conversation_id: int) -> list[str]:
 
 
 async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
-        server: Server, personas: Personas, website: str, new_page) -> None:
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
     agent = await desk_page(new_page, server)
     visitor, widget = await start_chat(new_page, website, "Do you ship to Norway?")
     log = visitor.locator("[data-onlinesupport] .log")
@@ -105,7 +111,9 @@ async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
     await agent.locator("#conversation-list a", has_text="Nora").click()
     await expect(agent.locator(".customer")).to_contain_text(website + "/")
     await agent.get_by_label("Reply").fill("Yes, in 3 days.")
-    await expect(visitor.locator("[data-onlinesupport] .note", has_text="Amy Agent is typing")).to_be_visible()
+    await expect(
+        visitor.locator("[data-onlinesupport] .note", has_text="Amy Agent is typing")
+    ).to_be_visible()
     await agent.get_by_role("button", name="Send reply").click()
     await expect(log.locator(".m:not(.me)")).to_have_text(["Amy AgentYes, in 3 days."])
     await expect(queue).to_be_hidden()
@@ -113,7 +121,8 @@ async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
     await expect(agent.locator("#typing")).to_have_text("The customer is typing…")
     await visitor.locator("[data-onlinesupport] .chat textarea").press("Enter")
     await expect(agent.locator("#messages .msg-customer .msg-body")).to_have_text(
-        ["Do you ship to Norway?", "Great"])
+        ["Do you ship to Norway?", "Great"]
+    )
 
     # Reload, then move to another page of the site: the same history, nothing twice.
     for step in ("reload", "navigate"):
@@ -123,12 +132,14 @@ async def test_a_visitor_chats_with_an_agent_across_reload_and_navigation(
             await visitor.get_by_role("link", name="Shipping").click()
             await expect(visitor).to_have_title("Shipping")
         await expect(log.locator(".m")).to_have_text(
-            ["Do you ship to Norway?", "Amy AgentYes, in 3 days.", "Great"])
+            ["Do you ship to Norway?", "Amy AgentYes, in 3 days.", "Great"]
+        )
     await expect(agent.locator(".trail")).to_contain_text("Shipping")
 
 
 async def test_messages_written_offline_are_delivered_exactly_once(
-        server: Server, personas: Personas, website: str, new_page) -> None:
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
     await desk_page(new_page, server)
     visitor, widget = await start_chat(new_page, website, "First question")
     log = visitor.locator("[data-onlinesupport] .log")
@@ -142,20 +153,27 @@ async def test_messages_written_offline_are_delivered_exactly_once(
     await visitor.context.set_offline(False)
     await expect(log.locator(".m.me.pending")).to_have_count(0, timeout=20_000)
     await expect(log.locator(".m.me")).to_have_text(
-        ["First question", "written offline 1", "written offline 2"])
+        ["First question", "written offline 1", "written offline 2"]
+    )
     conversation_id = (await server.services.db.fetch_one("SELECT max(id) FROM conversations"))[0]
     assert await stored_bodies(server, conversation_id) == [
-        "First question", "written offline 1", "written offline 2"]
+        "First question",
+        "written offline 1",
+        "written offline 2",
+    ]
 
 
-async def test_both_sides_resume_after_a_server_restart(tmp_path: Path, browser: Any,
-                                                        new_page) -> None:
+async def test_both_sides_resume_after_a_server_restart(
+    tmp_path: Path, browser: Any, new_page
+) -> None:
     config = make_config(tmp_path / "data", public_port=free_port(), desk_port=free_port())
     outer = AsyncExitStack()
     async with outer:
         stack = AsyncExitStack()
         server = await start_server(stack, config)
-        await server.services.accounts.create_agent("amy@example.com", "Amy Agent", "admin", PASSWORD)
+        await server.services.accounts.create_agent(
+            "amy@example.com", "Amy Agent", "admin", PASSWORD
+        )
         website = await start_website(outer, server.public_url)
         await allow(server, website)
         agent = await desk_page(new_page, server)
@@ -169,22 +187,27 @@ async def test_both_sides_resume_after_a_server_restart(tmp_path: Path, browser:
         async with AsyncExitStack() as again:
             server = await start_server(again, config)
             await expect(agent.locator("#live")).to_have_text("● Live", timeout=20_000)
-            await expect(visitor.locator("[data-onlinesupport] .status")).to_be_hidden(timeout=20_000)
+            await expect(visitor.locator("[data-onlinesupport] .status")).to_be_hidden(
+                timeout=20_000
+            )
             box = visitor.locator("[data-onlinesupport] .chat textarea")
             await box.fill("After the restart")
             await box.press("Enter")
             await expect(agent.locator("#messages .msg-customer .msg-body")).to_have_text(
-                ["Before the restart", "After the restart"])
+                ["Before the restart", "After the restart"]
+            )
             await agent.get_by_label("Reply").fill("Welcome back")
             await agent.get_by_role("button", name="Send reply").click()
             await expect(log.locator(".m")).to_have_text(
-                ["Before the restart", "After the restart", "Amy AgentWelcome back"])
+                ["Before the restart", "After the restart", "Amy AgentWelcome back"]
+            )
             for context in browser.contexts:
                 await context.close()
 
 
 async def test_the_leave_a_message_form_when_nobody_is_online(
-        server: Server, personas: Personas, website: str, new_page) -> None:
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
     visitor = await new_page()
     await visitor.goto(website + "/")
     await visitor.get_by_role("button", name="Open chat").click()
@@ -198,13 +221,18 @@ async def test_the_leave_a_message_form_when_nobody_is_online(
     await form.get_by_label("How soon do you need an answer?").select_option("today")
     await form.get_by_role("button", name="Send message").click()
     await expect(visitor.locator("[data-onlinesupport] .log")).to_contain_text(
-        "We will answer you by email")
+        "We will answer you by email"
+    )
     row = await server.services.db.fetch_one(
         "SELECT c.channel, c.subject, c.page_url, e.data FROM conversations c"
-        " JOIN events e ON e.conversation_id = c.id AND e.type = 'form.submitted'")
-    assert tuple(row) == ("form", "Invoice 7", website + "/",
-                          '{"question_type":"Billing","urgency":"today"}'), \
-        "routed like the page's contact form"
+        " JOIN events e ON e.conversation_id = c.id AND e.type = 'form.submitted'"
+    )
+    assert tuple(row) == (
+        "form",
+        "Invoice 7",
+        website + "/",
+        '{"question_type":"Billing","urgency":"today"}',
+    ), "routed like the page's contact form"
 
 
 async def test_a_website_not_on_the_list_gets_no_chat(server: Server, new_page) -> None:
@@ -219,8 +247,9 @@ async def test_a_website_not_on_the_list_gets_no_chat(server: Server, new_page) 
         assert await server.services.db.fetch_one("SELECT 1 FROM customers") is None
 
 
-async def test_the_visitor_ends_the_chat_and_rates_it(server: Server, personas: Personas,
-                                                     website: str, new_page) -> None:
+async def test_the_visitor_ends_the_chat_and_rates_it(
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
     agent = await desk_page(new_page, server)
     visitor, widget = await start_chat(new_page, website, "Can I return a jacket?")
     await agent.locator("#conversation-list a", has_text="Nora").click()
@@ -241,8 +270,9 @@ async def test_the_visitor_ends_the_chat_and_rates_it(server: Server, personas: 
     await expect(widget.locator(".log .m")).to_have_count(0)
 
 
-async def test_two_agents_in_one_chat_and_a_transfer(server: Server, personas: Personas,
-                                                     website: str, new_page) -> None:
+async def test_two_agents_in_one_chat_and_a_transfer(
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
     amy = await desk_page(new_page, server)
     bob = await desk_page(new_page, server, "bob@example.com")
     visitor, widget = await start_chat(new_page, website, "My order arrived damaged")
@@ -257,13 +287,19 @@ async def test_two_agents_in_one_chat_and_a_transfer(server: Server, personas: P
     await amy.locator("form[action*=invite]").get_by_label("Agent").select_option(label="Bob Agent")
     await amy.get_by_role("button", name="Invite to this conversation").click()
     await expect(amy.locator("#participants")).to_have_text(" with Bob Agent")
-    await expect(widget.locator(".log .note", has_text="Bob Agent joined the chat.")).to_be_visible()
+    await expect(
+        widget.locator(".log .note", has_text="Bob Agent joined the chat.")
+    ).to_be_visible()
     await expect(bob.locator("#conversation-list")).to_contain_text("Nora")
     await bob.locator("#conversation-list a", has_text="Nora").click()
     await bob.get_by_label("Reply").fill("I'm from the warehouse team.")
     await bob.get_by_role("button", name="Send reply").click()
-    await expect(widget.locator(".log .m:not(.me)")).to_have_text(["Bob AgentI'm from the warehouse team."])
-    await expect(amy.locator("#messages .msg-agent .msg-body")).to_have_text(["I'm from the warehouse team."])
+    await expect(widget.locator(".log .m:not(.me)")).to_have_text(
+        ["Bob AgentI'm from the warehouse team."]
+    )
+    await expect(amy.locator("#messages .msg-agent .msg-body")).to_have_text(
+        ["I'm from the warehouse team."]
+    )
 
     # Amy transfers the chat to Max with a note the visitor never sees.
     await amy.get_by_text("Transfer…").click()
@@ -272,39 +308,51 @@ async def test_two_agents_in_one_chat_and_a_transfer(server: Server, personas: P
     await form.get_by_label("Note for them").fill("Replacement approved, please ship")
     await form.get_by_role("button", name="Transfer").click()
     await expect(amy.locator("#assignee")).to_have_text("Max Manager")
-    await expect(amy.locator("#messages .msg-note .msg-body")).to_have_text(["Replacement approved, please ship"])
-    await expect(widget.locator(".log .note", has_text="Max Manager has taken over the chat.")).to_be_visible()
+    await expect(amy.locator("#messages .msg-note .msg-body")).to_have_text(
+        ["Replacement approved, please ship"]
+    )
+    await expect(
+        widget.locator(".log .note", has_text="Max Manager has taken over the chat.")
+    ).to_be_visible()
     await expect(widget.locator(".log")).not_to_contain_text("Replacement approved")
 
 
-async def test_an_agent_runs_a_scripted_question_sequence(server: Server, personas: Personas,
-                                                          website: str, new_page) -> None:
-    await server.services.scripts.add("Warranty", "What is the serial number?\nWhen did you buy it?")
+async def test_an_agent_runs_a_scripted_question_sequence(
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
+    await server.services.scripts.add(
+        "Warranty", "What is the serial number?\nWhen did you buy it?"
+    )
     agent = await desk_page(new_page, server)
     visitor, widget = await start_chat(new_page, website, "My kettle stopped working")
     await agent.locator("#conversation-list a", has_text="Nora").click()
     await agent.get_by_text("Script…").click()
     await agent.get_by_role("button", name="Start script").click()
     await expect(agent.locator("#script-progress")).to_have_text(
-        "Script “Warranty”: 1 of 2 questions sent")
+        "Script “Warranty”: 1 of 2 questions sent"
+    )
     answers = widget.locator(".log .m:not(.me)")
     await expect(answers).to_have_text(["Amy AgentWhat is the serial number?"])
     box = widget.locator(".chat textarea")
     await box.fill("SN-778")
     await box.press("Enter")
-    await expect(answers).to_have_text(["Amy AgentWhat is the serial number?",
-                                        "Amy AgentWhen did you buy it?"])
+    await expect(answers).to_have_text(
+        ["Amy AgentWhat is the serial number?", "Amy AgentWhen did you buy it?"]
+    )
     await expect(agent.locator("#script-progress")).to_have_text(
-        "Script “Warranty”: 2 of 2 questions sent")
+        "Script “Warranty”: 2 of 2 questions sent"
+    )
     await box.fill("In March")
     await box.press("Enter")
     await expect(agent.locator("#script-bar")).to_be_hidden()
     await expect(agent.locator("#messages .msg-customer .msg-body")).to_have_text(
-        ["My kettle stopped working", "SN-778", "In March"])
+        ["My kettle stopped working", "SN-778", "In March"]
+    )
 
 
 async def test_the_visitor_sees_when_an_agent_has_read_their_messages(
-        server: Server, personas: Personas, website: str, new_page) -> None:
+    server: Server, personas: Personas, website: str, new_page
+) -> None:
     agent = await desk_page(new_page, server)
     visitor, widget = await start_chat(new_page, website, "Is anyone there?")
     await expect(agent.locator("#conversation-list")).to_contain_text("Nora")
@@ -316,17 +364,24 @@ async def test_the_visitor_sees_when_an_agent_has_read_their_messages(
     box = widget.locator(".chat textarea")
     await box.fill("Hello?")
     await box.press("Enter")
-    await expect(widget.locator(".m.me").last.locator("xpath=following-sibling::li[1]")).to_have_text("Read")
+    await expect(
+        widget.locator(".m.me").last.locator("xpath=following-sibling::li[1]")
+    ).to_have_text("Read")
 
 
-async def test_the_widget_speaks_the_language_asked_for(server: Server, personas: Personas,
-                                                        new_page) -> None:
+async def test_the_widget_speaks_the_language_asked_for(
+    server: Server, personas: Personas, new_page
+) -> None:
     async def page(request: web.Request) -> web.Response:
-        return web.Response(content_type="text/html", text=(
-            f'<!doctype html><html lang="fr"><body><script src="{server.public_url}/widget.js" '
-            f'data-lang="{request.query.get("lang", "")}" '
-            'data-position="left" data-open="true" '
-            'async></script></body></html>'))
+        return web.Response(
+            content_type="text/html",
+            text=(
+                f'<!doctype html><html lang="fr"><body><script src="{server.public_url}/widget.js" '
+                f'data-lang="{request.query.get("lang", "")}" '
+                'data-position="left" data-open="true" '
+                "async></script></body></html>"
+            ),
+        )
 
     app = web.Application()
     app.router.add_get("/", page)

@@ -31,8 +31,10 @@ PAGE = """<!doctype html><html lang="en"><head><title>Hostile shop</title>
 <body><h1>Hostile shop</h1><div>A box</div>
 <script src="{support}/widget.js" async></script></body></html>"""
 # What docs/website-chat.md tells a website with a Content-Security-Policy to allow.
-STRICT_CSP = ("default-src 'none'; script-src 'self' {support}; style-src 'self' {support}; "
-              "connect-src {support} {socket}; img-src 'self' {support}; base-uri 'none'")
+STRICT_CSP = (
+    "default-src 'none'; script-src 'self' {support}; style-src 'self' {support}; "
+    "connect-src {support} {socket}; img-src 'self' {support}; base-uri 'none'"
+)
 # Records CSP violations and console errors of every frame, from before any script runs.
 WATCH = """
 window.__violations = [];
@@ -55,10 +57,14 @@ async def start_hostile_site(stack: AsyncExitStack, support_url: str, *, strict:
     socket = support_url.replace("http://", "ws://")
 
     async def page(request: web.Request) -> web.Response:
-        headers = {"Content-Security-Policy": STRICT_CSP.format(support=support_url,
-                                                                socket=socket)} if strict else {}
-        return web.Response(text=PAGE.format(support=support_url), content_type="text/html",
-                            headers=headers)
+        headers = (
+            {"Content-Security-Policy": STRICT_CSP.format(support=support_url, socket=socket)}
+            if strict
+            else {}
+        )
+        return web.Response(
+            text=PAGE.format(support=support_url), content_type="text/html", headers=headers
+        )
 
     async def css(request: web.Request) -> web.Response:
         return web.Response(text=HOSTILE_CSS, content_type="text/css")
@@ -77,8 +83,11 @@ async def start_hostile_site(stack: AsyncExitStack, support_url: str, *, strict:
 
 async def allow(server: Server, origin: str) -> None:
     current = await widget_settings.load(server.services.db)
-    await widget_settings.save(server.services.db, server.services.clock,
-                               dataclasses.replace(current, allowed_origins=(origin,)))
+    await widget_settings.save(
+        server.services.db,
+        server.services.clock,
+        dataclasses.replace(current, allowed_origins=(origin,)),
+    )
 
 
 @pytest.fixture
@@ -98,7 +107,9 @@ async def hostile_lax(server: Server) -> AsyncIterator[str]:
         yield url
 
 
-async def watched_page(new_page: Any, width: int = 1366, height: int = 768) -> tuple[Any, list[str]]:
+async def watched_page(
+    new_page: Any, width: int = 1366, height: int = 768
+) -> tuple[Any, list[str]]:
     page = await new_page()
     await page.set_viewport_size({"width": width, "height": height})
     await page.add_init_script(WATCH)
@@ -115,9 +126,12 @@ async def box(locator: Any) -> dict[str, float]:
 
 
 def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
-    return (inner["x"] >= outer["x"] - 0.5 and inner["y"] >= outer["y"] - 0.5
-            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
-            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5)
+    return (
+        inner["x"] >= outer["x"] - 0.5
+        and inner["y"] >= outer["y"] - 0.5
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5
+    )
 
 
 async def on_top(widget: Any, locator: Any) -> bool:
@@ -125,12 +139,14 @@ async def on_top(widget: Any, locator: Any) -> bool:
     return await locator.evaluate(
         "el => { const r = el.getBoundingClientRect();"
         " const hit = el.getRootNode().elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);"
-        " return hit === el || el.contains(hit); }")
+        " return hit === el || el.contains(hit); }"
+    )
 
 
 @pytest.mark.parametrize("width,height", [(1280, 720), (1366, 768), (1920, 1080), (320, 480)])
 async def test_the_leave_a_message_form_is_sent_with_the_mouse_at_every_size(
-        server: Server, hostile_lax: str, new_page, width: int, height: int) -> None:
+    server: Server, hostile_lax: str, new_page, width: int, height: int
+) -> None:
     page, errors = await watched_page(new_page, width, height)
     await page.goto(hostile_lax + "/")
     await page.get_by_role("button", name="Open chat").click()
@@ -174,15 +190,18 @@ async def test_the_widget_is_styled_under_the_products_own_csp(server: Server, n
     await launch.click()
     panel = page.locator("[data-onlinesupport] .panel")
     await expect(panel).to_be_visible()
-    style = await panel.evaluate("e => { const s = getComputedStyle(e);"
-                                 " return [s.position, s.borderTopLeftRadius, s.backgroundColor]; }")
+    style = await panel.evaluate(
+        "e => { const s = getComputedStyle(e);"
+        " return [s.position, s.borderTopLeftRadius, s.backgroundColor]; }"
+    )
     assert style == ["fixed", "12px", "rgb(255, 255, 255)"]
     assert await page.evaluate("window.__violations") == []
     assert errors == []
 
 
 async def test_a_strict_csp_and_hostile_css_on_the_website_do_not_break_the_chat(
-        server: Server, personas: Personas, hostile: str, new_page) -> None:
+    server: Server, personas: Personas, hostile: str, new_page
+) -> None:
     agent = await new_page()
     await sign_in_page(agent, server, "amy@example.com")
     page, errors = await watched_page(new_page)
@@ -190,15 +209,17 @@ async def test_a_strict_csp_and_hostile_css_on_the_website_do_not_break_the_chat
     host = page.locator("[data-onlinesupport]")
     launch = page.get_by_role("button", name="Open chat")
     await expect(launch).to_be_visible()
-    assert await host.evaluate("e => getComputedStyle(e).borderTopWidth") == "0px", \
+    assert await host.evaluate("e => getComputedStyle(e).borderTopWidth") == "0px", (
         "the page's div rules do not reach the widget's wrapper"
+    )
     size = await box(launch)
     assert (size["width"], size["height"]) == (56, 56)
     await launch.click()
     form = host.locator("form.pre")
     await form.get_by_label("Your question").fill("Do you ship to Iceland?")
     field = await form.get_by_label("Your question").evaluate(
-        "e => { const s = getComputedStyle(e); return [s.fontSize, s.fontWeight, s.color]; }")
+        "e => { const s = getComputedStyle(e); return [s.fontSize, s.fontWeight, s.color]; }"
+    )
     assert field == ["15px", "400", "rgb(29, 35, 48)"], "the page's CSS does not reach inside"
     await form.get_by_role("button", name="Start chat").click()
     await expect(host.locator(".m.me:not(.pending)")).to_have_text(["Do you ship to Iceland?"])
@@ -208,7 +229,8 @@ async def test_a_strict_csp_and_hostile_css_on_the_website_do_not_break_the_chat
 
 
 async def test_drop_downs_are_styled_and_the_topic_asks_for_a_choice(
-        server: Server, hostile: str, new_page) -> None:
+    server: Server, hostile: str, new_page
+) -> None:
     page, _ = await watched_page(new_page)
     await page.goto(hostile + "/")
     await page.get_by_role("button", name="Open chat").click()
@@ -216,13 +238,16 @@ async def test_drop_downs_are_styled_and_the_topic_asks_for_a_choice(
     topic = form.get_by_label("What is it about?")
     await expect(topic).to_be_visible()
     assert await topic.evaluate("e => e.options[e.selectedIndex].text") == "Choose…"
-    looks = ("e => { const s = getComputedStyle(e);"
-             " return [s.borderTopLeftRadius, s.paddingLeft, s.height]; }")
+    looks = (
+        "e => { const s = getComputedStyle(e);"
+        " return [s.borderTopLeftRadius, s.paddingLeft, s.height]; }"
+    )
     assert await topic.evaluate(looks) == await form.get_by_label("Subject").evaluate(looks)
 
 
 async def test_no_sound_for_a_replayed_chat_or_before_the_visitor_used_the_page(
-        server: Server, personas: Personas, hostile: str, new_page, browser) -> None:
+    server: Server, personas: Personas, hostile: str, new_page, browser
+) -> None:
     agent = await new_page()
     await sign_in_page(agent, server, "amy@example.com")
     page, errors = await watched_page(new_page)
@@ -263,7 +288,8 @@ async def test_no_sound_for_a_replayed_chat_or_before_the_visitor_used_the_page(
 
 
 async def test_the_place_in_line_goes_when_the_chat_ends_and_after_rating(
-        server: Server, personas: Personas, hostile: str, new_page) -> None:
+    server: Server, personas: Personas, hostile: str, new_page
+) -> None:
     agent = await new_page()
     await sign_in_page(agent, server, "amy@example.com")
     page, _ = await watched_page(new_page)

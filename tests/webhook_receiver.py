@@ -59,8 +59,9 @@ class Receiver:
             await asyncio.sleep(self.delay)
         if 200 <= self.status < 300:
             payload = json.loads(body)
-            self.received.append(Received(headers["webhook-id"], payload["type"],
-                                          payload["data"], headers))
+            self.received.append(
+                Received(headers["webhook-id"], payload["type"], payload["data"], headers)
+            )
         return web.Response(status=self.status, headers=self.headers, text="thanks")
 
     async def up(self) -> None:
@@ -80,7 +81,8 @@ class Receiver:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while len(self.received) < count:
-            assert loop.time() < deadline, (f"{len(self.received)} of {count} webhooks arrived; "
-                                            f"refused: {self.refused[:3]}")
+            assert loop.time() < deadline, (
+                f"{len(self.received)} of {count} webhooks arrived; refused: {self.refused[:3]}"
+            )
             await asyncio.sleep(0.02)
         return self.received

@@ -24,16 +24,16 @@ from dataclasses import dataclass
 from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 
-from onlinesupport.ops import daily_backups, datadir, platform_support, restores, tls_certs
-from onlinesupport.lib.clock import Clock
 from onlinesupport.config import Config
 from onlinesupport.integrations import webhooks
+from onlinesupport.lib.clock import Clock
+from onlinesupport.lib.tally import Tally
+from onlinesupport.ops import daily_backups, datadir, platform_support, restores, tls_certs
 from onlinesupport.reports import mail as report_mail
 from onlinesupport.reports import recording, rollup
 from onlinesupport.services import Services, open_services
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import messages as messages_repo
-from onlinesupport.lib.tally import Tally
 from onlinesupport.web import auth, connections, sockets
 from onlinesupport.web.api import routes as api_routes
 from onlinesupport.web.desk import routes as desk_routes
@@ -62,8 +62,14 @@ class AccessLogger(AbstractAccessLogger):
     """One line per request at DEBUG level."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.debug("%s %s %s %d %.1fms", request.remote, request.method, request.path,
-                          response.status, time * 1000)
+        self.logger.debug(
+            "%s %s %s %d %.1fms",
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -75,8 +81,9 @@ async def _close_websockets(app: web.Application) -> None:
     for ws in list(open_sockets):
         # A peer that does not read would hold the close frame, and the shutdown, forever.
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY,
-                                            message=b"server shutdown"), CLOSE_TIMEOUT)
+            await asyncio.wait_for(
+                ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"), CLOSE_TIMEOUT
+            )
 
 
 def _base_app(services: Services, max_body: int, middlewares: list) -> web.Application:
@@ -91,11 +98,15 @@ def _base_app(services: Services, max_body: int, middlewares: list) -> web.Appli
 
 
 def create_public_app(services: Services) -> web.Application:
-    app = _base_app(services, PUBLIC_MAX_BODY,
-                    [errors, forwarded_by(services.config.public_trusted_proxies)])
-    sockets.setup(app, unread_seconds=services.config.limits_unread_seconds,
-                  per_address=services.config.limits_public_websockets_per_address,
-                  tally=services.tally)
+    app = _base_app(
+        services, PUBLIC_MAX_BODY, [errors, forwarded_by(services.config.public_trusted_proxies)]
+    )
+    sockets.setup(
+        app,
+        unread_seconds=services.config.limits_unread_seconds,
+        per_address=services.config.limits_public_websockets_per_address,
+        tally=services.tally,
+    )
     public_routes.setup_routes(app)
     if services.config.api_public:
         api_routes.mount(app, services, tokens_only=True)
@@ -103,13 +114,24 @@ def create_public_app(services: Services) -> web.Application:
 
 
 def create_desk_app(services: Services) -> web.Application:
-    app = _base_app(services, DESK_MAX_BODY, [
-        errors, network_guard(services.config.desk_allowed_networks), auth.issue_csrf_cookie,
-        auth.authenticate, auth.csrf])
+    app = _base_app(
+        services,
+        DESK_MAX_BODY,
+        [
+            errors,
+            network_guard(services.config.desk_allowed_networks),
+            auth.issue_csrf_cookie,
+            auth.authenticate,
+            auth.csrf,
+        ],
+    )
     add_throttles(app)
-    sockets.setup(app, unread_seconds=services.config.limits_unread_seconds,
-                  per_address=services.config.limits_desk_websockets_per_address,
-                  tally=services.tally)
+    sockets.setup(
+        app,
+        unread_seconds=services.config.limits_unread_seconds,
+        per_address=services.config.limits_desk_websockets_per_address,
+        tally=services.tally,
+    )
     desk_routes.setup_routes(app)
     api_routes.mount(app, services)
     auth.check_declared(app)
@@ -139,8 +161,12 @@ def supervise(services: Services) -> None:
     loops, s = services.supervisor, services
     # Started first, stopped last: mail queued while the rest stops still goes out.
     loops.start("outbox-sender", s.email.sender.run, stop=s.email.sender.stop)
-    loops.start("webhook-sender", s.webhooks.sender.run, stop=s.webhooks.sender.stop,
-                stop_timeout=webhooks.STOP_TIMEOUT)
+    loops.start(
+        "webhook-sender",
+        s.webhooks.sender.run,
+        stop=s.webhooks.sender.stop,
+        stop_timeout=webhooks.STOP_TIMEOUT,
+    )
     loops.every("chat-offers", s.offers.interval, s.offers.tick)
     loops.every("sla-watch", s.sla.interval, s.sla.check)
     loops.every("snooze-watch", s.snoozes.interval, s.snoozes.wake_due)
@@ -159,8 +185,12 @@ async def _purge_sessions(services: Services) -> None:
         log.debug("removed %d expired sessions", removed)
 
 
-async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = None,
-                loops: Collection[str] | None = None) -> tuple[Services, Listening]:
+async def start(
+    stack: AsyncExitStack,
+    config: Config,
+    clock: Clock | None = None,
+    loops: Collection[str] | None = None,
+) -> tuple[Services, Listening]:
     """Open the services and both listeners; everything is closed when `stack` closes.
 
     `loops`: the background loops that run (names or shell patterns, see `supervise`); None
@@ -180,17 +210,22 @@ async def start(stack: AsyncExitStack, config: Config, clock: Clock | None = Non
     stack.callback(connections.count_accept_errors(asyncio.get_running_loop(), services.tally))
     urls = []
     for side, app in (("public", create_public_app(services)), ("desk", create_desk_app(services))):
-        runner = web.AppRunner(app, access_log_class=AccessLogger,
-                               access_log=logging.getLogger(f"onlinesupport.access.{side}"),
-                               logger=ServerLog(logging.getLogger("aiohttp.server")),
-                               shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False,
-                               keepalive_timeout=config.limits_header_timeout)
+        runner = web.AppRunner(
+            app,
+            access_log_class=AccessLogger,
+            access_log=logging.getLogger(f"onlinesupport.access.{side}"),
+            logger=ServerLog(logging.getLogger("aiohttp.server")),
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            handle_signals=False,
+            keepalive_timeout=config.limits_header_timeout,
+        )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         tls = _tls(config, side)
         host = getattr(config, f"{side}_host")
-        server = await connections.listen(runner, guards[side], host,
-                                          getattr(config, f"{side}_port"), tls)
+        server = await connections.listen(
+            runner, guards[side], host, getattr(config, f"{side}_port"), tls
+        )
         stack.push_async_callback(_stop_listening, server)
         port = server.sockets[0].getsockname()[1]
         services.listener_ports.add(port)
@@ -207,20 +242,33 @@ def _guards(config: Config, tally: Tally) -> dict[str, connections.ListenerGuard
     if open_files != before:
         log.info("open-file limit raised from %s to %s", before, open_files)
     public, desk = connections.budgets(open_files, config.limits_desk_connections)
-    log.debug("connections held at most: %d public, %d desk (open-file limit %s)",
-              public, desk, open_files)
+    log.debug(
+        "connections held at most: %d public, %d desk (open-file limit %s)",
+        public,
+        desk,
+        open_files,
+    )
     timeout = config.limits_header_timeout
     return {
         "public": connections.ListenerGuard(
-            "public", budget=public, header_timeout=timeout, tally=tally,
-            per_address=connections.per_address(config.limits_public_connections_per_address,
-                                                 public),
-            exempt=config.public_trusted_proxies),
+            "public",
+            budget=public,
+            header_timeout=timeout,
+            tally=tally,
+            per_address=connections.per_address(
+                config.limits_public_connections_per_address, public
+            ),
+            exempt=config.public_trusted_proxies,
+        ),
         "desk": connections.ListenerGuard(
-            "desk", budget=desk, header_timeout=timeout, tally=tally,
-            per_address=connections.per_address(config.limits_desk_connections_per_address,
-                                                desk),
-            allowed=config.desk_allowed_networks)}
+            "desk",
+            budget=desk,
+            header_timeout=timeout,
+            tally=tally,
+            per_address=connections.per_address(config.limits_desk_connections_per_address, desk),
+            allowed=config.desk_allowed_networks,
+        ),
+    }
 
 
 async def _stop_listening(server: asyncio.AbstractServer) -> None:
@@ -239,8 +287,9 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None, *,
-                handle_signals: bool = True) -> None:
+async def serve(
+    config: Config, stop: asyncio.Event | None = None, *, handle_signals: bool = True
+) -> None:
     """Run until SIGTERM or SIGINT (or `stop`), then shut down gracefully.
 
     When an admin restores a backup, everything stops, the database is swapped while nothing
@@ -279,8 +328,9 @@ async def _serve_until_stopped(config: Config, stop: asyncio.Event) -> None:
             if stop.is_set():
                 return
             # The same ports again, even where the settings said "any free port".
-            config = dataclasses.replace(config, public_port=_port(listening.public_url),
-                                         desk_port=_port(listening.desk_url))
+            config = dataclasses.replace(
+                config, public_port=_port(listening.public_url), desk_port=_port(listening.desk_url)
+            )
 
 
 def _port(url: str) -> int:
@@ -294,8 +344,10 @@ def _announce(config: Config, services: Services, listening: Listening) -> None:
     if services.setup.value:
         link = f"{listening.desk_url}/setup?token={services.setup.value}"
         # The link once, on stdout; the log (also the journal's) only says where to find it.
-        log.warning("no admin yet: the one-time link to create one is printed on the console; "
-                    "`onlinesupport setup-link` shows it again")
+        log.warning(
+            "no admin yet: the one-time link to create one is printed on the console; "
+            "`onlinesupport setup-link` shows it again"
+        )
         print(f"\n  First run: create the admin account at\n  {link}\n", flush=True)
 
 
@@ -309,15 +361,25 @@ async def selftest() -> list[str]:
 
     problems = []
     with tempfile.TemporaryDirectory(prefix="onlinesupport-selftest-") as folder:
-        config = Config(storage_data_dir=folder, public_host="127.0.0.1", public_port=0,
-                        desk_host="127.0.0.1", desk_port=0, storage_backups_keep=0)
+        config = Config(
+            storage_data_dir=folder,
+            public_host="127.0.0.1",
+            public_port=0,
+            desk_host="127.0.0.1",
+            desk_port=0,
+            storage_backups_keep=0,
+        )
         async with AsyncExitStack() as stack:
             services, listening = await start(stack, config)
             public = listening.public_url.replace("localhost", "127.0.0.1")
             desk = listening.desk_url.replace("localhost", "127.0.0.1")
-            checks = [(public, "/healthz", "public"), (public, "/widget.js", "function"),
-                      (public, "/contact", "Contact us"), (desk, "/healthz", "desk"),
-                      (desk, "/signin", "OnlineSupport")]
+            checks = [
+                (public, "/healthz", "public"),
+                (public, "/widget.js", "function"),
+                (public, "/contact", "Contact us"),
+                (desk, "/healthz", "desk"),
+                (desk, "/signin", "OnlineSupport"),
+            ]
             async with aiohttp.ClientSession() as http:
                 for base, path, expected in checks:
                     try:
@@ -327,8 +389,9 @@ async def selftest() -> list[str]:
                                 problems.append(f"GET {base}{path}: {response.status}")
                     except aiohttp.ClientError as exc:
                         problems.append(f"GET {base}{path}: {exc}")
-            opened = await services.conversations.open(channel="phone", customer_name="Selftest",
-                                                       body="Hello from the selftest")
+            opened = await services.conversations.open(
+                channel="phone", customer_name="Selftest", body="Hello from the selftest"
+            )
             stored = await messages_repo.after(services.db, opened.conversation_id)
             if [m.body for m in stored] != ["Hello from the selftest"]:
                 problems.append("a message written to the database could not be read back")

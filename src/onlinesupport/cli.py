@@ -23,10 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from onlinesupport import __version__
-from onlinesupport.ops import datadir
-from onlinesupport.lib import logs
 from onlinesupport.accounts import AccountError
-from onlinesupport.lib.clock import Clock
 from onlinesupport.config import (
     CONFIG_ENV,
     Config,
@@ -35,14 +32,17 @@ from onlinesupport.config import (
     render_toml,
     settings,
 )
+from onlinesupport.lib import logs
+from onlinesupport.lib.clock import Clock
+from onlinesupport.ops import datadir
 from onlinesupport.ops.platform_support import (
     SERVICE_ACTIONS,
     admin_config_default,
     service_config_text,
     service_layout,
 )
-from onlinesupport.services import open_services
 from onlinesupport.ops.setup_link import SetupToken
+from onlinesupport.services import open_services
 from onlinesupport.store import StoreError
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import backup as backup_store
@@ -58,62 +58,105 @@ class CommandError(Exception):
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("settings (override the config file and environment)")
-    group.add_argument("--config", type=Path, metavar="FILE",
-                       help="config file (default: $ONLINESUPPORT_CONFIG; the installed "
-                            "service's file for the installed Windows program; else the "
-                            "platform's config folder)")
+    group.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="config file (default: $ONLINESUPPORT_CONFIG; the installed "
+        "service's file for the installed Windows program; else the "
+        "platform's config folder)",
+    )
     for s in settings():
-        group.add_argument(s.flag, dest=s.name, default=None, metavar=s.key.upper(),
-                           # argparse formats help with %: a literal one (a "10%") must be doubled.
-                           help=f"{s.help} [{s.env}]".replace("%", "%%"))
+        group.add_argument(
+            s.flag,
+            dest=s.name,
+            default=None,
+            metavar=s.key.upper(),
+            # argparse formats help with %: a literal one (a "10%") must be doubled.
+            help=f"{s.help} [{s.env}]".replace("%", "%%"),
+        )
 
-    parser = argparse.ArgumentParser(prog="onlinesupport",
-                                     description="Self-hosted online customer service.")
+    parser = argparse.ArgumentParser(
+        prog="onlinesupport", description="Self-hosted online customer service."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", parents=[common], help="run the server (both listeners)")
-    commands.add_parser("init", parents=[common],
-                        help="create the data folder, secret key and database, then exit")
-    p = commands.add_parser("backup", parents=[common],
-                            help="copy the database to FILE (safe while the server runs)")
+    commands.add_parser(
+        "init", parents=[common], help="create the data folder, secret key and database, then exit"
+    )
+    p = commands.add_parser(
+        "backup", parents=[common], help="copy the database to FILE (safe while the server runs)"
+    )
     p.add_argument("file", type=Path)
-    p = commands.add_parser("restore", parents=[common],
-                            help="replace the database with a backup (stop the server first)")
+    p = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="replace the database with a backup (stop the server first)",
+    )
     p.add_argument("file", type=Path)
     p = commands.add_parser("config", parents=[common], help="print the effective settings")
-    p.add_argument("--sample", action="store_true",
-                   help="print a commented sample config file with every setting")
-    p.add_argument("--for-service", action="store_true",
-                   help="with --sample: the installed service's file (its data folder filled in)")
-    p = commands.add_parser("setup-link", parents=[common],
-                            help="print the one-time link that creates the first admin account")
-    p.add_argument("--open", action="store_true",
-                   help="also open it in this computer's web browser")
-    p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="first wait up to SECONDS for the desk to answer (a service that was "
-                        "just started)")
-    p.add_argument("--url-only", action="store_true",
-                   help="print the link alone, for scripts (the Windows installer uses it)")
-    p = commands.add_parser("service", help="manage the Windows service (installers use it; on "
-                            "Linux the .deb's systemd unit runs the server)")
+    p.add_argument(
+        "--sample",
+        action="store_true",
+        help="print a commented sample config file with every setting",
+    )
+    p.add_argument(
+        "--for-service",
+        action="store_true",
+        help="with --sample: the installed service's file (its data folder filled in)",
+    )
+    p = commands.add_parser(
+        "setup-link",
+        parents=[common],
+        help="print the one-time link that creates the first admin account",
+    )
+    p.add_argument(
+        "--open", action="store_true", help="also open it in this computer's web browser"
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the desk to answer (a service that was just started)",
+    )
+    p.add_argument(
+        "--url-only",
+        action="store_true",
+        help="print the link alone, for scripts (the Windows installer uses it)",
+    )
+    p = commands.add_parser(
+        "service",
+        help="manage the Windows service (installers use it; on "
+        "Linux the .deb's systemd unit runs the server)",
+    )
     p.add_argument("action", choices=SERVICE_ACTIONS)
     commands.add_parser("version", help="print the version")
-    commands.add_parser("selftest", help="start a throwaway instance on free local ports, use "
-                        "it, and exit 0 if everything works")
+    commands.add_parser(
+        "selftest",
+        help="start a throwaway instance on free local ports, use "
+        "it, and exit 0 if everything works",
+    )
 
     reports = commands.add_parser("reports", help="report figures")
     steps = reports.add_subparsers(dest="action", required=True, metavar="ACTION")
-    steps.add_parser("rebuild", parents=[common],
-                     help="count every report figure again from the events")
+    steps.add_parser(
+        "rebuild", parents=[common], help="count every report figure again from the events"
+    )
     user = commands.add_parser("user", help="manage desk accounts")
     actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("add", parents=[common], help="add an agent, manager or admin")
     p.add_argument("email")
     p.add_argument("--name", required=True)
     p.add_argument("--role", choices=ROLES, default="agent")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input instead of prompting")
-    p = actions.add_parser("passwd", parents=[common],
-                           help="set an account's password (signs it out everywhere)")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    p = actions.add_parser(
+        "passwd", parents=[common], help="set an account's password (signs it out everywhere)"
+    )
     p.add_argument("email")
     p.add_argument("--password-stdin", action="store_true")
     actions.add_parser("list", parents=[common], help="list desk accounts")
@@ -124,11 +167,14 @@ def _config(args: argparse.Namespace) -> Config:
     overrides = {s.name: getattr(args, s.name, None) for s in settings()}
     path = args.config
     if path is None and not os.environ.get(CONFIG_ENV):
-        path = admin_config_default(service_layout(), system=sys.platform,
-                                    frozen=getattr(sys, "frozen", False))
+        path = admin_config_default(
+            service_layout(), system=sys.platform, frozen=getattr(sys, "frozen", False)
+        )
         if path is not None and not _readable(path):
-            raise CommandError(f"the service's settings {path} are for administrators only: "
-                               "run this in a terminal opened with \"Run as administrator\"")
+            raise CommandError(
+                f"the service's settings {path} are for administrators only: "
+                'run this in a terminal opened with "Run as administrator"'
+            )
     return load_config(path, overrides=overrides)
 
 
@@ -157,8 +203,9 @@ async def _user(config: Config, args: argparse.Namespace) -> None:
                 print(f"{agent['email']:<40} {agent['role']:<8} {agent['name']}{state}")
             return
         if args.action == "add":
-            await services.accounts.create_agent(args.email, args.name, args.role,
-                                                 _read_password(args.password_stdin))
+            await services.accounts.create_agent(
+                args.email, args.name, args.role, _read_password(args.password_stdin)
+            )
             print(f"added {args.role} {args.email}")
             return
         found = await agents_repo.credentials(services.db, args.email.strip().lower())
@@ -219,17 +266,22 @@ def _wait_for_desk(config: Config, seconds: float) -> None:
         except OSError:
             pass
         if time.monotonic() >= deadline:
-            raise CommandError(f"the desk did not answer at {url} within {seconds:g} s; is the "
-                               f"server running? Its log: "
-                               f"{config.data_dir / 'logs' / 'onlinesupport.log'}")
+            raise CommandError(
+                f"the desk did not answer at {url} within {seconds:g} s; is the "
+                f"server running? Its log: "
+                f"{config.data_dir / 'logs' / 'onlinesupport.log'}"
+            )
         time.sleep(0.5)
 
 
 def _service(action: str) -> None:
     if sys.platform != "win32":
-        raise CommandError("`service` manages the Windows service. On Linux the .deb package "
-                           "installs a systemd unit: systemctl start|stop|status onlinesupport")
+        raise CommandError(
+            "`service` manages the Windows service. On Linux the .deb package "
+            "installs a systemd unit: systemctl start|stop|status onlinesupport"
+        )
     from onlinesupport.ops import windows_service
+
     if action != "run":  # the service configures its own logging: file and Event Log
         logs.configure("warning", None)
     try:
@@ -255,6 +307,7 @@ def run(args: argparse.Namespace) -> None:
         return
     if args.command == "selftest":
         from onlinesupport import app
+
         logs.configure("warning", None)
         problems = asyncio.run(app.selftest())
         if problems:
@@ -269,12 +322,14 @@ def run(args: argparse.Namespace) -> None:
             print(render_toml(None if args.sample else config, commented=args.sample), end="")
         return
     serving = args.command == "serve"
-    logs.configure(config.log_level if serving else "warning",
-                   config.data_dir / "logs" if serving else None)
+    logs.configure(
+        config.log_level if serving else "warning", config.data_dir / "logs" if serving else None
+    )
     if config.config_file:
         log.info("settings read from %s", config.config_file)
     if serving:
         from onlinesupport import app
+
         asyncio.run(app.serve(config))
     elif args.command == "setup-link":
         if args.wait:
@@ -309,8 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"onlinesupport: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"onlinesupport: error: {exc.strerror or exc}"
-              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        print(
+            f"onlinesupport: error: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename else ''}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -102,7 +102,7 @@ def _parse_bool(value: Any) -> bool:
 def _parse_networks(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
-        raise ValueError(f"must be a list of networks such as \"192.168.0.0/16\", got {value!r}")
+        raise ValueError(f'must be a list of networks such as "192.168.0.0/16", got {value!r}')
     networks = []
     for item in items:
         text = str(item).strip()
@@ -111,7 +111,7 @@ def _parse_networks(value: Any) -> tuple[str, ...]:
         try:
             networks.append(str(ipaddress.ip_network(text, strict=False)))
         except ValueError:
-            raise ValueError(f"{text!r} is not a network such as \"192.168.0.0/16\"") from None
+            raise ValueError(f'{text!r} is not a network such as "192.168.0.0/16"') from None
     return tuple(networks)
 
 
@@ -140,143 +140,276 @@ def option(section: str, help: str, parse: Callable[[Any], Any], default: Any) -
 @dataclass(frozen=True)
 class Config:
     public_host: str = option(
-        "public", "Address the public listener binds (website widget, help centre, health check).",
-        _parse_str, "0.0.0.0")
+        "public",
+        "Address the public listener binds (website widget, help centre, health check).",
+        _parse_str,
+        "0.0.0.0",
+    )
     public_port: int = option(
-        "public", "Port of the public listener; 0 picks a free port.", _parse_port, 8080)
+        "public", "Port of the public listener; 0 picks a free port.", _parse_port, 8080
+    )
     public_tls_cert: str = option(
-        "public", "PEM certificate file for HTTPS on the public listener; empty serves plain HTTP "
-        "(normal behind a reverse proxy).", _parse_str, "")
+        "public",
+        "PEM certificate file for HTTPS on the public listener; empty serves plain HTTP "
+        "(normal behind a reverse proxy).",
+        _parse_str,
+        "",
+    )
     public_tls_key: str = option(
-        "public", "PEM private key file matching public.tls_cert.", _parse_str, "")
+        "public", "PEM private key file matching public.tls_cert.", _parse_str, ""
+    )
     public_visitor_messages_per_address: int = option(
-        "public", "Most chat messages and new visitors a minute from one internet address (a "
-        "whole office or carrier network can share one); 0 means no limit.", _parse_count, 300)
+        "public",
+        "Most chat messages and new visitors a minute from one internet address (a "
+        "whole office or carrier network can share one); 0 means no limit.",
+        _parse_count,
+        300,
+    )
     public_url: str = option(
-        "public", "The address customers reach the public listener by (e.g. "
+        "public",
+        "The address customers reach the public listener by (e.g. "
         "https://support.example.com); links in mail use it. Empty: mails carry no help-center "
-        "links.", _parse_str, "")
+        "links.",
+        _parse_str,
+        "",
+    )
     public_trusted_proxies: tuple[str, ...] = option(
-        "public", "Reverse proxies in front of the public listener (e.g. \"127.0.0.1/32\"): "
+        "public",
+        'Reverse proxies in front of the public listener (e.g. "127.0.0.1/32"): '
         "from these, X-Forwarded-For and X-Forwarded-Proto name the visitor's address and "
-        "scheme. Empty trusts no such headers.", _parse_networks, ())
+        "scheme. Empty trusts no such headers.",
+        _parse_networks,
+        (),
+    )
     desk_host: str = option(
-        "desk", "Address the desk listener binds (agent desk, admin console, JSON API).",
-        _parse_str, "0.0.0.0")
+        "desk",
+        "Address the desk listener binds (agent desk, admin console, JSON API).",
+        _parse_str,
+        "0.0.0.0",
+    )
     desk_port: int = option(
-        "desk", "Port of the desk listener; 0 picks a free port.", _parse_port, 8081)
+        "desk", "Port of the desk listener; 0 picks a free port.", _parse_port, 8081
+    )
     desk_tls_cert: str = option(
-        "desk", "PEM certificate file for HTTPS on the desk listener; empty serves plain HTTP.",
-        _parse_str, "")
+        "desk",
+        "PEM certificate file for HTTPS on the desk listener; empty serves plain HTTP.",
+        _parse_str,
+        "",
+    )
     desk_tls_key: str = option(
-        "desk", "PEM private key file matching desk.tls_cert.", _parse_str, "")
+        "desk", "PEM private key file matching desk.tls_cert.", _parse_str, ""
+    )
     desk_tls_self_signed: bool = option(
-        "desk", "Serve the desk over HTTPS with a certificate made on first run (kept in the data "
+        "desk",
+        "Serve the desk over HTTPS with a certificate made on first run (kept in the data "
         "folder's tls/ folder) when desk.tls_cert is empty; browsers ask once to trust it.",
-        _parse_bool, False)
+        _parse_bool,
+        False,
+    )
     desk_allowed_networks: tuple[str, ...] = option(
-        "desk", "Client networks allowed to reach the desk listener (loopback and private "
+        "desk",
+        "Client networks allowed to reach the desk listener (loopback and private "
         "networks by default). A list in TOML, comma-separated in the environment.",
-        _parse_networks, PRIVATE_NETWORKS)
+        _parse_networks,
+        PRIVATE_NETWORKS,
+    )
     desk_assign_on_reply: bool = option(
-        "desk", "An agent who replies to an unassigned conversation takes it (becomes its "
-        "assignee), so colleagues see it is being handled. Notes do not count.", _parse_bool,
-        True)
+        "desk",
+        "An agent who replies to an unassigned conversation takes it (becomes its "
+        "assignee), so colleagues see it is being handled. Notes do not count.",
+        _parse_bool,
+        True,
+    )
     email_smtp_port: int = option(
-        "email", "Port of the built-in SMTP receiver that the company's mail server forwards "
-        "support mail to; 0 turns it off.", _parse_port, 0)
+        "email",
+        "Port of the built-in SMTP receiver that the company's mail server forwards "
+        "support mail to; 0 turns it off.",
+        _parse_port,
+        0,
+    )
     email_smtp_host: str = option(
-        "email", "Address the built-in SMTP receiver binds (0.0.0.0: every address of this "
+        "email",
+        "Address the built-in SMTP receiver binds (0.0.0.0: every address of this "
         "machine; only allowed mail servers may hand over mail, see email.smtp_allowed_hosts).",
-        _parse_str, "0.0.0.0")
+        _parse_str,
+        "0.0.0.0",
+    )
     email_smtp_max_size: int = option(
-        "email", "Largest mail the SMTP receiver accepts, in bytes (bigger is refused with 552).",
-        _parse_count, 25 * 1024 * 1024)
+        "email",
+        "Largest mail the SMTP receiver accepts, in bytes (bigger is refused with 552).",
+        _parse_count,
+        25 * 1024 * 1024,
+    )
     email_smtp_allowed_hosts: tuple[str, ...] = option(
-        "email", "Networks allowed to hand mail to the SMTP receiver, besides the mail servers "
+        "email",
+        "Networks allowed to hand mail to the SMTP receiver, besides the mail servers "
         "named under Admin → Mailboxes (loopback and private networks by default; "
-        "[\"0.0.0.0/0\", \"::/0\"] allows anyone, which lets anyone on the internet write into "
+        '["0.0.0.0/0", "::/0"] allows anyone, which lets anyone on the internet write into '
         "the inbox). A list in TOML, comma-separated in the environment.",
-        _parse_networks, PRIVATE_NETWORKS)
+        _parse_networks,
+        PRIVATE_NETWORKS,
+    )
     email_smtp_tls_cert: str = option(
-        "email", "PEM certificate file offered with STARTTLS by the SMTP receiver; empty offers "
-        "no STARTTLS.", _parse_str, "")
+        "email",
+        "PEM certificate file offered with STARTTLS by the SMTP receiver; empty offers "
+        "no STARTTLS.",
+        _parse_str,
+        "",
+    )
     email_smtp_tls_key: str = option(
-        "email", "PEM private key file matching email.smtp_tls_cert.", _parse_str, "")
+        "email", "PEM private key file matching email.smtp_tls_cert.", _parse_str, ""
+    )
     email_imap_poll_seconds: float = option(
-        "email", "How often mailboxes are checked when the IMAP server cannot push new mail "
-        "(IDLE).", _parse_seconds, 60.0)
+        "email",
+        "How often mailboxes are checked when the IMAP server cannot push new mail (IDLE).",
+        _parse_seconds,
+        60.0,
+    )
     email_retry_seconds: float = option(
-        "email", "Wait before the first retry of a mail the outgoing server refused for now; "
-        "it doubles with each attempt, up to an hour.", _parse_seconds, 60.0)
+        "email",
+        "Wait before the first retry of a mail the outgoing server refused for now; "
+        "it doubles with each attempt, up to an hour.",
+        _parse_seconds,
+        60.0,
+    )
     email_max_attempts: int = option(
-        "email", "Attempts before an outgoing mail is marked failed (agents can resend it).",
-        _parse_count, 10)
+        "email",
+        "Attempts before an outgoing mail is marked failed (agents can resend it).",
+        _parse_count,
+        10,
+    )
     email_max_attachments: int = option(
-        "email", "Most files kept from one mail (attachments and inline images); the rest stay "
-        "in the original mail, and the desk says so.", _parse_count, 100)
+        "email",
+        "Most files kept from one mail (attachments and inline images); the rest stay "
+        "in the original mail, and the desk says so.",
+        _parse_count,
+        100,
+    )
     email_acks_per_hour: int = option(
-        "email", "Most acknowledgements sent to one address in an hour (a guard against mail "
-        "loops); 0 sends none.", _parse_count, 3)
+        "email",
+        "Most acknowledgements sent to one address in an hour (a guard against mail "
+        "loops); 0 sends none.",
+        _parse_count,
+        3,
+    )
     api_public: bool = option(
-        "api", "Serve the JSON API (/api/v1/) on the public listener too, for cloud "
+        "api",
+        "Serve the JSON API (/api/v1/) on the public listener too, for cloud "
         "integrations; it answers there only requests with an API token (everything else gets "
-        "404). It is always on the desk listener.", _parse_bool, False)
+        "404). It is always on the desk listener.",
+        _parse_bool,
+        False,
+    )
     api_requests_per_minute: int = option(
-        "api", "Most API requests a minute with one token (more get 429 with Retry-After); 0 "
-        "means no limit.", _parse_count, 600)
+        "api",
+        "Most API requests a minute with one token (more get 429 with Retry-After); 0 "
+        "means no limit.",
+        _parse_count,
+        600,
+    )
     webhooks_allowed_networks: tuple[str, ...] = option(
-        "webhooks", "The only networks webhooks may be sent to (e.g. [\"203.0.113.0/24\"]); "
+        "webhooks",
+        'The only networks webhooks may be sent to (e.g. ["203.0.113.0/24"]); '
         "empty allows any address except link-local, metadata and this machine's. A list in "
-        "TOML, comma-separated in the environment.", _parse_networks, ())
+        "TOML, comma-separated in the environment.",
+        _parse_networks,
+        (),
+    )
     webhooks_allow_loopback: bool = option(
-        "webhooks", "Allow webhooks to this machine's loopback addresses (127.0.0.1, ::1), "
+        "webhooks",
+        "Allow webhooks to this machine's loopback addresses (127.0.0.1, ::1), "
         "e.g. a receiver running beside the server; the server's own listeners stay refused.",
-        _parse_bool, False)
+        _parse_bool,
+        False,
+    )
     webhooks_retry_seconds: tuple[float, ...] = option(
-        "webhooks", "Waits between the attempts of a webhook delivery, in seconds, each spread "
+        "webhooks",
+        "Waits between the attempts of a webhook delivery, in seconds, each spread "
         "by 10% (Standard Webhooks' schedule); after the last, the delivery has failed.",
-        _parse_schedule, (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0,
-                          86400.0))
+        _parse_schedule,
+        (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0),
+    )
     storage_data_dir: str = option(
-        "storage", "Folder for the database, secret key, logs and backups; empty uses the "
-        "platform's data folder.", _parse_str, "")
+        "storage",
+        "Folder for the database, secret key, logs and backups; empty uses the "
+        "platform's data folder.",
+        _parse_str,
+        "",
+    )
     storage_synchronous: str = option(
-        "storage", "SQLite durability: full survives power loss, normal survives a crash of the "
-        "process only.", _choice("full", "normal"), "full")
+        "storage",
+        "SQLite durability: full survives power loss, normal survives a crash of the process only.",
+        _choice("full", "normal"),
+        "full",
+    )
     storage_backups_keep: int = option(
-        "storage", "Daily backups kept in the data folder's backups/ folder (one a day, the "
-        "oldest removed); 0 turns them off.", _parse_count, 7)
+        "storage",
+        "Daily backups kept in the data folder's backups/ folder (one a day, the "
+        "oldest removed); 0 turns them off.",
+        _parse_count,
+        7,
+    )
     log_level: str = option(
-        "log", "Log level for the console and the log file; debug adds one line per request.",
-        _choice("debug", "info", "warning", "error"), "info")
+        "log",
+        "Log level for the console and the log file; debug adds one line per request.",
+        _choice("debug", "info", "warning", "error"),
+        "info",
+    )
     limits_header_timeout: float = option(
-        "limits", "Seconds a connection may take to send its request headers, and may stay idle "
+        "limits",
+        "Seconds a connection may take to send its request headers, and may stay idle "
         "between requests, before it is closed (a slow or idle connection holds an open file).",
-        _parse_seconds, 10.0)
+        _parse_seconds,
+        10.0,
+    )
     limits_public_connections_per_address: int = option(
-        "limits", "Most connections at once from one internet address to the public listener "
+        "limits",
+        "Most connections at once from one internet address to the public listener "
         "(an office or a mobile network shares one address); 0 means no limit.",
-        _parse_count, 256)
+        _parse_count,
+        256,
+    )
     limits_public_websockets_per_address: int = option(
-        "limits", "Most chat websockets at once from one internet address (one per open "
-        "page with the chat); 0 means no limit.", _parse_count, 128)
+        "limits",
+        "Most chat websockets at once from one internet address (one per open "
+        "page with the chat); 0 means no limit.",
+        _parse_count,
+        128,
+    )
     limits_desk_connections: int = option(
-        "limits", "Connections the desk listener keeps for itself, whatever the public side "
-        "carries (at most a quarter of the open-file limit).", _parse_at_least(16), 1000)
+        "limits",
+        "Connections the desk listener keeps for itself, whatever the public side "
+        "carries (at most a quarter of the open-file limit).",
+        _parse_at_least(16),
+        1000,
+    )
     limits_desk_connections_per_address: int = option(
-        "limits", "Most connections at once from one address to the desk listener (a terminal "
-        "server shares one address); 0 means no limit.", _parse_count, 256)
+        "limits",
+        "Most connections at once from one address to the desk listener (a terminal "
+        "server shares one address); 0 means no limit.",
+        _parse_count,
+        256,
+    )
     limits_desk_websockets_per_address: int = option(
-        "limits", "Most desk websockets at once from one address (one per open desk tab); "
-        "0 means no limit.", _parse_count, 100)
+        "limits",
+        "Most desk websockets at once from one address (one per open desk tab); 0 means no limit.",
+        _parse_count,
+        100,
+    )
     limits_unread_seconds: float = option(
-        "limits", "Seconds a websocket's peer may go without reading what is sent before the "
+        "limits",
+        "Seconds a websocket's peer may go without reading what is sent before the "
         "socket is closed (the widget and the desk catch up when they come back).",
-        _parse_seconds, 60.0)
+        _parse_seconds,
+        60.0,
+    )
     limits_socket_buffer_kb: int = option(
-        "limits", "Most kilobytes of events waiting for one websocket; a socket further behind "
-        "catches up from the database once it reads again.", _parse_at_least(16), 512)
+        "limits",
+        "Most kilobytes of events waiting for one websocket; a socket further behind "
+        "catches up from the database once it reads again.",
+        _parse_at_least(16),
+        512,
+    )
 
     config_file: str = ""
     """The file the settings were read from; empty when none was found."""
@@ -325,8 +458,16 @@ def settings() -> list[Setting]:
         if "section" not in f.metadata:
             continue
         section = f.metadata["section"]
-        result.append(Setting(f.name, section, f.name[len(section) + 1:], f.metadata["help"],
-                              f.default, f.metadata["parse"]))
+        result.append(
+            Setting(
+                f.name,
+                section,
+                f.name[len(section) + 1 :],
+                f.metadata["help"],
+                f.default,
+                f.metadata["parse"],
+            )
+        )
     return result
 
 
@@ -334,8 +475,11 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / f"{APP_NAME}.toml"
 
 
-def load_config(path: Path | None = None, env: Mapping[str, str] | None = None,
-                overrides: Mapping[str, Any] | None = None) -> Config:
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
     """Defaults, then the TOML file, then ONLINESUPPORT_* variables, then `overrides` (CLI flags).
 
     `path` None means $ONLINESUPPORT_CONFIG or the platform's config folder; a missing default

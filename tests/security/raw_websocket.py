@@ -32,8 +32,14 @@ async def read_frame(reader: asyncio.StreamReader) -> dict[str, Any]:
     return json.loads(await reader.readexactly(length))
 
 
-async def connect(url: str, path: str, origin: str, *, receive_buffer: int | None = None,
-                  source: str = "127.0.0.1") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(
+    url: str,
+    path: str,
+    origin: str,
+    *,
+    receive_buffer: int | None = None,
+    source: str = "127.0.0.1",
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Open `path` of `url` (http://host:port) as a websocket from `source`."""
     host, port = url.removeprefix("http://").split(":")
     sock = socket.socket()
@@ -43,9 +49,11 @@ async def connect(url: str, path: str, origin: str, *, receive_buffer: int | Non
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
     reader, writer = await asyncio.open_connection(sock=sock)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n".encode())
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n".encode()
+    )
     head = await reader.readuntil(b"\r\n\r\n")
     assert b" 101 " in head.split(b"\r\n")[0], head
     return reader, writer

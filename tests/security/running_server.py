@@ -62,8 +62,13 @@ def _wait_for(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.1)
 
 
-def start(tmp_path: Path, *, open_files: int | None = None, disk_mb: int | None = None,
-          settings: dict[str, str] | None = None) -> Running:
+def start(
+    tmp_path: Path,
+    *,
+    open_files: int | None = None,
+    disk_mb: int | None = None,
+    settings: dict[str, str] | None = None,
+) -> Running:
     """Start a server with an admin (ADMIN, PASSWORD) on free ports of 127.0.0.1.
 
     `open_files` sets its soft and hard limit of open files (it cannot raise them);
@@ -76,25 +81,50 @@ def start(tmp_path: Path, *, open_files: int | None = None, disk_mb: int | None 
     empty.touch()
     public, desk = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONLINESUPPORT_")}
-    env.update(ONLINESUPPORT_STORAGE_DATA_DIR=str(data_dir), ONLINESUPPORT_CONFIG=str(empty),
-               ONLINESUPPORT_PUBLIC_HOST="127.0.0.1", ONLINESUPPORT_PUBLIC_PORT=str(public),
-               ONLINESUPPORT_DESK_HOST="127.0.0.1", ONLINESUPPORT_DESK_PORT=str(desk))
+    env.update(
+        ONLINESUPPORT_STORAGE_DATA_DIR=str(data_dir),
+        ONLINESUPPORT_CONFIG=str(empty),
+        ONLINESUPPORT_PUBLIC_HOST="127.0.0.1",
+        ONLINESUPPORT_PUBLIC_PORT=str(public),
+        ONLINESUPPORT_DESK_HOST="127.0.0.1",
+        ONLINESUPPORT_DESK_PORT=str(desk),
+    )
     env.update({f"ONLINESUPPORT_{k}": v for k, v in (settings or {}).items()})
-    add_admin = [sys.executable, "-m", "onlinesupport", "user", "add", ADMIN, "--name", "Ada",
-                 "--role", "admin", "--password-stdin"]
+    add_admin = [
+        sys.executable,
+        "-m",
+        "onlinesupport",
+        "user",
+        "add",
+        ADMIN,
+        "--name",
+        "Ada",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ]
     if disk_mb is None:
-        subprocess.run(add_admin, input=PASSWORD + "\n", env=env, check=True,
-                       capture_output=True, text=True, timeout=60)
+        subprocess.run(
+            add_admin,
+            input=PASSWORD + "\n",
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         command = [sys.executable, "-m", "onlinesupport", "serve"]
     else:
         assert shutil.which("unshare"), "util-linux's unshare is needed for a disk of its own"
         unshare = ["unshare", "--mount", "--propagation", "private"]
         if os.geteuid() != 0:
             unshare[1:1] = ["--user", "--map-root-user"]
-        script = ('set -e; mount -t tmpfs -o size="$OS_TEST_DISK_MB"m tmpfs '
-                  '"$ONLINESUPPORT_STORAGE_DATA_DIR"; printf "%s\\n" "$OS_TEST_PASSWORD" | '
-                  '"$0" -m onlinesupport user add "$OS_TEST_ADMIN" --name Ada --role admin '
-                  '--password-stdin >/dev/null; exec "$0" -m onlinesupport serve')
+        script = (
+            'set -e; mount -t tmpfs -o size="$OS_TEST_DISK_MB"m tmpfs '
+            '"$ONLINESUPPORT_STORAGE_DATA_DIR"; printf "%s\\n" "$OS_TEST_PASSWORD" | '
+            '"$0" -m onlinesupport user add "$OS_TEST_ADMIN" --name Ada --role admin '
+            '--password-stdin >/dev/null; exec "$0" -m onlinesupport serve'
+        )
         env.update(OS_TEST_DISK_MB=str(disk_mb), OS_TEST_PASSWORD=PASSWORD, OS_TEST_ADMIN=ADMIN)
         command = [*unshare, "sh", "-c", script, sys.executable]
 
@@ -104,16 +134,19 @@ def start(tmp_path: Path, *, open_files: int | None = None, disk_mb: int | None 
 
     stderr_path = tmp_path / "server.stderr"
     with open(stderr_path, "wb") as stderr:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-                                   preexec_fn=limits)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=limits
+        )
     seen_dir = data_dir if disk_mb is None else Path(f"/proc/{process.pid}/root{data_dir}")
-    running = Running(process, f"http://127.0.0.1:{public}", f"http://127.0.0.1:{desk}", seen_dir,
-                      stderr_path)
+    running = Running(
+        process, f"http://127.0.0.1:{public}", f"http://127.0.0.1:{desk}", seen_dir, stderr_path
+    )
     try:
         _wait_for(running.public_url + "/healthz")
         _wait_for(running.desk_url + "/healthz")
     except BaseException as error:
         running.stop()
         raise AssertionError(
-            f"the server did not start: {stderr_path.read_text()[-3000:]}") from error
+            f"the server did not start: {stderr_path.read_text()[-3000:]}"
+        ) from error
     return running

@@ -22,8 +22,12 @@ from onlinesupport.channels.chat.protocol import PAGE_VIEWS_PER_MINUTE
 from onlinesupport.knowledge.service import UNANSWERED_PER_ADDRESS, VOTES_PER_ADDRESS
 from test_chat_protocol import SITE, Visitor, allow
 
-ARTICLE = {"title": "Shipping to Norway", "status": "published", "visibility": "public",
-           "body": "We ship to Norway in 3 days."}
+ARTICLE = {
+    "title": "Shipping to Norway",
+    "status": "published",
+    "visibility": "public",
+    "body": "We ship to Norway in 3 days.",
+}
 
 
 async def _chatting(http: aiohttp.ClientSession, server: Server) -> Visitor:
@@ -56,7 +60,8 @@ async def test_a_chat_is_rated_once_however_often_the_visitor_sends_it(server: S
         await _settled(v)
         assert await _events(server, "conversation.rated") == 1
         rating = await server.services.db.fetch_one(
-            "SELECT data FROM events WHERE type = 'conversation.rated'")
+            "SELECT data FROM events WHERE type = 'conversation.rated'"
+        )
         assert json.loads(rating[0])["score"] == 1, "the first rating stands"
 
 
@@ -80,8 +85,9 @@ async def test_the_same_page_twice_in_a_row_is_one_view(server: Server) -> None:
 
 async def test_proactive_and_answered_frames_count_once_per_visitor(server: Server) -> None:
     services = server.services
-    message_id = await services.proactive.save(None, {"text": "Questions about shipping?",
-                                                      "active": "on"})
+    message_id = await services.proactive.save(
+        None, {"text": "Questions about shipping?", "active": "on"}
+    )
     article_id = await services.knowledge.save(None, ARTICLE, None)
     await allow(server, SITE)
     async with aiohttp.ClientSession() as http:
@@ -117,7 +123,8 @@ async def test_unanswered_searches_are_counted_per_address(server: Server) -> No
         for _ in range(5):
             await _search(http, server, "Gift wrapping")
     counted = await server.services.db.fetch_all(
-        "SELECT lower(query), count(*) FROM kb_unanswered_searches GROUP BY lower(query)")
+        "SELECT lower(query), count(*) FROM kb_unanswered_searches GROUP BY lower(query)"
+    )
     assert dict(counted).get("gift wrapping", 0) <= 2
 
 
@@ -144,22 +151,27 @@ async def test_the_contact_forms_answered_button_counts_once_per_address(server:
         async with http.get(server.public_url + "/contact") as page:
             token = re.search(r'name="token" value="([^"]+)"', await page.text()).group(1)
         for _ in range(100):
-            async with http.post(server.public_url + "/contact/answered", data={
-                    "article_id": str(article_id), "token": token, "question": "x"}) as response:
+            async with http.post(
+                server.public_url + "/contact/answered",
+                data={"article_id": str(article_id), "token": token, "question": "x"},
+            ) as response:
                 assert response.status == 200
     assert await scalar(server.services, "SELECT count(*) FROM kb_deflections") == 1
 
 
 @pytest.mark.browser
 async def test_the_desk_does_not_reload_its_inbox_for_page_views_and_ratings(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     page = await new_page()
     await sign_in_page(page, server, "amy@example.com")
     async with aiohttp.ClientSession() as http:
         v = await _chatting(http, server)
         await expect(page.locator("#conversation-list")).to_contain_text("Hello")
         fetches: list[str] = []
-        page.on("request", lambda r: fetches.append(r.url) if "/api/conversations" in r.url else None)
+        page.on(
+            "request", lambda r: fetches.append(r.url) if "/api/conversations" in r.url else None
+        )
         for n in range(5):
             await v.send(type="page", url=f"https://shop.example.com/{n}", title="Page")
         await v.send(type="rate", score=5)

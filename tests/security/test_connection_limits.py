@@ -36,8 +36,9 @@ async def _hold(port: int, slow: bool, stop: asyncio.Event, seen: Counter) -> No
     its request headers a line a second and never the end of them."""
     while not stop.is_set():
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port,
-                                                          local_addr=("127.0.0.1", 0))
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, local_addr=("127.0.0.1", 0)
+            )
         except OSError:
             await asyncio.sleep(0.5)
             continue
@@ -63,17 +64,22 @@ async def _hold(port: int, slow: bool, stop: asyncio.Event, seen: Counter) -> No
 def _flood(ports: dict[int, int], seconds: float, counts: Any) -> None:
     """The attacker, in a process of its own (so the victim's measured latency is not this
     process's): `ports[port]` connections to each port for `seconds`."""
+
     async def main() -> None:
         stop, seen = asyncio.Event(), Counter()
-        tasks = [asyncio.create_task(_hold(port, n % 2 == 1, stop, seen))
-                 for port, count in ports.items() for n in range(count)]
+        tasks = [
+            asyncio.create_task(_hold(port, n % 2 == 1, stop, seen))
+            for port, count in ports.items()
+            for n in range(count)
+        ]
         await asyncio.sleep(seconds)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         counts.update(seen)
 
-    resource.setrlimit(resource.RLIMIT_NOFILE, (10_000, resource.getrlimit(
-        resource.RLIMIT_NOFILE)[1]))
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (10_000, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    )
     asyncio.run(main())
 
 
@@ -113,8 +119,9 @@ async def _timed_get(http: aiohttp.ClientSession, url: str) -> float:
 
 def _other_address() -> aiohttp.ClientSession:
     """Another visitor's browser: 127.0.0.2, a new connection each time."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-        local_addr=("127.0.0.2", 0), force_close=True))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0), force_close=True)
+    )
 
 
 def _port(url: str) -> int:
@@ -122,7 +129,8 @@ def _port(url: str) -> int:
 
 
 async def test_a_flood_from_one_address_leaves_both_listeners_to_everyone_else(
-        tmp_path: Path, flood) -> None:
+    tmp_path: Path, flood
+) -> None:
     server = start(tmp_path, open_files=1024, settings={"LIMITS_HEADER_TIMEOUT": "3"})
     try:
         ended = flood({_port(server.public_url): 1_000, _port(server.desk_url): 500}, 22)
@@ -131,8 +139,11 @@ async def test_a_flood_from_one_address_leaves_both_listeners_to_everyone_else(
         async with _other_address() as http:
             deadline = time.monotonic() + 15  # past the header timeout, more than once
             while time.monotonic() < deadline:
-                slowest = max(slowest, await _timed_get(http, server.public_url + "/healthz"),
-                              await _timed_get(http, server.desk_url + "/signin"))
+                slowest = max(
+                    slowest,
+                    await _timed_get(http, server.public_url + "/healthz"),
+                    await _timed_get(http, server.desk_url + "/signin"),
+                )
                 await asyncio.sleep(0.5)
         assert slowest < 1.0
         seen = await asyncio.to_thread(ended)
@@ -148,10 +159,14 @@ async def test_a_flood_from_one_address_leaves_both_listeners_to_everyone_else(
 
 
 async def test_the_public_side_full_leaves_the_desk_its_own_connections(
-        tmp_path: Path, flood) -> None:
+    tmp_path: Path, flood
+) -> None:
     # No cap per address: one address can fill the whole public listener.
-    server = start(tmp_path, open_files=1024, settings={
-        "LIMITS_PUBLIC_CONNECTIONS_PER_ADDRESS": "0", "LIMITS_HEADER_TIMEOUT": "60"})
+    server = start(
+        tmp_path,
+        open_files=1024,
+        settings={"LIMITS_PUBLIC_CONNECTIONS_PER_ADDRESS": "0", "LIMITS_HEADER_TIMEOUT": "60"},
+    )
     try:
         ended = flood({_port(server.public_url): 1_200}, 14)
         await asyncio.sleep(4)
@@ -159,8 +174,10 @@ async def test_the_public_side_full_leaves_the_desk_its_own_connections(
             for _ in range(10):
                 assert await _timed_get(http, server.desk_url + "/signin") < 1.0
                 await asyncio.sleep(0.3)
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-                local_addr=("127.0.0.2", 0)), cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0)),
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+        ) as http:
             desk = Desk(http, server.desk_url)
             assert (await desk.signin(ADMIN, PASSWORD)).status == 303
             page = await (await desk.get("/admin/health")).text()
@@ -181,14 +198,17 @@ async def test_websockets_are_capped_per_address(tmp_path: Path) -> None:
         server = await start_server(stack, config)
         await allow(server, SITE)
         async with aiohttp.ClientSession() as http:
-            mine = [await http.ws_connect(server.public_url + "/widget/ws", origin=SITE)
-                    for _ in range(5)]
+            mine = [
+                await http.ws_connect(server.public_url + "/widget/ws", origin=SITE)
+                for _ in range(5)
+            ]
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 await http.ws_connect(server.public_url + "/widget/ws", origin=SITE)
             assert refused.value.status == 429
             async with _other_address() as other:
-                await (await other.ws_connect(server.public_url + "/widget/ws",
-                                              origin=SITE)).close()
+                await (
+                    await other.ws_connect(server.public_url + "/widget/ws", origin=SITE)
+                ).close()
             await mine[0].close()
             await asyncio.sleep(0.2)
             again = await http.ws_connect(server.public_url + "/widget/ws", origin=SITE)
@@ -197,7 +217,8 @@ async def test_websockets_are_capped_per_address(tmp_path: Path) -> None:
 
 
 async def test_the_health_page_warns_when_open_files_near_the_limit(
-        server: Server, personas: Personas, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: Server, personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(platform_support, "open_files", lambda: 900)
     monkeypatch.setattr(platform_support, "open_file_limit", lambda: 1024)
     report = await health.report(server.services)
@@ -212,11 +233,12 @@ def test_the_open_file_limit_is_raised_toward_the_hard_limit() -> None:
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
-    code = ("import resource; from onlinesupport.ops import platform_support as p; "
-            "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)); "
-            "print(p.raise_open_file_limit(), p.open_file_limit())")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import resource; from onlinesupport.ops import platform_support as p; "
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)); "
+        "print(p.raise_open_file_limit(), p.open_file_limit())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["(256,", "4096)", "4096"]
 
 
@@ -229,13 +251,14 @@ def test_the_desk_keeps_its_budget_whatever_the_limit() -> None:
     assert connections.per_address(0, 528) is None
 
 
-async def test_addresses_outside_the_desks_networks_share_a_few_connections(
-        tmp_path: Path) -> None:
+async def test_addresses_outside_the_desks_networks_share_a_few_connections(tmp_path: Path) -> None:
     config = make_config(tmp_path / "data", desk_allowed_networks=("10.0.0.0/8",))
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config)
-        held = [await asyncio.open_connection("127.0.0.1", _port(server.desk_url))
-                for _ in range(connections.OUTSIDE_CONNECTIONS + 10)]
+        held = [
+            await asyncio.open_connection("127.0.0.1", _port(server.desk_url))
+            for _ in range(connections.OUTSIDE_CONNECTIONS + 10)
+        ]
         await asyncio.sleep(0.3)
         refused = 0
         for reader, writer in held:

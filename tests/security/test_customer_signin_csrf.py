@@ -22,13 +22,20 @@ from onlinesupport.store import customer_access as access_repo
 async def _link(server: Server, email: str) -> str:
     """A mailed sign-in link's token for `email` (as if the mail had been read)."""
     services = server.services
-    opened = await services.conversations.open(channel="form", customer_name="Mallory",
-                                               identity=("email", email), body="Hi")
+    opened = await services.conversations.open(
+        channel="form", customer_name="Mallory", identity=("email", email), body="Hi"
+    )
     token = secrets.token_urlsafe(32)
     now = services.clock.now()
-    await services.db.write(lambda conn: access_repo.add_link(
-        conn, hashlib.sha256(token.encode()).hexdigest(), opened.customer_id, to_db(now),
-        to_db(now + timedelta(minutes=30))))
+    await services.db.write(
+        lambda conn: access_repo.add_link(
+            conn,
+            hashlib.sha256(token.encode()).hexdigest(),
+            opened.customer_id,
+            to_db(now),
+            to_db(now + timedelta(minutes=30)),
+        )
+    )
     return token
 
 
@@ -37,15 +44,21 @@ async def test_a_sign_in_posted_from_another_site_is_refused(server: Server) -> 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as victim:
         # What a hidden form on the attacker's page sends: the token, no cookie of ours.
         for forged in ({"token": token}, {"token": token, "csrf_token": "guessed"}):
-            async with victim.post(server.public_url + "/my/link", data=forged,
-                                   headers={"Origin": "https://attacker.example"},
-                                   allow_redirects=False) as response:
+            async with victim.post(
+                server.public_url + "/my/link",
+                data=forged,
+                headers={"Origin": "https://attacker.example"},
+                allow_redirects=False,
+            ) as response:
                 assert response.status == 403
                 assert "os_customer" not in response.cookies
         assert not [c for c in victim.cookie_jar if c.key == "os_customer"]
-        assert await server.services.db.fetch_one(
-            "SELECT 1 FROM customer_links WHERE used_at IS NOT NULL") is None, \
-            "a refused post does not spend the link"
+        assert (
+            await server.services.db.fetch_one(
+                "SELECT 1 FROM customer_links WHERE used_at IS NOT NULL"
+            )
+            is None
+        ), "a refused post does not spend the link"
 
 
 async def test_the_link_page_hands_out_the_token_its_form_needs(server: Server) -> None:
@@ -55,8 +68,11 @@ async def test_the_link_page_hands_out_the_token_its_form_needs(server: Server) 
             page = await response.text()
             assert response.cookies["os_csrf"]["samesite"] == "Strict"
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        async with lee.post(server.public_url + "/my/link", allow_redirects=False,
-                            data={"token": token, "csrf_token": csrf}) as response:
+        async with lee.post(
+            server.public_url + "/my/link",
+            allow_redirects=False,
+            data={"token": token, "csrf_token": csrf},
+        ) as response:
             assert response.status == 303 and response.headers["Location"] == "/my"
         async with lee.get(server.public_url + "/my") as response:
             assert "Sign out" in await response.text()

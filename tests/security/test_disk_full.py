@@ -33,8 +33,11 @@ def smtp_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path, smtp_port: int) -> Iterator[Running]:
-    running = start(tmp_path, disk_mb=16, settings={"EMAIL_SMTP_PORT": str(smtp_port),
-                                                    "EMAIL_SMTP_HOST": "127.0.0.1"})
+    running = start(
+        tmp_path,
+        disk_mb=16,
+        settings={"EMAIL_SMTP_PORT": str(smtp_port), "EMAIL_SMTP_HOST": "127.0.0.1"},
+    )
     yield running
     running.stop()
 
@@ -66,19 +69,22 @@ def mail_with_file() -> bytes:
     msg["Subject"] = "Invoice"
     msg["Message-ID"] = "<invoice-1@customer.test>"
     msg.set_content("The invoice is attached.")
-    msg.add_attachment(b"%PDF-1.4 " + bytes(300_000), maintype="application", subtype="pdf",
-                       filename="invoice.pdf")
+    msg.add_attachment(
+        b"%PDF-1.4 " + bytes(300_000), maintype="application", subtype="pdf", filename="invoice.pdf"
+    )
     return msg.as_bytes()
 
 
 async def test_a_full_disk_is_said_plainly_queued_in_the_widget_and_logged_once(
-        server: Running, smtp_port: int) -> None:
+    server: Running, smtp_port: int
+) -> None:
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         desk = Desk(http, server.desk_url)
         assert (await desk.signin(ADMIN)).status == 303
-        assert (await desk.post("/admin/mailboxes", mailbox_form(
-            None, None, smtp_receive="on"))).status == 303
+        assert (
+            await desk.post("/admin/mailboxes", mailbox_form(None, None, smtp_receive="on"))
+        ).status == 303
         # A visitor chats through the widget's socket (the public page is an allowed origin).
         ws = await http.ws_connect(server.public_url + "/widget/ws", origin=server.public_url)
         await ws.send_json({"type": "hello"})
@@ -90,8 +96,10 @@ async def test_a_full_disk_is_said_plainly_queued_in_the_widget_and_logged_once(
         filler = fill(server.data_dir)
         # Agents write until the store refuses (what the WAL still had room for goes first).
         for n in range(500):
-            response = await desk.post_json(f"/conversations/{conversation_id}/messages",
-                                            {"body": f"note {n} " + "x" * 19_000, "kind": "note"})
+            response = await desk.post_json(
+                f"/conversations/{conversation_id}/messages",
+                {"body": f"note {n} " + "x" * 19_000, "kind": "note"},
+            )
             if response.status != 200:
                 break
         assert response.status == 503, await response.text()
@@ -106,9 +114,13 @@ async def test_a_full_disk_is_said_plainly_queued_in_the_widget_and_logged_once(
 
         # A mail is sent back to try later (451/452, never lost), and leaves no file behind.
         with pytest.raises(aiosmtplib.SMTPResponseException) as later:
-            await aiosmtplib.send(mail_with_file(), sender="carla@customer.test",
-                                  recipients=[USER], hostname="127.0.0.1",
-                                  port=smtp_port)
+            await aiosmtplib.send(
+                mail_with_file(),
+                sender="carla@customer.test",
+                recipients=[USER],
+                hostname="127.0.0.1",
+                port=smtp_port,
+            )
         assert later.value.code in (451, 452)
         attachments = server.data_dir / "attachments"
         assert not attachments.exists() or list(attachments.iterdir()) == []
@@ -137,7 +149,8 @@ async def _frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict:
 
 @pytest.mark.browser
 async def test_the_widget_keeps_messages_written_while_the_disk_is_full_and_sends_them_later(
-        server: Running, new_page) -> None:
+    server: Running, new_page
+) -> None:
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         desk = Desk(http, server.desk_url)

@@ -28,26 +28,33 @@ async def test_daily_backups_leave_nothing_but_the_backups(tmp_path: Path) -> No
             await services.backups.run_once()
             clock.advance(days=1)
         assert sorted(p.name for p in folder.iterdir()) == [
-            "daily-2026-01-07.db", "daily-2026-01-08.db"]
+            "daily-2026-01-07.db",
+            "daily-2026-01-08.db",
+        ]
         backup_store.check(folder / "daily-2026-01-08.db")
         assert sorted(p.name for p in folder.iterdir()) == [
-            "daily-2026-01-07.db", "daily-2026-01-08.db"], "checking a backup leaves nothing"
+            "daily-2026-01-07.db",
+            "daily-2026-01-08.db",
+        ], "checking a backup leaves nothing"
 
 
 async def test_a_visitor_who_hangs_up_before_the_ack_is_no_error(
-        server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
     await allow(server, SITE)
     for n in range(20):
         reader, writer = await raw_websocket.connect(server.public_url, "/widget/ws", SITE)
         raw_websocket.send(writer, {"type": "hello"})
         assert (await raw_websocket.read_frame(reader))["type"] == "welcome"
-        raw_websocket.send(writer, {"type": "start", "client_id": f"c{n}",
-                                    "body": "Hello, then gone"})
+        raw_websocket.send(
+            writer, {"type": "start", "client_id": f"c{n}", "body": "Hello, then gone"}
+        )
         await writer.drain()
         # Gone at once, with a reset: the ack is written to a connection that is no more.
         sock = writer.get_extra_info("socket")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.transport.abort()
+
     async def stored() -> bool:
         count = await server.services.db.fetch_one("SELECT count(*) FROM messages")
         return count[0] == 20

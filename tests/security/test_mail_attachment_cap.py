@@ -26,15 +26,24 @@ def _many_files(count: int) -> bytes:
     msg["Subject"] = "Many files"
     msg.set_content("See the attached files.")
     for n in range(count):
-        msg.add_attachment(f"file {n}\n".encode(), maintype="application",
-                           subtype="octet-stream", filename=f"file-{n}.bin")
+        msg.add_attachment(
+            f"file {n}\n".encode(),
+            maintype="application",
+            subtype="octet-stream",
+            filename=f"file-{n}.bin",
+        )
     return msg.as_bytes(policy=policy.SMTP)
 
 
 async def test_a_mail_with_2000_attachments_stores_only_the_configured_number(
-        tmp_path: Path) -> None:
-    config = make_config(tmp_path / "data", email_smtp_port=free_port(),
-                         email_smtp_host="127.0.0.1", email_max_attachments=25)
+    tmp_path: Path,
+) -> None:
+    config = make_config(
+        tmp_path / "data",
+        email_smtp_port=free_port(),
+        email_smtp_host="127.0.0.1",
+        email_max_attachments=25,
+    )
     raw = _many_files(2000)
     assert len(raw) < 600_000
     async with AsyncExitStack() as stack:
@@ -44,13 +53,18 @@ async def test_a_mail_with_2000_attachments_stores_only_the_configured_number(
         assert await scalar(services, "SELECT count(*) FROM attachments") == 25
         stored = [p for p in (config.data_dir / "attachments").rglob("*") if p.is_file()]
         assert len(stored) == 25
-        assert [r[0] for r in await services.db.fetch_all(
-            "SELECT filename FROM attachments ORDER BY id LIMIT 2")] == ["file-0.bin", "file-1.bin"]
+        assert [
+            r[0]
+            for r in await services.db.fetch_all(
+                "SELECT filename FROM attachments ORDER BY id LIMIT 2"
+            )
+        ] == ["file-0.bin", "file-1.bin"]
         warning = await scalar(services, "SELECT warning FROM email_messages")
         assert "2,000 attachments; the first 25 are shown" in warning
         # The original keeps every one of them.
-        original = email.message_from_bytes(zlib.decompress(
-            await scalar(services, "SELECT raw FROM email_raw")))
+        original = email.message_from_bytes(
+            zlib.decompress(await scalar(services, "SELECT raw FROM email_raw"))
+        )
         assert sum(1 for part in original.walk() if part.get_filename()) == 2000
 
 

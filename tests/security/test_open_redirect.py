@@ -12,7 +12,7 @@ from conftest import Personas, Server
 from onlinesupport.web.responses import safe_next
 
 HOSTILE = [
-    "/\t/evil.example/phish",       # browsers drop tabs and newlines: "//evil.example/phish"
+    "/\t/evil.example/phish",  # browsers drop tabs and newlines: "//evil.example/phish"
     "/\n/evil.example",
     "/\r/evil.example",
     "\t//evil.example",
@@ -30,8 +30,13 @@ HOSTILE = [
     "",
     "inbox",
 ]
-FRIENDLY = ["/inbox", "/conversations/12?view=mine#reply", "/search?q=refund+order",
-            "/%2F/still-this-host", "/kb/3"]
+FRIENDLY = [
+    "/inbox",
+    "/conversations/12?view=mine#reply",
+    "/search?q=refund+order",
+    "/%2F/still-this-host",
+    "/kb/3",
+]
 
 
 @pytest.mark.parametrize("target", HOSTILE)
@@ -49,7 +54,8 @@ def test_letters_outside_ascii_are_kept_percent_encoded() -> None:
 
 
 async def test_signing_in_with_a_hostile_next_ends_on_the_desk(
-        server: Server, personas: Personas, client_factory: Any) -> None:
+    server: Server, personas: Personas, client_factory: Any
+) -> None:
     for target in ("/\t/evil.example/phish", "//evil.example", "/\\evil.example"):
         desk = client_factory(server.desk_url)
         page = await (await desk.get("/signin?next=" + quote(target, safe="/"))).text()
@@ -57,8 +63,14 @@ async def test_signing_in_with_a_hostile_next_ends_on_the_desk(
         assert shown == "/inbox", f"the form carries {shown!r} for {target!r}"
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         response = await desk.session.post(
-            server.desk_url + "/signin", allow_redirects=False,
-            data={"csrf_token": token, "email": "ada@example.com",
-                  "password": "correct horse battery", "next": target})
+            server.desk_url + "/signin",
+            allow_redirects=False,
+            data={
+                "csrf_token": token,
+                "email": "ada@example.com",
+                "password": "correct horse battery",
+                "next": target,
+            },
+        )
         assert response.status == 303
         assert response.headers["Location"] == "/inbox", target

@@ -25,8 +25,12 @@ def _with_file(n: int) -> bytes:
     msg["Subject"] = f"Invoice {n}"
     msg["Message-ID"] = f"<invoice-{n}@customer.test>"
     msg.set_content("The invoice is attached.")
-    msg.add_attachment(b"%PDF-1.4 invoice " + bytes(n) * 100, maintype="application",
-                       subtype="pdf", filename=f"invoice-{n}.pdf")
+    msg.add_attachment(
+        b"%PDF-1.4 invoice " + bytes(n) * 100,
+        maintype="application",
+        subtype="pdf",
+        filename=f"invoice-{n}.pdf",
+    )
     return msg.as_bytes()
 
 
@@ -37,6 +41,7 @@ async def test_mails_the_store_refuses_leave_no_files_behind(services: Services)
     mailbox = {**mailbox, "queue_id": 999_999}
     with pytest.raises(sqlite3.IntegrityError):
         await services.email.intake.receive_many(
-            mailbox, [Incoming(_with_file(n)) for n in range(1, 4)])
+            mailbox, [Incoming(_with_file(n)) for n in range(1, 4)]
+        )
     folder = services.files.folder
     assert not folder.exists() or list(folder.iterdir()) == []

@@ -20,7 +20,8 @@ TOTAL = 2_600
 
 
 async def test_a_visitor_far_behind_is_paged_through_to_the_newest_message(
-        server: Server, personas: Personas, visitor) -> None:  # noqa: F811
+    server: Server, personas: Personas, visitor
+) -> None:  # noqa: F811
     v = visitor()
     await v.connect()
     await v.send(type="start", client_id="c1", body="A long chat begins")
@@ -28,8 +29,12 @@ async def test_a_visitor_far_behind_is_paged_through_to_the_newest_message(
     await v.close()
     agent = Actor.agent(personas.agent, "Amy")
     # Posted together, they share commits (the writer's group commit): quick to set up.
-    await asyncio.gather(*(server.services.conversations.post(v.conversation_id, agent, f"reply {n}")
-                           for n in range(2, TOTAL + 1)))
+    await asyncio.gather(
+        *(
+            server.services.conversations.post(v.conversation_id, agent, f"reply {n}")
+            for n in range(2, TOTAL + 1)
+        )
+    )
     for last_seq in (0, 900):
         await v.connect(last_seq=last_seq)
         seqs = []
@@ -41,13 +46,18 @@ async def test_a_visitor_far_behind_is_paged_through_to_the_newest_message(
 
 @pytest.mark.browser
 async def test_a_reloaded_long_chat_shows_its_newest_messages_in_the_widget(
-        server: Server, personas: Personas, website: str, new_page) -> None:  # noqa: F811
+    server: Server, personas: Personas, website: str, new_page
+) -> None:  # noqa: F811
     await desk_page(new_page, server)  # an agent online: the widget offers the chat
     page, widget = await start_chat(new_page, website, "A long chat begins")
     conversation_id = (await server.services.db.fetch_one("SELECT id FROM conversations"))[0]
     agent = Actor.agent(personas.agent, "Amy")
-    await asyncio.gather(*(server.services.conversations.post(conversation_id, agent, f"reply {n}")
-                           for n in range(2, TOTAL + 1)))
+    await asyncio.gather(
+        *(
+            server.services.conversations.post(conversation_id, agent, f"reply {n}")
+            for n in range(2, TOTAL + 1)
+        )
+    )
     log = widget.locator(".log")
     # Live, as a burst (it took minutes when each message scrolled and beeped on its own) ...
     await expect(log.locator(".m").last).to_contain_text(f"reply {TOTAL}", timeout=30_000)

@@ -37,10 +37,12 @@ async def shop(tmp_path: Path, relay: Relay) -> AsyncIterator[tuple[Server, Manu
         server = await start_server(stack, make_config(tmp_path / "data"), clock)
         # A mailbox that can send, so the page promises a link (and the known address's mail
         # really goes out, after the answer).
-        await add_mailbox(server.services, mailbox_form(None, relay, smtp_receive="on",
-                                                        ack_enabled=""))
+        await add_mailbox(
+            server.services, mailbox_form(None, relay, smtp_receive="on", ack_enabled="")
+        )
         await server.services.conversations.open(
-            channel="form", customer_name="Lee", identity=("email", KNOWN), body="Hello")
+            channel="form", customer_name="Lee", identity=("email", KNOWN), body="Hello"
+        )
         yield server, clock
 
 
@@ -54,7 +56,8 @@ async def _ask(http: aiohttp.ClientSession, url: str, email: str) -> float:
 
 
 async def test_asking_for_a_link_takes_as_long_for_a_known_address_as_for_an_unknown_one(
-        shop: tuple[Server, ManualClock]) -> None:
+    shop: tuple[Server, ManualClock],
+) -> None:
     server, clock = shop
     url = server.public_url + "/my/signin"
     chance = random.Random(13)
@@ -75,9 +78,11 @@ async def test_asking_for_a_link_takes_as_long_for_a_known_address_as_for_an_unk
     asked_known = len(known) + 5
     slower = sum(k > u for k, u in zip(known, unknown, strict=True)) / PAIRS
     gap_ms = (statistics.median(known) - statistics.median(unknown)) * 1000
-    summary = (f"known address slower in {slower:.0%} of {PAIRS} pairs; median "
-               f"{statistics.median(known) * 1000:.2f} ms known, "
-               f"{statistics.median(unknown) * 1000:.2f} ms unknown")
+    summary = (
+        f"known address slower in {slower:.0%} of {PAIRS} pairs; median "
+        f"{statistics.median(known) * 1000:.2f} ms known, "
+        f"{statistics.median(unknown) * 1000:.2f} ms unknown"
+    )
     assert not (slower > 0.70 and gap_ms > 0.2), summary
     # The work is still done: every request for the known address wrote its link.
     links = await server.services.db.fetch_one("SELECT count(*) FROM customer_links")

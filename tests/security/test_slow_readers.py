@@ -26,8 +26,18 @@ LONG = "A long answer. " * 1_300  # ~19.5 KB, as the review's replies
 
 
 def _posted(n: int) -> Event:
-    message = Message(id=n, conversation_id=1, seq=n, author_type="agent", author_id=1,
-                      author_name="Amy", kind="message", body=LONG, created_at="", client_id=None)
+    message = Message(
+        id=n,
+        conversation_id=1,
+        seq=n,
+        author_type="agent",
+        author_id=1,
+        author_name="Amy",
+        kind="message",
+        body=LONG,
+        created_at="",
+        client_id=None,
+    )
     return Event(n, 1, "message.posted", "agent", 1, "", {"seq": n}, message)
 
 
@@ -49,8 +59,9 @@ async def test_a_subscriber_holds_no_more_than_its_bytes_of_events() -> None:
 async def _stalled_visitor(public_url: str) -> tuple[asyncio.StreamWriter, int]:
     """A visitor that starts a chat, then never reads again (with a tiny receive window)."""
     # The public listener's own pages are an allowed origin (the widget's test page).
-    reader, writer = await raw_websocket.connect(public_url, "/widget/ws", public_url,
-                                                 receive_buffer=4096)
+    reader, writer = await raw_websocket.connect(
+        public_url, "/widget/ws", public_url, receive_buffer=4096
+    )
     raw_websocket.send(writer, {"type": "hello"})
     raw_websocket.send(writer, {"type": "start", "client_id": "c1", "body": "Hello"})
     while (frame := await raw_websocket.read_frame(reader))["type"] != "ack":
@@ -70,8 +81,7 @@ async def test_a_visitor_that_sends_but_never_reads_is_closed_and_counted(tmp_pa
         try:
             # The kernel takes ~3 MB before a send blocks; from then on the peer has 2 s.
             while not closed and asyncio.get_running_loop().time() < deadline:
-                await services.conversations.post(conversation_id, Actor.agent(agent, "Amy"),
-                                                  LONG)
+                await services.conversations.post(conversation_id, Actor.agent(agent, "Amy"), LONG)
                 posted += 1
                 raw_websocket.send(writer, {"type": "typing"})  # its own frames keep coming
                 try:
@@ -91,14 +101,17 @@ async def test_a_visitor_that_sends_but_never_reads_is_closed_and_counted(tmp_pa
         assert f"{NOT_READING}: 1" in page, "counted on the health page"
         # It resumes by cursor like any reconnecting widget: nothing was lost meanwhile.
         stored = await services.db.fetch_one(
-            "SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,))
+            "SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
+        )
         assert stored[0] == posted
 
 
 def _rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines()
-                    if line.startswith("VmRSS:"))) / 1024
+    return (
+        int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+        / 1024
+    )
 
 
 async def test_clients_that_never_read_do_not_grow_the_server(tmp_path: Path) -> None:
@@ -111,9 +124,12 @@ async def test_clients_that_never_read_do_not_grow_the_server(tmp_path: Path) ->
             await asyncio.sleep(1)
             before = _rss_mb(server.process.pid)
             for _ in range(400):
-                await asyncio.gather(*(desk.post_json(f"/conversations/{cid}/messages",
-                                                      {"body": LONG})
-                                       for _, cid in stalled))
+                await asyncio.gather(
+                    *(
+                        desk.post_json(f"/conversations/{cid}/messages", {"body": LONG})
+                        for _, cid in stalled
+                    )
+                )
             grown = _rss_mb(server.process.pid) - before
             for writer, _ in stalled:
                 writer.close()

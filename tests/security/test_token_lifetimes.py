@@ -23,16 +23,24 @@ import pytest
 
 from conftest import PASSWORD, Server, make_config, start_server
 from email_helpers import scalar
-from onlinesupport.lib.clock import ManualClock
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import ManualClock
 from test_chat_protocol import SITE, Visitor, allow
 
-GOOD = {"name": "Lee Customer", "email": "lee@customer.test", "question_type": "Billing",
-        "subject": "Double charge", "message": "I was charged twice.", "urgency": "today",
-        "suggested": "1"}
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6300010000000500010d0a2db4"
-                    "0000000049454e44ae426082")
+GOOD = {
+    "name": "Lee Customer",
+    "email": "lee@customer.test",
+    "question_type": "Billing",
+    "subject": "Double charge",
+    "message": "I was charged twice.",
+    "urgency": "today",
+    "suggested": "1",
+}
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db4"
+    "0000000049454e44ae426082"
+)
 
 
 Shop = tuple[Server, ManualClock]
@@ -65,33 +73,49 @@ async def test_a_contact_form_token_sends_one_message(shop: Shop) -> None:
         # The same form again (a double click, a replaying robot): the first answer, no second
         # conversation.
         for text in ("I was charged twice.", "Buy cheap watches"):
-            again = await http.post(url, data={**GOOD, "message": text, "token": first},
-                                    allow_redirects=False)
+            again = await http.post(
+                url, data={**GOOD, "message": text, "token": first}, allow_redirects=False
+            )
             assert again.status == 303 and again.headers["Location"] == sent.headers["Location"]
         assert await scalar(server.services, "SELECT count(*) FROM conversations") == 1
         # A double click: both sends at once get the one conversation.
         third = await _form_token(http, server, clock)
-        both = await asyncio.gather(*(http.post(url, data={**GOOD, "token": third},
-                                                allow_redirects=False) for _ in range(2)))
+        both = await asyncio.gather(
+            *(
+                http.post(url, data={**GOOD, "token": third}, allow_redirects=False)
+                for _ in range(2)
+            )
+        )
         assert {r.status for r in both} == {303}
         assert len({r.headers["Location"] for r in both}) == 1
         assert await scalar(server.services, "SELECT count(*) FROM conversations") == 2
         # "This answered my question" counts once per form, too.
-        article = await server.services.knowledge.save(None, {
-            "title": "Refunds", "status": "published", "visibility": "public",
-            "body": "Refunds take 5 days."}, None)
+        article = await server.services.knowledge.save(
+            None,
+            {
+                "title": "Refunds",
+                "status": "published",
+                "visibility": "public",
+                "body": "Refunds take 5 days.",
+            },
+            None,
+        )
         for _ in range(3):
-            answered = await http.post(server.public_url + "/contact/answered", data={
-                "token": second, "article_id": str(article), "question": "refund?"})
+            answered = await http.post(
+                server.public_url + "/contact/answered",
+                data={"token": second, "article_id": str(article), "question": "refund?"},
+            )
             assert answered.status == 200
         assert await scalar(server.services, "SELECT count(*) FROM kb_deflections") == 1
         refused = await http.post(url, data={**GOOD, "token": second})
-        assert refused.status == 429 and 'value="Lee Customer"' in await refused.text(), \
+        assert refused.status == 429 and 'value="Lee Customer"' in await refused.text(), (
             "a spent form comes back filled in, with a fresh token"
+        )
 
 
 async def test_visitor_tokens_expire_unless_used_and_are_replaced_at_every_visit(
-        shop: Shop) -> None:
+    shop: Shop,
+) -> None:
     server, clock = shop
     async with aiohttp.ClientSession() as http:
         v = Visitor(http, server)
@@ -124,7 +148,8 @@ async def test_a_token_from_before_lifetimes_is_accepted_once_and_replaced(shop:
     digest = hmac.new(key, f"visitor:{visitor_id}".encode(), hashlib.sha256).digest()
     old = f"v1.{visitor_id}.{base64.urlsafe_b64encode(digest[:18]).decode()}"
     opened = await server.services.conversations.open(
-        channel="chat", identity=("visitor", visitor_id), body="Asked last year")
+        channel="chat", identity=("visitor", visitor_id), body="Asked last year"
+    )
     async with aiohttp.ClientSession() as http:
         v = Visitor(http, server)
         v.token, v.conversation_id = old, opened.conversation_id
@@ -142,8 +167,9 @@ async def test_file_addresses_expire_and_a_new_visit_gets_working_ones(shop: Sho
         await v.start_chat()
         amy = await services.accounts.create_agent("amy@example.com", "Amy", "agent", PASSWORD)
         stored = await services.files.receive("box.png", _chunks(PNG))
-        await services.conversations.post(v.conversation_id, Actor.agent(amy, "Amy"),
-                                          "box.png", files=[stored])
+        await services.conversations.post(
+            v.conversation_id, Actor.agent(amy, "Amy"), "box.png", files=[stored]
+        )
         frame = await v.receive("message")
         while not frame["attachments"]:
             frame = await v.receive("message")
@@ -174,9 +200,14 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
 async def test_the_server_header_names_no_versions(server: Server) -> None:
     await allow(server, SITE)
     async with aiohttp.ClientSession() as http:
-        for url in (server.public_url + "/healthz", server.public_url + "/no-such-page",
-                    server.public_url + "/widget.js", server.desk_url + "/signin",
-                    server.desk_url + "/static/desk.css", server.desk_url + "/inbox"):
+        for url in (
+            server.public_url + "/healthz",
+            server.public_url + "/no-such-page",
+            server.public_url + "/widget.js",
+            server.desk_url + "/signin",
+            server.desk_url + "/static/desk.css",
+            server.desk_url + "/inbox",
+        ):
             async with http.get(url, allow_redirects=False) as response:
                 assert response.headers.get("Server") == "OnlineSupport", url
         ws = await http.ws_connect(server.public_url + "/widget/ws", origin=SITE)
@@ -184,8 +215,10 @@ async def test_the_server_header_names_no_versions(server: Server) -> None:
         await ws.close()
     # Requests aiohttp cannot parse are answered before any application hook runs.
     port = int(server.public_url.rsplit(":", 1)[1])
-    for request in (b"GET /" + b"A" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-                    b"NOT HTTP AT ALL\r\n\r\n"):
+    for request in (
+        b"GET /" + b"A" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"NOT HTTP AT ALL\r\n\r\n",
+    ):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(request)
         head = (await reader.read(4096)).split(b"\r\n\r\n")[0].decode()

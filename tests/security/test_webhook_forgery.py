@@ -18,12 +18,24 @@ from onlinesupport.integrations.guard import GuardedResolver, TargetGuard, Targe
 from onlinesupport.integrations.webhooks import EndpointFields
 from webhook_receiver import Receiver
 
-REFUSED = ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/hook",
-           "http://[fd00:ec2::254]/", "http://100.100.100.200/", "http://127.0.0.1:9000/",
-           "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://localhost/",
-           "http://app.localhost/", "http://0.0.0.0/", "http://224.0.0.1/",
-           "ftp://example.com/", "http://user:pw@example.com/", "http:///nohost",
-           "http://exa mple.com/", "http://example.com:99999/"]
+REFUSED = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fe80::1]/hook",
+    "http://[fd00:ec2::254]/",
+    "http://100.100.100.200/",
+    "http://127.0.0.1:9000/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://localhost/",
+    "http://app.localhost/",
+    "http://0.0.0.0/",
+    "http://224.0.0.1/",
+    "ftp://example.com/",
+    "http://user:pw@example.com/",
+    "http:///nohost",
+    "http://exa mple.com/",
+    "http://example.com:99999/",
+]
 
 
 @pytest.mark.parametrize("url", REFUSED)
@@ -44,8 +56,7 @@ def test_the_lan_is_allowed_unless_networks_are_listed() -> None:
 def test_loopback_when_allowed_still_refuses_the_servers_own_listeners() -> None:
     guard = TargetGuard(allow_loopback=True, own_ports=lambda: {8080, 8081})
     guard.check("http://127.0.0.1:9000/hook")
-    for url in ("http://127.0.0.1:8081/api/v1/me", "http://localhost:8080/",
-                "http://[::1]:8081/"):
+    for url in ("http://127.0.0.1:8081/api/v1/me", "http://localhost:8080/", "http://[::1]:8081/"):
         with pytest.raises(TargetRefused, match="own listener"):
             guard.check(url)
 
@@ -57,8 +68,10 @@ async def test_a_name_is_checked_where_it_is_resolved_for_the_connection() -> No
         with pytest.raises(OSError, match="refused address"):
             await resolver.resolve("localhost", 80)
         own = socket.gethostname()
-        addresses = {ipaddress.ip_address(r["host"]) for r in
-                     await GuardedResolver(TargetGuard(allow_loopback=True)).resolve(own, 1)}
+        addresses = {
+            ipaddress.ip_address(r["host"])
+            for r in await GuardedResolver(TargetGuard(allow_loopback=True)).resolve(own, 1)
+        }
         assert addresses
     finally:
         await resolver.close()
@@ -66,8 +79,9 @@ async def test_a_name_is_checked_where_it_is_resolved_for_the_connection() -> No
 
 async def test_endpoints_at_refused_addresses_cannot_be_added(tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
-        server = await start_server(stack, make_config(tmp_path / "data",
-                                                       webhooks_allow_loopback=True))
+        server = await start_server(
+            stack, make_config(tmp_path / "data", webhooks_allow_loopback=True)
+        )
         desk_port = int(server.desk_url.rsplit(":", 1)[1])
         for url in ("http://169.254.169.254/", f"http://127.0.0.1:{desk_port}/api/v1/me"):
             with pytest.raises(InvalidCommand):
@@ -78,12 +92,14 @@ async def test_the_servers_own_listener_is_refused_by_name_at_send_time(tmp_path
     """The machine's own name and the desk's port: accepted as a URL (a name), refused when
     the connection is made, and nothing reaches the desk."""
     async with AsyncExitStack() as stack:
-        server = await start_server(stack, make_config(
-            tmp_path / "data", webhooks_allow_loopback=True, desk_host="0.0.0.0"))
+        server = await start_server(
+            stack, make_config(tmp_path / "data", webhooks_allow_loopback=True, desk_host="0.0.0.0")
+        )
         desk_port = int(server.desk_url.rsplit(":", 1)[1])
         webhooks = server.services.webhooks
-        endpoint_id = await webhooks.add(EndpointFields(
-            url=f"http://{socket.gethostname()}:{desk_port}/api/v1/conversations"))
+        endpoint_id = await webhooks.add(
+            EndpointFields(url=f"http://{socket.gethostname()}:{desk_port}/api/v1/conversations")
+        )
         delivery_id = await webhooks.send_test(endpoint_id)
         for _ in range(100):
             delivery, attempts = await webhooks.delivery(endpoint_id, delivery_id)
@@ -111,8 +127,9 @@ async def test_redirects_are_not_followed(tmp_path: Path) -> None:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         async with AsyncExitStack() as stack:
-            server = await start_server(stack, make_config(tmp_path / "data",
-                                                           webhooks_allow_loopback=True))
+            server = await start_server(
+                stack, make_config(tmp_path / "data", webhooks_allow_loopback=True)
+            )
             webhooks = server.services.webhooks
             endpoint_id = await webhooks.add(EndpointFields(url=f"http://127.0.0.1:{port}/hook"))
             delivery_id = await webhooks.send_test(endpoint_id)

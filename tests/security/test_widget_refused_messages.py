@@ -20,7 +20,8 @@ pytestmark = pytest.mark.browser
 
 
 async def test_messages_refused_while_flushing_stay_visible_to_retry_edit_or_discard(
-        tmp_path: Path, new_page) -> None:
+    tmp_path: Path, new_page
+) -> None:
     clock = ManualClock()
     config = make_config(tmp_path / "data", public_visitor_messages_per_address=4)
     async with AsyncExitStack() as stack:
@@ -69,8 +70,9 @@ async def test_messages_refused_while_flushing_stay_visible_to_retry_edit_or_dis
         await box_.fill("five, edited")
         await box_.press("Enter")
         await expect(widget.locator(".m.me.pending")).to_have_count(0)
-        conversation_id = (await server.services.db.fetch_one(
-            "SELECT max(id) FROM conversations"))[0]
+        conversation_id = (await server.services.db.fetch_one("SELECT max(id) FROM conversations"))[
+            0
+        ]
         bodies = [m.body for m in await messages_repo.after(server.services.db, conversation_id)]
         assert bodies == ["First", "two", "three", "four", "five, edited"]
 

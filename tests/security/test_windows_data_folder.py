@@ -18,8 +18,11 @@ def test_the_folder_is_left_to_system_administrators_and_the_service() -> None:
     protect, reset = folder_acl_commands(folder)
     assert protect[:4] == ["icacls", str(folder), "/inheritance:r", "/grant:r"]
     # SYSTEM and Administrators by SID (names differ on a localized Windows), and the service.
-    assert protect[4:] == ["*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F",
-                           rf"{SERVICE_ACCOUNT}:(OI)(CI)M"]
+    assert protect[4:] == [
+        "*S-1-5-18:(OI)(CI)F",
+        "*S-1-5-32-544:(OI)(CI)F",
+        rf"{SERVICE_ACCOUNT}:(OI)(CI)M",
+    ]
     assert SERVICE_ACCOUNT == r"NT SERVICE\OnlineSupport"
     # What an older version left in it inherits only these from now on.
     assert reset == ["icacls", str(folder / "*"), "/reset", "/T", "/C", "/Q"]

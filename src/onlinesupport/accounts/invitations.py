@@ -11,8 +11,8 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.lib import signing
 from onlinesupport.accounts.service import AccountError, Accounts
+from onlinesupport.lib import signing
 from onlinesupport.lib.clock import Clock
 from onlinesupport.lib.inputs import row_id
 from onlinesupport.store import Database
@@ -20,8 +20,9 @@ from onlinesupport.store import agents as agents_repo
 
 VALID_FOR = timedelta(days=7)
 _PURPOSE = "agent invitation"
-USED_OR_EXPIRED = ("This invitation link has expired or has been used already. Ask your admin "
-                   "for a new one.")
+USED_OR_EXPIRED = (
+    "This invitation link has expired or has been used already. Ask your admin for a new one."
+)
 
 
 class Invitations:
@@ -41,8 +42,9 @@ class Invitations:
         if agent is None:
             raise AccountError(f"agent {agent_id} does not exist")
         expires = int((self._clock.now() + VALID_FOR).timestamp())
-        signature = signing.sign(self._key, _PURPOSE,
-                                 f"{agent_id}:{expires}:{agent['password_hash']}", 32)
+        signature = signing.sign(
+            self._key, _PURPOSE, f"{agent_id}:{expires}:{agent['password_hash']}", 32
+        )
         return f"{agent_id}.{expires}.{signature}"
 
     async def _with_hash(self, agent_id: int) -> dict[str, Any] | None:
@@ -58,9 +60,13 @@ class Invitations:
         if agent_id is None or expires is None or expires <= self._clock.now().timestamp():
             return None
         agent = await self._with_hash(agent_id)
-        if agent is None or not agent["active"] or not signing.verify(
-                self._key, _PURPOSE, f"{agent_id}:{expires}:{agent['password_hash']}",
-                signature, 32):
+        if (
+            agent is None
+            or not agent["active"]
+            or not signing.verify(
+                self._key, _PURPOSE, f"{agent_id}:{expires}:{agent['password_hash']}", signature, 32
+            )
+        ):
             return None
         agent.pop("password_hash")
         return agent

@@ -12,9 +12,12 @@ from collections.abc import Mapping
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 
-KINDS = {"chat": "A new chat arrives", "offer": "A chat is offered to me",
-         "mention": "A colleague mentions me in a note",
-         "breach": "An answer I manage is due soon or late"}
+KINDS = {
+    "chat": "A new chat arrives",
+    "offer": "A chat is offered to me",
+    "mention": "A colleague mentions me in a note",
+    "breach": "An answer I manage is due soon or late",
+}
 WAYS = {"desktop": "Desktop notification", "sound": "Sound"}
 Choices = dict[str, dict[str, bool]]
 
@@ -34,7 +37,7 @@ def _merged(stored: str) -> Choices:
         saved = json.loads(stored) if stored else {}
     except ValueError:
         saved = {}
-    for kind, ways in (saved.items() if isinstance(saved, dict) else ()):
+    for kind, ways in saved.items() if isinstance(saved, dict) else ():
         if kind in choices and isinstance(ways, dict):
             for way, on in ways.items():
                 if way in WAYS and isinstance(on, bool):

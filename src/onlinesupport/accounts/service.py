@@ -94,8 +94,9 @@ class Accounts:
         one-time)."""
         return await self._create(email, name, "admin", password, first_admin=True)
 
-    async def _create(self, email: str, name: str, role: str, password: str,
-                      first_admin: bool) -> int:
+    async def _create(
+        self, email: str, name: str, role: str, password: str, first_admin: bool
+    ) -> int:
         email = _valid_email(email)
         name = (name or "").strip()
         if not name or len(name) > 200:
@@ -108,8 +109,9 @@ class Accounts:
             if first_admin and agents_repo.active_admins(conn) > 0:
                 raise AccountError("setup is finished already: sign in instead")
             try:
-                return agents_repo.create(conn, email=email, name=name, role=role,
-                                          password_hash=password_hash, now=now)
+                return agents_repo.create(
+                    conn, email=email, name=name, role=role, password_hash=password_hash, now=now
+                )
             except Conflict:
                 raise AccountError(f"an agent with the address {email} exists already") from None
 
@@ -126,8 +128,9 @@ class Accounts:
         await self._db.write(write)
         self._revoke(Revoked(agent_id=agent_id))
 
-    async def update_agent(self, agent_id: int, *, role: str, active: bool,
-                           capacity: int | None = None) -> None:
+    async def update_agent(
+        self, agent_id: int, *, role: str, active: bool, capacity: int | None = None
+    ) -> None:
         """Change role, active flag and capacity (most chats at once).
 
         The last active admin cannot be demoted or disabled.
@@ -176,9 +179,17 @@ class Accounts:
     async def start_session(self, agent_id: int, address: str) -> SignedIn:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self._clock.now()
-        await self._db.write(lambda conn: sessions_repo.create(
-            conn, session_id=self._session_id(token), agent_id=agent_id, csrf_token=csrf,
-            address=address[:64], now=to_db(now), expires_at=to_db(now + SESSION_LIFETIME)))
+        await self._db.write(
+            lambda conn: sessions_repo.create(
+                conn,
+                session_id=self._session_id(token),
+                agent_id=agent_id,
+                csrf_token=csrf,
+                address=address[:64],
+                now=to_db(now),
+                expires_at=to_db(now + SESSION_LIFETIME),
+            )
+        )
         return SignedIn(token, csrf)
 
     async def session(self, token: str, *, renew: bool = True) -> dict[str, Any] | None:
@@ -192,8 +203,11 @@ class Accounts:
         if renew and found and from_db(found["expires_at"]) - now < SESSION_LIFETIME / 2:
             # A full disk must not sign anyone out: the session is still good for hours.
             with contextlib.suppress(StorageFull):
-                await self._db.write(lambda conn: sessions_repo.extend(
-                    conn, session_id, to_db(now + SESSION_LIFETIME)))
+                await self._db.write(
+                    lambda conn: sessions_repo.extend(
+                        conn, session_id, to_db(now + SESSION_LIFETIME)
+                    )
+                )
         return found
 
     async def end_session(self, token: str) -> None:

@@ -84,7 +84,7 @@ class FileStore:
                     if size > MAX_SIZE:
                         raise FileTooLarge(f"files can be at most {MAX_SIZE // (1024 * 1024)} MB")
                     if len(head) < 512:
-                        head += chunk[:512 - len(head)]
+                        head += chunk[: 512 - len(head)]
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -93,15 +93,17 @@ class FileStore:
                 raise InvalidCommand("the file is empty")
             content_type = sniff(head)
             if content_type is None:
-                raise InvalidCommand("only images (PNG, JPEG, GIF, WebP), PDF and text files "
-                                     "can be sent")
+                raise InvalidCommand(
+                    "only images (PNG, JPEG, GIF, WebP), PDF and text files can be sent"
+                )
         except BaseException as exc:
             path.unlink(missing_ok=True)
             if is_full(exc):
                 raise StorageFull() from exc
             raise
-        return StoredFile(storage_name, clean_filename(filename), content_type, size,
-                          digest.hexdigest())
+        return StoredFile(
+            storage_name, clean_filename(filename), content_type, size, digest.hexdigest()
+        )
 
     async def keep(self, filename: str, data: bytes) -> StoredFile:
         """Store a file that arrived inside a mail (already size-limited by the mail).
@@ -127,9 +129,13 @@ class FileStore:
 
         await asyncio.to_thread(write)
         content_type = sniff(data[:512]) if data else None
-        return StoredFile(storage_name, clean_filename(filename),
-                          content_type or "application/octet-stream", len(data),
-                          hashlib.sha256(data).hexdigest())
+        return StoredFile(
+            storage_name,
+            clean_filename(filename),
+            content_type or "application/octet-stream",
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+        )
 
     def discard(self, stored: StoredFile) -> None:
         self.path(stored.storage_name).unlink(missing_ok=True)

@@ -60,15 +60,19 @@ class Branding:
 
     async def load(self) -> Company:
         stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
-        self.current = Company(name=str(stored.get("name", "")),
-                               logo_type=str(stored.get("logo_type", "")),
-                               logo_version=str(stored.get("logo_version", "")))
-        self._logo_data = await asyncio.to_thread(self._read_logo) \
-            if self.current.logo_type else None
+        self.current = Company(
+            name=str(stored.get("name", "")),
+            logo_type=str(stored.get("logo_type", "")),
+            logo_version=str(stored.get("logo_version", "")),
+        )
+        self._logo_data = (
+            await asyncio.to_thread(self._read_logo) if self.current.logo_type else None
+        )
         return self.current
 
-    async def save(self, name: str, logo: bytes | None = None, *,
-                   remove_logo: bool = False) -> Company:
+    async def save(
+        self, name: str, logo: bytes | None = None, *, remove_logo: bool = False
+    ) -> Company:
         """Set the name; replace the logo when one is given, drop it when asked."""
         name = " ".join(name.split())
         if len(name) > MAX_NAME:
@@ -83,8 +87,9 @@ class Branding:
             logo_type = version = ""
             await asyncio.to_thread(self._logo.unlink, missing_ok=True)
         value = {"name": name, "logo_type": logo_type, "logo_version": version}
-        await self._db.write(lambda conn: settings_repo.put(conn, SETTINGS_KEY, value,
-                                                            to_db(self._clock.now())))
+        await self._db.write(
+            lambda conn: settings_repo.put(conn, SETTINGS_KEY, value, to_db(self._clock.now()))
+        )
         if logo:
             self._logo_data = logo
         elif remove_logo:

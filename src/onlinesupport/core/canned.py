@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.conversations import InvalidCommand
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import canned as canned_repo
@@ -34,8 +34,9 @@ class CannedReplies:
         """The shared replies and the agent's own, by shortcut."""
         return await canned_repo.for_agent(self._db, agent_id)
 
-    async def add(self, agent_id: int, may_share: bool, *, shared: bool, shortcut: str,
-                  title: str, body: str) -> int:
+    async def add(
+        self, agent_id: int, may_share: bool, *, shared: bool, shortcut: str, title: str, body: str
+    ) -> int:
         shortcut = shortcut.strip().lower().lstrip("/")
         if not _SHORTCUT.match(shortcut):
             raise InvalidCommand("the shortcut takes 1-30 lowercase letters, digits and dashes")
@@ -50,8 +51,14 @@ class CannedReplies:
 
         def write(conn: Transaction) -> int:
             try:
-                return canned_repo.create(conn, owner_id=None if shared else agent_id,
-                                          shortcut=shortcut, title=title, body=body, now=now)
+                return canned_repo.create(
+                    conn,
+                    owner_id=None if shared else agent_id,
+                    shortcut=shortcut,
+                    title=title,
+                    body=body,
+                    now=now,
+                )
             except Conflict:
                 raise InvalidCommand(f"/{shortcut} exists already") from None
 

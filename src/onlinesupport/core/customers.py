@@ -22,8 +22,9 @@ _TAG = re.compile(r"^[\w .&+-]{1,30}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 
 
-async def own_conversation(db: Database, customer_id: int | None,
-                           conversation_id: int | None) -> dict[str, Any] | None:
+async def own_conversation(
+    db: Database, customer_id: int | None, conversation_id: int | None
+) -> dict[str, Any] | None:
     """The conversation if it is this customer's. A customer (a widget visitor, or on their
     own page) sees only their own conversations; anything else is as if it did not exist."""
     if customer_id is None or conversation_id is None:
@@ -64,13 +65,15 @@ def _checked(changes: CustomerChanges) -> CustomerChanges:
     if changes.phone is not None:
         phone = changes.phone.strip()
         if phone and not _PHONE.match(phone):
-            raise InvalidCommand("a phone number takes digits, spaces and + ( ) . / - only",
-                                 "phone")
+            raise InvalidCommand(
+                "a phone number takes digits, spaces and + ( ) . / - only", "phone"
+            )
     if changes.external_id is not None:
         external_id = changes.external_id.strip()
         if len(external_id) > 200 or not external_id.isprintable():
-            raise InvalidCommand("an external id takes at most 200 printable characters",
-                                 "external_id")
+            raise InvalidCommand(
+                "an external id takes at most 200 printable characters", "external_id"
+            )
     if changes.tier is not None and changes.tier not in TIERS:
         raise InvalidCommand(f"tier must be one of {', '.join(TIERS)}")
     tags = None
@@ -80,20 +83,27 @@ def _checked(changes: CustomerChanges) -> CustomerChanges:
             raise InvalidCommand(f"at most {MAX_TAGS} tags")
         for tag in tags:
             if not _TAG.match(tag):
-                raise InvalidCommand(f"tag {tag[:40]!r}: letters, digits, spaces and .&+- only, "
-                                     "at most 30 characters")
+                raise InvalidCommand(
+                    f"tag {tag[:40]!r}: letters, digits, spaces and .&+- only, "
+                    "at most 30 characters"
+                )
     return CustomerChanges(name, email, phone, external_id, changes.tier, tags)
 
 
 def _apply(conn: Transaction, customer_id: int, changes: CustomerChanges) -> None:
     row = customers_repo.lock(conn, customer_id)
     customers_repo.update(
-        conn, customer_id, name=row["name"] if changes.name is None else changes.name,
+        conn,
+        customer_id,
+        name=row["name"] if changes.name is None else changes.name,
         tier=changes.tier or row["tier"],
-        tags=json.loads(row["tags"]) if changes.tags is None else changes.tags)
-    for kind, field, value in (("email", "email", changes.email),
-                               ("phone", "phone", changes.phone),
-                               ("external", "external_id", changes.external_id)):
+        tags=json.loads(row["tags"]) if changes.tags is None else changes.tags,
+    )
+    for kind, field, value in (
+        ("email", "email", changes.email),
+        ("phone", "phone", changes.phone),
+        ("external", "external_id", changes.external_id),
+    ):
         if value is None:
             continue
         # A phone number is found however it is typed, and shown as typed.
@@ -129,8 +139,7 @@ class Customers:
     def __init__(self, conversations: Conversations) -> None:
         self._conversations = conversations
 
-    async def identify(self, given: CustomerChanges, customer_id: int | None,
-                       actor: Actor) -> int:
+    async def identify(self, given: CustomerChanges, customer_id: int | None, actor: Actor) -> int:
         """The customer that the given identities and id name, made when none does.
 
         The first found in the order external id, email, phone, id wins; each given
@@ -138,21 +147,24 @@ class Customers:
         them belong to two different customers, or when the customer found has another
         external id (a customer has at most one). `given.name` names only a new customer.
         """
-        given = _checked(CustomerChanges(name=given.name, email=given.email,
-                                         phone=given.phone, external_id=given.external_id))
+        given = _checked(
+            CustomerChanges(
+                name=given.name, email=given.email, phone=given.phone, external_id=given.external_id
+            )
+        )
         identities = _given(given)
         if not identities and customer_id is None:
-            raise InvalidCommand("name the customer by id, email, phone or external_id",
-                                 "customer")
+            raise InvalidCommand("name the customer by id, email, phone or external_id", "customer")
 
         def command(conn: Transaction, now: str, events: list[Event]) -> int:
-            owners = [customers_repo.owner(conn, kind, stored)
-                      for kind, _, stored, _ in identities]
-            found = [(field, typed, owner) for (_, field, _, typed), owner
-                     in zip(identities, owners, strict=True) if owner is not None]
+            owners = [customers_repo.owner(conn, kind, stored) for kind, _, stored, _ in identities]
+            found = [
+                (field, typed, owner)
+                for (_, field, _, typed), owner in zip(identities, owners, strict=True)
+                if owner is not None
+            ]
             if customer_id is not None:
-                found.append(("id", str(customers_repo.lock(conn, customer_id)["id"]),
-                              customer_id))
+                found.append(("id", str(customers_repo.lock(conn, customer_id)["id"]), customer_id))
             if not found:
                 chosen = customers_repo.create(conn, given.name or "", now)
                 kind_of_event = "customer.created"
@@ -160,22 +172,37 @@ class Customers:
                 chosen = found[0][2]
                 for field, typed, owner in found[1:]:
                     if owner != chosen:
-                        raise IdentityTaken(f"{_named(*found[0])} and {_named(field, typed, owner)}"
-                                            " are two different customers", field)
+                        raise IdentityTaken(
+                            f"{_named(*found[0])} and {_named(field, typed, owner)}"
+                            " are two different customers",
+                            field,
+                        )
                 kind_of_event = "customer.updated"
             added = False
             for (kind, field, stored, typed), known in zip(identities, owners, strict=True):
                 if known is not None:
                     continue
-                if kind == "external" and (other := customers_repo.identity_of(
-                        conn, chosen, "external")) is not None:
-                    raise IdentityTaken(f"{_named(*found[0])} has external id {other}, not "
-                                        f"{typed}", field)
+                if (
+                    kind == "external"
+                    and (other := customers_repo.identity_of(conn, chosen, "external")) is not None
+                ):
+                    raise IdentityTaken(
+                        f"{_named(*found[0])} has external id {other}, not {typed}", field
+                    )
                 customers_repo.add_identity(conn, chosen, kind, stored, typed)
                 added = True
             if not found or added:
-                events.append(events_repo.append(conn, None, kind_of_event, actor.type,
-                                                 actor.id, now, {"customer_id": chosen}))
+                events.append(
+                    events_repo.append(
+                        conn,
+                        None,
+                        kind_of_event,
+                        actor.type,
+                        actor.id,
+                        now,
+                        {"customer_id": chosen},
+                    )
+                )
             return chosen
 
         return await self._conversations.run(command)
@@ -187,8 +214,17 @@ class Customers:
         def command(conn: Transaction, now: str, events: list[Event]) -> int:
             customer_id = customers_repo.create(conn, changes.name or "", now)
             _apply(conn, customer_id, changes)
-            events.append(events_repo.append(conn, None, "customer.created", actor.type,
-                                             actor.id, now, {"customer_id": customer_id}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    None,
+                    "customer.created",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {"customer_id": customer_id},
+                )
+            )
             return customer_id
 
         return await self._conversations.run(command)
@@ -198,14 +234,33 @@ class Customers:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             _apply(conn, customer_id, changes)
-            events.append(events_repo.append(conn, None, "customer.updated", actor.type,
-                                             actor.id, now, {"customer_id": customer_id}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    None,
+                    "customer.updated",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {"customer_id": customer_id},
+                )
+            )
 
         await self._conversations.run(command)
 
-    async def update_profile(self, customer_id: int, *, name: str, email: str, tier: str,
-                             tags: str, actor: Actor | None = None) -> None:
+    async def update_profile(
+        self,
+        customer_id: int,
+        *,
+        name: str,
+        email: str,
+        tier: str,
+        tags: str,
+        actor: Actor | None = None,
+    ) -> None:
         """Change what the desk knows about a customer; `tags` is comma-separated."""
-        await self.update(customer_id, CustomerChanges(name=name, email=email, tier=tier,
-                                                       tags=tags.split(",")),
-                          actor or Actor("system"))
+        await self.update(
+            customer_id,
+            CustomerChanges(name=name, email=email, tier=tier, tags=tags.split(",")),
+            actor or Actor("system"),
+        )

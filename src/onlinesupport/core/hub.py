@@ -34,8 +34,9 @@ def weight(item: Any) -> int:
 
 
 class Subscription:
-    def __init__(self, hub: Hub, maxsize: int, topic: int | None,
-                 max_bytes: int | None = None) -> None:
+    def __init__(
+        self, hub: Hub, maxsize: int, topic: int | None, max_bytes: int | None = None
+    ) -> None:
         self._hub = hub
         self.topic = topic
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
@@ -87,8 +88,9 @@ class Hub:
         self._everything: set[Subscription] = set()
         self._by_topic: dict[int, set[Subscription]] = {}
 
-    def subscribe(self, topic: int | None = None, maxsize: int = 10_000,
-                  max_bytes: int | None = None) -> Subscription:
+    def subscribe(
+        self, topic: int | None = None, maxsize: int = 10_000, max_bytes: int | None = None
+    ) -> Subscription:
         """All items (topic None), or only those of conversation `topic`; more than `maxsize`
         items or `max_bytes` of them waiting make the subscriber lagged."""
         subscription = Subscription(self, maxsize, topic, max_bytes)

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from onlinesupport.core.canned import PermissionDenied
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.conversations import CHANNELS, InvalidCommand
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Conflict, Database, NotFound, Transaction
 from onlinesupport.store import saved_views as saved_views_repo
 from onlinesupport.store.conversations import DUE_WITHIN, SORTS, VIEWS, InboxFilter
@@ -83,9 +83,12 @@ def parse(params: Mapping[str, str], saved: int | None = None) -> InboxQuery:
         raise InvalidCommand("the tag is longer than 40 characters")
     narrow = InboxFilter(
         queue_id=_whole(got["queue"], "queue", 1, 2**62) if got["queue"] else None,
-        channel=got["channel"] or None, tag=got["tag"] or None, assignee=assignee,
+        channel=got["channel"] or None,
+        tag=got["tag"] or None,
+        assignee=assignee,
         priority=_whole(got["priority"], "priority", 0, 9) if got["priority"] else None,
-        due=got["due"] or None)
+        due=got["due"] or None,
+    )
     return InboxQuery(view, sort, narrow, saved)
 
 
@@ -94,8 +97,9 @@ class SavedViews:
         self._db = db
         self._clock = clock
 
-    async def add(self, agent_id: int, may_share: bool, *, name: str, shared: bool,
-                  query: InboxQuery) -> int:
+    async def add(
+        self, agent_id: int, may_share: bool, *, name: str, shared: bool, query: InboxQuery
+    ) -> int:
         name = " ".join(name.split())
         if not name or len(name) > MAX_NAME:
             raise InvalidCommand(f"give the view a name of at most {MAX_NAME} characters")
@@ -106,9 +110,14 @@ class SavedViews:
 
         def write(conn: Transaction) -> int:
             try:
-                return saved_views_repo.create(conn, owner_id=None if shared else agent_id,
-                                               name=name, filters=filters, created_by=agent_id,
-                                               now=now)
+                return saved_views_repo.create(
+                    conn,
+                    owner_id=None if shared else agent_id,
+                    name=name,
+                    filters=filters,
+                    created_by=agent_id,
+                    now=now,
+                )
             except Conflict:
                 raise InvalidCommand(f"a view named “{name}” exists already") from None
 

@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.core.hub import Hub
+from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.store import Database, StorageFull, Transaction, work_queue
 from onlinesupport.store.events import Event
 from onlinesupport.store.work_queue import WorkQueue
@@ -49,9 +49,20 @@ def scheduled_wait(schedule: Sequence[float], attempts: int, jitter: float = 0.1
 
 
 class OutboxWorker:
-    def __init__(self, db: Database, hub: Hub, clock: Clock, queue: WorkQueue, deliver: Deliver,
-                 *, wakes_on: Callable[[Event], bool], batch: int = 1, gather: float = 0.0,
-                 concurrency: int = 1, name: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        clock: Clock,
+        queue: WorkQueue,
+        deliver: Deliver,
+        *,
+        wakes_on: Callable[[Event], bool],
+        batch: int = 1,
+        gather: float = 0.0,
+        concurrency: int = 1,
+        name: str,
+    ) -> None:
         self._db = db
         self._hub = hub
         self._clock = clock
@@ -156,7 +167,8 @@ class OutboxWorker:
         if not await work_queue.any_due(self._db, self._queue, now):
             return []  # a read first: the writer is asked only when there may be work
         rows = await self._db.write(
-            lambda conn: work_queue.claim_due(conn, self._queue, now, self._batch))
+            lambda conn: work_queue.claim_due(conn, self._queue, now, self._batch)
+        )
         return [dict(row) for row in rows]
 
     async def _send(self, rows: list[dict[str, Any]]) -> None:
@@ -172,16 +184,21 @@ class OutboxWorker:
         later instead of staying claimed."""
         log.error("%s: sending %s failed unexpectedly", self._name, row_ids, exc_info=error)
         when = to_db(self._clock.now() + timedelta(seconds=RETRY_BROKEN))
-        await self._db.write(lambda conn: work_queue.put_back(
-            conn, self._queue, row_ids, when, f"internal error: {error}"))
+        await self._db.write(
+            lambda conn: work_queue.put_back(
+                conn, self._queue, row_ids, when, f"internal error: {error}"
+            )
+        )
 
     async def _put_back_when_room(self, row_ids: list[int]) -> None:
         """Rows whose outcome the full disk kept from being recorded go back to the queue once
         a write succeeds again (a sent one is sent again: at least once). Stopping first leaves
         them claimed, and the next start releases them."""
+
         def put_back(when: str) -> Callable[[Transaction], None]:
-            return lambda conn: work_queue.put_back(conn, self._queue, row_ids, when,
-                                                    "not recorded: the disk was full")
+            return lambda conn: work_queue.put_back(
+                conn, self._queue, row_ids, when, "not recorded: the disk was full"
+            )
 
         while not self._stopping:
             await self._pause(FULL_DISK_WAIT)

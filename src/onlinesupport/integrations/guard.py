@@ -25,8 +25,10 @@ from onlinesupport.lib.errors import UserError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-METADATA = tuple(ipaddress.ip_address(a) for a in (
-    "169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254"))
+METADATA = tuple(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
 """Cloud metadata services (AWS, ECS, Alibaba, AWS over IPv6); the link-local ones are
 refused as link-local anyway."""
 
@@ -76,8 +78,13 @@ def _plain(address: Address) -> Address:
 
 
 class TargetGuard:
-    def __init__(self, *, allow_loopback: bool = False, allowed_networks: Iterable[str] = (),
-                 own_ports: Callable[[], Iterable[int]] = tuple) -> None:
+    def __init__(
+        self,
+        *,
+        allow_loopback: bool = False,
+        allowed_networks: Iterable[str] = (),
+        own_ports: Callable[[], Iterable[int]] = tuple,
+    ) -> None:
         self._allow_loopback = allow_loopback
         self._allowed = [ipaddress.ip_network(n) for n in allowed_networks]
         self._own_ports = own_ports
@@ -121,8 +128,9 @@ class GuardedResolver(AbstractResolver):
         self._guard = guard
         self._resolver = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._resolver.resolve(host, port, family)
         for result in results:
             try:
@@ -133,4 +141,3 @@ class GuardedResolver(AbstractResolver):
 
     async def close(self) -> None:
         await self._resolver.close()
-

@@ -48,7 +48,7 @@ DESCRIPTIONS: Mapping[str, str] = {
     "conversation.reopened": "A resolved conversation was opened again.",
     "conversation.rated": "The customer rated the conversation (1-5, with a comment).",
     "message.created": "A message was added: the customer's, an agent's, or an internal note "
-                       "(`note` is true; customers never see notes).",
+    "(`note` is true; customers never see notes).",
     "customer.created": "A new customer (contact) was recorded.",
     "customer.updated": "A customer's profile changed.",
     "sla.warning": "An answer the customer waits for is due soon.",
@@ -82,14 +82,23 @@ def new_msg_id() -> str:
 def payload(type: str, timestamp: str, data: dict[str, Any]) -> str:
     """The body sent: {type, timestamp, data}, at most MAX_PAYLOAD bytes (a bigger one keeps
     only what names its objects; the API has the rest). `timestamp` as stored is RFC 3339."""
-    body = json.dumps({"type": type, "timestamp": timestamp, "data": data},
-                      separators=(",", ":"), ensure_ascii=False)
+    body = json.dumps(
+        {"type": type, "timestamp": timestamp, "data": data},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     if len(body.encode()) <= MAX_PAYLOAD:
         return body
-    slim = {key: {"id": value["id"]} if isinstance(value, dict) and "id" in value else value
-            for key, value in data.items() if not isinstance(value, (str, list))}
-    return json.dumps({"type": type, "timestamp": timestamp, "data": {**slim, "truncated": True}},
-                      separators=(",", ":"), ensure_ascii=False)
+    slim = {
+        key: {"id": value["id"]} if isinstance(value, dict) and "id" in value else value
+        for key, value in data.items()
+        if not isinstance(value, (str, list))
+    }
+    return json.dumps(
+        {"type": type, "timestamp": timestamp, "data": {**slim, "truncated": True}},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def event_json(event: PublicEvent) -> dict[str, Any]:
@@ -123,37 +132,55 @@ class PublicEvents:
                 self._announce_customer(conn, now, event, endpoints)
             self._write(conn, now, event, public, endpoints)
 
-    def _announce_customer(self, conn: Transaction, now: str, opened: Event,
-                           endpoints: list[Endpoint]) -> None:
+    def _announce_customer(
+        self, conn: Transaction, now: str, opened: Event, endpoints: list[Endpoint]
+    ) -> None:
         """A conversation that brought a new customer: customer.created comes first. (The
         model records no event of its own for it: the conversation's event says it.)"""
         customer_id = opened.data.get("customer_id")
         if not customer_id:
             return
         record = integration_reads.customer_in(conn, customer_id)
-        if record is None or record.created_at != now or webhooks_repo.announced(
-                conn, customer_id, "customer.created"):
+        if (
+            record is None
+            or record.created_at != now
+            or webhooks_repo.announced(conn, customer_id, "customer.created")
+        ):
             return
         self._write(conn, now, opened, "customer.created", endpoints, from_event=False)
 
-    def _write(self, conn: Transaction, now: str, event: Event, public: str,
-               endpoints: list[Endpoint], from_event: bool = True) -> None:
+    def _write(
+        self,
+        conn: Transaction,
+        now: str,
+        event: Event,
+        public: str,
+        endpoints: list[Endpoint],
+        from_event: bool = True,
+    ) -> None:
         """Write the public event `public` made of `event` (`from_event` False: told by it,
         not its own) and its deliveries."""
         data, customer_id = self._data(conn, event, public)
         if data is None:
             return
         row_id = webhooks_repo.insert_event(
-            conn, event_id=event.id if from_event else None, msg_id=new_msg_id(), type=public,
-            conversation_id=event.conversation_id, customer_id=customer_id, now=now,
-            payload=payload(public, event.created_at, data))
+            conn,
+            event_id=event.id if from_event else None,
+            msg_id=new_msg_id(),
+            type=public,
+            conversation_id=event.conversation_id,
+            customer_id=customer_id,
+            now=now,
+            payload=payload(public, event.created_at, data),
+        )
         wanted = [endpoint.id for endpoint in endpoints if endpoint.wants(public)]
         if wanted:
             key = f"customer:{customer_id}" if customer_id is not None else None
             webhooks_repo.insert_deliveries(conn, wanted, row_id, key, now)
 
-    def _data(self, conn: Transaction, event: Event,
-              public: str) -> tuple[dict[str, Any] | None, int | None]:
+    def _data(
+        self, conn: Transaction, event: Event, public: str
+    ) -> tuple[dict[str, Any] | None, int | None]:
         """The payload's data and the customer it is about (None, None: nothing to say)."""
         actor = {"type": event.actor_type, "id": event.actor_id}
         if public.startswith("customer."):
@@ -164,16 +191,20 @@ class PublicEvents:
         if public == "message.created":
             message = event.message or messages_repo.lock(conn, event.data["message_id"])
             customer_id = integration_reads.customers_of(conn, [message.conversation_id])
-            return ({"message": objects.message(message, BODY_LIMIT),
-                     "note": message.kind == "note", "actor": actor},
-                    customer_id.get(message.conversation_id))
+            return (
+                {
+                    "message": objects.message(message, BODY_LIMIT),
+                    "note": message.kind == "note",
+                    "actor": actor,
+                },
+                customer_id.get(message.conversation_id),
+            )
         if event.conversation_id is None:
             return None, None
         conversation = integration_reads.conversation_in(conn, event.conversation_id)
         if conversation is None:
             return None, None
-        data: dict[str, Any] = {"conversation": objects.conversation(conversation),
-                                "actor": actor}
+        data: dict[str, Any] = {"conversation": objects.conversation(conversation), "actor": actor}
         data.update({k: event.data[k] for k in _DETAILS.get(public, ()) if k in event.data})
         if public == "callback.requested":
             data["callback"] = event.data

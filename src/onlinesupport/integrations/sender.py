@@ -22,8 +22,8 @@ from typing import Any
 import aiohttp
 
 from onlinesupport import __version__
-from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.core.hub import Hub
+from onlinesupport.core.outbox import OutboxWorker, scheduled_wait
 from onlinesupport.integrations.guard import (
     GuardedResolver,
     ResolvedToRefused,
@@ -32,7 +32,7 @@ from onlinesupport.integrations.guard import (
 )
 from onlinesupport.integrations.public_events import PUBLIC_TYPES
 from onlinesupport.integrations.signature import signature_header
-from onlinesupport.core.outbox import OutboxWorker, scheduled_wait
+from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction, work_queue
 from onlinesupport.store import webhooks as webhooks_repo
@@ -57,8 +57,14 @@ Notify = Callable[[str, str], Awaitable[None]]
 class Outcome:
     """What one attempt came to."""
 
-    def __init__(self, status: int | None = None, response: str = "", error: str = "",
-                 retry_after: float | None = None, duration_ms: int = 0) -> None:
+    def __init__(
+        self,
+        status: int | None = None,
+        response: str = "",
+        error: str = "",
+        retry_after: float | None = None,
+        duration_ms: int = 0,
+    ) -> None:
         self.status = status
         self.response = response
         self.error = error
@@ -84,9 +90,18 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class WebhookSender:
-    def __init__(self, db: Database, hub: Hub, clock: Clock, box: SecretBox, guard: TargetGuard,
-                 *, schedule: Sequence[float], notify: Notify | None = None,
-                 endpoints_changed: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        clock: Clock,
+        box: SecretBox,
+        guard: TargetGuard,
+        *,
+        schedule: Sequence[float],
+        notify: Notify | None = None,
+        endpoints_changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._box = box
@@ -96,10 +111,18 @@ class WebhookSender:
         self._endpoints_changed = endpoints_changed
         """Called inside a write that disables an endpoint (see `PublicEvents`)."""
         self._http: aiohttp.ClientSession | None = None
-        self._worker = OutboxWorker(db, hub, clock, WEBHOOKS, self._send,
-                                    wakes_on=lambda event: event.type in PUBLIC_TYPES,
-                                    batch=BATCH, gather=GATHER, concurrency=CONCURRENCY,
-                                    name="webhooks")
+        self._worker = OutboxWorker(
+            db,
+            hub,
+            clock,
+            WEBHOOKS,
+            self._send,
+            wakes_on=lambda event: event.type in PUBLIC_TYPES,
+            batch=BATCH,
+            gather=GATHER,
+            concurrency=CONCURRENCY,
+            name="webhooks",
+        )
 
     def wake(self) -> None:
         self._worker.wake()
@@ -108,11 +131,14 @@ class WebhookSender:
         self._worker.stop()
 
     async def run(self) -> None:
-        connector = aiohttp.TCPConnector(resolver=GuardedResolver(self._guard),
-                                         use_dns_cache=False, limit=100)
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self._guard), use_dns_cache=False, limit=100
+        )
         async with aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=TIMEOUT),
-                headers={"User-Agent": f"OnlineSupport-Webhooks/{__version__}"}) as http:
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=TIMEOUT),
+            headers={"User-Agent": f"OnlineSupport-Webhooks/{__version__}"},
+        ) as http:
             self._http = http
             try:
                 await self._worker.run()
@@ -122,8 +148,11 @@ class WebhookSender:
     def secrets_in_use(self, endpoint: Endpoint) -> list[str]:
         """The secret, and the one it replaced while that still signs."""
         found = [self._box.open(endpoint.secret, SECRET_PURPOSE)]
-        if endpoint.previous_secret and endpoint.previous_until and \
-                from_db(endpoint.previous_until) > self._clock.now():
+        if (
+            endpoint.previous_secret
+            and endpoint.previous_until
+            and from_db(endpoint.previous_until) > self._clock.now()
+        ):
             found.append(self._box.open(endpoint.previous_secret, SECRET_PURPOSE))
         return found
 
@@ -135,18 +164,21 @@ class WebhookSender:
         for found in await webhooks_repo.for_sending(self._db, [row["id"] for row in rows]):
             runs.setdefault((found[0].endpoint_id, found[0].ordering_key), []).append(found)
         done = await asyncio.gather(*(self._run(run) for run in runs.values()))
-        await self._settle([a for attempted, _ in done for a in attempted],
-                           [i for _, untried in done for i in untried])
+        await self._settle(
+            [a for attempted, _ in done for a in attempted],
+            [i for _, untried in done for i in untried],
+        )
 
-    async def _run(self, run: list[tuple[Delivery, Endpoint, PublicEvent]]) -> tuple[
-            list[tuple[Delivery, Endpoint, Outcome | None]], list[int]]:
+    async def _run(
+        self, run: list[tuple[Delivery, Endpoint, PublicEvent]]
+    ) -> tuple[list[tuple[Delivery, Endpoint, Outcome | None]], list[int]]:
         attempted: list[tuple[Delivery, Endpoint, Outcome | None]] = []
         for delivery, endpoint, event in run:
             outcome = await self._attempt(endpoint, event)
             attempted.append((delivery, endpoint, outcome))
             if outcome is not None and not outcome.ok:
                 break
-        return attempted, [d.id for d, _, _ in run[len(attempted):]]
+        return attempted, [d.id for d, _, _ in run[len(attempted) :]]
 
     async def _attempt(self, endpoint: Endpoint, event: PublicEvent) -> Outcome | None:
         """POST the event to the endpoint; None when the endpoint is disabled."""
@@ -155,10 +187,14 @@ class WebhookSender:
         body = event.payload.encode()
         # The receiver checks the timestamp against its own clock: this is wall-clock time.
         timestamp = int(time.time())
-        headers = {"Content-Type": "application/json", "webhook-id": event.msg_id,
-                   "webhook-timestamp": str(timestamp),
-                   "webhook-signature": signature_header(self.secrets_in_use(endpoint),
-                                                         event.msg_id, timestamp, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": event.msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(
+                self.secrets_in_use(endpoint), event.msg_id, timestamp, body
+            ),
+        }
         return await self._post(endpoint.url, body, headers)
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
@@ -166,13 +202,18 @@ class WebhookSender:
         try:
             self._guard.check(url)
             assert self._http is not None
-            async with self._http.post(url, data=body, headers=headers,
-                                       allow_redirects=False) as response:
+            async with self._http.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 kept = await response.content.read(RESPONSE_KEPT)
-                return Outcome(response.status, kept.decode("utf-8", "replace"),
-                               retry_after=_retry_after(response.headers.get("Retry-After"))
-                               if response.status in (429, 503) else None,
-                               duration_ms=int((time.monotonic() - started) * 1000))
+                return Outcome(
+                    response.status,
+                    kept.decode("utf-8", "replace"),
+                    retry_after=_retry_after(response.headers.get("Retry-After"))
+                    if response.status in (429, 503)
+                    else None,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                )
         except TargetRefused as exc:
             error = f"refused: {exc}"
         except TimeoutError:
@@ -186,8 +227,9 @@ class WebhookSender:
             error = f"could not connect: {exc}"[:300]
         return Outcome(error=error, duration_ms=int((time.monotonic() - started) * 1000))
 
-    async def _settle(self, attempts: list[tuple[Delivery, Endpoint, Outcome | None]],
-                      untried: list[int]) -> None:
+    async def _settle(
+        self, attempts: list[tuple[Delivery, Endpoint, Outcome | None]], untried: list[int]
+    ) -> None:
         moment = self._clock.now()
         disabled: list[tuple[Endpoint, str]] = []
 
@@ -202,21 +244,40 @@ class WebhookSender:
         await self._db.write(write)
         for delivery, endpoint, outcome in attempts:
             if outcome is not None and not outcome.ok:
-                log.info("webhook %s to %s failed (attempt %d): %s", delivery.msg_id,
-                         endpoint.url, delivery.attempts, outcome.reason())
+                log.info(
+                    "webhook %s to %s failed (attempt %d): %s",
+                    delivery.msg_id,
+                    endpoint.url,
+                    delivery.attempts,
+                    outcome.reason(),
+                )
         for endpoint, why in disabled:
             log.warning("webhook endpoint %s disabled: %s", endpoint.url, why)
             await self._tell_admins(endpoint, why)
 
-    def _record(self, conn: Transaction, moment: datetime, delivery: Delivery,
-                endpoint: Endpoint, outcome: Outcome | None) -> str:
+    def _record(
+        self,
+        conn: Transaction,
+        moment: datetime,
+        delivery: Delivery,
+        endpoint: Endpoint,
+        outcome: Outcome | None,
+    ) -> str:
         """Inside a write: record one attempt; returns why the endpoint was just disabled."""
         now = to_db(moment)
         if outcome is None:
             work_queue.failed(conn, WEBHOOKS, delivery.id, "not sent: the endpoint is disabled")
             return ""
-        webhooks_repo.record_attempt(conn, delivery.id, delivery.attempts, outcome.status,
-                                     outcome.response, outcome.error, outcome.duration_ms, now)
+        webhooks_repo.record_attempt(
+            conn,
+            delivery.id,
+            delivery.attempts,
+            outcome.status,
+            outcome.response,
+            outcome.error,
+            outcome.duration_ms,
+            now,
+        )
         if outcome.ok:
             work_queue.sent(conn, WEBHOOKS, delivery.id, now)
             if endpoint.failing_since is not None:
@@ -241,18 +302,21 @@ class WebhookSender:
             return ""
         if outcome.retry_after is not None:
             wait = outcome.retry_after
-        work_queue.retry_later(conn, WEBHOOKS, delivery.id,
-                               to_db(moment + timedelta(seconds=wait)), reason)
+        work_queue.retry_later(
+            conn, WEBHOOKS, delivery.id, to_db(moment + timedelta(seconds=wait)), reason
+        )
         return ""
 
     async def _tell_admins(self, endpoint: Endpoint, why: str) -> None:
         if self._notify is None:
             return
         try:
-            await self._notify(f"Webhook endpoint disabled: {endpoint.url[:80]}",
-                               f"The webhook endpoint {endpoint.url} was disabled because {why}."
-                               "\n\nEvents are no longer sent to it. Check the receiver, then "
-                               "enable the endpoint again in Admin → Webhooks, where its "
-                               "delivery log shows every attempt.\n")
+            await self._notify(
+                f"Webhook endpoint disabled: {endpoint.url[:80]}",
+                f"The webhook endpoint {endpoint.url} was disabled because {why}."
+                "\n\nEvents are no longer sent to it. Check the receiver, then "
+                "enable the endpoint again in Admin → Webhooks, where its "
+                "delivery log shows every attempt.\n",
+            )
         except Exception as exc:  # noqa: BLE001 - the desk shows it anyway; mail is extra
             log.warning("could not mail the admins about endpoint %s: %s", endpoint.url, exc)

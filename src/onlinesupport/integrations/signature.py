@@ -30,6 +30,7 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signature_header(secrets_in_use: Iterable[str], msg_id: str, timestamp: int,
-                     body: bytes) -> str:
+def signature_header(
+    secrets_in_use: Iterable[str], msg_id: str, timestamp: int, body: bytes
+) -> str:
     return " ".join(sign(s, msg_id, timestamp, body) for s in secrets_in_use)

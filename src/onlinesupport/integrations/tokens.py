@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.core.conversations import Actor, InvalidCommand
+from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import api_tokens as tokens_repo
@@ -44,8 +44,9 @@ def expiry_of(day: str, zone: str, now: datetime) -> datetime | None:
         raise InvalidCommand("the expiry is not a date", "expires") from None
     local = _zone(zone)
     if chosen < now.astimezone(local).date():
-        raise InvalidCommand("the expiry is a day that has passed; choose today or later",
-                             "expires")
+        raise InvalidCommand(
+            "the expiry is a day that has passed; choose today or later", "expires"
+        )
     end = datetime.combine(chosen + timedelta(days=1), time(), local)
     return end.astimezone(UTC)
 
@@ -95,8 +96,15 @@ class ApiTokens:
         self._db = db
         self._clock = clock
 
-    async def create(self, *, name: str, scope: str, agent_id: int | None,
-                     expires_at: datetime | None, created_by: int | None) -> tuple[int, str]:
+    async def create(
+        self,
+        *,
+        name: str,
+        scope: str,
+        agent_id: int | None,
+        expires_at: datetime | None,
+        created_by: int | None,
+    ) -> tuple[int, str]:
         """A new token; returns its id and its secret (shown once, never stored)."""
         name = (name or "").strip()
         if not name or len(name) > 100:
@@ -111,10 +119,19 @@ class ApiTokens:
             if agent is None or not agent["active"]:
                 raise InvalidCommand("the token can act only as an active agent")
         secret = PREFIX + secrets.token_urlsafe(32)
-        token_id = await self._db.write(lambda conn: tokens_repo.insert(
-            conn, name=name, token_hash=_hash(secret), prefix=secret[:len(PREFIX) + 6],
-            scope=scope, agent_id=agent_id, created_by=created_by,
-            expires_at=to_db(expires_at) if expires_at else None, now=to_db(now)))
+        token_id = await self._db.write(
+            lambda conn: tokens_repo.insert(
+                conn,
+                name=name,
+                token_hash=_hash(secret),
+                prefix=secret[: len(PREFIX) + 6],
+                scope=scope,
+                agent_id=agent_id,
+                created_by=created_by,
+                expires_at=to_db(expires_at) if expires_at else None,
+                now=to_db(now),
+            )
+        )
         return token_id, secret
 
     async def revoke(self, token_id: int) -> None:
@@ -141,5 +158,4 @@ class ApiTokens:
             return None, "the agent this token acts as is disabled"
         if token.last_used_at is None or now - from_db(token.last_used_at) >= TOUCH_EVERY:
             await self._db.write(lambda conn: tokens_repo.touch(conn, {token.id: to_db(now)}))
-        return Caller(token.name, token.scope, token.agent_id, token.agent_name or "",
-                      token.id), ""
+        return Caller(token.name, token.scope, token.agent_id, token.agent_name or "", token.id), ""

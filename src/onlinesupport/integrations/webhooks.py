@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.integrations.guard import TargetGuard, TargetRefused
 from onlinesupport.integrations.public_events import WEBHOOK_TYPES, new_msg_id, payload
 from onlinesupport.integrations.sender import SECRET_PURPOSE, WebhookSender
 from onlinesupport.integrations.signature import new_secret
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import agents as agents_repo
@@ -43,8 +43,15 @@ class EndpointFields:
 
 
 class Webhooks:
-    def __init__(self, db: Database, clock: Clock, box: SecretBox, guard: TargetGuard,
-                 sender: WebhookSender, endpoints_changed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        box: SecretBox,
+        guard: TargetGuard,
+        sender: WebhookSender,
+        endpoints_changed: Callable[[], None],
+    ) -> None:
         self._db = db
         self._endpoints_changed = endpoints_changed
         """Called inside every write that changes endpoints (see `PublicEvents`)."""
@@ -68,14 +75,16 @@ class Webhooks:
         if description is not None:
             description = description.strip()
             if len(description) > 500:
-                raise InvalidCommand("the description is longer than 500 characters",
-                                     "description")
+                raise InvalidCommand("the description is longer than 500 characters", "description")
         types = fields.event_types
         if types is not None:
             unknown = [t for t in types if t not in WEBHOOK_TYPES]
             if unknown:
-                raise InvalidCommand(f"unknown event type {str(unknown[0])[:60]!r}; the types "
-                                     f"are {', '.join(WEBHOOK_TYPES)}", "event_types")
+                raise InvalidCommand(
+                    f"unknown event type {str(unknown[0])[:60]!r}; the types "
+                    f"are {', '.join(WEBHOOK_TYPES)}",
+                    "event_types",
+                )
             types = tuple(dict.fromkeys(types))
         return EndpointFields(url, description, types, fields.enabled)
 
@@ -91,10 +100,14 @@ class Webhooks:
                 raise InvalidCommand(f"at most {MAX_ENDPOINTS} enabled endpoints")
             self._endpoints_changed()
             return webhooks_repo.insert_endpoint(
-                conn, url=fields.url or "", description=fields.description or "",
+                conn,
+                url=fields.url or "",
+                description=fields.description or "",
                 event_types=fields.event_types or (),
-                enabled=True if fields.enabled is None else fields.enabled, secret=secret,
-                now=now)
+                enabled=True if fields.enabled is None else fields.enabled,
+                secret=secret,
+                now=now,
+            )
 
         return await self._db.write(write)
 
@@ -106,12 +119,18 @@ class Webhooks:
             self._endpoints_changed()
             current = webhooks_repo.lock_endpoint(conn, endpoint_id)
             webhooks_repo.update_endpoint(
-                conn, endpoint_id, now, url=fields.url or current.url,
-                description=current.description if fields.description is None
+                conn,
+                endpoint_id,
+                now,
+                url=fields.url or current.url,
+                description=current.description
+                if fields.description is None
                 else fields.description,
-                event_types=current.event_types if fields.event_types is None
+                event_types=current.event_types
+                if fields.event_types is None
                 else fields.event_types,
-                enabled=current.enabled if fields.enabled is None else fields.enabled)
+                enabled=current.enabled if fields.enabled is None else fields.enabled,
+            )
 
         await self._db.write(write)
 
@@ -126,8 +145,11 @@ class Webhooks:
         """A new secret; the old one signs too for 24 hours, so receivers can switch."""
         secret = self._box.seal(new_secret(), SECRET_PURPOSE)
         moment = self._clock.now()
-        await self._db.write(lambda conn: webhooks_repo.rotate_secret(
-            conn, endpoint_id, secret, to_db(moment + ROTATION_OVERLAP), to_db(moment)))
+        await self._db.write(
+            lambda conn: webhooks_repo.rotate_secret(
+                conn, endpoint_id, secret, to_db(moment + ROTATION_OVERLAP), to_db(moment)
+            )
+        )
 
     async def get(self, endpoint_id: int) -> Endpoint | None:
         return await webhooks_repo.get_endpoint(self._db, endpoint_id)
@@ -147,10 +169,22 @@ class Webhooks:
             if not endpoint.enabled:
                 raise InvalidCommand("the endpoint is disabled; enable it first")
             row_id = webhooks_repo.insert_event(
-                conn, event_id=None, msg_id=new_msg_id(), type="ping", conversation_id=None,
-                customer_id=None, now=now, payload=payload("ping", now, {
-                    "endpoint_id": endpoint_id,
-                    "message": "A test event from OnlineSupport: this endpoint works."}))
+                conn,
+                event_id=None,
+                msg_id=new_msg_id(),
+                type="ping",
+                conversation_id=None,
+                customer_id=None,
+                now=now,
+                payload=payload(
+                    "ping",
+                    now,
+                    {
+                        "endpoint_id": endpoint_id,
+                        "message": "A test event from OnlineSupport: this endpoint works.",
+                    },
+                ),
+            )
             return webhooks_repo.insert_delivery(conn, endpoint_id, row_id, None, now)
 
         delivery_id = await self._db.write(write)
@@ -159,16 +193,19 @@ class Webhooks:
 
     async def redeliver(self, endpoint_id: int, delivery_id: int) -> None:
         now = self._now()
-        await self._db.write(lambda conn: webhooks_repo.redeliver(conn, endpoint_id,
-                                                                  delivery_id, now))
+        await self._db.write(
+            lambda conn: webhooks_repo.redeliver(conn, endpoint_id, delivery_id, now)
+        )
         self.sender.wake()
 
-    async def deliveries(self, endpoint_id: int, limit: int = 50,
-                         before: int | None = None) -> list[Delivery]:
+    async def deliveries(
+        self, endpoint_id: int, limit: int = 50, before: int | None = None
+    ) -> list[Delivery]:
         return await webhooks_repo.deliveries(self._db, endpoint_id, limit, before)
 
-    async def delivery(self, endpoint_id: int,
-                       delivery_id: int) -> tuple[Delivery, list[Attempt]] | None:
+    async def delivery(
+        self, endpoint_id: int, delivery_id: int
+    ) -> tuple[Delivery, list[Attempt]] | None:
         found = await webhooks_repo.get_delivery(self._db, endpoint_id, delivery_id)
         if found is None:
             return None
@@ -176,13 +213,18 @@ class Webhooks:
 
     async def prune(self) -> int:
         moment = self._clock.now()
-        return await self._db.write(lambda conn: webhooks_repo.prune(
-            conn, to_db(moment - timedelta(days=LOG_DAYS)),
-            to_db(moment - timedelta(days=FEED_DAYS))))
+        return await self._db.write(
+            lambda conn: webhooks_repo.prune(
+                conn,
+                to_db(moment - timedelta(days=LOG_DAYS)),
+                to_db(moment - timedelta(days=FEED_DAYS)),
+            )
+        )
 
 
 def mail_admins(db: Database, mail: Mail) -> Callable[[str, str], Awaitable[None]]:
     """Tell every active admin by mail: (subject, body)."""
+
     async def notify(subject: str, body: str) -> None:
         for agent in await agents_repo.list_all(db):
             if agent["role"] == "admin" and agent["active"]:

@@ -14,12 +14,44 @@ import nh3
 from markdown_it import MarkdownIt
 
 _RENDERER = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
-    ["table", "strikethrough"])
-_TAGS = {"a", "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s",
-         "code", "pre", "blockquote", "ul", "ol", "li", "img", "table", "thead", "tbody", "tr",
-         "th", "td"}
-_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"},
-               "th": {"style"}, "td": {"style"}}
+    ["table", "strikethrough"]
+)
+_TAGS = {
+    "a",
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "ol": {"start"},
+    "th": {"style"},
+    "td": {"style"},
+}
 _TAG = re.compile(r"<[^>]+>")
 _INLINE_TAG = re.compile(r"</?(?:a|strong|em|code|del|s)\b[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -27,9 +59,14 @@ _SPACE = re.compile(r"\s+")
 
 def to_html(markdown: str) -> str:
     rendered = _RENDERER.render(markdown)
-    return nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
-                     filter_style_properties={"text-align"})
+    return nh3.clean(
+        rendered,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+        filter_style_properties={"text-align"},
+    )
 
 
 def to_plain(safe_html: str) -> str:

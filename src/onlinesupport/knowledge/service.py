@@ -8,16 +8,16 @@ import unicodedata
 from datetime import timedelta
 from typing import Any, Protocol
 
-from onlinesupport.lib import signing
 from onlinesupport.core.attachments import INLINE_TYPES
+from onlinesupport.knowledge.markdown import to_html, to_plain
+from onlinesupport.lib import signing
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import row_id
-from onlinesupport.knowledge.markdown import to_html, to_plain
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store.attachments import StoredFile
-from onlinesupport.lib.throttle import Throttle
 
 LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 MAX_TITLE = 200
@@ -37,7 +37,7 @@ class ArticleRejected(UserError):
 
 
 def slugify(text: str) -> str:
-    """"Where is my order?" -> "where-is-my-order" (ASCII, at most 80 characters)."""
+    """ "Where is my order?" -> "where-is-my-order" (ASCII, at most 80 characters)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
     return slug or "article"
@@ -59,8 +59,9 @@ class Activity(Protocol):
 
 
 class KnowledgeBase:
-    def __init__(self, db: Database, clock: Clock, key: bytes,
-                 activity: Activity | None = None) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, key: bytes, activity: Activity | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
         self._key = key
@@ -86,17 +87,24 @@ class KnowledgeBase:
         status = form.get("status") or "draft"
         visibility = form.get("visibility") or "public"
         if status not in STATUSES or visibility not in VISIBILITIES:
-            raise ArticleRejected("status must be draft or published, visibility public or "
-                                  "internal")
+            raise ArticleRejected(
+                "status must be draft or published, visibility public or internal"
+            )
         category = str(form.get("category_id") or "")
         original = str(form.get("original_id") or "")
         rendered = to_html(body)
-        return {"title": title, "body": body, "html": rendered, "plain": to_plain(rendered),
-                "status": status, "visibility": visibility,
-                "language": language_of(str(form.get("language") or "en")),
-                "slug": slugify(str(form.get("slug") or title)),
-                "category_id": row_id(category),
-                "original_id": row_id(original)}
+        return {
+            "title": title,
+            "body": body,
+            "html": rendered,
+            "plain": to_plain(rendered),
+            "status": status,
+            "visibility": visibility,
+            "language": language_of(str(form.get("language") or "en")),
+            "slug": slugify(str(form.get("slug") or title)),
+            "category_id": row_id(category),
+            "original_id": row_id(original),
+        }
 
     async def article(self, article_id: int) -> dict[str, Any] | None:
         """Any article (drafts and internal ones too), for the desk."""
@@ -106,10 +114,16 @@ class KnowledgeBase:
         """The article if everyone may read it (published, public), else None."""
         return await kb_repo.published(self._db, article_id)
 
-    async def articles(self, *, published_public: bool = False, category_id: int | None = None,
-                       language: str | None = None) -> list[dict[str, Any]]:
-        return await kb_repo.articles(self._db, published_public=published_public,
-                                      category_id=category_id, language=language)
+    async def articles(
+        self,
+        *,
+        published_public: bool = False,
+        category_id: int | None = None,
+        language: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return await kb_repo.articles(
+            self._db, published_public=published_public, category_id=category_id, language=language
+        )
 
     async def translations(self, article: dict[str, Any]) -> list[dict[str, Any]]:
         """The other language versions of an article."""
@@ -128,11 +142,12 @@ class KnowledgeBase:
     async def gaps(self, limit: int = 20) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """What the knowledge base lacks: the searches that found nothing (most asked first,
         at most `limit`) and the latest questions an article answered (deflections)."""
-        return (await kb_repo.unanswered_searches(self._db, limit),
-                await kb_repo.deflections(self._db))
+        return (
+            await kb_repo.unanswered_searches(self._db, limit),
+            await kb_repo.deflections(self._db),
+        )
 
-    async def save(self, article_id: int | None, form: dict[str, Any],
-                   agent_id: int | None) -> int:
+    async def save(self, article_id: int | None, form: dict[str, Any], agent_id: int | None) -> int:
         """Create (article_id None) or change an article; returns its id."""
         fields = self.fields(form)
         now = self._now()
@@ -140,8 +155,10 @@ class KnowledgeBase:
         def write(conn: Transaction) -> int:
             taken = kb_repo.article_id_by_slug(conn, fields["slug"], fields["language"])
             if taken is not None and taken != article_id:
-                raise ArticleRejected(f"another {fields['language']} article has the address "
-                                      f"{fields['slug']!r}; change the title or the address")
+                raise ArticleRejected(
+                    f"another {fields['language']} article has the address "
+                    f"{fields['slug']!r}; change the title or the address"
+                )
             try:
                 if article_id is None:
                     return kb_repo.insert_article(conn, fields, agent_id, now)
@@ -176,8 +193,11 @@ class KnowledgeBase:
     async def add_file(self, stored: StoredFile) -> str:
         """Keep an uploaded file for articles; returns the Markdown that shows it."""
         now = self._now()
-        file_id = await self._db.write(lambda conn: kb_repo.insert_file(
-            conn, stored.filename, stored.content_type, stored.size, stored.storage_name, now))
+        file_id = await self._db.write(
+            lambda conn: kb_repo.insert_file(
+                conn, stored.filename, stored.content_type, stored.size, stored.storage_name, now
+            )
+        )
         url = self.file_url(file_id, stored.filename)
         image = "!" if stored.content_type in INLINE_TYPES else ""
         label = re.sub(r"[\[\]()]", "", stored.filename)  # would end the Markdown link early
@@ -192,9 +212,16 @@ class KnowledgeBase:
 
     # ---- reading ---------------------------------------------------------------------------
 
-    async def search(self, query: str, language: str = "en", *, public_only: bool = True,
-                     source: str = "help", limit: int = 10,
-                     searcher: str | None = None) -> list[dict[str, Any]]:
+    async def search(
+        self,
+        query: str,
+        language: str = "en",
+        *,
+        public_only: bool = True,
+        source: str = "help",
+        limit: int = 10,
+        searcher: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Published articles for what someone typed, best first. For the reports a
         help-center search is counted, and a search that finds nothing recorded (suggestion
         sources record only finished questions): for an anonymous `searcher` (their address)
@@ -214,26 +241,34 @@ class KnowledgeBase:
         searches = [(kb_repo.WORDS_INDEX, " ".join(_quoted(words, last_prefix=True)))]
         if language == "en":
             searches.append((kb_repo.STEMMED_INDEX, " ".join(_quoted(words))))
-        found = await kb_repo.search(self._db, searches, language, public_only=public_only,
-                                     limit=limit)
+        found = await kb_repo.search(
+            self._db, searches, language, public_only=public_only, limit=limit
+        )
         if not found and (any_word := _question(query, language)):
             # No article has every word ("brake noise"): rank those with any of them.
-            found = await kb_repo.search(self._db, any_word, language, public_only=public_only,
-                                         limit=limit)
+            found = await kb_repo.search(
+                self._db, any_word, language, public_only=public_only, limit=limit
+            )
         # An anonymous searcher's query counts once a day, for the reports' searches and for
         # the searches that found nothing alike: a flood of one query adds nothing.
         counted = searcher is None or self._once.allow(f"search:{searcher}:{query.lower()}")
         if counted and self._activity is not None and source == "help":
             self._activity.searched()
-        if not found and source in SOURCES and counted and (
-                searcher is None or self._unanswered.allow(searcher)):
+        if (
+            not found
+            and source in SOURCES
+            and counted
+            and (searcher is None or self._unanswered.allow(searcher))
+        ):
             now = self._now()
-            await self._db.write(lambda conn: kb_repo.add_unanswered_search(
-                conn, query, language, source, now))
+            await self._db.write(
+                lambda conn: kb_repo.add_unanswered_search(conn, query, language, source, now)
+            )
         return found
 
-    async def suggest(self, question: str, language: str = "en",
-                      limit: int = 3) -> list[dict[str, Any]]:
+    async def suggest(
+        self, question: str, language: str = "en", limit: int = 3
+    ) -> list[dict[str, Any]]:
         """Articles for a question being typed (widget, contact form): nothing is recorded,
         since every pause in typing asks again."""
         return await suggest_articles(self._db, question, language, limit)
@@ -242,43 +277,61 @@ class KnowledgeBase:
         """A published public article for a reader, counted as viewed for the reports once a
         day per reader (their address) and article."""
         found = await kb_repo.published(self._db, article_id)
-        if found is not None and self._activity is not None and \
-                self._once.allow(f"view:{reader}:{article_id}"):
+        if (
+            found is not None
+            and self._activity is not None
+            and self._once.allow(f"view:{reader}:{article_id}")
+        ):
             self._activity.article_viewed(article_id)
         return found
 
     async def vote(self, article_id: int, helpful: bool, *, voter: str, address: str) -> None:
-        """"Was this helpful?": one vote per voter and article; a voter who sends no cookie
+        """ "Was this helpful?": one vote per voter and article; a voter who sends no cookie
         back is new each time, so one address's votes on an article are capped too."""
-        if not (self._once.allow(f"vote:{voter}:{article_id}")
-                and self._votes.allow(f"{address}:{article_id}")):
+        if not (
+            self._once.allow(f"vote:{voter}:{article_id}")
+            and self._votes.allow(f"{address}:{article_id}")
+        ):
             return
         now = self._now()
         await self._db.write(lambda conn: kb_repo.add_feedback(conn, article_id, helpful, now))
 
-    async def deflected(self, article_id: int | None, source: str, question: str,
-                        conversation_id: int | None = None, *, asker: str | None = None) -> None:
+    async def deflected(
+        self,
+        article_id: int | None,
+        source: str,
+        question: str,
+        conversation_id: int | None = None,
+        *,
+        asker: str | None = None,
+    ) -> None:
         """Record that an article answered a question that then never reached (or left) the
         queue; an anonymous `asker` (visitor or address) counts once a day per article (and
         conversation it resolved)."""
         if asker is not None and not self._once.allow(
-                f"deflected:{asker}:{article_id}:{conversation_id}"):
+            f"deflected:{asker}:{article_id}:{conversation_id}"
+        ):
             return
         now = self._now()
-        await self._db.write(lambda conn: kb_repo.add_deflection(
-            conn, article_id, source, conversation_id, question[:2000], now))
+        await self._db.write(
+            lambda conn: kb_repo.add_deflection(
+                conn, article_id, source, conversation_id, question[:2000], now
+            )
+        )
 
 
 _STOP_WORDS = frozenset(
     "a an and are as at be but by can could do does for from have how i if in is it me my of "
     "on or our please should so that the there this to was we what when where which who why "
-    "will with would you your hello hi thanks thank".split())
+    "will with would you your hello hi thanks thank".split()
+)
 
 
 def keywords(question: str) -> list[str]:
     """The words of a question that say what it is about."""
-    return [w for w in re.findall(r"\w+", question.lower())
-            if w not in _STOP_WORDS and len(w) > 1][:10]
+    return [w for w in re.findall(r"\w+", question.lower()) if w not in _STOP_WORDS and len(w) > 1][
+        :10
+    ]
 
 
 def _question(question: str, language: str) -> kb_repo.Searches:
@@ -294,8 +347,9 @@ def _question(question: str, language: str) -> kb_repo.Searches:
     return [(kb_repo.WORDS_INDEX, " OR ".join(_quoted(words, last_prefix=True)))]
 
 
-async def suggest_articles(db: Database, question: str, language: str = "en",
-                           limit: int = 3) -> list[dict[str, Any]]:
+async def suggest_articles(
+    db: Database, question: str, language: str = "en", limit: int = 3
+) -> list[dict[str, Any]]:
     """Public articles for a question (an acknowledgement's, read before its transaction)."""
     searches = _question(question, language)
     if not searches:

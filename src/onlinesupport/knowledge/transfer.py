@@ -25,8 +25,12 @@ _PATH = re.compile(r"^(?:[^/]+/)?([a-z]{2}(?:-[a-z]{2})?)/([a-z0-9-]{1,80})\.md$
 
 
 def to_markdown_file(article: dict[str, Any]) -> str:
-    header = {"title": article["title"], "category": article.get("category_name") or "",
-              "status": article["status"], "visibility": article["visibility"]}
+    header = {
+        "title": article["title"],
+        "category": article.get("category_name") or "",
+        "status": article["status"],
+        "visibility": article["visibility"],
+    }
     if article.get("original_slug"):
         header["translation_of"] = f"{article['original_language']}/{article['original_slug']}"
     lines = ["---"] + [f"{k}: {v}" for k, v in header.items() if v] + ["---", ""]
@@ -49,15 +53,17 @@ def parse_markdown_file(text: str) -> tuple[dict[str, str], str]:
         if not sep or key.strip() not in HEADER_KEYS:
             raise ArticleRejected(f"unknown header line {line.strip()[:60]!r}")
         header[key.strip()] = value.strip()
-    return header, text[end + 5:].lstrip("\n")
+    return header, text[end + 5 :].lstrip("\n")
 
 
 async def export_zip(db: Any) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for article in await kb_repo.all_for_export(db):
-            archive.writestr(f"knowledge-base/{article['language']}/{article['slug']}.md",
-                             to_markdown_file(article))
+            archive.writestr(
+                f"knowledge-base/{article['language']}/{article['slug']}.md",
+                to_markdown_file(article),
+            )
     return buffer.getvalue()
 
 
@@ -80,8 +86,9 @@ def read_zip(data: bytes) -> list[tuple[str, str]]:
     return [(i.filename, archive.read(i).decode("utf-8", "replace")) for i in entries]
 
 
-async def import_files(knowledge: KnowledgeBase, db: Any, files: Iterable[tuple[str, str]],
-                       agent_id: int | None) -> ImportReport:
+async def import_files(
+    knowledge: KnowledgeBase, db: Any, files: Iterable[tuple[str, str]], agent_id: int | None
+) -> ImportReport:
     """Add or update articles from (path, text) pairs; a bad file is reported, not fatal."""
     report = ImportReport()
     categories = {c["name"].lower(): c["id"] for c in await kb_repo.categories(db)}
@@ -97,11 +104,15 @@ async def import_files(knowledge: KnowledgeBase, db: Any, files: Iterable[tuple[
             name = " ".join(header.get("category", "").split())
             if name and name.lower() not in categories:
                 categories[name.lower()] = await knowledge.add_category(name)
-            form = {"title": header.get("title") or slug.replace("-", " ").capitalize(),
-                    "body": body, "language": language_of(language), "slug": slug,
-                    "status": header.get("status", "draft"),
-                    "visibility": header.get("visibility", "public"),
-                    "category_id": categories.get(name.lower()) if name else None}
+            form = {
+                "title": header.get("title") or slug.replace("-", " ").capitalize(),
+                "body": body,
+                "language": language_of(language),
+                "slug": slug,
+                "status": header.get("status", "draft"),
+                "visibility": header.get("visibility", "public"),
+                "category_id": categories.get(name.lower()) if name else None,
+            }
             existing = await kb_repo.find_by_slug(db, slug, language)
             article_id = await knowledge.save(existing, form, agent_id)
         except ArticleRejected as exc:

@@ -27,8 +27,9 @@ class ManualClock(Clock):
 
 def to_db(moment: datetime) -> str:
     """A UTC timestamp as stored: ISO 8601 with milliseconds, sortable as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def from_db(text: str) -> datetime:

@@ -137,11 +137,16 @@ def is_email_address(text: str) -> bool:
 def _dot_atoms(text: str, extra: frozenset[str] | str, limit: int) -> bool:
     """Words of letters, digits and `extra`, joined by single dots, at most `limit` long."""
     return 0 < len(text) <= limit and all(
-        atom and all(ch.isalnum() or ch in extra for ch in atom) for atom in text.split("."))
+        atom and all(ch.isalnum() or ch in extra for ch in atom) for atom in text.split(".")
+    )
 
 
 def _domain(domain: str) -> bool:
     labels = domain.split(".")
-    return (len(labels) >= 2 and len(domain) <= 253 and _dot_atoms(domain, "-", 253)
-            and all(len(label) <= 63 and label[0] != "-" and label[-1] != "-" for label in labels)
-            and not labels[-1].isdigit())
+    return (
+        len(labels) >= 2
+        and len(domain) <= 253
+        and _dot_atoms(domain, "-", 253)
+        and all(len(label) <= 63 and label[0] != "-" and label[-1] != "-" for label in labels)
+        and not labels[-1].isdigit()
+    )

@@ -30,12 +30,19 @@ class _LogFile(logging.handlers.RotatingFileHandler):
         if not self._failing:
             self._failing = True
             error = sys.exc_info()[1]
-            sys.stderr.write(f"cannot write the log file {self.baseFilename} ({error}); its "
-                             "lines are dropped until it can be written again\n")
+            sys.stderr.write(
+                f"cannot write the log file {self.baseFilename} ({error}); its "
+                "lines are dropped until it can be written again\n"
+            )
 
 
-def configure(level: str, log_dir: Path | None, *, console: bool = True,
-              handlers: Sequence[logging.Handler] = ()) -> None:
+def configure(
+    level: str,
+    log_dir: Path | None,
+    *,
+    console: bool = True,
+    handlers: Sequence[logging.Handler] = (),
+) -> None:
     """Log at `level` to the console and, with `log_dir`, to a rotating file there.
 
     A service has no console (`console=False`; a process without stderr gets none either);
@@ -55,8 +62,9 @@ def configure(level: str, log_dir: Path | None, *, console: bool = True,
         root.addHandler(stream)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        file = _LogFile(log_dir / "onlinesupport.log", maxBytes=5 * 1024 * 1024, backupCount=5,
-                        encoding="utf-8")
+        file = _LogFile(
+            log_dir / "onlinesupport.log", maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        )
         file.setFormatter(formatter)
         root.addHandler(file)
     for handler in handlers:

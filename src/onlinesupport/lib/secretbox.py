@@ -39,9 +39,10 @@ class SecretBox:
             return ""
         if not stored.startswith(_PREFIX):
             raise SecretUnreadable("the stored secret is not in a known format")
-        blob = base64.b64decode(stored[len(_PREFIX):])
+        blob = base64.b64decode(stored[len(_PREFIX) :])
         try:
             return self._aead.decrypt(blob[:12], blob[12:], purpose.encode()).decode()
         except InvalidTag:
-            raise SecretUnreadable("the stored secret was sealed with another secret key; "
-                                   "enter the password again") from None
+            raise SecretUnreadable(
+                "the stored secret was sealed with another secret key; enter the password again"
+            ) from None

@@ -22,5 +22,6 @@ def same(expected: str, given: str) -> bool:
     Any text may be compared (hmac.compare_digest raises TypeError for letters outside ASCII,
     which anyone can send in a form, a header or a websocket frame).
     """
-    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"),
-                               given.encode("utf-8", "surrogatepass"))
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
+    )

@@ -68,8 +68,12 @@ def cause(exc: BaseException) -> str:
 
 
 class Supervisor:
-    def __init__(self, clock: Clock, only: Collection[str] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        only: Collection[str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         """`only`: the names (shell patterns, e.g. "imap-*") of the loops that run; None for
         all of them. `sleep` waits between runs and before restarts (tests shorten it)."""
         self._clock = clock
@@ -83,8 +87,14 @@ class Supervisor:
     def enabled(self, name: str) -> bool:
         return self._only is None or any(fnmatch.fnmatchcase(name, p) for p in self._only)
 
-    def start(self, name: str, run: Callable[[], Awaitable[None]], *,
-              stop: Callable[[], None] | None = None, stop_timeout: float = STOP_TIMEOUT) -> None:
+    def start(
+        self,
+        name: str,
+        run: Callable[[], Awaitable[None]],
+        *,
+        stop: Callable[[], None] | None = None,
+        stop_timeout: float = STOP_TIMEOUT,
+    ) -> None:
         """Run `run()` as the loop `name` until the server stops, restarting it when it raises.
 
         `stop`, if given, asks the loop to finish what it is doing and return (an outbox sender
@@ -103,6 +113,7 @@ class Supervisor:
     def every(self, name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` now and then every `seconds`; a failed run is retried with the same
         doubling wait as any loop, then the job goes back to its pace."""
+
         async def periodic() -> None:
             while True:
                 await job()
@@ -222,8 +233,12 @@ class Supervisor:
         if isinstance(exc, AlreadyReported):
             return  # e.g. a full disk: the store says it once, for everyone
         if not seen:
-            log.error("%s failed; restarting it in %.0f s (said once for this cause)",
-                      state.name, wait, exc_info=exc)
+            log.error(
+                "%s failed; restarting it in %.0f s (said once for this cause)",
+                state.name,
+                wait,
+                exc_info=exc,
+            )
         else:
             log.debug("%s failed again (%d times): %s", state.name, seen + 1, key)
 

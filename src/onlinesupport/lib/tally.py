@@ -18,8 +18,9 @@ QUIET_SECONDS = 3600.0
 
 
 class Tally:
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 quiet: float = QUIET_SECONDS) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, quiet: float = QUIET_SECONDS
+    ) -> None:
         self._clock = clock
         self._quiet = quiet
         self.totals: Counter[str] = Counter()
@@ -36,6 +37,11 @@ class Tally:
             return
         since = self._unlogged.pop(cause, 0)
         self._logged_at[cause] = now
-        log.warning("%s%s%s", cause, f" ({detail})" if detail else "",
-                    f"; {since} more since the last report" if since else
-                    "; further ones are counted on the health page")
+        log.warning(
+            "%s%s%s",
+            cause,
+            f" ({detail})" if detail else "",
+            f"; {since} more since the last report"
+            if since
+            else "; further ones are counted on the health page",
+        )

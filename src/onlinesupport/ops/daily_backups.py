@@ -40,7 +40,7 @@ class DailyBackups:
         self.folder.mkdir(parents=True, exist_ok=True)
         # A full disk raises StorageFull: no traceback every ten minutes for that.
         await asyncio.to_thread(backup_store.backup, self._database, target)
-        for old in self.existing()[:-self._keep]:
+        for old in self.existing()[: -self._keep]:
             old.unlink(missing_ok=True)
         # Left by versions that copied in WAL mode: a checked copy kept its -wal and -shm.
         for suffix in ("-wal", "-shm"):

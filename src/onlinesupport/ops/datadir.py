@@ -35,8 +35,10 @@ def secret_key(data_dir: Path) -> bytes:
             file.write(key + b"\n")
         return key
     if len(key) < 32:
-        raise ValueError(f"{path} holds no usable secret key; delete it to generate a new one "
-                         "(every desk session will be signed out)")
+        raise ValueError(
+            f"{path} holds no usable secret key; delete it to generate a new one "
+            "(every desk session will be signed out)"
+        )
     return key
 
 
@@ -54,11 +56,14 @@ def lock(data_dir: Path, platform: str = sys.platform) -> IO[str]:
             msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
         else:
             import fcntl
+
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         file.close()
-        raise DataDirLocked(f"another OnlineSupport server is running with the data folder "
-                            f"{data_dir}; stop it first") from None
+        raise DataDirLocked(
+            f"another OnlineSupport server is running with the data folder "
+            f"{data_dir}; stop it first"
+        ) from None
     file.seek(0)
     file.truncate()
     file.write(f"{os.getpid()}\n")

@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from onlinesupport import __version__
-from onlinesupport.ops import platform_support
 from onlinesupport.lib.clock import to_db
+from onlinesupport.lib.supervisor import LoopState
+from onlinesupport.ops import platform_support
 from onlinesupport.services import Services
 from onlinesupport.store import erasure as erasure_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import webhooks as webhooks_repo
-from onlinesupport.lib.supervisor import LoopState
 
-LOW_DISK = 1024 ** 3
+LOW_DISK = 1024**3
 OLD_BACKUP_DAYS = 2
 FEW_OPEN_FILES = 4096
 BUSY_OPEN_FILES = 0.7
@@ -50,50 +50,74 @@ async def report(services: Services) -> dict[str, Any]:
     else:
         warnings.append("Daily backups are off (storage.backups_keep = 0).")
     if services.db.full:
-        warnings.append("The disk is full: new messages cannot be stored until there is room "
-                        "(visitors' messages wait in their browsers, mail servers try again).")
+        warnings.append(
+            "The disk is full: new messages cannot be stored until there is room "
+            "(visitors' messages wait in their browsers, mail servers try again)."
+        )
     elif disk.free < LOW_DISK:
         warnings.append("Less than 1 GB of disk space is left for the data folder.")
     warnings.extend(_open_file_warnings())
     mailboxes = []
     for mailbox in await mailboxes_repo.list_all(services.db):
         state = services.email.states.get(mailbox["id"])
-        mailboxes.append({"address": mailbox["address"], "active": mailbox["active"],
-                          "imap": bool(mailbox["imap_host"]), "state": state,
-                          "last_import_at": mailbox["last_import_at"]})
+        mailboxes.append(
+            {
+                "address": mailbox["address"],
+                "active": mailbox["active"],
+                "imap": bool(mailbox["imap_host"]),
+                "state": state,
+                "last_import_at": mailbox["last_import_at"],
+            }
+        )
         if mailbox["active"] and mailbox["imap_host"] and state and state.last_error:
             warnings.append(f"{mailbox['address']}: {state.last_error}")
     waiting = await erasure_repo.pending_count(services.db)
     if waiting:
-        warnings.append(f"{waiting} customer{'s' if waiting > 1 else ''} asked for their data "
-                        "to be erased (Admin → Privacy).")
+        warnings.append(
+            f"{waiting} customer{'s' if waiting > 1 else ''} asked for their data "
+            "to be erased (Admin → Privacy)."
+        )
     outbox = await outbox_repo.counts(services.db)
     if outbox.get("failed"):
         failed = outbox["failed"]
-        warnings.append(f"{failed} outgoing mail{'s' if failed > 1 else ''} could not be "
-                        "delivered.")
+        warnings.append(
+            f"{failed} outgoing mail{'s' if failed > 1 else ''} could not be delivered."
+        )
     for loop in services.supervisor.states():
         if loop.status == "restarting":
-            warnings.append(f"{loop.name} keeps failing ({loop.failures} times so far): "
-                            f"{loop.last_error}")
+            warnings.append(
+                f"{loop.name} keeps failing ({loop.failures} times so far): {loop.last_error}"
+            )
     for endpoint in await webhooks_repo.disabled_endpoints(services.db):
-        warnings.append(f"Webhook endpoint {endpoint.url} was disabled: "
-                        f"{endpoint.disabled_reason} (Admin → Webhooks).")
+        warnings.append(
+            f"Webhook endpoint {endpoint.url} was disabled: "
+            f"{endpoint.disabled_reason} (Admin → Webhooks)."
+        )
     return {
-        "version": __version__, "warnings": warnings,
+        "version": __version__,
+        "warnings": warnings,
         "uptime_minutes": int((time.monotonic() - services.started_at) // 60),
-        "database": str(database), "db_mb": db_bytes / 1e6, "disk_free_gb": disk.free / 1e9,
-        "data_dir": str(config.data_dir), "backups": len(backups), "last_backup": last_backup,
-        "keep": config.storage_backups_keep, "mailboxes": mailboxes, "outbox": outbox,
+        "database": str(database),
+        "db_mb": db_bytes / 1e6,
+        "disk_free_gb": disk.free / 1e9,
+        "data_dir": str(config.data_dir),
+        "backups": len(backups),
+        "last_backup": last_backup,
+        "keep": config.storage_backups_keep,
+        "mailboxes": mailboxes,
+        "outbox": outbox,
         "turned_away": sorted(services.tally.totals.items()),
-        "loops": [_loop(state) for state in services.supervisor.states()]}
+        "loops": [_loop(state) for state in services.supervisor.states()],
+    }
 
 
 def _loop(state: LoopState) -> dict[str, Any]:
     """A background loop as the page shows it (times as stored, for the `when` filter)."""
-    return {**dataclasses.asdict(state),
-            "since": to_db(state.since) if state.since else None,
-            "last_error_at": to_db(state.last_error_at) if state.last_error_at else None}
+    return {
+        **dataclasses.asdict(state),
+        "since": to_db(state.since) if state.since else None,
+        "last_error_at": to_db(state.last_error_at) if state.last_error_at else None,
+    }
 
 
 def _open_file_warnings() -> list[str]:
@@ -102,10 +126,13 @@ def _open_file_warnings() -> list[str]:
     if used is None or limit is None:
         return []
     if used >= limit * BUSY_OPEN_FILES:
-        return [f"{used:,} of {limit:,} open files are in use: connections are near the "
-                "limit (see Turned away below; the service's LimitNOFILE raises it)."]
+        return [
+            f"{used:,} of {limit:,} open files are in use: connections are near the "
+            "limit (see Turned away below; the service's LimitNOFILE raises it)."
+        ]
     if limit < FEW_OPEN_FILES:
-        return [f"The server may hold only {limit:,} open files, so few connections; raise "
-                "its limit (LimitNOFILE in the systemd unit, ulimit -n)."]
+        return [
+            f"The server may hold only {limit:,} open files, so few connections; raise "
+            "its limit (LimitNOFILE in the systemd unit, ulimit -n)."
+        ]
     return []
-

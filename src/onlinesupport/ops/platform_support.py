@@ -21,8 +21,8 @@ from ipaddress import ip_address
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from onlinesupport import __version__
-from onlinesupport.lib import logs
 from onlinesupport.config import Config, ConfigError, load_config, render_toml
+from onlinesupport.lib import logs
 from onlinesupport.ops.datadir import DataDirLocked
 from onlinesupport.store import StoreError
 
@@ -50,24 +50,33 @@ class ServiceLayout:
     config_file: PurePath
 
 
-def service_layout(system: str = sys.platform,
-                   environ: Mapping[str, str] = os.environ) -> ServiceLayout:
+def service_layout(
+    system: str = sys.platform, environ: Mapping[str, str] = os.environ
+) -> ServiceLayout:
     if system == "win32":
         # The all-users application data folder (platformdirs' site folder), not a profile.
-        base = PureWindowsPath(environ.get("ProgramData") or environ.get("PROGRAMDATA")
-                               or r"C:\ProgramData") / SERVICE_NAME
+        base = (
+            PureWindowsPath(
+                environ.get("ProgramData") or environ.get("PROGRAMDATA") or r"C:\ProgramData"
+            )
+            / SERVICE_NAME
+        )
         return ServiceLayout(base / "data", base / "onlinesupport.toml")
-    return ServiceLayout(PurePosixPath("/var/lib/onlinesupport"),
-                         PurePosixPath("/etc/onlinesupport/onlinesupport.toml"))
+    return ServiceLayout(
+        PurePosixPath("/var/lib/onlinesupport"),
+        PurePosixPath("/etc/onlinesupport/onlinesupport.toml"),
+    )
 
 
 def service_config_text(layout: ServiceLayout) -> str:
     """The settings file an installer writes: every setting commented, the data folder set."""
     sample = render_toml(None, commented=True)
     data_dir = str(layout.data_dir).replace("\\", "\\\\")
-    return ("# OnlineSupport settings. Uncomment a line to change it, then restart the service.\n"
-            "# Everything else is set in the admin pages of the desk.\n\n"
-            + sample.replace('# data_dir = ""', f'data_dir = "{data_dir}"', 1))
+    return (
+        "# OnlineSupport settings. Uncomment a line to change it, then restart the service.\n"
+        "# Everything else is set in the admin pages of the desk.\n\n"
+        + sample.replace('# data_dir = ""', f'data_dir = "{data_dir}"', 1)
+    )
 
 
 def admin_config_default(layout: ServiceLayout, *, system: str, frozen: bool) -> Path | None:
@@ -81,6 +90,8 @@ def admin_config_default(layout: ServiceLayout, *, system: str, frozen: bool) ->
         return None
     path = Path(layout.config_file)
     return path if path.is_file() else None
+
+
 def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> tuple[int | None, int | None]:
     """Raise this process's soft limit of open files toward its hard limit, up to `wanted`.
 
@@ -137,8 +148,9 @@ class ServiceRunner:
     stop advance and keeps waiting.
     """
 
-    def __init__(self, serve: Callable[[Config, asyncio.Event], Awaitable[None]] | None = None
-                 ) -> None:
+    def __init__(
+        self, serve: Callable[[Config, asyncio.Event], Awaitable[None]] | None = None
+    ) -> None:
         self._serve = serve
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -168,6 +180,7 @@ class ServiceRunner:
                 await self._serve(config, stop)
             else:
                 from onlinesupport import app
+
                 await app.serve(config, stop, handle_signals=False)
         finally:
             with self._lock:  # before the loop closes: a later stop() must not call into it
@@ -177,8 +190,9 @@ class ServiceRunner:
     def stop_requested(self) -> bool:
         return self._stopping
 
-    def stop(self, progress: Callable[[], None] | None = None,
-             every: float = CHECKPOINT_EVERY) -> None:
+    def stop(
+        self, progress: Callable[[], None] | None = None, every: float = CHECKPOINT_EVERY
+    ) -> None:
         """Ask the server to stop; returns at once (also before `run` has started)."""
         with self._lock:
             if self._finished or self._stopping:
@@ -187,8 +201,12 @@ class ServiceRunner:
             if self._loop is not None and self._stop_event is not None:
                 self._loop.call_soon_threadsafe(self._stop_event.set)
         if progress is not None:
-            threading.Thread(target=self._report, args=(progress, every), daemon=True,
-                             name="service-stop-progress").start()
+            threading.Thread(
+                target=self._report,
+                args=(progress, every),
+                daemon=True,
+                name="service-stop-progress",
+            ).start()
 
     def _report(self, progress: Callable[[], None], every: float) -> None:
         while not self._done.wait(every):
@@ -208,15 +226,19 @@ class EventLogHandler(logging.Handler):
     MAX_CHARS = 30_000
     """ReportEvent takes at most 31,839 characters in one string."""
 
-    def __init__(self, write_error: Callable[[str], None], write_warning: Callable[[str], None],
-                 level: int = logging.ERROR) -> None:
+    def __init__(
+        self,
+        write_error: Callable[[str], None],
+        write_warning: Callable[[str], None],
+        level: int = logging.ERROR,
+    ) -> None:
         super().__init__(level)
         self._write_error = write_error
         self._write_warning = write_warning
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            text = self.format(record)[:self.MAX_CHARS]
+            text = self.format(record)[: self.MAX_CHARS]
             if record.levelno >= logging.ERROR:
                 self._write_error(text)
             else:
@@ -225,8 +247,9 @@ class EventLogHandler(logging.Handler):
             self.handleError(record)
 
 
-def serve_as_service(layout: ServiceLayout, runner: ServiceRunner,
-                     event_log: logging.Handler) -> None:
+def serve_as_service(
+    layout: ServiceLayout, runner: ServiceRunner, event_log: logging.Handler
+) -> None:
     """What the Windows service runs, from its start until it is stopped.
 
     It reads the service's settings file, logs to the data folder's log file at the configured
@@ -241,8 +264,12 @@ def serve_as_service(layout: ServiceLayout, runner: ServiceRunner,
         raise
     log_dir = config.data_dir / "logs"
     logs.configure(config.log_level, log_dir, console=False, handlers=[event_log])
-    log.info("OnlineSupport %s starting as the %s service; settings: %s", __version__,
-             SERVICE_NAME, layout.config_file)
+    log.info(
+        "OnlineSupport %s starting as the %s service; settings: %s",
+        __version__,
+        SERVICE_NAME,
+        layout.config_file,
+    )
     try:
         runner.run(config)
     except (ConfigError, StoreError, DataDirLocked, OSError) as exc:
@@ -269,9 +296,11 @@ class FirewallRule:
 
     def add_arguments(self, program: str) -> str:
         """netsh's arguments, quoted the way its documentation writes them."""
-        return (f'advfirewall firewall add rule name="{self.name}" dir=in action=allow '
-                f'protocol=TCP localport={self.port} remoteip={self.remote} profile=any '
-                f'program="{program}" enable=yes description="{self.description}"')
+        return (
+            f'advfirewall firewall add rule name="{self.name}" dir=in action=allow '
+            f"protocol=TCP localport={self.port} remoteip={self.remote} profile=any "
+            f'program="{program}" enable=yes description="{self.description}"'
+        )
 
 
 FIREWALL_RULE_NAMES = ("OnlineSupport desk", "OnlineSupport public")
@@ -292,10 +321,21 @@ def firewall_rules(config: Config) -> list[FirewallRule]:
     """
     rules = []
     for name, host, port, remote, description in (
-            (FIREWALL_RULE_NAMES[0], config.desk_host, config.desk_port, "localsubnet",
-             "OnlineSupport desk: agents' browsers on this network"),
-            (FIREWALL_RULE_NAMES[1], config.public_host, config.public_port, "any",
-             "OnlineSupport public listener: website chat, help centre, contact form")):
+        (
+            FIREWALL_RULE_NAMES[0],
+            config.desk_host,
+            config.desk_port,
+            "localsubnet",
+            "OnlineSupport desk: agents' browsers on this network",
+        ),
+        (
+            FIREWALL_RULE_NAMES[1],
+            config.public_host,
+            config.public_port,
+            "any",
+            "OnlineSupport public listener: website chat, help centre, contact form",
+        ),
+    ):
         if port == 0 or _is_loopback(host):
             continue
         rules.append(FirewallRule(name, port, remote, description))
@@ -321,8 +361,15 @@ def folder_acl_commands(folder: PurePath, account: str = SERVICE_ACCOUNT) -> lis
     folder's entries only. Well-known SIDs, not names, so a localized Windows matches too.
     """
     return [
-        ["icacls", str(folder), "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F",
-         "*S-1-5-32-544:(OI)(CI)F", f"{account}:(OI)(CI)M"],
+        [
+            "icacls",
+            str(folder),
+            "/inheritance:r",
+            "/grant:r",
+            "*S-1-5-18:(OI)(CI)F",
+            "*S-1-5-32-544:(OI)(CI)F",
+            f"{account}:(OI)(CI)M",
+        ],
         ["icacls", str(folder / "*"), "/reset", "/T", "/C", "/Q"],
     ]
 
@@ -332,7 +379,14 @@ def recovery_commands(name: str = SERVICE_NAME) -> list[list[str]]:
     service stops with an error of its own, which is how a failed start (port in use, refused
     database) ends; without the flag Windows counts only crashes."""
     return [
-        ["sc.exe", "failure", name, "reset=", "86400", "actions=",
-         "restart/5000/restart/5000/restart/60000"],
+        [
+            "sc.exe",
+            "failure",
+            name,
+            "reset=",
+            "86400",
+            "actions=",
+            "restart/5000/restart/5000/restart/60000",
+        ],
         ["sc.exe", "failureflag", name, "1"],
     ]

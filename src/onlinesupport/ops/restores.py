@@ -60,8 +60,11 @@ def apply_pending(data_dir: Path, database: Path, clock: Clock) -> dict[str, Any
     safety = data_dir / "backups" / f"before-restore-{now:%Y%m%d-%H%M%S}.db"
     result: dict[str, Any] = {"file": name, "at": to_db(now)}
     try:
-        result.update(ok=True, version=backup_store.restore(pending, database, safety),
-                      replaced=safety.name if safety.exists() else "")
+        result.update(
+            ok=True,
+            version=backup_store.restore(pending, database, safety),
+            replaced=safety.name if safety.exists() else "",
+        )
         log.warning("restored the backup %s; the database it replaced is %s", name, safety)
     except (StoreError, OSError) as exc:
         result.update(ok=False, error=str(exc))

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 
 from onlinesupport.accounts import AccountError, Accounts
 from onlinesupport.accounts.invitations import Invitations
-from onlinesupport.core.branding import Branding
 from onlinesupport.channels.chat import widget_settings
 from onlinesupport.channels.chat.widget_settings import InvalidSettings, normalise_origin
 from onlinesupport.channels.email.connect import explain
 from onlinesupport.channels.email.service import EmailChannel
+from onlinesupport.core.branding import Branding
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.routing.queue_admin import Queues
@@ -65,8 +65,16 @@ def _fingerprint(password_hash: str) -> str:
 class FirstRun:
     """The first-run wizard's steps and the desk's setup checklist."""
 
-    def __init__(self, db: Database, clock: Clock, branding: Branding, queues: Queues,
-                 accounts: Accounts, invitations: Invitations, email: EmailChannel) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        branding: Branding,
+        queues: Queues,
+        accounts: Accounts,
+        invitations: Invitations,
+        email: EmailChannel,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._branding = branding
@@ -78,22 +86,29 @@ class FirstRun:
     async def state(self) -> dict[str, Any]:
         """{"finished": bool, "checklist_hidden": bool}"""
         stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
-        return {"finished": bool(stored.get("finished")),
-                "checklist_hidden": bool(stored.get("checklist_hidden"))}
+        return {
+            "finished": bool(stored.get("finished")),
+            "checklist_hidden": bool(stored.get("checklist_hidden")),
+        }
 
     async def mark(self, **changes: bool) -> None:
         value = {**(await settings_repo.get(self._db, SETTINGS_KEY) or {}), **changes}
-        await self._db.write(lambda conn: settings_repo.put(conn, SETTINGS_KEY, value,
-                                                            to_db(self._clock.now())))
+        await self._db.write(
+            lambda conn: settings_repo.put(conn, SETTINGS_KEY, value, to_db(self._clock.now()))
+        )
 
     async def company(self) -> dict[str, str]:
         """What the company step shows first: the name, and the general queue's hours."""
         general = await queues_repo.get(self._db, GENERAL_QUEUE) or {}
-        return {"name": self._branding.current.name, "timezone": general.get("timezone", "UTC"),
-                "hours": general.get("hours") or SUGGESTED_HOURS}
+        return {
+            "name": self._branding.current.name,
+            "timezone": general.get("timezone", "UTC"),
+            "hours": general.get("hours") or SUGGESTED_HOURS,
+        }
 
-    async def save_company(self, name: str, timezone: str, hours: str, logo: bytes | None,
-                           remove_logo: bool) -> None:
+    async def save_company(
+        self, name: str, timezone: str, hours: str, logo: bytes | None, remove_logo: bool
+    ) -> None:
         """The company's name and logo, and the general queue's opening hours; nothing is kept
         when the hours do not parse."""
         await self._queues.check_hours(GENERAL_QUEUE, timezone, hours)  # before anything is kept
@@ -104,8 +119,11 @@ class FirstRun:
         """What the website step shows first: no address, and the chat's title."""
         current = await widget_settings.load(self._db)
         name = self._branding.current.name
-        title = current.title if current.title != widget_settings.WidgetSettings.title \
-            or not name else f"Chat with {name}"
+        title = (
+            current.title
+            if current.title != widget_settings.WidgetSettings.title or not name
+            else f"Chat with {name}"
+        )
         return {"website": "", "title": title}
 
     async def allowed_origins(self) -> tuple[str, ...]:
@@ -119,12 +137,17 @@ class FirstRun:
             raise InvalidSettings("the chat title must be 1 to 60 characters", "title")
         current = await widget_settings.load(self._db)
         origins = current.allowed_origins + (
-            (origin,) if origin not in current.allowed_origins else ())
-        await widget_settings.save(self._db, self._clock, dataclasses.replace(
-            current, allowed_origins=origins, title=title))
+            (origin,) if origin not in current.allowed_origins else ()
+        )
+        await widget_settings.save(
+            self._db,
+            self._clock,
+            dataclasses.replace(current, allowed_origins=origins, title=title),
+        )
 
-    async def add_colleague(self, email: str, name: str, role: str, password: str, *,
-                            inviter: str, link: str) -> bool:
+    async def add_colleague(
+        self, email: str, name: str, role: str, password: str, *, inviter: str, link: str
+    ) -> bool:
         """An account for a colleague: ready with a password (False), or an invitation mailed
         to them with `link` + its token (True). Raises AccountError when neither can be done,
         InvitationNotSent when the account was made but the mail could not go out."""
@@ -132,22 +155,27 @@ class FirstRun:
             await self._accounts.create_agent(email, name, role, password)
             return False
         if await mailboxes_repo.sender(self._db, None) is None:
-            raise AccountError("no mailbox can send the invitation yet: give a password "
-                               "instead, or connect the support mailbox first")
+            raise AccountError(
+                "no mailbox can send the invitation yet: give a password "
+                "instead, or connect the support mailbox first"
+            )
         agent_id, token = await self._invitations.invite(email, name, role)
         company = self._branding.current.name or "your company"
         try:
             await self._email.sender.send_now(
-                email.strip(), f"{inviter} invited you to OnlineSupport",
+                email.strip(),
+                f"{inviter} invited you to OnlineSupport",
                 f"Hello {name.strip()},\n\n{inviter} made you an account to answer "
                 f"{company}'s customers. Open this link on the office network to choose your "
-                f"password:\n\n{link}{token}\n\nIt works once, within the next 7 days.\n")
+                f"password:\n\n{link}{token}\n\nIt works once, within the next 7 days.\n",
+            )
         except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
             reason = explain(exc, "the outgoing mail server")
             await self._invitation_not_sent(agent_id)
             raise InvitationNotSent(
                 f"The account for {email} was made, but the invitation could not be mailed "
-                f"({reason}). Set a password for it under Agents instead.") from None
+                f"({reason}). Set a password for it under Agents instead."
+            ) from None
         return True
 
     async def _invitation_not_sent(self, agent_id: int) -> None:
@@ -158,26 +186,38 @@ class FirstRun:
         if not credentials:
             return
         stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
-        unsent = {**stored.get("unsent_invitations", {}),
-                  str(agent_id): _fingerprint(credentials["password_hash"])}
-        await self._db.write(lambda conn: settings_repo.put(
-            conn, SETTINGS_KEY, {**stored, "unsent_invitations": unsent},
-            to_db(self._clock.now())))
+        unsent = {
+            **stored.get("unsent_invitations", {}),
+            str(agent_id): _fingerprint(credentials["password_hash"]),
+        }
+        await self._db.write(
+            lambda conn: settings_repo.put(
+                conn,
+                SETTINGS_KEY,
+                {**stored, "unsent_invitations": unsent},
+                to_db(self._clock.now()),
+            )
+        )
 
     async def checklist(self) -> list[Item]:
         """What is not set up yet or not working, each with the page where it is done."""
         return await _checklist(self._db, self._branding.current.name, self._email.states)
 
 
-async def _checklist(db: Database, company_name: str,
-                    mailbox_states: Mapping[int, Any] | None = None) -> list[Item]:
+async def _checklist(
+    db: Database, company_name: str, mailbox_states: Mapping[int, Any] | None = None
+) -> list[Item]:
     """What is not set up yet or not working, each with the page where it is done."""
     items = []
     if not company_name:
         items.append(Item("Give your company's name and logo", "/welcome/company"))
     if not any(q["hours"].strip() for q in await queues_repo.list_all(db)):
-        items.append(Item("Set your opening hours and time zone (the chat and the answer "
-                          "times follow them)", "/admin/queues"))
+        items.append(
+            Item(
+                "Set your opening hours and time zone (the chat and the answer times follow them)",
+                "/admin/queues",
+            )
+        )
     if not (await widget_settings.load(db)).allowed_origins:
         items.append(Item("Add the chat to your website", "/welcome/website"))
     mailboxes = await mailboxes_repo.list_all(db)
@@ -187,20 +227,31 @@ async def _checklist(db: Database, company_name: str,
         state = (mailbox_states or {}).get(mailbox["id"])
         if not mailbox["active"] or not mailbox["imap_host"] or (state and state.connected):
             continue
-        problem = f"is not working: {state.last_error}" if state and state.last_error \
+        problem = (
+            f"is not working: {state.last_error}"
+            if state and state.last_error
             else "is not connected yet"
-        items.append(Item(f"Your mailbox {mailbox['address']} {problem}",
-                          f"/admin/mailboxes/{mailbox['id']}"))
+        )
+        items.append(
+            Item(
+                f"Your mailbox {mailbox['address']} {problem}", f"/admin/mailboxes/{mailbox['id']}"
+            )
+        )
     agents = await agents_repo.list_all(db)
     if len([a for a in agents if a["active"]]) < 2:
         items.append(Item("Add your colleagues", "/welcome/team"))
     unsent = ((await settings_repo.get(db, SETTINGS_KEY)) or {}).get("unsent_invitations", {})
     for agent in agents:
         fingerprint = unsent.get(str(agent["id"]))
-        credentials = fingerprint and agent["active"] and \
-            await agents_repo.credentials(db, agent["email"])
+        credentials = (
+            fingerprint and agent["active"] and await agents_repo.credentials(db, agent["email"])
+        )
         if credentials and _fingerprint(credentials["password_hash"]) == fingerprint:
-            items.append(Item(f"{agent['name']} ({agent['email']}) has no password: the "
-                              "invitation could not be mailed. Set one for them under Agents",
-                              "/admin/agents"))
+            items.append(
+                Item(
+                    f"{agent['name']} ({agent['email']}) has no password: the "
+                    "invitation could not be mailed. Set one for them under Agents",
+                    "/admin/agents",
+                )
+            )
     return items

@@ -61,23 +61,35 @@ def self_signed(folder: Path, now: datetime.datetime | None = None) -> tuple[Pat
     folder.mkdir(parents=True, exist_ok=True)
     names, addresses = _machine_names()
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OnlineSupport desk")])
-    cert = (x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName(n) for n in names] + [x509.IPAddress(a) for a in addresses]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    key_bytes = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OnlineSupport desk"),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(n) for n in names] + [x509.IPAddress(a) for a in addresses]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_bytes = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     partial = key_path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -86,6 +98,9 @@ def self_signed(folder: Path, now: datetime.datetime | None = None) -> tuple[Pat
     os.replace(partial, key_path)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     fingerprint = cert.fingerprint(hashes.SHA256()).hex(":").upper()
-    log.warning("made a self-signed certificate for the desk (%s); SHA-256 fingerprint %s",
-                ", ".join(names), fingerprint)
+    log.warning(
+        "made a self-signed certificate for the desk (%s); SHA-256 fingerprint %s",
+        ", ".join(names),
+        fingerprint,
+    )
     return cert_path, key_path

@@ -81,12 +81,18 @@ class OnlineSupportService(win32serviceutil.ServiceFramework):
     def _stop(self) -> None:
         # Returns at once: the runner reports a checkpoint every few seconds until it is down.
         self.ReportServiceStatus(win32service.SERVICE_STOP_PENDING, waitHint=STOP_WAIT_HINT_MS)
-        self._runner.stop(lambda: self.ReportServiceStatus(win32service.SERVICE_STOP_PENDING,
-                                                           waitHint=STOP_WAIT_HINT_MS))
+        self._runner.stop(
+            lambda: self.ReportServiceStatus(
+                win32service.SERVICE_STOP_PENDING, waitHint=STOP_WAIT_HINT_MS
+            )
+        )
 
     def SvcDoRun(self) -> None:  # noqa: N802
-        serve_as_service(service_layout(), self._runner,
-                         EventLogHandler(servicemanager.LogErrorMsg, servicemanager.LogWarningMsg))
+        serve_as_service(
+            service_layout(),
+            self._runner,
+            EventLogHandler(servicemanager.LogErrorMsg, servicemanager.LogWarningMsg),
+        )
 
 
 def _prepare(layout: ServiceLayout) -> None:
@@ -106,20 +112,28 @@ def _program() -> tuple[str, str]:
 def _run(args: list[str], what: str) -> None:
     done = subprocess.run(args, capture_output=True, text=True, errors="replace")
     if done.returncode != 0:
-        raise ServiceError(f"{what} failed (exit code {done.returncode}): "
-                           f"{(done.stdout + done.stderr).strip()}")
+        raise ServiceError(
+            f"{what} failed (exit code {done.returncode}): {(done.stdout + done.stderr).strip()}"
+        )
 
 
 def _netsh(arguments: str) -> subprocess.CompletedProcess[str]:
     netsh = os.path.join(os.environ.get("SystemRoot", r"C:\Windows"), "System32", "netsh.exe")
-    return subprocess.run(f'"{netsh}" {arguments}', capture_output=True, text=True,
-                          errors="replace")
+    return subprocess.run(
+        f'"{netsh}" {arguments}', capture_output=True, text=True, errors="replace"
+    )
 
 
 def _register(display: str, description: str) -> str:
     exe, args = _program()
-    options = dict(startType=win32service.SERVICE_AUTO_START, exeName=exe, exeArgs=args,
-                   description=description, userName=SERVICE_ACCOUNT, delayedstart=True)
+    options = dict(
+        startType=win32service.SERVICE_AUTO_START,
+        exeName=exe,
+        exeArgs=args,
+        description=description,
+        userName=SERVICE_ACCOUNT,
+        delayedstart=True,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -128,12 +142,14 @@ def _register(display: str, description: str) -> str:
         except pywintypes.error as exc:
             if exc.winerror == winerror.ERROR_SERVICE_EXISTS:
                 # An upgrade: the same service, brought up to this version's settings.
-                win32serviceutil.ChangeServiceConfig(None, SERVICE_NAME, displayName=display,
-                                                     **options)
+                win32serviceutil.ChangeServiceConfig(
+                    None, SERVICE_NAME, displayName=display, **options
+                )
                 return "updated"
             # A removed service stays "marked for deletion" until every handle to it closes.
             if exc.winerror != winerror.ERROR_SERVICE_MARKED_FOR_DELETE or (
-                    time.monotonic() > deadline):
+                time.monotonic() > deadline
+            ):
                 raise
             time.sleep(1)
 
@@ -153,8 +169,9 @@ def _service_handle(access: int) -> Iterator[object]:
 
 def _set_preshutdown_timeout() -> None:
     with _service_handle(win32service.SERVICE_CHANGE_CONFIG) as service:
-        win32service.ChangeServiceConfig2(service, win32service.SERVICE_CONFIG_PRESHUTDOWN_INFO,
-                                          STOP_WAIT_HINT_MS)
+        win32service.ChangeServiceConfig2(
+            service, win32service.SERVICE_CONFIG_PRESHUTDOWN_INFO, STOP_WAIT_HINT_MS
+        )
 
 
 def _install(layout: ServiceLayout) -> str:
@@ -171,8 +188,10 @@ def _install(layout: ServiceLayout) -> str:
     # write that registry key, so it is registered here, by the administrator.
     servicemanager.SetEventSourceName(SERVICE_NAME, True)
     opened = _open_firewall(config)
-    return (f"service {SERVICE_NAME} {action} (runs as {SERVICE_ACCOUNT}); settings in "
-            f"{layout.config_file}; firewall: {opened or 'no port opened'}")
+    return (
+        f"service {SERVICE_NAME} {action} (runs as {SERVICE_ACCOUNT}); settings in "
+        f"{layout.config_file}; firewall: {opened or 'no port opened'}"
+    )
 
 
 def _open_firewall(config: Config) -> str:
@@ -183,8 +202,10 @@ def _open_firewall(config: Config) -> str:
     for rule in firewall_rules(config):
         done = _netsh(rule.add_arguments(exe))
         if done.returncode != 0:
-            raise ServiceError(f"adding the firewall rule {rule.name!r} failed: "
-                               f"{(done.stdout + done.stderr).strip()}")
+            raise ServiceError(
+                f"adding the firewall rule {rule.name!r} failed: "
+                f"{(done.stdout + done.stderr).strip()}"
+            )
         opened.append(f"TCP {rule.port} from {rule.remote}")
     return ", ".join(opened)
 
@@ -205,16 +226,18 @@ def _stop(terminate_if_stuck: bool = False) -> None:
     if not pid:
         return
     try:
-        process = win32api.OpenProcess(win32con.SYNCHRONIZE | win32con.PROCESS_TERMINATE,
-                                       False, pid)
+        process = win32api.OpenProcess(
+            win32con.SYNCHRONIZE | win32con.PROCESS_TERMINATE, False, pid
+        )
     except pywintypes.error:
         return  # already gone
     try:
         ended = win32event.WaitForSingleObject(process, EXIT_TIMEOUT * 1000)
         if ended != win32event.WAIT_OBJECT_0:
             if not terminate_if_stuck:
-                raise ServiceError(f"the service's process {pid} did not end within "
-                                   f"{EXIT_TIMEOUT} s of stopping")
+                raise ServiceError(
+                    f"the service's process {pid} did not end within {EXIT_TIMEOUT} s of stopping"
+                )
             # SQLite keeps the database consistent even so; the files must go.
             win32api.TerminateProcess(process, 1)
     finally:
@@ -259,6 +282,7 @@ def command(action: str) -> str:
         if action == "remove":
             return _remove(layout)
     except pywintypes.error as exc:
-        raise ServiceError(f"{exc.funcname}: {exc.strerror} (Windows error {exc.winerror})"
-                           ) from None
+        raise ServiceError(
+            f"{exc.funcname}: {exc.strerror} (Windows error {exc.winerror})"
+        ) from None
     raise ValueError(action)

@@ -12,14 +12,42 @@ from onlinesupport.reports.service import DayLine
 from onlinesupport.store.reports import ExportRow, tags_of
 
 CONVERSATION_COLUMNS = (
-    "conversation_id", "channel", "queue", "agent", "tags", "created_at", "status",
-    "resolved_at", "cycles", "agent_replies", "first_response_seconds",
-    "first_response_business_seconds", "resolution_seconds", "resolution_business_seconds",
-    "sla_met", "rating", "abandoned", "first_contact_resolution", "page")
+    "conversation_id",
+    "channel",
+    "queue",
+    "agent",
+    "tags",
+    "created_at",
+    "status",
+    "resolved_at",
+    "cycles",
+    "agent_replies",
+    "first_response_seconds",
+    "first_response_business_seconds",
+    "resolution_seconds",
+    "resolution_business_seconds",
+    "sla_met",
+    "rating",
+    "abandoned",
+    "first_contact_resolution",
+    "page",
+)
 DAY_COLUMNS = (
-    "day", "created", "resolved", "merged", "first_responses", "first_response_median_seconds",
-    "first_response_p90_seconds", "resolutions", "resolution_median_seconds",
-    "resolution_p90_seconds", "sla_met", "sla_missed", "ratings", "ratings_4_or_5")
+    "day",
+    "created",
+    "resolved",
+    "merged",
+    "first_responses",
+    "first_response_median_seconds",
+    "first_response_p90_seconds",
+    "resolutions",
+    "resolution_median_seconds",
+    "resolution_p90_seconds",
+    "sla_met",
+    "sla_missed",
+    "ratings",
+    "ratings_4_or_5",
+)
 
 
 def _safe(value: Any) -> Any:
@@ -41,12 +69,27 @@ def _lines(rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 def conversation_row(row: ExportRow) -> list[Any]:
-    return [row.conversation_id, row.channel, row.queue, row.agent,
-            " ".join(tags_of(row.tags)), row.created_at, row.status, row.resolved_at or "",
-            row.cycles, row.agent_replies, _number(row.first_response_s),
-            _number(row.first_response_b), _number(row.resolution_s), _number(row.resolution_b),
-            "" if row.sla_met is None else row.sla_met, "" if row.rating is None else row.rating,
-            row.abandoned, row.fcr, row.page]
+    return [
+        row.conversation_id,
+        row.channel,
+        row.queue,
+        row.agent,
+        " ".join(tags_of(row.tags)),
+        row.created_at,
+        row.status,
+        row.resolved_at or "",
+        row.cycles,
+        row.agent_replies,
+        _number(row.first_response_s),
+        _number(row.first_response_b),
+        _number(row.resolution_s),
+        _number(row.resolution_b),
+        "" if row.sla_met is None else row.sla_met,
+        "" if row.rating is None else row.rating,
+        row.abandoned,
+        row.fcr,
+        row.page,
+    ]
 
 
 async def conversations_csv(pages: AsyncIterator[list[ExportRow]]) -> AsyncIterator[bytes]:
@@ -56,9 +99,27 @@ async def conversations_csv(pages: AsyncIterator[list[ExportRow]]) -> AsyncItera
 
 
 def days_csv(lines: Sequence[DayLine]) -> bytes:
-    return "\ufeff".encode() + _lines([DAY_COLUMNS, *[
-        [d.day, d.created, d.resolved, d.merged, d.first_response.count,
-         _number(d.first_response.median), _number(d.first_response.p90), d.resolution.count,
-         _number(d.resolution.median), _number(d.resolution.p90), d.sla_met, d.sla_missed,
-         d.ratings, d.good_ratings]
-        for d in lines]])
+    return "\ufeff".encode() + _lines(
+        [
+            DAY_COLUMNS,
+            *[
+                [
+                    d.day,
+                    d.created,
+                    d.resolved,
+                    d.merged,
+                    d.first_response.count,
+                    _number(d.first_response.median),
+                    _number(d.first_response.p90),
+                    d.resolution.count,
+                    _number(d.resolution.median),
+                    _number(d.resolution.p90),
+                    d.sla_met,
+                    d.sla_missed,
+                    d.ratings,
+                    d.good_ratings,
+                ]
+                for d in lines
+            ],
+        ]
+    )

@@ -96,7 +96,7 @@ def page_key(url: str) -> str:
 def _is_script_question(events: Sequence[Event], index: int) -> bool:
     """A message a running script sent: its command also records `script.advanced`."""
     moment = events[index].created_at
-    for later in events[index + 1:]:
+    for later in events[index + 1 :]:
         if later.created_at != moment or later.type == "message.posted":
             return False
         if later.type == "script.advanced":
@@ -106,15 +106,22 @@ def _is_script_question(events: Sequence[Event], index: int) -> bool:
 
 def human_reply(events: Sequence[Event], index: int) -> bool:
     event = events[index]
-    return (event.type == "message.posted" and event.actor_type == "agent"
-            and event.actor_id is not None and event.data.get("kind") == "message"
-            and not _is_script_question(events, index))
+    return (
+        event.type == "message.posted"
+        and event.actor_type == "agent"
+        and event.actor_id is not None
+        and event.data.get("kind") == "message"
+        and not _is_script_question(events, index)
+    )
 
 
 def is_call(event: Event) -> bool:
     """An agent's call logged on a callback request: the answer the customer asked for."""
-    return event.type == "callback.outcome" and event.actor_type == "agent" and \
-        event.actor_id is not None
+    return (
+        event.type == "callback.outcome"
+        and event.actor_type == "agent"
+        and event.actor_id is not None
+    )
 
 
 @dataclass
@@ -125,15 +132,17 @@ class _Target:
     breached: bool = False
 
 
-def compute(conversation: ConversationInput, events: Sequence[Event], calendars: Calendars,
-            zone: ZoneInfo) -> Facts | None:
+def compute(
+    conversation: ConversationInput, events: Sequence[Event], calendars: Calendars, zone: ZoneInfo
+) -> Facts | None:
     """The conversation's facts, or None when its creation is not among the events."""
     if not events or events[0].type != "conversation.created":
         return None
     created = events[0].created_at
     moves = [e for e in events if e.type == "conversation.moved"]
-    queue: int = (moves[0].data.get("previous_queue_id") if moves else None) or \
-        conversation.queue_id
+    queue: int = (
+        moves[0].data.get("previous_queue_id") if moves else None
+    ) or conversation.queue_id
     for move in moves:
         if move.created_at == created:  # routed as it arrived: it arrived in that queue
             queue = move.data.get("queue_id", queue)
@@ -142,8 +151,14 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
     assignee: int | None = None
     last_replier: int | None = None
 
-    def add(metric: str, at: str, start: str | None = None, agent: int | None = None,
-            seconds: float | None = None, detail: str = "") -> Value:
+    def add(
+        metric: str,
+        at: str,
+        start: str | None = None,
+        agent: int | None = None,
+        seconds: float | None = None,
+        detail: str = "",
+    ) -> Value:
         business = None
         if start is not None:
             begin, end = moment(start), moment(at)
@@ -187,8 +202,11 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
                 taken = True
                 assigned_at = at
                 add("hold", at, created, assignee)
-        elif kind == "message.posted" and event.actor_type == "customer" and \
-                event.data.get("kind") == "message":
+        elif (
+            kind == "message.posted"
+            and event.actor_type == "customer"
+            and event.data.get("kind") == "message"
+        ):
             left_at = None
             if first_reply_at is not None and waiting_since is None and open_:
                 waiting_since = at
@@ -197,8 +215,11 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         elif kind == "chat.left":
             if open_ and first_reply_at is None and cycle == 0 and channel == "chat":
                 left_at = at
-        elif (kind == "message.posted" and event.actor_type == "agent"
-              and event.data.get("kind") == "message") or is_call(event):
+        elif (
+            kind == "message.posted"
+            and event.actor_type == "agent"
+            and event.data.get("kind") == "message"
+        ) or is_call(event):
             settle(at, ("next_response",))
             if not (human_reply(events, index) or is_call(event)):
                 continue
@@ -242,8 +263,14 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
             if kind == "conversation.closed":
                 continue  # spam: no resolution to measure
             by_customer = event.actor_type == "customer"
-            if cycle == 0 and first_reply_at is None and channel == "chat" and not abandoned \
-                    and (by_customer or left_at is not None) and not conversation.deflected:
+            if (
+                cycle == 0
+                and first_reply_at is None
+                and channel == "chat"
+                and not abandoned
+                and (by_customer or left_at is not None)
+                and not conversation.deflected
+            ):
                 abandoned = True
                 add("abandoned", left_at or at, created)
             agent = assignee or last_replier
@@ -265,9 +292,13 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
             if rating is not None:
                 continue  # the first rating stands (a second is refused; older data had some)
             score = event.data.get("score")
-            rating = add("rating", at, agent=assignee or last_replier,
-                         seconds=float(score) if isinstance(score, int) else None,
-                         detail=str(event.data.get("comment", "")))
+            rating = add(
+                "rating",
+                at,
+                agent=assignee or last_replier,
+                seconds=float(score) if isinstance(score, int) else None,
+                detail=str(event.data.get("comment", "")),
+            )
         elif kind == "sla.target":
             # routing.due.set_target, the only writer of these events, always sets both.
             target_kind, due = event.data["target"], event.data["due_at"]
@@ -288,27 +319,46 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
 
     sla_results = []
     for target in targets:
-        late = target.breached or (target.settled_at is not None and
-                                   target.settled_at > target.due_at)
+        late = target.breached or (
+            target.settled_at is not None and target.settled_at > target.due_at
+        )
         if not late and target.settled_at is None:
             continue  # still running: counted once it is answered, resolved or breached
         met = not late
         sla_results.append(met)
-        add("sla_first" if target.kind == "first_response" else "sla_next", target.due_at,
-            agent=assignee or last_replier, detail="met" if met else "missed")
+        add(
+            "sla_first" if target.kind == "first_response" else "sla_next",
+            target.due_at,
+            agent=assignee or last_replier,
+            detail="met" if met else "missed",
+        )
     reopened = cycle > 0
     fcr = int(resolved_once is not None and replies == 1 and not reopened)
     if resolved_once is not None:
         detail = "fcr" if fcr else ("reopened" if reopened else "")
         values[values.index(resolved_once)] = Value(
-            resolved_once.metric, resolved_once.at, resolved_once.day, resolved_once.hour,
-            resolved_once.queue_id, resolved_once.channel, resolved_once.agent_id, detail=detail)
+            resolved_once.metric,
+            resolved_once.at,
+            resolved_once.day,
+            resolved_once.hour,
+            resolved_once.queue_id,
+            resolved_once.channel,
+            resolved_once.agent_id,
+            detail=detail,
+        )
     return Facts(
-        conversation_id=conversation.id, created_at=created,
-        day=local_day_hour(created, zone)[0], queue_id=queue, channel=channel,
-        agent_id=assignee or last_replier, tags=conversation.tags,
-        page=page_key(conversation.page), proactive_id=conversation.proactive_id,
-        status=conversation.status, resolved_at=resolved_at, cycles=cycle + 1,
+        conversation_id=conversation.id,
+        created_at=created,
+        day=local_day_hour(created, zone)[0],
+        queue_id=queue,
+        channel=channel,
+        agent_id=assignee or last_replier,
+        tags=conversation.tags,
+        page=page_key(conversation.page),
+        proactive_id=conversation.proactive_id,
+        status=conversation.status,
+        resolved_at=resolved_at,
+        cycles=cycle + 1,
         agent_replies=replies,
         first_response_s=first_response.seconds if first_response else None,
         first_response_b=first_response.business if first_response else None,
@@ -316,4 +366,7 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         resolution_b=first_resolution.business if first_resolution else None,
         sla_met=int(all(sla_results)) if sla_results else None,
         rating=int(rating.seconds) if rating and rating.seconds is not None else None,
-        abandoned=int(abandoned), fcr=fcr, values=tuple(values))
+        abandoned=int(abandoned),
+        fcr=fcr,
+        values=tuple(values),
+    )

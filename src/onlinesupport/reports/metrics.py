@@ -14,56 +14,87 @@ DURATIONS = {
         "reply a person on the team sent the customer; on a callback request, the first call "
         "logged. Internal notes, automatic acknowledgements, rule auto-replies and a script's "
         "follow-up questions are not replies. A snooze does not stop the clock. A conversation "
-        "split out of another starts when it is split. Counted on the day of the reply."),
+        "split out of another starts when it is split. Counted on the day of the reply.",
+    ),
     "next_response": (
         "Next response time",
         "From the customer's first message that was still unanswered (after the first response) "
         "to the team's next reply (or call). Mail from people the customer copied counts like "
-        "the customer's. Counted on the day of the reply."),
+        "the customer's. Counted on the day of the reply.",
+    ),
     "hold": (
         "Queue hold time",
         "From the conversation arriving in the queue to an agent taking it: assigned to them, "
-        "or, if nobody was assigned first, their first reply. Counted on the day it was taken."),
+        "or, if nobody was assigned first, their first reply. Counted on the day it was taken.",
+    ),
     "reaction": (
         "Reaction time",
         "From the assignment to the assigned agent's first reply, for conversations assigned "
-        "before anyone replied. Counted on the day of the reply."),
+        "before anyone replied. Counted on the day of the reply.",
+    ),
     "resolution": (
         "Resolution time",
         "From the start of a cycle to its resolution (each reopened cycle counts again). A "
         "conversation merged into another, or closed as spam, is not resolved: only the one it "
-        "went into is. Counted on the day it was resolved."),
+        "went into is. Counted on the day it was resolved.",
+    ),
     "abandoned": (
         "Wait before abandoning",
-        "How long visitors who left a chat before any agent answered had waited."),
+        "How long visitors who left a chat before any agent answered had waited.",
+    ),
 }
 RATES = {
-    "reopen_rate": ("Reopen rate", "Of the conversations resolved for the first time in the "
-                    "period, the share that were reopened later (also when a conversation "
-                    "still open about the same thing is merged into it)."),
-    "fcr": ("First-contact resolution", "Of the conversations resolved for the first time in "
-            "the period, the share resolved with exactly one agent reply and never reopened."),
-    "abandoned_share": ("Abandoned chats", "Chats whose visitor left (ended the chat or closed "
-                        "the page) before any agent answered, as a share of the chats started."),
-    "sla_first": ("First answer on time", "Answer targets of the first answer that fell due in "
-                  "the period, less those missed, over those due. The clock stops when the "
-                  "conversation is resolved, not when it is snoozed. A callback request's "
-                  "target is the end of the window the customer chose. Targets still running "
-                  "are not counted yet, nor at all if the conversation is merged into another "
-                  "(whose own targets count)."),
-    "sla_next": ("Next answer on time", "The same for the next answers owed after a customer "
-                 "wrote again, and for a callback's next try after no one answered."),
-    "satisfaction": ("Satisfaction score", "Ratings of 4 or 5 over all ratings given in the "
-                     "period (a conversation takes one rating)."),
-    "response_rate": ("Rating response rate", "Ratings given over chats that ended in the "
-                      "period (the widget asks for a rating when a chat ends)."),
-    "deflection": ("Deflection share", "Questions an article answered before they reached an "
-                   "agent, over those plus the conversations an agent took."),
+    "reopen_rate": (
+        "Reopen rate",
+        "Of the conversations resolved for the first time in the "
+        "period, the share that were reopened later (also when a conversation "
+        "still open about the same thing is merged into it).",
+    ),
+    "fcr": (
+        "First-contact resolution",
+        "Of the conversations resolved for the first time in "
+        "the period, the share resolved with exactly one agent reply and never reopened.",
+    ),
+    "abandoned_share": (
+        "Abandoned chats",
+        "Chats whose visitor left (ended the chat or closed "
+        "the page) before any agent answered, as a share of the chats started.",
+    ),
+    "sla_first": (
+        "First answer on time",
+        "Answer targets of the first answer that fell due in "
+        "the period, less those missed, over those due. The clock stops when the "
+        "conversation is resolved, not when it is snoozed. A callback request's "
+        "target is the end of the window the customer chose. Targets still running "
+        "are not counted yet, nor at all if the conversation is merged into another "
+        "(whose own targets count).",
+    ),
+    "sla_next": (
+        "Next answer on time",
+        "The same for the next answers owed after a customer "
+        "wrote again, and for a callback's next try after no one answered.",
+    ),
+    "satisfaction": (
+        "Satisfaction score",
+        "Ratings of 4 or 5 over all ratings given in the period (a conversation takes one rating).",
+    ),
+    "response_rate": (
+        "Rating response rate",
+        "Ratings given over chats that ended in the "
+        "period (the widget asks for a rating when a chat ends).",
+    ),
+    "deflection": (
+        "Deflection share",
+        "Questions an article answered before they reached an "
+        "agent, over those plus the conversations an agent took.",
+    ),
 }
-PERCENTILES = ("The median is the middle value (the mean of the two middle ones for an even "
-               "count); the 90th percentile is the value 90% of the values are at or below "
-               "(the nearest rank). Business hours count only the open time of the queue's "
-               "calendar (weekly hours and holidays, in its time zone).")
+PERCENTILES = (
+    "The median is the middle value (the mean of the two middle ones for an even "
+    "count); the 90th percentile is the value 90% of the values are at or below "
+    "(the nearest rank). Business hours count only the open time of the queue's "
+    "calendar (weekly hours and holidays, in its time zone)."
+)
 
 
 @dataclass(frozen=True)
@@ -163,9 +194,11 @@ def locate(counts: Sequence[int], rank: int) -> tuple[int, int]:
     raise ValueError("rank beyond the counted values")
 
 
-async def summary_by_rank(counts: Sequence[int],
-                          ranked: Callable[[int, int, int], Awaitable[list[float]]],
-                          p90: bool = True) -> Summary:
+async def summary_by_rank(
+    counts: Sequence[int],
+    ranked: Callable[[int, int, int], Awaitable[list[float]]],
+    p90: bool = True,
+) -> Summary:
     """The exact summary from bucket counts, reading only the values of the ranks wanted:
     `ranked(bucket, offset, count)` gives `count` values of a bucket in order from `offset`
     (without `p90`, the median alone)."""

@@ -14,8 +14,13 @@ from zoneinfo import ZoneInfo
 from onlinesupport.lib.errors import UserError
 
 PRESETS = {
-    "today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
-    "90d": "Last 90 days", "this_month": "This month", "last_month": "Last month",
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "this_month": "This month",
+    "last_month": "Last month",
     "custom": "Custom",
 }
 MAX_DAYS = 3700
@@ -75,8 +80,10 @@ def resolve(preset: str, today: date, first: str = "", last: str = "") -> Period
         try:
             period = Period(date.fromisoformat(first), date.fromisoformat(last))
         except ValueError:
-            raise InvalidPeriod("give the first and last day as dates like 2026-03-01",
-                                "first" if not _is_date(first) else "last") from None
+            raise InvalidPeriod(
+                "give the first and last day as dates like 2026-03-01",
+                "first" if not _is_date(first) else "last",
+            ) from None
         if period.last < period.first:
             raise InvalidPeriod("the last day is before the first", "last")
         if period.days > MAX_DAYS:

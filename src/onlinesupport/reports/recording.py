@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from onlinesupport.channels.chat.proactive import Proactive
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.rollup import Calendars
 from onlinesupport.store import Database, Transaction
@@ -36,8 +36,14 @@ LEFT_REMEMBERED = 10_000
 
 
 class Recorder:
-    def __init__(self, db: Database, clock: Clock, conversations: Conversations,
-                 proactive: Proactive, calendars: Calendars) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        conversations: Conversations,
+        proactive: Proactive,
+        calendars: Calendars,
+    ) -> None:
         self._db = db
         self._proactive = proactive
         self._calendars = calendars
@@ -75,14 +81,22 @@ class Recorder:
         """An agent came online, went away or closed their last desk."""
         self._presence.append((agent_id, status, to_db(self._clock.now())))
 
-    async def proactive(self, message_id: int, kind: str, viewer: str, page: str,
-                        conversation_id: int | None, customer_id: int | None) -> None:
+    async def proactive(
+        self,
+        message_id: int,
+        kind: str,
+        viewer: str,
+        page: str,
+        conversation_id: int | None,
+        customer_id: int | None,
+    ) -> None:
         """A proactive message was shown, clicked or dismissed on `page`, or led to the chat
         `conversation_id`: counted once a day per `viewer`, message and kind (`Proactive`)."""
         counted = await self._proactive.record(message_id, kind, viewer, page_key(page))
         if counted and kind == "chat_started" and conversation_id is not None:
-            await self._chat_event(conversation_id, customer_id, "proactive.chat_started",
-                                   {"message_id": message_id})
+            await self._chat_event(
+                conversation_id, customer_id, "proactive.chat_started", {"message_id": message_id}
+            )
 
     async def chat_left(self, conversation_id: int, customer_id: int | None) -> None:
         """The visitor's widget closed while their chat still waits for its first answer."""
@@ -98,13 +112,19 @@ class Recorder:
         if self._left.pop(conversation_id, False) is None:
             await self._chat_event(conversation_id, customer_id, "chat.returned")
 
-    async def _chat_event(self, conversation_id: int, customer_id: int | None, type: str,
-                          data: dict[str, int] | None = None) -> None:
+    async def _chat_event(
+        self,
+        conversation_id: int,
+        customer_id: int | None,
+        type: str,
+        data: dict[str, int] | None = None,
+    ) -> None:
         actor = Actor.customer(customer_id)
 
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
-                                             now, data))
+            events.append(
+                events_repo.append(conn, conversation_id, type, actor.type, actor.id, now, data)
+            )
 
         await self._conversations.run(command)
 

@@ -63,9 +63,15 @@ class Calendars:
             self._zone = ZoneInfo(name or "UTC")
         except (KeyError, ValueError):
             self._zone = ZoneInfo("UTC")
-        fingerprint = json.dumps([self._zone.key, *[
-            (q["id"], q["timezone"], q["hours"], q["holidays"])
-            for q in sorted(queues, key=lambda q: q["id"])]])
+        fingerprint = json.dumps(
+            [
+                self._zone.key,
+                *[
+                    (q["id"], q["timezone"], q["hours"], q["holidays"])
+                    for q in sorted(queues, key=lambda q: q["id"])
+                ],
+            ]
+        )
         return CalendarSet(self._zone, {q["id"]: calendar(q) for q in queues}, fingerprint)
 
 
@@ -102,16 +108,24 @@ class Rollup:
                 read += BATCH_EVENTS
                 facts = await self._facts(ids, calendars)
                 old_days = await reports_repo.days_of(self._db, ids)
-                await self._db.write(functools.partial(
-                    reports_repo.save_facts, facts=facts, old_days=old_days, last_event_id=upto,
-                    calendars=calendars.fingerprint, bucket=bucket_of, rewrite=not pending))
+                await self._db.write(
+                    functools.partial(
+                        reports_repo.save_facts,
+                        facts=facts,
+                        old_days=old_days,
+                        last_event_id=upto,
+                        calendars=calendars.fingerprint,
+                        bucket=bucket_of,
+                        rewrite=not pending,
+                    )
+                )
                 last = upto
             return False
 
     async def _write_all_days(self, last: int, fingerprint: str) -> None:
         days = await reports_repo.all_days(self._db)
         for start in range(0, len(days), DAYS_PER_WRITE):
-            chunk = days[start:start + DAYS_PER_WRITE]
+            chunk = days[start : start + DAYS_PER_WRITE]
             await self._db.write(functools.partial(reports_repo.rewrite_days, days=chunk))
         await self._db.write(lambda conn: reports_repo.set_state(conn, last, fingerprint, False))
 
@@ -120,8 +134,9 @@ class Rollup:
         events = await reports_repo.events_of(self._db, ids)
         found = []
         for conversation in inputs:
-            facts = compute(conversation, events.get(conversation.id, []), calendars.of,
-                            calendars.zone)
+            facts = compute(
+                conversation, events.get(conversation.id, []), calendars.of, calendars.zone
+            )
             if facts is not None:
                 found.append(facts)
         return found

@@ -33,22 +33,39 @@ def chat_calendar(queue: Row | dict[str, Any]) -> BusinessHours:
         return calendar(queue)
 
 
-def set_first_response_due(conn: Transaction, now: str, events: list[Event],
-                           conversation_id: int) -> None:
+def set_first_response_due(
+    conn: Transaction, now: str, events: list[Event], conversation_id: int
+) -> None:
     """A `Conversations.opened` hook: stamp the first-response due time on a new conversation."""
     queue = queues_repo.of_conversation(conn, conversation_id)
     due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
     set_target(conn, now, events, conversation_id, "first_response", to_db(due))
 
 
-def set_target(conn: Transaction, now: str, events: list[Event], conversation_id: int,
-               target: str, due: str, **more_columns: Any) -> None:
+def set_target(
+    conn: Transaction,
+    now: str,
+    events: list[Event],
+    conversation_id: int,
+    target: str,
+    due: str,
+    **more_columns: Any,
+) -> None:
     """Stamp an answer target's due time on the conversation, and record it as an event (the
     reports count the targets that fell due, met or missed)."""
     column = "first_response_due_at" if target == "first_response" else "next_response_due_at"
     conversations_repo.update(conn, conversation_id, now, **{column: due}, **more_columns)
-    events.append(events_repo.append(conn, conversation_id, "sla.target", "system", None, now,
-                                     {"target": target, "due_at": due}))
+    events.append(
+        events_repo.append(
+            conn,
+            conversation_id,
+            "sla.target",
+            "system",
+            None,
+            now,
+            {"target": target, "due_at": due},
+        )
+    )
 
 
 def chosen_by_customer(conn: Transaction, conversation_id: int) -> bool:
@@ -57,8 +74,9 @@ def chosen_by_customer(conn: Transaction, conversation_id: int) -> bool:
     return callbacks_repo.window_end(conn, conversation_id) is not None
 
 
-def set_next_response_due(conn: Transaction, now: str, events: list[Event],
-                          conversation_id: int, message: Any, new: bool) -> None:
+def set_next_response_due(
+    conn: Transaction, now: str, events: list[Event], conversation_id: int, message: Any, new: bool
+) -> None:
     """A `Conversations.received` hook: a customer writing again after an answer is owed the
     next answer within the queue's next-response time (the earliest unanswered message counts)."""
     row = conversations_repo.response_targets(conn, conversation_id)
@@ -66,12 +84,22 @@ def set_next_response_due(conn: Transaction, now: str, events: list[Event],
         return
     # The conversation's own target (a rule's, e.g. for a tier) or its queue's.
     due = calendar(row).add(from_db(now), row["own"] or row["next_response_minutes"])
-    set_target(conn, now, events, conversation_id, "next_response", to_db(due),
-               next_waiting_since=now, next_warned_at=None, next_breached_at=None)
+    set_target(
+        conn,
+        now,
+        events,
+        conversation_id,
+        "next_response",
+        to_db(due),
+        next_waiting_since=now,
+        next_warned_at=None,
+        next_breached_at=None,
+    )
 
 
-def answered(conn: Transaction, now: str, events: list[Event], conversation_id: int,
-             message: Any) -> None:
+def answered(
+    conn: Transaction, now: str, events: list[Event], conversation_id: int, message: Any
+) -> None:
     """A `Conversations.outbound` hook: an agent's answer settles the next answer owed."""
     conversations_repo.settle_next_response(conn, conversation_id)
 

@@ -12,8 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.core.conversations import SYSTEM, Conversations
+from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.routing.due import calendar, chosen_by_customer, set_target
 from onlinesupport.routing.rules import (
     TRIGGERS,
@@ -37,13 +37,17 @@ AUTO_REPLY_NAME = "Automatic reply"
 
 
 def compile_rule(row: dict[str, Any]) -> Rule:
-    return Rule(id=row["id"], name=row["name"], trigger=row["trigger"],
-                conditions=parse_conditions(row["conditions"]),
-                actions=parse_actions(row["actions"]), active=bool(row["active"]))
+    return Rule(
+        id=row["id"],
+        name=row["name"],
+        trigger=row["trigger"],
+        conditions=parse_conditions(row["conditions"]),
+        actions=parse_actions(row["actions"]),
+        active=bool(row["active"]),
+    )
 
 
-def facts_for(conn: Transaction, conversation_id: int, message: Message | None,
-              now: str) -> Facts:
+def facts_for(conn: Transaction, conversation_id: int, message: Message | None, now: str) -> Facts:
     """What the rules see of a conversation and the customer message that arrived.
 
     Read inside the transaction that stores the message, not before it: a new conversation,
@@ -59,21 +63,37 @@ def facts_for(conn: Transaction, conversation_id: int, message: Message | None,
     def open_now() -> bool:
         return calendar(queues_repo.lock(conn, row["queue_id"])).is_open(from_db(now))
 
-    return Facts(channel=row["channel"], mailbox=row["mailbox"] or "", sender=row["sender"] or "",
-                 tier=row["tier"], tags=tuple(json.loads(row["ctags"]) + json.loads(row["tags"])),
-                 subject=row["subject"], body=message.body if message else "",
-                 page=row["page_url"], question_type=form.get("question_type", ""),
-                 urgency=form.get("urgency", ""), language=row["language"], open_now=open_now)
+    return Facts(
+        channel=row["channel"],
+        mailbox=row["mailbox"] or "",
+        sender=row["sender"] or "",
+        tier=row["tier"],
+        tags=tuple(json.loads(row["ctags"]) + json.loads(row["tags"])),
+        subject=row["subject"],
+        body=message.body if message else "",
+        page=row["page_url"],
+        question_type=form.get("question_type", ""),
+        urgency=form.get("urgency", ""),
+        language=row["language"],
+        open_now=open_now,
+    )
 
 
-def choose(candidates: list[Any], online: set[int], last_assigned: dict[int, int],
-           excluded: set[int] = frozenset(),  # type: ignore[assignment]
-           mode: str = "least-loaded") -> Any | None:
+def choose(
+    candidates: list[Any],
+    online: set[int],
+    last_assigned: dict[int, int],
+    excluded: set[int] = frozenset(),  # type: ignore[assignment]
+    mode: str = "least-loaded",
+) -> Any | None:
     """The online candidate with free capacity: the one with the fewest open conversations
     (among equals the one who got one longest ago), or, round-robin, simply the one whose turn
     it is (who got one longest ago)."""
-    free = [c for c in candidates if c["id"] in online and c["load"] < c["capacity"]
-            and c["id"] not in excluded]
+    free = [
+        c
+        for c in candidates
+        if c["id"] in online and c["load"] < c["capacity"] and c["id"] not in excluded
+    ]
     if not free:
         return None
     if mode == "round-robin":
@@ -81,15 +101,25 @@ def choose(candidates: list[Any], online: set[int], last_assigned: dict[int, int
     return min(free, key=lambda c: (c["load"], last_assigned.get(c["id"], 0)))
 
 
-def pick_agent(conn: Transaction, queue_id: int, online: set[int],
-               last_assigned: dict[int, int]) -> Row | None:
-    return choose(queues_repo.candidates(conn, queue_id), online, last_assigned,
-                  mode=queues_repo.assignment(conn, queue_id))
+def pick_agent(
+    conn: Transaction, queue_id: int, online: set[int], last_assigned: dict[int, int]
+) -> Row | None:
+    return choose(
+        queues_repo.candidates(conn, queue_id),
+        online,
+        last_assigned,
+        mode=queues_repo.assignment(conn, queue_id),
+    )
 
 
 class RoutingRules:
-    def __init__(self, db: Database, clock: Clock, conversations: Conversations,
-                 online: Callable[[], set[int]] = set) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        conversations: Conversations,
+        online: Callable[[], set[int]] = set,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._conversations = conversations
@@ -102,9 +132,10 @@ class RoutingRules:
 
     async def load(self) -> None:
         self.rules = [compile_rule(r) for r in await rules_repo.list_all(self._db)]
-        self._active = {trigger: [r for r in self.rules if r.active
-                                  and r.trigger in (trigger, "both")]
-                        for trigger in ("new", "message")}
+        self._active = {
+            trigger: [r for r in self.rules if r.active and r.trigger in (trigger, "both")]
+            for trigger in ("new", "message")
+        }
 
     async def check(self, form: dict[str, str]) -> dict[str, Any]:
         """The rule as written, checked (names of queues and agents must exist)."""
@@ -116,14 +147,22 @@ class RoutingRules:
             raise InvalidRule("run it for new conversations, every customer message, or both")
         conditions = form.get("conditions", "")[:5000].strip()
         actions = form.get("actions", "")[:5000].strip()
-        values = {"name": name, "active": int(form.get("active") == "on"), "trigger": trigger,
-                  "conditions": conditions, "actions": actions}
+        values = {
+            "name": name,
+            "active": int(form.get("active") == "on"),
+            "trigger": trigger,
+            "conditions": conditions,
+            "actions": actions,
+        }
         parse_conditions(conditions)
         for action in parse_actions(actions):
             if action.kind == "queue" and not await queues_repo.named(self._db, action.value):
                 raise InvalidRule(f"there is no queue named {action.value!r}")
-            if action.kind == "assign" and action.value != "auto" and \
-                    not await agents_repo.is_active(self._db, action.value):
+            if (
+                action.kind == "assign"
+                and action.value != "auto"
+                and not await agents_repo.is_active(self._db, action.value)
+            ):
                 raise InvalidRule(f"there is no active agent with the address {action.value!r}")
         return values
 
@@ -149,30 +188,56 @@ class RoutingRules:
         await self._db.write(lambda conn: rules_repo.move(conn, rule_id, step))
         await self.load()
 
-    def received(self, conn: Transaction, now: str, events: list[Event],
-                 conversation_id: int, message: Message, new: bool) -> None:
+    def received(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        message: Message,
+        new: bool,
+    ) -> None:
         """A `Conversations.received` hook: route by the rules that fire."""
         trigger = "new" if new else "message"
         if not self._active[trigger]:
             # Most small shops start without rules, and many rules run only for new
             # conversations: not even the facts are read.
             return
-        fired = evaluate(self._active[trigger], facts_for(conn, conversation_id, message, now),
-                         trigger)
+        fired = evaluate(
+            self._active[trigger], facts_for(conn, conversation_id, message, now), trigger
+        )
         # Read once; each action keeps this copy up to date with what it changed.
         conversation = dict(conversations_repo.lock(conn, conversation_id)) if fired else {}
         for rule in fired:
-            done = [self._apply(conn, now, events, conversation, action.kind, action.value, new)
-                    for action in rule.actions]
+            done = [
+                self._apply(conn, now, events, conversation, action.kind, action.value, new)
+                for action in rule.actions
+            ]
             done = [d for d in done if d]
             if done or new:
                 # A rule that changes nothing on a later message (all already so) is not news.
-                events.append(events_repo.append(
-                    conn, conversation_id, "rule.fired", "system", None, now,
-                    {"rule_id": rule.id, "name": rule.name, "actions": done}))
+                events.append(
+                    events_repo.append(
+                        conn,
+                        conversation_id,
+                        "rule.fired",
+                        "system",
+                        None,
+                        now,
+                        {"rule_id": rule.id, "name": rule.name, "actions": done},
+                    )
+                )
 
-    def _apply(self, conn: Transaction, now: str, events: list[Event],
-               conversation: dict[str, Any], kind: str, value: str, new: bool) -> str:
+    def _apply(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation: dict[str, Any],
+        kind: str,
+        value: str,
+        new: bool,
+    ) -> str:
         """Carry out one action; returns what was done, in words (empty: nothing)."""
         conversation_id = conversation["id"]
 
@@ -182,15 +247,20 @@ class RoutingRules:
 
         if kind == "queue":
             queue = queues_repo.by_name(conn, value)
-            if queue is None or not self._conversations.move_in(conn, now, events, conversation,
-                                                                queue, SYSTEM):
+            if queue is None or not self._conversations.move_in(
+                conn, now, events, conversation, queue, SYSTEM
+            ):
                 return ""
             conversation["queue_id"] = queue["id"]
-            if not conversation["first_response_at"] and \
-                    not chosen_by_customer(conn, conversation_id):
+            if not conversation["first_response_at"] and not chosen_by_customer(
+                conn, conversation_id
+            ):
                 # Promised by the queue it is now in, counted from when it arrived.
-                due = to_db(calendar(queue).add(from_db(conversation["created_at"]),
-                                                queue["first_response_minutes"]))
+                due = to_db(
+                    calendar(queue).add(
+                        from_db(conversation["created_at"]), queue["first_response_minutes"]
+                    )
+                )
                 set_target(conn, now, events, conversation_id, "first_response", due)
                 conversation["first_response_due_at"] = due
             return f"queue {queue['name']}"
@@ -224,14 +294,16 @@ class RoutingRules:
             if value == "auto":
                 if conversation["assignee_id"]:
                     return ""
-                agent = pick_agent(conn, conversation["queue_id"], self._online(),
-                                   self._last_assigned)
+                agent = pick_agent(
+                    conn, conversation["queue_id"], self._online(), self._last_assigned
+                )
                 if agent is None:
                     return "waits: nobody online with room"
             else:
                 agent = agents_repo.active_by_email(conn, value)
-            if agent is None or not self._conversations.assign_in(conn, now, events, conversation,
-                                                                  agent, SYSTEM):
+            if agent is None or not self._conversations.assign_in(
+                conn, now, events, conversation, agent, SYSTEM
+            ):
                 return ""
             conversation["assignee_id"] = agent["id"]
             self._last_assigned[agent["id"]] = next(self._assignments)
@@ -240,15 +312,25 @@ class RoutingRules:
             if not new:
                 return ""  # once per conversation: never a conversation with a robot
             text = value.replace("{ticket}", str(conversation_id))
-            self._conversations.auto_reply_in(conn, now, events, conversation_id, text,
-                                              AUTO_REPLY_NAME)
+            self._conversations.auto_reply_in(
+                conn, now, events, conversation_id, text, AUTO_REPLY_NAME
+            )
             return "automatic reply"
         if kind == "spam":
             if conversation["status"] == "closed":
                 return ""
             tags = json.loads(conversation["tags"])
             change(status="closed", tags=json.dumps(tags if "spam" in tags else [*tags, "spam"]))
-            events.append(events_repo.append(conn, conversation_id, "conversation.closed",
-                                             "system", None, now, {"status": "closed"}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "conversation.closed",
+                    "system",
+                    None,
+                    now,
+                    {"status": "closed"},
+                )
+            )
             return "closed as spam"
         return "stop"

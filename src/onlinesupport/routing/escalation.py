@@ -32,8 +32,9 @@ class Escalations:
     def __init__(self, conversations: Conversations) -> None:
         self._conversations = conversations
 
-    async def escalate(self, conversation_id: int, queue_id: int, form: dict[str, str],
-                       actor: Actor) -> int:
+    async def escalate(
+        self, conversation_id: int, queue_id: int, form: dict[str, str], actor: Actor
+    ) -> int:
         values = clean(form)
 
         def command(conn: Transaction, now: str, events: list[Event]) -> int:
@@ -42,12 +43,25 @@ class Escalations:
                 raise InvalidCommand("escalate to one of the internal (back-office) queues")
             if not conversations_repo.exists(conn, conversation_id):
                 raise InvalidCommand(f"conversation {conversation_id} does not exist")
-            problem_id = problems_repo.insert(conn, conversation_id, queue_id, values,
-                                              actor.id, now)
-            events.append(events_repo.append(
-                conn, conversation_id, "problem.escalated", actor.type, actor.id, now,
-                {"problem_id": problem_id, "queue_id": queue_id, "queue_name": queue["name"],
-                 "type": values["type"]}))
+            problem_id = problems_repo.insert(
+                conn, conversation_id, queue_id, values, actor.id, now
+            )
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "problem.escalated",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {
+                        "problem_id": problem_id,
+                        "queue_id": queue_id,
+                        "queue_name": queue["name"],
+                        "type": values["type"],
+                    },
+                )
+            )
             return problem_id
 
         return await self._conversations.run(command)
@@ -57,9 +71,20 @@ class Escalations:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             row = problems_repo.update(conn, problem_id, values, now)
-            events.append(events_repo.append(
-                conn, row["conversation_id"], "problem.updated", actor.type, actor.id, now,
-                {"problem_id": problem_id, "status": values["status"],
-                 "rma_number": values["rma_number"]}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    row["conversation_id"],
+                    "problem.updated",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {
+                        "problem_id": problem_id,
+                        "status": values["status"],
+                        "rma_number": values["rma_number"],
+                    },
+                )
+            )
 
         await self._conversations.run(command)

@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from onlinesupport.lib.errors import UserError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_LINE = re.compile(r"^(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:,[a-z]{3}(?:-[a-z]{3})?)*)"
-                   r"\s+(?P<spans>.+)$")
+_LINE = re.compile(
+    r"^(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:,[a-z]{3}(?:-[a-z]{3})?)*)"
+    r"\s+(?P<spans>.+)$"
+)
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 SEARCH_DAYS = 400
 
@@ -48,8 +50,9 @@ class BusinessHours:
         try:
             ZoneInfo(zone or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidHours(f"unknown time zone {zone!r} (use a name like Europe/Berlin)") \
-                from None
+            raise InvalidHours(
+                f"unknown time zone {zone!r} (use a name like Europe/Berlin)"
+            ) from None
         days: dict[int, list[tuple[time, time]]] = {}
         for number, line in enumerate(weekly.lower().splitlines(), start=1):
             line = line.strip()
@@ -57,7 +60,7 @@ class BusinessHours:
                 continue
             found = _LINE.match(line)
             if not found:
-                raise InvalidHours(f"line {number}: write it like \"mon-fri 09:00-17:00\"")
+                raise InvalidHours(f'line {number}: write it like "mon-fri 09:00-17:00"')
             spans = [_span(text.strip(), number) for text in found["spans"].split(",")]
             for day in _days(found["days"], number):
                 days.setdefault(day, []).extend(spans)
@@ -119,8 +122,9 @@ class BusinessHours:
             start = until
         return total
 
-    def windows(self, start: datetime, minutes: int, until: datetime,
-                limit: int) -> list[tuple[datetime, datetime]]:
+    def windows(
+        self, start: datetime, minutes: int, until: datetime, limit: int
+    ) -> list[tuple[datetime, datetime]]:
         """Open time cut into windows of `minutes` on the calendar's clock (14:00-14:30,
         14:30-15:00 …), clipped to opening and closing times, from the one `start` falls in
         until `until`; a piece shorter than half a window is left out. At most `limit`,
@@ -128,8 +132,14 @@ class BusinessHours:
         step = timedelta(minutes=minutes)
         local = start.astimezone(ZoneInfo(self.zone))
         since_midnight = local.hour * 60 + local.minute
-        aligned = (local - timedelta(minutes=since_midnight % minutes, seconds=local.second,
-                                     microseconds=local.microsecond)).astimezone(UTC)
+        aligned = (
+            local
+            - timedelta(
+                minutes=since_midnight % minutes,
+                seconds=local.second,
+                microseconds=local.microsecond,
+            )
+        ).astimezone(UTC)
         intervals = [(aligned, until)] if self.always_open else self._intervals(aligned)
         found: list[tuple[datetime, datetime]] = []
         for begin, end in intervals:

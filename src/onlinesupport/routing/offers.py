@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from onlinesupport.channels.chat.presence import Presence
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.routing.engine import choose
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
@@ -32,8 +32,15 @@ class Offer:
 
 
 class ChatOffers:
-    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
-                 presence: Presence, interval: float = 1.0, grace: float = 60.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        conversations: Conversations,
+        clock: Clock,
+        presence: Presence,
+        interval: float = 1.0,
+        grace: float = 60.0,
+    ) -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock
@@ -71,22 +78,29 @@ class ChatOffers:
                 continue
             candidates = await queues_repo.candidates_now(self._db, row["queue_id"])
             passed = self._passed.get(row["id"], set())
-            agent = choose(candidates, online, self._last_offered, passed | busy,
-                           row["assignment"])
+            agent = choose(candidates, online, self._last_offered, passed | busy, row["assignment"])
             if agent is None and passed:
                 # Everyone passed: start another round (the chat must not be stranded).
                 self._passed[row["id"]] = set()
                 agent = choose(candidates, online, self._last_offered, busy, row["assignment"])
             if agent is None:
                 continue
-            self.offers[row["id"]] = Offer(agent["id"],
-                                           now + timedelta(seconds=row["offer_seconds"]))
+            self.offers[row["id"]] = Offer(
+                agent["id"], now + timedelta(seconds=row["offer_seconds"])
+            )
             self._last_offered[agent["id"]] = next(self._order)
             busy.add(agent["id"])
-            await self._record(row["id"], "offer.made", agent["id"], {
-                "agent_name": agent["name"], "customer_name": row["customer_name"],
-                "seconds": row["offer_seconds"],
-                "expires_at": to_db(self.offers[row["id"]].expires)})
+            await self._record(
+                row["id"],
+                "offer.made",
+                agent["id"],
+                {
+                    "agent_name": agent["name"],
+                    "customer_name": row["customer_name"],
+                    "seconds": row["offer_seconds"],
+                    "expires_at": to_db(self.offers[row["id"]].expires),
+                },
+            )
 
     async def answer(self, conversation_id: int, agent: Actor, accept: bool) -> bool:
         """The offered agent takes the chat or passes it on; False if it is not theirs now."""
@@ -103,10 +117,20 @@ class ChatOffers:
         await self.tick()
         return True
 
-    async def _record(self, conversation_id: int, kind: str, agent_id: int,
-                      data: dict[str, Any] | None = None) -> None:
+    async def _record(
+        self, conversation_id: int, kind: str, agent_id: int, data: dict[str, Any] | None = None
+    ) -> None:
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            events.append(events_repo.append(conn, conversation_id, kind, "system", None, now,
-                                             {"agent_id": agent_id, **(data or {})}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    kind,
+                    "system",
+                    None,
+                    now,
+                    {"agent_id": agent_id, **(data or {})},
+                )
+            )
 
         await self._conversations.run(command)

@@ -33,8 +33,11 @@ class UnknownQueue(UserError):
 
 def typed_hours(form: Mapping[str, str]) -> dict[str, str]:
     """The time zone, hours and holidays as kept (and shown again with an error)."""
-    return {"timezone": form.get("timezone", "UTC").strip()[:64] or "UTC",
-            "hours": form.get("hours", "")[:2000], "holidays": form.get("holidays", "")[:5000]}
+    return {
+        "timezone": form.get("timezone", "UTC").strip()[:64] or "UTC",
+        "hours": form.get("hours", "")[:2000],
+        "holidays": form.get("holidays", "")[:5000],
+    }
 
 
 def _minutes(form: Mapping[str, str], name: str, label: str) -> int:
@@ -109,14 +112,25 @@ class Queues:
         def write(conn: Transaction) -> None:
             queue = queues_repo.lock(conn, queue_id)
             _hours(timezone, hours, queue["holidays"], "hours")
-            queues_repo.update(conn, queue_id, first_response_minutes=queue[
-                "first_response_minutes"], next_response_minutes=queue["next_response_minutes"],
-                timezone=timezone, hours=hours, holidays=queue["holidays"])
+            queues_repo.update(
+                conn,
+                queue_id,
+                first_response_minutes=queue["first_response_minutes"],
+                next_response_minutes=queue["next_response_minutes"],
+                timezone=timezone,
+                hours=hours,
+                holidays=queue["holidays"],
+            )
 
         await self._db.write(write)
 
-    async def save(self, queue_id: int, form: Mapping[str, str], member_ids: Iterable[object],
-                   manager_ids: Iterable[object]) -> None:
+    async def save(
+        self,
+        queue_id: int,
+        form: Mapping[str, str],
+        member_ids: Iterable[object],
+        manager_ids: Iterable[object],
+    ) -> None:
         """Keep one queue's settings as typed on the admin page (checkboxes "on" when ticked)."""
         if await queues_repo.get(self._db, queue_id) is None:
             raise UnknownQueue(f"queue {queue_id} does not exist")
@@ -144,14 +158,26 @@ class Queues:
                 try:
                     queues_repo.lock(conn, breach_queue)
                 except NotFound:
-                    raise InvalidQueue("the queue to escalate to does not exist",
-                                       "breach_queue_id") from None
-            queues_repo.update(conn, queue_id, first_response_minutes=first,
-                               next_response_minutes=following, **values)
+                    raise InvalidQueue(
+                        "the queue to escalate to does not exist", "breach_queue_id"
+                    ) from None
+            queues_repo.update(
+                conn,
+                queue_id,
+                first_response_minutes=first,
+                next_response_minutes=following,
+                **values,
+            )
             queues_repo.set_members(conn, queue_id, agents, managers)
             queues_repo.set_internal(conn, queue_id, form.get("internal") == "on")
             queues_repo.set_escalation(conn, queue_id, breach_queue, chat_hours)
-            queues_repo.set_offers(conn, queue_id, form.get("chat_offers") == "on", seconds,
-                                   form.get("release_offline") == "on", assignment)
+            queues_repo.set_offers(
+                conn,
+                queue_id,
+                form.get("chat_offers") == "on",
+                seconds,
+                form.get("release_offline") == "on",
+                assignment,
+            )
 
         await self._db.write(write)

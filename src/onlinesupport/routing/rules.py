@@ -28,14 +28,31 @@ from onlinesupport.lib.inputs import whole_number
 
 TRIGGERS = ("new", "message", "both")
 CONDITIONS = {
-    "channel": ("is",), "mailbox": ("is",), "sender": ("is", "domain", "contains"),
-    "tier": ("is",), "tag": ("has",), "subject": ("contains", "matches"),
-    "body": ("contains", "matches"), "text": ("contains", "matches"), "page": ("matches",),
-    "question_type": ("is",), "urgency": ("is",), "language": ("is",),
+    "channel": ("is",),
+    "mailbox": ("is",),
+    "sender": ("is", "domain", "contains"),
+    "tier": ("is",),
+    "tag": ("has",),
+    "subject": ("contains", "matches"),
+    "body": ("contains", "matches"),
+    "text": ("contains", "matches"),
+    "page": ("matches",),
+    "question_type": ("is",),
+    "urgency": ("is",),
+    "language": ("is",),
     "hours": ("inside", "outside"),
 }
-ACTIONS = ("queue", "priority", "tag", "first_response", "next_response", "assign", "reply",
-           "spam", "stop")
+ACTIONS = (
+    "queue",
+    "priority",
+    "tag",
+    "first_response",
+    "next_response",
+    "assign",
+    "reply",
+    "spam",
+    "stop",
+)
 NEEDS_VALUE = ("queue", "priority", "tag", "first_response", "next_response", "assign", "reply")
 MAX_MATCHED_TEXT = 20_000
 
@@ -114,13 +131,13 @@ def parse_conditions(text: str) -> tuple[Condition, ...]:
             continue
         name = words[0].lower()
         if name not in CONDITIONS:
-            raise InvalidRule(f"condition line {number}: {name!r} is not one of "
-                              f"{', '.join(CONDITIONS)}")
+            raise InvalidRule(
+                f"condition line {number}: {name!r} is not one of {', '.join(CONDITIONS)}"
+            )
         ops = CONDITIONS[name]
         op = words[1].lower() if len(words) > 1 else ""
         if op not in ops:
-            raise InvalidRule(f"condition line {number}: after {name} write "
-                              f"{' or '.join(ops)}")
+            raise InvalidRule(f"condition line {number}: after {name} write {' or '.join(ops)}")
         rest = words[2].strip() if len(words) > 2 else ""
         if name == "hours":
             found.append(Condition(name, op, ()))
@@ -151,8 +168,10 @@ def parse_actions(text: str) -> tuple[Action, ...]:
             raise InvalidRule(f"action line {number}: {kind!r} is not one of {', '.join(ACTIONS)}")
         if kind in NEEDS_VALUE and not value:
             raise InvalidRule(f"action line {number}: {kind} what?")
-        if kind in ("priority", "first_response", "next_response") and \
-                whole_number(value, 0, 100000) is None:
+        if (
+            kind in ("priority", "first_response", "next_response")
+            and whole_number(value, 0, 100000) is None
+        ):
             raise InvalidRule(f"action line {number}: {kind} takes a whole number")
         found.append(Action(kind, value))
     if not found:
@@ -181,10 +200,10 @@ def _holds(condition: Condition, facts: Facts) -> bool:
 
 def explain(rule: Rule, facts: Facts, trigger: str) -> list[tuple[str, bool]]:
     """Each condition of the rule in words, and whether it holds (for "test a sample")."""
-    runs_for = {"new": "new conversations", "message": "later messages",
-                "both": "every message"}[rule.trigger]
-    checks = [(f"runs for {runs_for}", rule.trigger in ("both", trigger)),
-              ("active", rule.active)]
+    runs_for = {"new": "new conversations", "message": "later messages", "both": "every message"}[
+        rule.trigger
+    ]
+    checks = [(f"runs for {runs_for}", rule.trigger in ("both", trigger)), ("active", rule.active)]
     return checks + [(c.describe(), _holds(c, facts)) for c in rule.conditions]
 
 

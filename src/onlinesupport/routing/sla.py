@@ -14,8 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.core.conversations import SYSTEM, Conversations
+from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
@@ -34,8 +34,15 @@ Alert = Callable[[str, str, str], Awaitable[None]]
 
 
 class SlaWatch:
-    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
-                 interval: float = 30.0, alert: Alert | None = None, desk_url: str = "") -> None:
+    def __init__(
+        self,
+        db: Database,
+        conversations: Conversations,
+        clock: Clock,
+        interval: float = 30.0,
+        alert: Alert | None = None,
+        desk_url: str = "",
+    ) -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock
@@ -71,10 +78,21 @@ class SlaWatch:
                     changes["priority"] = ESCALATED_PRIORITY
                 conversations_repo.update(conn, row["id"], now, **changes)
                 managers = queues_repo.managers_of(conn, row["queue_id"])
-                events.append(events_repo.append(
-                    conn, row["id"], "sla.breached" if breached else "sla.warning",
-                    "system", None, now, {"target": row["target"], "due_at": row["due_at"],
-                                          "notify": [m["id"] for m in managers]}))
+                events.append(
+                    events_repo.append(
+                        conn,
+                        row["id"],
+                        "sla.breached" if breached else "sla.warning",
+                        "system",
+                        None,
+                        now,
+                        {
+                            "target": row["target"],
+                            "due_at": row["due_at"],
+                            "notify": [m["id"] for m in managers],
+                        },
+                    )
+                )
                 if breached:
                     self._move_late(conn, now, events, row)
                 mails.extend(self._alert_mail(m, row, breached) for m in managers)
@@ -86,20 +104,20 @@ class SlaWatch:
             await self._send(to, subject, body)
         return recorded
 
-    def _move_late(self, conn: Transaction, now: str, events: list[Event],
-                   row: Row) -> None:
+    def _move_late(self, conn: Transaction, now: str, events: list[Event], row: Row) -> None:
         target = queues_repo.breach_queue(conn, row["queue_id"])
         if target is not None:
             self._conversations.move_in(conn, now, events, row, target, SYSTEM, reason="late")
 
-    def _alert_mail(self, manager: Row, row: Row,
-                    breached: bool) -> tuple[str, str, str]:
+    def _alert_mail(self, manager: Row, row: Row, breached: bool) -> tuple[str, str, str]:
         what = "first answer" if row["target"] == "first_response" else "next answer"
         state = "is late" if breached else "is due soon"
         subject = f"#{row['id']}: the {what} {state}"
-        body = (f"Hello {manager['name']},\n\nthe {what} to conversation #{row['id']} "
-                f"({row['subject'] or 'no subject'}) {state}: it was due {row['due_at'][:16]} UTC."
-                f"\n\n{self._desk_url}/conversations/{row['id']}\n")
+        body = (
+            f"Hello {manager['name']},\n\nthe {what} to conversation #{row['id']} "
+            f"({row['subject'] or 'no subject'}) {state}: it was due {row['due_at'][:16]} UTC."
+            f"\n\n{self._desk_url}/conversations/{row['id']}\n"
+        )
         return manager["email"], subject, body
 
     async def _send(self, to: str, subject: str, body: str) -> None:
@@ -111,8 +129,10 @@ class SlaWatch:
             log.warning("alert to %s not mailed: %s", to, exc)
 
 
-MARKS = {"first_response": ("sla_warned_at", "sla_breached_at"),
-         "next_response": ("next_warned_at", "next_breached_at")}
+MARKS = {
+    "first_response": ("sla_warned_at", "sla_breached_at"),
+    "next_response": ("next_warned_at", "next_breached_at"),
+}
 """The conversation columns of each target's (warning, breach) marks."""
 
 

@@ -18,10 +18,11 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.customers import own_conversation
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.inputs import email_address
 from onlinesupport.lib.signing import sign, verify
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.store import NotFound, Transaction
 from onlinesupport.store import customer_access as access_repo
 from onlinesupport.store import customers as customers_repo
@@ -31,7 +32,6 @@ from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import problems as problems_repo
 from onlinesupport.store.database import Database
 from onlinesupport.store.messages import Message
-from onlinesupport.lib.throttle import Throttle
 
 log = logging.getLogger(__name__)
 LINK_LIFETIME = timedelta(minutes=30)
@@ -44,8 +44,14 @@ def _hash(token: str) -> str:
 
 
 class CustomerAccess:
-    def __init__(self, db: Database, clock: Clock, key: bytes, queued: Callable[[], None],
-                 spawn: Callable[[Coroutine[Any, Any, None], str], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        key: bytes,
+        queued: Callable[[], None],
+        spawn: Callable[[Coroutine[Any, Any, None], str], None],
+    ) -> None:
         """`spawn` runs the mailing after the answer (the supervisor's, which owns it)."""
         self._db = db
         self._clock = clock
@@ -82,19 +88,31 @@ class CustomerAccess:
                 return
             token = secrets.token_urlsafe(32)
             now, expires = to_db(self._clock.now()), to_db(self._clock.now() + LINK_LIFETIME)
-            body = (f"Hello,\n\nopen this link to see your conversations with us:\n\n"
-                    f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If "
-                    f"you did not ask for it, you can ignore this mail.\n")
+            body = (
+                f"Hello,\n\nopen this link to see your conversations with us:\n\n"
+                f"{link_base}/my/link/{token}\n\nIt works once, for the next 30 minutes. If "
+                f"you did not ask for it, you can ignore this mail.\n"
+            )
 
             def write(conn: Transaction) -> None:
                 access_repo.add_link(conn, _hash(token), customer_id, now, expires)
                 mailbox = mailboxes_repo.default_sender(conn)
                 domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else "localhost"
                 outbox_repo.enqueue(
-                    conn, conversation_id=None, message_id=None, mailbox_id=None,
-                    purpose="signin", to_address=email, subject="Your link to your conversations",
-                    body=body, rfc_message_id=f"signin.{secrets.token_hex(12)}@{domain}",
-                    in_reply_to="", refs="", now=now, expires_at=expires)
+                    conn,
+                    conversation_id=None,
+                    message_id=None,
+                    mailbox_id=None,
+                    purpose="signin",
+                    to_address=email,
+                    subject="Your link to your conversations",
+                    body=body,
+                    rfc_message_id=f"signin.{secrets.token_hex(12)}@{domain}",
+                    in_reply_to="",
+                    refs="",
+                    now=now,
+                    expires_at=expires,
+                )
 
             await self._db.write(write)
             self._queued()
@@ -110,8 +128,9 @@ class CustomerAccess:
         def spend(conn) -> int | None:
             customer_id = access_repo.use_link(conn, _hash(token), to_db(now))
             if customer_id is not None:
-                access_repo.add_session(conn, _hash(session), customer_id, to_db(now),
-                                        to_db(now + SESSION_LIFETIME))
+                access_repo.add_session(
+                    conn, _hash(session), customer_id, to_db(now), to_db(now + SESSION_LIFETIME)
+                )
             return customer_id
 
         return session if await self._db.write(spend) is not None else None
@@ -131,20 +150,23 @@ class CustomerAccess:
             raise NotFound("There is no such conversation.")
         return found
 
-    async def transcript(self, customer_id: int, conversation_id: int
-                         ) -> tuple[dict[str, Any], list[Message], list[dict[str, Any]]]:
+    async def transcript(
+        self, customer_id: int, conversation_id: int
+    ) -> tuple[dict[str, Any], list[Message], list[dict[str, Any]]]:
         """The customer's own conversation with its messages (no internal notes or events)
         and the problems it is linked to; raises NotFound for anyone else's."""
         found = await self.conversation(customer_id, conversation_id)
-        messages = [m for m in await messages_repo.after(self._db, conversation_id)
-                    if m.kind == "message"]
+        messages = [
+            m for m in await messages_repo.after(self._db, conversation_id) if m.kind == "message"
+        ]
         return found, messages, await problems_repo.for_conversation(self._db, conversation_id)
 
     async def customer(self, session: str) -> int | None:
         if not session:
             return None
-        return await access_repo.session_customer(self._db, _hash(session),
-                                                  to_db(self._clock.now()))
+        return await access_repo.session_customer(
+            self._db, _hash(session), to_db(self._clock.now())
+        )
 
     async def sign_out(self, session: str) -> None:
         await self._db.write(lambda conn: access_repo.end_session(conn, _hash(session)))

@@ -39,8 +39,9 @@ class Erasure:
         now = to_db(self._clock.now())
 
         def write(conn: Transaction) -> list[str] | None:
-            customer_id = erasure_repo.decide(conn, request_id, "erased" if erase else "declined",
-                                              agent_id, now)
+            customer_id = erasure_repo.decide(
+                conn, request_id, "erased" if erase else "declined", agent_id, now
+            )
             if customer_id is None:
                 return None
             return erasure_repo.anonymise(conn, customer_id, now) if erase else []

@@ -18,5 +18,13 @@ Row = sqlite3.Row
 """A row a repository function returns (read by column name); code outside the store names it
 only as this type."""
 
-__all__ = ["Conflict", "Database", "NotFound", "Row", "StorageFull", "StoreClosed", "StoreError",
-           "Transaction"]
+__all__ = [
+    "Conflict",
+    "Database",
+    "NotFound",
+    "Row",
+    "StorageFull",
+    "StoreClosed",
+    "StoreError",
+    "Transaction",
+]

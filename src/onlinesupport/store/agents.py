@@ -17,11 +17,16 @@ _PUBLIC = "id, email, name, role, active, capacity, created_at"
 
 
 @conflicts()
-def create(conn: sqlite3.Connection, *, email: str, name: str, role: str, password_hash: str,
-           now: str) -> int:
-    return new_id(conn.execute(
-        "INSERT INTO agents (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        (email, name, role, password_hash, now)))
+def create(
+    conn: sqlite3.Connection, *, email: str, name: str, role: str, password_hash: str, now: str
+) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO agents (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?,"
+            " ?)",
+            (email, name, role, password_hash, now),
+        )
+    )
 
 
 def update(conn: sqlite3.Connection, agent_id: int, **columns: Any) -> None:
@@ -30,15 +35,17 @@ def update(conn: sqlite3.Connection, agent_id: int, **columns: Any) -> None:
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
     assignments = ", ".join(f"{name} = ?" for name in columns)
-    changed = conn.execute(f"UPDATE agents SET {assignments} WHERE id = ?",
-                           (*columns.values(), agent_id)).rowcount
+    changed = conn.execute(
+        f"UPDATE agents SET {assignments} WHERE id = ?", (*columns.values(), agent_id)
+    ).rowcount
     if not changed:
         raise NotFound(f"agent {agent_id} does not exist")
 
 
 def active_admins(conn: sqlite3.Connection) -> int:
-    admins: int = only(conn.execute(
-        "SELECT count(*) FROM agents WHERE role = 'admin' AND active"))[0]
+    admins: int = only(conn.execute("SELECT count(*) FROM agents WHERE role = 'admin' AND active"))[
+        0
+    ]
     return admins
 
 
@@ -51,14 +58,14 @@ def lock(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
 
 def active_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
     """The active agent with that address (id, name), if any."""
-    return one(conn.execute("SELECT id, name FROM agents WHERE email = ? AND active",
-                            (email,)))
+    return one(conn.execute("SELECT id, name FROM agents WHERE email = ? AND active", (email,)))
 
 
 async def is_active(db: Database, email: str) -> bool:
     """Whether an active agent has that address."""
-    return await db.fetch_one("SELECT 1 FROM agents WHERE email = ? AND active",
-                              (email,)) is not None
+    return (
+        await db.fetch_one("SELECT 1 FROM agents WHERE email = ? AND active", (email,)) is not None
+    )
 
 
 async def get(db: Database, agent_id: int) -> dict[str, Any] | None:
@@ -68,8 +75,9 @@ async def get(db: Database, agent_id: int) -> dict[str, Any] | None:
 
 async def credentials(db: Database, email: str) -> dict[str, Any] | None:
     """The agent with this sign-in address, including the password hash."""
-    row = await db.fetch_one(f"SELECT {_PUBLIC}, password_hash FROM agents WHERE email = ?",
-                             (email,))
+    row = await db.fetch_one(
+        f"SELECT {_PUBLIC}, password_hash FROM agents WHERE email = ?", (email,)
+    )
     return dict(row) if row else None
 
 
@@ -78,7 +86,8 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         f"SELECT {_PUBLIC}, (SELECT count(*) FROM conversations c WHERE c.assignee_id = agents.id"
         " AND c.channel = 'chat' AND c.status IN ('open', 'pending')) AS load"
-        " FROM agents ORDER BY name, id")
+        " FROM agents ORDER BY name, id"
+    )
     return [dict(r) for r in rows]
 
 

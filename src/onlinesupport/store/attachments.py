@@ -26,22 +26,40 @@ _COLUMNS = "a.id, a.message_id, a.filename, a.content_type, a.size, a.storage_na
 
 def insert(conn: sqlite3.Connection, message_id: int, file: StoredFile, now: str) -> dict[str, Any]:
     """Link a stored file to its message; returns the row as `for_messages` gives it."""
-    attachment_id = new_id(conn.execute(
-        "INSERT INTO attachments (message_id, filename, content_type, size, sha256, storage_name,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (message_id, file.filename, file.content_type, file.size, file.sha256, file.storage_name,
-         now)))
-    return {"id": attachment_id, "message_id": message_id, "filename": file.filename,
-            "content_type": file.content_type, "size": file.size,
-            "storage_name": file.storage_name}
+    attachment_id = new_id(
+        conn.execute(
+            "INSERT INTO attachments (message_id, filename, content_type, size, sha256,"
+            " storage_name,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                file.filename,
+                file.content_type,
+                file.size,
+                file.sha256,
+                file.storage_name,
+                now,
+            ),
+        )
+    )
+    return {
+        "id": attachment_id,
+        "message_id": message_id,
+        "filename": file.filename,
+        "content_type": file.content_type,
+        "size": file.size,
+        "storage_name": file.storage_name,
+    }
 
 
 async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     if not message_ids:
         return {}
     marks = ",".join("?" * len(message_ids))
-    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM attachments a"
-                              f" WHERE a.message_id IN ({marks}) ORDER BY a.id", message_ids)
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM attachments a WHERE a.message_id IN ({marks}) ORDER BY a.id",
+        message_ids,
+    )
     found: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault(row["message_id"], []).append(dict(row))
@@ -49,7 +67,9 @@ async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[d
 
 
 async def get(db: Database, attachment_id: int) -> dict[str, Any] | None:
-    row = await db.fetch_one(f"SELECT {_COLUMNS}, m.conversation_id FROM attachments a"
-                             " JOIN messages m ON m.id = a.message_id WHERE a.id = ?",
-                             (attachment_id,))
+    row = await db.fetch_one(
+        f"SELECT {_COLUMNS}, m.conversation_id FROM attachments a"
+        " JOIN messages m ON m.id = a.message_id WHERE a.id = ?",
+        (attachment_id,),
+    )
     return dict(row) if row else None

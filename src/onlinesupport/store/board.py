@@ -25,10 +25,15 @@ async def queues(db: Database, today_start: str) -> list[dict[str, Any]]:
     """Each queue's open work, and its average first response for conversations since
     `today_start`, in minutes."""
     figures = [dict(r) for r in await db.fetch_all(_QUEUE_FIGURES)]
-    averages = {r["queue_id"]: r["minutes"] for r in await db.fetch_all(
-        "SELECT queue_id, avg((julianday(first_response_at) - julianday(created_at)) * 1440)"
-        " AS minutes FROM conversations WHERE first_response_at IS NOT NULL AND created_at >= ?"
-        " GROUP BY queue_id", (today_start,))}
+    averages = {
+        r["queue_id"]: r["minutes"]
+        for r in await db.fetch_all(
+            "SELECT queue_id, avg((julianday(first_response_at) - julianday(created_at)) * 1440)"
+            " AS minutes FROM conversations WHERE first_response_at IS NOT NULL AND created_at >= ?"
+            " GROUP BY queue_id",
+            (today_start,),
+        )
+    }
     for queue in figures:
         queue["first_response_minutes_today"] = averages.get(queue["id"])
         for key in ("waiting", "at_risk", "breached"):
@@ -47,7 +52,9 @@ async def open_conversations(db: Database, per_queue: int = 50) -> list[dict[str
         " row_number() OVER (PARTITION BY c.queue_id ORDER BY c.created_at) AS n"
         " FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
         " LEFT JOIN agents a ON a.id = c.assignee_id WHERE c.status IN ('open', 'pending'))"
-        " WHERE n <= ? ORDER BY answer_due_at IS NULL, answer_due_at, created_at", (per_queue,))
+        " WHERE n <= ? ORDER BY answer_due_at IS NULL, answer_due_at, created_at",
+        (per_queue,),
+    )
     return [dict(r) for r in rows]
 
 
@@ -57,5 +64,6 @@ async def agent_loads(db: Database) -> list[dict[str, Any]]:
         "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
         "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load,"
         " (SELECT json_group_array(queue_id) FROM queue_members m WHERE m.agent_id = a.id)"
-        "  AS queues FROM agents a WHERE a.active ORDER BY a.name")
+        "  AS queues FROM agents a WHERE a.active ORDER BY a.name"
+    )
     return [dict(r) for r in rows]

@@ -13,34 +13,50 @@ OPEN = ("waiting", "retry")
 """Statuses of a callback still to be made."""
 
 
-def insert(conn: sqlite3.Connection, *, conversation_id: int, phone: str, country: str,
-           window_start: str, window_end: str, source: str, now: str) -> None:
+def insert(
+    conn: sqlite3.Connection,
+    *,
+    conversation_id: int,
+    phone: str,
+    country: str,
+    window_start: str,
+    window_end: str,
+    source: str,
+    now: str,
+) -> None:
     conn.execute(
         "INSERT INTO callbacks (conversation_id, phone, country, window_start, window_end, source,"
         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, phone, country, window_start, window_end, source, now, now))
+        (conversation_id, phone, country, window_start, window_end, source, now, now),
+    )
 
 
 def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
     """The conversation's callback inside the current write, or None if it is not one."""
-    return one(conn.execute("SELECT * FROM callbacks WHERE conversation_id = ?",
-                            (conversation_id,)))
+    return one(
+        conn.execute("SELECT * FROM callbacks WHERE conversation_id = ?", (conversation_id,))
+    )
 
 
-def record_call(conn: sqlite3.Connection, conversation_id: int, status: str,
-                retry_at: str | None, now: str) -> int:
+def record_call(
+    conn: sqlite3.Connection, conversation_id: int, status: str, retry_at: str | None, now: str
+) -> int:
     """Count a call and its outcome; returns which call this was (1, 2, …)."""
-    attempts: int = only(conn.execute(
-        "UPDATE callbacks SET status = ?, retry_at = ?, attempts = attempts + 1, updated_at = ?"
-        " WHERE conversation_id = ? RETURNING attempts",
-        (status, retry_at, now, conversation_id)))[0]
+    attempts: int = only(
+        conn.execute(
+            "UPDATE callbacks SET status = ?, retry_at = ?, attempts = attempts + 1, updated_at = ?"
+            " WHERE conversation_id = ? RETURNING attempts",
+            (status, retry_at, now, conversation_id),
+        )
+    )[0]
     return attempts
 
 
 def window_end(conn: sqlite3.Connection, conversation_id: int) -> str | None:
     """The end of the window the customer chose, if the conversation is a callback request."""
-    row = conn.execute("SELECT window_end FROM callbacks WHERE conversation_id = ?",
-                       (conversation_id,)).fetchone()
+    row = conn.execute(
+        "SELECT window_end FROM callbacks WHERE conversation_id = ?", (conversation_id,)
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -48,7 +64,9 @@ async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(
         "SELECT b.*, q.timezone, q.hours, q.holidays FROM callbacks b"
         " JOIN conversations c ON c.id = b.conversation_id JOIN queues q ON q.id = c.queue_id"
-        " WHERE b.conversation_id = ?", (conversation_id,))
+        " WHERE b.conversation_id = ?",
+        (conversation_id,),
+    )
     return dict(row) if row else None
 
 
@@ -62,5 +80,6 @@ async def still_to_call(db: Database, conversation_ids: Sequence[int]) -> list[d
         " q.holidays FROM callbacks b JOIN conversations c ON c.id = b.conversation_id"
         " JOIN queues q ON q.id = c.queue_id"
         f" WHERE b.status IN ('waiting', 'retry') AND b.conversation_id IN ({marks})",
-        tuple(conversation_ids))
+        tuple(conversation_ids),
+    )
     return [dict(r) for r in rows]

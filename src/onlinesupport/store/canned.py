@@ -11,11 +11,22 @@ from onlinesupport.store.rows import new_id, one
 
 
 @conflicts()
-def create(conn: sqlite3.Connection, *, owner_id: int | None, shortcut: str, title: str,
-           body: str, now: str) -> int:
-    return new_id(conn.execute(
-        "INSERT INTO canned_replies (owner_id, shortcut, title, body, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)", (owner_id, shortcut, title, body, now, now)))
+def create(
+    conn: sqlite3.Connection,
+    *,
+    owner_id: int | None,
+    shortcut: str,
+    title: str,
+    body: str,
+    now: str,
+) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO canned_replies (owner_id, shortcut, title, body, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (owner_id, shortcut, title, body, now, now),
+        )
+    )
 
 
 def owner(conn: sqlite3.Connection, reply_id: int) -> int | None:
@@ -35,5 +46,6 @@ async def for_agent(db: Database, agent_id: int) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         "SELECT id, owner_id, shortcut, title, body FROM canned_replies"
         " WHERE owner_id IS NULL OR owner_id = ? ORDER BY shortcut, owner_id IS NOT NULL",
-        (agent_id,))
+        (agent_id,),
+    )
     return [dict(r) for r in rows]

@@ -18,12 +18,12 @@ _AWAKE = "c.status IN ('open', 'pending') AND c.snoozed_at IS NULL"
 _VIEW_FILTERS = {
     "open": _AWAKE,
     "mine": f"{_AWAKE} AND (c.assignee_id = :agent_id OR EXISTS ("
-            "SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id"
-            " AND p.agent_id = :agent_id))",
+    "SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id"
+    " AND p.agent_id = :agent_id))",
     "unassigned": f"{_AWAKE} AND c.assignee_id IS NULL",
     "snoozed": "c.status IN ('open', 'pending') AND c.snoozed_at IS NOT NULL",
     "mentions": "c.status IN ('open', 'pending') AND c.id IN ("
-                "SELECT conversation_id FROM mentions WHERE agent_id = :agent_id)",
+    "SELECT conversation_id FROM mentions WHERE agent_id = :agent_id)",
     "resolved": "c.status IN ('resolved', 'closed')",
 }
 
@@ -42,15 +42,40 @@ _LIST_COLUMNS = """
 """
 
 
-def insert(conn: sqlite3.Connection, *, customer_id: int, channel: str, subject: str,
-           queue_id: int, now: str, page_url: str = "", page_title: str = "",
-           page_referrer: str = "", language: str = "") -> int:
-    return new_id(conn.execute(
-        "INSERT INTO conversations (customer_id, channel, subject, queue_id, page_url, page_title,"
-        " page_referrer, language, created_at, updated_at, last_message_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (customer_id, channel, subject, queue_id, page_url, page_title, page_referrer, language,
-         now, now, now)))
+def insert(
+    conn: sqlite3.Connection,
+    *,
+    customer_id: int,
+    channel: str,
+    subject: str,
+    queue_id: int,
+    now: str,
+    page_url: str = "",
+    page_title: str = "",
+    page_referrer: str = "",
+    language: str = "",
+) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO conversations (customer_id, channel, subject, queue_id, page_url,"
+            " page_title,"
+            " page_referrer, language, created_at, updated_at, last_message_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                customer_id,
+                channel,
+                subject,
+                queue_id,
+                page_url,
+                page_title,
+                page_referrer,
+                language,
+                now,
+                now,
+                now,
+            ),
+        )
+    )
 
 
 def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
@@ -62,14 +87,17 @@ def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
 
 
 def exists(conn: sqlite3.Connection, conversation_id: int) -> bool:
-    return conn.execute("SELECT 1 FROM conversations WHERE id = ?",
-                        (conversation_id,)).fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        is not None
+    )
 
 
 def customer_of(conn: sqlite3.Connection, conversation_id: int) -> int | None:
     """The conversation's customer (None: there is no such conversation)."""
-    row = conn.execute("SELECT customer_id FROM conversations WHERE id = ?",
-                       (conversation_id,)).fetchone()
+    row = conn.execute(
+        "SELECT customer_id FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -77,37 +105,50 @@ def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row
     """What routing rules look at: the conversation's channel, subject, page_url, tags,
     queue_id and language; its customer's tier and tags (ctags); the customer's first email
     address (sender) and the mailbox address the thread came in at (mailbox)."""
-    return only(conn.execute(
-        "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, c.language, cu.tier,"
-        " cu.tags AS ctags,"
-        " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
-        "  AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS sender,"
-        " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
-        "  WHERE t.conversation_id = c.id) AS mailbox"
-        " FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?",
-        (conversation_id,)))
+    return only(
+        conn.execute(
+            "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, c.language, cu.tier,"
+            " cu.tags AS ctags,"
+            " (SELECT value FROM customer_identities i WHERE i.customer_id = c.customer_id"
+            "  AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS sender,"
+            " (SELECT m.address FROM email_threads t JOIN mailboxes m ON m.id = t.mailbox_id"
+            "  WHERE t.conversation_id = c.id) AS mailbox"
+            " FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?",
+            (conversation_id,),
+        )
+    )
 
 
 def response_targets(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     """The conversation's first_response_at, next_response_due_at and own next-response
     minutes (own), with every column of its queue."""
-    return only(conn.execute(
-        "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
-        " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-        (conversation_id,)))
+    return only(
+        conn.execute(
+            "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
+            " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+            (conversation_id,),
+        )
+    )
 
 
 def first_response_promise(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     """The conversation's first-response due time (due), with every column of its queue."""
-    return only(conn.execute("SELECT c.first_response_due_at AS due, q.* FROM conversations c"
-                             " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-                             (conversation_id,)))
+    return only(
+        conn.execute(
+            "SELECT c.first_response_due_at AS due, q.* FROM conversations c"
+            " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+            (conversation_id,),
+        )
+    )
 
 
 def settle_next_response(conn: sqlite3.Connection, conversation_id: int) -> None:
     """An answer was given: no next answer is owed (nor waited for) until the customer writes."""
-    conn.execute("UPDATE conversations SET next_response_due_at = NULL, next_waiting_since = NULL"
-                 " WHERE id = ? AND next_response_due_at IS NOT NULL", (conversation_id,))
+    conn.execute(
+        "UPDATE conversations SET next_response_due_at = NULL, next_waiting_since = NULL"
+        " WHERE id = ? AND next_response_due_at IS NOT NULL",
+        (conversation_id,),
+    )
 
 
 async def chats_to_offer(db: Database) -> list[sqlite3.Row]:
@@ -118,7 +159,8 @@ async def chats_to_offer(db: Database) -> list[sqlite3.Row]:
         " FROM conversations c"
         " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
         " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
-        " AND c.assignee_id IS NULL ORDER BY c.created_at")
+        " AND c.assignee_id IS NULL ORDER BY c.created_at"
+    )
 
 
 async def chats_released_offline(db: Database, agent_id: int) -> list[sqlite3.Row]:
@@ -127,7 +169,9 @@ async def chats_released_offline(db: Database, agent_id: int) -> list[sqlite3.Ro
     return await db.fetch_all(
         "SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id"
         " WHERE c.assignee_id = ? AND c.channel = 'chat' AND c.status IN ('open', 'pending')"
-        " AND q.release_offline", (agent_id,))
+        " AND q.release_offline",
+        (agent_id,),
+    )
 
 
 def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite3.Row:
@@ -136,27 +180,46 @@ def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite
     Returns the row's `last_seq` (the number taken), `status`, `first_response_at`,
     `merged_into` and `snoozed_at`, so a post needs one statement, not a read and a write.
     """
-    row = one(conn.execute(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, updated_at = ?"
-        " WHERE id = ? RETURNING last_seq, status, first_response_at, merged_into, snoozed_at",
-        (now, now, conversation_id)))
+    row = one(
+        conn.execute(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, updated_at = ?"
+            " WHERE id = ? RETURNING last_seq, status, first_response_at, merged_into, snoozed_at",
+            (now, now, conversation_id),
+        )
+    )
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     return row
 
 
 def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: Any) -> None:
-    allowed = {"status", "assignee_id", "first_response_at", "queue_id", "priority",
-               "first_response_due_at", "sla_warned_at", "sla_breached_at", "tags",
-               "next_response_due_at", "next_waiting_since", "next_warned_at",
-               "next_breached_at", "next_response_minutes", "merged_into", "snoozed_at",
-               "snoozed_until"}
+    allowed = {
+        "status",
+        "assignee_id",
+        "first_response_at",
+        "queue_id",
+        "priority",
+        "first_response_due_at",
+        "sla_warned_at",
+        "sla_breached_at",
+        "tags",
+        "next_response_due_at",
+        "next_waiting_since",
+        "next_warned_at",
+        "next_breached_at",
+        "next_response_minutes",
+        "merged_into",
+        "snoozed_at",
+        "snoozed_until",
+    }
     unknown = set(columns) - allowed
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
     assignments = ", ".join(f"{name} = ?" for name in columns)
-    conn.execute(f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
-                 (*columns.values(), now, conversation_id))
+    conn.execute(
+        f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
+        (*columns.values(), now, conversation_id),
+    )
 
 
 # One row per answer a customer waits for: the first (since the conversation arrived) or the
@@ -171,7 +234,8 @@ _WAITING = (
     " next_response_due_at,"
     " next_warned_at FROM conversations WHERE next_response_due_at IS NOT NULL"
     " AND next_breached_at IS NULL AND status IN ('open', 'pending')"
-    " AND next_response_due_at <= :before")
+    " AND next_response_due_at <= :before"
+)
 
 
 def waiting_for_answer(conn: sqlite3.Connection, due_before: str) -> list[sqlite3.Row]:
@@ -189,23 +253,32 @@ def mark_read(conn: sqlite3.Connection, conversation_id: int, seq: int) -> int |
     row = conn.execute(
         "UPDATE conversations SET agent_read_seq = ? WHERE id = ? AND agent_read_seq < ?"
         " AND ? <= last_seq RETURNING agent_read_seq",
-        (seq, conversation_id, seq, seq)).fetchone()
+        (seq, conversation_id, seq, seq),
+    ).fetchone()
     return row[0] if row else None
 
 
-def add_participant(conn: sqlite3.Connection, conversation_id: int, agent_id: int,
-                    invited_by: int | None, now: str) -> bool:
+def add_participant(
+    conn: sqlite3.Connection, conversation_id: int, agent_id: int, invited_by: int | None, now: str
+) -> bool:
     """False when the agent takes part already."""
-    return conn.execute(
-        "INSERT INTO conversation_participants (conversation_id, agent_id, invited_by, joined_at)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (conversation_id, agent_id, invited_by, now)).rowcount == 1
+    return (
+        conn.execute(
+            "INSERT INTO conversation_participants (conversation_id, agent_id, invited_by,"
+            " joined_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (conversation_id, agent_id, invited_by, now),
+        ).rowcount
+        == 1
+    )
 
 
 async def participants(db: Database, conversation_id: int) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         "SELECT a.id, a.name FROM conversation_participants p JOIN agents a ON a.id = p.agent_id"
-        " WHERE p.conversation_id = ? ORDER BY p.joined_at", (conversation_id,))
+        " WHERE p.conversation_id = ? ORDER BY p.joined_at",
+        (conversation_id,),
+    )
     return [dict(r) for r in rows]
 
 
@@ -217,22 +290,30 @@ async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
         " q.name AS queue_name FROM conversations c"
         " JOIN customers cu ON cu.id = c.customer_id"
         " JOIN queues q ON q.id = c.queue_id"
-        " LEFT JOIN agents a ON a.id = c.assignee_id WHERE c.id = ?", (conversation_id,))
+        " LEFT JOIN agents a ON a.id = c.assignee_id WHERE c.id = ?",
+        (conversation_id,),
+    )
     return dict(row) if row else None
 
 
-SORTS = {"recent": "c.last_message_at DESC, c.id DESC",
-         # The answer owed soonest first; conversations owing none after them, newest first.
-         "due": "coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
-                " THEN c.first_response_due_at END) IS NULL, coalesce(c.next_response_due_at,"
-                " CASE WHEN c.first_response_at IS NULL THEN c.first_response_due_at END),"
-                " c.last_message_at DESC"}
+SORTS = {
+    "recent": "c.last_message_at DESC, c.id DESC",
+    # The answer owed soonest first; conversations owing none after them, newest first.
+    "due": "coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
+    " THEN c.first_response_due_at END) IS NULL, coalesce(c.next_response_due_at,"
+    " CASE WHEN c.first_response_at IS NULL THEN c.first_response_due_at END),"
+    " c.last_message_at DESC",
+}
 
 
-_DUE = ("coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
-        " THEN c.first_response_due_at END)")
-_OVERDUE = ("((c.sla_breached_at IS NOT NULL AND c.first_response_at IS NULL)"
-            " OR (c.next_breached_at IS NOT NULL AND c.next_response_due_at IS NOT NULL))")
+_DUE = (
+    "coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"
+    " THEN c.first_response_due_at END)"
+)
+_OVERDUE = (
+    "((c.sla_breached_at IS NOT NULL AND c.first_response_at IS NULL)"
+    " OR (c.next_breached_at IS NOT NULL AND c.next_response_due_at IS NOT NULL))"
+)
 
 
 @dataclass(frozen=True)
@@ -280,14 +361,25 @@ def _filter_sql(narrow: InboxFilter) -> str:
 
 
 def _filter_params(narrow: InboxFilter) -> dict[str, Any]:
-    return {"f_queue_id": narrow.queue_id, "f_channel": narrow.channel,
-            "f_tag": (narrow.tag or "").lower(), "f_assignee": narrow.assignee,
-            "f_priority": narrow.priority, "f_within": DUE_WITHIN.get(narrow.due or "", 0)}
+    return {
+        "f_queue_id": narrow.queue_id,
+        "f_channel": narrow.channel,
+        "f_tag": (narrow.tag or "").lower(),
+        "f_assignee": narrow.assignee,
+        "f_priority": narrow.priority,
+        "f_within": DUE_WITHIN.get(narrow.due or "", 0),
+    }
 
 
-async def inbox(db: Database, view: str, agent_id: int, limit: int = 200,
-                sort: str = "recent", narrow: InboxFilter = InboxFilter(),
-                now: str = "") -> list[dict[str, Any]]:
+async def inbox(
+    db: Database,
+    view: str,
+    agent_id: int,
+    limit: int = 200,
+    sort: str = "recent",
+    narrow: InboxFilter = InboxFilter(),
+    now: str = "",
+) -> list[dict[str, Any]]:
     """Conversations of one inbox view, narrowed by `narrow`, most recent activity (or soonest
     due answer) first. `now` is needed by the due filters."""
     where = _VIEW_FILTERS[view] + _filter_sql(narrow)
@@ -296,19 +388,24 @@ async def inbox(db: Database, view: str, agent_id: int, limit: int = 200,
         " JOIN customers cu ON cu.id = c.customer_id"
         f" LEFT JOIN agents a ON a.id = c.assignee_id WHERE {where}"
         f" ORDER BY {SORTS[sort]} LIMIT :limit",
-        {"agent_id": agent_id, "limit": limit, "now": now, **_filter_params(narrow)})
+        {"agent_id": agent_id, "limit": limit, "now": now, **_filter_params(narrow)},
+    )
     return [dict(r) for r in rows]
 
 
 async def view_counts(db: Database, agent_id: int) -> dict[str, int]:
     row = await db.fetch_one(
-        "SELECT " + ", ".join(f"sum({_VIEW_FILTERS[view]})" for view in VIEWS) +
-        " FROM conversations c", {"agent_id": agent_id})
+        "SELECT "
+        + ", ".join(f"sum({_VIEW_FILTERS[view]})" for view in VIEWS)
+        + " FROM conversations c",
+        {"agent_id": agent_id},
+    )
     return {view: (row[i] or 0) if row else 0 for i, view in enumerate(VIEWS)}
 
 
-async def queue_position(db: Database, conversation_id: int, waiting_since: str = ""
-                         ) -> tuple[int, list[float]] | None:
+async def queue_position(
+    db: Database, conversation_id: int, waiting_since: str = ""
+) -> tuple[int, list[float]] | None:
     """Where a waiting chat stands among waiting chats of its queue (1 = next), and the first
     response times of chats in the 24 hours before it, in minutes.
 
@@ -321,7 +418,9 @@ async def queue_position(db: Database, conversation_id: int, waiting_since: str 
         "   AND w.queue_id = c.queue_id AND (w.id = c.id OR w.last_message_at >= ?)"
         "   AND (w.created_at < c.created_at OR (w.created_at = c.created_at AND w.id <= c.id))),"
         " c.assignee_id IS NULL AND c.first_response_at IS NULL AND c.status = 'open'"
-        " FROM conversations c WHERE c.id = ?", (waiting_since, conversation_id))
+        " FROM conversations c WHERE c.id = ?",
+        (waiting_since, conversation_id),
+    )
     if row is None or not row[1]:
         return None
     waits = await db.fetch_all(
@@ -329,15 +428,17 @@ async def queue_position(db: Database, conversation_id: int, waiting_since: str 
         " FROM conversations r, conversations c WHERE c.id = ? AND r.channel = 'chat'"
         " AND r.first_response_at IS NOT NULL"
         " AND r.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', c.created_at, '-1 day')",
-        (conversation_id,))
+        (conversation_id,),
+    )
     return row[0], [w[0] for w in waits]
 
 
 def merge_target(conn: sqlite3.Connection, conversation_id: int) -> int:
     """Where the conversation's new messages belong: itself, or the one it was merged into."""
     for _ in range(10):  # merges re-point earlier merges, so this is one step; the cap is a guard
-        row = conn.execute("SELECT merged_into FROM conversations WHERE id = ?",
-                           (conversation_id,)).fetchone()
+        row = conn.execute(
+            "SELECT merged_into FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
         if row is None or row[0] is None:
             return conversation_id
         conversation_id = row[0]
@@ -346,12 +447,15 @@ def merge_target(conn: sqlite3.Connection, conversation_id: int) -> int:
 
 def merged_into(conn: sqlite3.Connection, target_id: int) -> list[sqlite3.Row]:
     """The conversations merged into `target_id`."""
-    return conn.execute("SELECT id, last_seq FROM conversations WHERE merged_into = ? ORDER BY id",
-                        (target_id,)).fetchall()
+    return conn.execute(
+        "SELECT id, last_seq FROM conversations WHERE merged_into = ? ORDER BY id", (target_id,)
+    ).fetchall()
 
 
-_SNOOZE_OVER = ("SELECT id FROM conversations WHERE snoozed_at IS NOT NULL"
-                " AND snoozed_until <= :now ORDER BY snoozed_until LIMIT 500")
+_SNOOZE_OVER = (
+    "SELECT id FROM conversations WHERE snoozed_at IS NOT NULL"
+    " AND snoozed_until <= :now ORDER BY snoozed_until LIMIT 500"
+)
 
 
 def snooze_over(conn: sqlite3.Connection, now: str) -> list[int]:

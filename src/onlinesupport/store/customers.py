@@ -15,22 +15,27 @@ _SHOWN = {"phone": "phone number ", "external": "external id "}
 
 
 def create(conn: sqlite3.Connection, name: str, now: str) -> int:
-    return new_id(conn.execute("INSERT INTO customers (name, created_at) VALUES (?, ?)",
-                               (name, now)))
+    return new_id(
+        conn.execute("INSERT INTO customers (name, created_at) VALUES (?, ?)", (name, now))
+    )
 
 
-def find_or_create(conn: sqlite3.Connection, kind: str, value: str, name: str, now: str,
-                   shown: str | None = None) -> int:
+def find_or_create(
+    conn: sqlite3.Connection, kind: str, value: str, name: str, now: str, shown: str | None = None
+) -> int:
     """The customer holding identity (kind, value), created with `name` if there is none;
     `shown` is the value as typed, where that differs from how it is stored."""
-    row = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?",
-                       (kind, value)).fetchone()
+    row = conn.execute(
+        "SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?", (kind, value)
+    ).fetchone()
     if row:
         holder: int = row[0]
         return holder
     customer_id = create(conn, name, now)
-    conn.execute("INSERT INTO customer_identities (customer_id, kind, value, shown)"
-                 " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
+    conn.execute(
+        "INSERT INTO customer_identities (customer_id, kind, value, shown) VALUES (?, ?, ?, ?)",
+        (customer_id, kind, value, _differs(shown, value)),
+    )
     return customer_id
 
 
@@ -38,49 +43,63 @@ def _differs(shown: str | None, value: str) -> str | None:
     return shown if shown and shown != value else None
 
 
-def update(conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str,
-           tags: list[str]) -> None:
-    changed = conn.execute("UPDATE customers SET name = ?, tier = ?, tags = ? WHERE id = ?",
-                           (name, tier, json.dumps(tags), customer_id)).rowcount
+def update(
+    conn: sqlite3.Connection, customer_id: int, *, name: str, tier: str, tags: list[str]
+) -> None:
+    changed = conn.execute(
+        "UPDATE customers SET name = ?, tier = ?, tags = ? WHERE id = ?",
+        (name, tier, json.dumps(tags), customer_id),
+    ).rowcount
     if not changed:
         raise NotFound(f"customer {customer_id} does not exist")
 
 
-def set_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str,
-                 shown: str | None = None) -> None:
+def set_identity(
+    conn: sqlite3.Connection, customer_id: int, kind: str, value: str, shown: str | None = None
+) -> None:
     """Make `value` the customer's only identity of `kind` (empty: none; `shown`: as typed);
     refused with ValueError if another customer has it."""
-    owner = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ?"
-                         " AND value = ?", (kind, value)).fetchone()
+    owner = conn.execute(
+        "SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?", (kind, value)
+    ).fetchone()
     if owner is not None and owner[0] != customer_id:
         raise ValueError(f"{_SHOWN.get(kind, '')}{shown or value} belongs to another customer")
-    conn.execute("DELETE FROM customer_identities WHERE customer_id = ? AND kind = ?",
-                 (customer_id, kind))
+    conn.execute(
+        "DELETE FROM customer_identities WHERE customer_id = ? AND kind = ?", (customer_id, kind)
+    )
     if value:
-        conn.execute("INSERT INTO customer_identities (customer_id, kind, value, shown)"
-                     " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
+        conn.execute(
+            "INSERT INTO customer_identities (customer_id, kind, value, shown) VALUES (?, ?, ?, ?)",
+            (customer_id, kind, value, _differs(shown, value)),
+        )
 
 
 def owner(conn: sqlite3.Connection, kind: str, value: str) -> int | None:
     """The customer holding identity (kind, value), if any."""
-    row = conn.execute("SELECT customer_id FROM customer_identities WHERE kind = ?"
-                       " AND value = ?", (kind, value)).fetchone()
+    row = conn.execute(
+        "SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?", (kind, value)
+    ).fetchone()
     return row[0] if row else None
 
 
 def identity_of(conn: sqlite3.Connection, customer_id: int, kind: str) -> str | None:
     """The customer's first identity of `kind` (as typed, where that differs)."""
-    row = conn.execute("SELECT coalesce(shown, value) FROM customer_identities"
-                       " WHERE customer_id = ? AND kind = ? ORDER BY id LIMIT 1",
-                       (customer_id, kind)).fetchone()
+    row = conn.execute(
+        "SELECT coalesce(shown, value) FROM customer_identities"
+        " WHERE customer_id = ? AND kind = ? ORDER BY id LIMIT 1",
+        (customer_id, kind),
+    ).fetchone()
     return row[0] if row else None
 
 
-def add_identity(conn: sqlite3.Connection, customer_id: int, kind: str, value: str,
-                 shown: str | None = None) -> None:
+def add_identity(
+    conn: sqlite3.Connection, customer_id: int, kind: str, value: str, shown: str | None = None
+) -> None:
     """Give the customer one more identity, one nobody has (the caller checked)."""
-    conn.execute("INSERT INTO customer_identities (customer_id, kind, value, shown)"
-                 " VALUES (?, ?, ?, ?)", (customer_id, kind, value, _differs(shown, value)))
+    conn.execute(
+        "INSERT INTO customer_identities (customer_id, kind, value, shown) VALUES (?, ?, ?, ?)",
+        (customer_id, kind, value, _differs(shown, value)),
+    )
 
 
 def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
@@ -93,20 +112,27 @@ def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
 def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3.Row | None:
     """Give the customer `email` as an identity; when another customer has it, nothing changes
     and that customer's id and name are returned."""
-    owner = conn.execute("SELECT c.id, c.name FROM customer_identities i JOIN customers c"
-                         " ON c.id = i.customer_id WHERE i.kind = 'email' AND i.value = ?",
-                         (email,)).fetchone()
+    owner = conn.execute(
+        "SELECT c.id, c.name FROM customer_identities i JOIN customers c"
+        " ON c.id = i.customer_id WHERE i.kind = 'email' AND i.value = ?",
+        (email,),
+    ).fetchone()
     if owner is not None:
         return owner if owner["id"] != customer_id else None
-    conn.execute("INSERT INTO customer_identities (customer_id, kind, value)"
-                 " VALUES (?, 'email', ?)", (customer_id, email))
+    conn.execute(
+        "INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, 'email', ?)",
+        (customer_id, email),
+    )
     return None
 
 
 def first_email(conn: sqlite3.Connection, customer_id: int) -> str:
     """The customer's first email address ('' if they have none)."""
-    row = conn.execute("SELECT value FROM customer_identities WHERE customer_id = ?"
-                       " AND kind = 'email' ORDER BY id LIMIT 1", (customer_id,)).fetchone()
+    row = conn.execute(
+        "SELECT value FROM customer_identities WHERE customer_id = ?"
+        " AND kind = 'email' ORDER BY id LIMIT 1",
+        (customer_id,),
+    ).fetchone()
     return row[0] if row else ""
 
 
@@ -115,7 +141,9 @@ async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         "SELECT id, channel, subject, status, created_at, last_message_at, first_response_at,"
         " first_response_due_at FROM conversations"
-        " WHERE customer_id = ? ORDER BY last_message_at DESC, id DESC", (customer_id,))
+        " WHERE customer_id = ? ORDER BY last_message_at DESC, id DESC",
+        (customer_id,),
+    )
     return [dict(r) for r in rows]
 
 
@@ -125,16 +153,22 @@ async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
         return None
     customer = dict(row)
     customer["tags"] = json.loads(customer["tags"])
-    customer["identities"] = [dict(r) for r in await db.fetch_all(
-        "SELECT kind, coalesce(shown, value) AS value FROM customer_identities"
-        " WHERE customer_id = ? ORDER BY id",
-        (customer_id,))]
+    customer["identities"] = [
+        dict(r)
+        for r in await db.fetch_all(
+            "SELECT kind, coalesce(shown, value) AS value FROM customer_identities"
+            " WHERE customer_id = ? ORDER BY id",
+            (customer_id,),
+        )
+    ]
     customer["email"] = next(
-        (i["value"] for i in customer["identities"] if i["kind"] == "email"), "")
+        (i["value"] for i in customer["identities"] if i["kind"] == "email"), ""
+    )
     return customer
 
 
 async def by_identity(db: Database, kind: str, value: str) -> int | None:
-    row = await db.fetch_one("SELECT customer_id FROM customer_identities"
-                             " WHERE kind = ? AND value = ?", (kind, value))
+    row = await db.fetch_one(
+        "SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?", (kind, value)
+    )
     return row[0] if row else None

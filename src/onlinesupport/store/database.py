@@ -39,9 +39,16 @@ ROOM_AGAIN = 8 * 1024 * 1024
 
 
 class Database:
-    def __init__(self, path: Path, clock: Clock, *, synchronous: str = "full",
-                 readers: int = 2, max_batch: int = 1000,
-                 upgrade_backups: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Clock,
+        *,
+        synchronous: str = "full",
+        readers: int = 2,
+        max_batch: int = 1000,
+        upgrade_backups: Path | None = None,
+    ) -> None:
         self.path = path
         self._upgrade_backups = upgrade_backups
         self._clock = clock
@@ -97,8 +104,12 @@ class Database:
         stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
         target = folder / f"before-upgrade-v{version}-{stamp}.db"
         backup_store.backup(self.path, target)
-        log.warning("schema version %d will be upgraded to %d; the database was first copied "
-                    "to %s", version, migrate.latest_version(), target)
+        log.warning(
+            "schema version %d will be upgraded to %d; the database was first copied to %s",
+            version,
+            migrate.latest_version(),
+            target,
+        )
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in a write transaction; returns its result once it has committed."""
@@ -123,8 +134,9 @@ class Database:
                     break
                 batch.append(item)
             try:
-                outcomes, wrote = await loop.run_in_executor(self._executor, self._apply,
-                                                             [fn for fn, _ in batch])
+                outcomes, wrote = await loop.run_in_executor(
+                    self._executor, self._apply, [fn for fn, _ in batch]
+                )
             except Exception as exc:
                 # Never let one bad batch stop the writer: its callers get the error, others go on.
                 log.exception("write batch failed")
@@ -140,8 +152,9 @@ class Database:
                 else:
                     future.set_exception(value)
 
-    def _apply(self, fns: list[Callable[[sqlite3.Connection], Any]]
-               ) -> tuple[list[tuple[bool, Any]], bool]:
+    def _apply(
+        self, fns: list[Callable[[sqlite3.Connection], Any]]
+    ) -> tuple[list[tuple[bool, Any]], bool]:
         """The outcome of each command, and whether the batch committed any change."""
         conn = self._conn
         assert conn is not None
@@ -176,24 +189,25 @@ class Database:
         refused = any(not ok and isinstance(value, StorageFull) for ok, value in outcomes)
         if refused and self._full_since is None:
             self._full_since = time.monotonic()
-            log.error("the disk of %s is full: writes are refused until there is room again "
-                      "(agents are told, visitors' messages wait in their browsers, mail "
-                      "servers try again later)", self.path.parent)
+            log.error(
+                "the disk of %s is full: writes are refused until there is room again "
+                "(agents are told, visitors' messages wait in their browsers, mail "
+                "servers try again later)",
+                self.path.parent,
+            )
         elif wrote and not refused and self._full_since is not None:
             self._room_again()
 
     def _room_again(self) -> None:
         minutes = (time.monotonic() - (self._full_since or 0)) / 60
         self._full_since = None
-        log.warning("there is room on the disk again: writes work (refused for %.0f min)",
-                    minutes)
+        log.warning("there is room on the disk again: writes work (refused for %.0f min)", minutes)
 
     @property
     def full(self) -> bool:
         """Whether writes are refused for want of room: since a write the disk refused, until
         one succeeds or the disk has ROOM_AGAIN bytes free."""
-        if self._full_since is not None and \
-                shutil.disk_usage(self.path.parent).free >= ROOM_AGAIN:
+        if self._full_since is not None and shutil.disk_usage(self.path.parent).free >= ROOM_AGAIN:
             self._room_again()
         return self._full_since is not None
 

@@ -44,8 +44,9 @@ class StorageFull(AlreadyReported):
     """The disk is full: nothing can be stored until there is room again (nothing is lost that
     was acknowledged; callers say so and try later)."""
 
-    def __init__(self, message: str = "The server cannot store messages right now (disk full)."
-                 ) -> None:
+    def __init__(
+        self, message: str = "The server cannot store messages right now (disk full)."
+    ) -> None:
         super().__init__(message)
 
 

@@ -74,7 +74,8 @@ _CONVERSATION = (
     " IS NULL THEN c.first_response_due_at END) AS answer_due_at, c.snoozed_until,"
     " c.snoozed_at IS NOT NULL AS snoozed, c.merged_into, c.language, c.page_url"
     " FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
-    " JOIN queues q ON q.id = c.queue_id LEFT JOIN agents a ON a.id = c.assignee_id")
+    " JOIN queues q ON q.id = c.queue_id LEFT JOIN agents a ON a.id = c.assignee_id"
+)
 
 _CUSTOMER = (
     "SELECT cu.id, cu.name, cu.tier, cu.tags, cu.created_at,"
@@ -84,23 +85,50 @@ _CUSTOMER = (
     " (SELECT coalesce(shown, value) FROM customer_identities i WHERE i.customer_id = cu.id"
     "  AND i.kind = 'phone' ORDER BY i.id LIMIT 1) AS phone,"
     " (SELECT value FROM customer_identities i WHERE i.customer_id = cu.id"
-    "  AND i.kind = 'external') AS external_id FROM customers cu")
+    "  AND i.kind = 'external') AS external_id FROM customers cu"
+)
 
 
 def _conversation(row: sqlite3.Row) -> ConversationRecord:
     return ConversationRecord(
-        row["id"], row["status"], row["channel"], row["subject"], row["priority"],
-        tuple(json.loads(row["tags"])), row["queue_id"], row["queue_name"], row["assignee_id"],
-        row["assignee_name"], row["customer_id"], row["customer_name"], row["created_at"],
-        row["updated_at"], row["last_message_at"], row["last_seq"], row["first_response_at"],
-        row["answer_due_at"], row["snoozed_until"], bool(row["snoozed"]), row["merged_into"],
-        row["language"], row["page_url"])
+        row["id"],
+        row["status"],
+        row["channel"],
+        row["subject"],
+        row["priority"],
+        tuple(json.loads(row["tags"])),
+        row["queue_id"],
+        row["queue_name"],
+        row["assignee_id"],
+        row["assignee_name"],
+        row["customer_id"],
+        row["customer_name"],
+        row["created_at"],
+        row["updated_at"],
+        row["last_message_at"],
+        row["last_seq"],
+        row["first_response_at"],
+        row["answer_due_at"],
+        row["snoozed_until"],
+        bool(row["snoozed"]),
+        row["merged_into"],
+        row["language"],
+        row["page_url"],
+    )
 
 
 def _customer(row: sqlite3.Row) -> CustomerRecord:
-    return CustomerRecord(row["id"], row["name"], row["tier"], tuple(json.loads(row["tags"])),
-                          row["email"] or "", row["phone"] or "", row["external_id"],
-                          row["created_at"], bool(row["erased"]))
+    return CustomerRecord(
+        row["id"],
+        row["name"],
+        row["tier"],
+        tuple(json.loads(row["tags"])),
+        row["email"] or "",
+        row["phone"] or "",
+        row["external_id"],
+        row["created_at"],
+        bool(row["erased"]),
+    )
 
 
 def conversation_in(conn: sqlite3.Connection, conversation_id: int) -> ConversationRecord | None:
@@ -143,22 +171,24 @@ def _where(narrow: ConversationFilter) -> tuple[list[str], dict[str, object]]:
     return clauses, params
 
 
-async def conversations_newest(db: Database, narrow: ConversationFilter, before_id: int | None,
-                               limit: int) -> list[ConversationRecord]:
+async def conversations_newest(
+    db: Database, narrow: ConversationFilter, before_id: int | None, limit: int
+) -> list[ConversationRecord]:
     """Newest first, below `before_id` (the cursor): pages stay put while new ones arrive."""
     clauses, params = _where(narrow)
     if before_id is not None:
         clauses.append("c.id < :before_id")
         params["before_id"] = before_id
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = await db.fetch_all(f"{_CONVERSATION}{where} ORDER BY c.id DESC LIMIT :limit",
-                              {**params, "limit": limit})
+    rows = await db.fetch_all(
+        f"{_CONVERSATION}{where} ORDER BY c.id DESC LIMIT :limit", {**params, "limit": limit}
+    )
     return [_conversation(r) for r in rows]
 
 
-async def conversations_updated(db: Database, narrow: ConversationFilter,
-                                after: tuple[str, int] | None,
-                                limit: int) -> list[ConversationRecord]:
+async def conversations_updated(
+    db: Database, narrow: ConversationFilter, after: tuple[str, int] | None, limit: int
+) -> list[ConversationRecord]:
     """Least recently changed first, after `after` (updated_at, id): a sync reads on until the
     end; a conversation that changes meanwhile comes again later, with its change."""
     clauses, params = _where(narrow)
@@ -168,26 +198,38 @@ async def conversations_updated(db: Database, narrow: ConversationFilter,
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = await db.fetch_all(
         f"{_CONVERSATION}{where} ORDER BY c.updated_at, c.id LIMIT :limit",
-        {**params, "limit": limit})
+        {**params, "limit": limit},
+    )
     return [_conversation(r) for r in rows]
 
 
-async def customers_by(db: Database, *, email: str | None = None, phone: str | None = None,
-                       external_id: str | None = None, after_id: int = 0,
-                       limit: int = 50) -> list[CustomerRecord]:
+async def customers_by(
+    db: Database,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    external_id: str | None = None,
+    after_id: int = 0,
+    limit: int = 50,
+) -> list[CustomerRecord]:
     """Customers found by an identity (the external id is the identity a website's signed
     users have too), or all of them by id after `after_id`."""
-    given = [(kind, value) for kind, value in
-             (("email", email), ("phone", phone), ("external", external_id)) if value is not None]
+    given = [
+        (kind, value)
+        for kind, value in (("email", email), ("phone", phone), ("external", external_id))
+        if value is not None
+    ]
     if given:
         kind, value = given[0]
         rows = await db.fetch_all(
             f"{_CUSTOMER} WHERE cu.id IN (SELECT customer_id FROM customer_identities"
             " WHERE kind = ? AND value = ?) AND cu.id > ? ORDER BY cu.id LIMIT ?",
-            (kind, value, after_id, limit))
+            (kind, value, after_id, limit),
+        )
     else:
-        rows = await db.fetch_all(f"{_CUSTOMER} WHERE cu.id > ? ORDER BY cu.id LIMIT ?",
-                                  (after_id, limit))
+        rows = await db.fetch_all(
+            f"{_CUSTOMER} WHERE cu.id > ? ORDER BY cu.id LIMIT ?", (after_id, limit)
+        )
     return [_customer(r) for r in rows]
 
 
@@ -196,5 +238,10 @@ def customers_of(conn: sqlite3.Connection, conversation_ids: Sequence[int]) -> d
     if not conversation_ids:
         return {}
     marks = ",".join("?" * len(conversation_ids))
-    return {r[0]: r[1] for r in conn.execute(
-        f"SELECT id, customer_id FROM conversations WHERE id IN ({marks})", list(conversation_ids))}
+    return {
+        r[0]: r[1]
+        for r in conn.execute(
+            f"SELECT id, customer_id FROM conversations WHERE id IN ({marks})",
+            list(conversation_ids),
+        )
+    }

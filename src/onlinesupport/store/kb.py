@@ -11,19 +11,33 @@ from onlinesupport.store.errors import NotFound, conflicts
 from onlinesupport.store.rows import new_id
 from onlinesupport.store.search import MARK_END, MARK_START
 
-ARTICLE_FIELDS = ("category_id", "original_id", "language", "slug", "title", "body", "html",
-                  "plain", "status", "visibility")
-_LIST = ("a.id, a.category_id, a.original_id, a.language, a.slug, a.title, a.status,"
-         " a.visibility, a.updated_at, c.name AS category_name, c.slug AS category_slug")
+ARTICLE_FIELDS = (
+    "category_id",
+    "original_id",
+    "language",
+    "slug",
+    "title",
+    "body",
+    "html",
+    "plain",
+    "status",
+    "visibility",
+)
+_LIST = (
+    "a.id, a.category_id, a.original_id, a.language, a.slug, a.title, a.status,"
+    " a.visibility, a.updated_at, c.name AS category_name, c.slug AS category_slug"
+)
 
 
 # ---- categories ----------------------------------------------------------------------------
+
 
 async def categories(db: Database) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         "SELECT c.*, (SELECT count(*) FROM kb_articles a WHERE a.category_id = c.id"
         " AND a.status = 'published' AND a.visibility = 'public') AS published"
-        " FROM kb_categories c ORDER BY c.position, c.name")
+        " FROM kb_categories c ORDER BY c.position, c.name"
+    )
     return [dict(r) for r in rows]
 
 
@@ -33,10 +47,13 @@ async def category_by_slug(db: Database, slug: str) -> dict[str, Any] | None:
 
 
 @conflicts()
-def insert_category(conn: sqlite3.Connection, name: str, slug: str, position: int,
-                    now: str) -> int:
-    return new_id(conn.execute("INSERT INTO kb_categories (name, slug, position, created_at)"
-                               " VALUES (?, ?, ?, ?)", (name, slug, position, now)))
+def insert_category(conn: sqlite3.Connection, name: str, slug: str, position: int, now: str) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO kb_categories (name, slug, position, created_at) VALUES (?, ?, ?, ?)",
+            (name, slug, position, now),
+        )
+    )
 
 
 def category_id_by_name(conn: sqlite3.Connection, name: str) -> int | None:
@@ -46,23 +63,35 @@ def category_id_by_name(conn: sqlite3.Connection, name: str) -> int | None:
 
 # ---- articles ------------------------------------------------------------------------------
 
+
 @conflicts()
-def insert_article(conn: sqlite3.Connection, fields: dict[str, Any], agent_id: int | None,
-                   now: str) -> int:
+def insert_article(
+    conn: sqlite3.Connection, fields: dict[str, Any], agent_id: int | None, now: str
+) -> int:
     values = [fields[k] for k in ARTICLE_FIELDS]
-    return new_id(conn.execute(
-        f"INSERT INTO kb_articles ({', '.join(ARTICLE_FIELDS)}, created_at, updated_at, updated_by)"
-        f" VALUES ({', '.join('?' * len(ARTICLE_FIELDS))}, ?, ?, ?)",
-        (*values, now, now, agent_id)))
+    return new_id(
+        conn.execute(
+            f"INSERT INTO kb_articles ({', '.join(ARTICLE_FIELDS)}, created_at, updated_at,"
+            " updated_by)"
+            f" VALUES ({', '.join('?' * len(ARTICLE_FIELDS))}, ?, ?, ?)",
+            (*values, now, now, agent_id),
+        )
+    )
 
 
 @conflicts()
-def update_article(conn: sqlite3.Connection, article_id: int, fields: dict[str, Any],
-                   agent_id: int | None, now: str) -> None:
+def update_article(
+    conn: sqlite3.Connection,
+    article_id: int,
+    fields: dict[str, Any],
+    agent_id: int | None,
+    now: str,
+) -> None:
     assignments = ", ".join(f"{k} = ?" for k in ARTICLE_FIELDS)
     changed = conn.execute(
         f"UPDATE kb_articles SET {assignments}, updated_at = ?, updated_by = ? WHERE id = ?",
-        (*[fields[k] for k in ARTICLE_FIELDS], now, agent_id, article_id)).rowcount
+        (*[fields[k] for k in ARTICLE_FIELDS], now, agent_id, article_id),
+    ).rowcount
     if not changed:
         raise NotFound(f"article {article_id} does not exist")
 
@@ -73,14 +102,16 @@ def delete_article(conn: sqlite3.Connection, article_id: int) -> None:
 
 
 def article_id_by_slug(conn: sqlite3.Connection, slug: str, language: str) -> int | None:
-    row = conn.execute("SELECT id FROM kb_articles WHERE slug = ? AND language = ?",
-                       (slug, language)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM kb_articles WHERE slug = ? AND language = ?", (slug, language)
+    ).fetchone()
     return row[0] if row else None
 
 
 async def find_by_slug(db: Database, slug: str, language: str) -> int | None:
-    row = await db.fetch_one("SELECT id FROM kb_articles WHERE slug = ? AND language = ?",
-                             (slug, language))
+    row = await db.fetch_one(
+        "SELECT id FROM kb_articles WHERE slug = ? AND language = ?", (slug, language)
+    )
     return row["id"] if row else None
 
 
@@ -92,7 +123,9 @@ async def article(db: Database, article_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(
         "SELECT a.*, c.name AS category_name, c.slug AS category_slug, g.name AS updated_by_name"
         " FROM kb_articles a LEFT JOIN kb_categories c ON c.id = a.category_id"
-        " LEFT JOIN agents g ON g.id = a.updated_by WHERE a.id = ?", (article_id,))
+        " LEFT JOIN agents g ON g.id = a.updated_by WHERE a.id = ?",
+        (article_id,),
+    )
     return dict(row) if row else None
 
 
@@ -104,9 +137,13 @@ async def published(db: Database, article_id: int) -> dict[str, Any] | None:
     return found
 
 
-async def articles(db: Database, *, published_public: bool = False,
-                   category_id: int | None = None, language: str | None = None
-                   ) -> list[dict[str, Any]]:
+async def articles(
+    db: Database,
+    *,
+    published_public: bool = False,
+    category_id: int | None = None,
+    language: str | None = None,
+) -> list[dict[str, Any]]:
     where: list[str] = ["1"]
     params: list[int | str] = []
     if published_public:
@@ -119,7 +156,9 @@ async def articles(db: Database, *, published_public: bool = False,
         params.append(language)
     rows = await db.fetch_all(
         f"SELECT {_LIST} FROM kb_articles a LEFT JOIN kb_categories c ON c.id = a.category_id"
-        f" WHERE {' AND '.join(where)} ORDER BY c.position, c.name, a.title", params)
+        f" WHERE {' AND '.join(where)} ORDER BY c.position, c.name, a.title",
+        params,
+    )
     return [dict(r) for r in rows]
 
 
@@ -128,7 +167,8 @@ async def all_for_export(db: Database) -> list[dict[str, Any]]:
         "SELECT a.*, c.name AS category_name, o.slug AS original_slug,"
         " o.language AS original_language FROM kb_articles a"
         " LEFT JOIN kb_categories c ON c.id = a.category_id"
-        " LEFT JOIN kb_articles o ON o.id = a.original_id ORDER BY a.id")
+        " LEFT JOIN kb_articles o ON o.id = a.original_id ORDER BY a.id"
+    )
     return [dict(r) for r in rows]
 
 
@@ -138,7 +178,8 @@ async def translations(db: Database, article: dict[str, Any]) -> list[dict[str, 
     rows = await db.fetch_all(
         "SELECT id, language, slug, title, status, visibility FROM kb_articles"
         " WHERE (id = ? OR original_id = ?) AND id <> ? ORDER BY language",
-        (root, root, article["id"]))
+        (root, root, article["id"]),
+    )
     return [dict(r) for r in rows]
 
 
@@ -149,19 +190,23 @@ inside FTS5 (ORDER BY rank LIMIT), which is what keeps a search fast with many a
 
 def _ranked_sql(table: str, public_only: bool) -> str:
     visibility = "AND a.visibility = 'public'" if public_only else ""
-    return (f"SELECT a.id, a.slug, a.title, a.language, a.visibility, c.name AS category_name,"
-            f" m.rank AS score FROM (SELECT rowid AS id, rank FROM {table}"
-            f"  WHERE {table} MATCH ? AND rank MATCH 'bm25(10.0, 1.0)'"
-            f"  ORDER BY rank LIMIT {CANDIDATES}) m"
-            f" JOIN kb_articles a ON a.id = m.id LEFT JOIN kb_categories c ON c.id = a.category_id"
-            f" WHERE a.status = 'published' AND a.language = ? {visibility}"
-            f" ORDER BY m.rank LIMIT ?")
+    return (
+        f"SELECT a.id, a.slug, a.title, a.language, a.visibility, c.name AS category_name,"
+        f" m.rank AS score FROM (SELECT rowid AS id, rank FROM {table}"
+        f"  WHERE {table} MATCH ? AND rank MATCH 'bm25(10.0, 1.0)'"
+        f"  ORDER BY rank LIMIT {CANDIDATES}) m"
+        f" JOIN kb_articles a ON a.id = m.id LEFT JOIN kb_categories c ON c.id = a.category_id"
+        f" WHERE a.status = 'published' AND a.language = ? {visibility}"
+        f" ORDER BY m.rank LIMIT ?"
+    )
 
 
 def _snippet_sql(table: str, count: int) -> str:
-    return (f"SELECT rowid AS id, snippet({table}, 1, '{MARK_START}', '{MARK_END}', '…', 16)"
-            f" AS snippet FROM {table} WHERE {table} MATCH ?"
-            f" AND rowid IN ({', '.join('?' * count)})")
+    return (
+        f"SELECT rowid AS id, snippet({table}, 1, '{MARK_START}', '{MARK_END}', '…', 16)"
+        f" AS snippet FROM {table} WHERE {table} MATCH ?"
+        f" AND rowid IN ({', '.join('?' * count)})"
+    )
 
 
 WORDS_INDEX = "kb_fts_words"
@@ -201,12 +246,15 @@ def _snippet_queries(hits: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
     groups: dict[tuple[str, str], list[int]] = {}
     for hit in hits:
         groups.setdefault((hit["_table"], hit["_expression"]), []).append(hit["id"])
-    return [(_snippet_sql(table, len(ids)), [expression, *ids])
-            for (table, expression), ids in groups.items()]
+    return [
+        (_snippet_sql(table, len(ids)), [expression, *ids])
+        for (table, expression), ids in groups.items()
+    ]
 
 
-async def search(db: Database, searches: Searches, language: str, *,
-                 public_only: bool, limit: int = 10) -> list[dict[str, Any]]:
+async def search(
+    db: Database, searches: Searches, language: str, *, public_only: bool, limit: int = 10
+) -> list[dict[str, Any]]:
     """Published articles matching FTS5 expressions, best first (title weighs 10x the text),
     with a highlighted snippet."""
     found: list[tuple[str, str, Any]] = []
@@ -227,11 +275,22 @@ async def search(db: Database, searches: Searches, language: str, *,
 
 # ---- files, votes, searches, deflections ---------------------------------------------------
 
-def insert_file(conn: sqlite3.Connection, filename: str, content_type: str, size: int,
-                storage_name: str, now: str) -> int:
-    return new_id(conn.execute(
-        "INSERT INTO kb_files (filename, content_type, size, storage_name, created_at)"
-        " VALUES (?, ?, ?, ?, ?)", (filename, content_type, size, storage_name, now)))
+
+def insert_file(
+    conn: sqlite3.Connection,
+    filename: str,
+    content_type: str,
+    size: int,
+    storage_name: str,
+    now: str,
+) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO kb_files (filename, content_type, size, storage_name, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (filename, content_type, size, storage_name, now),
+        )
+    )
 
 
 async def file(db: Database, file_id: int) -> dict[str, Any] | None:
@@ -240,42 +299,62 @@ async def file(db: Database, file_id: int) -> dict[str, Any] | None:
 
 
 def add_feedback(conn: sqlite3.Connection, article_id: int, helpful: bool, now: str) -> None:
-    conn.execute("INSERT INTO kb_feedback (article_id, helpful, created_at) VALUES (?, ?, ?)",
-                 (article_id, int(helpful), now))
+    conn.execute(
+        "INSERT INTO kb_feedback (article_id, helpful, created_at) VALUES (?, ?, ?)",
+        (article_id, int(helpful), now),
+    )
 
 
 async def feedback_counts(db: Database, article_id: int) -> dict[str, int]:
     row = await db.fetch_one(
         "SELECT coalesce(sum(helpful), 0) AS helpful, coalesce(sum(1 - helpful), 0) AS not_helpful"
-        " FROM kb_feedback WHERE article_id = ?", (article_id,))
+        " FROM kb_feedback WHERE article_id = ?",
+        (article_id,),
+    )
     assert row is not None  # an aggregate always yields one row
     return {"helpful": row["helpful"], "not_helpful": row["not_helpful"]}
 
 
-def add_unanswered_search(conn: sqlite3.Connection, query: str, language: str, source: str,
-                          now: str) -> None:
-    conn.execute("INSERT INTO kb_unanswered_searches (query, language, source, created_at)"
-                 " VALUES (?, ?, ?, ?)", (query, language, source, now))
+def add_unanswered_search(
+    conn: sqlite3.Connection, query: str, language: str, source: str, now: str
+) -> None:
+    conn.execute(
+        "INSERT INTO kb_unanswered_searches (query, language, source, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (query, language, source, now),
+    )
 
 
 async def unanswered_searches(db: Database, limit: int = 50) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         "SELECT lower(query) AS query, count(*) AS times, max(created_at) AS last"
         " FROM kb_unanswered_searches GROUP BY lower(query) ORDER BY times DESC, last DESC"
-        " LIMIT ?", (limit,))
+        " LIMIT ?",
+        (limit,),
+    )
     return [dict(r) for r in rows]
 
 
-def add_deflection(conn: sqlite3.Connection, article_id: int | None, source: str,
-                   conversation_id: int | None, question: str, now: str) -> int:
-    return new_id(conn.execute(
-        "INSERT INTO kb_deflections (article_id, source, conversation_id, question, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (article_id, source, conversation_id, question, now)))
+def add_deflection(
+    conn: sqlite3.Connection,
+    article_id: int | None,
+    source: str,
+    conversation_id: int | None,
+    question: str,
+    now: str,
+) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO kb_deflections (article_id, source, conversation_id, question, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (article_id, source, conversation_id, question, now),
+        )
+    )
 
 
 async def deflections(db: Database) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         "SELECT d.*, a.title FROM kb_deflections d LEFT JOIN kb_articles a ON a.id = d.article_id"
-        " ORDER BY d.id DESC LIMIT 200")
+        " ORDER BY d.id DESC LIMIT 200"
+    )
     return [dict(r) for r in rows]

@@ -9,28 +9,55 @@ from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
 from onlinesupport.store.rows import new_id, one
 
-SETTINGS = ("address", "display_name", "active", "queue_id", "imap_host", "imap_port",
-            "imap_security", "imap_user", "imap_password", "imap_folder", "imap_after",
-            "imap_move_to", "smtp_receive", "smtp_host", "smtp_port", "smtp_security",
-            "smtp_user", "smtp_password", "ack_enabled", "ack_subject", "ack_body",
-            "ack_articles", "notify_link", "signed_return_path")
+SETTINGS = (
+    "address",
+    "display_name",
+    "active",
+    "queue_id",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_user",
+    "imap_password",
+    "imap_folder",
+    "imap_after",
+    "imap_move_to",
+    "smtp_receive",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_user",
+    "smtp_password",
+    "ack_enabled",
+    "ack_subject",
+    "ack_body",
+    "ack_articles",
+    "notify_link",
+    "signed_return_path",
+)
 
 
 @conflicts()
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
     columns = [k for k in SETTINGS if k in values]
     marks = ", ".join("?" * (len(columns) + 2))
-    return new_id(conn.execute(
-        f"INSERT INTO mailboxes ({', '.join(columns)}, created_at, updated_at) VALUES ({marks})",
-        [values[k] for k in columns] + [now, now]))
+    return new_id(
+        conn.execute(
+            f"INSERT INTO mailboxes ({', '.join(columns)}, created_at, updated_at) VALUES"
+            f" ({marks})",
+            [values[k] for k in columns] + [now, now],
+        )
+    )
 
 
 @conflicts()
 def update(conn: sqlite3.Connection, mailbox_id: int, values: dict[str, Any], now: str) -> None:
     columns = [k for k in SETTINGS if k in values]
     assignments = ", ".join(f"{k} = ?" for k in columns)
-    changed = conn.execute(f"UPDATE mailboxes SET {assignments}, updated_at = ? WHERE id = ?",
-                           [values[k] for k in columns] + [now, mailbox_id]).rowcount
+    changed = conn.execute(
+        f"UPDATE mailboxes SET {assignments}, updated_at = ? WHERE id = ?",
+        [values[k] for k in columns] + [now, mailbox_id],
+    ).rowcount
     if not changed:
         raise NotFound(f"mailbox {mailbox_id} does not exist")
 
@@ -50,24 +77,29 @@ def lock(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row:
     return row
 
 
-def record_import(conn: sqlite3.Connection, mailbox_id: int, uidvalidity: int | None,
-                  uid: int | None, now: str) -> None:
+def record_import(
+    conn: sqlite3.Connection, mailbox_id: int, uidvalidity: int | None, uid: int | None, now: str
+) -> None:
     """Move the mailbox's IMAP position past `uid`, in the transaction that imported it."""
     if uid is None:
         conn.execute("UPDATE mailboxes SET last_import_at = ? WHERE id = ?", (now, mailbox_id))
         return
-    conn.execute("UPDATE mailboxes SET imap_uidvalidity = ?, imap_last_uid = max(imap_last_uid, ?),"
-                 " last_import_at = ? WHERE id = ?", (uidvalidity, uid, now, mailbox_id))
+    conn.execute(
+        "UPDATE mailboxes SET imap_uidvalidity = ?, imap_last_uid = max(imap_last_uid, ?),"
+        " last_import_at = ? WHERE id = ?",
+        (uidvalidity, uid, now, mailbox_id),
+    )
 
 
 def reset_position(conn: sqlite3.Connection, mailbox_id: int, uidvalidity: int) -> None:
     """The server renumbered the folder (new UIDVALIDITY): start over from its first message."""
-    conn.execute("UPDATE mailboxes SET imap_uidvalidity = ?, imap_last_uid = 0 WHERE id = ?",
-                 (uidvalidity, mailbox_id))
+    conn.execute(
+        "UPDATE mailboxes SET imap_uidvalidity = ?, imap_last_uid = 0 WHERE id = ?",
+        (uidvalidity, mailbox_id),
+    )
 
 
-_DEFAULT_SENDER = ("SELECT * FROM mailboxes WHERE active = 1 AND smtp_host != ''"
-                   " ORDER BY id LIMIT 1")
+_DEFAULT_SENDER = "SELECT * FROM mailboxes WHERE active = 1 AND smtp_host != '' ORDER BY id LIMIT 1"
 
 
 def default_sender(conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -77,8 +109,11 @@ def default_sender(conn: sqlite3.Connection) -> sqlite3.Row | None:
 
 async def sender(db: Database, mailbox_id: int | None) -> dict[str, Any] | None:
     """The mailbox a mail goes out from: its own, or the default one if it has none (any more)."""
-    row = await db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)) \
-        if mailbox_id is not None else None
+    row = (
+        await db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
+        if mailbox_id is not None
+        else None
+    )
     row = row or await db.fetch_one(_DEFAULT_SENDER)
     return dict(row) if row else None
 
@@ -94,8 +129,9 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
 
 async def receiving(db: Database, address: str) -> dict[str, Any] | None:
     """The active mailbox that takes mail for `address` through the built-in SMTP receiver."""
-    row = await db.fetch_one("SELECT * FROM mailboxes WHERE address = ? AND active = 1"
-                             " AND smtp_receive = 1", (address,))
+    row = await db.fetch_one(
+        "SELECT * FROM mailboxes WHERE address = ? AND active = 1 AND smtp_receive = 1", (address,)
+    )
     return dict(row) if row else None
 
 

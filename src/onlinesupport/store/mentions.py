@@ -11,9 +11,15 @@ def mentionable(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute("SELECT id, name, email FROM agents WHERE active ORDER BY id").fetchall()
 
 
-def record(conn: sqlite3.Connection, message_id: int, conversation_id: int,
-           agent_ids: Iterable[int], now: str) -> None:
+def record(
+    conn: sqlite3.Connection,
+    message_id: int,
+    conversation_id: int,
+    agent_ids: Iterable[int],
+    now: str,
+) -> None:
     conn.executemany(
         "INSERT INTO mentions (message_id, agent_id, conversation_id, created_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [(message_id, agent_id, conversation_id, now) for agent_id in agent_ids])
+        [(message_id, agent_id, conversation_id, now) for agent_id in agent_ids],
+    )

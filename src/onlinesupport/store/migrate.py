@@ -38,8 +38,9 @@ def available_migrations() -> list[Migration]:
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
-            raise StoreError(f"migration {migration.name} is out of sequence"
-                             f" (expected {expected:04d})")
+            raise StoreError(
+                f"migration {migration.name} is out of sequence (expected {expected:04d})"
+            )
     return found
 
 
@@ -60,20 +61,26 @@ def inspect(path: Path) -> int:
         version: int = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: not a readable SQLite database ({exc}); it was left untouched. "
-                         "Restore a backup with `onlinesupport restore FILE`.") from None
+        raise StoreError(
+            f"{path}: not a readable SQLite database ({exc}); it was left untouched. "
+            "Restore a backup with `onlinesupport restore FILE`."
+        ) from None
     finally:
         conn.close()
     if app_id != APPLICATION_ID:
         if tables == 0 and version == 0:
             return 0
-        raise StoreError(f"{path}: not an OnlineSupport database; it was left untouched. "
-                         "Point storage.data_dir at another folder or move the file away.")
+        raise StoreError(
+            f"{path}: not an OnlineSupport database; it was left untouched. "
+            "Point storage.data_dir at another folder or move the file away."
+        )
     latest = latest_version()
     if version > latest:
-        raise StoreError(f"{path}: the database has schema version {version}, newer than this "
-                         f"program understands ({latest}). Install the newer OnlineSupport again "
-                         "or restore a backup made by this version.")
+        raise StoreError(
+            f"{path}: the database has schema version {version}, newer than this "
+            f"program understands ({latest}). Install the newer OnlineSupport again "
+            "or restore a backup made by this version."
+        )
     return version
 
 
@@ -101,13 +108,16 @@ def migrate(conn: sqlite3.Connection, clock: Clock) -> list[int]:
         try:
             if migration.version == 1:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                             "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+                conn.execute(
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
             for statement in split_statements(migration.sql):
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (version, name, applied_at)"
-                         " VALUES (?, ?, ?)",
-                         (migration.version, migration.name, to_db(clock.now())))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, to_db(clock.now())),
+            )
             conn.execute(f"PRAGMA user_version = {migration.version}")
             conn.execute("COMMIT")
         except BaseException:

@@ -13,27 +13,60 @@ MAIL = WorkQueue("outbox")
 """Mail waiting to be sent: claimed, retried and settled through `store.work_queue`."""
 
 
-def enqueue(conn: sqlite3.Connection, *, conversation_id: int | None, message_id: int | None,
-            mailbox_id: int | None, purpose: str, to_address: str, subject: str, body: str,
-            rfc_message_id: str, in_reply_to: str, refs: str, now: str,
-            expires_at: str | None = None) -> int:
+def enqueue(
+    conn: sqlite3.Connection,
+    *,
+    conversation_id: int | None,
+    message_id: int | None,
+    mailbox_id: int | None,
+    purpose: str,
+    to_address: str,
+    subject: str,
+    body: str,
+    rfc_message_id: str,
+    in_reply_to: str,
+    refs: str,
+    now: str,
+    expires_at: str | None = None,
+) -> int:
     """Queue a mail; one without a conversation (a sign-in link) and with `expires_at` is given
     up on once it is too late to be of use."""
-    return new_id(conn.execute(
-        "INSERT INTO outbox (conversation_id, message_id, mailbox_id, purpose, to_address, subject,"
-        " body, rfc_message_id, in_reply_to, refs, next_attempt_at, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, message_id, mailbox_id, purpose, to_address, subject, body,
-         rfc_message_id, in_reply_to, refs, now, now, expires_at)))
+    return new_id(
+        conn.execute(
+            "INSERT INTO outbox (conversation_id, message_id, mailbox_id, purpose, to_address,"
+            " subject,"
+            " body, rfc_message_id, in_reply_to, refs, next_attempt_at, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id,
+                message_id,
+                mailbox_id,
+                purpose,
+                to_address,
+                subject,
+                body,
+                rfc_message_id,
+                in_reply_to,
+                refs,
+                now,
+                now,
+                expires_at,
+            ),
+        )
+    )
 
 
 def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> sqlite3.Row | None:
     """Queue a failed mail of a conversation again (an agent's resend); None if it is not
     failed (a sign-in link is not resent: the customer asks for a new one)."""
-    return one(conn.execute(
-        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error = ''"
-        " WHERE id = ? AND status = 'failed' AND conversation_id IS NOT NULL RETURNING *",
-        (now, outbox_id)))
+    return one(
+        conn.execute(
+            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error ="
+            " ''"
+            " WHERE id = ? AND status = 'failed' AND conversation_id IS NOT NULL RETURNING *",
+            (now, outbox_id),
+        )
+    )
 
 
 def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
@@ -43,13 +76,16 @@ def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
 
 def bounced(conn: sqlite3.Connection, outbox_id: int, error: str) -> sqlite3.Row | None:
     """A (verified) delivery report says this sent mail never arrived: mark it failed."""
-    return one(conn.execute("UPDATE outbox SET status = 'failed', last_error = ?"
-                            " WHERE id = ? RETURNING *", (error[:500], outbox_id)))
+    return one(
+        conn.execute(
+            "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? RETURNING *",
+            (error[:500], outbox_id),
+        )
+    )
 
 
 def by_message_id(conn: sqlite3.Connection, rfc_message_id: str) -> sqlite3.Row | None:
-    return one(conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?",
-                            (rfc_message_id,)))
+    return one(conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?", (rfc_message_id,)))
 
 
 def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:
@@ -57,7 +93,9 @@ def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:
     row = conn.execute(
         "SELECT i.value FROM outbox o JOIN conversations c ON c.id = o.conversation_id"
         " JOIN customer_identities i ON i.customer_id = c.customer_id AND i.kind = 'email'"
-        " WHERE o.id = ? ORDER BY i.id LIMIT 1", (outbox_id,)).fetchone()
+        " WHERE o.id = ? ORDER BY i.id LIMIT 1",
+        (outbox_id,),
+    ).fetchone()
     if row is None:
         return ""
     address: str = row[0]
@@ -66,9 +104,13 @@ def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:
 
 
 def acks_since(conn: sqlite3.Connection, to_address: str, since: str) -> int:
-    acks: int = only(conn.execute("SELECT count(*) FROM outbox WHERE to_address = ?"
-                                  " AND purpose = 'ack' AND created_at >= ?",
-                                  (to_address, since)))[0]
+    acks: int = only(
+        conn.execute(
+            "SELECT count(*) FROM outbox WHERE to_address = ?"
+            " AND purpose = 'ack' AND created_at >= ?",
+            (to_address, since),
+        )
+    )[0]
     return acks
 
 

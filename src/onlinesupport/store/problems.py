@@ -12,27 +12,53 @@ from onlinesupport.store.rows import new_id, one
 TYPES = ("question", "problem", "rma")
 STATUSES = ("new", "in progress", "waiting for parts", "solved")
 EDITABLE = ("type", "product", "serial_number", "rma_number", "summary", "status")
-_SELECT = ("SELECT p.*, q.name AS queue_name, c.subject, c.assignee_id, a.name AS owner_name,"
-           " g.name AS created_by_name FROM problems p JOIN queues q ON q.id = p.queue_id"
-           " JOIN conversations c ON c.id = p.conversation_id"
-           " LEFT JOIN agents a ON a.id = c.assignee_id LEFT JOIN agents g ON g.id = p.created_by")
+_SELECT = (
+    "SELECT p.*, q.name AS queue_name, c.subject, c.assignee_id, a.name AS owner_name,"
+    " g.name AS created_by_name FROM problems p JOIN queues q ON q.id = p.queue_id"
+    " JOIN conversations c ON c.id = p.conversation_id"
+    " LEFT JOIN agents a ON a.id = c.assignee_id LEFT JOIN agents g ON g.id = p.created_by"
+)
 
 
-def insert(conn: sqlite3.Connection, conversation_id: int, queue_id: int,
-           values: dict[str, str], agent_id: int | None, now: str) -> int:
-    return new_id(conn.execute(
-        "INSERT INTO problems (conversation_id, queue_id, type, product, serial_number,"
-        " rma_number, summary, created_by, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, queue_id, values["type"], values["product"], values["serial_number"],
-         values["rma_number"], values["summary"], agent_id, now, now)))
+def insert(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    queue_id: int,
+    values: dict[str, str],
+    agent_id: int | None,
+    now: str,
+) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO problems (conversation_id, queue_id, type, product, serial_number,"
+            " rma_number, summary, created_by, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id,
+                queue_id,
+                values["type"],
+                values["product"],
+                values["serial_number"],
+                values["rma_number"],
+                values["summary"],
+                agent_id,
+                now,
+                now,
+            ),
+        )
+    )
 
 
-def update(conn: sqlite3.Connection, problem_id: int, values: dict[str, str],
-           now: str) -> sqlite3.Row:
-    row = one(conn.execute(
-        f"UPDATE problems SET {', '.join(f'{k} = ?' for k in EDITABLE)}, updated_at = ?"
-        f" WHERE id = ? RETURNING *", (*[values[k] for k in EDITABLE], now, problem_id)))
+def update(
+    conn: sqlite3.Connection, problem_id: int, values: dict[str, str], now: str
+) -> sqlite3.Row:
+    row = one(
+        conn.execute(
+            f"UPDATE problems SET {', '.join(f'{k} = ?' for k in EDITABLE)}, updated_at = ?"
+            f" WHERE id = ? RETURNING *",
+            (*[values[k] for k in EDITABLE], now, problem_id),
+        )
+    )
     if row is None:
         raise NotFound(f"problem {problem_id} does not exist")
     return row
@@ -44,13 +70,13 @@ async def get(db: Database, problem_id: int) -> dict[str, Any] | None:
 
 
 async def for_conversation(db: Database, conversation_id: int) -> list[dict[str, Any]]:
-    rows = await db.fetch_all(f"{_SELECT} WHERE p.conversation_id = ? ORDER BY p.id",
-                              (conversation_id,))
+    rows = await db.fetch_all(
+        f"{_SELECT} WHERE p.conversation_id = ? ORDER BY p.id", (conversation_id,)
+    )
     return [dict(r) for r in rows]
 
 
 async def open_ones(db: Database) -> list[dict[str, Any]]:
     """Every problem not solved, oldest first, with its queue."""
-    rows = await db.fetch_all(f"{_SELECT} WHERE p.status <> 'solved'"
-                              " ORDER BY q.name, p.created_at")
+    rows = await db.fetch_all(f"{_SELECT} WHERE p.status <> 'solved' ORDER BY q.name, p.created_at")
     return [dict(r) for r in rows]

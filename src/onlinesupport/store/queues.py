@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from onlinesupport.store.database import Database
@@ -21,13 +22,21 @@ def lock(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row:
     return row
 
 
-def update(conn: sqlite3.Connection, queue_id: int, *, first_response_minutes: int,
-           next_response_minutes: int, timezone: str, hours: str, holidays: str) -> None:
+def update(
+    conn: sqlite3.Connection,
+    queue_id: int,
+    *,
+    first_response_minutes: int,
+    next_response_minutes: int,
+    timezone: str,
+    hours: str,
+    holidays: str,
+) -> None:
     changed = conn.execute(
         "UPDATE queues SET first_response_minutes = ?, next_response_minutes = ?, timezone = ?,"
         " hours = ?, holidays = ? WHERE id = ?",
-        (first_response_minutes, next_response_minutes, timezone, hours, holidays,
-         queue_id)).rowcount
+        (first_response_minutes, next_response_minutes, timezone, hours, holidays, queue_id),
+    ).rowcount
     if not changed:
         raise NotFound(f"queue {queue_id} does not exist")
 
@@ -39,20 +48,31 @@ def by_name(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
 
 async def named(db: Database, name: str) -> bool:
     """Whether a queue of that name exists, in any letter case."""
-    return await db.fetch_one("SELECT 1 FROM queues WHERE name = ? COLLATE NOCASE",
-                              (name,)) is not None
+    return (
+        await db.fetch_one("SELECT 1 FROM queues WHERE name = ? COLLATE NOCASE", (name,))
+        is not None
+    )
 
 
 def of_conversation(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
     """The queue the conversation is in."""
-    return only(conn.execute("SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id"
-                             " WHERE c.id = ?", (conversation_id,)))
+    return only(
+        conn.execute(
+            "SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id WHERE c.id = ?",
+            (conversation_id,),
+        )
+    )
 
 
 def breach_queue(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
     """Where the queue sends conversations whose answer is late (id, name), if anywhere."""
-    return one(conn.execute("SELECT b.id, b.name FROM queues q JOIN queues b"
-                            " ON b.id = q.breach_queue_id WHERE q.id = ?", (queue_id,)))
+    return one(
+        conn.execute(
+            "SELECT b.id, b.name FROM queues q JOIN queues b"
+            " ON b.id = q.breach_queue_id WHERE q.id = ?",
+            (queue_id,),
+        )
+    )
 
 
 def assignment(conn: sqlite3.Connection, queue_id: int) -> str:
@@ -65,7 +85,8 @@ _CANDIDATES = (
     "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
     "  WHERE c.assignee_id = a.id AND c.status IN ('open', 'pending')) AS load"
     " FROM agents a WHERE a.active AND (a.id IN (SELECT agent_id FROM queue_members"
-    "  WHERE queue_id = :q) OR NOT EXISTS (SELECT 1 FROM queue_members WHERE queue_id = :q))")
+    "  WHERE queue_id = :q) OR NOT EXISTS (SELECT 1 FROM queue_members WHERE queue_id = :q))"
+)
 
 
 def candidates(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:
@@ -102,33 +123,49 @@ def set_internal(conn: sqlite3.Connection, queue_id: int, internal: bool) -> Non
     conn.execute("UPDATE queues SET internal = ? WHERE id = ?", (int(internal), queue_id))
 
 
-def set_members(conn: sqlite3.Connection, queue_id: int, agent_ids: list[int],
-                managers: list[int] = ()) -> None:  # type: ignore[assignment]
+def set_members(
+    conn: sqlite3.Connection, queue_id: int, agent_ids: list[int], managers: Sequence[int] = ()
+) -> None:
     """The queue's members; `managers` among them (a manager not listed as member joins)."""
     conn.execute("DELETE FROM queue_members WHERE queue_id = ?", (queue_id,))
     everyone = sorted(set(agent_ids) | set(managers))
-    conn.executemany("INSERT INTO queue_members (queue_id, agent_id, manager) VALUES (?, ?, ?)",
-                     [(queue_id, agent_id, int(agent_id in managers)) for agent_id in everyone])
+    conn.executemany(
+        "INSERT INTO queue_members (queue_id, agent_id, manager) VALUES (?, ?, ?)",
+        [(queue_id, agent_id, int(agent_id in managers)) for agent_id in everyone],
+    )
 
 
-def set_escalation(conn: sqlite3.Connection, queue_id: int, breach_queue_id: int | None,
-                   chat_hours: str) -> None:
-    conn.execute("UPDATE queues SET breach_queue_id = ?, chat_hours = ? WHERE id = ?",
-                 (breach_queue_id, chat_hours, queue_id))
+def set_escalation(
+    conn: sqlite3.Connection, queue_id: int, breach_queue_id: int | None, chat_hours: str
+) -> None:
+    conn.execute(
+        "UPDATE queues SET breach_queue_id = ?, chat_hours = ? WHERE id = ?",
+        (breach_queue_id, chat_hours, queue_id),
+    )
 
 
-def set_offers(conn: sqlite3.Connection, queue_id: int, on: bool, seconds: int,
-               release_offline: bool = False, assignment: str = "least-loaded") -> None:
-    conn.execute("UPDATE queues SET chat_offers = ?, offer_seconds = ?, release_offline = ?,"
-                 " assignment = ? WHERE id = ?",
-                 (int(on), seconds, int(release_offline), assignment, queue_id))
+def set_offers(
+    conn: sqlite3.Connection,
+    queue_id: int,
+    on: bool,
+    seconds: int,
+    release_offline: bool = False,
+    assignment: str = "least-loaded",
+) -> None:
+    conn.execute(
+        "UPDATE queues SET chat_offers = ?, offer_seconds = ?, release_offline = ?,"
+        " assignment = ? WHERE id = ?",
+        (int(on), seconds, int(release_offline), assignment, queue_id),
+    )
 
 
 def managers_of(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:
     """The active managers of a queue: id, name, email."""
     return conn.execute(
         "SELECT a.id, a.name, a.email FROM queue_members m JOIN agents a ON a.id = m.agent_id"
-        " WHERE m.queue_id = ? AND m.manager AND a.active ORDER BY a.name", (queue_id,)).fetchall()
+        " WHERE m.queue_id = ? AND m.manager AND a.active ORDER BY a.name",
+        (queue_id,),
+    ).fetchall()
 
 
 async def members(db: Database) -> dict[int, set[int]]:

@@ -18,18 +18,24 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:
-    position: int = only(conn.execute(
-        "SELECT coalesce(max(position), 0) + 1 FROM routing_rules"))[0]
-    return new_id(conn.execute(
-        "INSERT INTO routing_rules (position, name, active, trigger, conditions, actions,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (position, *[values[k] for k in FIELDS], now, now)))
+    position: int = only(conn.execute("SELECT coalesce(max(position), 0) + 1 FROM routing_rules"))[
+        0
+    ]
+    return new_id(
+        conn.execute(
+            "INSERT INTO routing_rules (position, name, active, trigger, conditions, actions,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (position, *[values[k] for k in FIELDS], now, now),
+        )
+    )
 
 
 def update(conn: sqlite3.Connection, rule_id: int, values: dict[str, Any], now: str) -> None:
     changed = conn.execute(
         f"UPDATE routing_rules SET {', '.join(f'{k} = ?' for k in FIELDS)}, updated_at = ?"
-        f" WHERE id = ?", (*[values[k] for k in FIELDS], now, rule_id)).rowcount
+        f" WHERE id = ?",
+        (*[values[k] for k in FIELDS], now, rule_id),
+    ).rowcount
     if not changed:
         raise NotFound(f"rule {rule_id} does not exist")
 
@@ -47,5 +53,7 @@ def move(conn: sqlite3.Connection, rule_id: int, step: int) -> None:
     other = at + step
     if 0 <= other < len(ordered):
         ordered[at], ordered[other] = ordered[other], ordered[at]
-    conn.executemany("UPDATE routing_rules SET position = ? WHERE id = ?",
-                     [(n, rid) for n, rid in enumerate(ordered, start=1)])
+    conn.executemany(
+        "UPDATE routing_rules SET position = ? WHERE id = ?",
+        [(n, rid) for n, rid in enumerate(ordered, start=1)],
+    )

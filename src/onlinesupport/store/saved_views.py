@@ -11,11 +11,22 @@ from onlinesupport.store.rows import new_id, one
 
 
 @conflicts()
-def create(conn: sqlite3.Connection, *, owner_id: int | None, name: str, filters: str,
-           created_by: int, now: str) -> int:
-    return new_id(conn.execute(
-        "INSERT INTO saved_views (owner_id, name, filters, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?)", (owner_id, name, filters, created_by, now)))
+def create(
+    conn: sqlite3.Connection,
+    *,
+    owner_id: int | None,
+    name: str,
+    filters: str,
+    created_by: int,
+    now: str,
+) -> int:
+    return new_id(
+        conn.execute(
+            "INSERT INTO saved_views (owner_id, name, filters, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (owner_id, name, filters, created_by, now),
+        )
+    )
 
 
 def owner(conn: sqlite3.Connection, view_id: int) -> int | None:
@@ -35,5 +46,6 @@ async def for_agent(db: Database, agent_id: int) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
         "SELECT id, owner_id, name, filters FROM saved_views"
         " WHERE owner_id IS NULL OR owner_id = ? ORDER BY owner_id IS NOT NULL, name, id",
-        (agent_id,))
+        (agent_id,),
+    )
     return [dict(r) for r in rows]

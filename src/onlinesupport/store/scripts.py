@@ -13,9 +13,12 @@ from onlinesupport.store.rows import new_id, one
 
 @conflicts()
 def create(conn: sqlite3.Connection, title: str, questions: list[str], now: str) -> int:
-    return new_id(conn.execute(
-        "INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
-        (title, json.dumps(questions), now)))
+    return new_id(
+        conn.execute(
+            "INSERT INTO scripts (title, questions, created_at) VALUES (?, ?, ?)",
+            (title, json.dumps(questions), now),
+        )
+    )
 
 
 def delete(conn: sqlite3.Connection, script_id: int) -> None:
@@ -30,19 +33,28 @@ def questions(conn: sqlite3.Connection, script_id: int) -> tuple[str, list[str]]
 
 
 def running(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
-    return one(conn.execute("SELECT * FROM conversation_scripts WHERE conversation_id = ?",
-                            (conversation_id,)))
+    return one(
+        conn.execute(
+            "SELECT * FROM conversation_scripts WHERE conversation_id = ?", (conversation_id,)
+        )
+    )
 
 
-def start(conn: sqlite3.Connection, conversation_id: int, script_id: int, agent_id: int,
-          now: str) -> None:
-    conn.execute("INSERT INTO conversation_scripts (conversation_id, script_id, position, agent_id,"
-                 " started_at) VALUES (?, ?, 0, ?, ?)", (conversation_id, script_id, agent_id, now))
+def start(
+    conn: sqlite3.Connection, conversation_id: int, script_id: int, agent_id: int, now: str
+) -> None:
+    conn.execute(
+        "INSERT INTO conversation_scripts (conversation_id, script_id, position, agent_id,"
+        " started_at) VALUES (?, ?, 0, ?, ?)",
+        (conversation_id, script_id, agent_id, now),
+    )
 
 
 def advance(conn: sqlite3.Connection, conversation_id: int, position: int) -> None:
-    conn.execute("UPDATE conversation_scripts SET position = ? WHERE conversation_id = ?",
-                 (position, conversation_id))
+    conn.execute(
+        "UPDATE conversation_scripts SET position = ? WHERE conversation_id = ?",
+        (position, conversation_id),
+    )
 
 
 def stop(conn: sqlite3.Connection, conversation_id: int) -> None:
@@ -58,8 +70,13 @@ async def progress(db: Database, conversation_id: int) -> dict[str, Any] | None:
     """The script a conversation runs: title, questions sent so far, how many in all."""
     row = await db.fetch_one(
         "SELECT s.title, s.questions, cs.position FROM conversation_scripts cs"
-        " JOIN scripts s ON s.id = cs.script_id WHERE cs.conversation_id = ?", (conversation_id,))
+        " JOIN scripts s ON s.id = cs.script_id WHERE cs.conversation_id = ?",
+        (conversation_id,),
+    )
     if row is None:
         return None
-    return {"title": row["title"], "sent": row["position"],
-            "total": len(json.loads(row["questions"]))}
+    return {
+        "title": row["title"],
+        "sent": row["position"],
+        "total": len(json.loads(row["questions"])),
+    }

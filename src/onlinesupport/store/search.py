@@ -40,7 +40,8 @@ async def conversations(db: Database, text: str, limit: int = 50) -> list[dict[s
         "   WHERE messages_fts MATCH ? ORDER BY f.rank LIMIT 1000)"
         " ) best JOIN conversations c ON c.id = best.conversation_id"
         " JOIN customers cu ON cu.id = c.customer_id WHERE best.n = 1 ORDER BY best.rank LIMIT ?",
-        (expression, limit))
+        (expression, limit),
+    )
     return [dict(r) for r in rows]
 
 
@@ -58,5 +59,6 @@ async def customers(db: Database, text: str, limit: int = 20) -> list[dict[str, 
         " FROM customers cu WHERE lower(cu.name) LIKE :p ESCAPE '\\' OR EXISTS ("
         "  SELECT 1 FROM customer_identities i WHERE i.customer_id = cu.id AND i.kind = 'email'"
         "  AND i.value LIKE :p ESCAPE '\\') ORDER BY cu.name LIMIT :limit",
-        {"p": pattern, "limit": limit})
+        {"p": pattern, "limit": limit},
+    )
     return [dict(r) for r in rows]

@@ -9,11 +9,21 @@ from typing import Any
 from onlinesupport.store.database import Database
 
 
-def create(conn: sqlite3.Connection, *, session_id: str, agent_id: int, csrf_token: str,
-           address: str, now: str, expires_at: str) -> None:
-    conn.execute("INSERT INTO sessions (id, agent_id, csrf_token, address, created_at, expires_at)"
-                 " VALUES (?, ?, ?, ?, ?, ?)",
-                 (session_id, agent_id, csrf_token, address, now, expires_at))
+def create(
+    conn: sqlite3.Connection,
+    *,
+    session_id: str,
+    agent_id: int,
+    csrf_token: str,
+    address: str,
+    now: str,
+    expires_at: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO sessions (id, agent_id, csrf_token, address, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (session_id, agent_id, csrf_token, address, now, expires_at),
+    )
 
 
 def extend(conn: sqlite3.Connection, session_id: str, expires_at: str) -> None:
@@ -37,5 +47,7 @@ async def active(db: Database, session_id: str, now: str) -> dict[str, Any] | No
     row = await db.fetch_one(
         "SELECT s.id AS session_id, s.csrf_token, s.expires_at, a.id, a.email, a.name, a.role"
         " FROM sessions s JOIN agents a ON a.id = s.agent_id"
-        " WHERE s.id = ? AND s.expires_at > ? AND a.active", (session_id, now))
+        " WHERE s.id = ? AND s.expires_at > ? AND a.active",
+        (session_id, now),
+    )
     return dict(row) if row else None

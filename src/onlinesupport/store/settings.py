@@ -10,9 +10,12 @@ from onlinesupport.store.database import Database
 
 
 def put(conn: sqlite3.Connection, key: str, value: dict[str, Any], now: str) -> None:
-    conn.execute("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
-                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-                 " updated_at = excluded.updated_at", (key, json.dumps(value), now))
+    conn.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+        " updated_at = excluded.updated_at",
+        (key, json.dumps(value), now),
+    )
 
 
 async def get(db: Database, key: str) -> dict[str, Any] | None:

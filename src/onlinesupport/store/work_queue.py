@@ -26,69 +26,96 @@ class WorkQueue:
         return ", ".join(self.ordered_by)
 
 
-def claim_due(conn: sqlite3.Connection, queue: WorkQueue, now: str,
-              limit: int) -> list[sqlite3.Row]:
+def claim_due(
+    conn: sqlite3.Connection, queue: WorkQueue, now: str, limit: int
+) -> list[sqlite3.Row]:
     """Take up to `limit` due rows; each is claimed by exactly one worker. In an ordered
     queue, rows with the same ordering columns come as a run in id order, behind nothing that
     is being sent or waits for a later retry; the worker sends a run one after the other (see
     `unclaim` for the rest of a run that stopped)."""
     if not queue.ordered_by:
-        due = (f"SELECT id FROM {queue.table} WHERE status = 'queued'"
-               f" AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit")
+        due = (
+            f"SELECT id FROM {queue.table} WHERE status = 'queued'"
+            f" AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit"
+        )
     else:
         # One pass over the unfinished rows: a row may go when neither it nor anything before
         # it with the same ordering columns is being sent or waits for later.
-        due = (f"SELECT id FROM (SELECT id, sum(status = 'sending' OR next_attempt_at > :now)"
-               f" OVER (PARTITION BY {queue._partition()} ORDER BY id) AS blocked"
-               f" FROM {queue.table} WHERE status IN ('queued', 'sending'))"
-               f" WHERE blocked = 0 ORDER BY id LIMIT :limit")
+        due = (
+            f"SELECT id FROM (SELECT id, sum(status = 'sending' OR next_attempt_at > :now)"
+            f" OVER (PARTITION BY {queue._partition()} ORDER BY id) AS blocked"
+            f" FROM {queue.table} WHERE status IN ('queued', 'sending'))"
+            f" WHERE blocked = 0 ORDER BY id LIMIT :limit"
+        )
     return conn.execute(
         f"UPDATE {queue.table} SET status = 'sending', attempts = attempts + 1"
-        f" WHERE id IN ({due}) RETURNING *", {"now": now, "limit": limit}).fetchall()
+        f" WHERE id IN ({due}) RETURNING *",
+        {"now": now, "limit": limit},
+    ).fetchall()
 
 
 def unclaim(conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int]) -> None:
     """Rows claimed but not tried (the row before them failed) wait again, uncounted."""
     marks = ",".join("?" * len(row_ids))
-    conn.execute(f"UPDATE {queue.table} SET status = 'queued', attempts = attempts - 1"
-                 f" WHERE id IN ({marks}) AND status = 'sending'", row_ids)
+    conn.execute(
+        f"UPDATE {queue.table} SET status = 'queued', attempts = attempts - 1"
+        f" WHERE id IN ({marks}) AND status = 'sending'",
+        row_ids,
+    )
 
 
 def release_claims(conn: sqlite3.Connection, queue: WorkQueue) -> int:
     """After a crash: rows caught mid-send go back to the queue (sent again, at least once)."""
-    return conn.execute(f"UPDATE {queue.table} SET status = 'queued'"
-                        f" WHERE status = 'sending'").rowcount
+    return conn.execute(
+        f"UPDATE {queue.table} SET status = 'queued' WHERE status = 'sending'"
+    ).rowcount
 
 
 def sent(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, now: str) -> None:
-    conn.execute(f"UPDATE {queue.table} SET status = 'sent', sent_at = ?, last_error = ''"
-                 f" WHERE id = ?", (now, row_id))
+    conn.execute(
+        f"UPDATE {queue.table} SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?",
+        (now, row_id),
+    )
 
 
-def retry_later(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, when: str,
-                error: str) -> None:
-    conn.execute(f"UPDATE {queue.table} SET status = 'queued', next_attempt_at = ?,"
-                 f" last_error = ? WHERE id = ?", (when, error[:500], row_id))
+def retry_later(
+    conn: sqlite3.Connection, queue: WorkQueue, row_id: int, when: str, error: str
+) -> None:
+    conn.execute(
+        f"UPDATE {queue.table} SET status = 'queued', next_attempt_at = ?,"
+        f" last_error = ? WHERE id = ?",
+        (when, error[:500], row_id),
+    )
 
 
-def put_back(conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int], when: str,
-             error: str) -> None:
+def put_back(
+    conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int], when: str, error: str
+) -> None:
     """Rows still claimed after their sending broke go back to the queue, due at `when`."""
     marks = ",".join("?" * len(row_ids))
-    conn.execute(f"UPDATE {queue.table} SET status = 'queued', next_attempt_at = ?,"
-                 f" last_error = ? WHERE id IN ({marks}) AND status = 'sending'",
-                 (when, error[:500], *row_ids))
+    conn.execute(
+        f"UPDATE {queue.table} SET status = 'queued', next_attempt_at = ?,"
+        f" last_error = ? WHERE id IN ({marks}) AND status = 'sending'",
+        (when, error[:500], *row_ids),
+    )
 
 
 def failed(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, error: str) -> None:
-    conn.execute(f"UPDATE {queue.table} SET status = 'failed', last_error = ? WHERE id = ?",
-                 (error[:500], row_id))
+    conn.execute(
+        f"UPDATE {queue.table} SET status = 'failed', last_error = ? WHERE id = ?",
+        (error[:500], row_id),
+    )
 
 
 async def any_due(db: Database, queue: WorkQueue, now: str) -> bool:
     """Whether any queued row is due (cheap: it may still wait behind another in its run)."""
-    return await db.fetch_one(f"SELECT 1 FROM {queue.table} WHERE status = 'queued'"
-                              f" AND next_attempt_at <= ? LIMIT 1", (now,)) is not None
+    return (
+        await db.fetch_one(
+            f"SELECT 1 FROM {queue.table} WHERE status = 'queued' AND next_attempt_at <= ? LIMIT 1",
+            (now,),
+        )
+        is not None
+    )
 
 
 async def next_due(db: Database, queue: WorkQueue) -> str | None:
@@ -97,9 +124,11 @@ async def next_due(db: Database, queue: WorkQueue) -> str | None:
     if not queue.ordered_by:
         sql = f"SELECT min(next_attempt_at) FROM {queue.table} WHERE status = 'queued'"
     else:
-        sql = (f"SELECT min(next_attempt_at) FROM (SELECT status, next_attempt_at, row_number()"
-               f" OVER (PARTITION BY {queue._partition()} ORDER BY id) AS place"
-               f" FROM {queue.table} WHERE status IN ('queued', 'sending'))"
-               f" WHERE place = 1 AND status = 'queued'")
+        sql = (
+            f"SELECT min(next_attempt_at) FROM (SELECT status, next_attempt_at, row_number()"
+            f" OVER (PARTITION BY {queue._partition()} ORDER BY id) AS place"
+            f" FROM {queue.table} WHERE status IN ('queued', 'sending'))"
+            f" WHERE place = 1 AND status = 'queued'"
+        )
     row = await db.fetch_one(sql)
     return row[0] if row else None

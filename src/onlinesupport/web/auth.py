@@ -71,10 +71,22 @@ def has_role(agent: dict[str, Any] | None, role: str) -> bool:
     return agent is not None and ROLE_LEVEL[agent["role"]] >= ROLE_LEVEL[role]
 
 
-def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
-               max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="Strict",
-                        secure=request.secure)
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    max_age: int | None = None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
 
 
 def form_csrf(request: web.Request) -> str:
@@ -117,8 +129,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         if agent is not None:
             request[AGENT] = agent
     route = request.match_info.route
-    if request.match_info.http_exception is not None or \
-            isinstance(route.resource, web.StaticResource):
+    if request.match_info.http_exception is not None or isinstance(
+        route.resource, web.StaticResource
+    ):
         return await handler(request)
     access = getattr(route.handler, _ACCESS, None)
     if access in (_PUBLIC, _OWN):
@@ -149,13 +162,16 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     agent = request.get(AGENT)
     expected = agent["csrf_token"] if agent is not None else request.cookies.get(CSRF_COOKIE)
     if not sent or not expected or not same(expected, sent):
-        raise web.HTTPForbidden(text="This form has expired or did not come from this site. "
-                                     "Reload the page and try again.")
+        raise web.HTTPForbidden(
+            text="This form has expired or did not come from this site. "
+            "Reload the page and try again."
+        )
     return await handler(request)
 
 
 async def posted_form(
-        request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    request: web.Request,
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
     """The request's form, decoded strictly: one that is not valid UTF-8 is answered 400.
 
     (aiohttp raises UnicodeDecodeError, or LookupError for a charset it does not know, which
@@ -164,12 +180,12 @@ async def posted_form(
     try:
         return await request.post()
     except (UnicodeDecodeError, LookupError):
-        raise web.HTTPBadRequest(text="The form could not be read: send it as UTF-8 text.") \
-            from None
+        raise web.HTTPBadRequest(
+            text="The form could not be read: send it as UTF-8 text."
+        ) from None
 
 
 async def form_data(request: web.Request) -> dict[str, str]:
     """The request's form fields as text (file parts are ignored here)."""
     form = await posted_form(request)
     return {k: v for k, v in form.items() if isinstance(v, str)}
-

@@ -91,9 +91,17 @@ class AddressCounts:
 class ListenerGuard:
     """Admits or refuses the connections of one listener."""
 
-    def __init__(self, name: str, *, budget: int, per_address: int | None,
-                 header_timeout: float, tally: Tally, exempt: Iterable[str] = (),
-                 allowed: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        budget: int,
+        per_address: int | None,
+        header_timeout: float,
+        tally: Tally,
+        exempt: Iterable[str] = (),
+        allowed: Iterable[str] | None = None,
+    ) -> None:
         self.name = name
         self.budget = budget
         self.open = 0
@@ -108,21 +116,29 @@ class ListenerGuard:
         """The key the connection is counted under, or None when it is refused."""
         address = _address(peer)
         outside = self._allowed is not None and (
-            address is None or not any(address in net for net in self._allowed))
+            address is None or not any(address in net for net in self._allowed)
+        )
         if outside and self.outside >= OUTSIDE_CONNECTIONS:
-            self._tally.add(f"refused a connection to the {self.name} listener from outside "
-                            f"its allowed networks: {OUTSIDE_CONNECTIONS} are open already",
-                            str(address))
+            self._tally.add(
+                f"refused a connection to the {self.name} listener from outside "
+                f"its allowed networks: {OUTSIDE_CONNECTIONS} are open already",
+                str(address),
+            )
             return None
         if self.open >= self.budget:
-            self._tally.add(f"refused a connection: the {self.name} listener holds its most "
-                            f"connections ({self.budget})", str(address))
+            self._tally.add(
+                f"refused a connection: the {self.name} listener holds its most "
+                f"connections ({self.budget})",
+                str(address),
+            )
             return None
-        key = "" if address is None or any(address in net for net in self._exempt) \
-            else str(address)
+        key = "" if address is None or any(address in net for net in self._exempt) else str(address)
         if key and not self.addresses.take(key):
-            self._tally.add(f"refused a connection to the {self.name} listener: more than "
-                            f"{self.addresses.cap} at once from one address", key)
+            self._tally.add(
+                f"refused a connection to the {self.name} listener: more than "
+                f"{self.addresses.cap} at once from one address",
+                key,
+            )
             return None
         self.open += 1
         if outside:
@@ -139,8 +155,11 @@ class ListenerGuard:
             self.addresses.give_back(key)
 
     def too_slow(self, key: str) -> None:
-        self._tally.add(f"closed a connection to the {self.name} listener that sent no "
-                        f"request within {self.header_timeout:g} s", key.lstrip("!"))
+        self._tally.add(
+            f"closed a connection to the {self.name} listener that sent no "
+            f"request within {self.header_timeout:g} s",
+            key.lstrip("!"),
+        )
 
     def protocol(self, make: Callable[[], asyncio.Protocol]) -> asyncio.Protocol:
         return _Guarded(self, make)
@@ -165,7 +184,8 @@ class _Guarded(asyncio.Protocol):
             return
         self._key = key
         self._deadline = asyncio.get_running_loop().call_later(
-            self._guard.header_timeout, self._too_slow, transport)
+            self._guard.header_timeout, self._too_slow, transport
+        )
         self._inner = self._make()
         self._inner.connection_made(transport)
 
@@ -207,14 +227,20 @@ class _Guarded(asyncio.Protocol):
         self._inner.connection_lost(exc)
 
 
-async def listen(runner: web.AppRunner, guard: ListenerGuard, host: str, port: int,
-                 tls: ssl.SSLContext | None) -> asyncio.Server:
+async def listen(
+    runner: web.AppRunner, guard: ListenerGuard, host: str, port: int, tls: ssl.SSLContext | None
+) -> asyncio.Server:
     """Serve `runner`'s application on (host, port) behind `guard`."""
     server = runner.server
     assert server is not None, "set the runner up first"
     return await asyncio.get_running_loop().create_server(
-        lambda: guard.protocol(server), host, port, ssl=tls, backlog=ACCEPT_BURST,
-        ssl_handshake_timeout=guard.header_timeout if tls else None)
+        lambda: guard.protocol(server),
+        host,
+        port,
+        ssl=tls,
+        backlog=ACCEPT_BURST,
+        ssl_handshake_timeout=guard.header_timeout if tls else None,
+    )
 
 
 ACCEPT_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
@@ -228,8 +254,11 @@ def count_accept_errors(loop: asyncio.AbstractEventLoop, tally: Tally) -> Callab
 
     def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
-        if isinstance(exc, OSError) and exc.errno in ACCEPT_ERRORS and \
-                "accept" in str(context.get("message", "")):
+        if (
+            isinstance(exc, OSError)
+            and exc.errno in ACCEPT_ERRORS
+            and "accept" in str(context.get("message", ""))
+        ):
             tally.add(f"could not accept a connection: {exc.strerror}")
         elif previous is not None:
             previous(loop, context)

@@ -15,8 +15,9 @@ TYPES = {"favicon.ico": "image/x-icon", "favicon.svg": "image/svg+xml"}
 async def favicon(request: web.Request) -> web.Response:
     name = request.path.lstrip("/")
     data = resources.files("onlinesupport").joinpath("static", name).read_bytes()
-    return web.Response(body=data, content_type=TYPES[name],
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return web.Response(
+        body=data, content_type=TYPES[name], headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -15,5 +15,8 @@ async def logo(request: web.Request) -> web.Response:
     if data is None:
         raise web.HTTPNotFound(text="no logo has been set")
     # The URL carries the logo's hash (?v=), so it can be cached for long.
-    return web.Response(body=data, content_type=branding.current.logo_type,
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return web.Response(
+        body=data,
+        content_type=branding.current.logo_type,
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

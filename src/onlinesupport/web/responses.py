@@ -11,7 +11,7 @@ from onlinesupport.lib.inputs import MAX_ID
 # Printable ASCII but space and backslash: a browser reads such a path the way we do. It drops
 # tabs and newlines anywhere in an address ("/\t/evil" becomes "//evil", another host) and reads
 # a backslash as a slash, so a path with either is refused rather than repaired.
-_PATH_CHARACTERS = "".join(chr(c) for c in range(0x21, 0x7f) if chr(c) != "\\")
+_PATH_CHARACTERS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "\\")
 
 
 def redirect(location: str) -> web.Response:

@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SERVER = "OnlineSupport"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def name_no_versions() -> None:
@@ -44,16 +46,19 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 
 
 def wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or \
-        "application/json" in request.headers.get("Accept", "")
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
 
 
-def error_response(request: web.Request, status: int, message: str,
-                   field: str | None = None) -> web.Response:
+def error_response(
+    request: web.Request, status: int, message: str, field: str | None = None
+) -> web.Response:
     """A readable error: JSON for API callers, a small page for browsers; never a traceback."""
     if wants_json(request):
-        return web.json_response({"error": message, **({"field": field} if field else {})},
-                                 status=status)
+        return web.json_response(
+            {"error": message, **({"field": field} if field else {})}, status=status
+        )
     if TEMPLATES not in request.app:
         return web.Response(text=message, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
@@ -77,8 +82,10 @@ file route fail with "File name too long")."""
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
-               for part in request.path.split("/")):
+        if any(
+            len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+            for part in request.path.split("/")
+        ):
             raise web.HTTPNotFound()
         return await handler(request)
     except web.HTTPException as exc:
@@ -112,8 +119,9 @@ class ServerLog(logging.LoggerAdapter):
     400 by aiohttp; logged as errors with a traceback each, anyone could fill the log with them.
     """
 
-    def exception(self, msg: object, *args: object, exc_info: object = True,
-                  **kwargs: object) -> None:
+    def exception(
+        self, msg: object, *args: object, exc_info: object = True, **kwargs: object
+    ) -> None:
         if isinstance(exc_info, HttpProcessingError):
             self.debug("%s: %s", str(msg) % args, exc_info.message)
             return

@@ -85,8 +85,7 @@ class UnreadWatch:
 UNREAD = web.AppKey("unread_watch", UnreadWatch)
 
 
-def setup(app: web.Application, *, unread_seconds: float, per_address: int,
-          tally: Tally) -> None:
+def setup(app: web.Application, *, unread_seconds: float, per_address: int, tally: Tally) -> None:
     """The listener's watch over unread sends and its websockets per address."""
     app[UNREAD] = UnreadWatch(unread_seconds, tally)
     app[SLOTS] = AddressCounts(per_address or None)
@@ -107,8 +106,7 @@ def slot(request: web.Request, tally: Tally, refusal: str) -> Iterator[None]:
     as many open as it may."""
     slots, address = request.app[SLOTS], request.remote or ""
     if not slots.take(address):
-        tally.add(f"refused a websocket: more than {slots.cap} at once from one address",
-                  address)
+        tally.add(f"refused a websocket: more than {slots.cap} at once from one address", address)
         raise web.HTTPTooManyRequests(text=refusal, headers={"Retry-After": "60"})
     try:
         yield

@@ -24,9 +24,13 @@ def _load(name: str) -> tuple[str, None, Any]:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FunctionLoader(_load), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["when"] = when
     env.filters["highlight"] = highlight
     env.filters["from_json"] = json.loads
@@ -39,7 +43,8 @@ def when(timestamp: str | None) -> Markup:
     if not timestamp:
         return Markup("")
     return Markup('<time datetime="{}">{} UTC</time>').format(
-        timestamp, timestamp[:16].replace("T", " "))
+        timestamp, timestamp[:16].replace("T", " ")
+    )
 
 
 def highlight(snippet: str) -> Markup:
@@ -64,12 +69,22 @@ def static_url(request: web.Request, filename: str) -> str:
 def render_text(request: web.Request, name: str, context: dict[str, Any]) -> str:
     env = request.app[TEMPLATES]
     return env.get_template(name).render(
-        {"request": request, "static": lambda f: static_url(request, f),
-         "company": request.app[SERVICES].branding.current,
-         "business_zone": request.get(BUSINESS_ZONE, ""), **context})
+        {
+            "request": request,
+            "static": lambda f: static_url(request, f),
+            "company": request.app[SERVICES].branding.current,
+            "business_zone": request.get(BUSINESS_ZONE, ""),
+            **context,
+        }
+    )
 
 
-def render(request: web.Request, name: str, context: dict[str, Any] | None = None,
-           status: int = 200) -> web.Response:
-    return web.Response(text=render_text(request, name, context or {}), status=status,
-                        content_type="text/html", charset="utf-8")
+def render(
+    request: web.Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    return web.Response(
+        text=render_text(request, name, context or {}),
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+    )

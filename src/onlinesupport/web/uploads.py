@@ -33,8 +33,9 @@ async def chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def receive(request: web.Request, files: FileStore,
-                  check: Check = _no_check) -> tuple[dict[str, str], StoredFile]:
+async def receive(
+    request: web.Request, files: FileStore, check: Check = _no_check
+) -> tuple[dict[str, str], StoredFile]:
     """The text fields sent before the file, and the file written to the data folder.
 
     `check` sees the fields before a byte of the file is stored, and raises to refuse it.
@@ -46,8 +47,9 @@ async def receive(request: web.Request, files: FileStore,
     return fields, stored
 
 
-async def receive_form(request: web.Request, files: FileStore, check: Check = _no_check, *,
-                       max_field: int = MAX_FIELD) -> tuple[dict[str, str], StoredFile | None]:
+async def receive_form(
+    request: web.Request, files: FileStore, check: Check = _no_check, *, max_field: int = MAX_FIELD
+) -> tuple[dict[str, str], StoredFile | None]:
     """`receive` for a form whose file is optional (None when none was chosen)."""
     if request.content_type != "multipart/form-data":
         raise web.HTTPBadRequest(text="send the file as multipart/form-data")
@@ -71,13 +73,21 @@ async def receive_form(request: web.Request, files: FileStore, check: Check = _n
     return fields, None
 
 
-async def post_file(conversations: Conversations, files: FileStore, conversation_id: int,
-                    actor: Actor, stored: StoredFile, *, kind: str = "message",
-                    client_id: str | None = None) -> Posted:
+async def post_file(
+    conversations: Conversations,
+    files: FileStore,
+    conversation_id: int,
+    actor: Actor,
+    stored: StoredFile,
+    *,
+    kind: str = "message",
+    client_id: str | None = None,
+) -> Posted:
     """Post a received file as a message; the stored bytes go if they end up in no message."""
     with files.kept_only_if_stored(stored):
-        posted = await conversations.post(conversation_id, actor, stored.filename, kind=kind,
-                                          client_id=client_id, files=[stored])
+        posted = await conversations.post(
+            conversation_id, actor, stored.filename, kind=kind, client_id=client_id, files=[stored]
+        )
     if posted.duplicate:
         files.discard(stored)
     return posted
@@ -88,8 +98,12 @@ def serve(files: FileStore, attachment: dict, cache: str) -> web.FileResponse:
     inline = attachment["content_type"] in INLINE_TYPES
     disposition = "inline" if inline else "attachment"
     name = attachment["filename"].encode("ascii", "replace").decode("ascii")
-    return web.FileResponse(files.path(attachment["storage_name"]), headers={
-        "Content-Type": attachment["content_type"],
-        "Content-Disposition": f'{disposition}; filename="{name}"',
-        "Cache-Control": cache,
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    return web.FileResponse(
+        files.path(attachment["storage_name"]),
+        headers={
+            "Content-Type": attachment["content_type"],
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "Cache-Control": cache,
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

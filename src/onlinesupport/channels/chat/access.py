@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from onlinesupport.channels.chat import tokens
-from onlinesupport.lib.clock import Clock
 from onlinesupport.core.customers import own_conversation
+from onlinesupport.lib.clock import Clock
 from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.store import Database
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.lib.throttle import Throttle
 
 MESSAGES_PER_MINUTE = 30
 """A visitor's sends a minute (messages, files, forms); more is a script, not a person typing."""
@@ -35,8 +35,9 @@ class TooFast(UserError):
 
 
 class VisitorAccess:
-    def __init__(self, db: Database, clock: Clock, secret_key: bytes, *,
-                 messages_per_address: int) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, secret_key: bytes, *, messages_per_address: int
+    ) -> None:
         self._db = db
         self._clock = clock
         self._secret_key = secret_key
@@ -47,16 +48,18 @@ class VisitorAccess:
         """The visitor id of a token that is good at `now` (else None), and their customer id
         if they have written before."""
         visitor_id = tokens.verify(self._secret_key, token, now)
-        customer_id = visitor_id and await customers_repo.by_identity(self._db, "visitor",
-                                                                      visitor_id)
+        customer_id = visitor_id and await customers_repo.by_identity(
+            self._db, "visitor", visitor_id
+        )
         return visitor_id, customer_id or None
 
     def next_token(self, now: datetime, visitor_id: str | None) -> tuple[str, str]:
         """(visitor id, token): a new visitor, or `visitor_id`'s next token."""
         return tokens.issue(self._secret_key, now, visitor_id)
 
-    async def own_conversation(self, customer_id: int | None,
-                               conversation_id: int | None) -> dict[str, Any] | None:
+    async def own_conversation(
+        self, customer_id: int | None, conversation_id: int | None
+    ) -> dict[str, Any] | None:
         """The conversation if it is this customer's; anything else is as if it did not exist."""
         return await own_conversation(self._db, customer_id, conversation_id)
 
@@ -76,8 +79,9 @@ class VisitorAccess:
             self._per_visitor.hit(visitor_key)
         return None
 
-    async def sender(self, token: Any, conversation_id: int | None,
-                     address: str) -> tuple[int, int]:
+    async def sender(
+        self, token: Any, conversation_id: int | None, address: str
+    ) -> tuple[int, int]:
         """(customer id, conversation id) for a send outside the websocket (a file): the
         token's own conversation, within the limits; raises NotTheirs or TooFast."""
         visitor_id, customer_id = await self.visitor(token, self._clock.now())

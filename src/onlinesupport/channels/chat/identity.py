@@ -26,8 +26,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.conversations import Actor, Conversations, Opened
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.inputs import InvalidAddress, email_address
 from onlinesupport.lib.secretbox import SecretBox, SecretUnreadable
 from onlinesupport.store import Database, Transaction
@@ -91,19 +91,28 @@ def check(secret: str, claim: Any) -> Claim:
         shown = "".join(c for c in str(named)[:MAX_ID] if c.isprintable()).strip()
         return Claim(claimed_id=shown) if named not in (None, "") and shown else NOBODY
     given = claim.get("hash")
-    if not secret or not isinstance(given, str) or not _HASH.match(given) or \
-            not hmac.compare_digest(signature(secret, user_id), given.lower()):
+    if (
+        not secret
+        or not isinstance(given, str)
+        or not _HASH.match(given)
+        or not hmac.compare_digest(signature(secret, user_id), given.lower())
+    ):
         return Claim(claimed_id=user_id)
-    return Claim(WebsiteUser(user_id, _valid_address(_text(claim.get("email"), 320)),
-                             _text(claim.get("name"), 200)), user_id)
+    return Claim(
+        WebsiteUser(
+            user_id, _valid_address(_text(claim.get("email"), 320)), _text(claim.get("name"), 200)
+        ),
+        user_id,
+    )
 
 
 class WebsiteIdentity:
     """The signing secret (sealed in the database, shown to admins, rotatable) and the
     commands that attach visitors and their chats to verified customers."""
 
-    def __init__(self, db: Database, clock: Clock, conversations: Conversations,
-                 box: SecretBox) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, conversations: Conversations, box: SecretBox
+    ) -> None:
         self._db = db
         self._clock = clock
         self._conversations = conversations
@@ -121,8 +130,10 @@ class WebsiteIdentity:
                 return
         except SecretUnreadable:
             # A database restored without its data folder's key: the old secret is lost.
-            log.warning("the website identity secret was sealed with another key; a new one "
-                        "was made: put it into your website (Website chat page)")
+            log.warning(
+                "the website identity secret was sealed with another key; a new one "
+                "was made: put it into your website (Website chat page)"
+            )
         await self.rotate()
 
     @property
@@ -133,9 +144,14 @@ class WebsiteIdentity:
         """A new secret, in force at once (signatures made with the old one stop working)."""
         secret = secrets.token_hex(32)
         now = to_db(self._clock.now())
-        await self._db.write(lambda conn: settings_repo.put(
-            conn, SETTINGS_KEY, {"secret": self._box.seal(secret, SEALED_AS), "rotated_at": now},
-            now))
+        await self._db.write(
+            lambda conn: settings_repo.put(
+                conn,
+                SETTINGS_KEY,
+                {"secret": self._box.seal(secret, SEALED_AS), "rotated_at": now},
+                now,
+            )
+        )
         self._secret, self.rotated_at = secret, now
         return secret
 
@@ -149,6 +165,7 @@ class WebsiteIdentity:
         """A visitor's browser now belongs to a verified user: their token and any chat in
         progress move to that customer. None when the token is another website user's (a
         shared computer): the browser then starts afresh."""
+
         def command(conn: Transaction, now: str, events: list[Event]) -> int | None:
             holder = users_repo.owner(conn, "visitor", visitor_id)
             customer_id = self._verified_customer(conn, now, user)
@@ -161,10 +178,21 @@ class WebsiteIdentity:
             users_repo.move_identity(conn, "visitor", visitor_id, customer_id)
             for conversation_id in users_repo.open_chats(conn, holder):
                 users_repo.move_conversation(conn, conversation_id, customer_id, now)
-                events.append(events_repo.append(
-                    conn, conversation_id, "conversation.customer_verified", "customer",
-                    customer_id, now, {"from_customer_id": holder, "customer_id": customer_id,
-                                       "external_id": user.id}))
+                events.append(
+                    events_repo.append(
+                        conn,
+                        conversation_id,
+                        "conversation.customer_verified",
+                        "customer",
+                        customer_id,
+                        now,
+                        {
+                            "from_customer_id": holder,
+                            "customer_id": customer_id,
+                            "external_id": user.id,
+                        },
+                    )
+                )
             return customer_id
 
         return await self._conversations.run(command)
@@ -179,9 +207,20 @@ class WebsiteIdentity:
             users_repo.attach(conn, customer_id, "email", user.email)
         return customer_id
 
-    async def open_chat(self, claim: Claim, visitor_id: str, *, name: str, email: str,
-                        body: str, client_id: str, page_url: str, page_title: str,
-                        page_referrer: str, language: str) -> Opened:
+    async def open_chat(
+        self,
+        claim: Claim,
+        visitor_id: str,
+        *,
+        name: str,
+        email: str,
+        body: str,
+        client_id: str,
+        page_url: str,
+        page_title: str,
+        page_referrer: str,
+        language: str,
+    ) -> Opened:
         """A chat from a visitor whose page named a user: on the verified customer, or (not
         signed correctly) on the anonymous visitor with the desk told it is not verified.
         A retry with the same `client_id` returns the chat the first one opened."""
@@ -192,8 +231,7 @@ class WebsiteIdentity:
                 customer_id = self._verified_customer(conn, now, user)
                 users_repo.attach(conn, customer_id, "visitor", visitor_id)
             else:
-                customer_id = customers_repo.find_or_create(conn, "visitor", visitor_id, name,
-                                                            now)
+                customer_id = customers_repo.find_or_create(conn, "visitor", visitor_id, name, now)
             if email:
                 users_repo.attach(conn, customer_id, "email", email.lower())
             earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
@@ -201,14 +239,32 @@ class WebsiteIdentity:
                 return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
             who = Actor.customer(customer_id, user.name if user and user.name else name)
             conversation_id = self._conversations.open_in(
-                conn, now, events, channel="chat", customer_id=customer_id, subject="",
-                opener=who, page_url=page_url, page_title=page_title,
-                page_referrer=page_referrer, language=language)
-            events.append(events_repo.append(
-                conn, conversation_id, "identity.verified" if user else "identity.unverified",
-                "system", None, now, {"external_id": claim.claimed_id}))
-            message = self._conversations.post_in(conn, now, events, conversation_id, who, body,
-                                                  client_id=client_id)
+                conn,
+                now,
+                events,
+                channel="chat",
+                customer_id=customer_id,
+                subject="",
+                opener=who,
+                page_url=page_url,
+                page_title=page_title,
+                page_referrer=page_referrer,
+                language=language,
+            )
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "identity.verified" if user else "identity.unverified",
+                    "system",
+                    None,
+                    now,
+                    {"external_id": claim.claimed_id},
+                )
+            )
+            message = self._conversations.post_in(
+                conn, now, events, conversation_id, who, body, client_id=client_id
+            )
             return Opened(conversation_id, customer_id, message)
 
         return await self._conversations.run(command)

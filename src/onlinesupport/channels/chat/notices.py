@@ -12,8 +12,10 @@ from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store.events import Event
 
-_NOTICES = {"conversation.agent_joined": "{name} joined the chat.",
-            "conversation.transferred": "{name} has taken over the chat."}
+_NOTICES = {
+    "conversation.agent_joined": "{name} joined the chat.",
+    "conversation.transferred": "{name} has taken over the chat.",
+}
 
 
 class ChatNotices:
@@ -23,8 +25,15 @@ class ChatNotices:
     def __call__(self, *, conn: Transaction, now: str, events: list[Event]) -> None:
         for event in [e for e in events if e.type in _NOTICES]:
             conversation_id = event.conversation_id
-            if conversation_id is not None and \
-                    conversations_repo.lock(conn, conversation_id)["channel"] == "chat":
+            if (
+                conversation_id is not None
+                and conversations_repo.lock(conn, conversation_id)["channel"] == "chat"
+            ):
                 self._conversations.send_in(
-                    conn, now, events, conversation_id, SYSTEM,
-                    _NOTICES[event.type].format(name=event.data["agent_name"]))
+                    conn,
+                    now,
+                    events,
+                    conversation_id,
+                    SYSTEM,
+                    _NOTICES[event.type].format(name=event.data["agent_name"]),
+                )

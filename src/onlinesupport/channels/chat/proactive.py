@@ -13,9 +13,9 @@ from typing import Any
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import whole_number
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import proactive as proactive_repo
-from onlinesupport.lib.throttle import Throttle
 
 AUDIENCES = ("all", "new", "returning")
 MAX_TEXT = 300
@@ -38,11 +38,16 @@ def clean(form: dict[str, str]) -> dict[str, Any]:
     pattern = form.get("url_pattern", "").strip() or "*"
     if len(pattern) > 500:
         raise InvalidProactive("the page address pattern is longer than 500 characters")
-    return {"active": int(form.get("active") == "on"), "url_pattern": pattern,
-            "seconds_on_page": seconds, "audience": audience,
-            "tier": form.get("tier", "").strip()[:40],
-            "business_hours_only": int(form.get("business_hours_only") == "on"),
-            "text": text, "button": " ".join(form.get("button", "").split())[:40]}
+    return {
+        "active": int(form.get("active") == "on"),
+        "url_pattern": pattern,
+        "seconds_on_page": seconds,
+        "audience": audience,
+        "tier": form.get("tier", "").strip()[:40],
+        "business_hours_only": int(form.get("business_hours_only") == "on"),
+        "text": text,
+        "button": " ".join(form.get("button", "").split())[:40],
+    }
 
 
 class Proactive:
@@ -72,11 +77,18 @@ class Proactive:
 
     async def for_visitor(self, tier: str | None, open_now: bool) -> list[dict[str, Any]]:
         """What the widget needs to decide on the page itself."""
-        return [{"id": m["id"], "url": m["url_pattern"], "seconds": m["seconds_on_page"],
-                 "audience": m["audience"], "text": m["text"], "button": m["button"]}
-                for m in await proactive_repo.active(self._db)
-                if (not m["tier"] or m["tier"] == tier)
-                and (open_now or not m["business_hours_only"])]
+        return [
+            {
+                "id": m["id"],
+                "url": m["url_pattern"],
+                "seconds": m["seconds_on_page"],
+                "audience": m["audience"],
+                "text": m["text"],
+                "button": m["button"],
+            }
+            for m in await proactive_repo.active(self._db)
+            if (not m["tier"] or m["tier"] == tier) and (open_now or not m["business_hours_only"])
+        ]
 
     async def record(self, message_id: int, kind: str, viewer: str, page: str = "") -> bool:
         """A message was shown, clicked, dismissed or led to a chat, on `page`: counted once a
@@ -86,6 +98,7 @@ class Proactive:
         if not self._once.allow(f"{viewer}:{message_id}:{kind}"):
             return False
         now = to_db(self._clock.now())
-        await self._db.write(lambda conn: proactive_repo.record(conn, message_id, kind, now,
-                                                                page[:500]))
+        await self._db.write(
+            lambda conn: proactive_repo.record(conn, message_id, kind, now, page[:500])
+        )
         return True

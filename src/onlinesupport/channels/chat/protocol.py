@@ -69,7 +69,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from onlinesupport.core.attachments import FileStore
 from onlinesupport.channels.chat.access import VisitorAccess
 from onlinesupport.channels.chat.identity import NOBODY, Claim, WebsiteIdentity
 from onlinesupport.channels.chat.presence import Presence
@@ -77,13 +76,16 @@ from onlinesupport.channels.chat.proactive import InvalidProactive, Proactive
 from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.channels.forms.contact import URGENCY, ContactForm
 from onlinesupport.channels.phone.callbacks import Callbacks, TooManyCallbacks
-from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.attachments import FileStore
 from onlinesupport.core.conversations import Actor, Conversations
 from onlinesupport.core.conversations.service import DEFAULT_QUEUE, SYSTEM
-from onlinesupport.lib.errors import UserError
 from onlinesupport.core.hub import Hub, Notice, SubscriberLagged
-from onlinesupport.lib.inputs import MAX_ID, email_address, row_id, whole_number
 from onlinesupport.knowledge.service import KnowledgeBase
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
+from onlinesupport.lib.inputs import MAX_ID, email_address, row_id, whole_number
+from onlinesupport.lib.supervisor import cause
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.routing.due import chat_calendar
 from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
@@ -95,8 +97,6 @@ from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.errors import StorageFull, StoreClosed, StoreError
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
-from onlinesupport.lib.supervisor import cause
-from onlinesupport.lib.throttle import Throttle
 
 if TYPE_CHECKING:
     from onlinesupport.reports.recording import Recorder
@@ -179,8 +179,9 @@ def _id(frame: dict[str, Any], name: str) -> int:
 class VisitorSession:
     """One widget connection: authenticates the visitor, relays their chat both ways."""
 
-    def __init__(self, context: ChatContext, widget: WidgetSettings, send: Send,
-                 address: str) -> None:
+    def __init__(
+        self, context: ChatContext, widget: WidgetSettings, send: Send, address: str
+    ) -> None:
         self._ctx = context
         self._widget = widget
         self._send = send
@@ -204,12 +205,20 @@ class VisitorSession:
             return
         if self.visitor_id is None:
             raise ProtocolError("say hello first")
-        handler = {"start": self._start, "send": self._send_message, "leave": self._leave,
-                   "typing": self._typing, "page": self._page, "end": self._end,
-                   "rate": self._rate, "queue": self._queue,
-                   "answered": self._answered, "proactive": self._proactive,
-                   "callback_options": self._callback_options,
-                   "callback": self._callback}.get(kind)
+        handler = {
+            "start": self._start,
+            "send": self._send_message,
+            "leave": self._leave,
+            "typing": self._typing,
+            "page": self._page,
+            "end": self._end,
+            "rate": self._rate,
+            "queue": self._queue,
+            "answered": self._answered,
+            "proactive": self._proactive,
+            "callback_options": self._callback_options,
+            "callback": self._callback,
+        }.get(kind)
         if handler is None:
             raise ProtocolError(f"unknown frame type {kind!r}")
         await handler(frame)
@@ -248,26 +257,37 @@ class VisitorSession:
         open_now = queue is None or chat_calendar(queue).is_open(self._ctx.clock.now())
         customer = self.customer_id and await customers_repo.get(self._ctx.db, self.customer_id)
         user = self.claim.user
-        await self._send({"type": "welcome", "token": token,
-                          "conversation_id": self.conversation_id,
-                          "agents_online": open_now and self._ctx.presence.anyone_online(),
-                          "widget": self._widget.for_visitor(),
-                          "form": {"question_types": await self._ctx.contact.question_types(),
-                                   "urgency": URGENCY},
-                          "proactive": await self._ctx.proactive.for_visitor(
-                              customer["tier"] if customer else None, open_now),
-                          "visitor": {"verified": user is not None,
-                                      "unverified": self.claim.unverified,
-                                      "name": self._known(user, customer, "name"),
-                                      "email": self._known(user, customer, "email")},
-                          "callbacks": await self._ctx.callbacks.offer(frame.get("lang"))})
+        await self._send(
+            {
+                "type": "welcome",
+                "token": token,
+                "conversation_id": self.conversation_id,
+                "agents_online": open_now and self._ctx.presence.anyone_online(),
+                "widget": self._widget.for_visitor(),
+                "form": {
+                    "question_types": await self._ctx.contact.question_types(),
+                    "urgency": URGENCY,
+                },
+                "proactive": await self._ctx.proactive.for_visitor(
+                    customer["tier"] if customer else None, open_now
+                ),
+                "visitor": {
+                    "verified": user is not None,
+                    "unverified": self.claim.unverified,
+                    "name": self._known(user, customer, "name"),
+                    "email": self._known(user, customer, "email"),
+                },
+                "callbacks": await self._ctx.callbacks.offer(frame.get("lang")),
+            }
+        )
         if self.conversation_id is not None:
             self._follow()
             if read_seq:
                 await self._send({"type": "read", "seq": read_seq})
 
-    async def _as_signed_in(self, visitor_id: str | None,
-                            customer_id: int | None) -> tuple[str | None, int | None]:
+    async def _as_signed_in(
+        self, visitor_id: str | None, customer_id: int | None
+    ) -> tuple[str | None, int | None]:
         """The visitor's token and customer as the page's user allows. A verified user's
         browser is theirs (a chat in progress moves with them); a token of a verified customer
         is refused (None) when the page does not name them: they signed out, or another
@@ -304,8 +324,9 @@ class VisitorSession:
         assert conversation_id is not None
         said, wait = "", LISTENER_FIRST_WAIT
         while True:
-            with self._ctx.hub.subscribe(conversation_id, maxsize=1000,
-                                         max_bytes=self._ctx.socket_buffer) as subscription:
+            with self._ctx.hub.subscribe(
+                conversation_id, maxsize=1000, max_bytes=self._ctx.socket_buffer
+            ) as subscription:
                 try:
                     await self._push_new()
                     while True:
@@ -314,8 +335,11 @@ class VisitorSession:
                             await self._push(item.message)
                         elif isinstance(item, Event) and item.type == "conversation.resolved":
                             await self._send({"type": "ended"})
-                        elif isinstance(item, Notice) and item.type == "typing" and \
-                                item.data.get("author_type") == "agent":
+                        elif (
+                            isinstance(item, Notice)
+                            and item.type == "typing"
+                            and item.data.get("author_type") == "agent"
+                        ):
                             await self._send({"type": "typing", "name": item.data.get("name", "")})
                         elif isinstance(item, Notice) and item.type == "read":
                             await self._send({"type": "read", "seq": item.data["seq"]})
@@ -326,8 +350,12 @@ class VisitorSession:
                 except Exception as exc:  # noqa: BLE001 - see above
                     if cause(exc) != said:
                         said = cause(exc)
-                        log.exception("visitor listener of conversation %d failed; following "
-                                      "it again in %.0f s", conversation_id, wait)
+                        log.exception(
+                            "visitor listener of conversation %d failed; following "
+                            "it again in %.0f s",
+                            conversation_id,
+                            wait,
+                        )
                     await asyncio.sleep(wait)
                     wait = min(LISTENER_MAX_WAIT, wait * 2)
 
@@ -346,8 +374,9 @@ class VisitorSession:
         assert self.conversation_id is not None
         async with self._push_lock:
             while True:
-                page = await messages_repo.after(self._ctx.db, self.conversation_id,
-                                                 self._last_seq, CATCH_UP_PAGE)
+                page = await messages_repo.after(
+                    self._ctx.db, self.conversation_id, self._last_seq, CATCH_UP_PAGE
+                )
                 for message in page:
                     await self._deliver(message)
                 if len(page) < CATCH_UP_PAGE:
@@ -357,15 +386,26 @@ class VisitorSession:
         self._last_seq = message.seq
         if message.kind != "message":
             return
-        await self._send({
-            "type": "message", "seq": message.seq, "author_type": message.author_type,
-            "author_name": message.author_name if message.author_type == "agent" else "",
-            "body": message.body, "created_at": message.created_at,
-            "client_id": message.client_id if message.author_type == "customer" else None,
-            "attachments": [{"filename": a["filename"], "content_type": a["content_type"],
-                             "size": a["size"],
-                             "url": self._ctx.files.visitor_link(a["id"], self._ctx.clock.now())}
-                            for a in message.attachments]})
+        await self._send(
+            {
+                "type": "message",
+                "seq": message.seq,
+                "author_type": message.author_type,
+                "author_name": message.author_name if message.author_type == "agent" else "",
+                "body": message.body,
+                "created_at": message.created_at,
+                "client_id": message.client_id if message.author_type == "customer" else None,
+                "attachments": [
+                    {
+                        "filename": a["filename"],
+                        "content_type": a["content_type"],
+                        "size": a["size"],
+                        "url": self._ctx.files.visitor_link(a["id"], self._ctx.clock.now()),
+                    }
+                    for a in message.attachments
+                ],
+            }
+        )
 
     def _limit(self, visitor_id: str | None) -> None:
         refused = self._ctx.access.refuse_rate(visitor_id, self._address)
@@ -383,17 +423,22 @@ class VisitorSession:
         email = _string(frame, "email", 320).strip().lower()
         user = self.claim.user
         self._require(name or (user.name if user else ""), email or (user.email if user else ""))
-        chat = _Chat(body=_string(frame, "body", 20_000, required=True),
-                     client_id=_string(frame, "client_id", 64, required=True),
-                     page_url=_string(page, "url", 2000), page_title=_string(page, "title", 500),
-                     page_referrer=_string(page, "referrer", 2000),
-                     language=_string(frame, "language", 10))
+        chat = _Chat(
+            body=_string(frame, "body", 20_000, required=True),
+            client_id=_string(frame, "client_id", 64, required=True),
+            page_url=_string(page, "url", 2000),
+            page_title=_string(page, "title", 500),
+            page_referrer=_string(page, "referrer", 2000),
+            language=_string(frame, "language", 10),
+        )
         if user is not None or self.claim.unverified:
-            opened = await self._ctx.identity.open_chat(self.claim, self.visitor_id, name=name,
-                                                        email=email, **chat)
+            opened = await self._ctx.identity.open_chat(
+                self.claim, self.visitor_id, name=name, email=email, **chat
+            )
         else:
             opened = await self._ctx.conversations.open(
-                channel="chat", customer_name=name, identity=("visitor", self.visitor_id), **chat)
+                channel="chat", customer_name=name, identity=("visitor", self.visitor_id), **chat
+            )
             if email and not opened.duplicate:
                 await self._keep_email(opened.customer_id, opened.conversation_id, email)
         self.customer_id = opened.customer_id
@@ -405,15 +450,22 @@ class VisitorSession:
         """The address from the pre-chat form goes on the customer record (transcripts, answers
         by mail, history across channels). An address another customer has is not taken over,
         since anyone can type one: the agents get a note to check it is them."""
+
         def command(conn: Any, now: str, events: list[Event]) -> None:
             owner = customers_repo.add_email(conn, customer_id, email)
             if owner is not None:
                 self._ctx.conversations.post_in(
-                    conn, now, events, conversation_id, SYSTEM,
+                    conn,
+                    now,
+                    events,
+                    conversation_id,
+                    SYSTEM,
                     f"The visitor gave the email address {email}, which belongs to "
                     f"{owner['name'] or 'another customer'} (customer #{owner['id']}). It was "
                     "not added to this chat's customer: anyone can type an address, so check "
-                    "it is them before sending anything there.", kind="note")
+                    "it is them before sending anything there.",
+                    kind="note",
+                )
 
         await self._ctx.conversations.run(command)
 
@@ -426,8 +478,14 @@ class VisitorSession:
             email_address(email)
 
     async def _ack(self, client_id: str, seq: int) -> None:
-        await self._send({"type": "ack", "client_id": client_id,
-                          "conversation_id": self.conversation_id, "seq": seq})
+        await self._send(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "conversation_id": self.conversation_id,
+                "seq": seq,
+            }
+        )
 
     async def _send_message(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
@@ -435,8 +493,11 @@ class VisitorSession:
         self._limit(self.visitor_id)
         client_id = _string(frame, "client_id", 64, required=True)
         posted = await self._ctx.conversations.post(
-            self.conversation_id, Actor.customer(self.customer_id),
-            _string(frame, "body", 20_000, required=True), client_id=client_id)
+            self.conversation_id,
+            Actor.customer(self.customer_id),
+            _string(frame, "body", 20_000, required=True),
+            client_id=client_id,
+        )
         await self._ack(client_id, posted.message.seq)
 
     async def _leave(self, frame: dict[str, Any]) -> None:
@@ -447,66 +508,103 @@ class VisitorSession:
         self._require(name, email)
         client_id = _string(frame, "client_id", 64, required=True)
         page = _page_of(frame)
-        await self._ctx.contact.leave_message({
-            "name": name, "email": email, "subject": _string(frame, "subject", 200),
-            "message": _string(frame, "body", 20_000, required=True),
-            "question_type": _string(frame, "question_type", 100),
-            "urgency": _string(frame, "urgency", 20),
-            "page": _string(page, "url", 2000)}, client_id)
-        await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
-                          "seq": 1})
+        await self._ctx.contact.leave_message(
+            {
+                "name": name,
+                "email": email,
+                "subject": _string(frame, "subject", 200),
+                "message": _string(frame, "body", 20_000, required=True),
+                "question_type": _string(frame, "question_type", 100),
+                "urgency": _string(frame, "urgency", 20),
+                "page": _string(page, "url", 2000),
+            },
+            client_id,
+        )
+        await self._send({"type": "ack", "client_id": client_id, "conversation_id": None, "seq": 1})
 
     async def _callback_options(self, frame: dict[str, Any]) -> None:
         options = await self._ctx.callbacks.options()
-        await self._send({"type": "callback_options", "enabled": options is not None,
-                          **(options or {})})
+        await self._send(
+            {"type": "callback_options", "enabled": options is not None, **(options or {})}
+        )
 
     async def _callback(self, frame: dict[str, Any]) -> None:
         """The widget's callback form: a verified visitor's lands on their customer, anyone
         else's on the customer with that email address or number (as a left message does)."""
         self._limit(self.visitor_id)
         client_id = _string(frame, "client_id", 64, required=True)
-        fields = {name: _string(frame, name, limit) for name, limit in (
-            ("name", 200), ("email", 320), ("phone", 40), ("country", 10), ("about", 2000),
-            ("window", 40))}
+        fields = {
+            name: _string(frame, name, limit)
+            for name, limit in (
+                ("name", 200),
+                ("email", 320),
+                ("phone", 40),
+                ("country", 10),
+                ("about", 2000),
+                ("window", 40),
+            )
+        }
         user, customer_id = self.claim.user, None
         if user is not None:
             assert self.visitor_id is not None
-            customer_id = self.customer_id or await self._ctx.identity.sign_in(user,
-                                                                               self.visitor_id)
+            customer_id = self.customer_id or await self._ctx.identity.sign_in(
+                user, self.visitor_id
+            )
             self.customer_id = customer_id
         try:
             done = await self._ctx.callbacks.request(
-                fields, source="widget", address=self._address, customer_id=customer_id,
-                client_id=client_id)
+                fields,
+                source="widget",
+                address=self._address,
+                customer_id=customer_id,
+                client_id=client_id,
+            )
         except TooManyCallbacks:
-            raise ProtocolError("Too many callback requests from your network; please try "
-                                "again later.") from None
-        await self._send({"type": "ack", "client_id": client_id, "conversation_id": None,
-                          "seq": 1, "callback": {"phone": done.phone, "window": done.window,
-                                                 "start": done.start, "end": done.end}})
+            raise ProtocolError(
+                "Too many callback requests from your network; please try again later."
+            ) from None
+        await self._send(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "conversation_id": None,
+                "seq": 1,
+                "callback": {
+                    "phone": done.phone,
+                    "window": done.window,
+                    "start": done.start,
+                    "end": done.end,
+                },
+            }
+        )
 
     async def _end(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             raise ProtocolError("there is no chat to end")
-        changed = await self._ctx.conversations.resolve(self.conversation_id,
-                                                        Actor.customer(self.customer_id))
+        changed = await self._ctx.conversations.resolve(
+            self.conversation_id, Actor.customer(self.customer_id)
+        )
         if not changed:
             await self._send({"type": "ended"})
 
     async def _rate(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             raise ProtocolError("there is no chat to rate")
-        await self._ctx.conversations.rate(self.conversation_id, Actor.customer(self.customer_id),
-                                           frame.get("score"), _string(frame, "comment", 1000))
+        await self._ctx.conversations.rate(
+            self.conversation_id,
+            Actor.customer(self.customer_id),
+            frame.get("score"),
+            _string(frame, "comment", 1000),
+        )
         await self._send({"type": "rated"})
 
     async def _queue(self, frame: dict[str, Any]) -> None:
         place = None
         if self.conversation_id is not None:
             gave_up = to_db(self._ctx.clock.now() - GIVEN_UP_AFTER)
-            place = await conversations_repo.queue_position(self._ctx.db, self.conversation_id,
-                                                            gave_up)
+            place = await conversations_repo.queue_position(
+                self._ctx.db, self.conversation_id, gave_up
+            )
         if place is None:
             await self._send({"type": "queue", "position": None, "wait_minutes": None})
             return
@@ -517,8 +615,9 @@ class VisitorSession:
         each = statistics.median(waits) if waits else 2.0
         agents = max(1, len(self._ctx.presence.online()))
         wait = math.ceil(position / agents) * each
-        await self._send({"type": "queue", "position": position,
-                          "wait_minutes": max(1, round(wait))})
+        await self._send(
+            {"type": "queue", "position": position, "wait_minutes": max(1, round(wait))}
+        )
 
     async def _proactive(self, frame: dict[str, Any]) -> None:
         message_id, event = _id(frame, "message_id"), frame.get("event")
@@ -526,9 +625,14 @@ class VisitorSession:
             raise ProtocolError("a proactive frame needs message_id and event", "event")
         self._limit(self.visitor_id)
         try:
-            await self._ctx.recorder.proactive(message_id, event, f"visitor:{self.visitor_id}",
-                                               _string(frame, "page", 2000),
-                                               self.conversation_id, self.customer_id)
+            await self._ctx.recorder.proactive(
+                message_id,
+                event,
+                f"visitor:{self.visitor_id}",
+                _string(frame, "page", 2000),
+                self.conversation_id,
+                self.customer_id,
+            )
         except InvalidProactive as exc:
             raise ProtocolError(str(exc)) from None
 
@@ -538,14 +642,21 @@ class VisitorSession:
         if await kb_repo.published(self._ctx.db, article_id) is None:
             raise ProtocolError("there is no such article")
         resolved = None
-        if self.conversation_id is not None and await conversations_repo.queue_position(
-                self._ctx.db, self.conversation_id) is not None:
+        if (
+            self.conversation_id is not None
+            and await conversations_repo.queue_position(self._ctx.db, self.conversation_id)
+            is not None
+        ):
             resolved = self.conversation_id
         # Recorded before the chat is resolved, so the reports see a deflection, not a visitor
         # who gave up waiting.
-        await self._ctx.knowledge.deflected(article_id, "widget",
-                                            _string(frame, "question", 2000), resolved,
-                                            asker=f"visitor:{self.visitor_id}")
+        await self._ctx.knowledge.deflected(
+            article_id,
+            "widget",
+            _string(frame, "question", 2000),
+            resolved,
+            asker=f"visitor:{self.visitor_id}",
+        )
         if resolved is not None:
             # Still waiting for a first answer: the article answered it, so it leaves the queue.
             await self._ctx.conversations.resolve(resolved, Actor.customer(self.customer_id))
@@ -554,7 +665,8 @@ class VisitorSession:
     async def _typing(self, frame: dict[str, Any]) -> None:
         now = self._ctx.clock.now()
         if self.conversation_id is None or (
-                self._last_typing is not None and now - self._last_typing < TYPING_EVERY):
+            self._last_typing is not None and now - self._last_typing < TYPING_EVERY
+        ):
             return
         self._last_typing = now
         self._ctx.hub.publish([Notice(self.conversation_id, "typing", {"author_type": "customer"})])
@@ -563,16 +675,18 @@ class VisitorSession:
         """A page view: counted for the reports, and in a chat a step of its trail."""
         url = _string(frame, "url", 2000, required=True)
         # The same page again (a reload) is no new view; a flood is dropped quietly.
-        if url == self._last_page or \
-                not self._ctx.page_views.allow(f"visitor:{self.visitor_id}"):
+        if url == self._last_page or not self._ctx.page_views.allow(f"visitor:{self.visitor_id}"):
             return
         self._last_page = url
         self._ctx.recorder.page_viewed(url)
         if self.conversation_id is None:
             return
         await self._ctx.conversations.record_page(
-            self.conversation_id, Actor.customer(self.customer_id), url,
-            _string(frame, "title", 500))
+            self.conversation_id,
+            Actor.customer(self.customer_id),
+            url,
+            _string(frame, "title", 500),
+        )
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -585,4 +699,3 @@ class VisitorSession:
             # server stopping).
             with contextlib.suppress(StoreError, StoreClosed, StorageFull):
                 await self._ctx.recorder.chat_left(self.conversation_id, self.customer_id)
-

@@ -37,8 +37,9 @@ def issue(secret_key: bytes, now: datetime, visitor_id: str | None = None) -> tu
     next token."""
     visitor_id = visitor_id or secrets.token_urlsafe(16)
     expires = int((now + LIFETIME).timestamp())
-    return visitor_id, (f"{_PREFIX}.{visitor_id}.{expires}."
-                        f"{_signature(secret_key, visitor_id, expires)}")
+    return visitor_id, (
+        f"{_PREFIX}.{visitor_id}.{expires}.{_signature(secret_key, visitor_id, expires)}"
+    )
 
 
 def verify(secret_key: bytes, token: object, now: datetime) -> str | None:

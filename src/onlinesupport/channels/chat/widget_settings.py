@@ -31,10 +31,13 @@ def normalise_origin(text: str) -> str:
     except ValueError:  # "https://shop:x", "http://[::1" (any Origin header may say so)
         parts, port = urlsplit(""), -1
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
-        raise InvalidSettings(f"{text.strip()!r} is not a website address such as https://www.example.com")
+        raise InvalidSettings(
+            f"{text.strip()!r} is not a website address such as https://www.example.com"
+        )
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise InvalidSettings(f"{text.strip()!r}: give only the address of the site, "
-                              "without a page")
+        raise InvalidSettings(
+            f"{text.strip()!r}: give only the address of the site, without a page"
+        )
     default = {"http": 80, "https": 443}[parts.scheme]
     shown = f":{port}" if port and port != default else ""
     return f"{parts.scheme}://{parts.hostname.lower()}{shown}"
@@ -48,8 +51,7 @@ class WidgetSettings:
     color: str = "#1f5fbf"
     ask_name: str = "optional"
     ask_email: str = "optional"
-    offline_text: str = ("We are not online right now. Leave a message and we will answer "
-                         "by email.")
+    offline_text: str = "We are not online right now. Leave a message and we will answer by email."
 
     def allows(self, origin: str | None) -> bool:
         if not origin:
@@ -61,9 +63,14 @@ class WidgetSettings:
 
     def for_visitor(self) -> dict[str, Any]:
         """What the widget needs to draw itself."""
-        return {"title": self.title, "greeting": self.greeting, "color": self.color,
-                "ask_name": self.ask_name, "ask_email": self.ask_email,
-                "offline_text": self.offline_text}
+        return {
+            "title": self.title,
+            "greeting": self.greeting,
+            "color": self.color,
+            "ask_name": self.ask_name,
+            "ask_email": self.ask_email,
+            "offline_text": self.offline_text,
+        }
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
@@ -78,8 +85,9 @@ def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
 def parse(data: Mapping[str, Any]) -> WidgetSettings:
     """Settings from the admin form; every problem is reported with the field's name."""
     origins_text = str(data.get("allowed_origins", ""))
-    origins = tuple(dict.fromkeys(normalise_origin(line) for line in origins_text.splitlines()
-                                  if line.strip()))
+    origins = tuple(
+        dict.fromkeys(normalise_origin(line) for line in origins_text.splitlines() if line.strip())
+    )
     if len(origins) > 50:
         raise InvalidSettings("at most 50 websites")
     color = str(data.get("color", "")).strip()
@@ -89,11 +97,17 @@ def parse(data: Mapping[str, Any]) -> WidgetSettings:
     for name in ("ask_name", "ask_email"):
         modes[name] = str(data.get(name, ""))
         if modes[name] not in FIELD_MODES:
-            raise InvalidSettings(f"{name.replace('_', ' ')} must be one of "
-                                  f"{', '.join(FIELD_MODES)}")
-    return WidgetSettings(allowed_origins=origins, title=_text(data, "title", 60),
-                          greeting=_text(data, "greeting", 300), color=color.lower(),
-                          offline_text=_text(data, "offline_text", 300), **modes)
+            raise InvalidSettings(
+                f"{name.replace('_', ' ')} must be one of {', '.join(FIELD_MODES)}"
+            )
+    return WidgetSettings(
+        allowed_origins=origins,
+        title=_text(data, "title", 60),
+        greeting=_text(data, "greeting", 300),
+        color=color.lower(),
+        offline_text=_text(data, "offline_text", 300),
+        **modes,
+    )
 
 
 async def load(db: Database) -> WidgetSettings:

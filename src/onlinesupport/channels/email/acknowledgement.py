@@ -36,19 +36,34 @@ def question(subject: str, text: str) -> str:
     return f"{subject} {text[:2000]}"
 
 
-def render(conn: Transaction, mailbox: dict[str, Any] | Row, conversation_id: int,
-           name: str, subject: str, articles: Sequence[dict[str, Any]] = (),
-           public_url: str = "") -> tuple[str, str]:
+def render(
+    conn: Transaction,
+    mailbox: dict[str, Any] | Row,
+    conversation_id: int,
+    name: str,
+    subject: str,
+    articles: Sequence[dict[str, Any]] = (),
+    public_url: str = "",
+) -> tuple[str, str]:
     """Subject and body of the acknowledgement for a new conversation; with the mailbox's
     ack_articles and a public address, the help-center `articles` found for its `question`."""
     # Inside the transaction: the promise counts from the due time that this transaction set
     # (the queue's target, or a routing rule's), so it cannot be read before.
-    values = {"name": name or "there", "subject": subject or "(no subject)",
-              "ticket": str(conversation_id), "expected": promise_for(conn, conversation_id),
-              "team": mailbox["display_name"] or mailbox["address"]}
+    values = {
+        "name": name or "there",
+        "subject": subject or "(no subject)",
+        "ticket": str(conversation_id),
+        "expected": promise_for(conn, conversation_id),
+        "team": mailbox["display_name"] or mailbox["address"],
+    }
     body = fill(mailbox["ack_body"] or DEFAULT_BODY, values)
     if articles and mailbox["ack_articles"] and public_url:
-        body = body.rstrip("\n") + "\n\nThese articles may already answer your question:\n" + \
-            "".join(f"- {a['title']}: {article_url(public_url, a)}\n" for a in articles)
-    return (tag_subject(fill(mailbox["ack_subject"] or DEFAULT_SUBJECT, values)[:200],
-                        conversation_id), body)
+        body = (
+            body.rstrip("\n")
+            + "\n\nThese articles may already answer your question:\n"
+            + "".join(f"- {a['title']}: {article_url(public_url, a)}\n" for a in articles)
+        )
+    return (
+        tag_subject(fill(mailbox["ack_subject"] or DEFAULT_SUBJECT, values)[:200], conversation_id),
+        body,
+    )

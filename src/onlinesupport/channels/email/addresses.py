@@ -14,8 +14,10 @@ from onlinesupport.channels.email.charsets import decode_words
 from onlinesupport.lib.inputs import is_email_address
 
 # One mailbox with a plain name (letters, digits, spaces) or none: "Ann Lee <ann@example.com>".
-_SIMPLE = re.compile(r"\s*(?:([A-Za-z0-9 ]*?)\s*<([^<>()\[\]\\,;:@\"\s]+@[^<>()\[\]\\,;:@\"\s]+)>"
-                     r"|([^<>()\[\]\\,;:@\"\s]+@[^<>()\[\]\\,;:@\"\s]+))\s*")
+_SIMPLE = re.compile(
+    r"\s*(?:([A-Za-z0-9 ]*?)\s*<([^<>()\[\]\\,;:@\"\s]+@[^<>()\[\]\\,;:@\"\s]+)>"
+    r"|([^<>()\[\]\\,;:@\"\s]+@[^<>()\[\]\\,;:@\"\s]+))\s*"
+)
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[qQbB]\?[^?\r\n]*?\?=")
 
 

@@ -19,21 +19,42 @@ _CP50220 = "cp50220"
 
 # Labels read as the superset that mail programs actually write.
 _SUPERSETS = {
-    "gb2312": "gb18030", "gbk": "gb18030", "euc-cn": "gb18030", "x-gbk": "gb18030",
-    "cp936": "gb18030", "iso8859-1": "cp1252", "euc_kr": "cp949", "big5": "big5hkscs",
-    "shift_jis": "cp932", "iso2022_jp": _CP50220,
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc-cn": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "iso8859-1": "cp1252",
+    "euc_kr": "cp949",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "iso2022_jp": _CP50220,
 }
 # Labels Python does not know by that name.
 _ALIASES = {
-    "x-sjis": "shift_jis", "windows-31j": "cp932", "cp50221": _CP50220,
-    "cp50222": _CP50220, "csiso2022jp": _CP50220, "windows-874": "cp874",
-    "iso-8859-8-i": "iso8859-8", "iso-8859-6-i": "iso8859-6", "x-mac-roman": "mac-roman",
-    "ks_c_5601": "cp949", "x-euc-jp": "euc_jp", "x-unicode-2-0-utf-7": "utf-7",
+    "x-sjis": "shift_jis",
+    "windows-31j": "cp932",
+    "cp50221": _CP50220,
+    "cp50222": _CP50220,
+    "csiso2022jp": _CP50220,
+    "windows-874": "cp874",
+    "iso-8859-8-i": "iso8859-8",
+    "iso-8859-6-i": "iso8859-6",
+    "x-mac-roman": "mac-roman",
+    "ks_c_5601": "cp949",
+    "x-euc-jp": "euc_jp",
+    "x-unicode-2-0-utf-7": "utf-7",
 }
 # When the (superset of the) label fails: the charsets such text really is, most likely first.
 _NEIGHBOURS = {
-    _CP50220: ("iso2022_jp_2004", "iso2022_jp_2", "iso2022_jp_ext", "utf-8", "euc_jis_2004",
-               "cp932"),
+    _CP50220: (
+        "iso2022_jp_2004",
+        "iso2022_jp_2",
+        "iso2022_jp_ext",
+        "utf-8",
+        "euc_jis_2004",
+        "cp932",
+    ),
     "cp932": ("shift_jis_2004", "euc_jis_2004", "utf-8"),
     "euc_jp": ("euc_jis_2004", "cp932", "utf-8"),
     "gb18030": ("utf-8", "big5hkscs"),
@@ -47,8 +68,16 @@ _NEIGHBOURS = {
 # Escape sequences of the 7-bit ISO-2022 encodings (RFC 1468, RFC 1557).
 _ISO2022_JP = re.compile(rb"\x1b(\$[@B]|\$\(D|\([BJI])")
 _ISO2022_KR = re.compile(rb"\x1b\$\)C")
-_UNDECLARED = {"", "unknown-8bit", "x-unknown", "unknown", "default", "x-user-defined",
-               "_autodetect_all", "_iso-2022-jp$esc"}
+_UNDECLARED = {
+    "",
+    "unknown-8bit",
+    "x-unknown",
+    "unknown",
+    "default",
+    "x-user-defined",
+    "_autodetect_all",
+    "_iso-2022-jp$esc",
+}
 
 
 def decode(data: bytes, label: str | None) -> tuple[str, str]:
@@ -111,8 +140,9 @@ def _undeclared(data: bytes, unknown_label: str = "") -> tuple[str, str]:
         return data.decode("ascii"), ""
     text, warning = _utf8(data, unknown_label)
     if unknown_label and not warning:
-        warning = (f"The text named an unknown character set ({unknown_label[:40]}); it was "
-                   "read as UTF-8.")
+        warning = (
+            f"The text named an unknown character set ({unknown_label[:40]}); it was read as UTF-8."
+        )
     return text, warning
 
 
@@ -130,8 +160,9 @@ def _utf8(data: bytes, label: str) -> tuple[str, str]:
         return text, UTF8_REPLACED
     if label:
         return data.decode("cp1252", "replace"), _mislabelled(label, "cp1252")
-    return data.decode("cp1252", "replace"), \
-        "The text did not name its character set and is not UTF-8; it was read as cp1252."
+    return data.decode(
+        "cp1252", "replace"
+    ), "The text did not name its character set and is not UTF-8; it was read as cp1252."
 
 
 def _iso2022jp_windows(data: bytes) -> str:
@@ -144,7 +175,7 @@ def _iso2022jp_windows(data: bytes) -> str:
     while i < len(data):
         byte = data[i]
         if byte == 0x1B:
-            sequence = data[i + 1:i + 3]
+            sequence = data[i + 1 : i + 3]
             if sequence in (b"$@", b"$B"):
                 mode, i = "jis", i + 3
             elif sequence in (b"(B", b"(J"):
@@ -198,7 +229,7 @@ def decode_words(value: str) -> str:
     pending: list[tuple[str, bytes]] = []  # (charset, bytes) of adjacent words
     position = 0
     for found in _WORD.finditer(value):
-        between = value[position:found.start()]
+        between = value[position : found.start()]
         if not (pending and _BETWEEN_WORDS.fullmatch(between)):
             # Whitespace between two encoded words is dropped (RFC 2047, 6.2); other text stays.
             if pending:

@@ -21,12 +21,19 @@ def as_html(text: str) -> str:
         escaped = html.escape(block)
         linked = _LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
         paragraphs.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
-    return ("<!DOCTYPE html><html><body style=\"font-family: sans-serif; font-size: 14px\">\n"
-            + "\n".join(paragraphs) + "\n</body></html>")
+    return (
+        '<!DOCTYPE html><html><body style="font-family: sans-serif; font-size: 14px">\n'
+        + "\n".join(paragraphs)
+        + "\n</body></html>"
+    )
 
 
-def compose(row: dict[str, Any], mailbox: dict[str, Any], sent_at: datetime,
-            files: list[tuple[str, str, bytes]]) -> EmailMessage:
+def compose(
+    row: dict[str, Any],
+    mailbox: dict[str, Any],
+    sent_at: datetime,
+    files: list[tuple[str, str, bytes]],
+) -> EmailMessage:
     """The mail for outbox `row`, from `mailbox`; `files` are (filename, content type, bytes)."""
     msg = EmailMessage()
     msg["From"] = formataddr((mailbox["display_name"], mailbox["address"]))
@@ -46,6 +53,7 @@ def compose(row: dict[str, Any], mailbox: dict[str, Any], sent_at: datetime,
     msg.add_alternative(as_html(row["body"]), subtype="html")
     for filename, content_type, data in files:
         maintype, _, subtype = content_type.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
-                           filename=filename)
+        msg.add_attachment(
+            data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename
+        )
     return msg

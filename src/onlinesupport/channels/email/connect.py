@@ -23,8 +23,11 @@ class MailServerError(Exception):
 
 def explain(exc: BaseException, server: str) -> str:
     """One line that says which step failed: DNS, connection, TLS, login, folder, timeout."""
-    while isinstance(exc, (aiosmtplib.SMTPConnectError, OSError)) and exc.__cause__ is not None \
-            and not isinstance(exc, (socket.gaierror, ssl.SSLError, ConnectionRefusedError)):
+    while (
+        isinstance(exc, (aiosmtplib.SMTPConnectError, OSError))
+        and exc.__cause__ is not None
+        and not isinstance(exc, (socket.gaierror, ssl.SSLError, ConnectionRefusedError))
+    ):
         exc = exc.__cause__
     if isinstance(exc, MailServerError):
         return str(exc)
@@ -55,9 +58,13 @@ def explain(exc: BaseException, server: str) -> str:
 async def smtp_client(mailbox: dict[str, Any], password: str) -> aiosmtplib.SMTP:
     """A connected SMTP client, logged in when the mailbox has a user."""
     security = mailbox["smtp_security"]
-    client = aiosmtplib.SMTP(hostname=mailbox["smtp_host"], port=mailbox["smtp_port"],
-                             timeout=TIMEOUT, use_tls=security == "tls",
-                             start_tls=security == "starttls")
+    client = aiosmtplib.SMTP(
+        hostname=mailbox["smtp_host"],
+        port=mailbox["smtp_port"],
+        timeout=TIMEOUT,
+        use_tls=security == "tls",
+        start_tls=security == "starttls",
+    )
     await client.connect()
     if mailbox["smtp_user"]:
         try:

@@ -71,9 +71,16 @@ def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
 
 
 class ImapPoller:
-    def __init__(self, mailbox: dict[str, Any], db: Database, intake: EmailIntake,
-                 secrets: SecretBox, clock: Clock, state: MailboxState,
-                 poll_seconds: float) -> None:
+    def __init__(
+        self,
+        mailbox: dict[str, Any],
+        db: Database,
+        intake: EmailIntake,
+        secrets: SecretBox,
+        clock: Clock,
+        state: MailboxState,
+        poll_seconds: float,
+    ) -> None:
         self._mailbox = mailbox
         self._db = db
         self._intake = intake
@@ -91,8 +98,10 @@ class ImapPoller:
             client = None
             polite = True
             try:
-                client = await imap_client(self._mailbox, self._secrets.open(
-                    self._mailbox["imap_password"], "mailbox imap password"))
+                client = await imap_client(
+                    self._mailbox,
+                    self._secrets.open(self._mailbox["imap_password"], "mailbox imap password"),
+                )
                 uidvalidity = await select(client, self._mailbox["imap_folder"], self._server)
                 self.state.connected = True
                 self.state.last_error = ""
@@ -138,18 +147,23 @@ class ImapPoller:
         waiter = await self._command(client, client.idle_start(timeout=IDLE_SECONDS))
         while True:
             try:
-                lines = await self._command(client, client.wait_server_push(
-                    timeout=min(IDLE_SECONDS, self._poll_seconds)), timeout=None)
+                lines = await self._command(
+                    client,
+                    client.wait_server_push(timeout=min(IDLE_SECONDS, self._poll_seconds)),
+                    timeout=None,
+                )
             except TimeoutError:
                 break
             if lines == aioimaplib.STOP_WAIT_SERVER_PUSH or any(
-                    b"EXISTS" in bytes(line) for line in lines):
+                b"EXISTS" in bytes(line) for line in lines
+            ):
                 break
         client.idle_done()
         await self._command(client, waiter)
 
-    async def _command(self, client: aioimaplib.IMAP4, step: Awaitable[T],
-                       timeout: float | None = TIMEOUT) -> T:
+    async def _command(
+        self, client: aioimaplib.IMAP4, step: Awaitable[T], timeout: float | None = TIMEOUT
+    ) -> T:
         """Run one IMAP step under a time limit; fail at once if the server hangs up."""
         return await run_command(client, step, self._server, timeout)
 
@@ -162,29 +176,43 @@ class ImapPoller:
         last_uid = stored["imap_last_uid"]
         if stored["imap_uidvalidity"] != uidvalidity:
             if stored["imap_uidvalidity"] is not None:
-                log.warning("mailbox %s: UIDVALIDITY changed; reading the folder again (mails "
-                            "imported before are recognised and skipped)", self._mailbox["address"])
-            await self._db.write(lambda conn: mailboxes_repo.reset_position(conn, mailbox_id,
-                                                                            uidvalidity))
+                log.warning(
+                    "mailbox %s: UIDVALIDITY changed; reading the folder again (mails "
+                    "imported before are recognised and skipped)",
+                    self._mailbox["address"],
+                )
+            await self._db.write(
+                lambda conn: mailboxes_repo.reset_position(conn, mailbox_id, uidvalidity)
+            )
             last_uid = 0
         response = await self._command(client, client.uid_search(f"UID {last_uid + 1}:*"))
         if response.result != "OK":
             raise MailServerError(f"search refused by {self._server}")
-        uids = sorted(int(u) for line in response.lines[:-1] for u in bytes(line).split()
-                      if u.isdigit() and int(u) > last_uid)
+        uids = sorted(
+            int(u)
+            for line in response.lines[:-1]
+            for u in bytes(line).split()
+            if u.isdigit() and int(u) > last_uid
+        )
         handled = 0
         # A pipeline: while one batch is being written, the next is fetched and parsed.
         writing: tuple[Awaitable[list[Imported]], list[int | None]] | None = None
         for start in range(0, len(uids), FETCH_BATCH):
-            batch = uids[start:start + FETCH_BATCH]
-            fetched = await self._command(client, client.uid(
-                "fetch", ",".join(map(str, batch)), "(UID BODY.PEEK[])"), TIMEOUT * 4)
+            batch = uids[start : start + FETCH_BATCH]
+            fetched = await self._command(
+                client,
+                client.uid("fetch", ",".join(map(str, batch)), "(UID BODY.PEEK[])"),
+                TIMEOUT * 4,
+            )
             if fetched.result != "OK":
                 raise MailServerError(f"fetch refused by {self._server}")
-            mails = [Incoming(raw, uid=uid, uidvalidity=uidvalidity)
-                     for uid, raw in parse_fetch(fetched.lines)]
-            committing = self._intake.commit(self._mailbox,
-                                           await self._intake.prepare(self._mailbox, mails))
+            mails = [
+                Incoming(raw, uid=uid, uidvalidity=uidvalidity)
+                for uid, raw in parse_fetch(fetched.lines)
+            ]
+            committing = self._intake.commit(
+                self._mailbox, await self._intake.prepare(self._mailbox, mails)
+            )
             if writing is not None:
                 handled += await self._finish(client, *writing)
             writing = (committing, [m.uid for m in mails])
@@ -192,8 +220,12 @@ class ImapPoller:
             handled += await self._finish(client, *writing)
         return handled
 
-    async def _finish(self, client: aioimaplib.IMAP4, committing: Awaitable[list[Imported]],
-                      uids: list[int | None]) -> int:
+    async def _finish(
+        self,
+        client: aioimaplib.IMAP4,
+        committing: Awaitable[list[Imported]],
+        uids: list[int | None],
+    ) -> int:
         """Wait for a batch's commit, then tidy its mails on the server."""
         outcomes = await committing
         await self._after_import(client, uids)
@@ -210,14 +242,21 @@ class ImapPoller:
             if client.has_capability("MOVE"):
                 steps = [("move", uid_set, folder)]
             else:
-                steps = [("copy", uid_set, folder), ("store", uid_set, "+FLAGS.SILENT (\\Deleted)"),
-                         ("expunge", uid_set)]
+                steps = [
+                    ("copy", uid_set, folder),
+                    ("store", uid_set, "+FLAGS.SILENT (\\Deleted)"),
+                    ("expunge", uid_set),
+                ]
         else:
             steps = [("store", uid_set, "+FLAGS.SILENT (\\Seen)")]
         for command, *args in steps:
             response = await self._command(client, client.uid(command, *args))
             if response.result != "OK":
                 # The mails are safely imported; only the tidying failed. Say so once per batch.
-                log.warning("mailbox %s: %s of imported mails refused: %s",
-                            self._mailbox["address"], command, response.lines[-1:])
+                log.warning(
+                    "mailbox %s: %s of imported mails refused: %s",
+                    self._mailbox["address"],
+                    command,
+                    response.lines[-1:],
+                )
                 return

@@ -54,8 +54,9 @@ async def imap_client(mailbox: dict[str, Any], password: str) -> aioimaplib.IMAP
     host, port, security = mailbox["imap_host"], mailbox["imap_port"], mailbox["imap_security"]
     server = f"{host}:{port}"
     if security == "tls":
-        client = aioimaplib.IMAP4_SSL(host=host, port=port, timeout=TIMEOUT,
-                                      ssl_context=ssl.create_default_context())
+        client = aioimaplib.IMAP4_SSL(
+            host=host, port=port, timeout=TIMEOUT, ssl_context=ssl.create_default_context()
+        )
     else:
         client = aioimaplib.IMAP4(host=host, port=port, timeout=TIMEOUT)
     watch = _Watch(asyncio.Event(), _watch_new_mail(client.protocol))
@@ -109,11 +110,13 @@ async def _starttls(client: aioimaplib.IMAP4, host: str, server: str) -> None:
         raise MailServerError(f"TLS: {server} does not offer STARTTLS")
     response = await asyncio.wait_for(
         protocol.execute(aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)),
-        TIMEOUT)
+        TIMEOUT,
+    )
     _ok(response, "STARTTLS", server)
     loop = asyncio.get_running_loop()
-    protocol.transport = await loop.start_tls(protocol.transport, protocol,
-                                              ssl.create_default_context(), server_hostname=host)
+    protocol.transport = await loop.start_tls(
+        protocol.transport, protocol, ssl.create_default_context(), server_hostname=host
+    )
     await asyncio.wait_for(protocol.capability(), TIMEOUT)
 
 
@@ -122,8 +125,9 @@ def new_mail(client: aioimaplib.IMAP4) -> asyncio.Event:
     return _watches[client].announced
 
 
-async def run_command(client: aioimaplib.IMAP4, step: Awaitable[T], server: str,
-                      timeout: float | None = TIMEOUT) -> T:
+async def run_command(
+    client: aioimaplib.IMAP4, step: Awaitable[T], server: str, timeout: float | None = TIMEOUT
+) -> T:
     """Run one IMAP step under a time limit; fail at once if the server hangs up.
 
     aioimaplib's own timeouts cover only some commands (upstream issue #58), and a dropped
@@ -133,8 +137,9 @@ async def run_command(client: aioimaplib.IMAP4, step: Awaitable[T], server: str,
     task = asyncio.ensure_future(step)
     hung_up = asyncio.ensure_future(lost.wait())
     try:
-        done, _ = await asyncio.wait({task, hung_up}, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {task, hung_up}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if task in done:
             return task.result()
         if hung_up in done:
@@ -161,9 +166,13 @@ async def select(client: aioimaplib.IMAP4, folder: str, server: str) -> int:
 async def close_imap(client: aioimaplib.IMAP4, polite: bool = True) -> None:
     """Log out (`polite`) or just hang up, as when the server stops."""
     try:
-        if polite and client.protocol is not None and client.protocol.transport is not None \
-                and not client.protocol.transport.is_closing() \
-                and not client.protocol.has_pending_idle_command():
+        if (
+            polite
+            and client.protocol is not None
+            and client.protocol.transport is not None
+            and not client.protocol.transport.is_closing()
+            and not client.protocol.has_pending_idle_command()
+        ):
             await asyncio.wait_for(client.logout(), 5)
     except Exception:  # noqa: BLE001 - closing a broken connection: nothing left to do
         pass

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.core.attachments import FileStore
 from onlinesupport.channels.email import acknowledgement, addresses, threads
 from onlinesupport.channels.email.parse import ParsedMail, parse
-from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.core.attachments import FileStore
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.core.conversations.service import Command
 from onlinesupport.knowledge.service import suggest_articles
+from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -37,7 +37,7 @@ from onlinesupport.store.events import Event
 log = logging.getLogger(__name__)
 _OWN_WARNINGS = {
     "support": "This mail came from the support address {address} itself (a mail loop or a "
-               "forged sender): it is not acknowledged, and replies do not go to it.",
+    "forged sender): it is not acknowledged, and replies do not go to it.",
     "agent": "This mail came from an agent's address ({address}): it is not acknowledged.",
 }
 
@@ -78,9 +78,17 @@ class Incoming:
 
 
 class EmailIntake:
-    def __init__(self, db: Database, conversations: Conversations, files: FileStore, key: bytes,
-                 clock: Clock, acks_per_hour: int, public_url: str = "",
-                 max_files: int = 100) -> None:
+    def __init__(
+        self,
+        db: Database,
+        conversations: Conversations,
+        files: FileStore,
+        key: bytes,
+        clock: Clock,
+        acks_per_hour: int,
+        public_url: str = "",
+        max_files: int = 100,
+    ) -> None:
         self._db = db
         self._conversations = conversations
         self._files = files
@@ -93,8 +101,9 @@ class EmailIntake:
     async def receive(self, mailbox: dict[str, Any], mail: Incoming) -> Imported:
         return (await self.receive_many(mailbox, [mail]))[0]
 
-    async def receive_many(self, mailbox: dict[str, Any],
-                           mails: Sequence[Incoming]) -> list[Imported]:
+    async def receive_many(
+        self, mailbox: dict[str, Any], mails: Sequence[Incoming]
+    ) -> list[Imported]:
         """Import mails in order; they share commits (group commit), each its own transaction."""
         return await self.commit(mailbox, await self.prepare(mailbox, mails))
 
@@ -107,20 +116,32 @@ class EmailIntake:
                 parsed = parse(mail.raw, mail.return_path)
                 # Compressing in a thread overlaps with parsing the next mail (zlib frees the GIL).
                 packed = asyncio.ensure_future(asyncio.to_thread(zlib.compress, mail.raw, 1))
-                kept = parsed.files[:self._max_files]
+                kept = parsed.files[: self._max_files]
                 if len(parsed.files) > len(kept):
                     # One mail must not write thousands of files; the original keeps them all.
-                    parsed.warning = " ".join(filter(None, (parsed.warning, (
-                        f"This mail has {len(parsed.files):,} attachments; the first {len(kept)} "
-                        f"are shown, the rest are only in the original mail."))))
+                    parsed.warning = " ".join(
+                        filter(
+                            None,
+                            (
+                                parsed.warning,
+                                (
+                                    f"This mail has {len(parsed.files):,} attachments; the first"
+                                    f" {len(kept)} "
+                                    f"are shown, the rest are only in the original mail."
+                                ),
+                            ),
+                        )
+                    )
                 item = Prepared(mail, parsed, [], packed)
                 prepared.append(item)
                 for part in kept:
-                    item.files.append((await self._files.keep(part.filename, part.data),
-                                       part.content_id))
+                    item.files.append(
+                        (await self._files.keep(part.filename, part.data), part.content_id)
+                    )
                 if self._may_suggest(mailbox, parsed):
                     item.articles = await suggest_articles(
-                        self._db, acknowledgement.question(parsed.subject, parsed.text))
+                        self._db, acknowledgement.question(parsed.subject, parsed.text)
+                    )
             for item in prepared:
                 item.packed = await item.packed
         except BaseException:
@@ -132,32 +153,47 @@ class EmailIntake:
     def _may_suggest(self, mailbox: dict[str, Any], parsed: ParsedMail) -> bool:
         """Whether the mail's acknowledgement, if it gets one, shows articles (whether it gets
         one is only known in the transaction)."""
-        return bool(mailbox["ack_enabled"] and mailbox["ack_articles"] and self._public_url
-                    and self._acks_per_hour and parsed.bounce is None and not parsed.automatic)
+        return bool(
+            mailbox["ack_enabled"]
+            and mailbox["ack_articles"]
+            and self._public_url
+            and self._acks_per_hour
+            and parsed.bounce is None
+            and not parsed.automatic
+        )
 
     def _discard(self, prepared: Sequence[Prepared]) -> None:
         for item in prepared:
             for stored, _ in item.files:
                 self._files.discard(stored)
 
-    def commit(self, mailbox: dict[str, Any],
-               prepared: list[Prepared]) -> Awaitable[list[Imported]]:
+    def commit(
+        self, mailbox: dict[str, Any], prepared: list[Prepared]
+    ) -> Awaitable[list[Imported]]:
         """Queue the mails' transactions now, in order; await the result for their outcomes.
 
         Queued in order before anything is awaited, so a reply later in the batch (or in the
         next batch) sees the conversation an earlier mail opened; a caller may prepare the next
         batch while these are written.
         """
-        pending = [asyncio.ensure_future(self._conversations.run(self._command(mailbox, item)))
-                   for item in prepared]
+        pending = [
+            asyncio.ensure_future(self._conversations.run(self._command(mailbox, item)))
+            for item in prepared
+        ]
         return self._outcomes(prepared, pending)
 
-    async def _outcomes(self, prepared: list[Prepared],
-                        pending: list[asyncio.Task[Imported]]) -> list[Imported]:
+    async def _outcomes(
+        self, prepared: list[Prepared], pending: list[asyncio.Task[Imported]]
+    ) -> list[Imported]:
         results = await asyncio.gather(*pending, return_exceptions=True)
         # Every mail whose files no message owns gives them up, also after the first failure.
-        self._discard([item for item, result in zip(prepared, results, strict=True)
-                       if isinstance(result, BaseException) or result.duplicate or result.bounce])
+        self._discard(
+            [
+                item
+                for item, result in zip(prepared, results, strict=True)
+                if isinstance(result, BaseException) or result.duplicate or result.bounce
+            ]
+        )
         outcomes = []
         for result in results:
             if isinstance(result, BaseException):
@@ -171,8 +207,9 @@ class EmailIntake:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> Imported:
             mailboxes_repo.record_import(conn, mailbox_id, mail.uidvalidity, mail.uid, now)
-            earlier = email_repo.already_imported(conn, mailbox_id, parsed.message_id,
-                                                  parsed.sha256)
+            earlier = email_repo.already_imported(
+                conn, mailbox_id, parsed.message_id, parsed.sha256
+            )
             if earlier is not None:
                 return Imported(earlier, None, duplicate=True)
             if parsed.bounce is not None:
@@ -184,35 +221,59 @@ class EmailIntake:
             warnings = [parsed.warning, _OWN_WARNINGS.get(own, "").format(address=address)]
             customer_id = (
                 customers_repo.find_or_create(conn, "email", address, parsed.from_name, now)
-                if address else customers_repo.create(conn, parsed.from_name, now))
+                if address
+                else customers_repo.create(conn, parsed.from_name, now)
+            )
             sender = Actor.customer(customer_id, parsed.from_name)
             named = threads.named_conversation(conn, self._key, parsed.thread_ids, parsed.subject)
             role = _role(conn, named, customer_id, address)
             new = role == "new"
             if new:
                 conversation_id = self._conversations.open_in(
-                    conn, now, events, channel="email", customer_id=customer_id,
-                    subject=parsed.subject or "(no subject)", opener=sender,
-                    queue_id=mailbox["queue_id"])
+                    conn,
+                    now,
+                    events,
+                    channel="email",
+                    customer_id=customer_id,
+                    subject=parsed.subject or "(no subject)",
+                    opener=sender,
+                    queue_id=mailbox["queue_id"],
+                )
             else:
                 assert named is not None
                 # The mail joins the thread it answers; a merged one's mail goes to the target.
                 conversation_id = conversations_repo.merge_target(conn, named.conversation_id)
             message = self._conversations.post_in(
-                conn, now, events, conversation_id, sender, parsed.text,
-                files=[stored for stored, _ in files])
+                conn,
+                now,
+                events,
+                conversation_id,
+                sender,
+                parsed.text,
+                files=[stored for stored, _ in files],
+            )
             for attachment, (_, content_id) in zip(message.attachments, files, strict=True):
                 if content_id:
                     email_repo.set_content_id(conn, attachment["id"], content_id)
             email_repo.record(
-                conn, message.id, mailbox_id, rfc_message_id=parsed.message_id,
-                raw_sha256=parsed.sha256, from_address=address, subject=parsed.subject,
-                refs=" ".join(parsed.thread_ids), quote_at=parsed.quote_at, html=parsed.html,
-                warning=" ".join(filter(None, warnings)), packed_raw=item.packed)
+                conn,
+                message.id,
+                mailbox_id,
+                rfc_message_id=parsed.message_id,
+                raw_sha256=parsed.sha256,
+                from_address=address,
+                subject=parsed.subject,
+                refs=" ".join(parsed.thread_ids),
+                quote_at=parsed.quote_at,
+                html=parsed.html,
+                warning=" ".join(filter(None, warnings)),
+                packed_raw=item.packed,
+            )
             if role == "participant":
                 assert named is not None
-                self._participant_wrote(conn, now, events, conversation_id, parsed, message.id,
-                                        named.by)
+                self._participant_wrote(
+                    conn, now, events, conversation_id, parsed, message.id, named.by
+                )
                 return Imported(conversation_id, message.id)
             if named is not None and new:
                 _link(conn, now, events, conversation_id, named.conversation_id, address)
@@ -221,15 +282,25 @@ class EmailIntake:
 
         return command
 
-    def _customer_wrote(self, conn: Transaction, now: str, events: list[Event],
-                        mailbox: dict[str, Any], conversation_id: int, item: Prepared,
-                        new: bool, own: str) -> None:
+    def _customer_wrote(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        mailbox: dict[str, Any],
+        conversation_id: int,
+        item: Prepared,
+        new: bool,
+        own: str,
+    ) -> None:
         """The conversation's own customer wrote: replies go to them, colleagues they copied
         become participants, and a new conversation is acknowledged."""
         parsed = item.parsed
         for address in dict.fromkeys(parsed.to):
-            if address not in (parsed.from_address, mailbox["address"]) \
-                    and not email_repo.own_address(conn, address):
+            if address not in (
+                parsed.from_address,
+                mailbox["address"],
+            ) and not email_repo.own_address(conn, address):
                 email_repo.add_participant(conn, conversation_id, address, "", now, copied=True)
         reply_to = parsed.reply_to or parsed.from_address
         if reply_to == parsed.from_address:
@@ -238,27 +309,49 @@ class EmailIntake:
             reply_to = "" if own == "support" else parsed.from_address
         if not reply_to or parsed.automatic:
             return
-        email_repo.set_thread(conn, conversation_id, mailbox["id"], reply_to,
-                              parsed.subject if new else "")
+        email_repo.set_thread(
+            conn, conversation_id, mailbox["id"], reply_to, parsed.subject if new else ""
+        )
         if new and not own:
             self._acknowledge(conn, now, events, mailbox, conversation_id, item, reply_to)
 
-    def _participant_wrote(self, conn: Transaction, now: str, events: list[Event],
-                           conversation_id: int, parsed: ParsedMail, message_id: int,
-                           via: str) -> None:
+    def _participant_wrote(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        parsed: ParsedMail,
+        message_id: int,
+        via: str,
+    ) -> None:
         """Someone other than the customer wrote into the conversation: recorded and shown,
         but replies still go where they went; an agent chooses."""
         if not parsed.from_address:
             return
-        email_repo.add_participant(conn, conversation_id, parsed.from_address, parsed.from_name,
-                                   now, wrote=True)
-        events.append(events_repo.append(
-            conn, conversation_id, "email.participant", "system", None, now,
-            {"address": parsed.from_address, "name": parsed.from_name, "message_id": message_id,
-             "via": via}))
+        email_repo.add_participant(
+            conn, conversation_id, parsed.from_address, parsed.from_name, now, wrote=True
+        )
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "email.participant",
+                "system",
+                None,
+                now,
+                {
+                    "address": parsed.from_address,
+                    "name": parsed.from_name,
+                    "message_id": message_id,
+                    "via": via,
+                },
+            )
+        )
 
-    def _bounce(self, conn: Transaction, now: str, events: list[Event],
-                item: Prepared) -> Imported | None:
+    def _bounce(
+        self, conn: Transaction, now: str, events: list[Event], item: Prepared
+    ) -> Imported | None:
         """A delivery report about one of our mails: a note on its conversation, and the mail
         marked failed if the report came back to that mail's signed return path (anyone can
         write a report naming a Message-ID they have seen; only a real one comes back there)."""
@@ -274,29 +367,62 @@ class EmailIntake:
         else:
             sent = outbox_repo.by_message_id(conn, bounce.original_message_id)
             named = threads.named_conversation(conn, self._key, [bounce.original_message_id], "")
-            conversation_id = sent["conversation_id"] if sent else (
-                named.conversation_id if named else None)
+            conversation_id = (
+                sent["conversation_id"] if sent else (named.conversation_id if named else None)
+            )
             if conversation_id is None:
                 return None
-            text = (f"A delivery report says mail to {recipient} could not be delivered: "
-                    f"{bounce.reason}. It did not come back to a signed return path, so it may be "
-                    f"forged: the mail is not marked as failed.")
-        message = self._conversations.post_in(conn, now, events, conversation_id, SYSTEM, text,
-                                              kind="event")
-        email_repo.record(conn, message.id, None, rfc_message_id=parsed.message_id,
-                          raw_sha256=parsed.sha256, from_address=parsed.from_address,
-                          subject=parsed.subject, refs="", quote_at=None, html="",
-                          warning="", packed_raw=item.packed)
+            text = (
+                f"A delivery report says mail to {recipient} could not be delivered: "
+                f"{bounce.reason}. It did not come back to a signed return path, so it may be "
+                f"forged: the mail is not marked as failed."
+            )
+        message = self._conversations.post_in(
+            conn, now, events, conversation_id, SYSTEM, text, kind="event"
+        )
+        email_repo.record(
+            conn,
+            message.id,
+            None,
+            rfc_message_id=parsed.message_id,
+            raw_sha256=parsed.sha256,
+            from_address=parsed.from_address,
+            subject=parsed.subject,
+            refs="",
+            quote_at=None,
+            html="",
+            warning="",
+            packed_raw=item.packed,
+        )
         if row is not None:
-            events.append(events_repo.append(
-                conn, conversation_id, "email.failed", "system", None, now,
-                {"outbox_id": row["id"], "message_id": row["message_id"], "error": bounce.reason,
-                 "permanent": True}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "email.failed",
+                    "system",
+                    None,
+                    now,
+                    {
+                        "outbox_id": row["id"],
+                        "message_id": row["message_id"],
+                        "error": bounce.reason,
+                        "permanent": True,
+                    },
+                )
+            )
         return Imported(conversation_id, message.id, bounce=True)
 
-    def _acknowledge(self, conn: Transaction, now: str, events: list[Event],
-                     mailbox: dict[str, Any], conversation_id: int, item: Prepared,
-                     to: str) -> None:
+    def _acknowledge(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        mailbox: dict[str, Any],
+        conversation_id: int,
+        item: Prepared,
+        to: str,
+    ) -> None:
         parsed = item.parsed
         if not mailbox["ack_enabled"] or self._acks_per_hour == 0 or not addresses.usable(to):
             return
@@ -304,21 +430,45 @@ class EmailIntake:
         if outbox_repo.acks_since(conn, to, since) >= self._acks_per_hour:
             log.info("no acknowledgement to %s: %d sent in the last hour", to, self._acks_per_hour)
             return
-        subject, body = acknowledgement.render(conn, mailbox, conversation_id, parsed.from_name,
-                                               parsed.subject, item.articles, self._public_url)
+        subject, body = acknowledgement.render(
+            conn,
+            mailbox,
+            conversation_id,
+            parsed.from_name,
+            parsed.subject,
+            item.articles,
+            self._public_url,
+        )
         outbox_id = outbox_repo.enqueue(
-            conn, conversation_id=conversation_id, message_id=None, mailbox_id=mailbox["id"],
-            purpose="ack", to_address=to, subject=subject, body=body,
-            rfc_message_id=threads.new_message_id(self._key, conversation_id,
-                                                  mailbox["address"].rsplit("@", 1)[-1]),
+            conn,
+            conversation_id=conversation_id,
+            message_id=None,
+            mailbox_id=mailbox["id"],
+            purpose="ack",
+            to_address=to,
+            subject=subject,
+            body=body,
+            rfc_message_id=threads.new_message_id(
+                self._key, conversation_id, mailbox["address"].rsplit("@", 1)[-1]
+            ),
             in_reply_to=parsed.message_id,
-            refs=" ".join([*parsed.references[-10:], parsed.message_id]), now=now)
-        events.append(events_repo.append(conn, conversation_id, "email.queued", "system", None,
-                                         now, {"outbox_id": outbox_id, "purpose": "ack", "to": to}))
+            refs=" ".join([*parsed.references[-10:], parsed.message_id]),
+            now=now,
+        )
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "email.queued",
+                "system",
+                None,
+                now,
+                {"outbox_id": outbox_id, "purpose": "ack", "to": to},
+            )
+        )
 
 
-def _role(conn: Transaction, named: threads.Named | None, customer_id: int,
-          address: str) -> str:
+def _role(conn: Transaction, named: threads.Named | None, customer_id: int, address: str) -> str:
     """How a mail joins the conversation it names: as its 'customer', as a 'participant' (a
     colleague the customer copied, or anyone answering one of our signed mails), or not at
     all ('new': it opens a conversation of its own, linked to the one it named)."""
@@ -326,16 +476,31 @@ def _role(conn: Transaction, named: threads.Named | None, customer_id: int,
         return "new"
     if named.customer_id == customer_id:
         return "customer"
-    if named.by == "signed" or (named.by == "stored" and address
-                                and email_repo.copied(conn, named.conversation_id, address)):
+    if named.by == "signed" or (
+        named.by == "stored" and address and email_repo.copied(conn, named.conversation_id, address)
+    ):
         return "participant"
     return "new"
 
 
-def _link(conn: Transaction, now: str, events: list[Event], conversation_id: int,
-          named_id: int, address: str) -> None:
+def _link(
+    conn: Transaction,
+    now: str,
+    events: list[Event],
+    conversation_id: int,
+    named_id: int,
+    address: str,
+) -> None:
     """A mail named a conversation it may not join: both conversations show the other."""
     for this, other in ((conversation_id, named_id), (named_id, conversation_id)):
-        events.append(events_repo.append(
-            conn, this, "email.linked", "system", None, now,
-            {"linked_id": other, "address": address, "opened": this == conversation_id}))
+        events.append(
+            events_repo.append(
+                conn,
+                this,
+                "email.linked",
+                "system",
+                None,
+                now,
+                {"linked_id": other, "address": address, "opened": this == conversation_id},
+            )
+        )

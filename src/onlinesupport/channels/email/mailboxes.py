@@ -23,14 +23,30 @@ MAIL_SERVERS = "smtp_receiver"
 """Settings key: the mail servers allowed to hand mail to the built-in SMTP receiver."""
 MAX_MAIL_SERVERS = 50
 FIELDS = {  # name: (kind, limit)
-    "address": ("text", 320), "display_name": ("text", 200), "active": ("flag", 0),
-    "imap_host": ("text", 255), "imap_port": ("port", 0), "imap_security": ("security", 0),
-    "imap_user": ("text", 320), "imap_password": ("secret", 500), "imap_folder": ("text", 200),
-    "imap_after": ("after", 0), "imap_move_to": ("text", 200), "smtp_receive": ("flag", 0),
-    "smtp_host": ("text", 255), "smtp_port": ("port", 0), "smtp_security": ("security", 0),
-    "smtp_user": ("text", 320), "smtp_password": ("secret", 500), "ack_enabled": ("flag", 0),
-    "ack_subject": ("text", 200), "ack_body": ("text", 5000), "queue_id": ("queue", 0),
-    "ack_articles": ("flag", 0), "notify_link": ("text", 300), "signed_return_path": ("flag", 0),
+    "address": ("text", 320),
+    "display_name": ("text", 200),
+    "active": ("flag", 0),
+    "imap_host": ("text", 255),
+    "imap_port": ("port", 0),
+    "imap_security": ("security", 0),
+    "imap_user": ("text", 320),
+    "imap_password": ("secret", 500),
+    "imap_folder": ("text", 200),
+    "imap_after": ("after", 0),
+    "imap_move_to": ("text", 200),
+    "smtp_receive": ("flag", 0),
+    "smtp_host": ("text", 255),
+    "smtp_port": ("port", 0),
+    "smtp_security": ("security", 0),
+    "smtp_user": ("text", 320),
+    "smtp_password": ("secret", 500),
+    "ack_enabled": ("flag", 0),
+    "ack_subject": ("text", 200),
+    "ack_body": ("text", 5000),
+    "queue_id": ("queue", 0),
+    "ack_articles": ("flag", 0),
+    "notify_link": ("text", 300),
+    "signed_return_path": ("flag", 0),
 }
 
 
@@ -71,18 +87,22 @@ def _clean(form: dict[str, str]) -> dict[str, Any]:
         else:
             values[name] = raw
     if not is_email_address(values["address"]):
-        raise MailboxError("the support address must be an email address such as "
-                           "help@example.com", "address")
+        raise MailboxError(
+            "the support address must be an email address such as help@example.com", "address"
+        )
     values["address"] = values["address"].lower()
     if not values["imap_host"] and not values["smtp_receive"]:
-        raise MailboxError("choose how mail comes in: an IMAP server, the built-in SMTP "
-                           "receiver, or both")
+        raise MailboxError(
+            "choose how mail comes in: an IMAP server, the built-in SMTP receiver, or both"
+        )
     if values["imap_after"] == "move" and not values["imap_move_to"]:
         raise MailboxError("name the folder imported mail is moved to")
     values["imap_folder"] = values["imap_folder"] or "INBOX"
     if values["notify_link"] and not values["notify_link"].startswith(("https://", "http://")):
-        raise MailboxError("the link to the customers' page must start with https:// (for "
-                           "example https://support.example.com/my)")
+        raise MailboxError(
+            "the link to the customers' page must start with https:// (for "
+            "example https://support.example.com/my)"
+        )
     return values
 
 
@@ -144,8 +164,9 @@ class Mailboxes:
         raises MailboxError naming what is not an address."""
         allowed = parse_mail_servers(text)
         now = to_db(self._clock.now())
-        await self._db.write(lambda conn: settings_repo.put(
-            conn, MAIL_SERVERS, {"allowed": list(allowed)}, now))
+        await self._db.write(
+            lambda conn: settings_repo.put(conn, MAIL_SERVERS, {"allowed": list(allowed)}, now)
+        )
         return allowed
 
     async def delete(self, mailbox_id: int) -> None:
@@ -196,12 +217,16 @@ def parse_mail_servers(text: str) -> tuple[str, ...]:
         try:
             network = ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise MailboxError(f"{item[:60]!r} is not an IP address or network: give your mail "
-                               "server's address, such as 203.0.113.5 (a host name does not "
-                               "work here)") from None
+            raise MailboxError(
+                f"{item[:60]!r} is not an IP address or network: give your mail "
+                "server's address, such as 203.0.113.5 (a host name does not "
+                "work here)"
+            ) from None
         if network.prefixlen == 0:
-            raise MailboxError(f"{item[:60]} would let anyone on the internet write into the "
-                               "inbox; give your mail server's address instead")
+            raise MailboxError(
+                f"{item[:60]} would let anyone on the internet write into the "
+                "inbox; give your mail server's address instead"
+            )
         found.append(str(network))
     if len(found) > MAX_MAIL_SERVERS:
         raise MailboxError(f"at most {MAX_MAIL_SERVERS} mail servers")

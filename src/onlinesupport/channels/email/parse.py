@@ -25,13 +25,43 @@ from onlinesupport.channels.email.quotes import quote_start
 
 MAX_TEXT = 100_000
 _ID = re.compile(r"<([^<>\s]{1,500})>")
-_AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)"
-                                r"([+-].*)?@", re.I)
+_AUTOMATIC_SENDERS = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)"
+    r"([+-].*)?@",
+    re.I,
+)
 _NAMED_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
 _DAEMONS = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
-_SAFE_TAGS = {"a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr",
-              "i", "img", "li", "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th",
-              "thead", "tr", "u", "ul"}
+_SAFE_TAGS = {
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "span",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
 
 
 @dataclass(frozen=True)
@@ -93,8 +123,12 @@ def parse(raw: bytes, return_path: str | None = None) -> ParsedMail:
         msg = email.message_from_bytes(_line_feeds(raw), policy=policy.compat32)
         mail = _from_message(msg, digest)
     except Exception as exc:  # noqa: BLE001 - any parser failure must still give a conversation
-        mail = _unparsed(raw, digest, f"This mail could not be read ({type(exc).__name__}); "
-                                      "the original mail is kept as it arrived.")
+        mail = _unparsed(
+            raw,
+            digest,
+            f"This mail could not be read ({type(exc).__name__}); "
+            "the original mail is kept as it arrived.",
+        )
     if return_path is not None and not mail.automatic and return_path.strip("<> ") == "":
         mail.automatic = "empty return path"
     return mail
@@ -105,8 +139,11 @@ def _line_feeds(raw: bytes) -> bytes:
     stdlib reads like CRLF; its quoted-printable decoder knows no bare CR and stops at the first
     soft line break. Bare LF and CRLF mails are left as they are."""
     first = re.search(rb"[\r\n]", raw)
-    if first is None or raw[first.start()] == ord("\n") \
-            or raw[first.start():first.start() + 2] == b"\r\n":
+    if (
+        first is None
+        or raw[first.start()] == ord("\n")
+        or raw[first.start() : first.start() + 2] == b"\r\n"
+    ):
         return raw  # the first line ends in LF or CRLF
     return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
@@ -117,10 +154,15 @@ def _unparsed(raw: bytes, digest: str, warning: str) -> ParsedMail:
     sender = re.search(r"^From:\s*(.+)$", head, re.M | re.I)
     name, address = (addresses.first_usable(sender.group(1)) if sender else None) or ("", "")
     subject = re.search(r"^Subject:\s*(.+)$", head, re.M | re.I)
-    return ParsedMail(message_id=_synthetic_id(digest), sha256=digest,
-                      from_address=address, from_name=name,
-                      subject=subject.group(1).strip()[:200] if subject else "",
-                      text=text[:MAX_TEXT], warning=warning)
+    return ParsedMail(
+        message_id=_synthetic_id(digest),
+        sha256=digest,
+        from_address=address,
+        from_name=name,
+        subject=subject.group(1).strip()[:200] if subject else "",
+        text=text[:MAX_TEXT],
+        warning=warning,
+    )
 
 
 def _synthetic_id(digest: str) -> str:
@@ -180,18 +222,23 @@ def _sender(msg: Message, warnings: list[str]) -> tuple[str, str]:
         named = _NAMED_ADDRESS.search(found[0])
         if named and named.group(0).lower() != found[1]:
             # A classic disguise: the name shows a customer's address, the mail is from another.
-            warnings.append(f"The sender's name looks like another address ({named.group(0)}); "
-                            f"the mail came from {found[1]}.")
+            warnings.append(
+                f"The sender's name looks like another address ({named.group(0)}); "
+                f"the mail came from {found[1]}."
+            )
         return found[0] or name, found[1]
     for header in ("Sender", "Reply-To", "Return-Path"):
         found = addresses.first_usable(_raw(msg, header))
         if found is not None:
-            warnings.append(f"The From line has no usable address; the sender was taken from "
-                            f"the {header} line.")
+            warnings.append(
+                f"The From line has no usable address; the sender was taken from the {header} line."
+            )
             return name or found[0], found[1]
     shown = " ".join(_clean(_header(msg, "From"), 200).split())
-    warnings.append(f"The sender's address is missing or not valid ({shown or 'no From line'}); "
-                    "no acknowledgement was sent.")
+    warnings.append(
+        f"The sender's address is missing or not valid ({shown or 'no From line'}); "
+        "no acknowledgement was sent."
+    )
     return name or shown, ""
 
 
@@ -209,20 +256,30 @@ def _from_message(msg: Message, digest: str) -> ParsedMail:
     message_ids = _ids(_raw(msg, "Message-ID"))
     to, cc = _addresses(msg, "To"), _addresses(msg, "Cc")
     mail = ParsedMail(
-        message_id=message_ids[0] if message_ids else _synthetic_id(digest), sha256=digest,
-        from_address=address, from_name=_clean(name, 200),
-        reply_to=reply_to[1] if reply_to else "", to=to + cc, cc=cc,
+        message_id=message_ids[0] if message_ids else _synthetic_id(digest),
+        sha256=digest,
+        from_address=address,
+        from_name=_clean(name, 200),
+        reply_to=reply_to[1] if reply_to else "",
+        to=to + cc,
+        cc=cc,
         subject=_clean(_header(msg, "Subject"), 200),
-        in_reply_to=_ids(_raw(msg, "In-Reply-To")), references=_ids(_raw(msg, "References")))
+        in_reply_to=_ids(_raw(msg, "In-Reply-To")),
+        references=_ids(_raw(msg, "References")),
+    )
     mail.automatic = _automatic(msg, mail.from_address)
     body = _Body()
     _walk(msg, body, mail.files, warnings)
     if body.has_html:
-        views = (text if is_html else f"<pre>{html.escape(text)}</pre>"
-                 for is_html, text in body.views)
-        mail.html = nh3.clean("\n".join(views), tags=_SAFE_TAGS,
-                              url_schemes={"http", "https", "mailto", "cid"},
-                              link_rel="noopener noreferrer nofollow")
+        views = (
+            text if is_html else f"<pre>{html.escape(text)}</pre>" for is_html, text in body.views
+        )
+        mail.html = nh3.clean(
+            "\n".join(views),
+            tags=_SAFE_TAGS,
+            url_schemes={"http", "https", "mailto", "cid"},
+            link_rel="noopener noreferrer nofollow",
+        )
     text = "\n\n".join(t for t in body.texts if t)
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + "\n\n[The rest of this long mail is in the original.]"
@@ -257,8 +314,13 @@ def _automatic(msg: Message, sender: str) -> str:
     precedence = _header(msg, "Precedence").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"Precedence: {precedence}"
-    for name in ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond",
-                 "X-Auto-Response-Suppress"):
+    for name in (
+        "List-Id",
+        "List-Unsubscribe",
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Auto-Response-Suppress",
+    ):
         if _header(msg, name):
             return f"{name} header"
     if "Return-Path" in msg and _header(msg, "Return-Path").strip("<> \t") == "":
@@ -299,8 +361,13 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
         return
     if part.get_content_maintype() == "message" and isinstance(part.get_payload(), list):
         # A report's machine-readable part (delivery status, abuse feedback, read receipt).
-        files.append(Part(f"{part.get_content_subtype()[:40]}.txt", content_type,
-                          _report_text(part).encode("utf-8", "surrogateescape")))
+        files.append(
+            Part(
+                f"{part.get_content_subtype()[:40]}.txt",
+                content_type,
+                _report_text(part).encode("utf-8", "surrogateescape"),
+            )
+        )
         return
     if part.is_multipart():
         subparts = _subparts(part)
@@ -341,8 +408,14 @@ def _walk(part: Message, body: _Body, files: list[Part], warnings: list[str]) ->
     if not filename and content_type == "text/rfc822-headers":
         filename = "returned-headers.txt"  # the headers of a mail a delivery report returns
     extension = "." + content_type.rsplit("/", 1)[-1][:10] if "/" in content_type else ""
-    files.append(Part(_filename(filename or "attachment", extension), content_type, data,
-                      content_id[0] if content_id else ""))
+    files.append(
+        Part(
+            _filename(filename or "attachment", extension),
+            content_type,
+            data,
+            content_id[0] if content_id else "",
+        )
+    )
 
 
 def _subparts(part: Message) -> list[Message]:
@@ -395,8 +468,12 @@ def _lines(text: str) -> str:
 def _report_text(part: Message) -> str:
     payload = part.get_payload()
     blocks = payload if isinstance(payload, list) else [payload]
-    return "\n".join(block.as_string() if isinstance(block, Message) else str(block)
-                     for block in blocks).strip() + "\n"
+    return (
+        "\n".join(
+            block.as_string() if isinstance(block, Message) else str(block) for block in blocks
+        ).strip()
+        + "\n"
+    )
 
 
 def _filename(name: str, extension: str) -> str:
@@ -413,8 +490,11 @@ def _decode(part: Message, warnings: list[str]) -> str:
     return text
 
 
-_STATUS_FIELDS = re.compile(r"^(Final-Recipient|Original-Recipient|Diagnostic-Code|Status|Action)"
-                            r":\s*(.+(?:\n[ \t].+)*)", re.M | re.I)
+_STATUS_FIELDS = re.compile(
+    r"^(Final-Recipient|Original-Recipient|Diagnostic-Code|Status|Action)"
+    r":\s*(.+(?:\n[ \t].+)*)",
+    re.M | re.I,
+)
 
 
 def _bounce(msg: Message, mail: ParsedMail) -> Bounce | None:
@@ -425,8 +505,11 @@ def _bounce(msg: Message, mail: ParsedMail) -> Bounce | None:
         content_type = part.get_content_type()
         if content_type in ("message/delivery-status", "message/global-delivery-status"):
             payload = part.get_payload()
-            text = "\n".join(str(block) for block in payload) if isinstance(payload, list) \
+            text = (
+                "\n".join(str(block) for block in payload)
+                if isinstance(payload, list)
                 else str(payload)
+            )
             for key, value in _STATUS_FIELDS.findall(text):
                 fields.setdefault(key.lower(), " ".join(value.split()))
         elif content_type in ("message/rfc822", "text/rfc822-headers") and not original_id:
@@ -440,13 +523,18 @@ def _bounce(msg: Message, mail: ParsedMail) -> Bounce | None:
     if not original_id:
         # Reports without the standard parts still quote the lost mail's headers in the text.
         quoted = re.search(r"^\s*Message-ID:\s*<([^<>\s]+)>", mail.text, re.M | re.I)
-        original_id = quoted.group(1) if quoted else \
-            (mail.in_reply_to[-1] if mail.in_reply_to else "")
+        original_id = (
+            quoted.group(1) if quoted else (mail.in_reply_to[-1] if mail.in_reply_to else "")
+        )
     if not original_id:
         return None
     if fields.get("action", "failed").lower() not in ("failed", ""):
         return None  # "delayed" or "delivered": not a failure
     recipient = fields.get("final-recipient", "").split(";")[-1].strip()
-    reason = fields.get("diagnostic-code", "").split(";", 1)[-1].strip() or fields.get(
-        "status", "") or mail.subject or "the receiving server refused the mail"
+    reason = (
+        fields.get("diagnostic-code", "").split(";", 1)[-1].strip()
+        or fields.get("status", "")
+        or mail.subject
+        or "the receiving server refused the mail"
+    )
     return Bounce(original_id, recipient, reason[:500])

@@ -6,9 +6,14 @@ import re
 
 _ATTRIBUTION = re.compile(
     r"^(On .{1,300} wrote:|Am .{1,300} schrieb .{1,200}:|Le .{1,300} a écrit ?:"
-    r"|El .{1,300} escribió:|Op .{1,300} schreef .{1,200}:)\s*$", re.I)
-_OUTLOOK = re.compile(r"^(-{3,} ?Original Message ?-{3,}|_{20,}"
-                      r"|-{3,} ?Forwarded message ?-{3,})\s*$", re.I)
+    r"|El .{1,300} escribió:|Op .{1,300} schreef .{1,200}:)\s*$",
+    re.I,
+)
+_OUTLOOK = re.compile(
+    r"^(-{3,} ?Original Message ?-{3,}|_{20,}"
+    r"|-{3,} ?Forwarded message ?-{3,})\s*$",
+    re.I,
+)
 _HEADER_BLOCK = re.compile(r"^(From|Von|De|Van):\s.+", re.I)
 _HEADER_NEXT = re.compile(r"^(Sent|Date|Gesendet|Datum|Envoyé|To|An|À):\s", re.I)
 _MOBILE = re.compile(r"^(Sent from my .{1,40}|Get Outlook for .{1,40})$", re.I)
@@ -29,11 +34,14 @@ def quote_start(text: str) -> int | None:
             or _ATTRIBUTION.match(stripped)
             or _OUTLOOK.match(stripped)
             or _MOBILE.match(stripped)
-            or (_HEADER_BLOCK.match(stripped)
-                and any(_HEADER_NEXT.match(n.strip()) for n in lines[index + 1:index + 4]))
-            or (stripped.startswith(">") and _only_quotes_follow(lines[index:])))
+            or (
+                _HEADER_BLOCK.match(stripped)
+                and any(_HEADER_NEXT.match(n.strip()) for n in lines[index + 1 : index + 4])
+            )
+            or (stripped.startswith(">") and _only_quotes_follow(lines[index:]))
+        )
         if found:
-            return offsets[index] if offsets[index] > 0 and text[:offsets[index]].strip() else None
+            return offsets[index] if offsets[index] > 0 and text[: offsets[index]].strip() else None
     return None
 
 

@@ -20,11 +20,20 @@ class Recipients:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             if address not in email_repo.known_addresses(conn, conversation_id):
-                raise InvalidCommand("replies can go to the customer or to someone on the "
-                                     "conversation's mail only")
+                raise InvalidCommand(
+                    "replies can go to the customer or to someone on the conversation's mail only"
+                )
             before = email_repo.choose_reply_to(conn, conversation_id, address)
-            events.append(events_repo.append(
-                conn, conversation_id, "email.recipient", actor.type, actor.id, now,
-                {"to": address, "before": before or ""}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "email.recipient",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {"to": address, "before": before or ""},
+                )
+            )
 
         await self._conversations.run(command)

@@ -24,8 +24,14 @@ class ReplyMailer:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def __call__(self, conn: Transaction, now: str, events: list[Event],
-                 conversation_id: int, message: Message) -> None:
+    def __call__(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        message: Message,
+    ) -> None:
         conversation = conversations_repo.lock(conn, conversation_id)
         if conversation["channel"] not in MAILED_CHANNELS:
             return
@@ -40,27 +46,46 @@ class ReplyMailer:
         domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else ""
         last = email_repo.last_inbound(conn, conversation_id)
         refs = (last["refs"].split() + [last["rfc_message_id"]])[-10:] if last else []
-        subject = (thread["subject"] if thread and thread["subject"] else conversation["subject"])
+        subject = thread["subject"] if thread and thread["subject"] else conversation["subject"]
         link = mailbox["notify_link"] if mailbox else ""
-        purpose, body = ("notify", notice(conversation_id, subject, link)) if link \
-            else ("reply", message.body)
+        purpose, body = (
+            ("notify", notice(conversation_id, subject, link)) if link else ("reply", message.body)
+        )
         outbox_id = outbox_repo.enqueue(
-            conn, conversation_id=conversation_id, message_id=message.id,
-            mailbox_id=mailbox["id"] if mailbox else None, purpose=purpose, to_address=to,
-            subject=threads.reply_subject(subject, conversation_id), body=body,
+            conn,
+            conversation_id=conversation_id,
+            message_id=message.id,
+            mailbox_id=mailbox["id"] if mailbox else None,
+            purpose=purpose,
+            to_address=to,
+            subject=threads.reply_subject(subject, conversation_id),
+            body=body,
             rfc_message_id=threads.new_message_id(self._key, conversation_id, domain),
-            in_reply_to=last["rfc_message_id"] if last else "", refs=" ".join(refs), now=now)
-        events.append(events_repo.append(
-            conn, conversation_id, "email.queued", "system", None, now,
-            {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to}))
+            in_reply_to=last["rfc_message_id"] if last else "",
+            refs=" ".join(refs),
+            now=now,
+        )
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "email.queued",
+                "system",
+                None,
+                now,
+                {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to},
+            )
+        )
 
 
 def notice(conversation_id: int, subject: str, link: str) -> str:
     """The mail that says an answer is waiting, without the answer."""
     about = f": {subject}" if subject else ""
-    return (f"Hello,\n\nthere is a new answer to your question #{conversation_id}{about}.\n\n"
-            f"Read it, and reply if you like, on your page:\n{link}\n\nSign in there with "
-            f"this email address; we send you a link to open the page.\n")
+    return (
+        f"Hello,\n\nthere is a new answer to your question #{conversation_id}{about}.\n\n"
+        f"Read it, and reply if you like, on your page:\n{link}\n\nSign in there with "
+        f"this email address; we send you a link to open the page.\n"
+    )
 
 
 def customer_address(conn: Transaction, customer_id: int) -> str:

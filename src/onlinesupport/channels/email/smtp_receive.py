@@ -62,11 +62,20 @@ class SupportMailHandler:
             peer = peer.ipv4_mapped  # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d
         return peer is not None and any(peer in network for network in self.allowed)
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
         if not self._allowed_peer(session):
-            log.warning("refused mail from %s: not an allowed mail server (email.smtp_allowed_hosts"
-                        " or Admin → Mailboxes)", session.peer)
+            log.warning(
+                "refused mail from %s: not an allowed mail server (email.smtp_allowed_hosts"
+                " or Admin → Mailboxes)",
+                session.peer,
+            )
             return HOST_NOT_ALLOWED
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -74,11 +83,18 @@ class SupportMailHandler:
 
     async def _mailbox(self, address: str) -> dict[str, Any] | None:
         address = address.strip().lower()
-        return (await mailboxes_repo.receiving(self._db, address)
-                or await mailboxes_repo.receiving(self._db, base_address(address)))
+        return await mailboxes_repo.receiving(self._db, address) or await mailboxes_repo.receiving(
+            self._db, base_address(address)
+        )
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if await self._mailbox(address) is None:
             return NO_SUCH_MAILBOX
         envelope.rcpt_tos.append(address)
@@ -94,9 +110,14 @@ class SupportMailHandler:
                 if mailbox is None or mailbox["id"] in seen:
                     continue
                 seen.add(mailbox["id"])
-                await self._intake.receive(mailbox, Incoming(
-                    raw, return_path=envelope.mail_from or "",
-                    recipients=tuple(envelope.rcpt_tos)))
+                await self._intake.receive(
+                    mailbox,
+                    Incoming(
+                        raw,
+                        return_path=envelope.mail_from or "",
+                        recipients=tuple(envelope.rcpt_tos),
+                    ),
+                )
         except StorageFull:
             return NO_ROOM  # the store logs a full disk once; the sending server retries
         except Exception:
@@ -105,13 +126,20 @@ class SupportMailHandler:
         return OK
 
 
-async def start_receiver(handler: SupportMailHandler, host: str, port: int, max_size: int,
-                         tls: ssl.SSLContext | None) -> asyncio.Server:
+async def start_receiver(
+    handler: SupportMailHandler, host: str, port: int, max_size: int, tls: ssl.SSLContext | None
+) -> asyncio.Server:
     """Listen for SMTP on (host, port); STARTTLS is offered when `tls` is given."""
     loop = asyncio.get_running_loop()
 
     def protocol() -> Any:
-        return _Receiver(handler, data_size_limit=max_size, tls_context=tls,
-                         require_starttls=False, hostname="onlinesupport", ident="OnlineSupport")
+        return _Receiver(
+            handler,
+            data_size_limit=max_size,
+            tls_context=tls,
+            require_starttls=False,
+            hostname="onlinesupport",
+            ident="OnlineSupport",
+        )
 
     return await loop.create_server(protocol, host=host, port=port)

@@ -38,8 +38,10 @@ class Named:
 def new_message_id(key: bytes, conversation_id: int, domain: str) -> str:
     """A Message-ID (without angle brackets) that names its conversation, signed."""
     signature = sign(key, "message-id", conversation_id, 12)
-    return (f"os.{conversation_id}.{secrets.token_hex(6)}.{signature}"
-            f"@{domain or 'onlinesupport.invalid'}")
+    return (
+        f"os.{conversation_id}.{secrets.token_hex(6)}.{signature}"
+        f"@{domain or 'onlinesupport.invalid'}"
+    )
 
 
 def signed_conversation(key: bytes, message_id: str) -> int | None:
@@ -64,8 +66,9 @@ def reply_subject(subject: str, conversation_id: int) -> str:
     return tag_subject(base, conversation_id)
 
 
-def named_conversation(conn: Transaction, key: bytes, thread_ids: list[str],
-                       subject: str) -> Named | None:
+def named_conversation(
+    conn: Transaction, key: bytes, thread_ids: list[str], subject: str
+) -> Named | None:
     """The conversation a mail answers or names, whoever sent it."""
     for message_id in reversed(thread_ids):
         conversation_id = signed_conversation(key, message_id)

@@ -32,35 +32,64 @@ class Transcripts:
 
     async def send(self, conversation_id: int, actor: Actor) -> str:
         """Queue the chat's transcript to the customer's address; returns the address."""
+
         def command(conn: Transaction, now: str, events: list[Event]) -> str:
             conversation = conversations_repo.lock(conn, conversation_id)
             if conversation["channel"] != "chat":
                 raise InvalidCommand("only chats have a transcript to send")
             to = customer_address(conn, conversation["customer_id"])
             if not to:
-                raise InvalidCommand("the customer has no email address; add one to their "
-                                     "profile first")
+                raise InvalidCommand(
+                    "the customer has no email address; add one to their profile first"
+                )
             mailbox = mailboxes_repo.default_sender(conn)
             team = (mailbox["display_name"] or mailbox["address"]) if mailbox else "us"
             body = render(messages_repo.transcript(conn, conversation_id), team)
             # The line in the conversation carries the mail's delivery state for agents;
             # visitors never see messages of kind "event".
-            record = self._conversations.post_in(conn, now, events, conversation_id, SYSTEM,
-                                                 f"Transcript emailed to {to} by {actor.name}",
-                                                 kind="event")
+            record = self._conversations.post_in(
+                conn,
+                now,
+                events,
+                conversation_id,
+                SYSTEM,
+                f"Transcript emailed to {to} by {actor.name}",
+                kind="event",
+            )
             outbox_id = outbox_repo.enqueue(
-                conn, conversation_id=conversation_id, message_id=record.id,
-                mailbox_id=mailbox["id"] if mailbox else None, purpose="transcript",
-                to_address=to, subject=threads.tag_subject(f"Your chat with {team}",
-                                                           conversation_id),
-                body=body, rfc_message_id=threads.new_message_id(
-                    self._key, conversation_id,
-                    mailbox["address"].rsplit("@", 1)[-1] if mailbox else ""),
-                in_reply_to="", refs="", now=now)
-            events.append(events_repo.append(
-                conn, conversation_id, "email.queued", actor.type, actor.id, now,
-                {"outbox_id": outbox_id, "message_id": record.id, "purpose": "transcript",
-                 "to": to}))
+                conn,
+                conversation_id=conversation_id,
+                message_id=record.id,
+                mailbox_id=mailbox["id"] if mailbox else None,
+                purpose="transcript",
+                to_address=to,
+                subject=threads.tag_subject(f"Your chat with {team}", conversation_id),
+                body=body,
+                rfc_message_id=threads.new_message_id(
+                    self._key,
+                    conversation_id,
+                    mailbox["address"].rsplit("@", 1)[-1] if mailbox else "",
+                ),
+                in_reply_to="",
+                refs="",
+                now=now,
+            )
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "email.queued",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {
+                        "outbox_id": outbox_id,
+                        "message_id": record.id,
+                        "purpose": "transcript",
+                        "to": to,
+                    },
+                )
+            )
             return to
 
         return await self._conversations.run(command)

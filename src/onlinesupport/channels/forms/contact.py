@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from onlinesupport.lib.clock import Clock
 from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.lib.clock import Clock
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import MAX_ID, InvalidAddress, email_address, whole_number
-from onlinesupport.routing.due import promise_for
 from onlinesupport.lib.signing import sign, verify
+from onlinesupport.lib.throttle import Throttle
+from onlinesupport.routing.due import promise_for
 from onlinesupport.store import Transaction
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
@@ -30,7 +31,6 @@ from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.database import Database
 from onlinesupport.store.events import Event
-from onlinesupport.lib.throttle import Throttle
 
 SETTINGS_KEY = "contact_form"
 DEFAULT_TYPES = ("General question", "Order or delivery", "Billing", "Technical problem")
@@ -66,8 +66,9 @@ class Submitted:
 
 
 class ContactForm:
-    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
-                 key: bytes) -> None:
+    def __init__(
+        self, db: Database, conversations: Conversations, clock: Clock, key: bytes
+    ) -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock
@@ -85,8 +86,9 @@ class ContactForm:
         types = [line.strip()[:100] for line in text.splitlines() if line.strip()][:30]
         if not types:
             raise FormRejected({"question_types": "give at least one question type"})
-        await self._db.write(lambda conn: settings_repo.put(
-            conn, SETTINGS_KEY, {"question_types": types}, now))
+        await self._db.write(
+            lambda conn: settings_repo.put(conn, SETTINGS_KEY, {"question_types": types}, now)
+        )
         return types
 
     def token(self) -> str:
@@ -97,8 +99,9 @@ class ContactForm:
     def token_ok(self, token: str) -> bool:
         """Whether `token` is one this form handed out (any age, spent or not)."""
         issued, _, signature = token.rpartition(".")
-        return whole_number(issued.partition(".")[0], 0, MAX_ID) is not None and \
-            verify(self._key, "contact-form", issued, signature, 24)
+        return whole_number(issued.partition(".")[0], 0, MAX_ID) is not None and verify(
+            self._key, "contact-form", issued, signature, 24
+        )
 
     def spend(self, token: str) -> bool:
         """Use up a valid token; False when it was used before ("this answered my question"
@@ -113,8 +116,9 @@ class ContactForm:
         used = self._spent[token] = asyncio.get_running_loop().create_future()
         # Older tokens are refused by their age anyway; a flood cannot grow this without end.
         cutoff = self._clock.now().timestamp() - MAX_AGE
-        while self._spent and (len(self._spent) > MAX_SPENT or
-                               int(next(iter(self._spent)).partition(".")[0]) < cutoff):
+        while self._spent and (
+            len(self._spent) > MAX_SPENT or int(next(iter(self._spent)).partition(".")[0]) < cutoff
+        ):
             self._spent.popitem(last=False)
         return used
 
@@ -149,8 +153,9 @@ class ContactForm:
         Raises LooksLikeSpam (a robot) or FormRejected (fields to correct).
         """
         self._check_robot(fields)
-        values = {name: fields.get(name, "").strip()
-                  for name in (*LIMITS, "question_type", "urgency")}
+        values = {
+            name: fields.get(name, "").strip() for name in (*LIMITS, "question_type", "urgency")
+        }
         errors = {}
         for name, limit in LIMITS.items():
             if len(values[name]) > limit:
@@ -172,8 +177,9 @@ class ContactForm:
             raise FormRejected(errors)
         return values
 
-    async def submit(self, fields: dict[str, str], address: str,
-                     files: Sequence[StoredFile] = ()) -> Submitted:
+    async def submit(
+        self, fields: dict[str, str], address: str, files: Sequence[StoredFile] = ()
+    ) -> Submitted:
         """Check the form and open its conversation (with the files already stored).
 
         Raises LooksLikeSpam (a robot), FormRejected (fields to correct) or TooSoon.
@@ -208,32 +214,47 @@ class ContactForm:
             values = {**values, "urgency": "no-rush"}
         return await self._conversations.run(self._command(values, client_id))
 
-    def _command(self, values: dict[str, str], client_id: str | None = None,
-                 files: Sequence[StoredFile] = ()):
+    def _command(
+        self, values: dict[str, str], client_id: str | None = None, files: Sequence[StoredFile] = ()
+    ):
         def command(conn: Transaction, now: str, events: list[Event]) -> Submitted:
             email = values["email"].lower()
             customer_id = customers_repo.find_or_create(conn, "email", email, values["name"], now)
             if client_id is not None:
                 earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
                 if earlier is not None:
-                    return Submitted(earlier.conversation_id,
-                                     promise_for(conn, earlier.conversation_id))
+                    return Submitted(
+                        earlier.conversation_id, promise_for(conn, earlier.conversation_id)
+                    )
             customer = Actor.customer(customer_id, values["name"])
             conversation_id = self._conversations.open_in(
-                conn, now, events, channel="form", customer_id=customer_id,
-                subject=(values["subject"] or values["question_type"]
-                         or "Message left on the website"),
+                conn,
+                now,
+                events,
+                channel="form",
+                customer_id=customer_id,
+                subject=(
+                    values["subject"] or values["question_type"] or "Message left on the website"
+                ),
                 opener=customer,
-                page_url=values["page"])
-            events.append(events_repo.append(
-                conn, conversation_id, "form.submitted", "customer", customer_id, now,
-                {"question_type": values["question_type"], "urgency": values["urgency"]}))
+                page_url=values["page"],
+            )
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "form.submitted",
+                    "customer",
+                    customer_id,
+                    now,
+                    {"question_type": values["question_type"], "urgency": values["urgency"]},
+                )
+            )
             about = f"Question type: {values['question_type']}; " if values["question_type"] else ""
-            body = (f"{values['message']}\n\n— {about}needs an answer: "
-                    f"{URGENCY[values['urgency']]}")
-            self._conversations.post_in(conn, now, events, conversation_id, customer, body,
-                                        client_id=client_id, files=files)
+            body = f"{values['message']}\n\n— {about}needs an answer: {URGENCY[values['urgency']]}"
+            self._conversations.post_in(
+                conn, now, events, conversation_id, customer, body, client_id=client_id, files=files
+            )
             return Submitted(conversation_id, promise_for(conn, conversation_id))
 
         return command
-

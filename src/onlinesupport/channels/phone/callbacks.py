@@ -27,11 +27,12 @@ from onlinesupport.channels.email import threads
 from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.channels.forms.contact import POSTS_PER_HOUR
 from onlinesupport.channels.phone import numbers
-from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.core.conversations.service import DEFAULT_QUEUE
+from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import InvalidAddress, email_address, row_id
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.routing.due import calendar, set_target
 from onlinesupport.routing.hours import BusinessHours
 from onlinesupport.store import Database, NotFound, Transaction
@@ -46,7 +47,6 @@ from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.events import Event
-from onlinesupport.lib.throttle import Throttle
 
 SETTINGS_KEY = "callbacks"
 SOURCES = ("widget", "form", "my-page")
@@ -62,9 +62,13 @@ STATUS = {"reached": "reached", "no_answer": "retry", "wrong_number": "wrong_num
 MAX_RETRY = timedelta(days=14)
 LIMITS = {"name": 200, "email": 320, "about": 2000, "notes": 5000}
 SUBJECT = "Callback request"
-OFFER = {"en": "Call me back instead", "de": "Lieber zurückrufen lassen",
-         "fr": "Être rappelé plutôt", "es": "Prefiero que me llamen",
-         "nl": "Liever teruggebeld worden"}
+OFFER = {
+    "en": "Call me back instead",
+    "de": "Lieber zurückrufen lassen",
+    "fr": "Être rappelé plutôt",
+    "es": "Prefiero que me llamen",
+    "nl": "Liever teruggebeld worden",
+}
 """The widget's link to the callback form, in the languages the widget speaks."""
 
 
@@ -150,8 +154,9 @@ def by_label(due: datetime, zone: str, now: datetime) -> str:
 
 
 class Callbacks:
-    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
-                 key: bytes) -> None:
+    def __init__(
+        self, db: Database, conversations: Conversations, clock: Clock, key: bytes
+    ) -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock
@@ -171,11 +176,13 @@ class Callbacks:
         country = form.get("country", "").strip().upper()
         if country and country not in numbers.COUNTRIES:
             raise InvalidCommand("choose one of the countries listed")
-        chosen = CallbackSettings(enabled=form.get("enabled") == "on", queue_id=queue_id,
-                                  country=country)
+        chosen = CallbackSettings(
+            enabled=form.get("enabled") == "on", queue_id=queue_id, country=country
+        )
         now = to_db(self._clock.now())
-        await self._db.write(lambda conn: settings_repo.put(
-            conn, SETTINGS_KEY, dataclasses.asdict(chosen), now))
+        await self._db.write(
+            lambda conn: settings_repo.put(conn, SETTINGS_KEY, dataclasses.asdict(chosen), now)
+        )
         return chosen
 
     async def offer(self, language: object) -> str:
@@ -186,16 +193,18 @@ class Callbacks:
 
     async def _queue(self, settings: CallbackSettings) -> dict[str, Any]:
         """The queue requests start in (the first one, should it have gone)."""
-        queue = await queues_repo.get(self._db, settings.queue_id) or \
-            await queues_repo.get(self._db, DEFAULT_QUEUE)
+        queue = await queues_repo.get(self._db, settings.queue_id) or await queues_repo.get(
+            self._db, DEFAULT_QUEUE
+        )
         if queue is None:  # the General queue is made by the first migration, never deleted
             raise NotFound(f"queue {DEFAULT_QUEUE} is missing")
         return queue
 
     def _windows(self, hours: BusinessHours, now: datetime) -> list[Window]:
         found = hours.windows(now, WINDOW_MINUTES, now + HORIZON, MAX_WINDOWS + 1)
-        return [Window(start, end, hours.zone) for start, end in found
-                if end - max(start, now) >= LEAD][:MAX_WINDOWS]
+        return [
+            Window(start, end, hours.zone) for start, end in found if end - max(start, now) >= LEAD
+        ][:MAX_WINDOWS]
 
     async def options(self) -> dict[str, Any] | None:
         """What a form offers (None while callbacks are off): the countries we call, the one
@@ -206,19 +215,35 @@ class Callbacks:
         now = self._clock.now()
         hours = calendar(await self._queue(settings))
         windows = self._windows(hours, now)
-        return {"countries": numbers.choices(), "country": settings.country, "zone": hours.zone,
-                "windows": [{"key": w.key, "end": to_db(w.end), "day": w.day(now),
-                             "label": w.label(), "time": w.label().split(", ", 1)[1]}
-                            for w in windows]}
+        return {
+            "countries": numbers.choices(),
+            "country": settings.country,
+            "zone": hours.zone,
+            "windows": [
+                {
+                    "key": w.key,
+                    "end": to_db(w.end),
+                    "day": w.day(now),
+                    "label": w.label(),
+                    "time": w.label().split(", ", 1)[1],
+                }
+                for w in windows
+            ],
+        }
 
-    def _check(self, fields: dict[str, Any], windows: list[Window],
-               name_known: bool) -> dict[str, Any]:
+    def _check(
+        self, fields: dict[str, Any], windows: list[Window], name_known: bool
+    ) -> dict[str, Any]:
         """The request's values, or CallbackRejected naming every field to correct."""
-        values: dict[str, Any] = {k: str(fields.get(k) or "").strip()
-                                  for k in ("name", "email", "about")}
+        values: dict[str, Any] = {
+            k: str(fields.get(k) or "").strip() for k in ("name", "email", "about")
+        }
         values["email"] = values["email"].lower()
-        errors = {k: f"at most {n} characters, please" for k, n in LIMITS.items()
-                  if len(values.get(k, "")) > n}
+        errors = {
+            k: f"at most {n} characters, please"
+            for k, n in LIMITS.items()
+            if len(values.get(k, "")) > n
+        }
         if not values["name"] and not name_known:
             errors.setdefault("name", "tell us whom to ask for")
         if values["email"]:
@@ -230,20 +255,31 @@ class Callbacks:
             errors["about"] = "tell us what the call is about"
         try:
             values["phone"], values["country"] = numbers.normalise(
-                str(fields.get("phone") or ""), str(fields.get("country") or ""))
+                str(fields.get("phone") or ""), str(fields.get("country") or "")
+            )
         except numbers.InvalidPhone as exc:
             errors["phone"] = str(exc)
         chosen = [w for w in windows if w.key == fields.get("window")]
         if not chosen:
-            errors["window"] = "choose one of the times offered" if windows else \
-                "no times are open for calls in the coming days"
+            errors["window"] = (
+                "choose one of the times offered"
+                if windows
+                else "no times are open for calls in the coming days"
+            )
         if errors:
             raise CallbackRejected(errors)
         values["window"] = chosen[0]
         return values
 
-    async def request(self, fields: dict[str, Any], *, source: str, address: str,
-                      customer_id: int | None = None, client_id: str | None = None) -> Requested:
+    async def request(
+        self,
+        fields: dict[str, Any],
+        *,
+        source: str,
+        address: str,
+        customer_id: int | None = None,
+        client_id: str | None = None,
+    ) -> Requested:
         """Check a request and open its conversation. `customer_id` is who is asking when we
         know (a signed-in or verified customer); otherwise the customer with the email
         address, or else with the number. A resend with the same `client_id` returns the
@@ -256,8 +292,9 @@ class Callbacks:
         queue = await self._queue(settings)
         hours = calendar(queue)
         known = await customers_repo.get(self._db, customer_id) if customer_id else None
-        values = self._check(fields, self._windows(hours, self._clock.now()),
-                             bool(known and known["name"]))
+        values = self._check(
+            fields, self._windows(hours, self._clock.now()), bool(known and known["name"])
+        )
         wait = self.limit.retry_after(address)
         if wait:
             raise TooManyCallbacks(wait)
@@ -269,8 +306,11 @@ class Callbacks:
         def command(conn: Transaction, now: str, events: list[Event]) -> Requested:
             phone, country = values["phone"], values["country"]
             who = customer_id or customers_repo.find_or_create(
-                conn, *(("email", values["email"]) if values["email"] else ("phone", phone)),
-                values["name"], now)
+                conn,
+                *(("email", values["email"]) if values["email"] else ("phone", phone)),
+                values["name"],
+                now,
+            )
             for kind in ("phone", "email"):
                 if values[kind]:
                     users_repo.attach(conn, who, kind, values[kind] if kind == "email" else phone)
@@ -279,57 +319,118 @@ class Callbacks:
             if client_id:
                 earlier = messages_repo.by_customer_client_id(conn, who, client_id)
                 if earlier is not None:
-                    return Requested(earlier.conversation_id, numbers.display(phone), shown, False,
-                                     **stored)
+                    return Requested(
+                        earlier.conversation_id, numbers.display(phone), shown, False, **stored
+                    )
             customer = Actor.customer(who, values["name"])
             conversation_id = self._conversations.open_in(
-                conn, now, events, channel="phone", customer_id=who, subject=SUBJECT,
-                opener=customer, queue_id=queue["id"])
-            callbacks_repo.insert(conn, conversation_id=conversation_id, phone=phone,
-                                  country=country.code, window_start=to_db(window.start),
-                                  window_end=to_db(window.end), source=source, now=now)
+                conn,
+                now,
+                events,
+                channel="phone",
+                customer_id=who,
+                subject=SUBJECT,
+                opener=customer,
+                queue_id=queue["id"],
+            )
+            callbacks_repo.insert(
+                conn,
+                conversation_id=conversation_id,
+                phone=phone,
+                country=country.code,
+                window_start=to_db(window.start),
+                window_end=to_db(window.end),
+                source=source,
+                now=now,
+            )
             # The customer's window is the promise, whatever the queue's target says.
             set_target(conn, now, events, conversation_id, "first_response", stored["end"])
-            events.append(events_repo.append(
-                conn, conversation_id, "callback.requested", "customer", who, now,
-                {"phone": phone, "country": country.code, "window_start": stored["start"],
-                 "window_end": stored["end"], "source": source, "customer_id": who,
-                 "due_at": stored["end"]}))
-            body = (f"{values['about']}\n\n— Please call {numbers.display(phone)} "
-                    f"({country.name}), {shown}.")
-            self._conversations.post_in(conn, now, events, conversation_id, customer, body,
-                                        client_id=client_id)
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "callback.requested",
+                    "customer",
+                    who,
+                    now,
+                    {
+                        "phone": phone,
+                        "country": country.code,
+                        "window_start": stored["start"],
+                        "window_end": stored["end"],
+                        "source": source,
+                        "customer_id": who,
+                        "due_at": stored["end"],
+                    },
+                )
+            )
+            body = (
+                f"{values['about']}\n\n— Please call {numbers.display(phone)} "
+                f"({country.name}), {shown}."
+            )
+            self._conversations.post_in(
+                conn, now, events, conversation_id, customer, body, client_id=client_id
+            )
             mailed = self._confirm(conn, now, events, conversation_id, who, values, shown)
             return Requested(conversation_id, numbers.display(phone), shown, mailed, **stored)
 
         return await self._conversations.run(command)
 
-    def _confirm(self, conn: Transaction, now: str, events: list[Event],
-                 conversation_id: int, customer_id: int, values: dict[str, Any],
-                 shown: str) -> bool:
+    def _confirm(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        customer_id: int,
+        values: dict[str, Any],
+        shown: str,
+    ) -> bool:
         """Queue the confirmation mail when the customer has an address and a mailbox can
         send it; the mail's Message-ID threads a reply into the conversation."""
         to = customer_address(conn, customer_id)
         mailbox = mailboxes_repo.default_sender(conn)
         since = to_db(from_db(now) - timedelta(hours=1))
-        if not to or mailbox is None or \
-                outbox_repo.acks_since(conn, to, since) >= CONFIRMATIONS_PER_HOUR:
+        if (
+            not to
+            or mailbox is None
+            or outbox_repo.acks_since(conn, to, since) >= CONFIRMATIONS_PER_HOUR
+        ):
             return False
         team = mailbox["display_name"] or mailbox["address"]
-        body = (f"Hello {values['name'] or 'there'},\n\nthank you for asking us to call you. "
-                f"We will call you at {numbers.display(values['phone'])} on {shown}.\n\n"
-                f"What the call is about:\n{values['about']}\n\nYour reference is "
-                f"#{conversation_id}. If you would rather write, reply to this mail.\n\n{team}\n")
+        body = (
+            f"Hello {values['name'] or 'there'},\n\nthank you for asking us to call you. "
+            f"We will call you at {numbers.display(values['phone'])} on {shown}.\n\n"
+            f"What the call is about:\n{values['about']}\n\nYour reference is "
+            f"#{conversation_id}. If you would rather write, reply to this mail.\n\n{team}\n"
+        )
         outbox_id = outbox_repo.enqueue(
-            conn, conversation_id=conversation_id, message_id=None, mailbox_id=mailbox["id"],
-            purpose="ack", to_address=to,
+            conn,
+            conversation_id=conversation_id,
+            message_id=None,
+            mailbox_id=mailbox["id"],
+            purpose="ack",
+            to_address=to,
             subject=threads.tag_subject(f"We will call you: {shown}", conversation_id),
-            body=body, rfc_message_id=threads.new_message_id(
-                self._key, conversation_id, mailbox["address"].rsplit("@", 1)[-1]),
-            in_reply_to="", refs="", now=now)
-        events.append(events_repo.append(conn, conversation_id, "email.queued", "system", None,
-                                         now, {"outbox_id": outbox_id, "purpose": "ack",
-                                               "to": to}))
+            body=body,
+            rfc_message_id=threads.new_message_id(
+                self._key, conversation_id, mailbox["address"].rsplit("@", 1)[-1]
+            ),
+            in_reply_to="",
+            refs="",
+            now=now,
+        )
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "email.queued",
+                "system",
+                None,
+                now,
+                {"outbox_id": outbox_id, "purpose": "ack", "to": to},
+            )
+        )
         return True
 
     def _retry_time(self, typed: str, zone: str, now: datetime) -> str:
@@ -343,8 +444,16 @@ class Callbacks:
             raise InvalidCommand("the next call must be in the future, within 14 days")
         return to_db(moment)
 
-    async def log_call(self, conversation_id: int, actor: Actor, outcome: str, *,
-                       notes: str = "", retry_at: str = "", resolve: bool = False) -> int:
+    async def log_call(
+        self,
+        conversation_id: int,
+        actor: Actor,
+        outcome: str,
+        *,
+        notes: str = "",
+        retry_at: str = "",
+        resolve: bool = False,
+    ) -> int:
         """Record a call to the customer: the answer they were waiting for. Returns which
         call this was. `retry_at` (for "no answer") becomes the next answer due; `resolve`
         resolves the conversation after a call that reached them or could not be made."""
@@ -357,38 +466,70 @@ class Callbacks:
         if callback is None:
             raise InvalidCommand("this conversation is not a callback request")
         zone = calendar(callback).zone
-        retry = self._retry_time(retry_at, zone, self._clock.now()) \
-            if outcome == "no_answer" else None
+        retry = (
+            self._retry_time(retry_at, zone, self._clock.now()) if outcome == "no_answer" else None
+        )
 
         def command(conn: Transaction, now: str, events: list[Event]) -> int:
             conversation = conversations_repo.lock(conn, conversation_id)
-            attempt = callbacks_repo.record_call(conn, conversation_id, STATUS[outcome], retry,
-                                                 now)
-            events.append(events_repo.append(
-                conn, conversation_id, "callback.outcome", actor.type, actor.id, now,
-                {"outcome": outcome, "notes": notes, "retry_at": retry, "attempt": attempt}))
+            attempt = callbacks_repo.record_call(conn, conversation_id, STATUS[outcome], retry, now)
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "callback.outcome",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {"outcome": outcome, "notes": notes, "retry_at": retry, "attempt": attempt},
+                )
+            )
             line = f"Call {attempt} to {numbers.display(callback['phone'])}: {OUTCOMES[outcome]}"
             if retry is not None:
                 line += f"; call again {when(from_db(retry), zone, from_db(now))} ({zone})"
-            self._conversations.post_in(conn, now, events, conversation_id, actor,
-                                        f"{line}.\n\n{notes}" if notes else f"{line}.",
-                                        kind="note")
+            self._conversations.post_in(
+                conn,
+                now,
+                events,
+                conversation_id,
+                actor,
+                f"{line}.\n\n{notes}" if notes else f"{line}.",
+                kind="note",
+            )
             changes: dict[str, Any] = {}
             if not conversation["first_response_at"]:
                 changes["first_response_at"] = now
-                events.append(events_repo.append(
-                    conn, conversation_id, "conversation.first_response", actor.type, actor.id,
-                    now, {"via": "callback"}))
+                events.append(
+                    events_repo.append(
+                        conn,
+                        conversation_id,
+                        "conversation.first_response",
+                        actor.type,
+                        actor.id,
+                        now,
+                        {"via": "callback"},
+                    )
+                )
             if retry is not None:
-                set_target(conn, now, events, conversation_id, "next_response", retry,
-                           next_waiting_since=now, next_warned_at=None, next_breached_at=None)
+                set_target(
+                    conn,
+                    now,
+                    events,
+                    conversation_id,
+                    "next_response",
+                    retry,
+                    next_waiting_since=now,
+                    next_warned_at=None,
+                    next_breached_at=None,
+                )
             elif conversation["next_response_due_at"]:
                 changes.update(next_response_due_at=None, next_waiting_since=None)
             if changes:
                 conversations_repo.update(conn, conversation_id, now, **changes)
             if resolve and retry is None:
-                self._conversations.set_status_in(conn, now, events, conversation, actor,
-                                                  "resolved", "conversation.resolved")
+                self._conversations.set_status_in(
+                    conn, now, events, conversation, actor, "resolved", "conversation.resolved"
+                )
             return attempt
 
         return await self._conversations.run(command)
@@ -407,18 +548,28 @@ class Callbacks:
             return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
 
         country = numbers.COUNTRIES.get(row["country"])
-        return {"phone": numbers.display(row["phone"]), "tel": row["phone"],
-                "country": country.name if country else row["country"], "zone": zone,
-                "window": window.label(), "status": row["status"], "attempts": row["attempts"],
-                "open": row["status"] in callbacks_repo.OPEN,
-                "by": by_label(from_db(due), zone, now), "outcomes": OUTCOMES,
-                "retry": {"value": local(suggested), "min": local(now),
-                          "max": local(now + MAX_RETRY)}}
+        return {
+            "phone": numbers.display(row["phone"]),
+            "tel": row["phone"],
+            "country": country.name if country else row["country"],
+            "zone": zone,
+            "window": window.label(),
+            "status": row["status"],
+            "attempts": row["attempts"],
+            "open": row["status"] in callbacks_repo.OPEN,
+            "by": by_label(from_db(due), zone, now),
+            "outcomes": OUTCOMES,
+            "retry": {"value": local(suggested), "min": local(now), "max": local(now + MAX_RETRY)},
+        }
 
     async def due_labels(self, conversation_ids: list[int]) -> dict[int, str]:
         """'call back by 14:30' for those of these conversations still to be called."""
         now = self._clock.now()
-        return {r["conversation_id"]: by_label(
-            from_db(r["retry_at"] if r["status"] == "retry" else r["window_end"]),
-            calendar(r).zone, now) for r in await callbacks_repo.still_to_call(
-                self._db, conversation_ids)}
+        return {
+            r["conversation_id"]: by_label(
+                from_db(r["retry_at"] if r["status"] == "retry" else r["window_end"]),
+                calendar(r).zone,
+                now,
+            )
+            for r in await callbacks_repo.still_to_call(self._db, conversation_ids)
+        }

@@ -46,35 +46,38 @@ def _c(code: str, name: str, calling: str, trunk: str, national: str) -> Country
 # National significant numbers: first digits and lengths from each country's numbering plan.
 # A number given internationally belongs to the first country with its calling code (unless
 # the customer chose another that shares it): the United States before Canada.
-COUNTRIES: dict[str, Country] = {c.code: c for c in (
-    _c("US", "United States", "1", "1", r"[2-9]\d{2}[2-9]\d{6}"),
-    _c("CA", "Canada", "1", "1", r"[2-9]\d{2}[2-9]\d{6}"),
-    _c("AT", "Austria", "43", "0", r"[1-9]\d{5,12}"),
-    _c("AU", "Australia", "61", "0", r"[2-478]\d{8}"),
-    _c("BE", "Belgium", "32", "0", r"[1-9]\d{7,8}"),
-    _c("CH", "Switzerland", "41", "0", r"[1-9]\d{8}"),
-    _c("CZ", "Czechia", "420", "", r"[2-9]\d{8}"),
-    _c("DE", "Germany", "49", "0", r"[1-9]\d{5,12}"),
-    _c("DK", "Denmark", "45", "", r"[2-9]\d{7}"),
-    _c("ES", "Spain", "34", "", r"[5-9]\d{8}"),
-    _c("FI", "Finland", "358", "0", r"[1-9]\d{4,11}"),
-    _c("FR", "France", "33", "0", r"[1-9]\d{8}"),
-    _c("GB", "United Kingdom", "44", "0", r"[1-9]\d{8,9}"),
-    _c("IE", "Ireland", "353", "0", r"[1-9]\d{6,8}"),
-    _c("IN", "India", "91", "0", r"[1-9]\d{9}"),
-    # Italy keeps the leading 0 of fixed lines in international form; mobiles start with 3.
-    _c("IT", "Italy", "39", "", r"0\d{5,10}|3\d{8,9}"),
-    _c("JP", "Japan", "81", "0", r"[1-9]\d{8,9}"),
-    _c("LU", "Luxembourg", "352", "", r"[1-9]\d{3,10}"),
-    _c("NL", "Netherlands", "31", "0", r"[1-9]\d{8}"),
-    _c("NO", "Norway", "47", "", r"[2-9]\d{7}"),
-    _c("NZ", "New Zealand", "64", "0", r"[2-9]\d{7,9}"),
-    _c("PL", "Poland", "48", "", r"[1-9]\d{8}"),
-    _c("PT", "Portugal", "351", "", r"[2-9]\d{8}"),
-    _c("SE", "Sweden", "46", "0", r"[1-9]\d{6,8}"),
-    _c("SG", "Singapore", "65", "", r"[3689]\d{7}"),
-    _c("ZA", "South Africa", "27", "0", r"[1-9]\d{8}"),
-)}
+COUNTRIES: dict[str, Country] = {
+    c.code: c
+    for c in (
+        _c("US", "United States", "1", "1", r"[2-9]\d{2}[2-9]\d{6}"),
+        _c("CA", "Canada", "1", "1", r"[2-9]\d{2}[2-9]\d{6}"),
+        _c("AT", "Austria", "43", "0", r"[1-9]\d{5,12}"),
+        _c("AU", "Australia", "61", "0", r"[2-478]\d{8}"),
+        _c("BE", "Belgium", "32", "0", r"[1-9]\d{7,8}"),
+        _c("CH", "Switzerland", "41", "0", r"[1-9]\d{8}"),
+        _c("CZ", "Czechia", "420", "", r"[2-9]\d{8}"),
+        _c("DE", "Germany", "49", "0", r"[1-9]\d{5,12}"),
+        _c("DK", "Denmark", "45", "", r"[2-9]\d{7}"),
+        _c("ES", "Spain", "34", "", r"[5-9]\d{8}"),
+        _c("FI", "Finland", "358", "0", r"[1-9]\d{4,11}"),
+        _c("FR", "France", "33", "0", r"[1-9]\d{8}"),
+        _c("GB", "United Kingdom", "44", "0", r"[1-9]\d{8,9}"),
+        _c("IE", "Ireland", "353", "0", r"[1-9]\d{6,8}"),
+        _c("IN", "India", "91", "0", r"[1-9]\d{9}"),
+        # Italy keeps the leading 0 of fixed lines in international form; mobiles start with 3.
+        _c("IT", "Italy", "39", "", r"0\d{5,10}|3\d{8,9}"),
+        _c("JP", "Japan", "81", "0", r"[1-9]\d{8,9}"),
+        _c("LU", "Luxembourg", "352", "", r"[1-9]\d{3,10}"),
+        _c("NL", "Netherlands", "31", "0", r"[1-9]\d{8}"),
+        _c("NO", "Norway", "47", "", r"[2-9]\d{7}"),
+        _c("NZ", "New Zealand", "64", "0", r"[2-9]\d{7,9}"),
+        _c("PL", "Poland", "48", "", r"[1-9]\d{8}"),
+        _c("PT", "Portugal", "351", "", r"[2-9]\d{8}"),
+        _c("SE", "Sweden", "46", "0", r"[1-9]\d{6,8}"),
+        _c("SG", "Singapore", "65", "", r"[3689]\d{7}"),
+        _c("ZA", "South Africa", "27", "0", r"[1-9]\d{8}"),
+    )
+}
 MAX_TYPED = 40
 _ALLOWED = re.compile(r"^\+?[\d\s\-./()]+$")
 
@@ -91,13 +94,14 @@ def _by_calling_code(digits: str, preferred: Country) -> tuple[Country, str]:
     """The country whose calling code starts `digits` (the chosen one first, since +1 is both
     the US and Canada), and the digits after the code."""
     if digits.startswith(preferred.calling):
-        return preferred, digits[len(preferred.calling):]
+        return preferred, digits[len(preferred.calling) :]
     for length in (1, 2, 3):
         for candidate in COUNTRIES.values():
             if candidate.calling == digits[:length]:
                 return candidate, digits[length:]
-    raise InvalidPhone("we can only call numbers in " + ", ".join(
-        sorted(c.name for c in COUNTRIES.values())))
+    raise InvalidPhone(
+        "we can only call numbers in " + ", ".join(sorted(c.name for c in COUNTRIES.values()))
+    )
 
 
 def normalise(typed: str, country_code: str) -> tuple[str, Country]:
@@ -123,26 +127,32 @@ def normalise(typed: str, country_code: str) -> tuple[str, Country]:
         found, national = _by_calling_code(digits, chosen)
     else:
         found, national = chosen, digits
-        if found.trunk and national.startswith(found.trunk) and \
-                not found.national.fullmatch(national):
-            national = national[len(found.trunk):]
+        if (
+            found.trunk
+            and national.startswith(found.trunk)
+            and not found.national.fullmatch(national)
+        ):
+            national = national[len(found.trunk) :]
     if not found.national.fullmatch(national):
         the = "the " if found.code in ("GB", "NL", "US") else ""
-        raise InvalidPhone(f"this is not a phone number in {the}{found.name} "
-                           f"(+{found.calling}): check the digits")
+        raise InvalidPhone(
+            f"this is not a phone number in {the}{found.name} (+{found.calling}): check the digits"
+        )
     return f"+{found.calling}{national}", found
 
 
 def display(e164: str) -> str:
     """`+4930123456` as `+49 30123456`: the calling code set apart, readable when dialling."""
     for length in (3, 2, 1):
-        code = e164[1:1 + length]
+        code = e164[1 : 1 + length]
         if any(c.calling == code for c in COUNTRIES.values()):
-            return f"+{code} {e164[1 + length:]}"
+            return f"+{code} {e164[1 + length :]}"
     return e164
 
 
 def choices() -> list[tuple[str, str]]:
     """(code, "Germany (+49)") for every country we call, by name."""
-    return [(c.code, f"{c.name} (+{c.calling})")
-            for c in sorted(COUNTRIES.values(), key=lambda c: c.name)]
+    return [
+        (c.code, f"{c.name} (+{c.calling})")
+        for c in sorted(COUNTRIES.values(), key=lambda c: c.name)
+    ]

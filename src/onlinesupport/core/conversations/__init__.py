@@ -11,5 +11,13 @@ from onlinesupport.core.conversations.service import (
     Posted,
 )
 
-__all__ = ["CHANNELS", "DEFAULT_QUEUE", "SYSTEM", "Actor", "Conversations", "InvalidCommand",
-           "Opened", "Posted"]
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_QUEUE",
+    "SYSTEM",
+    "Actor",
+    "Conversations",
+    "InvalidCommand",
+    "Opened",
+    "Posted",
+]

@@ -47,20 +47,25 @@ def check_tag(tag: str) -> str:
     return tag
 
 
-def tag_in(conn: Transaction, now: str, events: list[Event], conversation: Record,
-           tag: str, actor: Actor) -> bool:
+def tag_in(
+    conn: Transaction, now: str, events: list[Event], conversation: Record, tag: str, actor: Actor
+) -> bool:
     """Inside a command: add a tag to the conversation; False if it has it already."""
     tags = json.loads(conversation["tags"])
     if tag.lower() in (t.lower() for t in tags):
         return False
     conversations_repo.update(conn, conversation["id"], now, tags=json.dumps([*tags, tag]))
-    events.append(events_repo.append(conn, conversation["id"], "conversation.tagged", actor.type,
-                                     actor.id, now, {"tag": tag}))
+    events.append(
+        events_repo.append(
+            conn, conversation["id"], "conversation.tagged", actor.type, actor.id, now, {"tag": tag}
+        )
+    )
     return True
 
 
-async def apply(conversations: Conversations, ids: Sequence[int], what: BulkAction,
-                actor: Actor) -> int:
+async def apply(
+    conversations: Conversations, ids: Sequence[int], what: BulkAction, actor: Actor
+) -> int:
     """Do `what` to every conversation in `ids`; returns how many changed."""
     if what.action not in ACTIONS:
         raise InvalidCommand(f"the action must be one of {', '.join(ACTIONS)}")
@@ -91,8 +96,9 @@ async def apply(conversations: Conversations, ids: Sequence[int], what: BulkActi
             elif what.action == "tag":
                 changed += tag_in(conn, now, events, conversation, tag, actor)
             elif what.action == "resolve":
-                changed += conversations.set_status_in(conn, now, events, conversation, actor,
-                                                       "resolved", "conversation.resolved")
+                changed += conversations.set_status_in(
+                    conn, now, events, conversation, actor, "resolved", "conversation.resolved"
+                )
             else:
                 changed += snooze_in(conn, now, events, conversation, what.until, actor)
         return changed

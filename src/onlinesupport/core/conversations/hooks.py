@@ -25,20 +25,36 @@ from onlinesupport.store.messages import Message
 
 
 class OpenedHook(Protocol):
-    def __call__(self, *, conn: Transaction, now: str, events: list[Event],
-                 conversation_id: int) -> None: ...
+    def __call__(
+        self, *, conn: Transaction, now: str, events: list[Event], conversation_id: int
+    ) -> None: ...
 
 
 class MessageHook(Protocol):
     """An `outbound` (agent's message) or `noted` (agent's note) hook."""
 
-    def __call__(self, *, conn: Transaction, now: str, events: list[Event],
-                 conversation_id: int, message: Message) -> None: ...
+    def __call__(
+        self,
+        *,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        message: Message,
+    ) -> None: ...
 
 
 class ReceivedHook(Protocol):
-    def __call__(self, *, conn: Transaction, now: str, events: list[Event],
-                 conversation_id: int, message: Message, new: bool) -> None: ...
+    def __call__(
+        self,
+        *,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        message: Message,
+        new: bool,
+    ) -> None: ...
 
 
 class CommittingHook(Protocol):

@@ -31,14 +31,19 @@ def mentioned(body: str, agents: Sequence[Any]) -> list[Any]:
         first_names.setdefault(first, []).append(agent)
     found: dict[int, Any] = {}
     for at in _AT.finditer(body):
-        rest = body[at.end():]
+        rest = body[at.end() :]
         agent = _full_name(rest, by_length)
         if agent is None:
             word = _WORD.match(rest)
             token = word.group(0).rstrip(".-").lower() if word else ""
             same = first_names.get(token, [])
-            agent = same[0] if len(same) == 1 else next(
-                (a for a in agents if a["email"].split("@")[0].lower() == token and token), None)
+            agent = (
+                same[0]
+                if len(same) == 1
+                else next(
+                    (a for a in agents if a["email"].split("@")[0].lower() == token and token), None
+                )
+            )
         if agent is not None:
             found.setdefault(agent["id"], agent)
     return list(found.values())
@@ -48,23 +53,43 @@ def _full_name(text: str, agents: Sequence[Any]) -> Any:
     lowered = text.lower()
     for agent in agents:
         name = agent["name"].lower()
-        if name and lowered.startswith(name) and (
-                len(text) == len(name) or not text[len(name)].isalnum()):
+        if (
+            name
+            and lowered.startswith(name)
+            and (len(text) == len(name) or not text[len(name)].isalnum())
+        ):
             return agent
     return None
 
 
-def record_mentions(conn: Transaction, now: str, events: list[Event],
-                    conversation_id: int, message: Message) -> None:
+def record_mentions(
+    conn: Transaction, now: str, events: list[Event], conversation_id: int, message: Message
+) -> None:
     """The `noted` hook: record whom the note mentions (not its own author)."""
     if "@" not in message.body:
         return
-    agents = [a for a in mentioned(message.body, mentions_repo.mentionable(conn))
-              if a["id"] != message.author_id]
+    agents = [
+        a
+        for a in mentioned(message.body, mentions_repo.mentionable(conn))
+        if a["id"] != message.author_id
+    ]
     if not agents:
         return
     mentions_repo.record(conn, message.id, conversation_id, [a["id"] for a in agents], now)
-    events.append(events_repo.append(
-        conn, conversation_id, "note.mentioned", "agent", message.author_id, now,
-        {"message_id": message.id, "seq": message.seq, "agent_ids": [a["id"] for a in agents],
-         "names": [a["name"] for a in agents], "by": message.author_name}))
+    events.append(
+        events_repo.append(
+            conn,
+            conversation_id,
+            "note.mentioned",
+            "agent",
+            message.author_id,
+            now,
+            {
+                "message_id": message.id,
+                "seq": message.seq,
+                "agent_ids": [a["id"] for a in agents],
+                "names": [a["name"] for a in agents],
+                "by": message.author_name,
+            },
+        )
+    )

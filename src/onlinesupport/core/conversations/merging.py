@@ -12,7 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from onlinesupport.core.conversations.service import MAX_SUBJECT, Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations.service import (
+    MAX_SUBJECT,
+    Actor,
+    Conversations,
+    InvalidCommand,
+)
 from onlinesupport.store import Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
@@ -23,9 +28,9 @@ from onlinesupport.store.events import Event
 _OPEN = ("open", "pending")
 
 
-async def merge(conversations: Conversations, source_id: int, target_id: int,
-                actor: Actor) -> None:
+async def merge(conversations: Conversations, source_id: int, target_id: int, actor: Actor) -> None:
     """Merge conversation `source_id` into `target_id`."""
+
     def command(conn: Transaction, now: str, events: list[Event]) -> None:
         if source_id == target_id:
             raise InvalidCommand("a conversation cannot be merged into itself")
@@ -34,12 +39,14 @@ async def merge(conversations: Conversations, source_id: int, target_id: int,
         if source["merged_into"] is not None:
             raise InvalidCommand(f"#{source_id} was merged into #{source['merged_into']} already")
         if target["merged_into"] is not None:
-            raise InvalidCommand(f"#{target_id} was merged into #{target['merged_into']};"
-                                 " merge into that one")
+            raise InvalidCommand(
+                f"#{target_id} was merged into #{target['merged_into']}; merge into that one"
+            )
 
         def record(conversation_id: int, type: str, data: dict[str, Any]) -> None:
-            events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
-                                             now, data))
+            events.append(
+                events_repo.append(conn, conversation_id, type, actor.type, actor.id, now, data)
+            )
 
         # What was merged into the source goes on to the target, so a merged conversation is
         # always one step from the one that answers.
@@ -51,28 +58,49 @@ async def merge(conversations: Conversations, source_id: int, target_id: int,
 
         target_tags = json.loads(target["tags"])
         added = [t for t in json.loads(source["tags"]) if t not in target_tags]
-        conversations_repo.update(conn, source_id, now, merged_into=target_id, status="closed",
-                                  snoozed_at=None, snoozed_until=None)
-        record(source_id, "conversation.merged",
-               {"into": target_id, "subject": target["subject"], "from": source["status"]})
-        record(target_id, "conversation.merged_in",
-               {"from": source_id, "channel": source["channel"], "subject": source["subject"],
-                "customer_id": source["customer_id"], "up_to_seq": source["last_seq"],
-                "tags": added})
+        conversations_repo.update(
+            conn,
+            source_id,
+            now,
+            merged_into=target_id,
+            status="closed",
+            snoozed_at=None,
+            snoozed_until=None,
+        )
+        record(
+            source_id,
+            "conversation.merged",
+            {"into": target_id, "subject": target["subject"], "from": source["status"]},
+        )
+        record(
+            target_id,
+            "conversation.merged_in",
+            {
+                "from": source_id,
+                "channel": source["channel"],
+                "subject": source["subject"],
+                "customer_id": source["customer_id"],
+                "up_to_seq": source["last_seq"],
+                "tags": added,
+            },
+        )
         if added:
             conversations_repo.update(conn, target_id, now, tags=json.dumps(target_tags + added))
         if source["status"] in _OPEN and target["status"] not in _OPEN:
-            conversations.set_status_in(conn, now, events, target, actor, "open",
-                                        "conversation.reopened")
+            conversations.set_status_in(
+                conn, now, events, target, actor, "open", "conversation.reopened"
+            )
         if target["assignee_id"] is None and source["assignee_id"] is not None:
-            conversations.assign_in(conn, now, events, target,
-                                    agents_repo.lock(conn, source["assignee_id"]), actor)
+            conversations.assign_in(
+                conn, now, events, target, agents_repo.lock(conn, source["assignee_id"]), actor
+            )
 
     await conversations.run(command)
 
 
-async def split(conversations: Conversations, conversation_id: int, message_id: int,
-                subject: str, actor: Actor) -> int:
+async def split(
+    conversations: Conversations, conversation_id: int, message_id: int, subject: str, actor: Actor
+) -> int:
     """Copy a customer's message into a new conversation (same customer, channel, queue and
     assignee); returns the new conversation's id."""
     subject = subject.strip()
@@ -88,21 +116,55 @@ async def split(conversations: Conversations, conversation_id: int, message_id: 
             raise InvalidCommand("only a customer's message can be split out")
         title = subject or (message.body.strip().splitlines() or [""])[0][:80]
         new_id = conversations.open_in(
-            conn, now, events, channel=conversation["channel"],
-            customer_id=conversation["customer_id"], subject=title, opener=actor,
-            queue_id=conversation["queue_id"], language=conversation["language"])
-        events.append(events_repo.append(
-            conn, new_id, "conversation.split_from", actor.type, actor.id, now,
-            {"from": conversation_id, "message_id": message_id, "seq": message.seq}))
-        conversations.post_in(conn, now, events, new_id,
-                              Actor.customer(conversation["customer_id"], message.author_name),
-                              message.body)
+            conn,
+            now,
+            events,
+            channel=conversation["channel"],
+            customer_id=conversation["customer_id"],
+            subject=title,
+            opener=actor,
+            queue_id=conversation["queue_id"],
+            language=conversation["language"],
+        )
+        events.append(
+            events_repo.append(
+                conn,
+                new_id,
+                "conversation.split_from",
+                actor.type,
+                actor.id,
+                now,
+                {"from": conversation_id, "message_id": message_id, "seq": message.seq},
+            )
+        )
+        conversations.post_in(
+            conn,
+            now,
+            events,
+            new_id,
+            Actor.customer(conversation["customer_id"], message.author_name),
+            message.body,
+        )
         if conversation["assignee_id"] is not None:
-            conversations.assign_in(conn, now, events, conversations_repo.lock(conn, new_id),
-                                    agents_repo.lock(conn, conversation["assignee_id"]), actor)
-        events.append(events_repo.append(
-            conn, conversation_id, "conversation.split", actor.type, actor.id, now,
-            {"message_id": message_id, "seq": message.seq, "into": new_id, "subject": title}))
+            conversations.assign_in(
+                conn,
+                now,
+                events,
+                conversations_repo.lock(conn, new_id),
+                agents_repo.lock(conn, conversation["assignee_id"]),
+                actor,
+            )
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "conversation.split",
+                actor.type,
+                actor.id,
+                now,
+                {"message_id": message_id, "seq": message.seq, "into": new_id, "subject": title},
+            )
+        )
         return new_id
 
     return await conversations.run(command)

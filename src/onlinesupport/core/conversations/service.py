@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.core.conversations.hooks import Hooks
-from onlinesupport.lib.errors import UserError
 from onlinesupport.core.hub import Hub, Notice
+from onlinesupport.lib.clock import Clock, to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import is_email_address, one_line, phone_number
 from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import agents as agents_repo
@@ -118,6 +118,7 @@ class Conversations:
 
     async def run(self, command: Command[T]) -> T:
         """Write `command(conn, now, events)`, then publish the events it appended."""
+
         def transaction(conn: Transaction) -> tuple[T, list[Event]]:
             events: list[Event] = []
             now = to_db(self._clock.now())
@@ -134,34 +135,71 @@ class Conversations:
 
     def _run_received(self, conn: Transaction, now: str, events: list[Event]) -> None:
         created = {e.conversation_id for e in events if e.type == "conversation.created"}
-        arrived = [e.message for e in events if e.type == "message.posted"
-                   and e.actor_type == "customer" and e.data.get("kind") == "message"]
+        arrived = [
+            e.message
+            for e in events
+            if e.type == "message.posted"
+            and e.actor_type == "customer"
+            and e.data.get("kind") == "message"
+        ]
         for message in arrived:
             if message is None:
                 continue
             for hook in self.hooks.received:
-                hook(conn=conn, now=now, events=events, conversation_id=message.conversation_id,
-                     message=message, new=message.conversation_id in created)
+                hook(
+                    conn=conn,
+                    now=now,
+                    events=events,
+                    conversation_id=message.conversation_id,
+                    message=message,
+                    new=message.conversation_id in created,
+                )
 
-    def auto_reply_in(self, conn: Transaction, now: str, events: list[Event],
-                      conversation_id: int, text: str, name: str) -> Message:
+    def auto_reply_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        text: str,
+        name: str,
+    ) -> Message:
         """Inside a command: an automatic answer the customer receives like an agent's (mailed
         in mail conversations), which is not the first response an agent owes."""
         return self.send_in(conn, now, events, conversation_id, Actor("agent", None, name), text)
 
-    def send_in(self, conn: Transaction, now: str, events: list[Event], conversation_id: int,
-                actor: Actor, text: str) -> Message:
+    def send_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        actor: Actor,
+        text: str,
+    ) -> Message:
         """Inside a command: a message sent on its own (a script's question, a notice in the
         chat) with none of `post_in`'s consequences: no first response, reopening or waking.
         An agent's is delivered like any (the `outbound` hooks run)."""
-        return self._insert_message(conn, now, events, conversation_id, actor, "message", text,
-                                    None)
+        return self._insert_message(
+            conn, now, events, conversation_id, actor, "message", text, None
+        )
 
-    async def open(self, *, channel: str, customer_name: str = "",
-                   identity: tuple[str, str] | None = None, subject: str = "",
-                   body: str = "", client_id: str | None = None, page_url: str = "",
-                   page_title: str = "", page_referrer: str = "", language: str = "",
-                   actor: Actor | None = None, customer_id: int | None = None) -> Opened:
+    async def open(
+        self,
+        *,
+        channel: str,
+        customer_name: str = "",
+        identity: tuple[str, str] | None = None,
+        subject: str = "",
+        body: str = "",
+        client_id: str | None = None,
+        page_url: str = "",
+        page_title: str = "",
+        page_referrer: str = "",
+        language: str = "",
+        actor: Actor | None = None,
+        customer_id: int | None = None,
+    ) -> Opened:
         """Start a conversation for the customer owning `identity` (created if new).
 
         `body`, when given, is the customer's first message; `actor` is who opened it (the
@@ -183,8 +221,10 @@ class Conversations:
             value = _text(value, kind, 320)
             if kind == "email":
                 if not is_email_address(value):
-                    raise InvalidCommand("the customer's email address must be one address "
-                                         "such as name@example.com", "email")
+                    raise InvalidCommand(
+                        "the customer's email address must be one address such as name@example.com",
+                        "email",
+                    )
                 value = value.lower()
             elif kind == "phone":  # found however it is typed; shown as typed
                 typed, value = value, phone_number(value)
@@ -204,61 +244,148 @@ class Conversations:
                 if earlier is not None:
                     return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
             conversation_id = self.open_in(
-                conn, now, events, channel=channel, customer_id=customer_id, subject=subject,
-                opener=actor or Actor.customer(customer_id, name), page_url=page_url,
-                page_title=page_title, page_referrer=page_referrer, language=language)
+                conn,
+                now,
+                events,
+                channel=channel,
+                customer_id=customer_id,
+                subject=subject,
+                opener=actor or Actor.customer(customer_id, name),
+                page_url=page_url,
+                page_title=page_title,
+                page_referrer=page_referrer,
+                language=language,
+            )
             message = None
             if body:
                 message = self._insert_message(
-                    conn, now, events, conversation_id, Actor.customer(customer_id, name),
-                    "message", body, client_id)
+                    conn,
+                    now,
+                    events,
+                    conversation_id,
+                    Actor.customer(customer_id, name),
+                    "message",
+                    body,
+                    client_id,
+                )
             return Opened(conversation_id, customer_id, message)
 
         return await self.run(command)
 
-    def open_in(self, conn: Transaction, now: str, events: list[Event], *, channel: str,
-                customer_id: int, subject: str, opener: Actor, queue_id: int = DEFAULT_QUEUE,
-                page_url: str = "", page_title: str = "", page_referrer: str = "",
-                language: str = "") -> int:
+    def open_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        *,
+        channel: str,
+        customer_id: int,
+        subject: str,
+        opener: Actor,
+        queue_id: int = DEFAULT_QUEUE,
+        page_url: str = "",
+        page_title: str = "",
+        page_referrer: str = "",
+        language: str = "",
+    ) -> int:
         """Inside a command: create the conversation (the caller checked the input)."""
         # Every channel's subject ends up in mail headers, where a line break breaks the mail.
         subject = one_line(subject)
         conversation_id = conversations_repo.insert(
-            conn, customer_id=customer_id, channel=channel, subject=subject, queue_id=queue_id,
-            now=now, page_url=page_url[:2000], page_title=page_title[:500],
-            page_referrer=page_referrer[:2000], language=language.strip().lower()[:10])
-        events.append(events_repo.append(
-            conn, conversation_id, "conversation.created", opener.type, opener.id, now,
-            {"channel": channel, "subject": subject, "customer_id": customer_id}))
+            conn,
+            customer_id=customer_id,
+            channel=channel,
+            subject=subject,
+            queue_id=queue_id,
+            now=now,
+            page_url=page_url[:2000],
+            page_title=page_title[:500],
+            page_referrer=page_referrer[:2000],
+            language=language.strip().lower()[:10],
+        )
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "conversation.created",
+                opener.type,
+                opener.id,
+                now,
+                {"channel": channel, "subject": subject, "customer_id": customer_id},
+            )
+        )
         for hook in self.hooks.opened:
             hook(conn=conn, now=now, events=events, conversation_id=conversation_id)
         return conversation_id
 
-    def _insert_message(self, conn: Transaction, now: str, events: list[Event],
-                        conversation_id: int, actor: Actor, kind: str, body: str,
-                        client_id: str | None, seq: int | None = None,
-                        files: Sequence[StoredFile] = ()) -> Message:
+    def _insert_message(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        actor: Actor,
+        kind: str,
+        body: str,
+        client_id: str | None,
+        seq: int | None = None,
+        files: Sequence[StoredFile] = (),
+    ) -> Message:
         if seq is None:
             seq = conversations_repo.take_seq(conn, conversation_id, now)["last_seq"]
         message = messages_repo.insert(
-            conn, conversation_id=conversation_id, seq=seq, author_type=actor.type,
-            author_id=actor.id, kind=kind, body=body, client_id=client_id, now=now,
-            author_name=actor.name)
+            conn,
+            conversation_id=conversation_id,
+            seq=seq,
+            author_type=actor.type,
+            author_id=actor.id,
+            kind=kind,
+            body=body,
+            client_id=client_id,
+            now=now,
+            author_name=actor.name,
+        )
         if files:
-            message = replace(message, attachments=tuple(
-                attachments_repo.insert(conn, message.id, file, now) for file in files))
-        events.append(events_repo.append(
-            conn, conversation_id, "message.posted", actor.type, actor.id, now,
-            {"seq": seq, "kind": kind, "message_id": message.id}, message=message))
+            message = replace(
+                message,
+                attachments=tuple(
+                    attachments_repo.insert(conn, message.id, file, now) for file in files
+                ),
+            )
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "message.posted",
+                actor.type,
+                actor.id,
+                now,
+                {"seq": seq, "kind": kind, "message_id": message.id},
+                message=message,
+            )
+        )
         if actor.type == "agent" and kind in ("message", "note"):
             for hook in self.hooks.outbound if kind == "message" else self.hooks.noted:
-                hook(conn=conn, now=now, events=events, conversation_id=conversation_id,
-                     message=message)
+                hook(
+                    conn=conn,
+                    now=now,
+                    events=events,
+                    conversation_id=conversation_id,
+                    message=message,
+                )
         return message
 
-    async def post(self, conversation_id: int, actor: Actor, body: str, *,
-                   kind: str = "message", client_id: str | None = None,
-                   files: Sequence[StoredFile] = (), take: bool = False) -> Posted:
+    async def post(
+        self,
+        conversation_id: int,
+        actor: Actor,
+        body: str,
+        *,
+        kind: str = "message",
+        client_id: str | None = None,
+        files: Sequence[StoredFile] = (),
+        take: bool = False,
+    ) -> Posted:
         """Add a message or an internal note; a retry with the same `client_id` adds nothing.
 
         `files` are already in the data folder; they are linked to the message in the same
@@ -277,61 +404,132 @@ class Conversations:
                 existing = messages_repo.by_client_id(conn, conversation_id, client_id)
                 if existing is not None:
                     return Posted(existing, duplicate=True)
-            message = self.post_in(conn, now, events, conversation_id, actor, body, kind=kind,
-                                   client_id=client_id, files=files)
+            message = self.post_in(
+                conn,
+                now,
+                events,
+                conversation_id,
+                actor,
+                body,
+                kind=kind,
+                client_id=client_id,
+                files=files,
+            )
             if take and actor.type == "agent" and kind == "message":
                 conversation = conversations_repo.lock(conn, conversation_id)
                 if conversation["assignee_id"] is None:
-                    self.assign_in(conn, now, events, conversation,
-                                   {"id": actor.id, "name": actor.name}, actor)
+                    self.assign_in(
+                        conn, now, events, conversation, {"id": actor.id, "name": actor.name}, actor
+                    )
             return Posted(message, duplicate=False)
 
         return await self.run(command)
 
-    def post_in(self, conn: Transaction, now: str, events: list[Event],
-                conversation_id: int, actor: Actor, body: str, *, kind: str = "message",
-                client_id: str | None = None, files: Sequence[StoredFile] = ()) -> Message:
+    def post_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        actor: Actor,
+        body: str,
+        *,
+        kind: str = "message",
+        client_id: str | None = None,
+        files: Sequence[StoredFile] = (),
+    ) -> Message:
         """Inside a command: add a message (a customer's reopens a resolved conversation and
         wakes a snoozed one; in a merged one, it is copied to the conversation it went into)."""
         conversation = conversations_repo.take_seq(conn, conversation_id, now)
         merged = actor.type == "customer" and conversation["merged_into"] is not None
-        if actor.type == "customer" and conversation["status"] in ("resolved", "closed") \
-                and not merged:
+        if (
+            actor.type == "customer"
+            and conversation["status"] in ("resolved", "closed")
+            and not merged
+        ):
             conversations_repo.update(conn, conversation_id, now, status="open")
-            events.append(events_repo.append(conn, conversation_id, "conversation.reopened",
-                                             actor.type, actor.id, now))
+            events.append(
+                events_repo.append(
+                    conn, conversation_id, "conversation.reopened", actor.type, actor.id, now
+                )
+            )
         if actor.type == "customer" and conversation["snoozed_at"]:
             self.wake_in(conn, now, events, conversation_id, "reply", actor)
-        message = self._insert_message(conn, now, events, conversation_id, actor, kind, body,
-                                       client_id, seq=conversation["last_seq"], files=files)
+        message = self._insert_message(
+            conn,
+            now,
+            events,
+            conversation_id,
+            actor,
+            kind,
+            body,
+            client_id,
+            seq=conversation["last_seq"],
+            files=files,
+        )
         if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
             conversations_repo.update(conn, conversation_id, now, first_response_at=now)
-            events.append(events_repo.append(conn, conversation_id, "conversation.first_response",
-                                             actor.type, actor.id, now))
+            events.append(
+                events_repo.append(
+                    conn, conversation_id, "conversation.first_response", actor.type, actor.id, now
+                )
+            )
         if merged:
             # The sender's client follows this conversation by seq, so the message stays here;
             # agents answer in the conversation it was merged into, so a copy goes there.
-            self.post_in(conn, now, events, conversations_repo.merge_target(conn, conversation_id),
-                         actor, body, kind=kind)
+            self.post_in(
+                conn,
+                now,
+                events,
+                conversations_repo.merge_target(conn, conversation_id),
+                actor,
+                body,
+                kind=kind,
+            )
         return message
 
-    def wake_in(self, conn: Transaction, now: str, events: list[Event],
-                conversation_id: int, reason: str, actor: Actor) -> None:
+    def wake_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation_id: int,
+        reason: str,
+        actor: Actor,
+    ) -> None:
         """Inside a command: end the conversation's snooze (`reason`: reply, time or agent)."""
         conversations_repo.update(conn, conversation_id, now, snoozed_at=None, snoozed_until=None)
-        events.append(events_repo.append(conn, conversation_id, "conversation.woke", actor.type,
-                                         actor.id, now, {"reason": reason}))
+        events.append(
+            events_repo.append(
+                conn,
+                conversation_id,
+                "conversation.woke",
+                actor.type,
+                actor.id,
+                now,
+                {"reason": reason},
+            )
+        )
 
-    async def _record(self, conversation_id: int, actor: Actor, type: str,
-                      data: dict[str, Any], *, once: str | None = None) -> None:
+    async def _record(
+        self,
+        conversation_id: int,
+        actor: Actor,
+        type: str,
+        data: dict[str, Any],
+        *,
+        once: str | None = None,
+    ) -> None:
         """A command that changes nothing but the record: one event on the conversation
         (refused with the message `once` when the conversation has one of that type)."""
+
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             conversations_repo.lock(conn, conversation_id)
             if once is not None and events_repo.has(conn, conversation_id, type):
                 raise InvalidCommand(once)
-            events.append(events_repo.append(conn, conversation_id, type, actor.type, actor.id,
-                                             now, data))
+            events.append(
+                events_repo.append(conn, conversation_id, type, actor.type, actor.id, now, data)
+            )
 
         await self.run(command)
 
@@ -341,30 +539,38 @@ class Conversations:
             raise InvalidCommand("the rating must be a whole number from 1 to 5")
         comment = _text(comment, "comment", 1000, required=False)
         # One rating a conversation: a flood of them must not fill the event log.
-        await self._record(conversation_id, actor, "conversation.rated",
-                           {"score": score, "comment": comment},
-                           once="this conversation has been rated already")
+        await self._record(
+            conversation_id,
+            actor,
+            "conversation.rated",
+            {"score": score, "comment": comment},
+            once="this conversation has been rated already",
+        )
 
     async def mark_read(self, conversation_id: int, seq: int) -> None:
         """An agent has seen the conversation up to message `seq` (tells the visitor, no event)."""
         if seq < 1:
             return
         moved = await self._db.write(
-            lambda conn: conversations_repo.mark_read(conn, conversation_id, seq))
+            lambda conn: conversations_repo.mark_read(conn, conversation_id, seq)
+        )
         if moved is not None:
             self._hub.publish([Notice(conversation_id, "read", {"seq": moved})])
 
     async def record_page(self, conversation_id: int, actor: Actor, url: str, title: str) -> None:
         """The visitor opened a page of the website during the conversation (the trail)."""
-        await self._record(conversation_id, actor, "page.viewed",
-                           {"url": url[:2000], "title": title[:500]})
+        await self._record(
+            conversation_id, actor, "page.viewed", {"url": url[:2000], "title": title[:500]}
+        )
 
-    async def note(self, conversation_id: int, actor: Actor, body: str,
-                   client_id: str | None = None) -> Posted:
+    async def note(
+        self, conversation_id: int, actor: Actor, body: str, client_id: str | None = None
+    ) -> Posted:
         return await self.post(conversation_id, actor, body, kind="note", client_id=client_id)
 
     async def assign(self, conversation_id: int, agent_id: int | None, actor: Actor) -> bool:
         """Give the conversation to an agent (None: unassign); False when nothing changed."""
+
         def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id) if agent_id is not None else None
@@ -372,22 +578,40 @@ class Conversations:
 
         return await self.run(command)
 
-    def assign_in(self, conn: Transaction, now: str, events: list[Event],
-                  conversation: Record, agent: Record | None,
-                  actor: Actor) -> bool:
+    def assign_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation: Record,
+        agent: Record | None,
+        actor: Actor,
+    ) -> bool:
         """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
         agent_id = agent["id"] if agent is not None else None
         if conversation["assignee_id"] == agent_id:
             return False
         conversations_repo.update(conn, conversation["id"], now, assignee_id=agent_id)
-        events.append(events_repo.append(
-            conn, conversation["id"], "conversation.assigned", actor.type, actor.id, now,
-            {"agent_id": agent_id, "agent_name": agent["name"] if agent is not None else "",
-             "previous_agent_id": conversation["assignee_id"]}))
+        events.append(
+            events_repo.append(
+                conn,
+                conversation["id"],
+                "conversation.assigned",
+                actor.type,
+                actor.id,
+                now,
+                {
+                    "agent_id": agent_id,
+                    "agent_name": agent["name"] if agent is not None else "",
+                    "previous_agent_id": conversation["assignee_id"],
+                },
+            )
+        )
         return True
 
-    async def transfer(self, conversation_id: int, agent_id: int, actor: Actor,
-                       note: str = "") -> None:
+    async def transfer(
+        self, conversation_id: int, agent_id: int, actor: Actor, note: str = ""
+    ) -> None:
         """Hand the conversation to another agent, with an internal note for them (a chat's
         visitor is told by `channels.chat.notices`, as for `invite`)."""
         note = _text(note, "note", MAX_BODY, required=False)
@@ -398,10 +622,21 @@ class Conversations:
             if conversation["assignee_id"] == agent_id:
                 raise InvalidCommand(f"{agent['name']} has this conversation already")
             conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.transferred", actor.type, actor.id, now,
-                {"agent_id": agent_id, "agent_name": agent["name"],
-                 "previous_agent_id": conversation["assignee_id"]}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "conversation.transferred",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {
+                        "agent_id": agent_id,
+                        "agent_name": agent["name"],
+                        "previous_agent_id": conversation["assignee_id"],
+                    },
+                )
+            )
             if note:
                 self._insert_message(conn, now, events, conversation_id, actor, "note", note, None)
 
@@ -409,15 +644,25 @@ class Conversations:
 
     async def invite(self, conversation_id: int, agent_id: int, actor: Actor) -> bool:
         """Bring a second agent into the conversation; False if they take part already."""
+
         def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id)
             if conversation["assignee_id"] == agent_id or not conversations_repo.add_participant(
-                    conn, conversation_id, agent_id, actor.id, now):
+                conn, conversation_id, agent_id, actor.id, now
+            ):
                 return False
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.agent_joined", actor.type, actor.id, now,
-                {"agent_id": agent_id, "agent_name": agent["name"]}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "conversation.agent_joined",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {"agent_id": agent_id, "agent_name": agent["name"]},
+                )
+            )
             return True
 
         return await self.run(command)
@@ -427,24 +672,45 @@ class Conversations:
 
         Its due time stays: it is what the customer was promised.
         """
+
         def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
-            return self.move_in(conn, now, events, conversation, queues_repo.lock(conn, queue_id),
-                                actor)
+            return self.move_in(
+                conn, now, events, conversation, queues_repo.lock(conn, queue_id), actor
+            )
 
         return await self.run(command)
 
-    def move_in(self, conn: Transaction, now: str, events: list[Event],
-                conversation: Record, queue: Record, actor: Actor,
-                **why: Any) -> bool:
+    def move_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation: Record,
+        queue: Record,
+        actor: Actor,
+        **why: Any,
+    ) -> bool:
         """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
         if conversation["queue_id"] == queue["id"]:
             return False
         conversations_repo.update(conn, conversation["id"], now, queue_id=queue["id"])
-        events.append(events_repo.append(
-            conn, conversation["id"], "conversation.moved", actor.type, actor.id, now,
-            {"queue_id": queue["id"], "queue_name": queue["name"],
-             "previous_queue_id": conversation["queue_id"], **why}))
+        events.append(
+            events_repo.append(
+                conn,
+                conversation["id"],
+                "conversation.moved",
+                actor.type,
+                actor.id,
+                now,
+                {
+                    "queue_id": queue["id"],
+                    "queue_name": queue["name"],
+                    "previous_queue_id": conversation["queue_id"],
+                    **why,
+                },
+            )
+        )
         return True
 
     def _active_agent(self, conn: Transaction, agent_id: int) -> Row:
@@ -453,18 +719,32 @@ class Conversations:
             raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
         return agent
 
-    async def _set_status(self, conversation_id: int, actor: Actor, status: str,
-                          event: str) -> bool:
+    async def _set_status(
+        self, conversation_id: int, actor: Actor, status: str, event: str
+    ) -> bool:
         def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-            return self.set_status_in(conn, now, events,
-                                      conversations_repo.lock(conn, conversation_id), actor,
-                                      status, event)
+            return self.set_status_in(
+                conn,
+                now,
+                events,
+                conversations_repo.lock(conn, conversation_id),
+                actor,
+                status,
+                event,
+            )
 
         return await self.run(command)
 
-    def set_status_in(self, conn: Transaction, now: str, events: list[Event],
-                      conversation: Record, actor: Actor, status: str,
-                      event: str) -> bool:
+    def set_status_in(
+        self,
+        conn: Transaction,
+        now: str,
+        events: list[Event],
+        conversation: Record,
+        actor: Actor,
+        status: str,
+        event: str,
+    ) -> bool:
         """Inside a command: change the status (False if it is that already). Resolving ends
         a snooze: the conversation needs nothing more until the customer writes."""
         if conversation["status"] == status:
@@ -475,8 +755,9 @@ class Conversations:
             changes.update(snoozed_at=None, snoozed_until=None)
             data["snooze_ended"] = True
         conversations_repo.update(conn, conversation["id"], now, **changes)
-        events.append(events_repo.append(conn, conversation["id"], event, actor.type, actor.id,
-                                         now, data))
+        events.append(
+            events_repo.append(conn, conversation["id"], event, actor.type, actor.id, now, data)
+        )
         return True
 
     async def set_priority(self, conversation_id: int, priority: int, actor: Actor) -> bool:
@@ -489,9 +770,17 @@ class Conversations:
             if conversation["priority"] == priority:
                 return False
             conversations_repo.update(conn, conversation_id, now, priority=priority)
-            events.append(events_repo.append(
-                conn, conversation_id, "conversation.prioritized", actor.type, actor.id, now,
-                {"priority": priority, "previous_priority": conversation["priority"]}))
+            events.append(
+                events_repo.append(
+                    conn,
+                    conversation_id,
+                    "conversation.prioritized",
+                    actor.type,
+                    actor.id,
+                    now,
+                    {"priority": priority, "previous_priority": conversation["priority"]},
+                )
+            )
             return True
 
         return await self.run(command)
@@ -501,4 +790,3 @@ class Conversations:
 
     async def reopen(self, conversation_id: int, actor: Actor) -> bool:
         return await self._set_status(conversation_id, actor, "open", "conversation.reopened")
-

@@ -11,15 +11,26 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from onlinesupport.core.conversations.service import (
+    SYSTEM,
+    Actor,
+    Conversations,
+    InvalidCommand,
+    Record,
+)
 from onlinesupport.lib.clock import Clock, from_db, to_db
-from onlinesupport.core.conversations.service import SYSTEM, Actor, Conversations, InvalidCommand, Record
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
 
-PRESETS = {"1h": "For an hour", "3h": "For 3 hours", "tomorrow": "Until tomorrow morning",
-           "next-week": "Until Monday morning", "reply": "Until the customer answers"}
+PRESETS = {
+    "1h": "For an hour",
+    "3h": "For 3 hours",
+    "tomorrow": "Until tomorrow morning",
+    "next-week": "Until Monday morning",
+    "reply": "Until the customer answers",
+}
 MORNING = time(9, 0)
 LONGEST = timedelta(days=366)
 
@@ -59,8 +70,14 @@ def parse_until(text: str, zone: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=_tz(zone))
 
 
-def snooze_in(conn: Transaction, now: str, events: list[Event],
-              conversation: Record, until: datetime | None, actor: Actor) -> bool:
+def snooze_in(
+    conn: Transaction,
+    now: str,
+    events: list[Event],
+    conversation: Record,
+    until: datetime | None,
+    actor: Actor,
+) -> bool:
     """Inside a command: snooze an open conversation; False if it is not open."""
     if conversation["status"] not in ("open", "pending") or conversation["merged_into"]:
         return False
@@ -68,24 +85,37 @@ def snooze_in(conn: Transaction, now: str, events: list[Event],
     if until is not None and not moment < until <= moment + LONGEST:
         raise InvalidCommand("snooze until a time in the coming year")
     until_text = to_db(until) if until is not None else None
-    conversations_repo.update(conn, conversation["id"], now, snoozed_at=now,
-                              snoozed_until=until_text)
-    events.append(events_repo.append(conn, conversation["id"], "conversation.snoozed",
-                                     actor.type, actor.id, now, {"until": until_text}))
+    conversations_repo.update(
+        conn, conversation["id"], now, snoozed_at=now, snoozed_until=until_text
+    )
+    events.append(
+        events_repo.append(
+            conn,
+            conversation["id"],
+            "conversation.snoozed",
+            actor.type,
+            actor.id,
+            now,
+            {"until": until_text},
+        )
+    )
     return True
 
 
-async def snooze(conversations: Conversations, conversation_id: int, until: datetime | None,
-                 actor: Actor) -> bool:
+async def snooze(
+    conversations: Conversations, conversation_id: int, until: datetime | None, actor: Actor
+) -> bool:
     def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-        return snooze_in(conn, now, events, conversations_repo.lock(conn, conversation_id),
-                         until, actor)
+        return snooze_in(
+            conn, now, events, conversations_repo.lock(conn, conversation_id), until, actor
+        )
 
     return await conversations.run(command)
 
 
 async def wake(conversations: Conversations, conversation_id: int, actor: Actor) -> bool:
     """An agent ends the snooze early; False if it was not snoozed."""
+
     def command(conn: Transaction, now: str, events: list[Event]) -> bool:
         if not conversations_repo.lock(conn, conversation_id)["snoozed_at"]:
             return False
@@ -98,8 +128,9 @@ async def wake(conversations: Conversations, conversation_id: int, actor: Actor)
 class SnoozeWatch:
     """Wakes snoozed conversations whose time has come, every `interval` seconds."""
 
-    def __init__(self, db: Database, conversations: Conversations, clock: Clock,
-                 interval: float = 15.0) -> None:
+    def __init__(
+        self, db: Database, conversations: Conversations, clock: Clock, interval: float = 15.0
+    ) -> None:
         self._db = db
         self._conversations = conversations
         self._clock = clock

@@ -16,9 +16,16 @@ FIELDS = ("title", "body", "status", "visibility", "language", "slug", "category
 
 
 def _article(a: dict[str, Any], full: bool) -> dict[str, Any]:
-    found = {"id": a["id"], "title": a["title"], "slug": a["slug"], "language": a["language"],
-             "status": a["status"], "visibility": a["visibility"],
-             "category_id": a["category_id"], "updated_at": a["updated_at"]}
+    found = {
+        "id": a["id"],
+        "title": a["title"],
+        "slug": a["slug"],
+        "language": a["language"],
+        "status": a["status"],
+        "visibility": a["visibility"],
+        "category_id": a["category_id"],
+        "updated_at": a["updated_at"],
+    }
     if full:
         found.update(body=a["body"], created_at=a["created_at"])
     return found
@@ -32,11 +39,13 @@ async def _get(call: Call, article_id: int) -> dict[str, Any]:
 
 
 async def list_articles(call: Call) -> web.Response:
-    found = await kb_repo.articles(call.request.app[SERVICES].db,
-                                   language=call.query.get("language"))
+    found = await kb_repo.articles(
+        call.request.app[SERVICES].db, language=call.query.get("language")
+    )
     status = call.query.get("status")
-    return web.json_response({"articles": [_article(a, False) for a in found
-                                           if status is None or a["status"] == status]})
+    return web.json_response(
+        {"articles": [_article(a, False) for a in found if status is None or a["status"] == status]}
+    )
 
 
 async def get_article(call: Call) -> web.Response:
@@ -46,8 +55,10 @@ async def get_article(call: Call) -> web.Response:
 async def _save(call: Call, article_id: int | None, fields: dict[str, Any]) -> web.Response:
     services = call.request.app[SERVICES]
     saved = await services.knowledge.save(article_id, fields, caller(call).agent_id)
-    return web.json_response({"article": _article(await _get(call, saved), True)},
-                             status=201 if article_id is None else 200)
+    return web.json_response(
+        {"article": _article(await _get(call, saved), True)},
+        status=201 if article_id is None else 200,
+    )
 
 
 async def create_article(call: Call) -> web.Response:
@@ -61,8 +72,9 @@ async def update_article(call: Call) -> web.Response:
 
 async def publish_article(call: Call) -> web.Response:
     current = await _get(call, call.path["id"])
-    return await _save(call, current["id"], {**{k: current[k] for k in FIELDS},
-                                             "status": "published"})
+    return await _save(
+        call, current["id"], {**{k: current[k] for k in FIELDS}, "status": "published"}
+    )
 
 
 async def delete_article(call: Call) -> web.Response:

@@ -11,8 +11,8 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from onlinesupport.lib.clock import Clock
 from onlinesupport.integrations.tokens import Caller
+from onlinesupport.lib.clock import Clock
 from onlinesupport.lib.signing import same
 from onlinesupport.lib.throttle import Throttle
 from onlinesupport.web.api.errors import ApiError, respond
@@ -37,12 +37,14 @@ async def _session_caller(request: web.Request) -> Caller:
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or not same(agent["csrf_token"], sent):
         raise ApiError(403, f"a desk session calls the API only with its {CSRF_HEADER} header")
-    return Caller(f"{agent['name']} (desk)", SESSION_SCOPES[agent["role"]], agent["id"],
-                  agent["name"])
+    return Caller(
+        f"{agent['name']} (desk)", SESSION_SCOPES[agent["role"]], agent["id"], agent["name"]
+    )
 
 
-def authenticate(clock: Clock, per_minute: int, *, tokens_only: bool,
-                 open_paths: tuple[str, ...] = ()) -> Middleware:
+def authenticate(
+    clock: Clock, per_minute: int, *, tokens_only: bool, open_paths: tuple[str, ...] = ()
+) -> Middleware:
     """The middleware: sets CALLER, or answers 401 / 403 / 429 (404 on a tokens-only door).
     `open_paths` need no caller, except on a tokens-only door."""
     throttle = Throttle(clock, per_minute, timedelta(minutes=1)) if per_minute else None
@@ -69,8 +71,11 @@ def authenticate(clock: Clock, per_minute: int, *, tokens_only: bool,
                 key = f"t{caller.token_id}" if caller.token_id else f"a{caller.agent_id}"
                 wait = throttle.retry_after(key)
                 if wait:
-                    raise ApiError(429, f"too many requests with this token; try again in "
-                                        f"{wait} s", headers={"Retry-After": str(wait)})
+                    raise ApiError(
+                        429,
+                        f"too many requests with this token; try again in {wait} s",
+                        headers={"Retry-After": str(wait)},
+                    )
                 throttle.hit(key)
         except ApiError as error:
             return respond(error)

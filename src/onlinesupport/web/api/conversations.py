@@ -67,10 +67,15 @@ async def list_conversations(call: Call) -> web.Response:
     db = call.request.app[SERVICES].db
     assignee = q.get("assignee_id")
     narrow = ConversationFilter(
-        status=q.get("status"), queue_id=q.get("queue_id"),
-        assignee_id=None if assignee in (None, 0) else assignee, unassigned=assignee == 0,
-        channel=q.get("channel"), tag=q.get("tag"), customer_id=q.get("customer_id"),
-        updated_since=q.get("updated_since"))
+        status=q.get("status"),
+        queue_id=q.get("queue_id"),
+        assignee_id=None if assignee in (None, 0) else assignee,
+        unassigned=assignee == 0,
+        channel=q.get("channel"),
+        tag=q.get("tag"),
+        customer_id=q.get("customer_id"),
+        updated_since=q.get("updated_since"),
+    )
     limit = q.get("limit", 25)
     cursor = q.get("cursor")
     if q.get("sort", "newest") == "updated":
@@ -90,27 +95,37 @@ async def list_conversations(call: Call) -> web.Response:
         more = len(found) > limit
         found = found[:limit]
         next_cursor = encode_cursor("n", found[-1].id) if more else None
-    return web.json_response({"conversations": [objects.conversation(c) for c in found],
-                              "next_cursor": next_cursor})
+    return web.json_response(
+        {"conversations": [objects.conversation(c) for c in found], "next_cursor": next_cursor}
+    )
 
 
 async def get_conversation(call: Call) -> web.Response:
     cid = call.path["id"]
     conversation = await _conversation(call, cid)
     messages = await messages_repo.after(call.request.app[SERVICES].db, cid, 0, MESSAGES_PAGE + 1)
-    return web.json_response({"conversation": conversation,
-                              "messages": [objects.message(m) for m in messages[:MESSAGES_PAGE]],
-                              "has_more": len(messages) > MESSAGES_PAGE})
+    return web.json_response(
+        {
+            "conversation": conversation,
+            "messages": [objects.message(m) for m in messages[:MESSAGES_PAGE]],
+            "has_more": len(messages) > MESSAGES_PAGE,
+        }
+    )
 
 
 async def list_messages(call: Call) -> web.Response:
     cid = call.path["id"]
     await _conversation(call, cid)
     limit = call.query.get("limit", MESSAGES_PAGE)
-    messages = await messages_repo.after(call.request.app[SERVICES].db, cid,
-                                         call.query.get("after", 0), limit + 1)
-    return web.json_response({"messages": [objects.message(m) for m in messages[:limit]],
-                              "has_more": len(messages) > limit})
+    messages = await messages_repo.after(
+        call.request.app[SERVICES].db, cid, call.query.get("after", 0), limit + 1
+    )
+    return web.json_response(
+        {
+            "messages": [objects.message(m) for m in messages[:limit]],
+            "has_more": len(messages) > limit,
+        }
+    )
 
 
 async def get_message(call: Call) -> web.Response:
@@ -127,28 +142,46 @@ async def create_conversation(call: Call) -> web.Response:
     services = call.request.app[SERVICES]
     who = caller(call)
     given = data["customer"]
-    customer_id = await services.customers.identify(CustomerChanges(
-        name=given.get("name"), email=given.get("email"), phone=given.get("phone"),
-        external_id=given.get("external_id")), given.get("id"), who.actor())
+    customer_id = await services.customers.identify(
+        CustomerChanges(
+            name=given.get("name"),
+            email=given.get("email"),
+            phone=given.get("phone"),
+            external_id=given.get("external_id"),
+        ),
+        given.get("id"),
+        who.actor(),
+    )
     opened = await services.conversations.open(
-        channel=data["channel"], customer_name=given.get("name", ""),
-        customer_id=customer_id, subject=data.get("subject", ""),
-        body=data["body"], client_id=data.get("client_id"), actor=who.actor())
+        channel=data["channel"],
+        customer_name=given.get("name", ""),
+        customer_id=customer_id,
+        subject=data.get("subject", ""),
+        body=data["body"],
+        client_id=data.get("client_id"),
+        actor=who.actor(),
+    )
     if not opened.duplicate:
         if data.get("queue_id") is not None:
-            await services.conversations.move(opened.conversation_id, data["queue_id"],
-                                              who.actor())
+            await services.conversations.move(opened.conversation_id, data["queue_id"], who.actor())
         if data.get("assignee_id") is not None:
-            await services.conversations.assign(opened.conversation_id, data["assignee_id"],
-                                                who.actor())
+            await services.conversations.assign(
+                opened.conversation_id, data["assignee_id"], who.actor()
+            )
     message = None
     if opened.message is not None:
-        stored = await messages_repo.after(services.db, opened.conversation_id,
-                                           opened.message.seq - 1, 1)
+        stored = await messages_repo.after(
+            services.db, opened.conversation_id, opened.message.seq - 1, 1
+        )
         message = objects.message(stored[0]) if stored else None
-    return web.json_response({"conversation": await _conversation(call, opened.conversation_id),
-                              "message": message, "duplicate": opened.duplicate},
-                             status=200 if opened.duplicate else 201)
+    return web.json_response(
+        {
+            "conversation": await _conversation(call, opened.conversation_id),
+            "message": message,
+            "duplicate": opened.duplicate,
+        },
+        status=200 if opened.duplicate else 201,
+    )
 
 
 async def _author(call: Call, conversation: dict[str, Any], author: str) -> Actor:
@@ -166,16 +199,21 @@ async def post_message(call: Call) -> web.Response:
     if kind == "note" and author != "agent":
         raise ApiError(422, "internal notes are written by agents", field="author")
     posted = await call.request.app[SERVICES].conversations.post(
-        cid, await _author(call, conversation, author), data["body"], kind=kind,
-        client_id=data.get("client_id"))
-    return await _posted(call, posted.message.conversation_id, posted.message.seq,
-                         posted.duplicate)
+        cid,
+        await _author(call, conversation, author),
+        data["body"],
+        kind=kind,
+        client_id=data.get("client_id"),
+    )
+    return await _posted(call, posted.message.conversation_id, posted.message.seq, posted.duplicate)
 
 
 async def _posted(call: Call, cid: int, seq: int, duplicate: bool) -> web.Response:
     stored = await messages_repo.after(call.request.app[SERVICES].db, cid, seq - 1, 1)
-    return web.json_response({"message": objects.message(stored[0]), "duplicate": duplicate},
-                             status=200 if duplicate else 201)
+    return web.json_response(
+        {"message": objects.message(stored[0]), "duplicate": duplicate},
+        status=200 if duplicate else 201,
+    )
 
 
 async def upload(call: Call) -> web.Response:
@@ -192,16 +230,23 @@ async def upload(call: Call) -> web.Response:
     try:
         fields, stored = await uploads.receive(call.request, services.files, fields_ok)
     except (ValueError, HttpProcessingError):
-        raise ApiError(400, "send the file as multipart/form-data (fields first, then the "
-                            "file)") from None
+        raise ApiError(
+            400, "send the file as multipart/form-data (fields first, then the file)"
+        ) from None
     kind = fields.get("kind", "message")
     author = fields.get("author", "agent")
     if kind == "note" and author != "agent":
         services.files.discard(stored)
         raise ApiError(422, "internal notes are written by agents", field="author")
-    posted = await uploads.post_file(services.conversations, services.files, cid,
-                                     await _author(call, conversation, author), stored,
-                                     kind=kind, client_id=fields.get("client_id") or None)
+    posted = await uploads.post_file(
+        services.conversations,
+        services.files,
+        cid,
+        await _author(call, conversation, author),
+        stored,
+        kind=kind,
+        client_id=fields.get("client_id") or None,
+    )
     return await _posted(call, cid, posted.message.seq, posted.duplicate)
 
 
@@ -220,8 +265,9 @@ async def _command(call: Call, change: Change) -> web.Response:
     """Run one conversation command; answer with the conversation and whether it changed."""
     cid = call.path["id"]
     changed = await change(call.request.app[SERVICES].conversations, cid, caller(call).actor())
-    return web.json_response({"conversation": await _conversation(call, cid),
-                              "changed": bool(changed)})
+    return web.json_response(
+        {"conversation": await _conversation(call, cid), "changed": bool(changed)}
+    )
 
 
 async def assign(call: Call) -> web.Response:
@@ -237,8 +283,7 @@ async def add_tags(call: Call) -> web.Response:
     return await _command(call, lambda c, cid, who: _tag_each(c, cid, tags, who))
 
 
-async def _tag_each(conversations: Conversations, cid: int, tags: list[str],
-                     who: Actor) -> int:
+async def _tag_each(conversations: Conversations, cid: int, tags: list[str], who: Actor) -> int:
     changed = 0
     for tag in tags:
         changed += await apply(conversations, [cid], BulkAction("tag", tag=tag), who)
@@ -246,8 +291,7 @@ async def _tag_each(conversations: Conversations, cid: int, tags: list[str],
 
 
 async def set_priority(call: Call) -> web.Response:
-    return await _command(call, lambda c, cid, who: c.set_priority(cid, call.body["priority"],
-                                                                   who))
+    return await _command(call, lambda c, cid, who: c.set_priority(cid, call.body["priority"], who))
 
 
 async def resolve(call: Call) -> web.Response:

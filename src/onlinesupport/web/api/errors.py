@@ -19,10 +19,21 @@ from onlinesupport.web.security import Handler
 
 log = logging.getLogger(__name__)
 
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large",
-         415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
-         500: "server_error", 503: "unavailable"}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
 
 # What the store raises that is not a UserError; the disk full is said once by the store.
 _STORE: tuple[tuple[type[Exception], int, dict[str, str]], ...] = (
@@ -35,8 +46,15 @@ _STORE: tuple[tuple[type[Exception], int, dict[str, str]], ...] = (
 class ApiError(UserError):
     """Answer with this status, code and message (and the field it is about)."""
 
-    def __init__(self, status: int, message: str, *, code: str = "", field: str = "",
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "",
+        field: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message, field)
         self.status = status
         self.code = code or CODES.get(status, "error")
@@ -51,8 +69,11 @@ def error_body(code: str, message: str, field: str = "") -> dict[str, Any]:
 
 
 def respond(error: ApiError) -> web.Response:
-    return web.json_response(error_body(error.code, error.message, error.field or ""),
-                             status=error.status, headers=error.headers)
+    return web.json_response(
+        error_body(error.code, error.message, error.field or ""),
+        status=error.status,
+        headers=error.headers,
+    )
 
 
 def _from_http(exc: web.HTTPException) -> ApiError:
@@ -71,8 +92,11 @@ def to_api_error(exc: Exception) -> ApiError | None:
         return _from_http(exc)
     if isinstance(exc, UserError):
         status = 422 if exc.status == UserError.status else exc.status
-        return ApiError(status, exc.message or CODES.get(status, "error").replace("_", " "),
-                        field=exc.field or "")
+        return ApiError(
+            status,
+            exc.message or CODES.get(status, "error").replace("_", " "),
+            field=exc.field or "",
+        )
     for kind, status, headers in _STORE:
         if isinstance(exc, kind):
             message = str(exc).strip("'\"") or CODES[status].replace("_", " ")

@@ -27,14 +27,22 @@ async def feed(call: Call) -> web.Response:
     limit = call.query.get("limit", 100)
     types = [t for t in call.query.get("types", "").split(",") if t]
     if after < await webhooks_repo.feed_floor(services.db):
-        raise ApiError(410, "events after this cursor were pruned (the feed keeps 30 days); "
-                            "start again from the latest events", code="cursor_expired",
-                       field="after")
+        raise ApiError(
+            410,
+            "events after this cursor were pruned (the feed keeps 30 days); "
+            "start again from the latest events",
+            code="cursor_expired",
+            field="after",
+        )
     latest = await webhooks_repo.feed_ceiling(services.db)
     if after > latest:
         # A cursor past the end (corrupted, or from before a restore) would wait forever.
-        raise ApiError(422, f"there is no event {after} yet: the latest is {latest}; ask "
-                            f"with a cursor this feed gave out", field="after")
+        raise ApiError(
+            422,
+            f"there is no event {after} yet: the latest is {latest}; ask "
+            f"with a cursor this feed gave out",
+            field="after",
+        )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + call.query.get("wait", 0)
     with services.hub.subscribe() as subscription:
@@ -50,5 +58,6 @@ async def feed(call: Call) -> web.Response:
                 found = await webhooks_repo.feed(services.db, after, limit, types)
                 if item is None:
                     break
-    return web.json_response({"events": [event_json(e) for e in found],
-                              "next_after": found[-1].id if found else after})
+    return web.json_response(
+        {"events": [event_json(e) for e in found], "next_after": found[-1].id if found else after}
+    )

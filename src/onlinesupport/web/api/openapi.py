@@ -13,24 +13,32 @@ INTRODUCTION = (
     "OnlineSupport's JSON API. Send an API token (created by an admin in the desk under "
     "Admin → API tokens) as `Authorization: Bearer <token>`. Scopes nest: `read` reads, "
     "`write` also changes conversations, customers and articles, `admin` also manages webhook "
-    "endpoints. Every error is `{\"error\": {\"code\", \"message\", \"field\"?}}`. Input that "
+    'endpoints. Every error is `{"error": {"code", "message", "field"?}}`. Input that '
     "cannot be accepted is 422 `invalid` (where the desk's forms answer 400); 400 is only a "
     "body that cannot be read (not JSON, not multipart/form-data). Webhooks are "
     "signed as Standard Webhooks 1.0 describes; their payloads are the events of `GET /events`."
 )
 
-INVALID = ("The input is not acceptable (what the desk's forms answer with 400); `field` names "
-           "the part when there is one")
+INVALID = (
+    "The input is not acceptable (what the desk's forms answer with 400); `field` names "
+    "the part when there is one"
+)
 
 
 def _errors(operation: Operation) -> dict[int, str]:
-    found = {401: "No token, or a token that is not valid, revoked or expired",
-             403: "The token's scope does not allow this",
-             429: "Too many requests with this token: wait for `Retry-After` seconds"}
+    found = {
+        401: "No token, or a token that is not valid, revoked or expired",
+        403: "The token's scope does not allow this",
+        429: "Too many requests with this token: wait for `Retry-After` seconds",
+    }
     if operation.path_params:
         found[404] = "There is no such object"
-    if operation.path_params or operation.query or operation.body is not None \
-            or operation.upload is not None:
+    if (
+        operation.path_params
+        or operation.query
+        or operation.body is not None
+        or operation.upload is not None
+    ):
         found[422] = INVALID
     if operation.body is not None or operation.upload is not None:
         found[400] = "The body is not valid JSON (or not a valid upload)"
@@ -45,26 +53,44 @@ def _errors(operation: Operation) -> dict[int, str]:
 
 def _operation(operation: Operation) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "operationId": f"{operation.method.lower()}{operation.path.replace('/', '_')}"
-                       .replace("{", "").replace("}", "").replace("-", "_"),
-        "summary": operation.summary, "tags": [operation.tag],
+        "operationId": f"{operation.method.lower()}{operation.path.replace('/', '_')}".replace(
+            "{", ""
+        )
+        .replace("}", "")
+        .replace("-", "_"),
+        "summary": operation.summary,
+        "tags": [operation.tag],
         "security": [{"token": [operation.scope]}],
         "x-scope": operation.scope,
     }
     if operation.description:
         spec["description"] = operation.description
-    parameters = [{"name": name, "in": "path", "required": True, "schema": identifier()}
-                  for name in operation.path_params]
-    parameters += [{"name": p.name, "in": "query", "required": False, "schema": p.schema,
-                    "description": p.description} for p in operation.query]
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": identifier()}
+        for name in operation.path_params
+    ]
+    parameters += [
+        {
+            "name": p.name,
+            "in": "query",
+            "required": False,
+            "schema": p.schema,
+            "description": p.description,
+        }
+        for p in operation.query
+    ]
     if parameters:
         spec["parameters"] = parameters
     if operation.body is not None:
-        spec["requestBody"] = {"required": bool(operation.body.get("required")),
-                               "content": {"application/json": {"schema": operation.body}}}
+        spec["requestBody"] = {
+            "required": bool(operation.body.get("required")),
+            "content": {"application/json": {"schema": operation.body}},
+        }
     if operation.upload is not None:
-        spec["requestBody"] = {"required": True,
-                               "content": {"multipart/form-data": {"schema": operation.upload}}}
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": operation.upload}},
+        }
     responses: dict[str, Any] = {}
     for status, (description, schema) in operation.responses.items():
         answer: dict[str, Any] = {"description": description}
@@ -88,14 +114,17 @@ def document(operations: Sequence[Operation], components: dict[str, Schema]) -> 
         paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "OnlineSupport API", "version": __version__,
-                 "description": INTRODUCTION},
+        "info": {"title": "OnlineSupport API", "version": __version__, "description": INTRODUCTION},
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"token": {"type": "http", "scheme": "bearer",
-                                          "description": "An API token from Admin → API "
-                                                         "tokens."}},
+            "securitySchemes": {
+                "token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from Admin → API tokens.",
+                }
+            },
         },
     }

@@ -17,10 +17,16 @@ def _query(call: Call) -> Query:
     """The filters asked for; a first or last day alone means a custom period."""
     q = call.query
     custom = "first" in q or "last" in q
-    return Query(preset=q.get("period", "custom" if custom else "30d"),
-                 first=q.get("first", ""), last=q.get("last", ""), queue_id=q.get("queue"),
-                 agent_id=q.get("agent"), channel=q.get("channel"), tag=q.get("tag"),
-                 business=q.get("hours") == "business")
+    return Query(
+        preset=q.get("period", "custom" if custom else "30d"),
+        first=q.get("first", ""),
+        last=q.get("last", ""),
+        queue_id=q.get("queue"),
+        agent_id=q.get("agent"),
+        channel=q.get("channel"),
+        tag=q.get("tag"),
+        business=q.get("hours") == "business",
+    )
 
 
 async def _asking(call: Call) -> tuple[Reports, Viewer, Query]:
@@ -45,5 +51,6 @@ async def website(call: Call) -> web.Response:
 
 async def days(call: Call) -> web.Response:
     reports, viewer, query = await _asking(call)
-    return web.json_response(objects.report_days(await reports.export_days(viewer, query),
-                                                 query.business))
+    return web.json_response(
+        objects.report_days(await reports.export_days(viewer, query), query.business)
+    )

@@ -26,6 +26,7 @@ Schema = dict[str, Any]
 
 # Schema builders: short, so the declarations read like the document.
 
+
 def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -56,11 +57,15 @@ def array(items: Schema, max_items: int = 1000) -> Schema:
     return {"type": "array", "items": items, "maxItems": max_items}
 
 
-def obj(properties: Mapping[str, Schema], required: tuple[str, ...] | None = None,
-        closed: bool = True) -> Schema:
+def obj(
+    properties: Mapping[str, Schema], required: tuple[str, ...] | None = None, closed: bool = True
+) -> Schema:
     """An object; `required` None: every property is there (what answers are)."""
-    schema: Schema = {"type": "object", "properties": dict(properties),
-                      "required": list(properties if required is None else required)}
+    schema: Schema = {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(properties if required is None else required),
+    }
     if closed:
         schema["additionalProperties"] = False
     return schema
@@ -132,8 +137,11 @@ def _type_ok(value: Any, kind: str) -> bool:
     if kind == "string":
         return isinstance(value, str)
     if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool) or (
-            isinstance(value, float) and value.is_integer())
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            or (isinstance(value, float) and value.is_integer())
+        )
     if kind == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "boolean":
@@ -183,8 +191,10 @@ def validate(value: Any, schema: Schema, components: Mapping[str, Schema], at: s
         if len(value) < schema.get("minItems", 0):
             raise Invalid(where, f"{where} needs at least {schema['minItems']} items")
         items = schema.get("items", {})
-        return [validate(v, items, components, f"{at}[{i}]" if at else f"[{i}]")
-                for i, v in enumerate(value)]
+        return [
+            validate(v, items, components, f"{at}[{i}]" if at else f"[{i}]")
+            for i, v in enumerate(value)
+        ]
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         for name in schema.get("required", ()):
@@ -214,11 +224,14 @@ def _string(value: str, schema: Schema, where: str) -> str:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise Invalid(where, f"{where} must be a date and time such as "
-                                 "2026-01-05T09:00:00Z") from None
+            raise Invalid(
+                where, f"{where} must be a date and time such as 2026-01-05T09:00:00Z"
+            ) from None
         if moment.tzinfo is None or not re.match(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d", value):
-            raise Invalid(where, f"{where} must be a date and time with its time zone, such "
-                                 "as 2026-01-05T09:00:00Z")
+            raise Invalid(
+                where,
+                f"{where} must be a date and time with its time zone, such as 2026-01-05T09:00:00Z",
+            )
     if "\x00" in value:
         raise Invalid(where, f"{where} must not contain NUL characters")
     return value

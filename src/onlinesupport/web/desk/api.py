@@ -16,11 +16,13 @@ from onlinesupport.web.responses import int_param
 async def list_conversations(request: web.Request) -> web.Response:
     db, agent = request.app[SERVICES].db, request[AGENT]
     query = await inbox_query(request)
-    return web.json_response({
-        "view": query.view,
-        "conversations": await inbox_items(request, query),
-        "counts": await conversations_repo.view_counts(db, agent["id"]),
-    })
+    return web.json_response(
+        {
+            "view": query.view,
+            "conversations": await inbox_items(request, query),
+            "counts": await conversations_repo.view_counts(db, agent["id"]),
+        }
+    )
 
 
 @requires("agent")
@@ -33,5 +35,10 @@ async def get_conversation(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"conversation {cid} does not exist")
     after = int_param(request.query.get("after"), "after", default=0)
     messages = await messages_repo.after(db, cid, after)
-    return web.json_response({"conversation": found, "messages": [m.to_json() for m in messages],
-                              "participants": await conversations_repo.participants(db, cid)})
+    return web.json_response(
+        {
+            "conversation": found,
+            "messages": [m.to_json() for m in messages],
+            "participants": await conversations_repo.participants(db, cid),
+        }
+    )

@@ -23,18 +23,23 @@ async def board_data(request: web.Request) -> dict[str, Any]:
     queues = await board_repo.queues(services.db, today)
     conversations = await board_repo.open_conversations(services.db)
     online = services.presence.online()
-    agents = [{**a, "queues": json.loads(a["queues"]), "online": a["id"] in online}
-              for a in await board_repo.agent_loads(services.db)]
+    agents = [
+        {**a, "queues": json.loads(a["queues"]), "online": a["id"] in online}
+        for a in await board_repo.agent_loads(services.db)
+    ]
     for queue in queues:
         oldest = queue.pop("oldest_waiting")
-        queue["longest_wait_minutes"] = int((now - from_db(oldest)).total_seconds() // 60) \
-            if oldest else None
+        queue["longest_wait_minutes"] = (
+            int((now - from_db(oldest)).total_seconds() // 60) if oldest else None
+        )
         queue["conversations"] = [c for c in conversations if c["queue_id"] == queue["id"]]
         members = [a for a in agents if queue["id"] in a["queues"]] or agents
-        queue["agents"] = [{"id": a["id"], "name": a["name"], "load": a["load"],
-                            "capacity": a["capacity"]} for a in members if a["online"]]
-    return {"queues": queues, "now": to_db(now),
-            "everyone": [a for a in agents if a["online"]]}
+        queue["agents"] = [
+            {"id": a["id"], "name": a["name"], "load": a["load"], "capacity": a["capacity"]}
+            for a in members
+            if a["online"]
+        ]
+    return {"queues": queues, "now": to_db(now), "everyone": [a for a in agents if a["online"]]}
 
 
 @requires("manager")

@@ -15,6 +15,11 @@ async def log_call(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     data = await payload(request)
     attempt = await request.app[SERVICES].callbacks.log_call(
-        cid, actor(request), _text_field(data, "outcome"), notes=_text_field(data, "notes"),
-        retry_at=_text_field(data, "retry_at"), resolve=data.get("resolve") in ("on", True))
+        cid,
+        actor(request),
+        _text_field(data, "outcome"),
+        notes=_text_field(data, "notes"),
+        retry_at=_text_field(data, "retry_at"),
+        resolve=data.get("resolve") in ("on", True),
+    )
     return respond(request, cid, {"attempt": attempt})

@@ -13,13 +13,26 @@ from onlinesupport.web.templates import render
 _FIELDS = ("shortcut", "title", "body", "scope")
 
 
-async def _page(request: web.Request, *, values: dict[str, str] | None = None, error: str = "",
-                status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request,
+    *,
+    values: dict[str, str] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> web.Response:
     agent = request[AGENT]
-    return render(request, "desk/canned.html", {
-        "agent": agent, "may_share": has_role(agent, "manager"), "error": error,
-        "replies": await request.app[SERVICES].canned.for_agent(agent["id"]),
-        "values": values or dict.fromkeys(_FIELDS, "")}, status=status)
+    return render(
+        request,
+        "desk/canned.html",
+        {
+            "agent": agent,
+            "may_share": has_role(agent, "manager"),
+            "error": error,
+            "replies": await request.app[SERVICES].canned.for_agent(agent["id"]),
+            "values": values or dict.fromkeys(_FIELDS, ""),
+        },
+        status=status,
+    )
 
 
 @requires("agent")
@@ -34,8 +47,13 @@ async def add_canned(request: web.Request) -> web.Response:
     agent = request[AGENT]
     try:
         await request.app[SERVICES].canned.add(
-            agent["id"], has_role(agent, "manager"), shared=values["scope"] == "shared",
-            shortcut=values["shortcut"], title=values["title"], body=values["body"])
+            agent["id"],
+            has_role(agent, "manager"),
+            shared=values["scope"] == "shared",
+            shortcut=values["shortcut"],
+            title=values["title"],
+            body=values["body"],
+        )
     except InvalidCommand as exc:
         return await _page(request, values=values, error=str(exc), status=400)
     return redirect("/canned")
@@ -45,8 +63,10 @@ async def add_canned(request: web.Request) -> web.Response:
 async def delete_canned(request: web.Request) -> web.Response:
     agent = request[AGENT]
     await request.app[SERVICES].canned.remove(
-        int_param(request.match_info["id"], "reply id", minimum=1), agent["id"],
-        has_role(agent, "manager"))
+        int_param(request.match_info["id"], "reply id", minimum=1),
+        agent["id"],
+        has_role(agent, "manager"),
+    )
     return redirect("/canned")
 
 

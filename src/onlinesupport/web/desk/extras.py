@@ -19,36 +19,48 @@ from onlinesupport.web.keys import SERVICES
 async def inbox_context(request: web.Request, query: InboxQuery) -> dict[str, Any]:
     """The inbox's filters, saved views and what the bulk actions offer."""
     services, agent = request.app[SERVICES], request[AGENT]
-    return {"query": query, "filter_qs": query.filter_string(), "channels": CHANNELS,
-            "due_options": DUE, "snooze_presets": snooze.PRESETS,
-            "saved_views": await services.saved_views.for_agent(agent["id"]),
-            "active_agents": [a for a in await services.accounts.agents() if a["active"]]}
+    return {
+        "query": query,
+        "filter_qs": query.filter_string(),
+        "channels": CHANNELS,
+        "due_options": DUE,
+        "snooze_presets": snooze.PRESETS,
+        "saved_views": await services.saved_views.for_agent(agent["id"]),
+        "active_agents": [a for a in await services.accounts.agents() if a["active"]],
+    }
 
 
-async def conversation_context(request: web.Request, context: dict[str, Any],
-                               events: list[Event]) -> dict[str, Any]:
+async def conversation_context(
+    request: web.Request, context: dict[str, Any], events: list[Event]
+) -> dict[str, Any]:
     """What the conversation page shows of merges, splits, snoozes and who else is viewing:
     the messages of conversations merged into it join its own, in time order."""
     services, conversation = request.app[SERVICES], context["conversation"]
     # Data an erasure removed is skipped (an erased customer's messages are blank anyway).
-    merged_in = [e.data for e in events
-                 if e.type == "conversation.merged_in" and "up_to_seq" in e.data]
+    merged_in = [
+        e.data for e in events if e.type == "conversation.merged_in" and "up_to_seq" in e.data
+    ]
     messages = list(context["messages"])
     for merged in merged_in:
         earlier = await messages_repo.after(services.db, merged["from"])
         messages.extend(m for m in earlier if m.seq <= merged["up_to_seq"])
     messages.sort(key=lambda m: (m.created_at, m.id))
-    split_from = [e.data for e in events
-                  if e.type == "conversation.split_from" and "from" in e.data]
+    split_from = [
+        e.data for e in events if e.type == "conversation.split_from" and "from" in e.data
+    ]
     me = request[AGENT]["id"]
     return {
         "messages": messages,
         "merged_channels": {m["from"]: m.get("channel", "") for m in merged_in},
-        "splits": {e.data["message_id"]: e.data["into"] for e in events
-                   if e.type == "conversation.split" and "into" in e.data},
+        "splits": {
+            e.data["message_id"]: e.data["into"]
+            for e in events
+            if e.type == "conversation.split" and "into" in e.data
+        },
         "split_from": split_from[-1] if split_from else None,
-        "splittable": [m for m in context["messages"]
-                       if m.author_type == "customer" and m.kind == "message"],
+        "splittable": [
+            m for m in context["messages"] if m.author_type == "customer" and m.kind == "message"
+        ],
         "merge_candidates": [c for c in context["history"] if c["id"] != conversation["id"]],
         "snooze_presets": snooze.PRESETS,
         "viewers": [v for v in services.viewers.of(conversation["id"]) if v["id"] != me],

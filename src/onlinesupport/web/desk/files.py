@@ -26,10 +26,17 @@ async def upload(request: web.Request) -> web.Response:
 
     fields, stored = await uploads.receive(request, services.files, conversation_exists)
     posted = await uploads.post_file(
-        services.conversations, services.files, cid, actor(request), stored,
-        kind=fields.get("kind", "message"), client_id=fields.get("client_id") or None)
-    return respond(request, cid, {"message": posted.message.to_json(),
-                                  "duplicate": posted.duplicate})
+        services.conversations,
+        services.files,
+        cid,
+        actor(request),
+        stored,
+        kind=fields.get("kind", "message"),
+        client_id=fields.get("client_id") or None,
+    )
+    return respond(
+        request, cid, {"message": posted.message.to_json(), "duplicate": posted.duplicate}
+    )
 
 
 @requires("agent")

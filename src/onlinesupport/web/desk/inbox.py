@@ -12,10 +12,10 @@ from typing import Any
 from aiohttp import web
 
 from onlinesupport.core import inbox_views
-from onlinesupport.lib.clock import to_db
 from onlinesupport.core.conversations import Actor, InvalidCommand
 from onlinesupport.core.customers import TIERS
 from onlinesupport.core.inbox_views import InboxQuery
+from onlinesupport.lib.clock import to_db
 from onlinesupport.lib.inputs import parse_json
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -35,11 +35,20 @@ from onlinesupport.web.security import wants_json
 from onlinesupport.web.templates import render
 
 _CALL_FIELDS = ("name", "email", "phone", "subject", "body")
-VERIFICATION = {"identity.verified": True, "conversation.customer_verified": True,
-                "identity.unverified": False}
+VERIFICATION = {
+    "identity.verified": True,
+    "conversation.customer_verified": True,
+    "identity.unverified": False,
+}
 """Events that say whether a chat's visitor is a user the website vouched for."""
-VIEW_LABELS = {"open": "Open", "mine": "Mine", "unassigned": "Unassigned", "snoozed": "Snoozed",
-               "mentions": "Mentions", "resolved": "Resolved"}
+VIEW_LABELS = {
+    "open": "Open",
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "snoozed": "Snoozed",
+    "mentions": "Mentions",
+    "resolved": "Resolved",
+}
 
 
 def actor(request: web.Request) -> Actor:
@@ -52,15 +61,21 @@ async def inbox_query(request: web.Request) -> InboxQuery:
     saved = request.query.get("saved")
     if saved:
         return await request.app[SERVICES].saved_views.query(
-            int_param(saved, "saved", minimum=1), request[AGENT]["id"])
+            int_param(saved, "saved", minimum=1), request[AGENT]["id"]
+        )
     return inbox_views.parse(request.query)
 
 
 async def inbox_items(request: web.Request, query: InboxQuery) -> list[dict[str, Any]]:
     services = request.app[SERVICES]
-    items = await conversations_repo.inbox(services.db, query.view, request[AGENT]["id"],
-                                           sort=query.sort, narrow=query.narrow,
-                                           now=to_db(services.clock.now()))
+    items = await conversations_repo.inbox(
+        services.db,
+        query.view,
+        request[AGENT]["id"],
+        sort=query.sort,
+        narrow=query.narrow,
+        now=to_db(services.clock.now()),
+    )
     calls = await services.callbacks.due_labels([i["id"] for i in items if i["channel"] == "phone"])
     for item in items:
         item["callback_by"] = calls.get(item["id"], "")
@@ -101,13 +116,31 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
     query = await inbox_query(request)
     view, sort = query.view, query.sort
     context: dict[str, Any] = {
-        "agent": agent, "view": view, "views": VIEW_LABELS, "since": since, "sort": sort,
-        "queue_filter": query.narrow.queue_id, "all_queues": await services.queues.list_all(),
-        "items": await inbox_items(request, query), **await extras.inbox_context(request, query),
+        "agent": agent,
+        "view": view,
+        "views": VIEW_LABELS,
+        "since": since,
+        "sort": sort,
+        "queue_filter": query.narrow.queue_id,
+        "all_queues": await services.queues.list_all(),
+        "items": await inbox_items(request, query),
+        **await extras.inbox_context(request, query),
         "counts": await conversations_repo.view_counts(db, agent["id"]),
-        "conversation": None, "messages": [], "customer": None, "trail": [], "history": [],
-        "rating": None, "routed": [], "participants": [], "colleagues": [], "script": None,
-        "scripts": [], "queues": [], "problems": [], "callback": None, "verification": None,
+        "conversation": None,
+        "messages": [],
+        "customer": None,
+        "trail": [],
+        "history": [],
+        "rating": None,
+        "routed": [],
+        "participants": [],
+        "colleagues": [],
+        "script": None,
+        "scripts": [],
+        "queues": [],
+        "problems": [],
+        "callback": None,
+        "verification": None,
         "mail": None,
         "tiers": TIERS,
         "setup": None if selected is not None else await first_run.checklist_for(request),
@@ -119,20 +152,25 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         if conversation is None:
             raise web.HTTPNotFound(text=f"conversation {selected} does not exist")
         events = await events_repo.for_conversation(db, selected)
-        context.update(conversation=conversation,
-                       messages=await messages_repo.after(db, selected),
-                       customer=await customers_repo.get(db, conversation["customer_id"]),
-                       history=await customers_repo.conversations(db, conversation["customer_id"]),
-                       participants=await conversations_repo.participants(db, selected),
-                       script=await scripts_repo.progress(db, selected),
-                       scripts=await scripts_repo.list_all(db),
-                       queues=await services.queues.list_all(),
-                       problems=await problems_repo.for_conversation(db, selected),
-                       callback=await services.callbacks.for_desk(selected),
-                       mail=await email_repo.recipients(db, selected),
-                       colleagues=[a for a in await services.accounts.agents()
-                                   if a["active"] and a["id"] != agent["id"]],
-                       **_from_events(events))
+        context.update(
+            conversation=conversation,
+            messages=await messages_repo.after(db, selected),
+            customer=await customers_repo.get(db, conversation["customer_id"]),
+            history=await customers_repo.conversations(db, conversation["customer_id"]),
+            participants=await conversations_repo.participants(db, selected),
+            script=await scripts_repo.progress(db, selected),
+            scripts=await scripts_repo.list_all(db),
+            queues=await services.queues.list_all(),
+            problems=await problems_repo.for_conversation(db, selected),
+            callback=await services.callbacks.for_desk(selected),
+            mail=await email_repo.recipients(db, selected),
+            colleagues=[
+                a
+                for a in await services.accounts.agents()
+                if a["active"] and a["id"] != agent["id"]
+            ],
+            **_from_events(events),
+        )
         context.update(await extras.conversation_context(request, context, events))
     return render(request, "desk/inbox.html", context)
 
@@ -157,11 +195,14 @@ def _from_events(events: list[Event]) -> dict[str, Any]:
     whether the website vouched for the visitor."""
     ratings = [e.data for e in events if e.type == "conversation.rated"]
     checks = [e for e in events if e.type in VERIFICATION]
-    return {"trail": [e.data for e in events if e.type == "page.viewed"],
-            "routed": [e.data for e in events if e.type == "rule.fired"],
-            "rating": ratings[-1] if ratings else None,
-            "verification": {"verified": VERIFICATION[checks[-1].type], **checks[-1].data}
-            if checks else None}
+    return {
+        "trail": [e.data for e in events if e.type == "page.viewed"],
+        "routed": [e.data for e in events if e.type == "rule.fired"],
+        "rating": ratings[-1] if ratings else None,
+        "verification": {"verified": VERIFICATION[checks[-1].type], **checks[-1].data}
+        if checks
+        else None,
+    }
 
 
 def respond(request: web.Request, cid: int, body: dict[str, Any]) -> web.Response:
@@ -178,11 +219,16 @@ async def post_message(request: web.Request) -> web.Response:
     kind = _text_field(data, "kind", "message")
     services = request.app[SERVICES]
     posted = await services.conversations.post(
-        cid, actor(request), _text_field(data, "body"), kind=kind,
+        cid,
+        actor(request),
+        _text_field(data, "body"),
+        kind=kind,
         client_id=_text_field(data, "client_id") or None,
-        take=services.config.desk_assign_on_reply)
-    return respond(request, cid, {"message": posted.message.to_json(),
-                                "duplicate": posted.duplicate})
+        take=services.config.desk_assign_on_reply,
+    )
+    return respond(
+        request, cid, {"message": posted.message.to_json(), "duplicate": posted.duplicate}
+    )
 
 
 def assignee(request: web.Request, data: dict[str, Any]) -> int | None:
@@ -190,8 +236,11 @@ def assignee(request: web.Request, data: dict[str, Any]) -> int | None:
     giving conversations to someone else is for managers."""
     agent = request[AGENT]
     target = str(data.get("agent_id", "me"))
-    agent_id = agent["id"] if target == "me" else (None if target == "" else
-                                                   int_param(target, "agent_id", minimum=1))
+    agent_id = (
+        agent["id"]
+        if target == "me"
+        else (None if target == "" else int_param(target, "agent_id", minimum=1))
+    )
     if agent_id not in (agent["id"], None) and not has_role(agent, "manager"):
         raise web.HTTPForbidden(text="Only managers assign conversations to other agents.")
     return agent_id
@@ -218,8 +267,9 @@ async def transfer(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     data = await payload(request)
     to = int_param(str(data.get("agent_id", "")), "agent_id", minimum=1)
-    await request.app[SERVICES].conversations.transfer(cid, to, actor(request),
-                                                       _text_field(data, "note"))
+    await request.app[SERVICES].conversations.transfer(
+        cid, to, actor(request), _text_field(data, "note")
+    )
     return respond(request, cid, {"assignee_id": to})
 
 
@@ -273,8 +323,11 @@ async def reopen(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def new_conversation_page(request: web.Request) -> web.Response:
-    return render(request, "desk/new_conversation.html",
-                  {"agent": request[AGENT], "values": dict.fromkeys(_CALL_FIELDS, ""), "error": ""})
+    return render(
+        request,
+        "desk/new_conversation.html",
+        {"agent": request[AGENT], "values": dict.fromkeys(_CALL_FIELDS, ""), "error": ""},
+    )
 
 
 @requires("agent")
@@ -292,15 +345,25 @@ async def create_conversation(request: web.Request) -> web.Response:
         if not values["body"].strip():
             raise InvalidCommand("write down what the customer asked")
         opened = await services.conversations.open(
-            channel="phone", customer_name=values["name"], identity=identity,
-            subject=values["subject"], body=values["body"], actor=actor(request))
+            channel="phone",
+            customer_name=values["name"],
+            identity=identity,
+            subject=values["subject"],
+            body=values["body"],
+            actor=actor(request),
+        )
     except InvalidCommand as exc:
         if wants_json(request):
             raise
-        return render(request, "desk/new_conversation.html",
-                      {"agent": request[AGENT], "values": values, "error": str(exc)}, status=400)
-    await services.conversations.assign(opened.conversation_id, request[AGENT]["id"],
-                                        actor(request))
+        return render(
+            request,
+            "desk/new_conversation.html",
+            {"agent": request[AGENT], "values": values, "error": str(exc)},
+            status=400,
+        )
+    await services.conversations.assign(
+        opened.conversation_id, request[AGENT]["id"], actor(request)
+    )
     return respond(request, opened.conversation_id, {"conversation_id": opened.conversation_id})
 
 
@@ -310,7 +373,12 @@ async def update_customer(request: web.Request) -> web.Response:
     customer_id = int_param(request.match_info["id"], "customer id", minimum=1)
     data = await payload(request)
     await request.app[SERVICES].customers.update_profile(
-        customer_id, name=_text_field(data, "name"), email=_text_field(data, "email"),
-        tier=_text_field(data, "tier"), tags=_text_field(data, "tags"), actor=actor(request))
+        customer_id,
+        name=_text_field(data, "name"),
+        email=_text_field(data, "email"),
+        tier=_text_field(data, "tier"),
+        tags=_text_field(data, "tags"),
+        actor=actor(request),
+    )
     back = int_param(_text_field(data, "conversation_id"), "conversation_id", minimum=1)
     return respond(request, back, {"customer_id": customer_id})

@@ -12,11 +12,15 @@ from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
 
 
-def _form(request: web.Request, token: str, agent: dict, *, error: str = "",
-          status: int = 200) -> web.Response:
-    return render(request, "desk/invitation.html", {
-        "csrf": form_csrf(request), "token": token, "invited": agent, "error": error},
-        status=status)
+def _form(
+    request: web.Request, token: str, agent: dict, *, error: str = "", status: int = 200
+) -> web.Response:
+    return render(
+        request,
+        "desk/invitation.html",
+        {"csrf": form_csrf(request), "token": token, "invited": agent, "error": error},
+        status=status,
+    )
 
 
 def _refused(request: web.Request) -> web.Response:
@@ -40,8 +44,7 @@ async def accept(request: web.Request) -> web.Response:
         return _refused(request)
     password = form.get("password", "")
     if password != form.get("password_again", ""):
-        return _form(request, token, agent, error="The two passwords are not the same.",
-                     status=400)
+        return _form(request, token, agent, error="The two passwords are not the same.", status=400)
     try:
         agent_id = await services.invitations.accept(token, password)
     except AccountError as exc:

@@ -20,42 +20,84 @@ from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import highlight, render
 
 MAX_IMPORT = 20 * 1024 * 1024
-BLANK = {"title": "", "body": "", "category_id": "", "language": "en", "slug": "",
-         "status": "draft", "visibility": "public", "original_id": ""}
+BLANK = {
+    "title": "",
+    "body": "",
+    "category_id": "",
+    "language": "en",
+    "slug": "",
+    "status": "draft",
+    "visibility": "public",
+    "original_id": "",
+}
 
 
-async def _list_page(request: web.Request, *, error: str = "", notice: str = "",
-                     status: int = 200) -> web.Response:
+async def _list_page(
+    request: web.Request, *, error: str = "", notice: str = "", status: int = 200
+) -> web.Response:
     knowledge = request.app[SERVICES].knowledge
     unanswered, deflections = await knowledge.gaps(20)
-    return render(request, "desk/kb_list.html", {
-        "agent": request[AGENT], "articles": await knowledge.articles(),
-        "categories": await knowledge.categories(), "error": error, "notice": notice,
-        "unanswered": unanswered, "deflections": deflections}, status=status)
+    return render(
+        request,
+        "desk/kb_list.html",
+        {
+            "agent": request[AGENT],
+            "articles": await knowledge.articles(),
+            "categories": await knowledge.categories(),
+            "error": error,
+            "notice": notice,
+            "unanswered": unanswered,
+            "deflections": deflections,
+        },
+        status=status,
+    )
 
 
 @requires("manager")
 async def list_page(request: web.Request) -> web.Response:
     notice = {"deleted": "Article deleted.", "category": "Category added."}.get(
-        request.query.get("done", ""), "")
+        request.query.get("done", ""), ""
+    )
     return await _list_page(request, notice=notice)
 
 
-async def _editor(request: web.Request, article_id: int | None, values: dict[str, Any], *,
-                  error: str = "", preview: str | None = None, status: int = 200) -> web.Response:
+async def _editor(
+    request: web.Request,
+    article_id: int | None,
+    values: dict[str, Any],
+    *,
+    error: str = "",
+    preview: str | None = None,
+    status: int = 200,
+) -> web.Response:
     knowledge = request.app[SERVICES].knowledge
     current = await knowledge.article(article_id) if article_id else None
-    return render(request, "desk/kb_edit.html", {
-        "agent": request[AGENT], "article_id": article_id, "values": values, "error": error,
-        "preview": preview if preview is not None else (current or {}).get("html"),
-        "current": current, "categories": await knowledge.categories(),
-        "originals": [a for a in await knowledge.articles() if a["id"] != article_id
-                      and not a["original_id"]],
-        "translations": await knowledge.translations(current) if current else [],
-        "statuses": STATUSES, "visibilities": VISIBILITIES,
-        "public_url": public_base(request) + f"/help/articles/{article_id}-{current['slug']}"
-        if current else "",
-        "saved": request.query.get("done") == "saved"}, status=status)
+    return render(
+        request,
+        "desk/kb_edit.html",
+        {
+            "agent": request[AGENT],
+            "article_id": article_id,
+            "values": values,
+            "error": error,
+            "preview": preview if preview is not None else (current or {}).get("html"),
+            "current": current,
+            "categories": await knowledge.categories(),
+            "originals": [
+                a
+                for a in await knowledge.articles()
+                if a["id"] != article_id and not a["original_id"]
+            ],
+            "translations": await knowledge.translations(current) if current else [],
+            "statuses": STATUSES,
+            "visibilities": VISIBILITIES,
+            "public_url": public_base(request) + f"/help/articles/{article_id}-{current['slug']}"
+            if current
+            else "",
+            "saved": request.query.get("done") == "saved",
+        },
+        status=status,
+    )
 
 
 async def _from_conversation(request: web.Request, conversation_id: int) -> dict[str, Any]:
@@ -68,8 +110,12 @@ async def _from_conversation(request: web.Request, conversation_id: int) -> dict
     question = next((m.body for m in messages if m.author_type == "customer"), "")
     answers = [m.body for m in messages if m.author_type == "agent"]
     body = "\n\n".join(["## The question", question, "## The answer", *answers])
-    return {**BLANK, "title": conversation["subject"] or question.split("\n")[0][:120],
-            "body": body, "visibility": "internal"}
+    return {
+        **BLANK,
+        "title": conversation["subject"] or question.split("\n")[0][:120],
+        "body": body,
+        "visibility": "internal",
+    }
 
 
 @requires("manager")
@@ -81,10 +127,16 @@ async def new_page(request: web.Request) -> web.Response:
     translate = request.query.get("translate")
     if translate:
         original = await request.app[SERVICES].knowledge.article(
-            int_param(translate, "article", minimum=1))
+            int_param(translate, "article", minimum=1)
+        )
         if original is not None:
-            values.update(original_id=str(original["id"]), category_id=original["category_id"],
-                          title=original["title"], body=original["body"], language="")
+            values.update(
+                original_id=str(original["id"]),
+                category_id=original["category_id"],
+                title=original["title"],
+                body=original["body"],
+                language="",
+            )
     return await _editor(request, None, values)
 
 
@@ -145,8 +197,11 @@ async def upload_file(request: web.Request) -> web.Response:
 async def export(request: web.Request) -> web.Response:
     data = await transfer.export_zip(request.app[SERVICES].db)
     stamp = request.app[SERVICES].clock.now().strftime("%Y-%m-%d")
-    return web.Response(body=data, content_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="knowledge-base-{stamp}.zip"'})
+    return web.Response(
+        body=data,
+        content_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="knowledge-base-{stamp}.zip"'},
+    )
 
 
 @requires("manager")
@@ -160,35 +215,50 @@ async def import_zip(request: web.Request) -> web.Response:
     async for chunk in uploads.chunks(part):  # read no further than the limit
         data += chunk
         if len(data) > MAX_IMPORT:
-            raise web.HTTPRequestEntityTooLarge(max_size=MAX_IMPORT, actual_size=len(data),
-                                                text="the .zip is larger than 20 MB")
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_IMPORT, actual_size=len(data), text="the .zip is larger than 20 MB"
+            )
     services = request.app[SERVICES]
     try:
         files = transfer.read_zip(bytes(data))
     except ArticleRejected as exc:
         return await _list_page(request, error=str(exc), status=400)
-    report = await transfer.import_files(services.knowledge, services.db, files,
-                                         request[AGENT]["id"])
+    report = await transfer.import_files(
+        services.knowledge, services.db, files, request[AGENT]["id"]
+    )
     notice = f"Imported: {report.added} added, {report.updated} updated."
-    return await _list_page(request, notice=notice, error="; ".join(report.problems[:20]),
-                            status=200 if not report.problems else 400)
+    return await _list_page(
+        request,
+        notice=notice,
+        error="; ".join(report.problems[:20]),
+        status=200 if not report.problems else 400,
+    )
 
 
 @requires("agent")
 async def api_search(request: web.Request) -> web.Response:
     """Articles for an agent (internal ones too), with what to insert into a reply."""
     services = request.app[SERVICES]
-    found = await services.knowledge.search(request.query.get("q", ""),
-                                            request.query.get("lang", "en"), public_only=False,
-                                            source="desk")
+    found = await services.knowledge.search(
+        request.query.get("q", ""),
+        request.query.get("lang", "en"),
+        public_only=False,
+        source="desk",
+    )
     base = public_base(request)
     results: list[dict[str, Any]] = []
     for hit in found:
         article = await services.knowledge.article(hit["id"])
         assert article is not None
         public = article["visibility"] == "public"
-        results.append({
-            "id": hit["id"], "title": hit["title"], "snippet": str(highlight(hit["snippet"])),
-            "internal": not public, "text": article["body"],
-            "url": f"{base}/help/articles/{hit['id']}-{hit['slug']}" if public else ""})
+        results.append(
+            {
+                "id": hit["id"],
+                "title": hit["title"],
+                "snippet": str(highlight(hit["snippet"])),
+                "internal": not public,
+                "text": article["body"],
+                "url": f"{base}/help/articles/{hit['id']}-{hit['slug']}" if public else "",
+            }
+        )
     return web.json_response({"articles": results})

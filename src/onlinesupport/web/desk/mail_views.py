@@ -26,10 +26,14 @@ async def original(request: web.Request) -> web.Response:
     raw = await email_repo.raw(request.app[SERVICES].db, message_id)
     if raw is None:
         raise web.HTTPNotFound(text="that message did not come by mail")
-    return web.Response(body=raw, headers={
-        "Content-Type": "message/rfc822",
-        "Content-Disposition": f'attachment; filename="message-{message_id}.eml"',
-        "Cache-Control": "private, no-store"})
+    return web.Response(
+        body=raw,
+        headers={
+            "Content-Type": "message/rfc822",
+            "Content-Disposition": f'attachment; filename="message-{message_id}.eml"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @requires("agent")
@@ -40,12 +44,19 @@ async def formatted(request: web.Request) -> web.Response:
     if not html:
         raise web.HTTPNotFound(text="that message has no formatted version")
     inline = await email_repo.inline_files(db, message_id)
-    html = _CID.sub(lambda m: f'src="/attachments/{inline[m.group(1)]}"' if m.group(1) in inline
-                    else 'src=""', html)
-    page = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Formatted mail</title>"
-            "</head><body>" + html + "</body></html>")
-    return web.Response(text=page, content_type="text/html", headers={
-        "Content-Security-Policy": _FORMATTED_CSP, "Cache-Control": "private, no-store"})
+    html = _CID.sub(
+        lambda m: f'src="/attachments/{inline[m.group(1)]}"' if m.group(1) in inline else 'src=""',
+        html,
+    )
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Formatted mail</title>'
+        "</head><body>" + html + "</body></html>"
+    )
+    return web.Response(
+        text=page,
+        content_type="text/html",
+        headers={"Content-Security-Policy": _FORMATTED_CSP, "Cache-Control": "private, no-store"},
+    )
 
 
 @requires("agent")

@@ -38,8 +38,9 @@ async def snooze_until(request: web.Request, data: dict[str, Any]) -> datetime |
     zone = await _business_zone(request)
     if until:
         return snooze.parse_until(until, zone)
-    return snooze.preset_until(_text_field(data, "preset", "reply"),
-                               request.app[SERVICES].clock.now(), zone)
+    return snooze.preset_until(
+        _text_field(data, "preset", "reply"), request.app[SERVICES].clock.now(), zone
+    )
 
 
 @requires("agent")
@@ -58,8 +59,13 @@ async def split(request: web.Request) -> web.Response:
     cid = conversation_id(request)
     data = await payload(request)
     message = int_param(str(data.get("message_id", "")), "message_id", minimum=1)
-    new = await merging.split(request.app[SERVICES].conversations, cid, message,
-                              _text_field(data, "subject"), actor(request))
+    new = await merging.split(
+        request.app[SERVICES].conversations,
+        cid,
+        message,
+        _text_field(data, "subject"),
+        actor(request),
+    )
     return respond(request, new, {"conversation_id": new})
 
 
@@ -69,8 +75,9 @@ async def snooze_conversation(request: web.Request) -> web.Response:
     data = await payload(request)
     until = await snooze_until(request, data)
     changed = await snooze.snooze(request.app[SERVICES].conversations, cid, until, actor(request))
-    return respond(request, cid, {"changed": changed,
-                                  "until": until.isoformat() if until else None})
+    return respond(
+        request, cid, {"changed": changed, "until": until.isoformat() if until else None}
+    )
 
 
 @requires("agent")
@@ -87,10 +94,11 @@ async def _bulk_fields(request: web.Request) -> tuple[list[int], dict[str, Any]]
         raw = data.get("ids")
         if not isinstance(raw, list):
             raise web.HTTPBadRequest(text="ids must be a list of conversation numbers")
-        return [int_param(str(i), "ids", minimum=1) for i in raw[:bulk.MAX_SELECTED + 1]], data
+        return [int_param(str(i), "ids", minimum=1) for i in raw[: bulk.MAX_SELECTED + 1]], data
     form = await posted_form(request)
-    ids = [int_param(str(i), "ids", minimum=1)
-           for i in form.getall("ids", [])[:bulk.MAX_SELECTED + 1]]
+    ids = [
+        int_param(str(i), "ids", minimum=1) for i in form.getall("ids", [])[: bulk.MAX_SELECTED + 1]
+    ]
     return ids, {k: v for k, v in form.items() if isinstance(v, str) and k != "ids"}
 
 
@@ -109,8 +117,9 @@ async def bulk_action(request: web.Request) -> web.Response:
     elif action == "move":
         if not has_role(agent, "manager"):
             raise web.HTTPForbidden(text="Only managers move conversations between queues.")
-        what = bulk.BulkAction(action, queue_id=int_param(str(data.get("queue_id", "")),
-                                                          "queue_id", minimum=1))
+        what = bulk.BulkAction(
+            action, queue_id=int_param(str(data.get("queue_id", "")), "queue_id", minimum=1)
+        )
     elif action == "tag":
         what = bulk.BulkAction(action, tag=_text_field(data, "tag"))
     elif action == "snooze":

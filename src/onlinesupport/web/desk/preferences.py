@@ -15,10 +15,17 @@ from onlinesupport.web.templates import render
 @requires("agent")
 async def preferences_page(request: web.Request) -> web.Response:
     agent = request[AGENT]
-    return render(request, "desk/preferences.html", {
-        "agent": agent, "kinds": notifications.KINDS, "ways": notifications.WAYS,
-        "choices": await request.app[SERVICES].notifications.choices(agent["id"]),
-        "saved": request.query.get("saved") == "1"})
+    return render(
+        request,
+        "desk/preferences.html",
+        {
+            "agent": agent,
+            "kinds": notifications.KINDS,
+            "ways": notifications.WAYS,
+            "choices": await request.app[SERVICES].notifications.choices(agent["id"]),
+            "saved": request.query.get("saved") == "1",
+        },
+    )
 
 
 @requires("agent")
@@ -38,5 +45,6 @@ async def preferences_json(request: web.Request) -> web.Response:
 async def colleagues(request: web.Request) -> web.Response:
     """The active agents, for "@" in a note."""
     agents = await request.app[SERVICES].accounts.agents()
-    return web.json_response({"agents": [{"id": a["id"], "name": a["name"]}
-                                         for a in agents if a["active"]]})
+    return web.json_response(
+        {"agents": [{"id": a["id"], "name": a["name"]} for a in agents if a["active"]]}
+    )

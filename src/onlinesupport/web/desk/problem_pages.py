@@ -24,10 +24,17 @@ async def escalate(request: web.Request) -> web.Response:
 @requires("agent")
 async def problems_page(request: web.Request) -> web.Response:
     db = request.app[SERVICES].db
-    return render(request, "desk/problems.html", {
-        "agent": request[AGENT], "problems": await problems_repo.open_ones(db),
-        "types": problems_repo.TYPES, "statuses": problems_repo.STATUSES,
-        "queues": [q for q in await request.app[SERVICES].queues.list_all() if q["internal"]]})
+    return render(
+        request,
+        "desk/problems.html",
+        {
+            "agent": request[AGENT],
+            "problems": await problems_repo.open_ones(db),
+            "types": problems_repo.TYPES,
+            "statuses": problems_repo.STATUSES,
+            "queues": [q for q in await request.app[SERVICES].queues.list_all() if q["internal"]],
+        },
+    )
 
 
 @requires("agent")

@@ -28,12 +28,18 @@ from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
-METRIC_NAMES = {**{k: v[0] for k, v in metrics.DURATIONS.items()},
-                "created": "Conversations created", "reply": "Replies",
-                "resolved_once": "Conversations resolved for the first time",
-                "reopened": "Reopened", "rating": "Ratings", "asked": "Chats asked for a rating",
-                "sla_first": "First-answer targets", "sla_next": "Next-answer targets",
-                "merged": "Merged into another conversation"}
+METRIC_NAMES = {
+    **{k: v[0] for k, v in metrics.DURATIONS.items()},
+    "created": "Conversations created",
+    "reply": "Replies",
+    "resolved_once": "Conversations resolved for the first time",
+    "reopened": "Reopened",
+    "rating": "Ratings",
+    "asked": "Chats asked for a rating",
+    "sla_first": "First-answer targets",
+    "sla_next": "Next-answer targets",
+    "merged": "Merged into another conversation",
+}
 
 
 def query_of(request: web.Request) -> Query:
@@ -51,9 +57,16 @@ def query_of(request: web.Request) -> Query:
     if channel is not None and channel not in CHANNELS:
         raise web.HTTPBadRequest(text=f"channel must be one of {', '.join(CHANNELS)}")
     tag = (q.get("tag") or "").strip()[:100] or None
-    return Query(preset=preset, first=q.get("first", "")[:10], last=q.get("last", "")[:10],
-                 queue_id=number("queue"), agent_id=number("agent"), channel=channel, tag=tag,
-                 business=q.get("hours") == "business")
+    return Query(
+        preset=preset,
+        first=q.get("first", "")[:10],
+        last=q.get("last", "")[:10],
+        queue_id=number("queue"),
+        agent_id=number("agent"),
+        channel=channel,
+        tag=tag,
+        business=q.get("hours") == "business",
+    )
 
 
 def viewer(request: web.Request) -> Viewer:
@@ -76,17 +89,32 @@ def link(query: Query, path: str, **extra: str) -> str:
     return f"{path}?{urlencode({**query.params(), **extra})}"
 
 
-async def _page(request: web.Request, template: str, report: Any, tab: str,
-                **context: Any) -> web.Response:
+async def _page(
+    request: web.Request, template: str, report: Any, tab: str, **context: Any
+) -> web.Response:
     services = request.app[SERVICES]
     query = report.query
-    return render(request, template, {
-        "agent": request[AGENT], "report": report, "query": query, "tab": tab,
-        "options": await services.reports.options(viewer(request)), "presets": PRESETS,
-        "channels": CHANNELS, "link": lambda path, **extra: link(query, path, **extra),
-        "duration": metrics.duration_text, "percent": metrics.percent_text,
-        "definitions": metrics, "charts": charts, "weekdays": WEEKDAYS,
-        "metric_names": METRIC_NAMES, **context})
+    return render(
+        request,
+        template,
+        {
+            "agent": request[AGENT],
+            "report": report,
+            "query": query,
+            "tab": tab,
+            "options": await services.reports.options(viewer(request)),
+            "presets": PRESETS,
+            "channels": CHANNELS,
+            "link": lambda path, **extra: link(query, path, **extra),
+            "duration": metrics.duration_text,
+            "percent": metrics.percent_text,
+            "definitions": metrics,
+            "charts": charts,
+            "weekdays": WEEKDAYS,
+            "metric_names": METRIC_NAMES,
+            **context,
+        },
+    )
 
 
 @requires("agent")
@@ -100,16 +128,25 @@ async def overview_page(request: web.Request) -> web.Response:
 @requires("agent")
 async def agents_page(request: web.Request) -> web.Response:
     report = await _ask(request.app[SERVICES].reports.agents(viewer(request), query_of(request)))
-    return await _page(request, "desk/reports_agents.html", report, "agents",
-                       agent_bars=[(line.name, line.handled) for line in report.lines])
+    return await _page(
+        request,
+        "desk/reports_agents.html",
+        report,
+        "agents",
+        agent_bars=[(line.name, line.handled) for line in report.lines],
+    )
 
 
 @requires("agent")
 async def website_page(request: web.Request) -> web.Response:
     report = await _ask(request.app[SERVICES].reports.website(viewer(request), query_of(request)))
-    return await _page(request, "desk/reports_website.html", report, "website",
-                       page_bars=[(page.page.split("//", 1)[-1], page.inquiries)
-                                  for page in report.pages[:15]])
+    return await _page(
+        request,
+        "desk/reports_website.html",
+        report,
+        "website",
+        page_bars=[(page.page.split("//", 1)[-1], page.inquiries) for page in report.pages[:15]],
+    )
 
 
 @requires("agent")
@@ -117,8 +154,9 @@ async def drill_page(request: web.Request) -> web.Response:
     """The conversations behind a number (?metric=, and ?detail= such as missed)."""
     metric = request.query.get("metric", "")
     detail = request.query.get("detail") or None
-    report = await _ask(request.app[SERVICES].reports.drill(viewer(request), query_of(request),
-                                                           metric, detail))
+    report = await _ask(
+        request.app[SERVICES].reports.drill(viewer(request), query_of(request), metric, detail)
+    )
     return await _page(request, "desk/reports_drill.html", report, "drill")
 
 
@@ -129,9 +167,12 @@ async def conversations_csv_file(request: web.Request) -> web.StreamResponse:
     pages = services.reports.export_conversations(viewer(request), query_of(request))
     chunks = conversations_csv(pages)
     first = await _ask(anext(chunks))  # the filters are checked before anything is sent
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="conversations.csv"'})
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="conversations.csv"',
+        }
+    )
     await response.prepare(request)
     await response.write(first)
     async for chunk in chunks:
@@ -142,19 +183,33 @@ async def conversations_csv_file(request: web.Request) -> web.StreamResponse:
 
 @requires("agent")
 async def days_csv_file(request: web.Request) -> web.Response:
-    lines = await _ask(request.app[SERVICES].reports.export_days(viewer(request),
-                                                                 query_of(request)))
-    return web.Response(body=days_csv(lines), headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="days.csv"'})
+    lines = await _ask(
+        request.app[SERVICES].reports.export_days(viewer(request), query_of(request))
+    )
+    return web.Response(
+        body=days_csv(lines),
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="days.csv"',
+        },
+    )
 
 
 def _plain(value: Any) -> Any:
     """Report dataclasses as JSON-ready values (dates as ISO text, figures with their shares)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         found = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for name in ("value", "before", "change", "backlog", "satisfaction", "per_thousand",
-                     "with_share", "without_share", "deflection"):
+        for name in (
+            "value",
+            "before",
+            "change",
+            "backlog",
+            "satisfaction",
+            "per_thousand",
+            "with_share",
+            "without_share",
+            "deflection",
+        ):
             attribute = getattr(type(value), name, None)
             if isinstance(attribute, property):
                 found[name] = _plain(getattr(value, name))
@@ -183,18 +238,26 @@ async def api_reports(request: web.Request) -> web.Response:
 @requires("manager")
 async def mail_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    return render(request, "desk/reports_mail.html", {
-        "agent": request[AGENT], "frequencies": FREQUENCIES, "tab": "mail",
-        "frequency": await services.report_mail.frequency(request[AGENT]["id"]),
-        "saved": request.query.get("saved") == "1"})
+    return render(
+        request,
+        "desk/reports_mail.html",
+        {
+            "agent": request[AGENT],
+            "frequencies": FREQUENCIES,
+            "tab": "mail",
+            "frequency": await services.report_mail.frequency(request[AGENT]["id"]),
+            "saved": request.query.get("saved") == "1",
+        },
+    )
 
 
 @requires("manager")
 async def save_mail(request: web.Request) -> web.Response:
     form = await form_data(request)
     try:
-        await request.app[SERVICES].report_mail.set_frequency(request[AGENT]["id"],
-                                                              form.get("frequency", ""))
+        await request.app[SERVICES].report_mail.set_frequency(
+            request[AGENT]["id"], form.get("frequency", "")
+        )
     except InvalidFrequency as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     return redirect("/reports/mail?saved=1")

@@ -16,8 +16,12 @@ async def add_view(request: web.Request) -> web.Response:
     form = await form_data(request)
     agent = request[AGENT]
     view_id = await request.app[SERVICES].saved_views.add(
-        agent["id"], has_role(agent, "manager"), name=form.get("name", ""),
-        shared=form.get("shared") == "on", query=inbox_views.parse(form))
+        agent["id"],
+        has_role(agent, "manager"),
+        name=form.get("name", ""),
+        shared=form.get("shared") == "on",
+        query=inbox_views.parse(form),
+    )
     return redirect(f"/inbox?saved={view_id}")
 
 
@@ -25,6 +29,8 @@ async def add_view(request: web.Request) -> web.Response:
 async def delete_view(request: web.Request) -> web.Response:
     agent = request[AGENT]
     await request.app[SERVICES].saved_views.delete(
-        int_param(request.match_info["id"], "view id", minimum=1), agent["id"],
-        has_role(agent, "manager"))
+        int_param(request.match_info["id"], "view id", minimum=1),
+        agent["id"],
+        has_role(agent, "manager"),
+    )
     return redirect("/inbox")

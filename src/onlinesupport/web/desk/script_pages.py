@@ -13,13 +13,26 @@ from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
 
-async def _page(request: web.Request, *, values: dict[str, str] | None = None, error: str = "",
-                status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request,
+    *,
+    values: dict[str, str] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> web.Response:
     agent = request[AGENT]
-    return render(request, "desk/scripts.html", {
-        "agent": agent, "may_edit": has_role(agent, "manager"), "error": error,
-        "scripts": await scripts_repo.list_all(request.app[SERVICES].db),
-        "values": values or {"title": "", "questions": ""}}, status=status)
+    return render(
+        request,
+        "desk/scripts.html",
+        {
+            "agent": agent,
+            "may_edit": has_role(agent, "manager"),
+            "error": error,
+            "scripts": await scripts_repo.list_all(request.app[SERVICES].db),
+            "values": values or {"title": "", "questions": ""},
+        },
+        status=status,
+    )
 
 
 @requires("agent")
@@ -40,8 +53,9 @@ async def add_script(request: web.Request) -> web.Response:
 
 @requires("manager")
 async def delete_script(request: web.Request) -> web.Response:
-    await request.app[SERVICES].scripts.remove(int_param(request.match_info["id"], "script id",
-                                                         minimum=1))
+    await request.app[SERVICES].scripts.remove(
+        int_param(request.match_info["id"], "script id", minimum=1)
+    )
     return redirect("/scripts")
 
 

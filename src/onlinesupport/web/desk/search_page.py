@@ -14,7 +14,13 @@ from onlinesupport.web.templates import render
 async def search_page(request: web.Request) -> web.Response:
     text = request.query.get("q", "")[:200]
     db = request.app[SERVICES].db
-    return render(request, "desk/search.html", {
-        "agent": request[AGENT], "q": text,
-        "conversations": await search.conversations(db, text),
-        "customers": await search.customers(db, text)})
+    return render(
+        request,
+        "desk/search.html",
+        {
+            "agent": request[AGENT],
+            "q": text,
+            "conversations": await search.conversations(db, text),
+            "customers": await search.customers(db, text),
+        },
+    )

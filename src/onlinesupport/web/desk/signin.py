@@ -38,11 +38,20 @@ def add_throttles(app: web.Application) -> None:
     app[ADDRESS_THROTTLE] = Throttle(clock, FAILURES_PER_ADDRESS, THROTTLE_WINDOW)
 
 
-def _signin_form(request: web.Request, *, email: str = "", error: str = "",
-                 status: int = 200) -> web.Response:
-    return render(request, "desk/signin.html", {
-        "csrf": form_csrf(request), "email": email, "error": error,
-        "next": safe_next(request.query.get("next"))}, status=status)
+def _signin_form(
+    request: web.Request, *, email: str = "", error: str = "", status: int = 200
+) -> web.Response:
+    return render(
+        request,
+        "desk/signin.html",
+        {
+            "csrf": form_csrf(request),
+            "email": email,
+            "error": error,
+            "next": safe_next(request.query.get("next")),
+        },
+        status=status,
+    )
 
 
 @public
@@ -64,8 +73,11 @@ async def signin(request: web.Request) -> web.Response:
     wait = max(by_account.retry_after(email), by_address.retry_after(address))
     if wait:
         response = _signin_form(
-            request, email=email, status=429,
-            error=f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minute(s).")
+            request,
+            email=email,
+            status=429,
+            error=f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minute(s).",
+        )
         response.headers["Retry-After"] = str(wait)
         return response
     # Counted as a failure before the hash is checked: guesses sent at once all see it.
@@ -75,8 +87,9 @@ async def signin(request: web.Request) -> web.Response:
     agent = await services.accounts.authenticate(email, password)
     if agent is None:
         log.warning("failed sign-in for %r from %s", email, address)
-        return _signin_form(request, email=email, status=401,
-                            error="Wrong email address or password.")
+        return _signin_form(
+            request, email=email, status=401, error="Wrong email address or password."
+        )
     by_account.clear(email)
     by_address.release(address)
     signed_in = await services.accounts.start_session(agent["id"], address)
@@ -95,12 +108,25 @@ async def signout(request: web.Request) -> web.Response:
     return response
 
 
-def _setup_form(request: web.Request, token: str, *, values: dict[str, str] | None = None,
-                error: str = "", status: int = 200) -> web.Response:
-    return render(request, "desk/setup.html", {
-        "csrf": form_csrf(request), "token": token, "values": values or {"name": "", "email": ""},
-        "error": error},
-        status=status)
+def _setup_form(
+    request: web.Request,
+    token: str,
+    *,
+    values: dict[str, str] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> web.Response:
+    return render(
+        request,
+        "desk/setup.html",
+        {
+            "csrf": form_csrf(request),
+            "token": token,
+            "values": values or {"name": "", "email": ""},
+            "error": error,
+        },
+        status=status,
+    )
 
 
 async def _setup_allowed(request: web.Request, token: str) -> web.Response | None:
@@ -109,9 +135,16 @@ async def _setup_allowed(request: web.Request, token: str) -> web.Response | Non
     if await services.accounts.admin_exists():
         return redirect("/signin")
     if not services.setup.matches(token):
-        return render(request, "error.html", {
-            "status": 403, "message": "This setup link is not valid. Use the link the server "
-            "printed when it started (restart it to get a new one)."}, status=403)
+        return render(
+            request,
+            "error.html",
+            {
+                "status": 403,
+                "message": "This setup link is not valid. Use the link the server "
+                "printed when it started (restart it to get a new one).",
+            },
+            status=403,
+        )
     return None
 
 
@@ -131,12 +164,14 @@ async def setup(request: web.Request) -> web.Response:
     values = {"name": form.get("name", "")[:200], "email": form.get("email", "")[:320]}
     password = form.get("password", "")
     if password != form.get("password_again", ""):
-        return _setup_form(request, token, values=values, status=400,
-                           error="The two passwords are not the same.")
+        return _setup_form(
+            request, token, values=values, status=400, error="The two passwords are not the same."
+        )
     services = request.app[SERVICES]
     try:
-        agent_id = await services.accounts.create_first_admin(values["email"], values["name"],
-                                                              password)
+        agent_id = await services.accounts.create_first_admin(
+            values["email"], values["name"], password
+        )
     except AccountError as exc:
         return _setup_form(request, token, values=values, error=str(exc), status=400)
     services.setup.spend()

@@ -63,8 +63,12 @@ ENCODED = web.AppKey("encoded_events", EncodedEvents)
 
 
 def _notice(notice: Notice) -> dict:
-    return {"type": "notice", "conversation_id": notice.conversation_id, "notice": notice.type,
-            "data": notice.data}
+    return {
+        "type": "notice",
+        "conversation_id": notice.conversation_id,
+        "notice": notice.type,
+        "data": notice.data,
+    }
 
 
 class LiveSockets:
@@ -112,8 +116,10 @@ def _same_origin(request: web.Request) -> bool:
         url = URL(origin)
     except ValueError:  # "http://[::1": not an address at all
         return False
-    return url.host is not None and f"{url.host}:{url.port}" == \
-        f"{request.url.host}:{request.url.port}"
+    return (
+        url.host is not None
+        and f"{url.host}:{url.port}" == f"{request.url.host}:{request.url.port}"
+    )
 
 
 async def _forward(request: web.Request, ws: Sender, since: int, ended: asyncio.Event) -> None:
@@ -155,8 +161,13 @@ async def _forward(request: web.Request, ws: Sender, since: int, ended: asyncio.
                 log.info("desk socket fell behind at event %d; catching up from the store", last)
 
 
-async def _forward_then_close(request: web.Request, ws: web.WebSocketResponse, sender: Sender,
-                              since: int, ended: asyncio.Event) -> None:
+async def _forward_then_close(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    sender: Sender,
+    since: int,
+    ended: asyncio.Event,
+) -> None:
     try:
         await _forward(request, sender, since, ended)
     except ConnectionError:
@@ -197,13 +208,23 @@ async def _on_frame(request: web.Request, ws: Sender, data: str) -> None:
     services, agent = request.app[SERVICES], request[AGENT]
     conversation_id, seq = row_id(frame.get("conversation_id")), row_id(frame.get("seq"))
     if frame.get("type") == "typing" and conversation_id is not None:
-        services.hub.publish([Notice(conversation_id, "typing", {
-            "author_type": "agent", "agent_id": agent["id"], "name": agent["name"]})])
+        services.hub.publish(
+            [
+                Notice(
+                    conversation_id,
+                    "typing",
+                    {"author_type": "agent", "agent_id": agent["id"], "name": agent["name"]},
+                )
+            ]
+        )
     elif frame.get("type") == "read" and conversation_id is not None and seq is not None:
         with contextlib.suppress(StorageFull):  # a read mark can wait for a disk with room
             await services.conversations.mark_read(conversation_id, seq)
-    elif frame.get("type") == "presence" and isinstance(frame.get("status"), str) \
-            and frame["status"] in STATUSES:
+    elif (
+        frame.get("type") == "presence"
+        and isinstance(frame.get("status"), str)
+        and frame["status"] in STATUSES
+    ):
         services.presence.set_status(agent["id"], frame["status"])
 
 
@@ -216,13 +237,17 @@ async def desk_socket(request: web.Request) -> web.WebSocketResponse:
     start = int_param(since, "since") if since else await events_repo.latest_id(services.db)
     viewing = request.query.get("viewing")
     viewed = int_param(viewing, "viewing", minimum=1) if viewing else None
-    with slot(request, services.tally, "Too many desk tabs are open from your computer; close "
-                                       "one and reload this one."):
+    with slot(
+        request,
+        services.tally,
+        "Too many desk tabs are open from your computer; close one and reload this one.",
+    ):
         return await _desk_session(request, start, viewed)
 
 
-async def _desk_session(request: web.Request, start: int,
-                        viewed: int | None) -> web.WebSocketResponse:
+async def _desk_session(
+    request: web.Request, start: int, viewed: int | None
+) -> web.WebSocketResponse:
     services = request.app[SERVICES]
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=4096)
     await ws.prepare(request)
@@ -231,8 +256,10 @@ async def _desk_session(request: web.Request, start: int,
     sender = request.app[UNREAD].sender(request, ws)
     with request.app[LIVE_SOCKETS].opened(agent["id"], agent["session_id"]) as ended:
         await sender.send_json({"type": "hello", "since": start})
-        tasks = [asyncio.create_task(_forward_then_close(request, ws, sender, start, ended)),
-                 asyncio.create_task(_watch(request, ws, ended))]
+        tasks = [
+            asyncio.create_task(_forward_then_close(request, ws, sender, start, ended)),
+            asyncio.create_task(_watch(request, ws, ended)),
+        ]
         services.presence.connected(agent["id"])
         if viewed is not None:
             services.viewers.open(ws, viewed, agent["id"], agent["name"])

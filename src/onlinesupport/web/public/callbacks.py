@@ -40,11 +40,20 @@ def typed(fields: dict[str, str]) -> dict[str, str]:
     return {k: fields.get(k, "")[:2000] for k in KEPT}
 
 
-async def _contact_form(request: web.Request, values: dict[str, str], errors: dict[str, str],
-                        status: int = 200) -> web.Response:
-    return render(request, "public/callback.html", {
-        "options": await options(request), "values": values, "errors": errors,
-        "token": request.app[SERVICES].contact.token()}, status=status)
+async def _contact_form(
+    request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> web.Response:
+    return render(
+        request,
+        "public/callback.html",
+        {
+            "options": await options(request),
+            "values": values,
+            "errors": errors,
+            "token": request.app[SERVICES].contact.token(),
+        },
+        status=status,
+    )
 
 
 def with_retry_after(response: web.Response, exc: TooManyCallbacks) -> web.Response:
@@ -62,33 +71,49 @@ async def request_callback(request: web.Request) -> web.Response:
     await options(request)
     try:
         services.contact.screen(fields)
-        done = await services.callbacks.request(fields, source="form",
-                                                address=request.remote or "")
+        done = await services.callbacks.request(fields, source="form", address=request.remote or "")
     except LooksLikeSpam as exc:
         log.info("callback request from %s refused: %s", request.remote, exc)
-        raise web.HTTPTooManyRequests(text="Your request could not be accepted. Please wait a "
-                                           "moment and send it again.") from None
+        raise web.HTTPTooManyRequests(
+            text="Your request could not be accepted. Please wait a moment and send it again."
+        ) from None
     except TooSoon:
-        return await _contact_form(request, typed(fields), {
-            "form": "Your request was not sent yet: please check it and press the button "
-                    "again in a moment."}, status=429)
+        return await _contact_form(
+            request,
+            typed(fields),
+            {
+                "form": "Your request was not sent yet: please check it and press the button "
+                "again in a moment."
+            },
+            status=429,
+        )
     except TooManyCallbacks as exc:
-        return with_retry_after(await _contact_form(request, typed(fields),
-                                                    {"form": TOO_MANY}, status=429), exc)
+        return with_retry_after(
+            await _contact_form(request, typed(fields), {"form": TOO_MANY}, status=429), exc
+        )
     except CallbackRejected as exc:
         return await _contact_form(request, typed(fields), exc.errors, status=400)
     said = f"{done.conversation_id}:{done.phone}:{done.window}"
-    query = {"n": str(done.conversation_id), "phone": done.phone, "when": done.window,
-             "s": sign(services.secret_key, "callback-sent", said, 24)}
+    query = {
+        "n": str(done.conversation_id),
+        "phone": done.phone,
+        "when": done.window,
+        "s": sign(services.secret_key, "callback-sent", said, 24),
+    }
     return redirect(str(request.app.router["callback_sent"].url_for().with_query(query)))
 
 
 async def sent_page(request: web.Request) -> web.Response:
     """The confirmation (after a redirect, so a reload does not ask twice)."""
     number, phone, when = (request.query.get(k, "") for k in ("n", "phone", "when"))
-    if not number.isdigit() or not verify(request.app[SERVICES].secret_key, "callback-sent",
-                                          f"{number}:{phone}:{when}", request.query.get("s", ""),
-                                          24):
+    if not number.isdigit() or not verify(
+        request.app[SERVICES].secret_key,
+        "callback-sent",
+        f"{number}:{phone}:{when}",
+        request.query.get("s", ""),
+        24,
+    ):
         raise web.HTTPNotFound(text="There is no such confirmation.")
-    return render(request, "public/callback_sent.html",
-                  {"number": number, "phone": phone, "when": when})
+    return render(
+        request, "public/callback_sent.html", {"number": number, "phone": phone, "when": when}
+    )

@@ -48,9 +48,16 @@ async def home(request: web.Request) -> web.Response:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for article in articles:
         grouped.setdefault(article["category_name"] or "More answers", []).append(article)
-    return render(request, "public/help_home.html", {
-        "groups": grouped, "language": language, "path": _article_path,
-        "canonical": _canonical(request, "/help")})
+    return render(
+        request,
+        "public/help_home.html",
+        {
+            "groups": grouped,
+            "language": language,
+            "path": _article_path,
+            "canonical": _canonical(request, "/help"),
+        },
+    )
 
 
 async def category(request: web.Request) -> web.Response:
@@ -58,11 +65,19 @@ async def category(request: web.Request) -> web.Response:
     found = await services.knowledge.category_by_slug(request.match_info["slug"])
     if found is None:
         raise web.HTTPNotFound(text="There is no such category.")
-    articles = await services.knowledge.articles(published_public=True, category_id=found["id"],
-                                                 language=_language(request))
-    return render(request, "public/help_category.html", {
-        "category": found, "articles": articles, "path": _article_path,
-        "canonical": _canonical(request, f"/help/categories/{found['slug']}")})
+    articles = await services.knowledge.articles(
+        published_public=True, category_id=found["id"], language=_language(request)
+    )
+    return render(
+        request,
+        "public/help_category.html",
+        {
+            "category": found,
+            "articles": articles,
+            "path": _article_path,
+            "canonical": _canonical(request, f"/help/categories/{found['slug']}"),
+        },
+    )
 
 
 async def article(request: web.Request) -> web.Response:
@@ -73,12 +88,22 @@ async def article(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="There is no such article.")
     if request.match_info["slug"] != found["slug"]:
         raise web.HTTPMovedPermanently(_article_path(found))
-    others = [t for t in await services.knowledge.translations(found)
-              if t["status"] == "published" and t["visibility"] == "public"]
-    return render(request, "public/help_article.html", {
-        "article": found, "translations": others, "path": _article_path,
-        "voted": request.query.get("voted") == "1",
-        "canonical": _canonical(request, _article_path(found))})
+    others = [
+        t
+        for t in await services.knowledge.translations(found)
+        if t["status"] == "published" and t["visibility"] == "public"
+    ]
+    return render(
+        request,
+        "public/help_article.html",
+        {
+            "article": found,
+            "translations": others,
+            "path": _article_path,
+            "voted": request.query.get("voted") == "1",
+            "canonical": _canonical(request, _article_path(found)),
+        },
+    )
 
 
 async def feedback(request: web.Request) -> web.Response:
@@ -93,11 +118,19 @@ async def feedback(request: web.Request) -> web.Response:
     voter = request.cookies.get(VOTER_COOKIE, "")
     if not re.fullmatch(r"[\w-]{16,64}", voter):
         voter = secrets.token_urlsafe(16)
-    await services.knowledge.vote(article_id, form["helpful"] == "yes", voter=voter,
-                                  address=request.remote or "")
+    await services.knowledge.vote(
+        article_id, form["helpful"] == "yes", voter=voter, address=request.remote or ""
+    )
     response = redirect(_article_path(found) + "?voted=1#feedback")
-    response.set_cookie(VOTER_COOKIE, voter, max_age=365 * 24 * 3600, path="/help",
-                        httponly=True, samesite="Lax", secure=request.secure)
+    response.set_cookie(
+        VOTER_COOKIE,
+        voter,
+        max_age=365 * 24 * 3600,
+        path="/help",
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+    )
     return response
 
 
@@ -105,12 +138,24 @@ async def search(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     query = request.query.get("q", "")[:200]
     language = _language(request)
-    results = await services.knowledge.search(query, language, source="help",
-                                              searcher=request.remote or "") \
-        if query.strip() else []
-    return render(request, "public/help_search.html", {
-        "query": query, "results": results, "language": language, "path": _article_path,
-        "canonical": _canonical(request, "/help/search")})
+    results = (
+        await services.knowledge.search(
+            query, language, source="help", searcher=request.remote or ""
+        )
+        if query.strip()
+        else []
+    )
+    return render(
+        request,
+        "public/help_search.html",
+        {
+            "query": query,
+            "results": results,
+            "language": language,
+            "path": _article_path,
+            "canonical": _canonical(request, "/help/search"),
+        },
+    )
 
 
 async def article_file(request: web.Request) -> web.StreamResponse:
@@ -136,26 +181,34 @@ async def suggest(request: web.Request) -> web.Response:
     address = request.remote or ""
     wait = limit.retry_after(address)
     if wait:
-        raise web.HTTPTooManyRequests(text="Too many searches; wait a moment.",
-                                      headers={"Retry-After": str(wait)})
+        raise web.HTTPTooManyRequests(
+            text="Too many searches; wait a moment.", headers={"Retry-After": str(wait)}
+        )
     limit.hit(address)
-    found = await services.knowledge.suggest(request.query.get("q", "")[:500],
-                                             _language(request))
-    articles = [{"id": a["id"], "title": a["title"], "url": _article_path(a),
-                 "snippet": str(highlight(a["snippet"]))} for a in found]
+    found = await services.knowledge.suggest(request.query.get("q", "")[:500], _language(request))
+    articles = [
+        {
+            "id": a["id"],
+            "title": a["title"],
+            "url": _article_path(a),
+            "snippet": str(highlight(a["snippet"])),
+        }
+        for a in found
+    ]
     response = web.json_response({"articles": articles})
     return with_cors(origin, response) if origin else response
 
 
 def setup_help_center(app: web.Application) -> None:
-    app[SUGGEST_LIMIT] = Throttle(app[SERVICES].clock, SUGGESTIONS_PER_MINUTE,
-                                  timedelta(minutes=1))
-    app.router.add_routes([
-        web.get("/help", home, name="help"),
-        web.get("/help/search", search, name="help_search"),
-        web.get("/help/suggest", suggest),
-        web.get(r"/help/categories/{slug:[a-z0-9-]{1,80}}", category),
-        web.get(r"/help/articles/{id:\d+}-{slug:[a-z0-9-]{0,80}}", article),
-        web.post(r"/help/articles/{id:\d+}/feedback", feedback),
-        web.get(r"/help/files/{id:\d+}-{signature:[0-9a-f]{16}}/{name}", article_file),
-    ])
+    app[SUGGEST_LIMIT] = Throttle(app[SERVICES].clock, SUGGESTIONS_PER_MINUTE, timedelta(minutes=1))
+    app.router.add_routes(
+        [
+            web.get("/help", home, name="help"),
+            web.get("/help/search", search, name="help_search"),
+            web.get("/help/suggest", suggest),
+            web.get(r"/help/categories/{slug:[a-z0-9-]{1,80}}", category),
+            web.get(r"/help/articles/{id:\d+}-{slug:[a-z0-9-]{0,80}}", article),
+            web.post(r"/help/articles/{id:\d+}/feedback", feedback),
+            web.get(r"/help/files/{id:\d+}-{signature:[0-9a-f]{16}}/{name}", article_file),
+        ]
+    )

@@ -22,9 +22,9 @@ from onlinesupport.channels.chat.protocol import (
 from onlinesupport.core.conversations import Actor
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import parse_json, row_id
+from onlinesupport.lib.throttle import Throttle
 from onlinesupport.store import NotFound, StorageFull, StoreClosed
 from onlinesupport.store import attachments as attachments_repo
-from onlinesupport.lib.throttle import Throttle
 from onlinesupport.web import uploads
 from onlinesupport.web.keys import SERVICES, WEBSOCKETS
 from onlinesupport.web.sockets import UNREAD, slot
@@ -47,16 +47,27 @@ MAX_FRAME = 64 * 1024
 def setup_chat(app: web.Application) -> None:
     services = app[SERVICES]
     app[CHAT] = ChatContext(
-        db=services.db, hub=services.hub, clock=services.clock,
-        conversations=services.conversations, presence=services.presence,
-        files=services.files, knowledge=services.knowledge,
-        proactive=services.proactive, contact=services.contact,
-        identity=services.identity, callbacks=services.callbacks, recorder=services.recorder,
-        access=VisitorAccess(services.db, services.clock, services.secret_key,
-                             messages_per_address=services.config
-                             .public_visitor_messages_per_address or 10**12),
+        db=services.db,
+        hub=services.hub,
+        clock=services.clock,
+        conversations=services.conversations,
+        presence=services.presence,
+        files=services.files,
+        knowledge=services.knowledge,
+        proactive=services.proactive,
+        contact=services.contact,
+        identity=services.identity,
+        callbacks=services.callbacks,
+        recorder=services.recorder,
+        access=VisitorAccess(
+            services.db,
+            services.clock,
+            services.secret_key,
+            messages_per_address=services.config.public_visitor_messages_per_address or 10**12,
+        ),
         page_views=Throttle(services.clock, PAGE_VIEWS_PER_MINUTE, timedelta(minutes=1)),
-        socket_buffer=services.config.limits_socket_buffer_kb * 1024)
+        socket_buffer=services.config.limits_socket_buffer_kb * 1024,
+    )
     static = resources.files("onlinesupport").joinpath("static")
     app[WIDGET_SCRIPT] = compact(static.joinpath("widget.js").read_text("utf-8")).encode("utf-8")
     app[WIDGET_GZIP] = gzip.compress(app[WIDGET_SCRIPT], compresslevel=9, mtime=0)
@@ -83,14 +94,19 @@ def compact(source: str) -> str:
 def _asset(request: web.Request, plain: bytes, gzipped: bytes, content_type: str) -> web.Response:
     headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
-        return web.Response(body=gzipped, content_type=content_type, charset="utf-8",
-                            headers={**headers, "Content-Encoding": "gzip"})
+        return web.Response(
+            body=gzipped,
+            content_type=content_type,
+            charset="utf-8",
+            headers={**headers, "Content-Encoding": "gzip"},
+        )
     return web.Response(body=plain, content_type=content_type, charset="utf-8", headers=headers)
 
 
 async def widget_script(request: web.Request) -> web.Response:
-    return _asset(request, request.app[WIDGET_SCRIPT], request.app[WIDGET_GZIP],
-                  "application/javascript")
+    return _asset(
+        request, request.app[WIDGET_SCRIPT], request.app[WIDGET_GZIP], "application/javascript"
+    )
 
 
 async def call_script(request: web.Request) -> web.Response:
@@ -116,16 +132,20 @@ async def test_page(request: web.Request) -> web.Response:
     return render(request, "public/widget_test.html")
 
 
-def allowed_origin(request: web.Request, settings: widget_settings.WidgetSettings,
-             origin: str | None) -> bool:
+def allowed_origin(
+    request: web.Request, settings: widget_settings.WidgetSettings, origin: str | None
+) -> bool:
     """An allowed website, or this listener's own pages (the test page)."""
     return settings.allows(origin) or origin == f"{request.scheme}://{request.host}"
 
 
 R = TypeVar("R", bound=web.StreamResponse)
 _REFUSALS: dict[int, type[web.HTTPException]] = {
-    403: web.HTTPForbidden, 404: web.HTTPNotFound, 413: web.HTTPRequestEntityTooLarge,
-    429: web.HTTPTooManyRequests}
+    403: web.HTTPForbidden,
+    404: web.HTTPNotFound,
+    413: web.HTTPRequestEntityTooLarge,
+    429: web.HTTPTooManyRequests,
+}
 
 
 def with_cors(origin: str, response: R) -> R:
@@ -147,15 +167,20 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
 
     async def visitors_own_conversation(fields: dict[str, str]) -> None:
         customer_id, conversation_id = await access.sender(
-            fields.get("token"), row_id(fields.get("conversation_id", "")), request.remote or "")
+            fields.get("token"), row_id(fields.get("conversation_id", "")), request.remote or ""
+        )
         owner.update(customer_id=customer_id, conversation_id=conversation_id)
 
     try:
         fields, stored = await uploads.receive(request, services.files, visitors_own_conversation)
         posted = await uploads.post_file(
-            services.conversations, services.files, owner["conversation_id"],
-            Actor.customer(owner["customer_id"]), stored,
-            client_id=fields.get("client_id") or None)
+            services.conversations,
+            services.files,
+            owner["conversation_id"],
+            Actor.customer(owner["customer_id"]),
+            stored,
+            client_id=fields.get("client_id") or None,
+        )
     # Refusals carry the CORS header too, so the widget can show the visitor why.
     except web.HTTPException as exc:
         raise with_cors(origin, exc) from None
@@ -164,20 +189,26 @@ async def visitor_upload(request: web.Request) -> web.StreamResponse:
         raise with_cors(origin, refusal(text=exc.message)) from None
     except StorageFull as exc:
         raise with_cors(origin, web.HTTPServiceUnavailable(text=str(exc))) from None
-    return with_cors(origin, web.json_response({"client_id": posted.message.client_id,
-                                            "seq": posted.message.seq}))
+    return with_cors(
+        origin,
+        web.json_response({"client_id": posted.message.client_id, "seq": posted.message.seq}),
+    )
 
 
 async def visitor_file(request: web.Request) -> web.StreamResponse:
     """A file of a visitor's conversation, by its signed address (while it lasts)."""
     services = request.app[SERVICES]
     attachment_id, expires = row_id(request.match_info["id"]), row_id(request.match_info["expires"])
-    if attachment_id is None or expires is None or not services.files.link_ok(
-            attachment_id, expires, request.match_info["signature"]):
+    if (
+        attachment_id is None
+        or expires is None
+        or not services.files.link_ok(attachment_id, expires, request.match_info["signature"])
+    ):
         raise web.HTTPNotFound(text="that file does not exist")
     if expires <= services.clock.now().timestamp():
-        raise web.HTTPNotFound(text="This file's address has expired; reload the page to see "
-                                    "the file again.")
+        raise web.HTTPNotFound(
+            text="This file's address has expired; reload the page to see the file again."
+        )
     attachment = await attachments_repo.get(services.db, attachment_id)
     if attachment is None:
         raise web.HTTPNotFound(text="that file does not exist")
@@ -189,15 +220,21 @@ async def visitor_socket(request: web.Request) -> web.WebSocketResponse:
     origin = request.headers.get("Origin")
     if not allowed_origin(request, settings, origin):
         log.warning("visitor websocket from %r refused: not an allowed website", origin)
-        raise web.HTTPForbidden(text="This website is not allowed to use the chat. An admin adds "
-                                     "it under Widget in the desk.")
-    with slot(request, request.app[SERVICES].tally,
-              "Too many chats are open from your network; close one and try again."):
+        raise web.HTTPForbidden(
+            text="This website is not allowed to use the chat. An admin adds "
+            "it under Widget in the desk."
+        )
+    with slot(
+        request,
+        request.app[SERVICES].tally,
+        "Too many chats are open from your network; close one and try again.",
+    ):
         return await _visitor_session(request, settings)
 
 
-async def _visitor_session(request: web.Request,
-                           settings: widget_settings.WidgetSettings) -> web.WebSocketResponse:
+async def _visitor_session(
+    request: web.Request, settings: widget_settings.WidgetSettings
+) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
@@ -218,24 +255,34 @@ async def _visitor_session(request: web.Request,
                 break
             except StorageFull as exc:
                 # Not refused: the widget keeps the message and sends it again in a while.
-                await sender.send_json({
-                    "type": "error", "retry": True,
-                    "message": f"{exc} Your message is kept and sent as soon as it can be.",
-                    "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
+                await sender.send_json(
+                    {
+                        "type": "error",
+                        "retry": True,
+                        "message": f"{exc} Your message is kept and sent as soon as it can be.",
+                        "client_id": frame.get("client_id") if isinstance(frame, dict) else None,
+                    }
+                )
             except ConnectionError:
                 # The visitor went away while we answered: ordinary, and they resume by seq.
-                log.debug("visitor at %s left before the answer to a %r frame", request.remote,
-                          frame.get("type") if isinstance(frame, dict) else None)
+                log.debug(
+                    "visitor at %s left before the answer to a %r frame",
+                    request.remote,
+                    frame.get("type") if isinstance(frame, dict) else None,
+                )
                 break
             except Exception as exc:
                 known = isinstance(exc, (UserError, NotFound))
                 if not known:
                     log.exception("visitor frame failed")
                 # The refused frame's client_id lets the widget give that message back.
-                await sender.send_json({
-                    "type": "error",
-                    "message": str(exc) if known else "Something went wrong; please try again.",
-                    "client_id": frame.get("client_id") if isinstance(frame, dict) else None})
+                await sender.send_json(
+                    {
+                        "type": "error",
+                        "message": str(exc) if known else "Something went wrong; please try again.",
+                        "client_id": frame.get("client_id") if isinstance(frame, dict) else None,
+                    }
+                )
     except ConnectionError:
         pass
     finally:

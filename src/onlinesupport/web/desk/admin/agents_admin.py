@@ -12,20 +12,37 @@ from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
 
-async def _agents_page(request: web.Request, *, error: str = "", notice: str = "",
-                       values: dict[str, str] | None = None, status: int = 200) -> web.Response:
-    return render(request, "admin/agents.html", {
-        "agent": request[AGENT], "agents": await request.app[SERVICES].accounts.agents(),
-        "roles": ROLES, "error": error, "notice": notice,
-        "presence": request.app[SERVICES].presence.status,
-        "values": values or {"email": "", "name": "", "role": "agent"}},
-        status=status)
+async def _agents_page(
+    request: web.Request,
+    *,
+    error: str = "",
+    notice: str = "",
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    return render(
+        request,
+        "admin/agents.html",
+        {
+            "agent": request[AGENT],
+            "agents": await request.app[SERVICES].accounts.agents(),
+            "roles": ROLES,
+            "error": error,
+            "notice": notice,
+            "presence": request.app[SERVICES].presence.status,
+            "values": values or {"email": "", "name": "", "role": "agent"},
+        },
+        status=status,
+    )
 
 
 @requires("admin")
 async def agents_page(request: web.Request) -> web.Response:
-    notice = {"added": "Agent added.", "saved": "Changes saved.",
-              "password": "Password changed; that agent was signed out everywhere."}
+    notice = {
+        "added": "Agent added.",
+        "saved": "Changes saved.",
+        "password": "Password changed; that agent was signed out everywhere.",
+    }
     return await _agents_page(request, notice=notice.get(request.query.get("done", ""), ""))
 
 
@@ -35,7 +52,8 @@ async def add_agent(request: web.Request) -> web.Response:
     values = {k: form.get(k, "")[:320] for k in ("email", "name", "role")}
     try:
         await request.app[SERVICES].accounts.create_agent(
-            values["email"], values["name"], values["role"], form.get("password", ""))
+            values["email"], values["name"], values["role"], form.get("password", "")
+        )
     except AccountError as exc:
         return await _agents_page(request, error=str(exc), values=values, status=400)
     return redirect("/admin/agents?done=added")
@@ -51,8 +69,11 @@ async def update_agent(request: web.Request) -> web.Response:
         if text and capacity is None:
             raise AccountError("capacity must be a whole number of chats")
         await request.app[SERVICES].accounts.update_agent(
-            agent_id, role=form.get("role", ""), active=form.get("active") == "on",
-            capacity=capacity)
+            agent_id,
+            role=form.get("role", ""),
+            active=form.get("active") == "on",
+            capacity=capacity,
+        )
     except AccountError as exc:
         return await _agents_page(request, error=str(exc), status=400)
     return redirect("/admin/agents?done=saved")

@@ -20,7 +20,7 @@ from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.db$")
-MAX_UPLOAD = 8 * 1024 ** 3
+MAX_UPLOAD = 8 * 1024**3
 RESTART_DELAY = 0.5
 UPLOAD_NAME = "restore-upload.partial"
 
@@ -34,19 +34,33 @@ def _listing(folder: Path) -> list[dict[str, object]]:
     for path in folder.glob("*.db"):
         if NAME.match(path.name):
             stat = path.stat()
-            found.append({"name": path.name, "mb": stat.st_size / 1e6,
-                          "at": datetime.fromtimestamp(stat.st_mtime, UTC)
-                          .isoformat(timespec="minutes")})
+            found.append(
+                {
+                    "name": path.name,
+                    "mb": stat.st_size / 1e6,
+                    "at": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="minutes"),
+                }
+            )
     return sorted(found, key=lambda b: str(b["at"]), reverse=True)
 
 
-async def _page(request: web.Request, *, error: str = "", notice: str = "",
-                status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request, *, error: str = "", notice: str = "", status: int = 200
+) -> web.Response:
     services = request.app[SERVICES]
-    return render(request, "admin/backups.html", {
-        "agent": request[AGENT], "backups": _listing(_folder(request)), "error": error,
-        "notice": notice, "last_restore": restores.last_result(services.config.data_dir),
-        "keep": services.config.storage_backups_keep}, status=status)
+    return render(
+        request,
+        "admin/backups.html",
+        {
+            "agent": request[AGENT],
+            "backups": _listing(_folder(request)),
+            "error": error,
+            "notice": notice,
+            "last_restore": restores.last_result(services.config.data_dir),
+            "keep": services.config.storage_backups_keep,
+        },
+        status=status,
+    )
 
 
 def _chosen(request: web.Request) -> Path:
@@ -72,10 +86,14 @@ async def back_up_now(request: web.Request) -> web.Response:
 @requires("admin")
 async def download(request: web.Request) -> web.FileResponse:
     path = _chosen(request)
-    return web.FileResponse(path, headers={
-        "Content-Type": "application/vnd.sqlite3",
-        "Content-Disposition": f'attachment; filename="onlinesupport-{path.name}"',
-        "Cache-Control": "no-store"})
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "application/vnd.sqlite3",
+            "Content-Disposition": f'attachment; filename="onlinesupport-{path.name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def _stage_and_restart(request: web.Request, source: Path, name: str) -> web.Response:
@@ -86,16 +104,23 @@ async def _stage_and_restart(request: web.Request, source: Path, name: str) -> w
         return await _page(request, error=f"Not restored: {exc.message}", status=400)
     # The answer goes out first; then everything stops, the file is swapped in, and it starts.
     asyncio.get_running_loop().call_later(RESTART_DELAY, services.restart.set)
-    return render(request, "admin/restoring.html", {
-        "agent": request[AGENT], "name": name[:200], "version": version}, status=202)
+    return render(
+        request,
+        "admin/restoring.html",
+        {"agent": request[AGENT], "name": name[:200], "version": version},
+        status=202,
+    )
 
 
 @requires("admin")
 async def confirm_restore(request: web.Request) -> web.Response:
     path = _chosen(request)
     made = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="minutes")
-    return render(request, "admin/restore_confirm.html", {
-        "agent": request[AGENT], "name": path.name, "at": made})
+    return render(
+        request,
+        "admin/restore_confirm.html",
+        {"agent": request[AGENT], "name": path.name, "at": made},
+    )
 
 
 @requires("admin")
@@ -120,8 +145,10 @@ async def restore_upload(request: web.Request) -> web.Response:
                 size += len(chunk)
                 if size > MAX_UPLOAD:
                     raise web.HTTPRequestEntityTooLarge(
-                        max_size=MAX_UPLOAD, actual_size=size,
-                        text=f"the file is larger than {MAX_UPLOAD // 1024 ** 3} GB")
+                        max_size=MAX_UPLOAD,
+                        actual_size=size,
+                        text=f"the file is larger than {MAX_UPLOAD // 1024**3} GB",
+                    )
                 await asyncio.to_thread(file.write, chunk)
         return await _stage_and_restart(request, upload, part.filename)
     finally:

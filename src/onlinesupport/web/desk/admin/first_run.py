@@ -12,10 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.ops import health, setup_progress
 from onlinesupport.accounts import ROLES
 from onlinesupport.core.branding import MAX_LOGO_BYTES
 from onlinesupport.lib.errors import UserError
+from onlinesupport.ops import health, setup_progress
 from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.desk.admin import mailbox_admin
 from onlinesupport.web.desk.admin.widget_admin import public_base, script_tag
@@ -24,8 +24,12 @@ from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
 
 STEPS = ("company", "website", "mailbox", "team")
-TITLES = {"company": "Your company", "website": "Your website", "mailbox": "Support mailbox",
-          "team": "Your team"}
+TITLES = {
+    "company": "Your company",
+    "website": "Your website",
+    "mailbox": "Support mailbox",
+    "team": "Your team",
+}
 
 
 def _next(step: str) -> str:
@@ -33,13 +37,26 @@ def _next(step: str) -> str:
     return f"/welcome/{STEPS[index + 1]}" if index + 1 < len(STEPS) else "/welcome/done"
 
 
-async def _page(request: web.Request, step: str, values: dict[str, Any], *, error: str = "",
-                status: int = 200, mail_servers: dict[str, Any] | None = None) -> web.Response:
+async def _page(
+    request: web.Request,
+    step: str,
+    values: dict[str, Any],
+    *,
+    error: str = "",
+    status: int = 200,
+    mail_servers: dict[str, Any] | None = None,
+) -> web.Response:
     services = request.app[SERVICES]
     context: dict[str, Any] = {
-        "agent": request[AGENT], "step": step, "steps": STEPS, "titles": TITLES,
-        "next": _next(step), "values": values, "error": error,
-        "company": services.branding.current}
+        "agent": request[AGENT],
+        "step": step,
+        "steps": STEPS,
+        "titles": TITLES,
+        "next": _next(step),
+        "values": values,
+        "error": error,
+        "company": services.branding.current,
+    }
     if step == "website":
         context["script_tag"] = script_tag(request)
         context["test_page"] = public_base(request) + "/widget/test"
@@ -47,8 +64,9 @@ async def _page(request: web.Request, step: str, values: dict[str, Any], *, erro
     elif step == "mailbox":
         context["mailboxes"] = await services.email.mailboxes.list_all()
         context["states"] = services.email.states
-        context["receiver"] = mail_servers or \
-            await mailbox_admin.receiver(request, "/welcome/mailbox")
+        context["receiver"] = mail_servers or await mailbox_admin.receiver(
+            request, "/welcome/mailbox"
+        )
     elif step == "team":
         context["agents"] = await services.accounts.agents()
         context["roles"] = ROLES
@@ -74,9 +92,16 @@ async def step_page(request: web.Request) -> web.Response:
     step = request.match_info["step"]
     if step == "done":
         services = request.app[SERVICES]
-        return render(request, "desk/welcome_done.html", {
-            "agent": request[AGENT], "steps": STEPS, "titles": TITLES,
-            "items": await services.first_run.checklist()})
+        return render(
+            request,
+            "desk/welcome_done.html",
+            {
+                "agent": request[AGENT],
+                "steps": STEPS,
+                "titles": TITLES,
+                "items": await services.first_run.checklist(),
+            },
+        )
     return await _page(request, step, await _defaults(request, step))
 
 
@@ -85,12 +110,19 @@ async def _save_company(request: web.Request) -> web.Response:
     values = {k: str(form.get(k, ""))[:2000] for k in ("name", "timezone", "hours")}
     values["timezone"] = values["timezone"].strip()[:64] or "UTC"
     logo = form.get("logo")
-    data = await asyncio.to_thread(logo.file.read, MAX_LOGO_BYTES + 1) \
-        if isinstance(logo, web.FileField) else b""
+    data = (
+        await asyncio.to_thread(logo.file.read, MAX_LOGO_BYTES + 1)
+        if isinstance(logo, web.FileField)
+        else b""
+    )
     try:
         await request.app[SERVICES].first_run.save_company(
-            values["name"], values["timezone"], values["hours"], data or None,
-            remove_logo=form.get("remove_logo") == "on")
+            values["name"],
+            values["timezone"],
+            values["hours"],
+            data or None,
+            remove_logo=form.get("remove_logo") == "on",
+        )
     except UserError as exc:
         return await _page(request, "company", values, error=exc.message, status=400)
     return redirect(_next("company"))
@@ -113,12 +145,21 @@ async def _add_colleague(request: web.Request) -> web.Response:
     values = {k: form.get(k, "")[:320] for k in ("email", "name", "role")}
     try:
         invited = await request.app[SERVICES].first_run.add_colleague(
-            values["email"], values["name"], values["role"], form.get("password", ""),
+            values["email"],
+            values["name"],
+            values["role"],
+            form.get("password", ""),
             inviter=request[AGENT]["name"],
-            link=f"{request.scheme}://{request.host}/invitation?token=")
+            link=f"{request.scheme}://{request.host}/invitation?token=",
+        )
     except setup_progress.InvitationNotSent as exc:
-        return await _page(request, "team", {"email": "", "name": "", "role": "agent"},
-                           error=exc.message, status=exc.status)
+        return await _page(
+            request,
+            "team",
+            {"email": "", "name": "", "role": "agent"},
+            error=exc.message,
+            status=exc.status,
+        )
     except UserError as exc:
         return await _page(request, "team", values, error=exc.message, status=400)
     return redirect(f"/welcome/team?done={'invited' if invited else 'added'}")
@@ -136,9 +177,15 @@ async def save_step(request: web.Request) -> web.Response:
     if step == "mailbox":
         typed, error = await mailbox_admin.save_mail_servers(request)
         if error:
-            return await _page(request, "mailbox", {}, status=400, mail_servers=await
-                               mailbox_admin.receiver(request, "/welcome/mailbox", typed=typed,
-                                                      error=error))
+            return await _page(
+                request,
+                "mailbox",
+                {},
+                status=400,
+                mail_servers=await mailbox_admin.receiver(
+                    request, "/welcome/mailbox", typed=typed, error=error
+                ),
+            )
         return redirect("/welcome/mailbox?done=servers#mail-servers")
     raise web.HTTPNotFound(text=f"the step {step!r} has nothing to save")
 
@@ -170,5 +217,9 @@ async def checklist_for(request: web.Request) -> dict[str, Any] | None:
     unfinished = not progress["checklist_hidden"] and (items or not progress["finished"])
     if not warnings and not unfinished:
         return None
-    return {"items": items, "wizard_finished": progress["finished"], "warnings": warnings,
-            "unfinished": unfinished}
+    return {
+        "items": items,
+        "wizard_finished": progress["finished"],
+        "warnings": warnings,
+        "unfinished": unfinished,
+    }

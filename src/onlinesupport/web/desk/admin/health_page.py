@@ -12,5 +12,8 @@ from onlinesupport.web.templates import render
 
 @requires("admin")
 async def health_page(request: web.Request) -> web.Response:
-    return render(request, "admin/health.html",
-                  {"agent": request[AGENT], **await health.report(request.app[SERVICES])})
+    return render(
+        request,
+        "admin/health.html",
+        {"agent": request[AGENT], **await health.report(request.app[SERVICES])},
+    )

@@ -18,16 +18,27 @@ from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import BUSINESS_ZONE, render
 
 
-async def _tokens_page(request: web.Request, *, error: str = "", created: str = "",
-                       status: int = 200) -> web.Response:
+async def _tokens_page(
+    request: web.Request, *, error: str = "", created: str = "", status: int = 200
+) -> web.Response:
     services = request.app[SERVICES]
     tokens = await services.api_tokens.list_all()
     zone = request.get(BUSINESS_ZONE, "") or "UTC"
-    return render(request, "admin/api_tokens.html", {
-        "agent": request[AGENT], "tokens": tokens, "zone": zone,
-        "expiry": {t.id: expiry_label(t.expires_at, zone) for t in tokens if t.expires_at},
-        "agents": [a for a in await services.accounts.agents() if a["active"]],
-        "scopes": SCOPES, "error": error, "created": created}, status=status)
+    return render(
+        request,
+        "admin/api_tokens.html",
+        {
+            "agent": request[AGENT],
+            "tokens": tokens,
+            "zone": zone,
+            "expiry": {t.id: expiry_label(t.expires_at, zone) for t in tokens if t.expires_at},
+            "agents": [a for a in await services.accounts.agents() if a["active"]],
+            "scopes": SCOPES,
+            "error": error,
+            "created": created,
+        },
+        status=status,
+    )
 
 
 @requires("admin")
@@ -39,12 +50,19 @@ async def tokens_page(request: web.Request) -> web.Response:
 async def create_token(request: web.Request) -> web.Response:
     form = await form_data(request)
     try:
-        expires = expiry_of(form.get("expires", ""), request.get(BUSINESS_ZONE, ""),
-                            request.app[SERVICES].clock.now())
+        expires = expiry_of(
+            form.get("expires", ""),
+            request.get(BUSINESS_ZONE, ""),
+            request.app[SERVICES].clock.now(),
+        )
         agent_id = int(form["agent_id"]) if form.get("agent_id", "").isdigit() else None
         _, secret = await request.app[SERVICES].api_tokens.create(
-            name=form.get("name", ""), scope=form.get("scope", ""), agent_id=agent_id,
-            expires_at=expires, created_by=request[AGENT]["id"])
+            name=form.get("name", ""),
+            scope=form.get("scope", ""),
+            agent_id=agent_id,
+            expires_at=expires,
+            created_by=request[AGENT]["id"],
+        )
     except InvalidCommand as exc:
         return await _tokens_page(request, error=str(exc), status=400)
     return await _tokens_page(request, created=secret)
@@ -53,21 +71,36 @@ async def create_token(request: web.Request) -> web.Response:
 @requires("admin")
 async def revoke_token(request: web.Request) -> web.Response:
     await request.app[SERVICES].api_tokens.revoke(
-        int_param(request.match_info["id"], "token id", minimum=1))
+        int_param(request.match_info["id"], "token id", minimum=1)
+    )
     return redirect("/admin/api-tokens")
 
 
 def _fields(form: dict[str, str], types: list[str]) -> EndpointFields:
-    return EndpointFields(url=form.get("url", ""), description=form.get("description", ""),
-                          event_types=types, enabled="enabled" in form)
+    return EndpointFields(
+        url=form.get("url", ""),
+        description=form.get("description", ""),
+        event_types=types,
+        enabled="enabled" in form,
+    )
 
 
-async def _webhooks_page(request: web.Request, *, error: str = "",
-                         status: int = 200) -> web.Response:
+async def _webhooks_page(
+    request: web.Request, *, error: str = "", status: int = 200
+) -> web.Response:
     services = request.app[SERVICES]
-    return render(request, "admin/webhooks.html", {
-        "agent": request[AGENT], "endpoints": await services.webhooks.list_all(),
-        "types": WEBHOOK_TYPES, "descriptions": DESCRIPTIONS, "error": error}, status=status)
+    return render(
+        request,
+        "admin/webhooks.html",
+        {
+            "agent": request[AGENT],
+            "endpoints": await services.webhooks.list_all(),
+            "types": WEBHOOK_TYPES,
+            "descriptions": DESCRIPTIONS,
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @requires("admin")
@@ -91,8 +124,9 @@ def _endpoint_id(request: web.Request) -> int:
     return int_param(request.match_info["id"], "endpoint id", minimum=1)
 
 
-async def _endpoint_page(request: web.Request, *, error: str = "", notice: str = "",
-                         status: int = 200) -> web.Response:
+async def _endpoint_page(
+    request: web.Request, *, error: str = "", notice: str = "", status: int = 200
+) -> web.Response:
     webhooks = request.app[SERVICES].webhooks
     endpoint = await webhooks.get(_endpoint_id(request))
     if endpoint is None:
@@ -101,18 +135,32 @@ async def _endpoint_page(request: web.Request, *, error: str = "", notice: str =
     detail = None
     if selected and selected.isdigit():
         detail = await webhooks.delivery(endpoint.id, int(selected))
-    return render(request, "admin/webhook.html", {
-        "agent": request[AGENT], "endpoint": endpoint, "secrets": webhooks.secrets_in_use(endpoint),
-        "deliveries": await webhooks.deliveries(endpoint.id, 100), "detail": detail,
-        "types": WEBHOOK_TYPES, "descriptions": DESCRIPTIONS, "error": error,
-        "notice": notice}, status=status)
+    return render(
+        request,
+        "admin/webhook.html",
+        {
+            "agent": request[AGENT],
+            "endpoint": endpoint,
+            "secrets": webhooks.secrets_in_use(endpoint),
+            "deliveries": await webhooks.deliveries(endpoint.id, 100),
+            "detail": detail,
+            "types": WEBHOOK_TYPES,
+            "descriptions": DESCRIPTIONS,
+            "error": error,
+            "notice": notice,
+        },
+        status=status,
+    )
 
 
 @requires("admin")
 async def endpoint_page(request: web.Request) -> web.Response:
-    notice = {"saved": "Changes saved.", "rotated": "New secret made; the old one signs too "
-              "for 24 hours.", "test": "A ping was queued; it shows in the log below.",
-              "redeliver": "The delivery was queued again."}
+    notice = {
+        "saved": "Changes saved.",
+        "rotated": "New secret made; the old one signs too for 24 hours.",
+        "test": "A ping was queued; it shows in the log below.",
+        "redeliver": "The delivery was queued again.",
+    }
     return await _endpoint_page(request, notice=notice.get(request.query.get("done", ""), ""))
 
 
@@ -145,8 +193,9 @@ async def endpoint_action(request: web.Request) -> web.Response:
             return redirect("/admin/webhooks")
         else:
             form = await form_data(request)
-            await webhooks.redeliver(endpoint_id,
-                                     int_param(form.get("delivery_id"), "delivery_id", minimum=1))
+            await webhooks.redeliver(
+                endpoint_id, int_param(form.get("delivery_id"), "delivery_id", minimum=1)
+            )
             action = "redeliver"
     except InvalidCommand as exc:
         return await _endpoint_page(request, error=str(exc), status=400)
@@ -156,6 +205,14 @@ async def endpoint_action(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def reference_page(request: web.Request) -> web.Response:
-    return render(request, "desk/api_reference.html", {
-        "agent": request[AGENT], "doc": document(OPERATIONS, COMPONENTS), "prefix": PREFIX,
-        "types": WEBHOOK_TYPES, "descriptions": DESCRIPTIONS})
+    return render(
+        request,
+        "desk/api_reference.html",
+        {
+            "agent": request[AGENT],
+            "doc": document(OPERATIONS, COMPONENTS),
+            "prefix": PREFIX,
+            "types": WEBHOOK_TYPES,
+            "descriptions": DESCRIPTIONS,
+        },
+    )

@@ -12,11 +12,19 @@ from onlinesupport.web.templates import render
 
 @requires("admin")
 async def privacy_page(request: web.Request) -> web.Response:
-    notice = {"erased": "The customer's personal data was erased.",
-              "declined": "The request was declined."}.get(request.query.get("done", ""), "")
-    return render(request, "admin/privacy.html", {
-        "agent": request[AGENT], "notice": notice,
-        "requests": await request.app[SERVICES].erasure.requests()})
+    notice = {
+        "erased": "The customer's personal data was erased.",
+        "declined": "The request was declined.",
+    }.get(request.query.get("done", ""), "")
+    return render(
+        request,
+        "admin/privacy.html",
+        {
+            "agent": request[AGENT],
+            "notice": notice,
+            "requests": await request.app[SERVICES].erasure.requests(),
+        },
+    )
 
 
 @requires("admin")
@@ -26,8 +34,9 @@ async def decide(request: web.Request) -> web.Response:
     decision = form.get("decision")
     if decision not in ("erase", "decline"):
         raise web.HTTPBadRequest(text="decide to erase or to decline")
-    done = await request.app[SERVICES].erasure.decide(request_id, decision == "erase",
-                                                      request[AGENT]["id"])
+    done = await request.app[SERVICES].erasure.decide(
+        request_id, decision == "erase", request[AGENT]["id"]
+    )
     if not done:
         raise web.HTTPConflict(text="That request was decided already.")
     return redirect(f"/admin/privacy?done={'erased' if decision == 'erase' else 'declined'}")

@@ -11,21 +11,43 @@ from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
-BLANK = {"id": None, "active": 1, "url_pattern": "*", "seconds_on_page": 20, "audience": "all",
-         "tier": "", "business_hours_only": 1, "text": "", "button": "",
-         "shown": 0, "clicked": 0, "dismissed": 0, "chat_started": 0}
+BLANK = {
+    "id": None,
+    "active": 1,
+    "url_pattern": "*",
+    "seconds_on_page": 20,
+    "audience": "all",
+    "tier": "",
+    "business_hours_only": 1,
+    "text": "",
+    "button": "",
+    "shown": 0,
+    "clicked": 0,
+    "dismissed": 0,
+    "chat_started": 0,
+}
 
 
-async def _page(request: web.Request, *, error: str = "", edited: dict | None = None,
-                status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request, *, error: str = "", edited: dict | None = None, status: int = 200
+) -> web.Response:
     messages = await request.app[SERVICES].proactive.list_all()
     if edited is not None:
         messages = [edited if m["id"] == edited["id"] else m for m in messages]
-    return render(request, "admin/proactive.html", {
-        "agent": request[AGENT], "messages": messages, "error": error,
-        "new": edited if edited is not None and edited["id"] is None else BLANK,
-        "audiences": AUDIENCES, "tiers": TIERS,
-        "notice": "Saved." if request.query.get("done") == "saved" else ""}, status=status)
+    return render(
+        request,
+        "admin/proactive.html",
+        {
+            "agent": request[AGENT],
+            "messages": messages,
+            "error": error,
+            "new": edited if edited is not None and edited["id"] is None else BLANK,
+            "audiences": AUDIENCES,
+            "tiers": TIERS,
+            "notice": "Saved." if request.query.get("done") == "saved" else "",
+        },
+        status=status,
+    )
 
 
 @requires("admin")
@@ -41,9 +63,13 @@ async def save(request: web.Request) -> web.Response:
     try:
         await request.app[SERVICES].proactive.save(message_id, form)
     except InvalidProactive as exc:
-        edited = {**BLANK, **{k: form.get(k, "") for k in BLANK if k in form}, "id": message_id,
-                  "active": form.get("active") == "on",
-                  "business_hours_only": form.get("business_hours_only") == "on"}
+        edited = {
+            **BLANK,
+            **{k: form.get(k, "") for k in BLANK if k in form},
+            "id": message_id,
+            "active": form.get("active") == "on",
+            "business_hours_only": form.get("business_hours_only") == "on",
+        }
         return await _page(request, error=str(exc), edited=edited, status=400)
     return redirect("/admin/proactive?done=saved")
 

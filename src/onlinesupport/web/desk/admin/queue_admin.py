@@ -15,14 +15,28 @@ from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
 
-async def _page(request: web.Request, *, error: str = "", notice: str = "",
-                edited: dict[str, Any] | None = None, status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request,
+    *,
+    error: str = "",
+    notice: str = "",
+    edited: dict[str, Any] | None = None,
+    status: int = 200,
+) -> web.Response:
     services = request.app[SERVICES]
-    return render(request, "admin/queues.html", {
-        "agent": request[AGENT], "queues": await services.queues.overview(edited),
-        "error": error, "notice": notice,
-        "agents": [a for a in await services.accounts.agents() if a["active"]],
-        "question_types": "\n".join(await services.contact.question_types())}, status=status)
+    return render(
+        request,
+        "admin/queues.html",
+        {
+            "agent": request[AGENT],
+            "queues": await services.queues.overview(edited),
+            "error": error,
+            "notice": notice,
+            "agents": [a for a in await services.accounts.agents() if a["active"]],
+            "question_types": "\n".join(await services.contact.question_types()),
+        },
+        status=status,
+    )
 
 
 @requires("admin")
@@ -37,8 +51,9 @@ async def save_queue(request: web.Request) -> web.Response:
     # Checkbox lists repeat their name: read all of them (request.post() is cached).
     posted = await posted_form(request)
     try:
-        await request.app[SERVICES].queues.save(queue_id, form, posted.getall("member", []),
-                                                posted.getall("manager", []))
+        await request.app[SERVICES].queues.save(
+            queue_id, form, posted.getall("member", []), posted.getall("manager", [])
+        )
     except InvalidQueue as exc:
         edited = None if exc.field == "member" else {"id": queue_id, **typed_hours(form)}
         return await _page(request, error=exc.message, edited=edited, status=400)
@@ -61,8 +76,9 @@ async def save_question_types(request: web.Request) -> web.Response:
     form = await form_data(request)
     services = request.app[SERVICES]
     try:
-        await services.contact.set_question_types(form.get("question_types", "")[:5000],
-                                                  to_db(services.clock.now()))
+        await services.contact.set_question_types(
+            form.get("question_types", "")[:5000], to_db(services.clock.now())
+        )
     except FormRejected as exc:
         return await _page(request, error=str(exc), status=400)
     return redirect("/admin/queues?done=saved")

@@ -14,8 +14,11 @@ from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
 
-DONE = {"saved": "Saved.", "rotated": "A new secret is in force: put it into your website now.",
-        "callbacks": "Callback requests saved."}
+DONE = {
+    "saved": "Saved.",
+    "rotated": "A new secret is in force: put it into your website now.",
+    "callbacks": "Callback requests saved.",
+}
 
 
 def public_base(request: web.Request) -> str:
@@ -31,15 +34,33 @@ def script_tag(request: web.Request) -> str:
     return f'<script src="{public_base(request)}/widget.js" async></script>'
 
 
-async def _page(request: web.Request, values: dict[str, str], *, error: str = "",
-                notice: str = "", status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request,
+    values: dict[str, str],
+    *,
+    error: str = "",
+    notice: str = "",
+    status: int = 200,
+) -> web.Response:
     services = request.app[SERVICES]
-    return render(request, "admin/widget.html", {
-        "agent": request[AGENT], "values": values, "modes": FIELD_MODES, "error": error,
-        "notice": notice, "script_tag": script_tag(request), "identity": services.identity,
-        "public_base": public_base(request), "callbacks": await services.callbacks.settings(),
-        "queues": await services.queues.list_all(), "countries": numbers.choices()},
-        status=status)
+    return render(
+        request,
+        "admin/widget.html",
+        {
+            "agent": request[AGENT],
+            "values": values,
+            "modes": FIELD_MODES,
+            "error": error,
+            "notice": notice,
+            "script_tag": script_tag(request),
+            "identity": services.identity,
+            "public_base": public_base(request),
+            "callbacks": await services.callbacks.settings(),
+            "queues": await services.queues.list_all(),
+            "countries": numbers.choices(),
+        },
+        status=status,
+    )
 
 
 async def _saved(request: web.Request) -> dict[str, str]:
@@ -50,8 +71,9 @@ async def _saved(request: web.Request) -> dict[str, str]:
 
 @requires("admin")
 async def widget_page(request: web.Request) -> web.Response:
-    return await _page(request, await _saved(request),
-                       notice=DONE.get(request.query.get("done", ""), ""))
+    return await _page(
+        request, await _saved(request), notice=DONE.get(request.query.get("done", ""), "")
+    )
 
 
 @requires("admin")
@@ -60,9 +82,23 @@ async def save_widget(request: web.Request) -> web.Response:
     try:
         parsed = widget_settings.parse(form)
     except InvalidSettings as exc:
-        return await _page(request, {k: form.get(k, "") for k in (
-            "allowed_origins", "title", "greeting", "color", "ask_name", "ask_email",
-            "offline_text")}, error=str(exc), status=400)
+        return await _page(
+            request,
+            {
+                k: form.get(k, "")
+                for k in (
+                    "allowed_origins",
+                    "title",
+                    "greeting",
+                    "color",
+                    "ask_name",
+                    "ask_email",
+                    "offline_text",
+                )
+            },
+            error=str(exc),
+            status=400,
+        )
     services = request.app[SERVICES]
     await widget_settings.save(services.db, services.clock, parsed)
     return redirect("/admin/widget?done=saved")
