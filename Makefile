@@ -2,7 +2,8 @@
 # Both create the virtual environment on first use; `make test` also installs the
 # Debian packages the tests drive (Chromium), with apt-get as root or sudo otherwise.
 # `make check` is the developers' fast loop: lint, types and every test that needs no browser,
-# no PyInstaller build and no root, spread over CHECK_WORKERS processes.
+# no PyInstaller build, no root and no minute-long flood or fuzz run (marked `slow`), spread
+# over CHECK_WORKERS processes. `make test` runs everything.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -24,7 +25,7 @@ test: $(STAMP_DEV)
 check: lint types
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-dev} $(PY) -m pytest -q -n $(CHECK_WORKERS) \
 		--dist worksteal -p no:hypothesispytest \
-		-m "not browser and not frozen" --deselect tests/test_deb.py $(PYTEST_ARGS)
+		-m "not browser and not frozen and not slow" --deselect tests/test_deb.py $(PYTEST_ARGS)
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,8 @@ import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import pytest
+
 from api_helpers import make_token
 from conftest import PASSWORD, Server, make_config, start_server
 from onlinesupport.core.conversations import Actor
@@ -55,6 +57,7 @@ async def seed(server: Server) -> str:
     return await make_token(services, "admin", admin)
 
 
+@pytest.mark.slow
 async def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
     tmp_path: Path,
 ) -> None:

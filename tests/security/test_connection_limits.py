@@ -128,6 +128,7 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
+@pytest.mark.slow
 async def test_a_flood_from_one_address_leaves_both_listeners_to_everyone_else(
     tmp_path: Path, flood
 ) -> None:
@@ -158,6 +159,7 @@ async def test_a_flood_from_one_address_leaves_both_listeners_to_everyone_else(
         server.stop()
 
 
+@pytest.mark.slow
 async def test_the_public_side_full_leaves_the_desk_its_own_connections(
     tmp_path: Path, flood
 ) -> None:

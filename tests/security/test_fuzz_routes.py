@@ -477,6 +477,7 @@ async def customer_session(services: Any, clock: ManualClock) -> str:
     return session
 
 
+@pytest.mark.slow
 async def test_no_route_of_either_listener_answers_malformed_input_with_a_server_error(
     shop: Shop, client_factory: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -564,6 +565,7 @@ class Socket:
             seen.append(frame)
 
 
+@pytest.mark.slow
 async def test_no_visitor_frame_breaks_the_socket_or_stops_delivery(
     shop: Shop, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -640,6 +642,7 @@ async def test_no_visitor_frame_breaks_the_socket_or_stops_delivery(
     no_errors_logged(caplog)
 
 
+@pytest.mark.slow
 async def test_no_desk_socket_frame_breaks_the_socket(
     shop: Shop, client_factory: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

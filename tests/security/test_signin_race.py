@@ -10,6 +10,7 @@ import asyncio
 import re
 
 import aiohttp
+import pytest
 
 from conftest import PASSWORD, Personas, Server
 from onlinesupport.web.desk.signin import FAILURES_PER_ACCOUNT
@@ -35,6 +36,7 @@ async def _sign_in(
         return response.status
 
 
+@pytest.mark.slow
 async def test_forty_wrong_passwords_at_once_are_checked_no_more_often_than_the_limit(
     server: Server, personas: Personas
 ) -> None:

@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 import raw_websocket
 from conftest import PASSWORD, Desk, make_config, start_server
@@ -69,6 +70,7 @@ async def _stalled_visitor(public_url: str) -> tuple[asyncio.StreamWriter, int]:
     return writer, frame["conversation_id"]
 
 
+@pytest.mark.slow
 async def test_a_visitor_that_sends_but_never_reads_is_closed_and_counted(tmp_path: Path) -> None:
     config = make_config(tmp_path / "data", limits_unread_seconds=2)
     async with AsyncExitStack() as stack:
@@ -114,6 +116,7 @@ def _rss_mb(pid: int) -> float:
     )
 
 
+@pytest.mark.slow
 async def test_clients_that_never_read_do_not_grow_the_server(tmp_path: Path) -> None:
     server = start(tmp_path)
     try:
