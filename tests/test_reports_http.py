@@ -134,3 +134,57 @@ async def test_the_report_mail_goes_through_the_outbox_only_with_a_mailbox(
         assert await services.report_mail.send_due() == 0, "once per period"
         clock.advance(days=1)
         assert await services.report_mail.send_due() == 1, "Tuesday: Max's daily only"
+
+
+BAD_PERIODS = (("", ""), ("2026-13-40", "2026-13-41"), ("2026-03-02", "2026-03-01"),
+               ("2000-01-01", "2026-03-01"))
+"""Dates missing, invalid, the last before the first, longer than 3,700 days."""
+
+
+async def test_a_refused_period_is_a_clean_400_on_every_report_address(
+        server: Server, personas: Personas, client_factory) -> None:
+    await _some_history(server, personas)
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    for first, last in BAD_PERIODS:
+        for path in ("/reports/conversations.csv", "/reports/days.csv", "/api/reports",
+                     "/reports", "/reports/agents", "/reports/conversations"):
+            async with await admin.get(f"{path}?period=custom&first={first}&last={last}"
+                                       "&metric=created") as response:
+                body = await response.read()  # a cut-off stream would raise here
+                assert response.status == 400, (path, first, last)
+                assert b"conversation_id" not in body, (path, first, last)
+
+
+async def test_a_date_typo_shows_the_filter_form_with_the_reason_beside_the_dates(
+        server: Server, personas: Personas, client_factory) -> None:
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    for path in ("/reports", "/reports/agents", "/reports/website",
+                 "/reports/conversations?metric=created"):
+        joiner = "&" if "?" in path else "?"
+        response = await admin.get(f"{path}{joiner}period=custom&first=2026-03-02"
+                                   "&last=2026-03-01&channel=chat&hours=business")
+        assert response.status == 400, path
+        page = await response.text()
+        assert 'class="report-filters"' in page and 'href="/inbox"' in page, path
+        assert 'value="2026-03-02"' in page and 'value="2026-03-01"' in page, path
+        assert '<option value="chat" selected>' in page and 'value="business" checked' in page
+        assert 'aria-describedby="f-period-error"' in page, path
+        assert 'id="f-period-error" role="alert">The period: the last day is before the first' \
+            in page, path
+
+
+async def test_the_business_hours_switch_takes_only_its_documented_values(
+        server: Server, personas: Personas, client_factory) -> None:
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    for value in ("business", "wall", ""):
+        for path in ("/reports", "/api/reports", "/reports/days.csv"):
+            assert (await admin.get(f"{path}?hours={value}")).status == 200, (path, value)
+    for value in ("1", "on", "true", "Business", "yes"):
+        for path in ("/reports", "/api/reports", "/reports/days.csv",
+                     "/reports/conversations.csv"):
+            response = await admin.get(f"{path}?hours={value}")
+            assert response.status == 400, (path, value)
+            assert "hours must be business or wall" in await response.text()

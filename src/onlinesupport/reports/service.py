@@ -512,8 +512,11 @@ class Reports:
 
     async def export_conversations(self, viewer: Viewer,
                                    query: Query) -> AsyncIterator[list[ExportRow]]:
-        """Conversations created in the period, a page at a time (never all in memory)."""
-        scope = await self._scope(viewer, query)
+        """Conversations created in the period, a page at a time (never all in memory). The
+        filters are checked here, before the first page: a refusal comes before any byte."""
+        return self._export_pages(await self._scope(viewer, query))
+
+    async def _export_pages(self, scope: Scope) -> AsyncIterator[list[ExportRow]]:
         after = 0
         while True:
             page = await reports_repo.export_page(self._db, scope.now, after, EXPORT_PAGE)
