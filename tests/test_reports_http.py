@@ -188,3 +188,48 @@ async def test_the_business_hours_switch_takes_only_its_documented_values(
             response = await admin.get(f"{path}?hours={value}")
             assert response.status == 400, (path, value)
             assert "hours must be business or wall" in await response.text()
+
+
+async def test_the_agent_filter_counts_the_same_conversations_on_the_overview_and_the_csv(
+        server: Server, personas: Personas, client_factory) -> None:
+    """Bob has two conversations created today (one he answered, one only assigned to him);
+    Amy answered one of them first. The overview for Bob counts exactly the CSV's rows."""
+    conversations = server.services.conversations
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    bob = Actor.agent(personas.other_agent, "Bob Agent")
+    answered = await conversations.open(channel="chat", customer_name="Dan", body="Hi")
+    await conversations.post(answered.conversation_id, amy, "Hello, one moment")
+    await conversations.assign(answered.conversation_id, personas.other_agent, amy)
+    await conversations.post(answered.conversation_id, bob, "Here it is")
+    assigned = await conversations.open(channel="email", customer_name="Eve", body="Invoice")
+    await conversations.assign(assigned.conversation_id, personas.other_agent, bob)
+    for n in range(3):  # nobody's: unattended chats
+        await conversations.open(channel="chat" if n else "email", customer_name=f"U{n}",
+                                 body="Anyone?")
+    admin: Desk = client_factory(server.desk_url)
+    await admin.signin("ada@example.com")
+    only_bob = f"period=today&agent={personas.other_agent}"
+    async with await admin.get(f"/reports/conversations.csv?{only_bob}") as response:
+        rows = list(csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert sorted(int(r["conversation_id"]) for r in rows) == [answered.conversation_id,
+                                                              assigned.conversation_id]
+    data = await (await admin.get(f"/api/reports?{only_bob}")).json()
+    assert data["created"] == len(rows) == 2
+    assert sorted(map(tuple, data["channels"])) == sorted((r["channel"], 1) for r in rows)
+    assert sum(map(sum, data["heatmap"])) == 2
+    drill = await (await admin.get(f"/reports/conversations?{only_bob}&metric=created")).text()
+    assert all(f'href="/conversations/{r["conversation_id"]}"' in drill for r in rows)
+    everyone = await (await admin.get("/api/reports?period=today")).json()
+    assert everyone["created"] == 5
+
+    # The "Now" box follows the queue and channel filters, and says which apply.
+    chats = await (await admin.get("/api/reports?period=today&channel=chat")).json()
+    assert [q["unattended"] for q in chats["live"]] == [2]
+    assert [q["unattended"] for q in everyone["live"]] == [3]
+    page = await (await admin.get(f"/reports?{only_bob}&channel=chat")).text()
+    assert "Now <small>(chat only; not by agent or tag)</small>" in page
+    # What a printout shows names whose figures they are (the filter form is not printed).
+    assert '<span class="report-scope">Agent: Bob Agent · Channel: chat · wall clock</span>' \
+        in page
+    team = await (await admin.get("/reports?period=today")).text()
+    assert "All queues, agents and channels · wall clock" in team

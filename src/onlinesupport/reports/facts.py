@@ -13,12 +13,15 @@ report pages show (see `definitions`):
   first response is measured per cycle.
 - A conversation *merged* into another ends there without a resolution: its work goes on in
   the other one, which is resolved once.
+- A conversation's *agent* is the one it is assigned to, else the last person who replied. Its
+  creation (and the page it started on) is counted for that agent, so filtering by an agent
+  counts the same conversations as the export's `agent` column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -29,6 +32,8 @@ from onlinesupport.store.reports import ConversationInput
 
 Calendars = Callable[[int], BusinessHours]
 """The business-hours calendar of a queue, by id."""
+RULES = 2
+"""The version of the rules below: a rollup counted by other rules is counted again."""
 
 
 @dataclass(frozen=True)
@@ -295,6 +300,9 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         sla_results.append(met)
         add("sla_first" if target.kind == "first_response" else "sla_next", target.due_at,
             agent=assignee or last_replier, detail="met" if met else "missed")
+    owner = assignee or last_replier
+    values[:] = [replace(v, agent_id=owner) if v.metric in ("created", "inquiry") else v
+                 for v in values]
     reopened = cycle > 0
     fcr = int(resolved_once is not None and replies == 1 and not reopened)
     if resolved_once is not None:
@@ -305,7 +313,7 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
     return Facts(
         conversation_id=conversation.id, created_at=created,
         day=local_day_hour(created, zone)[0], queue_id=queue, channel=channel,
-        agent_id=assignee or last_replier, tags=conversation.tags,
+        agent_id=owner, tags=conversation.tags,
         page=page_key(conversation.page), proactive_id=conversation.proactive_id,
         status=conversation.status, resolved_at=resolved_at, cycles=cycle + 1,
         agent_replies=replies,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from onlinesupport.periodic import every
-from onlinesupport.reports.facts import Facts, compute
+from onlinesupport.reports.facts import RULES, Facts, compute
 from onlinesupport.reports.metrics import bucket_of
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours
@@ -65,7 +65,7 @@ class Calendars:
             self._zone = ZoneInfo(name or "UTC")
         except (KeyError, ValueError):
             self._zone = ZoneInfo("UTC")
-        fingerprint = json.dumps([self._zone.key, *[
+        fingerprint = json.dumps([RULES, self._zone.key, *[
             (q["id"], q["timezone"], q["hours"], q["holidays"])
             for q in sorted(queues, key=lambda q: q["id"])]])
         return CalendarSet(self._zone, {q["id"]: calendar(q) for q in queues}, fingerprint)
@@ -89,7 +89,8 @@ class Rollup:
             calendars = await self.calendars.current()
             state = await reports_repo.rollup_state(self._db)
             if state is not None and state.calendars != calendars.fingerprint:
-                log.info("queue calendars changed: report figures are counted again")
+                log.info("queue calendars or counting rules changed: report figures are"
+                         " counted again")
                 await self._db.write(reports_repo.clear_rollup)
                 state = None
             last = state.last_event_id if state is not None else 0

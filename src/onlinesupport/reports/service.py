@@ -367,7 +367,7 @@ class Reports:
             bucket=size, volume=[Bucket(label, *numbers) for label, numbers in volume.items()],
             channels=[(c.detail, c.count) for c in channels],
             heatmap=heatmap, ratings=ratings, comments=comments,
-            live=await self.live(viewer))
+            live=await self.live(viewer, scope.now))
 
     async def _summary(self, metric: str, filters: Filters, business: bool) -> Summary:
         """Count, median and 90th percentile, exactly: from the daily bucket counts and the
@@ -380,16 +380,18 @@ class Reports:
         return await metrics.summary_by_rank(counts, lambda bucket, offset, count: (
             reports_repo.ranked(self._db, metric, business, bucket, offset, count, filters)))
 
-    async def live(self, viewer: Viewer) -> list[QueueNow]:
-        """Per queue now: conversations nobody has taken, and the longest wait for an answer."""
-        allowed = None
-        if viewer.role == "manager":
-            allowed = await reports_repo.managed_queues(self._db, viewer.id) or None
+    async def live(self, viewer: Viewer, filters: Filters | None = None) -> list[QueueNow]:
+        """Per queue now: conversations nobody has taken, and the longest wait for an answer;
+        of the filters' queues and channel (the period, agent and tag do not apply to now)."""
+        allowed = filters.queue_ids if filters is not None else None
+        if allowed is None and viewer.role == "manager":
+            allowed = tuple(await reports_repo.managed_queues(self._db, viewer.id)) or None
         now = self._clock.now()
         return [QueueNow(w.queue_id, w.queue, w.unattended,
                          int((now - from_db(w.oldest_waiting)).total_seconds() // 60)
                          if w.oldest_waiting else None)
-                for w in await reports_repo.waiting_now(self._db, allowed)]
+                for w in await reports_repo.waiting_now(
+                    self._db, allowed, filters.channel if filters is not None else None)]
 
     # ---- per agent -------------------------------------------------------------------------
 

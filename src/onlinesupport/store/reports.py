@@ -767,14 +767,16 @@ async def chats_on_pages(db: Database, filters: Filters,
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-async def waiting_now(db: Database, queue_ids: Sequence[int] | None) -> list[Waiting]:
+async def waiting_now(db: Database, queue_ids: Sequence[int] | None,
+                      channel: str | None = None) -> list[Waiting]:
     """Per queue: open conversations nobody has taken, and the oldest customer still waiting
-    for an answer (first or next)."""
+    for an answer (first or next); of one channel, when given."""
     queues = await db.fetch_all("SELECT id, name FROM queues ORDER BY name")
     rows = await db.fetch_all(
         "SELECT queue_id, sum(assignee_id IS NULL AND first_response_at IS NULL),"
         " min(CASE WHEN first_response_at IS NULL THEN created_at ELSE next_waiting_since END)"
-        " FROM conversations WHERE status IN ('open', 'pending') GROUP BY queue_id")
+        " FROM conversations WHERE status IN ('open', 'pending')"
+        " AND (:channel IS NULL OR channel = :channel) GROUP BY queue_id", {"channel": channel})
     found = {r[0]: (r[1] or 0, r[2]) for r in rows}
     wanted = set(queue_ids) if queue_ids is not None else None
     return [Waiting(q[0], q[1], *found.get(q[0], (0, None))) for q in queues

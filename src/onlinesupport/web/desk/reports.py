@@ -19,6 +19,7 @@ from onlinesupport.reports.service import (
     CHANNELS,
     WEEKDAYS,
     InvalidQuery,
+    Options,
     Query,
     ReportRefused,
     Viewer,
@@ -113,13 +114,29 @@ async def _report(request: web.Request, tab: str, call: Any) -> Any:
         raise _refusal(exc) from None
 
 
+def active_filters(query: Query, options: Options) -> list[str]:
+    """The filters a report was made with, in words (so a printout says whose figures)."""
+    found = []
+    if query.queue_id is not None:
+        found.append(f"Queue: {dict(options.queues).get(query.queue_id, query.queue_id)}")
+    if query.agent_id is not None and not options.fixed_agent:
+        found.append(f"Agent: {dict(options.agents).get(query.agent_id, query.agent_id)}")
+    if query.channel is not None:
+        found.append(f"Channel: {query.channel}")
+    if query.tag is not None:
+        found.append(f"Tag: {query.tag}")
+    return found or ["All queues, agents and channels"]
+
+
 async def _page(request: web.Request, template: str, report: Any, tab: str,
                 status: int = 200, **context: Any) -> web.Response:
     services = request.app[SERVICES]
     query = report.query
+    options = await services.reports.options(viewer(request))
     return render(request, template, status=status, context={
         "agent": request[AGENT], "report": report, "query": query, "tab": tab,
-        "options": await services.reports.options(viewer(request)), "presets": PRESETS,
+        "options": options, "active_filters": active_filters(query, options),
+        "presets": PRESETS,
         "channels": CHANNELS, "link": lambda path, **extra: link(query, path, **extra),
         "duration": metrics.duration_text, "percent": metrics.percent_text,
         "definitions": metrics, "charts": charts, "weekdays": WEEKDAYS,
