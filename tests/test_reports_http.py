@@ -233,3 +233,45 @@ async def test_the_agent_filter_counts_the_same_conversations_on_the_overview_an
         in page
     team = await (await admin.get("/reports?period=today")).text()
     assert "All queues, agents and channels · wall clock" in team
+
+
+async def test_a_reply_through_the_api_by_a_token_of_nobody_is_a_reply(
+        config, client_factory) -> None:
+    """An email answered through the API 4.7 s after it came in, by a token that acts as
+    nobody, then resolved: a first response of 4.7 s and a first-contact resolution, credited
+    to no agent; a rule's automatic reply (also by nobody) still is no answer."""
+    from api_helpers import Api, make_token  # noqa: PLC0415 (only this test calls the API)
+    import aiohttp  # noqa: PLC0415
+
+    clock = ManualClock()
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, config, clock)
+        services = server.services
+        await services.accounts.create_agent("ada@example.com", "Ada Admin", "admin", PASSWORD)
+        opened = await services.conversations.open(channel="email", customer_name="Dan",
+                                                   identity=("email", "dan@example.com"),
+                                                   subject="Order 7", body="Where is it?")
+        cid = opened.conversation_id
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        shop = Api(http, server.desk_url, await make_token(services, "write", None))
+        clock.advance(seconds=4.7)
+        status, posted = await shop.post(f"/conversations/{cid}/messages",
+                                         {"body": "It left our warehouse today."})
+        assert status == 201 and posted["message"]["author"]["id"] is None
+        clock.advance(seconds=60)
+        assert (await shop.post(f"/conversations/{cid}/resolve"))[0] == 200
+        admin: Desk = client_factory(server.desk_url)
+        await admin.signin("ada@example.com")
+        async with await admin.get("/reports/conversations.csv?period=today") as response:
+            rows = list(csv.DictReader(io.StringIO(
+                (await response.read()).decode("utf-8-sig"))))
+        assert [(r["agent_replies"], r["first_response_seconds"], r["resolution_seconds"],
+                 r["first_contact_resolution"], r["agent"]) for r in rows] == [
+            ("1", "4.7", "64.7", "1", "")]
+        overview = await (await admin.get("/api/reports?period=today")).json()
+        first = next(f for f in overview["durations"] if f["key"] == "first_response")
+        assert (first["now"]["count"], first["now"]["median"]) == (1, 4.7)
+        fcr = next(r for r in overview["rates"] if r["key"] == "fcr")
+        assert (fcr["part"], fcr["whole"]) == (1, 1)
+        agents = await (await admin.get("/api/reports?part=agents&period=today")).json()
+        assert sum(line["replies"] for line in agents["lines"]) == 0, "credited to nobody"
