@@ -119,6 +119,9 @@ async def test_the_report_mail_goes_through_the_outbox_only_with_a_mailbox(
         await manager.signin("max@example.com")
         assert (await manager.post("/reports/mail", {"frequency": "daily"})).status == 303
         assert (await manager.post("/reports/mail", {"frequency": "hourly"})).status == 400
+        admin: Desk = client_factory(server.desk_url)
+        await admin.signin("ada@example.com")
+        assert (await admin.post("/reports/mail", {"frequency": "weekly"})).status == 303
         clock.advance(days=6)  # Monday 12 January, 09:00
         assert await services.report_mail.send_due() == 0, "no mailbox: no mail"
         await add_mailbox(services, mailbox_form(None, None, smtp_receive="on",
@@ -275,3 +278,38 @@ async def test_a_reply_through_the_api_by_a_token_of_nobody_is_a_reply(
         assert (fcr["part"], fcr["whole"]) == (1, 1)
         agents = await (await admin.get("/api/reports?part=agents&period=today")).json()
         assert sum(line["replies"] for line in agents["lines"]) == 0, "credited to nobody"
+
+
+async def test_the_report_mail_is_chosen_and_a_missed_one_goes_the_next_morning(
+        config, client_factory) -> None:
+    clock = ManualClock()  # Monday 5 January 2026, 09:00 UTC (the business's time: UTC)
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, config, clock)
+        services = server.services
+        for email, name, role in (("max@example.com", "Max Manager", "manager"),
+                                  ("ada@example.com", "Ada Admin", "admin"),
+                                  ("mia@example.com", "Mia Manager", "manager")):
+            await services.accounts.create_agent(email, name, role, PASSWORD)
+        await add_mailbox(services, mailbox_form(None, None, smtp_receive="on",
+                                                 smtp_host="127.0.0.1"))
+        admin: Desk = client_factory(server.desk_url)
+        await admin.signin("ada@example.com")
+        page = await (await admin.get("/reports/mail")).text()
+        assert 'value="off" checked' in page and "until they choose it" in page
+        assert await services.report_mail.send_due() == 0, "nobody chose a mail"
+        ids = {r[1]: r[0] for r in await services.db.fetch_all("SELECT id, email FROM agents")}
+        await services.report_mail.set_frequency(ids["max@example.com"], "daily")
+        await services.report_mail.set_frequency(ids["mia@example.com"], "weekly")
+        clock.advance(days=7, hours=5, minutes=24)  # back after downtime: Monday 12, 14:24
+        assert await services.report_mail.send_due() == 0, "not in the middle of the day"
+        clock.advance(hours=16, minutes=36)  # Tuesday 13 January, 07:00
+        assert await services.report_mail.send_due() == 2, "the next morning"
+        rows = await services.db.fetch_all("SELECT to_address, subject FROM outbox"
+                                           " WHERE purpose = 'report' ORDER BY to_address")
+        assert [(r[0], r[1]) for r in rows] == [
+            ("max@example.com", "Support report 2026-01-12"),
+            ("mia@example.com", "Support report 2026-01-05 – 2026-01-11")]
+        clock.advance(hours=4, minutes=59)  # 11:59: nothing more
+        assert await services.report_mail.send_due() == 0
+        clock.advance(days=1)  # Wednesday 11:59: Max's daily, Mia's weekly already went
+        assert await services.report_mail.send_due() == 1

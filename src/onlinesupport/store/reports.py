@@ -378,18 +378,18 @@ def mark_sent(conn: sqlite3.Connection, agent_id: int, frequency: str, period_ke
 
 
 async def subscriptions(db: Database) -> list[Subscription]:
-    """Active managers and admins with their report mail (weekly unless they chose)."""
+    """Active managers and admins who chose a report mail, with it."""
     rows = await db.fetch_all(
-        "SELECT a.id, a.name, a.email, a.role, coalesce(s.frequency, 'weekly'),"
-        " coalesce(s.last_sent, '') FROM agents a LEFT JOIN report_subscriptions s"
-        " ON s.agent_id = a.id WHERE a.active AND a.role IN ('manager', 'admin') ORDER BY a.id")
+        "SELECT a.id, a.name, a.email, a.role, s.frequency, s.last_sent FROM agents a"
+        " JOIN report_subscriptions s ON s.agent_id = a.id WHERE a.active"
+        " AND a.role IN ('manager', 'admin') AND s.frequency <> 'off' ORDER BY a.id")
     return [Subscription(*r) for r in rows]
 
 
 async def subscription(db: Database, agent_id: int) -> str:
     row = await db.fetch_one("SELECT frequency FROM report_subscriptions WHERE agent_id = ?",
                              (agent_id,))
-    return row[0] if row else "weekly"
+    return row[0] if row else "off"
 
 
 # --- the figures -------------------------------------------------------------------------------
