@@ -154,3 +154,18 @@ async def test_the_agents_table_has_the_width_and_keeps_the_names_in_view(
     after = await name.bounding_box()
     assert before is not None and after is not None and abs(after["x"] - before["x"]) < 1, \
         "the agent's name stays while the figures scroll"
+
+
+@pytest.mark.browser
+async def test_a_printout_names_its_period_and_filters(server: Server, personas: Personas,
+                                                       new_page: Any) -> None:
+    await _busy_day(server, personas)
+    page = await new_page()
+    await sign_in_page(page, server, "ada@example.com")
+    await page.goto(f"{server.desk_url}/reports?period=7d&agent={personas.agent}&channel=chat")
+    await page.emulate_media(media="print")
+    await expect(page.locator(".report-filters")).to_be_hidden()
+    scope = page.locator(".report-period")
+    await expect(scope).to_be_visible()
+    await expect(scope).to_contain_text(" – ")
+    await expect(scope).to_contain_text("Agent: Amy Agent · Channel: chat · wall clock")
