@@ -54,7 +54,8 @@ NOT_PAGES = {"/healthz", "/logo", "/favicon.ico", "/favicon.svg", "/attachments/
              "/kb/export", "/mail/{id}/original", "/api/kb/search", "/api/canned", "/api/conversations",
              "/api/conversations/{id}", "/api/ws", "/admin/backups/{name}", "/widget.js",
              "/widget.css", "/widget-call.js", "/widget-words/{lang}.js", "/widget/ws", "/widget/files/{id}/{expires}/{signature}", "/contact.js",
-             "/contact.css", "/my/data", "/help/suggest", "/help/files/{id}-{signature}/{name}"}
+             "/contact.css", "/my/data", "/help/suggest", "/help/files/{id}-{signature}/{name}",
+             "/reports/conversations.csv", "/reports/days.csv"}
 # Pages met signed out, or on the way in (their own tests cover their flows).
 SIGNED_OUT_DESK = {"/signin", "/setup", "/invitation"}
 
@@ -211,6 +212,7 @@ async def _seed(server: Server) -> Site:
            "/mail/{id}/formatted": f"/mail/{message[0]}/formatted",
            "/invitation": f"/invitation?token={invitation}",
            "/search": "/search?q=brakes",
+           "/reports/conversations": "/reports/conversations?metric=created",
            "/setup": "/setup?token=spent"}
     steps = ("company", "website", "mailbox", "team", "done")
     desk = create_desk_app(services)
