@@ -7,6 +7,9 @@ import csv
 import io
 from contextlib import AsyncExitStack
 
+import aiohttp
+
+from api_helpers import Api, make_token
 from conftest import PASSWORD, Desk, Personas, Server, start_server
 from email_helpers import add_mailbox, mailbox_form
 from onlinesupport.clock import ManualClock
@@ -248,9 +251,6 @@ async def test_a_reply_through_the_api_by_a_token_of_nobody_is_a_reply(
     """An email answered through the API 4.7 s after it came in, by a token that acts as
     nobody, then resolved: a first response of 4.7 s and a first-contact resolution, credited
     to no agent; a rule's automatic reply (also by nobody) still is no answer."""
-    from api_helpers import Api, make_token  # noqa: PLC0415 (only this test calls the API)
-    import aiohttp  # noqa: PLC0415
-
     clock = ManualClock()
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config, clock)
