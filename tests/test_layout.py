@@ -50,12 +50,34 @@ ROLES = {"agent": "amy@example.com", "manager": "max@example.com", "admin": "ada
 ROLE_LEVEL = {"agent": 1, "manager": 2, "admin": 3}
 
 # What is reachable by GET but is no page: data, files, sockets, redirects' targets only.
-NOT_PAGES = {"/healthz", "/logo", "/favicon.ico", "/favicon.svg", "/attachments/{id}",
-             "/kb/export", "/mail/{id}/original", "/api/kb/search", "/api/canned", "/api/conversations",
-             "/api/conversations/{id}", "/api/ws", "/admin/backups/{name}", "/widget.js",
-             "/widget.css", "/widget-call.js", "/widget-words/{lang}.js", "/widget/ws", "/widget/files/{id}/{expires}/{signature}", "/contact.js",
-             "/contact.css", "/my/data", "/help/suggest", "/help/files/{id}-{signature}/{name}",
-             "/reports/conversations.csv", "/reports/days.csv"}
+NOT_PAGES = {
+    "/healthz",
+    "/logo",
+    "/favicon.ico",
+    "/favicon.svg",
+    "/attachments/{id}",
+    "/kb/export",
+    "/mail/{id}/original",
+    "/api/kb/search",
+    "/api/canned",
+    "/api/conversations",
+    "/api/conversations/{id}",
+    "/api/ws",
+    "/admin/backups/{name}",
+    "/widget.js",
+    "/widget.css",
+    "/widget-call.js",
+    "/widget-words/{lang}.js",
+    "/widget/ws",
+    "/widget/files/{id}/{expires}/{signature}",
+    "/contact.js",
+    "/contact.css",
+    "/my/data",
+    "/help/suggest",
+    "/help/files/{id}-{signature}/{name}",
+    "/reports/conversations.csv",
+    "/reports/days.csv",
+}
 # Pages met signed out, or on the way in (their own tests cover their flows).
 SIGNED_OUT_DESK = {"/signin", "/setup", "/invitation"}
 
@@ -116,9 +138,20 @@ def axe_source() -> str:
     if not script.exists():
         assert shutil.which("npm"), "npm is needed to fetch axe-core for the layout tests"
         AXE_CACHE.mkdir(parents=True, exist_ok=True)
-        packed = subprocess.run(["npm", "pack", f"axe-core@{AXE_VERSION}", "--silent",
-                                 "--pack-destination", str(AXE_CACHE)],
-                                capture_output=True, text=True, timeout=180, check=True)
+        packed = subprocess.run(
+            [
+                "npm",
+                "pack",
+                f"axe-core@{AXE_VERSION}",
+                "--silent",
+                "--pack-destination",
+                str(AXE_CACHE),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=True,
+        )
         with tarfile.open(AXE_CACHE / packed.stdout.strip().splitlines()[-1]) as archive:
             member = archive.extractfile("package/axe.min.js")
             assert member is not None
@@ -153,33 +186,61 @@ async def _seed(server: Server) -> Site:
     await services.callbacks.save_settings({"enabled": "on", "queue_id": "1", "country": "DE"})
     now = to_db(services.clock.now())
     workshop = await services.db.write(lambda conn: queues_repo.insert(conn, "Workshop", now))
-    await services.db.write(lambda conn: conn.execute(
-        "UPDATE queues SET internal = 1 WHERE id = ?", (workshop,)))
+    await services.db.write(
+        lambda conn: conn.execute("UPDATE queues SET internal = 1 WHERE id = ?", (workshop,))
+    )
     await services.db.write(lambda conn: queues_repo.insert(conn, "Billing", now))
-    await services.canned.add(admin, True, shared=True, shortcut="thanks", title="Thanks",
-                              body="Thank you, {customer.first_name}!")
+    await services.canned.add(
+        admin,
+        True,
+        shared=True,
+        shortcut="thanks",
+        title="Thanks",
+        body="Thank you, {customer.first_name}!",
+    )
     await services.scripts.add("Warranty", "What is the serial number?\nWhen did you buy it?")
     await services.proactive.save(None, {"text": "Need help with your bike?", "active": "on"})
     category = await services.knowledge.add_category("Brakes")
-    article = await services.knowledge.save(None, {
-        "title": "Squealing brakes", "status": "published", "visibility": "public",
-        "category_id": str(category),
-        "body": "Disc brakes often squeal in the rain.\n\n## What to do\n\nClean the rotors."}, admin)
+    article = await services.knowledge.save(
+        None,
+        {
+            "title": "Squealing brakes",
+            "status": "published",
+            "visibility": "public",
+            "category_id": str(category),
+            "body": "Disc brakes often squeal in the rain.\n\n## What to do\n\nClean the rotors.",
+        },
+        admin,
+    )
 
     chat = await conversations.open(
-        channel="chat", customer_name="Carla Customer", identity=("email", "carla@example.com"),
+        channel="chat",
+        customer_name="Carla Customer",
+        identity=("email", "carla@example.com"),
         body="Hello, my disc brakes squeal when it rains. Is that normal?",
         page_url="https://brakes.example.com/service/a-rather-long-address-" + "x" * 60,
-        page_title="Spring service")
+        page_title="Spring service",
+    )
     await conversations.assign(chat.conversation_id, site.agent_id, ada)
-    await conversations.post(chat.conversation_id, Actor.agent(site.agent_id, "Amy Agent"),
-                             "Hi Carla! Do they squeal when dry too?")
+    await conversations.post(
+        chat.conversation_id,
+        Actor.agent(site.agent_id, "Amy Agent"),
+        "Hi Carla! Do they squeal when dry too?",
+    )
     await conversations.note(chat.conversation_id, ada, "Regular customer, check her warranty")
-    await services.escalations.escalate(chat.conversation_id, workshop, {
-        "type": "problem", "product": "Disc brake", "summary": "Squeal in the wet"}, ada)
-    await conversations.open(channel="form", customer_name="Lee Park",
-                             identity=("email", "lee@example.com"), subject="Opening hours",
-                             body="Are you open on Easter Monday?")
+    await services.escalations.escalate(
+        chat.conversation_id,
+        workshop,
+        {"type": "problem", "product": "Disc brake", "summary": "Squeal in the wet"},
+        ada,
+    )
+    await conversations.open(
+        channel="form",
+        customer_name="Lee Park",
+        identity=("email", "lee@example.com"),
+        subject="Opening hours",
+        body="Are you open on Easter Monday?",
+    )
 
     mailbox_id = await add_mailbox(services, mailbox_form(None, None, smtp_receive="on"))
     mailbox = await mailboxes_repo.get(services.db, mailbox_id)
@@ -194,26 +255,33 @@ async def _seed(server: Server) -> Site:
     email_conversation = imported.conversation_id
     message = await services.db.fetch_one(
         "SELECT id FROM messages WHERE conversation_id = ? ORDER BY seq LIMIT 1",
-        (email_conversation,))
+        (email_conversation,),
+    )
     backup = await services.backups.run_once() or services.backups.existing()[-1]
     _, invitation = await services.invitations.invite("cleo@example.com", "Cleo", "agent")
-    await services.api_tokens.create(name="Web shop", scope="write", agent_id=site.agent_id,
-                                     created_by=admin, expires_at=None)
-    endpoint = await services.webhooks.add(EndpointFields(
-        url="http://127.0.0.1:9/crm/hooks/onlinesupport-" + "x" * 60,
-        description="CRM: new conversations and customers"))
+    await services.api_tokens.create(
+        name="Web shop", scope="write", agent_id=site.agent_id, created_by=admin, expires_at=None
+    )
+    endpoint = await services.webhooks.add(
+        EndpointFields(
+            url="http://127.0.0.1:9/crm/hooks/onlinesupport-" + "x" * 60,
+            description="CRM: new conversations and customers",
+        )
+    )
     await services.webhooks.send_test(endpoint)
 
-    ids = {"/conversations/{id}": f"/conversations/{chat.conversation_id}",
-           "/kb/{id}": f"/kb/{article}",
-           "/admin/mailboxes/{id}": f"/admin/mailboxes/{mailbox_id}",
-           "/admin/backups/{name}/restore": f"/admin/backups/{backup.name}/restore",
-           "/admin/webhooks/{id}": f"/admin/webhooks/{endpoint}",
-           "/mail/{id}/formatted": f"/mail/{message[0]}/formatted",
-           "/invitation": f"/invitation?token={invitation}",
-           "/search": "/search?q=brakes",
-           "/reports/conversations": "/reports/conversations?metric=created",
-           "/setup": "/setup?token=spent"}
+    ids = {
+        "/conversations/{id}": f"/conversations/{chat.conversation_id}",
+        "/kb/{id}": f"/kb/{article}",
+        "/admin/mailboxes/{id}": f"/admin/mailboxes/{mailbox_id}",
+        "/admin/backups/{name}/restore": f"/admin/backups/{backup.name}/restore",
+        "/admin/webhooks/{id}": f"/admin/webhooks/{endpoint}",
+        "/mail/{id}/formatted": f"/mail/{message[0]}/formatted",
+        "/invitation": f"/invitation?token={invitation}",
+        "/search": "/search?q=brakes",
+        "/reports/conversations": "/reports/conversations?metric=created",
+        "/setup": "/setup?token=spent",
+    }
     steps = ("company", "website", "mailbox", "team", "done")
     desk = create_desk_app(services)
     for route in desk.router.routes():
@@ -231,29 +299,32 @@ async def _seed(server: Server) -> Site:
         assert "{" not in path or path in ids, f"the layout test does not know how to open {path}"
         site.desk_pages[path] = ids.get(path, path)
         site.access[path] = role
-    site.desk_pages[f"/conversations/{email_conversation}"] = \
-        f"/conversations/{email_conversation}"
+    site.desk_pages[f"/conversations/{email_conversation}"] = f"/conversations/{email_conversation}"
     site.access[f"/conversations/{email_conversation}"] = "agent"
 
     # The customer's own page, signed in as Carla.
     session, link = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     later = to_db(services.clock.now() + timedelta(days=1))
     digest = lambda token: hashlib.sha256(token.encode()).hexdigest()  # noqa: E731
-    await services.db.write(lambda conn: access_repo.add_session(
-        conn, digest(session), chat.customer_id, now, later))
-    await services.db.write(lambda conn: access_repo.add_link(
-        conn, digest(link), chat.customer_id, now, later))
+    await services.db.write(
+        lambda conn: access_repo.add_session(conn, digest(session), chat.customer_id, now, later)
+    )
+    await services.db.write(
+        lambda conn: access_repo.add_link(conn, digest(link), chat.customer_id, now, later)
+    )
     site.customer_session = session
     sent = sign(services.secret_key, "contact-sent", "2:within 2 hours", 24)
     called = sign(services.secret_key, "callback-sent", "3:+49301234567:Tuesday 14:00", 24)
-    public_ids = {"/my/link/{token}": f"/my/link/{link}",
-                  "/my/conversations/{id}": f"/my/conversations/{chat.conversation_id}",
-                  "/help/categories/{slug}": "/help/categories/brakes",
-                  "/help/articles/{id}-{slug}": f"/help/articles/{article}-squealing-brakes",
-                  "/help/search": "/help/search?q=brake+noise",
-                  "/contact/sent": f"/contact/sent?n=2&when=within+2+hours&s={sent}",
-                  "/contact/callback/sent": f"/contact/callback/sent?n=3&phone=%2B49301234567"
-                                            f"&when=Tuesday+14%3A00&s={called}"}
+    public_ids = {
+        "/my/link/{token}": f"/my/link/{link}",
+        "/my/conversations/{id}": f"/my/conversations/{chat.conversation_id}",
+        "/help/categories/{slug}": "/help/categories/brakes",
+        "/help/articles/{id}-{slug}": f"/help/articles/{article}-squealing-brakes",
+        "/help/search": "/help/search?q=brake+noise",
+        "/contact/sent": f"/contact/sent?n=2&when=within+2+hours&s={sent}",
+        "/contact/callback/sent": f"/contact/callback/sent?n=3&phone=%2B49301234567"
+        f"&when=Tuesday+14%3A00&s={called}",
+    }
     for route in create_public_app(services).router.routes():
         path = route.resource.canonical
         if route.method != "GET" or path in NOT_PAGES:
@@ -265,14 +336,14 @@ async def _seed(server: Server) -> Site:
 
 def _static() -> type:
     from aiohttp import web
+
     return web.StaticResource
 
 
 @pytest.fixture(scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     # Webhooks may go to 127.0.0.1, where the endpoint's test ping is refused: a log entry.
-    config = make_config(tmp_path_factory.mktemp("layout") / "data",
-                         webhooks_allow_loopback=True)
+    config = make_config(tmp_path_factory.mktemp("layout") / "data", webhooks_allow_loopback=True)
     async with AsyncExitStack() as stack:
         server = await start_server(stack, config)
         yield await _seed(server)
@@ -303,19 +374,28 @@ async def open_visit(browser: Any, **context: Any) -> Visit:
     return visit
 
 
-async def check_page(visit: Visit, name: str, folder: str, axe: str | None, *,
-                     host: str | None = None, within: str = "body") -> list[str]:
+async def check_page(
+    visit: Visit,
+    name: str,
+    folder: str,
+    axe: str | None,
+    *,
+    host: str | None = None,
+    within: str = "body",
+) -> list[str]:
     """Every viewport: width, reachable controls, screenshot; then console and CSP; axe once."""
     page, found = visit.page, []
     for size, (width, height) in VIEWPORTS.items():
         await page.set_viewport_size({"width": width, "height": height})
         await page.wait_for_timeout(60)
-        wide = await page.evaluate("Math.max(document.documentElement.scrollWidth,"
-                                   " document.body.scrollWidth)")
+        wide = await page.evaluate(
+            "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        )
         if wide > width:
             found.append(f"{size}: {wide} px wide")
-        found += [f"{size}: {p}" for p in await page.evaluate(REACHABLE, {"host": host,
-                                                                          "within": within})]
+        found += [
+            f"{size}: {p}" for p in await page.evaluate(REACHABLE, {"host": host, "within": within})
+        ]
         shot = ARTIFACTS / folder / size / f"{name}.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(shot))
@@ -346,16 +426,19 @@ async def _sign_in(visit: Visit, server: Server, email: str) -> None:
 
 @pytest.mark.parametrize("role", list(ROLES))
 async def test_every_desk_page_fits_and_every_control_is_reachable(
-        site: Site, browser: Any, axe_source: str, role: str) -> None:
+    site: Site, browser: Any, axe_source: str, role: str
+) -> None:
     server = site.server
     visit = await open_visit(browser)
     problems: list[str] = []
     try:
         await _sign_in(visit, server, ROLES[role])
         visit.errors.clear()
-        pages = {path: url for path, url in site.desk_pages.items()
-                 if site.access[path] != "public"
-                 and ROLE_LEVEL[site.access[path]] <= ROLE_LEVEL[role]}
+        pages = {
+            path: url
+            for path, url in site.desk_pages.items()
+            if site.access[path] != "public" and ROLE_LEVEL[site.access[path]] <= ROLE_LEVEL[role]
+        }
         assert len(pages) >= {"agent": 10, "manager": 14, "admin": 30}[role]
         for path, url in pages.items():
             response = await visit.page.goto(server.desk_url + url)
@@ -369,7 +452,8 @@ async def test_every_desk_page_fits_and_every_control_is_reachable(
 
 
 async def test_public_and_signed_out_pages_fit_and_every_control_is_reachable(
-        site: Site, browser: Any, axe_source: str) -> None:
+    site: Site, browser: Any, axe_source: str
+) -> None:
     server = site.server
     visit = await open_visit(browser)
     problems: list[str] = []
@@ -385,8 +469,9 @@ async def test_public_and_signed_out_pages_fit_and_every_control_is_reachable(
             assert response is not None and response.status == 200, f"{url}: {response.status}"
             problems += await check_page(visit, _slug(url.split("?")[0]), "public", axe_source)
         host = server.public_url.split("//")[1].split(":")[0]
-        await visit.page.context.add_cookies([{"name": "os_customer", "value": site.customer_session,
-                                                "domain": host, "path": "/"}])
+        await visit.page.context.add_cookies(
+            [{"name": "os_customer", "value": site.customer_session, "domain": host, "path": "/"}]
+        )
         for path in ("/my", "/my/conversations/{id}"):
             await visit.page.goto(server.public_url + site.public_pages[path])
             await expect(visit.page.get_by_role("heading", level=1)).not_to_contain_text("Enter")
@@ -408,7 +493,8 @@ async def test_the_first_run_setup_page(server: Server, browser: Any, axe_source
 
 
 async def test_the_widget_in_every_state_fits_and_every_control_is_reachable(
-        site: Site, browser: Any, axe_source: str) -> None:
+    site: Site, browser: Any, axe_source: str
+) -> None:
     server = site.server
     problems: list[str] = []
     async with AsyncExitStack() as stack:
@@ -425,8 +511,7 @@ async def test_the_widget_in_every_state_fits_and_every_control_is_reachable(
 
         async def state(name: str, within: str = ".panel") -> None:
             nonlocal problems
-            problems += await check_page(visitor, name, "widget", axe_source, within=within,
-                                         **args)
+            problems += await check_page(visitor, name, "widget", axe_source, within=within, **args)
 
         await page.goto(website + "/")
         await expect(page.get_by_role("button", name="Open chat")).to_be_visible()
@@ -434,11 +519,17 @@ async def test_the_widget_in_every_state_fits_and_every_control_is_reachable(
         await page.get_by_role("button", name="Open chat").click()
         await expect(widget.locator("form.pre")).to_be_visible()
         await state("pre-chat")
-        await widget.locator("form.pre").get_by_label("Your question").fill("Do you fit tubeless tyres?")
+        await (
+            widget.locator("form.pre")
+            .get_by_label("Your question")
+            .fill("Do you fit tubeless tyres?")
+        )
         await widget.get_by_role("button", name="Start chat").click()
         await expect(widget.locator(".m.me:not(.pending)")).to_have_count(1)
         await agent.page.locator("#conversation-list a", has_text="tubeless").click()
-        await agent.page.get_by_label("Reply").fill("Yes, while you wait: about 20 minutes a wheel.")
+        await agent.page.get_by_label("Reply").fill(
+            "Yes, while you wait: about 20 minutes a wheel."
+        )
         await agent.page.get_by_role("button", name="Send reply").click()
         await expect(widget.locator(".m:not(.me)")).to_have_count(1)
         await state("chat")
@@ -458,8 +549,9 @@ async def test_the_widget_in_every_state_fits_and_every_control_is_reachable(
             await away.page.goto(website + "/")
             await away.page.get_by_role("button", name="Open chat").click()
             await expect(away.page.locator("[data-onlinesupport] form.off")).to_be_visible()
-            problems += await check_page(away, "offline-form", "widget", axe_source,
-                                         within=".panel", **args)
+            problems += await check_page(
+                away, "offline-form", "widget", axe_source, within=".panel", **args
+            )
         finally:
             server.services.presence.set_status(site.agent_id, "online")
         problems += await agent.problems()

@@ -18,15 +18,21 @@ from onlinesupport.conversations import Actor
 
 @pytest.mark.browser
 async def test_a_manager_reads_filters_drills_down_and_downloads(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     conversations = server.services.conversations
     amy = Actor.agent(personas.agent, "Amy Agent")
-    chat = await conversations.open(channel="chat", customer_name="Dan", body="Where is it?",
-                                    page_url="https://shop.test/delivery")
+    chat = await conversations.open(
+        channel="chat",
+        customer_name="Dan",
+        body="Where is it?",
+        page_url="https://shop.test/delivery",
+    )
     await conversations.post(chat.conversation_id, amy, "On its way!")
     await conversations.resolve(chat.conversation_id, amy)
-    mail = await conversations.open(channel="email", customer_name="Eve", subject="Invoice",
-                                    body="Wrong amount")
+    mail = await conversations.open(
+        channel="email", customer_name="Eve", subject="Invoice", body="Wrong amount"
+    )
     page = await new_page()
     await sign_in_page(page, server, "ada@example.com")
     await page.get_by_role("link", name="Reports").click()
@@ -53,7 +59,8 @@ async def test_a_manager_reads_filters_drills_down_and_downloads(
     text = Path(await download.path()).read_bytes().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["conversation_id"], r["channel"]) for r in rows] == [
-        (str(chat.conversation_id), "chat")]
+        (str(chat.conversation_id), "chat")
+    ]
 
     await link.click()
     await expect(page.locator("#main")).to_contain_text("On its way!")
@@ -101,8 +108,9 @@ async def _busy_day(server: Server, personas: Personas) -> None:
     conversations = server.services.conversations
     amy = Actor.agent(personas.agent, "Amy Agent")
     for n, channel in enumerate(("chat", "chat", "email", "form", "chat")):
-        opened = await conversations.open(channel=channel, customer_name=f"C{n}", body="Hi",
-                                          page_url="https://shop.test/delivery")
+        opened = await conversations.open(
+            channel=channel, customer_name=f"C{n}", body="Hi", page_url="https://shop.test/delivery"
+        )
         await conversations.post(opened.conversation_id, amy, "Hello")
         await conversations.resolve(opened.conversation_id, amy)
         await conversations.rate(opened.conversation_id, Actor.customer(None), 1 + n % 5, "")
@@ -110,8 +118,9 @@ async def _busy_day(server: Server, personas: Personas) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["dark", "light"])
-async def test_chart_labels_are_readable_in_the_theme(server: Server, personas: Personas,
-                                                      new_page: Any, scheme: str) -> None:
+async def test_chart_labels_are_readable_in_the_theme(
+    server: Server, personas: Personas, new_page: Any, scheme: str
+) -> None:
     await _busy_day(server, personas)
     page = await new_page()
     await page.emulate_media(color_scheme=scheme)
@@ -128,7 +137,8 @@ async def test_chart_labels_are_readable_in_the_theme(server: Server, personas: 
 
 @pytest.mark.browser
 async def test_the_agents_table_has_the_width_and_keeps_the_names_in_view(
-        server: Server, personas: Personas, new_page: Any) -> None:
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     await _busy_day(server, personas)
     page = await new_page()
     await sign_in_page(page, server, "ada@example.com")
@@ -139,7 +149,8 @@ async def test_the_agents_table_has_the_width_and_keeps_the_names_in_view(
     assert box is not None and box["width"] > width * 0.85, "the table takes the page's width"
     assert await page.evaluate(
         "(() => { const s = document.querySelector('.table-scroll');"
-        " return s.scrollWidth <= s.clientWidth; })()"), "no sideways scroll at 1366 px"
+        " return s.scrollWidth <= s.clientWidth; })()"
+    ), "no sideways scroll at 1366 px"
     for name in ("Satisfaction", "Time online"):
         await expect(page.get_by_role("columnheader", name=name)).to_be_in_viewport()
 
@@ -152,13 +163,15 @@ async def test_the_agents_table_has_the_width_and_keeps_the_names_in_view(
     await page.evaluate("document.querySelector('.table-scroll').scrollLeft = 400")
     assert await page.evaluate("document.querySelector('.table-scroll').scrollLeft") > 0
     after = await name.bounding_box()
-    assert before is not None and after is not None and abs(after["x"] - before["x"]) < 1, \
+    assert before is not None and after is not None and abs(after["x"] - before["x"]) < 1, (
         "the agent's name stays while the figures scroll"
+    )
 
 
 @pytest.mark.browser
-async def test_a_printout_names_its_period_and_filters(server: Server, personas: Personas,
-                                                       new_page: Any) -> None:
+async def test_a_printout_names_its_period_and_filters(
+    server: Server, personas: Personas, new_page: Any
+) -> None:
     await _busy_day(server, personas)
     page = await new_page()
     await sign_in_page(page, server, "ada@example.com")

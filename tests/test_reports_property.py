@@ -30,9 +30,24 @@ from onlinesupport.store import queues as queues_repo
 BASE = datetime(2027, 1, 4, tzinfo=timezone.utc)
 SPACING = timedelta(days=30)
 WINDOW_DAYS = 20
-OPS = ("customer", "reply_a", "reply_b", "note", "auto", "assign_a", "assign_b", "transfer",
-       "resolve_agent", "resolve_customer", "reopen", "rate", "left", "merge", "split",
-       "snooze")
+OPS = (
+    "customer",
+    "reply_a",
+    "reply_b",
+    "note",
+    "auto",
+    "assign_a",
+    "assign_b",
+    "transfer",
+    "resolve_agent",
+    "resolve_customer",
+    "reopen",
+    "rate",
+    "left",
+    "merge",
+    "split",
+    "snooze",
+)
 ENDS = ("conversation.resolved", "conversation.closed", "conversation.merged")
 """What ends a cycle (a merge ends the merged conversation: it goes on in the other one)."""
 examples = itertools.count()
@@ -41,18 +56,30 @@ examples = itertools.count()
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory):
     clock = ManualClock(BASE)
-    config = make_config(Path(tmp_path_factory.mktemp("property")) / "data",
-                         storage_synchronous="off")
+    config = make_config(
+        Path(tmp_path_factory.mktemp("property")) / "data", storage_synchronous="off"
+    )
     async with open_services(config, clock) as services:
-        agents = [await services.accounts.create_agent(f"{n}@example.com", n, role, PASSWORD)
-                  for n, role in (("ann", "agent"), ("ben", "agent"), ("ada", "admin"))]
-        await services.db.write(lambda conn: queues_repo.update(
-            conn, 1, first_response_minutes=60, next_response_minutes=120, timezone="UTC",
-            hours="mon-fri 09:00-17:00", holidays=""))
+        agents = [
+            await services.accounts.create_agent(f"{n}@example.com", n, role, PASSWORD)
+            for n, role in (("ann", "agent"), ("ben", "agent"), ("ada", "admin"))
+        ]
+        await services.db.write(
+            lambda conn: queues_repo.update(
+                conn,
+                1,
+                first_response_minutes=60,
+                next_response_minutes=120,
+                timezone="UTC",
+                hours="mon-fri 09:00-17:00",
+                holidays="",
+            )
+        )
         yield services, clock, agents
 
 
 # ---- the brute force: straight from the events, one figure at a time -----------------------
+
 
 def open_seconds(start: str, end: str) -> float:
     """Business seconds between two five-minute marks, counted a slot at a time."""
@@ -70,8 +97,12 @@ def span(start: str, end: str) -> tuple[float, float]:
 
 
 def is_human(e) -> bool:
-    return (e.type == "message.posted" and e.actor_type == "agent" and e.actor_id is not None
-            and e.data["kind"] == "message")
+    return (
+        e.type == "message.posted"
+        and e.actor_type == "agent"
+        and e.actor_id is not None
+        and e.data["kind"] == "message"
+    )
 
 
 def is_customer(e) -> bool:
@@ -110,14 +141,24 @@ def brute(histories: dict[int, tuple[str, list]]) -> dict:
                         waiting = None
             if number == 0:
                 zero = range(first, last)
-                taken = next((i for i in zero if is_human(events[i]) or (
-                    events[i].type in ("conversation.assigned", "conversation.transferred")
-                    and events[i].data.get("agent_id") is not None)), None)
+                taken = next(
+                    (
+                        i
+                        for i in zero
+                        if is_human(events[i])
+                        or (
+                            events[i].type in ("conversation.assigned", "conversation.transferred")
+                            and events[i].data.get("agent_id") is not None
+                        )
+                    ),
+                    None,
+                )
                 if taken is not None:
                     values["hold"].append(span(created, events[taken].created_at))
                     if not is_human(events[taken]) and human:
-                        values["reaction"].append(span(events[taken].created_at,
-                                                       events[human[0]].created_at))
+                        values["reaction"].append(
+                            span(events[taken].created_at, events[human[0]].created_at)
+                        )
                 if channel == "chat":
                     reply = human[0] if human else None
                     left = None
@@ -129,7 +170,8 @@ def brute(histories: dict[int, tuple[str, list]]) -> dict:
                             if e.type == "conversation.merged":
                                 left = None  # it goes on in the other conversation
                             elif e.type == "conversation.resolved" and (
-                                    e.actor_type == "customer" or left is not None):
+                                e.actor_type == "customer" or left is not None
+                            ):
                                 left = left or e.created_at
                             break
                         if is_customer(e) or e.type in ("page.viewed", "chat.returned"):
@@ -139,8 +181,11 @@ def brute(histories: dict[int, tuple[str, list]]) -> dict:
                     if left is not None:
                         values["abandoned"].append(span(created, left))
         counts["resolved"] += len(resolved)
-        counts["merged"] += sum(1 for e in events if e.type == "conversation.merged"
-                                and e.data.get("from") in ("open", "pending"))
+        counts["merged"] += sum(
+            1
+            for e in events
+            if e.type == "conversation.merged" and e.data.get("from") in ("open", "pending")
+        )
         if resolved:
             counts["resolved_once"] += 1
             counts["asked"] += channel == "chat"
@@ -168,10 +213,16 @@ def sla_targets(events: list, kind: str) -> list[bool]:
         due = e.data["due_at"]
         if kind == "first_response" and any(is_human(x) for x in events[:index]):
             continue
-        settling = (is_human if kind == "first_response" else
-                    lambda x: x.type == "message.posted" and x.actor_type == "agent"
-                    and x.data["kind"] == "message")
-        settled = next((x for x in events[index + 1:] if settling(x) or x.type in ENDS), None)
+        settling = (
+            is_human
+            if kind == "first_response"
+            else lambda x: (
+                x.type == "message.posted"
+                and x.actor_type == "agent"
+                and x.data["kind"] == "message"
+            )
+        )
+        settled = next((x for x in events[index + 1 :] if settling(x) or x.type in ENDS), None)
         if settled is not None and settled.type != "conversation.merged":
             found.append(settled.created_at <= due)  # a merge passes the promise on
     return found
@@ -189,12 +240,16 @@ def summary(values: list[float]) -> tuple[int, float | None, float | None]:
 # ---- the random histories -----------------------------------------------------------------
 
 step = st.tuples(st.integers(0, 2), st.sampled_from(OPS), st.integers(0, 36), st.integers(1, 5))
-history = st.tuples(st.lists(st.sampled_from(("chat", "email")), min_size=1, max_size=3),
-                    st.integers(0, 7 * 24 * 12 - 1), st.lists(step, max_size=14))
+history = st.tuples(
+    st.lists(st.sampled_from(("chat", "email")), min_size=1, max_size=3),
+    st.integers(0, 7 * 24 * 12 - 1),
+    st.lists(step, max_size=14),
+)
 
 
-async def play(services, clock: ManualClock, agents: list[int], channels: list[str],
-               offset: int, steps: list) -> tuple[dict[int, str], datetime]:
+async def play(
+    services, clock: ManualClock, agents: list[int], channels: list[str], offset: int, steps: list
+) -> tuple[dict[int, str], datetime]:
     """Play one history in its own stretch of time; returns its conversations and its start."""
     conversations = services.conversations
     start = BASE + next(examples) * SPACING
@@ -203,8 +258,12 @@ async def play(services, clock: ManualClock, agents: list[int], channels: list[s
     ids: list[tuple[int, int | None]] = []
     channels = list(channels)
     for channel in channels:
-        opened = await conversations.open(channel=channel, customer_name="C", body="Hello",
-                                          identity=("visitor", f"v{len(ids)}-{clock.now()}"))
+        opened = await conversations.open(
+            channel=channel,
+            customer_name="C",
+            body="Hello",
+            identity=("visitor", f"v{len(ids)}-{clock.now()}"),
+        )
         ids.append((opened.conversation_id, opened.customer_id))
         clock.advance(minutes=5)
     for which, op, wait, score in steps:
@@ -218,11 +277,21 @@ async def play(services, clock: ManualClock, agents: list[int], channels: list[s
             elif op == "note":
                 await conversations.note(cid, ann, "Note")
             elif op == "auto":  # as the routing engine sends it: with the rule's firing
+
                 def auto(conn, now, events, c=cid):
                     conversations.auto_reply_in(conn, now, events, c, "Auto", "Auto")
-                    events.append(events_repo.append(
-                        conn, c, "rule.fired", "system", None, now,
-                        {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]}))
+                    events.append(
+                        events_repo.append(
+                            conn,
+                            c,
+                            "rule.fired",
+                            "system",
+                            None,
+                            now,
+                            {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]},
+                        )
+                    )
+
                 await conversations.run(auto)
             elif op in ("assign_a", "assign_b"):
                 await conversations.assign(cid, agents[op == "assign_b"], ann)
@@ -243,7 +312,9 @@ async def play(services, clock: ManualClock, agents: list[int], channels: list[s
             elif op == "split":
                 message = await services.db.fetch_one(
                     "SELECT id FROM messages WHERE conversation_id = ? AND author_type ="
-                    " 'customer' AND kind = 'message' ORDER BY seq DESC", (cid,))
+                    " 'customer' AND kind = 'message' ORDER BY seq DESC",
+                    (cid,),
+                )
                 new = await merging.split(conversations, cid, message[0], "", ann)
                 ids.append((new, customer))
                 channels.append(channels[which % len(channels)])
@@ -254,28 +325,41 @@ async def play(services, clock: ManualClock, agents: list[int], channels: list[s
     return {cid: channel for (cid, _), channel in zip(ids, channels)}, start
 
 
-@settings(max_examples=200, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(case=history)
 async def test_figures_equal_a_recount_from_the_raw_events(world, case) -> None:
     services, clock, agents = world
     channels, offset, steps = case
     played, start = await play(services, clock, agents, channels, offset, steps)
     first_day = start.date()
-    histories = {cid: (channel, await events_repo.for_conversation(services.db, cid))
-                 for cid, channel in played.items()}
+    histories = {
+        cid: (channel, await events_repo.for_conversation(services.db, cid))
+        for cid, channel in played.items()
+    }
     expected = brute(histories)
-    query = Query(preset="custom", first=first_day.isoformat(),
-                  last=(first_day + timedelta(days=WINDOW_DAYS)).isoformat())
+    query = Query(
+        preset="custom",
+        first=first_day.isoformat(),
+        last=(first_day + timedelta(days=WINDOW_DAYS)).isoformat(),
+    )
     admin = Viewer(agents[2], "admin")
     for business in (False, True):
-        overview = await services.reports.overview(admin, Query(**{**query.__dict__,
-                                                                   "business": business}))
+        overview = await services.reports.overview(
+            admin, Query(**{**query.__dict__, "business": business})
+        )
         for figure in overview.durations:
             found = expected["values"].get(figure.key, [])
             want = summary([b if business else w for w, b in found])
-            assert (figure.now.count, figure.now.median, figure.now.p90) == want, \
-                (figure.key, business, histories)
+            assert (figure.now.count, figure.now.median, figure.now.p90) == want, (
+                figure.key,
+                business,
+                histories,
+            )
     c = expected["counts"]
     rates = {r.key: (r.part, r.whole) for r in overview.rates}
     assert rates == {
@@ -287,5 +371,8 @@ async def test_figures_equal_a_recount_from_the_raw_events(world, case) -> None:
         "response_rate": (c["ratings"], c["asked"]),
         "abandoned_share": (len(expected["values"]["abandoned"]), c["chats"]),
     }, histories
-    assert (overview.created, overview.resolved, overview.merged) == \
-        (c["created"], c["resolved"], c["merged"])
+    assert (overview.created, overview.resolved, overview.merged) == (
+        c["created"],
+        c["resolved"],
+        c["merged"],
+    )

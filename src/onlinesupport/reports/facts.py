@@ -104,7 +104,7 @@ def _sent_by(events: Sequence[Event], index: int, types: tuple[str, ...]) -> boo
     """The message's command also recorded one of these events (a running script's
     `script.advanced`, a rule's `rule.fired`): it was sent by the system."""
     moment = events[index].created_at
-    for later in events[index + 1:]:
+    for later in events[index + 1 :]:
         if later.created_at != moment or later.type == "message.posted":
             return False
         if later.type in types:
@@ -114,8 +114,11 @@ def _sent_by(events: Sequence[Event], index: int, types: tuple[str, ...]) -> boo
 
 def human_reply(events: Sequence[Event], index: int) -> bool:
     event = events[index]
-    if event.type != "message.posted" or event.actor_type != "agent" or \
-            event.data.get("kind") != "message":
+    if (
+        event.type != "message.posted"
+        or event.actor_type != "agent"
+        or event.data.get("kind") != "message"
+    ):
         return False
     if event.actor_id is None:  # a rule's automatic reply, or an API token acting as nobody
         return not _sent_by(events, index, ("rule.fired", "script.advanced"))
@@ -124,8 +127,11 @@ def human_reply(events: Sequence[Event], index: int) -> bool:
 
 def is_call(event: Event) -> bool:
     """An agent's call logged on a callback request: the answer the customer asked for."""
-    return event.type == "callback.outcome" and event.actor_type == "agent" and \
-        event.actor_id is not None
+    return (
+        event.type == "callback.outcome"
+        and event.actor_type == "agent"
+        and event.actor_id is not None
+    )
 
 
 @dataclass
@@ -136,8 +142,9 @@ class _Target:
     breached: bool = False
 
 
-def compute(conversation: ConversationInput, events: Sequence[Event], calendars: Calendars,
-            zone: ZoneInfo) -> Facts | None:
+def compute(
+    conversation: ConversationInput, events: Sequence[Event], calendars: Calendars, zone: ZoneInfo
+) -> Facts | None:
     """The conversation's facts, or None when its creation is not among the events."""
     if not events or events[0].type != "conversation.created":
         return None
@@ -153,8 +160,14 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
     assignee: int | None = None
     last_replier: int | None = None
 
-    def add(metric: str, at: str, start: str | None = None, agent: int | None = None,
-            seconds: float | None = None, detail: str = "") -> Value:
+    def add(
+        metric: str,
+        at: str,
+        start: str | None = None,
+        agent: int | None = None,
+        seconds: float | None = None,
+        detail: str = "",
+    ) -> Value:
         business = None
         if start is not None:
             begin, end = moment(start), moment(at)
@@ -198,8 +211,11 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
                 taken = True
                 assigned_at = at
                 add("hold", at, created, assignee)
-        elif kind == "message.posted" and event.actor_type == "customer" and \
-                event.data.get("kind") == "message":
+        elif (
+            kind == "message.posted"
+            and event.actor_type == "customer"
+            and event.data.get("kind") == "message"
+        ):
             left_at = None
             if first_reply_at is not None and waiting_since is None and open_:
                 waiting_since = at
@@ -208,8 +224,11 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         elif kind == "chat.left":
             if open_ and first_reply_at is None and cycle == 0 and channel == "chat":
                 left_at = at
-        elif (kind == "message.posted" and event.actor_type == "agent"
-              and event.data.get("kind") == "message") or is_call(event):
+        elif (
+            kind == "message.posted"
+            and event.actor_type == "agent"
+            and event.data.get("kind") == "message"
+        ) or is_call(event):
             settle(at, ("next_response",))
             if not (human_reply(events, index) or is_call(event)):
                 continue
@@ -253,8 +272,14 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
             if kind == "conversation.closed":
                 continue  # spam: no resolution to measure
             by_customer = event.actor_type == "customer"
-            if cycle == 0 and first_reply_at is None and channel == "chat" and not abandoned \
-                    and (by_customer or left_at is not None) and not conversation.deflected:
+            if (
+                cycle == 0
+                and first_reply_at is None
+                and channel == "chat"
+                and not abandoned
+                and (by_customer or left_at is not None)
+                and not conversation.deflected
+            ):
                 abandoned = True
                 add("abandoned", left_at or at, created)
             agent = assignee or last_replier
@@ -276,9 +301,13 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
             if rating is not None:
                 continue  # the first rating stands (a second is refused; older data had some)
             score = event.data.get("score")
-            rating = add("rating", at, agent=assignee or last_replier,
-                         seconds=float(score) if isinstance(score, int) else None,
-                         detail=str(event.data.get("comment", "")))
+            rating = add(
+                "rating",
+                at,
+                agent=assignee or last_replier,
+                seconds=float(score) if isinstance(score, int) else None,
+                detail=str(event.data.get("comment", "")),
+            )
         elif kind == "sla.target":
             target_kind, due = event.data.get("target"), event.data.get("due_at")
             if target_kind == "first_response":
@@ -298,30 +327,50 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
 
     sla_results = []
     for target in targets:
-        late = target.breached or (target.settled_at is not None and
-                                   target.settled_at > target.due_at)
+        late = target.breached or (
+            target.settled_at is not None and target.settled_at > target.due_at
+        )
         if not late and target.settled_at is None:
             continue  # still running: counted once it is answered, resolved or breached
         met = not late
         sla_results.append(met)
-        add("sla_first" if target.kind == "first_response" else "sla_next", target.due_at,
-            agent=assignee or last_replier, detail="met" if met else "missed")
+        add(
+            "sla_first" if target.kind == "first_response" else "sla_next",
+            target.due_at,
+            agent=assignee or last_replier,
+            detail="met" if met else "missed",
+        )
     owner = assignee or last_replier
-    values[:] = [replace(v, agent_id=owner) if v.metric in ("created", "inquiry") else v
-                 for v in values]
+    values[:] = [
+        replace(v, agent_id=owner) if v.metric in ("created", "inquiry") else v for v in values
+    ]
     reopened = cycle > 0
     fcr = int(resolved_once is not None and replies == 1 and not reopened)
     if resolved_once is not None:
         detail = "fcr" if fcr else ("reopened" if reopened else "")
         values[values.index(resolved_once)] = Value(
-            resolved_once.metric, resolved_once.at, resolved_once.day, resolved_once.hour,
-            resolved_once.queue_id, resolved_once.channel, resolved_once.agent_id, detail=detail)
+            resolved_once.metric,
+            resolved_once.at,
+            resolved_once.day,
+            resolved_once.hour,
+            resolved_once.queue_id,
+            resolved_once.channel,
+            resolved_once.agent_id,
+            detail=detail,
+        )
     return Facts(
-        conversation_id=conversation.id, created_at=created,
-        day=local_day_hour(created, zone)[0], queue_id=queue, channel=channel,
-        agent_id=owner, tags=conversation.tags,
-        page=page_key(conversation.page), proactive_id=conversation.proactive_id,
-        status=conversation.status, resolved_at=resolved_at, cycles=cycle + 1,
+        conversation_id=conversation.id,
+        created_at=created,
+        day=local_day_hour(created, zone)[0],
+        queue_id=queue,
+        channel=channel,
+        agent_id=owner,
+        tags=conversation.tags,
+        page=page_key(conversation.page),
+        proactive_id=conversation.proactive_id,
+        status=conversation.status,
+        resolved_at=resolved_at,
+        cycles=cycle + 1,
         agent_replies=replies,
         first_response_s=first_response.seconds if first_response else None,
         first_response_b=first_response.business if first_response else None,
@@ -329,4 +378,7 @@ def compute(conversation: ConversationInput, events: Sequence[Event], calendars:
         resolution_b=first_resolution.business if first_resolution else None,
         sla_met=int(all(sla_results)) if sla_results else None,
         rating=int(rating.seconds) if rating and rating.seconds is not None else None,
-        abandoned=int(abandoned), fcr=fcr, values=tuple(values))
+        abandoned=int(abandoned),
+        fcr=fcr,
+        values=tuple(values),
+    )

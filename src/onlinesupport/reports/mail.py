@@ -30,8 +30,11 @@ from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import reports as reports_repo
 from onlinesupport.store.reports import Subscription
 
-FREQUENCIES = {"off": "No mail", "daily": "Every morning (yesterday)",
-               "weekly": "Every Monday (last week)"}
+FREQUENCIES = {
+    "off": "No mail",
+    "daily": "Every morning (yesterday)",
+    "weekly": "Every Monday (last week)",
+}
 SEND_FROM_HOUR = 7
 SEND_UNTIL_HOUR = 12
 INTERVAL = 900.0
@@ -57,30 +60,43 @@ def due_period(frequency: str, today: date, hour: int) -> tuple[str, date, date]
 
 def body_text(name: str, overview: Overview, link: str) -> str:
     """The mail: the headline figures, each with the previous period's, and the link."""
-    lines = [f"Hello {name},", "",
-             f"your support report for {overview.period.label()} "
-             f"(the period before: {overview.previous.label()}):", "",
-             f"Conversations created: {overview.created} (before: {overview.created_before})",
-             f"Resolved: {overview.resolved} (before: {overview.resolved_before})"]
+    lines = [
+        f"Hello {name},",
+        "",
+        f"your support report for {overview.period.label()} "
+        f"(the period before: {overview.previous.label()}):",
+        "",
+        f"Conversations created: {overview.created} (before: {overview.created_before})",
+        f"Resolved: {overview.resolved} (before: {overview.resolved_before})",
+    ]
     for figure in overview.durations:
         if figure.key in ("first_response", "resolution"):
-            lines.append(f"{figure.name}, median: {duration_text(figure.now.median)} over "
-                         f"{figure.now.count} (before: {duration_text(figure.before.median)})")
+            lines.append(
+                f"{figure.name}, median: {duration_text(figure.now.median)} over "
+                f"{figure.now.count} (before: {duration_text(figure.before.median)})"
+            )
     for rate in overview.rates:
         if rate.key in ("sla_first", "satisfaction", "abandoned_share"):
-            lines.append(f"{rate.name}: {percent_text(rate.value)} of {rate.whole} "
-                         f"(before: {percent_text(rate.before)})")
+            lines.append(
+                f"{rate.name}: {percent_text(rate.value)} of {rate.whole} "
+                f"(before: {percent_text(rate.before)})"
+            )
     waiting = [q for q in overview.live if q.unattended]
     if waiting:
         lines += ["", "Waiting now: " + ", ".join(f"{q.queue} {q.unattended}" for q in waiting)]
-    lines += ["", f"Everything, with the conversations behind each number: {link}", "",
-              "You can change or stop this mail on the reports page (Report mail)."]
+    lines += [
+        "",
+        f"Everything, with the conversations behind each number: {link}",
+        "",
+        "You can change or stop this mail on the reports page (Report mail).",
+    ]
     return "\n".join(lines) + "\n"
 
 
 class ReportMail:
-    def __init__(self, db: Database, clock: Clock, reports: Reports, sender: OutboxSender,
-                 desk_url: str) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, reports: Reports, sender: OutboxSender, desk_url: str
+    ) -> None:
         self._db = db
         self._clock = clock
         self._reports = reports
@@ -90,8 +106,7 @@ class ReportMail:
     async def set_frequency(self, agent_id: int, frequency: str) -> None:
         if frequency not in FREQUENCIES:
             raise InvalidFrequency(f"choose one of {', '.join(FREQUENCIES)}")
-        await self._db.write(lambda conn: reports_repo.set_subscription(conn, agent_id,
-                                                                        frequency))
+        await self._db.write(lambda conn: reports_repo.set_subscription(conn, agent_id, frequency))
 
     async def frequency(self, agent_id: int) -> str:
         return await reports_repo.subscription(self._db, agent_id)
@@ -109,23 +124,37 @@ class ReportMail:
                 continue
             key, first, last = due
             query = Query(preset="custom", first=first.isoformat(), last=last.isoformat())
-            overview = await self._reports.overview(Viewer(subscriber.agent_id, subscriber.role),
-                                                    query)
+            overview = await self._reports.overview(
+                Viewer(subscriber.agent_id, subscriber.role), query
+            )
             link = f"{self._desk_url}/reports?{urlencode(query.params())}"
             subject = f"Support report {overview.period.label()}"
             body = body_text(subscriber.name, overview, link)
             domain = mailbox["address"].rsplit("@", 1)[-1]
 
-            def write(conn: sqlite3.Connection, subscriber: Subscription = subscriber,
-                      key: str = key, subject: str = subject, body: str = body) -> bool:
-                if not reports_repo.mark_sent(conn, subscriber.agent_id, subscriber.frequency,
-                                              key):
+            def write(
+                conn: sqlite3.Connection,
+                subscriber: Subscription = subscriber,
+                key: str = key,
+                subject: str = subject,
+                body: str = body,
+            ) -> bool:
+                if not reports_repo.mark_sent(conn, subscriber.agent_id, subscriber.frequency, key):
                     return False
                 outbox_repo.enqueue(
-                    conn, conversation_id=None, message_id=None, mailbox_id=mailbox["id"],
-                    purpose="report", to_address=subscriber.email, subject=subject, body=body,
-                    rfc_message_id=f"report.{secrets.token_hex(8)}@{domain}", in_reply_to="",
-                    refs="", now=to_db(self._clock.now()))
+                    conn,
+                    conversation_id=None,
+                    message_id=None,
+                    mailbox_id=mailbox["id"],
+                    purpose="report",
+                    to_address=subscriber.email,
+                    subject=subject,
+                    body=body,
+                    rfc_message_id=f"report.{secrets.token_hex(8)}@{domain}",
+                    in_reply_to="",
+                    refs="",
+                    now=to_db(self._clock.now()),
+                )
                 return True
 
             queued += await self._db.write(write)

@@ -65,9 +65,16 @@ class Calendars:
             self._zone = ZoneInfo(name or "UTC")
         except (KeyError, ValueError):
             self._zone = ZoneInfo("UTC")
-        fingerprint = json.dumps([RULES, self._zone.key, *[
-            (q["id"], q["timezone"], q["hours"], q["holidays"])
-            for q in sorted(queues, key=lambda q: q["id"])]])
+        fingerprint = json.dumps(
+            [
+                RULES,
+                self._zone.key,
+                *[
+                    (q["id"], q["timezone"], q["hours"], q["holidays"])
+                    for q in sorted(queues, key=lambda q: q["id"])
+                ],
+            ]
+        )
         return CalendarSet(self._zone, {q["id"]: calendar(q) for q in queues}, fingerprint)
 
 
@@ -89,8 +96,9 @@ class Rollup:
             calendars = await self.calendars.current()
             state = await reports_repo.rollup_state(self._db)
             if state is not None and state.calendars != calendars.fingerprint:
-                log.info("queue calendars or counting rules changed: report figures are"
-                         " counted again")
+                log.info(
+                    "queue calendars or counting rules changed: report figures are counted again"
+                )
                 await self._db.write(reports_repo.clear_rollup)
                 state = None
             last = state.last_event_id if state is not None else 0
@@ -105,16 +113,24 @@ class Rollup:
                 read += BATCH_EVENTS
                 facts = await self._facts(ids, calendars)
                 old_days = await reports_repo.days_of(self._db, ids)
-                await self._db.write(lambda conn: reports_repo.save_facts(
-                    conn, facts, old_days, upto, calendars.fingerprint, bucket_of,
-                    rewrite=not pending))
+                await self._db.write(
+                    lambda conn: reports_repo.save_facts(
+                        conn,
+                        facts,
+                        old_days,
+                        upto,
+                        calendars.fingerprint,
+                        bucket_of,
+                        rewrite=not pending,
+                    )
+                )
                 last = upto
             return False
 
     async def _write_all_days(self, last: int, fingerprint: str) -> None:
         days = await reports_repo.all_days(self._db)
         for start in range(0, len(days), DAYS_PER_WRITE):
-            chunk = days[start:start + DAYS_PER_WRITE]
+            chunk = days[start : start + DAYS_PER_WRITE]
             await self._db.write(lambda conn: reports_repo.rewrite_days(conn, chunk))
         await self._db.write(lambda conn: reports_repo.set_state(conn, last, fingerprint, False))
 
@@ -123,8 +139,9 @@ class Rollup:
         events = await reports_repo.events_of(self._db, ids)
         found = []
         for conversation in inputs:
-            facts = compute(conversation, events.get(conversation.id, []), calendars.of,
-                            calendars.zone)
+            facts = compute(
+                conversation, events.get(conversation.id, []), calendars.of, calendars.zone
+            )
             if facts is not None:
                 found.append(facts)
         return found

@@ -32,8 +32,18 @@ DRILL_LIMIT = 500
 TAG_DAYS = 90
 """The tag filter offers the tags of conversations of the last 90 days."""
 EXPORT_PAGE = 2000
-DRILL_METRICS = (*metrics.DURATIONS, "created", "reply", "resolved_once", "reopened", "rating",
-                 "asked", "sla_first", "sla_next", "merged")
+DRILL_METRICS = (
+    *metrics.DURATIONS,
+    "created",
+    "reply",
+    "resolved_once",
+    "reopened",
+    "rating",
+    "asked",
+    "sla_first",
+    "sla_next",
+    "merged",
+)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -299,8 +309,9 @@ class Reports:
             raise InvalidQuery(f"channel must be one of {', '.join(CHANNELS)}")
         current = await self._rollup.catch_up(CATCH_UP_LIMIT)
         zone = self._rollup.calendars.zone()
-        period = resolve(query.preset, self._clock.now().astimezone(zone).date(), query.first,
-                         query.last)
+        period = resolve(
+            query.preset, self._clock.now().astimezone(zone).date(), query.first, query.last
+        )
         queue_ids: tuple[int, ...] | None = None
         agent_id = query.agent_id
         if viewer.role == "agent":
@@ -313,11 +324,18 @@ class Reports:
             if queue_ids is not None and query.queue_id not in queue_ids:
                 raise ReportRefused("that queue is not one of yours")
             queue_ids = (query.queue_id,)
-        now = Filters(period.first.isoformat(), period.last.isoformat(), queue_ids, agent_id,
-                      query.channel, query.tag)
+        now = Filters(
+            period.first.isoformat(),
+            period.last.isoformat(),
+            queue_ids,
+            agent_id,
+            query.channel,
+            query.tag,
+        )
         previous = period.previous()
-        before = replace(now, first_day=previous.first.isoformat(),
-                         last_day=previous.last.isoformat())
+        before = replace(
+            now, first_day=previous.first.isoformat(), last_day=previous.last.isoformat()
+        )
         return Scope(period, previous, now, before, zone, current)
 
     async def options(self, viewer: Viewer) -> Options:
@@ -329,8 +347,12 @@ class Reports:
         if viewer.role == "agent":
             agents = [a for a in agents if a[0] == viewer.id]
         recent = (self._clock.now() - timedelta(days=TAG_DAYS)).date().isoformat()
-        return Options([(q["id"], q["name"]) for q in queues], agents,
-                       await reports_repo.all_tags(self._db, recent), viewer.role == "agent")
+        return Options(
+            [(q["id"], q["name"]) for q in queues],
+            agents,
+            await reports_repo.all_tags(self._db, recent),
+            viewer.role == "agent",
+        )
 
     # ---- the overview ----------------------------------------------------------------------
 
@@ -338,36 +360,58 @@ class Reports:
         scope = await self._scope(viewer, query)
         counts_now = _counts(await reports_repo.totals(self._db, scope.now))
         counts_before = _counts(await reports_repo.totals(self._db, scope.before))
-        durations = [Figure(key, name, definition,
-                            await self._summary(key, scope.now, query.business),
-                            await self._summary(key, scope.before, query.business))
-                     for key, (name, definition) in metrics.DURATIONS.items()]
+        durations = [
+            Figure(
+                key,
+                name,
+                definition,
+                await self._summary(key, scope.now, query.business),
+                await self._summary(key, scope.before, query.business),
+            )
+            for key, (name, definition) in metrics.DURATIONS.items()
+        ]
         channels = await reports_repo.channel_counts(self._db, scope.now)
         chats_now = sum(c.count for c in channels if c.detail == "chat")
-        chats_before = sum(c.count for c in await reports_repo.channel_counts(
-            self._db, scope.before) if c.detail == "chat")
+        chats_before = sum(
+            c.count
+            for c in await reports_repo.channel_counts(self._db, scope.before)
+            if c.detail == "chat"
+        )
         rates = _rates(counts_now, counts_before, chats_now, chats_before)
         size = bucket_size(scope.period)
         columns = ("created", "resolution", "merged")
         volume: dict[str, list[int]] = {b: [0, 0, 0] for b in buckets(scope.period, size)}
-        for row in await reports_repo.day_counts(self._db, scope.now, columns,
-                                                 months=size == "month"):
+        for row in await reports_repo.day_counts(
+            self._db, scope.now, columns, months=size == "month"
+        ):
             volume[bucket_of(row.day, size)][columns.index(row.metric)] += row.count
         heatmap = await reports_repo.created_by_weekday_hour(self._db, scope.now)
         ratings = [(score, counts_now.get(("rating", str(score)), 0)) for score in range(1, 6)]
-        comments = [r for r in await reports_repo.drill(self._db, "rating", scope.now, None, 50)
-                    if r.detail][:10]
+        comments = [
+            r for r in await reports_repo.drill(self._db, "rating", scope.now, None, 50) if r.detail
+        ][:10]
         return Overview(
-            query=query, period=scope.period, previous=scope.previous, current=scope.current,
-            business=query.business, durations=durations, rates=rates,
-            created=_total(counts_now, "created"), created_before=_total(counts_before, "created"),
+            query=query,
+            period=scope.period,
+            previous=scope.previous,
+            current=scope.current,
+            business=query.business,
+            durations=durations,
+            rates=rates,
+            created=_total(counts_now, "created"),
+            created_before=_total(counts_before, "created"),
             resolved=_total(counts_now, "resolution"),
             resolved_before=_total(counts_before, "resolution"),
-            merged=_total(counts_now, "merged"), merged_before=_total(counts_before, "merged"),
-            bucket=size, volume=[Bucket(label, *numbers) for label, numbers in volume.items()],
+            merged=_total(counts_now, "merged"),
+            merged_before=_total(counts_before, "merged"),
+            bucket=size,
+            volume=[Bucket(label, *numbers) for label, numbers in volume.items()],
             channels=[(c.detail, c.count) for c in channels],
-            heatmap=heatmap, ratings=ratings, comments=comments,
-            live=await self.live(viewer, scope.now))
+            heatmap=heatmap,
+            ratings=ratings,
+            comments=comments,
+            live=await self.live(viewer, scope.now),
+        )
 
     async def _summary(self, metric: str, filters: Filters, business: bool) -> Summary:
         """Count, median and 90th percentile, exactly: from the daily bucket counts and the
@@ -377,8 +421,12 @@ class Reports:
         if counts is None:
             found = await reports_repo.durations(self._db, metric, filters)
             return metrics.summarize([d.business if business else d.seconds for d in found])
-        return await metrics.summary_by_rank(counts, lambda bucket, offset, count: (
-            reports_repo.ranked(self._db, metric, business, bucket, offset, count, filters)))
+        return await metrics.summary_by_rank(
+            counts,
+            lambda bucket, offset, count: reports_repo.ranked(
+                self._db, metric, business, bucket, offset, count, filters
+            ),
+        )
 
     async def live(self, viewer: Viewer, filters: Filters | None = None) -> list[QueueNow]:
         """Per queue now: conversations nobody has taken, and the longest wait for an answer;
@@ -387,22 +435,31 @@ class Reports:
         if allowed is None and viewer.role == "manager":
             allowed = tuple(await reports_repo.managed_queues(self._db, viewer.id)) or None
         now = self._clock.now()
-        return [QueueNow(w.queue_id, w.queue, w.unattended,
-                         int((now - from_db(w.oldest_waiting)).total_seconds() // 60)
-                         if w.oldest_waiting else None)
-                for w in await reports_repo.waiting_now(
-                    self._db, allowed, filters.channel if filters is not None else None)]
+        return [
+            QueueNow(
+                w.queue_id,
+                w.queue,
+                w.unattended,
+                int((now - from_db(w.oldest_waiting)).total_seconds() // 60)
+                if w.oldest_waiting
+                else None,
+            )
+            for w in await reports_repo.waiting_now(
+                self._db, allowed, filters.channel if filters is not None else None
+            )
+        ]
 
     # ---- per agent -------------------------------------------------------------------------
 
     async def agents(self, viewer: Viewer, query: Query) -> AgentsReport:
         scope = await self._scope(viewer, query)
-        counts: dict[int | None, dict[tuple[str, str], int]] = defaultdict(
-            lambda: defaultdict(int))
+        counts: dict[int | None, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
         for row in await reports_repo.agent_counts(self._db, scope.now):
             counts[row.agent_id][(row.metric, row.detail)] += row.count
-        summaries = {metric: await self._agent_summaries(metric, scope.now, query.business)
-                     for metric in ("first_response", "resolution")}
+        summaries = {
+            metric: await self._agent_summaries(metric, scope.now, query.business)
+            for metric in ("first_response", "resolution")
+        }
         online = await self._online(scope)
         names = dict((await self.options(viewer)).agents)
         ids = [a for a in names if scope.now.agent_id in (None, a)]
@@ -412,18 +469,25 @@ class Reports:
         for agent in ids:
             mine = counts.get(agent, {})
             ratings = {int(d): n for (m, d), n in mine.items() if m == "rating" and d.isdigit()}
-            lines.append(AgentLine(
-                agent, names.get(agent, f"Agent #{agent}"),
-                sum(n for (m, _), n in mine.items() if m == "hold"),
-                sum(n for (m, _), n in mine.items() if m == "reply"),
-                summaries["first_response"].get(agent, empty),
-                summaries["resolution"].get(agent, empty), sum(ratings.values()),
-                ratings.get(4, 0) + ratings.get(5, 0), online.get(agent, 0.0)))
+            lines.append(
+                AgentLine(
+                    agent,
+                    names.get(agent, f"Agent #{agent}"),
+                    sum(n for (m, _), n in mine.items() if m == "hold"),
+                    sum(n for (m, _), n in mine.items() if m == "reply"),
+                    summaries["first_response"].get(agent, empty),
+                    summaries["resolution"].get(agent, empty),
+                    sum(ratings.values()),
+                    ratings.get(4, 0) + ratings.get(5, 0),
+                    online.get(agent, 0.0),
+                )
+            )
         lines.sort(key=lambda line: (-line.handled, line.name))
         return AgentsReport(query, scope.period, scope.current, query.business, lines)
 
-    async def _agent_summaries(self, metric: str, filters: Filters,
-                               business: bool) -> dict[int | None, Summary]:
+    async def _agent_summaries(
+        self, metric: str, filters: Filters, business: bool
+    ) -> dict[int | None, Summary]:
         """Each agent's summary of a duration, exactly (as `_summary`)."""
         counts = await reports_repo.agent_bucket_counts(self._db, metric, business, filters)
         if counts is None:
@@ -435,8 +499,12 @@ class Reports:
         for agent, agent_counts in counts.items():
             mine = replace(filters, agent_id=agent)
             summaries[agent] = await metrics.summary_by_rank(
-                agent_counts, lambda bucket, offset, count, mine=mine: reports_repo.ranked(
-                    self._db, metric, business, bucket, offset, count, mine), p90=False)
+                agent_counts,
+                lambda bucket, offset, count, mine=mine: reports_repo.ranked(
+                    self._db, metric, business, bucket, offset, count, mine
+                ),
+                p90=False,
+            )
         return summaries
 
     async def _online(self, scope: Scope) -> dict[int, float]:
@@ -463,19 +531,26 @@ class Reports:
         first, last = scope.now.first_day, scope.now.last_day
         start, end = (to_db(m) for m in scope.period.bounds(scope.zone))
         inquiries = await reports_repo.page_counts(self._db, scope.now)
-        views = {p.page: p.count for p in await reports_repo.site_counts(
-            self._db, "page_view", first, last, [p.page for p in inquiries])}
+        views = {
+            p.page: p.count
+            for p in await reports_repo.site_counts(
+                self._db, "page_view", first, last, [p.page for p in inquiries]
+            )
+        }
         pages = [PageLine(p.page, p.count, views.get(p.page, 0)) for p in inquiries]
         return WebsiteReport(
-            query=query, period=scope.period, current=scope.current, pages=pages,
+            query=query,
+            period=scope.period,
+            current=scope.current,
+            pages=pages,
             searches=await reports_repo.site_total(self._db, "kb_search", first, last),
             article_views=await reports_repo.site_total(self._db, "article_view", first, last),
             deflected=await reports_repo.deflection_total(self._db, start, end),
-            reached_agent=_total(_counts(await reports_repo.totals(self._db, scope.now)),
-                                 "hold"),
+            reached_agent=_total(_counts(await reports_repo.totals(self._db, scope.now)), "hold"),
             unanswered=await reports_repo.unanswered_searches(self._db, start, end),
             deflecting=await reports_repo.deflections(self._db, start, end),
-            campaigns=await self._campaigns(scope, start, end))
+            campaigns=await self._campaigns(scope, start, end),
+        )
 
     async def _campaigns(self, scope: Scope, start: str, end: str) -> list[CampaignLine]:
         kinds: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -490,20 +565,33 @@ class Reports:
         lines = []
         for message_id, text in texts.items():
             pages = list(shown_on[message_id])
-            views = sum(p.count for p in await reports_repo.site_counts(
-                self._db, "page_view", scope.now.first_day, scope.now.last_day, pages))
+            views = sum(
+                p.count
+                for p in await reports_repo.site_counts(
+                    self._db, "page_view", scope.now.first_day, scope.now.last_day, pages
+                )
+            )
             on_pages = await reports_repo.chats_on_pages(self._db, scope.now, pages)
             started, resolved = chats.get(message_id, (0, 0))
-            lines.append(CampaignLine(
-                message_id, text, kinds[message_id]["shown"], kinds[message_id]["clicked"],
-                kinds[message_id]["dismissed"], started, resolved, len(pages), views,
-                sum(total - proactive for _, total, proactive in on_pages)))
+            lines.append(
+                CampaignLine(
+                    message_id,
+                    text,
+                    kinds[message_id]["shown"],
+                    kinds[message_id]["clicked"],
+                    kinds[message_id]["dismissed"],
+                    started,
+                    resolved,
+                    len(pages),
+                    views,
+                    sum(total - proactive for _, total, proactive in on_pages),
+                )
+            )
         return lines
 
     # ---- behind a number -------------------------------------------------------------------
 
-    async def drill(self, viewer: Viewer, query: Query, metric: str,
-                    detail: str | None) -> Drill:
+    async def drill(self, viewer: Viewer, query: Query, metric: str, detail: str | None) -> Drill:
         if metric not in DRILL_METRICS:
             raise InvalidQuery(f"there is no figure called {metric!r}")
         scope = await self._scope(viewer, query)
@@ -512,8 +600,9 @@ class Reports:
 
     # ---- exports ---------------------------------------------------------------------------
 
-    async def export_conversations(self, viewer: Viewer,
-                                   query: Query) -> AsyncIterator[list[ExportRow]]:
+    async def export_conversations(
+        self, viewer: Viewer, query: Query
+    ) -> AsyncIterator[list[ExportRow]]:
         """Conversations created in the period, a page at a time (never all in memory). The
         filters are checked here, before the first page: a refusal comes before any byte."""
         return self._export_pages(await self._scope(viewer, query))
@@ -530,28 +619,37 @@ class Reports:
     async def export_days(self, viewer: Viewer, query: Query) -> list[DayLine]:
         scope = await self._scope(viewer, query)
         counts: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
-        for row in await reports_repo.day_counts(self._db, scope.now, (
-                "created", "resolution", "merged", "sla_first", "sla_next", "rating")):
+        for row in await reports_repo.day_counts(
+            self._db,
+            scope.now,
+            ("created", "resolution", "merged", "sla_first", "sla_next", "rating"),
+        ):
             counts[row.day][(row.metric, row.detail)] += row.count
         values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for metric in ("first_response", "resolution"):
             for day, seconds, business in await reports_repo.durations_by_day(
-                    self._db, metric, scope.now):
+                self._db, metric, scope.now
+            ):
                 values[day][metric].append(business if query.business else seconds)
         lines = []
         for day in scope.period.each_day():
             key = day.isoformat()
             found = counts.get(key, {})
             ratings = {int(d): n for (m, d), n in found.items() if m == "rating" and d.isdigit()}
-            lines.append(DayLine(
-                key, sum(n for (m, _), n in found.items() if m == "created"),
-                sum(n for (m, _), n in found.items() if m == "resolution"),
-                sum(n for (m, _), n in found.items() if m == "merged"),
-                metrics.summarize(values[key]["first_response"]),
-                metrics.summarize(values[key]["resolution"]),
-                sum(n for (m, d), n in found.items() if m.startswith("sla_") and d == "met"),
-                sum(n for (m, d), n in found.items() if m.startswith("sla_") and d == "missed"),
-                sum(ratings.values()), ratings.get(4, 0) + ratings.get(5, 0)))
+            lines.append(
+                DayLine(
+                    key,
+                    sum(n for (m, _), n in found.items() if m == "created"),
+                    sum(n for (m, _), n in found.items() if m == "resolution"),
+                    sum(n for (m, _), n in found.items() if m == "merged"),
+                    metrics.summarize(values[key]["first_response"]),
+                    metrics.summarize(values[key]["resolution"]),
+                    sum(n for (m, d), n in found.items() if m.startswith("sla_") and d == "met"),
+                    sum(n for (m, d), n in found.items() if m.startswith("sla_") and d == "missed"),
+                    sum(ratings.values()),
+                    ratings.get(4, 0) + ratings.get(5, 0),
+                )
+            )
         return lines
 
     async def rebuild(self) -> None:
@@ -578,32 +676,70 @@ def _total(counts: dict[tuple[str, str], int], metric: str) -> int:
     return sum(n for (m, _), n in counts.items() if m == metric)
 
 
-def _rates(now: dict[tuple[str, str], int], before: dict[tuple[str, str], int], chats_now: int,
-           chats_before: int) -> list[Rate]:
-    def rate(key: str, part: str, part_details: tuple[str, ...], whole: str,
-             whole_details: tuple[str, ...] | None, drill: str,
-             detail: str | None = None) -> Rate:
-        def count(counts: dict[tuple[str, str], int], metric: str,
-                  details: tuple[str, ...] | None) -> int:
-            return sum(n for (m, d), n in counts.items()
-                       if m == metric and (details is None or d in details))
+def _rates(
+    now: dict[tuple[str, str], int],
+    before: dict[tuple[str, str], int],
+    chats_now: int,
+    chats_before: int,
+) -> list[Rate]:
+    def rate(
+        key: str,
+        part: str,
+        part_details: tuple[str, ...],
+        whole: str,
+        whole_details: tuple[str, ...] | None,
+        drill: str,
+        detail: str | None = None,
+    ) -> Rate:
+        def count(
+            counts: dict[tuple[str, str], int], metric: str, details: tuple[str, ...] | None
+        ) -> int:
+            return sum(
+                n
+                for (m, d), n in counts.items()
+                if m == metric and (details is None or d in details)
+            )
+
         name, definition = metrics.RATES[key]
-        return Rate(key, name, definition, count(now, part, part_details),
-                    count(now, whole, whole_details), count(before, part, part_details),
-                    count(before, whole, whole_details), drill, detail)
+        return Rate(
+            key,
+            name,
+            definition,
+            count(now, part, part_details),
+            count(now, whole, whole_details),
+            count(before, part, part_details),
+            count(before, whole, whole_details),
+            drill,
+            detail,
+        )
 
     found = [
         rate("sla_first", "sla_first", ("met",), "sla_first", None, "sla_first", "missed"),
         rate("sla_next", "sla_next", ("met",), "sla_next", None, "sla_next", "missed"),
-        rate("reopen_rate", "resolved_once", ("reopened",), "resolved_once", None,
-             "resolved_once", "reopened"),
+        rate(
+            "reopen_rate",
+            "resolved_once",
+            ("reopened",),
+            "resolved_once",
+            None,
+            "resolved_once",
+            "reopened",
+        ),
         rate("fcr", "resolved_once", ("fcr",), "resolved_once", None, "resolved_once", "fcr"),
         rate("satisfaction", "rating", ("4", "5"), "rating", None, "rating"),
         rate("response_rate", "rating", None, "asked", None, "rating"),
     ]
     name, definition = metrics.RATES["abandoned_share"]
-    found.append(Rate("abandoned_share", name, definition,
-                      sum(n for (m, _), n in now.items() if m == "abandoned"), chats_now,
-                      sum(n for (m, _), n in before.items() if m == "abandoned"), chats_before,
-                      "abandoned"))
+    found.append(
+        Rate(
+            "abandoned_share",
+            name,
+            definition,
+            sum(n for (m, _), n in now.items() if m == "abandoned"),
+            chats_now,
+            sum(n for (m, _), n in before.items() if m == "abandoned"),
+            chats_before,
+            "abandoned",
+        )
+    )
     return found

@@ -29,12 +29,18 @@ from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
-METRIC_NAMES = {**{k: v[0] for k, v in metrics.DURATIONS.items()},
-                "created": "Conversations created", "reply": "Replies",
-                "resolved_once": "Conversations resolved for the first time",
-                "reopened": "Reopened", "rating": "Ratings", "asked": "Chats asked for a rating",
-                "sla_first": "First-answer targets", "sla_next": "Next-answer targets",
-                "merged": "Merged into another conversation"}
+METRIC_NAMES = {
+    **{k: v[0] for k, v in metrics.DURATIONS.items()},
+    "created": "Conversations created",
+    "reply": "Replies",
+    "resolved_once": "Conversations resolved for the first time",
+    "reopened": "Reopened",
+    "rating": "Ratings",
+    "asked": "Chats asked for a rating",
+    "sla_first": "First-answer targets",
+    "sla_next": "Next-answer targets",
+    "merged": "Merged into another conversation",
+}
 
 
 HOURS = {"": False, "wall": False, "business": True}
@@ -59,9 +65,16 @@ def query_of(request: web.Request) -> Query:
     hours = q.get("hours", "")
     if hours not in HOURS:
         raise web.HTTPBadRequest(text="hours must be business or wall (or left out)")
-    return Query(preset=preset, first=q.get("first", "")[:10], last=q.get("last", "")[:10],
-                 queue_id=number("queue"), agent_id=number("agent"), channel=channel, tag=tag,
-                 business=HOURS[hours])
+    return Query(
+        preset=preset,
+        first=q.get("first", "")[:10],
+        last=q.get("last", "")[:10],
+        queue_id=number("queue"),
+        agent_id=number("agent"),
+        channel=channel,
+        tag=tag,
+        business=HOURS[hours],
+    )
 
 
 def viewer(request: web.Request) -> Viewer:
@@ -106,10 +119,12 @@ async def _report(request: web.Request, tab: str, call: Any) -> Any:
     try:
         return await call
     except InvalidPeriod as exc:
-        refused = _Refused(query_of(request), request.query.get("metric", ""),
-                           request.query.get("detail") or None)
-        return await _page(request, "desk/reports_base.html", refused, tab, status=400,
-                           period_error=str(exc))
+        refused = _Refused(
+            query_of(request), request.query.get("metric", ""), request.query.get("detail") or None
+        )
+        return await _page(
+            request, "desk/reports_base.html", refused, tab, status=400, period_error=str(exc)
+        )
     except (InvalidQuery, ReportRefused) as exc:
         raise _refusal(exc) from None
 
@@ -128,25 +143,45 @@ def active_filters(query: Query, options: Options) -> list[str]:
     return found or ["All queues, agents and channels"]
 
 
-async def _page(request: web.Request, template: str, report: Any, tab: str,
-                status: int = 200, **context: Any) -> web.Response:
+async def _page(
+    request: web.Request, template: str, report: Any, tab: str, status: int = 200, **context: Any
+) -> web.Response:
     services = request.app[SERVICES]
     query = report.query
     options = await services.reports.options(viewer(request))
-    return render(request, template, status=status, context={
-        "agent": request[AGENT], "report": report, "query": query, "tab": tab,
-        "options": options, "active_filters": active_filters(query, options),
-        "presets": PRESETS,
-        "channels": CHANNELS, "link": lambda path, **extra: link(query, path, **extra),
-        "duration": metrics.duration_text, "percent": metrics.percent_text,
-        "definitions": metrics, "charts": charts, "weekdays": WEEKDAYS,
-        "metric_names": METRIC_NAMES, "period_error": "", **context})
+    return render(
+        request,
+        template,
+        status=status,
+        context={
+            "agent": request[AGENT],
+            "report": report,
+            "query": query,
+            "tab": tab,
+            "options": options,
+            "active_filters": active_filters(query, options),
+            "presets": PRESETS,
+            "channels": CHANNELS,
+            "link": lambda path, **extra: link(query, path, **extra),
+            "duration": metrics.duration_text,
+            "percent": metrics.percent_text,
+            "definitions": metrics,
+            "charts": charts,
+            "weekdays": WEEKDAYS,
+            "metric_names": METRIC_NAMES,
+            "period_error": "",
+            **context,
+        },
+    )
 
 
 @requires("agent")
 async def overview_page(request: web.Request) -> web.Response:
-    report = await _report(request, "overview", request.app[SERVICES].reports.overview(
-        viewer(request), query_of(request)))
+    report = await _report(
+        request,
+        "overview",
+        request.app[SERVICES].reports.overview(viewer(request), query_of(request)),
+    )
     if isinstance(report, web.Response):
         return report
     # Days and weeks read as 10-01 on the axis (the table beside it has the whole date).
@@ -156,23 +191,36 @@ async def overview_page(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def agents_page(request: web.Request) -> web.Response:
-    report = await _report(request, "agents", request.app[SERVICES].reports.agents(
-        viewer(request), query_of(request)))
+    report = await _report(
+        request, "agents", request.app[SERVICES].reports.agents(viewer(request), query_of(request))
+    )
     if isinstance(report, web.Response):
         return report
-    return await _page(request, "desk/reports_agents.html", report, "agents",
-                       agent_bars=[(line.name, line.handled) for line in report.lines])
+    return await _page(
+        request,
+        "desk/reports_agents.html",
+        report,
+        "agents",
+        agent_bars=[(line.name, line.handled) for line in report.lines],
+    )
 
 
 @requires("agent")
 async def website_page(request: web.Request) -> web.Response:
-    report = await _report(request, "website", request.app[SERVICES].reports.website(
-        viewer(request), query_of(request)))
+    report = await _report(
+        request,
+        "website",
+        request.app[SERVICES].reports.website(viewer(request), query_of(request)),
+    )
     if isinstance(report, web.Response):
         return report
-    return await _page(request, "desk/reports_website.html", report, "website",
-                       page_bars=[(page.page.split("//", 1)[-1], page.inquiries)
-                                  for page in report.pages[:15]])
+    return await _page(
+        request,
+        "desk/reports_website.html",
+        report,
+        "website",
+        page_bars=[(page.page.split("//", 1)[-1], page.inquiries) for page in report.pages[:15]],
+    )
 
 
 @requires("agent")
@@ -180,8 +228,11 @@ async def drill_page(request: web.Request) -> web.Response:
     """The conversations behind a number (?metric=, and ?detail= such as missed)."""
     metric = request.query.get("metric", "")
     detail = request.query.get("detail") or None
-    report = await _report(request, "drill", request.app[SERVICES].reports.drill(
-        viewer(request), query_of(request), metric, detail))
+    report = await _report(
+        request,
+        "drill",
+        request.app[SERVICES].reports.drill(viewer(request), query_of(request), metric, detail),
+    )
     if isinstance(report, web.Response):
         return report
     return await _page(request, "desk/reports_drill.html", report, "drill")
@@ -193,11 +244,13 @@ async def conversations_csv_file(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     # Every filter is checked before the response starts: a refusal is a clean 400, never
     # a download cut off after its header row.
-    pages = await _ask(services.reports.export_conversations(viewer(request),
-                                                             query_of(request)))
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="conversations.csv"'})
+    pages = await _ask(services.reports.export_conversations(viewer(request), query_of(request)))
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="conversations.csv"',
+        }
+    )
     await response.prepare(request)
     async for chunk in conversations_csv(pages):
         await response.write(chunk)
@@ -207,19 +260,33 @@ async def conversations_csv_file(request: web.Request) -> web.StreamResponse:
 
 @requires("agent")
 async def days_csv_file(request: web.Request) -> web.Response:
-    lines = await _ask(request.app[SERVICES].reports.export_days(viewer(request),
-                                                                 query_of(request)))
-    return web.Response(body=days_csv(lines), headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="days.csv"'})
+    lines = await _ask(
+        request.app[SERVICES].reports.export_days(viewer(request), query_of(request))
+    )
+    return web.Response(
+        body=days_csv(lines),
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="days.csv"',
+        },
+    )
 
 
 def _plain(value: Any) -> Any:
     """Report dataclasses as JSON-ready values (dates as ISO text, figures with their shares)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         found = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for name in ("value", "before", "change", "backlog", "satisfaction", "per_thousand",
-                     "with_share", "without_share", "deflection"):
+        for name in (
+            "value",
+            "before",
+            "change",
+            "backlog",
+            "satisfaction",
+            "per_thousand",
+            "with_share",
+            "without_share",
+            "deflection",
+        ):
             attribute = getattr(type(value), name, None)
             if isinstance(attribute, property):
                 found[name] = _plain(getattr(value, name))
@@ -248,18 +315,26 @@ async def api_reports(request: web.Request) -> web.Response:
 @requires("manager")
 async def mail_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    return render(request, "desk/reports_mail.html", {
-        "agent": request[AGENT], "frequencies": FREQUENCIES, "tab": "mail",
-        "frequency": await services.report_mail.frequency(request[AGENT]["id"]),
-        "saved": request.query.get("saved") == "1"})
+    return render(
+        request,
+        "desk/reports_mail.html",
+        {
+            "agent": request[AGENT],
+            "frequencies": FREQUENCIES,
+            "tab": "mail",
+            "frequency": await services.report_mail.frequency(request[AGENT]["id"]),
+            "saved": request.query.get("saved") == "1",
+        },
+    )
 
 
 @requires("manager")
 async def save_mail(request: web.Request) -> web.Response:
     form = await form_data(request)
     try:
-        await request.app[SERVICES].report_mail.set_frequency(request[AGENT]["id"],
-                                                              form.get("frequency", ""))
+        await request.app[SERVICES].report_mail.set_frequency(
+            request[AGENT]["id"], form.get("frequency", "")
+        )
     except InvalidFrequency as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     return redirect("/reports/mail?saved=1")
