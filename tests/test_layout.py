@@ -74,6 +74,8 @@ NOT_PAGES = {
     "/my/data",
     "/help/suggest",
     "/help/files/{id}-{signature}/{name}",
+    "/reports/conversations.csv",
+    "/reports/days.csv",
 }
 # Pages met signed out, or on the way in (their own tests cover their flows).
 SIGNED_OUT_DESK = {"/signin", "/setup", "/invitation"}
@@ -276,6 +278,7 @@ async def _seed(server: Server) -> Site:
         "/mail/{id}/formatted": f"/mail/{message[0]}/formatted",
         "/invitation": f"/invitation?token={invitation}",
         "/search": "/search?q=brakes",
+        "/reports/conversations": "/reports/conversations?metric=created",
         "/setup": "/setup?token=spent",
     }
     steps = ("company", "website", "mailbox", "team", "done")

@@ -82,3 +82,103 @@ async def test_a_manager_reads_filters_drills_down_and_downloads(
     await page.get_by_role("button", name="Show").click()
     await expect(page).to_have_url(re.compile(r"period=custom&first=2020-01-01"))
     await expect(page.locator(".report-period")).to_contain_text("2020-01-01 –")
+
+
+CONTRASTS = """() => {
+  // WCAG contrast of every chart text against the chart's background (the heatmap's counts
+  // have a halo of that background, so it is what they are read on).
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((c) => { c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const found = [];
+  for (const svg of document.querySelectorAll("svg.chart")) {
+    const back = lum(rgb(getComputedStyle(svg).backgroundColor));
+    for (const text of svg.querySelectorAll("text")) {
+      const ink = lum(rgb(getComputedStyle(text).fill));
+      const ratio = (Math.max(ink, back) + 0.05) / (Math.min(ink, back) + 0.05);
+      found.push([svg.getAttribute("aria-label") + ": " + text.textContent, ratio]);
+    }
+  }
+  return found;
+}"""
+
+
+async def _busy_day(server: Server, personas: Personas) -> None:
+    conversations = server.services.conversations
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    for n, channel in enumerate(("chat", "chat", "email", "form", "chat")):
+        opened = await conversations.open(
+            channel=channel, customer_name=f"C{n}", body="Hi", page_url="https://shop.test/delivery"
+        )
+        await conversations.post(opened.conversation_id, amy, "Hello")
+        await conversations.resolve(opened.conversation_id, amy)
+        await conversations.rate(opened.conversation_id, Actor.customer(None), 1 + n % 5, "")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+async def test_chart_labels_are_readable_in_the_theme(
+    server: Server, personas: Personas, new_page: Any, scheme: str
+) -> None:
+    await _busy_day(server, personas)
+    page = await new_page()
+    await page.emulate_media(color_scheme=scheme)
+    await sign_in_page(page, server, "ada@example.com")
+    checked = 0
+    for path in ("/reports?period=7d", "/reports/agents?period=7d", "/reports/website?period=7d"):
+        await page.goto(server.desk_url + path)
+        contrasts = await page.evaluate(CONTRASTS)
+        checked += len(contrasts)
+        poor = [(label, round(ratio, 2)) for label, ratio in contrasts if ratio < 4.5]
+        assert not poor, (scheme, path, poor)
+    assert checked >= 50, "channel, agent, heatmap and rating labels were all measured"
+
+
+@pytest.mark.browser
+async def test_the_agents_table_has_the_width_and_keeps_the_names_in_view(
+    server: Server, personas: Personas, new_page: Any
+) -> None:
+    await _busy_day(server, personas)
+    page = await new_page()
+    await sign_in_page(page, server, "ada@example.com")
+    await page.goto(server.desk_url + "/reports/agents?period=7d")
+    table = page.locator(".reports table.figures").first
+    box = await table.bounding_box()
+    width = await page.evaluate("document.querySelector('.reports').clientWidth")
+    assert box is not None and box["width"] > width * 0.85, "the table takes the page's width"
+    assert await page.evaluate(
+        "(() => { const s = document.querySelector('.table-scroll');"
+        " return s.scrollWidth <= s.clientWidth; })()"
+    ), "no sideways scroll at 1366 px"
+    for name in ("Satisfaction", "Time online"):
+        await expect(page.get_by_role("columnheader", name=name)).to_be_in_viewport()
+
+    # Where the table must scroll (it fits in 390 px by wrapping; a long name or a narrow
+    # window may still need it), the agent's name stays in view.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.evaluate("document.querySelector('.table-scroll').style.width = '120px'")
+    name = page.get_by_role("rowheader", name="Amy Agent")
+    before = await name.bounding_box()
+    await page.evaluate("document.querySelector('.table-scroll').scrollLeft = 400")
+    assert await page.evaluate("document.querySelector('.table-scroll').scrollLeft") > 0
+    after = await name.bounding_box()
+    assert before is not None and after is not None and abs(after["x"] - before["x"]) < 1, (
+        "the agent's name stays while the figures scroll"
+    )
+
+
+@pytest.mark.browser
+async def test_a_printout_names_its_period_and_filters(
+    server: Server, personas: Personas, new_page: Any
+) -> None:
+    await _busy_day(server, personas)
+    page = await new_page()
+    await sign_in_page(page, server, "ada@example.com")
+    await page.goto(f"{server.desk_url}/reports?period=7d&agent={personas.agent}&channel=chat")
+    await page.emulate_media(media="print")
+    await expect(page.locator(".report-filters")).to_be_hidden()
+    scope = page.locator(".report-period")
+    await expect(scope).to_be_visible()
+    await expect(scope).to_contain_text(" – ")
+    await expect(scope).to_contain_text("Agent: Amy Agent · Channel: chat · wall clock")

@@ -276,12 +276,23 @@ async def play(
                 await conversations.post(cid, ann if op == "reply_a" else ben, "Answer")
             elif op == "note":
                 await conversations.note(cid, ann, "Note")
-            elif op == "auto":
-                await conversations.run(
-                    lambda conn, now, events, c=cid: conversations.auto_reply_in(
-                        conn, now, events, c, "Auto", "Auto"
+            elif op == "auto":  # as the routing engine sends it: with the rule's firing
+
+                def auto(conn, now, events, c=cid):
+                    conversations.auto_reply_in(conn, now, events, c, "Auto", "Auto")
+                    events.append(
+                        events_repo.append(
+                            conn,
+                            c,
+                            "rule.fired",
+                            "system",
+                            None,
+                            now,
+                            {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]},
+                        )
                     )
-                )
+
+                await conversations.run(auto)
             elif op in ("assign_a", "assign_b"):
                 await conversations.assign(cid, agents[op == "assign_b"], ann)
             elif op == "transfer":

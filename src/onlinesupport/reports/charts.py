@@ -1,6 +1,10 @@
 """Charts as SVG made on the server: no script, no chart library, readable at 1366x768 and on
 paper (each series has its own colour and its own hatching, so a black-and-white print still
-tells them apart). Every chart is drawn next to the table of the numbers it shows."""
+tells them apart). Every chart is drawn next to the table of the numbers it shows.
+
+Text and lines take the page theme's colours (`currentColor` and classes that reports.css
+colours with the theme's custom properties), so labels stay readable in dark mode; a count
+written on a heatmap cell has a halo of the chart's background, so it reads on any shade."""
 
 from __future__ import annotations
 
@@ -76,8 +80,8 @@ def columns(
         y = top + plot_h - plot_h * step / 4
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - 8}" y2="{y:.1f}" '
-            f'stroke="#d1d5db"/><text x="{left - 6}" y="{y + 4:.1f}" '
-            f'text-anchor="end" fill="#374151">{value:g}</text>'
+            f'class="grid"/><text x="{left - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end" class="axis">{value:g}</text>'
         )
     for i, label in enumerate(labels):
         x0 = left + i * group + group * 0.1
@@ -90,7 +94,7 @@ def columns(
         if i % every == 0:
             parts.append(
                 f'<text x="{x0 + group * 0.4:.1f}" y="{height - bottom + 16}" '
-                f'text-anchor="middle" fill="#374151">{escape(_short(label))}</text>'
+                f'text-anchor="middle" fill="currentColor">{escape(_short(label))}</text>'
             )
     parts.append(_legend([name for name, _ in series], left, 14))
     parts.append("</svg>")
@@ -112,12 +116,12 @@ def bars(title: str, items: Sequence[tuple[object, float]], unit: str = "") -> M
         y = 4 + i * row
         w = (WIDTH - left - 70) * value / peak
         parts.append(
-            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" fill="#111827">'
+            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" fill="currentColor">'
             f"{escape(_short(str(label), 26))}</text>"
         )
         parts.append(_bar(left, y + 3, w, row - 8, 0, f"{label}: {value:g}{unit}"))
         parts.append(
-            f'<text x="{left + w + 6:.1f}" y="{y + 15}" fill="#111827">'
+            f'<text x="{left + w + 6:.1f}" y="{y + 15}" fill="currentColor">'
             f"{value:g}{escape(unit)}</text>"
         )
     parts.append("</svg>")
@@ -137,13 +141,13 @@ def heatmap(title: str, rows: Sequence[str], grid: Sequence[Sequence[int]]) -> M
     for hour in range(0, 24, 2):
         parts.append(
             f'<text x="{left + hour * cell_w + cell_w / 2}" y="{top - 6}" '
-            f'text-anchor="middle" fill="#374151">{hour:02d}</text>'
+            f'text-anchor="middle" class="axis">{hour:02d}</text>'
         )
     for r, name in enumerate(rows):
         y = top + r * cell_h
         parts.append(
             f'<text x="{left - 6}" y="{y + 16}" text-anchor="end" font-size="12" '
-            f'fill="#111827">{escape(name)}</text>'
+            f'fill="currentColor">{escape(name)}</text>'
         )
         for hour, count in enumerate(grid[r]):
             shade = 0.08 + 0.92 * count / peak if count else 0
@@ -151,13 +155,12 @@ def heatmap(title: str, rows: Sequence[str], grid: Sequence[Sequence[int]]) -> M
             parts.append(
                 f"<g><title>{escape(name)} {hour:02d}:00: {count}</title>"
                 f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
-                f'fill="#1d4ed8" fill-opacity="{shade:.2f}" stroke="#e5e7eb"/>'
+                f'fill="#1d4ed8" fill-opacity="{shade:.2f}" class="cell"/>'
             )
             if count:
-                colour = "#fff" if shade > 0.55 else "#111827"
                 parts.append(
                     f'<text x="{x + cell_w / 2 - 1}" y="{y + 15}" text-anchor="middle" '
-                    f'fill="{colour}">{count}</text>'
+                    f'fill="currentColor" class="count">{count}</text>'
                 )
             parts.append("</g>")
     parts.append("</svg>")
@@ -168,7 +171,7 @@ def _legend(names: Sequence[str], x: float, y: float) -> str:
     parts = []
     for i, name in enumerate(names):
         parts.append(_bar(x, y - 9, 12, 10, i, name))
-        parts.append(f'<text x="{x + 16}" y="{y}" fill="#111827">{escape(name)}</text>')
+        parts.append(f'<text x="{x + 16}" y="{y}" fill="currentColor">{escape(name)}</text>')
         x += 24 + 8 * len(name)
     return "".join(parts)
 

@@ -5,20 +5,25 @@ written again from the events at any time with the same numbers. The rules, in t
 report pages show (see `definitions`):
 
 - A *human reply* is an agent's public message written by a person: not an internal note, not
-  a rule's automatic reply (no agent behind it), not a script's next question (sent by the
-  system when the customer answers), not a mailed acknowledgement (never a message at all).
+  a rule's automatic reply (recorded with the rule's firing), not a script's next question
+  (sent by the system when the customer answers), not a mailed acknowledgement (never a
+  message at all). A reply through the API by a token that acts as nobody reaches the
+  customer like any other: it is a human reply of the conversation, credited to no agent.
 - A *call* logged on a callback request (reached, no answer, wrong number) is a human reply:
   the customer asked to be called, not written to.
 - A conversation's *cycle* starts when it is created and again whenever it is reopened; the
   first response is measured per cycle.
 - A conversation *merged* into another ends there without a resolution: its work goes on in
   the other one, which is resolved once.
+- A conversation's *agent* is the one it is assigned to, else the last person who replied. Its
+  creation (and the page it started on) is counted for that agent, so filtering by an agent
+  counts the same conversations as the export's `agent` column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -29,6 +34,8 @@ from onlinesupport.store.reports import ConversationInput
 
 Calendars = Callable[[int], BusinessHours]
 """The business-hours calendar of a queue, by id."""
+RULES = 2
+"""The version of the rules below: a rollup counted by other rules is counted again."""
 
 
 @dataclass(frozen=True)
@@ -93,26 +100,29 @@ def page_key(url: str) -> str:
     return url[:-1] if url.endswith("/") and url.count("/") > 3 else url
 
 
-def _is_script_question(events: Sequence[Event], index: int) -> bool:
-    """A message a running script sent: its command also records `script.advanced`."""
+def _sent_by(events: Sequence[Event], index: int, types: tuple[str, ...]) -> bool:
+    """The message's command also recorded one of these events (a running script's
+    `script.advanced`, a rule's `rule.fired`): it was sent by the system."""
     moment = events[index].created_at
     for later in events[index + 1 :]:
         if later.created_at != moment or later.type == "message.posted":
             return False
-        if later.type == "script.advanced":
+        if later.type in types:
             return True
     return False
 
 
 def human_reply(events: Sequence[Event], index: int) -> bool:
     event = events[index]
-    return (
-        event.type == "message.posted"
-        and event.actor_type == "agent"
-        and event.actor_id is not None
-        and event.data.get("kind") == "message"
-        and not _is_script_question(events, index)
-    )
+    if (
+        event.type != "message.posted"
+        or event.actor_type != "agent"
+        or event.data.get("kind") != "message"
+    ):
+        return False
+    if event.actor_id is None:  # a rule's automatic reply, or an API token acting as nobody
+        return not _sent_by(events, index, ("rule.fired", "script.advanced"))
+    return not _sent_by(events, index, ("script.advanced",))
 
 
 def is_call(event: Event) -> bool:
@@ -223,8 +233,8 @@ def compute(
             settle(at, ("next_response",))
             if not (human_reply(events, index) or is_call(event)):
                 continue
-            agent = event.actor_id
-            last_replier = agent
+            agent = event.actor_id  # None: through the API, by nobody on the team
+            last_replier = agent if agent is not None else last_replier
             replies += 1
             add("reply", at, agent=agent)
             if cycle == 0 and left_at is not None and not abandoned:
@@ -332,6 +342,10 @@ def compute(
             agent=assignee or last_replier,
             detail="met" if met else "missed",
         )
+    owner = assignee or last_replier
+    values[:] = [
+        replace(v, agent_id=owner) if v.metric in ("created", "inquiry") else v for v in values
+    ]
     reopened = cycle > 0
     fcr = int(resolved_once is not None and replies == 1 and not reopened)
     if resolved_once is not None:
@@ -352,7 +366,7 @@ def compute(
         day=local_day_hour(created, zone)[0],
         queue_id=queue,
         channel=channel,
-        agent_id=assignee or last_replier,
+        agent_id=owner,
         tags=conversation.tags,
         page=page_key(conversation.page),
         proactive_id=conversation.proactive_id,

@@ -1,10 +1,13 @@
 """The report mail: each manager (and admin) gets yesterday's or last week's headline figures
 for what they may see, with a link to the reports, through the outbox like every mail.
 
-Daily mails cover yesterday, weekly ones the seven days up to Sunday, sent from 07:00 on the
-business's clock on the day after. Each is queued once (the subscription remembers which
-period it last queued, in the same transaction as the outbox row). Without a mailbox to send
-from, nothing is queued at all.
+Nobody gets one until they choose it (Report mail). Daily mails cover yesterday, weekly ones
+the seven days up to Sunday, sent in the morning (07:00 to noon on the business's clock) of
+the day after. A mail missed while the server was down goes out the next morning, never in the
+middle of the day a restart happens: a weekly one on any morning of that week, a daily one
+with the newest day (a day-old daily report is stale; the next one covers the next day).
+Each is queued once (the subscription remembers which period it last queued, in the same
+transaction as the outbox row). Without a mailbox to send from, nothing is queued at all.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ FREQUENCIES = {
     "weekly": "Every Monday (last week)",
 }
 SEND_FROM_HOUR = 7
+SEND_UNTIL_HOUR = 12
 INTERVAL = 900.0
 
 
@@ -38,14 +42,15 @@ class InvalidFrequency(UserError):
 
 
 def due_period(frequency: str, today: date, hour: int) -> tuple[str, date, date] | None:
-    """The period a mail of this frequency covers if one is due today, with its key."""
-    if hour < SEND_FROM_HOUR:
+    """The period a mail of this frequency covers if one is due at this hour of today, with
+    its key (only in the morning: see the module's docstring)."""
+    if not SEND_FROM_HOUR <= hour < SEND_UNTIL_HOUR:
         return None
     if frequency == "daily":
         day = today - timedelta(days=1)
         return f"daily:{day.isoformat()}", day, day
-    if frequency == "weekly" and today.weekday() == 0:
-        last = today - timedelta(days=1)
+    if frequency == "weekly":
+        last = today - timedelta(days=today.weekday() + 1)  # the Sunday that ended last week
         return f"weekly:{last.isoformat()}", last - timedelta(days=6), last
     return None
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from onlinesupport.core.conversations import DEFAULT_QUEUE
-from onlinesupport.reports.facts import Facts, compute
+from onlinesupport.reports.facts import RULES, Facts, compute
 from onlinesupport.reports.metrics import bucket_of
 from onlinesupport.routing.due import calendar
 from onlinesupport.routing.hours import BusinessHours
@@ -65,6 +65,7 @@ class Calendars:
             self._zone = ZoneInfo("UTC")
         fingerprint = json.dumps(
             [
+                RULES,
                 self._zone.key,
                 *[
                     (q["id"], q["timezone"], q["hours"], q["holidays"])
@@ -93,7 +94,9 @@ class Rollup:
             calendars = await self.calendars.current()
             state = await reports_repo.rollup_state(self._db)
             if state is not None and state.calendars != calendars.fingerprint:
-                log.info("queue calendars changed: report figures are counted again")
+                log.info(
+                    "queue calendars or counting rules changed: report figures are counted again"
+                )
                 await self._db.write(reports_repo.clear_rollup)
                 state = None
             last = state.last_event_id if state is not None else 0

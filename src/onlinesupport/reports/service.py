@@ -420,7 +420,7 @@ class Reports:
             heatmap=heatmap,
             ratings=ratings,
             comments=comments,
-            live=await self.live(viewer),
+            live=await self.live(viewer, scope.now),
         )
 
     async def _summary(self, metric: str, filters: Filters, business: bool) -> Summary:
@@ -438,11 +438,12 @@ class Reports:
             ),
         )
 
-    async def live(self, viewer: Viewer) -> list[QueueNow]:
-        """Per queue now: conversations nobody has taken, and the longest wait for an answer."""
-        allowed = None
-        if viewer.role == "manager":
-            allowed = await reports_repo.managed_queues(self._db, viewer.id) or None
+    async def live(self, viewer: Viewer, filters: Filters | None = None) -> list[QueueNow]:
+        """Per queue now: conversations nobody has taken, and the longest wait for an answer;
+        of the filters' queues and channel (the period, agent and tag do not apply to now)."""
+        allowed = filters.queue_ids if filters is not None else None
+        if allowed is None and viewer.role == "manager":
+            allowed = tuple(await reports_repo.managed_queues(self._db, viewer.id)) or None
         now = self._clock.now()
         return [
             QueueNow(
@@ -453,7 +454,9 @@ class Reports:
                 if w.oldest_waiting
                 else None,
             )
-            for w in await reports_repo.waiting_now(self._db, allowed)
+            for w in await reports_repo.waiting_now(
+                self._db, allowed, filters.channel if filters is not None else None
+            )
         ]
 
     # ---- per agent -------------------------------------------------------------------------
@@ -612,8 +615,11 @@ class Reports:
     async def export_conversations(
         self, viewer: Viewer, query: Query
     ) -> AsyncIterator[list[ExportRow]]:
-        """Conversations created in the period, a page at a time (never all in memory)."""
-        scope = await self._scope(viewer, query)
+        """Conversations created in the period, a page at a time (never all in memory). The
+        filters are checked here, before the first page: a refusal comes before any byte."""
+        return self._export_pages(await self._scope(viewer, query))
+
+    async def _export_pages(self, scope: Scope) -> AsyncIterator[list[ExportRow]]:
         after = 0
         while True:
             page = await reports_repo.export_page(self._db, scope.now, after, EXPORT_PAGE)

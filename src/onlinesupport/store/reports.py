@@ -470,11 +470,11 @@ def mark_sent(conn: sqlite3.Connection, agent_id: int, frequency: str, period_ke
 
 
 async def subscriptions(db: Database) -> list[Subscription]:
-    """Active managers and admins with their report mail (weekly unless they chose)."""
+    """Active managers and admins who chose a report mail, with it."""
     rows = await db.fetch_all(
-        "SELECT a.id, a.name, a.email, a.role, coalesce(s.frequency, 'weekly'),"
-        " coalesce(s.last_sent, '') FROM agents a LEFT JOIN report_subscriptions s"
-        " ON s.agent_id = a.id WHERE a.active AND a.role IN ('manager', 'admin') ORDER BY a.id"
+        "SELECT a.id, a.name, a.email, a.role, s.frequency, s.last_sent FROM agents a"
+        " JOIN report_subscriptions s ON s.agent_id = a.id WHERE a.active"
+        " AND a.role IN ('manager', 'admin') AND s.frequency <> 'off' ORDER BY a.id"
     )
     return [Subscription(*r) for r in rows]
 
@@ -483,7 +483,7 @@ async def subscription(db: Database, agent_id: int) -> str:
     row = await db.fetch_one(
         "SELECT frequency FROM report_subscriptions WHERE agent_id = ?", (agent_id,)
     )
-    return row[0] if row else "weekly"
+    return row[0] if row else "off"
 
 
 # --- the figures -------------------------------------------------------------------------------
@@ -934,14 +934,18 @@ async def chats_on_pages(
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-async def waiting_now(db: Database, queue_ids: Sequence[int] | None) -> list[Waiting]:
+async def waiting_now(
+    db: Database, queue_ids: Sequence[int] | None, channel: str | None = None
+) -> list[Waiting]:
     """Per queue: open conversations nobody has taken, and the oldest customer still waiting
-    for an answer (first or next)."""
+    for an answer (first or next); of one channel, when given."""
     queues = await db.fetch_all("SELECT id, name FROM queues ORDER BY name")
     rows = await db.fetch_all(
         "SELECT queue_id, sum(assignee_id IS NULL AND first_response_at IS NULL),"
         " min(CASE WHEN first_response_at IS NULL THEN created_at ELSE next_waiting_since END)"
-        " FROM conversations WHERE status IN ('open', 'pending') GROUP BY queue_id"
+        " FROM conversations WHERE status IN ('open', 'pending')"
+        " AND (:channel IS NULL OR channel = :channel) GROUP BY queue_id",
+        {"channel": channel},
     )
     found = {r[0]: (r[1] or 0, r[2]) for r in rows}
     wanted = set(queue_ids) if queue_ids is not None else None

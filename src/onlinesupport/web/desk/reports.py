@@ -19,6 +19,7 @@ from onlinesupport.reports.service import (
     CHANNELS,
     WEEKDAYS,
     InvalidQuery,
+    Options,
     Query,
     ReportRefused,
     Viewer,
@@ -42,6 +43,10 @@ METRIC_NAMES = {
 }
 
 
+HOURS = {"": False, "wall": False, "business": True}
+"""The business-hours switch's values (`?hours=`); anything else is refused, not guessed."""
+
+
 def query_of(request: web.Request) -> Query:
     """The filters in the address (?period=&first=&last=&queue=&agent=&channel=&tag=&hours=)."""
     q = request.query
@@ -57,6 +62,9 @@ def query_of(request: web.Request) -> Query:
     if channel is not None and channel not in CHANNELS:
         raise web.HTTPBadRequest(text=f"channel must be one of {', '.join(CHANNELS)}")
     tag = (q.get("tag") or "").strip()[:100] or None
+    hours = q.get("hours", "")
+    if hours not in HOURS:
+        raise web.HTTPBadRequest(text="hours must be business or wall (or left out)")
     return Query(
         preset=preset,
         first=q.get("first", "")[:10],
@@ -65,7 +73,7 @@ def query_of(request: web.Request) -> Query:
         agent_id=number("agent"),
         channel=channel,
         tag=tag,
-        business=q.get("hours") == "business",
+        business=HOURS[hours],
     )
 
 
@@ -74,14 +82,19 @@ def viewer(request: web.Request) -> Viewer:
     return Viewer(agent["id"], agent["role"])
 
 
+def _refusal(exc: Exception) -> web.HTTPException:
+    """What the service refused, as a 4xx with its reason."""
+    if isinstance(exc, ReportRefused):
+        return web.HTTPForbidden(text=str(exc))
+    return web.HTTPBadRequest(text=str(exc))
+
+
 async def _ask(call: Any) -> Any:
     """Run a service call; what the service refuses becomes a 4xx with its reason."""
     try:
         return await call
-    except (InvalidQuery, InvalidPeriod) as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
-    except ReportRefused as exc:
-        raise web.HTTPForbidden(text=str(exc)) from None
+    except (InvalidQuery, InvalidPeriod, ReportRefused) as exc:
+        raise _refusal(exc) from None
 
 
 def link(query: Query, path: str, **extra: str) -> str:
@@ -89,20 +102,64 @@ def link(query: Query, path: str, **extra: str) -> str:
     return f"{path}?{urlencode({**query.params(), **extra})}"
 
 
+@dataclasses.dataclass(frozen=True)
+class _Refused:
+    """What a report page shows in place of a report whose period was refused: the filters."""
+
+    query: Query
+    metric: str = ""
+    detail: str | None = None
+    period: None = None
+    current: bool = True
+
+
+async def _report(request: web.Request, tab: str, call: Any) -> Any:
+    """The report a page asked for, or (a period refused) the page with its filter form, the
+    values as typed and the reason next to the dates, as a 400."""
+    try:
+        return await call
+    except InvalidPeriod as exc:
+        refused = _Refused(
+            query_of(request), request.query.get("metric", ""), request.query.get("detail") or None
+        )
+        return await _page(
+            request, "desk/reports_base.html", refused, tab, status=400, period_error=str(exc)
+        )
+    except (InvalidQuery, ReportRefused) as exc:
+        raise _refusal(exc) from None
+
+
+def active_filters(query: Query, options: Options) -> list[str]:
+    """The filters a report was made with, in words (so a printout says whose figures)."""
+    found = []
+    if query.queue_id is not None:
+        found.append(f"Queue: {dict(options.queues).get(query.queue_id, query.queue_id)}")
+    if query.agent_id is not None and not options.fixed_agent:
+        found.append(f"Agent: {dict(options.agents).get(query.agent_id, query.agent_id)}")
+    if query.channel is not None:
+        found.append(f"Channel: {query.channel}")
+    if query.tag is not None:
+        found.append(f"Tag: {query.tag}")
+    return found or ["All queues, agents and channels"]
+
+
 async def _page(
-    request: web.Request, template: str, report: Any, tab: str, **context: Any
+    request: web.Request, template: str, report: Any, tab: str, status: int = 200, **context: Any
 ) -> web.Response:
     services = request.app[SERVICES]
     query = report.query
+    options = await services.reports.options(viewer(request))
     return render(
         request,
         template,
-        {
+        status=status,
+        context={
             "agent": request[AGENT],
             "report": report,
             "query": query,
             "tab": tab,
-            "options": await services.reports.options(viewer(request)),
+            "options": options,
+            "active_filters": active_filters(query, options),
             "presets": PRESETS,
             "channels": CHANNELS,
             "link": lambda path, **extra: link(query, path, **extra),
@@ -112,6 +169,7 @@ async def _page(
             "charts": charts,
             "weekdays": WEEKDAYS,
             "metric_names": METRIC_NAMES,
+            "period_error": "",
             **context,
         },
     )
@@ -119,7 +177,13 @@ async def _page(
 
 @requires("agent")
 async def overview_page(request: web.Request) -> web.Response:
-    report = await _ask(request.app[SERVICES].reports.overview(viewer(request), query_of(request)))
+    report = await _report(
+        request,
+        "overview",
+        request.app[SERVICES].reports.overview(viewer(request), query_of(request)),
+    )
+    if isinstance(report, web.Response):
+        return report
     # Days and weeks read as 10-01 on the axis (the table beside it has the whole date).
     labels = [b.label[5:] if report.bucket != "month" else b.label for b in report.volume]
     return await _page(request, "desk/reports.html", report, "overview", chart_labels=labels)
@@ -127,7 +191,11 @@ async def overview_page(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def agents_page(request: web.Request) -> web.Response:
-    report = await _ask(request.app[SERVICES].reports.agents(viewer(request), query_of(request)))
+    report = await _report(
+        request, "agents", request.app[SERVICES].reports.agents(viewer(request), query_of(request))
+    )
+    if isinstance(report, web.Response):
+        return report
     return await _page(
         request,
         "desk/reports_agents.html",
@@ -139,7 +207,13 @@ async def agents_page(request: web.Request) -> web.Response:
 
 @requires("agent")
 async def website_page(request: web.Request) -> web.Response:
-    report = await _ask(request.app[SERVICES].reports.website(viewer(request), query_of(request)))
+    report = await _report(
+        request,
+        "website",
+        request.app[SERVICES].reports.website(viewer(request), query_of(request)),
+    )
+    if isinstance(report, web.Response):
+        return report
     return await _page(
         request,
         "desk/reports_website.html",
@@ -154,9 +228,13 @@ async def drill_page(request: web.Request) -> web.Response:
     """The conversations behind a number (?metric=, and ?detail= such as missed)."""
     metric = request.query.get("metric", "")
     detail = request.query.get("detail") or None
-    report = await _ask(
-        request.app[SERVICES].reports.drill(viewer(request), query_of(request), metric, detail)
+    report = await _report(
+        request,
+        "drill",
+        request.app[SERVICES].reports.drill(viewer(request), query_of(request), metric, detail),
     )
+    if isinstance(report, web.Response):
+        return report
     return await _page(request, "desk/reports_drill.html", report, "drill")
 
 
@@ -164,9 +242,9 @@ async def drill_page(request: web.Request) -> web.Response:
 async def conversations_csv_file(request: web.Request) -> web.StreamResponse:
     """One row per conversation created in the period, streamed."""
     services = request.app[SERVICES]
-    pages = services.reports.export_conversations(viewer(request), query_of(request))
-    chunks = conversations_csv(pages)
-    first = await _ask(anext(chunks))  # the filters are checked before anything is sent
+    # Every filter is checked before the response starts: a refusal is a clean 400, never
+    # a download cut off after its header row.
+    pages = await _ask(services.reports.export_conversations(viewer(request), query_of(request)))
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -174,8 +252,7 @@ async def conversations_csv_file(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    await response.write(first)
-    async for chunk in chunks:
+    async for chunk in conversations_csv(pages):
         await response.write(chunk)
     await response.write_eof()
     return response
