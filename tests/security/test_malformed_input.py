@@ -291,8 +291,9 @@ NOT_INPUT = {
     "NotFound",
     "StorageFull",
     "ResolvedToRefused",
-    "Conflict",
-}  # a store constraint; the service that writes turns it into a UserError
+    "Conflict",  # a store constraint; the service that writes turns it into a UserError
+    "AlreadyReported",  # the base of StorageFull
+}
 
 
 def test_every_invalid_input_error_is_a_user_error() -> None:
