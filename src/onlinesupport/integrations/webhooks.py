@@ -193,9 +193,14 @@ class Webhooks:
 
     async def redeliver(self, endpoint_id: int, delivery_id: int) -> None:
         now = self._now()
-        await self._db.write(
+        queued = await self._db.write(
             lambda conn: webhooks_repo.redeliver(conn, endpoint_id, delivery_id, now)
         )
+        if not queued:
+            # Asked while its attempt is under way: saying so beats silently doing nothing.
+            raise InvalidCommand(
+                "the delivery is being sent right now; redeliver it once it shows an outcome"
+            )
         self.sender.wake()
 
     async def deliveries(

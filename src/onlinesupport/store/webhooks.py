@@ -415,25 +415,29 @@ def record_attempt(
     )
 
 
-def redeliver(conn: sqlite3.Connection, endpoint_id: int, delivery_id: int, now: str) -> None:
-    """Send a delivery again now, with a fresh retry schedule (its webhook-id stays)."""
+def redeliver(conn: sqlite3.Connection, endpoint_id: int, delivery_id: int, now: str) -> bool:
+    """Send a delivery again now, with a fresh retry schedule (its webhook-id stays); False
+    while it is being sent (its outcome is not known yet)."""
     changed = conn.execute(
         "UPDATE webhook_deliveries SET status = 'queued', attempts = 0, next_attempt_at = ?,"
         " last_error = '' WHERE id = ? AND endpoint_id = ? AND status IN ('sent', 'failed')",
         (now, delivery_id, endpoint_id),
     ).rowcount
     if changed:
-        return
+        return True
     row = conn.execute(
         "SELECT status FROM webhook_deliveries WHERE id = ? AND endpoint_id = ?",
         (delivery_id, endpoint_id),
     ).fetchone()
     if row is None:
         raise NotFound(f"delivery {delivery_id} of webhook endpoint {endpoint_id} does not exist")
+    if row[0] == "sending":
+        return False
     conn.execute(
         "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'queued'",
         (now, delivery_id),
     )
+    return True
 
 
 def _first_after(conn: sqlite3.Connection, table: str, moment: str) -> int | None:
