@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import PASSWORD, make_config
@@ -332,6 +332,20 @@ async def play(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(case=history)
+# Chat 1, answered, is merged into chat 2 (not answered yet); its customer writes to it again:
+# the copy goes to chat 2, and no next-answer target is set on chat 1, which has ended.
+@example(
+    case=(
+        ["chat", "chat"],
+        0,
+        [
+            (0, "reply_a", 0, 1),
+            (0, "merge", 0, 1),
+            (0, "customer", 0, 1),
+            (0, "resolve_agent", 0, 1),
+        ],
+    )
+)
 async def test_figures_equal_a_recount_from_the_raw_events(world, case) -> None:
     services, clock, agents = world
     channels, offset, steps = case
