@@ -346,6 +346,15 @@ async def play(
         ],
     )
 )
+# Chat 3 is merged into chat 1 and reopened; chat 1 is merged into chat 2, which re-points
+# chat 3 to chat 2: chat 3 was merged once and counts once.
+@example(
+    case=(
+        ["chat", "chat", "chat"],
+        0,
+        [(2, "merge", 0, 1), (2, "reopen", 0, 1), (0, "merge", 0, 1)],
+    )
+)
 async def test_figures_equal_a_recount_from_the_raw_events(world, case) -> None:
     services, clock, agents = world
     channels, offset, steps = case
