@@ -143,6 +143,30 @@ async def test_a_customer_writing_in_a_merged_chat_is_kept_there_and_copied_to_t
     assert await _bodies(services, new.conversation_id) == ["By mail", "Hello again?"]
 
 
+async def test_a_customer_writing_in_a_merged_chat_is_owed_the_next_answer_in_the_target(
+    services: Services,
+) -> None:
+    amy = await _agent(services)
+    old = await services.conversations.open(
+        channel="chat", customer_name="Carla", identity=("visitor", "v-1"), body="First question"
+    )
+    new = await services.conversations.open(
+        channel="chat", customer_name="Carla", identity=("visitor", "v-2"), body="Again"
+    )
+    for cid in (old.conversation_id, new.conversation_id):
+        await services.conversations.post(cid, amy, "Answer")
+    await merging.merge(services.conversations, old.conversation_id, new.conversation_id, amy)
+    await services.conversations.post(
+        old.conversation_id, Actor.customer(old.customer_id), "Hello again?"
+    )
+    # The merged chat has ended: the promise goes on in the one it went into (docs/reports.md).
+    assert (await _row(services, old.conversation_id))["next_response_due_at"] is None
+    assert (await _row(services, new.conversation_id))["next_response_due_at"] is not None
+    assert ("sla.target", "next_response") not in [
+        (t, d.get("target")) for t, d in await _events(services, old.conversation_id)
+    ]
+
+
 async def test_merging_refuses_itself_and_merged_conversations_and_passes_earlier_merges_on(
     services: Services,
 ) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import PASSWORD, make_config
@@ -332,6 +332,29 @@ async def play(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(case=history)
+# Chat 1, answered, is merged into chat 2 (not answered yet); its customer writes to it again:
+# the copy goes to chat 2, and no next-answer target is set on chat 1, which has ended.
+@example(
+    case=(
+        ["chat", "chat"],
+        0,
+        [
+            (0, "reply_a", 0, 1),
+            (0, "merge", 0, 1),
+            (0, "customer", 0, 1),
+            (0, "resolve_agent", 0, 1),
+        ],
+    )
+)
+# Chat 3 is merged into chat 1 and reopened; chat 1 is merged into chat 2, which re-points
+# chat 3 to chat 2: chat 3 was merged once and counts once.
+@example(
+    case=(
+        ["chat", "chat", "chat"],
+        0,
+        [(2, "merge", 0, 1), (2, "reopen", 0, 1), (0, "merge", 0, 1)],
+    )
+)
 async def test_figures_equal_a_recount_from_the_raw_events(world, case) -> None:
     services, clock, agents = world
     channels, offset, steps = case

@@ -34,7 +34,7 @@ from onlinesupport.store.reports import ConversationInput
 
 Calendars = Callable[[int], BusinessHours]
 """The business-hours calendar of a queue, by id."""
-RULES = 2
+RULES = 3
 """The version of the rules below: a rollup counted by other rules is counted again."""
 
 
@@ -262,6 +262,10 @@ def compute(
             open_ = False
             targets[:] = [t for t in targets if t.settled_at is not None or t.breached]
             waiting_since = left_at = None
+            if "via" in event.data:
+                # Re-pointed by a later merge of the one it went into (it had been reopened
+                # since): it was merged once, and is counted once.
+                continue
             add("merged", at, agent=assignee or last_replier)
         elif kind in ("conversation.resolved", "conversation.closed"):
             if not open_:
