@@ -167,6 +167,38 @@ async def test_a_customer_writing_in_a_merged_chat_is_owed_the_next_answer_in_th
     ]
 
 
+async def test_rules_act_once_on_a_message_in_a_merged_chat_in_the_target(
+    services: Services,
+) -> None:
+    amy = await _agent(services)
+    old = await services.conversations.open(
+        channel="chat", customer_name="Carla", identity=("visitor", "v-1"), body="First question"
+    )
+    new = await services.conversations.open(
+        channel="chat", customer_name="Carla", identity=("visitor", "v-2"), body="Again"
+    )
+    await merging.merge(services.conversations, old.conversation_id, new.conversation_id, amy)
+    await services.rules.save(
+        None,
+        {
+            "name": "Chats",
+            "active": "on",
+            "trigger": "message",
+            "conditions": "channel is chat",
+            "actions": "tag chatted",
+        },
+    )
+    await services.conversations.post(
+        old.conversation_id, Actor.customer(old.customer_id), "Hello again?"
+    )
+    fired = {
+        cid: [t for t, _ in await _events(services, cid) if t == "rule.fired"]
+        for cid in (old.conversation_id, new.conversation_id)
+    }
+    # The customer's message is copied into the target; only the copy is routed.
+    assert fired == {old.conversation_id: [], new.conversation_id: ["rule.fired"]}
+
+
 async def test_merging_refuses_itself_and_merged_conversations_and_passes_earlier_merges_on(
     services: Services,
 ) -> None:

@@ -78,11 +78,9 @@ def set_next_response_due(
     conn: Transaction, now: str, events: list[Event], conversation_id: int, message: Any, new: bool
 ) -> None:
     """A `Conversations.received` hook: a customer writing again after an answer is owed the
-    next answer within the queue's next-response time (the earliest unanswered message counts).
-    Not in a merged conversation: it has ended, and the copy of the message in the one it went
-    into is owed the answer there (docs/reports.md, merged conversations)."""
+    next answer within the queue's next-response time (the earliest unanswered message counts)."""
     row = conversations_repo.response_targets(conn, conversation_id)
-    if new or not row["first_response_at"] or row["next_response_due_at"] or row["merged_into"]:
+    if new or not row["first_response_at"] or row["next_response_due_at"]:
         return
     # The conversation's own target (a rule's, e.g. for a tier) or its queue's.
     due = calendar(row).add(from_db(now), row["own"] or row["next_response_minutes"])

@@ -120,12 +120,11 @@ def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row
 
 
 def response_targets(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
-    """The conversation's first_response_at, next_response_due_at, merged_into and own
-    next-response minutes (own), with every column of its queue."""
+    """The conversation's first_response_at, next_response_due_at and own next-response
+    minutes (own), with every column of its queue."""
     return only(
         conn.execute(
-            "SELECT c.first_response_at, c.next_response_due_at, c.merged_into,"
-            " c.next_response_minutes AS own,"
+            "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
             " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
             (conversation_id,),
         )

@@ -145,6 +145,13 @@ class Conversations:
         for message in arrived:
             if message is None:
                 continue
+            if conversations_repo.merge_target(conn, message.conversation_id) != (
+                message.conversation_id
+            ):
+                # A customer writing into a merged conversation: the copy in the one it went
+                # into is what rules, scripts and answer targets act on, not the original too
+                # (or a rule would auto-reply twice).
+                continue
             for hook in self.hooks.received:
                 hook(
                     conn=conn,
