@@ -187,3 +187,20 @@ async def test_round_robin_takes_turns_whatever_the_load(shop) -> None:
         )
         given.append(row[0])
     assert given == [amy, bob, amy, bob], "in turn, not by load"
+
+
+async def test_a_desk_loaded_after_the_offer_still_shows_it(shop, client_factory) -> None:
+    server, clock, amy, bob = shop
+    chat = await server.services.conversations.open(
+        channel="chat", customer_name="Nora <b>", body="Hello"
+    )
+    server.services.presence.connected(amy)
+    await server.services.offers.tick()
+    assert await _offered(server, chat.conversation_id) == [("offer.made", amy)]
+    desk = client_factory(server.desk_url)
+    await desk.signin("amy@shop.test")
+    page = await (await desk.get("/inbox")).text()
+    assert f'data-pending="{chat.conversation_id}" data-seconds="30"' in page
+    assert 'data-who="Nora &lt;b&gt;"' in page
+    clock.advance(seconds=31)
+    assert "data-pending" not in await (await desk.get("/inbox")).text(), "expired: gone"

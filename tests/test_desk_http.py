@@ -13,6 +13,7 @@ import pytest
 
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 from onlinesupport.app import create_desk_app
+from onlinesupport.core.conversations import Actor
 
 
 async def test_public_listener_answers_404_for_every_desk_path(
@@ -482,3 +483,22 @@ async def test_admins_set_how_many_chats_an_agent_takes_at_once(
     assert bad.status == 400 and "from 1 to 50" in await bad.text()
     async with admin.session.ws_connect(server.desk_url + "/api/ws"):
         assert "online · 0 of 5 chats" in await (await admin.get("/admin/agents")).text()
+
+
+async def test_the_header_names_the_assignee_once_after_an_invite_and_a_transfer(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    conversations = server.services.conversations
+    opened = await conversations.open(channel="chat", customer_name="Lee", body="Hello")
+    cid = opened.conversation_id
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    await conversations.assign(cid, personas.agent, amy)
+    await conversations.invite(cid, personas.other_agent, amy)
+    await conversations.transfer(cid, personas.other_agent, amy)
+    bob: Desk = client_factory(server.desk_url)
+    await bob.signin("bob@example.com")
+    page = await (await bob.get(f"/conversations/{cid}")).text()
+    header = page.split('id="participants">', 1)[1].split("</span>", 1)[0]
+    assert "Bob Agent" not in header, "the assignee is named already, not again after 'with'"
+    data = await (await bob.get(f"/api/conversations/{cid}")).json()
+    assert data["conversation"]["assignee_id"] == personas.other_agent

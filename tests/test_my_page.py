@@ -221,6 +221,8 @@ async def test_a_customer_downloads_their_data_and_an_admin_erases_it(
     assert tuple(row) == ("", "", "open", "chat")
     rated = await scalar(services, "SELECT data FROM events WHERE type = 'conversation.rated'")
     assert "Lovely" not in rated and '"score":5' in rated, "the rating counts, its words go"
+    view = await admin.get(f"/conversations/{opened.conversation_id}")
+    assert view.status == 200 and "rated 5/5" in await view.text(), "the desk still opens it"
     assert await db.fetch_all("SELECT 1 FROM messages_fts WHERE messages_fts MATCH 'Main'") == []
     assert (
         await db.fetch_one(

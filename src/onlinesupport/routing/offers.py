@@ -29,6 +29,7 @@ from onlinesupport.store.events import Event
 class Offer:
     agent_id: int
     expires: datetime
+    customer_name: str = ""
 
 
 class ChatOffers:
@@ -86,7 +87,9 @@ class ChatOffers:
             if agent is None:
                 continue
             self.offers[row["id"]] = Offer(
-                agent["id"], now + timedelta(seconds=row["offer_seconds"])
+                agent["id"],
+                now + timedelta(seconds=row["offer_seconds"]),
+                row["customer_name"] or "",
             )
             self._last_offered[agent["id"]] = next(self._order)
             busy.add(agent["id"])
@@ -101,6 +104,19 @@ class ChatOffers:
                     "expires_at": to_db(self.offers[row["id"]].expires),
                 },
             )
+
+    def pending_for(self, agent_id: int) -> dict[str, Any] | None:
+        """The chat offered to this agent now, for a desk page loaded after the offer was made
+        (its socket only hears of offers made later)."""
+        now = self._clock.now()
+        for conversation_id, offer in self.offers.items():
+            if offer.agent_id == agent_id and offer.expires > now:
+                return {
+                    "conversation_id": conversation_id,
+                    "customer_name": offer.customer_name,
+                    "seconds": max(1, round((offer.expires - now).total_seconds())),
+                }
+        return None
 
     async def answer(self, conversation_id: int, agent: Actor, accept: bool) -> bool:
         """The offered agent takes the chat or passes it on; False if it is not theirs now."""

@@ -209,7 +209,9 @@ async function catchUpConversation() {
   if (assignee) assignee.textContent = data.conversation.assignee_name || "Unassigned";
   const participants = document.getElementById("participants");
   if (participants) {
-    participants.textContent = data.participants.length ? " with " + data.participants.map((p) => p.name).join(", ") : "";
+    // The assignee is named already; "with" lists the others taking part.
+    const others = data.participants.filter((p) => p.id !== data.conversation.assignee_id);
+    participants.textContent = others.length ? " with " + others.map((p) => p.name).join(", ") : "";
   }
 }
 
@@ -384,6 +386,15 @@ document.getElementById("offer")?.addEventListener("click", async (e) => {
     if (action === "accept") location.href = `/conversations/${id}?view=mine`;
   } catch (error) { if (live) live.title = error.message; }
 });
+
+// An offer made before this page loaded (a reload, a slow start) is shown from the page itself.
+{
+  const box = document.getElementById("offer");
+  if (box?.dataset.pending) {
+    showOffer({ conversation_id: Number(box.dataset.pending),
+      data: { seconds: Number(box.dataset.seconds), customer_name: box.dataset.who } });
+  }
+}
 
 function onOfferEvent(event) {
   const me = Number(body.dataset.agent);

@@ -120,5 +120,10 @@ async def get(db: Database, outbox_id: int) -> dict[str, Any] | None:
 
 
 async def counts(db: Database) -> dict[str, int]:
-    rows = await db.fetch_all("SELECT status, count(*) FROM outbox GROUP BY status")
+    """Mails per status; those stopped by a customer's erasure count as `erased`, not as
+    failed deliveries (nothing went wrong)."""
+    rows = await db.fetch_all(
+        "SELECT CASE WHEN status = 'failed' AND last_error = 'erased' THEN 'erased'"
+        " ELSE status END, count(*) FROM outbox GROUP BY 1"
+    )
     return {r[0]: r[1] for r in rows}

@@ -143,6 +143,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
         "verification": None,
         "mail": None,
         "tiers": TIERS,
+        "offer": services.offers.pending_for(agent["id"]),
         "setup": None if selected is not None else await first_run.checklist_for(request),
         # A fresh id per rendered form: submitting the same form twice adds one message.
         "client_id": secrets.token_urlsafe(12),
