@@ -11,6 +11,7 @@ use it up.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -41,6 +42,10 @@ REQUESTS_PER_HOUR = 5
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+ANSWER_HEAD_START = 0.005
+"""Seconds the sign-in link's work waits for the answer to the request to go out first."""
 
 
 class CustomerAccess:
@@ -82,6 +87,10 @@ class CustomerAccess:
         self._spawn(self._send_link(email, link_base), "sign-in-link")
 
     async def _send_link(self, email: str, link_base: str) -> None:
+        # Begin once the answer is on its way: started at once, the lookup and the link's
+        # write compete with sending the answer (same loop, the writer's thread), and a
+        # known address answered measurably slower (0.25 ms at the median, issue 13.10).
+        await asyncio.sleep(ANSWER_HEAD_START)
         try:
             customer_id = await customers_repo.by_identity(self._db, "email", email)
             if customer_id is None:
