@@ -8,7 +8,10 @@ name that type once instead of at each query.
 from __future__ import annotations
 
 import sqlite3
-from typing import cast
+from dataclasses import fields
+from typing import Any, TypeVar, cast
+
+R = TypeVar("R")
 
 
 def one(cursor: sqlite3.Cursor) -> sqlite3.Row | None:
@@ -28,3 +31,28 @@ def new_id(cursor: sqlite3.Cursor) -> int:
     row_id = cursor.lastrowid
     assert row_id is not None
     return row_id
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _field_names(kind: type[Any]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(field.name for field in fields(kind))
+    return names
+
+
+def record(kind: type[R], row: sqlite3.Row) -> R:
+    """The row as the dataclass `kind`, each field taken from the column of its name.
+
+    Columns the dataclass does not name are left out, so a `SELECT *` keeps working when a
+    migration adds a column; a field with no column fails here, at the query, not in a caller.
+    """
+    return kind(*[row[name] for name in _field_names(kind)])
+
+
+def records(kind: type[R], rows: list[sqlite3.Row]) -> list[R]:
+    """Every row as the dataclass `kind` (see `record`)."""
+    names = _field_names(kind)
+    return [kind(*[row[name] for name in names]) for row in rows]
