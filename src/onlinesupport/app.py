@@ -27,6 +27,7 @@ from aiohttp.abc import AbstractAccessLogger
 from onlinesupport.config import Config
 from onlinesupport.integrations import webhooks
 from onlinesupport.lib.clock import Clock
+from onlinesupport.lib.stop_signals import stop_on_signals
 from onlinesupport.lib.tally import Tally
 from onlinesupport.ops import daily_backups, datadir, platform_support, restores, tls_certs
 from onlinesupport.reports import mail as report_mail
@@ -299,13 +300,8 @@ async def serve(
     loop = asyncio.get_running_loop()
     # Windows has no such signals; a Windows service is stopped through `stop` instead.
     signals = (signal.SIGTERM, signal.SIGINT) if handle_signals and sys.platform != "win32" else ()
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
-    try:
+    with stop_on_signals(loop, stop.set, signals):
         await _serve_until_stopped(config, stop)
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
 
 
 async def _serve_until_stopped(config: Config, stop: asyncio.Event) -> None:
