@@ -35,9 +35,9 @@ class Transcripts:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> str:
             conversation = conversations_repo.lock(conn, conversation_id)
-            if conversation["channel"] != "chat":
+            if conversation.channel != "chat":
                 raise InvalidCommand("only chats have a transcript to send")
-            to = customer_address(conn, conversation["customer_id"])
+            to = customer_address(conn, conversation.customer_id)
             if not to:
                 raise InvalidCommand(
                     "the customer has no email address; add one to their profile first"
