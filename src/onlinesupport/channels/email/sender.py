@@ -267,16 +267,16 @@ class OutboxSender:
             events.append(
                 events_repo.append(
                     conn,
-                    row["conversation_id"],
+                    row.conversation_id,
                     "email.queued",
                     "agent",
                     actor_id,
                     now,
                     {
                         "outbox_id": outbox_id,
-                        "message_id": row["message_id"],
-                        "purpose": row["purpose"],
-                        "to": row["to_address"],
+                        "message_id": row.message_id,
+                        "purpose": row.purpose,
+                        "to": row.to_address,
                         "resend": True,
                     },
                 )
