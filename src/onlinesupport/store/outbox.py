@@ -10,9 +10,6 @@ from onlinesupport.store.database import Database
 from onlinesupport.store.rows import new_id, one, only, record
 from onlinesupport.store.work_queue import WorkQueue
 
-MAIL = WorkQueue("outbox")
-"""Mail waiting to be sent: claimed, retried and settled through `store.work_queue`."""
-
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
@@ -37,6 +34,10 @@ class OutboxItem:
     sent_at: str | None
     created_at: str
     expires_at: str | None
+
+
+MAIL = WorkQueue("outbox", OutboxItem)
+"""Mail waiting to be sent: claimed, retried and settled through `store.work_queue`."""
 
 
 def enqueue(
