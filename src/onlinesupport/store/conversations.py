@@ -116,8 +116,8 @@ class Conversation:
     snoozed_until: str | None
 
 
-# Every command locks its conversation: the row is read in `Conversation`'s field order and
-# built by position, which takes half the time of building it by column name (`rows.record`).
+# Every command locks its conversation, so the row is read in `Conversation`'s field order and
+# built by position: 30 lookups by column name (`rows.record`) cost more than the query.
 _LOCK = (
     f"SELECT {', '.join(field.name for field in fields(Conversation))} FROM conversations"
     " WHERE id = ?"
@@ -203,6 +203,7 @@ class ResponseTargets:
 
 
 def response_targets(conn: sqlite3.Connection, conversation_id: int) -> ResponseTargets:
+    """What the answer targets of a conversation are computed from."""
     row = only(
         conn.execute(
             "SELECT c.first_response_at, c.first_response_due_at, c.next_response_due_at,"
@@ -557,6 +558,8 @@ def merge_target(conn: sqlite3.Connection, conversation_id: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class MergedConversation:
+    """A conversation merged into another, with its last message's seq."""
+
     id: int
     last_seq: int
 
