@@ -269,6 +269,35 @@ async def test_a_bounce_marks_the_reply_failed_instead_of_opening_a_conversation
         assert note.startswith("Mail to gone@customer.test could not be delivered")
 
 
+async def test_a_bounced_sign_in_link_is_marked_failed_and_the_report_kept(
+    tmp_path: Path, relay: Relay, client_factory
+) -> None:
+    """A sign-in link belongs to no conversation to note its bounce on (the report's import
+    once failed on that, and with it the report)."""
+    async with AsyncExitStack() as stack:
+        server = await start_server(stack, _config(tmp_path, email_acks_per_hour=0))
+        services = server.services
+        await add_mailbox(
+            services, mailbox_form(None, relay, smtp_receive="on", signed_return_path="on")
+        )
+        await services.conversations.open(
+            channel="form", customer_name="Lee", identity=("email", "gone@customer.test"), body="Hi"
+        )
+        lee = client_factory(server.public_url)
+        await lee.session.post(
+            server.public_url + "/my/signin", data={"email": "gone@customer.test"}
+        )
+        [link] = await relay.wait_for(1)
+        [(return_path, _)] = relay.envelopes
+        await eventually(lambda: scalar(services, "SELECT status = 'sent' FROM outbox"))
+        bounce = _bounce_for(link["Message-ID"], "gone@customer.test")
+        answers = await _dialog(services.email.smtp_port, "", bounce + b".\r\n", rcpt=return_path)
+        assert any(a.startswith(b"250 2.0.0") for a in answers), answers
+        assert await scalar(services, "SELECT status FROM outbox") == "failed"
+        assert "User unknown" in await scalar(services, "SELECT last_error FROM outbox")
+        assert await scalar(services, "SELECT count(*) FROM conversations") == 2
+
+
 def _bounce_for(message_id: str, recipient: str) -> bytes:
     return (
         f"From: MAILER-DAEMON@mx.customer.test\r\nTo: {USER}\r\n"

@@ -24,6 +24,7 @@ from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.conversations import InboxFilter
+from onlinesupport.store.mentions import MentionableAgent
 
 
 async def _agent(services: Services, name: str = "Amy Agent", role: str = "agent") -> Actor:
@@ -433,14 +434,14 @@ async def test_bulk_actions_change_every_selected_conversation_with_its_own_even
 
 def test_a_mention_names_a_colleague_by_full_name_unique_first_name_or_address() -> None:
     agents = [
-        {"id": 1, "name": "Amy Agent", "email": "amy@example.com"},
-        {"id": 2, "name": "Bob Agent", "email": "robert@example.com"},
-        {"id": 3, "name": "Bob Builder", "email": "builder@example.com"},
-        {"id": 4, "name": "Max Manager", "email": "max.m@example.com"},
+        MentionableAgent(1, "Amy Agent", "amy@example.com"),
+        MentionableAgent(2, "Bob Agent", "robert@example.com"),
+        MentionableAgent(3, "Bob Builder", "builder@example.com"),
+        MentionableAgent(4, "Max Manager", "max.m@example.com"),
     ]
 
     def ids(text: str) -> list[int]:
-        return [a["id"] for a in mentioned(text, agents)]
+        return [a.id for a in mentioned(text, agents)]
 
     assert ids("@Bob Builder can you check?") == [3]
     assert ids("cc @amy, and @max.m.") == [1, 4]

@@ -16,7 +16,7 @@ from onlinesupport.lib.clock import to_db
 from onlinesupport.services import Services
 from onlinesupport.store import StorageFull, work_queue
 from onlinesupport.store import outbox as outbox_repo
-from onlinesupport.store.outbox import MAIL
+from onlinesupport.store.outbox import MAIL, OutboxItem
 
 
 async def queue_mail(services: Services, n: int) -> int:
@@ -47,7 +47,7 @@ async def test_a_full_disk_pauses_the_worker_and_every_row_is_sent_once_there_is
     full = {"claims": 1, "records": 1}
     claim_due = work_queue.claim_due
 
-    def claim(conn: sqlite3.Connection, *args: Any) -> list[sqlite3.Row]:
+    def claim(conn: sqlite3.Connection, *args: Any) -> list[OutboxItem]:
         if full["claims"]:
             full["claims"] -= 1
             raise StorageFull()
@@ -57,8 +57,8 @@ async def test_a_full_disk_pauses_the_worker_and_every_row_is_sent_once_there_is
     tried: list[int] = []
     done = asyncio.Event()
 
-    async def deliver(rows: list[dict[str, Any]]) -> None:
-        tried.extend(row["id"] for row in rows)
+    async def deliver(rows: list[OutboxItem]) -> None:
+        tried.extend(row.id for row in rows)
         if full["records"]:  # sent, but the disk refuses to record it
             full["records"] -= 1
             raise StorageFull()
@@ -66,7 +66,7 @@ async def test_a_full_disk_pauses_the_worker_and_every_row_is_sent_once_there_is
 
         def record(conn: sqlite3.Connection) -> None:
             for row in rows:
-                work_queue.sent(conn, MAIL, row["id"], now)
+                work_queue.sent(conn, MAIL, row.id, now)
 
         await services.db.write(record)
         if await outbox_repo.counts(services.db) == {"sent": 2}:

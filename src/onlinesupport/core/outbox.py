@@ -17,20 +17,21 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Generic, TypeVar
 
 from onlinesupport.core.hub import Hub
 from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.store import Database, StorageFull, Transaction, work_queue
 from onlinesupport.store.events import Event
-from onlinesupport.store.work_queue import WorkQueue
+from onlinesupport.store.work_queue import Claimed, WorkQueue
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 3600.0
 RETRY_BROKEN = 60.0
 FULL_DISK_WAIT = 30.0
 
-Deliver = Callable[[list[dict[str, Any]]], Awaitable[None]]
+C = TypeVar("C", bound=Claimed)
+Deliver = Callable[[list[C]], Awaitable[None]]
 """Sends claimed rows and records how each went."""
 
 
@@ -48,14 +49,14 @@ def scheduled_wait(schedule: Sequence[float], attempts: int, jitter: float = 0.1
     return wait * random.uniform(1 - jitter, 1 + jitter)
 
 
-class OutboxWorker:
+class OutboxWorker(Generic[C]):
     def __init__(
         self,
         db: Database,
         hub: Hub,
         clock: Clock,
-        queue: WorkQueue,
-        deliver: Deliver,
+        queue: WorkQueue[C],
+        deliver: Deliver[C],
         *,
         wakes_on: Callable[[Event], bool],
         batch: int = 1,
@@ -160,24 +161,23 @@ class OutboxWorker:
             await self._send(rows)
         return len(rows)
 
-    async def _claim(self) -> list[dict[str, Any]]:
+    async def _claim(self) -> list[C]:
         if self._stopping:
             return []
         now = to_db(self._clock.now())
         if not await work_queue.any_due(self._db, self._queue, now):
             return []  # a read first: the writer is asked only when there may be work
-        rows = await self._db.write(
+        return await self._db.write(
             lambda conn: work_queue.claim_due(conn, self._queue, now, self._batch)
         )
-        return [dict(row) for row in rows]
 
-    async def _send(self, rows: list[dict[str, Any]]) -> None:
+    async def _send(self, rows: list[C]) -> None:
         try:
             await self._deliver(rows)
         except StorageFull:
-            await self._put_back_when_room([row["id"] for row in rows])
+            await self._put_back_when_room([row.id for row in rows])
         except Exception as exc:  # noqa: BLE001 - a broken batch must not stay claimed
-            await self._put_back([row["id"] for row in rows], exc)
+            await self._put_back([row.id for row in rows], exc)
 
     async def _put_back(self, row_ids: list[int], error: Exception) -> None:
         """Rows whose sending broke (not failed: `deliver` records those) are tried again

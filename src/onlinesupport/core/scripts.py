@@ -122,8 +122,8 @@ class Scripts:
         state = scripts_repo.running(conn, conversation_id)
         if state is None:
             return
-        title, questions = scripts_repo.questions(conn, state["script_id"])
-        position = state["position"]
+        title, questions = scripts_repo.questions(conn, state.script_id)
+        position = state.position
         if position >= len(questions):
             scripts_repo.stop(conn, conversation_id)
             events.append(
@@ -132,7 +132,7 @@ class Scripts:
                 )
             )
             return
-        agent = agents_repo.lock(conn, state["agent_id"])
+        agent = agents_repo.lock(conn, state.agent_id)
         self._conversations.send_in(
             conn,
             now,

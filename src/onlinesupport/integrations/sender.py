@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 
@@ -37,6 +36,7 @@ from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database, Transaction, work_queue
 from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store.webhooks import WEBHOOKS, Delivery, Endpoint, PublicEvent
+from onlinesupport.store.work_queue import Claim
 
 log = logging.getLogger(__name__)
 TIMEOUT = 15.0
@@ -156,12 +156,12 @@ class WebhookSender:
             found.append(self._box.open(endpoint.previous_secret, SECRET_PURPOSE))
         return found
 
-    async def _send(self, rows: list[dict[str, Any]]) -> None:
+    async def _send(self, rows: list[Claim]) -> None:
         """Send a batch: each endpoint's deliveries about one customer one after the other,
         stopping at a failure (the rest wait behind it), the runs side by side; then record
         every outcome in one transaction."""
         runs: dict[tuple[int, str | None], list[tuple[Delivery, Endpoint, PublicEvent]]] = {}
-        for found in await webhooks_repo.for_sending(self._db, [row["id"] for row in rows]):
+        for found in await webhooks_repo.for_sending(self._db, [row.id for row in rows]):
             runs.setdefault((found[0].endpoint_id, found[0].ordering_key), []).append(found)
         done = await asyncio.gather(*(self._run(run) for run in runs.values()))
         await self._settle(

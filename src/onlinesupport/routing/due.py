@@ -16,9 +16,15 @@ from onlinesupport.store.events import Event
 
 
 def calendar(queue: Row | dict[str, Any]) -> BusinessHours:
-    """The queue's calendar; one that no longer parses (edited by hand) counts as always open."""
+    """The queue's calendar (see `hours_of`)."""
+    return hours_of(queue["timezone"], queue["hours"], queue["holidays"])
+
+
+def hours_of(timezone: str, hours: str, holidays: str) -> BusinessHours:
+    """A queue's calendar from its columns; one that no longer parses (edited by hand) counts
+    as always open."""
     try:
-        return BusinessHours.parse(queue["timezone"], queue["hours"], queue["holidays"])
+        return BusinessHours.parse(timezone, hours, holidays)
     except InvalidHours:
         return BusinessHours()
 
@@ -80,10 +86,12 @@ def set_next_response_due(
     """A `Conversations.received` hook: a customer writing again after an answer is owed the
     next answer within the queue's next-response time (the earliest unanswered message counts)."""
     row = conversations_repo.response_targets(conn, conversation_id)
-    if new or not row["first_response_at"] or row["next_response_due_at"]:
+    if new or not row.first_response_at or row.next_response_due_at:
         return
     # The conversation's own target (a rule's, e.g. for a tier) or its queue's.
-    due = calendar(row).add(from_db(now), row["own"] or row["next_response_minutes"])
+    due = hours_of(row.timezone, row.hours, row.holidays).add(
+        from_db(now), row.own or row.next_response_minutes
+    )
     set_target(
         conn,
         now,
@@ -117,9 +125,9 @@ def within(minutes: int) -> str:
 
 def promise_for(conn: Transaction, conversation_id: int) -> str:
     """When the customer can expect the first answer, in words: counted in business hours."""
-    row = conversations_repo.first_response_promise(conn, conversation_id)
-    hours = calendar(row)
-    if hours.always_open or not row["due"]:
-        return within(row["first_response_minutes"])
-    due = from_db(row["due"]).astimezone(ZoneInfo(hours.zone))
+    row = conversations_repo.response_targets(conn, conversation_id)
+    hours = hours_of(row.timezone, row.hours, row.holidays)
+    if hours.always_open or not row.first_response_due_at:
+        return within(row.first_response_minutes)
+    due = from_db(row.first_response_due_at).astimezone(ZoneInfo(hours.zone))
     return f"by {due:%A} {due.day} {due:%B}, {due:%H:%M} ({hours.zone})"

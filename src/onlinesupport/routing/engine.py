@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from onlinesupport.core.conversations import SYSTEM, Conversations
@@ -30,6 +31,7 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import routing_rules as rules_repo
+from onlinesupport.store.conversations import Conversation
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 
@@ -56,25 +58,25 @@ def facts_for(conn: Transaction, conversation_id: int, message: Message | None, 
     miss a change committed in the same batch). The read is one lookup by key per table."""
     row = conversations_repo.routing_facts(conn, conversation_id)
     form: dict[str, Any] = {}
-    if row["channel"] == "form":
+    if row.channel == "form":
         # Only forms have one; a long chat has thousands of events to skip.
         form = events_repo.first_data(conn, conversation_id, "form.submitted")
 
     def open_now() -> bool:
-        return calendar(queues_repo.lock(conn, row["queue_id"])).is_open(from_db(now))
+        return calendar(queues_repo.lock(conn, row.queue_id)).is_open(from_db(now))
 
     return Facts(
-        channel=row["channel"],
-        mailbox=row["mailbox"] or "",
-        sender=row["sender"] or "",
-        tier=row["tier"],
-        tags=tuple(json.loads(row["ctags"]) + json.loads(row["tags"])),
-        subject=row["subject"],
+        channel=row.channel,
+        mailbox=row.mailbox or "",
+        sender=row.sender or "",
+        tier=row.tier,
+        tags=tuple(json.loads(row.ctags) + json.loads(row.tags)),
+        subject=row.subject,
         body=message.body if message else "",
-        page=row["page_url"],
+        page=row.page_url,
         question_type=form.get("question_type", ""),
         urgency=form.get("urgency", ""),
-        language=row["language"],
+        language=row.language,
         open_now=open_now,
     )
 
@@ -206,14 +208,18 @@ class RoutingRules:
         fired = evaluate(
             self._active[trigger], facts_for(conn, conversation_id, message, now), trigger
         )
-        # Read once; each action keeps this copy up to date with what it changed.
-        conversation = dict(conversations_repo.lock(conn, conversation_id)) if fired else {}
+        if not fired:
+            return
+        # Read once; each action hands on the conversation as it left it.
+        conversation = conversations_repo.lock(conn, conversation_id)
         for rule in fired:
-            done = [
-                self._apply(conn, now, events, conversation, action.kind, action.value, new)
-                for action in rule.actions
-            ]
-            done = [d for d in done if d]
+            done: list[str] = []
+            for action in rule.actions:
+                said, conversation = self._apply(
+                    conn, now, events, conversation, action.kind, action.value, new
+                )
+                if said:
+                    done.append(said)
             if done or new:
                 # A rule that changes nothing on a later message (all already so) is not news.
                 events.append(
@@ -233,94 +239,93 @@ class RoutingRules:
         conn: Transaction,
         now: str,
         events: list[Event],
-        conversation: dict[str, Any],
+        conversation: Conversation,
         kind: str,
         value: str,
         new: bool,
-    ) -> str:
-        """Carry out one action; returns what was done, in words (empty: nothing)."""
-        conversation_id = conversation["id"]
+    ) -> tuple[str, Conversation]:
+        """Carry out one action; returns what was done, in words (empty: nothing), and the
+        conversation as the action left it."""
+        conversation_id = conversation.id
 
-        def change(**columns: Any) -> None:
+        def change(**columns: Any) -> Conversation:
             conversations_repo.update(conn, conversation_id, now, **columns)
-            conversation.update(columns)
+            return replace(conversation, **columns)
 
         if kind == "queue":
             queue = queues_repo.by_name(conn, value)
             if queue is None or not self._conversations.move_in(
                 conn, now, events, conversation, queue, SYSTEM
             ):
-                return ""
-            conversation["queue_id"] = queue["id"]
-            if not conversation["first_response_at"] and not chosen_by_customer(
-                conn, conversation_id
-            ):
+                return "", conversation
+            conversation = replace(conversation, queue_id=queue["id"])
+            if not conversation.first_response_at and not chosen_by_customer(conn, conversation_id):
                 # Promised by the queue it is now in, counted from when it arrived.
                 due = to_db(
                     calendar(queue).add(
-                        from_db(conversation["created_at"]), queue["first_response_minutes"]
+                        from_db(conversation.created_at), queue["first_response_minutes"]
                     )
                 )
                 set_target(conn, now, events, conversation_id, "first_response", due)
-                conversation["first_response_due_at"] = due
-            return f"queue {queue['name']}"
+                conversation = replace(conversation, first_response_due_at=due)
+            return f"queue {queue['name']}", conversation
         if kind == "priority":
-            if conversation["priority"] == int(value):
-                return ""
-            change(priority=int(value))
-            return f"priority {value}"
+            if conversation.priority == int(value):
+                return "", conversation
+            conversation = change(priority=int(value))
+            return f"priority {value}", conversation
         if kind == "tag":
-            tags = json.loads(conversation["tags"])
+            tags = json.loads(conversation.tags)
             if value in tags:
-                return ""
-            change(tags=json.dumps([*tags, value]))
-            return f"tag {value}"
+                return "", conversation
+            conversation = change(tags=json.dumps([*tags, value]))
+            return f"tag {value}", conversation
         if kind == "first_response":
-            if conversation["first_response_at"] or chosen_by_customer(conn, conversation_id):
-                return ""
-            queue = queues_repo.lock(conn, conversation["queue_id"])
-            due = to_db(calendar(queue).add(from_db(conversation["created_at"]), int(value)))
-            if conversation["first_response_due_at"] == due:
-                return ""
+            if conversation.first_response_at or chosen_by_customer(conn, conversation_id):
+                return "", conversation
+            queue = queues_repo.lock(conn, conversation.queue_id)
+            due = to_db(calendar(queue).add(from_db(conversation.created_at), int(value)))
+            if conversation.first_response_due_at == due:
+                return "", conversation
             set_target(conn, now, events, conversation_id, "first_response", due)
-            conversation["first_response_due_at"] = due
-            return f"first answer within {value} minutes"
+            conversation = replace(conversation, first_response_due_at=due)
+            return f"first answer within {value} minutes", conversation
         if kind == "next_response":
-            if conversation["next_response_minutes"] == int(value):
-                return ""
-            change(next_response_minutes=int(value))
-            return f"next answers within {value} minutes"
+            if conversation.next_response_minutes == int(value):
+                return "", conversation
+            conversation = change(next_response_minutes=int(value))
+            return f"next answers within {value} minutes", conversation
         if kind == "assign":
             if value == "auto":
-                if conversation["assignee_id"]:
-                    return ""
-                agent = pick_agent(
-                    conn, conversation["queue_id"], self._online(), self._last_assigned
-                )
+                if conversation.assignee_id:
+                    return "", conversation
+                agent = pick_agent(conn, conversation.queue_id, self._online(), self._last_assigned)
                 if agent is None:
-                    return "waits: nobody online with room"
+                    return "waits: nobody online with room", conversation
             else:
                 agent = agents_repo.active_by_email(conn, value)
             if agent is None or not self._conversations.assign_in(
                 conn, now, events, conversation, agent, SYSTEM
             ):
-                return ""
-            conversation["assignee_id"] = agent["id"]
+                return "", conversation
+            conversation = replace(conversation, assignee_id=agent["id"])
             self._last_assigned[agent["id"]] = next(self._assignments)
-            return f"assigned to {agent['name']}"
+            return f"assigned to {agent['name']}", conversation
         if kind == "reply":
             if not new:
-                return ""  # once per conversation: never a conversation with a robot
+                return "", conversation  # once per conversation: never a conversation with a robot
             text = value.replace("{ticket}", str(conversation_id))
             self._conversations.auto_reply_in(
                 conn, now, events, conversation_id, text, AUTO_REPLY_NAME
             )
-            return "automatic reply"
+            return "automatic reply", conversation
         if kind == "spam":
-            if conversation["status"] == "closed":
-                return ""
-            tags = json.loads(conversation["tags"])
-            change(status="closed", tags=json.dumps(tags if "spam" in tags else [*tags, "spam"]))
+            if conversation.status == "closed":
+                return "", conversation
+            tags = json.loads(conversation.tags)
+            conversation = change(
+                status="closed", tags=json.dumps(tags if "spam" in tags else [*tags, "spam"])
+            )
             events.append(
                 events_repo.append(
                     conn,
@@ -332,5 +337,5 @@ class RoutingRules:
                     {"status": "closed"},
                 )
             )
-            return "closed as spam"
-        return "stop"
+            return "closed as spam", conversation
+        return "stop", conversation

@@ -74,7 +74,7 @@ class Escalations:
             events.append(
                 events_repo.append(
                     conn,
-                    row["conversation_id"],
+                    row.conversation_id,
                     "problem.updated",
                     actor.type,
                     actor.id,

@@ -59,8 +59,8 @@ class ChatOffers:
         nobody answered, and offer every waiting chat that has none."""
         # The grace period lets a reload or a network blip pass without losing the chats.
         for agent_id in self._presence.gone_for(self._grace):
-            for row in await conversations_repo.chats_released_offline(self._db, agent_id):
-                await self._conversations.assign(row["id"], None, SYSTEM)
+            for chat_id in await conversations_repo.chats_released_offline(self._db, agent_id):
+                await self._conversations.assign(chat_id, None, SYSTEM)
         now = self._clock.now()
         for cid, offer in list(self.offers.items()):
             if now >= offer.expires:
@@ -68,40 +68,40 @@ class ChatOffers:
                 self._passed.setdefault(cid, set()).add(offer.agent_id)
                 await self._record(cid, "offer.expired", offer.agent_id)
         waiting = await conversations_repo.chats_to_offer(self._db)
-        live = {row["id"] for row in waiting}
+        live = {row.id for row in waiting}
         for cid in list(self._passed):
             if cid not in live:
                 del self._passed[cid]
         online = self._presence.online()
         busy = {offer.agent_id for offer in self.offers.values()}
         for row in waiting:
-            if row["id"] in self.offers:
+            if row.id in self.offers:
                 continue
-            candidates = await queues_repo.candidates_now(self._db, row["queue_id"])
-            passed = self._passed.get(row["id"], set())
-            agent = choose(candidates, online, self._last_offered, passed | busy, row["assignment"])
+            candidates = await queues_repo.candidates_now(self._db, row.queue_id)
+            passed = self._passed.get(row.id, set())
+            agent = choose(candidates, online, self._last_offered, passed | busy, row.assignment)
             if agent is None and passed:
                 # Everyone passed: start another round (the chat must not be stranded).
-                self._passed[row["id"]] = set()
-                agent = choose(candidates, online, self._last_offered, busy, row["assignment"])
+                self._passed[row.id] = set()
+                agent = choose(candidates, online, self._last_offered, busy, row.assignment)
             if agent is None:
                 continue
-            self.offers[row["id"]] = Offer(
+            self.offers[row.id] = Offer(
                 agent["id"],
-                now + timedelta(seconds=row["offer_seconds"]),
-                row["customer_name"] or "",
+                now + timedelta(seconds=row.offer_seconds),
+                row.customer_name or "",
             )
             self._last_offered[agent["id"]] = next(self._order)
             busy.add(agent["id"])
             await self._record(
-                row["id"],
+                row.id,
                 "offer.made",
                 agent["id"],
                 {
                     "agent_name": agent["name"],
-                    "customer_name": row["customer_name"],
-                    "seconds": row["offer_seconds"],
-                    "expires_at": to_db(self.offers[row["id"]].expires),
+                    "customer_name": row.customer_name,
+                    "seconds": row.offer_seconds,
+                    "expires_at": to_db(self.offers[row.id].expires),
                 },
             )
 

@@ -20,6 +20,7 @@ from onlinesupport.store import Database, Row, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
+from onlinesupport.store.conversations import OwedAnswer
 from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
@@ -72,23 +73,23 @@ class SlaWatch:
                 if mark is None:
                     continue
                 breached = mark == "breached"
-                column = MARKS[row["target"]][breached]
+                column = MARKS[row.target][breached]
                 changes: dict[str, str | int] = {column: now}
-                if breached and row["priority"] < ESCALATED_PRIORITY:
+                if breached and row.priority < ESCALATED_PRIORITY:
                     changes["priority"] = ESCALATED_PRIORITY
-                conversations_repo.update(conn, row["id"], now, **changes)
-                managers = queues_repo.managers_of(conn, row["queue_id"])
+                conversations_repo.update(conn, row.id, now, **changes)
+                managers = queues_repo.managers_of(conn, row.queue_id)
                 events.append(
                     events_repo.append(
                         conn,
-                        row["id"],
+                        row.id,
                         "sla.breached" if breached else "sla.warning",
                         "system",
                         None,
                         now,
                         {
-                            "target": row["target"],
-                            "due_at": row["due_at"],
+                            "target": row.target,
+                            "due_at": row.due_at,
                             "notify": [m["id"] for m in managers],
                         },
                     )
@@ -104,19 +105,22 @@ class SlaWatch:
             await self._send(to, subject, body)
         return recorded
 
-    def _move_late(self, conn: Transaction, now: str, events: list[Event], row: Row) -> None:
-        target = queues_repo.breach_queue(conn, row["queue_id"])
+    def _move_late(self, conn: Transaction, now: str, events: list[Event], row: OwedAnswer) -> None:
+        target = queues_repo.breach_queue(conn, row.queue_id)
         if target is not None:
-            self._conversations.move_in(conn, now, events, row, target, SYSTEM, reason="late")
+            conversation = conversations_repo.lock(conn, row.id)
+            self._conversations.move_in(
+                conn, now, events, conversation, target, SYSTEM, reason="late"
+            )
 
-    def _alert_mail(self, manager: Row, row: Row, breached: bool) -> tuple[str, str, str]:
-        what = "first answer" if row["target"] == "first_response" else "next answer"
+    def _alert_mail(self, manager: Row, row: OwedAnswer, breached: bool) -> tuple[str, str, str]:
+        what = "first answer" if row.target == "first_response" else "next answer"
         state = "is late" if breached else "is due soon"
-        subject = f"#{row['id']}: the {what} {state}"
+        subject = f"#{row.id}: the {what} {state}"
         body = (
-            f"Hello {manager['name']},\n\nthe {what} to conversation #{row['id']} "
-            f"({row['subject'] or 'no subject'}) {state}: it was due {row['due_at'][:16]} UTC."
-            f"\n\n{self._desk_url}/conversations/{row['id']}\n"
+            f"Hello {manager['name']},\n\nthe {what} to conversation #{row.id} "
+            f"({row.subject or 'no subject'}) {state}: it was due {row.due_at[:16]} UTC."
+            f"\n\n{self._desk_url}/conversations/{row.id}\n"
         )
         return manager["email"], subject, body
 
@@ -136,11 +140,11 @@ MARKS = {
 """The conversation columns of each target's (warning, breach) marks."""
 
 
-def _mark(row: Row, moment: datetime) -> str | None:
+def _mark(row: OwedAnswer, moment: datetime) -> str | None:
     """Which mark a waiting answer needs now: breached, warned, or none."""
-    due, since = from_db(row["due_at"]), from_db(row["since"])
+    due, since = from_db(row.due_at), from_db(row.since)
     if moment >= due:
         return "breached"
-    if not row["warned_at"] and moment >= since + (due - since) * WARN_AT:
+    if not row.warned_at and moment >= since + (due - since) * WARN_AT:
         return "warned"
     return None

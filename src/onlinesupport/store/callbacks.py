@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.rows import one, only
+from onlinesupport.store.rows import one, only, record
 
 OPEN = ("waiting", "retry")
 """Statuses of a callback still to be made."""
@@ -31,11 +32,27 @@ def insert(
     )
 
 
-def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A callback request: the number to call, the customer's window, how the calls went."""
+
+    conversation_id: int
+    phone: str
+    country: str
+    window_start: str
+    window_end: str
+    source: str
+    status: str
+    attempts: int
+    retry_at: str | None
+    created_at: str
+    updated_at: str
+
+
+def lock(conn: sqlite3.Connection, conversation_id: int) -> Callback | None:
     """The conversation's callback inside the current write, or None if it is not one."""
-    return one(
-        conn.execute("SELECT * FROM callbacks WHERE conversation_id = ?", (conversation_id,))
-    )
+    row = one(conn.execute("SELECT * FROM callbacks WHERE conversation_id = ?", (conversation_id,)))
+    return record(Callback, row) if row is not None else None
 
 
 def record_call(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one, only
+from onlinesupport.store.rows import new_id, one, only, record, records
 
 VIEWS = ("open", "mine", "unassigned", "snoozed", "mentions", "resolved")
 
@@ -78,12 +78,58 @@ def insert(
     )
 
 
-def lock(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation's row: its thread's state, queue, assignee and answer targets."""
+
+    id: int
+    customer_id: int
+    channel: str
+    subject: str
+    status: str
+    queue_id: int
+    assignee_id: int | None
+    priority: int
+    last_seq: int
+    page_url: str
+    page_title: str
+    page_referrer: str
+    first_response_at: str | None
+    created_at: str
+    updated_at: str
+    last_message_at: str
+    agent_read_seq: int
+    first_response_due_at: str | None
+    sla_warned_at: str | None
+    sla_breached_at: str | None
+    tags: str
+    """A JSON list of the conversation's tags."""
+    next_response_due_at: str | None
+    next_waiting_since: str | None
+    next_warned_at: str | None
+    next_breached_at: str | None
+    next_response_minutes: int | None
+    """The conversation's own next-answer target (a rule's); None: its queue's."""
+    language: str
+    merged_into: int | None
+    snoozed_at: str | None
+    snoozed_until: str | None
+
+
+# Every command locks its conversation, so the row is read in `Conversation`'s field order and
+# built by position: 30 lookups by column name (`rows.record`) cost more than the query.
+_LOCK = (
+    f"SELECT {', '.join(field.name for field in fields(Conversation))} FROM conversations"
+    " WHERE id = ?"
+)
+
+
+def lock(conn: sqlite3.Connection, conversation_id: int) -> Conversation:
     """The conversation as it is inside the current write transaction."""
-    row = one(conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)))
+    row = one(conn.execute(_LOCK, (conversation_id,)))
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
-    return row
+    return Conversation(*row)
 
 
 def exists(conn: sqlite3.Connection, conversation_id: int) -> bool:
@@ -101,11 +147,29 @@ def customer_of(conn: sqlite3.Connection, conversation_id: int) -> int | None:
     return row[0] if row else None
 
 
-def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
-    """What routing rules look at: the conversation's channel, subject, page_url, tags,
-    queue_id and language; its customer's tier and tags (ctags); the customer's first email
-    address (sender) and the mailbox address the thread came in at (mailbox)."""
-    return only(
+@dataclass(frozen=True, slots=True)
+class RoutingFacts:
+    """What routing rules look at of a conversation, its customer and its mail thread."""
+
+    channel: str
+    subject: str
+    page_url: str
+    tags: str
+    queue_id: int
+    language: str
+    tier: str
+    """The customer's tier."""
+    ctags: str
+    """The customer's tags (a JSON list, like `tags`)."""
+    sender: str | None
+    """The customer's first email address."""
+    mailbox: str | None
+    """The address of the mailbox the thread came in at."""
+
+
+def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> RoutingFacts:
+    """What routing rules look at (one lookup by key per table)."""
+    row = only(
         conn.execute(
             "SELECT c.channel, c.subject, c.page_url, c.tags, c.queue_id, c.language, cu.tier,"
             " cu.tags AS ctags,"
@@ -117,29 +181,39 @@ def routing_facts(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row
             (conversation_id,),
         )
     )
+    return record(RoutingFacts, row)
 
 
-def response_targets(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
-    """The conversation's first_response_at, next_response_due_at and own next-response
-    minutes (own), with every column of its queue."""
-    return only(
+@dataclass(frozen=True, slots=True)
+class ResponseTargets:
+    """A conversation's answer targets, with its queue's targets and business hours."""
+
+    first_response_at: str | None
+    first_response_due_at: str | None
+    next_response_due_at: str | None
+    own: int | None
+    """The conversation's own next-response minutes (a rule's); None: its queue's."""
+    first_response_minutes: int
+    """The queue's."""
+    next_response_minutes: int
+    """The queue's."""
+    timezone: str
+    hours: str
+    holidays: str
+
+
+def response_targets(conn: sqlite3.Connection, conversation_id: int) -> ResponseTargets:
+    """What the answer targets of a conversation are computed from."""
+    row = only(
         conn.execute(
-            "SELECT c.first_response_at, c.next_response_due_at, c.next_response_minutes AS own,"
-            " q.* FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
+            "SELECT c.first_response_at, c.first_response_due_at, c.next_response_due_at,"
+            " c.next_response_minutes AS own, q.first_response_minutes, q.next_response_minutes,"
+            " q.timezone, q.hours, q.holidays"
+            " FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
             (conversation_id,),
         )
     )
-
-
-def first_response_promise(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
-    """The conversation's first-response due time (due), with every column of its queue."""
-    return only(
-        conn.execute(
-            "SELECT c.first_response_due_at AS due, q.* FROM conversations c"
-            " JOIN queues q ON q.id = c.queue_id WHERE c.id = ?",
-            (conversation_id,),
-        )
-    )
+    return record(ResponseTargets, row)
 
 
 def settle_next_response(conn: sqlite3.Connection, conversation_id: int) -> None:
@@ -151,35 +225,54 @@ def settle_next_response(conn: sqlite3.Connection, conversation_id: int) -> None
     )
 
 
-async def chats_to_offer(db: Database) -> list[sqlite3.Row]:
-    """Open, unassigned chats in queues that offer chats, oldest first: id, queue_id,
-    offer_seconds, assignment and customer_name."""
-    return await db.fetch_all(
+@dataclass(frozen=True, slots=True)
+class ChatToOffer:
+    """A waiting chat, with how its queue offers chats."""
+
+    id: int
+    queue_id: int
+    offer_seconds: int
+    assignment: str
+    customer_name: str
+
+
+async def chats_to_offer(db: Database) -> list[ChatToOffer]:
+    """Open, unassigned chats in queues that offer chats, oldest first."""
+    rows = await db.fetch_all(
         "SELECT c.id, c.queue_id, q.offer_seconds, q.assignment, cu.name AS customer_name"
         " FROM conversations c"
         " JOIN queues q ON q.id = c.queue_id JOIN customers cu ON cu.id = c.customer_id"
         " WHERE q.chat_offers AND c.channel = 'chat' AND c.status = 'open'"
         " AND c.assignee_id IS NULL ORDER BY c.created_at"
     )
+    return records(ChatToOffer, rows)
 
 
-async def chats_released_offline(db: Database, agent_id: int) -> list[sqlite3.Row]:
-    """The agent's open chats (id) in queues that take chats back when their agent goes
-    offline."""
-    return await db.fetch_all(
+async def chats_released_offline(db: Database, agent_id: int) -> list[int]:
+    """The agent's open chats in queues that take chats back when their agent goes offline."""
+    rows = await db.fetch_all(
         "SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id"
         " WHERE c.assignee_id = ? AND c.channel = 'chat' AND c.status IN ('open', 'pending')"
         " AND q.release_offline",
         (agent_id,),
     )
+    return [r[0] for r in rows]
 
 
-def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite3.Row:
-    """Take the conversation's next message number (gap-free: only the writer calls this).
+@dataclass(frozen=True, slots=True)
+class TakenSeq:
+    """A message number just taken (`last_seq`), with what a post checks of its conversation."""
 
-    Returns the row's `last_seq` (the number taken), `status`, `first_response_at`,
-    `merged_into` and `snoozed_at`, so a post needs one statement, not a read and a write.
-    """
+    last_seq: int
+    status: str
+    first_response_at: str | None
+    merged_into: int | None
+    snoozed_at: str | None
+
+
+def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> TakenSeq:
+    """Take the conversation's next message number (gap-free: only the writer calls this),
+    with the columns a post checks: one statement, not a read and a write."""
     row = one(
         conn.execute(
             "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?, updated_at = ?"
@@ -189,7 +282,7 @@ def take_seq(conn: sqlite3.Connection, conversation_id: int, now: str) -> sqlite
     )
     if row is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
-    return row
+    return record(TakenSeq, row)
 
 
 def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: Any) -> None:
@@ -223,14 +316,16 @@ def update(conn: sqlite3.Connection, conversation_id: int, now: str, **columns: 
 
 
 # One row per answer a customer waits for: the first (since the conversation arrived) or the
-# next (since they wrote again after an answer), with the columns of its marks.
+# next (since they wrote again after an answer), with the columns of its marks. The next
+# answer's waiting time is set with its due time; the coalesce only keeps `since` a time.
 _WAITING = (
     "SELECT id, priority, queue_id, subject, 'first_response' AS target, created_at AS since,"
     " first_response_due_at AS due_at, sla_warned_at AS warned_at FROM conversations"
     " WHERE first_response_at IS NULL AND sla_breached_at IS NULL"
     " AND first_response_due_at IS NOT NULL AND status IN ('open', 'pending')"
     " AND first_response_due_at <= :before"
-    " UNION ALL SELECT id, priority, queue_id, subject, 'next_response', next_waiting_since,"
+    " UNION ALL SELECT id, priority, queue_id, subject, 'next_response',"
+    " coalesce(next_waiting_since, next_response_due_at),"
     " next_response_due_at,"
     " next_warned_at FROM conversations WHERE next_response_due_at IS NOT NULL"
     " AND next_breached_at IS NULL AND status IN ('open', 'pending')"
@@ -238,14 +333,30 @@ _WAITING = (
 )
 
 
-def waiting_for_answer(conn: sqlite3.Connection, due_before: str) -> list[sqlite3.Row]:
+@dataclass(frozen=True, slots=True)
+class OwedAnswer:
+    """An answer a customer waits for, and the marks the watch has set on it."""
+
+    id: int
+    """The conversation's."""
+    priority: int
+    queue_id: int
+    subject: str
+    target: str
+    """"first_response" or "next_response"."""
+    since: str
+    due_at: str
+    warned_at: str | None
+
+
+def waiting_for_answer(conn: sqlite3.Connection, due_before: str) -> list[OwedAnswer]:
     """Answers customers wait for (first or next), due before `due_before`, not yet breached."""
-    return conn.execute(_WAITING, {"before": due_before}).fetchall()
+    return records(OwedAnswer, conn.execute(_WAITING, {"before": due_before}).fetchall())
 
 
-async def waiting_for_answer_now(db: Database, due_before: str) -> list[sqlite3.Row]:
+async def waiting_for_answer_now(db: Database, due_before: str) -> list[OwedAnswer]:
     """The same, read outside the writer (to see whether anything needs writing at all)."""
-    return await db.fetch_all(_WAITING, {"before": due_before})
+    return records(OwedAnswer, await db.fetch_all(_WAITING, {"before": due_before}))
 
 
 def mark_read(conn: sqlite3.Connection, conversation_id: int, seq: int) -> int | None:
@@ -445,11 +556,20 @@ def merge_target(conn: sqlite3.Connection, conversation_id: int) -> int:
     return conversation_id
 
 
-def merged_into(conn: sqlite3.Connection, target_id: int) -> list[sqlite3.Row]:
+@dataclass(frozen=True, slots=True)
+class MergedConversation:
+    """A conversation merged into another, with its last message's seq."""
+
+    id: int
+    last_seq: int
+
+
+def merged_into(conn: sqlite3.Connection, target_id: int) -> list[MergedConversation]:
     """The conversations merged into `target_id`."""
-    return conn.execute(
+    rows = conn.execute(
         "SELECT id, last_seq FROM conversations WHERE merged_into = ? ORDER BY id", (target_id,)
     ).fetchall()
+    return records(MergedConversation, rows)
 
 
 _SNOOZE_OVER = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
@@ -213,15 +214,45 @@ async def recipients(db: Database, conversation_id: int) -> dict[str, Any] | Non
     }
 
 
-def thread(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
-    return one(
+@dataclass(frozen=True, slots=True)
+class EmailThread:
+    """Where a mail conversation's replies go, and from which mailbox."""
+
+    conversation_id: int
+    mailbox_id: int | None
+    reply_to: str
+    subject: str
+    reply_to_chosen: bool
+    """An agent chose `reply_to` (it is not the sender's address)."""
+
+
+def thread(conn: sqlite3.Connection, conversation_id: int) -> EmailThread | None:
+    row = one(
         conn.execute("SELECT * FROM email_threads WHERE conversation_id = ?", (conversation_id,))
+    )
+    if row is None:
+        return None
+    return EmailThread(
+        row["conversation_id"],
+        row["mailbox_id"],
+        row["reply_to"],
+        row["subject"],
+        bool(row["reply_to_chosen"]),
     )
 
 
-def last_inbound(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
+@dataclass(frozen=True, slots=True)
+class AnsweredMail:
+    """The headers a reply to a mail refers to."""
+
+    rfc_message_id: str
+    refs: str
+    """The mail's References, separated by spaces."""
+
+
+def last_inbound(conn: sqlite3.Connection, conversation_id: int) -> AnsweredMail | None:
     """The customer's latest mail in the conversation: what a reply answers."""
-    return one(
+    row = one(
         conn.execute(
             "SELECT e.rfc_message_id, e.refs FROM email_messages e"
             " JOIN messages m ON m.id = e.message_id"
@@ -230,6 +261,7 @@ def last_inbound(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row 
             (conversation_id,),
         )
     )
+    return AnsweredMail(row["rfc_message_id"], row["refs"]) if row is not None else None
 
 
 async def details(db: Database, message_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+from onlinesupport.store.rows import records
 
 
-def mentionable(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+@dataclass(frozen=True, slots=True)
+class MentionableAgent:
+    id: int
+    name: str
+    email: str
+
+
+def mentionable(conn: sqlite3.Connection) -> list[MentionableAgent]:
     """The agents a note can mention: every active one."""
-    return conn.execute("SELECT id, name, email FROM agents WHERE active ORDER BY id").fetchall()
+    rows = conn.execute("SELECT id, name, email FROM agents WHERE active ORDER BY id").fetchall()
+    return records(MentionableAgent, rows)
 
 
 def record(

@@ -139,12 +139,14 @@ def insert(
     )
 
 
-def transcript(conn: sqlite3.Connection, conversation_id: int) -> list[sqlite3.Row]:
-    """What the customer saw of a conversation: its messages (no notes), with authors."""
-    return conn.execute(
+def transcript(conn: sqlite3.Connection, conversation_id: int) -> list[Message]:
+    """What the customer saw of a conversation: its messages (no notes), with authors (not
+    their attachments or mail details)."""
+    rows = conn.execute(
         f"{_SELECT} WHERE m.conversation_id = ? AND m.kind = 'message' ORDER BY m.seq",
         (conversation_id,),
     ).fetchall()
+    return [_from_row(r) for r in rows]
 
 
 async def after(

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.rows import new_id, one, only
+from onlinesupport.store.rows import new_id, one, only, record
 from onlinesupport.store.work_queue import WorkQueue
 
-MAIL = WorkQueue("outbox")
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A mail of the outbox, and how its sending goes."""
+
+    id: int
+    conversation_id: int | None
+    """None: a mail of no conversation (a sign-in link)."""
+    message_id: int | None
+    mailbox_id: int | None
+    purpose: str
+    to_address: str
+    subject: str
+    body: str
+    rfc_message_id: str
+    in_reply_to: str
+    refs: str
+    status: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str
+    sent_at: str | None
+    created_at: str
+    expires_at: str | None
+
+
+MAIL = WorkQueue("outbox", OutboxItem)
 """Mail waiting to be sent: claimed, retried and settled through `store.work_queue`."""
 
 
@@ -56,10 +83,10 @@ def enqueue(
     )
 
 
-def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> sqlite3.Row | None:
+def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> OutboxItem | None:
     """Queue a failed mail of a conversation again (an agent's resend); None if it is not
     failed (a sign-in link is not resent: the customer asks for a new one)."""
-    return one(
+    row = one(
         conn.execute(
             "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error ="
             " ''"
@@ -67,6 +94,7 @@ def resend(conn: sqlite3.Connection, outbox_id: int, now: str) -> sqlite3.Row | 
             (now, outbox_id),
         )
     )
+    return record(OutboxItem, row) if row is not None else None
 
 
 def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
@@ -74,18 +102,20 @@ def forget_body(conn: sqlite3.Connection, outbox_id: int) -> None:
     conn.execute("UPDATE outbox SET body = '' WHERE id = ? AND purpose = 'signin'", (outbox_id,))
 
 
-def bounced(conn: sqlite3.Connection, outbox_id: int, error: str) -> sqlite3.Row | None:
+def bounced(conn: sqlite3.Connection, outbox_id: int, error: str) -> OutboxItem | None:
     """A (verified) delivery report says this sent mail never arrived: mark it failed."""
-    return one(
+    row = one(
         conn.execute(
             "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? RETURNING *",
             (error[:500], outbox_id),
         )
     )
+    return record(OutboxItem, row) if row is not None else None
 
 
-def by_message_id(conn: sqlite3.Connection, rfc_message_id: str) -> sqlite3.Row | None:
-    return one(conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?", (rfc_message_id,)))
+def by_message_id(conn: sqlite3.Connection, rfc_message_id: str) -> OutboxItem | None:
+    row = one(conn.execute("SELECT * FROM outbox WHERE rfc_message_id = ?", (rfc_message_id,)))
+    return record(OutboxItem, row) if row is not None else None
 
 
 def address_from_profile(conn: sqlite3.Connection, outbox_id: int) -> str:

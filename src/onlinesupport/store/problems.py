@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one
+from onlinesupport.store.rows import new_id, one, record
 
 TYPES = ("question", "problem", "rma")
 STATUSES = ("new", "in progress", "waiting for parts", "solved")
@@ -49,9 +50,25 @@ def insert(
     )
 
 
-def update(
-    conn: sqlite3.Connection, problem_id: int, values: dict[str, str], now: str
-) -> sqlite3.Row:
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem record: what back-end staff work on for a customer's conversation."""
+
+    id: int
+    conversation_id: int
+    queue_id: int
+    type: str
+    product: str
+    serial_number: str
+    rma_number: str
+    summary: str
+    status: str
+    created_by: int | None
+    created_at: str
+    updated_at: str
+
+
+def update(conn: sqlite3.Connection, problem_id: int, values: dict[str, str], now: str) -> Problem:
     row = one(
         conn.execute(
             f"UPDATE problems SET {', '.join(f'{k} = ?' for k in EDITABLE)}, updated_at = ?"
@@ -61,7 +78,7 @@ def update(
     )
     if row is None:
         raise NotFound(f"problem {problem_id} does not exist")
-    return row
+    return record(Problem, row)
 
 
 async def get(db: Database, problem_id: int) -> dict[str, Any] | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one
+from onlinesupport.store.rows import new_id, one, record
 
 
 @conflicts()
@@ -32,12 +33,25 @@ def questions(conn: sqlite3.Connection, script_id: int) -> tuple[str, list[str]]
     return row[0], json.loads(row[1])
 
 
-def running(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | None:
-    return one(
+@dataclass(frozen=True, slots=True)
+class ScriptRun:
+    """A script running in a conversation: the questions sent so far (`position`), for the
+    agent who started it."""
+
+    conversation_id: int
+    script_id: int
+    position: int
+    agent_id: int
+    started_at: str
+
+
+def running(conn: sqlite3.Connection, conversation_id: int) -> ScriptRun | None:
+    row = one(
         conn.execute(
             "SELECT * FROM conversation_scripts WHERE conversation_id = ?", (conversation_id,)
         )
     )
+    return record(ScriptRun, row) if row is not None else None
 
 
 def start(

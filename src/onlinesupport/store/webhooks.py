@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 from onlinesupport.store.rows import new_id, only
-from onlinesupport.store.work_queue import WorkQueue
+from onlinesupport.store.work_queue import Claim, WorkQueue
 
-WEBHOOKS = WorkQueue("webhook_deliveries", ordered_by=("endpoint_id", "ordering_key"))
+WEBHOOKS = WorkQueue("webhook_deliveries", Claim, ordered_by=("endpoint_id", "ordering_key"))
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,34 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import records
+
+
+class Claimed(Protocol):
+    """What a worker reads of a claimed row: at least its id."""
+
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A claimed row as its id only, for a worker that reads the rest itself."""
+
+    id: int
+
+
+C = TypeVar("C", bound=Claimed, covariant=True)
 
 
 @dataclass(frozen=True)
-class WorkQueue:
+class WorkQueue(Generic[C]):
     table: str
+    kind: type[C]
+    """What a claimed row is read as (see `rows.record`)."""
     ordered_by: tuple[str, ...] = ()
     """Columns whose rows go out in id order; empty: no order is kept."""
 
@@ -26,9 +47,7 @@ class WorkQueue:
         return ", ".join(self.ordered_by)
 
 
-def claim_due(
-    conn: sqlite3.Connection, queue: WorkQueue, now: str, limit: int
-) -> list[sqlite3.Row]:
+def claim_due(conn: sqlite3.Connection, queue: WorkQueue[C], now: str, limit: int) -> list[C]:
     """Take up to `limit` due rows; each is claimed by exactly one worker. In an ordered
     queue, rows with the same ordering columns come as a run in id order, behind nothing that
     is being sent or waits for a later retry; the worker sends a run one after the other (see
@@ -47,14 +66,15 @@ def claim_due(
             f" FROM {queue.table} WHERE status IN ('queued', 'sending'))"
             f" WHERE blocked = 0 ORDER BY id LIMIT :limit"
         )
-    return conn.execute(
+    rows = conn.execute(
         f"UPDATE {queue.table} SET status = 'sending', attempts = attempts + 1"
         f" WHERE id IN ({due}) RETURNING *",
         {"now": now, "limit": limit},
     ).fetchall()
+    return records(queue.kind, rows)
 
 
-def unclaim(conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int]) -> None:
+def unclaim(conn: sqlite3.Connection, queue: WorkQueue[Claimed], row_ids: list[int]) -> None:
     """Rows claimed but not tried (the row before them failed) wait again, uncounted."""
     marks = ",".join("?" * len(row_ids))
     conn.execute(
@@ -64,14 +84,14 @@ def unclaim(conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int]) -> N
     )
 
 
-def release_claims(conn: sqlite3.Connection, queue: WorkQueue) -> int:
+def release_claims(conn: sqlite3.Connection, queue: WorkQueue[Claimed]) -> int:
     """After a crash: rows caught mid-send go back to the queue (sent again, at least once)."""
     return conn.execute(
         f"UPDATE {queue.table} SET status = 'queued' WHERE status = 'sending'"
     ).rowcount
 
 
-def sent(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, now: str) -> None:
+def sent(conn: sqlite3.Connection, queue: WorkQueue[Claimed], row_id: int, now: str) -> None:
     conn.execute(
         f"UPDATE {queue.table} SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?",
         (now, row_id),
@@ -79,7 +99,7 @@ def sent(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, now: str) -> N
 
 
 def retry_later(
-    conn: sqlite3.Connection, queue: WorkQueue, row_id: int, when: str, error: str
+    conn: sqlite3.Connection, queue: WorkQueue[Claimed], row_id: int, when: str, error: str
 ) -> None:
     conn.execute(
         f"UPDATE {queue.table} SET status = 'queued', next_attempt_at = ?,"
@@ -89,7 +109,7 @@ def retry_later(
 
 
 def put_back(
-    conn: sqlite3.Connection, queue: WorkQueue, row_ids: list[int], when: str, error: str
+    conn: sqlite3.Connection, queue: WorkQueue[Claimed], row_ids: list[int], when: str, error: str
 ) -> None:
     """Rows still claimed after their sending broke go back to the queue, due at `when`."""
     marks = ",".join("?" * len(row_ids))
@@ -100,14 +120,14 @@ def put_back(
     )
 
 
-def failed(conn: sqlite3.Connection, queue: WorkQueue, row_id: int, error: str) -> None:
+def failed(conn: sqlite3.Connection, queue: WorkQueue[Claimed], row_id: int, error: str) -> None:
     conn.execute(
         f"UPDATE {queue.table} SET status = 'failed', last_error = ? WHERE id = ?",
         (error[:500], row_id),
     )
 
 
-async def any_due(db: Database, queue: WorkQueue, now: str) -> bool:
+async def any_due(db: Database, queue: WorkQueue[Claimed], now: str) -> bool:
     """Whether any queued row is due (cheap: it may still wait behind another in its run)."""
     return (
         await db.fetch_one(
@@ -118,7 +138,7 @@ async def any_due(db: Database, queue: WorkQueue, now: str) -> bool:
     )
 
 
-async def next_due(db: Database, queue: WorkQueue) -> str | None:
+async def next_due(db: Database, queue: WorkQueue[Claimed]) -> str | None:
     """When the earliest row that could be claimed falls due (None: nothing is waiting). In an
     ordered queue that is the first unfinished row of each run, if it is not being sent."""
     if not queue.ordered_by:

@@ -27,7 +27,7 @@ class ChatNotices:
             conversation_id = event.conversation_id
             if (
                 conversation_id is not None
-                and conversations_repo.lock(conn, conversation_id)["channel"] == "chat"
+                and conversations_repo.lock(conn, conversation_id).channel == "chat"
             ):
                 self._conversations.send_in(
                     conn,

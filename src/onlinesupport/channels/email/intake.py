@@ -360,15 +360,20 @@ class EmailIntake:
         assert bounce is not None
         outbox_id = threads.bounced_outbox(self._key, [*item.mail.recipients, *parsed.delivered_to])
         row = outbox_repo.bounced(conn, outbox_id, bounce.reason) if outbox_id else None
-        recipient = bounce.recipient or (row["to_address"] if row else "") or "the customer"
+        recipient = bounce.recipient or (row.to_address if row else "") or "the customer"
+        conversation_id: int | None
         if row is not None:
-            conversation_id = row["conversation_id"]
+            if row.conversation_id is None:
+                # A sign-in link's: marked failed, it shows on the health page; the report is
+                # kept as a mail of its own, like one about no mail of ours.
+                return None
+            conversation_id = row.conversation_id
             text = f"Mail to {recipient} could not be delivered: {bounce.reason}"
         else:
             sent = outbox_repo.by_message_id(conn, bounce.original_message_id)
             named = threads.named_conversation(conn, self._key, [bounce.original_message_id], "")
             conversation_id = (
-                sent["conversation_id"] if sent else (named.conversation_id if named else None)
+                sent.conversation_id if sent else (named.conversation_id if named else None)
             )
             if conversation_id is None:
                 return None
@@ -404,8 +409,8 @@ class EmailIntake:
                     None,
                     now,
                     {
-                        "outbox_id": row["id"],
-                        "message_id": row["message_id"],
+                        "outbox_id": row.id,
+                        "message_id": row.message_id,
                         "error": bounce.reason,
                         "permanent": True,
                     },

@@ -33,20 +33,20 @@ class ReplyMailer:
         message: Message,
     ) -> None:
         conversation = conversations_repo.lock(conn, conversation_id)
-        if conversation["channel"] not in MAILED_CHANNELS:
+        if conversation.channel not in MAILED_CHANNELS:
             return
         thread = email_repo.thread(conn, conversation_id)
         # No address yet (a phone contact, say): the sender fails it visibly, and a resend
         # after the agent adds one to the customer's profile goes to that address.
-        to = thread["reply_to"] if thread else customer_address(conn, conversation["customer_id"])
+        to = thread.reply_to if thread else customer_address(conn, conversation.customer_id)
         mailbox = None
-        if thread and thread["mailbox_id"]:
-            mailbox = mailboxes_repo.find(conn, thread["mailbox_id"])
+        if thread and thread.mailbox_id:
+            mailbox = mailboxes_repo.find(conn, thread.mailbox_id)
         mailbox = mailbox or mailboxes_repo.default_sender(conn)
         domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else ""
         last = email_repo.last_inbound(conn, conversation_id)
-        refs = (last["refs"].split() + [last["rfc_message_id"]])[-10:] if last else []
-        subject = thread["subject"] if thread and thread["subject"] else conversation["subject"]
+        refs = (last.refs.split() + [last.rfc_message_id])[-10:] if last else []
+        subject = thread.subject if thread and thread.subject else conversation.subject
         link = mailbox["notify_link"] if mailbox else ""
         purpose, body = (
             ("notify", notice(conversation_id, subject, link)) if link else ("reply", message.body)
@@ -61,7 +61,7 @@ class ReplyMailer:
             subject=threads.reply_subject(subject, conversation_id),
             body=body,
             rfc_message_id=threads.new_message_id(self._key, conversation_id, domain),
-            in_reply_to=last["rfc_message_id"] if last else "",
+            in_reply_to=last.rfc_message_id if last else "",
             refs=" ".join(refs),
             now=now,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +33,7 @@ from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.events import Event
-from onlinesupport.store.outbox import MAIL
+from onlinesupport.store.outbox import MAIL, OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 3600.0
@@ -94,36 +95,37 @@ class OutboxSender:
         """Send what is due now; returns how many mails were tried."""
         return await self._worker.send_due()
 
-    async def _send_each(self, rows: list[dict[str, Any]]) -> None:
+    async def _send_each(self, rows: list[OutboxItem]) -> None:
         for row in rows:
             await self._send(row)
 
-    async def _send(self, row: dict[str, Any]) -> None:
+    async def _send(self, row: OutboxItem) -> None:
         try:
-            if row["expires_at"] and from_db(row["expires_at"]) <= self._clock.now():
+            if row.expires_at and from_db(row.expires_at) <= self._clock.now():
                 raise PermanentFailure("it expired before it could be sent")
-            mailbox = await mailboxes_repo.sender(self._db, row["mailbox_id"])
+            mailbox = await mailboxes_repo.sender(self._db, row.mailbox_id)
             if mailbox is None or not mailbox["smtp_host"]:
                 raise TemporaryFailure(NO_MAILBOX)
-            if not row["to_address"]:
-                row["to_address"] = await self._db.write(
-                    lambda conn: outbox_repo.address_from_profile(conn, row["id"])
+            if not row.to_address:
+                address = await self._db.write(
+                    lambda conn: outbox_repo.address_from_profile(conn, row.id)
                 )
-                if not row["to_address"]:
+                if not address:
                     raise PermanentFailure(
                         "the customer has no email address; add one to their profile, then resend"
                     )
-            await self._check_recipient(row["to_address"])
+                row = replace(row, to_address=address)
+            await self._check_recipient(row.to_address)
             # A notice says an answer is waiting; the answer's files stay with the answer.
-            files = [] if row["purpose"] == "notify" else await self._attachments(row["message_id"])
-            await self._deliver(row, mailbox, files)
+            files = [] if row.purpose == "notify" else await self._attachments(row.message_id)
+            await self._deliver(asdict(row), mailbox, files)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the mail
             await self._failed(row, exc)
         else:
             await self._record(
-                row, "email.sent", {}, lambda conn, now: work_queue.sent(conn, MAIL, row["id"], now)
+                row, "email.sent", {}, lambda conn, now: work_queue.sent(conn, MAIL, row.id, now)
             )
-            log.info("sent mail %s to %s", row["rfc_message_id"], row["to_address"])
+            log.info("sent mail %s to %s", row.rfc_message_id, row.to_address)
 
     async def _check_recipient(self, to: str) -> None:
         """Refuse what is no address, and our own support addresses (a mail loop)."""
@@ -187,7 +189,7 @@ class OutboxSender:
             for a in found
         ]
 
-    async def _failed(self, row: dict[str, Any], exc: Exception) -> None:
+    async def _failed(self, row: OutboxItem, exc: Exception) -> None:
         server = "the outgoing mail server"
         ours = isinstance(exc, (TemporaryFailure, PermanentFailure))
         reason = str(exc) if ours else explain(exc, server)
@@ -201,21 +203,21 @@ class OutboxSender:
         permanent = isinstance(exc, PermanentFailure) or (
             isinstance(code, int) and 500 <= code < 600
         )
-        if permanent or row["attempts"] >= self._max_attempts:
-            log.warning("giving up on mail %s to %s: %s", row["id"], row["to_address"], reason)
+        if permanent or row.attempts >= self._max_attempts:
+            log.warning("giving up on mail %s to %s: %s", row.id, row.to_address, reason)
             await self._record(
                 row,
                 "email.failed",
                 {"error": reason, "permanent": True},
-                lambda conn, now: work_queue.failed(conn, MAIL, row["id"], reason),
+                lambda conn, now: work_queue.failed(conn, MAIL, row.id, reason),
             )
             return
-        wait = doubling_wait(self._retry_seconds, row["attempts"], MAX_WAIT)
+        wait = doubling_wait(self._retry_seconds, row.attempts, MAX_WAIT)
         when = to_db(self._clock.now() + timedelta(seconds=wait))
         log.info(
             "mail %s to %s not sent (%s); retrying in %.0f s",
-            row["id"],
-            row["to_address"],
+            row.id,
+            row.to_address,
             reason,
             wait,
         )
@@ -223,29 +225,29 @@ class OutboxSender:
             row,
             "email.deferred",
             {"error": reason, "retry_at": when},
-            lambda conn, now: work_queue.retry_later(conn, MAIL, row["id"], when, reason),
+            lambda conn, now: work_queue.retry_later(conn, MAIL, row.id, when, reason),
         )
 
-    async def _record(self, row: dict[str, Any], type: str, data: dict[str, Any], change) -> None:
+    async def _record(self, row: OutboxItem, type: str, data: dict[str, Any], change) -> None:
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             change(conn, now)
             if type != "email.deferred":
-                outbox_repo.forget_body(conn, row["id"])
-            if row["conversation_id"] is None:
+                outbox_repo.forget_body(conn, row.id)
+            if row.conversation_id is None:
                 return  # a sign-in link: its state is on the outbox row (health page), no event
             events.append(
                 events_repo.append(
                     conn,
-                    row["conversation_id"],
+                    row.conversation_id,
                     type,
                     "system",
                     None,
                     now,
                     {
-                        "outbox_id": row["id"],
-                        "message_id": row["message_id"],
-                        "purpose": row["purpose"],
-                        "to": row["to_address"],
+                        "outbox_id": row.id,
+                        "message_id": row.message_id,
+                        "purpose": row.purpose,
+                        "to": row.to_address,
                         **data,
                     },
                 )
@@ -267,16 +269,16 @@ class OutboxSender:
             events.append(
                 events_repo.append(
                     conn,
-                    row["conversation_id"],
+                    row.conversation_id,
                     "email.queued",
                     "agent",
                     actor_id,
                     now,
                     {
                         "outbox_id": outbox_id,
-                        "message_id": row["message_id"],
-                        "purpose": row["purpose"],
-                        "to": row["to_address"],
+                        "message_id": row.message_id,
+                        "purpose": row.purpose,
+                        "to": row.to_address,
                         "resend": True,
                     },
                 )

@@ -5,22 +5,23 @@ from __future__ import annotations
 from onlinesupport.channels.email import threads
 from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations, InvalidCommand
-from onlinesupport.store import Row, Transaction
+from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.events import Event
+from onlinesupport.store.messages import Message
 
 
-def render(rows: list[Row], team: str) -> str:
+def render(messages: list[Message], team: str) -> str:
     lines = [f"Your chat with {team}", ""]
-    for row in rows:
-        when = row["created_at"][:16].replace("T", " ")
-        who = row["author_name"] or ("You" if row["author_type"] == "customer" else team)
+    for message in messages:
+        when = message.created_at[:16].replace("T", " ")
+        who = message.author_name or ("You" if message.author_type == "customer" else team)
         lines.append(f"[{when} UTC] {who}:")
-        lines.extend(f"  {line}" for line in row["body"].splitlines() or [""])
+        lines.extend(f"  {line}" for line in message.body.splitlines() or [""])
     lines += ["", "Reply to this mail if you have more questions."]
     return "\n".join(lines)
 
@@ -35,9 +36,9 @@ class Transcripts:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> str:
             conversation = conversations_repo.lock(conn, conversation_id)
-            if conversation["channel"] != "chat":
+            if conversation.channel != "chat":
                 raise InvalidCommand("only chats have a transcript to send")
-            to = customer_address(conn, conversation["customer_id"])
+            to = customer_address(conn, conversation.customer_id)
             if not to:
                 raise InvalidCommand(
                     "the customer has no email address; add one to their profile first"

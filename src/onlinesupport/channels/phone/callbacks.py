@@ -497,7 +497,7 @@ class Callbacks:
                 kind="note",
             )
             changes: dict[str, Any] = {}
-            if not conversation["first_response_at"]:
+            if not conversation.first_response_at:
                 changes["first_response_at"] = now
                 events.append(
                     events_repo.append(
@@ -522,7 +522,7 @@ class Callbacks:
                     next_warned_at=None,
                     next_breached_at=None,
                 )
-            elif conversation["next_response_due_at"]:
+            elif conversation.next_response_due_at:
                 changes.update(next_response_due_at=None, next_waiting_since=None)
             if changes:
                 conversations_repo.update(conn, conversation_id, now, **changes)

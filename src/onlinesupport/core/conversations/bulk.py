@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from onlinesupport.core.conversations.service import Actor, Conversations, InvalidCommand, Record
+from onlinesupport.core.conversations.service import Actor, Conversations, InvalidCommand
 from onlinesupport.core.conversations.snooze import snooze_in
 from onlinesupport.store import Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
+from onlinesupport.store.conversations import Conversation
 from onlinesupport.store.events import Event
 
 ACTIONS = ("assign", "move", "tag", "resolve", "snooze")
@@ -48,16 +49,21 @@ def check_tag(tag: str) -> str:
 
 
 def tag_in(
-    conn: Transaction, now: str, events: list[Event], conversation: Record, tag: str, actor: Actor
+    conn: Transaction,
+    now: str,
+    events: list[Event],
+    conversation: Conversation,
+    tag: str,
+    actor: Actor,
 ) -> bool:
     """Inside a command: add a tag to the conversation; False if it has it already."""
-    tags = json.loads(conversation["tags"])
+    tags = json.loads(conversation.tags)
     if tag.lower() in (t.lower() for t in tags):
         return False
-    conversations_repo.update(conn, conversation["id"], now, tags=json.dumps([*tags, tag]))
+    conversations_repo.update(conn, conversation.id, now, tags=json.dumps([*tags, tag]))
     events.append(
         events_repo.append(
-            conn, conversation["id"], "conversation.tagged", actor.type, actor.id, now, {"tag": tag}
+            conn, conversation.id, "conversation.tagged", actor.type, actor.id, now, {"tag": tag}
         )
     )
     return True

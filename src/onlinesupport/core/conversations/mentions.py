@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from onlinesupport.store import Transaction
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import mentions as mentions_repo
 from onlinesupport.store.events import Event
+from onlinesupport.store.mentions import MentionableAgent
 from onlinesupport.store.messages import Message
 
 _AT = re.compile(r"(?<![\w.@])@")
 _WORD = re.compile(r"[\w.-]+")
 
 
-def mentioned(body: str, agents: Sequence[Any]) -> list[Any]:
-    """The agents (rows with id, name, email) that `body` mentions, in order, each once."""
-    by_length = sorted(agents, key=lambda a: len(a["name"]), reverse=True)
-    first_names: dict[str, list[Any]] = {}
-    for agent in agents:
-        first = agent["name"].split()[0].lower() if agent["name"].split() else ""
-        first_names.setdefault(first, []).append(agent)
-    found: dict[int, Any] = {}
+def mentioned(body: str, agents: Sequence[MentionableAgent]) -> list[MentionableAgent]:
+    """The agents that `body` mentions, in order, each once."""
+    by_length = sorted(agents, key=lambda a: len(a.name), reverse=True)
+    first_names: dict[str, list[MentionableAgent]] = {}
+    for a in agents:
+        first = a.name.split()[0].lower() if a.name.split() else ""
+        first_names.setdefault(first, []).append(a)
+    found: dict[int, MentionableAgent] = {}
     for at in _AT.finditer(body):
         rest = body[at.end() :]
         agent = _full_name(rest, by_length)
@@ -41,18 +41,18 @@ def mentioned(body: str, agents: Sequence[Any]) -> list[Any]:
                 same[0]
                 if len(same) == 1
                 else next(
-                    (a for a in agents if a["email"].split("@")[0].lower() == token and token), None
+                    (a for a in agents if a.email.split("@")[0].lower() == token and token), None
                 )
             )
         if agent is not None:
-            found.setdefault(agent["id"], agent)
+            found.setdefault(agent.id, agent)
     return list(found.values())
 
 
-def _full_name(text: str, agents: Sequence[Any]) -> Any:
+def _full_name(text: str, agents: Sequence[MentionableAgent]) -> MentionableAgent | None:
     lowered = text.lower()
     for agent in agents:
-        name = agent["name"].lower()
+        name = agent.name.lower()
         if (
             name
             and lowered.startswith(name)
@@ -71,11 +71,11 @@ def record_mentions(
     agents = [
         a
         for a in mentioned(message.body, mentions_repo.mentionable(conn))
-        if a["id"] != message.author_id
+        if a.id != message.author_id
     ]
     if not agents:
         return
-    mentions_repo.record(conn, message.id, conversation_id, [a["id"] for a in agents], now)
+    mentions_repo.record(conn, message.id, conversation_id, [a.id for a in agents], now)
     events.append(
         events_repo.append(
             conn,
@@ -87,8 +87,8 @@ def record_mentions(
             {
                 "message_id": message.id,
                 "seq": message.seq,
-                "agent_ids": [a["id"] for a in agents],
-                "names": [a["name"] for a in agents],
+                "agent_ids": [a.id for a in agents],
+                "names": [a.name for a in agents],
                 "by": message.author_name,
             },
         )

@@ -36,11 +36,11 @@ async def merge(conversations: Conversations, source_id: int, target_id: int, ac
             raise InvalidCommand("a conversation cannot be merged into itself")
         source = conversations_repo.lock(conn, source_id)
         target = conversations_repo.lock(conn, target_id)
-        if source["merged_into"] is not None:
-            raise InvalidCommand(f"#{source_id} was merged into #{source['merged_into']} already")
-        if target["merged_into"] is not None:
+        if source.merged_into is not None:
+            raise InvalidCommand(f"#{source_id} was merged into #{source.merged_into} already")
+        if target.merged_into is not None:
             raise InvalidCommand(
-                f"#{target_id} was merged into #{target['merged_into']}; merge into that one"
+                f"#{target_id} was merged into #{target.merged_into}; merge into that one"
             )
 
         def record(conversation_id: int, type: str, data: dict[str, Any]) -> None:
@@ -51,13 +51,13 @@ async def merge(conversations: Conversations, source_id: int, target_id: int, ac
         # What was merged into the source goes on to the target, so a merged conversation is
         # always one step from the one that answers.
         for row in conversations_repo.merged_into(conn, source_id):
-            conversations_repo.update(conn, row["id"], now, merged_into=target_id)
-            record(row["id"], "conversation.merged", {"into": target_id, "via": source_id})
+            conversations_repo.update(conn, row.id, now, merged_into=target_id)
+            record(row.id, "conversation.merged", {"into": target_id, "via": source_id})
         for earlier in events_repo.of_type(conn, source_id, "conversation.merged_in"):
             record(target_id, "conversation.merged_in", {**earlier.data, "via": source_id})
 
-        target_tags = json.loads(target["tags"])
-        added = [t for t in json.loads(source["tags"]) if t not in target_tags]
+        target_tags = json.loads(target.tags)
+        added = [t for t in json.loads(source.tags) if t not in target_tags]
         conversations_repo.update(
             conn,
             source_id,
@@ -70,29 +70,29 @@ async def merge(conversations: Conversations, source_id: int, target_id: int, ac
         record(
             source_id,
             "conversation.merged",
-            {"into": target_id, "subject": target["subject"], "from": source["status"]},
+            {"into": target_id, "subject": target.subject, "from": source.status},
         )
         record(
             target_id,
             "conversation.merged_in",
             {
                 "from": source_id,
-                "channel": source["channel"],
-                "subject": source["subject"],
-                "customer_id": source["customer_id"],
-                "up_to_seq": source["last_seq"],
+                "channel": source.channel,
+                "subject": source.subject,
+                "customer_id": source.customer_id,
+                "up_to_seq": source.last_seq,
                 "tags": added,
             },
         )
         if added:
             conversations_repo.update(conn, target_id, now, tags=json.dumps(target_tags + added))
-        if source["status"] in _OPEN and target["status"] not in _OPEN:
+        if source.status in _OPEN and target.status not in _OPEN:
             conversations.set_status_in(
                 conn, now, events, target, actor, "open", "conversation.reopened"
             )
-        if target["assignee_id"] is None and source["assignee_id"] is not None:
+        if target.assignee_id is None and source.assignee_id is not None:
             conversations.assign_in(
-                conn, now, events, target, agents_repo.lock(conn, source["assignee_id"]), actor
+                conn, now, events, target, agents_repo.lock(conn, source.assignee_id), actor
             )
 
     await conversations.run(command)
@@ -119,12 +119,12 @@ async def split(
             conn,
             now,
             events,
-            channel=conversation["channel"],
-            customer_id=conversation["customer_id"],
+            channel=conversation.channel,
+            customer_id=conversation.customer_id,
             subject=title,
             opener=actor,
-            queue_id=conversation["queue_id"],
-            language=conversation["language"],
+            queue_id=conversation.queue_id,
+            language=conversation.language,
         )
         events.append(
             events_repo.append(
@@ -142,16 +142,16 @@ async def split(
             now,
             events,
             new_id,
-            Actor.customer(conversation["customer_id"], message.author_name),
+            Actor.customer(conversation.customer_id, message.author_name),
             message.body,
         )
-        if conversation["assignee_id"] is not None:
+        if conversation.assignee_id is not None:
             conversations.assign_in(
                 conn,
                 now,
                 events,
                 conversations_repo.lock(conn, new_id),
-                agents_repo.lock(conn, conversation["assignee_id"]),
+                agents_repo.lock(conn, conversation.assignee_id),
                 actor,
             )
         events.append(

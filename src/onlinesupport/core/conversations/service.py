@@ -31,6 +31,7 @@ from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.attachments import StoredFile
+from onlinesupport.store.conversations import Conversation
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 
@@ -339,7 +340,7 @@ class Conversations:
         files: Sequence[StoredFile] = (),
     ) -> Message:
         if seq is None:
-            seq = conversations_repo.take_seq(conn, conversation_id, now)["last_seq"]
+            seq = conversations_repo.take_seq(conn, conversation_id, now).last_seq
         message = messages_repo.insert(
             conn,
             conversation_id=conversation_id,
@@ -424,7 +425,7 @@ class Conversations:
             )
             if take and actor.type == "agent" and kind == "message":
                 conversation = conversations_repo.lock(conn, conversation_id)
-                if conversation["assignee_id"] is None:
+                if conversation.assignee_id is None:
                     self.assign_in(
                         conn, now, events, conversation, {"id": actor.id, "name": actor.name}, actor
                     )
@@ -448,10 +449,10 @@ class Conversations:
         """Inside a command: add a message (a customer's reopens a resolved conversation and
         wakes a snoozed one; in a merged one, it is copied to the conversation it went into)."""
         conversation = conversations_repo.take_seq(conn, conversation_id, now)
-        merged = actor.type == "customer" and conversation["merged_into"] is not None
+        merged = actor.type == "customer" and conversation.merged_into is not None
         if (
             actor.type == "customer"
-            and conversation["status"] in ("resolved", "closed")
+            and conversation.status in ("resolved", "closed")
             and not merged
         ):
             conversations_repo.update(conn, conversation_id, now, status="open")
@@ -460,7 +461,7 @@ class Conversations:
                     conn, conversation_id, "conversation.reopened", actor.type, actor.id, now
                 )
             )
-        if actor.type == "customer" and conversation["snoozed_at"]:
+        if actor.type == "customer" and conversation.snoozed_at:
             self.wake_in(conn, now, events, conversation_id, "reply", actor)
         message = self._insert_message(
             conn,
@@ -471,10 +472,10 @@ class Conversations:
             kind,
             body,
             client_id,
-            seq=conversation["last_seq"],
+            seq=conversation.last_seq,
             files=files,
         )
-        if actor.type == "agent" and kind == "message" and not conversation["first_response_at"]:
+        if actor.type == "agent" and kind == "message" and not conversation.first_response_at:
             conversations_repo.update(conn, conversation_id, now, first_response_at=now)
             events.append(
                 events_repo.append(
@@ -590,19 +591,19 @@ class Conversations:
         conn: Transaction,
         now: str,
         events: list[Event],
-        conversation: Record,
+        conversation: Conversation,
         agent: Record | None,
         actor: Actor,
     ) -> bool:
         """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
         agent_id = agent["id"] if agent is not None else None
-        if conversation["assignee_id"] == agent_id:
+        if conversation.assignee_id == agent_id:
             return False
-        conversations_repo.update(conn, conversation["id"], now, assignee_id=agent_id)
+        conversations_repo.update(conn, conversation.id, now, assignee_id=agent_id)
         events.append(
             events_repo.append(
                 conn,
-                conversation["id"],
+                conversation.id,
                 "conversation.assigned",
                 actor.type,
                 actor.id,
@@ -610,7 +611,7 @@ class Conversations:
                 {
                     "agent_id": agent_id,
                     "agent_name": agent["name"] if agent is not None else "",
-                    "previous_agent_id": conversation["assignee_id"],
+                    "previous_agent_id": conversation.assignee_id,
                 },
             )
         )
@@ -626,7 +627,7 @@ class Conversations:
         def command(conn: Transaction, now: str, events: list[Event]) -> None:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id)
-            if conversation["assignee_id"] == agent_id:
+            if conversation.assignee_id == agent_id:
                 raise InvalidCommand(f"{agent['name']} has this conversation already")
             conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
             events.append(
@@ -640,7 +641,7 @@ class Conversations:
                     {
                         "agent_id": agent_id,
                         "agent_name": agent["name"],
-                        "previous_agent_id": conversation["assignee_id"],
+                        "previous_agent_id": conversation.assignee_id,
                     },
                 )
             )
@@ -655,7 +656,7 @@ class Conversations:
         def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id)
-            if conversation["assignee_id"] == agent_id or not conversations_repo.add_participant(
+            if conversation.assignee_id == agent_id or not conversations_repo.add_participant(
                 conn, conversation_id, agent_id, actor.id, now
             ):
                 return False
@@ -693,19 +694,19 @@ class Conversations:
         conn: Transaction,
         now: str,
         events: list[Event],
-        conversation: Record,
+        conversation: Conversation,
         queue: Record,
         actor: Actor,
         **why: Any,
     ) -> bool:
         """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
-        if conversation["queue_id"] == queue["id"]:
+        if conversation.queue_id == queue["id"]:
             return False
-        conversations_repo.update(conn, conversation["id"], now, queue_id=queue["id"])
+        conversations_repo.update(conn, conversation.id, now, queue_id=queue["id"])
         events.append(
             events_repo.append(
                 conn,
-                conversation["id"],
+                conversation.id,
                 "conversation.moved",
                 actor.type,
                 actor.id,
@@ -713,7 +714,7 @@ class Conversations:
                 {
                     "queue_id": queue["id"],
                     "queue_name": queue["name"],
-                    "previous_queue_id": conversation["queue_id"],
+                    "previous_queue_id": conversation.queue_id,
                     **why,
                 },
             )
@@ -747,23 +748,23 @@ class Conversations:
         conn: Transaction,
         now: str,
         events: list[Event],
-        conversation: Record,
+        conversation: Conversation,
         actor: Actor,
         status: str,
         event: str,
     ) -> bool:
         """Inside a command: change the status (False if it is that already). Resolving ends
         a snooze: the conversation needs nothing more until the customer writes."""
-        if conversation["status"] == status:
+        if conversation.status == status:
             return False
         changes: dict[str, Any] = {"status": status}
-        data: dict[str, Any] = {"from": conversation["status"]}
-        if status in ("resolved", "closed") and conversation["snoozed_at"]:
+        data: dict[str, Any] = {"from": conversation.status}
+        if status in ("resolved", "closed") and conversation.snoozed_at:
             changes.update(snoozed_at=None, snoozed_until=None)
             data["snooze_ended"] = True
-        conversations_repo.update(conn, conversation["id"], now, **changes)
+        conversations_repo.update(conn, conversation.id, now, **changes)
         events.append(
-            events_repo.append(conn, conversation["id"], event, actor.type, actor.id, now, data)
+            events_repo.append(conn, conversation.id, event, actor.type, actor.id, now, data)
         )
         return True
 
@@ -774,7 +775,7 @@ class Conversations:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> bool:
             conversation = conversations_repo.lock(conn, conversation_id)
-            if conversation["priority"] == priority:
+            if conversation.priority == priority:
                 return False
             conversations_repo.update(conn, conversation_id, now, priority=priority)
             events.append(
@@ -785,7 +786,7 @@ class Conversations:
                     actor.type,
                     actor.id,
                     now,
-                    {"priority": priority, "previous_priority": conversation["priority"]},
+                    {"priority": priority, "previous_priority": conversation.priority},
                 )
             )
             return True

@@ -16,12 +16,12 @@ from onlinesupport.core.conversations.service import (
     Actor,
     Conversations,
     InvalidCommand,
-    Record,
 )
 from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
+from onlinesupport.store.conversations import Conversation
 from onlinesupport.store.events import Event
 
 PRESETS = {
@@ -74,24 +74,22 @@ def snooze_in(
     conn: Transaction,
     now: str,
     events: list[Event],
-    conversation: Record,
+    conversation: Conversation,
     until: datetime | None,
     actor: Actor,
 ) -> bool:
     """Inside a command: snooze an open conversation; False if it is not open."""
-    if conversation["status"] not in ("open", "pending") or conversation["merged_into"]:
+    if conversation.status not in ("open", "pending") or conversation.merged_into:
         return False
     moment = from_db(now)
     if until is not None and not moment < until <= moment + LONGEST:
         raise InvalidCommand("snooze until a time in the coming year")
     until_text = to_db(until) if until is not None else None
-    conversations_repo.update(
-        conn, conversation["id"], now, snoozed_at=now, snoozed_until=until_text
-    )
+    conversations_repo.update(conn, conversation.id, now, snoozed_at=now, snoozed_until=until_text)
     events.append(
         events_repo.append(
             conn,
-            conversation["id"],
+            conversation.id,
             "conversation.snoozed",
             actor.type,
             actor.id,
@@ -117,7 +115,7 @@ async def wake(conversations: Conversations, conversation_id: int, actor: Actor)
     """An agent ends the snooze early; False if it was not snoozed."""
 
     def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-        if not conversations_repo.lock(conn, conversation_id)["snoozed_at"]:
+        if not conversations_repo.lock(conn, conversation_id).snoozed_at:
             return False
         conversations.wake_in(conn, now, events, conversation_id, "agent", actor)
         return True
