@@ -33,7 +33,7 @@ async def test_the_company_step_keeps_nothing_when_the_hours_do_not_parse(
     }
     assert services.branding.logo() == PNG
     general = (await services.queues.list_all())[0]
-    assert (general["first_response_minutes"], general["next_response_minutes"]) == (60, 240)
+    assert (general.first_response_minutes, general.next_response_minutes) == (60, 240)
     await first_run.save_company("Acme", "Europe/Berlin", "", None, remove_logo=True)
     assert services.branding.logo() is None and services.branding.current.logo_url == ""
 

@@ -149,7 +149,7 @@ class Accounts:
                 raise AccountError("at least one active admin must remain")
             if not active:
                 sessions_repo.delete_for_agent(conn, agent_id)
-            return before["role"] != role or bool(before["active"]) != active
+            return before.role != role or bool(before.active) != active
 
         if await self._db.write(write):
             self._revoke(Revoked(agent_id=agent_id))

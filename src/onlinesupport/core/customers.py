@@ -95,9 +95,9 @@ def _apply(conn: Transaction, customer_id: int, changes: CustomerChanges) -> Non
     customers_repo.update(
         conn,
         customer_id,
-        name=row["name"] if changes.name is None else changes.name,
-        tier=changes.tier or row["tier"],
-        tags=json.loads(row["tags"]) if changes.tags is None else changes.tags,
+        name=row.name if changes.name is None else changes.name,
+        tier=changes.tier or row.tier,
+        tags=json.loads(row.tags) if changes.tags is None else changes.tags,
     )
     for kind, field, value in (
         ("email", "email", changes.email),
@@ -164,7 +164,7 @@ class Customers:
                 if owner is not None
             ]
             if customer_id is not None:
-                found.append(("id", str(customers_repo.lock(conn, customer_id)["id"]), customer_id))
+                found.append(("id", str(customers_repo.lock(conn, customer_id).id), customer_id))
             if not found:
                 chosen = customers_repo.create(conn, given.name or "", now)
                 kind_of_event = "customer.created"

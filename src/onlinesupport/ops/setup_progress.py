@@ -99,11 +99,11 @@ class FirstRun:
 
     async def company(self) -> dict[str, str]:
         """What the company step shows first: the name, and the general queue's hours."""
-        general = await queues_repo.get(self._db, GENERAL_QUEUE) or {}
+        general = await queues_repo.get(self._db, GENERAL_QUEUE)
         return {
             "name": self._branding.current.name,
-            "timezone": general.get("timezone", "UTC"),
-            "hours": general.get("hours") or SUGGESTED_HOURS,
+            "timezone": general.timezone if general else "UTC",
+            "hours": (general.hours if general else "") or SUGGESTED_HOURS,
         }
 
     async def save_company(
@@ -211,7 +211,7 @@ async def _checklist(
     items = []
     if not company_name:
         items.append(Item("Give your company's name and logo", "/welcome/company"))
-    if not any(q["hours"].strip() for q in await queues_repo.list_all(db)):
+    if not any(q.hours.strip() for q in await queues_repo.list_all(db)):
         items.append(
             Item(
                 "Set your opening hours and time zone (the chat and the answer times follow them)",

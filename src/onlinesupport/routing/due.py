@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from onlinesupport.lib.clock import from_db, to_db
@@ -13,22 +14,38 @@ from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
+from onlinesupport.store.queues import Queue
 
 
-def calendar(queue: Row | dict[str, Any]) -> BusinessHours:
+class Calendared(Protocol):
+    """Whatever carries a queue's calendar: the queue, or a row read with its queue's hours."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def hours(self) -> str: ...
+    @property
+    def holidays(self) -> str: ...
+
+
+def calendar(queue: Calendared | Row | Mapping[str, Any]) -> BusinessHours:
     """The queue's calendar; one that no longer parses (edited by hand) counts as always open."""
+    if isinstance(queue, Row | Mapping):
+        timezone, hours, holidays = queue["timezone"], queue["hours"], queue["holidays"]
+    else:
+        timezone, hours, holidays = queue.timezone, queue.hours, queue.holidays
     try:
-        return BusinessHours.parse(queue["timezone"], queue["hours"], queue["holidays"])
+        return BusinessHours.parse(timezone, hours, holidays)
     except InvalidHours:
         return BusinessHours()
 
 
-def chat_calendar(queue: Row | dict[str, Any]) -> BusinessHours:
+def chat_calendar(queue: Queue) -> BusinessHours:
     """When the queue offers chat: its chat hours if set (chat may close before mail does)."""
-    if not queue["chat_hours"].strip():
+    if not queue.chat_hours.strip():
         return calendar(queue)
     try:
-        return BusinessHours.parse(queue["timezone"], queue["chat_hours"], queue["holidays"])
+        return BusinessHours.parse(queue.timezone, queue.chat_hours, queue.holidays)
     except InvalidHours:
         return calendar(queue)
 
@@ -38,7 +55,7 @@ def set_first_response_due(
 ) -> None:
     """A `Conversations.opened` hook: stamp the first-response due time on a new conversation."""
     queue = queues_repo.of_conversation(conn, conversation_id)
-    due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
+    due = calendar(queue).add(from_db(now), queue.first_response_minutes)
     set_target(conn, now, events, conversation_id, "first_response", to_db(due))
 
 

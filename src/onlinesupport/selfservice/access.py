@@ -106,7 +106,7 @@ class CustomerAccess:
             def write(conn: Transaction) -> None:
                 access_repo.add_link(conn, _hash(token), customer_id, now, expires)
                 mailbox = mailboxes_repo.default_sender(conn)
-                domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else "localhost"
+                domain = mailbox.address.rsplit("@", 1)[-1] if mailbox else "localhost"
                 outbox_repo.enqueue(
                     conn,
                     conversation_id=None,

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from onlinesupport.store import migrate
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one, only
+from onlinesupport.store.rows import new_id, one, only, record
 
 ROLES = ("agent", "manager", "admin")
 
 _PUBLIC = "id, email, name, role, active, capacity, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """An agent as the desk may show them (no password hash)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    active: int
+    capacity: int
+    created_at: str
 
 
 @conflicts()
@@ -49,16 +63,17 @@ def active_admins(conn: sqlite3.Connection) -> int:
     return admins
 
 
-def lock(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
+def lock(conn: sqlite3.Connection, agent_id: int) -> Agent:
     row = one(conn.execute(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,)))
     if row is None:
         raise NotFound(f"agent {agent_id} does not exist")
-    return row
+    return record(Agent, row)
 
 
-def active_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
-    """The active agent with that address (id, name), if any."""
-    return one(conn.execute("SELECT id, name FROM agents WHERE email = ? AND active", (email,)))
+def active_by_email(conn: sqlite3.Connection, email: str) -> Agent | None:
+    """The active agent with that address, if any."""
+    row = one(conn.execute(f"SELECT {_PUBLIC} FROM agents WHERE email = ? AND active", (email,)))
+    return record(Agent, row) if row else None
 
 
 async def is_active(db: Database, email: str) -> bool:

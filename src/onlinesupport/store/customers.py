@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one
+from onlinesupport.store.rows import new_id, one, record
 
 _SHOWN = {"phone": "phone number ", "external": "external id "}
 """How a refusal names an identity of a kind (an email address speaks for itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A customer as stored; `tags` is their JSON list of tags."""
+
+    id: int
+    name: str
+    tier: str
+    tags: str
+    created_at: str
+    erased_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The customer who holds an identity already."""
+
+    id: int
+    name: str
 
 
 def create(conn: sqlite3.Connection, name: str, now: str) -> int:
@@ -102,23 +123,25 @@ def add_identity(
     )
 
 
-def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
+def lock(conn: sqlite3.Connection, customer_id: int) -> Customer:
     row = one(conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)))
     if row is None:
         raise NotFound(f"customer {customer_id} does not exist")
-    return row
+    return record(Customer, row)
 
 
-def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3.Row | None:
+def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> Holder | None:
     """Give the customer `email` as an identity; when another customer has it, nothing changes
     and that customer's id and name are returned."""
-    owner = conn.execute(
-        "SELECT c.id, c.name FROM customer_identities i JOIN customers c"
-        " ON c.id = i.customer_id WHERE i.kind = 'email' AND i.value = ?",
-        (email,),
-    ).fetchone()
+    owner = one(
+        conn.execute(
+            "SELECT c.id, c.name FROM customer_identities i JOIN customers c"
+            " ON c.id = i.customer_id WHERE i.kind = 'email' AND i.value = ?",
+            (email,),
+        )
+    )
     if owner is not None:
-        return owner if owner["id"] != customer_id else None
+        return record(Holder, owner) if owner["id"] != customer_id else None
     conn.execute(
         "INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, 'email', ?)",
         (customer_id, email),

@@ -22,7 +22,7 @@ from onlinesupport.core.hub import Hub, Notice
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import is_email_address, one_line, phone_number
-from onlinesupport.store import Database, Row, Transaction
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
@@ -30,9 +30,11 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import queues as queues_repo
+from onlinesupport.store.agents import Agent
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
+from onlinesupport.store.queues import Candidate, Queue
 
 CHANNELS = ("chat", "email", "form", "phone")
 IDENTITY_KINDS = ("email", "visitor", "phone")
@@ -241,7 +243,7 @@ class Conversations:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> Opened:
             if known is not None:
-                customer_id = customers_repo.lock(conn, known)["id"]
+                customer_id = customers_repo.lock(conn, known).id
             elif identity is None:
                 customer_id = customers_repo.create(conn, name, now)
             else:
@@ -422,11 +424,11 @@ class Conversations:
                 client_id=client_id,
                 files=files,
             )
-            if take and actor.type == "agent" and kind == "message":
+            if take and actor.type == "agent" and actor.id is not None and kind == "message":
                 conversation = conversations_repo.lock(conn, conversation_id)
                 if conversation["assignee_id"] is None:
                     self.assign_in(
-                        conn, now, events, conversation, {"id": actor.id, "name": actor.name}, actor
+                        conn, now, events, conversation, agents_repo.lock(conn, actor.id), actor
                     )
             return Posted(message, duplicate=False)
 
@@ -591,11 +593,11 @@ class Conversations:
         now: str,
         events: list[Event],
         conversation: Record,
-        agent: Record | None,
+        agent: Agent | Candidate | None,
         actor: Actor,
     ) -> bool:
         """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
-        agent_id = agent["id"] if agent is not None else None
+        agent_id = agent.id if agent is not None else None
         if conversation["assignee_id"] == agent_id:
             return False
         conversations_repo.update(conn, conversation["id"], now, assignee_id=agent_id)
@@ -609,7 +611,7 @@ class Conversations:
                 now,
                 {
                     "agent_id": agent_id,
-                    "agent_name": agent["name"] if agent is not None else "",
+                    "agent_name": agent.name if agent is not None else "",
                     "previous_agent_id": conversation["assignee_id"],
                 },
             )
@@ -627,7 +629,7 @@ class Conversations:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id)
             if conversation["assignee_id"] == agent_id:
-                raise InvalidCommand(f"{agent['name']} has this conversation already")
+                raise InvalidCommand(f"{agent.name} has this conversation already")
             conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
             events.append(
                 events_repo.append(
@@ -639,7 +641,7 @@ class Conversations:
                     now,
                     {
                         "agent_id": agent_id,
-                        "agent_name": agent["name"],
+                        "agent_name": agent.name,
                         "previous_agent_id": conversation["assignee_id"],
                     },
                 )
@@ -667,7 +669,7 @@ class Conversations:
                     actor.type,
                     actor.id,
                     now,
-                    {"agent_id": agent_id, "agent_name": agent["name"]},
+                    {"agent_id": agent_id, "agent_name": agent.name},
                 )
             )
             return True
@@ -694,14 +696,14 @@ class Conversations:
         now: str,
         events: list[Event],
         conversation: Record,
-        queue: Record,
+        queue: Queue,
         actor: Actor,
         **why: Any,
     ) -> bool:
         """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
-        if conversation["queue_id"] == queue["id"]:
+        if conversation["queue_id"] == queue.id:
             return False
-        conversations_repo.update(conn, conversation["id"], now, queue_id=queue["id"])
+        conversations_repo.update(conn, conversation["id"], now, queue_id=queue.id)
         events.append(
             events_repo.append(
                 conn,
@@ -711,8 +713,8 @@ class Conversations:
                 actor.id,
                 now,
                 {
-                    "queue_id": queue["id"],
-                    "queue_name": queue["name"],
+                    "queue_id": queue.id,
+                    "queue_name": queue.name,
                     "previous_queue_id": conversation["queue_id"],
                     **why,
                 },
@@ -720,10 +722,10 @@ class Conversations:
         )
         return True
 
-    def _active_agent(self, conn: Transaction, agent_id: int) -> Row:
+    def _active_agent(self, conn: Transaction, agent_id: int) -> Agent:
         agent = agents_repo.lock(conn, agent_id)
-        if not agent["active"]:
-            raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
+        if not agent.active:
+            raise InvalidCommand(f"{agent.name} is disabled and cannot take conversations")
         return agent
 
     async def _set_status(

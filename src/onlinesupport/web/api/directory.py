@@ -45,10 +45,10 @@ async def list_queues(call: Call) -> web.Response:
         {
             "queues": [
                 {
-                    "id": q["id"],
-                    "name": q["name"],
-                    "first_response_minutes": q["first_response_minutes"],
-                    "next_response_minutes": q["next_response_minutes"],
+                    "id": q.id,
+                    "name": q.name,
+                    "first_response_minutes": q.first_response_minutes,
+                    "next_response_minutes": q.next_response_minutes,
                 }
                 for q in queues
             ]
