@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from onlinesupport.accounts.service import AccountError, Accounts
 from onlinesupport.lib import signing
@@ -17,6 +16,7 @@ from onlinesupport.lib.clock import Clock
 from onlinesupport.lib.inputs import row_id
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
+from onlinesupport.store.agents import AgentRow, Credentials
 
 VALID_FOR = timedelta(days=7)
 _PURPOSE = "agent invitation"
@@ -47,11 +47,11 @@ class Invitations:
         )
         return f"{agent_id}.{expires}.{signature}"
 
-    async def _with_hash(self, agent_id: int) -> dict[str, Any] | None:
+    async def _with_hash(self, agent_id: int) -> Credentials | None:
         agent = await agents_repo.get(self._db, agent_id)
         return agent and await agents_repo.credentials(self._db, agent["email"])
 
-    async def agent_for(self, token: str) -> dict[str, Any] | None:
+    async def agent_for(self, token: str) -> AgentRow | None:
         """The invited agent, while the link is unused and unexpired."""
         parts = (token or "").split(".")
         if len(parts) != 3:
@@ -68,8 +68,7 @@ class Invitations:
             )
         ):
             return None
-        agent.pop("password_hash")
-        return agent
+        return agents_repo.without_hash(agent)
 
     async def accept(self, token: str, password: str) -> int:
         """Set the invited agent's password; returns the agent's id."""

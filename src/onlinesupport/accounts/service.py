@@ -20,7 +20,7 @@ from onlinesupport.lib.inputs import InvalidAddress, email_address
 from onlinesupport.store import Conflict, Database, StorageFull, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
-from onlinesupport.store.agents import ROLES
+from onlinesupport.store.agents import ROLES, AgentLoad, AgentRow
 
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_CAPACITY = 50
@@ -154,7 +154,7 @@ class Accounts:
         if await self._db.write(write):
             self._revoke(Revoked(agent_id=agent_id))
 
-    async def agents(self) -> list[dict[str, Any]]:
+    async def agents(self) -> list[AgentLoad]:
         """Every agent (active or not) with their open chats now, for the desk's pages."""
         return await agents_repo.list_all(self._db)
 
@@ -162,15 +162,14 @@ class Accounts:
         """Whether an active admin exists (before one does, the setup link is the way in)."""
         return await agents_repo.admin_exists(self._db)
 
-    async def authenticate(self, email: str, password: str) -> dict[str, Any] | None:
+    async def authenticate(self, email: str, password: str) -> AgentRow | None:
         """The active agent with these credentials, or None."""
         agent = await agents_repo.credentials(self._db, (email or "").strip().lower())
         stored = agent["password_hash"] if agent else _dummy_hash()
         ok = await asyncio.to_thread(verify_password, password or "", stored)
         if not ok or agent is None or not agent["active"]:
             return None
-        agent.pop("password_hash")
-        return agent
+        return agents_repo.without_hash(agent)
 
     def _session_id(self, token: str) -> str:
         digest = hmac.new(self._secret_key, token.encode("ascii", "replace"), hashlib.sha256)

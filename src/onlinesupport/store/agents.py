@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from onlinesupport.store import migrate
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one, only, record
+from onlinesupport.store.rows import as_dict, as_dicts, new_id, one, only, record
 
 ROLES = ("agent", "manager", "admin")
 
@@ -83,27 +83,64 @@ async def is_active(db: Database, email: str) -> bool:
     )
 
 
-async def get(db: Database, agent_id: int) -> dict[str, Any] | None:
+class AgentRow(TypedDict):
+    """An agent as the desk's pages use them: `Agent` as a dict."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    active: int
+    capacity: int
+    created_at: str
+
+
+async def get(db: Database, agent_id: int) -> AgentRow | None:
     row = await db.fetch_one(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,))
-    return dict(row) if row else None
+    return as_dict(AgentRow, row) if row else None
 
 
-async def credentials(db: Database, email: str) -> dict[str, Any] | None:
+class Credentials(AgentRow):
+    """An agent with their password hash, for signing in."""
+
+    password_hash: str
+
+
+async def credentials(db: Database, email: str) -> Credentials | None:
     """The agent with this sign-in address, including the password hash."""
     row = await db.fetch_one(
         f"SELECT {_PUBLIC}, password_hash FROM agents WHERE email = ?", (email,)
     )
-    return dict(row) if row else None
+    return as_dict(Credentials, row) if row else None
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
+def without_hash(agent: Credentials) -> AgentRow:
+    """The agent of `credentials`, to hand on once the password is checked."""
+    return {
+        "id": agent["id"],
+        "email": agent["email"],
+        "name": agent["name"],
+        "role": agent["role"],
+        "active": agent["active"],
+        "capacity": agent["capacity"],
+        "created_at": agent["created_at"],
+    }
+
+
+class AgentLoad(AgentRow):
+    """An agent with `load`: the open chats assigned to them now."""
+
+    load: int
+
+
+async def list_all(db: Database) -> list[AgentLoad]:
     """Every agent, with `load`: the open chats assigned to them now."""
     rows = await db.fetch_all(
         f"SELECT {_PUBLIC}, (SELECT count(*) FROM conversations c WHERE c.assignee_id = agents.id"
         " AND c.channel = 'chat' AND c.status IN ('open', 'pending')) AS load"
         " FROM agents ORDER BY name, id"
     )
-    return [dict(r) for r in rows]
+    return as_dicts(AgentLoad, rows)
 
 
 _ADMIN_EXISTS = "SELECT 1 FROM agents WHERE role = 'admin' AND active"

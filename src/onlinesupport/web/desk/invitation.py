@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
 from onlinesupport.accounts import AccountError
@@ -13,7 +16,12 @@ from onlinesupport.web.templates import render
 
 
 def _form(
-    request: web.Request, token: str, agent: dict, *, error: str = "", status: int = 200
+    request: web.Request,
+    token: str,
+    agent: Mapping[str, Any],
+    *,
+    error: str = "",
+    status: int = 200,
 ) -> web.Response:
     return render(
         request,
