@@ -31,6 +31,7 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import problems as problems_repo
+from onlinesupport.store.customers import PastConversation, Profile
 from onlinesupport.store.database import Database
 from onlinesupport.store.messages import Message
 
@@ -144,10 +145,10 @@ class CustomerAccess:
 
         return session if await self._db.write(spend) is not None else None
 
-    async def profile(self, customer_id: int) -> dict[str, Any] | None:
+    async def profile(self, customer_id: int) -> Profile | None:
         return await customers_repo.get(self._db, customer_id)
 
-    async def conversations(self, customer_id: int) -> list[dict[str, Any]]:
+    async def conversations(self, customer_id: int) -> list[PastConversation]:
         """The customer's conversations, newest first."""
         return await customers_repo.conversations(self._db, customer_id)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one, record
+from onlinesupport.store.rows import as_dicts, new_id, one, record
 
 _SHOWN = {"phone": "phone number ", "external": "external id "}
 """How a refusal names an identity of a kind (an email address speaks for itself)."""
@@ -159,7 +159,20 @@ def first_email(conn: sqlite3.Connection, customer_id: int) -> str:
     return row[0] if row else ""
 
 
-async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
+class PastConversation(TypedDict):
+    """One line of a customer's history."""
+
+    id: int
+    channel: str
+    subject: str
+    status: str
+    created_at: str
+    last_message_at: str
+    first_response_at: str | None
+    first_response_due_at: str | None
+
+
+async def conversations(db: Database, customer_id: int) -> list[PastConversation]:
     """Every conversation of the customer, across channels, newest first."""
     rows = await db.fetch_all(
         "SELECT id, channel, subject, status, created_at, last_message_at, first_response_at,"
@@ -167,27 +180,52 @@ async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
         " WHERE customer_id = ? ORDER BY last_message_at DESC, id DESC",
         (customer_id,),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(PastConversation, rows)
 
 
-async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
+class Identity(TypedDict):
+    """An identity as shown: its kind, and its value as typed."""
+
+    kind: str
+    value: str
+
+
+class Profile(TypedDict):
+    """A customer with their tags read, their identities and first email address."""
+
+    id: int
+    name: str
+    tier: str
+    tags: list[str]
+    created_at: str
+    erased_at: str | None
+    identities: list[Identity]
+    email: str
+
+
+async def get(db: Database, customer_id: int) -> Profile | None:
     row = await db.fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,))
     if row is None:
         return None
-    customer = dict(row)
-    customer["tags"] = json.loads(customer["tags"])
-    customer["identities"] = [
-        dict(r)
-        for r in await db.fetch_all(
+    customer = record(Customer, row)
+    identities = as_dicts(
+        Identity,
+        await db.fetch_all(
             "SELECT kind, coalesce(shown, value) AS value FROM customer_identities"
             " WHERE customer_id = ? ORDER BY id",
             (customer_id,),
-        )
-    ]
-    customer["email"] = next(
-        (i["value"] for i in customer["identities"] if i["kind"] == "email"), ""
+        ),
     )
-    return customer
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "tier": customer.tier,
+        "tags": json.loads(customer.tags),
+        "created_at": customer.created_at,
+        "erased_at": customer.erased_at,
+        "identities": identities,
+        "email": next((i["value"] for i in identities if i["kind"] == "email"), ""),
+    }
 
 
 async def by_identity(db: Database, kind: str, value: str) -> int | None:
