@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one, record
+from onlinesupport.store.rows import as_dict, as_dicts, new_id, one, record
 
 SETTINGS = (
     "address",
@@ -147,7 +147,43 @@ def default_sender(conn: sqlite3.Connection) -> Mailbox | None:
     return record(Mailbox, row) if row else None
 
 
-async def sender(db: Database, mailbox_id: int | None) -> dict[str, Any] | None:
+class MailboxRow(TypedDict):
+    """`Mailbox` as a dict, for the mail channel and the admin pages, which pass a mailbox on
+    and lay what an admin typed over it."""
+
+    id: int
+    address: str
+    display_name: str
+    active: int
+    queue_id: int
+    imap_host: str
+    imap_port: int
+    imap_security: str
+    imap_user: str
+    imap_password: str
+    imap_folder: str
+    imap_after: str
+    imap_move_to: str
+    smtp_receive: int
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str
+    ack_enabled: int
+    ack_subject: str
+    ack_body: str
+    imap_uidvalidity: int | None
+    imap_last_uid: int
+    last_import_at: str | None
+    created_at: str
+    updated_at: str
+    notify_link: str
+    ack_articles: int
+    signed_return_path: int
+
+
+async def sender(db: Database, mailbox_id: int | None) -> MailboxRow | None:
     """The mailbox a mail goes out from: its own, or the default one if it has none (any more)."""
     row = (
         await db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
@@ -155,24 +191,24 @@ async def sender(db: Database, mailbox_id: int | None) -> dict[str, Any] | None:
         else None
     )
     row = row or await db.fetch_one(_DEFAULT_SENDER)
-    return dict(row) if row else None
+    return as_dict(MailboxRow, row) if row else None
 
 
-async def get(db: Database, mailbox_id: int) -> dict[str, Any] | None:
+async def get(db: Database, mailbox_id: int) -> MailboxRow | None:
     row = await db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
-    return dict(row) if row else None
+    return as_dict(MailboxRow, row) if row else None
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
-    return [dict(r) for r in await db.fetch_all("SELECT * FROM mailboxes ORDER BY address")]
+async def list_all(db: Database) -> list[MailboxRow]:
+    return as_dicts(MailboxRow, await db.fetch_all("SELECT * FROM mailboxes ORDER BY address"))
 
 
-async def receiving(db: Database, address: str) -> dict[str, Any] | None:
+async def receiving(db: Database, address: str) -> MailboxRow | None:
     """The active mailbox that takes mail for `address` through the built-in SMTP receiver."""
     row = await db.fetch_one(
         "SELECT * FROM mailboxes WHERE address = ? AND active = 1 AND smtp_receive = 1", (address,)
     )
-    return dict(row) if row else None
+    return as_dict(MailboxRow, row) if row else None
 
 
 async def owns(db: Database, address: str) -> bool:

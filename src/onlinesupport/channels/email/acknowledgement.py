@@ -8,7 +8,8 @@ from typing import Any
 from onlinesupport.channels.email.threads import tag_subject
 from onlinesupport.knowledge.service import article_url
 from onlinesupport.routing.due import promise_for
-from onlinesupport.store import Row, Transaction
+from onlinesupport.store import Transaction
+from onlinesupport.store.mailboxes import MailboxRow
 
 DEFAULT_SUBJECT = "We have received your message: {subject}"
 DEFAULT_BODY = """Hello {name},
@@ -38,7 +39,7 @@ def question(subject: str, text: str) -> str:
 
 def render(
     conn: Transaction,
-    mailbox: dict[str, Any] | Row,
+    mailbox: MailboxRow,
     conversation_id: int,
     name: str,
     subject: str,
