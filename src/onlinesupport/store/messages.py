@@ -25,7 +25,7 @@ class Message:
     client_id: str | None
     created_at: str
     author_name: str = ""
-    attachments: tuple[dict[str, Any], ...] = ()
+    attachments: tuple[attachments_repo.Attachment, ...] = ()
     email: dict[str, Any] | None = None
     """For mail: where it came from (inbound) or how its sending goes (outbound)."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from onlinesupport.channels.email.threads import tag_subject
 from onlinesupport.knowledge.service import article_url
 from onlinesupport.routing.due import promise_for
 from onlinesupport.store import Transaction
+from onlinesupport.store.kb import Hit
 from onlinesupport.store.mailboxes import MailboxRow
 
 DEFAULT_SUBJECT = "We have received your message: {subject}"
@@ -43,7 +43,7 @@ def render(
     conversation_id: int,
     name: str,
     subject: str,
-    articles: Sequence[dict[str, Any]] = (),
+    articles: Sequence[Hit] = (),
     public_url: str = "",
 ) -> tuple[str, str]:
     """Subject and body of the acknowledgement for a new conversation; with the mailbox's

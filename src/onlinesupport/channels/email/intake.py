@@ -33,6 +33,7 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.events import Event
+from onlinesupport.store.kb import Hit
 from onlinesupport.store.mailboxes import MailboxRow
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Prepared:
     files: list[tuple[StoredFile, str]]
     packed: Any
     """The zlib-compressed raw mail (a future until `prepare` has finished)."""
-    articles: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[Hit] = field(default_factory=list)
     """Help-center articles for the acknowledgement, if it may show some: searched before the
     transaction, since the search needs nothing the transaction writes."""
 
