@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
 from onlinesupport.lib.clock import Clock, from_db, to_db
@@ -21,6 +20,7 @@ from onlinesupport.store import Conflict, Database, StorageFull, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
 from onlinesupport.store.agents import ROLES, AgentLoad, AgentRow
+from onlinesupport.store.sessions import SignedInAgent
 
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_CAPACITY = 50
@@ -191,7 +191,7 @@ class Accounts:
         )
         return SignedIn(token, csrf)
 
-    async def session(self, token: str, *, renew: bool = True) -> dict[str, Any] | None:
+    async def session(self, token: str, *, renew: bool = True) -> SignedInAgent | None:
         """The signed-in agent for a session token; sliding expiry, renewed past half-life
         (unless `renew` is False: a check that is not the agent's own activity)."""
         if not token or len(token) > 100:

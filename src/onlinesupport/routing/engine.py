@@ -34,11 +34,12 @@ from onlinesupport.store.agents import Agent
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 from onlinesupport.store.queues import Candidate
+from onlinesupport.store.routing_rules import StoredRule
 
 AUTO_REPLY_NAME = "Automatic reply"
 
 
-def compile_rule(row: dict[str, Any]) -> Rule:
+def compile_rule(row: StoredRule) -> Rule:
     return Rule(
         id=row["id"],
         name=row["name"],
