@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.lib.inputs import is_email_address, phone_number
@@ -24,7 +23,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 
 async def own_conversation(
     db: Database, customer_id: int | None, conversation_id: int | None
-) -> dict[str, Any] | None:
+) -> conversations_repo.ConversationView | None:
     """The conversation if it is this customer's. A customer (a widget visitor, or on their
     own page) sees only their own conversations; anything else is as if it did not exist."""
     if customer_id is None or conversation_id is None:

@@ -31,6 +31,7 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import problems as problems_repo
+from onlinesupport.store.conversations import ConversationView
 from onlinesupport.store.customers import PastConversation, Profile
 from onlinesupport.store.database import Database
 from onlinesupport.store.messages import Message
@@ -152,7 +153,7 @@ class CustomerAccess:
         """The customer's conversations, newest first."""
         return await customers_repo.conversations(self._db, customer_id)
 
-    async def conversation(self, customer_id: int, conversation_id: int) -> dict[str, Any]:
+    async def conversation(self, customer_id: int, conversation_id: int) -> ConversationView:
         """The customer's own conversation; raises NotFound for anyone else's, exactly as for
         one that does not exist."""
         found = await own_conversation(self._db, customer_id, conversation_id)
@@ -162,7 +163,7 @@ class CustomerAccess:
 
     async def transcript(
         self, customer_id: int, conversation_id: int
-    ) -> tuple[dict[str, Any], list[Message], list[dict[str, Any]]]:
+    ) -> tuple[ConversationView, list[Message], list[dict[str, Any]]]:
         """The customer's own conversation with its messages (no internal notes or events)
         and the problems it is linked to; raises NotFound for anyone else's."""
         found = await self.conversation(customer_id, conversation_id)

@@ -541,7 +541,7 @@ class Callbacks:
         if row is None:
             return None
         now, zone = self._clock.now(), calendar(row).zone
-        due = row["retry_at"] if row["status"] == "retry" else row["window_end"]
+        due = _due(row)
         window = Window(from_db(row["window_start"]), from_db(row["window_end"]), zone)
         suggested = max(now + timedelta(hours=1), from_db(due))
 
@@ -568,9 +568,19 @@ class Callbacks:
         now = self._clock.now()
         return {
             r["conversation_id"]: by_label(
-                from_db(r["retry_at"] if r["status"] == "retry" else r["window_end"]),
+                from_db(_due(r)),
                 calendar(r).zone,
                 now,
             )
             for r in await callbacks_repo.still_to_call(self._db, conversation_ids)
         }
+
+
+def _due(row: callbacks_repo.Callback | callbacks_repo.ToCall) -> str:
+    """When the call is due: the time an agent set after no answer, else the window's end.
+
+    A retry always has its time (`record_call` stores both together); the schema cannot say
+    so, and a row without one falls back to the window's end instead of failing.
+    """
+    retry_at = row["retry_at"]
+    return retry_at if row["status"] == "retry" and retry_at else row["window_end"]
