@@ -35,6 +35,7 @@ from onlinesupport.store.conversations import ConversationView
 from onlinesupport.store.customers import PastConversation, Profile
 from onlinesupport.store.database import Database
 from onlinesupport.store.messages import Message
+from onlinesupport.store.problems import ProblemLine
 
 log = logging.getLogger(__name__)
 LINK_LIFETIME = timedelta(minutes=30)
@@ -163,7 +164,7 @@ class CustomerAccess:
 
     async def transcript(
         self, customer_id: int, conversation_id: int
-    ) -> tuple[ConversationView, list[Message], list[dict[str, Any]]]:
+    ) -> tuple[ConversationView, list[Message], list[ProblemLine]]:
         """The customer's own conversation with its messages (no internal notes or events)
         and the problems it is linked to; raises NotFound for anyone else's."""
         found = await self.conversation(customer_id, conversation_id)

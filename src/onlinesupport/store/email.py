@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from typing import Any
+from typing import Any, TypedDict
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.rows import one, only
+from onlinesupport.store.rows import as_dicts, one, only
 
 
 def already_imported(
@@ -180,7 +180,30 @@ def known_addresses(conn: sqlite3.Connection, conversation_id: int) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def recipients(db: Database, conversation_id: int) -> dict[str, Any] | None:
+class Address(TypedDict):
+    address: str
+    name: str
+
+
+class CopiedAddress(Address):
+    """Someone on a mail conversation besides its customer: copied, or who wrote."""
+
+    copied: int
+    wrote: int
+
+
+class Recipients(TypedDict):
+    """What the desk shows of a mail conversation's addresses; `links` are the data of its
+    email.linked events."""
+
+    reply_to: str
+    chosen: bool
+    customer: list[Address]
+    participants: list[CopiedAddress]
+    links: list[dict[str, Any]]
+
+
+async def recipients(db: Database, conversation_id: int) -> Recipients | None:
     """Where replies go, who else could get them, and the conversations a mail linked to this
     one: what the desk shows of a mail conversation (None when there is nothing to show)."""
     thread = await db.fetch_one(
@@ -207,8 +230,8 @@ async def recipients(db: Database, conversation_id: int) -> dict[str, Any] | Non
     return {
         "reply_to": thread["reply_to"] if thread else "",
         "chosen": bool(thread and thread["reply_to_chosen"]),
-        "customer": [dict(r) for r in customer],
-        "participants": [dict(r) for r in others],
+        "customer": as_dicts(Address, customer),
+        "participants": as_dicts(CopiedAddress, others),
         "links": [json.loads(r[0]) for r in links],
     }
 
