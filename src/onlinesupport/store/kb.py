@@ -134,8 +134,8 @@ def set_original(conn: sqlite3.Connection, article_id: int, original_id: int) ->
     conn.execute("UPDATE kb_articles SET original_id = ? WHERE id = ?", (original_id, article_id))
 
 
-class StoredArticle(TypedDict):
-    """An article's row as stored."""
+class ArticleLine(TypedDict):
+    """An article as lists show it (no text)."""
 
     id: int
     category_id: int | None
@@ -143,21 +143,26 @@ class StoredArticle(TypedDict):
     language: str
     slug: str
     title: str
+    status: str
+    visibility: str
+    updated_at: str
+    category_name: str | None
+    category_slug: str | None
+
+
+class ArticleText(TypedDict):
+    """What lists leave out of an article: its text, and who made and changed it."""
+
     body: str
     html: str
     plain: str
-    status: str
-    visibility: str
     created_at: str
-    updated_at: str
     updated_by: int | None
 
 
-class Article(StoredArticle):
+class Article(ArticleLine, ArticleText):
     """An article with its category's name and slug and who last changed it."""
 
-    category_name: str | None
-    category_slug: str | None
     updated_by_name: str | None
 
 
@@ -177,22 +182,6 @@ async def published(db: Database, article_id: int) -> Article | None:
     if found is None or found["status"] != "published" or found["visibility"] != "public":
         return None
     return found
-
-
-class ArticleLine(TypedDict):
-    """An article as lists show it (no text)."""
-
-    id: int
-    category_id: int | None
-    original_id: int | None
-    language: str
-    slug: str
-    title: str
-    status: str
-    visibility: str
-    updated_at: str
-    category_name: str | None
-    category_slug: str | None
 
 
 async def articles(
@@ -220,17 +209,16 @@ async def articles(
     return as_dicts(ArticleLine, rows)
 
 
-class ExportedArticle(StoredArticle):
+class ExportedArticle(ArticleLine, ArticleText):
     """An article as exported: its category by name and its original by slug and language."""
 
-    category_name: str | None
     original_slug: str | None
     original_language: str | None
 
 
 async def all_for_export(db: Database) -> list[ExportedArticle]:
     rows = await db.fetch_all(
-        "SELECT a.*, c.name AS category_name, o.slug AS original_slug,"
+        "SELECT a.*, c.name AS category_name, c.slug AS category_slug, o.slug AS original_slug,"
         " o.language AS original_language FROM kb_articles a"
         " LEFT JOIN kb_categories c ON c.id = a.category_id"
         " LEFT JOIN kb_articles o ON o.id = a.original_id ORDER BY a.id"
