@@ -70,4 +70,4 @@ async def test_a_colleague_without_a_password_needs_a_mailbox_to_be_invited(
         link="http://desk/invitation?token=",
     )
     assert invited is False
-    assert [a["email"] for a in await services.accounts.agents()] == ["amy@example.com"]
+    assert [a.email for a in await services.accounts.agents()] == ["amy@example.com"]

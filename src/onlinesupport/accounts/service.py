@@ -19,7 +19,7 @@ from onlinesupport.lib.inputs import InvalidAddress, email_address
 from onlinesupport.store import Conflict, Database, StorageFull, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
-from onlinesupport.store.agents import ROLES, AgentLoad, AgentRow
+from onlinesupport.store.agents import ROLES, Agent, AgentLoad
 from onlinesupport.store.sessions import SignedInAgent
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -162,14 +162,14 @@ class Accounts:
         """Whether an active admin exists (before one does, the setup link is the way in)."""
         return await agents_repo.admin_exists(self._db)
 
-    async def authenticate(self, email: str, password: str) -> AgentRow | None:
+    async def authenticate(self, email: str, password: str) -> Agent | None:
         """The active agent with these credentials, or None."""
-        agent = await agents_repo.credentials(self._db, (email or "").strip().lower())
-        stored = agent["password_hash"] if agent else _dummy_hash()
+        found = await agents_repo.credentials(self._db, (email or "").strip().lower())
+        stored = found.password_hash if found else _dummy_hash()
         ok = await asyncio.to_thread(verify_password, password or "", stored)
-        if not ok or agent is None or not agent["active"]:
+        if not ok or found is None or not found.agent.active:
             return None
-        return agents_repo.without_hash(agent)
+        return found.agent
 
     def _session_id(self, token: str) -> str:
         digest = hmac.new(self._secret_key, token.encode("ascii", "replace"), hashlib.sha256)

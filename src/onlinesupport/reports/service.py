@@ -346,7 +346,7 @@ class Reports:
         if agent_id is None:
             return Viewer(0, "admin")
         agent = await agents_repo.get(self._db, agent_id)
-        return Viewer(agent_id, agent["role"] if agent else "agent")
+        return Viewer(agent_id, agent.role if agent else "agent")
 
     async def options(self, viewer: Viewer) -> Options:
         queues = await queues_repo.list_all(self._db)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from onlinesupport.store import migrate
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import as_dict, as_dicts, new_id, one, only, record
+from onlinesupport.store.rows import new_id, one, only, record, records
 
 ROLES = ("agent", "manager", "admin")
 
@@ -83,27 +83,17 @@ async def is_active(db: Database, email: str) -> bool:
     )
 
 
-class AgentRow(TypedDict):
-    """An agent as the desk's pages use them: `Agent` as a dict."""
-
-    id: int
-    email: str
-    name: str
-    role: str
-    active: int
-    capacity: int
-    created_at: str
-
-
-async def get(db: Database, agent_id: int) -> AgentRow | None:
+async def get(db: Database, agent_id: int) -> Agent | None:
     row = await db.fetch_one(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,))
-    return as_dict(AgentRow, row) if row else None
+    return record(Agent, row) if row else None
 
 
-class Credentials(AgentRow):
-    """An agent with their password hash, for signing in."""
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An agent with their password hash, for signing in (the hash stays out of its repr)."""
 
-    password_hash: str
+    agent: Agent
+    password_hash: str = field(repr=False)
 
 
 async def credentials(db: Database, email: str) -> Credentials | None:
@@ -111,23 +101,11 @@ async def credentials(db: Database, email: str) -> Credentials | None:
     row = await db.fetch_one(
         f"SELECT {_PUBLIC}, password_hash FROM agents WHERE email = ?", (email,)
     )
-    return as_dict(Credentials, row) if row else None
+    return Credentials(record(Agent, row), row["password_hash"]) if row else None
 
 
-def without_hash(agent: Credentials) -> AgentRow:
-    """The agent of `credentials`, to hand on once the password is checked."""
-    return {
-        "id": agent["id"],
-        "email": agent["email"],
-        "name": agent["name"],
-        "role": agent["role"],
-        "active": agent["active"],
-        "capacity": agent["capacity"],
-        "created_at": agent["created_at"],
-    }
-
-
-class AgentLoad(AgentRow):
+@dataclass(frozen=True, slots=True)
+class AgentLoad(Agent):
     """An agent with `load`: the open chats assigned to them now."""
 
     load: int
@@ -140,7 +118,7 @@ async def list_all(db: Database) -> list[AgentLoad]:
         " AND c.channel = 'chat' AND c.status IN ('open', 'pending')) AS load"
         " FROM agents ORDER BY name, id"
     )
-    return as_dicts(AgentLoad, rows)
+    return records(AgentLoad, rows)
 
 
 _ADMIN_EXISTS = "SELECT 1 FROM agents WHERE role = 'admin' AND active"

@@ -25,13 +25,13 @@ async def list_agents(call: Call) -> web.Response:
         {
             "agents": [
                 {
-                    "id": a["id"],
-                    "name": a["name"],
-                    "email": a["email"],
-                    "role": a["role"],
-                    "active": bool(a["active"]),
-                    "capacity": a["capacity"],
-                    "open_chats": a["load"],
+                    "id": a.id,
+                    "name": a.name,
+                    "email": a.email,
+                    "role": a.role,
+                    "active": bool(a.active),
+                    "capacity": a.capacity,
+                    "open_chats": a.load,
                 }
                 for a in agents
             ]

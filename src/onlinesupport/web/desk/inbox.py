@@ -164,9 +164,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
             callback=await services.callbacks.for_desk(selected),
             mail=await email_repo.recipients(db, selected),
             colleagues=[
-                a
-                for a in await services.accounts.agents()
-                if a["active"] and a["id"] != agent["id"]
+                a for a in await services.accounts.agents() if a.active and a.id != agent["id"]
             ],
             **_from_events(events),
         )
