@@ -7,6 +7,7 @@ import re
 import ssl
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -14,6 +15,8 @@ import pytest
 from conftest import PASSWORD, Desk, Personas, Server, make_config, start_server
 from onlinesupport.app import create_desk_app
 from onlinesupport.core.conversations import Actor
+from onlinesupport.lib.clock import to_db
+from onlinesupport.store import outbox as outbox_repo
 
 
 async def test_public_listener_answers_404_for_every_desk_path(
@@ -502,3 +505,36 @@ async def test_the_header_names_the_assignee_once_after_an_invite_and_a_transfer
     assert "Bob Agent" not in header, "the assignee is named already, not again after 'with'"
     data = await (await bob.get(f"/api/conversations/{cid}")).json()
     assert data["conversation"]["assignee_id"] == personas.other_agent
+
+
+async def test_a_mail_of_no_conversation_is_not_resent_from_the_desk(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    """A customer's sign-in link is no conversation's mail: the desk never shows it, and a
+    crafted resend of it is refused (the customer asks for a new link instead)."""
+    services = server.services
+
+    def failed_signin_mail(conn: Any) -> int:
+        outbox_id = outbox_repo.enqueue(
+            conn,
+            conversation_id=None,
+            message_id=None,
+            mailbox_id=None,
+            purpose="signin",
+            to_address="lee@customer.test",
+            subject="Your link to your conversations",
+            body="a link",
+            rfc_message_id="<signin.resend@shop.test>",
+            in_reply_to="",
+            refs="",
+            now=to_db(services.clock.now()),
+        )
+        outbox_repo.bounced(conn, outbox_id, "550 no such user")
+        return outbox_id
+
+    outbox_id = await services.db.write(failed_signin_mail)
+    amy: Desk = client_factory(server.desk_url)
+    await amy.signin("amy@example.com")
+    assert (await amy.post(f"/outbox/{outbox_id}/resend")).status == 409
+    stored = await outbox_repo.get(services.db, outbox_id)
+    assert stored is not None and stored["status"] == "failed"

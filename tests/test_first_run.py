@@ -57,7 +57,8 @@ async def test_the_wizard_sets_company_hours_website_and_team(
     )
     assert saved.status == 303 and saved.headers["Location"] == "/welcome/website"
     general = await queues_repo.get(server.services.db, 1)
-    assert (general["timezone"], general["hours"]) == ("Europe/Berlin", "mon-fri 08:00-18:00")
+    assert general is not None
+    assert (general.timezone, general.hours) == ("Europe/Berlin", "mon-fri 08:00-18:00")
 
     async with aiohttp.ClientSession() as http:
         async with http.get(server.public_url + "/contact") as response:

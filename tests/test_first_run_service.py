@@ -33,7 +33,7 @@ async def test_the_company_step_keeps_nothing_when_the_hours_do_not_parse(
     }
     assert services.branding.logo() == PNG
     general = (await services.queues.list_all())[0]
-    assert (general["first_response_minutes"], general["next_response_minutes"]) == (60, 240)
+    assert (general.first_response_minutes, general.next_response_minutes) == (60, 240)
     await first_run.save_company("Acme", "Europe/Berlin", "", None, remove_logo=True)
     assert services.branding.logo() is None and services.branding.current.logo_url == ""
 
@@ -70,4 +70,4 @@ async def test_a_colleague_without_a_password_needs_a_mailbox_to_be_invited(
         link="http://desk/invitation?token=",
     )
     assert invited is False
-    assert [a["email"] for a in await services.accounts.agents()] == ["amy@example.com"]
+    assert [a.email for a in await services.accounts.agents()] == ["amy@example.com"]

@@ -105,3 +105,62 @@ def test_the_check_sees_what_it_looks_for() -> None:
         "we DELETE nothing",
     ):
         assert not is_statement(text), text
+
+
+# What a repository hands out is a named type: a dataclass or a TypedDict, never the sqlite3.Row
+# its query produced or an anonymous dict (issue 16). The primitives that turn rows into those
+# types are the exception.
+UNTYPED = re.compile(r"(?<![\w.])(sqlite3\.Row|Row|dict\[str, Any\])(?![\w])")
+NOT_ROWS = {
+    # The primitives that rows become records through.
+    "database.py": {"fetch_all", "fetch_one"},  # the store's own read API, used in store/ only
+    "rows.py": {"one", "only"},  # typed cursor reads, turned into records by their callers
+    # Dicts that are no row: JSON as it goes on the wire, or free-form JSON stored as such.
+    "events.py": {"to_json", "first_data"},  # an event's payload is its type's own JSON
+    "messages.py": {"to_json"},
+    "settings.py": {"get"},  # a settings section, as JSON
+    "erasure.py": {"export"},  # everything held on a customer, as the JSON file they receive
+    "conversations.py": {"fields"},  # an inbox filter's chosen fields, as query parameters
+}
+
+
+def untyped_returns(source: str, allowed: set[str] = frozenset()) -> list[str]:
+    """Public functions and methods of a module whose return type is a bare row or dict."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and not node.name.startswith("_")
+            and node.name not in allowed
+            and node.returns is not None
+            and UNTYPED.search(ast.unparse(node.returns))
+        ):
+            found.append(f"line {node.lineno}: {node.name} -> {ast.unparse(node.returns)}")
+    return found
+
+
+def test_repositories_return_named_types_not_rows() -> None:
+    modules = sorted((PACKAGE / "store").glob("*.py"))
+    assert len(modules) > 25
+    offenders = {
+        path.name: found
+        for path in modules
+        if (
+            found := untyped_returns(
+                path.read_text(encoding="utf-8"), NOT_ROWS.get(path.name, set())
+            )
+        )
+    }
+    listed = "\n".join(f"{name}: {what}" for name, found in offenders.items() for what in found)
+    assert not offenders, f"return a dataclass or TypedDict named for what it is:\n{listed}"
+
+
+def test_the_row_check_sees_what_it_looks_for() -> None:
+    assert untyped_returns("def f(c) -> sqlite3.Row | None: ...\n")
+    assert untyped_returns("async def f(db) -> list[sqlite3.Row]: ...\n")
+    assert untyped_returns("def f(c) -> list[dict[str, Any]]: ...\n")
+    assert untyped_returns("class A:\n    def f(self) -> Row: ...\n")
+    assert not untyped_returns("def f(c) -> Conversation | None: ...\n")
+    assert not untyped_returns("def f(c) -> list[QueueRow]: ...\n")
+    assert not untyped_returns("def _f(c) -> sqlite3.Row: ...\n")
+    assert not untyped_returns("def f(c) -> dict[str, int]: ...\n")

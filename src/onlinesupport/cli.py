@@ -199,8 +199,8 @@ async def _user(config: Config, args: argparse.Namespace) -> None:
     async with open_services(config) as services:
         if args.action == "list":
             for agent in await agents_repo.list_all(services.db):
-                state = "" if agent["active"] else "  (disabled)"
-                print(f"{agent['email']:<40} {agent['role']:<8} {agent['name']}{state}")
+                state = "" if agent.active else "  (disabled)"
+                print(f"{agent.email:<40} {agent.role:<8} {agent.name}{state}")
             return
         if args.action == "add":
             await services.accounts.create_agent(
@@ -211,7 +211,7 @@ async def _user(config: Config, args: argparse.Namespace) -> None:
         found = await agents_repo.credentials(services.db, args.email.strip().lower())
         if found is None:
             raise CommandError(f"no account with the address {args.email}")
-        await services.accounts.set_password(found["id"], _read_password(args.password_stdin))
+        await services.accounts.set_password(found.agent.id, _read_password(args.password_stdin))
         print(f"password changed for {args.email}")
 
 

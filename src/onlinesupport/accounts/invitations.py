@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from onlinesupport.accounts.service import AccountError, Accounts
 from onlinesupport.lib import signing
@@ -17,6 +16,7 @@ from onlinesupport.lib.clock import Clock
 from onlinesupport.lib.inputs import row_id
 from onlinesupport.store import Database
 from onlinesupport.store import agents as agents_repo
+from onlinesupport.store.agents import Agent, Credentials
 
 VALID_FOR = timedelta(days=7)
 _PURPOSE = "agent invitation"
@@ -43,15 +43,15 @@ class Invitations:
             raise AccountError(f"agent {agent_id} does not exist")
         expires = int((self._clock.now() + VALID_FOR).timestamp())
         signature = signing.sign(
-            self._key, _PURPOSE, f"{agent_id}:{expires}:{agent['password_hash']}", 32
+            self._key, _PURPOSE, f"{agent_id}:{expires}:{agent.password_hash}", 32
         )
         return f"{agent_id}.{expires}.{signature}"
 
-    async def _with_hash(self, agent_id: int) -> dict[str, Any] | None:
+    async def _with_hash(self, agent_id: int) -> Credentials | None:
         agent = await agents_repo.get(self._db, agent_id)
-        return agent and await agents_repo.credentials(self._db, agent["email"])
+        return None if agent is None else await agents_repo.credentials(self._db, agent.email)
 
-    async def agent_for(self, token: str) -> dict[str, Any] | None:
+    async def agent_for(self, token: str) -> Agent | None:
         """The invited agent, while the link is unused and unexpired."""
         parts = (token or "").split(".")
         if len(parts) != 3:
@@ -59,22 +59,21 @@ class Invitations:
         agent_id, expires, signature = row_id(parts[0]), row_id(parts[1]), parts[2]
         if agent_id is None or expires is None or expires <= self._clock.now().timestamp():
             return None
-        agent = await self._with_hash(agent_id)
+        found = await self._with_hash(agent_id)
         if (
-            agent is None
-            or not agent["active"]
+            found is None
+            or not found.agent.active
             or not signing.verify(
-                self._key, _PURPOSE, f"{agent_id}:{expires}:{agent['password_hash']}", signature, 32
+                self._key, _PURPOSE, f"{agent_id}:{expires}:{found.password_hash}", signature, 32
             )
         ):
             return None
-        agent.pop("password_hash")
-        return agent
+        return found.agent
 
     async def accept(self, token: str, password: str) -> int:
         """Set the invited agent's password; returns the agent's id."""
         agent = await self.agent_for(token)
         if agent is None:
             raise AccountError(USED_OR_EXPIRED)
-        await self._accounts.set_password(agent["id"], password)
-        return agent["id"]
+        await self._accounts.set_password(agent.id, password)
+        return agent.id

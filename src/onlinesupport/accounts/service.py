@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from onlinesupport.accounts.passwords import check_strength, hash_password, verify_password
 from onlinesupport.lib.clock import Clock, from_db, to_db
@@ -20,7 +19,8 @@ from onlinesupport.lib.inputs import InvalidAddress, email_address
 from onlinesupport.store import Conflict, Database, StorageFull, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import sessions as sessions_repo
-from onlinesupport.store.agents import ROLES
+from onlinesupport.store.agents import ROLES, Agent, AgentLoad
+from onlinesupport.store.sessions import SignedInAgent
 
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_CAPACITY = 50
@@ -149,12 +149,12 @@ class Accounts:
                 raise AccountError("at least one active admin must remain")
             if not active:
                 sessions_repo.delete_for_agent(conn, agent_id)
-            return before["role"] != role or bool(before["active"]) != active
+            return before.role != role or bool(before.active) != active
 
         if await self._db.write(write):
             self._revoke(Revoked(agent_id=agent_id))
 
-    async def agents(self) -> list[dict[str, Any]]:
+    async def agents(self) -> list[AgentLoad]:
         """Every agent (active or not) with their open chats now, for the desk's pages."""
         return await agents_repo.list_all(self._db)
 
@@ -162,15 +162,14 @@ class Accounts:
         """Whether an active admin exists (before one does, the setup link is the way in)."""
         return await agents_repo.admin_exists(self._db)
 
-    async def authenticate(self, email: str, password: str) -> dict[str, Any] | None:
+    async def authenticate(self, email: str, password: str) -> Agent | None:
         """The active agent with these credentials, or None."""
-        agent = await agents_repo.credentials(self._db, (email or "").strip().lower())
-        stored = agent["password_hash"] if agent else _dummy_hash()
+        found = await agents_repo.credentials(self._db, (email or "").strip().lower())
+        stored = found.password_hash if found else _dummy_hash()
         ok = await asyncio.to_thread(verify_password, password or "", stored)
-        if not ok or agent is None or not agent["active"]:
+        if not ok or found is None or not found.agent.active:
             return None
-        agent.pop("password_hash")
-        return agent
+        return found.agent
 
     def _session_id(self, token: str) -> str:
         digest = hmac.new(self._secret_key, token.encode("ascii", "replace"), hashlib.sha256)
@@ -192,7 +191,7 @@ class Accounts:
         )
         return SignedIn(token, csrf)
 
-    async def session(self, token: str, *, renew: bool = True) -> dict[str, Any] | None:
+    async def session(self, token: str, *, renew: bool = True) -> SignedInAgent | None:
         """The signed-in agent for a session token; sliding expiry, renewed past half-life
         (unless `renew` is False: a check that is not the agent's own activity)."""
         if not token or len(token) > 100:

@@ -8,7 +8,6 @@ hold variables the desk fills in when inserting: {customer.name}, {customer.firs
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from onlinesupport.core.conversations import InvalidCommand
 from onlinesupport.lib.clock import Clock, to_db
@@ -30,7 +29,7 @@ class CannedReplies:
         self._db = db
         self._clock = clock
 
-    async def for_agent(self, agent_id: int) -> list[dict[str, Any]]:
+    async def for_agent(self, agent_id: int) -> list[canned_repo.CannedReply]:
         """The shared replies and the agent's own, by shortcut."""
         return await canned_repo.for_agent(self._db, agent_id)
 

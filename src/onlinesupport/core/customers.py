@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.lib.inputs import is_email_address, phone_number
@@ -24,7 +23,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,38}$")
 
 async def own_conversation(
     db: Database, customer_id: int | None, conversation_id: int | None
-) -> dict[str, Any] | None:
+) -> conversations_repo.ConversationView | None:
     """The conversation if it is this customer's. A customer (a widget visitor, or on their
     own page) sees only their own conversations; anything else is as if it did not exist."""
     if customer_id is None or conversation_id is None:
@@ -95,9 +94,9 @@ def _apply(conn: Transaction, customer_id: int, changes: CustomerChanges) -> Non
     customers_repo.update(
         conn,
         customer_id,
-        name=row["name"] if changes.name is None else changes.name,
-        tier=changes.tier or row["tier"],
-        tags=json.loads(row["tags"]) if changes.tags is None else changes.tags,
+        name=row.name if changes.name is None else changes.name,
+        tier=changes.tier or row.tier,
+        tags=json.loads(row.tags) if changes.tags is None else changes.tags,
     )
     for kind, field, value in (
         ("email", "email", changes.email),
@@ -164,7 +163,7 @@ class Customers:
                 if owner is not None
             ]
             if customer_id is not None:
-                found.append(("id", str(customers_repo.lock(conn, customer_id)["id"]), customer_id))
+                found.append(("id", str(customers_repo.lock(conn, customer_id).id), customer_id))
             if not found:
                 chosen = customers_repo.create(conn, given.name or "", now)
                 kind_of_event = "customer.created"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlencode
 
 from onlinesupport.core.canned import PermissionDenied
@@ -19,6 +18,7 @@ from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Conflict, Database, NotFound, Transaction
 from onlinesupport.store import saved_views as saved_views_repo
 from onlinesupport.store.conversations import DUE_WITHIN, SORTS, VIEWS, InboxFilter
+from onlinesupport.store.saved_views import SavedView
 
 KEYS = ("view", "sort", "queue", "channel", "tag", "assignee", "priority", "due")
 """The query parameters an inbox is described by (and a saved view keeps)."""
@@ -92,6 +92,12 @@ def parse(params: Mapping[str, str], saved: int | None = None) -> InboxQuery:
     return InboxQuery(view, sort, narrow, saved)
 
 
+class ViewWithQuery(SavedView):
+    """A saved view with its filters read as the query they make."""
+
+    query: InboxQuery
+
+
 class SavedViews:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
@@ -134,12 +140,12 @@ class SavedViews:
 
         await self._db.write(write)
 
-    async def for_agent(self, agent_id: int) -> list[dict[str, Any]]:
+    async def for_agent(self, agent_id: int) -> list[ViewWithQuery]:
         """The views the agent sees, each with `query` (its InboxQuery)."""
-        views = await saved_views_repo.for_agent(self._db, agent_id)
-        for view in views:
-            view["query"] = parse(json.loads(view["filters"]), view["id"])
-        return views
+        return [
+            {**view, "query": parse(json.loads(view["filters"]), view["id"])}
+            for view in await saved_views_repo.for_agent(self._db, agent_id)
+        ]
 
     async def query(self, view_id: int, agent_id: int) -> InboxQuery:
         """The saved view's query, if the agent may see it."""

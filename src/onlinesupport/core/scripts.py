@@ -138,7 +138,7 @@ class Scripts:
             now,
             events,
             conversation_id,
-            Actor.agent(agent["id"], agent["name"]),
+            Actor.agent(agent.id, agent.name),
             questions[position],
         )
         scripts_repo.advance(conn, conversation_id, position + 1)

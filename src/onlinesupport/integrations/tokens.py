@@ -116,7 +116,7 @@ class ApiTokens:
             raise InvalidCommand("the expiry must be in the future")
         if agent_id is not None:
             agent = await agents_repo.get(self._db, agent_id)
-            if agent is None or not agent["active"]:
+            if agent is None or not agent.active:
                 raise InvalidCommand("the token can act only as an active agent")
         secret = PREFIX + secrets.token_urlsafe(32)
         token_id = await self._db.write(

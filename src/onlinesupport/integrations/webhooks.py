@@ -232,7 +232,7 @@ def mail_admins(db: Database, mail: Mail) -> Callable[[str, str], Awaitable[None
 
     async def notify(subject: str, body: str) -> None:
         for agent in await agents_repo.list_all(db):
-            if agent["role"] == "admin" and agent["active"]:
-                await mail(agent["email"], subject, body)
+            if agent.role == "admin" and agent.active:
+                await mail(agent.email, subject, body)
 
     return notify

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -18,6 +19,17 @@ from onlinesupport.lib.throttle import Throttle
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import kb as kb_repo
 from onlinesupport.store.attachments import StoredFile
+from onlinesupport.store.kb import (
+    Article,
+    ArticleLine,
+    Category,
+    CategoryCount,
+    Deflection,
+    Hit,
+    KbFile,
+    Translation,
+    UnansweredSearch,
+)
 
 LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 MAX_TITLE = 200
@@ -106,11 +118,11 @@ class KnowledgeBase:
             "original_id": row_id(original),
         }
 
-    async def article(self, article_id: int) -> dict[str, Any] | None:
+    async def article(self, article_id: int) -> Article | None:
         """Any article (drafts and internal ones too), for the desk."""
         return await kb_repo.article(self._db, article_id)
 
-    async def published(self, article_id: int) -> dict[str, Any] | None:
+    async def published(self, article_id: int) -> Article | None:
         """The article if everyone may read it (published, public), else None."""
         return await kb_repo.published(self._db, article_id)
 
@@ -120,26 +132,26 @@ class KnowledgeBase:
         published_public: bool = False,
         category_id: int | None = None,
         language: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ArticleLine]:
         return await kb_repo.articles(
             self._db, published_public=published_public, category_id=category_id, language=language
         )
 
-    async def translations(self, article: dict[str, Any]) -> list[dict[str, Any]]:
+    async def translations(self, article: Article) -> list[Translation]:
         """The other language versions of an article."""
         return await kb_repo.translations(self._db, article)
 
-    async def categories(self) -> list[dict[str, Any]]:
+    async def categories(self) -> list[CategoryCount]:
         return await kb_repo.categories(self._db)
 
-    async def category_by_slug(self, slug: str) -> dict[str, Any] | None:
+    async def category_by_slug(self, slug: str) -> Category | None:
         return await kb_repo.category_by_slug(self._db, slug)
 
-    async def file(self, file_id: int) -> dict[str, Any] | None:
+    async def file(self, file_id: int) -> KbFile | None:
         """A file of an article, as stored (check its signed address first)."""
         return await kb_repo.file(self._db, file_id)
 
-    async def gaps(self, limit: int = 20) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    async def gaps(self, limit: int = 20) -> tuple[list[UnansweredSearch], list[Deflection]]:
         """What the knowledge base lacks: the searches that found nothing (most asked first,
         at most `limit`) and the latest questions an article answered (deflections)."""
         return (
@@ -221,7 +233,7 @@ class KnowledgeBase:
         source: str = "help",
         limit: int = 10,
         searcher: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Hit]:
         """Published articles for what someone typed, best first. For the reports a
         help-center search is counted, and a search that finds nothing recorded (suggestion
         sources record only finished questions): for an anonymous `searcher` (their address)
@@ -266,14 +278,12 @@ class KnowledgeBase:
             )
         return found
 
-    async def suggest(
-        self, question: str, language: str = "en", limit: int = 3
-    ) -> list[dict[str, Any]]:
+    async def suggest(self, question: str, language: str = "en", limit: int = 3) -> list[Hit]:
         """Articles for a question being typed (widget, contact form): nothing is recorded,
         since every pause in typing asks again."""
         return await suggest_articles(self._db, question, language, limit)
 
-    async def view(self, article_id: int, reader: str) -> dict[str, Any] | None:
+    async def view(self, article_id: int, reader: str) -> Article | None:
         """A published public article for a reader, counted as viewed for the reports once a
         day per reader (their address) and article."""
         found = await kb_repo.published(self._db, article_id)
@@ -349,7 +359,7 @@ def _question(question: str, language: str) -> kb_repo.Searches:
 
 async def suggest_articles(
     db: Database, question: str, language: str = "en", limit: int = 3
-) -> list[dict[str, Any]]:
+) -> list[Hit]:
     """Public articles for a question (an acknowledgement's, read before its transaction)."""
     searches = _question(question, language)
     if not searches:
@@ -357,7 +367,7 @@ async def suggest_articles(
     return await kb_repo.search(db, searches, language, public_only=True, limit=limit)
 
 
-def article_url(base: str, article: dict[str, Any]) -> str:
+def article_url(base: str, article: Mapping[str, Any]) -> str:
     return f"{base.rstrip('/')}/help/articles/{article['id']}-{article['slug']}"
 
 

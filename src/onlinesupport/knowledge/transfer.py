@@ -24,7 +24,7 @@ MAX_UNPACKED = 100 * 1024 * 1024
 _PATH = re.compile(r"^(?:[^/]+/)?([a-z]{2}(?:-[a-z]{2})?)/([a-z0-9-]{1,80})\.md$")
 
 
-def to_markdown_file(article: dict[str, Any]) -> str:
+def to_markdown_file(article: kb_repo.ExportedArticle) -> str:
     header = {
         "title": article["title"],
         "category": article.get("category_name") or "",

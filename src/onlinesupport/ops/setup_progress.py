@@ -99,11 +99,11 @@ class FirstRun:
 
     async def company(self) -> dict[str, str]:
         """What the company step shows first: the name, and the general queue's hours."""
-        general = await queues_repo.get(self._db, GENERAL_QUEUE) or {}
+        general = await queues_repo.get(self._db, GENERAL_QUEUE)
         return {
             "name": self._branding.current.name,
-            "timezone": general.get("timezone", "UTC"),
-            "hours": general.get("hours") or SUGGESTED_HOURS,
+            "timezone": general.timezone if general else "UTC",
+            "hours": (general.hours if general else "") or SUGGESTED_HOURS,
         }
 
     async def save_company(
@@ -182,13 +182,13 @@ class FirstRun:
         """An account was made but its invitation could not be mailed: nobody knows its
         password. The checklist names it until its password changes (an admin sets one)."""
         agent = await agents_repo.get(self._db, agent_id)
-        credentials = agent and await agents_repo.credentials(self._db, agent["email"])
+        credentials = agent and await agents_repo.credentials(self._db, agent.email)
         if not credentials:
             return
         stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
         unsent = {
             **stored.get("unsent_invitations", {}),
-            str(agent_id): _fingerprint(credentials["password_hash"]),
+            str(agent_id): _fingerprint(credentials.password_hash),
         }
         await self._db.write(
             lambda conn: settings_repo.put(
@@ -211,7 +211,7 @@ async def _checklist(
     items = []
     if not company_name:
         items.append(Item("Give your company's name and logo", "/welcome/company"))
-    if not any(q["hours"].strip() for q in await queues_repo.list_all(db)):
+    if not any(q.hours.strip() for q in await queues_repo.list_all(db)):
         items.append(
             Item(
                 "Set your opening hours and time zone (the chat and the answer times follow them)",
@@ -238,18 +238,18 @@ async def _checklist(
             )
         )
     agents = await agents_repo.list_all(db)
-    if len([a for a in agents if a["active"]]) < 2:
+    if len([a for a in agents if a.active]) < 2:
         items.append(Item("Add your colleagues", "/welcome/team"))
     unsent = ((await settings_repo.get(db, SETTINGS_KEY)) or {}).get("unsent_invitations", {})
     for agent in agents:
-        fingerprint = unsent.get(str(agent["id"]))
+        fingerprint = unsent.get(str(agent.id))
         credentials = (
-            fingerprint and agent["active"] and await agents_repo.credentials(db, agent["email"])
+            fingerprint and agent.active and await agents_repo.credentials(db, agent.email)
         )
-        if credentials and _fingerprint(credentials["password_hash"]) == fingerprint:
+        if credentials and _fingerprint(credentials.password_hash) == fingerprint:
             items.append(
                 Item(
-                    f"{agent['name']} ({agent['email']}) has no password: the "
+                    f"{agent.name} ({agent.email}) has no password: the "
                     "invitation could not be mailed. Set one for them under Agents",
                     "/admin/agents",
                 )

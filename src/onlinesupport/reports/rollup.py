@@ -58,7 +58,7 @@ class Calendars:
 
     async def current(self) -> CalendarSet:
         queues = await queues_repo.list_all(self._db)
-        name = next((q["timezone"] for q in queues if q["id"] == DEFAULT_QUEUE), "UTC")
+        name = next((q.timezone for q in queues if q.id == DEFAULT_QUEUE), "UTC")
         try:
             self._zone = ZoneInfo(name or "UTC")
         except (KeyError, ValueError):
@@ -68,12 +68,12 @@ class Calendars:
                 RULES,
                 self._zone.key,
                 *[
-                    (q["id"], q["timezone"], q["hours"], q["holidays"])
-                    for q in sorted(queues, key=lambda q: q["id"])
+                    (q.id, q.timezone, q.hours, q.holidays)
+                    for q in sorted(queues, key=lambda q: q.id)
                 ],
             ]
         )
-        return CalendarSet(self._zone, {q["id"]: calendar(q) for q in queues}, fingerprint)
+        return CalendarSet(self._zone, {q.id: calendar(q) for q in queues}, fingerprint)
 
 
 class Rollup:

@@ -346,19 +346,19 @@ class Reports:
         if agent_id is None:
             return Viewer(0, "admin")
         agent = await agents_repo.get(self._db, agent_id)
-        return Viewer(agent_id, agent["role"] if agent else "agent")
+        return Viewer(agent_id, agent.role if agent else "agent")
 
     async def options(self, viewer: Viewer) -> Options:
         queues = await queues_repo.list_all(self._db)
         if viewer.role == "manager":
             allowed = set(await reports_repo.managed_queues(self._db, viewer.id))
-            queues = [q for q in queues if not allowed or q["id"] in allowed]
+            queues = [q for q in queues if not allowed or q.id in allowed]
         agents = await reports_repo.agent_names(self._db)
         if viewer.role == "agent":
             agents = [a for a in agents if a[0] == viewer.id]
         recent = (self._clock.now() - timedelta(days=TAG_DAYS)).date().isoformat()
         return Options(
-            [(q["id"], q["name"]) for q in queues],
+            [(q.id, q.name) for q in queues],
             agents,
             await reports_repo.all_tags(self._db, recent),
             viewer.role == "agent",

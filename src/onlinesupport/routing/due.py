@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from onlinesupport.lib.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
-from onlinesupport.store import Row, Transaction
+from onlinesupport.store import Transaction
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.events import Event
+from onlinesupport.store.queues import Queue
 
 
-def calendar(queue: Row | dict[str, Any]) -> BusinessHours:
+class Calendared(Protocol):
+    """Whatever carries a queue's calendar: the queue, or a row read with its queue's hours."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def hours(self) -> str: ...
+    @property
+    def holidays(self) -> str: ...
+
+
+def calendar(queue: Calendared | Mapping[str, Any]) -> BusinessHours:
     """The queue's calendar (see `hours_of`)."""
-    return hours_of(queue["timezone"], queue["hours"], queue["holidays"])
+    if isinstance(queue, Mapping):
+        return hours_of(queue["timezone"], queue["hours"], queue["holidays"])
+    return hours_of(queue.timezone, queue.hours, queue.holidays)
 
 
 def hours_of(timezone: str, hours: str, holidays: str) -> BusinessHours:
@@ -29,12 +44,12 @@ def hours_of(timezone: str, hours: str, holidays: str) -> BusinessHours:
         return BusinessHours()
 
 
-def chat_calendar(queue: Row | dict[str, Any]) -> BusinessHours:
+def chat_calendar(queue: Queue) -> BusinessHours:
     """When the queue offers chat: its chat hours if set (chat may close before mail does)."""
-    if not queue["chat_hours"].strip():
+    if not queue.chat_hours.strip():
         return calendar(queue)
     try:
-        return BusinessHours.parse(queue["timezone"], queue["chat_hours"], queue["holidays"])
+        return BusinessHours.parse(queue.timezone, queue.chat_hours, queue.holidays)
     except InvalidHours:
         return calendar(queue)
 
@@ -44,7 +59,7 @@ def set_first_response_due(
 ) -> None:
     """A `Conversations.opened` hook: stamp the first-response due time on a new conversation."""
     queue = queues_repo.of_conversation(conn, conversation_id)
-    due = calendar(queue).add(from_db(now), queue["first_response_minutes"])
+    due = calendar(queue).add(from_db(now), queue.first_response_minutes)
     set_target(conn, now, events, conversation_id, "first_response", to_db(due))
 
 

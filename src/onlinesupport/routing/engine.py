@@ -25,20 +25,23 @@ from onlinesupport.routing.rules import (
     parse_actions,
     parse_conditions,
 )
-from onlinesupport.store import Database, Row, Transaction
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import routing_rules as rules_repo
+from onlinesupport.store.agents import Agent
 from onlinesupport.store.conversations import Conversation
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
+from onlinesupport.store.queues import Candidate
+from onlinesupport.store.routing_rules import StoredRule
 
 AUTO_REPLY_NAME = "Automatic reply"
 
 
-def compile_rule(row: dict[str, Any]) -> Rule:
+def compile_rule(row: StoredRule) -> Rule:
     return Rule(
         id=row["id"],
         name=row["name"],
@@ -82,30 +85,28 @@ def facts_for(conn: Transaction, conversation_id: int, message: Message | None, 
 
 
 def choose(
-    candidates: list[Any],
+    candidates: list[Candidate],
     online: set[int],
     last_assigned: dict[int, int],
     excluded: set[int] = frozenset(),  # type: ignore[assignment]
     mode: str = "least-loaded",
-) -> Any | None:
+) -> Candidate | None:
     """The online candidate with free capacity: the one with the fewest open conversations
     (among equals the one who got one longest ago), or, round-robin, simply the one whose turn
     it is (who got one longest ago)."""
     free = [
-        c
-        for c in candidates
-        if c["id"] in online and c["load"] < c["capacity"] and c["id"] not in excluded
+        c for c in candidates if c.id in online and c.load < c.capacity and c.id not in excluded
     ]
     if not free:
         return None
     if mode == "round-robin":
-        return min(free, key=lambda c: (last_assigned.get(c["id"], 0), c["id"]))
-    return min(free, key=lambda c: (c["load"], last_assigned.get(c["id"], 0)))
+        return min(free, key=lambda c: (last_assigned.get(c.id, 0), c.id))
+    return min(free, key=lambda c: (c.load, last_assigned.get(c.id, 0)))
 
 
 def pick_agent(
     conn: Transaction, queue_id: int, online: set[int], last_assigned: dict[int, int]
-) -> Row | None:
+) -> Candidate | None:
     return choose(
         queues_repo.candidates(conn, queue_id),
         online,
@@ -258,17 +259,17 @@ class RoutingRules:
                 conn, now, events, conversation, queue, SYSTEM
             ):
                 return "", conversation
-            conversation = replace(conversation, queue_id=queue["id"])
+            conversation = replace(conversation, queue_id=queue.id)
             if not conversation.first_response_at and not chosen_by_customer(conn, conversation_id):
                 # Promised by the queue it is now in, counted from when it arrived.
                 due = to_db(
                     calendar(queue).add(
-                        from_db(conversation.created_at), queue["first_response_minutes"]
+                        from_db(conversation.created_at), queue.first_response_minutes
                     )
                 )
                 set_target(conn, now, events, conversation_id, "first_response", due)
                 conversation = replace(conversation, first_response_due_at=due)
-            return f"queue {queue['name']}", conversation
+            return f"queue {queue.name}", conversation
         if kind == "priority":
             if conversation.priority == int(value):
                 return "", conversation
@@ -296,6 +297,7 @@ class RoutingRules:
             conversation = change(next_response_minutes=int(value))
             return f"next answers within {value} minutes", conversation
         if kind == "assign":
+            agent: Agent | Candidate | None
             if value == "auto":
                 if conversation.assignee_id:
                     return "", conversation
@@ -308,9 +310,9 @@ class RoutingRules:
                 conn, now, events, conversation, agent, SYSTEM
             ):
                 return "", conversation
-            conversation = replace(conversation, assignee_id=agent["id"])
-            self._last_assigned[agent["id"]] = next(self._assignments)
-            return f"assigned to {agent['name']}", conversation
+            conversation = replace(conversation, assignee_id=agent.id)
+            self._last_assigned[agent.id] = next(self._assignments)
+            return f"assigned to {agent.name}", conversation
         if kind == "reply":
             if not new:
                 return "", conversation  # once per conversation: never a conversation with a robot

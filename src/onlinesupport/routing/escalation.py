@@ -39,7 +39,7 @@ class Escalations:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> int:
             queue = queues_repo.find(conn, queue_id)
-            if queue is None or not queue["internal"]:
+            if queue is None or not queue.internal:
                 raise InvalidCommand("escalate to one of the internal (back-office) queues")
             if not conversations_repo.exists(conn, conversation_id):
                 raise InvalidCommand(f"conversation {conversation_id} does not exist")
@@ -57,7 +57,7 @@ class Escalations:
                     {
                         "problem_id": problem_id,
                         "queue_id": queue_id,
-                        "queue_name": queue["name"],
+                        "queue_name": queue.name,
                         "type": values["type"],
                     },
                 )

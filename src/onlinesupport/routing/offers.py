@@ -87,18 +87,18 @@ class ChatOffers:
             if agent is None:
                 continue
             self.offers[row.id] = Offer(
-                agent["id"],
+                agent.id,
                 now + timedelta(seconds=row.offer_seconds),
                 row.customer_name or "",
             )
-            self._last_offered[agent["id"]] = next(self._order)
-            busy.add(agent["id"])
+            self._last_offered[agent.id] = next(self._order)
+            busy.add(agent.id)
             await self._record(
                 row.id,
                 "offer.made",
-                agent["id"],
+                agent.id,
                 {
-                    "agent_name": agent["name"],
+                    "agent_name": agent.name,
                     "customer_name": row.customer_name,
                     "seconds": row.offer_seconds,
                     "expires_at": to_db(self.offers[row.id].expires),

@@ -7,6 +7,7 @@ The admin page hands over what was typed; this service checks it, refusing with 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict, replace
 from typing import Any
 
 from onlinesupport.lib.clock import Clock, to_db
@@ -17,6 +18,7 @@ from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import Database, NotFound, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import queues as queues_repo
+from onlinesupport.store.queues import Queue
 
 MAX_MINUTES = 60 * 24 * 60
 
@@ -63,27 +65,32 @@ class Queues:
         self._db = db
         self._clock = clock
 
-    async def list_all(self) -> list[dict[str, Any]]:
+    async def list_all(self) -> list[Queue]:
         """Every queue as stored, by name."""
         return await queues_repo.list_all(self._db)
 
-    async def get(self, queue_id: int) -> dict[str, Any] | None:
+    async def get(self, queue_id: int) -> Queue | None:
         return await queues_repo.get(self._db, queue_id)
 
     async def overview(self, edited: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every queue with its members, managers and whether it is open now; `edited` (with an
         "id") is what the admin typed for one queue, shown in place of what is stored."""
-        queues = await queues_repo.list_all(self._db)
         members = await queues_repo.members(self._db)
         managers = await queues_repo.managers(self._db)
         now = self._clock.now()
-        for queue in queues:
-            if edited is not None and queue["id"] == edited["id"]:
-                queue.update(edited)
-            queue["open_now"] = calendar(queue).is_open(now)
-            queue["members"] = members.get(queue["id"], set())
-            queue["managers"] = managers.get(queue["id"], set())
-        return queues
+        shown = []
+        for queue in await queues_repo.list_all(self._db):
+            if edited is not None and queue.id == edited["id"]:
+                queue = replace(queue, **edited)
+            shown.append(
+                {
+                    **asdict(queue),
+                    "open_now": calendar(queue).is_open(now),
+                    "members": members.get(queue.id, set()),
+                    "managers": managers.get(queue.id, set()),
+                }
+            )
+        return shown
 
     async def add(self, typed_name: str) -> int:
         """A new queue by that name; refused when the name is empty or taken."""
@@ -104,22 +111,22 @@ class Queues:
         queue = await queues_repo.get(self._db, queue_id)
         if queue is None:
             raise UnknownQueue(f"queue {queue_id} does not exist")
-        _hours(timezone, hours, queue["holidays"], "hours")
+        _hours(timezone, hours, queue.holidays, "hours")
 
     async def set_hours(self, queue_id: int, timezone: str, hours: str) -> None:
         """The queue's time zone and opening hours; its targets and holidays stay."""
 
         def write(conn: Transaction) -> None:
             queue = queues_repo.lock(conn, queue_id)
-            _hours(timezone, hours, queue["holidays"], "hours")
+            _hours(timezone, hours, queue.holidays, "hours")
             queues_repo.update(
                 conn,
                 queue_id,
-                first_response_minutes=queue["first_response_minutes"],
-                next_response_minutes=queue["next_response_minutes"],
+                first_response_minutes=queue.first_response_minutes,
+                next_response_minutes=queue.next_response_minutes,
                 timezone=timezone,
                 hours=hours,
-                holidays=queue["holidays"],
+                holidays=queue.holidays,
             )
 
         await self._db.write(write)

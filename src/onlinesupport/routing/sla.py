@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 
 from onlinesupport.core.conversations import SYSTEM, Conversations
 from onlinesupport.lib.clock import Clock, from_db, to_db
-from onlinesupport.store import Database, Row, Transaction
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.conversations import OwedAnswer
 from onlinesupport.store.events import Event
+from onlinesupport.store.queues import Manager
 
 log = logging.getLogger(__name__)
 WARN_AT = 0.8
@@ -90,7 +91,7 @@ class SlaWatch:
                         {
                             "target": row.target,
                             "due_at": row.due_at,
-                            "notify": [m["id"] for m in managers],
+                            "notify": [m.id for m in managers],
                         },
                     )
                 )
@@ -113,16 +114,18 @@ class SlaWatch:
                 conn, now, events, conversation, target, SYSTEM, reason="late"
             )
 
-    def _alert_mail(self, manager: Row, row: OwedAnswer, breached: bool) -> tuple[str, str, str]:
+    def _alert_mail(
+        self, manager: Manager, row: OwedAnswer, breached: bool
+    ) -> tuple[str, str, str]:
         what = "first answer" if row.target == "first_response" else "next answer"
         state = "is late" if breached else "is due soon"
         subject = f"#{row.id}: the {what} {state}"
         body = (
-            f"Hello {manager['name']},\n\nthe {what} to conversation #{row.id} "
+            f"Hello {manager.name},\n\nthe {what} to conversation #{row.id} "
             f"({row.subject or 'no subject'}) {state}: it was due {row.due_at[:16]} UTC."
             f"\n\n{self._desk_url}/conversations/{row.id}\n"
         )
-        return manager["email"], subject, body
+        return manager.email, subject, body
 
     async def _send(self, to: str, subject: str, body: str) -> None:
         if self._alert is None:

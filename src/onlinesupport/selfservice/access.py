@@ -31,8 +31,11 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import problems as problems_repo
+from onlinesupport.store.conversations import ConversationView
+from onlinesupport.store.customers import PastConversation, Profile
 from onlinesupport.store.database import Database
 from onlinesupport.store.messages import Message
+from onlinesupport.store.problems import ProblemLine
 
 log = logging.getLogger(__name__)
 LINK_LIFETIME = timedelta(minutes=30)
@@ -106,7 +109,7 @@ class CustomerAccess:
             def write(conn: Transaction) -> None:
                 access_repo.add_link(conn, _hash(token), customer_id, now, expires)
                 mailbox = mailboxes_repo.default_sender(conn)
-                domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else "localhost"
+                domain = mailbox.address.rsplit("@", 1)[-1] if mailbox else "localhost"
                 outbox_repo.enqueue(
                     conn,
                     conversation_id=None,
@@ -144,14 +147,14 @@ class CustomerAccess:
 
         return session if await self._db.write(spend) is not None else None
 
-    async def profile(self, customer_id: int) -> dict[str, Any] | None:
+    async def profile(self, customer_id: int) -> Profile | None:
         return await customers_repo.get(self._db, customer_id)
 
-    async def conversations(self, customer_id: int) -> list[dict[str, Any]]:
+    async def conversations(self, customer_id: int) -> list[PastConversation]:
         """The customer's conversations, newest first."""
         return await customers_repo.conversations(self._db, customer_id)
 
-    async def conversation(self, customer_id: int, conversation_id: int) -> dict[str, Any]:
+    async def conversation(self, customer_id: int, conversation_id: int) -> ConversationView:
         """The customer's own conversation; raises NotFound for anyone else's, exactly as for
         one that does not exist."""
         found = await own_conversation(self._db, customer_id, conversation_id)
@@ -161,7 +164,7 @@ class CustomerAccess:
 
     async def transcript(
         self, customer_id: int, conversation_id: int
-    ) -> tuple[dict[str, Any], list[Message], list[dict[str, Any]]]:
+    ) -> tuple[ConversationView, list[Message], list[ProblemLine]]:
         """The customer's own conversation with its messages (no internal notes or events)
         and the problems it is linked to; raises NotFound for anyone else's."""
         found = await self.conversation(customer_id, conversation_id)

@@ -17,11 +17,11 @@ class Erasure:
         self._clock = clock
         self._files = files
 
-    async def requests(self) -> list[dict[str, Any]]:
+    async def requests(self) -> list[erasure_repo.ErasureLine]:
         """Every request to erase a customer's data, for the privacy page."""
         return await erasure_repo.requests(self._db)
 
-    async def pending_for(self, customer_id: int) -> dict[str, Any] | None:
+    async def pending_for(self, customer_id: int) -> erasure_repo.ErasureRequest | None:
         """The customer's request to be erased that awaits a decision, if any."""
         return await erasure_repo.pending_for(self._db, customer_id)
 

@@ -2,7 +2,8 @@
 
 Nothing outside this package writes SQL or imports `sqlite3`. Write functions take the writer's
 connection (`Transaction`) and run inside `Database.write`; read functions are async and take the
-`Database`.
+`Database`. What they return is a named type (a frozen dataclass, or a TypedDict where callers
+use it as a dict), never a `sqlite3.Row`.
 """
 
 import sqlite3
@@ -14,15 +15,10 @@ Transaction = sqlite3.Connection
 """The writer's connection inside `Database.write`: what write functions and hooks take. Code
 outside the store names it only as this type and hands it back to store functions."""
 
-Row = sqlite3.Row
-"""A row a repository function returns (read by column name); code outside the store names it
-only as this type."""
-
 __all__ = [
     "Conflict",
     "Database",
     "NotFound",
-    "Row",
     "StorageFull",
     "StoreClosed",
     "StoreError",

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from onlinesupport.store import migrate
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one, only
+from onlinesupport.store.rows import new_id, one, only, record, records
 
 ROLES = ("agent", "manager", "admin")
 
 _PUBLIC = "id, email, name, role, active, capacity, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """An agent as the desk may show them (no password hash)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    active: int
+    capacity: int
+    created_at: str
 
 
 @conflicts()
@@ -49,16 +63,17 @@ def active_admins(conn: sqlite3.Connection) -> int:
     return admins
 
 
-def lock(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row:
+def lock(conn: sqlite3.Connection, agent_id: int) -> Agent:
     row = one(conn.execute(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,)))
     if row is None:
         raise NotFound(f"agent {agent_id} does not exist")
-    return row
+    return record(Agent, row)
 
 
-def active_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
-    """The active agent with that address (id, name), if any."""
-    return one(conn.execute("SELECT id, name FROM agents WHERE email = ? AND active", (email,)))
+def active_by_email(conn: sqlite3.Connection, email: str) -> Agent | None:
+    """The active agent with that address, if any."""
+    row = one(conn.execute(f"SELECT {_PUBLIC} FROM agents WHERE email = ? AND active", (email,)))
+    return record(Agent, row) if row else None
 
 
 async def is_active(db: Database, email: str) -> bool:
@@ -68,27 +83,42 @@ async def is_active(db: Database, email: str) -> bool:
     )
 
 
-async def get(db: Database, agent_id: int) -> dict[str, Any] | None:
+async def get(db: Database, agent_id: int) -> Agent | None:
     row = await db.fetch_one(f"SELECT {_PUBLIC} FROM agents WHERE id = ?", (agent_id,))
-    return dict(row) if row else None
+    return record(Agent, row) if row else None
 
 
-async def credentials(db: Database, email: str) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An agent with their password hash, for signing in (the hash stays out of its repr)."""
+
+    agent: Agent
+    password_hash: str = field(repr=False)
+
+
+async def credentials(db: Database, email: str) -> Credentials | None:
     """The agent with this sign-in address, including the password hash."""
     row = await db.fetch_one(
         f"SELECT {_PUBLIC}, password_hash FROM agents WHERE email = ?", (email,)
     )
-    return dict(row) if row else None
+    return Credentials(record(Agent, row), row["password_hash"]) if row else None
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class AgentLoad(Agent):
+    """An agent with `load`: the open chats assigned to them now."""
+
+    load: int
+
+
+async def list_all(db: Database) -> list[AgentLoad]:
     """Every agent, with `load`: the open chats assigned to them now."""
     rows = await db.fetch_all(
         f"SELECT {_PUBLIC}, (SELECT count(*) FROM conversations c WHERE c.assignee_id = agents.id"
         " AND c.channel = 'chat' AND c.status IN ('open', 'pending')) AS load"
         " FROM agents ORDER BY name, id"
     )
-    return [dict(r) for r in rows]
+    return records(AgentLoad, rows)
 
 
 _ADMIN_EXISTS = "SELECT 1 FROM agents WHERE role = 'admin' AND active"

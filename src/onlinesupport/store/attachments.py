@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.rows import new_id
+from onlinesupport.store.rows import as_dict, new_id
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,29 @@ class StoredFile:
 _COLUMNS = "a.id, a.message_id, a.filename, a.content_type, a.size, a.storage_name"
 
 
-def insert(conn: sqlite3.Connection, message_id: int, file: StoredFile, now: str) -> dict[str, Any]:
+class ServedFile(TypedDict):
+    """What serving a file from the data folder needs (an attachment, a help-center file)."""
+
+    filename: str
+    content_type: str
+    storage_name: str
+
+
+class Attachment(ServedFile):
+    """A message's file as the desk, the widget and the API show it."""
+
+    id: int
+    message_id: int
+    size: int
+
+
+class Download(Attachment):
+    """An attachment with the conversation it belongs to (whose access decides its download)."""
+
+    conversation_id: int
+
+
+def insert(conn: sqlite3.Connection, message_id: int, file: StoredFile, now: str) -> Attachment:
     """Link a stored file to its message; returns the row as `for_messages` gives it."""
     attachment_id = new_id(
         conn.execute(
@@ -52,7 +74,7 @@ def insert(conn: sqlite3.Connection, message_id: int, file: StoredFile, now: str
     }
 
 
-async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[Attachment]]:
     if not message_ids:
         return {}
     marks = ",".join("?" * len(message_ids))
@@ -60,16 +82,16 @@ async def for_messages(db: Database, message_ids: list[int]) -> dict[int, list[d
         f"SELECT {_COLUMNS} FROM attachments a WHERE a.message_id IN ({marks}) ORDER BY a.id",
         message_ids,
     )
-    found: dict[int, list[dict[str, Any]]] = {}
+    found: dict[int, list[Attachment]] = {}
     for row in rows:
-        found.setdefault(row["message_id"], []).append(dict(row))
+        found.setdefault(row["message_id"], []).append(as_dict(Attachment, row))
     return found
 
 
-async def get(db: Database, attachment_id: int) -> dict[str, Any] | None:
+async def get(db: Database, attachment_id: int) -> Download | None:
     row = await db.fetch_one(
         f"SELECT {_COLUMNS}, m.conversation_id FROM attachments a"
         " JOIN messages m ON m.id = a.message_id WHERE a.id = ?",
         (attachment_id,),
     )
-    return dict(row) if row else None
+    return as_dict(Download, row) if row else None

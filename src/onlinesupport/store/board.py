@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import as_dicts
 
 _QUEUE_FIGURES = """
 SELECT q.id, q.name, q.internal,
@@ -21,10 +22,24 @@ GROUP BY q.id ORDER BY q.name
 """
 
 
-async def queues(db: Database, today_start: str) -> list[dict[str, Any]]:
+class QueueFigures(TypedDict):
+    """A queue's open work now, and its average first response today, in minutes."""
+
+    id: int
+    name: str
+    internal: int
+    waiting: int
+    oldest_waiting: str | None
+    at_risk: int
+    breached: int
+    open: int
+    first_response_minutes_today: float | None
+
+
+async def queues(db: Database, today_start: str) -> list[QueueFigures]:
     """Each queue's open work, and its average first response for conversations since
     `today_start`, in minutes."""
-    figures = [dict(r) for r in await db.fetch_all(_QUEUE_FIGURES)]
+    figures = await db.fetch_all(_QUEUE_FIGURES)
     averages = {
         r["queue_id"]: r["minutes"]
         for r in await db.fetch_all(
@@ -34,14 +49,40 @@ async def queues(db: Database, today_start: str) -> list[dict[str, Any]]:
             (today_start,),
         )
     }
-    for queue in figures:
-        queue["first_response_minutes_today"] = averages.get(queue["id"])
-        for key in ("waiting", "at_risk", "breached"):
-            queue[key] = queue[key] or 0
-    return figures
+    # A queue with no open conversation sums nothing: NULL, which counts as 0.
+    return [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "internal": r["internal"],
+            "waiting": r["waiting"] or 0,
+            "oldest_waiting": r["oldest_waiting"],
+            "at_risk": r["at_risk"] or 0,
+            "breached": r["breached"] or 0,
+            "open": r["open"],
+            "first_response_minutes_today": averages.get(r["id"]),
+        }
+        for r in figures
+    ]
 
 
-async def open_conversations(db: Database, per_queue: int = 50) -> list[dict[str, Any]]:
+class Card(TypedDict):
+    """An open conversation on the board, with what to show of it and when its answer is due."""
+
+    id: int
+    queue_id: int
+    subject: str
+    channel: str
+    priority: int
+    created_at: str
+    customer_name: str
+    assignee_name: str | None
+    preview: str | None
+    answer_due_at: str | None
+    n: int
+
+
+async def open_conversations(db: Database, per_queue: int = 50) -> list[Card]:
     rows = await db.fetch_all(
         "SELECT * FROM (SELECT c.id, c.queue_id, c.subject, c.channel, c.priority,"
         " c.created_at, cu.name AS customer_name, a.name AS assignee_name,"
@@ -55,10 +96,20 @@ async def open_conversations(db: Database, per_queue: int = 50) -> list[dict[str
         " WHERE n <= ? ORDER BY answer_due_at IS NULL, answer_due_at, created_at",
         (per_queue,),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(Card, rows)
 
 
-async def agent_loads(db: Database) -> list[dict[str, Any]]:
+class BoardAgent(TypedDict):
+    """An active agent's open conversations, capacity and queues (a JSON list of ids)."""
+
+    id: int
+    name: str
+    capacity: int
+    load: int
+    queues: str
+
+
+async def agent_loads(db: Database) -> list[BoardAgent]:
     """Active agents with their open conversations and the queues they are members of."""
     rows = await db.fetch_all(
         "SELECT a.id, a.name, a.capacity, (SELECT count(*) FROM conversations c"
@@ -66,4 +117,4 @@ async def agent_loads(db: Database) -> list[dict[str, Any]]:
         " (SELECT json_group_array(queue_id) FROM queue_members m WHERE m.agent_id = a.id)"
         "  AS queues FROM agents a WHERE a.active ORDER BY a.name"
     )
-    return [dict(r) for r in rows]
+    return as_dicts(BoardAgent, rows)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.rows import one, only, record
+from onlinesupport.store.rows import as_dict, as_dicts, only
 
 OPEN = ("waiting", "retry")
 """Statuses of a callback still to be made."""
@@ -30,29 +29,6 @@ def insert(
         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, phone, country, window_start, window_end, source, now, now),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Callback:
-    """A callback request: the number to call, the customer's window, how the calls went."""
-
-    conversation_id: int
-    phone: str
-    country: str
-    window_start: str
-    window_end: str
-    source: str
-    status: str
-    attempts: int
-    retry_at: str | None
-    created_at: str
-    updated_at: str
-
-
-def lock(conn: sqlite3.Connection, conversation_id: int) -> Callback | None:
-    """The conversation's callback inside the current write, or None if it is not one."""
-    row = one(conn.execute("SELECT * FROM callbacks WHERE conversation_id = ?", (conversation_id,)))
-    return record(Callback, row) if row is not None else None
 
 
 def record_call(
@@ -77,17 +53,48 @@ def window_end(conn: sqlite3.Connection, conversation_id: int) -> str | None:
     return row[0] if row else None
 
 
-async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
+class Callback(TypedDict):
+    """A callback request with its queue's calendar (the window is in its time zone)."""
+
+    conversation_id: int
+    phone: str
+    country: str
+    window_start: str
+    window_end: str
+    source: str
+    status: str
+    attempts: int
+    retry_at: str | None
+    created_at: str
+    updated_at: str
+    timezone: str
+    hours: str
+    holidays: str
+
+
+async def get(db: Database, conversation_id: int) -> Callback | None:
     row = await db.fetch_one(
         "SELECT b.*, q.timezone, q.hours, q.holidays FROM callbacks b"
         " JOIN conversations c ON c.id = b.conversation_id JOIN queues q ON q.id = c.queue_id"
         " WHERE b.conversation_id = ?",
         (conversation_id,),
     )
-    return dict(row) if row else None
+    return as_dict(Callback, row) if row else None
 
 
-async def still_to_call(db: Database, conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
+class ToCall(TypedDict):
+    """A callback still to be made, with its queue's calendar."""
+
+    conversation_id: int
+    status: str
+    window_end: str
+    retry_at: str | None
+    timezone: str
+    hours: str
+    holidays: str
+
+
+async def still_to_call(db: Database, conversation_ids: Sequence[int]) -> list[ToCall]:
     """Of these conversations, the callbacks still to be made, with their queue's calendar."""
     if not conversation_ids:
         return []
@@ -99,4 +106,4 @@ async def still_to_call(db: Database, conversation_ids: Sequence[int]) -> list[d
         f" WHERE b.status IN ('waiting', 'retry') AND b.conversation_id IN ({marks})",
         tuple(conversation_ids),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(ToCall, rows)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one
+from onlinesupport.store.rows import as_dicts, new_id, one
 
 
 @conflicts()
@@ -41,11 +41,21 @@ def delete(conn: sqlite3.Connection, reply_id: int) -> None:
     conn.execute("DELETE FROM canned_replies WHERE id = ?", (reply_id,))
 
 
-async def for_agent(db: Database, agent_id: int) -> list[dict[str, Any]]:
+class CannedReply(TypedDict):
+    """A canned reply: shared (no owner) or an agent's own."""
+
+    id: int
+    owner_id: int | None
+    shortcut: str
+    title: str
+    body: str
+
+
+async def for_agent(db: Database, agent_id: int) -> list[CannedReply]:
     """The shared replies and the agent's own, by shortcut."""
     rows = await db.fetch_all(
         "SELECT id, owner_id, shortcut, title, body FROM canned_replies"
         " WHERE owner_id IS NULL OR owner_id = ? ORDER BY shortcut, owner_id IS NOT NULL",
         (agent_id,),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(CannedReply, rows)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one, only, record, records
+from onlinesupport.store.rows import as_dict, as_dicts, new_id, one, only, record, records
 
 VIEWS = ("open", "mine", "unassigned", "snoozed", "mentions", "resolved")
 
@@ -384,16 +384,64 @@ def add_participant(
     )
 
 
-async def participants(db: Database, conversation_id: int) -> list[dict[str, Any]]:
+class Participant(TypedDict):
+    """An agent invited into a conversation besides its assignee."""
+
+    id: int
+    name: str
+
+
+async def participants(db: Database, conversation_id: int) -> list[Participant]:
     rows = await db.fetch_all(
         "SELECT a.id, a.name FROM conversation_participants p JOIN agents a ON a.id = p.agent_id"
         " WHERE p.conversation_id = ? ORDER BY p.joined_at",
         (conversation_id,),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(Participant, rows)
 
 
-async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
+class InboxLine(TypedDict):
+    """A conversation as an inbox lists it (`_LIST_COLUMNS`)."""
+
+    id: int
+    channel: str
+    subject: str
+    status: str
+    priority: int
+    assignee_id: int | None
+    queue_id: int
+    created_at: str
+    last_message_at: str
+    last_seq: int
+    customer_id: int
+    tags: str
+    merged_into: int | None
+    snoozed_at: str | None
+    snoozed_until: str | None
+    answer_due_at: str | None
+    overdue: int
+    customer_name: str
+    assignee_name: str | None
+    queue: str
+    preview: str | None
+
+
+class ConversationView(InboxLine):
+    """A conversation as the desk opens it: its line, page context and answer targets."""
+
+    page_url: str
+    page_title: str
+    page_referrer: str
+    first_response_at: str | None
+    agent_read_seq: int
+    first_response_due_at: str | None
+    sla_breached_at: str | None
+    next_response_due_at: str | None
+    next_breached_at: str | None
+    queue_name: str
+
+
+async def get(db: Database, conversation_id: int) -> ConversationView | None:
     row = await db.fetch_one(
         f"SELECT {_LIST_COLUMNS}, c.page_url, c.page_title, c.page_referrer, c.first_response_at,"
         " c.agent_read_seq, c.first_response_due_at, c.sla_breached_at, c.tags,"
@@ -404,7 +452,7 @@ async def get(db: Database, conversation_id: int) -> dict[str, Any] | None:
         " LEFT JOIN agents a ON a.id = c.assignee_id WHERE c.id = ?",
         (conversation_id,),
     )
-    return dict(row) if row else None
+    return as_dict(ConversationView, row) if row else None
 
 
 SORTS = {
@@ -490,7 +538,7 @@ async def inbox(
     sort: str = "recent",
     narrow: InboxFilter = InboxFilter(),
     now: str = "",
-) -> list[dict[str, Any]]:
+) -> list[InboxLine]:
     """Conversations of one inbox view, narrowed by `narrow`, most recent activity (or soonest
     due answer) first. `now` is needed by the due filters."""
     where = _VIEW_FILTERS[view] + _filter_sql(narrow)
@@ -501,7 +549,7 @@ async def inbox(
         f" ORDER BY {SORTS[sort]} LIMIT :limit",
         {"agent_id": agent_id, "limit": limit, "now": now, **_filter_params(narrow)},
     )
-    return [dict(r) for r in rows]
+    return as_dicts(InboxLine, rows)
 
 
 async def view_counts(db: Database, agent_id: int) -> dict[str, int]:

@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from dataclasses import dataclass
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one
+from onlinesupport.store.rows import as_dicts, new_id, one, record
 
 _SHOWN = {"phone": "phone number ", "external": "external id "}
 """How a refusal names an identity of a kind (an email address speaks for itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A customer as stored; `tags` is their JSON list of tags."""
+
+    id: int
+    name: str
+    tier: str
+    tags: str
+    created_at: str
+    erased_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The customer who holds an identity already."""
+
+    id: int
+    name: str
 
 
 def create(conn: sqlite3.Connection, name: str, now: str) -> int:
@@ -102,23 +123,25 @@ def add_identity(
     )
 
 
-def lock(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
+def lock(conn: sqlite3.Connection, customer_id: int) -> Customer:
     row = one(conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)))
     if row is None:
         raise NotFound(f"customer {customer_id} does not exist")
-    return row
+    return record(Customer, row)
 
 
-def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> sqlite3.Row | None:
+def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> Holder | None:
     """Give the customer `email` as an identity; when another customer has it, nothing changes
     and that customer's id and name are returned."""
-    owner = conn.execute(
-        "SELECT c.id, c.name FROM customer_identities i JOIN customers c"
-        " ON c.id = i.customer_id WHERE i.kind = 'email' AND i.value = ?",
-        (email,),
-    ).fetchone()
+    owner = one(
+        conn.execute(
+            "SELECT c.id, c.name FROM customer_identities i JOIN customers c"
+            " ON c.id = i.customer_id WHERE i.kind = 'email' AND i.value = ?",
+            (email,),
+        )
+    )
     if owner is not None:
-        return owner if owner["id"] != customer_id else None
+        return record(Holder, owner) if owner["id"] != customer_id else None
     conn.execute(
         "INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, 'email', ?)",
         (customer_id, email),
@@ -136,7 +159,20 @@ def first_email(conn: sqlite3.Connection, customer_id: int) -> str:
     return row[0] if row else ""
 
 
-async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
+class PastConversation(TypedDict):
+    """One line of a customer's history."""
+
+    id: int
+    channel: str
+    subject: str
+    status: str
+    created_at: str
+    last_message_at: str
+    first_response_at: str | None
+    first_response_due_at: str | None
+
+
+async def conversations(db: Database, customer_id: int) -> list[PastConversation]:
     """Every conversation of the customer, across channels, newest first."""
     rows = await db.fetch_all(
         "SELECT id, channel, subject, status, created_at, last_message_at, first_response_at,"
@@ -144,27 +180,52 @@ async def conversations(db: Database, customer_id: int) -> list[dict[str, Any]]:
         " WHERE customer_id = ? ORDER BY last_message_at DESC, id DESC",
         (customer_id,),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(PastConversation, rows)
 
 
-async def get(db: Database, customer_id: int) -> dict[str, Any] | None:
+class Identity(TypedDict):
+    """An identity as shown: its kind, and its value as typed."""
+
+    kind: str
+    value: str
+
+
+class Profile(TypedDict):
+    """A customer with their tags read, their identities and first email address."""
+
+    id: int
+    name: str
+    tier: str
+    tags: list[str]
+    created_at: str
+    erased_at: str | None
+    identities: list[Identity]
+    email: str
+
+
+async def get(db: Database, customer_id: int) -> Profile | None:
     row = await db.fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,))
     if row is None:
         return None
-    customer = dict(row)
-    customer["tags"] = json.loads(customer["tags"])
-    customer["identities"] = [
-        dict(r)
-        for r in await db.fetch_all(
+    customer = record(Customer, row)
+    identities = as_dicts(
+        Identity,
+        await db.fetch_all(
             "SELECT kind, coalesce(shown, value) AS value FROM customer_identities"
             " WHERE customer_id = ? ORDER BY id",
             (customer_id,),
-        )
-    ]
-    customer["email"] = next(
-        (i["value"] for i in customer["identities"] if i["kind"] == "email"), ""
+        ),
     )
-    return customer
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "tier": customer.tier,
+        "tags": json.loads(customer.tags),
+        "created_at": customer.created_at,
+        "erased_at": customer.erased_at,
+        "identities": identities,
+        "email": next((i["value"] for i in identities if i["kind"] == "email"), ""),
+    }
 
 
 async def by_identity(db: Database, kind: str, value: str) -> int | None:

@@ -6,10 +6,10 @@ import json
 import sqlite3
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.rows import one, only
+from onlinesupport.store.rows import as_dicts, one, only
 
 
 def already_imported(
@@ -181,7 +181,30 @@ def known_addresses(conn: sqlite3.Connection, conversation_id: int) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def recipients(db: Database, conversation_id: int) -> dict[str, Any] | None:
+class Address(TypedDict):
+    address: str
+    name: str
+
+
+class CopiedAddress(Address):
+    """Someone on a mail conversation besides its customer: copied, or who wrote."""
+
+    copied: int
+    wrote: int
+
+
+class Recipients(TypedDict):
+    """What the desk shows of a mail conversation's addresses; `links` are the data of its
+    email.linked events."""
+
+    reply_to: str
+    chosen: bool
+    customer: list[Address]
+    participants: list[CopiedAddress]
+    links: list[dict[str, Any]]
+
+
+async def recipients(db: Database, conversation_id: int) -> Recipients | None:
     """Where replies go, who else could get them, and the conversations a mail linked to this
     one: what the desk shows of a mail conversation (None when there is nothing to show)."""
     thread = await db.fetch_one(
@@ -208,8 +231,8 @@ async def recipients(db: Database, conversation_id: int) -> dict[str, Any] | Non
     return {
         "reply_to": thread["reply_to"] if thread else "",
         "chosen": bool(thread and thread["reply_to_chosen"]),
-        "customer": [dict(r) for r in customer],
-        "participants": [dict(r) for r in others],
+        "customer": as_dicts(Address, customer),
+        "participants": as_dicts(CopiedAddress, others),
         "links": [json.loads(r[0]) for r in links],
     }
 
@@ -264,12 +287,40 @@ def last_inbound(conn: sqlite3.Connection, conversation_id: int) -> AnsweredMail
     return AnsweredMail(row["rfc_message_id"], row["refs"]) if row is not None else None
 
 
-async def details(db: Database, message_ids: list[int]) -> dict[int, dict[str, Any]]:
+# "from" is a keyword, hence the functional form.
+MailReceived = TypedDict(
+    "MailReceived",
+    {
+        "direction": Literal["in"],
+        "from": str,
+        "quote_at": int | None,
+        "has_html": bool,
+        "warning": str | None,
+    },
+)
+"""How a customer's message came in by mail, as the desk shows it."""
+
+
+class MailSent(TypedDict):
+    """How the sending of an agent's message by mail goes, as the desk shows it."""
+
+    direction: Literal["out"]
+    outbox_id: int
+    status: str
+    attempts: int
+    error: str | None
+    to: str
+
+
+MailDetails = MailReceived | MailSent
+
+
+async def details(db: Database, message_ids: list[int]) -> dict[int, MailDetails]:
     """What the desk shows of each message's mail: where it came from, or how its sending went."""
     if not message_ids:
         return {}
     marks = ",".join("?" * len(message_ids))
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, MailDetails] = {}
     for row in await db.fetch_all(
         f"SELECT message_id, from_address, quote_at, html != '' AS has_html, warning"
         f" FROM email_messages WHERE message_id IN ({marks})",

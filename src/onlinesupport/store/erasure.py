@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, TypedDict
 
 from onlinesupport.store import webhooks as webhooks_repo
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import as_dict, as_dicts
 
 ERASED = "(erased)"
 # Event data the reports use; everything else an event carries may identify the person.
@@ -55,15 +56,35 @@ def request(conn: sqlite3.Connection, customer_id: int, now: str) -> bool:
     return True
 
 
-async def pending_for(db: Database, customer_id: int) -> dict[str, Any] | None:
+class ErasureRequest(TypedDict):
+    """A customer's request to be erased, and the decision on it."""
+
+    id: int
+    customer_id: int
+    status: str
+    requested_at: str
+    decided_at: str | None
+    decided_by: int | None
+
+
+class ErasureLine(ErasureRequest):
+    """A request as the admins' list shows it: who asked, who decided, what there is to erase."""
+
+    customer_name: str
+    decided_by_name: str | None
+    email: str | None
+    conversations: int
+
+
+async def pending_for(db: Database, customer_id: int) -> ErasureRequest | None:
     row = await db.fetch_one(
         "SELECT * FROM erasure_requests WHERE customer_id = ? AND status = 'pending'",
         (customer_id,),
     )
-    return dict(row) if row else None
+    return as_dict(ErasureRequest, row) if row else None
 
 
-async def requests(db: Database) -> list[dict[str, Any]]:
+async def requests(db: Database) -> list[ErasureLine]:
     rows = await db.fetch_all(
         "SELECT r.*, cu.name AS customer_name, g.name AS decided_by_name,"
         " (SELECT value FROM customer_identities i WHERE i.customer_id = r.customer_id"
@@ -74,7 +95,7 @@ async def requests(db: Database) -> list[dict[str, Any]]:
         " LEFT JOIN agents g ON g.id = r.decided_by"
         " ORDER BY r.status = 'pending' DESC, r.requested_at DESC LIMIT 200"
     )
-    return [dict(r) for r in rows]
+    return as_dicts(ErasureLine, rows)
 
 
 async def pending_count(db: Database) -> int:
@@ -170,6 +191,7 @@ def anonymise(conn: sqlite3.Connection, customer_id: int, now: str) -> list[str]
     return files
 
 
+# A JSON document for the customer to download: its shape is the file's, not a query's.
 async def export(db: Database, customer_id: int) -> dict[str, Any]:
     """What the customer gave us and was told: profile, conversations, messages (no internal
     notes), the names of files."""

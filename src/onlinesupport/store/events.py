@@ -72,6 +72,7 @@ def has(conn: sqlite3.Connection, conversation_id: int, type: str) -> bool:
     )
 
 
+# Free-form: an event's data is the JSON object its type gives it.
 def first_data(conn: sqlite3.Connection, conversation_id: int, type: str) -> dict[str, Any]:
     """The data of the conversation's first event of this type ({} if it has none)."""
     row = conn.execute(

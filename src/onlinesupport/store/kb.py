@@ -4,11 +4,12 @@ self-service keeps (votes, searches that found nothing, deflections)."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, TypedDict
 
+from onlinesupport.store.attachments import ServedFile
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id
+from onlinesupport.store.rows import as_dict, as_dicts, new_id
 from onlinesupport.store.search import MARK_END, MARK_START
 
 ARTICLE_FIELDS = (
@@ -32,18 +33,32 @@ _LIST = (
 # ---- categories ----------------------------------------------------------------------------
 
 
-async def categories(db: Database) -> list[dict[str, Any]]:
+class Category(TypedDict):
+    id: int
+    name: str
+    slug: str
+    position: int
+    created_at: str
+
+
+class CategoryCount(Category):
+    """A category with how many public articles are published in it."""
+
+    published: int
+
+
+async def categories(db: Database) -> list[CategoryCount]:
     rows = await db.fetch_all(
         "SELECT c.*, (SELECT count(*) FROM kb_articles a WHERE a.category_id = c.id"
         " AND a.status = 'published' AND a.visibility = 'public') AS published"
         " FROM kb_categories c ORDER BY c.position, c.name"
     )
-    return [dict(r) for r in rows]
+    return as_dicts(CategoryCount, rows)
 
 
-async def category_by_slug(db: Database, slug: str) -> dict[str, Any] | None:
+async def category_by_slug(db: Database, slug: str) -> Category | None:
     row = await db.fetch_one("SELECT * FROM kb_categories WHERE slug = ?", (slug,))
-    return dict(row) if row else None
+    return as_dict(Category, row) if row else None
 
 
 @conflicts()
@@ -119,17 +134,49 @@ def set_original(conn: sqlite3.Connection, article_id: int, original_id: int) ->
     conn.execute("UPDATE kb_articles SET original_id = ? WHERE id = ?", (original_id, article_id))
 
 
-async def article(db: Database, article_id: int) -> dict[str, Any] | None:
+class ArticleLine(TypedDict):
+    """An article as lists show it (no text)."""
+
+    id: int
+    category_id: int | None
+    original_id: int | None
+    language: str
+    slug: str
+    title: str
+    status: str
+    visibility: str
+    updated_at: str
+    category_name: str | None
+    category_slug: str | None
+
+
+class ArticleText(TypedDict):
+    """What lists leave out of an article: its text, and who made and changed it."""
+
+    body: str
+    html: str
+    plain: str
+    created_at: str
+    updated_by: int | None
+
+
+class Article(ArticleLine, ArticleText):
+    """An article with its category's name and slug and who last changed it."""
+
+    updated_by_name: str | None
+
+
+async def article(db: Database, article_id: int) -> Article | None:
     row = await db.fetch_one(
         "SELECT a.*, c.name AS category_name, c.slug AS category_slug, g.name AS updated_by_name"
         " FROM kb_articles a LEFT JOIN kb_categories c ON c.id = a.category_id"
         " LEFT JOIN agents g ON g.id = a.updated_by WHERE a.id = ?",
         (article_id,),
     )
-    return dict(row) if row else None
+    return as_dict(Article, row) if row else None
 
 
-async def published(db: Database, article_id: int) -> dict[str, Any] | None:
+async def published(db: Database, article_id: int) -> Article | None:
     """The article if everyone may read it (published, public), else None."""
     found = await article(db, article_id)
     if found is None or found["status"] != "published" or found["visibility"] != "public":
@@ -143,7 +190,7 @@ async def articles(
     published_public: bool = False,
     category_id: int | None = None,
     language: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ArticleLine]:
     where: list[str] = ["1"]
     params: list[int | str] = []
     if published_public:
@@ -159,20 +206,36 @@ async def articles(
         f" WHERE {' AND '.join(where)} ORDER BY c.position, c.name, a.title",
         params,
     )
-    return [dict(r) for r in rows]
+    return as_dicts(ArticleLine, rows)
 
 
-async def all_for_export(db: Database) -> list[dict[str, Any]]:
+class ExportedArticle(ArticleLine, ArticleText):
+    """An article as exported: its category by name and its original by slug and language."""
+
+    original_slug: str | None
+    original_language: str | None
+
+
+async def all_for_export(db: Database) -> list[ExportedArticle]:
     rows = await db.fetch_all(
-        "SELECT a.*, c.name AS category_name, o.slug AS original_slug,"
+        "SELECT a.*, c.name AS category_name, c.slug AS category_slug, o.slug AS original_slug,"
         " o.language AS original_language FROM kb_articles a"
         " LEFT JOIN kb_categories c ON c.id = a.category_id"
         " LEFT JOIN kb_articles o ON o.id = a.original_id ORDER BY a.id"
     )
-    return [dict(r) for r in rows]
+    return as_dicts(ExportedArticle, rows)
 
 
-async def translations(db: Database, article: dict[str, Any]) -> list[dict[str, Any]]:
+class Translation(TypedDict):
+    id: int
+    language: str
+    slug: str
+    title: str
+    status: str
+    visibility: str
+
+
+async def translations(db: Database, article: Article) -> list[Translation]:
     """The other language versions of an article (its original and the original's others)."""
     root = article["original_id"] or article["id"]
     rows = await db.fetch_all(
@@ -180,7 +243,7 @@ async def translations(db: Database, article: dict[str, Any]) -> list[dict[str, 
         " WHERE (id = ? OR original_id = ?) AND id <> ? ORDER BY language",
         (root, root, article["id"]),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(Translation, rows)
 
 
 CANDIDATES = 300
@@ -225,27 +288,53 @@ def _in_titles(expression: str) -> str:
     return f"{{title}} : ({expression})"
 
 
-def _best(found: list[tuple[str, str, Any]], limit: int) -> list[dict[str, Any]]:
+Found = tuple[str, str, sqlite3.Row]
+"""An article a search found: (index, FTS5 expression, ranked row)."""
+
+
+class Hit(TypedDict):
+    """An article a search found, best first, with a highlighted snippet of its text."""
+
+    id: int
+    slug: str
+    title: str
+    language: str
+    visibility: str
+    category_name: str | None
+    score: float
+    snippet: str
+
+
+def _best(found: list[Found], limit: int) -> list[Found]:
     """One hit per article, keeping its better score (and which index found it), best first."""
-    best: dict[int, dict[str, Any]] = {}
+    best: dict[int, Found] = {}
     for table, expression, row in found:
-        if row["id"] not in best or row["score"] < best[row["id"]]["score"]:
-            best[row["id"]] = {**dict(row), "_table": table, "_expression": expression}
-    return sorted(best.values(), key=lambda hit: hit["score"])[:limit]
+        if row["id"] not in best or row["score"] < best[row["id"]][2]["score"]:
+            best[row["id"]] = (table, expression, row)
+    return sorted(best.values(), key=lambda hit: float(hit[2]["score"]))[:limit]
 
 
-def _with_snippets(hits: list[dict[str, Any]], snippets: dict[int, str]) -> list[dict[str, Any]]:
-    for hit in hits:
-        hit["snippet"] = snippets.get(hit["id"], "")
-        del hit["_table"], hit["_expression"]
-    return hits
+def _with_snippets(hits: list[Found], snippets: dict[int, str]) -> list[Hit]:
+    return [
+        {
+            "id": row["id"],
+            "slug": row["slug"],
+            "title": row["title"],
+            "language": row["language"],
+            "visibility": row["visibility"],
+            "category_name": row["category_name"],
+            "score": row["score"],
+            "snippet": snippets.get(row["id"], ""),
+        }
+        for _, _, row in hits
+    ]
 
 
-def _snippet_queries(hits: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+def _snippet_queries(hits: list[Found]) -> list[tuple[str, list[Any]]]:
     """Snippets only for the articles shown, from the index that found each."""
     groups: dict[tuple[str, str], list[int]] = {}
-    for hit in hits:
-        groups.setdefault((hit["_table"], hit["_expression"]), []).append(hit["id"])
+    for table, expression, row in hits:
+        groups.setdefault((table, expression), []).append(row["id"])
     return [
         (_snippet_sql(table, len(ids)), [expression, *ids])
         for (table, expression), ids in groups.items()
@@ -254,10 +343,10 @@ def _snippet_queries(hits: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
 
 async def search(
     db: Database, searches: Searches, language: str, *, public_only: bool, limit: int = 10
-) -> list[dict[str, Any]]:
+) -> list[Hit]:
     """Published articles matching FTS5 expressions, best first (title weighs 10x the text),
     with a highlighted snippet."""
-    found: list[tuple[str, str, Any]] = []
+    found: list[Found] = []
     for table, expression in searches:
         if len({row["id"] for _, _, row in found}) >= limit:
             break  # later searches are fallbacks (word forms): enough found already
@@ -293,9 +382,17 @@ def insert_file(
     )
 
 
-async def file(db: Database, file_id: int) -> dict[str, Any] | None:
+class KbFile(ServedFile):
+    """An image uploaded for articles."""
+
+    id: int
+    size: int
+    created_at: str
+
+
+async def file(db: Database, file_id: int) -> KbFile | None:
     row = await db.fetch_one("SELECT * FROM kb_files WHERE id = ?", (file_id,))
-    return dict(row) if row else None
+    return as_dict(KbFile, row) if row else None
 
 
 def add_feedback(conn: sqlite3.Connection, article_id: int, helpful: bool, now: str) -> None:
@@ -325,14 +422,22 @@ def add_unanswered_search(
     )
 
 
-async def unanswered_searches(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+class UnansweredSearch(TypedDict):
+    """A search (lower-cased) that found nothing: how often, and when last."""
+
+    query: str
+    times: int
+    last: str
+
+
+async def unanswered_searches(db: Database, limit: int = 50) -> list[UnansweredSearch]:
     rows = await db.fetch_all(
         "SELECT lower(query) AS query, count(*) AS times, max(created_at) AS last"
         " FROM kb_unanswered_searches GROUP BY lower(query) ORDER BY times DESC, last DESC"
         " LIMIT ?",
         (limit,),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(UnansweredSearch, rows)
 
 
 def add_deflection(
@@ -352,9 +457,21 @@ def add_deflection(
     )
 
 
-async def deflections(db: Database) -> list[dict[str, Any]]:
+class Deflection(TypedDict):
+    """A question an article answered (or that then went on to an agent), with its title."""
+
+    id: int
+    article_id: int | None
+    source: str
+    conversation_id: int | None
+    question: str
+    created_at: str
+    title: str | None
+
+
+async def deflections(db: Database) -> list[Deflection]:
     rows = await db.fetch_all(
         "SELECT d.*, a.title FROM kb_deflections d LEFT JOIN kb_articles a ON a.id = d.article_id"
         " ORDER BY d.id DESC LIMIT 200"
     )
-    return [dict(r) for r in rows]
+    return as_dicts(Deflection, rows)

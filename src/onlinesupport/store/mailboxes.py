@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one
+from onlinesupport.store.rows import as_dict, as_dicts, new_id, one, record
 
 SETTINGS = (
     "address",
@@ -35,6 +36,43 @@ SETTINGS = (
     "notify_link",
     "signed_return_path",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """A support mailbox as stored: its settings and its IMAP position. The passwords stay out
+    of its repr, so a mailbox in a log line does not carry them."""
+
+    id: int
+    address: str
+    display_name: str
+    active: int
+    queue_id: int
+    imap_host: str
+    imap_port: int
+    imap_security: str
+    imap_user: str
+    imap_password: str = field(repr=False)
+    imap_folder: str
+    imap_after: str
+    imap_move_to: str
+    smtp_receive: int
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str = field(repr=False)
+    ack_enabled: int
+    ack_subject: str
+    ack_body: str
+    imap_uidvalidity: int | None
+    imap_last_uid: int
+    last_import_at: str | None
+    created_at: str
+    updated_at: str
+    notify_link: str
+    ack_articles: int
+    signed_return_path: int
 
 
 @conflicts()
@@ -66,11 +104,12 @@ def delete(conn: sqlite3.Connection, mailbox_id: int) -> None:
     conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
 
 
-def find(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row | None:
-    return one(conn.execute("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)))
+def find(conn: sqlite3.Connection, mailbox_id: int) -> Mailbox | None:
+    row = one(conn.execute("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,)))
+    return record(Mailbox, row) if row else None
 
 
-def lock(conn: sqlite3.Connection, mailbox_id: int) -> sqlite3.Row:
+def lock(conn: sqlite3.Connection, mailbox_id: int) -> Mailbox:
     row = find(conn, mailbox_id)
     if row is None:
         raise NotFound(f"mailbox {mailbox_id} does not exist")
@@ -102,12 +141,49 @@ def reset_position(conn: sqlite3.Connection, mailbox_id: int, uidvalidity: int) 
 _DEFAULT_SENDER = "SELECT * FROM mailboxes WHERE active = 1 AND smtp_host != '' ORDER BY id LIMIT 1"
 
 
-def default_sender(conn: sqlite3.Connection) -> sqlite3.Row | None:
+def default_sender(conn: sqlite3.Connection) -> Mailbox | None:
     """The mailbox that answers conversations not started by mail (the leave-a-message form)."""
-    return one(conn.execute(_DEFAULT_SENDER))
+    row = one(conn.execute(_DEFAULT_SENDER))
+    return record(Mailbox, row) if row else None
 
 
-async def sender(db: Database, mailbox_id: int | None) -> dict[str, Any] | None:
+class MailboxRow(TypedDict):
+    """`Mailbox` as a dict, for the mail channel and the admin pages, which pass a mailbox on
+    and lay what an admin typed over it."""
+
+    id: int
+    address: str
+    display_name: str
+    active: int
+    queue_id: int
+    imap_host: str
+    imap_port: int
+    imap_security: str
+    imap_user: str
+    imap_password: str
+    imap_folder: str
+    imap_after: str
+    imap_move_to: str
+    smtp_receive: int
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str
+    ack_enabled: int
+    ack_subject: str
+    ack_body: str
+    imap_uidvalidity: int | None
+    imap_last_uid: int
+    last_import_at: str | None
+    created_at: str
+    updated_at: str
+    notify_link: str
+    ack_articles: int
+    signed_return_path: int
+
+
+async def sender(db: Database, mailbox_id: int | None) -> MailboxRow | None:
     """The mailbox a mail goes out from: its own, or the default one if it has none (any more)."""
     row = (
         await db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
@@ -115,24 +191,24 @@ async def sender(db: Database, mailbox_id: int | None) -> dict[str, Any] | None:
         else None
     )
     row = row or await db.fetch_one(_DEFAULT_SENDER)
-    return dict(row) if row else None
+    return as_dict(MailboxRow, row) if row else None
 
 
-async def get(db: Database, mailbox_id: int) -> dict[str, Any] | None:
+async def get(db: Database, mailbox_id: int) -> MailboxRow | None:
     row = await db.fetch_one("SELECT * FROM mailboxes WHERE id = ?", (mailbox_id,))
-    return dict(row) if row else None
+    return as_dict(MailboxRow, row) if row else None
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
-    return [dict(r) for r in await db.fetch_all("SELECT * FROM mailboxes ORDER BY address")]
+async def list_all(db: Database) -> list[MailboxRow]:
+    return as_dicts(MailboxRow, await db.fetch_all("SELECT * FROM mailboxes ORDER BY address"))
 
 
-async def receiving(db: Database, address: str) -> dict[str, Any] | None:
+async def receiving(db: Database, address: str) -> MailboxRow | None:
     """The active mailbox that takes mail for `address` through the built-in SMTP receiver."""
     row = await db.fetch_one(
         "SELECT * FROM mailboxes WHERE address = ? AND active = 1 AND smtp_receive = 1", (address,)
     )
-    return dict(row) if row else None
+    return as_dict(MailboxRow, row) if row else None
 
 
 async def owns(db: Database, address: str) -> bool:

@@ -25,8 +25,8 @@ class Message:
     client_id: str | None
     created_at: str
     author_name: str = ""
-    attachments: tuple[dict[str, Any], ...] = ()
-    email: dict[str, Any] | None = None
+    attachments: tuple[attachments_repo.Attachment, ...] = ()
+    email: email_repo.MailDetails | None = None
     """For mail: where it came from (inbound) or how its sending goes (outbound)."""
 
     def to_json(self) -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id
+from onlinesupport.store.rows import as_dicts, new_id
 
 FIELDS = (
     "active",
@@ -46,7 +46,32 @@ def delete(conn: sqlite3.Connection, message_id: int) -> None:
     conn.execute("DELETE FROM proactive_messages WHERE id = ?", (message_id,))
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
+class ProactiveMessage(TypedDict):
+    """A proactive chat invitation: where and when the widget shows it, and what it says."""
+
+    id: int
+    active: int
+    url_pattern: str
+    seconds_on_page: int
+    audience: str
+    tier: str
+    business_hours_only: int
+    text: str
+    button: str
+    created_at: str
+    updated_at: str
+
+
+class ProactiveCounts(ProactiveMessage):
+    """A proactive message with how often each of `EVENT_KINDS` happened."""
+
+    shown: int
+    clicked: int
+    dismissed: int
+    chat_started: int
+
+
+async def list_all(db: Database) -> list[ProactiveCounts]:
     rows = await db.fetch_all(
         "SELECT m.*, "
         + ", ".join(
@@ -56,12 +81,12 @@ async def list_all(db: Database) -> list[dict[str, Any]]:
         )
         + " FROM proactive_messages m ORDER BY m.id"
     )
-    return [dict(r) for r in rows]
+    return as_dicts(ProactiveCounts, rows)
 
 
-async def active(db: Database) -> list[dict[str, Any]]:
+async def active(db: Database) -> list[ProactiveMessage]:
     rows = await db.fetch_all("SELECT * FROM proactive_messages WHERE active ORDER BY id")
-    return [dict(r) for r in rows]
+    return as_dicts(ProactiveMessage, rows)
 
 
 def record(conn: sqlite3.Connection, message_id: int, kind: str, now: str, page: str = "") -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one, record
+from onlinesupport.store.rows import as_dict, as_dicts, new_id, one, record
 
 TYPES = ("question", "problem", "rma")
 STATUSES = ("new", "in progress", "waiting for parts", "solved")
@@ -81,19 +81,41 @@ def update(conn: sqlite3.Connection, problem_id: int, values: dict[str, str], no
     return record(Problem, row)
 
 
-async def get(db: Database, problem_id: int) -> dict[str, Any] | None:
+class ProblemLine(TypedDict):
+    """A problem (`_SELECT`): its queue, its conversation's subject and owner, who raised it."""
+
+    id: int
+    conversation_id: int
+    queue_id: int
+    type: str
+    product: str
+    serial_number: str
+    rma_number: str
+    summary: str
+    status: str
+    created_by: int | None
+    created_at: str
+    updated_at: str
+    queue_name: str
+    subject: str
+    assignee_id: int | None
+    owner_name: str | None
+    created_by_name: str | None
+
+
+async def get(db: Database, problem_id: int) -> ProblemLine | None:
     row = await db.fetch_one(f"{_SELECT} WHERE p.id = ?", (problem_id,))
-    return dict(row) if row else None
+    return as_dict(ProblemLine, row) if row else None
 
 
-async def for_conversation(db: Database, conversation_id: int) -> list[dict[str, Any]]:
+async def for_conversation(db: Database, conversation_id: int) -> list[ProblemLine]:
     rows = await db.fetch_all(
         f"{_SELECT} WHERE p.conversation_id = ? ORDER BY p.id", (conversation_id,)
     )
-    return [dict(r) for r in rows]
+    return as_dicts(ProblemLine, rows)
 
 
-async def open_ones(db: Database) -> list[dict[str, Any]]:
+async def open_ones(db: Database) -> list[ProblemLine]:
     """Every problem not solved, oldest first, with its queue."""
     rows = await db.fetch_all(f"{_SELECT} WHERE p.status <> 'solved' ORDER BY q.name, p.created_at")
-    return [dict(r) for r in rows]
+    return as_dicts(ProblemLine, rows)

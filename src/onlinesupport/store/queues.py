@@ -4,18 +4,59 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, one, only
+from onlinesupport.store.rows import new_id, one, only, record, records
 
 
-def find(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
-    return one(conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)))
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """A queue as stored: its answer targets, hours, escalation and how it offers chats."""
+
+    id: int
+    name: str
+    first_response_minutes: int
+    next_response_minutes: int
+    created_at: str
+    timezone: str
+    hours: str
+    holidays: str
+    internal: int
+    breach_queue_id: int | None
+    chat_hours: str
+    chat_offers: int
+    offer_seconds: int
+    release_offline: int
+    assignment: str
 
 
-def lock(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row:
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An agent who may take a queue's work, with their open conversations (`load`)."""
+
+    id: int
+    name: str
+    capacity: int
+    load: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manager:
+    """A queue's active manager, whom late answers are reported to."""
+
+    id: int
+    name: str
+    email: str
+
+
+def find(conn: sqlite3.Connection, queue_id: int) -> Queue | None:
+    row = one(conn.execute("SELECT * FROM queues WHERE id = ?", (queue_id,)))
+    return record(Queue, row) if row else None
+
+
+def lock(conn: sqlite3.Connection, queue_id: int) -> Queue:
     row = find(conn, queue_id)
     if row is None:
         raise NotFound(f"queue {queue_id} does not exist")
@@ -41,9 +82,10 @@ def update(
         raise NotFound(f"queue {queue_id} does not exist")
 
 
-def by_name(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
+def by_name(conn: sqlite3.Connection, name: str) -> Queue | None:
     """The queue of that name, in any letter case (rules name queues)."""
-    return one(conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE", (name,)))
+    row = one(conn.execute("SELECT * FROM queues WHERE name = ? COLLATE NOCASE", (name,)))
+    return record(Queue, row) if row else None
 
 
 async def named(db: Database, name: str) -> bool:
@@ -54,25 +96,28 @@ async def named(db: Database, name: str) -> bool:
     )
 
 
-def of_conversation(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+def of_conversation(conn: sqlite3.Connection, conversation_id: int) -> Queue:
     """The queue the conversation is in."""
-    return only(
-        conn.execute(
-            "SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id WHERE c.id = ?",
-            (conversation_id,),
-        )
+    return record(
+        Queue,
+        only(
+            conn.execute(
+                "SELECT q.* FROM queues q JOIN conversations c ON c.queue_id = q.id WHERE c.id = ?",
+                (conversation_id,),
+            )
+        ),
     )
 
 
-def breach_queue(conn: sqlite3.Connection, queue_id: int) -> sqlite3.Row | None:
-    """Where the queue sends conversations whose answer is late (id, name), if anywhere."""
-    return one(
+def breach_queue(conn: sqlite3.Connection, queue_id: int) -> Queue | None:
+    """Where the queue sends conversations whose answer is late, if anywhere."""
+    row = one(
         conn.execute(
-            "SELECT b.id, b.name FROM queues q JOIN queues b"
-            " ON b.id = q.breach_queue_id WHERE q.id = ?",
+            "SELECT b.* FROM queues q JOIN queues b ON b.id = q.breach_queue_id WHERE q.id = ?",
             (queue_id,),
         )
     )
+    return record(Queue, row) if row else None
 
 
 def assignment(conn: sqlite3.Connection, queue_id: int) -> str:
@@ -89,24 +134,23 @@ _CANDIDATES = (
 )
 
 
-def candidates(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:
-    """The agents who may take a queue's work: its members (anyone, if it has none), each
-    with id, name, capacity and load (their open conversations)."""
-    return conn.execute(_CANDIDATES, {"q": queue_id}).fetchall()
+def candidates(conn: sqlite3.Connection, queue_id: int) -> list[Candidate]:
+    """The agents who may take a queue's work: its members (anyone, if it has none)."""
+    return records(Candidate, conn.execute(_CANDIDATES, {"q": queue_id}).fetchall())
 
 
-async def candidates_now(db: Database, queue_id: int) -> list[sqlite3.Row]:
+async def candidates_now(db: Database, queue_id: int) -> list[Candidate]:
     """The same, read outside the writer."""
-    return await db.fetch_all(_CANDIDATES, {"q": queue_id})
+    return records(Candidate, await db.fetch_all(_CANDIDATES, {"q": queue_id}))
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
-    return [dict(r) for r in await db.fetch_all("SELECT * FROM queues ORDER BY name")]
+async def list_all(db: Database) -> list[Queue]:
+    return records(Queue, await db.fetch_all("SELECT * FROM queues ORDER BY name"))
 
 
-async def get(db: Database, queue_id: int) -> dict[str, Any] | None:
+async def get(db: Database, queue_id: int) -> Queue | None:
     row = await db.fetch_one("SELECT * FROM queues WHERE id = ?", (queue_id,))
-    return dict(row) if row else None
+    return record(Queue, row) if row else None
 
 
 def id_named(conn: sqlite3.Connection, name: str) -> int | None:
@@ -159,13 +203,16 @@ def set_offers(
     )
 
 
-def managers_of(conn: sqlite3.Connection, queue_id: int) -> list[sqlite3.Row]:
-    """The active managers of a queue: id, name, email."""
-    return conn.execute(
-        "SELECT a.id, a.name, a.email FROM queue_members m JOIN agents a ON a.id = m.agent_id"
-        " WHERE m.queue_id = ? AND m.manager AND a.active ORDER BY a.name",
-        (queue_id,),
-    ).fetchall()
+def managers_of(conn: sqlite3.Connection, queue_id: int) -> list[Manager]:
+    """The active managers of a queue."""
+    return records(
+        Manager,
+        conn.execute(
+            "SELECT a.id, a.name, a.email FROM queue_members m JOIN agents a ON a.id = m.agent_id"
+            " WHERE m.queue_id = ? AND m.manager AND a.active ORDER BY a.name",
+            (queue_id,),
+        ).fetchall(),
+    )
 
 
 async def members(db: Database) -> dict[int, set[int]]:

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
-from onlinesupport.store.rows import new_id, only
+from onlinesupport.store.rows import as_dicts, new_id, only
 
 FIELDS = ("name", "active", "trigger", "conditions", "actions")
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
+class StoredRule(TypedDict):
+    """A routing rule as written, not yet parsed."""
+
+    id: int
+    position: int
+    name: str
+    active: int
+    trigger: str
+    conditions: str
+    actions: str
+    created_at: str
+    updated_at: str
+
+
+async def list_all(db: Database) -> list[StoredRule]:
     rows = await db.fetch_all("SELECT * FROM routing_rules ORDER BY position, id")
-    return [dict(r) for r in rows]
+    return as_dicts(StoredRule, rows)
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any], now: str) -> int:

@@ -8,10 +8,12 @@ name that type once instead of at each query.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TypeVar, cast
 
 R = TypeVar("R")
+D = TypeVar("D", bound=Mapping[str, Any])
 
 
 def one(cursor: sqlite3.Cursor) -> sqlite3.Row | None:
@@ -56,3 +58,17 @@ def records(kind: type[R], rows: list[sqlite3.Row]) -> list[R]:
     """Every row as the dataclass `kind` (see `record`)."""
     names = _field_names(kind)
     return [kind(*[row[name] for name in names]) for row in rows]
+
+
+def as_dict(kind: type[D], row: sqlite3.Row) -> D:
+    """The row as a dict of the TypedDict `kind`, whose keys are the query's columns.
+
+    For reads whose callers use a dict (templates, JSON, a copy they change); like every value
+    `sqlite3` returns, the keys and types are the query's promise, not checked here.
+    """
+    return cast(D, dict(row))
+
+
+def as_dicts(kind: type[D], rows: list[sqlite3.Row]) -> list[D]:
+    """Every row as a dict of the TypedDict `kind` (see `as_dict`)."""
+    return cast(list[D], [dict(row) for row in rows])

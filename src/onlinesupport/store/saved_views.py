@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
-from onlinesupport.store.rows import new_id, one
+from onlinesupport.store.rows import as_dicts, new_id, one
 
 
 @conflicts()
@@ -41,11 +41,20 @@ def delete(conn: sqlite3.Connection, view_id: int) -> None:
     conn.execute("DELETE FROM saved_views WHERE id = ?", (view_id,))
 
 
-async def for_agent(db: Database, agent_id: int) -> list[dict[str, Any]]:
+class SavedView(TypedDict):
+    """An inbox view: shared (no owner) or an agent's own; `filters` as a JSON object."""
+
+    id: int
+    owner_id: int | None
+    name: str
+    filters: str
+
+
+async def for_agent(db: Database, agent_id: int) -> list[SavedView]:
     """The shared views and the agent's own, shared first, by name."""
     rows = await db.fetch_all(
         "SELECT id, owner_id, name, filters FROM saved_views"
         " WHERE owner_id IS NULL OR owner_id = ? ORDER BY owner_id IS NOT NULL, name, id",
         (agent_id,),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(SavedView, rows)

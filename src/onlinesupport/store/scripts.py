@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound, conflicts
@@ -75,12 +75,28 @@ def stop(conn: sqlite3.Connection, conversation_id: int) -> None:
     conn.execute("DELETE FROM conversation_scripts WHERE conversation_id = ?", (conversation_id,))
 
 
-async def list_all(db: Database) -> list[dict[str, Any]]:
+class Script(TypedDict):
+    id: int
+    title: str
+    questions: list[str]
+
+
+async def list_all(db: Database) -> list[Script]:
     rows = await db.fetch_all("SELECT id, title, questions FROM scripts ORDER BY title")
-    return [{**dict(r), "questions": json.loads(r["questions"])} for r in rows]
+    return [
+        {"id": r["id"], "title": r["title"], "questions": json.loads(r["questions"])} for r in rows
+    ]
 
 
-async def progress(db: Database, conversation_id: int) -> dict[str, Any] | None:
+class ScriptProgress(TypedDict):
+    """How far a conversation's script is: questions sent of how many."""
+
+    title: str
+    sent: int
+    total: int
+
+
+async def progress(db: Database, conversation_id: int) -> ScriptProgress | None:
     """The script a conversation runs: title, questions sent so far, how many in all."""
     row = await db.fetch_one(
         "SELECT s.title, s.questions, cs.position FROM conversation_scripts cs"

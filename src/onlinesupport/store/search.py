@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import as_dicts
 
 MARK_START, MARK_END = "\x02", "\x03"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -22,7 +23,19 @@ def match_expression(text: str) -> str | None:
     return " ".join(f'"{word}"*' for word in words)
 
 
-async def conversations(db: Database, text: str, limit: int = 50) -> list[dict[str, Any]]:
+class FoundConversation(TypedDict):
+    """A conversation a search found, with the best matching snippet of its messages."""
+
+    id: int
+    channel: str
+    subject: str
+    status: str
+    last_message_at: str
+    customer_name: str
+    snippet: str
+
+
+async def conversations(db: Database, text: str, limit: int = 50) -> list[FoundConversation]:
     """Conversations whose messages match, best match first, with a highlighted snippet."""
     expression = match_expression(text)
     if expression is None:
@@ -42,10 +55,20 @@ async def conversations(db: Database, text: str, limit: int = 50) -> list[dict[s
         " JOIN customers cu ON cu.id = c.customer_id WHERE best.n = 1 ORDER BY best.rank LIMIT ?",
         (expression, limit),
     )
-    return [dict(r) for r in rows]
+    return as_dicts(FoundConversation, rows)
 
 
-async def customers(db: Database, text: str, limit: int = 20) -> list[dict[str, Any]]:
+class FoundCustomer(TypedDict):
+    """A customer a search found, with an email address and their latest conversation."""
+
+    id: int
+    name: str
+    tier: str
+    email: str | None
+    latest_conversation: int | None
+
+
+async def customers(db: Database, text: str, limit: int = 20) -> list[FoundCustomer]:
     """Customers whose name or email address contains the text."""
     needle = text.strip().lower()
     if not needle:
@@ -61,4 +84,4 @@ async def customers(db: Database, text: str, limit: int = 20) -> list[dict[str, 
         "  AND i.value LIKE :p ESCAPE '\\') ORDER BY cu.name LIMIT :limit",
         {"p": pattern, "limit": limit},
     )
-    return [dict(r) for r in rows]
+    return as_dicts(FoundCustomer, rows)

@@ -4,9 +4,10 @@ the id."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TypedDict
 
 from onlinesupport.store.database import Database
+from onlinesupport.store.rows import as_dict
 
 
 def create(
@@ -42,7 +43,19 @@ def delete_expired(conn: sqlite3.Connection, now: str) -> int:
     return conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
 
 
-async def active(db: Database, session_id: str, now: str) -> dict[str, Any] | None:
+class SignedInAgent(TypedDict):
+    """An unexpired session's agent, with the session's id, CSRF token and expiry."""
+
+    session_id: str
+    csrf_token: str
+    expires_at: str
+    id: int
+    email: str
+    name: str
+    role: str
+
+
+async def active(db: Database, session_id: str, now: str) -> SignedInAgent | None:
     """The unexpired session with its active agent, or None."""
     row = await db.fetch_one(
         "SELECT s.id AS session_id, s.csrf_token, s.expires_at, a.id, a.email, a.name, a.role"
@@ -50,4 +63,4 @@ async def active(db: Database, session_id: str, now: str) -> dict[str, Any] | No
         " WHERE s.id = ? AND s.expires_at > ? AND a.active",
         (session_id, now),
     )
-    return dict(row) if row else None
+    return as_dict(SignedInAgent, row) if row else None

@@ -18,6 +18,7 @@ def put(conn: sqlite3.Connection, key: str, value: dict[str, Any], now: str) -> 
     )
 
 
+# Free-form: each key's document has the shape its feature gives it.
 async def get(db: Database, key: str) -> dict[str, Any] | None:
     row = await db.fetch_one("SELECT value FROM settings WHERE key = ?", (key,))
     return json.loads(row["value"]) if row else None

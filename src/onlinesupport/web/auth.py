@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
 from onlinesupport.lib.signing import same
+from onlinesupport.store.sessions import SignedInAgent
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.security import Handler, wants_json
 
@@ -25,7 +25,7 @@ CSRF_COOKIE = "os_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
-AGENT = web.RequestKey("agent", dict)
+AGENT = web.RequestKey("agent", SignedInAgent)
 NEW_CSRF = web.RequestKey("new_csrf", str)
 _ACCESS = "_onlinesupport_access"
 _PUBLIC = "public"
@@ -67,7 +67,7 @@ def check_declared(app: web.Application) -> None:
             raise RuntimeError(f"desk route {route.method} {where} declares no access")
 
 
-def has_role(agent: dict[str, Any] | None, role: str) -> bool:
+def has_role(agent: SignedInAgent | None, role: str) -> bool:
     return agent is not None and ROLE_LEVEL[agent["role"]] >= ROLE_LEVEL[role]
 
 

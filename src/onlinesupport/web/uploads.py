@@ -8,7 +8,7 @@ from aiohttp import BodyPartReader, web
 
 from onlinesupport.core.attachments import INLINE_TYPES, FileStore
 from onlinesupport.core.conversations import Actor, Conversations, Posted
-from onlinesupport.store.attachments import StoredFile
+from onlinesupport.store.attachments import ServedFile, StoredFile
 
 MAX_FIELD = 1000
 
@@ -93,7 +93,7 @@ async def post_file(
     return posted
 
 
-def serve(files: FileStore, attachment: dict, cache: str) -> web.FileResponse:
+def serve(files: FileStore, attachment: ServedFile, cache: str) -> web.FileResponse:
     """The stored file with its checked type; only images are shown inline."""
     inline = attachment["content_type"] in INLINE_TYPES
     disposition = "inline" if inline else "attachment"

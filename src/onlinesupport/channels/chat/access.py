@@ -17,6 +17,7 @@ from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.throttle import Throttle
 from onlinesupport.store import Database
 from onlinesupport.store import customers as customers_repo
+from onlinesupport.store.conversations import ConversationView
 
 MESSAGES_PER_MINUTE = 30
 """A visitor's sends a minute (messages, files, forms); more is a script, not a person typing."""
@@ -59,7 +60,7 @@ class VisitorAccess:
 
     async def own_conversation(
         self, customer_id: int | None, conversation_id: int | None
-    ) -> dict[str, Any] | None:
+    ) -> ConversationView | None:
         """The conversation if it is this customer's; anything else is as if it did not exist."""
         return await own_conversation(self._db, customer_id, conversation_id)
 

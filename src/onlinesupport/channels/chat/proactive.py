@@ -56,7 +56,7 @@ class Proactive:
         self._clock = clock
         self._once = Throttle(clock, 1, timedelta(days=1))
 
-    async def list_all(self) -> list[dict[str, Any]]:
+    async def list_all(self) -> list[proactive_repo.ProactiveCounts]:
         """Every proactive message with how often it was shown, clicked and dismissed."""
         return await proactive_repo.list_all(self._db)
 

@@ -461,7 +461,7 @@ class VisitorSession:
                     conversation_id,
                     SYSTEM,
                     f"The visitor gave the email address {email}, which belongs to "
-                    f"{owner['name'] or 'another customer'} (customer #{owner['id']}). It was "
+                    f"{owner.name or 'another customer'} (customer #{owner.id}). It was "
                     "not added to this chat's customer: anyone can type an address, so check "
                     "it is them before sending anything there.",
                     kind="note",

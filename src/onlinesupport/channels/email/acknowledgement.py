@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from onlinesupport.channels.email.threads import tag_subject
 from onlinesupport.knowledge.service import article_url
 from onlinesupport.routing.due import promise_for
-from onlinesupport.store import Row, Transaction
+from onlinesupport.store import Transaction
+from onlinesupport.store.kb import Hit
+from onlinesupport.store.mailboxes import MailboxRow
 
 DEFAULT_SUBJECT = "We have received your message: {subject}"
 DEFAULT_BODY = """Hello {name},
@@ -38,11 +39,11 @@ def question(subject: str, text: str) -> str:
 
 def render(
     conn: Transaction,
-    mailbox: dict[str, Any] | Row,
+    mailbox: MailboxRow,
     conversation_id: int,
     name: str,
     subject: str,
-    articles: Sequence[dict[str, Any]] = (),
+    articles: Sequence[Hit] = (),
     public_url: str = "",
 ) -> tuple[str, str]:
     """Subject and body of the acknowledgement for a new conversation; with the mailbox's

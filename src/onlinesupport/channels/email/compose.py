@@ -10,6 +10,7 @@ from email.utils import format_datetime, formataddr
 from typing import Any
 
 from onlinesupport.lib.inputs import one_line
+from onlinesupport.store.mailboxes import MailboxRow
 
 _LINK = re.compile(r"(https?://[^\s<>\"']+)")
 
@@ -30,7 +31,7 @@ def as_html(text: str) -> str:
 
 def compose(
     row: dict[str, Any],
-    mailbox: dict[str, Any],
+    mailbox: MailboxRow,
     sent_at: datetime,
     files: list[tuple[str, str, bytes]],
 ) -> EmailMessage:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from typing import Any
 
 import aiosmtplib
+
+from onlinesupport.store.mailboxes import MailboxRow
 
 TIMEOUT = 30.0
 
@@ -55,7 +56,7 @@ def explain(exc: BaseException, server: str) -> str:
     return f"{server}: {type(exc).__name__}: {exc}"
 
 
-async def smtp_client(mailbox: dict[str, Any], password: str) -> aiosmtplib.SMTP:
+async def smtp_client(mailbox: MailboxRow, password: str) -> aiosmtplib.SMTP:
     """A connected SMTP client, logged in when the mailbox has a user."""
     security = mailbox["smtp_security"]
     client = aiosmtplib.SMTP(

@@ -35,6 +35,7 @@ from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database
 from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store.mailboxes import MailboxRow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,7 +74,7 @@ def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
 class ImapPoller:
     def __init__(
         self,
-        mailbox: dict[str, Any],
+        mailbox: MailboxRow,
         db: Database,
         intake: EmailIntake,
         secrets: SecretBox,

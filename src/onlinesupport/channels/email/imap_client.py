@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aioimaplib
 
 from onlinesupport.channels.email.connect import TIMEOUT, MailServerError
+from onlinesupport.store.mailboxes import MailboxRow
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ def _ok(response: aioimaplib.Response, what: str, server: str) -> None:
         raise MailServerError(f"{what} refused by {server}: {detail.strip()[:200]}")
 
 
-async def imap_client(mailbox: dict[str, Any], password: str) -> aioimaplib.IMAP4:
+async def imap_client(mailbox: MailboxRow, password: str) -> aioimaplib.IMAP4:
     """A logged-in IMAP client (nothing selected yet)."""
     host, port, security = mailbox["imap_host"], mailbox["imap_port"], mailbox["imap_security"]
     server = f"{host}:{port}"

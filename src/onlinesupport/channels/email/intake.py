@@ -33,6 +33,8 @@ from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.events import Event
+from onlinesupport.store.kb import Hit
+from onlinesupport.store.mailboxes import MailboxRow
 
 log = logging.getLogger(__name__)
 _OWN_WARNINGS = {
@@ -60,7 +62,7 @@ class Prepared:
     files: list[tuple[StoredFile, str]]
     packed: Any
     """The zlib-compressed raw mail (a future until `prepare` has finished)."""
-    articles: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[Hit] = field(default_factory=list)
     """Help-center articles for the acknowledgement, if it may show some: searched before the
     transaction, since the search needs nothing the transaction writes."""
 
@@ -98,16 +100,14 @@ class EmailIntake:
         self._public_url = public_url
         self._max_files = max_files
 
-    async def receive(self, mailbox: dict[str, Any], mail: Incoming) -> Imported:
+    async def receive(self, mailbox: MailboxRow, mail: Incoming) -> Imported:
         return (await self.receive_many(mailbox, [mail]))[0]
 
-    async def receive_many(
-        self, mailbox: dict[str, Any], mails: Sequence[Incoming]
-    ) -> list[Imported]:
+    async def receive_many(self, mailbox: MailboxRow, mails: Sequence[Incoming]) -> list[Imported]:
         """Import mails in order; they share commits (group commit), each its own transaction."""
         return await self.commit(mailbox, await self.prepare(mailbox, mails))
 
-    async def prepare(self, mailbox: dict[str, Any], mails: Sequence[Incoming]) -> list[Prepared]:
+    async def prepare(self, mailbox: MailboxRow, mails: Sequence[Incoming]) -> list[Prepared]:
         """Parse the mails, store their files and find the articles an acknowledgement shows:
         everything that need not wait for the writer."""
         prepared: list[Prepared] = []
@@ -150,7 +150,7 @@ class EmailIntake:
             raise
         return prepared
 
-    def _may_suggest(self, mailbox: dict[str, Any], parsed: ParsedMail) -> bool:
+    def _may_suggest(self, mailbox: MailboxRow, parsed: ParsedMail) -> bool:
         """Whether the mail's acknowledgement, if it gets one, shows articles (whether it gets
         one is only known in the transaction)."""
         return bool(
@@ -167,9 +167,7 @@ class EmailIntake:
             for stored, _ in item.files:
                 self._files.discard(stored)
 
-    def commit(
-        self, mailbox: dict[str, Any], prepared: list[Prepared]
-    ) -> Awaitable[list[Imported]]:
+    def commit(self, mailbox: MailboxRow, prepared: list[Prepared]) -> Awaitable[list[Imported]]:
         """Queue the mails' transactions now, in order; await the result for their outcomes.
 
         Queued in order before anything is awaited, so a reply later in the batch (or in the
@@ -201,7 +199,7 @@ class EmailIntake:
             outcomes.append(result)
         return outcomes
 
-    def _command(self, mailbox: dict[str, Any], item: Prepared) -> Command[Imported]:
+    def _command(self, mailbox: MailboxRow, item: Prepared) -> Command[Imported]:
         mailbox_id = mailbox["id"]
         mail, parsed, files = item.mail, item.parsed, item.files
 
@@ -287,7 +285,7 @@ class EmailIntake:
         conn: Transaction,
         now: str,
         events: list[Event],
-        mailbox: dict[str, Any],
+        mailbox: MailboxRow,
         conversation_id: int,
         item: Prepared,
         new: bool,
@@ -423,7 +421,7 @@ class EmailIntake:
         conn: Transaction,
         now: str,
         events: list[Event],
-        mailbox: dict[str, Any],
+        mailbox: MailboxRow,
         conversation_id: int,
         item: Prepared,
         to: str,

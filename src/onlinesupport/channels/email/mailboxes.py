@@ -17,6 +17,7 @@ from onlinesupport.store import Conflict, Database, NotFound
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
+from onlinesupport.store.mailboxes import MailboxRow
 
 SECURITY = ("tls", "starttls", "none")
 MAIL_SERVERS = "smtp_receiver"
@@ -143,11 +144,11 @@ class Mailboxes:
         except Conflict:
             raise MailboxError(f"{values['address']} is set up already") from None
 
-    async def list_all(self) -> list[dict[str, Any]]:
+    async def list_all(self) -> list[MailboxRow]:
         """Every mailbox as stored (passwords sealed)."""
         return await mailboxes_repo.list_all(self._db)
 
-    async def get(self, mailbox_id: int) -> dict[str, Any]:
+    async def get(self, mailbox_id: int) -> MailboxRow:
         """The mailbox as stored (passwords sealed); raises NotFound."""
         found = await mailboxes_repo.get(self._db, mailbox_id)
         if found is None:
@@ -172,7 +173,7 @@ class Mailboxes:
     async def delete(self, mailbox_id: int) -> None:
         await self._db.write(lambda conn: mailboxes_repo.delete(conn, mailbox_id))
 
-    async def test(self, mailbox: dict[str, Any]) -> list[Check]:
+    async def test(self, mailbox: MailboxRow) -> list[Check]:
         """Log in to the mailbox's IMAP and SMTP servers as the services would, step by step."""
         checks = []
         if mailbox["imap_host"]:
@@ -183,7 +184,7 @@ class Mailboxes:
             checks.append(Check("servers", False, "no IMAP or SMTP server is set up"))
         return checks
 
-    async def _test_imap(self, mailbox: dict[str, Any]) -> Check:
+    async def _test_imap(self, mailbox: MailboxRow) -> Check:
         server = f"{mailbox['imap_host']}:{mailbox['imap_port']}"
         try:
             password = self._secrets.open(mailbox["imap_password"], "mailbox imap password")
@@ -198,7 +199,7 @@ class Mailboxes:
             return Check("IMAP", False, explain(exc, server))
         return Check("IMAP", True, f"logged in to {server} and opened {mailbox['imap_folder']}")
 
-    async def _test_smtp(self, mailbox: dict[str, Any]) -> Check:
+    async def _test_smtp(self, mailbox: MailboxRow) -> Check:
         server = f"{mailbox['smtp_host']}:{mailbox['smtp_port']}"
         try:
             password = self._secrets.open(mailbox["smtp_password"], "mailbox smtp password")

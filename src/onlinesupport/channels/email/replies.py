@@ -43,11 +43,11 @@ class ReplyMailer:
         if thread and thread.mailbox_id:
             mailbox = mailboxes_repo.find(conn, thread.mailbox_id)
         mailbox = mailbox or mailboxes_repo.default_sender(conn)
-        domain = mailbox["address"].rsplit("@", 1)[-1] if mailbox else ""
+        domain = mailbox.address.rsplit("@", 1)[-1] if mailbox else ""
         last = email_repo.last_inbound(conn, conversation_id)
         refs = (last.refs.split() + [last.rfc_message_id])[-10:] if last else []
         subject = thread.subject if thread and thread.subject else conversation.subject
-        link = mailbox["notify_link"] if mailbox else ""
+        link = mailbox.notify_link if mailbox else ""
         purpose, body = (
             ("notify", notice(conversation_id, subject, link)) if link else ("reply", message.body)
         )
@@ -55,7 +55,7 @@ class ReplyMailer:
             conn,
             conversation_id=conversation_id,
             message_id=message.id,
-            mailbox_id=mailbox["id"] if mailbox else None,
+            mailbox_id=mailbox.id if mailbox else None,
             purpose=purpose,
             to_address=to,
             subject=threads.reply_subject(subject, conversation_id),

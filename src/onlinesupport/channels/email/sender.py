@@ -33,6 +33,7 @@ from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.events import Event
+from onlinesupport.store.mailboxes import MailboxRow
 from onlinesupport.store.outbox import MAIL, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class OutboxSender:
         await self._deliver(row, mailbox, [])
 
     async def _deliver(
-        self, row: dict[str, Any], mailbox: dict[str, Any], files: list[tuple[str, str, bytes]]
+        self, row: dict[str, Any], mailbox: MailboxRow, files: list[tuple[str, str, bytes]]
     ) -> None:
         """Compose the mail of `row` and hand it to the mailbox's outgoing server."""
         message = compose(row, mailbox, self._clock.now(), files)

@@ -25,6 +25,7 @@ from onlinesupport.channels.email.intake import EmailIntake, Incoming
 from onlinesupport.channels.email.threads import base_address
 from onlinesupport.store import Database, StorageFull
 from onlinesupport.store import mailboxes as mailboxes_repo
+from onlinesupport.store.mailboxes import MailboxRow
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class SupportMailHandler:
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
 
-    async def _mailbox(self, address: str) -> dict[str, Any] | None:
+    async def _mailbox(self, address: str) -> MailboxRow | None:
         address = address.strip().lower()
         return await mailboxes_repo.receiving(self._db, address) or await mailboxes_repo.receiving(
             self._db, base_address(address)

@@ -44,7 +44,7 @@ class Transcripts:
                     "the customer has no email address; add one to their profile first"
                 )
             mailbox = mailboxes_repo.default_sender(conn)
-            team = (mailbox["display_name"] or mailbox["address"]) if mailbox else "us"
+            team = (mailbox.display_name or mailbox.address) if mailbox else "us"
             body = render(messages_repo.transcript(conn, conversation_id), team)
             # The line in the conversation carries the mail's delivery state for agents;
             # visitors never see messages of kind "event".
@@ -61,7 +61,7 @@ class Transcripts:
                 conn,
                 conversation_id=conversation_id,
                 message_id=record.id,
-                mailbox_id=mailbox["id"] if mailbox else None,
+                mailbox_id=mailbox.id if mailbox else None,
                 purpose="transcript",
                 to_address=to,
                 subject=threads.tag_subject(f"Your chat with {team}", conversation_id),
@@ -69,7 +69,7 @@ class Transcripts:
                 rfc_message_id=threads.new_message_id(
                     self._key,
                     conversation_id,
-                    mailbox["address"].rsplit("@", 1)[-1] if mailbox else "",
+                    mailbox.address.rsplit("@", 1)[-1] if mailbox else "",
                 ),
                 in_reply_to="",
                 refs="",

@@ -47,6 +47,7 @@ from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store import website_users as users_repo
 from onlinesupport.store.events import Event
+from onlinesupport.store.queues import Queue
 
 SETTINGS_KEY = "callbacks"
 SOURCES = ("widget", "form", "my-page")
@@ -191,7 +192,7 @@ class Callbacks:
             return ""
         return OFFER.get(language, OFFER["en"]) if isinstance(language, str) else OFFER["en"]
 
-    async def _queue(self, settings: CallbackSettings) -> dict[str, Any]:
+    async def _queue(self, settings: CallbackSettings) -> Queue:
         """The queue requests start in (the first one, should it have gone)."""
         queue = await queues_repo.get(self._db, settings.queue_id) or await queues_repo.get(
             self._db, DEFAULT_QUEUE
@@ -331,7 +332,7 @@ class Callbacks:
                 customer_id=who,
                 subject=SUBJECT,
                 opener=customer,
-                queue_id=queue["id"],
+                queue_id=queue.id,
             )
             callbacks_repo.insert(
                 conn,
@@ -397,7 +398,7 @@ class Callbacks:
             or outbox_repo.acks_since(conn, to, since) >= CONFIRMATIONS_PER_HOUR
         ):
             return False
-        team = mailbox["display_name"] or mailbox["address"]
+        team = mailbox.display_name or mailbox.address
         body = (
             f"Hello {values['name'] or 'there'},\n\nthank you for asking us to call you. "
             f"We will call you at {numbers.display(values['phone'])} on {shown}.\n\n"
@@ -408,13 +409,13 @@ class Callbacks:
             conn,
             conversation_id=conversation_id,
             message_id=None,
-            mailbox_id=mailbox["id"],
+            mailbox_id=mailbox.id,
             purpose="ack",
             to_address=to,
             subject=threads.tag_subject(f"We will call you: {shown}", conversation_id),
             body=body,
             rfc_message_id=threads.new_message_id(
-                self._key, conversation_id, mailbox["address"].rsplit("@", 1)[-1]
+                self._key, conversation_id, mailbox.address.rsplit("@", 1)[-1]
             ),
             in_reply_to="",
             refs="",
@@ -540,7 +541,7 @@ class Callbacks:
         if row is None:
             return None
         now, zone = self._clock.now(), calendar(row).zone
-        due = row["retry_at"] if row["status"] == "retry" else row["window_end"]
+        due = _due(row)
         window = Window(from_db(row["window_start"]), from_db(row["window_end"]), zone)
         suggested = max(now + timedelta(hours=1), from_db(due))
 
@@ -567,9 +568,19 @@ class Callbacks:
         now = self._clock.now()
         return {
             r["conversation_id"]: by_label(
-                from_db(r["retry_at"] if r["status"] == "retry" else r["window_end"]),
+                from_db(_due(r)),
                 calendar(r).zone,
                 now,
             )
             for r in await callbacks_repo.still_to_call(self._db, conversation_ids)
         }
+
+
+def _due(row: callbacks_repo.Callback | callbacks_repo.ToCall) -> str:
+    """When the call is due: the time an agent set after no answer, else the window's end.
+
+    A retry always has its time (`record_call` stores both together); the schema cannot say
+    so, and a row without one falls back to the window's end instead of failing.
+    """
+    retry_at = row["retry_at"]
+    return retry_at if row["status"] == "retry" and retry_at else row["window_end"]

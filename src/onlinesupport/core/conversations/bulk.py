@@ -85,8 +85,8 @@ async def apply(
         agent = queue = None
         if what.action == "assign" and what.agent_id is not None:
             agent = agents_repo.lock(conn, what.agent_id)
-            if not agent["active"]:
-                raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
+            if not agent.active:
+                raise InvalidCommand(f"{agent.name} is disabled and cannot take conversations")
         if what.action == "move":
             if what.queue_id is None:
                 raise InvalidCommand("choose the queue to move to")

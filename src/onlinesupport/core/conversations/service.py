@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from onlinesupport.core.conversations.hooks import Hooks
 from onlinesupport.core.hub import Hub, Notice
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import is_email_address, one_line, phone_number
-from onlinesupport.store import Database, Row, Transaction
+from onlinesupport.store import Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import conversations as conversations_repo
@@ -30,10 +30,12 @@ from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import queues as queues_repo
+from onlinesupport.store.agents import Agent
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.conversations import Conversation
 from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
+from onlinesupport.store.queues import Candidate, Queue
 
 CHANNELS = ("chat", "email", "form", "phone")
 IDENTITY_KINDS = ("email", "visitor", "phone")
@@ -46,12 +48,6 @@ DEFAULT_QUEUE = 1
 unless its channel or a rule says otherwise; its time zone is the business's."""
 T = TypeVar("T")
 Command = Callable[[Transaction, str, list[Event]], T]
-
-
-class Record(Protocol):
-    """A row read by column name: a store `Row`, or a dict with the columns a command reads."""
-
-    def __getitem__(self, column: str, /) -> Any: ...
 
 
 class InvalidCommand(UserError):
@@ -242,7 +238,7 @@ class Conversations:
 
         def command(conn: Transaction, now: str, events: list[Event]) -> Opened:
             if known is not None:
-                customer_id = customers_repo.lock(conn, known)["id"]
+                customer_id = customers_repo.lock(conn, known).id
             elif identity is None:
                 customer_id = customers_repo.create(conn, name, now)
             else:
@@ -423,11 +419,11 @@ class Conversations:
                 client_id=client_id,
                 files=files,
             )
-            if take and actor.type == "agent" and kind == "message":
+            if take and actor.type == "agent" and actor.id is not None and kind == "message":
                 conversation = conversations_repo.lock(conn, conversation_id)
                 if conversation.assignee_id is None:
                     self.assign_in(
-                        conn, now, events, conversation, {"id": actor.id, "name": actor.name}, actor
+                        conn, now, events, conversation, agents_repo.lock(conn, actor.id), actor
                     )
             return Posted(message, duplicate=False)
 
@@ -592,11 +588,11 @@ class Conversations:
         now: str,
         events: list[Event],
         conversation: Conversation,
-        agent: Record | None,
+        agent: Agent | Candidate | None,
         actor: Actor,
     ) -> bool:
         """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
-        agent_id = agent["id"] if agent is not None else None
+        agent_id = agent.id if agent is not None else None
         if conversation.assignee_id == agent_id:
             return False
         conversations_repo.update(conn, conversation.id, now, assignee_id=agent_id)
@@ -610,7 +606,7 @@ class Conversations:
                 now,
                 {
                     "agent_id": agent_id,
-                    "agent_name": agent["name"] if agent is not None else "",
+                    "agent_name": agent.name if agent is not None else "",
                     "previous_agent_id": conversation.assignee_id,
                 },
             )
@@ -628,7 +624,7 @@ class Conversations:
             conversation = conversations_repo.lock(conn, conversation_id)
             agent = self._active_agent(conn, agent_id)
             if conversation.assignee_id == agent_id:
-                raise InvalidCommand(f"{agent['name']} has this conversation already")
+                raise InvalidCommand(f"{agent.name} has this conversation already")
             conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
             events.append(
                 events_repo.append(
@@ -640,7 +636,7 @@ class Conversations:
                     now,
                     {
                         "agent_id": agent_id,
-                        "agent_name": agent["name"],
+                        "agent_name": agent.name,
                         "previous_agent_id": conversation.assignee_id,
                     },
                 )
@@ -668,7 +664,7 @@ class Conversations:
                     actor.type,
                     actor.id,
                     now,
-                    {"agent_id": agent_id, "agent_name": agent["name"]},
+                    {"agent_id": agent_id, "agent_name": agent.name},
                 )
             )
             return True
@@ -695,14 +691,14 @@ class Conversations:
         now: str,
         events: list[Event],
         conversation: Conversation,
-        queue: Record,
+        queue: Queue,
         actor: Actor,
         **why: Any,
     ) -> bool:
         """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
-        if conversation.queue_id == queue["id"]:
+        if conversation.queue_id == queue.id:
             return False
-        conversations_repo.update(conn, conversation.id, now, queue_id=queue["id"])
+        conversations_repo.update(conn, conversation.id, now, queue_id=queue.id)
         events.append(
             events_repo.append(
                 conn,
@@ -712,8 +708,8 @@ class Conversations:
                 actor.id,
                 now,
                 {
-                    "queue_id": queue["id"],
-                    "queue_name": queue["name"],
+                    "queue_id": queue.id,
+                    "queue_name": queue.name,
                     "previous_queue_id": conversation.queue_id,
                     **why,
                 },
@@ -721,10 +717,10 @@ class Conversations:
         )
         return True
 
-    def _active_agent(self, conn: Transaction, agent_id: int) -> Row:
+    def _active_agent(self, conn: Transaction, agent_id: int) -> Agent:
         agent = agents_repo.lock(conn, agent_id)
-        if not agent["active"]:
-            raise InvalidCommand(f"{agent['name']} is disabled and cannot take conversations")
+        if not agent.active:
+            raise InvalidCommand(f"{agent.name} is disabled and cannot take conversations")
         return agent
 
     async def _set_status(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -15,8 +16,8 @@ from onlinesupport.web.keys import SERVICES
 FIELDS = ("title", "body", "status", "visibility", "language", "slug", "category_id")
 
 
-def _article(a: dict[str, Any], full: bool) -> dict[str, Any]:
-    found = {
+def _line(a: kb_repo.ArticleLine) -> dict[str, Any]:
+    return {
         "id": a["id"],
         "title": a["title"],
         "slug": a["slug"],
@@ -26,12 +27,18 @@ def _article(a: dict[str, Any], full: bool) -> dict[str, Any]:
         "category_id": a["category_id"],
         "updated_at": a["updated_at"],
     }
-    if full:
-        found.update(body=a["body"], created_at=a["created_at"])
-    return found
 
 
-async def _get(call: Call, article_id: int) -> dict[str, Any]:
+def _article(a: kb_repo.Article) -> dict[str, Any]:
+    return {**_line(a), "body": a["body"], "created_at": a["created_at"]}
+
+
+def _fields(article: Mapping[str, Any]) -> dict[str, Any]:
+    """The article's values of the fields the API writes."""
+    return {k: article[k] for k in FIELDS}
+
+
+async def _get(call: Call, article_id: int) -> kb_repo.Article:
     found = await kb_repo.article(call.request.app[SERVICES].db, article_id)
     if found is None:
         raise ApiError(404, f"article {article_id} does not exist")
@@ -44,19 +51,19 @@ async def list_articles(call: Call) -> web.Response:
     )
     status = call.query.get("status")
     return web.json_response(
-        {"articles": [_article(a, False) for a in found if status is None or a["status"] == status]}
+        {"articles": [_line(a) for a in found if status is None or a["status"] == status]}
     )
 
 
 async def get_article(call: Call) -> web.Response:
-    return web.json_response({"article": _article(await _get(call, call.path["id"]), True)})
+    return web.json_response({"article": _article(await _get(call, call.path["id"]))})
 
 
 async def _save(call: Call, article_id: int | None, fields: dict[str, Any]) -> web.Response:
     services = call.request.app[SERVICES]
     saved = await services.knowledge.save(article_id, fields, caller(call).agent_id)
     return web.json_response(
-        {"article": _article(await _get(call, saved), True)},
+        {"article": _article(await _get(call, saved))},
         status=201 if article_id is None else 200,
     )
 
@@ -67,14 +74,12 @@ async def create_article(call: Call) -> web.Response:
 
 async def update_article(call: Call) -> web.Response:
     current = await _get(call, call.path["id"])
-    return await _save(call, current["id"], {**{k: current[k] for k in FIELDS}, **call.body})
+    return await _save(call, current["id"], {**_fields(current), **call.body})
 
 
 async def publish_article(call: Call) -> web.Response:
     current = await _get(call, call.path["id"])
-    return await _save(
-        call, current["id"], {**{k: current[k] for k in FIELDS}, "status": "published"}
-    )
+    return await _save(call, current["id"], {**_fields(current), "status": "published"})
 
 
 async def delete_article(call: Call) -> web.Response:

@@ -25,13 +25,13 @@ async def list_agents(call: Call) -> web.Response:
         {
             "agents": [
                 {
-                    "id": a["id"],
-                    "name": a["name"],
-                    "email": a["email"],
-                    "role": a["role"],
-                    "active": bool(a["active"]),
-                    "capacity": a["capacity"],
-                    "open_chats": a["load"],
+                    "id": a.id,
+                    "name": a.name,
+                    "email": a.email,
+                    "role": a.role,
+                    "active": bool(a.active),
+                    "capacity": a.capacity,
+                    "open_chats": a.load,
                 }
                 for a in agents
             ]
@@ -45,10 +45,10 @@ async def list_queues(call: Call) -> web.Response:
         {
             "queues": [
                 {
-                    "id": q["id"],
-                    "name": q["name"],
-                    "first_response_minutes": q["first_response_minutes"],
-                    "next_response_minutes": q["next_response_minutes"],
+                    "id": q.id,
+                    "name": q.name,
+                    "first_response_minutes": q.first_response_minutes,
+                    "next_response_minutes": q.next_response_minutes,
                 }
                 for q in queues
             ]

@@ -27,7 +27,9 @@ async def board_data(request: web.Request) -> dict[str, Any]:
         {**a, "queues": json.loads(a["queues"]), "online": a["id"] in online}
         for a in await board_repo.agent_loads(services.db)
     ]
-    for queue in queues:
+    lanes = []
+    for figures in queues:
+        queue: dict[str, Any] = {**figures}
         oldest = queue.pop("oldest_waiting")
         queue["longest_wait_minutes"] = (
             int((now - from_db(oldest)).total_seconds() // 60) if oldest else None
@@ -39,7 +41,8 @@ async def board_data(request: web.Request) -> dict[str, Any]:
             for a in members
             if a["online"]
         ]
-    return {"queues": queues, "now": to_db(now), "everyone": [a for a in agents if a["online"]]}
+        lanes.append(queue)
+    return {"queues": lanes, "now": to_db(now), "everyone": [a for a in agents if a["online"]]}
 
 
 @requires("manager")

@@ -26,7 +26,7 @@ async def inbox_context(request: web.Request, query: InboxQuery) -> dict[str, An
         "due_options": DUE,
         "snooze_presets": snooze.PRESETS,
         "saved_views": await services.saved_views.for_agent(agent["id"]),
-        "active_agents": [a for a in await services.accounts.agents() if a["active"]],
+        "active_agents": [a for a in await services.accounts.agents() if a.active],
     }
 
 

@@ -77,9 +77,7 @@ async def inbox_items(request: web.Request, query: InboxQuery) -> list[dict[str,
         now=to_db(services.clock.now()),
     )
     calls = await services.callbacks.due_labels([i["id"] for i in items if i["channel"] == "phone"])
-    for item in items:
-        item["callback_by"] = calls.get(item["id"], "")
-    return items
+    return [{**item, "callback_by": calls.get(item["id"], "")} for item in items]
 
 
 def conversation_id(request: web.Request) -> int:
@@ -166,9 +164,7 @@ async def _page(request: web.Request, selected: int | None) -> web.Response:
             callback=await services.callbacks.for_desk(selected),
             mail=await email_repo.recipients(db, selected),
             colleagues=[
-                a
-                for a in await services.accounts.agents()
-                if a["active"] and a["id"] != agent["id"]
+                a for a in await services.accounts.agents() if a.active and a.id != agent["id"]
             ],
             **_from_events(events),
         )

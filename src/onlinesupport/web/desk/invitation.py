@@ -6,6 +6,7 @@ from aiohttp import web
 
 from onlinesupport.accounts import AccountError
 from onlinesupport.accounts.invitations import USED_OR_EXPIRED
+from onlinesupport.store.agents import Agent
 from onlinesupport.web.auth import SESSION_COOKIE, form_csrf, form_data, public, set_cookie
 from onlinesupport.web.keys import SERVICES
 from onlinesupport.web.responses import redirect
@@ -13,7 +14,7 @@ from onlinesupport.web.templates import render
 
 
 def _form(
-    request: web.Request, token: str, agent: dict, *, error: str = "", status: int = 200
+    request: web.Request, token: str, agent: Agent, *, error: str = "", status: int = 200
 ) -> web.Response:
     return render(
         request,

@@ -3,6 +3,7 @@ articles; every agent searches it from a conversation and inserts a link or the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -80,7 +81,7 @@ async def _editor(
             "article_id": article_id,
             "values": values,
             "error": error,
-            "preview": preview if preview is not None else (current or {}).get("html"),
+            "preview": preview if preview is not None else current["html"] if current else None,
             "current": current,
             "categories": await knowledge.categories(),
             "originals": [
@@ -120,7 +121,7 @@ async def _from_conversation(request: web.Request, conversation_id: int) -> dict
 
 @requires("manager")
 async def new_page(request: web.Request) -> web.Response:
-    values = dict(BLANK)
+    values: dict[str, Any] = dict(BLANK)
     source = request.query.get("conversation")
     if source:
         values = await _from_conversation(request, int_param(source, "conversation", minimum=1))
@@ -146,7 +147,8 @@ async def edit_page(request: web.Request) -> web.Response:
     found = await request.app[SERVICES].knowledge.article(article_id)
     if found is None:
         raise web.HTTPNotFound(text=f"article {article_id} does not exist")
-    values = {k: found[k] if found[k] is not None else "" for k in BLANK}
+    stored: Mapping[str, Any] = found  # read by the editor's field names
+    values = {k: stored[k] if stored[k] is not None else "" for k in BLANK}
     return await _editor(request, article_id, values)
 
 

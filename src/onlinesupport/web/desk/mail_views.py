@@ -67,10 +67,13 @@ async def resend(request: web.Request) -> web.Response:
     row = await outbox_repo.get(services.db, outbox_id)
     if row is None:
         raise web.HTTPNotFound(text="that mail does not exist")
-    queued = await services.email.sender.resend(outbox_id, request[AGENT]["id"])
-    if not queued:
+    # Only a conversation's mail is sent again: a customer asks for a new sign-in link.
+    conversation = row["conversation_id"]
+    if conversation is None or not await services.email.sender.resend(
+        outbox_id, request[AGENT]["id"]
+    ):
         raise web.HTTPConflict(text="only a failed mail can be sent again")
-    return respond(request, row["conversation_id"], {"queued": True, "outbox_id": outbox_id})
+    return respond(request, conversation, {"queued": True, "outbox_id": outbox_id})
 
 
 @requires("agent")

@@ -29,7 +29,7 @@ from onlinesupport.web.security import wants_json
 
 async def _business_zone(request: web.Request) -> str:
     queue = await request.app[SERVICES].queues.get(DEFAULT_QUEUE)
-    return queue["timezone"] if queue else "UTC"
+    return queue.timezone if queue else "UTC"
 
 
 async def snooze_until(request: web.Request, data: dict[str, Any]) -> datetime | None:

@@ -45,6 +45,4 @@ async def preferences_json(request: web.Request) -> web.Response:
 async def colleagues(request: web.Request) -> web.Response:
     """The active agents, for "@" in a note."""
     agents = await request.app[SERVICES].accounts.agents()
-    return web.json_response(
-        {"agents": [{"id": a["id"], "name": a["name"]} for a in agents if a["active"]]}
-    )
+    return web.json_response({"agents": [{"id": a.id, "name": a.name} for a in agents if a.active]})

@@ -32,7 +32,7 @@ async def problems_page(request: web.Request) -> web.Response:
             "problems": await problems_repo.open_ones(db),
             "types": problems_repo.TYPES,
             "statuses": problems_repo.STATUSES,
-            "queues": [q for q in await request.app[SERVICES].queues.list_all() if q["internal"]],
+            "queues": [q for q in await request.app[SERVICES].queues.list_all() if q.internal],
         },
     )
 

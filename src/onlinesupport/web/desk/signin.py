@@ -92,7 +92,7 @@ async def signin(request: web.Request) -> web.Response:
         )
     by_account.clear(email)
     by_address.release(address)
-    signed_in = await services.accounts.start_session(agent["id"], address)
+    signed_in = await services.accounts.start_session(agent.id, address)
     target = safe_next(form.get("next"))
     response = redirect(target)
     set_cookie(request, response, SESSION_COOKIE, signed_in.token)

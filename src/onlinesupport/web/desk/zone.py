@@ -24,7 +24,7 @@ async def business_zone(request: web.Request, handler: Handler) -> web.StreamRes
     cached = request.app[CACHED]
     if not cached or cached[1] < time.monotonic():
         queue = await request.app[SERVICES].queues.get(DEFAULT_QUEUE)
-        cached[:] = [queue["timezone"] if queue else "UTC", time.monotonic() + FRESH_FOR]
+        cached[:] = [queue.timezone if queue else "UTC", time.monotonic() + FRESH_FOR]
     request[BUSINESS_ZONE] = cached[0]
     return await handler(request)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ def _canonical(request: web.Request, path: str) -> str:
     return f"{request.scheme}://{request.host}{path}"
 
 
-def _article_path(article: dict[str, Any]) -> str:
+def _article_path(article: Mapping[str, Any]) -> str:
     return f"/help/articles/{article['id']}-{article['slug']}"
 
 
@@ -45,7 +46,7 @@ async def home(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     language = _language(request)
     articles = await services.knowledge.articles(published_public=True, language=language)
-    grouped: dict[str, list[dict[str, Any]]] = {}
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
     for article in articles:
         grouped.setdefault(article["category_name"] or "More answers", []).append(article)
     return render(

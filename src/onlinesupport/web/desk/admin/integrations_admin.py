@@ -32,7 +32,7 @@ async def _tokens_page(
             "tokens": tokens,
             "zone": zone,
             "expiry": {t.id: expiry_label(t.expires_at, zone) for t in tokens if t.expires_at},
-            "agents": [a for a in await services.accounts.agents() if a["active"]],
+            "agents": [a for a in await services.accounts.agents() if a.active],
             "scopes": SCOPES,
             "error": error,
             "created": created,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -40,7 +41,7 @@ NEW = {
 }
 
 
-def _without_secrets(values: dict[str, Any]) -> dict[str, Any]:
+def _without_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
     """Never send a password back to the browser, not even encrypted; say whether one is set."""
     shown = {k: v for k, v in values.items() if not k.endswith("_password")}
     shown["has_imap_password"] = bool(values.get("imap_password"))

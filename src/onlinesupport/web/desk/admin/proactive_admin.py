@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
 from onlinesupport.channels.chat.proactive import AUDIENCES, InvalidProactive
@@ -31,7 +34,7 @@ BLANK = {
 async def _page(
     request: web.Request, *, error: str = "", edited: dict | None = None, status: int = 200
 ) -> web.Response:
-    messages = await request.app[SERVICES].proactive.list_all()
+    messages: list[Mapping[str, Any]] = list(await request.app[SERVICES].proactive.list_all())
     if edited is not None:
         messages = [edited if m["id"] == edited["id"] else m for m in messages]
     return render(

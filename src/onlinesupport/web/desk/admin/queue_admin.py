@@ -32,7 +32,7 @@ async def _page(
             "queues": await services.queues.overview(edited),
             "error": error,
             "notice": notice,
-            "agents": [a for a in await services.accounts.agents() if a["active"]],
+            "agents": [a for a in await services.accounts.agents() if a.active],
             "question_types": "\n".join(await services.contact.question_types()),
         },
         status=status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +45,7 @@ async def _page(
     results: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> web.Response:
-    rules = await rules_repo.list_all(request.app[SERVICES].db)
+    rules: list[Mapping[str, Any]] = list(await rules_repo.list_all(request.app[SERVICES].db))
     if edited is not None and edited["id"] is not None:
         rules = [edited if r["id"] == edited["id"] else r for r in rules]
     return render(
