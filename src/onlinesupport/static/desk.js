@@ -61,10 +61,12 @@ function renderInbox(data) {
   if (!list) return;
   const filters = body.dataset.filters ? `&${body.dataset.filters}` : "";
   const items = data.conversations.map((c) => {
+    // A customer who gave only an email address is named by it.
+    const who = c.customer_name || c.customer_email || "Unknown customer";
     const link = el("a", { href: `/conversations/${c.id}?view=${view}${filters}`, "data-conversation-id": String(c.id),
       "data-last-seq": String(c.last_seq) },
       el("span", { class: "row1" },
-        el("strong", { class: "who", text: c.customer_name || "Unknown customer" }),
+        el("strong", { class: "who", text: who }),
         el("span", { class: "unread", hidden: "" }),
         c.snoozed_at ? el("span", { class: "tag snoozed", text: "snoozed" }) : null,
         c.overdue ? el("span", { class: "tag urgent", text: "overdue" })
@@ -77,7 +79,7 @@ function renderInbox(data) {
           el("span", { class: "queue", text: c.queue })),
         el("time", { datetime: c.last_message_at })));  // times.js writes the text
     const item = el("li", {}, el("input", { type: "checkbox", class: "select", form: "bulk", name: "ids",
-      value: String(c.id), "aria-label": `Select ${c.customer_name || "Unknown customer"}` }), link);
+      value: String(c.id), "aria-label": `Select ${who}` }), link);
     if (c.id === conversationId) item.setAttribute("aria-current", "true");
     markUnread(link);
     return item;
