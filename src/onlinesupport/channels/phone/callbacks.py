@@ -96,7 +96,7 @@ class CallbackSettings:
     queue_id: int = DEFAULT_QUEUE
     """The queue callback requests start in (its business hours offer the windows)."""
     country: str = ""
-    """The country chosen first in the forms."""
+    """The country chosen first in the forms ("": the one of the queue's time zone)."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,8 @@ class Callbacks:
         windows = self._windows(hours, now)
         return {
             "countries": numbers.choices(),
-            "country": settings.country,
+            # The admin's choice, else the country of the business's time zone (or none).
+            "country": settings.country or numbers.country_of_zone(hours.zone),
             "zone": hours.zone,
             "windows": [
                 {

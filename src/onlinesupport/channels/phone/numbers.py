@@ -78,6 +78,51 @@ COUNTRIES: dict[str, Country] = {
         _c("ZA", "South Africa", "27", "0", r"[1-9]\d{8}"),
     )
 }
+# The time zones of each country above (tzdata's zone.tab), so a business's zone names the
+# country its callers most likely are in. A zone shared by several countries is left out.
+_ZONES = {
+    "US": "America/New_York America/Detroit America/Kentucky/Louisville"
+    " America/Kentucky/Monticello America/Indiana/Indianapolis America/Indiana/Vincennes"
+    " America/Indiana/Winamac America/Indiana/Marengo America/Indiana/Petersburg"
+    " America/Indiana/Vevay America/Chicago America/Indiana/Tell_City America/Indiana/Knox"
+    " America/Menominee America/North_Dakota/Center America/North_Dakota/New_Salem"
+    " America/North_Dakota/Beulah America/Denver America/Boise America/Phoenix"
+    " America/Los_Angeles America/Anchorage America/Juneau America/Sitka America/Metlakatla"
+    " America/Yakutat America/Nome America/Adak Pacific/Honolulu",
+    "CA": "America/St_Johns America/Halifax America/Glace_Bay America/Moncton"
+    " America/Goose_Bay America/Blanc-Sablon America/Toronto America/Iqaluit America/Atikokan"
+    " America/Winnipeg America/Resolute America/Rankin_Inlet America/Regina"
+    " America/Swift_Current America/Edmonton America/Cambridge_Bay America/Inuvik"
+    " America/Creston America/Dawson_Creek America/Fort_Nelson America/Whitehorse"
+    " America/Dawson America/Vancouver",
+    "AT": "Europe/Vienna",
+    "AU": "Australia/Lord_Howe Antarctica/Macquarie Australia/Hobart Australia/Melbourne"
+    " Australia/Sydney Australia/Broken_Hill Australia/Brisbane Australia/Lindeman"
+    " Australia/Adelaide Australia/Darwin Australia/Perth Australia/Eucla",
+    "BE": "Europe/Brussels",
+    "CH": "Europe/Zurich",
+    "CZ": "Europe/Prague",
+    "DE": "Europe/Berlin Europe/Busingen",
+    "DK": "Europe/Copenhagen",
+    "ES": "Europe/Madrid Africa/Ceuta Atlantic/Canary",
+    "FI": "Europe/Helsinki",
+    "FR": "Europe/Paris",
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "IN": "Asia/Kolkata Asia/Calcutta",
+    "IT": "Europe/Rome",
+    "JP": "Asia/Tokyo",
+    "LU": "Europe/Luxembourg",
+    "NL": "Europe/Amsterdam",
+    "NO": "Europe/Oslo",
+    "NZ": "Pacific/Auckland Pacific/Chatham",
+    "PL": "Europe/Warsaw",
+    "PT": "Europe/Lisbon Atlantic/Madeira Atlantic/Azores",
+    "SE": "Europe/Stockholm",
+    "SG": "Asia/Singapore",
+    "ZA": "Africa/Johannesburg",
+}
+_COUNTRY_OF_ZONE = {zone: code for code, zones in _ZONES.items() for zone in zones.split()}
 MAX_TYPED = 40
 _ALLOWED = re.compile(r"^\+?[\d\s\-./()]+$")
 
@@ -148,6 +193,12 @@ def display(e164: str) -> str:
         if any(c.calling == code for c in COUNTRIES.values()):
             return f"+{code} {e164[1 + length :]}"
     return e164
+
+
+def country_of_zone(zone: str) -> str:
+    """The ISO code of the country we call whose time zone `zone` is ("" for none, or for a
+    zone such as UTC that names no country)."""
+    return _COUNTRY_OF_ZONE.get(zone, "")
 
 
 def choices() -> list[tuple[str, str]]:
