@@ -206,6 +206,14 @@ class Callbacks:
             Window(start, end, hours.zone) for start, end in found if end - max(start, now) >= LEAD
         ][:MAX_WINDOWS]
 
+    async def country(self) -> str:
+        """The country a phone number is read in first: the admin's choice, else the one of
+        the callback queue's time zone ("" where the zone names none, such as UTC)."""
+        settings = await self.settings()
+        if settings.country:
+            return settings.country
+        return numbers.country_of_zone(calendar(await self._queue(settings)).zone)
+
     async def options(self) -> dict[str, Any] | None:
         """What a form offers (None while callbacks are off): the countries we call, the one
         chosen first, and the windows ahead grouped by day, in the queue's time zone."""
@@ -217,7 +225,6 @@ class Callbacks:
         windows = self._windows(hours, now)
         return {
             "countries": numbers.choices(),
-            # The admin's choice, else the country of the business's time zone (or none).
             "country": settings.country or numbers.country_of_zone(hours.zone),
             "zone": hours.zone,
             "windows": [

@@ -135,10 +135,10 @@ def country(code: str) -> Country:
     return found
 
 
-def _by_calling_code(digits: str, preferred: Country) -> tuple[Country, str]:
+def _by_calling_code(digits: str, preferred: Country | None) -> tuple[Country, str]:
     """The country whose calling code starts `digits` (the chosen one first, since +1 is both
     the US and Canada), and the digits after the code."""
-    if digits.startswith(preferred.calling):
+    if preferred is not None and digits.startswith(preferred.calling):
         return preferred, digits[len(preferred.calling) :]
     for length in (1, 2, 3):
         for candidate in COUNTRIES.values():
@@ -153,7 +153,8 @@ def normalise(typed: str, country_code: str) -> tuple[str, Country]:
     """The number in E.164 and the country it belongs to; raises InvalidPhone.
 
     `country_code` is the country the customer chose: it reads a national number, and picks
-    between countries that share a calling code.
+    between countries that share a calling code. A number written internationally needs none
+    ("").
     """
     text = (typed or "").strip()
     if not text:
@@ -162,15 +163,16 @@ def normalise(typed: str, country_code: str) -> tuple[str, Country]:
         raise InvalidPhone(f"a phone number has at most {MAX_TYPED} characters")
     if not _ALLOWED.match(text):
         raise InvalidPhone("use only digits, spaces and a leading + (no letters or extensions)")
-    chosen = country(country_code)
     written = phone_number(text)
     international = written.startswith("+")
+    chosen = None if international and not country_code.strip() else country(country_code)
     digits = written.removeprefix("+")
-    if not international and chosen.calling == "1" and digits.startswith("011"):
+    if not international and chosen and chosen.calling == "1" and digits.startswith("011"):
         digits, international = digits[3:], True  # North America's international prefix
     if international:
         found, national = _by_calling_code(digits, chosen)
     else:
+        assert chosen is not None  # a national number is read with its country
         found, national = chosen, digits
         if (
             found.trunk
