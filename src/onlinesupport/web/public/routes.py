@@ -49,9 +49,11 @@ def setup_routes(app: web.Application) -> None:
             web.post(r"/my/conversations/{id:\d+}", my_page.reply),
             web.get("/my/callback", my_page.callback_page),
             web.post("/my/callback", my_page.ask_for_callback),
+            web.get("/times.js", my_page.times_script),
         ]
     )
     favicon.add_routes(app)
     widget.setup_chat(app)
     contact.setup_contact(app)
+    my_page.setup_my_page(app)
     help_center.setup_help_center(app)
