@@ -37,6 +37,11 @@ async def test_the_header_follows_a_transfer_the_first_reply_and_a_resolution(
     await expect(assign).to_be_visible()
     await expect(release).to_be_hidden()
     await expect(first_due).to_contain_text("first answer due")
+    gap = await page.evaluate(
+        "() => document.querySelector('.conversation-head .actions').getBoundingClientRect().top"
+        " - document.querySelector('.conversation-head .meta').getBoundingClientRect().bottom"
+    )
+    assert gap < 60, f"the buttons follow the header's lines, not {gap} px below"
 
     max_ = Actor.agent(personas.manager, "Max Manager")
     await conversations.transfer(cid, personas.agent, max_, note="Yours, Amy")
