@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from importlib import resources
 
 from aiohttp import web
 
@@ -24,7 +23,6 @@ from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
 COOKIE = "os_customer"
-TIMES_SCRIPT = web.AppKey("times_js", bytes)
 
 
 def _link_base(request: web.Request) -> str:
@@ -232,17 +230,3 @@ async def ask_for_callback(request: web.Request) -> web.Response:
     except CallbackRejected as exc:
         return await _callback_form(request, customer_id, session, typed, exc.errors, 400)
     return redirect(f"/my/conversations/{done.conversation_id}")
-
-
-async def times_script(request: web.Request) -> web.Response:
-    """The desk's static/times.js, which shows the page's times in the viewer's zone."""
-    return web.Response(
-        body=request.app[TIMES_SCRIPT],
-        content_type="application/javascript",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
-
-
-def setup_my_page(app: web.Application) -> None:
-    static = resources.files("onlinesupport").joinpath("static")
-    app[TIMES_SCRIPT] = static.joinpath("times.js").read_bytes()
