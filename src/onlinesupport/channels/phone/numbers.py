@@ -78,8 +78,8 @@ COUNTRIES: dict[str, Country] = {
         _c("ZA", "South Africa", "27", "0", r"[1-9]\d{8}"),
     )
 }
-# The time zones of each country above (tzdata's zone.tab), so a business's zone names the
-# country its callers most likely are in. A zone shared by several countries is left out.
+# The time zones of each country above (from tzdata's zone.tab, and Asia/Calcutta, an old
+# name still chosen), so a business's zone names the country its callers most likely are in.
 _ZONES = {
     "US": "America/New_York America/Detroit America/Kentucky/Louisville"
     " America/Kentucky/Monticello America/Indiana/Indianapolis America/Indiana/Vincennes"
