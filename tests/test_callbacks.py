@@ -169,6 +169,37 @@ async def test_the_times_offered_are_half_hours_inside_the_queues_business_hours
     assert (await services.callbacks.options())["windows"][0]["day"] == "Monday 12 January"
 
 
+@pytest.mark.parametrize(
+    ("zone", "chosen"),
+    [
+        ("Europe/Vienna", "AT"),
+        ("America/Chicago", "US"),
+        ("America/Toronto", "CA"),
+        ("Australia/Sydney", "AU"),
+        ("Asia/Calcutta", "IN"),
+        ("UTC", ""),
+        ("America/Sao_Paulo", ""),  # a country we do not call
+    ],
+)
+async def test_without_a_country_chosen_the_forms_start_from_the_business_time_zone(
+    services: Services, zone: str, chosen: str
+) -> None:
+    await set_hours(services, zone=zone)
+    await services.callbacks.save_settings({"enabled": "on", "queue_id": "1", "country": ""})
+    assert (await services.callbacks.options())["country"] == chosen
+    await enable(services)  # an admin's choice comes first
+    assert (await services.callbacks.options())["country"] == "DE"
+
+
+def test_every_zone_named_for_a_country_is_a_real_zone() -> None:
+    from zoneinfo import available_timezones
+
+    every = available_timezones()
+    for code in numbers.COUNTRIES:
+        zones = numbers._ZONES[code].split()
+        assert zones and set(zones) <= every, code
+
+
 async def test_a_request_is_a_phone_conversation_due_by_the_end_of_its_window(
     services: Services,
 ) -> None:

@@ -40,6 +40,14 @@ async def test_the_contact_page_offers_a_call_with_the_forms_protection(
     page = await (await public.get("/contact/callback")).text()
     assert '<option value="DE" selected>Germany (+49)</option>' in page
     assert '<optgroup label="Today">' in page and "times in Europe/Berlin" in page
+    await server.services.callbacks.save_settings({"enabled": "on", "queue_id": "1"})
+    page = await (await public.get("/contact/callback")).text()
+    assert '<option value="DE" selected>Germany (+49)</option>' in page, "from Europe/Berlin"
+    await set_hours(server.services, zone="UTC")
+    page = await (await public.get("/contact/callback")).text()
+    assert '<option value="" selected>Choose…</option>' in page and " selected>Aus" not in page
+    await set_hours(server.services)
+    await enable(server.services)
 
     url = server.public_url + "/contact/callback"
     token, window = await _form(public, clock)

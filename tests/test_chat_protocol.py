@@ -433,6 +433,31 @@ async def test_the_email_given_before_the_chat_reaches_the_customer_record(
     )
 
 
+async def test_a_visitor_who_gave_only_an_email_address_is_named_by_it_in_the_desk(
+    server: Server, personas: Personas, visitor, client_factory
+) -> None:
+    v = visitor()
+    await v.connect()
+    await v.send(type="start", client_id="c1", body="Where is my order?", email="lee@shop.test")
+    cid = (await v.receive("ack"))["conversation_id"]
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    inbox = await (await desk.get("/inbox")).text()
+    assert '<strong class="who">lee@shop.test</strong>' in inbox
+    assert "Unknown customer" not in inbox
+    page = await (await desk.get(f"/conversations/{cid}")).text()
+    assert "<h1>Conversation with lee@shop.test</h1>" in page
+    assert '<strong id="customer-name">lee@shop.test</strong>' in page
+    listed = await (await desk.get("/api/conversations?view=open")).json()
+    [row] = listed["conversations"]
+    assert (row["customer_name"], row["customer_email"]) == ("", "lee@shop.test"), (
+        "the live list (desk.js) names them the same way"
+    )
+    board = await desk.signin("max@example.com")
+    assert board.status == 303
+    assert "#1 lee@shop.test" in await (await desk.get("/board")).text()
+
+
 async def test_an_email_of_another_customer_is_noted_for_agents_not_taken_over(
     server: Server, personas: Personas, visitor
 ) -> None:

@@ -69,5 +69,5 @@ async def test_a_colleague_without_a_password_needs_a_mailbox_to_be_invited(
         inviter="Ada",
         link="http://desk/invitation?token=",
     )
-    assert invited is False
+    assert invited.invited is False
     assert [a.email for a in await services.accounts.agents()] == ["amy@example.com"]

@@ -20,6 +20,7 @@ from onlinesupport.channels.chat.identity import Claim, WebsiteUser, signature
 from onlinesupport.core.conversations import SYSTEM
 from onlinesupport.lib.clock import to_db
 from onlinesupport.store import queues as queues_repo
+from test_callbacks import set_hours
 from test_widget_browser import allow
 
 pytestmark = pytest.mark.browser
@@ -208,3 +209,33 @@ async def test_a_visitor_asks_for_a_call_which_is_routed_answered_and_counted(
         await scalar(services, "SELECT data FROM events WHERE type = 'conversation.first_response'")
         == '{"via":"callback"}'
     )
+
+
+async def test_the_widgets_callback_form_starts_at_the_businesss_country_or_at_none(
+    server: Server, shop: str, new_page
+) -> None:
+    services = server.services
+    await services.callbacks.save_settings({"enabled": "on", "queue_id": "1"})
+    await set_hours(services, weekly="", zone="Europe/Vienna")
+    visitor, widget, _ = await open_widget(new_page, shop + "/")
+    await widget.get_by_role("button", name="Call me back instead").first.click()
+    await expect(widget.locator("form.call").get_by_label("Country")).to_have_value("AT")
+
+    # A zone that names no country, and a visitor whose browser names none we call: no guess.
+    await set_hours(services, weekly="", zone="UTC")
+    visitor = await new_page()
+    await visitor.add_init_script(
+        "Object.defineProperty(navigator, 'language', { get: () => 'pt-BR' })"
+    )
+    await visitor.goto(shop + "/")
+    await visitor.get_by_role("button", name="Open chat").click()
+    widget = visitor.locator("[data-onlinesupport]")
+    await widget.get_by_role("button", name="Call me back instead").first.click()
+    call = widget.locator("form.call")
+    await expect(call.get_by_label("Country")).to_have_value("")
+    await expect(call.get_by_label("Country").locator("option").first).to_have_text("—")
+    await call.get_by_label("Name").fill("Nora Kunde")
+    await call.get_by_label("Phone number").fill("+43 1 5321234")
+    await call.get_by_label("What should the call be about?").fill("My invoice is wrong")
+    await call.get_by_role("button", name="Request a call").click()
+    await expect(widget.locator(".note", has_text="We will call +43 15321234")).to_be_visible()

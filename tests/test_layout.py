@@ -71,6 +71,7 @@ NOT_PAGES = {
     "/widget/files/{id}/{expires}/{signature}",
     "/contact.js",
     "/contact.css",
+    "/times.js",
     "/my/data",
     "/help/suggest",
     "/help/files/{id}-{signature}/{name}",

@@ -8,7 +8,9 @@ import json
 import aiohttp
 import pytest
 
+from api_helpers import Api, make_token
 from conftest import Desk, Personas, Server
+from onlinesupport.core.conversations import Actor, ConversationMerged, bulk, merging
 from onlinesupport.store import conversations as conversations_repo
 
 NEW_POSTS = [
@@ -224,3 +226,38 @@ async def test_alert_choices_are_each_agents_own(
     }
     colleagues = (await (await bob.get("/api/agents")).json())["agents"]
     assert {"id": personas.agent, "name": "Amy Agent"} in colleagues
+
+
+async def test_a_merged_conversation_is_neither_resolved_nor_reopened_by_any_door(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    services = server.services
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    old = await services.conversations.open(channel="chat", customer_name="Carla", body="One")
+    new = await services.conversations.open(channel="chat", customer_name="Carla", body="Two")
+    cid, target = old.conversation_id, new.conversation_id
+    await merging.merge(services.conversations, cid, target, amy)
+    before = await services.db.fetch_one("SELECT count(*) FROM events")
+    said = f"#{cid} was merged into #{target} and stays closed: answer in #{target}"
+
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get(f"/conversations/{cid}")).text()
+    for action in ("resolve", "reopen"):
+        assert f'/{action}?view=open" id="{action}" hidden>' in page, "the button is hidden"
+        response = await desk.post(f"/conversations/{cid}/{action}")
+        assert response.status == 409 and said in await response.text(), action
+        answered = await desk.post(
+            f"/conversations/{cid}/{action}", headers={"Accept": "application/json"}
+        )
+        assert answered.status == 409 and (await answered.json())["error"] == said
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.desk_url, await make_token(services, "write"))
+        status, refused = await api.post(f"/conversations/{cid}/reopen")
+        assert status == 409 and said in json.dumps(refused)
+    with pytest.raises(ConversationMerged, match="stays closed"):
+        await bulk.apply(services.conversations, [target, cid], bulk.BulkAction("resolve"), amy)
+    after = await services.db.fetch_one("SELECT count(*) FROM events")
+    assert tuple(after) == tuple(before), "nothing changed"
+    found = await conversations_repo.get(services.db, cid)
+    assert found is not None and (found["status"], found["merged_into"]) == ("closed", target)

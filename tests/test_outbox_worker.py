@@ -13,6 +13,7 @@ import pytest
 from onlinesupport.core import outbox
 from onlinesupport.core.outbox import OutboxWorker
 from onlinesupport.lib.clock import to_db
+from onlinesupport.ops import health
 from onlinesupport.services import Services
 from onlinesupport.store import StorageFull, work_queue
 from onlinesupport.store import outbox as outbox_repo
@@ -95,3 +96,56 @@ async def test_a_full_disk_pauses_the_worker_and_every_row_is_sent_once_there_is
     assert put_back is not None and put_back["last_error"] == ""
     assert put_back["attempts"] == 2
     assert not [r for r in caplog.records if r.exc_info], "the store says it once, no traceback"
+
+
+async def test_mail_stopped_by_an_erasure_is_counted_apart_from_failed_deliveries(
+    services: Services,
+) -> None:
+    """`counts()` maps a mail an erasure stopped to `erased`: the health page warns only of
+    mail that really could not be delivered."""
+    agent = await services.accounts.create_agent("ada@example.com", "Ada", "admin", "x" * 12)
+    opened = await services.conversations.open(
+        channel="email", identity=("email", "lee@customer.test"), body="Where is my order?"
+    )
+    now = to_db(services.clock.now())
+
+    async def mail(n: int) -> int:
+        return await services.db.write(
+            lambda conn: outbox_repo.enqueue(
+                conn,
+                conversation_id=opened.conversation_id,
+                message_id=None,
+                mailbox_id=None,
+                purpose="reply",
+                to_address="lee@customer.test",
+                subject="Your order",
+                body=f"reply {n}",
+                rfc_message_id=f"<reply.{n}@shop.test>",
+                in_reply_to="",
+                refs="",
+                now=now,
+            )
+        )
+
+    delivered, bounced, waiting, claimed = [await mail(n) for n in range(4)]
+    await services.db.write(lambda conn: work_queue.sent(conn, MAIL, delivered, now))
+    await services.db.write(lambda conn: work_queue.failed(conn, MAIL, bounced, "550 no user"))
+    assert await outbox_repo.counts(services.db) == {"sent": 1, "failed": 1, "queued": 2}
+    await services.db.write(lambda conn: work_queue.claim_due(conn, MAIL, now, 10))
+    await services.db.write(lambda conn: work_queue.retry_later(conn, MAIL, waiting, now, "busy"))
+    assert await outbox_repo.counts(services.db) == {
+        "sent": 1,
+        "failed": 1,
+        "queued": 1,
+        "sending": 1,
+    }, f"mail {claimed} is being sent"
+
+    await services.erasure.request(opened.customer_id)
+    [asked] = await services.erasure.requests()
+    assert await services.erasure.decide(asked["id"], True, agent)
+
+    assert await outbox_repo.counts(services.db) == {"sent": 1, "failed": 1, "erased": 2}, (
+        "the queued and the claimed mail were stopped; sent and failed ones keep their status"
+    )
+    warnings = (await health.report(services))["warnings"]
+    assert "1 outgoing mail could not be delivered." in warnings, warnings

@@ -142,3 +142,55 @@ def test_numbers_stored_before_are_brought_to_the_one_form(
         (5, "+4930999", None),
     ]
     conn.close()
+
+
+async def test_a_call_logged_for_a_known_customer_gives_them_the_number_in_e164(
+    server: Server, client_factory
+) -> None:
+    services = server.services
+    await services.accounts.create_agent("ada@example.com", "Ada", "admin", PASSWORD)
+    amy = await services.accounts.create_agent("amy@example.com", "Amy", "agent", PASSWORD)
+    await set_hours(services)  # the business is in Europe/Berlin: numbers are German first
+    lee = await services.conversations.open(
+        channel="email", identity=("email", "lee@customer.test"), body="Order 1042?"
+    )
+    other = await services.conversations.open(
+        channel="phone", identity=("phone", "+44 20 7946 0000"), body="Hello"
+    )
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    form = await (await desk.get("/conversations/new")).text()
+    assert '<option value="DE" selected>Germany (+49)</option>' in form
+
+    call = {"name": "", "email": "Lee@Customer.test", "phone": "030 123-4567", "country": "DE"}
+    logged = await desk.post("/conversations", {**call, "subject": "", "body": "Called again"})
+    assert logged.status == 303, await logged.text()
+    assert await customers_repo.by_identity(services.db, "phone", "+49301234567") == (
+        lee.customer_id
+    )
+    profile = await customers_repo.get(services.db, lee.customer_id)
+    assert {"kind": "phone", "value": "+49 301234567"} in profile["identities"]
+    rows = await services.db.fetch_all(
+        "SELECT customer_id, assignee_id, channel FROM conversations ORDER BY id"
+    )
+    assert tuple(rows[-1]) == (lee.customer_id, amy, "phone"), "the call is theirs, and Amy's"
+
+    # A number someone else has, a number that cannot be one: said, and nothing is lost.
+    taken = await desk.post(
+        "/conversations", {**call, "phone": "+44 20 7946 0000", "body": "About my order"}
+    )
+    text = await taken.text()
+    assert taken.status == 409 and "two different customers" in text, text
+    assert "About my order</textarea>" in text and 'value="+44 20 7946 0000"' in text
+    wrong = await desk.post("/conversations", {**call, "phone": "030 12", "body": "Hi"})
+    text = await wrong.text()
+    assert wrong.status == 400 and "not a phone number in Germany" in text
+    assert 'value="030 12"' in text and '<option value="DE" selected>' in text
+    national = await desk.post(
+        "/conversations", {**call, "country": "", "phone": "030 1234567", "body": "Hi"}
+    )
+    assert national.status == 400 and "choose the country" in await national.text()
+    assert len(await services.db.fetch_all("SELECT id FROM conversations")) == 3
+    assert await customers_repo.by_identity(services.db, "phone", "+442079460000") == (
+        other.customer_id
+    )

@@ -3,6 +3,7 @@ reaches the desk; "still need help" goes on to the chat; the help center without
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,9 @@ from playwright.async_api import expect
 
 from conftest import Personas, Server
 from email_helpers import scalar
+from onlinesupport.lib.clock import to_db
+from onlinesupport.selfservice.access import _hash
+from onlinesupport.store import customer_access as access_repo
 from test_widget_browser import desk_page, website  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -67,5 +71,50 @@ async def test_the_help_center_works_with_javascript_off(server: Server, browser
         await expect(page.locator("article strong")).to_have_text("return")
         await page.get_by_role("button", name="Yes").click()
         await expect(page.locator("#feedback")).to_contain_text("Thank you for telling us")
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)])
+async def test_the_customers_own_page_shows_times_in_their_zone_and_names_it(
+    server: Server, browser: Any, size: tuple[int, int]
+) -> None:
+    services = server.services
+    opened = await services.conversations.open(
+        channel="email",
+        identity=("email", "lee@customer.test"),
+        subject="Refund",
+        body="Where is my refund?",
+    )
+    token, now = "a-sign-in-link-token-for-lee", services.clock.now()
+    await services.db.write(
+        lambda conn: access_repo.add_link(
+            conn, _hash(token), opened.customer_id, to_db(now), to_db(now + timedelta(hours=1))
+        )
+    )
+    width, height = size
+    context = await browser.new_context(
+        viewport={"width": width, "height": height}, timezone_id="Asia/Tokyo", locale="en-US"
+    )
+    try:
+        page = await context.new_page()
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if "Policy" in m.text else None)
+        await page.goto(f"{server.public_url}/my/link/{token}")
+        await page.get_by_role("button").first.click()
+        await expect(page.get_by_role("heading", name="Your conversations with us")).to_be_visible()
+        times = page.locator(".my-list time")
+        await expect(times.first).to_contain_text("GMT+9")  # the zone is named
+        tokyo = (now + timedelta(hours=9)).strftime("%-m/%-d/%Y")
+        await expect(times.first).to_contain_text(tokyo)
+        assert "UTC" not in await page.locator(".my-list").inner_text()
+        assert "(Asia/Tokyo)" in (await times.first.get_attribute("title") or "")
+
+        await page.get_by_role("link", name="#1 Refund").click()
+        message_time = page.locator(".my-messages time").first
+        await expect(message_time).to_contain_text("GMT+9")
+        box = await message_time.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width
+        assert refused == [], "nothing refused by the page's CSP"
     finally:
         await context.close()

@@ -19,6 +19,7 @@ from onlinesupport.channels.email.replies import ReplyMailer
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.channels.forms.contact import ContactForm
 from onlinesupport.channels.phone.callbacks import Callbacks
+from onlinesupport.channels.phone.calls import PhoneCalls
 from onlinesupport.config import Config
 from onlinesupport.core.attachments import FileStore
 from onlinesupport.core.branding import Branding
@@ -99,6 +100,7 @@ class Services:
     webhooks: Webhooks
     identity: WebsiteIdentity
     callbacks: Callbacks
+    phone_calls: PhoneCalls
     queues: Queues
     first_run: FirstRun
     supervisor: Supervisor
@@ -207,6 +209,8 @@ async def open_services(
         await identity.load()
         queues = Queues(db, clock)
         invitations = Invitations(accounts, db, clock, key)
+        customers = Customers(conversations)
+        callbacks = Callbacks(db, conversations, clock, key)
         yield Services(
             config=config,
             clock=clock,
@@ -214,7 +218,7 @@ async def open_services(
             hub=hub,
             conversations=conversations,
             accounts=accounts,
-            customers=Customers(conversations),
+            customers=customers,
             canned=CannedReplies(db, clock),
             scripts=scripts,
             files=files,
@@ -250,7 +254,8 @@ async def open_services(
                 db, clock, email.secrets, guard, sender, public_events.forget_endpoints
             ),
             identity=identity,
-            callbacks=Callbacks(db, conversations, clock, key),
+            callbacks=callbacks,
+            phone_calls=PhoneCalls(conversations, customers, callbacks),
             recorder=recorder,
             reports=reports,
             queues=queues,

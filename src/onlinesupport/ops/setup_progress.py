@@ -23,12 +23,12 @@ from onlinesupport.channels.email.connect import explain
 from onlinesupport.channels.email.service import EmailChannel
 from onlinesupport.core.branding import Branding
 from onlinesupport.lib.clock import Clock, to_db
-from onlinesupport.lib.errors import UserError
 from onlinesupport.routing.queue_admin import Queues
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
+from onlinesupport.store.agents import Agent
 from onlinesupport.store.database import Database
 
 SETTINGS_KEY = "first_run"
@@ -42,10 +42,17 @@ class Item:
     href: str
 
 
-class InvitationNotSent(UserError):
-    """The colleague's account was made, but the mail with their link could not go out."""
+@dataclass(frozen=True)
+class Colleague:
+    """A colleague's new account: ready with a password, or invited to choose one."""
 
-    status = 502
+    agent_id: int
+    invited: bool
+    link: str = ""
+    """The invitation link, when invited."""
+    not_mailed: str = ""
+    """Why the invitation could not be mailed ("" when it was): the admin passes the link on
+    or sets a password instead."""
 
 
 def website_origin(text: str) -> str:
@@ -147,13 +154,13 @@ class FirstRun:
 
     async def add_colleague(
         self, email: str, name: str, role: str, password: str, *, inviter: str, link: str
-    ) -> bool:
-        """An account for a colleague: ready with a password (False), or an invitation mailed
-        to them with `link` + its token (True). Raises AccountError when neither can be done,
-        InvitationNotSent when the account was made but the mail could not go out."""
+    ) -> Colleague:
+        """An account for a colleague: ready with a password, or an invitation mailed to them
+        with `link` + its token. Raises AccountError when neither can be done; when the account
+        was made but the mail could not go out, the result says why (`not_mailed`)."""
         if password:
-            await self._accounts.create_agent(email, name, role, password)
-            return False
+            agent_id = await self._accounts.create_agent(email, name, role, password)
+            return Colleague(agent_id, invited=False)
         if await mailboxes_repo.sender(self._db, None) is None:
             raise AccountError(
                 "no mailbox can send the invitation yet: give a password "
@@ -170,13 +177,31 @@ class FirstRun:
                 f"password:\n\n{link}{token}\n\nIt works once, within the next 7 days.\n",
             )
         except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
-            reason = explain(exc, "the outgoing mail server")
             await self._invitation_not_sent(agent_id)
-            raise InvitationNotSent(
-                f"The account for {email} was made, but the invitation could not be mailed "
-                f"({reason}). Set a password for it under Agents instead."
-            ) from None
-        return True
+            reason = explain(exc, "the outgoing mail server")
+            return Colleague(agent_id, invited=True, link=link + token, not_mailed=reason)
+        return Colleague(agent_id, invited=True, link=link + token)
+
+    async def invitation_link(self, agent_id: int, link: str) -> str:
+        """The link of a colleague's invitation that could not be mailed, drawn again."""
+        return link + await self._invitations.token_for(agent_id)
+
+    async def set_colleague_password(self, agent_id: int, password: str) -> None:
+        """A password for a colleague whose invitation could not be mailed (the wizard's way
+        out); any other account's is changed under Agents."""
+        if not await self._not_mailed(agent_id):
+            raise AccountError(
+                "that colleague has a password already: change it under Agents", "password"
+            )
+        await self._accounts.set_password(agent_id, password)
+
+    async def _not_mailed(self, agent_id: int) -> bool:
+        """Whether the agent's invitation could not be mailed and nobody set a password since."""
+        stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
+        agent = await agents_repo.get(self._db, agent_id)
+        return agent is not None and await _has_no_password(
+            self._db, agent, stored.get("unsent_invitations", {})
+        )
 
     async def _invitation_not_sent(self, agent_id: int) -> None:
         """An account was made but its invitation could not be mailed: nobody knows its
@@ -202,6 +227,16 @@ class FirstRun:
     async def checklist(self) -> list[Item]:
         """What is not set up yet or not working, each with the page where it is done."""
         return await _checklist(self._db, self._branding.current.name, self._email.states)
+
+
+async def _has_no_password(db: Database, agent: Agent, unsent: dict[str, str]) -> bool:
+    """Whether the agent's invitation could not be mailed (`unsent`: agent id → fingerprint
+    of the password nobody knows) and their password is still that one."""
+    fingerprint = unsent.get(str(agent.id))
+    if not fingerprint:
+        return False
+    credentials = await agents_repo.credentials(db, agent.email)
+    return credentials is not None and _fingerprint(credentials.password_hash) == fingerprint
 
 
 async def _checklist(
@@ -242,11 +277,7 @@ async def _checklist(
         items.append(Item("Add your colleagues", "/welcome/team"))
     unsent = ((await settings_repo.get(db, SETTINGS_KEY)) or {}).get("unsent_invitations", {})
     for agent in agents:
-        fingerprint = unsent.get(str(agent.id))
-        credentials = (
-            fingerprint and agent.active and await agents_repo.credentials(db, agent.email)
-        )
-        if credentials and _fingerprint(credentials.password_hash) == fingerprint:
+        if agent.active and await _has_no_password(db, agent, unsent):
             items.append(
                 Item(
                     f"{agent.name} ({agent.email}) has no password: the "

@@ -61,10 +61,12 @@ function renderInbox(data) {
   if (!list) return;
   const filters = body.dataset.filters ? `&${body.dataset.filters}` : "";
   const items = data.conversations.map((c) => {
+    // A customer who gave only an email address is named by it.
+    const who = c.customer_name || c.customer_email || "Unknown customer";
     const link = el("a", { href: `/conversations/${c.id}?view=${view}${filters}`, "data-conversation-id": String(c.id),
       "data-last-seq": String(c.last_seq) },
       el("span", { class: "row1" },
-        el("strong", { class: "who", text: c.customer_name || "Unknown customer" }),
+        el("strong", { class: "who", text: who }),
         el("span", { class: "unread", hidden: "" }),
         c.snoozed_at ? el("span", { class: "tag snoozed", text: "snoozed" }) : null,
         c.overdue ? el("span", { class: "tag urgent", text: "overdue" })
@@ -77,7 +79,7 @@ function renderInbox(data) {
           el("span", { class: "queue", text: c.queue })),
         el("time", { datetime: c.last_message_at })));  // times.js writes the text
     const item = el("li", {}, el("input", { type: "checkbox", class: "select", form: "bulk", name: "ids",
-      value: String(c.id), "aria-label": `Select ${c.customer_name || "Unknown customer"}` }), link);
+      value: String(c.id), "aria-label": `Select ${who}` }), link);
     if (c.id === conversationId) item.setAttribute("aria-current", "true");
     markUnread(link);
     return item;
@@ -199,10 +201,42 @@ function showDelivery(event) {
     error: event.type === "email.queued" ? "" : (event.data.error || "") }));
 }
 
+// A due line of the open conversation ("first answer due …"): hidden once nothing is due.
+function showDue(id, label, due, breached) {
+  const line = document.getElementById(id);
+  if (!line) return;
+  line.hidden = !due;
+  if (due) {
+    line.replaceChildren(" · ", el("span", { class: breached ? "due overdue" : "due" },
+      `${breached ? "overdue: " : ""}${label} due `, el("time", { datetime: due })));
+  }
+}
+
+// The header's buttons that depend on the conversation's state: each pair is on the page,
+// one of them hidden (see inbox.html).
+function showActions(c) {
+  const mine = c.assignee_id === Number(body.dataset.agent);
+  const ended = c.status === "resolved" || c.status === "closed";
+  const shown = { "assign-me": !mine, release: mine, reopen: !c.merged_into && ended, resolve: !c.merged_into && !ended };
+  for (const [id, show] of Object.entries(shown)) {
+    const form = document.getElementById(id);
+    if (form) form.hidden = !show;
+  }
+  // Nobody is transferred to the agent who has the conversation already.
+  for (const option of document.querySelectorAll("form[action*='/transfer'] option")) {
+    const current = Number(option.value) === c.assignee_id;
+    option.hidden = option.disabled = current;
+    if (current && option.selected) option.selected = false;
+  }
+  showDue("next-due", "next answer", c.next_response_due_at, c.next_breached_at);
+  showDue("first-due", "first answer", c.first_response_at ? null : c.first_response_due_at, c.sla_breached_at);
+}
+
 async function catchUpConversation() {
   if (!conversationId) return;
   const data = await api(`/api/conversations/${conversationId}?after=${lastSeq}`);
   data.messages.forEach(appendMessage);
+  showActions(data.conversation);
   const status = document.getElementById("status");
   if (status) { status.textContent = data.conversation.status; status.dataset.status = data.conversation.status; }
   const assignee = document.getElementById("assignee");

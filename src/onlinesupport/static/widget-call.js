@@ -64,7 +64,10 @@
     if (!country.options.length) {
       for (const [code, label] of o.countries) country.add(new Option(label, code));
       const guess = ((navigator.language || "").split("-")[1] || "").toUpperCase();
-      country.value = api.state.country || o.country || (o.countries.some(([c]) => c === guess) ? guess : o.countries[0][0]);
+      const first = api.state.country || o.country || (o.countries.some(([c]) => c === guess) ? guess : "");
+      // None known: the visitor chooses (a number written with + needs no country).
+      if (!first) country.add(new Option("—", ""), 0);
+      country.value = first;
     }
     const keep = chosen || select.value;
     let group = null;

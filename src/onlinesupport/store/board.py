@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from onlinesupport.store.customers import first_email_of
 from onlinesupport.store.database import Database
 from onlinesupport.store.rows import as_dicts
 
@@ -86,6 +87,7 @@ async def open_conversations(db: Database, per_queue: int = 50) -> list[Card]:
     rows = await db.fetch_all(
         "SELECT * FROM (SELECT c.id, c.queue_id, c.subject, c.channel, c.priority,"
         " c.created_at, cu.name AS customer_name, a.name AS assignee_name,"
+        f" {first_email_of('c.customer_id')} AS customer_email,"
         " (SELECT substr(m.body, 1, 200) FROM messages m WHERE m.conversation_id = c.id"
         "  AND m.kind = 'message' ORDER BY m.seq DESC LIMIT 1) AS preview,"
         " coalesce(c.next_response_due_at, CASE WHEN c.first_response_at IS NULL"

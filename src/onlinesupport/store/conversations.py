@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypedDict
 
+from onlinesupport.store.customers import first_email_of
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 from onlinesupport.store.rows import as_dict, as_dicts, new_id, one, only, record, records
@@ -27,7 +28,7 @@ _VIEW_FILTERS = {
     "resolved": "c.status IN ('resolved', 'closed')",
 }
 
-_LIST_COLUMNS = """
+_LIST_COLUMNS = f"""
     c.id, c.channel, c.subject, c.status, c.priority, c.assignee_id, c.queue_id,
     c.created_at, c.last_message_at, c.last_seq, c.customer_id, c.tags, c.merged_into,
     c.snoozed_at, c.snoozed_until,
@@ -35,8 +36,8 @@ _LIST_COLUMNS = """
              THEN c.first_response_due_at END) AS answer_due_at,
     (c.sla_breached_at IS NOT NULL AND c.first_response_at IS NULL)
      OR (c.next_breached_at IS NOT NULL AND c.next_response_due_at IS NOT NULL) AS overdue,
-    cu.name AS customer_name, a.name AS assignee_name,
-    (SELECT name FROM queues WHERE id = c.queue_id) AS queue,
+    cu.name AS customer_name, {first_email_of("c.customer_id")} AS customer_email,
+    a.name AS assignee_name, (SELECT name FROM queues WHERE id = c.queue_id) AS queue,
     (SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.kind = 'message'
      ORDER BY m.seq DESC LIMIT 1) AS preview
 """

@@ -149,6 +149,15 @@ def add_email(conn: sqlite3.Connection, customer_id: int, email: str) -> Holder 
     return None
 
 
+def first_email_of(customer_id: str) -> str:
+    """SQL for the first email address of the customer whose id is the expression
+    `customer_id` (NULL if they have none): what the desk names a customer without a name by."""
+    return (
+        "(SELECT value FROM customer_identities WHERE customer_id = "
+        f"{customer_id} AND kind = 'email' ORDER BY id LIMIT 1)"
+    )
+
+
 def first_email(conn: sqlite3.Connection, customer_id: int) -> str:
     """The customer's first email address ('' if they have none)."""
     row = conn.execute(

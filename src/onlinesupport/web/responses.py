@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from importlib import resources
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
@@ -12,6 +14,19 @@ from onlinesupport.lib.inputs import MAX_ID
 # tabs and newlines anywhere in an address ("/\t/evil" becomes "//evil", another host) and reads
 # a backslash as a slash, so a path with either is refused rather than repaired.
 _PATH_CHARACTERS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "\\")
+
+
+def static_file(name: str, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler serving one file of the package's static folder (read once, here): for the
+    public listener, which has no /static."""
+    body = resources.files("onlinesupport").joinpath("static", name).read_bytes()
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(
+            body=body, content_type=content_type, headers={"Cache-Control": "public, max-age=3600"}
+        )
+
+    return serve
 
 
 def redirect(location: str) -> web.Response:

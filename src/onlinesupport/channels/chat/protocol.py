@@ -77,7 +77,7 @@ from onlinesupport.channels.chat.widget_settings import WidgetSettings
 from onlinesupport.channels.forms.contact import URGENCY, ContactForm
 from onlinesupport.channels.phone.callbacks import Callbacks, TooManyCallbacks
 from onlinesupport.core.attachments import FileStore
-from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.core.conversations import Actor, ConversationMerged, Conversations
 from onlinesupport.core.conversations.service import DEFAULT_QUEUE, SYSTEM
 from onlinesupport.core.hub import Hub, Notice, SubscriberLagged
 from onlinesupport.knowledge.service import KnowledgeBase
@@ -581,9 +581,12 @@ class VisitorSession:
     async def _end(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is None:
             raise ProtocolError("there is no chat to end")
-        changed = await self._ctx.conversations.resolve(
-            self.conversation_id, Actor.customer(self.customer_id)
-        )
+        try:
+            changed = await self._ctx.conversations.resolve(
+                self.conversation_id, Actor.customer(self.customer_id)
+            )
+        except ConversationMerged:
+            changed = False  # closed by the merge already, and it stays so
         if not changed:
             await self._send({"type": "ended"})
 

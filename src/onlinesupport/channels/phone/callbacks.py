@@ -97,7 +97,7 @@ class CallbackSettings:
     queue_id: int = DEFAULT_QUEUE
     """The queue callback requests start in (its business hours offer the windows)."""
     country: str = ""
-    """The country chosen first in the forms."""
+    """The country chosen first in the forms ("": the one of the queue's time zone)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,14 @@ class Callbacks:
             Window(start, end, hours.zone) for start, end in found if end - max(start, now) >= LEAD
         ][:MAX_WINDOWS]
 
+    async def country(self) -> str:
+        """The country a phone number is read in first: the admin's choice, else the one of
+        the callback queue's time zone ("" where the zone names none, such as UTC)."""
+        settings = await self.settings()
+        if settings.country:
+            return settings.country
+        return numbers.country_of_zone(calendar(await self._queue(settings)).zone)
+
     async def options(self) -> dict[str, Any] | None:
         """What a form offers (None while callbacks are off): the countries we call, the one
         chosen first, and the windows ahead grouped by day, in the queue's time zone."""
@@ -218,7 +226,7 @@ class Callbacks:
         windows = self._windows(hours, now)
         return {
             "countries": numbers.choices(),
-            "country": settings.country,
+            "country": settings.country or numbers.country_of_zone(hours.zone),
             "zone": hours.zone,
             "windows": [
                 {

@@ -78,6 +78,51 @@ COUNTRIES: dict[str, Country] = {
         _c("ZA", "South Africa", "27", "0", r"[1-9]\d{8}"),
     )
 }
+# The time zones of each country above (from tzdata's zone.tab, and Asia/Calcutta, an old
+# name still chosen), so a business's zone names the country its callers most likely are in.
+_ZONES = {
+    "US": "America/New_York America/Detroit America/Kentucky/Louisville"
+    " America/Kentucky/Monticello America/Indiana/Indianapolis America/Indiana/Vincennes"
+    " America/Indiana/Winamac America/Indiana/Marengo America/Indiana/Petersburg"
+    " America/Indiana/Vevay America/Chicago America/Indiana/Tell_City America/Indiana/Knox"
+    " America/Menominee America/North_Dakota/Center America/North_Dakota/New_Salem"
+    " America/North_Dakota/Beulah America/Denver America/Boise America/Phoenix"
+    " America/Los_Angeles America/Anchorage America/Juneau America/Sitka America/Metlakatla"
+    " America/Yakutat America/Nome America/Adak Pacific/Honolulu",
+    "CA": "America/St_Johns America/Halifax America/Glace_Bay America/Moncton"
+    " America/Goose_Bay America/Blanc-Sablon America/Toronto America/Iqaluit America/Atikokan"
+    " America/Winnipeg America/Resolute America/Rankin_Inlet America/Regina"
+    " America/Swift_Current America/Edmonton America/Cambridge_Bay America/Inuvik"
+    " America/Creston America/Dawson_Creek America/Fort_Nelson America/Whitehorse"
+    " America/Dawson America/Vancouver",
+    "AT": "Europe/Vienna",
+    "AU": "Australia/Lord_Howe Antarctica/Macquarie Australia/Hobart Australia/Melbourne"
+    " Australia/Sydney Australia/Broken_Hill Australia/Brisbane Australia/Lindeman"
+    " Australia/Adelaide Australia/Darwin Australia/Perth Australia/Eucla",
+    "BE": "Europe/Brussels",
+    "CH": "Europe/Zurich",
+    "CZ": "Europe/Prague",
+    "DE": "Europe/Berlin Europe/Busingen",
+    "DK": "Europe/Copenhagen",
+    "ES": "Europe/Madrid Africa/Ceuta Atlantic/Canary",
+    "FI": "Europe/Helsinki",
+    "FR": "Europe/Paris",
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "IN": "Asia/Kolkata Asia/Calcutta",
+    "IT": "Europe/Rome",
+    "JP": "Asia/Tokyo",
+    "LU": "Europe/Luxembourg",
+    "NL": "Europe/Amsterdam",
+    "NO": "Europe/Oslo",
+    "NZ": "Pacific/Auckland Pacific/Chatham",
+    "PL": "Europe/Warsaw",
+    "PT": "Europe/Lisbon Atlantic/Madeira Atlantic/Azores",
+    "SE": "Europe/Stockholm",
+    "SG": "Asia/Singapore",
+    "ZA": "Africa/Johannesburg",
+}
+_COUNTRY_OF_ZONE = {zone: code for code, zones in _ZONES.items() for zone in zones.split()}
 MAX_TYPED = 40
 _ALLOWED = re.compile(r"^\+?[\d\s\-./()]+$")
 
@@ -90,10 +135,10 @@ def country(code: str) -> Country:
     return found
 
 
-def _by_calling_code(digits: str, preferred: Country) -> tuple[Country, str]:
+def _by_calling_code(digits: str, preferred: Country | None) -> tuple[Country, str]:
     """The country whose calling code starts `digits` (the chosen one first, since +1 is both
     the US and Canada), and the digits after the code."""
-    if digits.startswith(preferred.calling):
+    if preferred is not None and digits.startswith(preferred.calling):
         return preferred, digits[len(preferred.calling) :]
     for length in (1, 2, 3):
         for candidate in COUNTRIES.values():
@@ -108,7 +153,8 @@ def normalise(typed: str, country_code: str) -> tuple[str, Country]:
     """The number in E.164 and the country it belongs to; raises InvalidPhone.
 
     `country_code` is the country the customer chose: it reads a national number, and picks
-    between countries that share a calling code.
+    between countries that share a calling code. A number written internationally needs none
+    ("").
     """
     text = (typed or "").strip()
     if not text:
@@ -117,15 +163,16 @@ def normalise(typed: str, country_code: str) -> tuple[str, Country]:
         raise InvalidPhone(f"a phone number has at most {MAX_TYPED} characters")
     if not _ALLOWED.match(text):
         raise InvalidPhone("use only digits, spaces and a leading + (no letters or extensions)")
-    chosen = country(country_code)
     written = phone_number(text)
     international = written.startswith("+")
+    chosen = None if international and not country_code.strip() else country(country_code)
     digits = written.removeprefix("+")
-    if not international and chosen.calling == "1" and digits.startswith("011"):
+    if not international and chosen and chosen.calling == "1" and digits.startswith("011"):
         digits, international = digits[3:], True  # North America's international prefix
     if international:
         found, national = _by_calling_code(digits, chosen)
     else:
+        assert chosen is not None  # a national number is read with its country
         found, national = chosen, digits
         if (
             found.trunk
@@ -148,6 +195,12 @@ def display(e164: str) -> str:
         if any(c.calling == code for c in COUNTRIES.values()):
             return f"+{code} {e164[1 + length :]}"
     return e164
+
+
+def country_of_zone(zone: str) -> str:
+    """The ISO code of the country we call whose time zone `zone` is ("" for none, or for a
+    zone such as UTC that names no country)."""
+    return _COUNTRY_OF_ZONE.get(zone, "")
 
 
 def choices() -> list[tuple[str, str]]:

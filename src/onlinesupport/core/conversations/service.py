@@ -54,6 +54,18 @@ class InvalidCommand(UserError):
     """The command's input is not acceptable; the message is safe to show to the user."""
 
 
+class ConversationMerged(InvalidCommand):
+    """A merged conversation stays closed: it is answered in the one it was merged into."""
+
+    status = 409
+
+    def __init__(self, conversation: Conversation) -> None:
+        into = conversation.merged_into
+        super().__init__(
+            f"#{conversation.id} was merged into #{into} and stays closed: answer in #{into}"
+        )
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who does something: a customer, an agent or the system."""
@@ -750,7 +762,10 @@ class Conversations:
         event: str,
     ) -> bool:
         """Inside a command: change the status (False if it is that already). Resolving ends
-        a snooze: the conversation needs nothing more until the customer writes."""
+        a snooze: the conversation needs nothing more until the customer writes. A merged
+        conversation's status never changes (ConversationMerged)."""
+        if conversation.merged_into is not None:
+            raise ConversationMerged(conversation)
         if conversation.status == status:
             return False
         changes: dict[str, Any] = {"status": status}

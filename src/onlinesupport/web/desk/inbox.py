@@ -11,11 +11,14 @@ from typing import Any
 
 from aiohttp import web
 
+from onlinesupport.channels.phone import numbers
+from onlinesupport.channels.phone.calls import LoggedCall
 from onlinesupport.core import inbox_views
-from onlinesupport.core.conversations import Actor, InvalidCommand
+from onlinesupport.core.conversations import Actor
 from onlinesupport.core.customers import TIERS
 from onlinesupport.core.inbox_views import InboxQuery
 from onlinesupport.lib.clock import to_db
+from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import parse_json
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
@@ -34,7 +37,7 @@ from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.security import wants_json
 from onlinesupport.web.templates import render
 
-_CALL_FIELDS = ("name", "email", "phone", "subject", "body")
+_CALL_FIELDS = ("name", "email", "phone", "country", "subject", "body")
 VERIFICATION = {
     "identity.verified": True,
     "conversation.customer_verified": True,
@@ -318,13 +321,27 @@ async def reopen(request: web.Request) -> web.Response:
     return respond(request, cid, {"changed": changed, "status": "open"})
 
 
-@requires("agent")
-async def new_conversation_page(request: web.Request) -> web.Response:
+async def _call_form(
+    request: web.Request, values: dict[str, str], error: str = "", status: int = 200
+) -> web.Response:
     return render(
         request,
         "desk/new_conversation.html",
-        {"agent": request[AGENT], "values": dict.fromkeys(_CALL_FIELDS, ""), "error": ""},
+        {
+            "agent": request[AGENT],
+            "values": values,
+            "countries": numbers.choices(),
+            "error": error,
+        },
+        status=status,
     )
+
+
+@requires("agent")
+async def new_conversation_page(request: web.Request) -> web.Response:
+    values = dict.fromkeys(_CALL_FIELDS, "")
+    values["country"] = await request.app[SERVICES].phone_calls.country()
+    return await _call_form(request, values)
 
 
 @requires("agent")
@@ -332,36 +349,13 @@ async def create_conversation(request: web.Request) -> web.Response:
     """Log a phone call or walk-in as a conversation, assigned to the agent who took it."""
     data = await payload(request)
     values = {k: _text_field(data, k) for k in _CALL_FIELDS}
-    identity = None
-    if values["email"].strip():
-        identity = ("email", values["email"])
-    elif values["phone"].strip():
-        identity = ("phone", values["phone"])
-    services = request.app[SERVICES]
     try:
-        if not values["body"].strip():
-            raise InvalidCommand("write down what the customer asked")
-        opened = await services.conversations.open(
-            channel="phone",
-            customer_name=values["name"],
-            identity=identity,
-            subject=values["subject"],
-            body=values["body"],
-            actor=actor(request),
-        )
-    except InvalidCommand as exc:
+        cid = await request.app[SERVICES].phone_calls.log(LoggedCall(**values), actor(request))
+    except UserError as exc:
         if wants_json(request):
             raise
-        return render(
-            request,
-            "desk/new_conversation.html",
-            {"agent": request[AGENT], "values": values, "error": str(exc)},
-            status=400,
-        )
-    await services.conversations.assign(
-        opened.conversation_id, request[AGENT]["id"], actor(request)
-    )
-    return respond(request, opened.conversation_id, {"conversation_id": opened.conversation_id})
+        return await _call_form(request, values, exc.message, exc.status)
+    return respond(request, cid, {"conversation_id": cid})
 
 
 @requires("agent")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from importlib import resources
 
 from aiohttp import web
 
@@ -25,9 +24,7 @@ from onlinesupport.web.responses import redirect
 from onlinesupport.web.templates import render
 
 log = logging.getLogger(__name__)
-STYLESHEET = web.AppKey("contact_css", bytes)
 MAX_FIELD = 25_000
-SCRIPT = web.AppKey("contact_js", bytes)
 
 
 async def _form(
@@ -165,25 +162,3 @@ async def sent_page(request: web.Request) -> web.Response:
     ):
         raise web.HTTPNotFound(text="There is no such confirmation.")
     return render(request, "public/contact_sent.html", {"number": number, "when": when})
-
-
-async def stylesheet(request: web.Request) -> web.Response:
-    return web.Response(
-        body=request.app[STYLESHEET],
-        content_type="text/css",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
-
-
-async def script(request: web.Request) -> web.Response:
-    return web.Response(
-        body=request.app[SCRIPT],
-        content_type="application/javascript",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
-
-
-def setup_contact(app: web.Application) -> None:
-    static = resources.files("onlinesupport").joinpath("static")
-    app[STYLESHEET] = static.joinpath("public.css").read_bytes()
-    app[SCRIPT] = static.joinpath("contact.js").read_bytes()

@@ -7,6 +7,9 @@ from aiohttp import web
 from onlinesupport.web import favicon, logo
 from onlinesupport.web.health import healthz
 from onlinesupport.web.public import callbacks, contact, help_center, my_page, widget
+from onlinesupport.web.responses import static_file
+
+JS = "application/javascript"
 
 
 async def health(request: web.Request) -> web.Response:
@@ -32,9 +35,9 @@ def setup_routes(app: web.Application) -> None:
             web.get("/contact", contact.contact_page, name="contact"),
             web.post("/contact", contact.submit),
             web.post("/contact/answered", contact.answered),
-            web.get("/contact.js", contact.script, name="contact_js"),
+            web.get("/contact.js", static_file("contact.js", JS), name="contact_js"),
             web.get("/contact/sent", contact.sent_page, name="contact_sent"),
-            web.get("/contact.css", contact.stylesheet, name="contact_css"),
+            web.get("/contact.css", static_file("public.css", "text/css"), name="contact_css"),
             web.get("/contact/callback", callbacks.callback_page, name="callback"),
             web.post("/contact/callback", callbacks.request_callback),
             web.get("/contact/callback/sent", callbacks.sent_page, name="callback_sent"),
@@ -49,9 +52,9 @@ def setup_routes(app: web.Application) -> None:
             web.post(r"/my/conversations/{id:\d+}", my_page.reply),
             web.get("/my/callback", my_page.callback_page),
             web.post("/my/callback", my_page.ask_for_callback),
+            web.get("/times.js", static_file("times.js", JS)),
         ]
     )
     favicon.add_routes(app)
     widget.setup_chat(app)
-    contact.setup_contact(app)
     help_center.setup_help_center(app)

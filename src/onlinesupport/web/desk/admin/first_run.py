@@ -20,7 +20,7 @@ from onlinesupport.web.auth import AGENT, form_data, posted_form, requires
 from onlinesupport.web.desk.admin import mailbox_admin
 from onlinesupport.web.desk.admin.widget_admin import public_base, script_tag
 from onlinesupport.web.keys import SERVICES
-from onlinesupport.web.responses import redirect
+from onlinesupport.web.responses import int_param, redirect
 from onlinesupport.web.templates import render
 
 STEPS = ("company", "website", "mailbox", "team")
@@ -45,6 +45,7 @@ async def _page(
     error: str = "",
     status: int = 200,
     mail_servers: dict[str, Any] | None = None,
+    not_mailed: dict[str, Any] | None = None,
 ) -> web.Response:
     services = request.app[SERVICES]
     context: dict[str, Any] = {
@@ -70,6 +71,7 @@ async def _page(
     elif step == "team":
         context["agents"] = await services.accounts.agents()
         context["roles"] = ROLES
+        context["not_mailed"] = not_mailed
     return render(request, "desk/welcome.html", context, status=status)
 
 
@@ -138,31 +140,57 @@ async def _save_website(request: web.Request) -> web.Response:
     return redirect("/welcome/website?done=saved")
 
 
+def _invitation_link(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}/invitation?token="
+
+
 async def _add_colleague(request: web.Request) -> web.Response:
     """With a password: the account is ready. Without: they are mailed an invitation link to
-    choose their own."""
+    choose their own; when it cannot be mailed, the page gives the link to pass on and a way
+    to set a password instead."""
     form = await form_data(request)
+    if form.get("agent_id"):
+        return await _set_colleague_password(request, form)
     values = {k: form.get(k, "")[:320] for k in ("email", "name", "role")}
     try:
-        invited = await request.app[SERVICES].first_run.add_colleague(
+        added = await request.app[SERVICES].first_run.add_colleague(
             values["email"],
             values["name"],
             values["role"],
             form.get("password", ""),
             inviter=request[AGENT]["name"],
-            link=f"{request.scheme}://{request.host}/invitation?token=",
+            link=_invitation_link(request),
         )
-    except setup_progress.InvitationNotSent as exc:
+    except UserError as exc:
+        return await _page(request, "team", values, error=exc.message, status=400)
+    if added.not_mailed:
+        not_mailed = {**values, "agent_id": added.agent_id, "link": added.link}
         return await _page(
             request,
             "team",
             {"email": "", "name": "", "role": "agent"},
-            error=exc.message,
-            status=exc.status,
+            not_mailed={**not_mailed, "reason": added.not_mailed},
         )
+    return redirect(f"/welcome/team?done={'invited' if added.invited else 'added'}")
+
+
+async def _set_colleague_password(request: web.Request, form: dict[str, str]) -> web.Response:
+    """The way out when an invitation could not be mailed: a password the admin passes on."""
+    first_run = request.app[SERVICES].first_run
+    typed = {k: form.get(k, "")[:320] for k in ("agent_id", "email", "name", "role")}
+    agent_id = int_param(typed["agent_id"], "agent_id", minimum=1)
+    try:
+        await first_run.set_colleague_password(agent_id, form.get("password", ""))
     except UserError as exc:
-        return await _page(request, "team", values, error=exc.message, status=400)
-    return redirect(f"/welcome/team?done={'invited' if invited else 'added'}")
+        link = await first_run.invitation_link(agent_id, _invitation_link(request))
+        return await _page(
+            request,
+            "team",
+            {"email": "", "name": "", "role": "agent"},
+            status=400,
+            not_mailed={**typed, "link": link, "error": exc.message},
+        )
+    return redirect("/welcome/team?done=added")
 
 
 @requires("admin")
