@@ -21,11 +21,20 @@ import aiohttp
 import pytest
 
 from onlinesupport import __version__, app
+from onlinesupport.accounts import passwords
 from onlinesupport.config import Config
 from onlinesupport.lib.clock import Clock, ManualClock
 from onlinesupport.services import Services, open_services
 
 PASSWORD = "correct horse battery"
+
+PRODUCTION_SCRYPT = (passwords._N, passwords._R, passwords._P)
+TEST_SCRYPT_N = 2**10
+# Hashing at the production cost (scrypt n=2**15, ~0.2 s of CPU each) was half of all the CPU the
+# suite spent: every persona made and every sign-in checked costs one. A stored hash carries its
+# own parameters, so the tests hash 32 times cheaper and verify exactly as production does;
+# tests/test_passwords.py holds the production parameters and hashes with them.
+passwords._N = TEST_SCRYPT_N
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 
