@@ -39,6 +39,15 @@ TEST_SCRYPT_N = 2**10
 # own parameters, so the tests hash 32 times cheaper and verify exactly as production does;
 # tests/test_passwords.py holds the production parameters and hashes with them.
 passwords._N = TEST_SCRYPT_N
+
+
+@pytest.fixture
+def production_password_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords hashed from here on cost what they cost in production: for a test of a race
+    that the time a hash takes opens. Ask for it before `personas`."""
+    monkeypatch.setattr(passwords, "_N", PRODUCTION_SCRYPT[0])
+
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 

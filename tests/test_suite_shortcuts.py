@@ -10,19 +10,15 @@ import re
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from conftest import PRODUCTION_SCRYPT, TEST_SCRYPT_N, fresh_database, make_config
-from onlinesupport.accounts import passwords
 from onlinesupport.accounts.passwords import hash_password, verify_password
 from onlinesupport.lib.clock import ManualClock
 from onlinesupport.store import Database
 
 
-def test_production_hashes_with_scrypt_at_n_2_15_r_8_p_1(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_hashes_with_scrypt_at_n_2_15_r_8_p_1(production_password_cost: None) -> None:
     """The suite lowers the cost (tests/conftest.py); what it lowers must be production's."""
     assert PRODUCTION_SCRYPT == (2**15, 8, 1)
-    monkeypatch.setattr(passwords, "_N", PRODUCTION_SCRYPT[0])
     stored = hash_password("correct horse battery")
     scheme, n, r, p, _salt, _digest = stored.split("$")
     assert (scheme, int(n), int(r), int(p)) == ("scrypt", 2**15, 8, 1)
