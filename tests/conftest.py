@@ -37,7 +37,7 @@ TEST_SCRYPT_N = 2**10
 # Hashing at the production cost (scrypt n=2**15, ~0.2 s of CPU each) was half of all the CPU the
 # suite spent: every persona made and every sign-in checked costs one. A stored hash carries its
 # own parameters, so the tests hash 32 times cheaper and verify exactly as production does;
-# tests/test_passwords.py holds the production parameters and hashes with them.
+# tests/test_suite_shortcuts.py holds the production parameters and hashes with them.
 passwords._N = TEST_SCRYPT_N
 
 
