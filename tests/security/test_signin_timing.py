@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from conftest import Server, make_config, start_server
+from conftest import Server, make_config, start_server, wait_until
 from email_helpers import add_mailbox, mailbox_form
 from mail_servers import Relay
 from onlinesupport.lib.clock import ManualClock
@@ -84,9 +84,14 @@ async def test_asking_for_a_link_takes_as_long_for_a_known_address_as_for_an_unk
         f"{statistics.median(unknown) * 1000:.2f} ms unknown"
     )
     assert not (slower > 0.70 and gap_ms > 0.2), summary
-    # The work is still done: every request for the known address wrote its link.
-    links = await server.services.db.fetch_one("SELECT count(*) FROM customer_links")
-    assert links[0] == asked_known, summary
+
+    # The work is still done: every request for the known address wrote its link (the last
+    # one after its answer, so on a busy machine possibly after the last sample).
+    async def every_link_written() -> bool:
+        links = await server.services.db.fetch_one("SELECT count(*) FROM customer_links")
+        return links[0] == asked_known
+
+    await wait_until(every_link_written, message=summary)
 
 
 async def _quiet(server: Server) -> None:
