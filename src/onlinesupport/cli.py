@@ -20,7 +20,9 @@ import time
 import urllib.request
 import webbrowser
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from onlinesupport import __version__
 from onlinesupport.accounts import AccountError
@@ -42,17 +44,28 @@ from onlinesupport.ops.platform_support import (
     service_layout,
 )
 from onlinesupport.ops.setup_link import SetupToken
-from onlinesupport.services import open_services
 from onlinesupport.store import StoreError
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import backup as backup_store
 from onlinesupport.store.agents import ROLES
+
+if TYPE_CHECKING:
+    from onlinesupport.services import Services
 
 log = logging.getLogger("onlinesupport")
 
 
 class CommandError(Exception):
     """A command cannot do what was asked; the message says why."""
+
+
+def open_services(config: Config) -> AbstractAsyncContextManager[Services]:
+    """Every service, for the commands that need them. Imported here, not at the top: the
+    services pull in the web client and the mail channels, most of a second of start-up that
+    `version`, `config`, `backup`, `restore` and `setup-link` have no use for."""
+    from onlinesupport import services
+
+    return services.open_services(config)
 
 
 def _parser() -> argparse.ArgumentParser:
