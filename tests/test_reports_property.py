@@ -278,16 +278,16 @@ async def play(
                 await conversations.note(cid, ann, "Note")
             elif op == "auto":  # as the routing engine sends it: with the rule's firing
 
-                def auto(conn, now, events, c=cid):
-                    conversations.auto_reply_in(conn, now, events, c, "Auto", "Auto")
-                    events.append(
+                def auto(work, c=cid):
+                    conversations.auto_reply_in(work, c, "Auto", "Auto")
+                    work.events.append(
                         events_repo.append(
-                            conn,
+                            work.conn,
                             c,
                             "rule.fired",
                             "system",
                             None,
-                            now,
+                            work.now,
                             {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]},
                         )
                     )

@@ -19,15 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from onlinesupport.store import Transaction
-from onlinesupport.store.events import Event
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store.messages import Message
 
 
 class OpenedHook(Protocol):
-    def __call__(
-        self, *, conn: Transaction, now: str, events: list[Event], conversation_id: int
-    ) -> None: ...
+    def __call__(self, *, work: Work, conversation_id: int) -> None: ...
 
 
 class MessageHook(Protocol):
@@ -36,9 +33,7 @@ class MessageHook(Protocol):
     def __call__(
         self,
         *,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         message: Message,
     ) -> None: ...
@@ -48,9 +43,7 @@ class ReceivedHook(Protocol):
     def __call__(
         self,
         *,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         message: Message,
         new: bool,
@@ -58,7 +51,7 @@ class ReceivedHook(Protocol):
 
 
 class CommittingHook(Protocol):
-    def __call__(self, *, conn: Transaction, now: str, events: list[Event]) -> None: ...
+    def __call__(self, *, work: Work) -> None: ...
 
 
 @dataclass(frozen=True)
