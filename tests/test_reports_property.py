@@ -280,16 +280,12 @@ async def play(
 
                 def auto(work, c=cid):
                     conversations.auto_reply_in(work, c, "Auto", "Auto")
-                    work.events.append(
-                        events_repo.append(
-                            work.conn,
-                            c,
-                            "rule.fired",
-                            "system",
-                            None,
-                            work.now,
-                            {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]},
-                        )
+                    work.emit(
+                        c,
+                        "rule.fired",
+                        "system",
+                        None,
+                        {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]},
                     )
 
                 await conversations.run(auto)

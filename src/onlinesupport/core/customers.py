@@ -13,7 +13,6 @@ from onlinesupport.lib.inputs import is_email_address, phone_number
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
 
 TIERS = ("standard", "preferred")
 MAX_TAGS = 20
@@ -196,17 +195,7 @@ class Customers:
                 customers_repo.add_identity(work.conn, chosen, kind, stored, typed)
                 added = True
             if not found or added:
-                work.events.append(
-                    events_repo.append(
-                        work.conn,
-                        None,
-                        kind_of_event,
-                        actor.type,
-                        actor.id,
-                        work.now,
-                        {"customer_id": chosen},
-                    )
-                )
+                work.emit(None, kind_of_event, actor.type, actor.id, {"customer_id": chosen})
             return chosen
 
         return await self._conversations.run(command)
@@ -218,17 +207,7 @@ class Customers:
         def command(work: Work) -> int:
             customer_id = customers_repo.create(work.conn, changes.name or "", work.now)
             _apply(work.conn, customer_id, changes)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    None,
-                    "customer.created",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {"customer_id": customer_id},
-                )
-            )
+            work.emit(None, "customer.created", actor.type, actor.id, {"customer_id": customer_id})
             return customer_id
 
         return await self._conversations.run(command)
@@ -238,17 +217,7 @@ class Customers:
 
         def command(work: Work) -> None:
             _apply(work.conn, customer_id, changes)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    None,
-                    "customer.updated",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {"customer_id": customer_id},
-                )
-            )
+            work.emit(None, "customer.updated", actor.type, actor.id, {"customer_id": customer_id})
 
         await self._conversations.run(command)
 

@@ -14,7 +14,6 @@ from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import scripts as scripts_repo
 from onlinesupport.store.messages import Message
 
@@ -64,16 +63,12 @@ class Scripts:
                 )
             title, _ = scripts_repo.questions(work.conn, script_id)
             scripts_repo.start(work.conn, conversation_id, script_id, agent_id, work.now)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "script.started",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {"script_id": script_id, "title": title},
-                )
+            work.emit(
+                conversation_id,
+                "script.started",
+                actor.type,
+                actor.id,
+                {"script_id": script_id, "title": title},
             )
             self._next_question(work, conversation_id)
 
@@ -94,11 +89,7 @@ class Scripts:
             if scripts_repo.running(work.conn, conversation_id) is None:
                 return
             scripts_repo.stop(work.conn, conversation_id)
-            work.events.append(
-                events_repo.append(
-                    work.conn, conversation_id, "script.stopped", actor.type, actor.id, work.now
-                )
-            )
+            work.emit(conversation_id, "script.stopped", actor.type, actor.id)
 
         await self._conversations.run(command)
 
@@ -122,17 +113,7 @@ class Scripts:
         position = state.position
         if position >= len(questions):
             scripts_repo.stop(work.conn, conversation_id)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "script.finished",
-                    "system",
-                    None,
-                    work.now,
-                    {"title": title},
-                )
-            )
+            work.emit(conversation_id, "script.finished", "system", None, {"title": title})
             return
         agent = agents_repo.lock(work.conn, state.agent_id)
         self._conversations.send_in(
@@ -142,14 +123,10 @@ class Scripts:
             questions[position],
         )
         scripts_repo.advance(work.conn, conversation_id, position + 1)
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "script.advanced",
-                "system",
-                None,
-                work.now,
-                {"title": title, "sent": position + 1, "total": len(questions)},
-            )
+        work.emit(
+            conversation_id,
+            "script.advanced",
+            "system",
+            None,
+            {"title": title, "sent": position + 1, "total": len(questions)},
         )

@@ -26,7 +26,6 @@ from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.rollup import Calendars
 from onlinesupport.store import Database, Transaction
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import reports as reports_repo
 
 log = logging.getLogger(__name__)
@@ -122,11 +121,7 @@ class Recorder:
         actor = Actor.customer(customer_id)
 
         def command(work: Work) -> None:
-            work.events.append(
-                events_repo.append(
-                    work.conn, conversation_id, type, actor.type, actor.id, work.now, data
-                )
-            )
+            work.emit(conversation_id, type, actor.type, actor.id, data)
 
         await self._conversations.run(command)
 

@@ -12,7 +12,6 @@ from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import Transaction
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.queues import Queue
 
@@ -72,17 +71,7 @@ def set_target(
     reports count the targets that fell due, met or missed)."""
     column = "first_response_due_at" if target == "first_response" else "next_response_due_at"
     conversations_repo.update(work.conn, conversation_id, work.now, **{column: due}, **more_columns)
-    work.events.append(
-        events_repo.append(
-            work.conn,
-            conversation_id,
-            "sla.target",
-            "system",
-            None,
-            work.now,
-            {"target": target, "due_at": due},
-        )
-    )
+    work.emit(conversation_id, "sla.target", "system", None, {"target": target, "due_at": due})
 
 
 def chosen_by_customer(conn: Transaction, conversation_id: int) -> bool:

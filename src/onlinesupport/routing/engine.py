@@ -219,16 +219,12 @@ class RoutingRules:
                     done.append(said)
             if done or new:
                 # A rule that changes nothing on a later message (all already so) is not news.
-                work.events.append(
-                    events_repo.append(
-                        work.conn,
-                        conversation_id,
-                        "rule.fired",
-                        "system",
-                        None,
-                        work.now,
-                        {"rule_id": rule.id, "name": rule.name, "actions": done},
-                    )
+                work.emit(
+                    conversation_id,
+                    "rule.fired",
+                    "system",
+                    None,
+                    {"rule_id": rule.id, "name": rule.name, "actions": done},
                 )
 
     def _apply(
@@ -322,16 +318,6 @@ class RoutingRules:
             conversation = change(
                 status="closed", tags=json.dumps(tags if "spam" in tags else [*tags, "spam"])
             )
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "conversation.closed",
-                    "system",
-                    None,
-                    work.now,
-                    {"status": "closed"},
-                )
-            )
+            work.emit(conversation_id, "conversation.closed", "system", None, {"status": "closed"})
             return "closed as spam", conversation
         return "stop", conversation

@@ -7,7 +7,6 @@ from __future__ import annotations
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import problems as problems_repo
 from onlinesupport.store import queues as queues_repo
 
@@ -45,21 +44,17 @@ class Escalations:
             problem_id = problems_repo.insert(
                 work.conn, conversation_id, queue_id, values, actor.id, work.now
             )
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "problem.escalated",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {
-                        "problem_id": problem_id,
-                        "queue_id": queue_id,
-                        "queue_name": queue.name,
-                        "type": values["type"],
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "problem.escalated",
+                actor.type,
+                actor.id,
+                {
+                    "problem_id": problem_id,
+                    "queue_id": queue_id,
+                    "queue_name": queue.name,
+                    "type": values["type"],
+                },
             )
             return problem_id
 
@@ -70,20 +65,16 @@ class Escalations:
 
         def command(work: Work) -> None:
             row = problems_repo.update(work.conn, problem_id, values, work.now)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    row.conversation_id,
-                    "problem.updated",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {
-                        "problem_id": problem_id,
-                        "status": values["status"],
-                        "rma_number": values["rma_number"],
-                    },
-                )
+            work.emit(
+                row.conversation_id,
+                "problem.updated",
+                actor.type,
+                actor.id,
+                {
+                    "problem_id": problem_id,
+                    "status": values["status"],
+                    "rma_number": values["rma_number"],
+                },
             )
 
         await self._conversations.run(command)

@@ -21,7 +21,6 @@ from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.routing.engine import choose
 from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 
 
@@ -137,16 +136,6 @@ class ChatOffers:
         self, conversation_id: int, kind: str, agent_id: int, data: dict[str, Any] | None = None
     ) -> None:
         def command(work: Work) -> None:
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    kind,
-                    "system",
-                    None,
-                    work.now,
-                    {"agent_id": agent_id, **(data or {})},
-                )
-            )
+            work.emit(conversation_id, kind, "system", None, {"agent_id": agent_id, **(data or {})})
 
         await self._conversations.run(command)

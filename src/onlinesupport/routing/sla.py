@@ -19,7 +19,6 @@ from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.conversations import OwedAnswer
 from onlinesupport.store.queues import Manager
@@ -80,20 +79,16 @@ class SlaWatch:
                     changes["priority"] = ESCALATED_PRIORITY
                 conversations_repo.update(work.conn, row.id, work.now, **changes)
                 managers = queues_repo.managers_of(work.conn, row.queue_id)
-                work.events.append(
-                    events_repo.append(
-                        work.conn,
-                        row.id,
-                        "sla.breached" if breached else "sla.warning",
-                        "system",
-                        None,
-                        work.now,
-                        {
-                            "target": row.target,
-                            "due_at": row.due_at,
-                            "notify": [m.id for m in managers],
-                        },
-                    )
+                work.emit(
+                    row.id,
+                    "sla.breached" if breached else "sla.warning",
+                    "system",
+                    None,
+                    {
+                        "target": row.target,
+                        "due_at": row.due_at,
+                        "notify": [m.id for m in managers],
+                    },
                 )
                 if breached:
                     self._move_late(work, row)

@@ -33,7 +33,6 @@ from onlinesupport.lib.inputs import InvalidAddress, email_address
 from onlinesupport.lib.secretbox import SecretBox, SecretUnreadable
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store import website_users as users_repo
@@ -178,20 +177,16 @@ class WebsiteIdentity:
             users_repo.move_identity(work.conn, "visitor", visitor_id, customer_id)
             for conversation_id in users_repo.open_chats(work.conn, holder):
                 users_repo.move_conversation(work.conn, conversation_id, customer_id, work.now)
-                work.events.append(
-                    events_repo.append(
-                        work.conn,
-                        conversation_id,
-                        "conversation.customer_verified",
-                        "customer",
-                        customer_id,
-                        work.now,
-                        {
-                            "from_customer_id": holder,
-                            "customer_id": customer_id,
-                            "external_id": user.id,
-                        },
-                    )
+                work.emit(
+                    conversation_id,
+                    "conversation.customer_verified",
+                    "customer",
+                    customer_id,
+                    {
+                        "from_customer_id": holder,
+                        "customer_id": customer_id,
+                        "external_id": user.id,
+                    },
                 )
             return customer_id
 
@@ -251,16 +246,12 @@ class WebsiteIdentity:
                 page_referrer=page_referrer,
                 language=language,
             )
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "identity.verified" if user else "identity.unverified",
-                    "system",
-                    None,
-                    work.now,
-                    {"external_id": claim.claimed_id},
-                )
+            work.emit(
+                conversation_id,
+                "identity.verified" if user else "identity.unverified",
+                "system",
+                None,
+                {"external_id": claim.claimed_id},
             )
             message = self._conversations.post_in(
                 work, conversation_id, who, body, client_id=client_id

@@ -29,7 +29,6 @@ from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.attachments import StoredFile
@@ -328,21 +327,17 @@ class EmailIntake:
         email_repo.add_participant(
             work.conn, conversation_id, parsed.from_address, parsed.from_name, work.now, wrote=True
         )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "email.participant",
-                "system",
-                None,
-                work.now,
-                {
-                    "address": parsed.from_address,
-                    "name": parsed.from_name,
-                    "message_id": message_id,
-                    "via": via,
-                },
-            )
+        work.emit(
+            conversation_id,
+            "email.participant",
+            "system",
+            None,
+            {
+                "address": parsed.from_address,
+                "name": parsed.from_name,
+                "message_id": message_id,
+                "via": via,
+            },
         )
 
     def _bounce(self, work: Work, item: Prepared) -> Imported | None:
@@ -394,21 +389,17 @@ class EmailIntake:
             packed_raw=item.packed,
         )
         if row is not None:
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "email.failed",
-                    "system",
-                    None,
-                    work.now,
-                    {
-                        "outbox_id": row.id,
-                        "message_id": row.message_id,
-                        "error": bounce.reason,
-                        "permanent": True,
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "email.failed",
+                "system",
+                None,
+                {
+                    "outbox_id": row.id,
+                    "message_id": row.message_id,
+                    "error": bounce.reason,
+                    "permanent": True,
+                },
             )
         return Imported(conversation_id, message.id, bounce=True)
 
@@ -452,16 +443,12 @@ class EmailIntake:
             refs=" ".join([*parsed.references[-10:], parsed.message_id]),
             now=work.now,
         )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "email.queued",
-                "system",
-                None,
-                work.now,
-                {"outbox_id": outbox_id, "purpose": "ack", "to": to},
-            )
+        work.emit(
+            conversation_id,
+            "email.queued",
+            "system",
+            None,
+            {"outbox_id": outbox_id, "purpose": "ack", "to": to},
         )
 
 
@@ -488,14 +475,10 @@ def _link(
 ) -> None:
     """A mail named a conversation it may not join: both conversations show the other."""
     for this, other in ((conversation_id, named_id), (named_id, conversation_id)):
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                this,
-                "email.linked",
-                "system",
-                None,
-                work.now,
-                {"linked_id": other, "address": address, "opened": this == conversation_id},
-            )
+        work.emit(
+            this,
+            "email.linked",
+            "system",
+            None,
+            {"linked_id": other, "address": address, "opened": this == conversation_id},
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import email as email_repo
-from onlinesupport.store import events as events_repo
 
 
 class Recipients:
@@ -23,16 +22,12 @@ class Recipients:
                     "replies can go to the customer or to someone on the conversation's mail only"
                 )
             before = email_repo.choose_reply_to(work.conn, conversation_id, address)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "email.recipient",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {"to": address, "before": before or ""},
-                )
+            work.emit(
+                conversation_id,
+                "email.recipient",
+                actor.type,
+                actor.id,
+                {"to": address, "before": before or ""},
             )
 
         await self._conversations.run(command)

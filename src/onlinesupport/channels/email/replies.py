@@ -12,7 +12,6 @@ from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.messages import Message
@@ -63,16 +62,12 @@ class ReplyMailer:
             refs=" ".join(refs),
             now=work.now,
         )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "email.queued",
-                "system",
-                None,
-                work.now,
-                {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to},
-            )
+        work.emit(
+            conversation_id,
+            "email.queued",
+            "system",
+            None,
+            {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to},
         )
 
 

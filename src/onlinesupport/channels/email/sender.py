@@ -30,7 +30,6 @@ from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.lib.secretbox import SecretBox
 from onlinesupport.store import Database, work_queue
 from onlinesupport.store import attachments as attachments_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.mailboxes import MailboxRow
@@ -236,22 +235,18 @@ class OutboxSender:
                 outbox_repo.forget_body(work.conn, row.id)
             if row.conversation_id is None:
                 return  # a sign-in link: its state is on the outbox row (health page), no event
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    row.conversation_id,
-                    type,
-                    "system",
-                    None,
-                    work.now,
-                    {
-                        "outbox_id": row.id,
-                        "message_id": row.message_id,
-                        "purpose": row.purpose,
-                        "to": row.to_address,
-                        **data,
-                    },
-                )
+            work.emit(
+                row.conversation_id,
+                type,
+                "system",
+                None,
+                {
+                    "outbox_id": row.id,
+                    "message_id": row.message_id,
+                    "purpose": row.purpose,
+                    "to": row.to_address,
+                    **data,
+                },
             )
 
         await self._conversations.run(command)
@@ -267,22 +262,18 @@ class OutboxSender:
             row = outbox_repo.resend(work.conn, outbox_id, work.now)
             if row is None:
                 return False
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    row.conversation_id,
-                    "email.queued",
-                    "agent",
-                    actor_id,
-                    work.now,
-                    {
-                        "outbox_id": outbox_id,
-                        "message_id": row.message_id,
-                        "purpose": row.purpose,
-                        "to": row.to_address,
-                        "resend": True,
-                    },
-                )
+            work.emit(
+                row.conversation_id,
+                "email.queued",
+                "agent",
+                actor_id,
+                {
+                    "outbox_id": outbox_id,
+                    "message_id": row.message_id,
+                    "purpose": row.purpose,
+                    "to": row.to_address,
+                    "resend": True,
+                },
             )
             return True
 

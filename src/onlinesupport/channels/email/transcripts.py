@@ -7,7 +7,6 @@ from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations, InvalidCommand
 from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
@@ -72,21 +71,17 @@ class Transcripts:
                 refs="",
                 now=work.now,
             )
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "email.queued",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {
-                        "outbox_id": outbox_id,
-                        "message_id": record.id,
-                        "purpose": "transcript",
-                        "to": to,
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "email.queued",
+                actor.type,
+                actor.id,
+                {
+                    "outbox_id": outbox_id,
+                    "message_id": record.id,
+                    "purpose": "transcript",
+                    "to": to,
+                },
             )
             return to
 

@@ -25,7 +25,6 @@ from onlinesupport.lib.signing import sign, verify
 from onlinesupport.lib.throttle import Throttle
 from onlinesupport.routing.due import promise_for
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.attachments import StoredFile
@@ -238,16 +237,12 @@ class ContactForm:
                 opener=customer,
                 page_url=values["page"],
             )
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "form.submitted",
-                    "customer",
-                    customer_id,
-                    work.now,
-                    {"question_type": values["question_type"], "urgency": values["urgency"]},
-                )
+            work.emit(
+                conversation_id,
+                "form.submitted",
+                "customer",
+                customer_id,
+                {"question_type": values["question_type"], "urgency": values["urgency"]},
             )
             about = f"Question type: {values['question_type']}; " if values["question_type"] else ""
             body = f"{values['message']}\n\n— {about}needs an answer: {URGENCY[values['urgency']]}"

@@ -40,7 +40,6 @@ from onlinesupport.store import Database, NotFound
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
@@ -354,24 +353,20 @@ class Callbacks:
             )
             # The customer's window is the promise, whatever the queue's target says.
             set_target(work, conversation_id, "first_response", stored["end"])
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "callback.requested",
-                    "customer",
-                    who,
-                    work.now,
-                    {
-                        "phone": phone,
-                        "country": country.code,
-                        "window_start": stored["start"],
-                        "window_end": stored["end"],
-                        "source": source,
-                        "customer_id": who,
-                        "due_at": stored["end"],
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "callback.requested",
+                "customer",
+                who,
+                {
+                    "phone": phone,
+                    "country": country.code,
+                    "window_start": stored["start"],
+                    "window_end": stored["end"],
+                    "source": source,
+                    "customer_id": who,
+                    "due_at": stored["end"],
+                },
             )
             body = (
                 f"{values['about']}\n\n— Please call {numbers.display(phone)} "
@@ -425,16 +420,12 @@ class Callbacks:
             refs="",
             now=work.now,
         )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "email.queued",
-                "system",
-                None,
-                work.now,
-                {"outbox_id": outbox_id, "purpose": "ack", "to": to},
-            )
+        work.emit(
+            conversation_id,
+            "email.queued",
+            "system",
+            None,
+            {"outbox_id": outbox_id, "purpose": "ack", "to": to},
         )
         return True
 
@@ -480,16 +471,12 @@ class Callbacks:
             attempt = callbacks_repo.record_call(
                 work.conn, conversation_id, STATUS[outcome], retry, work.now
             )
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "callback.outcome",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {"outcome": outcome, "notes": notes, "retry_at": retry, "attempt": attempt},
-                )
+            work.emit(
+                conversation_id,
+                "callback.outcome",
+                actor.type,
+                actor.id,
+                {"outcome": outcome, "notes": notes, "retry_at": retry, "attempt": attempt},
             )
             line = f"Call {attempt} to {numbers.display(callback['phone'])}: {OUTCOMES[outcome]}"
             if retry is not None:
@@ -504,16 +491,12 @@ class Callbacks:
             changes: dict[str, Any] = {}
             if not conversation.first_response_at:
                 changes["first_response_at"] = work.now
-                work.events.append(
-                    events_repo.append(
-                        work.conn,
-                        conversation_id,
-                        "conversation.first_response",
-                        actor.type,
-                        actor.id,
-                        work.now,
-                        {"via": "callback"},
-                    )
+                work.emit(
+                    conversation_id,
+                    "conversation.first_response",
+                    actor.type,
+                    actor.id,
+                    {"via": "callback"},
                 )
             if retry is not None:
                 set_target(

@@ -18,7 +18,6 @@ from onlinesupport.core.conversations.snooze import snooze_in
 from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.conversations import Conversation
 
@@ -58,17 +57,7 @@ def tag_in(
     if tag.lower() in (t.lower() for t in tags):
         return False
     conversations_repo.update(work.conn, conversation.id, work.now, tags=json.dumps([*tags, tag]))
-    work.events.append(
-        events_repo.append(
-            work.conn,
-            conversation.id,
-            "conversation.tagged",
-            actor.type,
-            actor.id,
-            work.now,
-            {"tag": tag},
-        )
-    )
+    work.emit(conversation.id, "conversation.tagged", actor.type, actor.id, {"tag": tag})
     return True
 
 

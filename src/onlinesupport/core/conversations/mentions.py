@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 
 from onlinesupport.core.conversations.work import Work
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mentions as mentions_repo
 from onlinesupport.store.mentions import MentionableAgent
 from onlinesupport.store.messages import Message
@@ -73,20 +72,16 @@ def record_mentions(work: Work, conversation_id: int, message: Message) -> None:
     if not agents:
         return
     mentions_repo.record(work.conn, message.id, conversation_id, [a.id for a in agents], work.now)
-    work.events.append(
-        events_repo.append(
-            work.conn,
-            conversation_id,
-            "note.mentioned",
-            "agent",
-            message.author_id,
-            work.now,
-            {
-                "message_id": message.id,
-                "seq": message.seq,
-                "agent_ids": [a.id for a in agents],
-                "names": [a.name for a in agents],
-                "by": message.author_name,
-            },
-        )
+    work.emit(
+        conversation_id,
+        "note.mentioned",
+        "agent",
+        message.author_id,
+        {
+            "message_id": message.id,
+            "seq": message.seq,
+            "agent_ids": [a.id for a in agents],
+            "names": [a.name for a in agents],
+            "by": message.author_name,
+        },
     )

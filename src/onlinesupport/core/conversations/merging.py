@@ -43,11 +43,7 @@ async def merge(conversations: Conversations, source_id: int, target_id: int, ac
             )
 
         def record(conversation_id: int, type: str, data: dict[str, Any]) -> None:
-            work.events.append(
-                events_repo.append(
-                    work.conn, conversation_id, type, actor.type, actor.id, work.now, data
-                )
-            )
+            work.emit(conversation_id, type, actor.type, actor.id, data)
 
         # What was merged into the source goes on to the target, so a merged conversation is
         # always one step from the one that answers.
@@ -125,16 +121,12 @@ async def split(
             queue_id=conversation.queue_id,
             language=conversation.language,
         )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                new_id,
-                "conversation.split_from",
-                actor.type,
-                actor.id,
-                work.now,
-                {"from": conversation_id, "message_id": message_id, "seq": message.seq},
-            )
+        work.emit(
+            new_id,
+            "conversation.split_from",
+            actor.type,
+            actor.id,
+            {"from": conversation_id, "message_id": message_id, "seq": message.seq},
         )
         conversations.post_in(
             work,
@@ -149,16 +141,12 @@ async def split(
                 agents_repo.lock(work.conn, conversation.assignee_id),
                 actor,
             )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "conversation.split",
-                actor.type,
-                actor.id,
-                work.now,
-                {"message_id": message_id, "seq": message.seq, "into": new_id, "subject": title},
-            )
+        work.emit(
+            conversation_id,
+            "conversation.split",
+            actor.type,
+            actor.id,
+            {"message_id": message_id, "seq": message.seq, "into": new_id, "subject": title},
         )
         return new_id
 

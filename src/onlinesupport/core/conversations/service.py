@@ -307,16 +307,12 @@ class Conversations:
             page_referrer=page_referrer[:2000],
             language=language.strip().lower()[:10],
         )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "conversation.created",
-                opener.type,
-                opener.id,
-                work.now,
-                {"channel": channel, "subject": subject, "customer_id": customer_id},
-            )
+        work.emit(
+            conversation_id,
+            "conversation.created",
+            opener.type,
+            opener.id,
+            {"channel": channel, "subject": subject, "customer_id": customer_id},
         )
         for hook in self.hooks.opened:
             hook(work=work, conversation_id=conversation_id)
@@ -354,17 +350,13 @@ class Conversations:
                     attachments_repo.insert(work.conn, message.id, file, work.now) for file in files
                 ),
             )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "message.posted",
-                actor.type,
-                actor.id,
-                work.now,
-                {"seq": seq, "kind": kind, "message_id": message.id},
-                message=message,
-            )
+        work.emit(
+            conversation_id,
+            "message.posted",
+            actor.type,
+            actor.id,
+            {"seq": seq, "kind": kind, "message_id": message.id},
+            message=message,
         )
         if actor.type == "agent" and kind in ("message", "note"):
             for hook in self.hooks.outbound if kind == "message" else self.hooks.noted:
@@ -442,16 +434,7 @@ class Conversations:
             and not merged
         ):
             conversations_repo.update(work.conn, conversation_id, work.now, status="open")
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "conversation.reopened",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                )
-            )
+            work.emit(conversation_id, "conversation.reopened", actor.type, actor.id)
         if actor.type == "customer" and conversation.snoozed_at:
             self.wake_in(work, conversation_id, "reply", actor)
         message = self._insert_message(
@@ -468,16 +451,7 @@ class Conversations:
             conversations_repo.update(
                 work.conn, conversation_id, work.now, first_response_at=work.now
             )
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "conversation.first_response",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                )
-            )
+            work.emit(conversation_id, "conversation.first_response", actor.type, actor.id)
         if merged:
             # The sender's client follows this conversation by seq, so the message stays here;
             # agents answer in the conversation it was merged into, so a copy goes there.
@@ -501,17 +475,7 @@ class Conversations:
         conversations_repo.update(
             work.conn, conversation_id, work.now, snoozed_at=None, snoozed_until=None
         )
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation_id,
-                "conversation.woke",
-                actor.type,
-                actor.id,
-                work.now,
-                {"reason": reason},
-            )
-        )
+        work.emit(conversation_id, "conversation.woke", actor.type, actor.id, {"reason": reason})
 
     async def _record(
         self,
@@ -529,11 +493,7 @@ class Conversations:
             conversations_repo.lock(work.conn, conversation_id)
             if once is not None and events_repo.has(work.conn, conversation_id, type):
                 raise InvalidCommand(once)
-            work.events.append(
-                events_repo.append(
-                    work.conn, conversation_id, type, actor.type, actor.id, work.now, data
-                )
-            )
+            work.emit(conversation_id, type, actor.type, actor.id, data)
 
         await self.run(command)
 
@@ -594,20 +554,16 @@ class Conversations:
         if conversation.assignee_id == agent_id:
             return False
         conversations_repo.update(work.conn, conversation.id, work.now, assignee_id=agent_id)
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation.id,
-                "conversation.assigned",
-                actor.type,
-                actor.id,
-                work.now,
-                {
-                    "agent_id": agent_id,
-                    "agent_name": agent.name if agent is not None else "",
-                    "previous_agent_id": conversation.assignee_id,
-                },
-            )
+        work.emit(
+            conversation.id,
+            "conversation.assigned",
+            actor.type,
+            actor.id,
+            {
+                "agent_id": agent_id,
+                "agent_name": agent.name if agent is not None else "",
+                "previous_agent_id": conversation.assignee_id,
+            },
         )
         return True
 
@@ -624,20 +580,16 @@ class Conversations:
             if conversation.assignee_id == agent_id:
                 raise InvalidCommand(f"{agent.name} has this conversation already")
             conversations_repo.update(work.conn, conversation_id, work.now, assignee_id=agent_id)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "conversation.transferred",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {
-                        "agent_id": agent_id,
-                        "agent_name": agent.name,
-                        "previous_agent_id": conversation.assignee_id,
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "conversation.transferred",
+                actor.type,
+                actor.id,
+                {
+                    "agent_id": agent_id,
+                    "agent_name": agent.name,
+                    "previous_agent_id": conversation.assignee_id,
+                },
             )
             if note:
                 self._insert_message(work, conversation_id, actor, "note", note, None)
@@ -654,16 +606,12 @@ class Conversations:
                 work.conn, conversation_id, agent_id, actor.id, work.now
             ):
                 return False
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "conversation.agent_joined",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {"agent_id": agent_id, "agent_name": agent.name},
-                )
+            work.emit(
+                conversation_id,
+                "conversation.agent_joined",
+                actor.type,
+                actor.id,
+                {"agent_id": agent_id, "agent_name": agent.name},
             )
             return True
 
@@ -693,21 +641,17 @@ class Conversations:
         if conversation.queue_id == queue.id:
             return False
         conversations_repo.update(work.conn, conversation.id, work.now, queue_id=queue.id)
-        work.events.append(
-            events_repo.append(
-                work.conn,
-                conversation.id,
-                "conversation.moved",
-                actor.type,
-                actor.id,
-                work.now,
-                {
-                    "queue_id": queue.id,
-                    "queue_name": queue.name,
-                    "previous_queue_id": conversation.queue_id,
-                    **why,
-                },
-            )
+        work.emit(
+            conversation.id,
+            "conversation.moved",
+            actor.type,
+            actor.id,
+            {
+                "queue_id": queue.id,
+                "queue_name": queue.name,
+                "previous_queue_id": conversation.queue_id,
+                **why,
+            },
         )
         return True
 
@@ -752,11 +696,7 @@ class Conversations:
             changes.update(snoozed_at=None, snoozed_until=None)
             data["snooze_ended"] = True
         conversations_repo.update(work.conn, conversation.id, work.now, **changes)
-        work.events.append(
-            events_repo.append(
-                work.conn, conversation.id, event, actor.type, actor.id, work.now, data
-            )
-        )
+        work.emit(conversation.id, event, actor.type, actor.id, data)
         return True
 
     async def set_priority(self, conversation_id: int, priority: int, actor: Actor) -> bool:
@@ -769,16 +709,12 @@ class Conversations:
             if conversation.priority == priority:
                 return False
             conversations_repo.update(work.conn, conversation_id, work.now, priority=priority)
-            work.events.append(
-                events_repo.append(
-                    work.conn,
-                    conversation_id,
-                    "conversation.prioritized",
-                    actor.type,
-                    actor.id,
-                    work.now,
-                    {"priority": priority, "previous_priority": conversation.priority},
-                )
+            work.emit(
+                conversation_id,
+                "conversation.prioritized",
+                actor.type,
+                actor.id,
+                {"priority": priority, "previous_priority": conversation.priority},
             )
             return True
 

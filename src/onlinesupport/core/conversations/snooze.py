@@ -21,7 +21,6 @@ from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store.conversations import Conversation
 
 PRESETS = {
@@ -86,17 +85,7 @@ def snooze_in(
     conversations_repo.update(
         work.conn, conversation.id, work.now, snoozed_at=work.now, snoozed_until=until_text
     )
-    work.events.append(
-        events_repo.append(
-            work.conn,
-            conversation.id,
-            "conversation.snoozed",
-            actor.type,
-            actor.id,
-            work.now,
-            {"until": until_text},
-        )
-    )
+    work.emit(conversation.id, "conversation.snoozed", actor.type, actor.id, {"until": until_text})
     return True
 
 

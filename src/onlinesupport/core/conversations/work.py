@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from onlinesupport.store import Transaction
+from onlinesupport.store import events as events_repo
 from onlinesupport.store.events import Event
 
 
@@ -16,3 +18,19 @@ class Work:
     conn: Transaction
     now: str
     events: list[Event] = field(default_factory=list)
+
+    def emit(
+        self,
+        conversation_id: int | None,
+        type: str,
+        actor_type: str,
+        actor_id: int | None,
+        data: dict[str, Any] | None = None,
+        message: Any = None,
+    ) -> None:
+        """Record an event at the command's time, to be published after the commit."""
+        self.events.append(
+            events_repo.append(
+                self.conn, conversation_id, type, actor_type, actor_id, self.now, data, message
+            )
+        )
