@@ -2,9 +2,11 @@
 notices, webhooks) take part in a command's transaction without the core knowing them.
 
 Every hook runs on the writer's thread inside the transaction of the command that triggers it,
-may write and append events (published with the command's own after the commit), and is called
-with keyword arguments, so a hook is checked by name and type against its protocol here. The
-hooks are registered once, in one place: `onlinesupport.services.wire_hooks`.
+and gets that command's `work` (`onlinesupport.core.conversations.work.Work`): it may write
+through `work.conn` and record events with `work.emit` (published with the command's own after
+the commit). Hooks are called with keyword arguments, so a hook is checked by name and type
+against its protocol here. The hooks are registered once, in one place:
+`onlinesupport.services.wire_hooks`.
 
 Inside one command the core calls them in this order:
 1. `opened` as each conversation is created (`Conversations.open_in`);
