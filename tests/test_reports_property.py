@@ -278,18 +278,14 @@ async def play(
                 await conversations.note(cid, ann, "Note")
             elif op == "auto":  # as the routing engine sends it: with the rule's firing
 
-                def auto(conn, now, events, c=cid):
-                    conversations.auto_reply_in(conn, now, events, c, "Auto", "Auto")
-                    events.append(
-                        events_repo.append(
-                            conn,
-                            c,
-                            "rule.fired",
-                            "system",
-                            None,
-                            now,
-                            {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]},
-                        )
+                def auto(work, c=cid):
+                    conversations.auto_reply_in(work, c, "Auto", "Auto")
+                    work.emit(
+                        c,
+                        "rule.fired",
+                        "system",
+                        None,
+                        {"rule_id": 1, "name": "Auto", "actions": ["automatic reply"]},
                     )
 
                 await conversations.run(auto)

@@ -8,12 +8,11 @@ import re
 from dataclasses import dataclass
 
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.inputs import is_email_address, phone_number
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
-from onlinesupport.store.events import Event
 
 TIERS = ("standard", "preferred")
 MAX_TAGS = 20
@@ -155,17 +154,21 @@ class Customers:
         if not identities and customer_id is None:
             raise InvalidCommand("name the customer by id, email, phone or external_id", "customer")
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> int:
-            owners = [customers_repo.owner(conn, kind, stored) for kind, _, stored, _ in identities]
+        def command(work: Work) -> int:
+            owners = [
+                customers_repo.owner(work.conn, kind, stored) for kind, _, stored, _ in identities
+            ]
             found = [
                 (field, typed, owner)
                 for (_, field, _, typed), owner in zip(identities, owners, strict=True)
                 if owner is not None
             ]
             if customer_id is not None:
-                found.append(("id", str(customers_repo.lock(conn, customer_id).id), customer_id))
+                found.append(
+                    ("id", str(customers_repo.lock(work.conn, customer_id).id), customer_id)
+                )
             if not found:
-                chosen = customers_repo.create(conn, given.name or "", now)
+                chosen = customers_repo.create(work.conn, given.name or "", work.now)
                 kind_of_event = "customer.created"
             else:
                 chosen = found[0][2]
@@ -183,25 +186,16 @@ class Customers:
                     continue
                 if (
                     kind == "external"
-                    and (other := customers_repo.identity_of(conn, chosen, "external")) is not None
+                    and (other := customers_repo.identity_of(work.conn, chosen, "external"))
+                    is not None
                 ):
                     raise IdentityTaken(
                         f"{_named(*found[0])} has external id {other}, not {typed}", field
                     )
-                customers_repo.add_identity(conn, chosen, kind, stored, typed)
+                customers_repo.add_identity(work.conn, chosen, kind, stored, typed)
                 added = True
             if not found or added:
-                events.append(
-                    events_repo.append(
-                        conn,
-                        None,
-                        kind_of_event,
-                        actor.type,
-                        actor.id,
-                        now,
-                        {"customer_id": chosen},
-                    )
-                )
+                work.emit(None, kind_of_event, actor.type, actor.id, {"customer_id": chosen})
             return chosen
 
         return await self._conversations.run(command)
@@ -210,20 +204,10 @@ class Customers:
         """A new customer with what `changes` sets (an integration adding a contact)."""
         changes = _checked(changes)
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> int:
-            customer_id = customers_repo.create(conn, changes.name or "", now)
-            _apply(conn, customer_id, changes)
-            events.append(
-                events_repo.append(
-                    conn,
-                    None,
-                    "customer.created",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {"customer_id": customer_id},
-                )
-            )
+        def command(work: Work) -> int:
+            customer_id = customers_repo.create(work.conn, changes.name or "", work.now)
+            _apply(work.conn, customer_id, changes)
+            work.emit(None, "customer.created", actor.type, actor.id, {"customer_id": customer_id})
             return customer_id
 
         return await self._conversations.run(command)
@@ -231,19 +215,9 @@ class Customers:
     async def update(self, customer_id: int, changes: CustomerChanges, actor: Actor) -> None:
         changes = _checked(changes)
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            _apply(conn, customer_id, changes)
-            events.append(
-                events_repo.append(
-                    conn,
-                    None,
-                    "customer.updated",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {"customer_id": customer_id},
-                )
-            )
+        def command(work: Work) -> None:
+            _apply(work.conn, customer_id, changes)
+            work.emit(None, "customer.updated", actor.type, actor.id, {"customer_id": customer_id})
 
         await self._conversations.run(command)
 

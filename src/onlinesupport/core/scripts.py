@@ -9,13 +9,12 @@ has been asked.
 from __future__ import annotations
 
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Conflict, Database, Transaction
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import scripts as scripts_repo
-from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 
 MAX_QUESTIONS = 20
@@ -56,100 +55,78 @@ class Scripts:
         if actor.type != "agent" or agent_id is None:
             raise InvalidCommand("only an agent starts a script")
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            conversations_repo.lock(conn, conversation_id)
-            if scripts_repo.running(conn, conversation_id) is not None:
+        def command(work: Work) -> None:
+            conversations_repo.lock(work.conn, conversation_id)
+            if scripts_repo.running(work.conn, conversation_id) is not None:
                 raise InvalidCommand(
                     "a script is running in this conversation already; stop it first"
                 )
-            title, _ = scripts_repo.questions(conn, script_id)
-            scripts_repo.start(conn, conversation_id, script_id, agent_id, now)
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "script.started",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {"script_id": script_id, "title": title},
-                )
+            title, _ = scripts_repo.questions(work.conn, script_id)
+            scripts_repo.start(work.conn, conversation_id, script_id, agent_id, work.now)
+            work.emit(
+                conversation_id,
+                "script.started",
+                actor.type,
+                actor.id,
+                {"script_id": script_id, "title": title},
             )
-            self._next_question(conn, now, events, conversation_id)
+            self._next_question(work, conversation_id)
 
         await self._conversations.run(command)
 
     async def skip(self, conversation_id: int, actor: Actor) -> None:
         """Send the script's next question now, without waiting for the answer."""
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            if scripts_repo.running(conn, conversation_id) is None:
+        def command(work: Work) -> None:
+            if scripts_repo.running(work.conn, conversation_id) is None:
                 raise InvalidCommand("no script is running in this conversation")
-            self._next_question(conn, now, events, conversation_id)
+            self._next_question(work, conversation_id)
 
         await self._conversations.run(command)
 
     async def stop(self, conversation_id: int, actor: Actor) -> None:
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            if scripts_repo.running(conn, conversation_id) is None:
+        def command(work: Work) -> None:
+            if scripts_repo.running(work.conn, conversation_id) is None:
                 return
-            scripts_repo.stop(conn, conversation_id)
-            events.append(
-                events_repo.append(
-                    conn, conversation_id, "script.stopped", actor.type, actor.id, now
-                )
-            )
+            scripts_repo.stop(work.conn, conversation_id)
+            work.emit(conversation_id, "script.stopped", actor.type, actor.id)
 
         await self._conversations.run(command)
 
     def answered(
         self,
         *,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         message: Message,
         new: bool,
     ) -> None:
         """The `received` hook: the customer wrote, so a running script asks its next question."""
-        self._next_question(conn, now, events, conversation_id)
+        self._next_question(work, conversation_id)
 
-    def _next_question(
-        self, conn: Transaction, now: str, events: list[Event], conversation_id: int
-    ) -> None:
+    def _next_question(self, work: Work, conversation_id: int) -> None:
         """If a script runs here, send its next question as the agent who started it."""
-        state = scripts_repo.running(conn, conversation_id)
+        state = scripts_repo.running(work.conn, conversation_id)
         if state is None:
             return
-        title, questions = scripts_repo.questions(conn, state.script_id)
+        title, questions = scripts_repo.questions(work.conn, state.script_id)
         position = state.position
         if position >= len(questions):
-            scripts_repo.stop(conn, conversation_id)
-            events.append(
-                events_repo.append(
-                    conn, conversation_id, "script.finished", "system", None, now, {"title": title}
-                )
-            )
+            scripts_repo.stop(work.conn, conversation_id)
+            work.emit(conversation_id, "script.finished", "system", None, {"title": title})
             return
-        agent = agents_repo.lock(conn, state.agent_id)
+        agent = agents_repo.lock(work.conn, state.agent_id)
         self._conversations.send_in(
-            conn,
-            now,
-            events,
+            work,
             conversation_id,
             Actor.agent(agent.id, agent.name),
             questions[position],
         )
-        scripts_repo.advance(conn, conversation_id, position + 1)
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "script.advanced",
-                "system",
-                None,
-                now,
-                {"title": title, "sent": position + 1, "total": len(questions)},
-            )
+        scripts_repo.advance(work.conn, conversation_id, position + 1)
+        work.emit(
+            conversation_id,
+            "script.advanced",
+            "system",
+            None,
+            {"title": title, "sent": position + 1, "total": len(questions)},
         )

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.integrations import objects
 from onlinesupport.store import Transaction, integration_reads
 from onlinesupport.store import messages as messages_repo
@@ -120,17 +121,17 @@ class PublicEvents:
     def forget_endpoints(self) -> None:
         self._endpoints = None
 
-    def __call__(self, conn: Transaction, now: str, events: list[Event]) -> None:
-        for event in list(events):
+    def __call__(self, work: Work) -> None:
+        for event in list(work.events):
             public = PUBLIC_TYPES.get(event.type)
             if public is None:
                 continue
             if self._endpoints is None:
-                self._endpoints = webhooks_repo.enabled_endpoints(conn)
+                self._endpoints = webhooks_repo.enabled_endpoints(work.conn)
             endpoints = self._endpoints
             if event.type == "conversation.created":
-                self._announce_customer(conn, now, event, endpoints)
-            self._write(conn, now, event, public, endpoints)
+                self._announce_customer(work.conn, work.now, event, endpoints)
+            self._write(work.conn, work.now, event, public, endpoints)
 
     def _announce_customer(
         self, conn: Transaction, now: str, opened: Event, endpoints: list[Endpoint]

@@ -21,13 +21,12 @@ from contextlib import asynccontextmanager
 
 from onlinesupport.channels.chat.proactive import Proactive
 from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.reports.facts import page_key
 from onlinesupport.reports.rollup import Calendars
 from onlinesupport.store import Database, Transaction
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import reports as reports_repo
-from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
 KEYS_PER_DAY = 5000
@@ -121,10 +120,8 @@ class Recorder:
     ) -> None:
         actor = Actor.customer(customer_id)
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            events.append(
-                events_repo.append(conn, conversation_id, type, actor.type, actor.id, now, data)
-            )
+        def command(work: Work) -> None:
+            work.emit(conversation_id, type, actor.type, actor.id, data)
 
         await self._conversations.run(command)
 

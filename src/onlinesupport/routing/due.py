@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import from_db, to_db
 from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import Transaction
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
-from onlinesupport.store.events import Event
 from onlinesupport.store.queues import Queue
 
 
@@ -54,19 +53,15 @@ def chat_calendar(queue: Queue) -> BusinessHours:
         return calendar(queue)
 
 
-def set_first_response_due(
-    conn: Transaction, now: str, events: list[Event], conversation_id: int
-) -> None:
+def set_first_response_due(work: Work, conversation_id: int) -> None:
     """A `Conversations.opened` hook: stamp the first-response due time on a new conversation."""
-    queue = queues_repo.of_conversation(conn, conversation_id)
-    due = calendar(queue).add(from_db(now), queue.first_response_minutes)
-    set_target(conn, now, events, conversation_id, "first_response", to_db(due))
+    queue = queues_repo.of_conversation(work.conn, conversation_id)
+    due = calendar(queue).add(from_db(work.now), queue.first_response_minutes)
+    set_target(work, conversation_id, "first_response", to_db(due))
 
 
 def set_target(
-    conn: Transaction,
-    now: str,
-    events: list[Event],
+    work: Work,
     conversation_id: int,
     target: str,
     due: str,
@@ -75,18 +70,8 @@ def set_target(
     """Stamp an answer target's due time on the conversation, and record it as an event (the
     reports count the targets that fell due, met or missed)."""
     column = "first_response_due_at" if target == "first_response" else "next_response_due_at"
-    conversations_repo.update(conn, conversation_id, now, **{column: due}, **more_columns)
-    events.append(
-        events_repo.append(
-            conn,
-            conversation_id,
-            "sla.target",
-            "system",
-            None,
-            now,
-            {"target": target, "due_at": due},
-        )
-    )
+    conversations_repo.update(work.conn, conversation_id, work.now, **{column: due}, **more_columns)
+    work.emit(conversation_id, "sla.target", "system", None, {"target": target, "due_at": due})
 
 
 def chosen_by_customer(conn: Transaction, conversation_id: int) -> bool:
@@ -95,36 +80,30 @@ def chosen_by_customer(conn: Transaction, conversation_id: int) -> bool:
     return callbacks_repo.window_end(conn, conversation_id) is not None
 
 
-def set_next_response_due(
-    conn: Transaction, now: str, events: list[Event], conversation_id: int, message: Any, new: bool
-) -> None:
+def set_next_response_due(work: Work, conversation_id: int, message: Any, new: bool) -> None:
     """A `Conversations.received` hook: a customer writing again after an answer is owed the
     next answer within the queue's next-response time (the earliest unanswered message counts)."""
-    row = conversations_repo.response_targets(conn, conversation_id)
+    row = conversations_repo.response_targets(work.conn, conversation_id)
     if new or not row.first_response_at or row.next_response_due_at:
         return
     # The conversation's own target (a rule's, e.g. for a tier) or its queue's.
     due = hours_of(row.timezone, row.hours, row.holidays).add(
-        from_db(now), row.own or row.next_response_minutes
+        from_db(work.now), row.own or row.next_response_minutes
     )
     set_target(
-        conn,
-        now,
-        events,
+        work,
         conversation_id,
         "next_response",
         to_db(due),
-        next_waiting_since=now,
+        next_waiting_since=work.now,
         next_warned_at=None,
         next_breached_at=None,
     )
 
 
-def answered(
-    conn: Transaction, now: str, events: list[Event], conversation_id: int, message: Any
-) -> None:
+def answered(work: Work, conversation_id: int, message: Any) -> None:
     """A `Conversations.outbound` hook: an agent's answer settles the next answer owed."""
-    conversations_repo.settle_next_response(conn, conversation_id)
+    conversations_repo.settle_next_response(work.conn, conversation_id)
 
 
 def within(minutes: int) -> str:

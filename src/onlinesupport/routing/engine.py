@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from onlinesupport.core.conversations import SYSTEM, Conversations
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.routing.due import calendar, chosen_by_customer, set_target
 from onlinesupport.routing.rules import (
@@ -33,7 +34,6 @@ from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import routing_rules as rules_repo
 from onlinesupport.store.agents import Agent
 from onlinesupport.store.conversations import Conversation
-from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 from onlinesupport.store.queues import Candidate
 from onlinesupport.store.routing_rules import StoredRule
@@ -193,9 +193,7 @@ class RoutingRules:
 
     def received(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         message: Message,
         new: bool,
@@ -207,39 +205,31 @@ class RoutingRules:
             # conversations: not even the facts are read.
             return
         fired = evaluate(
-            self._active[trigger], facts_for(conn, conversation_id, message, now), trigger
+            self._active[trigger], facts_for(work.conn, conversation_id, message, work.now), trigger
         )
         if not fired:
             return
         # Read once; each action hands on the conversation as it left it.
-        conversation = conversations_repo.lock(conn, conversation_id)
+        conversation = conversations_repo.lock(work.conn, conversation_id)
         for rule in fired:
             done: list[str] = []
             for action in rule.actions:
-                said, conversation = self._apply(
-                    conn, now, events, conversation, action.kind, action.value, new
-                )
+                said, conversation = self._apply(work, conversation, action.kind, action.value, new)
                 if said:
                     done.append(said)
             if done or new:
                 # A rule that changes nothing on a later message (all already so) is not news.
-                events.append(
-                    events_repo.append(
-                        conn,
-                        conversation_id,
-                        "rule.fired",
-                        "system",
-                        None,
-                        now,
-                        {"rule_id": rule.id, "name": rule.name, "actions": done},
-                    )
+                work.emit(
+                    conversation_id,
+                    "rule.fired",
+                    "system",
+                    None,
+                    {"rule_id": rule.id, "name": rule.name, "actions": done},
                 )
 
     def _apply(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation: Conversation,
         kind: str,
         value: str,
@@ -250,24 +240,24 @@ class RoutingRules:
         conversation_id = conversation.id
 
         def change(**columns: Any) -> Conversation:
-            conversations_repo.update(conn, conversation_id, now, **columns)
+            conversations_repo.update(work.conn, conversation_id, work.now, **columns)
             return replace(conversation, **columns)
 
         if kind == "queue":
-            queue = queues_repo.by_name(conn, value)
-            if queue is None or not self._conversations.move_in(
-                conn, now, events, conversation, queue, SYSTEM
-            ):
+            queue = queues_repo.by_name(work.conn, value)
+            if queue is None or not self._conversations.move_in(work, conversation, queue, SYSTEM):
                 return "", conversation
             conversation = replace(conversation, queue_id=queue.id)
-            if not conversation.first_response_at and not chosen_by_customer(conn, conversation_id):
+            if not conversation.first_response_at and not chosen_by_customer(
+                work.conn, conversation_id
+            ):
                 # Promised by the queue it is now in, counted from when it arrived.
                 due = to_db(
                     calendar(queue).add(
                         from_db(conversation.created_at), queue.first_response_minutes
                     )
                 )
-                set_target(conn, now, events, conversation_id, "first_response", due)
+                set_target(work, conversation_id, "first_response", due)
                 conversation = replace(conversation, first_response_due_at=due)
             return f"queue {queue.name}", conversation
         if kind == "priority":
@@ -282,13 +272,13 @@ class RoutingRules:
             conversation = change(tags=json.dumps([*tags, value]))
             return f"tag {value}", conversation
         if kind == "first_response":
-            if conversation.first_response_at or chosen_by_customer(conn, conversation_id):
+            if conversation.first_response_at or chosen_by_customer(work.conn, conversation_id):
                 return "", conversation
-            queue = queues_repo.lock(conn, conversation.queue_id)
+            queue = queues_repo.lock(work.conn, conversation.queue_id)
             due = to_db(calendar(queue).add(from_db(conversation.created_at), int(value)))
             if conversation.first_response_due_at == due:
                 return "", conversation
-            set_target(conn, now, events, conversation_id, "first_response", due)
+            set_target(work, conversation_id, "first_response", due)
             conversation = replace(conversation, first_response_due_at=due)
             return f"first answer within {value} minutes", conversation
         if kind == "next_response":
@@ -301,13 +291,15 @@ class RoutingRules:
             if value == "auto":
                 if conversation.assignee_id:
                     return "", conversation
-                agent = pick_agent(conn, conversation.queue_id, self._online(), self._last_assigned)
+                agent = pick_agent(
+                    work.conn, conversation.queue_id, self._online(), self._last_assigned
+                )
                 if agent is None:
                     return "waits: nobody online with room", conversation
             else:
-                agent = agents_repo.active_by_email(conn, value)
+                agent = agents_repo.active_by_email(work.conn, value)
             if agent is None or not self._conversations.assign_in(
-                conn, now, events, conversation, agent, SYSTEM
+                work, conversation, agent, SYSTEM
             ):
                 return "", conversation
             conversation = replace(conversation, assignee_id=agent.id)
@@ -317,9 +309,7 @@ class RoutingRules:
             if not new:
                 return "", conversation  # once per conversation: never a conversation with a robot
             text = value.replace("{ticket}", str(conversation_id))
-            self._conversations.auto_reply_in(
-                conn, now, events, conversation_id, text, AUTO_REPLY_NAME
-            )
+            self._conversations.auto_reply_in(work, conversation_id, text, AUTO_REPLY_NAME)
             return "automatic reply", conversation
         if kind == "spam":
             if conversation.status == "closed":
@@ -328,16 +318,6 @@ class RoutingRules:
             conversation = change(
                 status="closed", tags=json.dumps(tags if "spam" in tags else [*tags, "spam"])
             )
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "conversation.closed",
-                    "system",
-                    None,
-                    now,
-                    {"status": "closed"},
-                )
-            )
+            work.emit(conversation_id, "conversation.closed", "system", None, {"status": "closed"})
             return "closed as spam", conversation
         return "stop", conversation

@@ -5,12 +5,10 @@ in the conversation, and the customer sees the status on their own page."""
 from __future__ import annotations
 
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
-from onlinesupport.store import Transaction
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import problems as problems_repo
 from onlinesupport.store import queues as queues_repo
-from onlinesupport.store.events import Event
 
 LIMITS = {"product": 200, "serial_number": 100, "rma_number": 100, "summary": 5000}
 
@@ -37,30 +35,26 @@ class Escalations:
     ) -> int:
         values = clean(form)
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> int:
-            queue = queues_repo.find(conn, queue_id)
+        def command(work: Work) -> int:
+            queue = queues_repo.find(work.conn, queue_id)
             if queue is None or not queue.internal:
                 raise InvalidCommand("escalate to one of the internal (back-office) queues")
-            if not conversations_repo.exists(conn, conversation_id):
+            if not conversations_repo.exists(work.conn, conversation_id):
                 raise InvalidCommand(f"conversation {conversation_id} does not exist")
             problem_id = problems_repo.insert(
-                conn, conversation_id, queue_id, values, actor.id, now
+                work.conn, conversation_id, queue_id, values, actor.id, work.now
             )
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "problem.escalated",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {
-                        "problem_id": problem_id,
-                        "queue_id": queue_id,
-                        "queue_name": queue.name,
-                        "type": values["type"],
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "problem.escalated",
+                actor.type,
+                actor.id,
+                {
+                    "problem_id": problem_id,
+                    "queue_id": queue_id,
+                    "queue_name": queue.name,
+                    "type": values["type"],
+                },
             )
             return problem_id
 
@@ -69,22 +63,18 @@ class Escalations:
     async def update(self, problem_id: int, form: dict[str, str], actor: Actor) -> None:
         values = clean(form, status_required=True)
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            row = problems_repo.update(conn, problem_id, values, now)
-            events.append(
-                events_repo.append(
-                    conn,
-                    row.conversation_id,
-                    "problem.updated",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {
-                        "problem_id": problem_id,
-                        "status": values["status"],
-                        "rma_number": values["rma_number"],
-                    },
-                )
+        def command(work: Work) -> None:
+            row = problems_repo.update(work.conn, problem_id, values, work.now)
+            work.emit(
+                row.conversation_id,
+                "problem.updated",
+                actor.type,
+                actor.id,
+                {
+                    "problem_id": problem_id,
+                    "status": values["status"],
+                    "rma_number": values["rma_number"],
+                },
             )
 
         await self._conversations.run(command)

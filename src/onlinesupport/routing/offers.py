@@ -16,13 +16,12 @@ from typing import Any
 
 from onlinesupport.channels.chat.presence import Presence
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.routing.engine import choose
-from onlinesupport.store import Database, Transaction
+from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
-from onlinesupport.store.events import Event
 
 
 @dataclass
@@ -136,17 +135,7 @@ class ChatOffers:
     async def _record(
         self, conversation_id: int, kind: str, agent_id: int, data: dict[str, Any] | None = None
     ) -> None:
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    kind,
-                    "system",
-                    None,
-                    now,
-                    {"agent_id": agent_id, **(data or {})},
-                )
-            )
+        def command(work: Work) -> None:
+            work.emit(conversation_id, kind, "system", None, {"agent_id": agent_id, **(data or {})})
 
         await self._conversations.run(command)

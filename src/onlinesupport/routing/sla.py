@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from onlinesupport.core.conversations import SYSTEM, Conversations
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, from_db, to_db
-from onlinesupport.store import Database, Transaction
+from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.conversations import OwedAnswer
-from onlinesupport.store.events import Event
 from onlinesupport.store.queues import Manager
 
 log = logging.getLogger(__name__)
@@ -67,36 +66,32 @@ class SlaWatch:
 
         mails: list[tuple[str, str, str]] = []
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> int:
+        def command(work: Work) -> int:
             recorded = 0
-            for row in conversations_repo.waiting_for_answer(conn, cutoff):
-                mark = _mark(row, from_db(now))
+            for row in conversations_repo.waiting_for_answer(work.conn, cutoff):
+                mark = _mark(row, from_db(work.now))
                 if mark is None:
                     continue
                 breached = mark == "breached"
                 column = MARKS[row.target][breached]
-                changes: dict[str, str | int] = {column: now}
+                changes: dict[str, str | int] = {column: work.now}
                 if breached and row.priority < ESCALATED_PRIORITY:
                     changes["priority"] = ESCALATED_PRIORITY
-                conversations_repo.update(conn, row.id, now, **changes)
-                managers = queues_repo.managers_of(conn, row.queue_id)
-                events.append(
-                    events_repo.append(
-                        conn,
-                        row.id,
-                        "sla.breached" if breached else "sla.warning",
-                        "system",
-                        None,
-                        now,
-                        {
-                            "target": row.target,
-                            "due_at": row.due_at,
-                            "notify": [m.id for m in managers],
-                        },
-                    )
+                conversations_repo.update(work.conn, row.id, work.now, **changes)
+                managers = queues_repo.managers_of(work.conn, row.queue_id)
+                work.emit(
+                    row.id,
+                    "sla.breached" if breached else "sla.warning",
+                    "system",
+                    None,
+                    {
+                        "target": row.target,
+                        "due_at": row.due_at,
+                        "notify": [m.id for m in managers],
+                    },
                 )
                 if breached:
-                    self._move_late(conn, now, events, row)
+                    self._move_late(work, row)
                 mails.extend(self._alert_mail(m, row, breached) for m in managers)
                 recorded += 1
             return recorded
@@ -106,13 +101,11 @@ class SlaWatch:
             await self._send(to, subject, body)
         return recorded
 
-    def _move_late(self, conn: Transaction, now: str, events: list[Event], row: OwedAnswer) -> None:
-        target = queues_repo.breach_queue(conn, row.queue_id)
+    def _move_late(self, work: Work, row: OwedAnswer) -> None:
+        target = queues_repo.breach_queue(work.conn, row.queue_id)
         if target is not None:
-            conversation = conversations_repo.lock(conn, row.id)
-            self._conversations.move_in(
-                conn, now, events, conversation, target, SYSTEM, reason="late"
-            )
+            conversation = conversations_repo.lock(work.conn, row.id)
+            self._conversations.move_in(work, conversation, target, SYSTEM, reason="late")
 
     def _alert_mail(
         self, manager: Manager, row: OwedAnswer, breached: bool

@@ -27,16 +27,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from onlinesupport.core.conversations import Actor, Conversations, Opened
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.inputs import InvalidAddress, email_address
 from onlinesupport.lib.secretbox import SecretBox, SecretUnreadable
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store import website_users as users_repo
-from onlinesupport.store.events import Event
 
 log = logging.getLogger(__name__)
 SETTINGS_KEY = "website_identity"
@@ -166,32 +165,28 @@ class WebsiteIdentity:
         progress move to that customer. None when the token is another website user's (a
         shared computer): the browser then starts afresh."""
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> int | None:
-            holder = users_repo.owner(conn, "visitor", visitor_id)
-            customer_id = self._verified_customer(conn, now, user)
+        def command(work: Work) -> int | None:
+            holder = users_repo.owner(work.conn, "visitor", visitor_id)
+            customer_id = self._verified_customer(work.conn, work.now, user)
             if holder is None:
-                users_repo.attach(conn, customer_id, "visitor", visitor_id)
+                users_repo.attach(work.conn, customer_id, "visitor", visitor_id)
             if holder is None or holder == customer_id:
                 return customer_id
-            if users_repo.is_verified(conn, holder):
+            if users_repo.is_verified(work.conn, holder):
                 return None
-            users_repo.move_identity(conn, "visitor", visitor_id, customer_id)
-            for conversation_id in users_repo.open_chats(conn, holder):
-                users_repo.move_conversation(conn, conversation_id, customer_id, now)
-                events.append(
-                    events_repo.append(
-                        conn,
-                        conversation_id,
-                        "conversation.customer_verified",
-                        "customer",
-                        customer_id,
-                        now,
-                        {
-                            "from_customer_id": holder,
-                            "customer_id": customer_id,
-                            "external_id": user.id,
-                        },
-                    )
+            users_repo.move_identity(work.conn, "visitor", visitor_id, customer_id)
+            for conversation_id in users_repo.open_chats(work.conn, holder):
+                users_repo.move_conversation(work.conn, conversation_id, customer_id, work.now)
+                work.emit(
+                    conversation_id,
+                    "conversation.customer_verified",
+                    "customer",
+                    customer_id,
+                    {
+                        "from_customer_id": holder,
+                        "customer_id": customer_id,
+                        "external_id": user.id,
+                    },
                 )
             return customer_id
 
@@ -226,22 +221,22 @@ class WebsiteIdentity:
         A retry with the same `client_id` returns the chat the first one opened."""
         user = claim.user
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> Opened:
+        def command(work: Work) -> Opened:
             if user is not None:
-                customer_id = self._verified_customer(conn, now, user)
-                users_repo.attach(conn, customer_id, "visitor", visitor_id)
+                customer_id = self._verified_customer(work.conn, work.now, user)
+                users_repo.attach(work.conn, customer_id, "visitor", visitor_id)
             else:
-                customer_id = customers_repo.find_or_create(conn, "visitor", visitor_id, name, now)
+                customer_id = customers_repo.find_or_create(
+                    work.conn, "visitor", visitor_id, name, work.now
+                )
             if email:
-                users_repo.attach(conn, customer_id, "email", email.lower())
-            earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
+                users_repo.attach(work.conn, customer_id, "email", email.lower())
+            earlier = messages_repo.by_customer_client_id(work.conn, customer_id, client_id)
             if earlier is not None:
                 return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
             who = Actor.customer(customer_id, user.name if user and user.name else name)
             conversation_id = self._conversations.open_in(
-                conn,
-                now,
-                events,
+                work,
                 channel="chat",
                 customer_id=customer_id,
                 subject="",
@@ -251,19 +246,15 @@ class WebsiteIdentity:
                 page_referrer=page_referrer,
                 language=language,
             )
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "identity.verified" if user else "identity.unverified",
-                    "system",
-                    None,
-                    now,
-                    {"external_id": claim.claimed_id},
-                )
+            work.emit(
+                conversation_id,
+                "identity.verified" if user else "identity.unverified",
+                "system",
+                None,
+                {"external_id": claim.claimed_id},
             )
             message = self._conversations.post_in(
-                conn, now, events, conversation_id, who, body, client_id=client_id
+                work, conversation_id, who, body, client_id=client_id
             )
             return Opened(conversation_id, customer_id, message)
 

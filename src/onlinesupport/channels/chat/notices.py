@@ -8,9 +8,8 @@ transaction, so it is published with the change it tells of.
 from __future__ import annotations
 
 from onlinesupport.core.conversations import SYSTEM, Conversations
-from onlinesupport.store import Transaction
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store.events import Event
 
 _NOTICES = {
     "conversation.agent_joined": "{name} joined the chat.",
@@ -22,17 +21,15 @@ class ChatNotices:
     def __init__(self, conversations: Conversations) -> None:
         self._conversations = conversations
 
-    def __call__(self, *, conn: Transaction, now: str, events: list[Event]) -> None:
-        for event in [e for e in events if e.type in _NOTICES]:
+    def __call__(self, *, work: Work) -> None:
+        for event in [e for e in work.events if e.type in _NOTICES]:
             conversation_id = event.conversation_id
             if (
                 conversation_id is not None
-                and conversations_repo.lock(conn, conversation_id).channel == "chat"
+                and conversations_repo.lock(work.conn, conversation_id).channel == "chat"
             ):
                 self._conversations.send_in(
-                    conn,
-                    now,
-                    events,
+                    work,
                     conversation_id,
                     SYSTEM,
                     _NOTICES[event.type].format(name=event.data["agent_name"]),

@@ -79,6 +79,7 @@ from onlinesupport.channels.phone.callbacks import Callbacks, TooManyCallbacks
 from onlinesupport.core.attachments import FileStore
 from onlinesupport.core.conversations import Actor, ConversationMerged, Conversations
 from onlinesupport.core.conversations.service import DEFAULT_QUEUE, SYSTEM
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.core.hub import Hub, Notice, SubscriberLagged
 from onlinesupport.knowledge.service import KnowledgeBase
 from onlinesupport.lib.clock import Clock, to_db
@@ -451,13 +452,11 @@ class VisitorSession:
         by mail, history across channels). An address another customer has is not taken over,
         since anyone can type one: the agents get a note to check it is them."""
 
-        def command(conn: Any, now: str, events: list[Event]) -> None:
-            owner = customers_repo.add_email(conn, customer_id, email)
+        def command(work: Work) -> None:
+            owner = customers_repo.add_email(work.conn, customer_id, email)
             if owner is not None:
                 self._ctx.conversations.post_in(
-                    conn,
-                    now,
-                    events,
+                    work,
                     conversation_id,
                     SYSTEM,
                     f"The visitor gave the email address {email}, which belongs to "

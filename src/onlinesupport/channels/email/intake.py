@@ -22,17 +22,16 @@ from onlinesupport.channels.email.parse import ParsedMail, parse
 from onlinesupport.core.attachments import FileStore
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations
 from onlinesupport.core.conversations.service import Command
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.knowledge.service import suggest_articles
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Database, Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.attachments import StoredFile
-from onlinesupport.store.events import Event
 from onlinesupport.store.kb import Hit
 from onlinesupport.store.mailboxes import MailboxRow
 
@@ -203,34 +202,38 @@ class EmailIntake:
         mailbox_id = mailbox["id"]
         mail, parsed, files = item.mail, item.parsed, item.files
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> Imported:
-            mailboxes_repo.record_import(conn, mailbox_id, mail.uidvalidity, mail.uid, now)
+        def command(work: Work) -> Imported:
+            mailboxes_repo.record_import(
+                work.conn, mailbox_id, mail.uidvalidity, mail.uid, work.now
+            )
             earlier = email_repo.already_imported(
-                conn, mailbox_id, parsed.message_id, parsed.sha256
+                work.conn, mailbox_id, parsed.message_id, parsed.sha256
             )
             if earlier is not None:
                 return Imported(earlier, None, duplicate=True)
             if parsed.bounce is not None:
-                bounced = self._bounce(conn, now, events, item)
+                bounced = self._bounce(work, item)
                 if bounced is not None:
                     return bounced
             address = parsed.from_address
-            own = email_repo.own_address(conn, address) if address else ""
+            own = email_repo.own_address(work.conn, address) if address else ""
             warnings = [parsed.warning, _OWN_WARNINGS.get(own, "").format(address=address)]
             customer_id = (
-                customers_repo.find_or_create(conn, "email", address, parsed.from_name, now)
+                customers_repo.find_or_create(
+                    work.conn, "email", address, parsed.from_name, work.now
+                )
                 if address
-                else customers_repo.create(conn, parsed.from_name, now)
+                else customers_repo.create(work.conn, parsed.from_name, work.now)
             )
             sender = Actor.customer(customer_id, parsed.from_name)
-            named = threads.named_conversation(conn, self._key, parsed.thread_ids, parsed.subject)
-            role = _role(conn, named, customer_id, address)
+            named = threads.named_conversation(
+                work.conn, self._key, parsed.thread_ids, parsed.subject
+            )
+            role = _role(work.conn, named, customer_id, address)
             new = role == "new"
             if new:
                 conversation_id = self._conversations.open_in(
-                    conn,
-                    now,
-                    events,
+                    work,
                     channel="email",
                     customer_id=customer_id,
                     subject=parsed.subject or "(no subject)",
@@ -240,11 +243,9 @@ class EmailIntake:
             else:
                 assert named is not None
                 # The mail joins the thread it answers; a merged one's mail goes to the target.
-                conversation_id = conversations_repo.merge_target(conn, named.conversation_id)
+                conversation_id = conversations_repo.merge_target(work.conn, named.conversation_id)
             message = self._conversations.post_in(
-                conn,
-                now,
-                events,
+                work,
                 conversation_id,
                 sender,
                 parsed.text,
@@ -252,9 +253,9 @@ class EmailIntake:
             )
             for attachment, (_, content_id) in zip(message.attachments, files, strict=True):
                 if content_id:
-                    email_repo.set_content_id(conn, attachment["id"], content_id)
+                    email_repo.set_content_id(work.conn, attachment["id"], content_id)
             email_repo.record(
-                conn,
+                work.conn,
                 message.id,
                 mailbox_id,
                 rfc_message_id=parsed.message_id,
@@ -269,22 +270,18 @@ class EmailIntake:
             )
             if role == "participant":
                 assert named is not None
-                self._participant_wrote(
-                    conn, now, events, conversation_id, parsed, message.id, named.by
-                )
+                self._participant_wrote(work, conversation_id, parsed, message.id, named.by)
                 return Imported(conversation_id, message.id)
             if named is not None and new:
-                _link(conn, now, events, conversation_id, named.conversation_id, address)
-            self._customer_wrote(conn, now, events, mailbox, conversation_id, item, new, own)
+                _link(work, conversation_id, named.conversation_id, address)
+            self._customer_wrote(work, mailbox, conversation_id, item, new, own)
             return Imported(conversation_id, message.id, new_conversation=new)
 
         return command
 
     def _customer_wrote(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         mailbox: MailboxRow,
         conversation_id: int,
         item: Prepared,
@@ -298,26 +295,26 @@ class EmailIntake:
             if address not in (
                 parsed.from_address,
                 mailbox["address"],
-            ) and not email_repo.own_address(conn, address):
-                email_repo.add_participant(conn, conversation_id, address, "", now, copied=True)
+            ) and not email_repo.own_address(work.conn, address):
+                email_repo.add_participant(
+                    work.conn, conversation_id, address, "", work.now, copied=True
+                )
         reply_to = parsed.reply_to or parsed.from_address
         if reply_to == parsed.from_address:
             reply_to = "" if own == "support" else reply_to
-        elif email_repo.own_address(conn, reply_to) == "support":
+        elif email_repo.own_address(work.conn, reply_to) == "support":
             reply_to = "" if own == "support" else parsed.from_address
         if not reply_to or parsed.automatic:
             return
         email_repo.set_thread(
-            conn, conversation_id, mailbox["id"], reply_to, parsed.subject if new else ""
+            work.conn, conversation_id, mailbox["id"], reply_to, parsed.subject if new else ""
         )
         if new and not own:
-            self._acknowledge(conn, now, events, mailbox, conversation_id, item, reply_to)
+            self._acknowledge(work, mailbox, conversation_id, item, reply_to)
 
     def _participant_wrote(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         parsed: ParsedMail,
         message_id: int,
@@ -328,28 +325,22 @@ class EmailIntake:
         if not parsed.from_address:
             return
         email_repo.add_participant(
-            conn, conversation_id, parsed.from_address, parsed.from_name, now, wrote=True
+            work.conn, conversation_id, parsed.from_address, parsed.from_name, work.now, wrote=True
         )
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "email.participant",
-                "system",
-                None,
-                now,
-                {
-                    "address": parsed.from_address,
-                    "name": parsed.from_name,
-                    "message_id": message_id,
-                    "via": via,
-                },
-            )
+        work.emit(
+            conversation_id,
+            "email.participant",
+            "system",
+            None,
+            {
+                "address": parsed.from_address,
+                "name": parsed.from_name,
+                "message_id": message_id,
+                "via": via,
+            },
         )
 
-    def _bounce(
-        self, conn: Transaction, now: str, events: list[Event], item: Prepared
-    ) -> Imported | None:
+    def _bounce(self, work: Work, item: Prepared) -> Imported | None:
         """A delivery report about one of our mails: a note on its conversation, and the mail
         marked failed if the report came back to that mail's signed return path (anyone can
         write a report naming a Message-ID they have seen; only a real one comes back there)."""
@@ -357,7 +348,7 @@ class EmailIntake:
         bounce = parsed.bounce
         assert bounce is not None
         outbox_id = threads.bounced_outbox(self._key, [*item.mail.recipients, *parsed.delivered_to])
-        row = outbox_repo.bounced(conn, outbox_id, bounce.reason) if outbox_id else None
+        row = outbox_repo.bounced(work.conn, outbox_id, bounce.reason) if outbox_id else None
         recipient = bounce.recipient or (row.to_address if row else "") or "the customer"
         conversation_id: int | None
         if row is not None:
@@ -368,8 +359,10 @@ class EmailIntake:
             conversation_id = row.conversation_id
             text = f"Mail to {recipient} could not be delivered: {bounce.reason}"
         else:
-            sent = outbox_repo.by_message_id(conn, bounce.original_message_id)
-            named = threads.named_conversation(conn, self._key, [bounce.original_message_id], "")
+            sent = outbox_repo.by_message_id(work.conn, bounce.original_message_id)
+            named = threads.named_conversation(
+                work.conn, self._key, [bounce.original_message_id], ""
+            )
             conversation_id = (
                 sent.conversation_id if sent else (named.conversation_id if named else None)
             )
@@ -380,11 +373,9 @@ class EmailIntake:
                 f"{bounce.reason}. It did not come back to a signed return path, so it may be "
                 f"forged: the mail is not marked as failed."
             )
-        message = self._conversations.post_in(
-            conn, now, events, conversation_id, SYSTEM, text, kind="event"
-        )
+        message = self._conversations.post_in(work, conversation_id, SYSTEM, text, kind="event")
         email_repo.record(
-            conn,
+            work.conn,
             message.id,
             None,
             rfc_message_id=parsed.message_id,
@@ -398,29 +389,23 @@ class EmailIntake:
             packed_raw=item.packed,
         )
         if row is not None:
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "email.failed",
-                    "system",
-                    None,
-                    now,
-                    {
-                        "outbox_id": row.id,
-                        "message_id": row.message_id,
-                        "error": bounce.reason,
-                        "permanent": True,
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "email.failed",
+                "system",
+                None,
+                {
+                    "outbox_id": row.id,
+                    "message_id": row.message_id,
+                    "error": bounce.reason,
+                    "permanent": True,
+                },
             )
         return Imported(conversation_id, message.id, bounce=True)
 
     def _acknowledge(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         mailbox: MailboxRow,
         conversation_id: int,
         item: Prepared,
@@ -430,11 +415,11 @@ class EmailIntake:
         if not mailbox["ack_enabled"] or self._acks_per_hour == 0 or not addresses.usable(to):
             return
         since = to_db(self._clock.now() - timedelta(hours=1))
-        if outbox_repo.acks_since(conn, to, since) >= self._acks_per_hour:
+        if outbox_repo.acks_since(work.conn, to, since) >= self._acks_per_hour:
             log.info("no acknowledgement to %s: %d sent in the last hour", to, self._acks_per_hour)
             return
         subject, body = acknowledgement.render(
-            conn,
+            work.conn,
             mailbox,
             conversation_id,
             parsed.from_name,
@@ -443,7 +428,7 @@ class EmailIntake:
             self._public_url,
         )
         outbox_id = outbox_repo.enqueue(
-            conn,
+            work.conn,
             conversation_id=conversation_id,
             message_id=None,
             mailbox_id=mailbox["id"],
@@ -456,18 +441,14 @@ class EmailIntake:
             ),
             in_reply_to=parsed.message_id,
             refs=" ".join([*parsed.references[-10:], parsed.message_id]),
-            now=now,
+            now=work.now,
         )
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "email.queued",
-                "system",
-                None,
-                now,
-                {"outbox_id": outbox_id, "purpose": "ack", "to": to},
-            )
+        work.emit(
+            conversation_id,
+            "email.queued",
+            "system",
+            None,
+            {"outbox_id": outbox_id, "purpose": "ack", "to": to},
         )
 
 
@@ -487,23 +468,17 @@ def _role(conn: Transaction, named: threads.Named | None, customer_id: int, addr
 
 
 def _link(
-    conn: Transaction,
-    now: str,
-    events: list[Event],
+    work: Work,
     conversation_id: int,
     named_id: int,
     address: str,
 ) -> None:
     """A mail named a conversation it may not join: both conversations show the other."""
     for this, other in ((conversation_id, named_id), (named_id, conversation_id)):
-        events.append(
-            events_repo.append(
-                conn,
-                this,
-                "email.linked",
-                "system",
-                None,
-                now,
-                {"linked_id": other, "address": address, "opened": this == conversation_id},
-            )
+        work.emit(
+            this,
+            "email.linked",
+            "system",
+            None,
+            {"linked_id": other, "address": address, "opened": this == conversation_id},
         )

@@ -4,10 +4,8 @@ customer copied or who wrote in. Mail never changes it by itself (see intake).""
 from __future__ import annotations
 
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
-from onlinesupport.store import Transaction
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import email as email_repo
-from onlinesupport.store import events as events_repo
-from onlinesupport.store.events import Event
 
 
 class Recipients:
@@ -18,22 +16,18 @@ class Recipients:
         """Send the conversation's replies to `address`, one of its known addresses."""
         address = address.strip().lower()
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            if address not in email_repo.known_addresses(conn, conversation_id):
+        def command(work: Work) -> None:
+            if address not in email_repo.known_addresses(work.conn, conversation_id):
                 raise InvalidCommand(
                     "replies can go to the customer or to someone on the conversation's mail only"
                 )
-            before = email_repo.choose_reply_to(conn, conversation_id, address)
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "email.recipient",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {"to": address, "before": before or ""},
-                )
+            before = email_repo.choose_reply_to(work.conn, conversation_id, address)
+            work.emit(
+                conversation_id,
+                "email.recipient",
+                actor.type,
+                actor.id,
+                {"to": address, "before": before or ""},
             )
 
         await self._conversations.run(command)

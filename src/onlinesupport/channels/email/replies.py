@@ -7,14 +7,13 @@ committed together: a reply the desk shows is a reply that will be sent.
 from __future__ import annotations
 
 from onlinesupport.channels.email import threads
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
-from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 
 MAILED_CHANNELS = ("email", "form")
@@ -26,25 +25,23 @@ class ReplyMailer:
 
     def __call__(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         message: Message,
     ) -> None:
-        conversation = conversations_repo.lock(conn, conversation_id)
+        conversation = conversations_repo.lock(work.conn, conversation_id)
         if conversation.channel not in MAILED_CHANNELS:
             return
-        thread = email_repo.thread(conn, conversation_id)
+        thread = email_repo.thread(work.conn, conversation_id)
         # No address yet (a phone contact, say): the sender fails it visibly, and a resend
         # after the agent adds one to the customer's profile goes to that address.
-        to = thread.reply_to if thread else customer_address(conn, conversation.customer_id)
+        to = thread.reply_to if thread else customer_address(work.conn, conversation.customer_id)
         mailbox = None
         if thread and thread.mailbox_id:
-            mailbox = mailboxes_repo.find(conn, thread.mailbox_id)
-        mailbox = mailbox or mailboxes_repo.default_sender(conn)
+            mailbox = mailboxes_repo.find(work.conn, thread.mailbox_id)
+        mailbox = mailbox or mailboxes_repo.default_sender(work.conn)
         domain = mailbox.address.rsplit("@", 1)[-1] if mailbox else ""
-        last = email_repo.last_inbound(conn, conversation_id)
+        last = email_repo.last_inbound(work.conn, conversation_id)
         refs = (last.refs.split() + [last.rfc_message_id])[-10:] if last else []
         subject = thread.subject if thread and thread.subject else conversation.subject
         link = mailbox.notify_link if mailbox else ""
@@ -52,7 +49,7 @@ class ReplyMailer:
             ("notify", notice(conversation_id, subject, link)) if link else ("reply", message.body)
         )
         outbox_id = outbox_repo.enqueue(
-            conn,
+            work.conn,
             conversation_id=conversation_id,
             message_id=message.id,
             mailbox_id=mailbox.id if mailbox else None,
@@ -63,18 +60,14 @@ class ReplyMailer:
             rfc_message_id=threads.new_message_id(self._key, conversation_id, domain),
             in_reply_to=last.rfc_message_id if last else "",
             refs=" ".join(refs),
-            now=now,
+            now=work.now,
         )
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "email.queued",
-                "system",
-                None,
-                now,
-                {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to},
-            )
+        work.emit(
+            conversation_id,
+            "email.queued",
+            "system",
+            None,
+            {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to},
         )
 
 

@@ -23,16 +23,15 @@ from onlinesupport.channels.email.compose import compose
 from onlinesupport.channels.email.connect import explain, smtp_client
 from onlinesupport.core.attachments import FileStore
 from onlinesupport.core.conversations import Conversations
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.core.hub import Hub
 from onlinesupport.core.outbox import OutboxWorker, doubling_wait
 from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.lib.secretbox import SecretBox
-from onlinesupport.store import Database, Transaction, work_queue
+from onlinesupport.store import Database, work_queue
 from onlinesupport.store import attachments as attachments_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import outbox as outbox_repo
-from onlinesupport.store.events import Event
 from onlinesupport.store.mailboxes import MailboxRow
 from onlinesupport.store.outbox import MAIL, OutboxItem
 
@@ -230,28 +229,24 @@ class OutboxSender:
         )
 
     async def _record(self, row: OutboxItem, type: str, data: dict[str, Any], change) -> None:
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            change(conn, now)
+        def command(work: Work) -> None:
+            change(work.conn, work.now)
             if type != "email.deferred":
-                outbox_repo.forget_body(conn, row.id)
+                outbox_repo.forget_body(work.conn, row.id)
             if row.conversation_id is None:
                 return  # a sign-in link: its state is on the outbox row (health page), no event
-            events.append(
-                events_repo.append(
-                    conn,
-                    row.conversation_id,
-                    type,
-                    "system",
-                    None,
-                    now,
-                    {
-                        "outbox_id": row.id,
-                        "message_id": row.message_id,
-                        "purpose": row.purpose,
-                        "to": row.to_address,
-                        **data,
-                    },
-                )
+            work.emit(
+                row.conversation_id,
+                type,
+                "system",
+                None,
+                {
+                    "outbox_id": row.id,
+                    "message_id": row.message_id,
+                    "purpose": row.purpose,
+                    "to": row.to_address,
+                    **data,
+                },
             )
 
         await self._conversations.run(command)
@@ -263,26 +258,22 @@ class OutboxSender:
     async def resend(self, outbox_id: int, actor_id: int) -> bool:
         """An agent asks to send a failed mail again; False if it is not failed."""
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-            row = outbox_repo.resend(conn, outbox_id, now)
+        def command(work: Work) -> bool:
+            row = outbox_repo.resend(work.conn, outbox_id, work.now)
             if row is None:
                 return False
-            events.append(
-                events_repo.append(
-                    conn,
-                    row.conversation_id,
-                    "email.queued",
-                    "agent",
-                    actor_id,
-                    now,
-                    {
-                        "outbox_id": outbox_id,
-                        "message_id": row.message_id,
-                        "purpose": row.purpose,
-                        "to": row.to_address,
-                        "resend": True,
-                    },
-                )
+            work.emit(
+                row.conversation_id,
+                "email.queued",
+                "agent",
+                actor_id,
+                {
+                    "outbox_id": outbox_id,
+                    "message_id": row.message_id,
+                    "purpose": row.purpose,
+                    "to": row.to_address,
+                    "resend": True,
+                },
             )
             return True
 

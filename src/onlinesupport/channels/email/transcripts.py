@@ -5,13 +5,11 @@ from __future__ import annotations
 from onlinesupport.channels.email import threads
 from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations, InvalidCommand
-from onlinesupport.store import Transaction
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
-from onlinesupport.store.events import Event
 from onlinesupport.store.messages import Message
 
 
@@ -34,31 +32,29 @@ class Transcripts:
     async def send(self, conversation_id: int, actor: Actor) -> str:
         """Queue the chat's transcript to the customer's address; returns the address."""
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> str:
-            conversation = conversations_repo.lock(conn, conversation_id)
+        def command(work: Work) -> str:
+            conversation = conversations_repo.lock(work.conn, conversation_id)
             if conversation.channel != "chat":
                 raise InvalidCommand("only chats have a transcript to send")
-            to = customer_address(conn, conversation.customer_id)
+            to = customer_address(work.conn, conversation.customer_id)
             if not to:
                 raise InvalidCommand(
                     "the customer has no email address; add one to their profile first"
                 )
-            mailbox = mailboxes_repo.default_sender(conn)
+            mailbox = mailboxes_repo.default_sender(work.conn)
             team = (mailbox.display_name or mailbox.address) if mailbox else "us"
-            body = render(messages_repo.transcript(conn, conversation_id), team)
+            body = render(messages_repo.transcript(work.conn, conversation_id), team)
             # The line in the conversation carries the mail's delivery state for agents;
             # visitors never see messages of kind "event".
             record = self._conversations.post_in(
-                conn,
-                now,
-                events,
+                work,
                 conversation_id,
                 SYSTEM,
                 f"Transcript emailed to {to} by {actor.name}",
                 kind="event",
             )
             outbox_id = outbox_repo.enqueue(
-                conn,
+                work.conn,
                 conversation_id=conversation_id,
                 message_id=record.id,
                 mailbox_id=mailbox.id if mailbox else None,
@@ -73,23 +69,19 @@ class Transcripts:
                 ),
                 in_reply_to="",
                 refs="",
-                now=now,
+                now=work.now,
             )
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "email.queued",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {
-                        "outbox_id": outbox_id,
-                        "message_id": record.id,
-                        "purpose": "transcript",
-                        "to": to,
-                    },
-                )
+            work.emit(
+                conversation_id,
+                "email.queued",
+                actor.type,
+                actor.id,
+                {
+                    "outbox_id": outbox_id,
+                    "message_id": record.id,
+                    "purpose": "transcript",
+                    "to": to,
+                },
             )
             return to
 

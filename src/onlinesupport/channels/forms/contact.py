@@ -17,20 +17,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from onlinesupport.core.conversations import Actor, Conversations
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import MAX_ID, InvalidAddress, email_address, whole_number
 from onlinesupport.lib.signing import sign, verify
 from onlinesupport.lib.throttle import Throttle
 from onlinesupport.routing.due import promise_for
-from onlinesupport.store import Transaction
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store.attachments import StoredFile
 from onlinesupport.store.database import Database
-from onlinesupport.store.events import Event
 
 SETTINGS_KEY = "contact_form"
 DEFAULT_TYPES = ("General question", "Order or delivery", "Billing", "Technical problem")
@@ -217,20 +215,20 @@ class ContactForm:
     def _command(
         self, values: dict[str, str], client_id: str | None = None, files: Sequence[StoredFile] = ()
     ):
-        def command(conn: Transaction, now: str, events: list[Event]) -> Submitted:
+        def command(work: Work) -> Submitted:
             email = values["email"].lower()
-            customer_id = customers_repo.find_or_create(conn, "email", email, values["name"], now)
+            customer_id = customers_repo.find_or_create(
+                work.conn, "email", email, values["name"], work.now
+            )
             if client_id is not None:
-                earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
+                earlier = messages_repo.by_customer_client_id(work.conn, customer_id, client_id)
                 if earlier is not None:
                     return Submitted(
-                        earlier.conversation_id, promise_for(conn, earlier.conversation_id)
+                        earlier.conversation_id, promise_for(work.conn, earlier.conversation_id)
                     )
             customer = Actor.customer(customer_id, values["name"])
             conversation_id = self._conversations.open_in(
-                conn,
-                now,
-                events,
+                work,
                 channel="form",
                 customer_id=customer_id,
                 subject=(
@@ -239,22 +237,18 @@ class ContactForm:
                 opener=customer,
                 page_url=values["page"],
             )
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "form.submitted",
-                    "customer",
-                    customer_id,
-                    now,
-                    {"question_type": values["question_type"], "urgency": values["urgency"]},
-                )
+            work.emit(
+                conversation_id,
+                "form.submitted",
+                "customer",
+                customer_id,
+                {"question_type": values["question_type"], "urgency": values["urgency"]},
             )
             about = f"Question type: {values['question_type']}; " if values["question_type"] else ""
             body = f"{values['message']}\n\n— {about}needs an answer: {URGENCY[values['urgency']]}"
             self._conversations.post_in(
-                conn, now, events, conversation_id, customer, body, client_id=client_id, files=files
+                work, conversation_id, customer, body, client_id=client_id, files=files
             )
-            return Submitted(conversation_id, promise_for(conn, conversation_id))
+            return Submitted(conversation_id, promise_for(work.conn, conversation_id))
 
         return command

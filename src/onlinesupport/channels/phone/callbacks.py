@@ -29,24 +29,23 @@ from onlinesupport.channels.forms.contact import POSTS_PER_HOUR
 from onlinesupport.channels.phone import numbers
 from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
 from onlinesupport.core.conversations.service import DEFAULT_QUEUE
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, from_db, to_db
 from onlinesupport.lib.errors import UserError
 from onlinesupport.lib.inputs import InvalidAddress, email_address, row_id
 from onlinesupport.lib.throttle import Throttle
 from onlinesupport.routing.due import calendar, set_target
 from onlinesupport.routing.hours import BusinessHours
-from onlinesupport.store import Database, NotFound, Transaction
+from onlinesupport.store import Database, NotFound
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store import settings as settings_repo
 from onlinesupport.store import website_users as users_repo
-from onlinesupport.store.events import Event
 from onlinesupport.store.queues import Queue
 
 SETTINGS_KEY = "callbacks"
@@ -312,30 +311,30 @@ class Callbacks:
         shown = f"{window.label()} ({hours.zone})"
         stored = {"start": to_db(window.start), "end": to_db(window.end)}
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> Requested:
+        def command(work: Work) -> Requested:
             phone, country = values["phone"], values["country"]
             who = customer_id or customers_repo.find_or_create(
-                conn,
+                work.conn,
                 *(("email", values["email"]) if values["email"] else ("phone", phone)),
                 values["name"],
-                now,
+                work.now,
             )
             for kind in ("phone", "email"):
                 if values[kind]:
-                    users_repo.attach(conn, who, kind, values[kind] if kind == "email" else phone)
+                    users_repo.attach(
+                        work.conn, who, kind, values[kind] if kind == "email" else phone
+                    )
             if values["name"]:
-                users_repo.fill_name(conn, who, values["name"])
+                users_repo.fill_name(work.conn, who, values["name"])
             if client_id:
-                earlier = messages_repo.by_customer_client_id(conn, who, client_id)
+                earlier = messages_repo.by_customer_client_id(work.conn, who, client_id)
                 if earlier is not None:
                     return Requested(
                         earlier.conversation_id, numbers.display(phone), shown, False, **stored
                     )
             customer = Actor.customer(who, values["name"])
             conversation_id = self._conversations.open_in(
-                conn,
-                now,
-                events,
+                work,
                 channel="phone",
                 customer_id=who,
                 subject=SUBJECT,
@@ -343,53 +342,45 @@ class Callbacks:
                 queue_id=queue.id,
             )
             callbacks_repo.insert(
-                conn,
+                work.conn,
                 conversation_id=conversation_id,
                 phone=phone,
                 country=country.code,
                 window_start=to_db(window.start),
                 window_end=to_db(window.end),
                 source=source,
-                now=now,
+                now=work.now,
             )
             # The customer's window is the promise, whatever the queue's target says.
-            set_target(conn, now, events, conversation_id, "first_response", stored["end"])
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "callback.requested",
-                    "customer",
-                    who,
-                    now,
-                    {
-                        "phone": phone,
-                        "country": country.code,
-                        "window_start": stored["start"],
-                        "window_end": stored["end"],
-                        "source": source,
-                        "customer_id": who,
-                        "due_at": stored["end"],
-                    },
-                )
+            set_target(work, conversation_id, "first_response", stored["end"])
+            work.emit(
+                conversation_id,
+                "callback.requested",
+                "customer",
+                who,
+                {
+                    "phone": phone,
+                    "country": country.code,
+                    "window_start": stored["start"],
+                    "window_end": stored["end"],
+                    "source": source,
+                    "customer_id": who,
+                    "due_at": stored["end"],
+                },
             )
             body = (
                 f"{values['about']}\n\n— Please call {numbers.display(phone)} "
                 f"({country.name}), {shown}."
             )
-            self._conversations.post_in(
-                conn, now, events, conversation_id, customer, body, client_id=client_id
-            )
-            mailed = self._confirm(conn, now, events, conversation_id, who, values, shown)
+            self._conversations.post_in(work, conversation_id, customer, body, client_id=client_id)
+            mailed = self._confirm(work, conversation_id, who, values, shown)
             return Requested(conversation_id, numbers.display(phone), shown, mailed, **stored)
 
         return await self._conversations.run(command)
 
     def _confirm(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         customer_id: int,
         values: dict[str, Any],
@@ -397,13 +388,13 @@ class Callbacks:
     ) -> bool:
         """Queue the confirmation mail when the customer has an address and a mailbox can
         send it; the mail's Message-ID threads a reply into the conversation."""
-        to = customer_address(conn, customer_id)
-        mailbox = mailboxes_repo.default_sender(conn)
-        since = to_db(from_db(now) - timedelta(hours=1))
+        to = customer_address(work.conn, customer_id)
+        mailbox = mailboxes_repo.default_sender(work.conn)
+        since = to_db(from_db(work.now) - timedelta(hours=1))
         if (
             not to
             or mailbox is None
-            or outbox_repo.acks_since(conn, to, since) >= CONFIRMATIONS_PER_HOUR
+            or outbox_repo.acks_since(work.conn, to, since) >= CONFIRMATIONS_PER_HOUR
         ):
             return False
         team = mailbox.display_name or mailbox.address
@@ -414,7 +405,7 @@ class Callbacks:
             f"#{conversation_id}. If you would rather write, reply to this mail.\n\n{team}\n"
         )
         outbox_id = outbox_repo.enqueue(
-            conn,
+            work.conn,
             conversation_id=conversation_id,
             message_id=None,
             mailbox_id=mailbox.id,
@@ -427,18 +418,14 @@ class Callbacks:
             ),
             in_reply_to="",
             refs="",
-            now=now,
+            now=work.now,
         )
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "email.queued",
-                "system",
-                None,
-                now,
-                {"outbox_id": outbox_id, "purpose": "ack", "to": to},
-            )
+        work.emit(
+            conversation_id,
+            "email.queued",
+            "system",
+            None,
+            {"outbox_id": outbox_id, "purpose": "ack", "to": to},
         )
         return True
 
@@ -479,27 +466,23 @@ class Callbacks:
             self._retry_time(retry_at, zone, self._clock.now()) if outcome == "no_answer" else None
         )
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> int:
-            conversation = conversations_repo.lock(conn, conversation_id)
-            attempt = callbacks_repo.record_call(conn, conversation_id, STATUS[outcome], retry, now)
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "callback.outcome",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {"outcome": outcome, "notes": notes, "retry_at": retry, "attempt": attempt},
-                )
+        def command(work: Work) -> int:
+            conversation = conversations_repo.lock(work.conn, conversation_id)
+            attempt = callbacks_repo.record_call(
+                work.conn, conversation_id, STATUS[outcome], retry, work.now
+            )
+            work.emit(
+                conversation_id,
+                "callback.outcome",
+                actor.type,
+                actor.id,
+                {"outcome": outcome, "notes": notes, "retry_at": retry, "attempt": attempt},
             )
             line = f"Call {attempt} to {numbers.display(callback['phone'])}: {OUTCOMES[outcome]}"
             if retry is not None:
-                line += f"; call again {when(from_db(retry), zone, from_db(now))} ({zone})"
+                line += f"; call again {when(from_db(retry), zone, from_db(work.now))} ({zone})"
             self._conversations.post_in(
-                conn,
-                now,
-                events,
+                work,
                 conversation_id,
                 actor,
                 f"{line}.\n\n{notes}" if notes else f"{line}.",
@@ -507,37 +490,31 @@ class Callbacks:
             )
             changes: dict[str, Any] = {}
             if not conversation.first_response_at:
-                changes["first_response_at"] = now
-                events.append(
-                    events_repo.append(
-                        conn,
-                        conversation_id,
-                        "conversation.first_response",
-                        actor.type,
-                        actor.id,
-                        now,
-                        {"via": "callback"},
-                    )
+                changes["first_response_at"] = work.now
+                work.emit(
+                    conversation_id,
+                    "conversation.first_response",
+                    actor.type,
+                    actor.id,
+                    {"via": "callback"},
                 )
             if retry is not None:
                 set_target(
-                    conn,
-                    now,
-                    events,
+                    work,
                     conversation_id,
                     "next_response",
                     retry,
-                    next_waiting_since=now,
+                    next_waiting_since=work.now,
                     next_warned_at=None,
                     next_breached_at=None,
                 )
             elif conversation.next_response_due_at:
                 changes.update(next_response_due_at=None, next_waiting_since=None)
             if changes:
-                conversations_repo.update(conn, conversation_id, now, **changes)
+                conversations_repo.update(work.conn, conversation_id, work.now, **changes)
             if resolve and retry is None:
                 self._conversations.set_status_in(
-                    conn, now, events, conversation, actor, "resolved", "conversation.resolved"
+                    work, conversation, actor, "resolved", "conversation.resolved"
                 )
             return attempt
 

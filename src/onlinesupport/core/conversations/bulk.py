@@ -15,13 +15,11 @@ from datetime import datetime
 
 from onlinesupport.core.conversations.service import Actor, Conversations, InvalidCommand
 from onlinesupport.core.conversations.snooze import snooze_in
-from onlinesupport.store import Transaction
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.conversations import Conversation
-from onlinesupport.store.events import Event
 
 ACTIONS = ("assign", "move", "tag", "resolve", "snooze")
 MAX_SELECTED = 200
@@ -49,9 +47,7 @@ def check_tag(tag: str) -> str:
 
 
 def tag_in(
-    conn: Transaction,
-    now: str,
-    events: list[Event],
+    work: Work,
     conversation: Conversation,
     tag: str,
     actor: Actor,
@@ -60,12 +56,8 @@ def tag_in(
     tags = json.loads(conversation.tags)
     if tag.lower() in (t.lower() for t in tags):
         return False
-    conversations_repo.update(conn, conversation.id, now, tags=json.dumps([*tags, tag]))
-    events.append(
-        events_repo.append(
-            conn, conversation.id, "conversation.tagged", actor.type, actor.id, now, {"tag": tag}
-        )
-    )
+    conversations_repo.update(work.conn, conversation.id, work.now, tags=json.dumps([*tags, tag]))
+    work.emit(conversation.id, "conversation.tagged", actor.type, actor.id, {"tag": tag})
     return True
 
 
@@ -81,32 +73,32 @@ async def apply(
         raise InvalidCommand(f"select at most {MAX_SELECTED} conversations at once")
     tag = check_tag(what.tag) if what.action == "tag" else ""
 
-    def command(conn: Transaction, now: str, events: list[Event]) -> int:
+    def command(work: Work) -> int:
         agent = queue = None
         if what.action == "assign" and what.agent_id is not None:
-            agent = agents_repo.lock(conn, what.agent_id)
+            agent = agents_repo.lock(work.conn, what.agent_id)
             if not agent.active:
                 raise InvalidCommand(f"{agent.name} is disabled and cannot take conversations")
         if what.action == "move":
             if what.queue_id is None:
                 raise InvalidCommand("choose the queue to move to")
-            queue = queues_repo.lock(conn, what.queue_id)
+            queue = queues_repo.lock(work.conn, what.queue_id)
         changed = 0
         for conversation_id in dict.fromkeys(ids):
-            conversation = conversations_repo.lock(conn, conversation_id)
+            conversation = conversations_repo.lock(work.conn, conversation_id)
             if what.action == "assign":
-                changed += conversations.assign_in(conn, now, events, conversation, agent, actor)
+                changed += conversations.assign_in(work, conversation, agent, actor)
             elif what.action == "move":
                 assert queue is not None  # locked above for a move
-                changed += conversations.move_in(conn, now, events, conversation, queue, actor)
+                changed += conversations.move_in(work, conversation, queue, actor)
             elif what.action == "tag":
-                changed += tag_in(conn, now, events, conversation, tag, actor)
+                changed += tag_in(work, conversation, tag, actor)
             elif what.action == "resolve":
                 changed += conversations.set_status_in(
-                    conn, now, events, conversation, actor, "resolved", "conversation.resolved"
+                    work, conversation, actor, "resolved", "conversation.resolved"
                 )
             else:
-                changed += snooze_in(conn, now, events, conversation, what.until, actor)
+                changed += snooze_in(work, conversation, what.until, actor)
         return changed
 
     return await conversations.run(command)

@@ -2,9 +2,11 @@
 notices, webhooks) take part in a command's transaction without the core knowing them.
 
 Every hook runs on the writer's thread inside the transaction of the command that triggers it,
-may write and append events (published with the command's own after the commit), and is called
-with keyword arguments, so a hook is checked by name and type against its protocol here. The
-hooks are registered once, in one place: `onlinesupport.services.wire_hooks`.
+and gets that command's `work` (`onlinesupport.core.conversations.work.Work`): it may write
+through `work.conn` and record events with `work.emit` (published with the command's own after
+the commit). Hooks are called with keyword arguments, so a hook is checked by name and type
+against its protocol here. The hooks are registered once, in one place:
+`onlinesupport.services.wire_hooks`.
 
 Inside one command the core calls them in this order:
 1. `opened` as each conversation is created (`Conversations.open_in`);
@@ -19,15 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from onlinesupport.store import Transaction
-from onlinesupport.store.events import Event
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store.messages import Message
 
 
 class OpenedHook(Protocol):
-    def __call__(
-        self, *, conn: Transaction, now: str, events: list[Event], conversation_id: int
-    ) -> None: ...
+    def __call__(self, *, work: Work, conversation_id: int) -> None: ...
 
 
 class MessageHook(Protocol):
@@ -36,9 +35,7 @@ class MessageHook(Protocol):
     def __call__(
         self,
         *,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         message: Message,
     ) -> None: ...
@@ -48,9 +45,7 @@ class ReceivedHook(Protocol):
     def __call__(
         self,
         *,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         message: Message,
         new: bool,
@@ -58,7 +53,7 @@ class ReceivedHook(Protocol):
 
 
 class CommittingHook(Protocol):
-    def __call__(self, *, conn: Transaction, now: str, events: list[Event]) -> None: ...
+    def __call__(self, *, work: Work) -> None: ...
 
 
 @dataclass(frozen=True)

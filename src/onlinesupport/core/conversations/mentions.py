@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from onlinesupport.store import Transaction
-from onlinesupport.store import events as events_repo
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import mentions as mentions_repo
-from onlinesupport.store.events import Event
 from onlinesupport.store.mentions import MentionableAgent
 from onlinesupport.store.messages import Message
 
@@ -62,34 +60,28 @@ def _full_name(text: str, agents: Sequence[MentionableAgent]) -> MentionableAgen
     return None
 
 
-def record_mentions(
-    conn: Transaction, now: str, events: list[Event], conversation_id: int, message: Message
-) -> None:
+def record_mentions(work: Work, conversation_id: int, message: Message) -> None:
     """The `noted` hook: record whom the note mentions (not its own author)."""
     if "@" not in message.body:
         return
     agents = [
         a
-        for a in mentioned(message.body, mentions_repo.mentionable(conn))
+        for a in mentioned(message.body, mentions_repo.mentionable(work.conn))
         if a.id != message.author_id
     ]
     if not agents:
         return
-    mentions_repo.record(conn, message.id, conversation_id, [a.id for a in agents], now)
-    events.append(
-        events_repo.append(
-            conn,
-            conversation_id,
-            "note.mentioned",
-            "agent",
-            message.author_id,
-            now,
-            {
-                "message_id": message.id,
-                "seq": message.seq,
-                "agent_ids": [a.id for a in agents],
-                "names": [a.name for a in agents],
-                "by": message.author_name,
-            },
-        )
+    mentions_repo.record(work.conn, message.id, conversation_id, [a.id for a in agents], work.now)
+    work.emit(
+        conversation_id,
+        "note.mentioned",
+        "agent",
+        message.author_id,
+        {
+            "message_id": message.id,
+            "seq": message.seq,
+            "agent_ids": [a.id for a in agents],
+            "names": [a.name for a in agents],
+            "by": message.author_name,
+        },
     )

@@ -18,12 +18,11 @@ from onlinesupport.core.conversations.service import (
     Conversations,
     InvalidCommand,
 )
-from onlinesupport.store import Transaction
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import agents as agents_repo
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import events as events_repo
 from onlinesupport.store import messages as messages_repo
-from onlinesupport.store.events import Event
 
 _OPEN = ("open", "pending")
 
@@ -31,11 +30,11 @@ _OPEN = ("open", "pending")
 async def merge(conversations: Conversations, source_id: int, target_id: int, actor: Actor) -> None:
     """Merge conversation `source_id` into `target_id`."""
 
-    def command(conn: Transaction, now: str, events: list[Event]) -> None:
+    def command(work: Work) -> None:
         if source_id == target_id:
             raise InvalidCommand("a conversation cannot be merged into itself")
-        source = conversations_repo.lock(conn, source_id)
-        target = conversations_repo.lock(conn, target_id)
+        source = conversations_repo.lock(work.conn, source_id)
+        target = conversations_repo.lock(work.conn, target_id)
         if source.merged_into is not None:
             raise InvalidCommand(f"#{source_id} was merged into #{source.merged_into} already")
         if target.merged_into is not None:
@@ -44,24 +43,22 @@ async def merge(conversations: Conversations, source_id: int, target_id: int, ac
             )
 
         def record(conversation_id: int, type: str, data: dict[str, Any]) -> None:
-            events.append(
-                events_repo.append(conn, conversation_id, type, actor.type, actor.id, now, data)
-            )
+            work.emit(conversation_id, type, actor.type, actor.id, data)
 
         # What was merged into the source goes on to the target, so a merged conversation is
         # always one step from the one that answers.
-        for row in conversations_repo.merged_into(conn, source_id):
-            conversations_repo.update(conn, row.id, now, merged_into=target_id)
+        for row in conversations_repo.merged_into(work.conn, source_id):
+            conversations_repo.update(work.conn, row.id, work.now, merged_into=target_id)
             record(row.id, "conversation.merged", {"into": target_id, "via": source_id})
-        for earlier in events_repo.of_type(conn, source_id, "conversation.merged_in"):
+        for earlier in events_repo.of_type(work.conn, source_id, "conversation.merged_in"):
             record(target_id, "conversation.merged_in", {**earlier.data, "via": source_id})
 
         target_tags = json.loads(target.tags)
         added = [t for t in json.loads(source.tags) if t not in target_tags]
         conversations_repo.update(
-            conn,
+            work.conn,
             source_id,
-            now,
+            work.now,
             merged_into=target_id,
             status="closed",
             snoozed_at=None,
@@ -85,14 +82,14 @@ async def merge(conversations: Conversations, source_id: int, target_id: int, ac
             },
         )
         if added:
-            conversations_repo.update(conn, target_id, now, tags=json.dumps(target_tags + added))
-        if source.status in _OPEN and target.status not in _OPEN:
-            conversations.set_status_in(
-                conn, now, events, target, actor, "open", "conversation.reopened"
+            conversations_repo.update(
+                work.conn, target_id, work.now, tags=json.dumps(target_tags + added)
             )
+        if source.status in _OPEN and target.status not in _OPEN:
+            conversations.set_status_in(work, target, actor, "open", "conversation.reopened")
         if target.assignee_id is None and source.assignee_id is not None:
             conversations.assign_in(
-                conn, now, events, target, agents_repo.lock(conn, source.assignee_id), actor
+                work, target, agents_repo.lock(work.conn, source.assignee_id), actor
             )
 
     await conversations.run(command)
@@ -107,18 +104,16 @@ async def split(
     if len(subject) > MAX_SUBJECT:
         raise InvalidCommand(f"subject is longer than {MAX_SUBJECT} characters")
 
-    def command(conn: Transaction, now: str, events: list[Event]) -> int:
-        conversation = conversations_repo.lock(conn, conversation_id)
-        message = messages_repo.lock(conn, message_id)
+    def command(work: Work) -> int:
+        conversation = conversations_repo.lock(work.conn, conversation_id)
+        message = messages_repo.lock(work.conn, message_id)
         if message.conversation_id != conversation_id:
             raise InvalidCommand(f"message {message_id} is not in conversation #{conversation_id}")
         if message.author_type != "customer" or message.kind != "message":
             raise InvalidCommand("only a customer's message can be split out")
         title = subject or (message.body.strip().splitlines() or [""])[0][:80]
         new_id = conversations.open_in(
-            conn,
-            now,
-            events,
+            work,
             channel=conversation.channel,
             customer_id=conversation.customer_id,
             subject=title,
@@ -126,44 +121,32 @@ async def split(
             queue_id=conversation.queue_id,
             language=conversation.language,
         )
-        events.append(
-            events_repo.append(
-                conn,
-                new_id,
-                "conversation.split_from",
-                actor.type,
-                actor.id,
-                now,
-                {"from": conversation_id, "message_id": message_id, "seq": message.seq},
-            )
+        work.emit(
+            new_id,
+            "conversation.split_from",
+            actor.type,
+            actor.id,
+            {"from": conversation_id, "message_id": message_id, "seq": message.seq},
         )
         conversations.post_in(
-            conn,
-            now,
-            events,
+            work,
             new_id,
             Actor.customer(conversation.customer_id, message.author_name),
             message.body,
         )
         if conversation.assignee_id is not None:
             conversations.assign_in(
-                conn,
-                now,
-                events,
-                conversations_repo.lock(conn, new_id),
-                agents_repo.lock(conn, conversation.assignee_id),
+                work,
+                conversations_repo.lock(work.conn, new_id),
+                agents_repo.lock(work.conn, conversation.assignee_id),
                 actor,
             )
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "conversation.split",
-                actor.type,
-                actor.id,
-                now,
-                {"message_id": message_id, "seq": message.seq, "into": new_id, "subject": title},
-            )
+        work.emit(
+            conversation_id,
+            "conversation.split",
+            actor.type,
+            actor.id,
+            {"message_id": message_id, "seq": message.seq, "into": new_id, "subject": title},
         )
         return new_id
 

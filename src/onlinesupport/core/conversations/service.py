@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from onlinesupport.core.conversations.hooks import Hooks
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.core.hub import Hub, Notice
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.lib.errors import UserError
@@ -47,7 +48,7 @@ DEFAULT_QUEUE = 1
 """The General queue (made by the first migration, never deleted): where a conversation goes
 unless its channel or a rule says otherwise; its time zone is the business's."""
 T = TypeVar("T")
-Command = Callable[[Transaction, str, list[Event]], T]
+Command = Callable[[Work], T]
 
 
 class InvalidCommand(UserError):
@@ -126,27 +127,26 @@ class Conversations:
         """What the features add to each command's transaction (set by `wire_hooks`)."""
 
     async def run(self, command: Command[T]) -> T:
-        """Write `command(conn, now, events)`, then publish the events it appended."""
+        """Write `command(work)`, then publish the events it appended to `work.events`."""
 
         def transaction(conn: Transaction) -> tuple[T, list[Event]]:
-            events: list[Event] = []
-            now = to_db(self._clock.now())
-            result = command(conn, now, events)
+            work = Work(conn, to_db(self._clock.now()))
+            result = command(work)
             if self.hooks.received:
-                self._run_received(conn, now, events)
+                self._run_received(work)
             for hook in self.hooks.committing:
-                hook(conn=conn, now=now, events=events)
-            return result, events
+                hook(work=work)
+            return result, work.events
 
         result, events = await self._db.write(transaction)
         self._hub.publish(events)
         return result
 
-    def _run_received(self, conn: Transaction, now: str, events: list[Event]) -> None:
-        created = {e.conversation_id for e in events if e.type == "conversation.created"}
+    def _run_received(self, work: Work) -> None:
+        created = {e.conversation_id for e in work.events if e.type == "conversation.created"}
         arrived = [
             e.message
-            for e in events
+            for e in work.events
             if e.type == "message.posted"
             and e.actor_type == "customer"
             and e.data.get("kind") == "message"
@@ -154,7 +154,7 @@ class Conversations:
         for message in arrived:
             if message is None:
                 continue
-            if conversations_repo.merge_target(conn, message.conversation_id) != (
+            if conversations_repo.merge_target(work.conn, message.conversation_id) != (
                 message.conversation_id
             ):
                 # A customer writing into a merged conversation: the copy in the one it went
@@ -163,9 +163,7 @@ class Conversations:
                 continue
             for hook in self.hooks.received:
                 hook(
-                    conn=conn,
-                    now=now,
-                    events=events,
+                    work=work,
                     conversation_id=message.conversation_id,
                     message=message,
                     new=message.conversation_id in created,
@@ -173,22 +171,18 @@ class Conversations:
 
     def auto_reply_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         text: str,
         name: str,
     ) -> Message:
         """Inside a command: an automatic answer the customer receives like an agent's (mailed
         in mail conversations), which is not the first response an agent owes."""
-        return self.send_in(conn, now, events, conversation_id, Actor("agent", None, name), text)
+        return self.send_in(work, conversation_id, Actor("agent", None, name), text)
 
     def send_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         actor: Actor,
         text: str,
@@ -196,9 +190,7 @@ class Conversations:
         """Inside a command: a message sent on its own (a script's question, a notice in the
         chat) with none of `post_in`'s consequences: no first response, reopening or waking.
         An agent's is delivered like any (the `outbound` hooks run)."""
-        return self._insert_message(
-            conn, now, events, conversation_id, actor, "message", text, None
-        )
+        return self._insert_message(work, conversation_id, actor, "message", text, None)
 
     async def open(
         self,
@@ -248,21 +240,21 @@ class Conversations:
 
         known = customer_id
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> Opened:
+        def command(work: Work) -> Opened:
             if known is not None:
-                customer_id = customers_repo.lock(conn, known).id
+                customer_id = customers_repo.lock(work.conn, known).id
             elif identity is None:
-                customer_id = customers_repo.create(conn, name, now)
+                customer_id = customers_repo.create(work.conn, name, work.now)
             else:
-                customer_id = customers_repo.find_or_create(conn, *identity, name, now, typed)
+                customer_id = customers_repo.find_or_create(
+                    work.conn, *identity, name, work.now, typed
+                )
             if client_id is not None and (known is not None or identity is not None):
-                earlier = messages_repo.by_customer_client_id(conn, customer_id, client_id)
+                earlier = messages_repo.by_customer_client_id(work.conn, customer_id, client_id)
                 if earlier is not None:
                     return Opened(earlier.conversation_id, customer_id, earlier, duplicate=True)
             conversation_id = self.open_in(
-                conn,
-                now,
-                events,
+                work,
                 channel=channel,
                 customer_id=customer_id,
                 subject=subject,
@@ -275,9 +267,7 @@ class Conversations:
             message = None
             if body:
                 message = self._insert_message(
-                    conn,
-                    now,
-                    events,
+                    work,
                     conversation_id,
                     Actor.customer(customer_id, name),
                     "message",
@@ -290,9 +280,7 @@ class Conversations:
 
     def open_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         *,
         channel: str,
         customer_id: int,
@@ -308,37 +296,31 @@ class Conversations:
         # Every channel's subject ends up in mail headers, where a line break breaks the mail.
         subject = one_line(subject)
         conversation_id = conversations_repo.insert(
-            conn,
+            work.conn,
             customer_id=customer_id,
             channel=channel,
             subject=subject,
             queue_id=queue_id,
-            now=now,
+            now=work.now,
             page_url=page_url[:2000],
             page_title=page_title[:500],
             page_referrer=page_referrer[:2000],
             language=language.strip().lower()[:10],
         )
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "conversation.created",
-                opener.type,
-                opener.id,
-                now,
-                {"channel": channel, "subject": subject, "customer_id": customer_id},
-            )
+        work.emit(
+            conversation_id,
+            "conversation.created",
+            opener.type,
+            opener.id,
+            {"channel": channel, "subject": subject, "customer_id": customer_id},
         )
         for hook in self.hooks.opened:
-            hook(conn=conn, now=now, events=events, conversation_id=conversation_id)
+            hook(work=work, conversation_id=conversation_id)
         return conversation_id
 
     def _insert_message(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         actor: Actor,
         kind: str,
@@ -348,9 +330,9 @@ class Conversations:
         files: Sequence[StoredFile] = (),
     ) -> Message:
         if seq is None:
-            seq = conversations_repo.take_seq(conn, conversation_id, now).last_seq
+            seq = conversations_repo.take_seq(work.conn, conversation_id, work.now).last_seq
         message = messages_repo.insert(
-            conn,
+            work.conn,
             conversation_id=conversation_id,
             seq=seq,
             author_type=actor.type,
@@ -358,34 +340,28 @@ class Conversations:
             kind=kind,
             body=body,
             client_id=client_id,
-            now=now,
+            now=work.now,
             author_name=actor.name,
         )
         if files:
             message = replace(
                 message,
                 attachments=tuple(
-                    attachments_repo.insert(conn, message.id, file, now) for file in files
+                    attachments_repo.insert(work.conn, message.id, file, work.now) for file in files
                 ),
             )
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "message.posted",
-                actor.type,
-                actor.id,
-                now,
-                {"seq": seq, "kind": kind, "message_id": message.id},
-                message=message,
-            )
+        work.emit(
+            conversation_id,
+            "message.posted",
+            actor.type,
+            actor.id,
+            {"seq": seq, "kind": kind, "message_id": message.id},
+            message=message,
         )
         if actor.type == "agent" and kind in ("message", "note"):
             for hook in self.hooks.outbound if kind == "message" else self.hooks.noted:
                 hook(
-                    conn=conn,
-                    now=now,
-                    events=events,
+                    work=work,
                     conversation_id=conversation_id,
                     message=message,
                 )
@@ -415,15 +391,13 @@ class Conversations:
         body = _text(body, "message", MAX_BODY)
         client_id = _client_id(client_id)
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> Posted:
+        def command(work: Work) -> Posted:
             if client_id is not None:
-                existing = messages_repo.by_client_id(conn, conversation_id, client_id)
+                existing = messages_repo.by_client_id(work.conn, conversation_id, client_id)
                 if existing is not None:
                     return Posted(existing, duplicate=True)
             message = self.post_in(
-                conn,
-                now,
-                events,
+                work,
                 conversation_id,
                 actor,
                 body,
@@ -432,20 +406,16 @@ class Conversations:
                 files=files,
             )
             if take and actor.type == "agent" and actor.id is not None and kind == "message":
-                conversation = conversations_repo.lock(conn, conversation_id)
+                conversation = conversations_repo.lock(work.conn, conversation_id)
                 if conversation.assignee_id is None:
-                    self.assign_in(
-                        conn, now, events, conversation, agents_repo.lock(conn, actor.id), actor
-                    )
+                    self.assign_in(work, conversation, agents_repo.lock(work.conn, actor.id), actor)
             return Posted(message, duplicate=False)
 
         return await self.run(command)
 
     def post_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         actor: Actor,
         body: str,
@@ -456,25 +426,19 @@ class Conversations:
     ) -> Message:
         """Inside a command: add a message (a customer's reopens a resolved conversation and
         wakes a snoozed one; in a merged one, it is copied to the conversation it went into)."""
-        conversation = conversations_repo.take_seq(conn, conversation_id, now)
+        conversation = conversations_repo.take_seq(work.conn, conversation_id, work.now)
         merged = actor.type == "customer" and conversation.merged_into is not None
         if (
             actor.type == "customer"
             and conversation.status in ("resolved", "closed")
             and not merged
         ):
-            conversations_repo.update(conn, conversation_id, now, status="open")
-            events.append(
-                events_repo.append(
-                    conn, conversation_id, "conversation.reopened", actor.type, actor.id, now
-                )
-            )
+            conversations_repo.update(work.conn, conversation_id, work.now, status="open")
+            work.emit(conversation_id, "conversation.reopened", actor.type, actor.id)
         if actor.type == "customer" and conversation.snoozed_at:
-            self.wake_in(conn, now, events, conversation_id, "reply", actor)
+            self.wake_in(work, conversation_id, "reply", actor)
         message = self._insert_message(
-            conn,
-            now,
-            events,
+            work,
             conversation_id,
             actor,
             kind,
@@ -484,20 +448,16 @@ class Conversations:
             files=files,
         )
         if actor.type == "agent" and kind == "message" and not conversation.first_response_at:
-            conversations_repo.update(conn, conversation_id, now, first_response_at=now)
-            events.append(
-                events_repo.append(
-                    conn, conversation_id, "conversation.first_response", actor.type, actor.id, now
-                )
+            conversations_repo.update(
+                work.conn, conversation_id, work.now, first_response_at=work.now
             )
+            work.emit(conversation_id, "conversation.first_response", actor.type, actor.id)
         if merged:
             # The sender's client follows this conversation by seq, so the message stays here;
             # agents answer in the conversation it was merged into, so a copy goes there.
             self.post_in(
-                conn,
-                now,
-                events,
-                conversations_repo.merge_target(conn, conversation_id),
+                work,
+                conversations_repo.merge_target(work.conn, conversation_id),
                 actor,
                 body,
                 kind=kind,
@@ -506,26 +466,16 @@ class Conversations:
 
     def wake_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation_id: int,
         reason: str,
         actor: Actor,
     ) -> None:
         """Inside a command: end the conversation's snooze (`reason`: reply, time or agent)."""
-        conversations_repo.update(conn, conversation_id, now, snoozed_at=None, snoozed_until=None)
-        events.append(
-            events_repo.append(
-                conn,
-                conversation_id,
-                "conversation.woke",
-                actor.type,
-                actor.id,
-                now,
-                {"reason": reason},
-            )
+        conversations_repo.update(
+            work.conn, conversation_id, work.now, snoozed_at=None, snoozed_until=None
         )
+        work.emit(conversation_id, "conversation.woke", actor.type, actor.id, {"reason": reason})
 
     async def _record(
         self,
@@ -539,13 +489,11 @@ class Conversations:
         """A command that changes nothing but the record: one event on the conversation
         (refused with the message `once` when the conversation has one of that type)."""
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            conversations_repo.lock(conn, conversation_id)
-            if once is not None and events_repo.has(conn, conversation_id, type):
+        def command(work: Work) -> None:
+            conversations_repo.lock(work.conn, conversation_id)
+            if once is not None and events_repo.has(work.conn, conversation_id, type):
                 raise InvalidCommand(once)
-            events.append(
-                events_repo.append(conn, conversation_id, type, actor.type, actor.id, now, data)
-            )
+            work.emit(conversation_id, type, actor.type, actor.id, data)
 
         await self.run(command)
 
@@ -587,18 +535,16 @@ class Conversations:
     async def assign(self, conversation_id: int, agent_id: int | None, actor: Actor) -> bool:
         """Give the conversation to an agent (None: unassign); False when nothing changed."""
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-            conversation = conversations_repo.lock(conn, conversation_id)
-            agent = self._active_agent(conn, agent_id) if agent_id is not None else None
-            return self.assign_in(conn, now, events, conversation, agent, actor)
+        def command(work: Work) -> bool:
+            conversation = conversations_repo.lock(work.conn, conversation_id)
+            agent = self._active_agent(work.conn, agent_id) if agent_id is not None else None
+            return self.assign_in(work, conversation, agent, actor)
 
         return await self.run(command)
 
     def assign_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation: Conversation,
         agent: Agent | Candidate | None,
         actor: Actor,
@@ -607,21 +553,17 @@ class Conversations:
         agent_id = agent.id if agent is not None else None
         if conversation.assignee_id == agent_id:
             return False
-        conversations_repo.update(conn, conversation.id, now, assignee_id=agent_id)
-        events.append(
-            events_repo.append(
-                conn,
-                conversation.id,
-                "conversation.assigned",
-                actor.type,
-                actor.id,
-                now,
-                {
-                    "agent_id": agent_id,
-                    "agent_name": agent.name if agent is not None else "",
-                    "previous_agent_id": conversation.assignee_id,
-                },
-            )
+        conversations_repo.update(work.conn, conversation.id, work.now, assignee_id=agent_id)
+        work.emit(
+            conversation.id,
+            "conversation.assigned",
+            actor.type,
+            actor.id,
+            {
+                "agent_id": agent_id,
+                "agent_name": agent.name if agent is not None else "",
+                "previous_agent_id": conversation.assignee_id,
+            },
         )
         return True
 
@@ -632,52 +574,44 @@ class Conversations:
         visitor is told by `channels.chat.notices`, as for `invite`)."""
         note = _text(note, "note", MAX_BODY, required=False)
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> None:
-            conversation = conversations_repo.lock(conn, conversation_id)
-            agent = self._active_agent(conn, agent_id)
+        def command(work: Work) -> None:
+            conversation = conversations_repo.lock(work.conn, conversation_id)
+            agent = self._active_agent(work.conn, agent_id)
             if conversation.assignee_id == agent_id:
                 raise InvalidCommand(f"{agent.name} has this conversation already")
-            conversations_repo.update(conn, conversation_id, now, assignee_id=agent_id)
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "conversation.transferred",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {
-                        "agent_id": agent_id,
-                        "agent_name": agent.name,
-                        "previous_agent_id": conversation.assignee_id,
-                    },
-                )
+            conversations_repo.update(work.conn, conversation_id, work.now, assignee_id=agent_id)
+            work.emit(
+                conversation_id,
+                "conversation.transferred",
+                actor.type,
+                actor.id,
+                {
+                    "agent_id": agent_id,
+                    "agent_name": agent.name,
+                    "previous_agent_id": conversation.assignee_id,
+                },
             )
             if note:
-                self._insert_message(conn, now, events, conversation_id, actor, "note", note, None)
+                self._insert_message(work, conversation_id, actor, "note", note, None)
 
         await self.run(command)
 
     async def invite(self, conversation_id: int, agent_id: int, actor: Actor) -> bool:
         """Bring a second agent into the conversation; False if they take part already."""
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-            conversation = conversations_repo.lock(conn, conversation_id)
-            agent = self._active_agent(conn, agent_id)
+        def command(work: Work) -> bool:
+            conversation = conversations_repo.lock(work.conn, conversation_id)
+            agent = self._active_agent(work.conn, agent_id)
             if conversation.assignee_id == agent_id or not conversations_repo.add_participant(
-                conn, conversation_id, agent_id, actor.id, now
+                work.conn, conversation_id, agent_id, actor.id, work.now
             ):
                 return False
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "conversation.agent_joined",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {"agent_id": agent_id, "agent_name": agent.name},
-                )
+            work.emit(
+                conversation_id,
+                "conversation.agent_joined",
+                actor.type,
+                actor.id,
+                {"agent_id": agent_id, "agent_name": agent.name},
             )
             return True
 
@@ -689,19 +623,15 @@ class Conversations:
         Its due time stays: it is what the customer was promised.
         """
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-            conversation = conversations_repo.lock(conn, conversation_id)
-            return self.move_in(
-                conn, now, events, conversation, queues_repo.lock(conn, queue_id), actor
-            )
+        def command(work: Work) -> bool:
+            conversation = conversations_repo.lock(work.conn, conversation_id)
+            return self.move_in(work, conversation, queues_repo.lock(work.conn, queue_id), actor)
 
         return await self.run(command)
 
     def move_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation: Conversation,
         queue: Queue,
         actor: Actor,
@@ -710,22 +640,18 @@ class Conversations:
         """Inside a command: put the conversation in `queue` (id, name); False if it is there."""
         if conversation.queue_id == queue.id:
             return False
-        conversations_repo.update(conn, conversation.id, now, queue_id=queue.id)
-        events.append(
-            events_repo.append(
-                conn,
-                conversation.id,
-                "conversation.moved",
-                actor.type,
-                actor.id,
-                now,
-                {
-                    "queue_id": queue.id,
-                    "queue_name": queue.name,
-                    "previous_queue_id": conversation.queue_id,
-                    **why,
-                },
-            )
+        conversations_repo.update(work.conn, conversation.id, work.now, queue_id=queue.id)
+        work.emit(
+            conversation.id,
+            "conversation.moved",
+            actor.type,
+            actor.id,
+            {
+                "queue_id": queue.id,
+                "queue_name": queue.name,
+                "previous_queue_id": conversation.queue_id,
+                **why,
+            },
         )
         return True
 
@@ -738,12 +664,10 @@ class Conversations:
     async def _set_status(
         self, conversation_id: int, actor: Actor, status: str, event: str
     ) -> bool:
-        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
+        def command(work: Work) -> bool:
             return self.set_status_in(
-                conn,
-                now,
-                events,
-                conversations_repo.lock(conn, conversation_id),
+                work,
+                conversations_repo.lock(work.conn, conversation_id),
                 actor,
                 status,
                 event,
@@ -753,9 +677,7 @@ class Conversations:
 
     def set_status_in(
         self,
-        conn: Transaction,
-        now: str,
-        events: list[Event],
+        work: Work,
         conversation: Conversation,
         actor: Actor,
         status: str,
@@ -773,10 +695,8 @@ class Conversations:
         if status in ("resolved", "closed") and conversation.snoozed_at:
             changes.update(snoozed_at=None, snoozed_until=None)
             data["snooze_ended"] = True
-        conversations_repo.update(conn, conversation.id, now, **changes)
-        events.append(
-            events_repo.append(conn, conversation.id, event, actor.type, actor.id, now, data)
-        )
+        conversations_repo.update(work.conn, conversation.id, work.now, **changes)
+        work.emit(conversation.id, event, actor.type, actor.id, data)
         return True
 
     async def set_priority(self, conversation_id: int, priority: int, actor: Actor) -> bool:
@@ -784,21 +704,17 @@ class Conversations:
         if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
             raise InvalidCommand("priority must be a whole number from 0 to 9")
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-            conversation = conversations_repo.lock(conn, conversation_id)
+        def command(work: Work) -> bool:
+            conversation = conversations_repo.lock(work.conn, conversation_id)
             if conversation.priority == priority:
                 return False
-            conversations_repo.update(conn, conversation_id, now, priority=priority)
-            events.append(
-                events_repo.append(
-                    conn,
-                    conversation_id,
-                    "conversation.prioritized",
-                    actor.type,
-                    actor.id,
-                    now,
-                    {"priority": priority, "previous_priority": conversation.priority},
-                )
+            conversations_repo.update(work.conn, conversation_id, work.now, priority=priority)
+            work.emit(
+                conversation_id,
+                "conversation.prioritized",
+                actor.type,
+                actor.id,
+                {"priority": priority, "previous_priority": conversation.priority},
             )
             return True
 

@@ -17,12 +17,11 @@ from onlinesupport.core.conversations.service import (
     Conversations,
     InvalidCommand,
 )
+from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, from_db, to_db
-from onlinesupport.store import Database, Transaction
+from onlinesupport.store import Database
 from onlinesupport.store import conversations as conversations_repo
-from onlinesupport.store import events as events_repo
 from onlinesupport.store.conversations import Conversation
-from onlinesupport.store.events import Event
 
 PRESETS = {
     "1h": "For an hour",
@@ -71,9 +70,7 @@ def parse_until(text: str, zone: str) -> datetime:
 
 
 def snooze_in(
-    conn: Transaction,
-    now: str,
-    events: list[Event],
+    work: Work,
     conversation: Conversation,
     until: datetime | None,
     actor: Actor,
@@ -81,32 +78,22 @@ def snooze_in(
     """Inside a command: snooze an open conversation; False if it is not open."""
     if conversation.status not in ("open", "pending") or conversation.merged_into:
         return False
-    moment = from_db(now)
+    moment = from_db(work.now)
     if until is not None and not moment < until <= moment + LONGEST:
         raise InvalidCommand("snooze until a time in the coming year")
     until_text = to_db(until) if until is not None else None
-    conversations_repo.update(conn, conversation.id, now, snoozed_at=now, snoozed_until=until_text)
-    events.append(
-        events_repo.append(
-            conn,
-            conversation.id,
-            "conversation.snoozed",
-            actor.type,
-            actor.id,
-            now,
-            {"until": until_text},
-        )
+    conversations_repo.update(
+        work.conn, conversation.id, work.now, snoozed_at=work.now, snoozed_until=until_text
     )
+    work.emit(conversation.id, "conversation.snoozed", actor.type, actor.id, {"until": until_text})
     return True
 
 
 async def snooze(
     conversations: Conversations, conversation_id: int, until: datetime | None, actor: Actor
 ) -> bool:
-    def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-        return snooze_in(
-            conn, now, events, conversations_repo.lock(conn, conversation_id), until, actor
-        )
+    def command(work: Work) -> bool:
+        return snooze_in(work, conversations_repo.lock(work.conn, conversation_id), until, actor)
 
     return await conversations.run(command)
 
@@ -114,10 +101,10 @@ async def snooze(
 async def wake(conversations: Conversations, conversation_id: int, actor: Actor) -> bool:
     """An agent ends the snooze early; False if it was not snoozed."""
 
-    def command(conn: Transaction, now: str, events: list[Event]) -> bool:
-        if not conversations_repo.lock(conn, conversation_id).snoozed_at:
+    def command(work: Work) -> bool:
+        if not conversations_repo.lock(work.conn, conversation_id).snoozed_at:
             return False
-        conversations.wake_in(conn, now, events, conversation_id, "agent", actor)
+        conversations.wake_in(work, conversation_id, "agent", actor)
         return True
 
     return await conversations.run(command)
@@ -141,10 +128,10 @@ class SnoozeWatch:
         if not await conversations_repo.snooze_over_now(self._db, to_db(self._clock.now())):
             return 0
 
-        def command(conn: Transaction, now: str, events: list[Event]) -> int:
-            due = conversations_repo.snooze_over(conn, now)
+        def command(work: Work) -> int:
+            due = conversations_repo.snooze_over(work.conn, work.now)
             for conversation_id in due:
-                self._conversations.wake_in(conn, now, events, conversation_id, "time", SYSTEM)
+                self._conversations.wake_in(work, conversation_id, "time", SYSTEM)
             return len(due)
 
         return await self._conversations.run(command)
