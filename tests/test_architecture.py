@@ -66,6 +66,7 @@ ALLOWED_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("channels.chat.protocol", "channels.forms.contact"): "the widget's offline form",
     ("channels.chat.protocol", "channels.phone.callbacks"): "callback requests in the widget",
     ("channels.phone.callbacks", "channels.email.threads"): "the confirmation mail's thread",
+    ("channels.phone.callbacks", "channels.email.outgoing"): "the confirmation mail queued",
     ("channels.phone.callbacks", "channels.email.replies"): "the confirmation mail's address",
     ("channels.phone.callbacks", "channels.forms.contact"): "the form's rate limit",
 }

@@ -537,4 +537,4 @@ async def test_a_mail_of_no_conversation_is_not_resent_from_the_desk(
     await amy.signin("amy@example.com")
     assert (await amy.post(f"/outbox/{outbox_id}/resend")).status == 409
     stored = await outbox_repo.get(services.db, outbox_id)
-    assert stored is not None and stored["status"] == "failed"
+    assert stored is not None and stored.status == "failed"

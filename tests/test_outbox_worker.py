@@ -93,8 +93,8 @@ async def test_a_full_disk_pauses_the_worker_and_every_row_is_sent_once_there_is
     assert sorted(set(tried)) == [first, second]
     assert len(tried) == 3, "the row whose outcome was not recorded was sent again, once"
     put_back = await outbox_repo.get(services.db, tried[0])
-    assert put_back is not None and put_back["last_error"] == ""
-    assert put_back["attempts"] == 2
+    assert put_back is not None and put_back.last_error == ""
+    assert put_back.attempts == 2
     assert not [r for r in caplog.records if r.exc_info], "the store says it once, no traceback"
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TypedDict
 
 from onlinesupport.store.database import Database
-from onlinesupport.store.rows import as_dict, new_id, one, only, record
+from onlinesupport.store.rows import new_id, one, only, record
 from onlinesupport.store.work_queue import WorkQueue
 
 
@@ -144,32 +143,9 @@ def acks_since(conn: sqlite3.Connection, to_address: str, since: str) -> int:
     return acks
 
 
-class OutboxMail(TypedDict):
-    """A mail in the outbox as stored."""
-
-    id: int
-    conversation_id: int | None
-    message_id: int | None
-    mailbox_id: int | None
-    purpose: str
-    to_address: str
-    subject: str
-    body: str
-    rfc_message_id: str
-    in_reply_to: str
-    refs: str
-    status: str
-    attempts: int
-    next_attempt_at: str
-    last_error: str
-    sent_at: str | None
-    created_at: str
-    expires_at: str | None
-
-
-async def get(db: Database, outbox_id: int) -> OutboxMail | None:
+async def get(db: Database, outbox_id: int) -> OutboxItem | None:
     row = await db.fetch_one("SELECT * FROM outbox WHERE id = ?", (outbox_id,))
-    return as_dict(OutboxMail, row) if row else None
+    return record(OutboxItem, row) if row else None
 
 
 async def counts(db: Database) -> dict[str, int]:

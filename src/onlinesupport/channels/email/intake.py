@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from onlinesupport.channels.email import acknowledgement, addresses, threads
+from onlinesupport.channels.email import acknowledgement, addresses, outgoing, threads
 from onlinesupport.channels.email.parse import ParsedMail, parse
 from onlinesupport.core.attachments import FileStore
 from onlinesupport.core.conversations import SYSTEM, Actor, Conversations
@@ -427,28 +427,18 @@ class EmailIntake:
             item.articles,
             self._public_url,
         )
-        outbox_id = outbox_repo.enqueue(
-            work.conn,
-            conversation_id=conversation_id,
-            message_id=None,
+        outgoing.queue(
+            work,
+            self._key,
+            conversation_id,
             mailbox_id=mailbox["id"],
+            domain=mailbox["address"].rsplit("@", 1)[-1],
             purpose="ack",
-            to_address=to,
+            to=to,
             subject=subject,
             body=body,
-            rfc_message_id=threads.new_message_id(
-                self._key, conversation_id, mailbox["address"].rsplit("@", 1)[-1]
-            ),
             in_reply_to=parsed.message_id,
             refs=" ".join([*parsed.references[-10:], parsed.message_id]),
-            now=work.now,
-        )
-        work.emit(
-            conversation_id,
-            "email.queued",
-            "system",
-            None,
-            {"outbox_id": outbox_id, "purpose": "ack", "to": to},
         )
 
 

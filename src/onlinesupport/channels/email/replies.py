@@ -6,14 +6,13 @@ committed together: a reply the desk shows is a reply that will be sent.
 
 from __future__ import annotations
 
-from onlinesupport.channels.email import threads
+from onlinesupport.channels.email import outgoing, threads
 from onlinesupport.core.conversations.work import Work
 from onlinesupport.store import Transaction
 from onlinesupport.store import conversations as conversations_repo
 from onlinesupport.store import customers as customers_repo
 from onlinesupport.store import email as email_repo
 from onlinesupport.store import mailboxes as mailboxes_repo
-from onlinesupport.store import outbox as outbox_repo
 from onlinesupport.store.messages import Message
 
 MAILED_CHANNELS = ("email", "form")
@@ -48,26 +47,19 @@ class ReplyMailer:
         purpose, body = (
             ("notify", notice(conversation_id, subject, link)) if link else ("reply", message.body)
         )
-        outbox_id = outbox_repo.enqueue(
-            work.conn,
-            conversation_id=conversation_id,
-            message_id=message.id,
+        outgoing.queue(
+            work,
+            self._key,
+            conversation_id,
             mailbox_id=mailbox.id if mailbox else None,
+            domain=domain,
             purpose=purpose,
-            to_address=to,
+            to=to,
             subject=threads.reply_subject(subject, conversation_id),
             body=body,
-            rfc_message_id=threads.new_message_id(self._key, conversation_id, domain),
+            message_id=message.id,
             in_reply_to=last.rfc_message_id if last else "",
             refs=" ".join(refs),
-            now=work.now,
-        )
-        work.emit(
-            conversation_id,
-            "email.queued",
-            "system",
-            None,
-            {"outbox_id": outbox_id, "message_id": message.id, "purpose": purpose, "to": to},
         )
 
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from onlinesupport.channels.email import threads
+from onlinesupport.channels.email import outgoing, threads
 from onlinesupport.channels.email.replies import customer_address
 from onlinesupport.channels.forms.contact import POSTS_PER_HOUR
 from onlinesupport.channels.phone import numbers
@@ -404,28 +404,16 @@ class Callbacks:
             f"What the call is about:\n{values['about']}\n\nYour reference is "
             f"#{conversation_id}. If you would rather write, reply to this mail.\n\n{team}\n"
         )
-        outbox_id = outbox_repo.enqueue(
-            work.conn,
-            conversation_id=conversation_id,
-            message_id=None,
+        outgoing.queue(
+            work,
+            self._key,
+            conversation_id,
             mailbox_id=mailbox.id,
+            domain=mailbox.address.rsplit("@", 1)[-1],
             purpose="ack",
-            to_address=to,
+            to=to,
             subject=threads.tag_subject(f"We will call you: {shown}", conversation_id),
             body=body,
-            rfc_message_id=threads.new_message_id(
-                self._key, conversation_id, mailbox.address.rsplit("@", 1)[-1]
-            ),
-            in_reply_to="",
-            refs="",
-            now=work.now,
-        )
-        work.emit(
-            conversation_id,
-            "email.queued",
-            "system",
-            None,
-            {"outbox_id": outbox_id, "purpose": "ack", "to": to},
         )
         return True
 

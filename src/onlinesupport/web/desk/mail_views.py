@@ -68,7 +68,7 @@ async def resend(request: web.Request) -> web.Response:
     if row is None:
         raise web.HTTPNotFound(text="that mail does not exist")
     # Only a conversation's mail is sent again: a customer asks for a new sign-in link.
-    conversation = row["conversation_id"]
+    conversation = row.conversation_id
     if conversation is None or not await services.email.sender.resend(
         outbox_id, request[AGENT]["id"]
     ):
