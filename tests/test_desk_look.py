@@ -173,3 +173,29 @@ async def test_form_fields_are_not_bold_and_labels_are_not_either(
         assert weight == 400 and label < 600
     finally:
         await public.close()
+
+
+async def test_a_long_name_without_spaces_stays_inside_its_board_card_on_a_phone(
+    server: Server, personas: Personas, browser: Any
+) -> None:
+    name = "Maximiliane" * 18  # 198 characters, no place to break a line
+    opened = await server.services.conversations.open(
+        channel="chat", customer_name=name, body="Where is my order?"
+    )
+    page = await signed_in(browser, server, "max@example.com", width=390, height=844)
+    try:
+        await page.goto(server.desk_url + "/board")
+        card = page.locator(f'.card-item[data-conversation="{opened.conversation_id}"]')
+        await expect(card.get_by_role("link")).to_contain_text(name[:40])
+        # The text as drawn, not the link's box: an unbroken word paints past its box.
+        text_right, card_right = await card.evaluate(
+            """card => {
+                const words = document.createRange();
+                words.selectNodeContents(card.querySelector("a"));
+                return [words.getBoundingClientRect().right, card.getBoundingClientRect().right];
+            }"""
+        )
+        assert text_right <= card_right, f"the name runs out of its card: {text_right}"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        await page.context.close()
