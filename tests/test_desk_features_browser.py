@@ -105,6 +105,13 @@ async def test_agents_see_who_else_views_a_conversation_and_who_is_typing_a_repl
     await expect(bob.locator("#typing")).to_have_count(0)  # not "the customer is typing"
     await shot(bob, "collision")
 
+    # Sent: Amy is no longer typing at once, not when the typing line times out (5 s).
+    await amy.get_by_role("button", name="Send reply").click()
+    await expect(bob.locator(".msg-body", has_text="It ships today")).to_be_visible()
+    await expect(bob.locator("#collision")).to_have_text(
+        "Amy Agent is viewing this conversation", timeout=2_000
+    )
+
     await amy.goto(f"{server.desk_url}/inbox")
     await expect(bob.locator("#collision")).to_be_hidden()
     await expect(row.locator(".viewing")).to_have_text("viewing: Bob Agent")

@@ -51,6 +51,14 @@ window.addEventListener("desk:frame", ({ detail: data }) => {
     renderConversation();
     return;
   }
+  if (data.type === "event") {
+    // Sent: the reply being typed is there now, so its author is no longer typing.
+    const event = data.event;
+    if (event.conversation_id === current && event.actor_type === "agent" && typing.delete(event.actor_id)) {
+      renderConversation();
+    }
+    return;
+  }
   if (data.type !== "notice") return;
   if (data.notice === "viewers") {
     const others = data.data.agents.filter((a) => a.id !== me);
