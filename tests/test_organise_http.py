@@ -261,3 +261,59 @@ async def test_a_merged_conversation_is_neither_resolved_nor_reopened_by_any_doo
     assert tuple(after) == tuple(before), "nothing changed"
     found = await conversations_repo.get(services.db, cid)
     assert found is not None and (found["status"], found["merged_into"]) == ("closed", target)
+
+
+async def test_nobody_answers_assigns_or_writes_notes_in_a_merged_conversation(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    services = server.services
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    old = await services.conversations.open(
+        channel="email", identity=("email", "c@example.com"), body="One"
+    )
+    new = await services.conversations.open(
+        channel="email", identity=("email", "c@example.com"), body="Two"
+    )
+    cid, target = old.conversation_id, new.conversation_id
+    await merging.merge(services.conversations, cid, target, amy)
+    before = await services.db.fetch_one("SELECT count(*) FROM events")
+    said = f"#{cid} was merged into #{target} and stays closed: answer in #{target}"
+
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get(f"/conversations/{cid}")).text()
+    assert (
+        'id="composer"' not in page
+        and f'href="/conversations/{target}?view=open">#{target}</a>, which' in page
+    )
+    assert 'id="assign-me" hidden>' in page and "/transfer?" not in page and "/invite?" not in page
+    for kind in ("message", "note"):
+        response = await desk.post(
+            f"/conversations/{cid}/messages", data={"body": "Hi", "kind": kind}
+        )
+        assert response.status == 409 and said in await response.text(), kind
+        answered = await desk.post_json(
+            f"/conversations/{cid}/messages", {"body": "Hi", "kind": kind}
+        )
+        assert answered.status == 409 and (await answered.json())["error"] == said
+    for action, data in (
+        ("assign", {"agent_id": "me"}),
+        ("transfer", {"agent_id": str(personas.manager)}),
+        ("invite", {"agent_id": str(personas.manager)}),
+    ):
+        response = await desk.post(f"/conversations/{cid}/{action}", data=data)
+        assert response.status == 409 and said in await response.text(), action
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.desk_url, await make_token(services, "write"))
+        status, refused = await api.post(f"/conversations/{cid}/messages", {"body": "Hi"})
+        assert status == 409 and said in json.dumps(refused)
+        status, refused = await api.post(
+            f"/conversations/{cid}/assign", {"agent_id": personas.agent}
+        )
+        assert status == 409 and said in json.dumps(refused)
+    after = await services.db.fetch_one("SELECT count(*) FROM events")
+    assert tuple(after) == tuple(before), "nothing changed"
+    found = await conversations_repo.get(services.db, cid)
+    assert found is not None and (found["assignee_id"], found["first_response_at"]) == (None, None)
+    outbox = await services.db.fetch_one("SELECT count(*) FROM outbox")
+    assert tuple(outbox) == (0,), "nothing was mailed"

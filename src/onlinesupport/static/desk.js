@@ -217,7 +217,7 @@ function showDue(id, label, due, breached) {
 function showActions(c) {
   const mine = c.assignee_id === Number(body.dataset.agent);
   const ended = c.status === "resolved" || c.status === "closed";
-  const shown = { "assign-me": !mine, release: mine, reopen: !c.merged_into && ended, resolve: !c.merged_into && !ended };
+  const shown = { "assign-me": !mine && !c.merged_into, release: mine, reopen: !c.merged_into && ended, resolve: !c.merged_into && !ended };
   for (const [id, show] of Object.entries(shown)) {
     const form = document.getElementById(id);
     if (form) form.hidden = !show;
