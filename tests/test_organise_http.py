@@ -317,3 +317,46 @@ async def test_nobody_answers_assigns_or_writes_notes_in_a_merged_conversation(
     assert found is not None and (found["assignee_id"], found["first_response_at"]) == (None, None)
     outbox = await services.db.fetch_one("SELECT count(*) FROM outbox")
     assert tuple(outbox) == (0,), "nothing was mailed"
+
+
+async def test_a_merge_moves_the_answer_still_owed_into_the_kept_conversation(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    services, db = server.services, server.services.db
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    mail = ("email", "carla@example.com")
+    first = await services.conversations.open(channel="email", identity=mail, body="Invoice?")
+    kept = first.conversation_id
+    await services.conversations.post(kept, amy, "Here it is.")
+    second = await services.conversations.open(channel="email", identity=mail, body="Wrong sum!")
+    merged = second.conversation_id
+    assert second.message is not None
+    await merging.merge(services.conversations, merged, kept, amy)
+
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.desk_url, await make_token(services, "read"))
+        owed = {}
+        for cid in (kept, merged):
+            status, answer = await api.get(f"/conversations/{cid}")
+            assert status == 200
+            owed[cid] = answer["conversation"]["answer_due_at"]
+    assert owed[merged] is None, "the merged one owes nothing"
+    row = await db.fetch_one(
+        "SELECT next_response_due_at, next_waiting_since FROM conversations WHERE id = ?", (kept,)
+    )
+    assert owed[kept] is not None and owed[kept] == row["next_response_due_at"]
+    assert row["next_waiting_since"] == second.message.created_at, "owed since the unanswered mail"
+    targets = await db.fetch_all(
+        "SELECT conversation_id, data FROM events WHERE type = 'sla.target'"
+        " ORDER BY id DESC LIMIT 1"
+    )
+    assert targets[0]["conversation_id"] == kept
+    assert json.loads(targets[0]["data"]) == {"target": "next_response", "due_at": owed[kept]}
+
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get(f"/conversations/{merged}")).text()
+    assert '<span id="first-due" hidden>' in page and '<span id="next-due" hidden>' in page
+    await services.conversations.post(kept, amy, "Corrected.")
+    row = await db.fetch_one("SELECT next_response_due_at FROM conversations WHERE id = ?", (kept,))
+    assert row["next_response_due_at"] is None, "answered"
