@@ -503,6 +503,12 @@ function connect() {
       }
       return;
     }
+    if (event.type === "conversation.merged" || event.type === "conversation.merged_in") {
+      // A merge changes what the page is drawn from: the histories merged in (in time order),
+      // or the composer giving way to where to answer. Draw it again; a draft is kept.
+      location.reload();
+      return;
+    }
     catchUpConversation().catch((e) => console.warn("catch-up failed", e));
   });
   socket.addEventListener("close", (closed) => {
