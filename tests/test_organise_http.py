@@ -10,7 +10,7 @@ import pytest
 
 from api_helpers import Api, make_token
 from conftest import Desk, Personas, Server
-from onlinesupport.core.conversations import Actor, ConversationMerged, bulk, merging
+from onlinesupport.core.conversations import Actor, bulk, merging
 from onlinesupport.store import conversations as conversations_repo
 
 NEW_POSTS = [
@@ -75,7 +75,10 @@ async def test_bulk_actions_keep_the_roles_of_the_single_ones(
         response = await amy.post_json("/conversations/bulk", {"ids": ids, **body})
         assert response.status == 403, body
     response = await amy.post_json("/conversations/bulk", {"ids": ids, "action": "assign"})
-    assert (response.status, await response.json()) == (200, {"changed": 2, "selected": 2})
+    assert (response.status, await response.json()) == (
+        200,
+        {"changed": 2, "selected": 2, "skipped": []},
+    )
 
     max_: Desk = client_factory(server.desk_url)
     await max_.signin("max@example.com")
@@ -255,8 +258,6 @@ async def test_a_merged_conversation_is_neither_resolved_nor_reopened_by_any_doo
         api = Api(http, server.desk_url, await make_token(services, "write"))
         status, refused = await api.post(f"/conversations/{cid}/reopen")
         assert status == 409 and said in json.dumps(refused)
-    with pytest.raises(ConversationMerged, match="stays closed"):
-        await bulk.apply(services.conversations, [target, cid], bulk.BulkAction("resolve"), amy)
     after = await services.db.fetch_one("SELECT count(*) FROM events")
     assert tuple(after) == tuple(before), "nothing changed"
     found = await conversations_repo.get(services.db, cid)
@@ -360,3 +361,48 @@ async def test_a_merge_moves_the_answer_still_owed_into_the_kept_conversation(
     await services.conversations.post(kept, amy, "Corrected.")
     row = await db.fetch_one("SELECT next_response_due_at FROM conversations WHERE id = ?", (kept,))
     assert row["next_response_due_at"] is None, "answered"
+
+
+async def test_a_bulk_action_skips_the_merged_conversations_and_says_so(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    services = server.services
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    ids = [
+        (
+            await services.conversations.open(channel="chat", customer_name=n, body="Hi")
+        ).conversation_id
+        for n in ("Ann", "Ben", "Cy", "Di")
+    ]
+    first, merged, kept, last = ids
+    await merging.merge(services.conversations, merged, kept, amy)
+    applied = await bulk.apply(
+        services.conversations, ids, bulk.BulkAction("assign", agent_id=personas.agent), amy
+    )
+    assert (applied.changed, applied.skipped) == (3, {merged: kept})
+
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    fields = [("csrf_token", desk.csrf), *(("ids", str(i)) for i in (first, merged, kept))]
+    fields += [("action", "resolve"), ("back", "/inbox?view=open&skipped=9:9")]
+    response = await desk.session.post(
+        server.desk_url + "/conversations/bulk", data=fields, allow_redirects=False
+    )
+    location = response.headers["Location"]
+    assert (response.status, location) == (303, f"/inbox?view=open&skipped={merged}:{kept}")
+    for cid, status in ((first, "resolved"), (kept, "resolved"), (merged, "closed")):
+        found = await conversations_repo.get(services.db, cid)
+        assert found is not None and found["status"] == status, cid
+    page = await (await desk.get(location)).text()
+    assert f'Skipped <a href="/conversations/{merged}?view=open">#{merged}</a> (merged into' in page
+    assert "answered in the one it went into" in page
+    assert "Skipped" not in await (await desk.get("/inbox?skipped=x:1,<b>")).text()
+
+    response = await desk.post_json(
+        "/conversations/bulk", {"ids": [merged, last], "action": "snooze"}
+    )
+    assert await response.json() == {
+        "changed": 1,
+        "selected": 2,
+        "skipped": [{"id": merged, "merged_into": kept}],
+    }
