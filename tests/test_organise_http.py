@@ -10,7 +10,7 @@ import pytest
 
 from api_helpers import Api, make_token
 from conftest import Desk, Personas, Server
-from onlinesupport.core.conversations import Actor, bulk, merging
+from onlinesupport.core.conversations import Actor, ConversationMerged, bulk, merging
 from onlinesupport.store import conversations as conversations_repo
 
 NEW_POSTS = [
@@ -312,6 +312,10 @@ async def test_nobody_answers_assigns_or_writes_notes_in_a_merged_conversation(
             f"/conversations/{cid}/assign", {"agent_id": personas.agent}
         )
         assert status == 409 and said in json.dumps(refused)
+    script_id = await services.scripts.add("Returns", "Order number?")
+    before = await services.db.fetch_one("SELECT count(*) FROM events")
+    with pytest.raises(ConversationMerged, match="stays closed"):
+        await services.scripts.start(cid, script_id, amy)
     after = await services.db.fetch_one("SELECT count(*) FROM events")
     assert tuple(after) == tuple(before), "nothing changed"
     found = await conversations_repo.get(services.db, cid)
