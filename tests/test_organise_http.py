@@ -231,17 +231,25 @@ async def test_alert_choices_are_each_agents_own(
     assert {"id": personas.agent, "name": "Amy Agent"} in colleagues
 
 
+async def _merged_pair(server: Server, actor: Actor, channel: str) -> tuple[int, int, str]:
+    """Two conversations of one customer, the first merged into the second; and what the
+    desk says when the merged one is acted on."""
+    conversations, identity = server.services.conversations, ("email", "c@example.com")
+    cid, target = [
+        (await conversations.open(channel=channel, identity=identity, body=b)).conversation_id
+        for b in ("One", "Two")
+    ]
+    await merging.merge(conversations, cid, target, actor)
+    return cid, target, f"#{cid} was merged into #{target} and stays closed: answer in #{target}"
+
+
 async def test_a_merged_conversation_is_neither_resolved_nor_reopened_by_any_door(
     server: Server, personas: Personas, client_factory
 ) -> None:
     services = server.services
     amy = Actor.agent(personas.agent, "Amy Agent")
-    old = await services.conversations.open(channel="chat", customer_name="Carla", body="One")
-    new = await services.conversations.open(channel="chat", customer_name="Carla", body="Two")
-    cid, target = old.conversation_id, new.conversation_id
-    await merging.merge(services.conversations, cid, target, amy)
+    cid, target, said = await _merged_pair(server, amy, "chat")
     before = await services.db.fetch_one("SELECT count(*) FROM events")
-    said = f"#{cid} was merged into #{target} and stays closed: answer in #{target}"
 
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
@@ -269,16 +277,8 @@ async def test_nobody_answers_assigns_or_writes_notes_in_a_merged_conversation(
 ) -> None:
     services = server.services
     amy = Actor.agent(personas.agent, "Amy Agent")
-    old = await services.conversations.open(
-        channel="email", identity=("email", "c@example.com"), body="One"
-    )
-    new = await services.conversations.open(
-        channel="email", identity=("email", "c@example.com"), body="Two"
-    )
-    cid, target = old.conversation_id, new.conversation_id
-    await merging.merge(services.conversations, cid, target, amy)
+    cid, target, said = await _merged_pair(server, amy, "email")
     before = await services.db.fetch_one("SELECT count(*) FROM events")
-    said = f"#{cid} was merged into #{target} and stays closed: answer in #{target}"
 
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
