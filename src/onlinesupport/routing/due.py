@@ -114,6 +114,8 @@ def move_owed_answer(work: Work, source_id: int, target_id: int) -> None:
         next_response_due_at=None,
         next_waiting_since=None,
     )
+    if conversations_repo.lock(work.conn, target_id).status not in ("open", "pending"):
+        return  # both were done with: nothing is owed (as after a resolution)
     row = conversations_repo.response_targets(work.conn, target_id)
     if not row.first_response_at or row.next_response_due_at:
         return  # its first answer, or a next one, is owed already
