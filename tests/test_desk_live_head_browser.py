@@ -73,13 +73,36 @@ async def test_the_header_follows_a_transfer_the_first_reply_and_a_resolution(
     await expect(page.locator("#assignee")).to_have_text("Bob Agent")
     assert "Bob Agent" not in await offered.all_text_contents()
 
-    # Merged into another conversation: it stays closed, so neither is offered.
+    # Merged into another conversation: it stays closed, so neither is offered, and it is
+    # answered there: no composer, nobody takes it, a link to where the answer goes.
     other = await conversations.open(channel="chat", customer_name="Carla", body="Also: 1043")
     await merging.merge(conversations, cid, other.conversation_id, max_)
-    await expect(page.locator(".merged-banner")).to_be_hidden()  # drawn on the next load
+    await expect(page.locator(".merged-banner").first).to_be_visible()
+    await expect(page.locator("#composer")).to_have_count(0)
+    answer_there = page.locator("#answer-there").get_by_role("link")
+    await expect(answer_there).to_have_text(f"#{other.conversation_id}")
     await expect(resolve).to_be_hidden()
     await expect(reopen).to_be_hidden()
-    await page.reload()
-    await expect(page.locator(".merged-banner")).to_be_visible()
-    await expect(resolve).to_be_hidden()
-    await expect(reopen).to_be_hidden()
+    await expect(assign).to_be_hidden()
+
+
+async def test_the_kept_conversation_shows_what_a_merge_brought_at_once(
+    server: Server, personas: Personas, new_page: Any
+) -> None:
+    conversations = server.services.conversations
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    mail = ("email", "carla@example.com")
+    kept = await conversations.open(channel="email", identity=mail, body="Invoice?")
+    await conversations.post(kept.conversation_id, amy, "Here it is.")
+    page = await new_page()
+    await sign_in_page(page, server, "amy@example.com")
+    await page.goto(f"{server.desk_url}/conversations/{kept.conversation_id}")
+    await expect(page.locator("#live")).to_have_text("● Live")
+    await expect(page.locator("#next-due")).to_be_hidden()
+    await page.get_by_label("Reply").fill("Half a repl")
+
+    later = await conversations.open(channel="email", identity=mail, body="The sum is wrong!")
+    await merging.merge(conversations, later.conversation_id, kept.conversation_id, amy)
+    await expect(page.locator("#messages")).to_contain_text("The sum is wrong!")
+    await expect(page.locator("#next-due")).to_contain_text("next answer due")
+    await expect(page.get_by_label("Reply")).to_have_value("Half a repl")

@@ -75,7 +75,10 @@ async def test_bulk_actions_keep_the_roles_of_the_single_ones(
         response = await amy.post_json("/conversations/bulk", {"ids": ids, **body})
         assert response.status == 403, body
     response = await amy.post_json("/conversations/bulk", {"ids": ids, "action": "assign"})
-    assert (response.status, await response.json()) == (200, {"changed": 2, "selected": 2})
+    assert (response.status, await response.json()) == (
+        200,
+        {"changed": 2, "selected": 2, "skipped": []},
+    )
 
     max_: Desk = client_factory(server.desk_url)
     await max_.signin("max@example.com")
@@ -228,17 +231,25 @@ async def test_alert_choices_are_each_agents_own(
     assert {"id": personas.agent, "name": "Amy Agent"} in colleagues
 
 
+async def _merged_pair(server: Server, actor: Actor, channel: str) -> tuple[int, int, str]:
+    """Two conversations of one customer, the first merged into the second; and what the
+    desk says when the merged one is acted on."""
+    conversations, identity = server.services.conversations, ("email", "c@example.com")
+    cid, target = [
+        (await conversations.open(channel=channel, identity=identity, body=b)).conversation_id
+        for b in ("One", "Two")
+    ]
+    await merging.merge(conversations, cid, target, actor)
+    return cid, target, f"#{cid} was merged into #{target} and stays closed: answer in #{target}"
+
+
 async def test_a_merged_conversation_is_neither_resolved_nor_reopened_by_any_door(
     server: Server, personas: Personas, client_factory
 ) -> None:
     services = server.services
     amy = Actor.agent(personas.agent, "Amy Agent")
-    old = await services.conversations.open(channel="chat", customer_name="Carla", body="One")
-    new = await services.conversations.open(channel="chat", customer_name="Carla", body="Two")
-    cid, target = old.conversation_id, new.conversation_id
-    await merging.merge(services.conversations, cid, target, amy)
+    cid, target, said = await _merged_pair(server, amy, "chat")
     before = await services.db.fetch_one("SELECT count(*) FROM events")
-    said = f"#{cid} was merged into #{target} and stays closed: answer in #{target}"
 
     desk: Desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
@@ -255,9 +266,147 @@ async def test_a_merged_conversation_is_neither_resolved_nor_reopened_by_any_doo
         api = Api(http, server.desk_url, await make_token(services, "write"))
         status, refused = await api.post(f"/conversations/{cid}/reopen")
         assert status == 409 and said in json.dumps(refused)
-    with pytest.raises(ConversationMerged, match="stays closed"):
-        await bulk.apply(services.conversations, [target, cid], bulk.BulkAction("resolve"), amy)
     after = await services.db.fetch_one("SELECT count(*) FROM events")
     assert tuple(after) == tuple(before), "nothing changed"
     found = await conversations_repo.get(services.db, cid)
     assert found is not None and (found["status"], found["merged_into"]) == ("closed", target)
+
+
+async def test_nobody_answers_assigns_or_writes_notes_in_a_merged_conversation(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    services = server.services
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    cid, target, said = await _merged_pair(server, amy, "email")
+    before = await services.db.fetch_one("SELECT count(*) FROM events")
+
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get(f"/conversations/{cid}")).text()
+    assert (
+        'id="composer"' not in page
+        and f'href="/conversations/{target}?view=open">#{target}</a>, which' in page
+    )
+    assert 'id="assign-me" hidden>' in page and "/transfer?" not in page and "/invite?" not in page
+    for kind in ("message", "note"):
+        response = await desk.post(
+            f"/conversations/{cid}/messages", data={"body": "Hi", "kind": kind}
+        )
+        assert response.status == 409 and said in await response.text(), kind
+        answered = await desk.post_json(
+            f"/conversations/{cid}/messages", {"body": "Hi", "kind": kind}
+        )
+        assert answered.status == 409 and (await answered.json())["error"] == said
+    for action, data in (
+        ("assign", {"agent_id": "me"}),
+        ("transfer", {"agent_id": str(personas.manager)}),
+        ("invite", {"agent_id": str(personas.manager)}),
+    ):
+        response = await desk.post(f"/conversations/{cid}/{action}", data=data)
+        assert response.status == 409 and said in await response.text(), action
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.desk_url, await make_token(services, "write"))
+        status, refused = await api.post(f"/conversations/{cid}/messages", {"body": "Hi"})
+        assert status == 409 and said in json.dumps(refused)
+        status, refused = await api.post(
+            f"/conversations/{cid}/assign", {"agent_id": personas.agent}
+        )
+        assert status == 409 and said in json.dumps(refused)
+    script_id = await services.scripts.add("Returns", "Order number?")
+    before = await services.db.fetch_one("SELECT count(*) FROM events")
+    with pytest.raises(ConversationMerged, match="stays closed"):
+        await services.scripts.start(cid, script_id, amy)
+    after = await services.db.fetch_one("SELECT count(*) FROM events")
+    assert tuple(after) == tuple(before), "nothing changed"
+    found = await conversations_repo.get(services.db, cid)
+    assert found is not None and (found["assignee_id"], found["first_response_at"]) == (None, None)
+    outbox = await services.db.fetch_one("SELECT count(*) FROM outbox")
+    assert tuple(outbox) == (0,), "nothing was mailed"
+
+
+async def test_a_merge_moves_the_answer_still_owed_into_the_kept_conversation(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    services, db = server.services, server.services.db
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    mail = ("email", "carla@example.com")
+    first = await services.conversations.open(channel="email", identity=mail, body="Invoice?")
+    kept = first.conversation_id
+    await services.conversations.post(kept, amy, "Here it is.")
+    second = await services.conversations.open(channel="email", identity=mail, body="Wrong sum!")
+    merged = second.conversation_id
+    assert second.message is not None
+    await merging.merge(services.conversations, merged, kept, amy)
+
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.desk_url, await make_token(services, "read"))
+        owed = {}
+        for cid in (kept, merged):
+            status, answer = await api.get(f"/conversations/{cid}")
+            assert status == 200
+            owed[cid] = answer["conversation"]["answer_due_at"]
+    assert owed[merged] is None, "the merged one owes nothing"
+    row = await db.fetch_one(
+        "SELECT next_response_due_at, next_waiting_since FROM conversations WHERE id = ?", (kept,)
+    )
+    assert owed[kept] is not None and owed[kept] == row["next_response_due_at"]
+    assert row["next_waiting_since"] == second.message.created_at, "owed since the unanswered mail"
+    targets = await db.fetch_all(
+        "SELECT conversation_id, data FROM events WHERE type = 'sla.target'"
+        " ORDER BY id DESC LIMIT 1"
+    )
+    assert targets[0]["conversation_id"] == kept
+    assert json.loads(targets[0]["data"]) == {"target": "next_response", "due_at": owed[kept]}
+
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get(f"/conversations/{merged}")).text()
+    assert '<span id="first-due" hidden>' in page and '<span id="next-due" hidden>' in page
+    await services.conversations.post(kept, amy, "Corrected.")
+    row = await db.fetch_one("SELECT next_response_due_at FROM conversations WHERE id = ?", (kept,))
+    assert row["next_response_due_at"] is None, "answered"
+
+
+async def test_a_bulk_action_skips_the_merged_conversations_and_says_so(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    services = server.services
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    ids = [
+        (
+            await services.conversations.open(channel="chat", customer_name=n, body="Hi")
+        ).conversation_id
+        for n in ("Ann", "Ben", "Cy", "Di")
+    ]
+    first, merged, kept, last = ids
+    await merging.merge(services.conversations, merged, kept, amy)
+    applied = await bulk.apply(
+        services.conversations, ids, bulk.BulkAction("assign", agent_id=personas.agent), amy
+    )
+    assert (applied.changed, applied.skipped) == (3, {merged: kept})
+
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    fields = [("csrf_token", desk.csrf), *(("ids", str(i)) for i in (first, merged, kept))]
+    fields += [("action", "resolve"), ("back", "/inbox?view=open&skipped=9:9")]
+    response = await desk.session.post(
+        server.desk_url + "/conversations/bulk", data=fields, allow_redirects=False
+    )
+    location = response.headers["Location"]
+    assert (response.status, location) == (303, f"/inbox?view=open&skipped={merged}:{kept}")
+    for cid, status in ((first, "resolved"), (kept, "resolved"), (merged, "closed")):
+        found = await conversations_repo.get(services.db, cid)
+        assert found is not None and found["status"] == status, cid
+    page = await (await desk.get(location)).text()
+    assert f'Skipped <a href="/conversations/{merged}?view=open">#{merged}</a> (merged into' in page
+    assert "answered in the one it went into" in page
+    assert "Skipped" not in await (await desk.get("/inbox?skipped=x:1,<b>")).text()
+
+    response = await desk.post_json(
+        "/conversations/bulk", {"ids": [merged, last], "action": "snooze"}
+    )
+    assert await response.json() == {
+        "changed": 1,
+        "selected": 2,
+        "skipped": [{"id": merged, "merged_into": kept}],
+    }

@@ -612,7 +612,9 @@ async def test_merges_callbacks_and_snoozes_to_the_second(june, business: bool) 
     shares = {r.key: (r.part, r.whole) for r in overview.rates}
     assert shares == {
         "sla_first": (3, 4),  # B, C and the callback's window met; E missed while snoozed
-        "sla_next": (1, 1),  # the callback's second try, by 13:00Z
+        # The callback's second try, by 13:00Z; C owing D's unanswered mail from the merge on
+        # (as if D had been written in C), answered at 09:50.
+        "sla_next": (2, 2),
         "reopen_rate": (1, 3),  # C, reopened by the merge of D
         "fcr": (1, 3),  # B; C was reopened, the callback took two calls
         "satisfaction": (0, 0),

@@ -51,7 +51,12 @@ from onlinesupport.reports.mail import ReportMail
 from onlinesupport.reports.recording import Recorder
 from onlinesupport.reports.rollup import Calendars, Rollup
 from onlinesupport.reports.service import Reports
-from onlinesupport.routing.due import answered, set_first_response_due, set_next_response_due
+from onlinesupport.routing.due import (
+    answered,
+    move_owed_answer,
+    set_first_response_due,
+    set_next_response_due,
+)
 from onlinesupport.routing.engine import RoutingRules
 from onlinesupport.routing.escalation import Escalations
 from onlinesupport.routing.offers import ChatOffers
@@ -138,6 +143,7 @@ def wire_hooks(
         # the conversation with the question, as it always has). A rule may move it to another
         # queue or set its own next-response target, which the next answer's due time uses.
         received=(scripts.answered, rules.received, set_next_response_due),
+        merged=(move_owed_answer,),
         # Public events last: they record every event, those the hooks before them added too.
         committing=(ChatNotices(conversations), public_events),
     )

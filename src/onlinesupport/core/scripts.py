@@ -8,7 +8,12 @@ has been asked.
 
 from __future__ import annotations
 
-from onlinesupport.core.conversations import Actor, Conversations, InvalidCommand
+from onlinesupport.core.conversations import (
+    Actor,
+    ConversationMerged,
+    Conversations,
+    InvalidCommand,
+)
 from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, to_db
 from onlinesupport.store import Conflict, Database, Transaction
@@ -56,7 +61,9 @@ class Scripts:
             raise InvalidCommand("only an agent starts a script")
 
         def command(work: Work) -> None:
-            conversations_repo.lock(work.conn, conversation_id)
+            conversation = conversations_repo.lock(work.conn, conversation_id)
+            if conversation.merged_into is not None:
+                raise ConversationMerged(conversation_id, conversation.merged_into)
             if scripts_repo.running(work.conn, conversation_id) is not None:
                 raise InvalidCommand(
                     "a script is running in this conversation already; stop it first"

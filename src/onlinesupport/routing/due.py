@@ -12,6 +12,7 @@ from onlinesupport.routing.hours import BusinessHours, InvalidHours
 from onlinesupport.store import Transaction
 from onlinesupport.store import callbacks as callbacks_repo
 from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import messages as messages_repo
 from onlinesupport.store import queues as queues_repo
 from onlinesupport.store.queues import Queue
 
@@ -96,6 +97,41 @@ def set_next_response_due(work: Work, conversation_id: int, message: Any, new: b
         "next_response",
         to_db(due),
         next_waiting_since=work.now,
+        next_warned_at=None,
+        next_breached_at=None,
+    )
+
+
+def move_owed_answer(work: Work, source_id: int, target_id: int) -> None:
+    """A `Conversations.merged` hook: the merged conversation owes nothing more (as when it is
+    resolved); the one it went into owes the next answer from the earliest customer message,
+    of its own or of those merged into it, written after the last answer in any of them."""
+    conversations_repo.update(
+        work.conn,
+        source_id,
+        work.now,
+        first_response_due_at=None,
+        next_response_due_at=None,
+        next_waiting_since=None,
+    )
+    if conversations_repo.lock(work.conn, target_id).status not in ("open", "pending"):
+        return  # both were done with: nothing is owed (as after a resolution)
+    row = conversations_repo.response_targets(work.conn, target_id)
+    if not row.first_response_at or row.next_response_due_at:
+        return  # its first answer, or a next one, is owed already
+    held = [target_id, *(m.id for m in conversations_repo.merged_into(work.conn, target_id))]
+    since = messages_repo.first_unanswered(work.conn, held)
+    if since is None:
+        return
+    due = hours_of(row.timezone, row.hours, row.holidays).add(
+        from_db(since), row.own or row.next_response_minutes
+    )
+    set_target(
+        work,
+        target_id,
+        "next_response",
+        to_db(due),
+        next_waiting_since=since,
         next_warned_at=None,
         next_breached_at=None,
     )

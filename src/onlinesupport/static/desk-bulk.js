@@ -59,7 +59,11 @@ if (form && list) {
       const result = await command("/conversations/bulk", { ...fields, ids: [...selected] });
       selected.clear();
       render();
-      form.dataset.result = `${result.changed} of ${result.selected} changed`;
+      // Merged conversations are answered in the one they went into: not resolved, snoozed
+      // or given to anyone here (the others are done).
+      const skipped = (result.skipped || []).map((s) => `#${s.id} (merged into #${s.merged_into})`);
+      form.dataset.result = `${result.changed} of ${result.selected} changed` +
+        (skipped.length ? `; skipped ${skipped.join(", ")}: answer in the conversation each went into` : "");
     } catch (error) {
       form.dataset.result = error.message;
       if (status) status.title = error.message;

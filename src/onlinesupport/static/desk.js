@@ -217,7 +217,7 @@ function showDue(id, label, due, breached) {
 function showActions(c) {
   const mine = c.assignee_id === Number(body.dataset.agent);
   const ended = c.status === "resolved" || c.status === "closed";
-  const shown = { "assign-me": !mine, release: mine, reopen: !c.merged_into && ended, resolve: !c.merged_into && !ended };
+  const shown = { "assign-me": !mine && !c.merged_into, release: mine, reopen: !c.merged_into && ended, resolve: !c.merged_into && !ended };
   for (const [id, show] of Object.entries(shown)) {
     const form = document.getElementById(id);
     if (form) form.hidden = !show;
@@ -501,6 +501,12 @@ function connect() {
         trail.append(el("li", { class: "wrap" }, document.createTextNode(event.data.title || event.data.url),
           el("br"), el("small", { text: event.data.url })));
       }
+      return;
+    }
+    if (event.type === "conversation.merged" || event.type === "conversation.merged_in") {
+      // A merge changes what the page is drawn from: the histories merged in (in time order),
+      // or the composer giving way to where to answer. Draw it again; a draft is kept.
+      location.reload();
       return;
     }
     catchUpConversation().catch((e) => console.warn("catch-up failed", e));

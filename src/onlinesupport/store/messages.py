@@ -174,3 +174,17 @@ def lock(conn: sqlite3.Connection, message_id: int) -> Message:
     if row is None:
         raise NotFound(f"message {message_id} does not exist")
     return _from_row(row)
+
+
+def first_unanswered(conn: sqlite3.Connection, conversation_ids: list[int]) -> str | None:
+    """When the earliest customer message of these conversations written after the last
+    agent's message in any of them was written (None: every one is answered)."""
+    marks = ", ".join("?" * len(conversation_ids))
+    row = conn.execute(
+        "SELECT min(created_at) FROM messages WHERE kind = 'message'"
+        f" AND author_type = 'customer' AND conversation_id IN ({marks})"
+        " AND created_at > coalesce((SELECT max(created_at) FROM messages WHERE kind = 'message'"
+        f" AND author_type = 'agent' AND conversation_id IN ({marks})), '')",
+        (*conversation_ids, *conversation_ids),
+    ).fetchone()
+    return None if row is None else row[0]

@@ -2,7 +2,8 @@
 
 Each conversation changes through the same steps its own buttons use and gets its own events,
 so a bulk action reads in the history and in reports exactly like the same clicks one by one.
-Either every selected conversation changes or none does.
+Either every selected conversation changes or none does, except the merged ones a command
+refuses (resolving, snoozing, giving to someone): they are skipped, and said so.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ class BulkAction:
     """snooze: until when (None: until the customer answers)."""
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What a bulk action did: how many conversations changed, and the merged ones skipped
+    (their id and the id of the conversation each was merged into, where it is answered)."""
+
+    changed: int
+    skipped: dict[int, int]
+
+
 def check_tag(tag: str) -> str:
     tag = tag.strip()
     if not _TAG.match(tag):
@@ -63,8 +73,8 @@ def tag_in(
 
 async def apply(
     conversations: Conversations, ids: Sequence[int], what: BulkAction, actor: Actor
-) -> int:
-    """Do `what` to every conversation in `ids`; returns how many changed."""
+) -> Applied:
+    """Do `what` to every conversation in `ids` but the merged ones it does not apply to."""
     if what.action not in ACTIONS:
         raise InvalidCommand(f"the action must be one of {', '.join(ACTIONS)}")
     if not ids:
@@ -73,7 +83,12 @@ async def apply(
         raise InvalidCommand(f"select at most {MAX_SELECTED} conversations at once")
     tag = check_tag(what.tag) if what.action == "tag" else ""
 
-    def command(work: Work) -> int:
+    # What a merged conversation refuses: it stays closed and is given to nobody.
+    refused_when_merged = what.action in ("resolve", "snooze") or (
+        what.action == "assign" and what.agent_id is not None
+    )
+
+    def command(work: Work) -> Applied:
         agent = queue = None
         if what.action == "assign" and what.agent_id is not None:
             agent = agents_repo.lock(work.conn, what.agent_id)
@@ -84,8 +99,12 @@ async def apply(
                 raise InvalidCommand("choose the queue to move to")
             queue = queues_repo.lock(work.conn, what.queue_id)
         changed = 0
+        skipped: dict[int, int] = {}
         for conversation_id in dict.fromkeys(ids):
             conversation = conversations_repo.lock(work.conn, conversation_id)
+            if refused_when_merged and conversation.merged_into is not None:
+                skipped[conversation_id] = conversation.merged_into
+                continue
             if what.action == "assign":
                 changed += conversations.assign_in(work, conversation, agent, actor)
             elif what.action == "move":
@@ -99,6 +118,6 @@ async def apply(
                 )
             else:
                 changed += snooze_in(work, conversation, what.until, actor)
-        return changed
+        return Applied(changed, skipped)
 
     return await conversations.run(command)

@@ -13,6 +13,7 @@ Inside one command the core calls them in this order:
 2. `outbound` for each agent's message and `noted` for each agent's note, as it is stored;
 3. `received` for each customer message, after the command's own work (so everything the
    channel records about the message is there); `new` when the command also opened it;
+   `merged` when a conversation was merged into another (`merging.merge`), after the merge;
 4. `committing`, last, with every event the command appended (a hook may append more).
 """
 
@@ -52,6 +53,12 @@ class ReceivedHook(Protocol):
     ) -> None: ...
 
 
+class MergedHook(Protocol):
+    """`source_id` was merged into `target_id` (closed, its messages shown in the target)."""
+
+    def __call__(self, *, work: Work, source_id: int, target_id: int) -> None: ...
+
+
 class CommittingHook(Protocol):
     def __call__(self, *, work: Work) -> None: ...
 
@@ -64,4 +71,5 @@ class Hooks:
     outbound: tuple[MessageHook, ...] = ()
     noted: tuple[MessageHook, ...] = ()
     received: tuple[ReceivedHook, ...] = ()
+    merged: tuple[MergedHook, ...] = ()
     committing: tuple[CommittingHook, ...] = ()

@@ -91,6 +91,8 @@ async def merge(conversations: Conversations, source_id: int, target_id: int, ac
             conversations.assign_in(
                 work, target, agents_repo.lock(work.conn, source.assignee_id), actor
             )
+        for hook in conversations.hooks.merged:
+            hook(work=work, source_id=source_id, target_id=target_id)
 
     await conversations.run(command)
 

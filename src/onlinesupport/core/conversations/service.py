@@ -60,10 +60,9 @@ class ConversationMerged(InvalidCommand):
 
     status = 409
 
-    def __init__(self, conversation: Conversation) -> None:
-        into = conversation.merged_into
+    def __init__(self, conversation_id: int, into: int | None) -> None:
         super().__init__(
-            f"#{conversation.id} was merged into #{into} and stays closed: answer in #{into}"
+            f"#{conversation_id} was merged into #{into} and stays closed: answer in #{into}"
         )
 
 
@@ -425,8 +424,12 @@ class Conversations:
         files: Sequence[StoredFile] = (),
     ) -> Message:
         """Inside a command: add a message (a customer's reopens a resolved conversation and
-        wakes a snoozed one; in a merged one, it is copied to the conversation it went into)."""
+        wakes a snoozed one; in a merged one, it is copied to the conversation it went into).
+        Nobody else writes in a merged conversation, not even a note: it is answered in the
+        one it went into (ConversationMerged)."""
         conversation = conversations_repo.take_seq(work.conn, conversation_id, work.now)
+        if conversation.merged_into is not None and actor.type != "customer":
+            raise ConversationMerged(conversation_id, conversation.merged_into)
         merged = actor.type == "customer" and conversation.merged_into is not None
         if (
             actor.type == "customer"
@@ -549,10 +552,13 @@ class Conversations:
         agent: Agent | Candidate | None,
         actor: Actor,
     ) -> bool:
-        """Inside a command: give the conversation to `agent` (id, name; None: unassign)."""
+        """Inside a command: give the conversation to `agent` (id, name; None: unassign). A
+        merged conversation is given to nobody (ConversationMerged); releasing it is allowed."""
         agent_id = agent.id if agent is not None else None
         if conversation.assignee_id == agent_id:
             return False
+        if agent_id is not None and conversation.merged_into is not None:
+            raise ConversationMerged(conversation.id, conversation.merged_into)
         conversations_repo.update(work.conn, conversation.id, work.now, assignee_id=agent_id)
         work.emit(
             conversation.id,
@@ -576,6 +582,8 @@ class Conversations:
 
         def command(work: Work) -> None:
             conversation = conversations_repo.lock(work.conn, conversation_id)
+            if conversation.merged_into is not None:
+                raise ConversationMerged(conversation.id, conversation.merged_into)
             agent = self._active_agent(work.conn, agent_id)
             if conversation.assignee_id == agent_id:
                 raise InvalidCommand(f"{agent.name} has this conversation already")
@@ -601,6 +609,8 @@ class Conversations:
 
         def command(work: Work) -> bool:
             conversation = conversations_repo.lock(work.conn, conversation_id)
+            if conversation.merged_into is not None:
+                raise ConversationMerged(conversation.id, conversation.merged_into)
             agent = self._active_agent(work.conn, agent_id)
             if conversation.assignee_id == agent_id or not conversations_repo.add_participant(
                 work.conn, conversation_id, agent_id, actor.id, work.now
@@ -687,7 +697,7 @@ class Conversations:
         a snooze: the conversation needs nothing more until the customer writes. A merged
         conversation's status never changes (ConversationMerged)."""
         if conversation.merged_into is not None:
-            raise ConversationMerged(conversation)
+            raise ConversationMerged(conversation.id, conversation.merged_into)
         if conversation.status == status:
             return False
         changes: dict[str, Any] = {"status": status}

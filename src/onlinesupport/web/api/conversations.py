@@ -286,7 +286,7 @@ async def add_tags(call: Call) -> web.Response:
 async def _tag_each(conversations: Conversations, cid: int, tags: list[str], who: Actor) -> int:
     changed = 0
     for tag in tags:
-        changed += await apply(conversations, [cid], BulkAction("tag", tag=tag), who)
+        changed += (await apply(conversations, [cid], BulkAction("tag", tag=tag), who)).changed
     return changed
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onlinesupport.core.conversations import CHANNELS, snooze
+from onlinesupport.core.conversations import CHANNELS, bulk, snooze
 from onlinesupport.core.inbox_views import DUE, InboxQuery
 from onlinesupport.store import messages as messages_repo
 from onlinesupport.store.events import Event
@@ -27,7 +27,19 @@ async def inbox_context(request: web.Request, query: InboxQuery) -> dict[str, An
         "snooze_presets": snooze.PRESETS,
         "saved_views": await services.saved_views.for_agent(agent["id"]),
         "active_agents": [a for a in await services.accounts.agents() if a.active],
+        "skipped": skipped_of(request.query.get("skipped", "")),
     }
+
+
+def skipped_of(text: str) -> list[tuple[int, int]]:
+    """The merged conversations a bulk action skipped, from `organise.with_skipped`'s list (anything
+    else in it is ignored: it only words a notice)."""
+    pairs = []
+    for item in text.split(",")[: bulk.MAX_SELECTED]:
+        cid, _, into = item.partition(":")
+        if cid.isdecimal() and into.isdecimal() and len(cid) < 12 and len(into) < 12:
+            pairs.append((int(cid), int(into)))
+    return pairs
 
 
 async def conversation_context(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 
@@ -124,7 +125,25 @@ async def bulk_action(request: web.Request) -> web.Response:
         what = bulk.BulkAction(action, tag=_text_field(data, "tag"))
     elif action == "snooze":
         what = bulk.BulkAction(action, until=await snooze_until(request, data))
-    changed = await bulk.apply(request.app[SERVICES].conversations, ids, what, actor(request))
+    applied = await bulk.apply(request.app[SERVICES].conversations, ids, what, actor(request))
     if wants_json(request):
-        return web.json_response({"changed": changed, "selected": len(ids)})
-    return redirect(safe_next(_text_field(data, "back")))
+        return web.json_response(
+            {
+                "changed": applied.changed,
+                "selected": len(ids),
+                "skipped": [
+                    {"id": cid, "merged_into": into} for cid, into in applied.skipped.items()
+                ],
+            }
+        )
+    return redirect(with_skipped(safe_next(_text_field(data, "back")), applied.skipped))
+
+
+def with_skipped(back: str, skipped: dict[int, int]) -> str:
+    """The inbox to go back to, saying which merged conversations were skipped (`skipped=4:1,…`:
+    #4, merged into #1); an earlier action's list is dropped."""
+    parts = urlsplit(back)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "skipped"]
+    if skipped:
+        query.append(("skipped", ",".join(f"{cid}:{into}" for cid, into in skipped.items())))
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":,")))
