@@ -245,10 +245,14 @@ async def test_a_request_is_a_phone_conversation_due_by_the_end_of_its_window(
         "due_at": "2026-01-05T11:00:00.000Z",
     }
     assert await services.callbacks.due_labels([done.conversation_id]) == {
-        done.conversation_id: "call back by 12:00"
+        done.conversation_id: "call back by 12:00 (Europe/Berlin)"
     }
     desk = await services.callbacks.for_desk(done.conversation_id)
-    assert (desk["tel"], desk["by"], desk["open"]) == ("+49301234567", "call back by 12:00", True)
+    assert (desk["tel"], desk["by"], desk["open"]) == (
+        "+49301234567",
+        "call back by 12:00 (Europe/Berlin)",
+        True,
+    )
 
     # The same number again is the same customer; the window is the answer target watched.
     again, _ = await ask(services, window=0)
@@ -356,7 +360,7 @@ async def test_each_call_is_logged_and_the_first_one_answers_the_request(
     assert ("conversation.first_response", {"via": "callback"}) in recorded
     note = await scalar(services, "SELECT body FROM messages WHERE kind = 'note'")
     assert note == "Call 1 to +49 301234567: no answer; call again 13:00 (Europe/Berlin)."
-    assert await services.callbacks.due_labels([cid]) == {cid: "call back by 13:00"}
+    assert await services.callbacks.due_labels([cid]) == {cid: "call back by 13:00 (Europe/Berlin)"}
 
     clock.advance(hours=3)
     assert (

@@ -190,11 +190,12 @@ async def test_agents_call_back_by_the_time_shown_and_log_the_call(
     desk = client_factory(server.desk_url)
     await desk.signin("amy@example.com")
     inbox = await (await desk.get("/inbox")).text()
-    assert 'class="callback-by">call back by ' in inbox
+    by = re.search(r'class="callback-by">(call back by [^<]*)<', inbox)
+    assert by and by.group(1).endswith(" (UTC)"), "the business's zone is named"
     listed = await (
         await desk.get("/api/conversations?view=open", headers={"Accept": "application/json"})
     ).json()
-    assert listed["conversations"][0]["callback_by"].startswith("call back by ")
+    assert listed["conversations"][0]["callback_by"] == by.group(1)
     page = await (await desk.get(f"/conversations/{cid}")).text()
     assert 'href="tel:+49301234567"' in page and "+49 301234567" in page
     assert "Log the call" in page and ">Send reply<" not in page, "the call is the answer"

@@ -538,3 +538,20 @@ async def test_a_mail_of_no_conversation_is_not_resent_from_the_desk(
     assert (await amy.post(f"/outbox/{outbox_id}/resend")).status == 409
     stored = await outbox_repo.get(services.db, outbox_id)
     assert stored is not None and stored.status == "failed"
+
+
+async def test_a_customer_known_only_by_address_is_named_by_it_in_the_conversation(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    opened = await server.services.conversations.open(
+        channel="email",
+        identity=("email", "nameless@example.com"),
+        subject="Invoice",
+        body="Wrong total",
+    )
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get(f"/conversations/{opened.conversation_id}")).text()
+    assert '<div class="msg-head"><strong>nameless@example.com</strong>' in page
+    assert '<div class="msg-head"><strong>customer</strong>' not in page
+    assert 'data-customer-email="nameless@example.com"' in page, "for messages arriving live"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from onlinesupport.accounts import AccountError
 from onlinesupport.lib.errors import UserError
 from onlinesupport.services import Services
 
@@ -48,26 +47,34 @@ async def test_the_website_step_allows_the_site_once_and_names_the_chat(services
     assert await first_run.allowed_origins() == ("https://shop.example.com",)
 
 
-async def test_a_colleague_without_a_password_needs_a_mailbox_to_be_invited(
+async def test_a_colleague_without_a_password_and_no_mailbox_gets_a_link_to_pass_on(
     services: Services,
 ) -> None:
-    with pytest.raises(AccountError, match="no mailbox can send the invitation"):
-        await services.first_run.add_colleague(
-            "amy@example.com",
-            "Amy",
-            "agent",
-            "",
-            inviter="Ada",
-            link="http://desk/invitation?token=",
-        )
-    assert await services.accounts.agents() == []
-    invited = await services.first_run.add_colleague(
+    unmailed = await services.first_run.add_colleague(
         "amy@example.com",
         "Amy",
+        "agent",
+        "",
+        inviter="Ada",
+        link="http://desk/invitation?token=",
+    )
+    assert unmailed.invited and unmailed.not_mailed == "no mailbox is set up yet"
+    assert unmailed.link.startswith("http://desk/invitation?token=")
+    [amy] = await services.first_run.without_password()
+    assert amy.email == "amy@example.com"
+    assert await services.first_run.not_mailed_reason(amy.id) == "no mailbox is set up yet"
+    invited = await services.first_run.add_colleague(
+        "bob@example.com",
+        "Bob",
         "agent",
         "correct horse battery staple",
         inviter="Ada",
         link="http://desk/invitation?token=",
     )
     assert invited.invited is False
-    assert [a.email for a in await services.accounts.agents()] == ["amy@example.com"]
+    assert [a.email for a in await services.accounts.agents()] == [
+        "amy@example.com",
+        "bob@example.com",
+    ]
+    await services.first_run.set_colleague_password(amy.id, "correct horse battery staple")
+    assert await services.first_run.without_password() == []

@@ -239,3 +239,37 @@ async def test_the_widgets_callback_form_starts_at_the_businesss_country_or_at_n
     await call.get_by_label("What should the call be about?").fill("My invoice is wrong")
     await call.get_by_role("button", name="Request a call").click()
     await expect(widget.locator(".note", has_text="We will call +43 15321234")).to_be_visible()
+
+
+async def test_a_refused_call_request_shows_why_beside_the_form_and_keeps_what_was_typed(
+    server: Server, shop: str, new_page
+) -> None:
+    services = server.services
+    await services.callbacks.save_settings({"enabled": "on", "queue_id": "1", "country": "DE"})
+    await set_hours(services, weekly="", zone="Europe/Berlin")
+    visitor, widget, _ = await open_widget(new_page, shop + "/")
+    await widget.get_by_role("button", name="Call me back instead").first.click()
+    call = widget.locator("form.call")
+    await expect(call.get_by_text("(times in Europe/Berlin)")).to_be_visible()
+    await call.get_by_label("Name").fill("Nora Kunde")
+    await call.get_by_label("Phone number").fill("12ab")
+    await call.get_by_label("What should the call be about?").fill("My invoice is wrong")
+    await call.get_by_role("button", name="Request a call").click()
+    # The reason stays (the options asked for again on the way back do not wipe it), announced.
+    error = call.get_by_role("alert")
+    await expect(error).to_contain_text(re.compile(r"\w"))
+    await visitor.wait_for_timeout(300)
+    await expect(error).not_to_be_empty()
+    await expect(call.get_by_label("Phone number")).to_have_value("12ab")
+    await expect(call.get_by_label("Name")).to_have_value("Nora Kunde")
+    await expect(call.get_by_label("What should the call be about?")).to_have_value(
+        "My invoice is wrong"
+    )
+    assert await scalar(services, "SELECT count(*) FROM conversations") == 0
+
+    # Corrected: the confirmation names the zone of the times, as the form did.
+    await call.get_by_label("Phone number").fill("030 1234567")
+    await call.get_by_role("button", name="Request a call").click()
+    note = widget.locator(".note", has_text="We will call +49 301234567")
+    await expect(note).to_contain_text("(Europe/Berlin).")
+    await expect(call.locator(".err")).to_be_empty()

@@ -162,10 +162,16 @@ class FirstRun:
             agent_id = await self._accounts.create_agent(email, name, role, password)
             return Colleague(agent_id, invited=False)
         if await mailboxes_repo.sender(self._db, None) is None:
-            raise AccountError(
-                "no mailbox can send the invitation yet: give a password "
-                "instead, or connect the support mailbox first"
+            # Nothing can mail it (the mailbox step skipped, most likely): the account is made
+            # all the same, and the admin passes the link on or sets a password.
+            reason = (
+                "no mailbox can send mail yet"
+                if await mailboxes_repo.list_all(self._db)
+                else "no mailbox is set up yet"
             )
+            agent_id, token = await self._invitations.invite(email, name, role)
+            await self._invitation_not_sent(agent_id, reason)
+            return Colleague(agent_id, invited=True, link=link + token, not_mailed=reason)
         agent_id, token = await self._invitations.invite(email, name, role)
         company = self._branding.current.name or "your company"
         try:
@@ -177,8 +183,8 @@ class FirstRun:
                 f"password:\n\n{link}{token}\n\nIt works once, within the next 7 days.\n",
             )
         except Exception as exc:  # noqa: BLE001 - any failure is the admin's to see and fix
-            await self._invitation_not_sent(agent_id)
             reason = explain(exc, "the outgoing mail server")
+            await self._invitation_not_sent(agent_id, reason)
             return Colleague(agent_id, invited=True, link=link + token, not_mailed=reason)
         return Colleague(agent_id, invited=True, link=link + token)
 
@@ -195,6 +201,26 @@ class FirstRun:
             )
         await self._accounts.set_password(agent_id, password)
 
+    async def not_mailed_reason(self, agent_id: int) -> str:
+        """Why the agent's invitation could not be mailed ("" when it was, or when they have a
+        password since)."""
+        if not await self._not_mailed(agent_id):
+            return ""
+        stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
+        return str(stored.get("unsent_reasons", {}).get(str(agent_id), "")) or "unknown"
+
+    async def without_password(self) -> list[Agent]:
+        """The active colleagues whose invitation could not be mailed and who have no password
+        yet: the team step and the Agents page offer the way out for each."""
+        unsent = ((await settings_repo.get(self._db, SETTINGS_KEY)) or {}).get(
+            "unsent_invitations", {}
+        )
+        return [
+            agent
+            for agent in await agents_repo.list_all(self._db)
+            if agent.active and await _has_no_password(self._db, agent, unsent)
+        ]
+
     async def _not_mailed(self, agent_id: int) -> bool:
         """Whether the agent's invitation could not be mailed and nobody set a password since."""
         stored = await settings_repo.get(self._db, SETTINGS_KEY) or {}
@@ -203,7 +229,7 @@ class FirstRun:
             self._db, agent, stored.get("unsent_invitations", {})
         )
 
-    async def _invitation_not_sent(self, agent_id: int) -> None:
+    async def _invitation_not_sent(self, agent_id: int, reason: str) -> None:
         """An account was made but its invitation could not be mailed: nobody knows its
         password. The checklist names it until its password changes (an admin sets one)."""
         agent = await agents_repo.get(self._db, agent_id)
@@ -219,7 +245,14 @@ class FirstRun:
             lambda conn: settings_repo.put(
                 conn,
                 SETTINGS_KEY,
-                {**stored, "unsent_invitations": unsent},
+                {
+                    **stored,
+                    "unsent_invitations": unsent,
+                    "unsent_reasons": {
+                        **stored.get("unsent_reasons", {}),
+                        str(agent_id): reason,
+                    },
+                },
                 to_db(self._clock.now()),
             )
         )

@@ -123,7 +123,7 @@ function appendMessage(m) {
   const typing = document.getElementById("typing");
   if (typing && m.author_type === "customer") typing.remove();
   const head = el("div", { class: "msg-head" },
-    el("strong", { text: m.author_name || m.author_type }),
+    el("strong", { text: m.author_name || (m.author_type === "customer" && document.body.dataset.customerEmail) || m.author_type }),
     m.kind === "note" ? el("span", { class: "tag", text: "internal note" }) : null,
     el("time", { datetime: m.created_at }));
   const hasFiles = m.attachments && m.attachments.length;

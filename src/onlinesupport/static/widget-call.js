@@ -37,7 +37,9 @@
     field(t("email"), make("input", { name: "email", type: "email", autocomplete: "email", maxLength: 320 }), "email"),
     error, make("button", { type: "submit", textContent: t("request") }), back);
   api.panel.append(form);
-  let chosen = "", zoneName = "";
+  // refused: the server's reason for refusing the last request, kept until the next one is sent
+  // (the options that arrive after a refusal must not wipe it).
+  let chosen = "", zoneName = "", refused = "";
   // Days and times in the visitor's language on the queue's clock (the server's English words
   // where the browser cannot).
   const DAY = { weekday: "long", day: "numeric", month: "long" }, TIME = { hour: "2-digit", minute: "2-digit" };
@@ -81,12 +83,12 @@
     }
     if (o.windows.some((w) => w.key === keep)) select.value = keep;
     zone.textContent = "(" + t("zone", { zone: o.zone }) + ")";
-    error.textContent = o.windows.length ? "" : t("none");
+    error.textContent = refused || (o.windows.length ? "" : t("none"));
   }
   function done(callback) {
     let when = callback.window;
-    try { if (zoneName) when = `${local(callback.start, DAY)}, ${span(callback.start, callback.end)}`; } catch (e) { /* as the server said */ }
-    form.reset(); chosen = "";
+    try { if (zoneName) when = `${local(callback.start, DAY)}, ${span(callback.start, callback.end)} (${zoneName})`; } catch (e) { /* as the server said */ }
+    form.reset(); chosen = ""; refused = "";
     api.show(null);
     api.note(t("thanks", { phone: callback.phone, window: when }));
   }
@@ -95,13 +97,14 @@
     for (const name of ["name", "email", "phone", "about"]) form.elements[name].value = item[name] || "";
     api.state.country = item.country; chosen = item.window;
     if (form.elements.country.options.length) form.elements.country.value = item.country;
+    refused = reason;
     open();
     error.textContent = reason;
   }
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const d = new FormData(form);
-    error.textContent = "";
+    error.textContent = ""; refused = "";
     api.state.country = d.get("country"); chosen = d.get("window");
     api.queue({ type: "callback", kind: "callback", name: d.get("name") || "", email: d.get("email") || "", phone: d.get("phone"),
       country: d.get("country"), about: d.get("about"), window: d.get("window"), page: { url: location.href } });

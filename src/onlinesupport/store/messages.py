@@ -8,6 +8,7 @@ from typing import Any
 
 from onlinesupport.store import attachments as attachments_repo
 from onlinesupport.store import email as email_repo
+from onlinesupport.store.customers import first_email_of
 from onlinesupport.store.database import Database
 from onlinesupport.store.errors import NotFound
 from onlinesupport.store.rows import new_id
@@ -28,6 +29,8 @@ class Message:
     attachments: tuple[attachments_repo.Attachment, ...] = ()
     email: email_repo.MailDetails | None = None
     """For mail: where it came from (inbound) or how its sending goes (outbound)."""
+    author_email: str = ""
+    """A customer author's address: what the desk names them by when they gave no name."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +61,9 @@ class Message:
 # the customer copied, not the conversation's customer.
 _SELECT = (
     "SELECT m.*, CASE m.author_type WHEN 'agent' THEN a.name WHEN 'customer' THEN cu.name"
-    " ELSE 'System' END AS author_name FROM messages m"
+    " ELSE 'System' END AS author_name,"
+    " CASE WHEN m.author_type = 'customer' AND coalesce(cu.name, '') = ''"
+    f" THEN {first_email_of('cu.id')} END AS author_email FROM messages m"
     " JOIN conversations c ON c.id = m.conversation_id"
     " JOIN customers cu ON cu.id = CASE WHEN m.author_type = 'customer'"
     " THEN coalesce(m.author_id, c.customer_id) ELSE c.customer_id END"
@@ -78,6 +83,7 @@ def _from_row(row: sqlite3.Row) -> Message:
         row["client_id"],
         row["created_at"],
         row["author_name"] or "",
+        author_email=row["author_email"] or "",
     )
 
 

@@ -149,8 +149,9 @@ def when(moment: datetime, zone: str, now: datetime) -> str:
 
 
 def by_label(due: datetime, zone: str, now: datetime) -> str:
-    """What agents see: 'call back by 14:30'."""
-    return f"call back by {when(due, zone, now)}"
+    """What agents see: 'call back by 14:30 (Europe/Berlin)': the business's time, named, as
+    it stands beside times in the agent's own zone."""
+    return f"call back by {when(due, zone, now)} ({zone})"
 
 
 class Callbacks:

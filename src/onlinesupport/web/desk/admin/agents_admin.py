@@ -26,6 +26,7 @@ async def _agents_page(
         {
             "agent": request[AGENT],
             "agents": await request.app[SERVICES].accounts.agents(),
+            "no_password": {a.id for a in await request.app[SERVICES].first_run.without_password()},
             "roles": ROLES,
             "error": error,
             "notice": notice,

@@ -72,6 +72,19 @@ async def _page(
         context["agents"] = await services.accounts.agents()
         context["roles"] = ROLES
         context["not_mailed"] = not_mailed
+        shown = str((not_mailed or {}).get("agent_id", ""))
+        context["pending"] = [
+            {
+                "agent_id": a.id,
+                "name": a.name,
+                "email": a.email,
+                "role": a.role,
+                "link": await services.first_run.invitation_link(a.id, _invitation_link(request)),
+                "reason": await services.first_run.not_mailed_reason(a.id),
+            }
+            for a in await services.first_run.without_password()
+            if str(a.id) != shown
+        ]
     return render(request, "desk/welcome.html", context, status=status)
 
 
@@ -188,7 +201,12 @@ async def _set_colleague_password(request: web.Request, form: dict[str, str]) ->
             "team",
             {"email": "", "name": "", "role": "agent"},
             status=400,
-            not_mailed={**typed, "link": link, "error": exc.message},
+            not_mailed={
+                **typed,
+                "link": link,
+                "reason": await first_run.not_mailed_reason(agent_id),
+                "error": exc.message,
+            },
         )
     return redirect("/welcome/team?done=added")
 
