@@ -238,19 +238,31 @@ async def test_retry_after_and_three_days_of_failures(
     webhooks = server.services.webhooks
     receiver.status, receiver.headers = 429, {"Retry-After": "3600"}
     delivery_id = await webhooks.send_test(endpoint_id)
-    delivery = None
-    for _ in range(100):
+
+    async def settled_attempts() -> int:
         delivery, _ = await webhooks.delivery(endpoint_id, delivery_id)
-        if delivery.attempts and delivery.status == "queued":
-            break
-        await asyncio.sleep(0.05)
+        return delivery.attempts if delivery.status != "sending" else 0
+
+    await wait_until(settled_attempts, message="the first attempt was not recorded")
+    delivery, _ = await webhooks.delivery(endpoint_id, delivery_id)
     waited = from_db(delivery.next_attempt_at) - clock.now()
     assert waited.total_seconds() == pytest.approx(3600, abs=1)
     receiver.status, receiver.headers = 500, {}
-    for _ in range(8):  # the schedule runs out after about three days of failures
-        clock.advance(hours=11)
+    # The schedule runs out after about three days of failures: go to each retry's time and
+    # wait for the attempt it causes, however busy the machine.
+    for _ in range(12):
+        if not (await webhooks.get(endpoint_id)).enabled:
+            break
+        delivery, _ = await webhooks.delivery(endpoint_id, delivery_id)
+        before = delivery.attempts
+        clock.advance(seconds=(from_db(delivery.next_attempt_at) - clock.now()).total_seconds())
         webhooks.sender.wake()
-        await asyncio.sleep(0.2)
+
+        async def tried_again_or_gave_up(before: int = before) -> bool:
+            endpoint = await webhooks.get(endpoint_id)
+            return not endpoint.enabled or await settled_attempts() > before
+
+        await wait_until(tried_again_or_gave_up, message="no attempt when one was due")
     endpoint = await webhooks.get(endpoint_id)
     assert not endpoint.enabled and "3 days" in endpoint.disabled_reason
     assert receiver.attempts >= 5
