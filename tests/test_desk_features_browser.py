@@ -171,7 +171,7 @@ async def test_an_agent_merges_a_mail_into_the_chat_and_splits_a_question_out(
     await amy.goto(f"{server.desk_url}/conversations/{chat}")
     await expect(amy.locator(".split-into")).to_have_text(f"split into #{new_id}")
     await amy.goto(f"{server.desk_url}/conversations/{by_mail}")
-    await expect(amy.locator(".merged-banner")).to_contain_text(f"Merged into #{chat}")
+    await expect(amy.locator(".merged-banner").first).to_contain_text(f"Merged into #{chat}")
     await expect(amy.locator("#status")).to_have_text("closed")
     assert "conversation.merged" in await _types(server, by_mail)
     assert {"conversation.merged_in", "conversation.split"} <= set(await _types(server, chat))

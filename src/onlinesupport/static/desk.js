@@ -19,6 +19,10 @@ let lastSeq = Number(body.dataset.lastSeq || 0);
 let lastEventId = body.dataset.since === undefined ? null : Number(body.dataset.since);
 const live = document.getElementById("live");
 let socket = null;
+// A form sent the ordinary way (no script took it over) is taking this page elsewhere. Window
+// listeners run last, so by then every script that takes a form has said so.
+let leaving = false;
+window.addEventListener("submit", (sent) => { if (!sent.defaultPrevented) leaving = true; });
 
 function randomId() {
   // crypto.randomUUID needs a secure context; the desk is often plain HTTP on the LAN.
@@ -505,8 +509,10 @@ function connect() {
     }
     if (event.type === "conversation.merged" || event.type === "conversation.merged_in") {
       // A merge changes what the page is drawn from: the histories merged in (in time order),
-      // or the composer giving way to where to answer. Draw it again; a draft is kept.
-      location.reload();
+      // or the composer giving way to where to answer. Draw it again; a draft is kept. Not
+      // when this page is already on its way elsewhere (its own merge form's answer), or the
+      // reload would win over that navigation.
+      if (!leaving) location.reload();
       return;
     }
     catchUpConversation().catch((e) => console.warn("catch-up failed", e));
