@@ -12,6 +12,7 @@ from api_helpers import Api, make_token
 from conftest import Desk, Personas, Server
 from onlinesupport.core.conversations import Actor, ConversationMerged, bulk, merging
 from onlinesupport.store import conversations as conversations_repo
+from onlinesupport.store import queues as queues_repo
 
 NEW_POSTS = [
     "/conversations/1/merge",
@@ -365,6 +366,42 @@ async def test_a_merge_moves_the_answer_still_owed_into_the_kept_conversation(
     await services.conversations.post(kept, amy, "Corrected.")
     row = await db.fetch_one("SELECT next_response_due_at FROM conversations WHERE id = ?", (kept,))
     assert row["next_response_due_at"] is None, "answered"
+
+
+async def test_a_merge_keeps_the_answer_time_the_merged_conversation_promised(
+    server: Server, personas: Personas
+) -> None:
+    """The customer was told "within 1 hour" on the new mail; merged into a conversation
+    whose next answers may take 4 hours, that hour still holds."""
+    services, db = server.services, server.services.db
+    await db.write(
+        lambda conn: queues_repo.update(
+            conn,
+            1,
+            first_response_minutes=60,
+            next_response_minutes=240,
+            timezone="UTC",
+            hours="",
+            holidays="",
+        )
+    )
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    mail = ("email", "carla@example.com")
+    kept = (
+        await services.conversations.open(channel="email", identity=mail, body="Hi")
+    ).conversation_id
+    await services.conversations.post(kept, amy, "Hello.")
+    merged = (
+        await services.conversations.open(channel="email", identity=mail, body="Wrong sum!")
+    ).conversation_id
+    promised = await db.fetch_one(
+        "SELECT first_response_due_at FROM conversations WHERE id = ?", (merged,)
+    )
+    await merging.merge(services.conversations, merged, kept, amy)
+    owed = await db.fetch_one(
+        "SELECT next_response_due_at FROM conversations WHERE id = ?", (kept,)
+    )
+    assert promised[0] is not None and owed[0] == promised[0]
 
 
 async def test_a_bulk_action_skips_the_merged_conversations_and_says_so(

@@ -105,7 +105,12 @@ def set_next_response_due(work: Work, conversation_id: int, message: Any, new: b
 def move_owed_answer(work: Work, source_id: int, target_id: int) -> None:
     """A `Conversations.merged` hook: the merged conversation owes nothing more (as when it is
     resolved); the one it went into owes the next answer from the earliest customer message,
-    of its own or of those merged into it, written after the last answer in any of them."""
+    of its own or of those merged into it, written after the last answer in any of them, and
+    no later than the merged one had promised."""
+    merged = conversations_repo.lock(work.conn, source_id)
+    promised = (
+        merged.first_response_due_at if not merged.first_response_at else None
+    ) or merged.next_response_due_at
     conversations_repo.update(
         work.conn,
         source_id,
@@ -123,14 +128,20 @@ def move_owed_answer(work: Work, source_id: int, target_id: int) -> None:
     since = messages_repo.first_unanswered(work.conn, held)
     if since is None:
         return
-    due = hours_of(row.timezone, row.hours, row.holidays).add(
-        from_db(since), row.own or row.next_response_minutes
+    due = to_db(
+        hours_of(row.timezone, row.hours, row.holidays).add(
+            from_db(since), row.own or row.next_response_minutes
+        )
     )
+    if promised is not None:
+        # What the customer was told on the merged conversation holds ("within 1 hour"),
+        # even where the kept one's next-answer target is longer.
+        due = min(due, promised)
     set_target(
         work,
         target_id,
         "next_response",
-        to_db(due),
+        due,
         next_waiting_since=since,
         next_warned_at=None,
         next_breached_at=None,
