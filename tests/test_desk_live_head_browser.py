@@ -106,3 +106,29 @@ async def test_the_kept_conversation_shows_what_a_merge_brought_at_once(
     await expect(page.locator("#messages")).to_contain_text("The sum is wrong!")
     await expect(page.locator("#next-due")).to_contain_text("next answer due")
     await expect(page.get_by_label("Reply")).to_have_value("Half a repl")
+
+
+async def test_a_merged_conversation_is_never_listed_as_unread(
+    server: Server, personas: Personas, new_page: Any
+) -> None:
+    conversations = server.services.conversations
+    kept = (
+        await conversations.open(channel="chat", customer_name="Carla", body="Order 1042?")
+    ).conversation_id
+    merged = (
+        await conversations.open(channel="chat", customer_name="Carla", body="And 1043?")
+    ).conversation_id
+    other = (
+        await conversations.open(channel="chat", customer_name="Dan", body="Hours?")
+    ).conversation_id
+    amy = Actor.agent(personas.agent, "Amy Agent")
+    await merging.merge(conversations, merged, kept, amy)
+    await conversations.resolve(other, amy)
+    page = await new_page()
+    await sign_in_page(page, server, "amy@example.com")
+    await page.goto(f"{server.desk_url}/inbox?view=resolved")
+    rows = page.locator("#conversation-list a[data-conversation-id]")
+    await expect(rows.and_(page.locator(f'[data-conversation-id="{other}"]'))).to_have_count(1)
+    # Dan's unread chat counts its news; the merged one's news is read where it went.
+    await expect(page.locator(f'[data-conversation-id="{other}"] .unread')).to_be_visible()
+    await expect(page.locator(f'[data-conversation-id="{merged}"] .unread')).to_be_hidden()

@@ -315,7 +315,9 @@ async def test_the_last_step_tells_the_truth_and_the_mailbox_step_has_a_way_back
 
     # Cleo's password is set by the admin in the wizard: that item goes, and Cleo signs in.
     chosen = await admin.post("/welcome/team", {"agent_id": cleo_id, "password": PASSWORD})
-    assert chosen.status == 303 and chosen.headers["Location"] == "/welcome/team?done=added"
+    assert chosen.status == 303 and chosen.headers["Location"] == "/welcome/team?done=password"
+    said = await (await admin.get(chosen.headers["Location"])).text()
+    assert "Password set" in said and "Account added" not in said
     assert "Cleo" not in await (await admin.get("/welcome/done")).text()
     assert (await chooser.signin("cleo@example.com")).status == 303
     again = await admin.post("/welcome/team", {"agent_id": cleo_id, "password": PASSWORD})

@@ -54,3 +54,17 @@ async def test_search_finds_transcripts_by_stem_and_customers_by_address(
     assert odd.status == 200 and "No transcript matches." in await odd.text()
     found = await search.conversations(server.services.db, "parc")
     assert [c["id"] for c in found] == [shipped.conversation_id], "prefix matching"
+
+
+async def test_a_customer_known_only_by_address_is_found_by_it(
+    server: Server, personas: Personas, client_factory
+) -> None:
+    opened = await server.services.conversations.open(
+        channel="email", identity=("email", "dora@example.net"), body="My invoice is wrong"
+    )
+    desk: Desk = client_factory(server.desk_url)
+    await desk.signin("amy@example.com")
+    page = await (await desk.get("/search?q=invoice")).text()
+    assert f"#{opened.conversation_id} dora@example.net:" in page
+    page = await (await desk.get("/search?q=dora")).text()
+    assert ">dora@example.net</a>" in page and "Unknown" not in page

@@ -41,7 +41,8 @@ function markUnread(link) {
   const total = Number(link.dataset.lastSeq || 0);
   const seen = Number(localStorage.getItem(seenKey(id)) || 0);
   const badge = link.querySelector(".unread");
-  const fresh = Number(id) === conversationId ? 0 : Math.max(0, total - seen);
+  // A merged conversation has nothing left to read here: what it holds is read where it went.
+  const fresh = Number(id) === conversationId || link.dataset.merged ? 0 : Math.max(0, total - seen);
   badge.hidden = fresh === 0;
   badge.textContent = `${fresh} new`;
   link.classList.toggle("has-unread", fresh > 0);
@@ -68,7 +69,7 @@ function renderInbox(data) {
     // A customer who gave only an email address is named by it.
     const who = c.customer_name || c.customer_email || "Unknown customer";
     const link = el("a", { href: `/conversations/${c.id}?view=${view}${filters}`, "data-conversation-id": String(c.id),
-      "data-last-seq": String(c.last_seq) },
+      "data-last-seq": String(c.last_seq), ...(c.merged_into ? { "data-merged": String(c.merged_into) } : {}) },
       el("span", { class: "row1" },
         el("strong", { class: "who", text: who }),
         el("span", { class: "unread", hidden: "" }),

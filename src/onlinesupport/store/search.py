@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TypedDict
 
+from onlinesupport.store.customers import first_email_of
 from onlinesupport.store.database import Database
 from onlinesupport.store.rows import as_dicts
 
@@ -32,6 +33,8 @@ class FoundConversation(TypedDict):
     status: str
     last_message_at: str
     customer_name: str
+    customer_email: str | None
+    """What a customer without a name is shown by."""
     snippet: str
 
 
@@ -44,7 +47,7 @@ async def conversations(db: Database, text: str, limit: int = 50) -> list[FoundC
     # then keep each conversation's best one.
     rows = await db.fetch_all(
         "SELECT c.id, c.channel, c.subject, c.status, c.last_message_at, cu.name AS customer_name,"
-        " best.snippet FROM ("
+        f" {first_email_of('c.customer_id')} AS customer_email, best.snippet FROM ("
         "  SELECT conversation_id, rank, snippet, row_number() OVER ("
         "   PARTITION BY conversation_id ORDER BY rank) AS n FROM ("
         "   SELECT m.conversation_id, f.rank AS rank,"

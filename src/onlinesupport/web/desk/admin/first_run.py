@@ -208,7 +208,7 @@ async def _set_colleague_password(request: web.Request, form: dict[str, str]) ->
                 "error": exc.message,
             },
         )
-    return redirect("/welcome/team?done=added")
+    return redirect("/welcome/team?done=password")
 
 
 @requires("admin")
