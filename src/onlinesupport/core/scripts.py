@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from onlinesupport.core.conversations import (
     Actor,
-    ConversationMerged,
     Conversations,
     InvalidCommand,
+    refuse_if_merged,
 )
 from onlinesupport.core.conversations.work import Work
 from onlinesupport.lib.clock import Clock, to_db
@@ -62,8 +62,7 @@ class Scripts:
 
         def command(work: Work) -> None:
             conversation = conversations_repo.lock(work.conn, conversation_id)
-            if conversation.merged_into is not None:
-                raise ConversationMerged(conversation_id, conversation.merged_into)
+            refuse_if_merged(conversation_id, conversation.merged_into)
             if scripts_repo.running(work.conn, conversation_id) is not None:
                 raise InvalidCommand(
                     "a script is running in this conversation already; stop it first"

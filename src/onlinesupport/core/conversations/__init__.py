@@ -10,6 +10,7 @@ from onlinesupport.core.conversations.service import (
     InvalidCommand,
     Opened,
     Posted,
+    refuse_if_merged,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "InvalidCommand",
     "Opened",
     "Posted",
+    "refuse_if_merged",
 ]

@@ -60,10 +60,17 @@ class ConversationMerged(InvalidCommand):
 
     status = 409
 
-    def __init__(self, conversation_id: int, into: int | None) -> None:
+    def __init__(self, conversation_id: int, into: int) -> None:
         super().__init__(
             f"#{conversation_id} was merged into #{into} and stays closed: answer in #{into}"
         )
+
+
+def refuse_if_merged(conversation_id: int, merged_into: int | None) -> None:
+    """Raise ConversationMerged for a merged conversation: only its customer still writes
+    there (copied to the one it went into); every agent's action goes to that one."""
+    if merged_into is not None:
+        raise ConversationMerged(conversation_id, merged_into)
 
 
 @dataclass(frozen=True)
@@ -428,8 +435,8 @@ class Conversations:
         Nobody else writes in a merged conversation, not even a note: it is answered in the
         one it went into (ConversationMerged)."""
         conversation = conversations_repo.take_seq(work.conn, conversation_id, work.now)
-        if conversation.merged_into is not None and actor.type != "customer":
-            raise ConversationMerged(conversation_id, conversation.merged_into)
+        if actor.type != "customer":
+            refuse_if_merged(conversation_id, conversation.merged_into)
         merged = actor.type == "customer" and conversation.merged_into is not None
         if (
             actor.type == "customer"
@@ -557,8 +564,8 @@ class Conversations:
         agent_id = agent.id if agent is not None else None
         if conversation.assignee_id == agent_id:
             return False
-        if agent_id is not None and conversation.merged_into is not None:
-            raise ConversationMerged(conversation.id, conversation.merged_into)
+        if agent_id is not None:
+            refuse_if_merged(conversation.id, conversation.merged_into)
         conversations_repo.update(work.conn, conversation.id, work.now, assignee_id=agent_id)
         work.emit(
             conversation.id,
@@ -582,8 +589,7 @@ class Conversations:
 
         def command(work: Work) -> None:
             conversation = conversations_repo.lock(work.conn, conversation_id)
-            if conversation.merged_into is not None:
-                raise ConversationMerged(conversation.id, conversation.merged_into)
+            refuse_if_merged(conversation.id, conversation.merged_into)
             agent = self._active_agent(work.conn, agent_id)
             if conversation.assignee_id == agent_id:
                 raise InvalidCommand(f"{agent.name} has this conversation already")
@@ -609,8 +615,7 @@ class Conversations:
 
         def command(work: Work) -> bool:
             conversation = conversations_repo.lock(work.conn, conversation_id)
-            if conversation.merged_into is not None:
-                raise ConversationMerged(conversation.id, conversation.merged_into)
+            refuse_if_merged(conversation.id, conversation.merged_into)
             agent = self._active_agent(work.conn, agent_id)
             if conversation.assignee_id == agent_id or not conversations_repo.add_participant(
                 work.conn, conversation_id, agent_id, actor.id, work.now
@@ -696,8 +701,7 @@ class Conversations:
         """Inside a command: change the status (False if it is that already). Resolving ends
         a snooze: the conversation needs nothing more until the customer writes. A merged
         conversation's status never changes (ConversationMerged)."""
-        if conversation.merged_into is not None:
-            raise ConversationMerged(conversation.id, conversation.merged_into)
+        refuse_if_merged(conversation.id, conversation.merged_into)
         if conversation.status == status:
             return False
         changes: dict[str, Any] = {"status": status}
