@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -212,14 +212,7 @@ class FirstRun:
     async def without_password(self) -> list[Agent]:
         """The active colleagues whose invitation could not be mailed and who have no password
         yet: the team step and the Agents page offer the way out for each."""
-        unsent = ((await settings_repo.get(self._db, SETTINGS_KEY)) or {}).get(
-            "unsent_invitations", {}
-        )
-        return [
-            agent
-            for agent in await agents_repo.list_all(self._db)
-            if agent.active and await _has_no_password(self._db, agent, unsent)
-        ]
+        return await _without_password(self._db, await agents_repo.list_all(self._db))
 
     async def _not_mailed(self, agent_id: int) -> bool:
         """Whether the agent's invitation could not be mailed and nobody set a password since."""
@@ -272,6 +265,13 @@ async def _has_no_password(db: Database, agent: Agent, unsent: dict[str, str]) -
     return credentials is not None and _fingerprint(credentials.password_hash) == fingerprint
 
 
+async def _without_password(db: Database, agents: Sequence[Agent]) -> list[Agent]:
+    """The active ones of `agents` whose invitation could not be mailed and who have no
+    password yet."""
+    unsent = ((await settings_repo.get(db, SETTINGS_KEY)) or {}).get("unsent_invitations", {})
+    return [a for a in agents if a.active and await _has_no_password(db, a, unsent)]
+
+
 async def _checklist(
     db: Database, company_name: str, mailbox_states: Mapping[int, Any] | None = None
 ) -> list[Item]:
@@ -308,14 +308,12 @@ async def _checklist(
     agents = await agents_repo.list_all(db)
     if len([a for a in agents if a.active]) < 2:
         items.append(Item("Add your colleagues", "/welcome/team"))
-    unsent = ((await settings_repo.get(db, SETTINGS_KEY)) or {}).get("unsent_invitations", {})
-    for agent in agents:
-        if agent.active and await _has_no_password(db, agent, unsent):
-            items.append(
-                Item(
-                    f"{agent.name} ({agent.email}) has no password: the "
-                    "invitation could not be mailed. Set one for them under Agents",
-                    "/admin/agents",
-                )
+    for agent in await _without_password(db, agents):
+        items.append(
+            Item(
+                f"{agent.name} ({agent.email}) has no password: the "
+                "invitation could not be mailed. Set one for them under Agents",
+                "/admin/agents",
             )
+        )
     return items
